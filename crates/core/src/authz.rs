@@ -1,0 +1,179 @@
+//! Authorization of Eligo's own API. A principal may perform a resource action when one of the
+//! roles it holds *now* (active, at a scope covering the target) allows that action. Roles are
+//! lists of action patterns, so custom roles are authorized by the same rule as built-in ones.
+//! The caller computes what is held now; this module only decides.
+
+use crate::scope;
+
+/// The resource actions Eligo checks. The `users.privileged` and `groups.roleAssignable`
+/// namespaces are separate on purpose: `microsoft.directory/users/*` (User Administrator) must
+/// not reach administrators' credentials, nor `groups/*` the groups that hold roles.
+pub mod actions {
+    pub const USERS_READ: &str = "microsoft.directory/users/read";
+    pub const USERS_CREATE: &str = "microsoft.directory/users/create";
+    pub const USERS_UPDATE: &str = "microsoft.directory/users/update";
+    pub const USERS_DELETE: &str = "microsoft.directory/users/delete";
+    pub const USERS_CREDENTIALS: &str = "microsoft.directory/users/password/update";
+    pub const PRIVILEGED_CREDENTIALS: &str = "microsoft.directory/users.privileged/password/update";
+    pub const GROUPS_READ: &str = "microsoft.directory/groups/read";
+    pub const GROUPS_CREATE: &str = "microsoft.directory/groups/create";
+    pub const GROUPS_UPDATE: &str = "microsoft.directory/groups/update";
+    pub const GROUPS_DELETE: &str = "microsoft.directory/groups/delete";
+    pub const GROUPS_MEMBERS: &str = "microsoft.directory/groups/members/update";
+    pub const GROUPS_OWNERS: &str = "microsoft.directory/groups/owners/update";
+    pub const RA_GROUPS_CREATE: &str = "microsoft.directory/groups.roleAssignable/create";
+    pub const RA_GROUPS_UPDATE: &str = "microsoft.directory/groups.roleAssignable/update";
+    pub const RA_GROUPS_DELETE: &str = "microsoft.directory/groups.roleAssignable/delete";
+    pub const RA_GROUPS_MEMBERS: &str = "microsoft.directory/groups.roleAssignable/members/update";
+    pub const RA_GROUPS_OWNERS: &str = "microsoft.directory/groups.roleAssignable/owners/update";
+    pub const SERVICE_PRINCIPALS_READ: &str = "microsoft.directory/servicePrincipals/read";
+    pub const SERVICE_PRINCIPALS_CREATE: &str = "microsoft.directory/servicePrincipals/create";
+    pub const SERVICE_PRINCIPALS_DELETE: &str = "microsoft.directory/servicePrincipals/delete";
+    pub const ROLE_DEFINITIONS_READ: &str = "microsoft.directory/roleDefinitions/read";
+    pub const ROLE_DEFINITIONS_CREATE: &str = "microsoft.directory/roleDefinitions/create";
+    pub const ROLE_ASSIGNMENTS_READ: &str = "microsoft.directory/roleAssignments/read";
+    pub const ROLE_ASSIGNMENTS_UPDATE: &str = "microsoft.directory/roleAssignments/update";
+    pub const POLICIES_READ: &str = "microsoft.directory/roleManagementPolicies/read";
+    pub const POLICIES_UPDATE: &str = "microsoft.directory/roleManagementPolicies/update";
+    pub const AUDIT_READ: &str = "microsoft.directory/auditLogs/read";
+}
+
+/// One role the principal holds now: its action patterns and the scope it was granted at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldRole {
+    pub actions: Vec<String>,
+    pub scope: String,
+}
+
+/// Everything a principal holds at the moment of the request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grants {
+    pub roles: Vec<HeldRole>,
+}
+
+impl Grants {
+    /// May the holder perform `action` at `target_scope`?
+    pub fn allows(&self, action: &str, target_scope: &str) -> bool {
+        self.roles.iter().any(|r| {
+            scope::covers(&r.scope, target_scope) && r.actions.iter().any(|p| matches(p, action))
+        })
+    }
+
+    /// Convenience for directory-wide actions (users, groups, roles, audit).
+    pub fn allows_directory(&self, action: &str) -> bool {
+        self.allows(action, scope::ROOT)
+    }
+
+    /// Holds any role at all: administrators' credentials are protected (see
+    /// `actions::PRIVILEGED_CREDENTIALS`).
+    pub fn is_privileged(&self) -> bool {
+        !self.roles.is_empty()
+    }
+}
+
+/// Glob match of an action pattern: `*` stands for any run of characters (including `/`);
+/// comparison is ASCII case-insensitive, as Entra's resource actions are.
+pub fn matches(pattern: &str, action: &str) -> bool {
+    let p = pattern.to_ascii_lowercase();
+    let a = action.to_ascii_lowercase();
+    glob(p.as_bytes(), a.as_bytes())
+}
+
+fn glob(p: &[u8], a: &[u8]) -> bool {
+    // Classic greedy matcher with one backtrack point: linear for the patterns roles use.
+    let (mut pi, mut ai) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ai < a.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ai));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == a[ai] {
+            pi += 1;
+            ai += 1;
+        } else if let Some((sp, sa)) = star {
+            pi = sp + 1;
+            ai = sa + 1;
+            star = Some((sp, sa + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::actions::*;
+    use super::*;
+    use crate::roles::{built_in_roles, ids};
+
+    fn check(pattern: &str, action: &str, expect: bool) {
+        assert_eq!(matches(pattern, action), expect, "{pattern} ~ {action}");
+    }
+
+    #[test]
+    fn glob_matching() {
+        check("microsoft.directory/*", USERS_CREATE, true);
+        check("microsoft.directory/users/*", USERS_CREATE, true);
+        check("microsoft.directory/users/*", PRIVILEGED_CREDENTIALS, false);
+        check("microsoft.directory/groups/*", RA_GROUPS_MEMBERS, false);
+        check("microsoft.directory/*/read", USERS_READ, true);
+        check("microsoft.directory/*/read", USERS_CREATE, false);
+        check("Microsoft.Directory/Users/Read", USERS_READ, true);
+        check("a*b*c", "axxbyyc", true);
+        check("a*b*c", "axxbyy", false);
+        check("", "", true);
+    }
+
+    fn grants_of(role_id: &str, scope: &str) -> Grants {
+        let role = built_in_roles()
+            .into_iter()
+            .find(|r| r.id.to_string() == role_id)
+            .unwrap();
+        Grants {
+            roles: vec![HeldRole {
+                actions: role.actions().map(String::from).collect(),
+                scope: scope.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn built_in_role_boundaries() {
+        let ga = grants_of(ids::GLOBAL_ADMINISTRATOR, "/");
+        assert!(
+            ga.allows_directory(RA_GROUPS_MEMBERS) && ga.allows_directory(PRIVILEGED_CREDENTIALS)
+        );
+
+        let ua = grants_of(ids::USER_ADMINISTRATOR, "/");
+        assert!(ua.allows_directory(USERS_CREATE) && ua.allows_directory(GROUPS_MEMBERS));
+        assert!(
+            !ua.allows_directory(RA_GROUPS_MEMBERS),
+            "never role-assignable groups"
+        );
+        assert!(
+            !ua.allows_directory(PRIVILEGED_CREDENTIALS),
+            "never administrators' credentials"
+        );
+        assert!(!ua.allows_directory(ROLE_ASSIGNMENTS_UPDATE));
+
+        let pra = grants_of(ids::PRIVILEGED_ROLE_ADMINISTRATOR, "/");
+        assert!(pra.allows_directory(RA_GROUPS_CREATE) && pra.allows_directory(POLICIES_UPDATE));
+        assert!(!pra.allows_directory(USERS_CREATE));
+
+        let reader = grants_of(ids::GLOBAL_READER, "/");
+        assert!(reader.allows_directory(AUDIT_READ) && !reader.allows_directory(USERS_UPDATE));
+
+        assert!(
+            !Grants::default().allows_directory(USERS_READ),
+            "no role reads nothing"
+        );
+    }
+
+    #[test]
+    fn scope_limits_grants() {
+        let au = grants_of(ids::USER_ADMINISTRATOR, "/administrativeUnits/1");
+        assert!(au.allows(USERS_CREATE, "/administrativeUnits/1"));
+        assert!(!au.allows_directory(USERS_CREATE));
+    }
+}

@@ -1,0 +1,15 @@
+//! Eligo's pure domain: principals, roles, scopes, schedules, policies, audit events and the
+//! decisions over them. Nothing here performs I/O, awaits, reads a clock or draws randomness:
+//! `now` and fresh ids arrive as arguments, so every decision can be tested as a plain function.
+//! Cargo keeps it that way: chrono's `clock` feature is off and no async or database crate is a
+//! dependency.
+
+pub mod audit;
+pub mod authz;
+pub mod directory;
+pub mod duration;
+pub mod filter;
+pub mod invalid;
+pub mod roles;
+pub mod schedule;
+pub mod scope;

@@ -1,0 +1,172 @@
+//! Eligo's storage: one `Store` trait and one implementation per backend (SQLite for the
+//! embedded default, PostgreSQL for several servers), each with its own migrations, chosen once
+//! from the database URL at start-up.
+//!
+//! Conventions (every method obeys them):
+//! - Lookups return `Result<Option<T>, StoreError>`: "not found" is an answer, never an error,
+//!   and a database error is never turned into `None` — an outage must not look like "no
+//!   assignment" in an access system.
+//! - Every change happens inside a write transaction (`Store::write`), together with its audit
+//!   entry (`Tx::append_audit`). Write transactions are serialized on both backends, so a use
+//!   case's "load, decide, write" cannot interleave with another's.
+//! - Nothing is visible to others before `Tx::commit` returns; dropping a `Tx` rolls it back.
+
+mod model;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use eligo_core::audit::{AuditEntry, AuditEvent};
+use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
+use eligo_core::roles::RoleDefinition;
+use eligo_core::schedule::RoleSchedule;
+use uuid::Uuid;
+
+pub use model::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (e.g. a second user with the same userPrincipalName).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("unsupported database URL: {0}")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A read-only snapshot (on SQLite, a reader connection; never blocks writers).
+    async fn read(&self) -> Result<Box<dyn Tx>>;
+    /// A write transaction. Only one runs at a time (see the crate docs).
+    async fn write(&self) -> Result<Box<dyn Tx>>;
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> Result<()>;
+    async fn close(&self);
+}
+
+/// Everything a use case can do inside one transaction.
+#[async_trait]
+pub trait Tx: Send {
+    // Principals.
+    async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>>;
+    async fn count_principals(&mut self) -> Result<i64>;
+    async fn delete_principal(&mut self, id: Uuid) -> Result<bool>;
+
+    async fn insert_user(&mut self, user: &User) -> Result<()>;
+    async fn update_user(&mut self, user: &User) -> Result<()>;
+    async fn get_user(&mut self, id: Uuid) -> Result<Option<User>>;
+    async fn find_user_by_upn(&mut self, upn: &str) -> Result<Option<User>>;
+    async fn list_users(&mut self, query: &UserQuery, page: Page) -> Result<Vec<User>>;
+
+    async fn insert_group(&mut self, group: &Group) -> Result<()>;
+    async fn update_group(&mut self, group: &Group) -> Result<()>;
+    async fn get_group(&mut self, id: Uuid) -> Result<Option<Group>>;
+    async fn list_groups(&mut self, query: &GroupQuery, page: Page) -> Result<Vec<Group>>;
+
+    async fn insert_service_principal(&mut self, sp: &ServicePrincipal) -> Result<()>;
+    async fn get_service_principal(&mut self, id: Uuid) -> Result<Option<ServicePrincipal>>;
+    async fn find_service_principal_by_app_id(
+        &mut self,
+        app_id: Uuid,
+    ) -> Result<Option<ServicePrincipal>>;
+    async fn list_service_principals(&mut self, page: Page) -> Result<Vec<ServicePrincipal>>;
+
+    // Group relations (direct only; transitive resolution lives above the store).
+    /// Returns false when the relation already existed.
+    async fn add_relation(
+        &mut self,
+        group: Uuid,
+        principal: Uuid,
+        relation: Relation,
+        at: i64,
+    ) -> Result<bool>;
+    /// Returns false when there was nothing to remove.
+    async fn remove_relation(
+        &mut self,
+        group: Uuid,
+        principal: Uuid,
+        relation: Relation,
+    ) -> Result<bool>;
+    async fn relations_of_group(&mut self, group: Uuid, relation: Relation) -> Result<Vec<Uuid>>;
+    async fn groups_of_principal(
+        &mut self,
+        principal: Uuid,
+        relation: Relation,
+    ) -> Result<Vec<Uuid>>;
+
+    // Credentials: opaque JSON per (principal, kind), e.g. "password", "totp", "clientSecret".
+    async fn get_credential(
+        &mut self,
+        principal: Uuid,
+        kind: &str,
+    ) -> Result<Option<serde_json::Value>>;
+    async fn put_credential(
+        &mut self,
+        principal: Uuid,
+        kind: &str,
+        data: &serde_json::Value,
+        at: i64,
+    ) -> Result<()>;
+
+    // Sessions (bearer tokens, stored only as hashes).
+    async fn insert_token(&mut self, token: &TokenRecord) -> Result<()>;
+    async fn get_token(&mut self, token_hash: &str) -> Result<Option<TokenRecord>>;
+    async fn update_token(&mut self, token: &TokenRecord) -> Result<()>;
+
+    // Roles.
+    async fn insert_role_definition(&mut self, role: &RoleDefinition) -> Result<()>;
+    async fn get_role_definition(&mut self, id: Uuid) -> Result<Option<RoleDefinition>>;
+    async fn list_role_definitions(&mut self, query: &RoleQuery) -> Result<Vec<RoleDefinition>>;
+    async fn insert_role_schedule(&mut self, schedule: &RoleSchedule) -> Result<()>;
+    async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>>;
+
+    // Audit.
+    /// Seals `event` onto the chain's head and stores it; the entry is durable with the commit.
+    async fn append_audit(&mut self, event: AuditEvent) -> Result<AuditEntry>;
+    /// Newest first, filtered.
+    async fn list_audit(&mut self, query: &AuditQuery, page: Page) -> Result<Vec<AuditEntry>>;
+    /// Oldest first, `sequence > after`, for verification and export in batches.
+    async fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// The recorded head (sequence, hash); sequence 0 before the first entry.
+    async fn audit_head(&mut self) -> Result<(i64, String)>;
+
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Opens the store named by `url` (`sqlite://path` or `postgres://...`) and brings its schema
+/// up to date.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        Ok(Arc::new(sqlite::SqliteStore::open(path).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(redact_url(url)))
+    }
+}
+
+/// A URL with any password replaced, for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{}:***{}", &url[..s + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}

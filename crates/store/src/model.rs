@@ -1,0 +1,95 @@
+//! Records and queries that only the store and the server share (the domain types live in
+//! eligo-core).
+
+use chrono::{DateTime, Utc};
+use eligo_core::schedule::ScheduleKind;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One page of a collection: `top` rows after skipping `skip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub top: i64,
+    pub skip: i64,
+}
+
+impl Page {
+    pub const ALL: Page = Page {
+        top: i64::MAX / 2,
+        skip: 0,
+    };
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserQuery {
+    pub upn: Option<String>,
+    pub display_name: Option<String>,
+    pub display_name_prefix: Option<String>,
+    pub mail: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupQuery {
+    pub display_name: Option<String>,
+    pub display_name_prefix: Option<String>,
+    pub is_assignable_to_role: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoleQuery {
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScheduleQuery {
+    pub kind: Option<ScheduleKind>,
+    pub principal_ids: Option<Vec<Uuid>>,
+    pub role_definition_id: Option<Uuid>,
+    pub directory_scope_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditQuery {
+    pub category: Option<String>,
+    pub activity: Option<String>,
+    pub initiator_id: Option<Uuid>,
+    pub target_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A session. The bearer token itself is never stored, only its SHA-256.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRecord {
+    pub token_hash: String,
+    pub principal_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// None: does not expire (only the bootstrap break-glass token).
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When this session last proved a second factor (sign-in with TOTP or step-up).
+    pub last_mfa_at: Option<DateTime<Utc>>,
+    /// Authentication methods used: "pwd", "otp", "secret", "bootstrap".
+    pub amr: Vec<String>,
+}
+
+impl std::fmt::Debug for TokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRecord")
+            .field("token_hash", &"<redacted>")
+            .field("principal_id", &self.principal_id)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .field("amr", &self.amr)
+            .finish()
+    }
+}
+
+pub fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+pub fn from_micros(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}

@@ -1,0 +1,77 @@
+//! PostgreSQL, for several Eligo servers sharing one database. Every write transaction first
+//! locks the audit chain's head row (`FOR UPDATE`): the chain needs a single order anyway, and
+//! the lock makes each use case's "load, decide, write" serial across all servers, exactly as
+//! on SQLite, so no decision is taken on a state another server is changing.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use crate::{Result, Store, Tx};
+
+pub type Db = sqlx::Postgres;
+
+// The shared SQL is compiled once per backend on purpose (see shared_sql.rs).
+#[allow(clippy::duplicate_mod)]
+#[path = "shared_sql.rs"]
+mod shared;
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "init".into(),
+        MigrationType::Simple,
+        include_str!("../migrations/postgres/0001_init.sql").into_sql_str(),
+        false,
+    )])
+}
+
+impl PostgresStore {
+    pub async fn open(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        // sqlx takes an advisory lock, so servers starting together migrate once.
+        migrator().run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn read(&self) -> Result<Box<dyn Tx>> {
+        Ok(Box::new(shared::SqlTx {
+            tx: self.pool.begin().await?,
+        }))
+    }
+
+    async fn write(&self) -> Result<Box<dyn Tx>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await?;
+        Ok(Box::new(shared::SqlTx { tx }))
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,653 @@
+//! The SQL of every `Tx` method, written once and compiled once per backend: `sqlite.rs` and
+//! `postgres.rs` each include this file with their own `Db` type. The text uses only what both
+//! databases accept (`$N` placeholders, integer microsecond times, TEXT ids and JSON), so the
+//! two backends cannot drift apart; what genuinely differs (connecting, locking, migrations)
+//! lives in the backend files.
+
+use async_trait::async_trait;
+use eligo_core::audit::{AuditEntry, AuditEvent};
+use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
+use eligo_core::roles::RoleDefinition;
+use eligo_core::schedule::RoleSchedule;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::{QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::Db;
+use crate::{
+    AuditQuery, GroupQuery, Page, Result, RoleQuery, ScheduleQuery, StoreError, TokenRecord, Tx,
+    UserQuery, micros,
+};
+
+pub struct SqlTx {
+    pub(super) tx: sqlx::Transaction<'static, Db>,
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("records always serialize")
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn rows_to<T: DeserializeOwned>(rows: Vec<<Db as sqlx::Database>::Row>) -> Result<Vec<T>> {
+    rows.iter()
+        .map(|r| from_json(&r.try_get::<String, _>(0)?))
+        .collect()
+}
+
+/// A unique-constraint violation becomes a `Conflict` naming what was duplicated.
+fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(what.to_string())
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
+fn push_page(q: &mut QueryBuilder<Db>, page: Page) {
+    q.push(" LIMIT ")
+        .push_bind(page.top)
+        .push(" OFFSET ")
+        .push_bind(page.skip);
+}
+
+impl SqlTx {
+    async fn insert_principal(
+        &mut self,
+        id: Uuid,
+        kind: PrincipalKind,
+        names: PrincipalNames<'_>,
+        created_at: i64,
+        data: String,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO principals (id, kind, upn_lower, app_id, display_name, \
+             display_name_lower, mail_lower, is_role_assignable, created_at, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id.to_string())
+        .bind(kind.as_str())
+        .bind(names.upn.map(str::to_lowercase))
+        .bind(names.app_id.map(|a| a.to_string()))
+        .bind(names.display_name)
+        .bind(names.display_name.to_lowercase())
+        .bind(names.mail.map(str::to_lowercase))
+        .bind(names.role_assignable)
+        .bind(created_at)
+        .bind(data)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique(names.unique_what))?;
+        Ok(())
+    }
+
+    async fn update_principal(
+        &mut self,
+        id: Uuid,
+        names: PrincipalNames<'_>,
+        data: String,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE principals SET upn_lower = $2, display_name = $3, display_name_lower = $4, \
+             mail_lower = $5, data = $6 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(names.upn.map(str::to_lowercase))
+        .bind(names.display_name)
+        .bind(names.display_name.to_lowercase())
+        .bind(names.mail.map(str::to_lowercase))
+        .bind(data)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique(names.unique_what))?;
+        Ok(())
+    }
+
+    async fn principal_data(&mut self, id: Uuid, kind: PrincipalKind) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT data FROM principals WHERE id = $1 AND kind = $2")
+            .bind(id.to_string())
+            .bind(kind.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+    }
+}
+
+struct PrincipalNames<'a> {
+    upn: Option<&'a str>,
+    app_id: Option<Uuid>,
+    display_name: &'a str,
+    mail: Option<&'a str>,
+    role_assignable: bool,
+    unique_what: &'a str,
+}
+
+impl<'a> PrincipalNames<'a> {
+    fn of_user(u: &'a User) -> Self {
+        PrincipalNames {
+            upn: Some(&u.user_principal_name),
+            app_id: None,
+            display_name: &u.display_name,
+            mail: u.mail.as_deref(),
+            role_assignable: false,
+            unique_what: "userPrincipalName",
+        }
+    }
+
+    fn of_group(g: &'a Group) -> Self {
+        PrincipalNames {
+            upn: None,
+            app_id: None,
+            display_name: &g.display_name,
+            mail: None,
+            role_assignable: g.is_assignable_to_role,
+            unique_what: "group",
+        }
+    }
+}
+
+#[async_trait]
+impl Tx for SqlTx {
+    async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>> {
+        let row = sqlx::query("SELECT kind FROM principals WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let kind: String = r.try_get(0)?;
+                PrincipalKind::parse(&kind)
+                    .map(Some)
+                    .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))
+            }
+        }
+    }
+
+    async fn count_principals(&mut self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM principals")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    async fn delete_principal(&mut self, id: Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM principals WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_user(&mut self, user: &User) -> Result<()> {
+        let at = micros(user.created_date_time);
+        self.insert_principal(
+            user.id,
+            PrincipalKind::User,
+            PrincipalNames::of_user(user),
+            at,
+            to_json(user),
+        )
+        .await
+    }
+
+    async fn update_user(&mut self, user: &User) -> Result<()> {
+        self.update_principal(user.id, PrincipalNames::of_user(user), to_json(user))
+            .await
+    }
+
+    async fn get_user(&mut self, id: Uuid) -> Result<Option<User>> {
+        self.principal_data(id, PrincipalKind::User)
+            .await?
+            .map(|d| from_json(&d))
+            .transpose()
+    }
+
+    async fn find_user_by_upn(&mut self, upn: &str) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT data FROM principals WHERE upn_lower = $1 AND kind = 'user'")
+            .bind(upn.to_lowercase())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
+            .transpose()
+    }
+
+    async fn list_users(&mut self, query: &UserQuery, page: Page) -> Result<Vec<User>> {
+        let mut q = QueryBuilder::<Db>::new("SELECT data FROM principals WHERE kind = 'user'");
+        if let Some(upn) = &query.upn {
+            q.push(" AND upn_lower = ").push_bind(upn.to_lowercase());
+        }
+        if let Some(name) = &query.display_name {
+            q.push(" AND display_name_lower = ")
+                .push_bind(name.to_lowercase());
+        }
+        if let Some(prefix) = &query.display_name_prefix {
+            // substr avoids LIKE's wildcards in user input.
+            q.push(" AND substr(display_name_lower, 1, ")
+                .push_bind(prefix.chars().count() as i64)
+                .push(") = ")
+                .push_bind(prefix.to_lowercase());
+        }
+        if let Some(mail) = &query.mail {
+            q.push(" AND mail_lower = ").push_bind(mail.to_lowercase());
+        }
+        q.push(" ORDER BY display_name_lower, id");
+        push_page(&mut q, page);
+        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn insert_group(&mut self, group: &Group) -> Result<()> {
+        let at = micros(group.created_date_time);
+        self.insert_principal(
+            group.id,
+            PrincipalKind::Group,
+            PrincipalNames::of_group(group),
+            at,
+            to_json(group),
+        )
+        .await
+    }
+
+    async fn update_group(&mut self, group: &Group) -> Result<()> {
+        self.update_principal(group.id, PrincipalNames::of_group(group), to_json(group))
+            .await
+    }
+
+    async fn get_group(&mut self, id: Uuid) -> Result<Option<Group>> {
+        self.principal_data(id, PrincipalKind::Group)
+            .await?
+            .map(|d| from_json(&d))
+            .transpose()
+    }
+
+    async fn list_groups(&mut self, query: &GroupQuery, page: Page) -> Result<Vec<Group>> {
+        let mut q = QueryBuilder::<Db>::new("SELECT data FROM principals WHERE kind = 'group'");
+        if let Some(name) = &query.display_name {
+            q.push(" AND display_name_lower = ")
+                .push_bind(name.to_lowercase());
+        }
+        if let Some(prefix) = &query.display_name_prefix {
+            q.push(" AND substr(display_name_lower, 1, ")
+                .push_bind(prefix.chars().count() as i64)
+                .push(") = ")
+                .push_bind(prefix.to_lowercase());
+        }
+        if let Some(ra) = query.is_assignable_to_role {
+            q.push(" AND is_role_assignable = ").push_bind(ra);
+        }
+        q.push(" ORDER BY display_name_lower, id");
+        push_page(&mut q, page);
+        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn insert_service_principal(&mut self, sp: &ServicePrincipal) -> Result<()> {
+        let names = PrincipalNames {
+            upn: None,
+            app_id: Some(sp.app_id),
+            display_name: &sp.display_name,
+            mail: None,
+            role_assignable: false,
+            unique_what: "appId",
+        };
+        let at = micros(sp.created_date_time);
+        self.insert_principal(
+            sp.id,
+            PrincipalKind::ServicePrincipal,
+            names,
+            at,
+            to_json(sp),
+        )
+        .await
+    }
+
+    async fn get_service_principal(&mut self, id: Uuid) -> Result<Option<ServicePrincipal>> {
+        self.principal_data(id, PrincipalKind::ServicePrincipal)
+            .await?
+            .map(|d| from_json(&d))
+            .transpose()
+    }
+
+    async fn find_service_principal_by_app_id(
+        &mut self,
+        app_id: Uuid,
+    ) -> Result<Option<ServicePrincipal>> {
+        let row = sqlx::query(
+            "SELECT data FROM principals WHERE app_id = $1 AND kind = 'servicePrincipal'",
+        )
+        .bind(app_id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
+            .transpose()
+    }
+
+    async fn list_service_principals(&mut self, page: Page) -> Result<Vec<ServicePrincipal>> {
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT data FROM principals WHERE kind = 'servicePrincipal' ORDER BY display_name_lower, id",
+        );
+        push_page(&mut q, page);
+        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn add_relation(
+        &mut self,
+        group: Uuid,
+        principal: Uuid,
+        relation: Relation,
+        at: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO group_relations (group_id, principal_id, relation, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(group.to_string())
+        .bind(principal.to_string())
+        .bind(relation.as_str())
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn remove_relation(
+        &mut self,
+        group: Uuid,
+        principal: Uuid,
+        relation: Relation,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM group_relations WHERE group_id = $1 AND principal_id = $2 AND relation = $3",
+        )
+        .bind(group.to_string())
+        .bind(principal.to_string())
+        .bind(relation.as_str())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn relations_of_group(&mut self, group: Uuid, relation: Relation) -> Result<Vec<Uuid>> {
+        let rows = sqlx::query(
+            "SELECT principal_id FROM group_relations WHERE group_id = $1 AND relation = $2 \
+             ORDER BY created_at, principal_id",
+        )
+        .bind(group.to_string())
+        .bind(relation.as_str())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    async fn groups_of_principal(
+        &mut self,
+        principal: Uuid,
+        relation: Relation,
+    ) -> Result<Vec<Uuid>> {
+        let rows = sqlx::query(
+            "SELECT group_id FROM group_relations WHERE principal_id = $1 AND relation = $2 \
+             ORDER BY group_id",
+        )
+        .bind(principal.to_string())
+        .bind(relation.as_str())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    async fn get_credential(
+        &mut self,
+        principal: Uuid,
+        kind: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let row = sqlx::query("SELECT data FROM credentials WHERE principal_id = $1 AND kind = $2")
+            .bind(principal.to_string())
+            .bind(kind)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
+            .transpose()
+    }
+
+    async fn put_credential(
+        &mut self,
+        principal: Uuid,
+        kind: &str,
+        data: &serde_json::Value,
+        at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO credentials (principal_id, kind, updated_at, data) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (principal_id, kind) DO UPDATE SET updated_at = $3, data = $4",
+        )
+        .bind(principal.to_string())
+        .bind(kind)
+        .bind(at)
+        .bind(to_json(data))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_token(&mut self, token: &TokenRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, principal_id, created_at, expires_at, revoked_at, data) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&token.token_hash)
+        .bind(token.principal_id.to_string())
+        .bind(micros(token.created_at))
+        .bind(token.expires_at.map(micros))
+        .bind(token.revoked_at.map(micros))
+        .bind(to_json(token))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique("token"))?;
+        Ok(())
+    }
+
+    async fn get_token(&mut self, token_hash: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query("SELECT data FROM tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
+            .transpose()
+    }
+
+    async fn update_token(&mut self, token: &TokenRecord) -> Result<()> {
+        sqlx::query(
+            "UPDATE tokens SET expires_at = $2, revoked_at = $3, data = $4 WHERE token_hash = $1",
+        )
+        .bind(&token.token_hash)
+        .bind(token.expires_at.map(micros))
+        .bind(token.revoked_at.map(micros))
+        .bind(to_json(token))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_role_definition(&mut self, role: &RoleDefinition) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO role_definitions (id, display_name_lower, is_built_in, data) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(role.id.to_string())
+        .bind(role.display_name.to_lowercase())
+        .bind(role.is_built_in)
+        .bind(to_json(role))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique("roleDefinition"))?;
+        Ok(())
+    }
+
+    async fn get_role_definition(&mut self, id: Uuid) -> Result<Option<RoleDefinition>> {
+        let row = sqlx::query("SELECT data FROM role_definitions WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
+            .transpose()
+    }
+
+    async fn list_role_definitions(&mut self, query: &RoleQuery) -> Result<Vec<RoleDefinition>> {
+        let mut q = QueryBuilder::<Db>::new("SELECT data FROM role_definitions WHERE 1 = 1");
+        if let Some(name) = &query.display_name {
+            q.push(" AND display_name_lower = ")
+                .push_bind(name.to_lowercase());
+        }
+        q.push(" ORDER BY display_name_lower");
+        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn insert_role_schedule(&mut self, s: &RoleSchedule) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO role_schedules (id, kind, principal_id, role_definition_id, \
+             directory_scope_id, start_at, end_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(s.id.to_string())
+        .bind(s.kind.as_str())
+        .bind(s.principal_id.to_string())
+        .bind(s.role_definition_id.to_string())
+        .bind(&s.directory_scope_id)
+        .bind(micros(s.start_date_time))
+        .bind(s.end_date_time.map(micros))
+        .bind(to_json(s))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>> {
+        let mut q = QueryBuilder::<Db>::new("SELECT data FROM role_schedules WHERE 1 = 1");
+        if let Some(kind) = query.kind {
+            q.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        if let Some(ids) = &query.principal_ids {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            q.push(" AND principal_id IN (");
+            let mut list = q.separated(", ");
+            for id in ids {
+                list.push_bind(id.to_string());
+            }
+            q.push(")");
+        }
+        if let Some(role) = query.role_definition_id {
+            q.push(" AND role_definition_id = ")
+                .push_bind(role.to_string());
+        }
+        if let Some(scope) = &query.directory_scope_id {
+            q.push(" AND directory_scope_id = ")
+                .push_bind(scope.clone());
+        }
+        q.push(" ORDER BY start_at, id");
+        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn append_audit(&mut self, event: AuditEvent) -> Result<AuditEntry> {
+        let (head_sequence, head_hash) = self.audit_head().await?;
+        let entry = event.seal(head_sequence + 1, &head_hash);
+        sqlx::query(
+            "INSERT INTO audit_log (sequence, id, activity_at, category, activity, initiator_id, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(entry.sequence)
+        .bind(entry.id.to_string())
+        .bind(micros(entry.activity_date_time))
+        .bind(entry.category.as_str())
+        .bind(&entry.activity_display_name)
+        .bind(entry.initiated_by.id().map(|id| id.to_string()))
+        .bind(to_json(&entry))
+        .execute(&mut *self.tx)
+        .await?;
+        let mut targets: Vec<&str> = entry.target_ids().collect();
+        targets.sort_unstable();
+        targets.dedup();
+        for target in targets {
+            sqlx::query("INSERT INTO audit_targets (sequence, target_id) VALUES ($1, $2)")
+                .bind(entry.sequence)
+                .bind(target.to_lowercase())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        sqlx::query("UPDATE audit_head SET sequence = $1, hash = $2 WHERE id = 1")
+            .bind(entry.sequence)
+            .bind(&entry.hash)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(entry)
+    }
+
+    async fn list_audit(&mut self, query: &AuditQuery, page: Page) -> Result<Vec<AuditEntry>> {
+        let mut q = QueryBuilder::<Db>::new("SELECT data FROM audit_log WHERE 1 = 1");
+        if let Some(category) = &query.category {
+            q.push(" AND category = ").push_bind(category.clone());
+        }
+        if let Some(activity) = &query.activity {
+            q.push(" AND activity = ").push_bind(activity.clone());
+        }
+        if let Some(initiator) = query.initiator_id {
+            q.push(" AND initiator_id = ")
+                .push_bind(initiator.to_string());
+        }
+        if let Some(target) = &query.target_id {
+            q.push(" AND sequence IN (SELECT sequence FROM audit_targets WHERE target_id = ")
+                .push_bind(target.to_lowercase())
+                .push(")");
+        }
+        if let Some(since) = query.since {
+            q.push(" AND activity_at >= ").push_bind(micros(since));
+        }
+        if let Some(until) = query.until {
+            q.push(" AND activity_at <= ").push_bind(micros(until));
+        }
+        q.push(" ORDER BY sequence DESC");
+        push_page(&mut q, page);
+        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT data, sequence FROM audit_log WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let mut entry: AuditEntry = from_json(&r.try_get::<String, _>(0)?)?;
+                // The indexed column is authoritative for order: a row whose JSON claims another
+                // place must fail verification rather than be silently reordered.
+                entry.sequence = r.try_get::<i64, _>(1)?;
+                Ok(entry)
+            })
+            .collect()
+    }
+
+    async fn audit_head(&mut self) -> Result<(i64, String)> {
+        let row = sqlx::query("SELECT sequence, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("id {s}: {e}")))
+}

@@ -48,10 +48,13 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
+    /// A read-only snapshot, like SQLite's readers: one consistent view for the whole read.
     async fn read(&self) -> Result<Box<dyn Tx>> {
-        Ok(Box::new(shared::SqlTx {
-            tx: self.pool.begin().await?,
-        }))
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        Ok(Box::new(shared::SqlTx { tx }))
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {

@@ -48,6 +48,18 @@ fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_
     }
 }
 
+/// `display_name_lower` starts with `prefix`. substr avoids LIKE's wildcards in user input;
+/// the length is that of the lower-cased prefix (lower-casing can lengthen a string) and an
+/// INT4, because PostgreSQL has no substr(text, int, bigint).
+fn push_prefix(q: &mut QueryBuilder<Db>, prefix: &str) {
+    let lower = prefix.to_lowercase();
+    let len = i32::try_from(lower.chars().count()).unwrap_or(i32::MAX);
+    q.push(" AND substr(display_name_lower, 1, ")
+        .push_bind(len)
+        .push(") = ")
+        .push_bind(lower);
+}
+
 fn push_page(q: &mut QueryBuilder<Db>, page: Page) {
     q.push(" LIMIT ")
         .push_bind(page.top)
@@ -85,15 +97,17 @@ impl SqlTx {
         Ok(())
     }
 
+    /// Updates only a principal of the given kind: a user id can never overwrite a group.
     async fn update_principal(
         &mut self,
         id: Uuid,
+        kind: PrincipalKind,
         names: PrincipalNames<'_>,
         data: String,
     ) -> Result<()> {
         sqlx::query(
             "UPDATE principals SET upn_lower = $2, display_name = $3, display_name_lower = $4, \
-             mail_lower = $5, data = $6 WHERE id = $1",
+             mail_lower = $5, data = $6 WHERE id = $1 AND kind = $7",
         )
         .bind(id.to_string())
         .bind(names.upn.map(str::to_lowercase))
@@ -101,6 +115,7 @@ impl SqlTx {
         .bind(names.display_name.to_lowercase())
         .bind(names.mail.map(str::to_lowercase))
         .bind(data)
+        .bind(kind.as_str())
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique(names.unique_what))?;
@@ -196,8 +211,13 @@ impl Tx for SqlTx {
     }
 
     async fn update_user(&mut self, user: &User) -> Result<()> {
-        self.update_principal(user.id, PrincipalNames::of_user(user), to_json(user))
-            .await
+        self.update_principal(
+            user.id,
+            PrincipalKind::User,
+            PrincipalNames::of_user(user),
+            to_json(user),
+        )
+        .await
     }
 
     async fn get_user(&mut self, id: Uuid) -> Result<Option<User>> {
@@ -227,10 +247,7 @@ impl Tx for SqlTx {
         }
         if let Some(prefix) = &query.display_name_prefix {
             // substr avoids LIKE's wildcards in user input.
-            q.push(" AND substr(display_name_lower, 1, ")
-                .push_bind(prefix.chars().count() as i64)
-                .push(") = ")
-                .push_bind(prefix.to_lowercase());
+            push_prefix(&mut q, prefix);
         }
         if let Some(mail) = &query.mail {
             q.push(" AND mail_lower = ").push_bind(mail.to_lowercase());
@@ -253,8 +270,13 @@ impl Tx for SqlTx {
     }
 
     async fn update_group(&mut self, group: &Group) -> Result<()> {
-        self.update_principal(group.id, PrincipalNames::of_group(group), to_json(group))
-            .await
+        self.update_principal(
+            group.id,
+            PrincipalKind::Group,
+            PrincipalNames::of_group(group),
+            to_json(group),
+        )
+        .await
     }
 
     async fn get_group(&mut self, id: Uuid) -> Result<Option<Group>> {
@@ -271,10 +293,7 @@ impl Tx for SqlTx {
                 .push_bind(name.to_lowercase());
         }
         if let Some(prefix) = &query.display_name_prefix {
-            q.push(" AND substr(display_name_lower, 1, ")
-                .push_bind(prefix.chars().count() as i64)
-                .push(") = ")
-                .push_bind(prefix.to_lowercase());
+            push_prefix(&mut q, prefix);
         }
         if let Some(ra) = query.is_assignable_to_role {
             q.push(" AND is_role_assignable = ").push_bind(ra);
@@ -570,13 +589,13 @@ impl Tx for SqlTx {
         .bind(to_json(&entry))
         .execute(&mut *self.tx)
         .await?;
-        let mut targets: Vec<&str> = entry.target_ids().collect();
+        let mut targets: Vec<String> = entry.target_ids().map(str::to_lowercase).collect();
         targets.sort_unstable();
         targets.dedup();
         for target in targets {
             sqlx::query("INSERT INTO audit_targets (sequence, target_id) VALUES ($1, $2)")
                 .bind(entry.sequence)
-                .bind(target.to_lowercase())
+                .bind(target)
                 .execute(&mut *self.tx)
                 .await?;
         }

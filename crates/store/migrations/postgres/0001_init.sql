@@ -98,3 +98,7 @@ END;
 $$;
 CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_is_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
+CREATE TRIGGER audit_targets_no_truncate BEFORE TRUNCATE ON audit_targets
+FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();

@@ -1,0 +1,154 @@
+//! `/v1/auth/*` and `/v1/me/authenticationMethods/*`: getting, strengthening and ending a session.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::body::JsonBody;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::sessions;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(stepup))
+        .routes(routes!(logout))
+        .routes(routes!(begin_totp))
+        .routes(routes!(verify_totp))
+}
+
+/// Either a user (`username` + `password`, optional `otp`) or a service principal
+/// (`clientId` + `clientSecret`).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenRequest {
+    username: Option<String>,
+    password: Option<String>,
+    otp: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    #[serde(rename = "grant_type", alias = "grantType")]
+    _grant_type: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OtpRequest {
+    otp: String,
+}
+
+/// The client's address, for throttling. Requests driven in-process (tests) have none.
+pub struct ClientAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip().to_string());
+        Ok(ClientAddress(addr))
+    }
+}
+
+fn issued(i: sessions::Issued) -> Json<Value> {
+    Json(json!({
+        "access_token": i.access_token,
+        "token_type": "Bearer",
+        "expires_in": i.expires_in,
+        "amr": i.amr,
+    }))
+}
+
+#[utoipa::path(post, path = "/v1/auth/token", tag = "auth", request_body = TokenRequest, security(()),
+    responses((status = 200, description = "A bearer token"), (status = 401, description = "InvalidCredentials"), (status = 429, description = "Throttled")))]
+async fn token(
+    State(app): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    JsonBody(req): JsonBody<TokenRequest>,
+) -> ApiResult<Json<Value>> {
+    match req {
+        TokenRequest {
+            username: Some(u),
+            password: Some(p),
+            client_id: None,
+            client_secret: None,
+            otp,
+            ..
+        } => {
+            let otp = otp.filter(|o| !o.is_empty());
+            Ok(issued(
+                sessions::sign_in_user(&app, &u, &p, otp.as_deref(), address.as_deref()).await?,
+            ))
+        }
+        TokenRequest {
+            client_id: Some(c),
+            client_secret: Some(s),
+            username: None,
+            password: None,
+            otp: None,
+            ..
+        } => Ok(issued(
+            sessions::sign_in_service_principal(&app, &c, &s, address.as_deref()).await?,
+        )),
+        _ => Err(ApiError::bad_request(
+            "Request_BadRequest",
+            "give either username and password (and optionally otp), or clientId and clientSecret",
+        )
+        .with_detail("MissingCredentials", "body")),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/auth/stepup", tag = "auth", request_body = OtpRequest,
+    responses((status = 200, description = "MFA recorded on this session"), (status = 401, description = "Wrong or reused code")))]
+async fn stepup(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<OtpRequest>,
+) -> ApiResult<Json<Value>> {
+    let at = sessions::step_up(&app, &caller, req.otp.trim()).await?;
+    Ok(Json(
+        json!({ "lastMfaDateTime": at, "amr": ["pwd", "otp"] }),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", responses((status = 204, description = "Session revoked")))]
+async fn logout(
+    State(app): State<AppState>,
+    caller: Caller,
+    _headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    sessions::sign_out(&app, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/me/authenticationMethods/totp", tag = "auth",
+    responses((status = 200, description = "A new TOTP secret, not active until verified")))]
+async fn begin_totp(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let e = sessions::begin_totp(&app, &caller).await?;
+    Ok(Json(
+        json!({ "secret": e.secret, "otpauthUri": e.otpauth_uri }),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/me/authenticationMethods/totp/verify", tag = "auth", request_body = OtpRequest,
+    responses((status = 204, description = "TOTP is on"), (status = 400, description = "InvalidOtp")))]
+async fn verify_totp(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<OtpRequest>,
+) -> ApiResult<StatusCode> {
+    sessions::verify_totp(&app, &caller, req.otp.trim()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,30 @@
+//! The HTTP API: thin handlers that parse, call a use case in `service`, and shape the answer
+//! like Microsoft Graph. Each module registers its routes with their OpenAPI descriptions.
+
+pub mod audit;
+pub mod auth;
+pub mod body;
+pub mod directory_object;
+pub mod groups;
+pub mod health;
+pub mod me;
+pub mod odata;
+pub mod roles;
+pub mod service_principals;
+pub mod users;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(health::routes())
+        .merge(auth::routes())
+        .merge(me::routes())
+        .merge(users::routes())
+        .merge(groups::routes())
+        .merge(service_principals::routes())
+        .merge(roles::routes())
+        .merge(audit::routes())
+}

@@ -1,0 +1,105 @@
+//! `/v1/servicePrincipals`: workload identities. The client secret is shown once, at creation.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use eligo_core::authz::actions;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::body::JsonBody;
+use crate::api::directory_object;
+use crate::api::odata;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::directory;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, delete_one))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateServicePrincipal {
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    display_name: String,
+}
+
+#[utoipa::path(post, path = "/v1/servicePrincipals", tag = "servicePrincipals", request_body = CreateServicePrincipal,
+    responses((status = 201, description = "Created; `secret` is shown only in this answer")))]
+async fn create(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<CreateServicePrincipal>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (sp, secret) = directory::create_service_principal(&app, &caller, req.display_name).await?;
+    let mut body = directory_object::service_principal(&sp);
+    body["secret"] = json!(secret);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+#[utoipa::path(get, path = "/v1/servicePrincipals", tag = "servicePrincipals",
+    params(("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "A page of service principals")))]
+async fn list(
+    State(app): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    caller.require(actions::SERVICE_PRINCIPALS_READ)?;
+    let opts = odata::parse_list_options(&q, &[])?;
+    let rows = app
+        .store
+        .read()
+        .await?
+        .list_service_principals(odata::probe(opts.page))
+        .await?;
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(directory_object::service_principal)
+        .collect();
+    Ok(Json(odata::collection(&uri, opts.page, rows)))
+}
+
+#[utoipa::path(get, path = "/v1/servicePrincipals/{id}", tag = "servicePrincipals", params(("id" = String, Path)),
+    responses((status = 200, description = "The service principal")))]
+async fn get_one(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = odata::parse_id(&id, "servicePrincipal")?;
+    if caller.id != id {
+        caller.require(actions::SERVICE_PRINCIPALS_READ)?;
+    }
+    let sp = app
+        .store
+        .read()
+        .await?
+        .get_service_principal(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("service principal"))?;
+    Ok(Json(directory_object::service_principal(&sp)))
+}
+
+#[utoipa::path(delete, path = "/v1/servicePrincipals/{id}", tag = "servicePrincipals", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted")))]
+async fn delete_one(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = odata::parse_id(&id, "servicePrincipal")?;
+    directory::delete_service_principal(&app, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

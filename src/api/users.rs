@@ -1,0 +1,279 @@
+//! `/v1/users`: Graph's user resource, transitive memberships and `checkMemberGroups`.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use eligo_core::authz::actions;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::body::{JsonBody, double_option};
+use crate::api::directory_object;
+use crate::api::odata::{self, EQ, EQ_PREFIX};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::directory::{self, NewUser, UserPatch};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(transitive_member_of))
+        .routes(routes!(member_of))
+        .routes(routes!(check_member_groups))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordProfile {
+    password: String,
+    /// Accepted for Graph compatibility; Eligo has no interactive password-change flow yet.
+    #[serde(default, rename = "forceChangePasswordNextSignIn")]
+    _force_change: Option<bool>,
+    #[serde(default, rename = "forceChangePasswordNextSignInWithMfa")]
+    _force_change_with_mfa: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateUser {
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    user_principal_name: String,
+    display_name: String,
+    mail: Option<String>,
+    mail_nickname: Option<String>,
+    password: Option<String>,
+    password_profile: Option<PasswordProfile>,
+    manager_id: Option<Uuid>,
+    account_enabled: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateUser {
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    user_principal_name: Option<String>,
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    mail: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    manager_id: Option<Option<Uuid>>,
+    account_enabled: Option<bool>,
+    password: Option<String>,
+    password_profile: Option<PasswordProfile>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckMemberGroups {
+    group_ids: Vec<Uuid>,
+}
+
+fn one_password(
+    plain: Option<String>,
+    profile: Option<PasswordProfile>,
+) -> ApiResult<Option<String>> {
+    match (plain, profile) {
+        (Some(_), Some(_)) => Err(ApiError::bad_request(
+            "Request_BadRequest",
+            "give password or passwordProfile.password, not both",
+        )),
+        (p, prof) => Ok(p.or(prof.map(|p| p.password))),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/users", tag = "users", request_body = CreateUser,
+    responses((status = 201, description = "Created"), (status = 409, description = "Duplicate userPrincipalName")))]
+async fn create_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<CreateUser>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let password = one_password(req.password, req.password_profile)?;
+    let new = NewUser {
+        user_principal_name: req.user_principal_name,
+        display_name: req.display_name,
+        mail: req.mail,
+        mail_nickname: req.mail_nickname,
+        password,
+        manager_id: req.manager_id,
+        account_enabled: req.account_enabled.unwrap_or(true),
+    };
+    let user = directory::create_user(&app, &caller, new).await?;
+    Ok((StatusCode::CREATED, Json(directory_object::user(&user))))
+}
+
+#[utoipa::path(get, path = "/v1/users", tag = "users",
+    params(("$filter" = Option<String>, Query, description = "userPrincipalName, displayName, mail: eq; displayName: startswith"),
+           ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "A page of users")))]
+async fn list_users(
+    State(app): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    caller.require(actions::USERS_READ)?;
+    let opts = odata::parse_list_options(
+        &q,
+        &[
+            ("userPrincipalName", EQ),
+            ("displayName", EQ_PREFIX),
+            ("mail", EQ),
+        ],
+    )?;
+    let query = eligo_store::UserQuery {
+        upn: odata::eq_text(&opts.filter, "userPrincipalName"),
+        display_name: odata::eq_text(&opts.filter, "displayName"),
+        display_name_prefix: odata::prefix_text(&opts.filter, "displayName"),
+        mail: odata::eq_text(&opts.filter, "mail"),
+    };
+    let rows = app
+        .store
+        .read()
+        .await?
+        .list_users(&query, odata::probe(opts.page))
+        .await?;
+    let rows: Vec<Value> = rows.iter().map(directory_object::user).collect();
+    Ok(Json(odata::collection(&uri, opts.page, rows)))
+}
+
+/// Anyone may read themselves; reading others needs a directory reader's role.
+fn require_read_user(caller: &Caller, id: Uuid) -> ApiResult<()> {
+    if caller.id == id {
+        Ok(())
+    } else {
+        caller.require(actions::USERS_READ)
+    }
+}
+
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "The user"), (status = 404, description = "No such user")))]
+async fn get_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = odata::parse_id(&id, "user")?;
+    require_read_user(&caller, id)?;
+    let user = app
+        .store
+        .read()
+        .await?
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(Json(directory_object::user(&user)))
+}
+
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UpdateUser,
+    responses((status = 204, description = "Updated")))]
+async fn update_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<UpdateUser>,
+) -> ApiResult<StatusCode> {
+    let id = odata::parse_id(&id, "user")?;
+    let patch = UserPatch {
+        password: one_password(req.password, req.password_profile)?,
+        user_principal_name: req.user_principal_name,
+        display_name: req.display_name,
+        mail: req.mail,
+        manager_id: req.manager_id,
+        account_enabled: req.account_enabled,
+    };
+    directory::update_user(&app, &caller, id, patch).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted")))]
+async fn delete_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = odata::parse_id(&id, "user")?;
+    directory::delete_user(&app, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/users/{id}/memberOf", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "Groups the user is a direct member of")))]
+async fn member_of(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = odata::parse_id(&id, "user")?;
+    require_read_user(&caller, id)?;
+    let mut tx = app.store.read().await?;
+    tx.get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let groups = tx
+        .groups_of_principal(id, eligo_core::directory::Relation::Member)
+        .await?;
+    Ok(Json(odata::values(
+        directory_object::load_all(&mut *tx, &groups).await?,
+    )))
+}
+
+#[utoipa::path(get, path = "/v1/users/{id}/transitiveMemberOf", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "Every group the user is in, directly or through nesting")))]
+async fn transitive_member_of(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = odata::parse_id(&id, "user")?;
+    require_read_user(&caller, id)?;
+    let mut tx = app.store.read().await?;
+    tx.get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let groups = directory::transitive_groups(&mut *tx, id).await?;
+    Ok(Json(odata::values(
+        directory_object::load_all(&mut *tx, &groups).await?,
+    )))
+}
+
+#[utoipa::path(post, path = "/v1/users/{id}/checkMemberGroups", tag = "users", params(("id" = String, Path)), request_body = CheckMemberGroups,
+    responses((status = 200, description = "The given group ids the user is a member of, transitively")))]
+async fn check_member_groups(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<CheckMemberGroups>,
+) -> ApiResult<Json<Value>> {
+    let id = odata::parse_id(&id, "user")?;
+    require_read_user(&caller, id)?;
+    if req.group_ids.len() > 20 {
+        return Err(ApiError::bad_request(
+            "Request_BadRequest",
+            "at most 20 group ids may be checked at once",
+        ));
+    }
+    let mut tx = app.store.read().await?;
+    tx.get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let all = directory::transitive_groups(&mut *tx, id).await?;
+    let hits: Vec<String> = req
+        .group_ids
+        .iter()
+        .filter(|g| all.contains(g))
+        .map(Uuid::to_string)
+        .collect();
+    Ok(Json(odata::values(hits)))
+}

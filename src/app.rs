@@ -1,0 +1,136 @@
+//! The application: shared state and the HTTP router. `build_router` is what `eligo serve` runs
+//! and what the integration tests drive in-process, so both exercise the very same stack.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use eligo_store::Store;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::api;
+use crate::auth::throttle::Throttle;
+use crate::clock::{Clock, Stopwatch};
+use crate::config::Config;
+use crate::error::ApiError;
+
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Config,
+    pub throttle: Throttle,
+}
+
+pub type AppState = Arc<App>;
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config) -> AppState {
+        Arc::new(App {
+            store,
+            clock,
+            config,
+            throttle: Throttle::default(),
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Eligo", description = "Just-in-time privileged access, shaped like Microsoft Graph's PIM API."),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The router and the OpenAPI document generated from the very handlers it routes to.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::routes())
+        .split_for_parts()
+}
+
+pub fn build_router(app: AppState) -> Router {
+    let (router, openapi) = routes();
+    let openapi = Arc::new(openapi);
+    let max_body = app.config.max_body_bytes;
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || serve_openapi(openapi.clone())),
+        )
+        .route("/metrics", axum::routing::get(serve_metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("handler panicked", "panic").into_response()
+        }))
+        .with_state(app)
+}
+
+async fn serve_openapi(doc: Arc<utoipa::openapi::OpenApi>) -> Response {
+    axum::Json(doc.as_ref().clone()).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        "no such endpoint",
+    )
+}
+
+/// The process-wide Prometheus recorder (a recorder can be installed only once per process).
+pub fn metrics_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .install_recorder()
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+    })
+}
+
+async fn serve_metrics(State(_): State<AppState>) -> String {
+    metrics_handle().render()
+}
+
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let watch = Stopwatch::start();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("eligo_http_requests_total", &labels).increment(1);
+    metrics::histogram!("eligo_http_request_duration_seconds", &labels)
+        .record(watch.elapsed().as_secs_f64());
+    resp
+}

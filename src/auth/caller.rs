@@ -1,0 +1,123 @@
+//! The `Caller` extractor: resolves `Authorization: Bearer <token>` to a live session and the
+//! principal behind it, with the roles that principal holds *at this moment*. Nothing about a
+//! caller's access is cached across requests, so a role that has ended stops working at once.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+use eligo_core::audit::{Actor, Initiator};
+use eligo_core::authz::Grants;
+use eligo_core::directory::PrincipalKind;
+use eligo_store::TokenRecord;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::token;
+use crate::error::{ApiError, ApiResult};
+use crate::service::access;
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: Uuid,
+    pub kind: PrincipalKind,
+    pub display_name: String,
+    pub upn: Option<String>,
+    pub session: TokenRecord,
+    pub grants: Grants,
+}
+
+impl Caller {
+    pub fn initiator(&self) -> Initiator {
+        let actor = Actor {
+            id: Some(self.id),
+            display_name: self.display_name.clone(),
+            user_principal_name: self.upn.clone(),
+        };
+        match self.kind {
+            PrincipalKind::ServicePrincipal => Initiator::App(actor),
+            _ => Initiator::User(actor),
+        }
+    }
+
+    /// 403 unless one of the caller's current roles allows `action` directory-wide.
+    pub fn require(&self, action: &str) -> ApiResult<()> {
+        if self.grants.allows_directory(action) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "insufficient privileges: this operation needs {action}, which none of your active roles allows"
+            )))
+        }
+    }
+
+    pub fn may(&self, action: &str) -> bool {
+        self.grants.allows_directory(action)
+    }
+
+    /// Has this session proved a second factor within `freshness`?
+    pub fn mfa_is_fresh(&self, now: DateTime<Utc>, freshness: chrono::TimeDelta) -> bool {
+        self.session
+            .last_mfa_at
+            .is_some_and(|at| now - at <= freshness && at <= now)
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let raw = bearer(parts).ok_or_else(|| {
+            ApiError::unauthorized(
+                "InvalidAuthenticationToken",
+                "an Authorization: Bearer token is required",
+            )
+        })?;
+        let invalid = || {
+            ApiError::unauthorized(
+                "InvalidAuthenticationToken",
+                "the access token is invalid or has expired",
+            )
+        };
+        let now = app.clock.now();
+        let hash = token::digest(raw);
+        let mut tx = app.store.read().await?;
+        let session = tx.get_token(&hash).await?.ok_or_else(invalid)?;
+        if session.revoked_at.is_some() || session.expires_at.is_some_and(|end| now >= end) {
+            return Err(invalid());
+        }
+        let principal = access::principal_summary(&mut *tx, session.principal_id)
+            .await?
+            .ok_or_else(invalid)?;
+        if !principal.enabled {
+            return Err(ApiError::unauthorized(
+                "AccountDisabled",
+                "this account is disabled",
+            ));
+        }
+        let grants = access::grants_of(&mut *tx, session.principal_id, now).await?;
+        Ok(Caller {
+            id: session.principal_id,
+            kind: principal.kind,
+            display_name: principal.display_name,
+            upn: principal.upn,
+            session,
+            grants,
+        })
+    }
+}

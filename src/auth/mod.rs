@@ -1,0 +1,10 @@
+//! Who is calling: credentials (passwords, TOTP, client secrets), sessions (opaque bearer
+//! tokens stored only as hashes), sign-in throttling, and the `Caller` every handler receives.
+
+pub mod caller;
+pub mod password;
+pub mod throttle;
+pub mod token;
+pub mod totp;
+
+pub use caller::Caller;

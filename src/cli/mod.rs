@@ -1,0 +1,144 @@
+//! The `eligo` command line: the server (`serve`, `migrate`), offline audit tools (`audit`),
+//! benchmarks (`bench`), and a client that talks to a running server (`login`, `whoami`,
+//! `users`, `groups`).
+
+mod bench;
+mod client;
+mod offline;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "eligo",
+    version,
+    about = "Eligo: just-in-time privileged access",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ServerArgs {
+    /// A TOML configuration file (keys as the ELIGO_* variables without the prefix, lowercase).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (SQLite in ./eligo-data by default).
+    Serve {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Load the demo tenant on first start (users, groups, eligible roles).
+        #[arg(long)]
+        demo: bool,
+        /// Address to listen on (overrides ELIGO_LISTEN).
+        #[arg(long, value_name = "HOST:PORT")]
+        listen: Option<std::net::SocketAddr>,
+        /// Log format.
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormat>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Work with the audit trail directly on the database (the server need not run).
+    Audit {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: offline::AuditCommand,
+    },
+    /// Measure Eligo (prints figures; see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+    #[command(flatten)]
+    Client(client::ClientCommand),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
+    Config::load(args.config.as_deref(), &|k| std::env::var(k).ok())
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("ELIGO_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            server,
+            demo,
+            listen,
+            log_format,
+        } => {
+            let mut config = load_config(&server)?;
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            if let Some(f) = log_format {
+                config.log_format = f;
+            }
+            init_logging(config.log_format);
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            crate::server::serve(config, demo).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { server } => {
+            let config = load_config(&server)?;
+            let store = eligo_store::open(config.database_url.expose()).await?;
+            println!("schema up to date ({})", store.backend());
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { server, command } => offline::run(load_config(&server)?, command).await,
+        Command::Bench { command } => bench::run(command).await,
+        Command::Client(command) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            client::run(command).await
+        }
+    }
+}

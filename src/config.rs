@@ -1,0 +1,259 @@
+//! Layered configuration: built-in defaults, then an optional TOML file (`--config`), then
+//! `ELIGO_*` environment variables, then `ELIGO_*_FILE` for secrets (the file's content wins).
+//! Secrets are wrapped in `Secret`, whose `Debug` never shows them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::TimeDelta;
+use serde::Deserialize;
+
+/// A value that must not reach logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Secret because a PostgreSQL URL may carry a password.
+    pub database_url: Secret,
+    /// The shortest activation Eligo grants, and the least time an activation must have run
+    /// before it is self-deactivated.
+    pub min_duration: TimeDelta,
+    pub bootstrap_token: Option<Secret>,
+    pub token_lifetime: TimeDelta,
+    /// How recent a session's MFA must be for actions that demand step-up.
+    pub mfa_freshness: TimeDelta,
+    pub log_format: LogFormat,
+    pub max_body_bytes: usize,
+}
+
+/// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<Secret>,
+    min_duration: Option<String>,
+    bootstrap_token: Option<Secret>,
+    token_lifetime: Option<String>,
+    mfa_freshness: Option<String>,
+    log_format: Option<LogFormat>,
+}
+
+impl Config {
+    pub fn defaults() -> Self {
+        let data_dir = PathBuf::from("./eligo-data");
+        Self {
+            listen: "127.0.0.1:8400".parse().expect("valid default address"),
+            database_url: Secret::new(sqlite_url(&data_dir)),
+            data_dir,
+            min_duration: TimeDelta::minutes(5),
+            bootstrap_token: None,
+            token_lifetime: TimeDelta::hours(8),
+            mfa_freshness: TimeDelta::minutes(10),
+            log_format: LogFormat::Text,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+
+    /// Builds the configuration from a file (if any) and an environment lookup; `env` is a
+    /// parameter so tests need not touch the process environment.
+    pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut cfg = Self::defaults();
+        let mut database_url_given = false;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            let f: FileConfig = toml::from_str(&text)
+                .with_context(|| format!("parsing config file {}", path.display()))?;
+            database_url_given |= f.database_url.is_some();
+            cfg.apply_file(f)?;
+        }
+        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        let secret = |name: &str| -> anyhow::Result<Option<Secret>> {
+            if let Some(path) = var(&format!("{name}_FILE")) {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {name}_FILE"))?;
+                return Ok(Some(Secret::new(text.trim_end_matches(['\n', '\r']))));
+            }
+            Ok(var(name).map(Secret::new))
+        };
+        if let Some(v) = var("ELIGO_LISTEN") {
+            cfg.listen = v
+                .parse()
+                .with_context(|| format!("ELIGO_LISTEN={v} is not host:port"))?;
+        }
+        if let Some(v) = var("ELIGO_DATA_DIR") {
+            cfg.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = secret("ELIGO_DATABASE_URL")? {
+            cfg.database_url = v;
+            database_url_given = true;
+        }
+        if let Some(v) = var("ELIGO_MIN_DURATION") {
+            cfg.min_duration = duration("ELIGO_MIN_DURATION", &v)?;
+        }
+        if let Some(v) = secret("ELIGO_BOOTSTRAP_TOKEN")? {
+            cfg.bootstrap_token = Some(v);
+        }
+        if let Some(v) = var("ELIGO_TOKEN_LIFETIME") {
+            cfg.token_lifetime = duration("ELIGO_TOKEN_LIFETIME", &v)?;
+        }
+        if let Some(v) = var("ELIGO_MFA_FRESHNESS") {
+            cfg.mfa_freshness = duration("ELIGO_MFA_FRESHNESS", &v)?;
+        }
+        if let Some(v) = var("ELIGO_LOG_FORMAT") {
+            cfg.log_format = match v.as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                _ => bail!("ELIGO_LOG_FORMAT must be text or json"),
+            };
+        }
+        if !database_url_given {
+            cfg.database_url = Secret::new(sqlite_url(&cfg.data_dir));
+        }
+        if cfg.min_duration < TimeDelta::minutes(1) {
+            bail!("the minimum duration must be at least PT1M");
+        }
+        if let Some(t) = &cfg.bootstrap_token
+            && t.expose().len() < 16
+        {
+            bail!("ELIGO_BOOTSTRAP_TOKEN must be at least 16 characters");
+        }
+        Ok(cfg)
+    }
+
+    fn apply_file(&mut self, f: FileConfig) -> anyhow::Result<()> {
+        if let Some(v) = f.listen {
+            self.listen = v;
+        }
+        if let Some(v) = f.data_dir {
+            self.database_url = Secret::new(sqlite_url(&v));
+            self.data_dir = v;
+        }
+        if let Some(v) = f.database_url {
+            self.database_url = v;
+        }
+        if let Some(v) = f.min_duration {
+            self.min_duration = duration("min_duration", &v)?;
+        }
+        if let Some(v) = f.bootstrap_token {
+            self.bootstrap_token = Some(v);
+        }
+        if let Some(v) = f.token_lifetime {
+            self.token_lifetime = duration("token_lifetime", &v)?;
+        }
+        if let Some(v) = f.mfa_freshness {
+            self.mfa_freshness = duration("mfa_freshness", &v)?;
+        }
+        if let Some(v) = f.log_format {
+            self.log_format = v;
+        }
+        Ok(())
+    }
+}
+
+fn duration(name: &str, value: &str) -> anyhow::Result<TimeDelta> {
+    eligo_core::duration::parse_duration(value).with_context(|| name.to_string())
+}
+
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("eligo.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)], file: Option<&str>) -> anyhow::Result<Config> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let path = file.map(|text| {
+            let p = std::env::temp_dir().join(format!("eligo-cfg-{}.toml", uuid::Uuid::new_v4()));
+            std::fs::write(&p, text).unwrap();
+            p
+        });
+        Config::load(path.as_deref(), &|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_then_file_then_env() {
+        let c = load(&[], None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8400");
+        assert_eq!(c.database_url.expose(), "sqlite://./eligo-data/eligo.db");
+        assert_eq!(c.min_duration, TimeDelta::minutes(5));
+
+        let file = "listen = \"127.0.0.1:9000\"\nmin_duration = \"PT10M\"\ndata_dir = \"/tmp/x\"\n";
+        let c = load(&[], Some(file)).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.database_url.expose(), "sqlite:///tmp/x/eligo.db");
+
+        let c = load(
+            &[
+                ("ELIGO_LISTEN", "127.0.0.1:9100"),
+                ("ELIGO_MIN_DURATION", "PT30M"),
+            ],
+            Some(file),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.min_duration, TimeDelta::minutes(30));
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_show_in_debug() {
+        let p = std::env::temp_dir().join(format!("eligo-secret-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&p, "s3cr3t-bootstrap-token-value\n").unwrap();
+        let c = load(&[("ELIGO_BOOTSTRAP_TOKEN_FILE", p.to_str().unwrap())], None).unwrap();
+        assert_eq!(
+            c.bootstrap_token.as_ref().unwrap().expose(),
+            "s3cr3t-bootstrap-token-value"
+        );
+        let c2 = load(&[("ELIGO_DATABASE_URL", "postgres://u:hunter2@db/x")], None).unwrap();
+        let shown = format!("{c:?} {c2:?}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(load(&[("ELIGO_LISTEN", "nope")], None).is_err());
+        assert!(load(&[("ELIGO_MIN_DURATION", "5 minutes")], None).is_err());
+        assert!(load(&[("ELIGO_BOOTSTRAP_TOKEN", "short")], None).is_err());
+        assert!(load(&[], Some("unknown_key = 1")).is_err());
+    }
+}

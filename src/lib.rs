@@ -1,0 +1,13 @@
+//! Eligo: a self-hosted just-in-time Privileged Identity Management server. This crate is the
+//! server binary's library: HTTP API, authentication, use cases, configuration and the CLI.
+//! The domain lives in `eligo-core`, storage in `eligo-store` (see ARCHITECTURE.md).
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod server;
+pub mod service;

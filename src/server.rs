@@ -1,0 +1,89 @@
+//! `eligo serve`: open the store, bootstrap, listen, and shut down gracefully on SIGTERM or
+//! SIGINT (in-flight requests finish; nothing acknowledged is lost because every write is
+//! committed before it is answered).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::app::{self, App, AppState};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::service::{bootstrap, demo};
+
+/// Opens the store and runs first-start work; shared by `serve` and the tests.
+pub async fn prepare(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    with_demo: bool,
+) -> anyhow::Result<(AppState, bootstrap::FirstStart)> {
+    let store = eligo_store::open(config.database_url.expose())
+        .await
+        .with_context(|| {
+            format!(
+                "opening the store at {}",
+                eligo_store::redact_url(config.database_url.expose())
+            )
+        })?;
+    let app = App::new(store, clock, config);
+    bootstrap::ensure_built_in_roles(&app).await?;
+    let first = bootstrap::first_start(&app).await?;
+    if with_demo && !matches!(first, bootstrap::FirstStart::NotFirst) {
+        demo::load(&app).await?;
+        tracing::info!(
+            password = demo::DEMO_PASSWORD,
+            domain = demo::DOMAIN,
+            "demo tenant loaded"
+        );
+    }
+    Ok((app, first))
+}
+
+pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let (app, first) = prepare(config, Arc::new(SystemClock), with_demo).await?;
+    if let bootstrap::FirstStart::Generated(token) = &first {
+        // Printed once, on the terminal only: this is the way in for the first administrator.
+        println!(
+            "\nFirst start: the emergency-access account {} holds Global Administrator.\n\
+             Its one-time bootstrap token (valid 24 hours, shown only now):\n\n    {token}\n",
+            bootstrap::BREAKGLASS_UPN
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, store = app.store.backend(), "eligo listening");
+    let store = app.store.clone();
+    let router = app::build_router(app);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    store.close().await;
+    tracing::info!("eligo stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

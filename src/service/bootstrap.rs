@@ -1,0 +1,131 @@
+//! First start: the built-in roles, and — when the store holds no principal — the emergency
+//! access account `breakglass`, permanently active as Global Administrator and authenticated by
+//! `ELIGO_BOOTSTRAP_TOKEN` (or by a generated token printed once).
+
+use chrono::TimeDelta;
+use eligo_core::audit::{AuditEvent, Category, Initiator};
+use eligo_core::directory::User;
+use eligo_core::roles::{self, built_in_roles};
+use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
+use eligo_store::TokenRecord;
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::auth::token;
+
+pub const BREAKGLASS_UPN: &str = "breakglass@eligo.local";
+
+/// Adds any built-in role definition the store lacks (new releases may add roles).
+pub async fn ensure_built_in_roles(app: &App) -> anyhow::Result<()> {
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    for role in built_in_roles() {
+        if tx.get_role_definition(role.id).await?.is_none() {
+            let role = roles::RoleDefinition {
+                created_date_time: Some(now),
+                ..role
+            };
+            tx.insert_role_definition(&role).await?;
+            tx.append_audit(
+                AuditEvent::new(
+                    now,
+                    Category::RoleManagement,
+                    "Add role definition",
+                    Initiator::system(),
+                )
+                .target(role.id, "RoleDefinition", Some(&role.display_name)),
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub enum FirstStart {
+    /// The store already had principals: nothing was created.
+    NotFirst,
+    /// Created with the configured token.
+    Configured,
+    /// Created with this generated token, valid for 24 hours; print it once.
+    Generated(String),
+}
+
+pub async fn first_start(app: &App) -> anyhow::Result<FirstStart> {
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    if tx.count_principals().await? > 0 {
+        return Ok(FirstStart::NotFirst);
+    }
+    let user = User {
+        id: Uuid::new_v4(),
+        user_principal_name: BREAKGLASS_UPN.into(),
+        display_name: "Emergency access (break-glass)".into(),
+        mail: None,
+        mail_nickname: Some("breakglass".into()),
+        manager_id: None,
+        account_enabled: true,
+        created_date_time: now,
+    };
+    let (raw, outcome, expires_at) = match &app.config.bootstrap_token {
+        Some(t) => (t.expose().to_string(), FirstStart::Configured, None),
+        None => {
+            let t = token::generate("elgb_");
+            (
+                t.clone(),
+                FirstStart::Generated(t),
+                Some(now + TimeDelta::hours(24)),
+            )
+        }
+    };
+    let ga = Uuid::parse_str(roles::ids::GLOBAL_ADMINISTRATOR)?;
+    let schedule = RoleSchedule {
+        id: Uuid::new_v4(),
+        kind: ScheduleKind::Active,
+        principal_id: user.id,
+        role_definition_id: ga,
+        directory_scope_id: "/".into(),
+        start_date_time: now,
+        end_date_time: None,
+        assignment_type: AssignmentType::Assigned,
+        created_by: None,
+        created_date_time: now,
+    };
+    tx.insert_user(&user).await?;
+    tx.insert_role_schedule(&schedule).await?;
+    tx.insert_token(&TokenRecord {
+        token_hash: token::digest(&raw),
+        principal_id: user.id,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+        last_mfa_at: None,
+        amr: vec!["bootstrap".into()],
+    })
+    .await?;
+    tx.append_audit(
+        AuditEvent::new(
+            now,
+            Category::UserManagement,
+            "Add user",
+            Initiator::system(),
+        )
+        .target(user.id, "User", Some(BREAKGLASS_UPN))
+        .detail("reason", "bootstrap: emergency access account"),
+    )
+    .await?;
+    tx.append_audit(
+        AuditEvent::new(
+            now,
+            Category::RoleManagement,
+            "Add member to role",
+            Initiator::system(),
+        )
+        .target(ga, "Role", Some("Global Administrator"))
+        .target(user.id, "User", Some(BREAKGLASS_UPN))
+        .detail("assignmentType", "permanent active (emergency access)"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}

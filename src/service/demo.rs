@@ -1,0 +1,198 @@
+//! The demo tenant (`eligo serve --demo`, first start only): people and groups from
+//! docs/scenarios.md, so the README's tour works on a fresh machine. Every user's password is
+//! `DEMO_PASSWORD`; it is printed in the README and must never be used outside a demo.
+
+use chrono::TimeDelta;
+use eligo_core::audit::{AuditEvent, Category, Initiator};
+use eligo_core::directory::{Group, Relation, User};
+use eligo_core::roles::ids;
+use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
+use eligo_store::Tx;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::auth::password;
+use crate::service::sessions;
+
+pub const DEMO_PASSWORD: &str = "Eligo-demo-2026!";
+pub const DOMAIN: &str = "contoso.example";
+
+struct Person {
+    nick: &'static str,
+    name: &'static str,
+    /// (role id, eligible?) — eligible people hold nothing until they activate.
+    roles: &'static [(&'static str, bool)],
+}
+
+const PEOPLE: &[Person] = &[
+    Person {
+        nick: "ada",
+        name: "Ada Administrator",
+        roles: &[(ids::GLOBAL_ADMINISTRATOR, false)],
+    },
+    Person {
+        nick: "uma",
+        name: "Uma User-Admin",
+        roles: &[(ids::USER_ADMINISTRATOR, false)],
+    },
+    Person {
+        nick: "dave",
+        name: "Dave Auditor",
+        roles: &[(ids::GLOBAL_READER, false)],
+    },
+    Person {
+        nick: "alice",
+        name: "Alice Helpdesk-Lead",
+        roles: &[
+            (ids::HELPDESK_ADMINISTRATOR, true),
+            (ids::SECURITY_ADMINISTRATOR, true),
+        ],
+    },
+    Person {
+        nick: "bob",
+        name: "Bob Exchange",
+        roles: &[(ids::EXCHANGE_ADMINISTRATOR, true)],
+    },
+    Person {
+        nick: "carol",
+        name: "Carol Security",
+        roles: &[(ids::GLOBAL_ADMINISTRATOR, true)],
+    },
+    Person {
+        nick: "erin",
+        name: "Erin Employee",
+        roles: &[],
+    },
+];
+
+pub async fn load(app: &App) -> anyhow::Result<()> {
+    let now = app.clock.now();
+    let hash = password::hash(DEMO_PASSWORD);
+    let mut tx = app.store.write().await?;
+    let demo = |activity: &str| {
+        AuditEvent::new(now, Category::UserManagement, activity, Initiator::system())
+            .detail("reason", "demo tenant")
+    };
+    let mut ids_by_nick = std::collections::HashMap::new();
+    for p in PEOPLE {
+        let upn = format!("{}@{DOMAIN}", p.nick);
+        let user = User {
+            id: Uuid::new_v4(),
+            user_principal_name: upn.clone(),
+            display_name: p.name.into(),
+            mail: Some(upn.clone()),
+            mail_nickname: Some(p.nick.into()),
+            manager_id: ids_by_nick.get("ada").copied(),
+            account_enabled: true,
+            created_date_time: now,
+        };
+        tx.insert_user(&user).await?;
+        tx.put_credential(
+            user.id,
+            sessions::PASSWORD,
+            &json!({ "hash": hash }),
+            now.timestamp_micros(),
+        )
+        .await?;
+        tx.append_audit(demo("Add user").target(user.id, "User", Some(&upn)))
+            .await?;
+        for (role, eligible) in p.roles {
+            assign(&mut *tx, user.id, role, *eligible, now).await?;
+        }
+        ids_by_nick.insert(p.nick, user.id);
+    }
+    let groups = [
+        ("Helpdesk Team", false, vec!["alice", "erin"]),
+        ("Tier 0 Operators", true, vec![]),
+        ("Compliance Portal Admins", false, vec![]),
+    ];
+    for (name, role_assignable, members) in groups {
+        let group = Group {
+            id: Uuid::new_v4(),
+            display_name: name.into(),
+            description: Some(format!("Demo group: {name}")),
+            mail_nickname: None,
+            security_enabled: true,
+            is_assignable_to_role: role_assignable,
+            created_date_time: now,
+        };
+        tx.insert_group(&group).await?;
+        tx.append_audit(demo("Add group").target(group.id, "Group", Some(name)))
+            .await?;
+        for nick in members {
+            tx.add_relation(
+                group.id,
+                ids_by_nick[nick],
+                Relation::Member,
+                now.timestamp_micros(),
+            )
+            .await?;
+            tx.append_audit(
+                demo("Add member to group")
+                    .target(group.id, "Group", Some(name))
+                    .target(ids_by_nick[nick], "User", None),
+            )
+            .await?;
+        }
+        tx.add_relation(
+            group.id,
+            ids_by_nick["ada"],
+            Relation::Owner,
+            now.timestamp_micros(),
+        )
+        .await?;
+        if role_assignable {
+            assign(
+                &mut *tx,
+                group.id,
+                ids::PRIVILEGED_ROLE_ADMINISTRATOR,
+                true,
+                now,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn assign(
+    tx: &mut dyn Tx,
+    principal: Uuid,
+    role: &str,
+    eligible: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let role_id = Uuid::parse_str(role)?;
+    let schedule = RoleSchedule {
+        id: Uuid::new_v4(),
+        kind: if eligible {
+            ScheduleKind::Eligible
+        } else {
+            ScheduleKind::Active
+        },
+        principal_id: principal,
+        role_definition_id: role_id,
+        directory_scope_id: "/".into(),
+        start_date_time: now,
+        end_date_time: Some(now + TimeDelta::days(365)),
+        assignment_type: AssignmentType::Assigned,
+        created_by: None,
+        created_date_time: now,
+    };
+    tx.insert_role_schedule(&schedule).await?;
+    let activity = if eligible {
+        "Add eligible member to role"
+    } else {
+        "Add member to role"
+    };
+    tx.append_audit(
+        AuditEvent::new(now, Category::RoleManagement, activity, Initiator::system())
+            .target(role_id, "Role", None)
+            .target(principal, "User", None)
+            .detail("reason", "demo tenant"),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Use cases. Each reads like a story: load, decide (in the core), write the new state and its
+//! audit entry in one transaction, commit. Handlers stay thin and call these.
+
+pub mod access;
+pub mod bootstrap;
+pub mod demo;
+pub mod directory;
+pub mod sessions;

@@ -74,6 +74,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 pub fn build_router(app: AppState) -> Router {
+    // Install the recorder before the first request, or its metrics would go nowhere.
+    metrics_handle();
     let (router, openapi) = routes();
     let openapi = Arc::new(openapi);
     let max_body = app.config.max_body_bytes;

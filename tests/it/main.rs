@@ -1,1 +1,11 @@
+//! Eligo's integration tests: one binary (so it links once), driving the real router in-process
+//! with a fresh database and a mock clock per test; process-level tests start the real `eligo`
+//! binary on a loopback port.
 
+mod harness;
+
+mod audit;
+mod auth;
+mod bad_input;
+mod directory;
+mod process;

@@ -1,0 +1,302 @@
+//! Sign-in with password and TOTP, step-up, replay protection, throttling, sessions.
+
+use axum::http::{Method, StatusCode};
+use chrono::TimeDelta;
+use eligo::auth::totp;
+use eligo_core::roles::ids;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+async fn token_request(t: &TestApp, body: Value) -> (StatusCode, Value) {
+    t.call(Method::POST, "/v1/auth/token", None, Some(body))
+        .await
+}
+
+fn login(nick: &str, password: &str) -> Value {
+    json!({ "username": format!("{nick}@contoso.example"), "password": password })
+}
+
+/// Enrols TOTP for a signed-in user and returns the secret.
+async fn enrol(t: &TestApp, token: &str) -> String {
+    let (status, body) = t
+        .post("/v1/me/authenticationMethods/totp", token, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["otpauthUri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/Eligo:")
+    );
+    let secret = body["secret"].as_str().unwrap().to_string();
+    let code = totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let (status, body) = t
+        .post(
+            "/v1/me/authenticationMethods/totp/verify",
+            token,
+            json!({ "otp": code }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    secret
+}
+
+#[tokio::test]
+async fn password_sign_in_and_same_answer_for_unknown_user_and_wrong_password() {
+    let t = TestApp::new().await;
+    t.user("alice").await;
+    let (status, body) = token_request(&t, login("alice", PASSWORD)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["amr"], json!(["pwd"]));
+    assert_eq!(body["expires_in"], 8 * 3600);
+
+    let (s1, wrong) = token_request(&t, login("alice", "not the password at all")).await;
+    let (s2, unknown) = token_request(&t, login("nobody", PASSWORD)).await;
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(
+        wrong, unknown,
+        "unknown user and wrong password must be indistinguishable"
+    );
+    assert_eq!(code(&wrong), "InvalidCredentials");
+
+    // Both failures are in the audit trail.
+    let (_, audit) = t
+        .get(
+            "/v1/auditLogs/directoryAudits?$filter=activityDisplayName eq 'User sign-in failed'",
+            BOOTSTRAP,
+        )
+        .await;
+    let entries = audit["value"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries.iter().all(|e| e["result"] == "failure"));
+}
+
+#[tokio::test]
+async fn totp_enrolment_sign_in_with_otp_and_no_replay() {
+    let t = TestApp::new().await;
+    t.user("alice").await;
+    let token = t.sign_in("alice").await;
+    let secret = enrol(&t, &token).await;
+
+    // A fresh code in the next step signs in with MFA.
+    t.clock.advance(TimeDelta::seconds(30));
+    let otp = totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let mut body = login("alice", PASSWORD);
+    body["otp"] = json!(otp);
+    let (status, issued) = token_request(&t, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    assert_eq!(issued["amr"], json!(["pwd", "otp"]));
+
+    // The same code again is a replay.
+    let (status, replay) = token_request(&t, body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(code(&replay), "InvalidCredentials");
+
+    // A wrong code is refused and never yields a token.
+    let mut bad = login("alice", PASSWORD);
+    bad["otp"] = json!("000000");
+    let (status, _) = token_request(&t, bad).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn step_up_records_fresh_mfa_on_the_session() {
+    let t = TestApp::new().await;
+    t.user("bob").await;
+    let token = t.sign_in("bob").await;
+    let (status, body) = t
+        .post("/v1/auth/stepup", &token, json!({ "otp": "123456" }))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "MfaNotEnrolled")
+    );
+
+    let secret = enrol(&t, &token).await;
+    let session = t.sign_in("bob").await;
+    let (_, me) = t.get("/v1/me", &session).await;
+    assert!(me["session"]["lastMfaDateTime"].is_null());
+
+    t.clock.advance(TimeDelta::minutes(2));
+    let code_now = totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let (status, body) = t
+        .post("/v1/auth/stepup", &session, json!({ "otp": code_now }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, me) = t.get("/v1/me", &session).await;
+    assert_eq!(
+        me["session"]["lastMfaDateTime"],
+        json!("2026-11-22T10:02:00Z")
+    );
+    assert_eq!(me["session"]["amr"], json!(["pwd", "otp"]));
+
+    // The same code cannot be used twice, even for step-up.
+    let (status, _) = t
+        .post("/v1/auth/stepup", &session, json!({ "otp": code_now }))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn replacing_a_verified_authenticator_needs_fresh_mfa() {
+    let t = TestApp::new().await;
+    t.user("carol").await;
+    let token = t.sign_in("carol").await;
+    let secret = enrol(&t, &token).await;
+    // A password-only session cannot swap the second factor.
+    let other = t.sign_in("carol").await;
+    let (status, body) = t
+        .post("/v1/me/authenticationMethods/totp", &other, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // After step-up it can; the old authenticator keeps working until the new one is verified.
+    t.clock.advance(TimeDelta::seconds(30));
+    let c = totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    assert_eq!(
+        t.post("/v1/auth/stepup", &other, json!({ "otp": c }))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, _) = t
+        .post("/v1/me/authenticationMethods/totp", &other, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    t.clock.advance(TimeDelta::seconds(30));
+    let c = totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    assert_eq!(
+        t.post("/v1/auth/stepup", &other, json!({ "otp": c }))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_throttle_the_account_then_recover() {
+    let t = TestApp::new().await;
+    t.user("dave").await;
+    for _ in 0..5 {
+        let (status, _) = token_request(&t, login("dave", "wrong password!!")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password is refused while throttled.
+    let (status, body) = token_request(&t, login("dave", PASSWORD)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests")
+    );
+    t.clock.advance(TimeDelta::minutes(16));
+    let (status, _) = token_request(&t, login("dave", PASSWORD)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sessions_expire_and_can_be_revoked() {
+    let t = TestApp::new().await;
+    t.user("erin").await;
+    let token = t.sign_in("erin").await;
+    assert_eq!(t.get("/v1/me", &token).await.0, StatusCode::OK);
+    t.clock.advance(TimeDelta::hours(8));
+    let (status, body) = t.get("/v1/me", &token).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken")
+    );
+
+    let token = t.sign_in("erin").await;
+    assert_eq!(
+        t.post("/v1/auth/logout", &token, json!({})).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(t.get("/v1/me", &token).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        t.call(Method::GET, "/v1/me", None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        t.get("/v1/me", "elg_forged").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn disabled_accounts_cannot_sign_in_and_lose_their_sessions() {
+    let t = TestApp::new().await;
+    let id = t.user("frank").await;
+    let token = t.sign_in("frank").await;
+    let (status, _) = t
+        .patch(
+            &format!("/v1/users/{id}"),
+            BOOTSTRAP,
+            json!({ "accountEnabled": false }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(t.get("/v1/me", &token).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        token_request(&t, login("frank", PASSWORD)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn service_principals_sign_in_with_their_secret() {
+    let t = TestApp::new().await;
+    let (status, sp) = t
+        .post(
+            "/v1/servicePrincipals",
+            BOOTSTRAP,
+            json!({ "displayName": "Deploy pipeline" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sp}");
+    let secret = sp["secret"].as_str().unwrap();
+    let (status, issued) = token_request(
+        &t,
+        json!({ "clientId": sp["appId"], "clientSecret": secret }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let token = issued["access_token"].as_str().unwrap();
+    let (_, me) = t.get("/v1/me", token).await;
+    assert_eq!(me["@odata.type"], "#microsoft.graph.servicePrincipal");
+    assert!(me.get("secret").is_none(), "the secret is shown only once");
+    // A service principal without a role reads nothing else.
+    assert_eq!(t.get("/v1/users", token).await.0, StatusCode::FORBIDDEN);
+    let (status, _) = token_request(
+        &t,
+        json!({ "clientId": sp["appId"], "clientSecret": "elgs_wrong" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, listed) = t.get("/v1/servicePrincipals", BOOTSTRAP).await;
+    assert!(listed["value"][0].get("secret").is_none());
+}
+
+#[tokio::test]
+async fn bootstrap_token_is_break_glass_global_administrator() {
+    let t = TestApp::new().await;
+    let (status, me) = t.get("/v1/me", BOOTSTRAP).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["userPrincipalName"], "breakglass@eligo.local");
+    let (_, roles) = t
+        .get("/v1/roleManagement/directory/roleDefinitions", BOOTSTRAP)
+        .await;
+    assert_eq!(roles["value"].as_array().unwrap().len(), 11);
+    let (_, ga) = t
+        .get(
+            &format!(
+                "/v1/roleManagement/directory/roleDefinitions/{}",
+                ids::GLOBAL_ADMINISTRATOR
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(ga["displayName"], "Global Administrator");
+}

@@ -1,0 +1,226 @@
+//! Test support: a fresh Eligo per test (SQLite in a temp dir, or PostgreSQL from the testkit),
+//! a mock clock, and helpers that speak HTTP to the router exactly as a client would.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use chrono::{DateTime, TimeDelta, Utc};
+use eligo::app::{AppState, build_router};
+use eligo::clock::MockClock;
+use eligo::config::{Config, Secret};
+use eligo_core::audit::{AuditEvent, Category, Initiator};
+use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const BOOTSTRAP: &str = "test-bootstrap-token-0123456789";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub app: AppState,
+    pub router: Router,
+    pub clock: Arc<MockClock>,
+    pub dir: std::path::PathBuf,
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+pub fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("eligo-it-{tag}-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let dir = temp_dir("app");
+        let url = format!("sqlite://{}", dir.join("eligo.db").display());
+        Self::with_url(url, dir).await
+    }
+
+    /// The same app on a fresh PostgreSQL database; None (after the testkit's loud SKIPPED
+    /// message) where no PostgreSQL can be had.
+    pub async fn postgres() -> Option<Self> {
+        let url = eligo_testkit::postgres_database().await?;
+        Some(Self::with_url(url, temp_dir("pg")).await)
+    }
+
+    async fn with_url(url: String, dir: std::path::PathBuf) -> Self {
+        let mut config = Config::defaults();
+        config.database_url = Secret::new(url);
+        config.data_dir = dir.clone();
+        config.bootstrap_token = Some(Secret::new(BOOTSTRAP));
+        let clock = Arc::new(MockClock::at(start_time()));
+        let (app, _) = eligo::server::prepare(config, clock.clone(), false)
+            .await
+            .expect("app starts");
+        let router = build_router(app.clone());
+        Self {
+            app,
+            router,
+            clock,
+            dir,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        // Tests write filters readably (`$filter=x eq 'y'`); encode what a URI cannot hold.
+        let uri = path.replace(' ', "%20").replace('\'', "%27");
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        self.raw(req).await
+    }
+
+    pub async fn raw(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Creates a user with `PASSWORD` through the API (as break-glass) and returns its id.
+    pub async fn user(&self, nick: &str) -> Uuid {
+        let (status, body) = self
+            .post(
+                "/v1/users",
+                BOOTSTRAP,
+                json!({ "userPrincipalName": format!("{nick}@contoso.example"), "displayName": nick, "passwordProfile": { "password": PASSWORD } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Uuid::parse_str(body["id"].as_str().unwrap()).unwrap()
+    }
+
+    pub async fn sign_in(&self, nick: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/v1/auth/token",
+                None,
+                Some(
+                    json!({ "username": format!("{nick}@contoso.example"), "password": PASSWORD }),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// A user holding `role` actively (permanent), signed in. Role assignment has its own API
+    /// in the PIM issue; here the schedule is written through the store with its audit entry.
+    pub async fn admin(&self, nick: &str, role: &str) -> (Uuid, String) {
+        let id = self.user(nick).await;
+        self.grant(id, role, ScheduleKind::Active, None).await;
+        (id, self.sign_in(nick).await)
+    }
+
+    pub async fn grant(
+        &self,
+        principal: Uuid,
+        role: &str,
+        kind: ScheduleKind,
+        end: Option<TimeDelta>,
+    ) {
+        let now = self.clock.now_utc();
+        let role_id = Uuid::parse_str(role).unwrap();
+        let mut tx = self.app.store.write().await.unwrap();
+        tx.insert_role_schedule(&RoleSchedule {
+            id: Uuid::new_v4(),
+            kind,
+            principal_id: principal,
+            role_definition_id: role_id,
+            directory_scope_id: "/".into(),
+            start_date_time: now,
+            end_date_time: end.map(|d| now + d),
+            assignment_type: AssignmentType::Assigned,
+            created_by: None,
+            created_date_time: now,
+        })
+        .await
+        .unwrap();
+        tx.append_audit(
+            AuditEvent::new(
+                now,
+                Category::RoleManagement,
+                "Add member to role",
+                Initiator::system(),
+            )
+            .target(role_id, "Role", None)
+            .target(principal, "User", None),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+pub trait NowUtc {
+    fn now_utc(&self) -> DateTime<Utc>;
+}
+
+impl NowUtc for MockClock {
+    fn now_utc(&self) -> DateTime<Utc> {
+        eligo::clock::Clock::now(self)
+    }
+}
+
+pub fn id_of(v: &Value) -> Uuid {
+    Uuid::parse_str(v["id"].as_str().expect("an id")).unwrap()
+}
+
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Best effort: a test's database lives only as long as the test.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

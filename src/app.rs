@@ -86,7 +86,9 @@ pub fn build_router(app: AppState) -> Router {
         )
         .route("/metrics", axum::routing::get(serve_metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(reject_undecodable_paths))
         .layer(middleware::from_fn(record_metrics))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("handler panicked", "panic").into_response()
@@ -96,6 +98,29 @@ pub fn build_router(app: AppState) -> Router {
 
 async fn serve_openapi(doc: Arc<utoipa::openapi::OpenApi>) -> Response {
     axum::Json(doc.as_ref().clone()).into_response()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Request_MethodNotAllowed",
+        "this endpoint does not support that method",
+    )
+}
+
+/// A path whose percent-escapes are not UTF-8 can name no resource; answer in Eligo's error
+/// shape before any extractor answers in plain text.
+async fn reject_undecodable_paths(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .is_err()
+    {
+        return ApiError::bad_request("Request_BadRequest", "the path is not valid UTF-8")
+            .with_detail("InvalidId", "path")
+            .into_response();
+    }
+    next.run(req).await
 }
 
 async fn not_found() -> ApiError {

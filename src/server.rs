@@ -31,11 +31,8 @@ pub async fn prepare(
     let first = bootstrap::first_start(&app).await?;
     if with_demo && !matches!(first, bootstrap::FirstStart::NotFirst) {
         demo::load(&app).await?;
-        tracing::info!(
-            password = demo::DEMO_PASSWORD,
-            domain = demo::DOMAIN,
-            "demo tenant loaded"
-        );
+        // The demo password is in the README; it never goes to the logs.
+        tracing::info!(domain = demo::DOMAIN, "demo tenant loaded");
     }
     Ok((app, first))
 }

@@ -1,8 +1,6 @@
 //! `/v1/auditLogs/*`: the audit trail, newest first, filtered and paged; and its verification.
 //! There is deliberately no endpoint that changes or deletes an entry.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::Uri;
@@ -27,7 +25,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 fn query_from(opts: &odata::ListOptions) -> ApiResult<AuditQuery> {
     let f = &opts.filter;
-    let category = match odata::eq_text(f, "category") {
+    odata::one_of(f, &["initiatedBy/user/id", "initiatedBy/app/id"])?;
+    odata::one_of(f, &["targetResources/any/id", "targetId"])?;
+    let category = match odata::eq_text(f, "category")? {
         None => None,
         Some(c) => Some(
             Category::parse(&c)
@@ -41,17 +41,16 @@ fn query_from(opts: &odata::ListOptions) -> ApiResult<AuditQuery> {
                 .to_string(),
         ),
     };
-    let initiator = match odata::eq_text(f, "initiatedBy/user/id")
-        .or_else(|| odata::eq_text(f, "initiatedBy/app/id"))
+    let initiator = match odata::eq_text(f, "initiatedBy/user/id")?
+        .or(odata::eq_text(f, "initiatedBy/app/id")?)
     {
         None => None,
         Some(id) => Some(odata::parse_id(&id, "initiatedBy")?),
     };
-    let target =
-        odata::eq_text(f, "targetResources/any/id").or_else(|| odata::eq_text(f, "targetId"));
+    let target = odata::eq_text(f, "targetResources/any/id")?.or(odata::eq_text(f, "targetId")?);
     let mut q = AuditQuery {
         category,
-        activity: odata::eq_text(f, "activityDisplayName"),
+        activity: odata::eq_text(f, "activityDisplayName")?,
         initiator_id: initiator,
         target_id: target,
         since: None,
@@ -87,7 +86,7 @@ async fn list(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<BTreeMap<String, String>>,
+    Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(actions::AUDIT_READ)?;
     let opts = odata::parse_list_options(

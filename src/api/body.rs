@@ -61,3 +61,15 @@ where
 }
 
 use serde::Deserialize as _;
+
+/// For PATCH bodies of fields that cannot be cleared: missing is `None`, `null` is an error.
+/// Use with `#[serde(default, deserialize_with = "non_null")]`.
+pub fn non_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)?
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("this field cannot be null"))
+}

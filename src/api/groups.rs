@@ -1,8 +1,6 @@
 //! `/v1/groups`: security groups, their direct members and owners (also under Graph's `$ref`
 //! spelling), and transitive members.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
@@ -16,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::body::{JsonBody, double_option};
+use crate::api::body::{JsonBody, double_option, non_null};
 use crate::api::directory_object;
 use crate::api::odata::{self, EQ, EQ_PREFIX};
 use crate::app::AppState;
@@ -60,6 +58,7 @@ pub struct CreateGroup {
 pub struct UpdateGroup {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
     display_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     description: Option<Option<String>>,
@@ -129,25 +128,17 @@ async fn list_groups(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<BTreeMap<String, String>>,
+    Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(actions::GROUPS_READ)?;
     let opts = odata::parse_list_options(
         &q,
         &[("displayName", EQ_PREFIX), ("isAssignableToRole", EQ)],
     )?;
-    let is_assignable_to_role = match opts.filter.eq("isAssignableToRole") {
-        None => None,
-        Some(l) => Some(l.as_bool().ok_or_else(|| {
-            ApiError::bad_request(
-                "Request_UnsupportedQuery",
-                "isAssignableToRole compares with true or false",
-            )
-        })?),
-    };
+    let is_assignable_to_role = odata::eq_bool(&opts.filter, "isAssignableToRole")?;
     let query = eligo_store::GroupQuery {
-        display_name: odata::eq_text(&opts.filter, "displayName"),
-        display_name_prefix: odata::prefix_text(&opts.filter, "displayName"),
+        display_name: odata::eq_text(&opts.filter, "displayName")?,
+        display_name_prefix: odata::prefix_text(&opts.filter, "displayName")?,
         is_assignable_to_role,
     };
     let rows = app

@@ -3,7 +3,7 @@
 //! `@odata.nextLink`, and `{"value": [...]}` answers. Unknown `$` options are refused rather
 //! than ignored, so a client never mistakes an unfiltered answer for a filtered one.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use axum::http::Uri;
 use base64::Engine;
@@ -44,16 +44,25 @@ pub const EQ: &[Op] = &[Op::Eq];
 pub const EQ_PREFIX: &[Op] = &[Op::Eq, Op::StartsWith];
 pub const RANGE: &[Op] = &[Op::Eq, Op::Ge, Op::Gt, Op::Le, Op::Lt];
 
-pub fn parse_list_options(
-    query: &BTreeMap<String, String>,
-    allowed: Allowed,
-) -> ApiResult<ListOptions> {
+/// Query options as sent, in order; a repeated `$` option is refused rather than guessed at.
+pub type RawQuery = Vec<(String, String)>;
+
+pub fn parse_list_options(query: &RawQuery, allowed: Allowed) -> ApiResult<ListOptions> {
     let mut opts = ListOptions::default();
+    let mut seen = BTreeSet::new();
     for (key, value) in query {
+        if key.starts_with('$') && !seen.insert(key.as_str()) {
+            return Err(ApiError::bad_request(
+                "Request_BadRequest",
+                format!("the query option {key} is given more than once"),
+            )
+            .with_detail("DuplicateQueryOption", key.as_str()));
+        }
         match key.as_str() {
             "$filter" => {
                 let filter = parse_filter(value)?;
                 filter.restrict(allowed)?;
+                each_field_once(&filter)?;
                 opts.filter = filter;
             }
             "$top" => {
@@ -138,17 +147,94 @@ fn next_link(uri: &Uri, skip: i64) -> String {
     format!("{}?{}", uri.path(), pairs.join("&"))
 }
 
-/// The text of `field eq '...'` if the filter has it.
-pub fn eq_text(filter: &Filter, field: &str) -> Option<String> {
-    filter.eq(field).and_then(|l| l.as_text())
+/// A field may be constrained once — or, for ranges, by one lower and one upper bound — so a
+/// filter like `a eq 'x' and a eq 'y'` is refused instead of half-applied.
+fn each_field_once(filter: &Filter) -> ApiResult<()> {
+    let mut seen: BTreeSet<(String, u8)> = BTreeSet::new();
+    for c in &filter.conditions {
+        let slot = match c.op {
+            Op::Ge | Op::Gt => 1,
+            Op::Le | Op::Lt => 2,
+            _ => 0,
+        };
+        let key = c.field.to_ascii_lowercase();
+        let repeated = seen.contains(&(key.clone(), slot));
+        let mixed = if slot == 0 {
+            seen.iter().any(|(f, _)| *f == key)
+        } else {
+            seen.contains(&(key.clone(), 0))
+        };
+        if repeated || mixed {
+            return Err(ApiError::bad_request(
+                "Request_UnsupportedQuery",
+                format!(
+                    "$filter constrains {} more than once; give each field one condition",
+                    c.field
+                ),
+            )
+            .with_detail("InvalidFilter", "$filter"));
+        }
+        seen.insert((key, slot));
+    }
+    Ok(())
 }
 
-/// The value of `startswith(field, '...')` if the filter has it.
-pub fn prefix_text(filter: &Filter, field: &str) -> Option<String> {
-    filter
-        .on(field)
-        .find(|c| c.op == Op::StartsWith)
-        .and_then(|c| c.value.as_text())
+fn wrong_type(field: &str, wanted: &str) -> ApiError {
+    ApiError::bad_request(
+        "Request_UnsupportedQuery",
+        format!("$filter: {field} compares with {wanted}"),
+    )
+    .with_detail("InvalidFilter", "$filter")
+}
+
+/// The text of `field eq '...'` if the filter has it; a value of another type is a 400.
+pub fn eq_text(filter: &Filter, field: &str) -> ApiResult<Option<String>> {
+    match filter.eq(field) {
+        None => Ok(None),
+        Some(l) => l
+            .as_text()
+            .map(Some)
+            .ok_or_else(|| wrong_type(field, "a quoted string")),
+    }
+}
+
+/// The value of `startswith(field, '...')` if the filter has it; another type is a 400.
+pub fn prefix_text(filter: &Filter, field: &str) -> ApiResult<Option<String>> {
+    match filter.on(field).find(|c| c.op == Op::StartsWith) {
+        None => Ok(None),
+        Some(c) => c
+            .value
+            .as_text()
+            .map(Some)
+            .ok_or_else(|| wrong_type(field, "a quoted string")),
+    }
+}
+
+/// The boolean of `field eq true|false` if the filter has it; another type is a 400.
+pub fn eq_bool(filter: &Filter, field: &str) -> ApiResult<Option<bool>> {
+    match filter.eq(field) {
+        None => Ok(None),
+        Some(l) => l
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| wrong_type(field, "true or false")),
+    }
+}
+
+/// At most one of `fields` may be constrained (they are spellings of one question).
+pub fn one_of(filter: &Filter, fields: &[&str]) -> ApiResult<()> {
+    let given = fields
+        .iter()
+        .filter(|f| filter.on(f).next().is_some())
+        .count();
+    if given > 1 {
+        return Err(ApiError::bad_request(
+            "Request_UnsupportedQuery",
+            format!("$filter may use only one of {}", fields.join(", ")),
+        )
+        .with_detail("InvalidFilter", "$filter"));
+    }
+    Ok(())
 }
 
 pub fn parse_id(raw: &str, what: &str) -> ApiResult<uuid::Uuid> {
@@ -166,11 +252,11 @@ mod tests {
     use super::*;
 
     fn opts(pairs: &[(&str, &str)]) -> ApiResult<ListOptions> {
-        let q = pairs
+        let q: RawQuery = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        parse_list_options(&q, &[("displayName", EQ)])
+        parse_list_options(&q, &[("displayName", EQ_PREFIX), ("at", RANGE)])
     }
 
     #[test]
@@ -183,6 +269,52 @@ mod tests {
         assert!(opts(&[("$filter", "displayName eq 'a'")]).is_ok());
         assert!(opts(&[("$skiptoken", "garbage!")]).is_err());
         assert!(opts(&[("$select", "id")]).is_ok());
+        assert!(opts(&[("$filter", "displayName eq 'a' and displayName eq 'b'")]).is_err());
+        assert!(
+            opts(&[(
+                "$filter",
+                "displayName eq 'a' and startswith(displayName, 'b')"
+            )])
+            .is_err()
+        );
+        assert!(
+            opts(&[(
+                "$filter",
+                "at ge 2026-01-01T00:00:00Z and at le 2026-02-01T00:00:00Z"
+            )])
+            .is_ok()
+        );
+        assert!(
+            opts(&[(
+                "$filter",
+                "at ge 2026-01-01T00:00:00Z and at gt 2026-02-01T00:00:00Z"
+            )])
+            .is_err()
+        );
+        assert!(opts(&[("$filter", "displayName eq 'a'"), ("$filter", "")]).is_err());
+        assert!(opts(&[("$filter", "displayName eq 'a' and displayName eq 'b'")]).is_err());
+        assert!(
+            opts(&[(
+                "$filter",
+                "displayName eq 'a' and startswith(displayName, 'b')"
+            )])
+            .is_err()
+        );
+        assert!(
+            opts(&[(
+                "$filter",
+                "at ge 2026-01-01T00:00:00Z and at le 2026-02-01T00:00:00Z"
+            )])
+            .is_ok()
+        );
+        assert!(
+            opts(&[(
+                "$filter",
+                "at ge 2026-01-01T00:00:00Z and at gt 2026-02-01T00:00:00Z"
+            )])
+            .is_err()
+        );
+        assert!(opts(&[("$filter", "displayName eq 'a'"), ("$filter", "")]).is_err());
     }
 
     #[test]

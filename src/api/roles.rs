@@ -2,8 +2,6 @@
 //! and custom roles. Role definitions are readable by every signed-in principal: people must
 //! see what they could activate.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -58,11 +56,11 @@ fn shaped(role: &eligo_core::roles::RoleDefinition) -> Value {
 async fn list(
     State(app): State<AppState>,
     _caller: Caller,
-    Query(q): Query<BTreeMap<String, String>>,
+    Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
     let opts = odata::parse_list_options(&q, &[("displayName", EQ)])?;
     let query = eligo_store::RoleQuery {
-        display_name: odata::eq_text(&opts.filter, "displayName"),
+        display_name: odata::eq_text(&opts.filter, "displayName")?,
     };
     let rows = app
         .store

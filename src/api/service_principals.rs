@@ -1,7 +1,5 @@
 //! `/v1/servicePrincipals`: workload identities. The client secret is shown once, at creation.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
@@ -54,7 +52,7 @@ async fn list(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<BTreeMap<String, String>>,
+    Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(actions::SERVICE_PRINCIPALS_READ)?;
     let opts = odata::parse_list_options(&q, &[])?;

@@ -1,7 +1,5 @@
 //! `/v1/users`: Graph's user resource, transitive memberships and `checkMemberGroups`.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
@@ -13,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::body::{JsonBody, double_option};
+use crate::api::body::{JsonBody, double_option, non_null};
 use crate::api::directory_object;
 use crate::api::odata::{self, EQ, EQ_PREFIX};
 use crate::app::AppState;
@@ -61,14 +59,19 @@ pub struct CreateUser {
 pub struct UpdateUser {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
     user_principal_name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
     display_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     mail: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     manager_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "non_null")]
     account_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "non_null")]
     password: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
     password_profile: Option<PasswordProfile>,
 }
 
@@ -120,7 +123,7 @@ async fn list_users(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<BTreeMap<String, String>>,
+    Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(actions::USERS_READ)?;
     let opts = odata::parse_list_options(
@@ -132,10 +135,10 @@ async fn list_users(
         ],
     )?;
     let query = eligo_store::UserQuery {
-        upn: odata::eq_text(&opts.filter, "userPrincipalName"),
-        display_name: odata::eq_text(&opts.filter, "displayName"),
-        display_name_prefix: odata::prefix_text(&opts.filter, "displayName"),
-        mail: odata::eq_text(&opts.filter, "mail"),
+        upn: odata::eq_text(&opts.filter, "userPrincipalName")?,
+        display_name: odata::eq_text(&opts.filter, "displayName")?,
+        display_name_prefix: odata::prefix_text(&opts.filter, "displayName")?,
+        mail: odata::eq_text(&opts.filter, "mail")?,
     };
     let rows = app
         .store

@@ -49,10 +49,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn writes(url: Option<String>, count: usize, concurrency: usize) -> anyhow::Result<ExitCode> {
-    let url = url.unwrap_or_else(|| {
-        let dir = std::env::temp_dir().join(format!("eligo-bench-{}", uuid::Uuid::new_v4()));
-        format!("sqlite://{}", dir.join("eligo.db").display())
-    });
+    // Without a URL, a scratch SQLite database that is removed afterwards.
+    let scratch = url
+        .is_none()
+        .then(|| std::env::temp_dir().join(format!("eligo-bench-{}", uuid::Uuid::new_v4())));
+    let url = match (url, &scratch) {
+        (Some(u), _) => u,
+        (None, Some(dir)) => format!("sqlite://{}", dir.join("eligo.db").display()),
+        (None, None) => unreachable!("a scratch directory exists when no URL is given"),
+    };
     let mut config = Config::defaults();
     config.database_url = Secret::new(url.clone());
     let (app, _) = crate::server::prepare(config, Arc::new(SystemClock), false).await?;
@@ -111,6 +116,11 @@ async fn writes(url: Option<String>, count: usize, concurrency: usize) -> anyhow
         per_100k_ms,
         verdict.valid
     );
+    drop(tx);
+    app.store.close().await;
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     Ok(if verdict.valid {
         ExitCode::SUCCESS
     } else {

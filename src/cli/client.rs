@@ -127,6 +127,9 @@ fn save_session(s: &Session) -> anyhow::Result<()> {
     let mut f = options
         .open(&path)
         .with_context(|| format!("writing {}", path.display()))?;
+    // `mode` applies only to a new file: tighten one that already existed, before writing.
+    #[cfg(unix)]
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     f.write_all(serde_json::to_string(s)?.as_bytes())?;
     Ok(())
 }

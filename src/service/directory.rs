@@ -68,6 +68,9 @@ pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> ApiResult<
         dir::validate_upn(&new.user_principal_name),
         dir::validate_display_name(&new.display_name),
         new.mail.as_deref().map_or(Ok(()), dir::validate_mail),
+        new.mail_nickname
+            .as_deref()
+            .map_or(Ok(()), dir::validate_mail_nickname),
         new.password
             .as_deref()
             .map_or(Ok(()), dir::validate_password),
@@ -208,7 +211,9 @@ pub async fn update_user(
         user.account_enabled = v;
         changed.push("accountEnabled");
     }
-    tx.update_user(&user).await?;
+    if !changed.is_empty() {
+        tx.update_user(&user).await?;
+    }
     if let Some(hash) = hash {
         tx.put_credential(
             id,
@@ -312,6 +317,9 @@ pub async fn create_group(app: &App, caller: &Caller, new: NewGroup) -> ApiResul
         new.description
             .as_deref()
             .map_or(Ok(()), dir::validate_description),
+        new.mail_nickname
+            .as_deref()
+            .map_or(Ok(()), dir::validate_mail_nickname),
     ])?;
     if new.is_assignable_to_role && !new.security_enabled {
         return Err(ApiError::bad_request(
@@ -378,11 +386,16 @@ pub async fn update_group(
         actions::GROUPS_UPDATE,
         actions::RA_GROUPS_UPDATE,
     ))?;
+    let before = group.clone();
     if let Some(v) = patch.display_name {
         group.display_name = v;
     }
     if let Some(v) = patch.description {
         group.description = v;
+    }
+    if group == before {
+        // Nothing changes, so nothing is written or audited.
+        return Ok(group);
     }
     tx.update_group(&group).await?;
     tx.append_audit(
@@ -679,7 +692,12 @@ pub async fn create_role_definition(
     new: NewRole,
 ) -> ApiResult<RoleDefinition> {
     caller.require(actions::ROLE_DEFINITIONS_CREATE)?;
-    let mut checks = vec![dir::validate_display_name(&new.display_name)];
+    let mut checks = vec![
+        dir::validate_display_name(&new.display_name),
+        new.description
+            .as_deref()
+            .map_or(Ok(()), dir::validate_description),
+    ];
     if new.actions.is_empty() {
         checks.push(Err(Invalid::new(
             "InvalidRolePermissions",

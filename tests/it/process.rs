@@ -1,1 +1,9 @@
-use crate::harness::*;
+//! Process-level tests: the real `eligo` binary, started on a free loopback port with its own
+//! data directory (or PostgreSQL database), killed, stopped and restarted; and the CLI's
+//! offline and client commands run as a user would run them.
+
+mod cli;
+mod crash;
+mod offline;
+mod startup;
+mod support;

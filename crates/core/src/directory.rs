@@ -158,6 +158,21 @@ pub fn validate_mail(mail: &str) -> Result<(), Invalid> {
         .map_err(|_| Invalid::new("InvalidMail", "mail", "must be an address local@domain"))
 }
 
+/// A mail nickname (Graph's `mailNickname`): 1 to 64 printable ASCII characters, no spaces.
+pub fn validate_mail_nickname(nick: &str) -> Result<(), Invalid> {
+    let ok =
+        (1..=64).contains(&nick.len()) && nick.bytes().all(|b| b.is_ascii_graphic() && b != b'@');
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            "InvalidMailNickname",
+            "mailNickname",
+            "must be 1 to 64 printable ASCII characters without spaces or '@'",
+        ))
+    }
+}
+
 /// Passwords: long enough to resist guessing, short enough not to be a hashing DoS.
 pub fn validate_password(password: &str) -> Result<(), Invalid> {
     let n = password.chars().count();
@@ -228,6 +243,10 @@ mod tests {
         assert!(validate_password("short").is_err());
         assert!(validate_password("correct horse battery").is_ok());
         assert!(validate_password(&"x".repeat(257)).is_err());
+        assert!(validate_mail_nickname("AdeleV").is_ok());
+        assert!(validate_mail_nickname("a b").is_err());
+        assert!(validate_mail_nickname("a\u{0}").is_err());
+        assert!(validate_mail_nickname(&"n".repeat(65)).is_err());
     }
 
     #[test]

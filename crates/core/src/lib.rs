@@ -10,6 +10,7 @@ pub mod directory;
 pub mod duration;
 pub mod filter;
 pub mod invalid;
+pub mod policy;
 pub mod roles;
 pub mod schedule;
 pub mod scope;

@@ -1,0 +1,191 @@
+//! The offline audit tools on a stopped server's database: `eligo audit verify` detects an
+//! entry changed behind Eligo's back, and `eligo audit export` writes the chain oldest first.
+
+use serde_json::{Value, json};
+
+use super::support::*;
+use crate::harness::*;
+
+/// Is the `sqlite3` command-line shell installed?
+fn sqlite3_available() -> bool {
+    std::process::Command::new("sqlite3")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn offline_audit_verify_detects_tampering() {
+    let dir = temp_dir("proc-tamper");
+    let spec = Spec::sqlite(&dir);
+    let server = Server::start(&spec).await;
+    let api = server.client();
+    for i in 0..5 {
+        let (status, body) = api
+            .post(
+                "/v1/users",
+                BOOTSTRAP,
+                json!({ "userPrincipalName": format!("audited-{i}@contoso.example"), "displayName": format!("Audited {i}") }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, online) = api.get("/v1/auditLogs/verify", BOOTSTRAP).await;
+    assert_eq!(online["valid"], true, "{online}");
+    let out = server.stop().await;
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+
+    // Intact: verify exits 0 and agrees with the server.
+    let out = run_on(&spec, &["audit", "verify"], &[]).await;
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    let verdict: Value = serde_json::from_str(&out.stdout).expect("a JSON verdict");
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert_eq!(verdict["entries"], online["entries"], "{verdict}");
+    assert_eq!(verdict["headHash"], online["headHash"], "{verdict}");
+    let entries = verdict["entries"].as_u64().expect("entries");
+
+    // Export: one JSON object per line, sequences 1..=entries, each linked to the previous.
+    let export = dir.join("audit.jsonl");
+    let out = run_on(
+        &spec,
+        &["audit", "export", "-o", &export.display().to_string()],
+        &[],
+    )
+    .await;
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    let text = std::fs::read_to_string(&export).expect("the export file");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len() as u64, entries);
+    let mut previous_hash = "0".repeat(64);
+    for (i, e) in lines.iter().enumerate() {
+        assert!(e.is_object(), "{e}");
+        assert_eq!(e["sequence"].as_u64(), Some(i as u64 + 1), "{e}");
+        assert_eq!(
+            e["previousHash"].as_str(),
+            Some(previous_hash.as_str()),
+            "{e}"
+        );
+        previous_hash = e["hash"].as_str().expect("a hash").to_string();
+    }
+    assert_eq!(verdict["headHash"].as_str(), Some(previous_hash.as_str()));
+    // Without -o it goes to standard output, identically.
+    let out = run_on(&spec, &["audit", "export"], &[]).await;
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    assert_eq!(out.stdout, text);
+
+    // Find the entry of audited-2's creation, then change it behind Eligo's back.
+    let victim = lines
+        .iter()
+        .find(|e| e.to_string().contains("audited-2@contoso.example"))
+        .expect("the entry of audited-2")["sequence"]
+        .as_u64()
+        .unwrap();
+    if !sqlite3_available() {
+        // CI installs sqlite3 (.ci/run) and never skips.
+        assert!(
+            std::env::var("CI").map_or(true, |v| v.is_empty()),
+            "CI must not skip the tampering test: install sqlite3"
+        );
+        eprintln!(
+            "\n!!! SKIPPED the tampering half of offline_audit_verify_detects_tampering: the \
+             `sqlite3` shell is not installed (apt-get install sqlite3) !!!\n"
+        );
+        clean(&dir);
+        return;
+    }
+    let db = dir.join("eligo.db");
+    let sqlite3 = |sql: &str| {
+        std::process::Command::new("sqlite3")
+            .arg(&db)
+            .arg(sql)
+            .output()
+            .expect("running sqlite3")
+    };
+    // The append-only trigger refuses the change as long as it is there.
+    let refused = sqlite3(&format!(
+        "UPDATE audit_log SET data = replace(data, 'audited-2@', 'mallory@') WHERE sequence = {victim};"
+    ));
+    assert!(
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stderr).contains("never updated"),
+        "the append-only trigger did not refuse an update: {refused:?}"
+    );
+    let tampered = sqlite3(&format!(
+        "DROP TRIGGER audit_log_no_update; \
+         UPDATE audit_log SET data = replace(data, 'audited-2@', 'mallory@') WHERE sequence = {victim}; \
+         SELECT changes();"
+    ));
+    assert!(tampered.status.success(), "{tampered:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&tampered.stdout).trim(),
+        "1",
+        "{tampered:?}"
+    );
+
+    let out = run_on(&spec, &["audit", "verify"], &[]).await;
+    assert_eq!(
+        out.code(),
+        Some(1),
+        "tampering not detected: {}",
+        out.show()
+    );
+    let broken: Value = serde_json::from_str(&out.stdout).expect("a JSON verdict");
+    assert_eq!(broken["valid"], false, "{broken}");
+    assert_eq!(
+        broken["firstBadSequence"].as_u64(),
+        Some(victim),
+        "{broken}"
+    );
+
+    // The server reports the same.
+    let server = Server::start(&spec).await;
+    let (status, online) = server.client().get("/v1/auditLogs/verify", BOOTSTRAP).await;
+    assert_eq!(status, 200, "{online}");
+    assert_eq!(online["valid"], false, "{online}");
+    assert_eq!(
+        online["firstBadSequence"].as_u64(),
+        Some(victim),
+        "{online}"
+    );
+    assert_eq!(server.stop().await.code(), Some(0));
+    clean(&dir);
+}
+
+/// The offline tools work on PostgreSQL too (ELIGO_DATABASE_URL).
+#[tokio::test]
+async fn offline_audit_on_postgres() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return;
+    };
+    let dir = temp_dir("proc-offline-pg");
+    let spec = Spec::postgres(&dir, url);
+    let server = Server::start(&spec).await;
+    let (status, body) = server
+        .client()
+        .post(
+            "/v1/users",
+            BOOTSTRAP,
+            json!({ "userPrincipalName": "pg-audited@contoso.example", "displayName": "PG" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(server.stop().await.code(), Some(0));
+    let out = run_on(&spec, &["audit", "verify"], &[]).await;
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    let verdict: Value = serde_json::from_str(&out.stdout).expect("a JSON verdict");
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    let out = run_on(&spec, &["audit", "export"], &[]).await;
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    assert_eq!(
+        Some(out.stdout.lines().count() as u64),
+        verdict["entries"].as_u64()
+    );
+    assert!(out.stdout.contains("pg-audited@contoso.example"));
+    // The SQLite file was never created: the URL wins over the data directory.
+    assert!(!dir.join("eligo.db").exists());
+    clean(&dir);
+}

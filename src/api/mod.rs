@@ -9,6 +9,7 @@ pub mod groups;
 pub mod health;
 pub mod me;
 pub mod odata;
+pub mod policies;
 pub mod roles;
 pub mod service_principals;
 pub mod users;
@@ -27,4 +28,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(service_principals::routes())
         .merge(roles::routes())
         .merge(audit::routes())
+        .merge(policies::routes())
 }

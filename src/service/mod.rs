@@ -5,4 +5,5 @@ pub mod access;
 pub mod bootstrap;
 pub mod demo;
 pub mod directory;
+pub mod policies;
 pub mod sessions;

@@ -12,6 +12,90 @@ use crate::invalid::Invalid;
 
 pub const MAX_APPROVAL_STAGES: usize = 3;
 
+/// What a policy governs: a directory role at a scope, or a group's member/owner access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScopeType {
+    DirectoryRole,
+    Group,
+}
+
+impl ScopeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScopeType::DirectoryRole => "DirectoryRole",
+            ScopeType::Group => "Group",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "DirectoryRole" => Some(ScopeType::DirectoryRole),
+            "Group" => Some(ScopeType::Group),
+            _ => None,
+        }
+    }
+}
+
+/// A role's (or a group access's) settings. Its id is derived from what it governs, so the
+/// default policy of a role that was never changed has a stable id before it is ever stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolePolicy {
+    pub id: String,
+    pub scope_id: String,
+    pub scope_type: ScopeType,
+    /// A role definition id, or `member`/`owner` for groups.
+    pub role_definition_id: String,
+    pub rules: PolicyRules,
+    pub last_modified_by: Option<uuid::Uuid>,
+    pub last_modified_date_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl RolePolicy {
+    pub fn id_for(scope_type: ScopeType, scope_id: &str, role_definition_id: &str) -> String {
+        match scope_type {
+            ScopeType::DirectoryRole if scope_id == "/" => {
+                format!("DirectoryRole_{role_definition_id}")
+            }
+            ScopeType::DirectoryRole => format!(
+                "DirectoryRole_{role_definition_id}_{}",
+                scope_id.replace('/', "~")
+            ),
+            ScopeType::Group => format!("Group_{scope_id}_{role_definition_id}"),
+        }
+    }
+
+    /// The policy as it stands before anyone changed it.
+    pub fn default_for(scope_type: ScopeType, scope_id: &str, role_definition_id: &str) -> Self {
+        Self {
+            id: Self::id_for(scope_type, scope_id, role_definition_id),
+            scope_id: scope_id.into(),
+            scope_type,
+            role_definition_id: role_definition_id.into(),
+            rules: PolicyRules::default(),
+            last_modified_by: None,
+            last_modified_date_time: None,
+        }
+    }
+
+    /// What governs a policy id, for ids of policies that were never stored.
+    pub fn parse_id(id: &str) -> Option<(ScopeType, String, String)> {
+        if let Some(rest) = id.strip_prefix("DirectoryRole_") {
+            let (role, scope) = match rest.split_once('_') {
+                Some((role, scope)) => (role, scope.replace('~', "/")),
+                None => (rest, "/".to_string()),
+            };
+            uuid::Uuid::parse_str(role).ok()?;
+            return Some((ScopeType::DirectoryRole, scope, role.to_string()));
+        }
+        let rest = id.strip_prefix("Group_")?;
+        let (group, access) = rest.split_once('_')?;
+        uuid::Uuid::parse_str(group).ok()?;
+        matches!(access, "member" | "owner")
+            .then(|| (ScopeType::Group, group.to_string(), access.to_string()))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpirationRule {
@@ -642,6 +726,33 @@ mod tests {
             "notificationLevel": "Loud", "isDefaultRecipientsEnabled": false, "notificationRecipients": ["not-an-address"]}),
             false,
         );
+    }
+
+    #[test]
+    fn policy_ids_name_what_they_govern() {
+        let role = "62e90394-69f5-4237-9190-012177145e10";
+        for (t, scope, r) in [
+            (ScopeType::DirectoryRole, "/", role),
+            (ScopeType::DirectoryRole, "/administrativeUnits/x", role),
+            (
+                ScopeType::Group,
+                "0b3c5a4e-9a8b-4b7c-8a3e-1f2d3c4b5a69",
+                "member",
+            ),
+        ] {
+            let id = RolePolicy::id_for(t, scope, r);
+            assert_eq!(
+                RolePolicy::parse_id(&id),
+                Some((t, scope.to_string(), r.to_string())),
+                "{id}"
+            );
+        }
+        assert_eq!(RolePolicy::parse_id("DirectoryRole_nope"), None);
+        assert_eq!(
+            RolePolicy::parse_id("Group_0b3c5a4e-9a8b-4b7c-8a3e-1f2d3c4b5a69_admin"),
+            None
+        );
+        assert_eq!(RolePolicy::parse_id("Other"), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use eligo_core::audit::{AuditEntry, AuditEvent};
 use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
+use eligo_core::policy::RolePolicy;
 use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::RoleSchedule;
 use uuid::Uuid;
@@ -130,6 +131,11 @@ pub trait Tx: Send {
     async fn list_role_definitions(&mut self, query: &RoleQuery) -> Result<Vec<RoleDefinition>>;
     async fn insert_role_schedule(&mut self, schedule: &RoleSchedule) -> Result<()>;
     async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>>;
+
+    // Role settings.
+    /// The stored policy with this id, or None when it was never changed (defaults apply).
+    async fn get_policy(&mut self, id: &str) -> Result<Option<RolePolicy>>;
+    async fn put_policy(&mut self, policy: &RolePolicy, at: i64) -> Result<()>;
 
     // Audit.
     /// Seals `event` onto the chain's head and stores it; the entry is durable with the commit.

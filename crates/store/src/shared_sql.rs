@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use eligo_core::audit::{AuditEntry, AuditEvent};
 use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
+use eligo_core::policy::RolePolicy;
 use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::RoleSchedule;
 use serde::Serialize;
@@ -571,6 +572,32 @@ impl Tx for SqlTx {
         }
         q.push(" ORDER BY start_at, id");
         rows_to(q.build().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn get_policy(&mut self, id: &str) -> Result<Option<RolePolicy>> {
+        let row = sqlx::query("SELECT data FROM role_policies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
+            .transpose()
+    }
+
+    async fn put_policy(&mut self, policy: &RolePolicy, at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO role_policies (id, scope_type, scope_id, role_definition_id, updated_at, data) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO UPDATE SET updated_at = $5, data = $6",
+        )
+        .bind(&policy.id)
+        .bind(policy.scope_type.as_str())
+        .bind(&policy.scope_id)
+        .bind(&policy.role_definition_id)
+        .bind(at)
+        .bind(to_json(policy))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 
     async fn append_audit(&mut self, event: AuditEvent) -> Result<AuditEntry> {

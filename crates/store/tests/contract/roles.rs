@@ -299,3 +299,52 @@ contract!(
     role_schedules_sqlite,
     role_schedules_postgres,
 );
+
+async fn role_policies(store: Arc<dyn Store>) {
+    use eligo_core::policy::{RolePolicy, ScopeType};
+    let mut policy =
+        RolePolicy::default_for(ScopeType::DirectoryRole, "/", ids::GLOBAL_ADMINISTRATOR);
+    assert_eq!(
+        read(&store).await.get_policy(&policy.id).await.unwrap(),
+        None,
+        "never stored: defaults apply"
+    );
+
+    policy
+        .rules
+        .apply(
+            "Expiration_EndUser_Assignment",
+            &serde_json::json!({"isExpirationRequired": true, "maximumDuration": "PT1H"}),
+        )
+        .unwrap();
+    policy.last_modified_date_time = Some(t(1_000));
+    let mut tx = write(&store).await;
+    tx.put_policy(&policy, 1_000).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        read(&store).await.get_policy(&policy.id).await.unwrap(),
+        Some(policy.clone())
+    );
+
+    // A second change replaces the first (upsert), and a rolled-back one leaves it.
+    policy
+        .rules
+        .approval_end_user_assignment
+        .is_approval_required = true;
+    let mut tx = write(&store).await;
+    tx.put_policy(&policy, 2_000).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut changed = policy.clone();
+    changed
+        .rules
+        .approval_end_user_assignment
+        .is_approval_required = false;
+    let mut tx = write(&store).await;
+    tx.put_policy(&changed, 3_000).await.unwrap();
+    drop(tx);
+    assert_eq!(
+        read(&store).await.get_policy(&policy.id).await.unwrap(),
+        Some(policy)
+    );
+}
+contract!(role_policies => role_policies_sqlite, role_policies_postgres);

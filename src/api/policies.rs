@@ -1,0 +1,185 @@
+//! `/v1/policies/*`: role settings shaped like Graph's `unifiedRoleManagementPolicy`,
+//! `...PolicyAssignment` and their rules.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use eligo_core::authz::actions;
+use eligo_core::policy::{RolePolicy, ScopeType};
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::body::JsonBody;
+use crate::api::odata::{self, EQ};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::policies;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_assignments))
+        .routes(routes!(get_policy))
+        .routes(routes!(list_rules))
+        .routes(routes!(get_rule, update_rule))
+}
+
+fn policy_json(p: &RolePolicy, with_rules: bool) -> Value {
+    let mut v = json!({
+        "id": p.id,
+        "displayName": if p.scope_type == ScopeType::Group { "Group" } else { "Directory" },
+        "description": "Eligo role settings",
+        "isOrganizationDefault": false,
+        "scopeId": p.scope_id,
+        "scopeType": p.scope_type.as_str(),
+        "lastModifiedDateTime": p.last_modified_date_time,
+        "lastModifiedBy": p.last_modified_by.map(|id| json!({ "id": id })),
+    });
+    if with_rules {
+        v["rules"] = json!(p.rules.to_graph());
+    }
+    v
+}
+
+fn assignment_json(p: &RolePolicy) -> Value {
+    json!({
+        "id": format!("{}_{}", p.id, p.role_definition_id),
+        "policyId": p.id,
+        "scopeId": p.scope_id,
+        "scopeType": p.scope_type.as_str(),
+        "roleDefinitionId": p.role_definition_id,
+    })
+}
+
+#[utoipa::path(get, path = "/v1/policies/roleManagementPolicyAssignments", tag = "policies",
+    params(("$filter" = String, Query, description = "scopeId eq '/' and scopeType eq 'DirectoryRole' [and roleDefinitionId eq '...']; or scopeId eq '{groupId}' and scopeType eq 'Group' [and roleDefinitionId eq 'member']")),
+    responses((status = 200, description = "Which policy governs each role")))]
+async fn list_assignments(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<odata::RawQuery>,
+) -> ApiResult<Json<Value>> {
+    caller.require(actions::POLICIES_READ)?;
+    let opts = odata::parse_list_options(
+        &q,
+        &[("scopeId", EQ), ("scopeType", EQ), ("roleDefinitionId", EQ)],
+    )?;
+    let f = &opts.filter;
+    let (Some(scope_id), Some(scope_type)) = (
+        odata::eq_text(f, "scopeId")?,
+        odata::eq_text(f, "scopeType")?,
+    ) else {
+        return Err(ApiError::bad_request(
+            "Request_BadRequest",
+            "$filter must give scopeId and scopeType",
+        )
+        .with_detail("InvalidFilter", "$filter"));
+    };
+    let scope_type = ScopeType::parse(&scope_type).ok_or_else(|| {
+        ApiError::bad_request(
+            "Request_UnsupportedQuery",
+            "scopeType is DirectoryRole or Group",
+        )
+    })?;
+    let roles: Vec<String> = match (odata::eq_text(f, "roleDefinitionId")?, scope_type) {
+        (Some(r), _) => vec![r],
+        (None, ScopeType::Group) => vec!["member".into(), "owner".into()],
+        (None, ScopeType::DirectoryRole) => {
+            let mut tx = app.store.read().await?;
+            tx.list_role_definitions(&Default::default())
+                .await?
+                .iter()
+                .map(|r| r.id.to_string())
+                .collect()
+        }
+    };
+    let mut tx = app.store.read().await?;
+    let mut out = Vec::new();
+    for role in roles {
+        out.push(assignment_json(
+            &policies::load(&mut *tx, scope_type, &scope_id, &role).await?,
+        ));
+    }
+    Ok(Json(odata::values(out)))
+}
+
+#[utoipa::path(get, path = "/v1/policies/roleManagementPolicies/{id}", tag = "policies",
+    params(("id" = String, Path), ("$expand" = Option<String>, Query, description = "rules")),
+    responses((status = 200, description = "The policy")))]
+async fn get_policy(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<odata::RawQuery>,
+) -> ApiResult<Json<Value>> {
+    caller.require(actions::POLICIES_READ)?;
+    let mut expand = false;
+    for (k, v) in &q {
+        match (k.as_str(), v.as_str()) {
+            ("$expand", "rules") if !expand => expand = true,
+            (k, _) if k.starts_with('$') => {
+                return Err(ApiError::bad_request(
+                    "Request_UnsupportedQuery",
+                    format!("{k}={v} is not supported here; use $expand=rules"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let policy = policies::by_id(&mut *app.store.read().await?, &id).await?;
+    Ok(Json(policy_json(&policy, expand)))
+}
+
+#[utoipa::path(get, path = "/v1/policies/roleManagementPolicies/{id}/rules", tag = "policies", params(("id" = String, Path)),
+    responses((status = 200, description = "The policy's rules")))]
+async fn list_rules(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(actions::POLICIES_READ)?;
+    let policy = policies::by_id(&mut *app.store.read().await?, &id).await?;
+    Ok(Json(odata::values(policy.rules.to_graph())))
+}
+
+fn find_rule(policy: &RolePolicy, rule_id: &str) -> ApiResult<Value> {
+    policy
+        .rules
+        .to_graph()
+        .into_iter()
+        .find(|r| r["id"] == rule_id)
+        .ok_or_else(|| ApiError::not_found("rule"))
+}
+
+#[utoipa::path(get, path = "/v1/policies/roleManagementPolicies/{id}/rules/{rule_id}", tag = "policies",
+    params(("id" = String, Path), ("rule_id" = String, Path)), responses((status = 200, description = "One rule")))]
+async fn get_rule(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((id, rule_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.require(actions::POLICIES_READ)?;
+    let policy = policies::by_id(&mut *app.store.read().await?, &id).await?;
+    Ok(Json(find_rule(&policy, &rule_id)?))
+}
+
+#[utoipa::path(patch, path = "/v1/policies/roleManagementPolicies/{id}/rules/{rule_id}", tag = "policies",
+    params(("id" = String, Path), ("rule_id" = String, Path)), request_body = Object,
+    responses((status = 200, description = "The rule as it now stands"), (status = 400, description = "InvalidPolicyRule")))]
+async fn update_rule(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((id, rule_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    if let Some(given) = body.get("id").and_then(Value::as_str)
+        && given != rule_id
+    {
+        return Err(ApiError::bad_request(
+            "Request_BadRequest",
+            "the body's id differs from the rule in the path",
+        ));
+    }
+    let policy = policies::update_rule(&app, &caller, &id, &rule_id, &body).await?;
+    Ok(Json(find_rule(&policy, &rule_id)?))
+}

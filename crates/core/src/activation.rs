@@ -1,0 +1,450 @@
+//! The decision on a request for an active assignment: does it satisfy the role's policy, and
+//! if so, from when to when does it grant? Pure: the caller supplies the policy, what the
+//! principal is eligible for and already holds, whether its MFA is fresh, and `now`.
+//! A request is never clamped: anything over a maximum is refused, with one detail per broken
+//! rule (the codes Graph's clients branch on).
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::invalid::Invalid;
+use crate::policy::{Enablement, ExpirationRule, PolicyRules};
+use crate::schedule::{RoleSchedule, ScheduleKind};
+use crate::scope;
+
+/// How the requester asked the access to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiration {
+    NoExpiration,
+    AfterDateTime(DateTime<Utc>),
+    AfterDuration(TimeDelta),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub number: String,
+    pub system: String,
+}
+
+/// A self-activation (or self-extension) as the core sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivationRequest {
+    pub directory_scope_id: String,
+    pub justification: Option<String>,
+    pub ticket: Option<Ticket>,
+    /// None: now.
+    pub start: Option<DateTime<Utc>>,
+    pub expiration: Expiration,
+    pub mfa_is_fresh: bool,
+}
+
+/// What a valid request grants, and whether someone must approve it first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub needs_approval: bool,
+}
+
+pub const RULE_FAILED: &str = "RoleAssignmentRequestPolicyValidationFailed";
+
+/// Decides a self-activation. `eligible` are the principal's eligibility schedules for this
+/// role (direct or through groups); `active` its active schedules for this role.
+pub fn decide_activation(
+    rules: &PolicyRules,
+    request: &ActivationRequest,
+    eligible: &[RoleSchedule],
+    active: &[RoleSchedule],
+    now: DateTime<Utc>,
+    min_duration: TimeDelta,
+) -> Result<Grant, Vec<Invalid>> {
+    let mut broken = Vec::new();
+    let enabled = &rules.enablement_end_user_assignment;
+    let start = request.start.unwrap_or(now).max(now);
+    if request
+        .start
+        .is_some_and(|s| s < now - TimeDelta::minutes(5))
+    {
+        broken.push(Invalid::new(
+            "ExpirationRule",
+            "scheduleInfo.startDateTime",
+            "the start lies in the past",
+        ));
+    }
+
+    let end = match end_of(
+        &rules.expiration_end_user_assignment,
+        start,
+        request.expiration,
+    ) {
+        Ok(end) => Some(end),
+        Err(e) => {
+            broken.push(e);
+            None
+        }
+    };
+    if let Some(end) = end
+        && end - start < min_duration
+    {
+        broken.push(Invalid::new(
+            "ActiveDurationTooShort",
+            "scheduleInfo.expiration",
+            format!(
+                "an activation lasts at least {}",
+                crate::duration::format_duration(min_duration)
+            ),
+        ));
+    }
+
+    let needs_justification = enabled.contains(&Enablement::Justification)
+        || (rules.approval_end_user_assignment.is_approval_required
+            && rules
+                .approval_end_user_assignment
+                .is_requestor_justification_required);
+    if needs_justification
+        && request
+            .justification
+            .as_deref()
+            .is_none_or(|j| j.trim().is_empty())
+    {
+        broken.push(Invalid::new(
+            "JustificationRule",
+            "justification",
+            "this role's policy requires a justification",
+        ));
+    }
+    if request
+        .justification
+        .as_deref()
+        .is_some_and(|j| j.chars().count() > 500)
+    {
+        broken.push(Invalid::new(
+            "JustificationRule",
+            "justification",
+            "at most 500 characters",
+        ));
+    }
+    if enabled.contains(&Enablement::Ticketing) {
+        let ok = request
+            .ticket
+            .as_ref()
+            .is_some_and(|t| !t.number.trim().is_empty() && !t.system.trim().is_empty());
+        if !ok {
+            broken.push(Invalid::new(
+                "TicketingRule",
+                "ticketInfo",
+                "this role's policy requires a ticket number and system",
+            ));
+        }
+    }
+    if enabled.contains(&Enablement::MultiFactorAuthentication) && !request.mfa_is_fresh {
+        broken.push(Invalid::new(
+            "MfaRule",
+            "mfa",
+            "this role's policy requires a recent multi-factor authentication",
+        ));
+    }
+
+    // Eligibility must cover the whole requested window at the requested scope.
+    if let Some(end) = end {
+        let covering = eligible.iter().any(|e| {
+            e.kind == ScheduleKind::Eligible
+                && scope::covers(&e.directory_scope_id, &request.directory_scope_id)
+                && e.start_date_time <= start
+                && e.end_date_time.is_none_or(|eend| end <= eend)
+        });
+        if !covering {
+            let any_now = eligible.iter().any(|e| {
+                e.is_current(start)
+                    && scope::covers(&e.directory_scope_id, &request.directory_scope_id)
+            });
+            let message = if any_now {
+                "the activation would outlast the eligibility; ask for a shorter one"
+            } else {
+                "you are not eligible for this role at this scope at that time"
+            };
+            broken.push(Invalid::new("NoEligibility", "roleDefinitionId", message));
+        }
+        let overlapping = active.iter().any(|a| {
+            a.directory_scope_id == request.directory_scope_id
+                && a.start_date_time < end
+                && a.end_date_time.is_none_or(|aend| start < aend)
+        });
+        if overlapping {
+            broken.push(Invalid::new(
+                "RoleAssignmentExists",
+                "roleDefinitionId",
+                "this role is already active (or scheduled) at this scope",
+            ));
+        }
+    }
+
+    match (broken.is_empty(), end) {
+        (true, Some(end)) => Ok(Grant {
+            start,
+            end,
+            needs_approval: rules.approval_end_user_assignment.is_approval_required,
+        }),
+        _ => Err(broken),
+    }
+}
+
+/// The end a request asks for, checked against an expiration rule. Never clamped.
+pub fn end_of(
+    rule: &ExpirationRule,
+    start: DateTime<Utc>,
+    expiration: Expiration,
+) -> Result<DateTime<Utc>, Invalid> {
+    let too_long = || {
+        Invalid::new(
+            "ExpirationRule",
+            "scheduleInfo.expiration",
+            format!(
+                "longer than this role's maximum of {}",
+                crate::duration::format_duration(rule.maximum_duration)
+            ),
+        )
+    };
+    let end = match expiration {
+        Expiration::NoExpiration if rule.is_expiration_required => {
+            return Err(Invalid::new(
+                "ExpirationRule",
+                "scheduleInfo.expiration",
+                "this role does not allow permanent access",
+            ));
+        }
+        // Allowed to be permanent; represented as the far future by callers that need an end.
+        Expiration::NoExpiration => DateTime::<Utc>::MAX_UTC,
+        Expiration::AfterDuration(d) if d <= TimeDelta::zero() => {
+            return Err(Invalid::new(
+                "ExpirationRule",
+                "scheduleInfo.expiration.duration",
+                "must be positive",
+            ));
+        }
+        Expiration::AfterDuration(d) => start.checked_add_signed(d).ok_or_else(too_long)?,
+        Expiration::AfterDateTime(t) if t <= start => {
+            return Err(Invalid::new(
+                "ExpirationRule",
+                "scheduleInfo.expiration.endDateTime",
+                "the end is not after the start",
+            ));
+        }
+        Expiration::AfterDateTime(t) => t,
+    };
+    if rule.is_expiration_required && end - start > rule.maximum_duration {
+        return Err(too_long());
+    }
+    Ok(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::AssignmentType;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    fn t(mins: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + mins * 60, 0).unwrap()
+    }
+
+    fn sched(kind: ScheduleKind, scope: &str, start: i64, end: Option<i64>) -> RoleSchedule {
+        RoleSchedule {
+            id: Uuid::nil(),
+            kind,
+            principal_id: Uuid::nil(),
+            role_definition_id: Uuid::nil(),
+            directory_scope_id: scope.into(),
+            start_date_time: t(start),
+            end_date_time: end.map(t),
+            assignment_type: AssignmentType::Assigned,
+            created_by: None,
+            created_date_time: t(start),
+        }
+    }
+
+    fn request(minutes: i64) -> ActivationRequest {
+        ActivationRequest {
+            directory_scope_id: "/".into(),
+            justification: Some("incident 42".into()),
+            ticket: None,
+            start: None,
+            expiration: Expiration::AfterDuration(TimeDelta::minutes(minutes)),
+            mfa_is_fresh: true,
+        }
+    }
+
+    fn codes(
+        rules: &PolicyRules,
+        req: &ActivationRequest,
+        eligible: &[RoleSchedule],
+        active: &[RoleSchedule],
+    ) -> Vec<&'static str> {
+        match decide_activation(rules, req, eligible, active, t(0), TimeDelta::minutes(5)) {
+            Ok(_) => vec![],
+            Err(broken) => broken.iter().map(|b| b.code).collect(),
+        }
+    }
+
+    #[test]
+    fn each_rule_refuses_with_its_code() {
+        let rules = PolicyRules::default();
+        let elig = [sched(ScheduleKind::Eligible, "/", -100, Some(10_000))];
+        assert_eq!(codes(&rules, &request(60), &elig, &[]), Vec::<&str>::new());
+        assert_eq!(
+            codes(&rules, &request(9 * 60), &elig, &[]),
+            ["ExpirationRule"],
+            "8 h maximum, never clamped"
+        );
+        assert_eq!(
+            codes(&rules, &request(4), &elig, &[]),
+            ["ActiveDurationTooShort"]
+        );
+        assert_eq!(
+            codes(
+                &rules,
+                &ActivationRequest {
+                    justification: None,
+                    ..request(60)
+                },
+                &elig,
+                &[]
+            ),
+            ["JustificationRule"]
+        );
+        assert_eq!(
+            codes(
+                &rules,
+                &ActivationRequest {
+                    mfa_is_fresh: false,
+                    ..request(60)
+                },
+                &elig,
+                &[]
+            ),
+            ["MfaRule"]
+        );
+        assert_eq!(codes(&rules, &request(60), &[], &[]), ["NoEligibility"]);
+        let active = [sched(ScheduleKind::Active, "/", -10, Some(30))];
+        assert_eq!(
+            codes(&rules, &request(60), &elig, &active),
+            ["RoleAssignmentExists"]
+        );
+        let mut ticketed = rules.clone();
+        ticketed
+            .enablement_end_user_assignment
+            .push(Enablement::Ticketing);
+        assert_eq!(
+            codes(&ticketed, &request(60), &elig, &[]),
+            ["TicketingRule"]
+        );
+        let with_ticket = ActivationRequest {
+            ticket: Some(Ticket {
+                number: "CHG-1".into(),
+                system: "ServiceNow".into(),
+            }),
+            ..request(60)
+        };
+        assert!(codes(&ticketed, &with_ticket, &elig, &[]).is_empty());
+        // Every broken rule is reported at once.
+        let all_wrong = ActivationRequest {
+            justification: None,
+            mfa_is_fresh: false,
+            ..request(9 * 60)
+        };
+        assert_eq!(
+            codes(&ticketed, &all_wrong, &[], &[]),
+            [
+                "ExpirationRule",
+                "JustificationRule",
+                "TicketingRule",
+                "MfaRule"
+            ]
+        );
+    }
+
+    #[test]
+    fn eligibility_bounds_scope_and_time() {
+        let rules = PolicyRules::default();
+        let narrow = [sched(
+            ScheduleKind::Eligible,
+            "/administrativeUnits/a",
+            -100,
+            Some(10_000),
+        )];
+        assert_eq!(
+            codes(&rules, &request(60), &narrow, &[]),
+            ["NoEligibility"],
+            "an AU eligibility does not reach /"
+        );
+        let ends_soon = [sched(ScheduleKind::Eligible, "/", -100, Some(30))];
+        assert_eq!(
+            codes(&rules, &request(60), &ends_soon, &[]),
+            ["NoEligibility"],
+            "never past the eligibility's end"
+        );
+        assert!(codes(&rules, &request(30), &ends_soon, &[]).is_empty());
+        let later = ActivationRequest {
+            start: Some(t(120)),
+            ..request(60)
+        };
+        let g = decide_activation(
+            &rules,
+            &later,
+            &[sched(ScheduleKind::Eligible, "/", -100, None)],
+            &[],
+            t(0),
+            TimeDelta::minutes(5),
+        )
+        .unwrap();
+        assert_eq!((g.start, g.end), (t(120), t(180)), "scheduled activation");
+        let past = ActivationRequest {
+            start: Some(t(-60)),
+            ..request(60)
+        };
+        assert_eq!(
+            codes(
+                &rules,
+                &past,
+                &[sched(ScheduleKind::Eligible, "/", -100, None)],
+                &[]
+            ),
+            ["ExpirationRule"]
+        );
+    }
+
+    #[test]
+    fn approval_is_reported_not_skipped() {
+        let mut rules = PolicyRules::default();
+        rules.approval_end_user_assignment.is_approval_required = true;
+        let g = decide_activation(
+            &rules,
+            &request(60),
+            &[sched(ScheduleKind::Eligible, "/", -100, None)],
+            &[],
+            t(0),
+            TimeDelta::minutes(5),
+        )
+        .unwrap();
+        assert!(g.needs_approval);
+    }
+
+    proptest! {
+        /// Every granted activation lies within one of its eligibilities and within the maximum.
+        #[test]
+        fn grants_lie_within_eligibility(
+            e_start in -500i64..500, e_len in 1i64..2000, r_start in -10i64..600, r_len in -5i64..700, max in 5i64..600,
+        ) {
+            let mut rules = PolicyRules::default();
+            rules.expiration_end_user_assignment.maximum_duration = TimeDelta::minutes(max);
+            let elig = [sched(ScheduleKind::Eligible, "/", e_start, Some(e_start + e_len))];
+            let req = ActivationRequest { start: Some(t(r_start)), ..request(r_len) };
+            if let Ok(g) = decide_activation(&rules, &req, &elig, &[], t(0), TimeDelta::minutes(5)) {
+                prop_assert!(g.start >= t(e_start) && g.end <= t(e_start + e_len));
+                prop_assert!(g.end - g.start <= TimeDelta::minutes(max));
+                prop_assert!(g.end - g.start >= TimeDelta::minutes(5));
+                prop_assert!(g.start >= t(0) - TimeDelta::minutes(5));
+            }
+        }
+    }
+}

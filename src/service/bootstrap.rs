@@ -79,18 +79,17 @@ pub async fn first_start(app: &App) -> anyhow::Result<FirstStart> {
         }
     };
     let ga = Uuid::parse_str(roles::ids::GLOBAL_ADMINISTRATOR)?;
-    let schedule = RoleSchedule {
-        id: Uuid::new_v4(),
-        kind: ScheduleKind::Active,
-        principal_id: user.id,
-        role_definition_id: ga,
-        directory_scope_id: "/".into(),
-        start_date_time: now,
-        end_date_time: None,
-        assignment_type: AssignmentType::Assigned,
-        created_by: None,
-        created_date_time: now,
-    };
+    let schedule = RoleSchedule::new(
+        Uuid::new_v4(),
+        ScheduleKind::Active,
+        user.id,
+        ga,
+        "/",
+        (now, None),
+        AssignmentType::Assigned,
+        None,
+        now,
+    );
     tx.insert_user(&user).await?;
     tx.insert_role_schedule(&schedule).await?;
     tx.insert_token(&TokenRecord {

@@ -165,22 +165,22 @@ async fn assign(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
     let role_id = Uuid::parse_str(role)?;
-    let schedule = RoleSchedule {
-        id: Uuid::new_v4(),
-        kind: if eligible {
-            ScheduleKind::Eligible
-        } else {
-            ScheduleKind::Active
-        },
-        principal_id: principal,
-        role_definition_id: role_id,
-        directory_scope_id: "/".into(),
-        start_date_time: now,
-        end_date_time: Some(now + TimeDelta::days(365)),
-        assignment_type: AssignmentType::Assigned,
-        created_by: None,
-        created_date_time: now,
+    let kind = if eligible {
+        ScheduleKind::Eligible
+    } else {
+        ScheduleKind::Active
     };
+    let schedule = RoleSchedule::new(
+        Uuid::new_v4(),
+        kind,
+        principal,
+        role_id,
+        "/",
+        (now, Some(now + TimeDelta::days(365))),
+        AssignmentType::Assigned,
+        None,
+        now,
+    );
     tx.insert_role_schedule(&schedule).await?;
     let activity = if eligible {
         "Add eligible member to role"

@@ -170,18 +170,17 @@ impl TestApp {
         let now = self.clock.now_utc();
         let role_id = Uuid::parse_str(role).unwrap();
         let mut tx = self.app.store.write().await.unwrap();
-        tx.insert_role_schedule(&RoleSchedule {
-            id: Uuid::new_v4(),
+        tx.insert_role_schedule(&RoleSchedule::new(
+            Uuid::new_v4(),
             kind,
-            principal_id: principal,
-            role_definition_id: role_id,
-            directory_scope_id: "/".into(),
-            start_date_time: now,
-            end_date_time: end.map(|d| now + d),
-            assignment_type: AssignmentType::Assigned,
-            created_by: None,
-            created_date_time: now,
-        })
+            principal,
+            role_id,
+            "/",
+            (now, end.map(|d| now + d)),
+            AssignmentType::Assigned,
+            None,
+            now,
+        ))
         .await
         .unwrap();
         tx.append_audit(

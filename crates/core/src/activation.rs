@@ -249,18 +249,17 @@ mod tests {
     }
 
     fn sched(kind: ScheduleKind, scope: &str, start: i64, end: Option<i64>) -> RoleSchedule {
-        RoleSchedule {
-            id: Uuid::nil(),
+        RoleSchedule::new(
+            Uuid::nil(),
             kind,
-            principal_id: Uuid::nil(),
-            role_definition_id: Uuid::nil(),
-            directory_scope_id: scope.into(),
-            start_date_time: t(start),
-            end_date_time: end.map(t),
-            assignment_type: AssignmentType::Assigned,
-            created_by: None,
-            created_date_time: t(start),
-        }
+            Uuid::nil(),
+            Uuid::nil(),
+            scope,
+            (t(start), end.map(t)),
+            AssignmentType::Assigned,
+            None,
+            t(start),
+        )
     }
 
     fn request(minutes: i64) -> ActivationRequest {

@@ -5,6 +5,7 @@
 //! dependency.
 
 pub mod activation;
+pub mod approval;
 pub mod audit;
 pub mod authz;
 pub mod directory;
@@ -12,6 +13,7 @@ pub mod duration;
 pub mod filter;
 pub mod invalid;
 pub mod policy;
+pub mod request;
 pub mod roles;
 pub mod schedule;
 pub mod scope;

@@ -43,9 +43,60 @@ pub struct RoleSchedule {
     pub assignment_type: AssignmentType,
     pub created_by: Option<Uuid>,
     pub created_date_time: DateTime<Utc>,
+    /// The schedule request that created (or last changed) this schedule.
+    #[serde(default)]
+    pub created_using: Option<Uuid>,
+    /// For an activation: the eligibility schedule it was activated from.
+    #[serde(default)]
+    pub linked_eligibility_id: Option<Uuid>,
+    /// The start lay in the future when granted and the scheduler has not yet announced it.
+    #[serde(default)]
+    pub start_pending: bool,
+    /// The schedule has an end that the scheduler has not yet processed (nor a deactivation).
+    #[serde(default)]
+    pub end_pending: bool,
 }
 
 impl RoleSchedule {
+    /// A new schedule granted at `now`; the scheduler owes it a start notice when it starts
+    /// later and an expiry when it has an end.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: Uuid,
+        kind: ScheduleKind,
+        principal_id: Uuid,
+        role_definition_id: Uuid,
+        directory_scope_id: impl Into<String>,
+        window: (DateTime<Utc>, Option<DateTime<Utc>>),
+        assignment_type: AssignmentType,
+        created_by: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let (start, end) = window;
+        Self {
+            id,
+            kind,
+            principal_id,
+            role_definition_id,
+            directory_scope_id: directory_scope_id.into(),
+            start_date_time: start,
+            end_date_time: end,
+            assignment_type,
+            created_by,
+            created_date_time: now,
+            created_using: None,
+            linked_eligibility_id: None,
+            start_pending: start > now,
+            end_pending: end.is_some(),
+        }
+    }
+
+    /// Has this schedule ended (or been cut short) by `now`? Ended schedules are kept for the
+    /// record but never grant.
+    pub fn has_ended(&self, now: DateTime<Utc>) -> bool {
+        self.end_date_time.is_some_and(|end| end <= now)
+    }
+
     /// Half-open window: granted from `start` (inclusive) until `end` (exclusive).
     pub fn is_current(&self, now: DateTime<Utc>) -> bool {
         self.start_date_time <= now && self.end_date_time.is_none_or(|end| now < end)
@@ -59,18 +110,17 @@ mod tests {
     #[test]
     fn window_is_half_open() {
         let t = |s| DateTime::from_timestamp(s, 0).unwrap();
-        let s = RoleSchedule {
-            id: Uuid::nil(),
-            kind: ScheduleKind::Active,
-            principal_id: Uuid::nil(),
-            role_definition_id: Uuid::nil(),
-            directory_scope_id: "/".into(),
-            start_date_time: t(100),
-            end_date_time: Some(t(200)),
-            assignment_type: AssignmentType::Assigned,
-            created_by: None,
-            created_date_time: t(0),
-        };
+        let s = RoleSchedule::new(
+            Uuid::nil(),
+            ScheduleKind::Active,
+            Uuid::nil(),
+            Uuid::nil(),
+            "/",
+            (t(100), Some(t(200))),
+            AssignmentType::Assigned,
+            None,
+            t(0),
+        );
         assert!(!s.is_current(t(99)));
         assert!(s.is_current(t(100)));
         assert!(s.is_current(t(199)));

@@ -22,6 +22,8 @@ use eligo_core::audit::{AuditEntry, AuditEvent};
 use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
 use eligo_core::policy::RolePolicy;
 use eligo_core::roles::RoleDefinition;
+use chrono::{DateTime, Utc};
+use eligo_core::request::ScheduleRequest;
 use eligo_core::schedule::RoleSchedule;
 use uuid::Uuid;
 
@@ -131,6 +133,38 @@ pub trait Tx: Send {
     async fn list_role_definitions(&mut self, query: &RoleQuery) -> Result<Vec<RoleDefinition>>;
     async fn insert_role_schedule(&mut self, schedule: &RoleSchedule) -> Result<()>;
     async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>>;
+    async fn get_role_schedule(&mut self, id: Uuid) -> Result<Option<RoleSchedule>>;
+    /// Replaces the stored schedule with the same id (window, flags, links). False when none.
+    async fn update_role_schedule(&mut self, schedule: &RoleSchedule) -> Result<bool>;
+    /// Schedules the scheduler owes work at `now`: `start_pending` with start <= now, or
+    /// `end_pending` with end <= now; the earliest due first, at most `limit`.
+    async fn due_role_schedules(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<RoleSchedule>>;
+
+    // Schedule requests (eligibility and assignment), kept for the record.
+    async fn insert_schedule_request(&mut self, request: &ScheduleRequest) -> Result<()>;
+    /// Replaces the stored request with the same id. False when none.
+    async fn update_schedule_request(&mut self, request: &ScheduleRequest) -> Result<bool>;
+    async fn get_schedule_request(&mut self, id: Uuid) -> Result<Option<ScheduleRequest>>;
+    /// Newest first, filtered.
+    async fn list_schedule_requests(
+        &mut self,
+        query: &RequestQuery,
+        page: Page,
+    ) -> Result<Vec<ScheduleRequest>>;
+    /// Requests whose approval stage timed out by `now` (`ScheduleRequest::deadline`), earliest
+    /// first, at most `limit`.
+    async fn due_schedule_requests(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ScheduleRequest>>;
+    /// The earliest moment the scheduler owes any work (due schedules or requests); None when
+    /// nothing is scheduled.
+    async fn next_due(&mut self) -> Result<Option<DateTime<Utc>>>;
 
     // Role settings.
     /// The stored policy with this id, or None when it was never changed (defaults apply).

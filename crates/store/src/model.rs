@@ -2,6 +2,7 @@
 //! eligo-core).
 
 use chrono::{DateTime, Utc};
+use eligo_core::request::{RequestKind, RequestStatus};
 use eligo_core::schedule::ScheduleKind;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -46,6 +47,16 @@ pub struct ScheduleQuery {
     pub principal_ids: Option<Vec<Uuid>>,
     pub role_definition_id: Option<Uuid>,
     pub directory_scope_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestQuery {
+    pub kind: Option<RequestKind>,
+    pub principal_id: Option<Uuid>,
+    pub role_definition_id: Option<Uuid>,
+    pub directory_scope_id: Option<String>,
+    pub status: Option<RequestStatus>,
+    pub created_by: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -5,10 +5,12 @@
 //! lives in the backend files.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEntry, AuditEvent};
 use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
 use eligo_core::policy::RolePolicy;
 use eligo_core::roles::RoleDefinition;
+use eligo_core::request::ScheduleRequest;
 use eligo_core::schedule::RoleSchedule;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,7 +19,7 @@ use uuid::Uuid;
 
 use super::Db;
 use crate::{
-    AuditQuery, GroupQuery, Page, Result, RoleQuery, ScheduleQuery, StoreError, TokenRecord, Tx,
+    AuditQuery, GroupQuery, Page, RequestQuery, Result, RoleQuery, ScheduleQuery, StoreError, TokenRecord, Tx,
     UserQuery, micros,
 };
 
@@ -572,6 +574,54 @@ impl Tx for SqlTx {
         }
         q.push(" ORDER BY start_at, id");
         rows_to(q.build().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn get_role_schedule(&mut self, _id: Uuid) -> Result<Option<RoleSchedule>> {
+        todo!("store helper")
+    }
+
+    async fn update_role_schedule(&mut self, _s: &RoleSchedule) -> Result<bool> {
+        todo!("store helper")
+    }
+
+    async fn due_role_schedules(
+        &mut self,
+        _now: DateTime<Utc>,
+        _limit: i64,
+    ) -> Result<Vec<RoleSchedule>> {
+        todo!("store helper")
+    }
+
+    async fn insert_schedule_request(&mut self, _r: &ScheduleRequest) -> Result<()> {
+        todo!("store helper")
+    }
+
+    async fn update_schedule_request(&mut self, _r: &ScheduleRequest) -> Result<bool> {
+        todo!("store helper")
+    }
+
+    async fn get_schedule_request(&mut self, _id: Uuid) -> Result<Option<ScheduleRequest>> {
+        todo!("store helper")
+    }
+
+    async fn list_schedule_requests(
+        &mut self,
+        _q: &RequestQuery,
+        _page: Page,
+    ) -> Result<Vec<ScheduleRequest>> {
+        todo!("store helper")
+    }
+
+    async fn due_schedule_requests(
+        &mut self,
+        _now: DateTime<Utc>,
+        _limit: i64,
+    ) -> Result<Vec<ScheduleRequest>> {
+        todo!("store helper")
+    }
+
+    async fn next_due(&mut self) -> Result<Option<DateTime<Utc>>> {
+        todo!("store helper")
     }
 
     async fn get_policy(&mut self, id: &str) -> Result<Option<RolePolicy>> {

@@ -148,21 +148,21 @@ pub fn schedule(
     start: i64,
     end: Option<i64>,
 ) -> RoleSchedule {
-    RoleSchedule {
-        id: id(n),
+    let assignment_type = match kind {
+        ScheduleKind::Eligible => AssignmentType::Assigned,
+        ScheduleKind::Active => AssignmentType::Activated,
+    };
+    RoleSchedule::new(
+        id(n),
         kind,
-        principal_id: principal,
-        role_definition_id: role,
-        directory_scope_id: scope.into(),
-        start_date_time: t(start),
-        end_date_time: end.map(t),
-        assignment_type: match kind {
-            ScheduleKind::Eligible => AssignmentType::Assigned,
-            ScheduleKind::Active => AssignmentType::Activated,
-        },
-        created_by: Some(id(1)),
-        created_date_time: t(start),
-    }
+        principal,
+        role,
+        scope,
+        (t(start), end.map(t)),
+        assignment_type,
+        Some(id(1)),
+        t(start),
+    )
 }
 
 /// An audit event at `secs`, initiated by the system.

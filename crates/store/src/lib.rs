@@ -18,12 +18,12 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEntry, AuditEvent};
 use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
 use eligo_core::policy::RolePolicy;
-use eligo_core::roles::RoleDefinition;
-use chrono::{DateTime, Utc};
 use eligo_core::request::ScheduleRequest;
+use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::RoleSchedule;
 use uuid::Uuid;
 

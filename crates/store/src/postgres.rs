@@ -39,6 +39,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0002_role_policies.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            3,
+            "schedule requests".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0003_schedule_requests.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEntry, AuditEvent};
 use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
 use eligo_core::policy::RolePolicy;
-use eligo_core::roles::RoleDefinition;
 use eligo_core::request::ScheduleRequest;
+use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::RoleSchedule;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use super::Db;
 use crate::{
-    AuditQuery, GroupQuery, Page, RequestQuery, Result, RoleQuery, ScheduleQuery, StoreError, TokenRecord, Tx,
-    UserQuery, micros,
+    AuditQuery, GroupQuery, Page, RequestQuery, Result, RoleQuery, ScheduleQuery, StoreError,
+    TokenRecord, Tx, UserQuery, from_micros, micros,
 };
 
 pub struct SqlTx {
@@ -68,6 +68,20 @@ fn push_page(q: &mut QueryBuilder<Db>, page: Page) {
         .push_bind(page.top)
         .push(" OFFSET ")
         .push_bind(page.skip);
+}
+
+/// A schedule from a row of `data, start_pending, end_pending`. The flag columns are
+/// authoritative: rows written before migration 0003 have no flags in their JSON (serde
+/// defaults them to false) while the migration set their columns.
+fn schedule_from_row(row: &<Db as sqlx::Database>::Row) -> Result<RoleSchedule> {
+    let mut schedule: RoleSchedule = from_json(&row.try_get::<String, _>(0)?)?;
+    schedule.start_pending = row.try_get(1)?;
+    schedule.end_pending = row.try_get(2)?;
+    Ok(schedule)
+}
+
+fn schedules_from_rows(rows: Vec<<Db as sqlx::Database>::Row>) -> Result<Vec<RoleSchedule>> {
+    rows.iter().map(schedule_from_row).collect()
 }
 
 impl SqlTx {
@@ -533,7 +547,8 @@ impl Tx for SqlTx {
     async fn insert_role_schedule(&mut self, s: &RoleSchedule) -> Result<()> {
         sqlx::query(
             "INSERT INTO role_schedules (id, kind, principal_id, role_definition_id, \
-             directory_scope_id, start_at, end_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             directory_scope_id, start_at, end_at, start_pending, end_pending, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(s.id.to_string())
         .bind(s.kind.as_str())
@@ -542,14 +557,19 @@ impl Tx for SqlTx {
         .bind(&s.directory_scope_id)
         .bind(micros(s.start_date_time))
         .bind(s.end_date_time.map(micros))
+        .bind(s.start_pending)
+        .bind(s.end_pending)
         .bind(to_json(s))
         .execute(&mut *self.tx)
-        .await?;
+        .await
+        .map_err(conflict_on_unique("roleSchedule"))?;
         Ok(())
     }
 
     async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>> {
-        let mut q = QueryBuilder::<Db>::new("SELECT data FROM role_schedules WHERE 1 = 1");
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT data, start_pending, end_pending FROM role_schedules WHERE 1 = 1",
+        );
         if let Some(kind) = query.kind {
             q.push(" AND kind = ").push_bind(kind.as_str());
         }
@@ -573,55 +593,175 @@ impl Tx for SqlTx {
                 .push_bind(scope.clone());
         }
         q.push(" ORDER BY start_at, id");
-        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+        schedules_from_rows(q.build().fetch_all(&mut *self.tx).await?)
     }
 
-    async fn get_role_schedule(&mut self, _id: Uuid) -> Result<Option<RoleSchedule>> {
-        todo!("store helper")
+    async fn get_role_schedule(&mut self, id: Uuid) -> Result<Option<RoleSchedule>> {
+        let row = sqlx::query(
+            "SELECT data, start_pending, end_pending FROM role_schedules WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(schedule_from_row).transpose()
     }
 
-    async fn update_role_schedule(&mut self, _s: &RoleSchedule) -> Result<bool> {
-        todo!("store helper")
+    async fn update_role_schedule(&mut self, s: &RoleSchedule) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE role_schedules SET start_at = $2, end_at = $3, start_pending = $4, \
+             end_pending = $5, data = $6 WHERE id = $1",
+        )
+        .bind(s.id.to_string())
+        .bind(micros(s.start_date_time))
+        .bind(s.end_date_time.map(micros))
+        .bind(s.start_pending)
+        .bind(s.end_pending)
+        .bind(to_json(s))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn due_role_schedules(
         &mut self,
-        _now: DateTime<Utc>,
-        _limit: i64,
+        now: DateTime<Utc>,
+        limit: i64,
     ) -> Result<Vec<RoleSchedule>> {
-        todo!("store helper")
+        // Ordered by the earliest pending moment: the start when it is pending (and not after a
+        // pending end), otherwise the end.
+        let rows = sqlx::query(
+            "SELECT data, start_pending, end_pending FROM role_schedules \
+             WHERE (start_pending AND start_at <= $1) OR (end_pending AND end_at <= $1) \
+             ORDER BY CASE WHEN start_pending \
+                 AND (NOT end_pending OR end_at IS NULL OR start_at <= end_at) \
+                 THEN start_at ELSE end_at END, id \
+             LIMIT $2",
+        )
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        schedules_from_rows(rows)
     }
 
-    async fn insert_schedule_request(&mut self, _r: &ScheduleRequest) -> Result<()> {
-        todo!("store helper")
+    async fn insert_schedule_request(&mut self, r: &ScheduleRequest) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO schedule_requests (id, kind, action, principal_id, role_definition_id, \
+             directory_scope_id, status, created_by, created_at, deadline_at, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(r.id.to_string())
+        .bind(r.kind.as_str())
+        .bind(r.action.as_str())
+        .bind(r.principal_id.to_string())
+        .bind(r.role_definition_id.to_string())
+        .bind(&r.directory_scope_id)
+        .bind(r.status.as_str())
+        .bind(r.created_by.to_string())
+        .bind(micros(r.created_date_time))
+        .bind(r.deadline().map(micros))
+        .bind(to_json(r))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique("scheduleRequest"))?;
+        Ok(())
     }
 
-    async fn update_schedule_request(&mut self, _r: &ScheduleRequest) -> Result<bool> {
-        todo!("store helper")
+    async fn update_schedule_request(&mut self, r: &ScheduleRequest) -> Result<bool> {
+        // Every column is derived from the record, so all are rewritten: the filters can never
+        // disagree with the JSON, whatever the caller changed.
+        let done = sqlx::query(
+            "UPDATE schedule_requests SET kind = $2, action = $3, principal_id = $4, \
+             role_definition_id = $5, directory_scope_id = $6, status = $7, created_by = $8, \
+             created_at = $9, deadline_at = $10, data = $11 WHERE id = $1",
+        )
+        .bind(r.id.to_string())
+        .bind(r.kind.as_str())
+        .bind(r.action.as_str())
+        .bind(r.principal_id.to_string())
+        .bind(r.role_definition_id.to_string())
+        .bind(&r.directory_scope_id)
+        .bind(r.status.as_str())
+        .bind(r.created_by.to_string())
+        .bind(micros(r.created_date_time))
+        .bind(r.deadline().map(micros))
+        .bind(to_json(r))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
-    async fn get_schedule_request(&mut self, _id: Uuid) -> Result<Option<ScheduleRequest>> {
-        todo!("store helper")
+    async fn get_schedule_request(&mut self, id: Uuid) -> Result<Option<ScheduleRequest>> {
+        let row = sqlx::query("SELECT data FROM schedule_requests WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
+            .transpose()
     }
 
     async fn list_schedule_requests(
         &mut self,
-        _q: &RequestQuery,
-        _page: Page,
+        query: &RequestQuery,
+        page: Page,
     ) -> Result<Vec<ScheduleRequest>> {
-        todo!("store helper")
+        let mut q = QueryBuilder::<Db>::new("SELECT data FROM schedule_requests WHERE 1 = 1");
+        if let Some(kind) = query.kind {
+            q.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        if let Some(principal) = query.principal_id {
+            q.push(" AND principal_id = ")
+                .push_bind(principal.to_string());
+        }
+        if let Some(role) = query.role_definition_id {
+            q.push(" AND role_definition_id = ")
+                .push_bind(role.to_string());
+        }
+        if let Some(scope) = &query.directory_scope_id {
+            q.push(" AND directory_scope_id = ")
+                .push_bind(scope.clone());
+        }
+        if let Some(status) = query.status {
+            q.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(created_by) = query.created_by {
+            q.push(" AND created_by = ")
+                .push_bind(created_by.to_string());
+        }
+        q.push(" ORDER BY created_at DESC, id DESC");
+        push_page(&mut q, page);
+        rows_to(q.build().fetch_all(&mut *self.tx).await?)
     }
 
     async fn due_schedule_requests(
         &mut self,
-        _now: DateTime<Utc>,
-        _limit: i64,
+        now: DateTime<Utc>,
+        limit: i64,
     ) -> Result<Vec<ScheduleRequest>> {
-        todo!("store helper")
+        let rows = sqlx::query(
+            "SELECT data FROM schedule_requests \
+             WHERE status = 'PendingApproval' AND deadline_at IS NOT NULL AND deadline_at <= $1 \
+             ORDER BY deadline_at, id LIMIT $2",
+        )
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows_to(rows)
     }
 
     async fn next_due(&mut self) -> Result<Option<DateTime<Utc>>> {
-        todo!("store helper")
+        let row = sqlx::query(
+            "SELECT MIN(due_at) FROM ( \
+             SELECT MIN(start_at) AS due_at FROM role_schedules WHERE start_pending \
+             UNION ALL SELECT MIN(end_at) AS due_at FROM role_schedules WHERE end_pending \
+             UNION ALL SELECT MIN(deadline_at) AS due_at FROM schedule_requests \
+             WHERE status = 'PendingApproval' \
+             ) AS due",
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?.map(from_micros))
     }
 
     async fn get_policy(&mut self, id: &str) -> Result<Option<RolePolicy>> {

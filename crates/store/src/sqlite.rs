@@ -43,6 +43,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0002_role_policies.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            3,
+            "schedule requests".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0003_schedule_requests.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -61,6 +61,7 @@ mod credentials;
 mod principals;
 mod relations;
 mod reopen;
+mod requests;
 mod roles;
 mod transactions;
 mod users;

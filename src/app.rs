@@ -25,6 +25,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub config: Config,
     pub throttle: Throttle,
+    pub scheduler: crate::service::pim::scheduler::Waker,
 }
 
 pub type AppState = Arc<App>;
@@ -36,6 +37,7 @@ impl App {
             clock,
             config,
             throttle: Throttle::default(),
+            scheduler: Default::default(),
         })
     }
 }

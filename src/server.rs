@@ -53,6 +53,8 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, store = app.store.backend(), "eligo listening");
     let store = app.store.clone();
+    // Starts and ends schedules on time; catches up first whatever fell due while down.
+    let scheduler = tokio::spawn(crate::service::pim::scheduler::run_forever(app.clone()));
     let router = app::build_router(app);
     axum::serve(
         listener,
@@ -60,6 +62,7 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    scheduler.abort();
     store.close().await;
     tracing::info!("eligo stopped");
     Ok(())

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod health;
 pub mod me;
 pub mod odata;
+pub mod pim;
 pub mod policies;
 pub mod roles;
 pub mod service_principals;
@@ -29,4 +30,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(roles::routes())
         .merge(audit::routes())
         .merge(policies::routes())
+        .merge(pim::routes())
 }

@@ -5,5 +5,6 @@ pub mod access;
 pub mod bootstrap;
 pub mod demo;
 pub mod directory;
+pub mod pim;
 pub mod policies;
 pub mod sessions;

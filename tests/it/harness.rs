@@ -223,3 +223,131 @@ impl Drop for TestApp {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A signed-in user with TOTP enrolled, able to step up.
+pub struct Person {
+    pub id: Uuid,
+    pub token: String,
+    pub secret: String,
+}
+
+pub const EXCHANGE_URL: &str = "/v1/roleManagement/directory/roleAssignmentScheduleRequests";
+pub const ELIGIBILITY_URL: &str = "/v1/roleManagement/directory/roleEligibilityScheduleRequests";
+
+impl TestApp {
+    /// A user, signed in, with a verified authenticator.
+    pub async fn person(&self, nick: &str) -> Person {
+        let id = self.user(nick).await;
+        let token = self.sign_in(nick).await;
+        let (status, body) = self
+            .post("/v1/me/authenticationMethods/totp", &token, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let secret = body["secret"].as_str().unwrap().to_string();
+        let code = eligo::auth::totp::code_at(&secret, self.clock.now_utc()).unwrap();
+        let (status, body) = self
+            .post(
+                "/v1/me/authenticationMethods/totp/verify",
+                &token,
+                json!({ "otp": code }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        Person { id, token, secret }
+    }
+
+    /// Proves a fresh second factor on the person's session (moving the clock to the next
+    /// TOTP step, since a code is accepted once).
+    pub async fn step_up(&self, p: &Person) {
+        self.clock.advance(TimeDelta::seconds(30));
+        let code = eligo::auth::totp::code_at(&p.secret, self.clock.now_utc()).unwrap();
+        let (status, body) = self
+            .post("/v1/auth/stepup", &p.token, json!({ "otp": code }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// Makes `principal` eligible for `role` at `/` for 30 days, through the API.
+    pub async fn make_eligible(&self, principal: Uuid, role: &str) -> Value {
+        let (status, body) = self
+            .post(
+                ELIGIBILITY_URL,
+                BOOTSTRAP,
+                json!({
+                    "action": "adminAssign", "principalId": principal, "roleDefinitionId": role,
+                    "directoryScopeId": "/", "justification": "standing eligibility",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "P30D" } },
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Changes one rule of `role`'s policy as break-glass.
+    pub async fn set_rule(&self, role: &str, rule_id: &str, body: Value) {
+        let policy = format!("DirectoryRole_{role}");
+        let (status, answer) = self
+            .patch(
+                &format!("/v1/policies/roleManagementPolicies/{policy}/rules/{rule_id}"),
+                BOOTSTRAP,
+                body,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+
+    /// A self-activation of `role` at `/` for `duration`, with whatever else `extra` adds.
+    pub async fn activate(
+        &self,
+        p: &Person,
+        role: &str,
+        duration: &str,
+        extra: Value,
+    ) -> (StatusCode, Value) {
+        let mut body = json!({
+            "action": "selfActivate", "principalId": p.id, "roleDefinitionId": role,
+            "directoryScopeId": "/", "justification": "incident response",
+            "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": duration } },
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        self.post(EXCHANGE_URL, &p.token, body).await
+    }
+
+    /// Moves the clock and runs the scheduler as `eligo serve` would.
+    pub async fn tick(&self, d: TimeDelta) -> eligo::service::pim::scheduler::Pass {
+        self.clock.advance(d);
+        eligo::service::pim::scheduler::run_due(&self.app)
+            .await
+            .expect("scheduler pass")
+    }
+
+    /// The caller's active role ids right now, from `/v1/me/roles`.
+    pub async fn active_roles(&self, token: &str) -> Vec<String> {
+        let (status, body) = self.get("/v1/me/roles", token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "active" && r["isCurrent"] == true)
+            .map(|r| r["roleDefinitionId"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// The detail codes of a refusal, in order.
+pub fn detail_codes(v: &Value) -> Vec<String> {
+    v["error"]["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|x| x["code"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -8,5 +8,6 @@ mod audit;
 mod auth;
 mod bad_input;
 mod directory;
+mod pim;
 mod policies;
 mod process;

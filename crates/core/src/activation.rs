@@ -100,49 +100,13 @@ pub fn decide_activation(
             && rules
                 .approval_end_user_assignment
                 .is_requestor_justification_required);
-    if needs_justification
-        && request
-            .justification
-            .as_deref()
-            .is_none_or(|j| j.trim().is_empty())
-    {
-        broken.push(Invalid::new(
-            "JustificationRule",
-            "justification",
-            "this role's policy requires a justification",
-        ));
-    }
-    if request
-        .justification
-        .as_deref()
-        .is_some_and(|j| j.chars().count() > 500)
-    {
-        broken.push(Invalid::new(
-            "JustificationRule",
-            "justification",
-            "at most 500 characters",
-        ));
-    }
-    if enabled.contains(&Enablement::Ticketing) {
-        let ok = request
-            .ticket
-            .as_ref()
-            .is_some_and(|t| !t.number.trim().is_empty() && !t.system.trim().is_empty());
-        if !ok {
-            broken.push(Invalid::new(
-                "TicketingRule",
-                "ticketInfo",
-                "this role's policy requires a ticket number and system",
-            ));
-        }
-    }
-    if enabled.contains(&Enablement::MultiFactorAuthentication) && !request.mfa_is_fresh {
-        broken.push(Invalid::new(
-            "MfaRule",
-            "mfa",
-            "this role's policy requires a recent multi-factor authentication",
-        ));
-    }
+    broken.extend(enablement_broken(
+        enabled,
+        needs_justification,
+        request.justification.as_deref(),
+        request.ticket.as_ref(),
+        request.mfa_is_fresh,
+    ));
 
     // Eligibility must cover the whole requested window at the requested scope.
     if let Some(end) = end {
@@ -186,6 +150,50 @@ pub fn decide_activation(
         }),
         _ => Err(broken),
     }
+}
+
+/// The enablement rules a request breaks: justification (when `needs_justification`; never
+/// over 500 characters), ticket number and system, and a recent MFA.
+pub fn enablement_broken(
+    enabled: &[Enablement],
+    needs_justification: bool,
+    justification: Option<&str>,
+    ticket: Option<&Ticket>,
+    mfa_is_fresh: bool,
+) -> Vec<Invalid> {
+    let mut broken = Vec::new();
+    let needs_justification = needs_justification || enabled.contains(&Enablement::Justification);
+    if needs_justification && justification.is_none_or(|j| j.trim().is_empty()) {
+        broken.push(Invalid::new(
+            "JustificationRule",
+            "justification",
+            "this role's policy requires a justification",
+        ));
+    }
+    if justification.is_some_and(|j| j.chars().count() > 500) {
+        broken.push(Invalid::new(
+            "JustificationRule",
+            "justification",
+            "at most 500 characters",
+        ));
+    }
+    if enabled.contains(&Enablement::Ticketing)
+        && !ticket.is_some_and(|t| !t.number.trim().is_empty() && !t.system.trim().is_empty())
+    {
+        broken.push(Invalid::new(
+            "TicketingRule",
+            "ticketInfo",
+            "this role's policy requires a ticket number and system",
+        ));
+    }
+    if enabled.contains(&Enablement::MultiFactorAuthentication) && !mfa_is_fresh {
+        broken.push(Invalid::new(
+            "MfaRule",
+            "mfa",
+            "this role's policy requires a recent multi-factor authentication",
+        ));
+    }
+    broken
 }
 
 /// The end a request asks for, checked against an expiration rule. Never clamped.

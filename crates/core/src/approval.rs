@@ -74,7 +74,8 @@ impl Step {
             return None;
         }
         let minutes = i64::from(self.settings.escalation_time_in_minutes);
-        self.started_date_time.map(|s| s + TimeDelta::minutes(minutes))
+        self.started_date_time
+            .map(|s| s + TimeDelta::minutes(minutes))
     }
 
     fn approvals(&self) -> usize {
@@ -354,21 +355,53 @@ mod tests {
         let mut a = approval(&[stage(1), stage(1)]);
         let who = approvers(&[2, 3]);
         assert_eq!(
-            a.review(1, u(3), ReviewResult::Approve, None, &who, &[u(REQUESTER)], t(1)),
+            a.review(
+                1,
+                u(3),
+                ReviewResult::Approve,
+                None,
+                &who,
+                &[u(REQUESTER)],
+                t(1)
+            ),
             Err(Refusal::StepNotInProgress)
         );
         assert_eq!(
-            a.review(0, u(2), ReviewResult::Approve, None, &who, &[u(REQUESTER)], t(1)),
+            a.review(
+                0,
+                u(2),
+                ReviewResult::Approve,
+                None,
+                &who,
+                &[u(REQUESTER)],
+                t(1)
+            ),
             Ok(Outcome::NextStage { index: 1 })
         );
         assert_eq!(a.steps[1].started_date_time, Some(t(1)));
         assert_eq!(
-            a.review(1, u(2), ReviewResult::Approve, None, &who, &[u(REQUESTER)], t(2)),
+            a.review(
+                1,
+                u(2),
+                ReviewResult::Approve,
+                None,
+                &who,
+                &[u(REQUESTER)],
+                t(2)
+            ),
             Err(Refusal::AlreadyReviewed),
             "a principal never counts twice, not even across stages"
         );
         assert_eq!(
-            a.review(1, u(3), ReviewResult::Approve, None, &who, &[u(REQUESTER)], t(2)),
+            a.review(
+                1,
+                u(3),
+                ReviewResult::Approve,
+                None,
+                &who,
+                &[u(REQUESTER)],
+                t(2)
+            ),
             Ok(Outcome::Approved)
         );
         assert!(a.is_approved());
@@ -379,12 +412,28 @@ mod tests {
         let mut a = approval(&[stage(2)]);
         let who = approvers(&[2, 3]);
         assert_eq!(
-            a.review(0, u(2), ReviewResult::Approve, None, &who, &[u(REQUESTER)], t(1)),
+            a.review(
+                0,
+                u(2),
+                ReviewResult::Approve,
+                None,
+                &who,
+                &[u(REQUESTER)],
+                t(1)
+            ),
             Ok(Outcome::Recorded { remaining: 1 })
         );
         assert!(!a.is_approved());
         assert_eq!(
-            a.review(0, u(3), ReviewResult::Approve, None, &who, &[u(REQUESTER)], t(1)),
+            a.review(
+                0,
+                u(3),
+                ReviewResult::Approve,
+                None,
+                &who,
+                &[u(REQUESTER)],
+                t(1)
+            ),
             Ok(Outcome::Approved)
         );
     }
@@ -433,11 +482,27 @@ mod tests {
         let mut a = approval(&[s]);
         let who = approvers(&[2]);
         assert_eq!(
-            a.review(0, u(2), ReviewResult::Approve, Some("  ".into()), &who, &[], t(1)),
+            a.review(
+                0,
+                u(2),
+                ReviewResult::Approve,
+                Some("  ".into()),
+                &who,
+                &[],
+                t(1)
+            ),
             Err(Refusal::JustificationRequired)
         );
         assert_eq!(
-            a.review(0, u(2), ReviewResult::Approve, Some("ok".into()), &who, &[], t(1)),
+            a.review(
+                0,
+                u(2),
+                ReviewResult::Approve,
+                Some("ok".into()),
+                &who,
+                &[],
+                t(1)
+            ),
             Ok(Outcome::Approved)
         );
     }
@@ -470,7 +535,15 @@ mod tests {
         assert_eq!(a.deadline(), Some(t(2 * 24 * 60)));
         assert!(!a.expire(t(2 * 24 * 60 - 1)));
         assert_eq!(
-            a.review(0, u(2), ReviewResult::Approve, None, &approvers(&[2]), &[], t(2 * 24 * 60)),
+            a.review(
+                0,
+                u(2),
+                ReviewResult::Approve,
+                None,
+                &approvers(&[2]),
+                &[],
+                t(2 * 24 * 60)
+            ),
             Err(Refusal::Expired)
         );
         assert!(a.expire(t(2 * 24 * 60)));

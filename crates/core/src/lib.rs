@@ -6,6 +6,7 @@
 
 pub mod activation;
 pub mod approval;
+pub mod assignment;
 pub mod audit;
 pub mod authz;
 pub mod directory;

@@ -159,6 +159,10 @@ pub struct ApprovalStage {
     pub minimum_approvals: u32,
 }
 
+fn single_stage() -> String {
+    "SingleStage".into()
+}
+
 fn one_day() -> u32 {
     1
 }
@@ -171,9 +175,12 @@ fn one_u32() -> u32 {
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalSetting {
     pub is_approval_required: bool,
+    #[serde(default)]
     pub is_approval_required_for_extension: bool,
+    #[serde(default)]
     pub is_requestor_justification_required: bool,
     /// Graph's values: SingleStage, Serial, Parallel, NoApproval.
+    #[serde(default = "single_stage")]
     pub approval_mode: String,
     pub approval_stages: Vec<ApprovalStage>,
 }

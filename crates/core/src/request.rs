@@ -174,7 +174,11 @@ pub struct ExpirationInfo {
 
 impl ScheduleInfo {
     pub fn expiration(&self) -> Expiration {
-        match (self.expiration.kind, self.expiration.end_date_time, self.expiration.duration) {
+        match (
+            self.expiration.kind,
+            self.expiration.end_date_time,
+            self.expiration.duration,
+        ) {
             (ExpirationType::AfterDateTime, Some(end), _) => Expiration::AfterDateTime(end),
             (ExpirationType::AfterDuration, _, Some(d)) => Expiration::AfterDuration(d),
             _ => Expiration::NoExpiration,

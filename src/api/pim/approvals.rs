@@ -1,0 +1,137 @@
+//! `GET .../roleAssignmentApprovals/{id}`, `PATCH .../steps/{stepId}`, and Eligo's
+//! `GET /v1/me/approvals` (what waits on my decision) and `GET /v1/me/roles`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use eligo_core::approval::ReviewResult;
+use eligo_core::schedule::ScheduleKind;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::api::body::JsonBody;
+use crate::api::odata;
+use crate::api::pim::shape;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::access;
+use crate::service::pim::{approve, views};
+
+#[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentApprovals/{id}", tag = "pim",
+    params(("id" = String, Path)), responses((status = 200, description = "The approval and its stages")))]
+async fn get_approval(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = odata::parse_id(&id, "approval")?;
+    let now = app.clock.now();
+    let mut tx = app.store.read().await?;
+    let request = approve::load_visible(&mut *tx, &caller, id, now).await?;
+    let steps = approve::steps_for(&mut *tx, &request, caller.id, now).await?;
+    Ok(Json(shape::approval(&request, &steps)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReviewBody {
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    review_result: String,
+    justification: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/v1/roleManagement/directory/roleAssignmentApprovals/{id}/steps/{stepId}", tag = "pim",
+    params(("id" = String, Path), ("stepId" = String, Path)), request_body = ReviewBody,
+    responses((status = 204, description = "Recorded"),
+              (status = 403, description = "Not an approver of this step, or the requester")))]
+async fn review_step(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((id, step)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ReviewBody>,
+) -> ApiResult<StatusCode> {
+    let id = odata::parse_id(&id, "approval")?;
+    let step = odata::parse_id(&step, "step")?;
+    let result = match body.review_result.to_ascii_lowercase().as_str() {
+        "approve" => ReviewResult::Approve,
+        "deny" => ReviewResult::Deny,
+        _ => {
+            return Err(ApiError::bad_request(
+                "Request_BadRequest",
+                "reviewResult is Approve or Deny",
+            )
+            .with_detail("InvalidValue", "reviewResult"));
+        }
+    };
+    approve::review(&app, &caller, id, step, result, body.justification).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/me/approvals", tag = "me",
+    responses((status = 200, description = "Requests now waiting on the caller's decision")))]
+async fn my_approvals(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let waiting = approve::waiting_on(&app, &caller).await?;
+    let now = app.clock.now();
+    let mut tx = app.store.read().await?;
+    let mut out = Vec::new();
+    for request in waiting {
+        let mut v = shape::request(&request);
+        v["roleDisplayName"] = json!(views::role_name(&mut *tx, request.role_definition_id).await?);
+        v["principalDisplayName"] = json!(
+            access::principal_summary(&mut *tx, request.principal_id)
+                .await?
+                .map(|p| p.display_name)
+        );
+        let steps = approve::steps_for(&mut *tx, &request, caller.id, now).await?;
+        v["approval"] = shape::approval(&request, &steps);
+        out.push(v);
+    }
+    Ok(Json(odata::values(out)))
+}
+
+#[utoipa::path(get, path = "/v1/me/roles", tag = "me",
+    responses((status = 200, description = "The caller's eligible and active roles, each with how it comes")))]
+async fn my_roles(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let now = app.clock.now();
+    let mine = views::HoldingQuery {
+        principal_id: Some(caller.id),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let mut tx = app.store.read().await?;
+    for kind in [ScheduleKind::Eligible, ScheduleKind::Active] {
+        for h in views::holdings(&app, &caller, kind, mine.clone()).await? {
+            let s = &h.schedule;
+            out.push(json!({
+                "kind": if kind == ScheduleKind::Eligible { "eligible" } else { "active" },
+                "scheduleId": s.id,
+                "roleDefinitionId": s.role_definition_id,
+                "roleDisplayName": views::role_name(&mut *tx, s.role_definition_id).await?,
+                "directoryScopeId": s.directory_scope_id,
+                "startDateTime": s.start_date_time,
+                "endDateTime": s.end_date_time,
+                "isCurrent": s.is_current(now),
+                "assignmentType": (kind == ScheduleKind::Active).then(|| shape::assignment_type(s.assignment_type)),
+                "memberType": h.member_type(),
+                "via": match &h.via_group {
+                    Some((id, name)) => json!({ "type": "group", "id": id, "displayName": name }),
+                    None => json!({ "type": "direct" }),
+                },
+                "expiringSoon": h.expiring_soon(now),
+            }));
+        }
+    }
+    Ok(Json(odata::values(out)))
+}
+
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(get_approval))
+        .routes(routes!(review_step))
+        .routes(routes!(my_approvals))
+        .routes(routes!(my_roles))
+}

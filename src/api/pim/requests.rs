@@ -1,0 +1,373 @@
+//! `POST|GET .../roleAssignmentScheduleRequests` and `.../roleEligibilityScheduleRequests`,
+//! one request by id, and `cancel`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use chrono::{DateTime, Utc};
+use eligo_core::activation::Ticket;
+use eligo_core::filter::Filter;
+use eligo_core::request::{
+    ExpirationInfo, ExpirationType, RequestAction, RequestKind, RequestStatus, ScheduleInfo,
+};
+use eligo_store::RequestQuery;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::api::body::JsonBody;
+use crate::api::odata::{self, EQ};
+use crate::api::pim::shape;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::pim::{approve, submit, views};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TicketBody {
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    ticket_number: Option<String>,
+    ticket_system: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExpirationBody {
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    end_date_time: Option<String>,
+    duration: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduleInfoBody {
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    start_date_time: Option<String>,
+    expiration: Option<ExpirationBody>,
+    /// Accepted as Graph sends it; recurring schedules are not supported and must be null.
+    recurrence: Option<Value>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestBody {
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    action: String,
+    principal_id: String,
+    role_definition_id: String,
+    directory_scope_id: Option<String>,
+    app_scope_id: Option<String>,
+    justification: Option<String>,
+    ticket_info: Option<TicketBody>,
+    schedule_info: Option<ScheduleInfoBody>,
+    is_validation_only: Option<bool>,
+    target_schedule_id: Option<String>,
+}
+
+fn bad(target: &str, message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("Request_BadRequest", message).with_detail("InvalidValue", target)
+}
+
+fn time(raw: &str, target: &str) -> ApiResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| bad(target, format!("{target} must be an RFC 3339 date-time")))
+}
+
+fn schedule_info(body: ScheduleInfoBody) -> ApiResult<ScheduleInfo> {
+    if body.recurrence.as_ref().is_some_and(|r| !r.is_null()) {
+        return Err(bad(
+            "scheduleInfo.recurrence",
+            "recurring schedules are not supported",
+        ));
+    }
+    let start = body
+        .start_date_time
+        .as_deref()
+        .map(|s| time(s, "scheduleInfo.startDateTime"))
+        .transpose()?;
+    let exp = body.expiration.unwrap_or(ExpirationBody {
+        _odata_type: None,
+        kind: None,
+        end_date_time: None,
+        duration: None,
+    });
+    let end = exp
+        .end_date_time
+        .as_deref()
+        .map(|s| time(s, "scheduleInfo.expiration.endDateTime"))
+        .transpose()?;
+    let duration = exp
+        .duration
+        .as_deref()
+        .map(|d| {
+            eligo_core::duration::parse_duration(d).map_err(|e| {
+                bad(
+                    "scheduleInfo.expiration.duration",
+                    format!("not an ISO 8601 duration: {e}"),
+                )
+            })
+        })
+        .transpose()?;
+    let kind = match exp.kind.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => match (end, duration) {
+            (Some(_), None) => ExpirationType::AfterDateTime,
+            (None, Some(_)) => ExpirationType::AfterDuration,
+            (None, None) => ExpirationType::NoExpiration,
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "scheduleInfo.expiration",
+                    "give either endDateTime or duration, not both",
+                ));
+            }
+        },
+        Some("noexpiration") => ExpirationType::NoExpiration,
+        Some("afterdatetime") => ExpirationType::AfterDateTime,
+        Some("afterduration") => ExpirationType::AfterDuration,
+        Some(other) => {
+            return Err(bad(
+                "scheduleInfo.expiration.type",
+                format!(
+                    "unknown expiration type '{other}' (noExpiration, afterDateTime, afterDuration)"
+                ),
+            ));
+        }
+    };
+    match kind {
+        ExpirationType::AfterDateTime if end.is_none() => {
+            return Err(bad(
+                "scheduleInfo.expiration.endDateTime",
+                "afterDateTime needs endDateTime",
+            ));
+        }
+        ExpirationType::AfterDuration if duration.is_none() => {
+            return Err(bad(
+                "scheduleInfo.expiration.duration",
+                "afterDuration needs duration",
+            ));
+        }
+        _ => {}
+    }
+    if let (Some(start), Some(end)) = (start, end)
+        && end <= start
+    {
+        return Err(bad(
+            "scheduleInfo.expiration.endDateTime",
+            "the end is not after the start",
+        ));
+    }
+    Ok(ScheduleInfo {
+        start_date_time: start,
+        expiration: ExpirationInfo {
+            kind,
+            end_date_time: if kind == ExpirationType::AfterDateTime {
+                end
+            } else {
+                None
+            },
+            duration: if kind == ExpirationType::AfterDuration {
+                duration
+            } else {
+                None
+            },
+        },
+    })
+}
+
+fn new_request(kind: RequestKind, body: RequestBody) -> ApiResult<submit::NewRequest> {
+    let action = RequestAction::parse(&body.action).ok_or_else(|| {
+        ApiError::bad_request(
+            "InvalidRequestAction",
+            format!("unknown action '{}'", body.action),
+        )
+        .with_detail("InvalidValue", "action")
+    })?;
+    if body.app_scope_id.as_deref().is_some_and(|s| s != "/") {
+        return Err(bad(
+            "appScopeId",
+            "application scopes are not supported; use directoryScopeId",
+        ));
+    }
+    let _ = body.target_schedule_id;
+    let ticket = body.ticket_info.map(|t| Ticket {
+        number: t.ticket_number.unwrap_or_default(),
+        system: t.ticket_system.unwrap_or_default(),
+    });
+    Ok(submit::NewRequest {
+        kind,
+        action,
+        principal_id: odata::parse_id(&body.principal_id, "principalId")?,
+        role_definition_id: odata::parse_id(&body.role_definition_id, "roleDefinitionId")?,
+        directory_scope_id: body.directory_scope_id.unwrap_or_else(|| "/".into()),
+        justification: body.justification,
+        ticket,
+        schedule_info: body.schedule_info.map(schedule_info).transpose()?,
+        is_validation_only: body.is_validation_only.unwrap_or(false),
+    })
+}
+
+async fn create(
+    app: AppState,
+    caller: Caller,
+    kind: RequestKind,
+    body: RequestBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let new = new_request(kind, body)?;
+    let validation_only = new.is_validation_only;
+    let request = submit::submit(&app, &caller, new).await?;
+    let mut v = shape::request(&request);
+    v["isValidationOnly"] = Value::Bool(validation_only);
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+pub fn request_query(kind: RequestKind, filter: &Filter) -> ApiResult<RequestQuery> {
+    let status = match odata::eq_text(filter, "status")? {
+        None => None,
+        Some(s) => Some(RequestStatus::parse(&s).ok_or_else(|| {
+            ApiError::bad_request("Request_UnsupportedQuery", format!("unknown status '{s}'"))
+        })?),
+    };
+    Ok(RequestQuery {
+        kind: Some(kind),
+        principal_id: odata::eq_text(filter, "principalId")?
+            .map(|id| odata::parse_id(&id, "principalId"))
+            .transpose()?,
+        role_definition_id: odata::eq_text(filter, "roleDefinitionId")?
+            .map(|id| odata::parse_id(&id, "roleDefinitionId"))
+            .transpose()?,
+        directory_scope_id: odata::eq_text(filter, "directoryScopeId")?,
+        status,
+        created_by: None,
+    })
+}
+
+const REQUEST_FILTERS: odata::Allowed = &[
+    ("principalId", EQ),
+    ("roleDefinitionId", EQ),
+    ("directoryScopeId", EQ),
+    ("status", EQ),
+];
+
+async fn list(
+    app: AppState,
+    caller: Caller,
+    kind: RequestKind,
+    uri: Uri,
+    q: odata::RawQuery,
+) -> ApiResult<Json<Value>> {
+    let opts = odata::parse_list_options(&q, REQUEST_FILTERS)?;
+    let query = request_query(kind, &opts.filter)?;
+    let rows = views::requests(&app, &caller, query, odata::probe(opts.page)).await?;
+    let shaped: Vec<Value> = rows.iter().map(shape::request).collect();
+    Ok(Json(odata::collection(&uri, opts.page, shaped)))
+}
+
+async fn get(
+    app: AppState,
+    caller: Caller,
+    kind: RequestKind,
+    id: String,
+) -> ApiResult<Json<Value>> {
+    let id = odata::parse_id(&id, "request")?;
+    let request = views::request(&app, &caller, id).await?;
+    if request.kind != kind {
+        return Err(ApiError::not_found("request"));
+    }
+    Ok(Json(shape::request(&request)))
+}
+
+#[utoipa::path(post, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests", tag = "pim",
+    request_body = RequestBody,
+    responses((status = 201, description = "The request, with its status and the effective schedule"),
+              (status = 400, description = "RoleAssignmentRequestPolicyValidationFailed, with one detail per broken rule")))]
+async fn create_assignment(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<RequestBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    create(app, caller, RequestKind::Assignment, body).await
+}
+
+#[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests", tag = "pim",
+    params(("$filter" = Option<String>, Query, description = "principalId, roleDefinitionId, directoryScopeId, status eq '...'")),
+    responses((status = 200, description = "Requests, newest first")))]
+async fn list_assignment(
+    State(app): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Query(q): Query<odata::RawQuery>,
+) -> ApiResult<Json<Value>> {
+    list(app, caller, RequestKind::Assignment, uri, q).await
+}
+
+#[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests/{id}", tag = "pim",
+    params(("id" = String, Path)), responses((status = 200, description = "One request")))]
+async fn get_assignment(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    get(app, caller, RequestKind::Assignment, id).await
+}
+
+#[utoipa::path(post, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests/{id}/cancel", tag = "pim",
+    params(("id" = String, Path)), responses((status = 204, description = "Canceled")))]
+async fn cancel_assignment(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = odata::parse_id(&id, "request")?;
+    approve::cancel(&app, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests", tag = "pim",
+    request_body = RequestBody,
+    responses((status = 201, description = "The request, with its status and the effective schedule")))]
+async fn create_eligibility(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<RequestBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    create(app, caller, RequestKind::Eligibility, body).await
+}
+
+#[utoipa::path(get, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests", tag = "pim",
+    params(("$filter" = Option<String>, Query, description = "principalId, roleDefinitionId, directoryScopeId, status eq '...'")),
+    responses((status = 200, description = "Requests, newest first")))]
+async fn list_eligibility(
+    State(app): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Query(q): Query<odata::RawQuery>,
+) -> ApiResult<Json<Value>> {
+    list(app, caller, RequestKind::Eligibility, uri, q).await
+}
+
+#[utoipa::path(get, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests/{id}", tag = "pim",
+    params(("id" = String, Path)), responses((status = 200, description = "One request")))]
+async fn get_eligibility(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    get(app, caller, RequestKind::Eligibility, id).await
+}
+
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(create_assignment, list_assignment))
+        .routes(routes!(get_assignment))
+        .routes(routes!(cancel_assignment))
+        .routes(routes!(create_eligibility, list_eligibility))
+        .routes(routes!(get_eligibility))
+}

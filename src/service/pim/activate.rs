@@ -1,0 +1,456 @@
+//! A principal's actions on its own access: activate, deactivate, extend and renew an
+//! activation. The decision is `eligo_core::activation::decide_activation`; when the policy
+//! asks for approval the request waits (no schedule yet) and `apply_approved` grants it once the
+//! last stage approves, re-checking everything then: the activation's clock starts at approval.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use eligo_core::activation::{ActivationRequest, Grant, decide_activation};
+use eligo_core::approval::Approval;
+use eligo_core::invalid::Invalid;
+use eligo_core::request::{RequestAction, RequestKind, RequestStatus, ScheduleRequest};
+use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
+use eligo_core::{policy::ApprovalStage, scope};
+use eligo_store::{RequestQuery, ScheduleQuery, Tx};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::service::pim::admin::{end_now, grant};
+use crate::service::pim::{
+    Target, does_not_exist, holders, live_schedules, role_event, rule_failure,
+};
+
+/// A renewal re-activates what ended at most this long ago.
+const RENEWABLE_FOR: TimeDelta = TimeDelta::days(1);
+
+pub async fn run(
+    app: &App,
+    caller: &Caller,
+    tx: &mut dyn Tx,
+    target: &Target,
+    request: &mut ScheduleRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let mfa_is_fresh = caller.mfa_is_fresh(now, app.config.mfa_freshness);
+    let approval = &target.policy.rules.approval_end_user_assignment;
+    match request.action {
+        RequestAction::SelfActivate | RequestAction::SelfRenew => {
+            if request.action == RequestAction::SelfRenew
+                && !recently_ended(tx, request, now).await?
+            {
+                return Err(does_not_exist(
+                    "activation that ended within the last day to renew",
+                ));
+            }
+            let decided = decide(app, tx, target, request, now, mfa_is_fresh, None).await?;
+            let needs_approval = match request.action {
+                RequestAction::SelfRenew => {
+                    approval.is_approval_required || approval.is_approval_required_for_extension
+                }
+                _ => decided.1.needs_approval,
+            };
+            if needs_approval {
+                wait_for_approval(request, &approval.approval_stages, now);
+                tx.append_audit(role_event(
+                    now,
+                    "Add member to role requested (PIM activation)",
+                    caller.initiator(),
+                    target,
+                    request,
+                ))
+                .await?;
+            } else {
+                tx.append_audit(role_event(
+                    now,
+                    "Add member to role requested (PIM activation)",
+                    caller.initiator(),
+                    target,
+                    request,
+                ))
+                .await?;
+                create_activation(tx, target, request, decided, caller.initiator(), now).await?;
+            }
+        }
+        RequestAction::SelfExtend => {
+            let mut current = current_activation(tx, request, now)
+                .await?
+                .ok_or_else(|| does_not_exist("running activation"))?;
+            let decided = decide(
+                app,
+                tx,
+                target,
+                request,
+                now,
+                mfa_is_fresh,
+                Some(current.id),
+            )
+            .await?;
+            if current.end_date_time.is_some_and(|e| decided.1.end <= e) {
+                return Err(rule_failure(vec![Invalid::new(
+                    "ExpirationRule",
+                    "scheduleInfo.expiration",
+                    "an extension must end after the activation's current end",
+                )]));
+            }
+            if approval.is_approval_required_for_extension {
+                wait_for_approval(request, &approval.approval_stages, now);
+                request.target_schedule_id = Some(current.id);
+                tx.append_audit(role_event(
+                    now,
+                    "Extend member in role requested (PIM activation)",
+                    caller.initiator(),
+                    target,
+                    request,
+                ))
+                .await?;
+            } else {
+                extend_with(
+                    tx,
+                    target,
+                    request,
+                    &mut current,
+                    decided.1.end,
+                    caller.initiator(),
+                    now,
+                )
+                .await?;
+            }
+        }
+        RequestAction::SelfDeactivate => {
+            let mut current = current_activation(tx, request, now)
+                .await?
+                .ok_or_else(|| does_not_exist("activation"))?;
+            let ran = now - current.start_date_time;
+            if current.start_date_time <= now && ran < app.config.min_duration {
+                return Err(rule_failure(vec![Invalid::new(
+                    "ActiveDurationTooShort",
+                    "roleDefinitionId",
+                    format!(
+                        "an activation can be deactivated once it has run {}",
+                        eligo_core::duration::format_duration(app.config.min_duration)
+                    ),
+                )]));
+            }
+            end_now(&mut current, now);
+            tx.update_role_schedule(&current).await?;
+            request.target_schedule_id = Some(current.id);
+            request.status = RequestStatus::Revoked;
+            request.completed_date_time = Some(now);
+            tx.append_audit(role_event(
+                now,
+                "Remove member from role completed (PIM deactivate)",
+                caller.initiator(),
+                target,
+                request,
+            ))
+            .await?;
+        }
+        _ => unreachable!("admin actions are routed to admin::run"),
+    }
+    Ok(())
+}
+
+/// Grants an approved request: decides it again as of `now` (eligibility, duplicates, the
+/// maximum from now), then creates or extends the activation. A request that no longer holds
+/// fails with the reasons in `statusDetail`. The approver's review is what triggered this.
+pub async fn apply_approved(
+    app: &App,
+    tx: &mut dyn Tx,
+    target: &Target,
+    request: &mut ScheduleRequest,
+    initiator: eligo_core::audit::Initiator,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let extending = match request.action {
+        RequestAction::SelfExtend => match current_activation(tx, request, now).await? {
+            Some(current) => Some(current),
+            None => {
+                return fail(
+                    tx,
+                    target,
+                    request,
+                    "the activation to extend has ended",
+                    initiator,
+                    now,
+                )
+                .await;
+            }
+        },
+        _ => None,
+    };
+    let decided = decide(
+        app,
+        tx,
+        target,
+        request,
+        now,
+        true,
+        extending.as_ref().map(|c| c.id),
+    )
+    .await;
+    let decided = match decided {
+        Ok(d) => d,
+        Err(e) => {
+            let reasons: Vec<String> = e.details.iter().map(|d| d.message.clone()).collect();
+            return fail(tx, target, request, &reasons.join("; "), initiator, now).await;
+        }
+    };
+    match extending {
+        Some(mut current) => {
+            extend_with(
+                tx,
+                target,
+                request,
+                &mut current,
+                decided.1.end,
+                initiator,
+                now,
+            )
+            .await
+        }
+        None => create_activation(tx, target, request, decided, initiator, now).await,
+    }
+}
+
+async fn fail(
+    tx: &mut dyn Tx,
+    target: &Target,
+    request: &mut ScheduleRequest,
+    reason: &str,
+    initiator: eligo_core::audit::Initiator,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    request.status = RequestStatus::Failed;
+    request.status_detail = Some(format!("approved, but no longer grantable: {reason}"));
+    request.completed_date_time = Some(now);
+    tx.append_audit(
+        role_event(
+            now,
+            "Add member to role request failed (PIM activation)",
+            initiator,
+            target,
+            request,
+        )
+        .failed(reason),
+    )
+    .await?;
+    Ok(())
+}
+
+fn wait_for_approval(request: &mut ScheduleRequest, stages: &[ApprovalStage], now: DateTime<Utc>) {
+    let stages: Vec<ApprovalStage> = if stages.is_empty() {
+        // Approval required without stages: one stage of the default approvers.
+        vec![
+            eligo_core::policy::PolicyRules::default()
+                .approval_end_user_assignment
+                .approval_stages[0]
+                .clone(),
+        ]
+    } else {
+        stages.to_vec()
+    };
+    request.approval = Some(Approval::start(&stages, Uuid::new_v4, now));
+    request.status = RequestStatus::PendingApproval;
+}
+
+/// Runs the core decision with what the store knows: the eligibilities (direct or through
+/// role-assignable groups), the activations and assignments already there, and the
+/// activation requests still pending (a second request for the same role and scope is a
+/// duplicate). `extending` is left out of the duplicates. Returns the covering eligibility.
+async fn decide(
+    app: &App,
+    tx: &mut dyn Tx,
+    target: &Target,
+    request: &ScheduleRequest,
+    now: DateTime<Utc>,
+    mfa_is_fresh: bool,
+    extending: Option<Uuid>,
+) -> ApiResult<(Option<Uuid>, Grant)> {
+    let role = request.role_definition_id;
+    let who = holders(tx, request.principal_id).await?;
+    let eligible = live_schedules(tx, ScheduleKind::Eligible, who, role, now).await?;
+    let mut active = live_schedules(
+        tx,
+        ScheduleKind::Active,
+        vec![request.principal_id],
+        role,
+        now,
+    )
+    .await?;
+    active.retain(|s| Some(s.id) != extending);
+    if extending.is_none() {
+        active.extend(pending_as_schedules(tx, request).await?);
+    }
+    let asked_start = request.schedule_info.start_date_time;
+    let start = match request.action {
+        // An extension is decided as a fresh window from now.
+        RequestAction::SelfExtend => None,
+        // At approval the clock starts now, unless the requester asked for a later start.
+        _ if request.status == RequestStatus::PendingApproval => asked_start.filter(|s| *s > now),
+        _ => asked_start,
+    };
+    let asked = ActivationRequest {
+        directory_scope_id: request.directory_scope_id.clone(),
+        justification: request.justification.clone(),
+        ticket: request.ticket_info.clone(),
+        start,
+        expiration: request.schedule_info.expiration(),
+        mfa_is_fresh,
+    };
+    let grant = decide_activation(
+        &target.policy.rules,
+        &asked,
+        &eligible,
+        &active,
+        now,
+        app.config.min_duration,
+    )
+    .map_err(rule_failure)?;
+    let covering = eligible
+        .iter()
+        .find(|e| {
+            scope::covers(&e.directory_scope_id, &request.directory_scope_id)
+                && e.start_date_time <= grant.start
+                && e.end_date_time.is_none_or(|end| grant.end <= end)
+        })
+        .map(|e| e.id);
+    Ok((covering, grant))
+}
+
+/// Pending activation requests of this principal, role and scope, seen as the schedules they
+/// would become, so that a second request while one waits is refused as a duplicate.
+async fn pending_as_schedules(
+    tx: &mut dyn Tx,
+    request: &ScheduleRequest,
+) -> ApiResult<Vec<RoleSchedule>> {
+    let pending = tx
+        .list_schedule_requests(
+            &RequestQuery {
+                kind: Some(RequestKind::Assignment),
+                principal_id: Some(request.principal_id),
+                role_definition_id: Some(request.role_definition_id),
+                directory_scope_id: Some(request.directory_scope_id.clone()),
+                status: Some(RequestStatus::PendingApproval),
+                created_by: None,
+            },
+            eligo_store::Page::ALL,
+        )
+        .await?;
+    Ok(pending
+        .iter()
+        .filter(|p| p.id != request.id && p.action != RequestAction::SelfExtend)
+        .map(|p| {
+            RoleSchedule::new(
+                p.id,
+                ScheduleKind::Active,
+                p.principal_id,
+                p.role_definition_id,
+                p.directory_scope_id.clone(),
+                (DateTime::<Utc>::MIN_UTC, None),
+                AssignmentType::Activated,
+                Some(p.created_by),
+                p.created_date_time,
+            )
+        })
+        .collect())
+}
+
+async fn create_activation(
+    tx: &mut dyn Tx,
+    target: &Target,
+    request: &mut ScheduleRequest,
+    (eligibility, decided): (Option<Uuid>, Grant),
+    initiator: eligo_core::audit::Initiator,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let end = (decided.end != DateTime::<Utc>::MAX_UTC).then_some(decided.end);
+    let mut schedule = RoleSchedule::new(
+        Uuid::new_v4(),
+        ScheduleKind::Active,
+        request.principal_id,
+        request.role_definition_id,
+        request.directory_scope_id.clone(),
+        (decided.start, end),
+        AssignmentType::Activated,
+        Some(request.created_by),
+        now,
+    );
+    schedule.created_using = Some(request.id);
+    schedule.linked_eligibility_id = eligibility;
+    tx.insert_role_schedule(&schedule).await?;
+    grant(request, &schedule, now);
+    let activity = if schedule.start_date_time > now {
+        "Add member to role scheduled (PIM activation)"
+    } else {
+        "Add member to role completed (PIM activation)"
+    };
+    tx.append_audit(role_event(now, activity, initiator, target, request))
+        .await?;
+    Ok(())
+}
+
+async fn extend_with(
+    tx: &mut dyn Tx,
+    target: &Target,
+    request: &mut ScheduleRequest,
+    current: &mut RoleSchedule,
+    end: DateTime<Utc>,
+    initiator: eligo_core::audit::Initiator,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    current.end_date_time = (end != DateTime::<Utc>::MAX_UTC).then_some(end);
+    current.end_pending = current.end_date_time.is_some();
+    tx.update_role_schedule(current).await?;
+    grant(request, current, now);
+    tx.append_audit(role_event(
+        now,
+        "Extend member in role completed (PIM activation)",
+        initiator,
+        target,
+        request,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The principal's own activation of this role at exactly this scope that has not ended
+/// (running, or scheduled to start later).
+async fn current_activation(
+    tx: &mut dyn Tx,
+    request: &ScheduleRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<RoleSchedule>> {
+    let live = live_schedules(
+        tx,
+        ScheduleKind::Active,
+        vec![request.principal_id],
+        request.role_definition_id,
+        now,
+    )
+    .await?;
+    Ok(live.into_iter().find(|s| {
+        s.assignment_type == AssignmentType::Activated
+            && s.directory_scope_id == request.directory_scope_id
+    }))
+}
+
+async fn recently_ended(
+    tx: &mut dyn Tx,
+    request: &ScheduleRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    let all = tx
+        .list_role_schedules(&ScheduleQuery {
+            kind: Some(ScheduleKind::Active),
+            principal_ids: Some(vec![request.principal_id]),
+            role_definition_id: Some(request.role_definition_id),
+            directory_scope_id: Some(request.directory_scope_id.clone()),
+        })
+        .await?;
+    Ok(all.iter().any(|s| {
+        s.assignment_type == AssignmentType::Activated
+            && s.end_date_time
+                .is_some_and(|e| e <= now && now - e <= RENEWABLE_FOR)
+    }))
+}

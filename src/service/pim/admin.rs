@@ -1,0 +1,320 @@
+//! An administrator's actions on eligibilities and active assignments: assign, update, remove,
+//! extend and renew. The admin expiration and enablement rules of the role's policy apply; the
+//! window is decided by `eligo_core::assignment::decide_admin` and never clamped.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use eligo_core::assignment::{AdminRequest, decide_admin};
+use eligo_core::invalid::Invalid;
+use eligo_core::request::{
+    RequestAction, RequestKind, RequestStatus, ScheduleInfo, ScheduleRequest,
+};
+use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
+use eligo_store::{ScheduleQuery, Tx};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::service::pim::{Target, does_not_exist, live_schedules, role_event, rule_failure};
+
+/// How far back an ended assignment can still be renewed (Entra: 90 days).
+const RENEWABLE_FOR: TimeDelta = TimeDelta::days(90);
+
+pub async fn run(
+    app: &App,
+    caller: &Caller,
+    tx: &mut dyn Tx,
+    target: &Target,
+    request: &mut ScheduleRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let (kind, rules) = match request.kind {
+        RequestKind::Eligibility => (
+            ScheduleKind::Eligible,
+            (
+                &target.policy.rules.expiration_admin_eligibility,
+                &target.policy.rules.enablement_admin_eligibility,
+            ),
+        ),
+        RequestKind::Assignment => (
+            ScheduleKind::Active,
+            (
+                &target.policy.rules.expiration_admin_assignment,
+                &target.policy.rules.enablement_admin_assignment,
+            ),
+        ),
+    };
+    let word = match kind {
+        ScheduleKind::Eligible => "eligible",
+        ScheduleKind::Active => "active",
+    };
+    let decide = |request: &ScheduleRequest| {
+        decide_admin(
+            rules.0,
+            rules.1,
+            &AdminRequest {
+                justification: request.justification.clone(),
+                ticket: request.ticket_info.clone(),
+                start: request.schedule_info.start_date_time,
+                expiration: request.schedule_info.expiration(),
+                mfa_is_fresh: caller.mfa_is_fresh(now, app.config.mfa_freshness),
+            },
+            now,
+        )
+        .map_err(rule_failure)
+    };
+    // The principal's own schedules of this kind, role and scope, given by an administrator.
+    let mut existing = live_schedules(
+        tx,
+        kind,
+        vec![request.principal_id],
+        request.role_definition_id,
+        now,
+    )
+    .await?;
+    existing.retain(|s| s.directory_scope_id == request.directory_scope_id);
+    let assigned: Vec<RoleSchedule> = existing
+        .iter()
+        .filter(|s| s.assignment_type == AssignmentType::Assigned)
+        .cloned()
+        .collect();
+
+    match request.action {
+        RequestAction::AdminAssign | RequestAction::AdminRenew => {
+            let (start, end) = decide(request)?;
+            if request.action == RequestAction::AdminRenew
+                && !has_renewable(tx, kind, request, now).await?
+            {
+                return Err(does_not_exist(&format!(
+                    "{word} assignment ended within the last 90 days to renew"
+                )));
+            }
+            if assigned.iter().any(|s| overlaps(s, start, end)) {
+                return Err(rule_failure(vec![Invalid::new(
+                    "RoleAssignmentExists",
+                    "roleDefinitionId",
+                    format!("the principal already has this {word} assignment at this scope"),
+                )]));
+            }
+            let mut schedule = RoleSchedule::new(
+                Uuid::new_v4(),
+                kind,
+                request.principal_id,
+                request.role_definition_id,
+                request.directory_scope_id.clone(),
+                (start, end),
+                AssignmentType::Assigned,
+                Some(caller.id),
+                now,
+            );
+            schedule.created_using = Some(request.id);
+            tx.insert_role_schedule(&schedule).await?;
+            grant(request, &schedule, now);
+            let activity = match (kind, request.action, end) {
+                (ScheduleKind::Eligible, RequestAction::AdminRenew, _) => {
+                    "Renew eligible member in role in PIM"
+                }
+                (ScheduleKind::Active, RequestAction::AdminRenew, _) => {
+                    "Renew member in role in PIM"
+                }
+                (ScheduleKind::Eligible, _, None) => {
+                    "Add eligible member to role in PIM completed (permanent)"
+                }
+                (ScheduleKind::Eligible, _, Some(_)) => {
+                    "Add eligible member to role in PIM completed (timebound)"
+                }
+                (ScheduleKind::Active, _, None) => {
+                    "Add member to role in PIM completed (permanent)"
+                }
+                (ScheduleKind::Active, _, Some(_)) => {
+                    "Add member to role in PIM completed (timebound)"
+                }
+            };
+            tx.append_audit(role_event(
+                now,
+                activity,
+                caller.initiator(),
+                target,
+                request,
+            ))
+            .await?;
+        }
+        RequestAction::AdminUpdate | RequestAction::AdminExtend => {
+            let mut schedule = assigned
+                .first()
+                .cloned()
+                .ok_or_else(|| does_not_exist(&format!("{word} assignment")))?;
+            let (start, end) = decide(request)?;
+            if request.action == RequestAction::AdminExtend {
+                let Some(current_end) = schedule.end_date_time else {
+                    return Err(rule_failure(vec![Invalid::new(
+                        "ExpirationRule",
+                        "scheduleInfo.expiration",
+                        "this assignment is permanent; there is nothing to extend",
+                    )]));
+                };
+                if end.is_some_and(|e| e <= current_end) {
+                    return Err(rule_failure(vec![Invalid::new(
+                        "ExpirationRule",
+                        "scheduleInfo.expiration",
+                        "an extension must end after the current end",
+                    )]));
+                }
+            } else {
+                // A started schedule keeps its start; a future one may move.
+                if schedule.start_date_time > now {
+                    schedule.start_date_time = start;
+                    schedule.start_pending = start > now;
+                }
+            }
+            schedule.end_date_time = end;
+            schedule.end_pending = end.is_some();
+            schedule.created_using = Some(request.id);
+            tx.update_role_schedule(&schedule).await?;
+            if kind == ScheduleKind::Eligible {
+                trim_activations(tx, caller, &schedule, now).await?;
+            }
+            grant(request, &schedule, now);
+            let activity = match (kind, request.action) {
+                (ScheduleKind::Eligible, RequestAction::AdminExtend) => {
+                    "Extend eligible member in role in PIM"
+                }
+                (ScheduleKind::Active, RequestAction::AdminExtend) => {
+                    "Extend member in role in PIM"
+                }
+                (ScheduleKind::Eligible, _) => "Update eligible member in role in PIM",
+                (ScheduleKind::Active, _) => "Update member in role in PIM",
+            };
+            tx.append_audit(role_event(
+                now,
+                activity,
+                caller.initiator(),
+                target,
+                request,
+            ))
+            .await?;
+        }
+        RequestAction::AdminRemove => {
+            // Removing an active assignment also ends activations of the same role and scope:
+            // an administrator's revoke must not leave a running activation behind.
+            if existing.is_empty() {
+                return Err(does_not_exist(&format!("{word} assignment")));
+            }
+            for mut schedule in existing {
+                end_now(&mut schedule, now);
+                tx.update_role_schedule(&schedule).await?;
+                if kind == ScheduleKind::Eligible {
+                    trim_activations(tx, caller, &schedule, now).await?;
+                }
+                request.target_schedule_id = Some(schedule.id);
+            }
+            request.status = RequestStatus::Revoked;
+            request.completed_date_time = Some(now);
+            let activity = match kind {
+                ScheduleKind::Eligible => "Remove eligible member from role in PIM completed",
+                ScheduleKind::Active => "Remove member from role in PIM completed",
+            };
+            tx.append_audit(role_event(
+                now,
+                activity,
+                caller.initiator(),
+                target,
+                request,
+            ))
+            .await?;
+        }
+        _ => unreachable!("self actions are routed to activate::run"),
+    }
+    Ok(())
+}
+
+/// Marks the request granted with the schedule it created or changed.
+pub fn grant(request: &mut ScheduleRequest, schedule: &RoleSchedule, now: DateTime<Utc>) {
+    request.target_schedule_id = Some(schedule.id);
+    request.granted_schedule = Some(ScheduleInfo::effective(
+        schedule.start_date_time,
+        schedule.end_date_time,
+    ));
+    request.status = if schedule.start_date_time > now {
+        RequestStatus::Granted
+    } else {
+        RequestStatus::Provisioned
+    };
+    request.completed_date_time = Some(now);
+}
+
+/// Ends a schedule at `now` (one that has not started yet ends at its start: it never grants).
+pub fn end_now(schedule: &mut RoleSchedule, now: DateTime<Utc>) {
+    let end = now.max(schedule.start_date_time);
+    schedule.end_date_time = Some(end);
+    schedule.start_pending = false;
+    schedule.end_pending = false;
+}
+
+fn overlaps(s: &RoleSchedule, start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> bool {
+    end.is_none_or(|e| s.start_date_time < e) && s.end_date_time.is_none_or(|se| start < se)
+}
+
+async fn has_renewable(
+    tx: &mut dyn Tx,
+    kind: ScheduleKind,
+    request: &ScheduleRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    let all = tx
+        .list_role_schedules(&ScheduleQuery {
+            kind: Some(kind),
+            principal_ids: Some(vec![request.principal_id]),
+            role_definition_id: Some(request.role_definition_id),
+            directory_scope_id: Some(request.directory_scope_id.clone()),
+        })
+        .await?;
+    Ok(all.iter().any(|s| {
+        s.assignment_type == AssignmentType::Assigned
+            && s.end_date_time
+                .is_some_and(|e| e <= now + TimeDelta::days(14) && now - e <= RENEWABLE_FOR)
+    }))
+}
+
+/// An eligibility was shortened or removed: activations drawn from it may not outlast it.
+async fn trim_activations(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    eligibility: &RoleSchedule,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let Some(limit) = eligibility.end_date_time else {
+        return Ok(());
+    };
+    let active = live_schedules(
+        tx,
+        ScheduleKind::Active,
+        vec![eligibility.principal_id],
+        eligibility.role_definition_id,
+        now,
+    )
+    .await?;
+    for mut activation in active {
+        if activation.linked_eligibility_id != Some(eligibility.id)
+            || activation.end_date_time.is_some_and(|e| e <= limit)
+        {
+            continue;
+        }
+        if limit <= now {
+            end_now(&mut activation, now);
+        } else {
+            activation.end_date_time = Some(limit.max(activation.start_date_time));
+        }
+        tx.update_role_schedule(&activation).await?;
+        tx.append_audit(super::schedule_event(
+            now,
+            "Remove member from role (PIM activation ended with its eligibility)",
+            caller.initiator(),
+            &activation,
+            None,
+            None,
+        ))
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,372 @@
+//! Approving, denying and cancelling requests. Who may decide a stage is resolved at the moment
+//! of the decision (users named in the policy, the members of a group including nested ones,
+//! the requester's manager; with no approvers named, whoever holds Global Administrator or
+//! Privileged Role Administrator right now), then `eligo_core::approval` decides.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use eligo_core::approval::{Outcome, ReviewResult, StageApprovers, Step};
+use eligo_core::authz::actions;
+use eligo_core::directory::PrincipalKind;
+use eligo_core::policy::Approver;
+use eligo_core::request::{RequestStatus, ScheduleRequest};
+use eligo_core::roles::ids;
+use eligo_core::schedule::ScheduleKind;
+use eligo_store::{Page, RequestQuery, ScheduleQuery, Tx};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::directory;
+use crate::service::pim::{activate, load_target, role_event};
+
+/// The requester and whoever filed the request for them: never approvers of it.
+pub fn requester(request: &ScheduleRequest) -> Vec<Uuid> {
+    vec![request.principal_id, request.created_by]
+}
+
+pub async fn approvers_of(
+    tx: &mut dyn Tx,
+    request: &ScheduleRequest,
+    step: &Step,
+    now: DateTime<Utc>,
+) -> ApiResult<StageApprovers> {
+    let mut primary = resolve(tx, request, &step.settings.primary_approvers, now).await?;
+    if step.settings.primary_approvers.is_empty() {
+        primary = role_administrators(tx, now).await?;
+    }
+    let escalation = resolve(tx, request, &step.settings.escalation_approvers, now).await?;
+    Ok(StageApprovers {
+        primary,
+        escalation,
+    })
+}
+
+async fn resolve(
+    tx: &mut dyn Tx,
+    request: &ScheduleRequest,
+    approvers: &[Approver],
+    _now: DateTime<Utc>,
+) -> ApiResult<BTreeSet<Uuid>> {
+    let mut out = BTreeSet::new();
+    for approver in approvers {
+        match approver {
+            Approver::SingleUser { user_id, .. } => {
+                out.insert(*user_id);
+            }
+            Approver::GroupMembers { group_id, .. } => {
+                for member in directory::transitive_members(tx, *group_id).await? {
+                    if tx.principal_kind(member).await? == Some(PrincipalKind::User) {
+                        out.insert(member);
+                    }
+                }
+            }
+            Approver::RequestorManager { .. } => {
+                if let Some(manager) = tx
+                    .get_user(request.principal_id)
+                    .await?
+                    .and_then(|u| u.manager_id)
+                {
+                    out.insert(manager);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Users who hold Global Administrator or Privileged Role Administrator now, directly or
+/// through a role-assignable group: the default approvers.
+async fn role_administrators(tx: &mut dyn Tx, now: DateTime<Utc>) -> ApiResult<BTreeSet<Uuid>> {
+    let mut out = BTreeSet::new();
+    for role in [
+        ids::GLOBAL_ADMINISTRATOR,
+        ids::PRIVILEGED_ROLE_ADMINISTRATOR,
+    ] {
+        let role = Uuid::parse_str(role).expect("built-in role ids are GUIDs");
+        let holders = tx
+            .list_role_schedules(&ScheduleQuery {
+                kind: Some(ScheduleKind::Active),
+                role_definition_id: Some(role),
+                ..Default::default()
+            })
+            .await?;
+        for s in holders.iter().filter(|s| s.is_current(now)) {
+            match tx.principal_kind(s.principal_id).await? {
+                Some(PrincipalKind::User) => {
+                    out.insert(s.principal_id);
+                }
+                Some(PrincipalKind::Group) => {
+                    for m in tx
+                        .relations_of_group(s.principal_id, eligo_core::directory::Relation::Member)
+                        .await?
+                    {
+                        if tx.principal_kind(m).await? == Some(PrincipalKind::User) {
+                            out.insert(m);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The steps of a request's approval with `assignedToMe` for `who`.
+pub async fn steps_for(
+    tx: &mut dyn Tx,
+    request: &ScheduleRequest,
+    who: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<(Step, bool)>> {
+    let Some(approval) = &request.approval else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (i, step) in approval.steps.iter().enumerate() {
+        let assigned = request.status == RequestStatus::PendingApproval
+            && approval
+                .may_review(
+                    i,
+                    who,
+                    &approvers_of(tx, request, step, now).await?,
+                    &requester(request),
+                    now,
+                )
+                .is_ok();
+        out.push((step.clone(), assigned));
+    }
+    Ok(out)
+}
+
+/// May `caller` read this request and its approval? The requester, its filer, role readers,
+/// and anyone who is (or was) an approver of one of its stages.
+pub async fn may_read(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    request: &ScheduleRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    if requester(request).contains(&caller.id) || caller.may(actions::ROLE_ASSIGNMENTS_READ) {
+        return Ok(true);
+    }
+    let Some(approval) = &request.approval else {
+        return Ok(false);
+    };
+    for step in &approval.steps {
+        if step.reviews.iter().any(|r| r.reviewed_by == caller.id) {
+            return Ok(true);
+        }
+        let who = approvers_of(tx, request, step, now).await?;
+        if who.primary.contains(&caller.id) || who.escalation.contains(&caller.id) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Loads the request behind an approval id, 404 when it does not exist or the caller may not
+/// see it (its existence is not disclosed).
+pub async fn load_visible(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    approval_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<ScheduleRequest> {
+    let request = tx
+        .get_schedule_request(approval_id)
+        .await?
+        .filter(|r| r.approval.is_some())
+        .ok_or_else(|| ApiError::not_found("approval"))?;
+    if !may_read(tx, caller, &request, now).await? {
+        return Err(ApiError::not_found("approval"));
+    }
+    Ok(request)
+}
+
+/// `PATCH .../roleAssignmentApprovals/{id}/steps/{stepId}`.
+pub async fn review(
+    app: &App,
+    caller: &Caller,
+    approval_id: Uuid,
+    step_id: Uuid,
+    result: ReviewResult,
+    justification: Option<String>,
+) -> ApiResult<ScheduleRequest> {
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let mut request = load_visible(&mut *tx, caller, approval_id, now).await?;
+    if request.status != RequestStatus::PendingApproval {
+        return Err(ApiError::bad_request(
+            "ApprovalStepNotInProgress",
+            format!(
+                "this request is {} and no longer waits for a decision",
+                request.status.as_str()
+            ),
+        ));
+    }
+    let Some(mut approval) = request.approval.clone() else {
+        return Err(ApiError::not_found("approval"));
+    };
+    let index = approval
+        .steps
+        .iter()
+        .position(|s| s.id == step_id)
+        .ok_or_else(|| ApiError::not_found("approval step"))?;
+    let who = approvers_of(&mut *tx, &request, &approval.steps[index], now).await?;
+    let outcome = approval
+        .review(
+            index,
+            caller.id,
+            result,
+            justification,
+            &who,
+            &requester(&request),
+            now,
+        )
+        .map_err(|refusal| {
+            use eligo_core::approval::Refusal;
+            let status = match refusal {
+                Refusal::OwnRequest | Refusal::NotAnApprover => axum::http::StatusCode::FORBIDDEN,
+                Refusal::AlreadyReviewed => axum::http::StatusCode::CONFLICT,
+                _ => axum::http::StatusCode::BAD_REQUEST,
+            };
+            ApiError::new(status, refusal.code(), refusal.message())
+        })?;
+    request.approval = Some(approval);
+    let target = load_target(&mut *tx, request.role_definition_id, request.principal_id).await?;
+    let (activity, stage) = match outcome {
+        Outcome::Recorded { .. } | Outcome::NextStage { .. } => {
+            ("Approve stage of role request (PIM)", index + 1)
+        }
+        Outcome::Approved => (
+            "Add member to role request approved (PIM activation)",
+            index + 1,
+        ),
+        Outcome::Denied => (
+            "Add member to role request denied (PIM activation)",
+            index + 1,
+        ),
+    };
+    let mut event = role_event(now, activity, caller.initiator(), &target, &request)
+        .detail("stage", stage.to_string())
+        .detail("reviewResult", format!("{result:?}"));
+    if let Some(j) = request
+        .approval
+        .as_ref()
+        .and_then(|a| a.steps[index].reviews.last())
+        .and_then(|r| r.justification.clone())
+    {
+        event = event.detail("approverJustification", j);
+    }
+    tx.append_audit(event).await?;
+    match outcome {
+        Outcome::Denied => {
+            request.status = RequestStatus::Denied;
+            request.completed_date_time = Some(now);
+        }
+        Outcome::Approved => {
+            activate::apply_approved(
+                app,
+                &mut *tx,
+                &target,
+                &mut request,
+                caller.initiator(),
+                now,
+            )
+            .await?;
+        }
+        _ => {}
+    }
+    tx.update_schedule_request(&request).await?;
+    tx.commit().await?;
+    app.scheduler.wake();
+    Ok(request)
+}
+
+/// `POST .../roleAssignmentScheduleRequests/{id}/cancel`: the requester withdraws a request
+/// still waiting for approval, or a scheduled activation that has not started.
+pub async fn cancel(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let mut request = tx
+        .get_schedule_request(id)
+        .await?
+        .filter(|r| requester(r).contains(&caller.id) || caller.may(actions::ROLE_ASSIGNMENTS_READ))
+        .ok_or_else(|| ApiError::not_found("request"))?;
+    if !requester(&request).contains(&caller.id) {
+        return Err(ApiError::forbidden("only the requester cancels a request"));
+    }
+    let scheduled = match (request.status, request.target_schedule_id) {
+        (RequestStatus::Granted, Some(schedule)) => tx
+            .get_role_schedule(schedule)
+            .await?
+            .filter(|s| s.start_date_time > now),
+        _ => None,
+    };
+    if request.status == RequestStatus::Canceled {
+        return Ok(()); // Cancelling twice changes nothing.
+    }
+    if request.status != RequestStatus::PendingApproval && scheduled.is_none() {
+        return Err(ApiError::bad_request(
+            "RequestNotCancelable",
+            format!(
+                "this request is {}; only a request waiting for approval or a scheduled activation that has not started can be canceled",
+                request.status.as_str()
+            ),
+        ));
+    }
+    if let Some(mut schedule) = scheduled {
+        crate::service::pim::admin::end_now(&mut schedule, now);
+        tx.update_role_schedule(&schedule).await?;
+    }
+    request.status = RequestStatus::Canceled;
+    request.completed_date_time = Some(now);
+    tx.update_schedule_request(&request).await?;
+    let target = load_target(&mut *tx, request.role_definition_id, request.principal_id).await?;
+    tx.append_audit(role_event(
+        now,
+        "Add member to role canceled (PIM activation)",
+        caller.initiator(),
+        &target,
+        &request,
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Requests now waiting on `caller`'s decision.
+pub async fn waiting_on(app: &App, caller: &Caller) -> ApiResult<Vec<ScheduleRequest>> {
+    let now = app.clock.now();
+    let mut tx = app.store.read().await?;
+    let pending = tx
+        .list_schedule_requests(
+            &RequestQuery {
+                status: Some(RequestStatus::PendingApproval),
+                ..Default::default()
+            },
+            Page::ALL,
+        )
+        .await?;
+    let mut out = Vec::new();
+    for request in pending {
+        let Some(approval) = &request.approval else {
+            continue;
+        };
+        let Some(index) = approval.current() else {
+            continue;
+        };
+        let who = approvers_of(&mut *tx, &request, &approval.steps[index], now).await?;
+        if approval
+            .may_review(index, caller.id, &who, &requester(&request), now)
+            .is_ok()
+        {
+            out.push(request);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,88 @@
+//! The entry point of every schedule request: checks who may ask, loads the target, hands the
+//! action to `admin` or `activate`, and stores the request with its audit trail — or, for
+//! `isValidationOnly`, runs every check and rolls everything back.
+
+use eligo_core::activation::Ticket;
+use eligo_core::authz::actions;
+use eligo_core::request::{
+    RequestAction, RequestKind, RequestStatus, ScheduleInfo, ScheduleRequest,
+};
+use eligo_core::scope;
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::pim::{activate, admin, load_target};
+
+pub struct NewRequest {
+    pub kind: RequestKind,
+    pub action: RequestAction,
+    pub principal_id: Uuid,
+    pub role_definition_id: Uuid,
+    pub directory_scope_id: String,
+    pub justification: Option<String>,
+    pub ticket: Option<Ticket>,
+    pub schedule_info: Option<ScheduleInfo>,
+    pub is_validation_only: bool,
+}
+
+pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> ApiResult<ScheduleRequest> {
+    scope::validate(&new.directory_scope_id)?;
+    if new.kind == RequestKind::Eligibility && new.action.is_self() {
+        return Err(ApiError::bad_request(
+            "InvalidRequestAction",
+            "eligibility requests take admin actions only; self actions belong to roleAssignmentScheduleRequests",
+        ));
+    }
+    if new.action.is_self() {
+        if new.principal_id != caller.id {
+            return Err(ApiError::forbidden(
+                "self actions act on the caller's own access: principalId must be your own id",
+            ));
+        }
+    } else {
+        caller.require(actions::ROLE_ASSIGNMENTS_UPDATE)?;
+    }
+
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let target = load_target(&mut *tx, new.role_definition_id, new.principal_id).await?;
+    let mut request = ScheduleRequest {
+        id: Uuid::new_v4(),
+        kind: new.kind,
+        action: new.action,
+        principal_id: new.principal_id,
+        role_definition_id: new.role_definition_id,
+        directory_scope_id: new.directory_scope_id,
+        justification: new.justification.filter(|j| !j.trim().is_empty()),
+        ticket_info: new.ticket,
+        schedule_info: new
+            .schedule_info
+            .unwrap_or_else(|| ScheduleInfo::effective(now, None)),
+        granted_schedule: None,
+        status: RequestStatus::Granted,
+        status_detail: None,
+        created_by: caller.id,
+        created_date_time: now,
+        completed_date_time: None,
+        target_schedule_id: None,
+        approval: None,
+    };
+    if new.action.is_self() {
+        activate::run(app, caller, &mut *tx, &target, &mut request, now).await?;
+    } else {
+        admin::run(app, caller, &mut *tx, &target, &mut request, now).await?;
+    }
+    if new.is_validation_only {
+        // Dropping the transaction rolls back the schedule, the request and the audit entries.
+        return Ok(request);
+    }
+    tx.insert_schedule_request(&request).await?;
+    tx.commit().await?;
+    app.scheduler.wake();
+    metrics::counter!("eligo_schedule_requests_total",
+        "action" => request.action.as_str(), "status" => request.status.as_str())
+    .increment(1);
+    Ok(request)
+}

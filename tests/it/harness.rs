@@ -53,6 +53,15 @@ impl TestApp {
         Some(Self::with_url(url, temp_dir("pg")).await)
     }
 
+    /// A second Eligo on the same database, as after a restart, with its own clock set to
+    /// `at` (the first instance stays alive only so its Drop does not remove the database).
+    pub async fn restarted(&self, at: DateTime<Utc>) -> Self {
+        let url = self.app.config.database_url.expose().to_string();
+        let t = Self::with_url(url, temp_dir("restart")).await;
+        t.clock.set(at);
+        t
+    }
+
     async fn with_url(url: String, dir: std::path::PathBuf) -> Self {
         let mut config = Config::defaults();
         config.database_url = Secret::new(url);
@@ -231,7 +240,7 @@ pub struct Person {
     pub secret: String,
 }
 
-pub const EXCHANGE_URL: &str = "/v1/roleManagement/directory/roleAssignmentScheduleRequests";
+pub const ASSIGNMENT_URL: &str = "/v1/roleManagement/directory/roleAssignmentScheduleRequests";
 pub const ELIGIBILITY_URL: &str = "/v1/roleManagement/directory/roleEligibilityScheduleRequests";
 
 impl TestApp {
@@ -315,7 +324,7 @@ impl TestApp {
                 b.insert(k.clone(), v.clone());
             }
         }
-        self.post(EXCHANGE_URL, &p.token, body).await
+        self.post(ASSIGNMENT_URL, &p.token, body).await
     }
 
     /// Moves the clock and runs the scheduler as `eligo serve` would.

@@ -529,13 +529,8 @@ fn parse_approval(body: &Value) -> Result<ApprovalSetting, Vec<Invalid>> {
     }
     for (i, stage) in s.approval_stages.iter().enumerate() {
         let at = |f: &str| format!("setting.approvalStages[{i}].{f}");
-        if s.is_approval_required && stage.primary_approvers.is_empty() {
-            broken.push(Invalid::new(
-                "InvalidApprovers",
-                at("primaryApprovers"),
-                "a stage needs at least one approver",
-            ));
-        }
+        // No primary approvers named: the stage goes to whoever holds Global Administrator or
+        // Privileged Role Administrator at the time (as in Entra).
         if !(1..=30).contains(&stage.approval_stage_time_out_in_days) {
             broken.push(Invalid::new(
                 "InvalidField",
@@ -719,10 +714,11 @@ mod tests {
             setting(json!([stage(json!([approver]))])),
             true,
         );
+        // No approvers named: the role administrators of the moment decide.
         check_apply(
             "Approval_EndUser_Assignment",
             setting(json!([stage(json!([]))])),
-            false,
+            true,
         );
         check_apply("Approval_EndUser_Assignment", setting(json!([])), false);
         let four = json!([

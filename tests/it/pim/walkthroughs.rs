@@ -255,7 +255,7 @@ async fn c_global_administrator_needs_another_global_administrator_to_approve() 
     let approved_at = t.clock.now_utc();
     let (_, request) = t
         .get(
-            &format!("{EXCHANGE_URL}/{}", request["id"].as_str().unwrap()),
+            &format!("{ASSIGNMENT_URL}/{}", request["id"].as_str().unwrap()),
             &carol.token,
         )
         .await;
@@ -295,18 +295,22 @@ async fn d_activate_deactivate_early_and_the_auditor_reads_the_chain() {
         "directoryScopeId": "/",
     });
     t.clock.advance(TimeDelta::minutes(2));
-    let (status, body) = t.post(EXCHANGE_URL, &erin.token, deactivate.clone()).await;
+    let (status, body) = t
+        .post(ASSIGNMENT_URL, &erin.token, deactivate.clone())
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(detail_codes(&body), ["ActiveDurationTooShort"]);
 
     t.clock.advance(TimeDelta::minutes(40));
-    let (status, body) = t.post(EXCHANGE_URL, &erin.token, deactivate.clone()).await;
+    let (status, body) = t
+        .post(ASSIGNMENT_URL, &erin.token, deactivate.clone())
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["status"], "Revoked");
     assert!(t.active_roles(&erin.token).await.is_empty());
 
     // Deactivating again: a clear 4xx, nothing changes.
-    let (status, body) = t.post(EXCHANGE_URL, &erin.token, deactivate).await;
+    let (status, body) = t.post(ASSIGNMENT_URL, &erin.token, deactivate).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(code(&body), "RoleAssignmentDoesNotExist");
 

@@ -5,6 +5,7 @@
 use chrono::TimeDelta;
 use eligo_core::audit::{AuditEvent, Category, Initiator};
 use eligo_core::directory::{Group, Relation, User};
+use eligo_core::policy::{RolePolicy, ScopeType};
 use eligo_core::roles::ids;
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
 use eligo_store::Tx;
@@ -153,7 +154,81 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
             .await?;
         }
     }
+    role_settings(&mut *tx, ids_by_nick["ada"], now).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// The role settings of docs/scenarios.md: Global Administrator needs MFA, justification, a
+/// ticket and another Global Administrator's approval, for at most an hour; Exchange
+/// Administrator MFA, justification and ticket for 2 hours; Helpdesk Administrator MFA only
+/// for 8 hours; Security Administrator needs approval.
+async fn role_settings(
+    tx: &mut dyn Tx,
+    approver: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let approval = json!({ "setting": {
+        "isApprovalRequired": true, "isRequestorJustificationRequired": true,
+        "approvalStages": [{ "approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true,
+            "primaryApprovers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": approver }] }],
+    }});
+    let all_three =
+        json!({ "enabledRules": ["MultiFactorAuthentication", "Justification", "Ticketing"] });
+    let max = |d: &str| json!({ "isExpirationRequired": true, "maximumDuration": d });
+    let settings = [
+        (
+            ids::GLOBAL_ADMINISTRATOR,
+            vec![
+                ("Enablement_EndUser_Assignment", all_three.clone()),
+                ("Expiration_EndUser_Assignment", max("PT1H")),
+                ("Approval_EndUser_Assignment", approval.clone()),
+            ],
+        ),
+        (
+            ids::EXCHANGE_ADMINISTRATOR,
+            vec![
+                ("Enablement_EndUser_Assignment", all_three),
+                ("Expiration_EndUser_Assignment", max("PT2H")),
+            ],
+        ),
+        (
+            ids::HELPDESK_ADMINISTRATOR,
+            vec![
+                (
+                    "Enablement_EndUser_Assignment",
+                    json!({ "enabledRules": ["MultiFactorAuthentication"] }),
+                ),
+                ("Expiration_EndUser_Assignment", max("PT8H")),
+            ],
+        ),
+        (
+            ids::SECURITY_ADMINISTRATOR,
+            vec![("Approval_EndUser_Assignment", approval)],
+        ),
+    ];
+    for (role, rules) in settings {
+        let mut policy = RolePolicy::default_for(ScopeType::DirectoryRole, "/", role);
+        for (rule, body) in rules {
+            policy
+                .rules
+                .apply(rule, &body)
+                .map_err(|e| anyhow::anyhow!("demo rule {rule}: {e:?}"))?;
+        }
+        policy.last_modified_date_time = Some(now);
+        tx.put_policy(&policy, now.timestamp_micros()).await?;
+        tx.append_audit(
+            AuditEvent::new(
+                now,
+                Category::Policy,
+                "Update role setting in PIM",
+                Initiator::system(),
+            )
+            .target(&policy.id, "Policy", None)
+            .detail("reason", "demo tenant"),
+        )
+        .await?;
+    }
     Ok(())
 }
 

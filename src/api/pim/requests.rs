@@ -274,7 +274,37 @@ async fn get(
     caller: Caller,
     kind: RequestKind,
     id: String,
+    uri: Uri,
+    q: odata::RawQuery,
 ) -> ApiResult<Json<Value>> {
+    match super::filter_by_current_user(&id)?.as_deref() {
+        None => {}
+        Some("principal") => {
+            let opts = odata::parse_list_options(&q, REQUEST_FILTERS)?;
+            let mut query = request_query(kind, &opts.filter)?;
+            query.principal_id = Some(caller.id);
+            let rows = views::requests(&app, &caller, query, odata::probe(opts.page)).await?;
+            let shaped: Vec<Value> = rows.iter().map(shape::request).collect();
+            return Ok(Json(odata::collection(&uri, opts.page, shaped)));
+        }
+        Some("approver") => {
+            let waiting = approve::waiting_on(&app, &caller).await?;
+            let shaped: Vec<Value> = waiting
+                .iter()
+                .filter(|r| r.kind == kind)
+                .map(shape::request)
+                .collect();
+            return Ok(Json(odata::values(shaped)));
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "Request_BadRequest",
+                format!(
+                    "filterByCurrentUser(on='{other}') is not supported; use principal or approver"
+                ),
+            ));
+        }
+    }
     let id = odata::parse_id(&id, "request")?;
     let request = views::request(&app, &caller, id).await?;
     if request.kind != kind {
@@ -308,13 +338,15 @@ async fn list_assignment(
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests/{id}", tag = "pim",
-    params(("id" = String, Path)), responses((status = 200, description = "One request")))]
+    params(("id" = String, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')")), responses((status = 200, description = "One request, or the caller's requests")))]
 async fn get_assignment(
     State(app): State<AppState>,
     caller: Caller,
+    uri: Uri,
     Path(id): Path<String>,
+    Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    get(app, caller, RequestKind::Assignment, id).await
+    get(app, caller, RequestKind::Assignment, id, uri, q).await
 }
 
 #[utoipa::path(post, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests/{id}/cancel", tag = "pim",
@@ -353,13 +385,15 @@ async fn list_eligibility(
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests/{id}", tag = "pim",
-    params(("id" = String, Path)), responses((status = 200, description = "One request")))]
+    params(("id" = String, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')")), responses((status = 200, description = "One request, or the caller's requests")))]
 async fn get_eligibility(
     State(app): State<AppState>,
     caller: Caller,
+    uri: Uri,
     Path(id): Path<String>,
+    Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    get(app, caller, RequestKind::Eligibility, id).await
+    get(app, caller, RequestKind::Eligibility, id, uri, q).await
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {

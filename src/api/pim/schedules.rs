@@ -4,7 +4,7 @@
 //! (`memberType: Group`).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use eligo_core::schedule::ScheduleKind;
 use serde_json::Value;
@@ -13,7 +13,7 @@ use crate::api::odata::{self, EQ};
 use crate::api::pim::shape;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::service::pim::views::{self, HoldingQuery};
 
 const FILTERS: odata::Allowed = &[
@@ -30,12 +30,84 @@ async fn list(
     kind: ScheduleKind,
     instances: bool,
 ) -> ApiResult<Json<Value>> {
+    list_for(app, caller, uri, q, kind, instances, None).await
+}
+
+/// Graph's `filterByCurrentUser(on='principal')`, or one schedule or instance by id.
+async fn one_or_mine(
+    app: AppState,
+    caller: Caller,
+    uri: Uri,
+    q: odata::RawQuery,
+    kind: ScheduleKind,
+    instances: bool,
+    segment: String,
+) -> ApiResult<Json<Value>> {
+    if let Some(on) = super::filter_by_current_user(&segment)? {
+        if on != "principal" {
+            return Err(ApiError::bad_request(
+                "Request_BadRequest",
+                "schedules and instances support filterByCurrentUser(on='principal')",
+            ));
+        }
+        return list_for(
+            app,
+            caller.clone(),
+            uri,
+            q,
+            kind,
+            instances,
+            Some(caller.id),
+        )
+        .await;
+    }
+    let id = odata::parse_id(&segment, "schedule")?;
+    let now = app.clock.now();
+    let all = views::holdings(
+        &app,
+        &caller,
+        kind,
+        HoldingQuery {
+            current_only: instances,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let found = all
+        .iter()
+        .find(|h| h.schedule.id == id)
+        .ok_or_else(|| ApiError::not_found("schedule"))?;
+    Ok(Json(if instances {
+        shape::instance(found, now)
+    } else {
+        shape::schedule(found)
+    }))
+}
+
+async fn list_for(
+    app: AppState,
+    caller: Caller,
+    uri: Uri,
+    q: odata::RawQuery,
+    kind: ScheduleKind,
+    instances: bool,
+    mine: Option<uuid::Uuid>,
+) -> ApiResult<Json<Value>> {
     let opts = odata::parse_list_options(&q, FILTERS)?;
     let f = &opts.filter;
+    if mine.is_some() && odata::eq_text(f, "principalId")?.is_some() {
+        return Err(ApiError::bad_request(
+            "Request_BadRequest",
+            "filterByCurrentUser already names the principal",
+        ));
+    }
     let query = HoldingQuery {
-        principal_id: odata::eq_text(f, "principalId")?
-            .map(|id| odata::parse_id(&id, "principalId"))
-            .transpose()?,
+        principal_id: match mine {
+            Some(me) => Some(me),
+            None => odata::eq_text(f, "principalId")?
+                .map(|id| odata::parse_id(&id, "principalId"))
+                .transpose()?,
+        },
         role_definition_id: odata::eq_text(f, "roleDefinitionId")?
             .map(|id| odata::parse_id(&id, "roleDefinitionId"))
             .transpose()?,
@@ -61,7 +133,20 @@ async fn list(
 }
 
 macro_rules! collection {
-    ($name:ident, $path:literal, $kind:expr, $instances:expr, $what:literal) => {
+    ($name:ident, $one:ident, $path:literal, $one_path:literal, $kind:expr, $instances:expr, $what:literal) => {
+        #[utoipa::path(get, path = $one_path, tag = "pim",
+            params(("id" = String, Path, description = "an id, or filterByCurrentUser(on='principal')")),
+            responses((status = 200, description = $what)))]
+        async fn $one(
+            State(app): State<AppState>,
+            caller: Caller,
+            uri: Uri,
+            Path(segment): Path<String>,
+            Query(q): Query<odata::RawQuery>,
+        ) -> ApiResult<Json<Value>> {
+            one_or_mine(app, caller, uri, q, $kind, $instances, segment).await
+        }
+
         #[utoipa::path(get, path = $path, tag = "pim",
             params(("$filter" = Option<String>, Query, description = "principalId, roleDefinitionId, directoryScopeId eq '...'")),
             responses((status = 200, description = $what)))]
@@ -78,28 +163,36 @@ macro_rules! collection {
 
 collection!(
     assignment_schedules,
+    assignment_schedules_one,
     "/v1/roleManagement/directory/roleAssignmentSchedules",
+    "/v1/roleManagement/directory/roleAssignmentSchedules/{id}",
     ScheduleKind::Active,
     false,
     "Active assignment schedules, current and future"
 );
 collection!(
     assignment_instances,
+    assignment_instances_one,
     "/v1/roleManagement/directory/roleAssignmentScheduleInstances",
+    "/v1/roleManagement/directory/roleAssignmentScheduleInstances/{id}",
     ScheduleKind::Active,
     true,
     "Active assignments holding now"
 );
 collection!(
     eligibility_schedules,
+    eligibility_schedules_one,
     "/v1/roleManagement/directory/roleEligibilitySchedules",
+    "/v1/roleManagement/directory/roleEligibilitySchedules/{id}",
     ScheduleKind::Eligible,
     false,
     "Eligibility schedules, current and future"
 );
 collection!(
     eligibility_instances,
+    eligibility_instances_one,
     "/v1/roleManagement/directory/roleEligibilityScheduleInstances",
+    "/v1/roleManagement/directory/roleEligibilityScheduleInstances/{id}",
     ScheduleKind::Eligible,
     true,
     "Eligibilities holding now"
@@ -109,7 +202,11 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::new()
         .routes(routes!(assignment_schedules))
+        .routes(routes!(assignment_schedules_one))
         .routes(routes!(assignment_instances))
+        .routes(routes!(assignment_instances_one))
         .routes(routes!(eligibility_schedules))
+        .routes(routes!(eligibility_schedules_one))
         .routes(routes!(eligibility_instances))
+        .routes(routes!(eligibility_instances_one))
 }

@@ -557,6 +557,46 @@ async fn people_read_their_own_requests_and_schedules_and_filters_are_checked() 
     let (status, mine) = t.get(ASSIGNMENT_URL, &a.token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(mine["value"].as_array().unwrap().len(), 1);
+    // Graph's function form answers the same.
+    let (status, same) = t
+        .get(
+            &format!("{ASSIGNMENT_URL}/filterByCurrentUser(on='principal')"),
+            &a.token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(same["value"], mine["value"]);
+    let (status, inst) = t
+        .get(
+            "/v1/roleManagement/directory/roleAssignmentScheduleInstances/filterByCurrentUser(on='principal')",
+            &a.token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{inst}");
+    assert_eq!(inst["value"].as_array().unwrap().len(), 1);
+    let schedule_id = inst["value"][0]["id"].as_str().unwrap();
+    let (status, one) = t
+        .get(
+            &format!("/v1/roleManagement/directory/roleAssignmentSchedules/{schedule_id}"),
+            &a.token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["assignmentType"], "Activated");
+    let (status, _) = t
+        .get(
+            &format!("/v1/roleManagement/directory/roleAssignmentSchedules/{schedule_id}"),
+            &b.token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = t
+        .get(
+            &format!("{ASSIGNMENT_URL}/filterByCurrentUser(on='everyone')"),
+            &a.token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, theirs) = t.get(ASSIGNMENT_URL, &b.token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(theirs["value"], json!([]));

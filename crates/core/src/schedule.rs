@@ -106,6 +106,27 @@ impl RoleSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the window, at or after its end a schedule never grants, and before its
+        /// start neither.
+        #[test]
+        fn ended_access_never_grants(start in 0i64..10_000, len in 0i64..10_000, at in 0i64..30_000) {
+            let t = |s| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+            let s = RoleSchedule::new(
+                Uuid::nil(), ScheduleKind::Active, Uuid::nil(), Uuid::nil(), "/",
+                (t(start), Some(t(start + len))), AssignmentType::Activated, None, t(0),
+            );
+            let now = t(at);
+            if at >= start + len || at < start {
+                prop_assert!(!s.is_current(now));
+            } else {
+                prop_assert!(s.is_current(now));
+            }
+            prop_assert_eq!(s.has_ended(now), at >= start + len);
+        }
+    }
 
     #[test]
     fn window_is_half_open() {

@@ -141,8 +141,10 @@ impl Config {
         if !database_url_given {
             cfg.database_url = Secret::new(sqlite_url(&cfg.data_dir));
         }
-        if cfg.min_duration < TimeDelta::minutes(1) {
-            bail!("the minimum duration must be at least PT1M");
+        // A zero minimum would let an activation end the moment it starts (and be deactivated
+        // at once); one second is the floor, for drills and tests on the real clock.
+        if cfg.min_duration < TimeDelta::seconds(1) {
+            bail!("the minimum duration must be at least PT1S");
         }
         if let Some(t) = &cfg.bootstrap_token
             && t.expose().len() < 16

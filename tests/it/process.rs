@@ -5,5 +5,6 @@
 mod cli;
 mod crash;
 mod offline;
+mod scheduler;
 mod startup;
 mod support;

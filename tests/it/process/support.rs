@@ -50,6 +50,8 @@ pub struct Spec {
     pub database_url: Option<String>,
     pub bootstrap: Option<String>,
     pub args: Vec<String>,
+    /// More `ELIGO_*` settings for the server.
+    pub settings: Vec<(String, String)>,
 }
 
 impl Spec {
@@ -59,6 +61,7 @@ impl Spec {
             database_url: None,
             bootstrap: Some(crate::harness::BOOTSTRAP.to_string()),
             args: Vec::new(),
+            settings: Vec::new(),
         }
     }
 
@@ -71,6 +74,11 @@ impl Spec {
 
     pub fn args(mut self, args: &[&str]) -> Self {
         self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    pub fn setting(mut self, key: &str, value: &str) -> Self {
+        self.settings.push((key.to_string(), value.to_string()));
         self
     }
 
@@ -91,6 +99,7 @@ impl Spec {
         if let Some(t) = &self.bootstrap {
             env.push(("ELIGO_BOOTSTRAP_TOKEN".into(), t.clone()));
         }
+        env.extend(self.settings.iter().cloned());
         env
     }
 }

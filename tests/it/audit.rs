@@ -194,6 +194,48 @@ async fn openapi_describes_every_routed_endpoint() {
         ("/v1/roleManagement/directory/roleDefinitions/{id}", "get"),
         ("/v1/auditLogs/directoryAudits", "get"),
         ("/v1/auditLogs/verify", "get"),
+        ("/v1/me/roles", "get"),
+        ("/v1/me/approvals", "get"),
+        (
+            "/v1/roleManagement/directory/roleAssignmentScheduleRequests",
+            "post",
+        ),
+        (
+            "/v1/roleManagement/directory/roleAssignmentScheduleRequests",
+            "get",
+        ),
+        (
+            "/v1/roleManagement/directory/roleAssignmentScheduleRequests/{id}/cancel",
+            "post",
+        ),
+        (
+            "/v1/roleManagement/directory/roleEligibilityScheduleRequests",
+            "post",
+        ),
+        (
+            "/v1/roleManagement/directory/roleAssignmentSchedules",
+            "get",
+        ),
+        (
+            "/v1/roleManagement/directory/roleAssignmentScheduleInstances",
+            "get",
+        ),
+        (
+            "/v1/roleManagement/directory/roleEligibilitySchedules",
+            "get",
+        ),
+        (
+            "/v1/roleManagement/directory/roleEligibilityScheduleInstances",
+            "get",
+        ),
+        (
+            "/v1/roleManagement/directory/roleAssignmentApprovals/{id}",
+            "get",
+        ),
+        (
+            "/v1/roleManagement/directory/roleAssignmentApprovals/{id}/steps/{stepId}",
+            "patch",
+        ),
     ];
     for (path, method) in expected {
         assert!(

@@ -1668,7 +1668,12 @@ fn random_bodies_never_5xx_nor_change_anything() {
     let mut runner = TestRunner::new(config);
     let result = runner.run(&jsonish(), |bytes| {
         rt.block_on(async {
-            for path in ["/v1/users", "/v1/groups"] {
+            for path in [
+                "/v1/users",
+                "/v1/groups",
+                "/v1/roleManagement/directory/roleAssignmentScheduleRequests",
+                "/v1/roleManagement/directory/roleEligibilityScheduleRequests",
+            ] {
                 let before = counts(&t).await;
                 let req = Request::builder()
                     .method(Method::POST)

@@ -100,9 +100,9 @@ pub enum GroupsCommand {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Session {
-    server: String,
-    token: String,
+pub(super) struct Session {
+    pub(super) server: String,
+    pub(super) token: String,
 }
 
 fn session_path() -> anyhow::Result<PathBuf> {
@@ -134,7 +134,7 @@ fn save_session(s: &Session) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_session() -> anyhow::Result<Session> {
+pub(super) fn load_session() -> anyhow::Result<Session> {
     let path = session_path()?;
     let text =
         std::fs::read_to_string(&path).with_context(|| "not signed in: run `eligo login` first")?;

@@ -1,10 +1,11 @@
 //! The `eligo` command line: the server (`serve`, `migrate`), offline audit tools (`audit`),
 //! benchmarks (`bench`), and a client that talks to a running server (`login`, `whoami`,
-//! `users`, `groups`).
+//! `users`, `groups`, and PIM: `roles`, `activate`, `approvals`, `assign`, `policy`, ...).
 
 mod bench;
 mod client;
 mod offline;
+mod pim;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +68,8 @@ enum Command {
     },
     #[command(flatten)]
     Client(client::ClientCommand),
+    #[command(flatten)]
+    Pim(pim::PimCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -139,6 +142,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Client(command) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             client::run(command).await
+        }
+        Command::Pim(command) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            pim::run(command).await?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -5,6 +5,7 @@
 mod cli;
 mod crash;
 mod offline;
+mod pim_cli;
 mod scheduler;
 mod startup;
 mod support;

@@ -4,6 +4,7 @@
 //! Cargo keeps it that way: chrono's `clock` feature is off and no async or database crate is a
 //! dependency.
 
+pub mod access;
 pub mod activation;
 pub mod approval;
 pub mod assignment;

@@ -1,0 +1,762 @@
+//! The index itself: interned ids, membership edges both ways, assignments by `(role, holder)`
+//! and by holder, and the widest-path walk that answers every question.
+
+use std::borrow::Cow;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::ops::Deref;
+
+use chrono::{DateTime, Utc};
+
+use super::intern::{FastMap, Interner};
+use super::small::SmallList;
+use super::{Assignment, Decision, Holding, Member, Membership, Path, Window};
+
+/// When a path ends; `Never` sorts above every instant, so "latest end" is a plain `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Until {
+    At(DateTime<Utc>),
+    Never,
+}
+
+impl Until {
+    #[inline]
+    fn from_end(end: Option<DateTime<Utc>>) -> Self {
+        end.map_or(Until::Never, Until::At)
+    }
+
+    #[inline]
+    fn end(self) -> Option<DateTime<Utc>> {
+        match self {
+            Until::At(t) => Some(t),
+            Until::Never => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Edge {
+    /// The group (in `up`) or the member (in `down`).
+    to: u32,
+    window: Window,
+}
+
+/// An assignment as a check needs it, stored in the `(role, holder)` list itself so that a
+/// check reads no `Slot` unless it grants.
+#[derive(Debug, Clone, Copy, Default)]
+struct Grant {
+    slot: u32,
+    scope: u32,
+    window: Window,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    assignment: Assignment,
+    role: u32,
+    holder: u32,
+}
+
+/// Sizes, for reports and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IndexStats {
+    /// Every principal ever named (ids are not recycled).
+    pub principals: usize,
+    pub roles: usize,
+    pub scopes: usize,
+    pub edges: usize,
+    pub assignments: usize,
+}
+
+/// The effective-access index (see the module documentation). Every update is incremental;
+/// reads take `&self`, so one index serves many threads behind a `RwLock` (or is cloned and
+/// swapped).
+#[derive(Clone, Default)]
+pub struct Index {
+    principals: Interner,
+    roles: Interner,
+    /// Assignment scopes, lower-cased (coverage is ASCII case-insensitive).
+    scopes: Interner,
+    /// By member: the groups it is directly in.
+    up: Vec<SmallList<Edge, 2>>,
+    /// By group: its direct members.
+    down: Vec<Vec<Edge>>,
+    /// Assignments by slot; removed ones leave `None` and their slot on `free`.
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    by_id: FastMap<Box<str>, u32>,
+    /// `(role << 32) | holder` to what it holds.
+    by_role_holder: FastMap<u64, SmallList<Grant, 1>>,
+    /// By holder: its slots, every role.
+    by_holder: Vec<Vec<u32>>,
+    /// By holder: bit `role % 64` set if it holds that role directly. Most groups a check walks
+    /// through hold nothing of the role asked; this dense array (8 bytes a principal, in cache)
+    /// lets the check skip them without probing the map.
+    role_bits: Vec<u64>,
+    edges: usize,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Index").field(&self.stats()).finish()
+    }
+}
+
+#[inline]
+fn key(role: u32, holder: u32) -> u64 {
+    (u64::from(role) << 32) | u64::from(holder)
+}
+
+#[inline]
+fn role_bit(role: u32) -> u64 {
+    1 << (role % 64)
+}
+
+impl Index {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An index of these edges and assignments (a later assignment replaces an earlier one with
+    /// the same id).
+    pub fn from_parts(
+        members: impl IntoIterator<Item = Member>,
+        assignments: impl IntoIterator<Item = Assignment>,
+    ) -> Self {
+        let mut index = Self::new();
+        for m in members {
+            index.add_member(&m.group, &m.member, m.window);
+        }
+        for a in assignments {
+            index.add_assignment(a);
+        }
+        index
+    }
+
+    pub fn stats(&self) -> IndexStats {
+        IndexStats {
+            principals: self.principals.len(),
+            roles: self.roles.len(),
+            scopes: self.scopes.len(),
+            edges: self.edges,
+            assignments: self.by_id.len(),
+        }
+    }
+
+    fn principal_mut(&mut self, name: &str) -> u32 {
+        let id = self.principals.intern(name);
+        let n = id as usize + 1;
+        if self.up.len() < n {
+            self.up.resize_with(n, SmallList::default);
+            self.down.resize_with(n, Vec::new);
+            self.by_holder.resize_with(n, Vec::new);
+            self.role_bits.resize(n, 0);
+        }
+        id
+    }
+
+    // ---- updates -------------------------------------------------------------------------
+
+    /// `member` (a user, a group, any principal) is directly in `group` during `window`. Edges
+    /// are not deduplicated: two activations of the same membership are two edges.
+    pub fn add_member(&mut self, group: &str, member: &str, window: Window) {
+        let g = self.principal_mut(group);
+        let m = self.principal_mut(member);
+        self.up[m as usize].push(Edge { to: g, window });
+        self.down[g as usize].push(Edge { to: m, window });
+        self.edges += 1;
+    }
+
+    /// Removes one edge `member(group, member)` with exactly this window; false if none.
+    pub fn remove_member(&mut self, group: &str, member: &str, window: Window) -> bool {
+        let (Some(g), Some(m)) = (self.principals.get(group), self.principals.get(member)) else {
+            return false;
+        };
+        let up = &mut self.up[m as usize];
+        let Some(i) = up.iter().position(|e| e.to == g && e.window == window) else {
+            return false;
+        };
+        up.swap_remove(i);
+        let down = &mut self.down[g as usize];
+        if let Some(i) = down.iter().position(|e| e.to == m && e.window == window) {
+            down.swap_remove(i);
+        }
+        self.edges -= 1;
+        true
+    }
+
+    /// Removes every edge `member(group, member)`, whatever its window; returns how many.
+    pub fn remove_member_all(&mut self, group: &str, member: &str) -> usize {
+        let (Some(g), Some(m)) = (self.principals.get(group), self.principals.get(member)) else {
+            return 0;
+        };
+        let up = &mut self.up[m as usize];
+        let before = up.len();
+        up.retain(|e| e.to != g);
+        let removed = before - up.len();
+        self.down[g as usize].retain(|e| e.to != m);
+        self.edges -= removed;
+        removed
+    }
+
+    /// Adds an assignment, or replaces the one with the same id (returned): updating an
+    /// assignment's window or scope is one call.
+    pub fn add_assignment(&mut self, assignment: Assignment) -> Option<Assignment> {
+        let old = self.remove_assignment(&assignment.id);
+        let role = self.roles.intern(&assignment.role);
+        let holder = self.principal_mut(&assignment.principal);
+        let scope = self.scopes.intern(&assignment.scope.to_ascii_lowercase());
+        let id: Box<str> = assignment.id.as_str().into();
+        let window = assignment.window;
+        let slot = Slot {
+            assignment,
+            role,
+            holder,
+        };
+        let s = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(slot);
+                s
+            }
+            None => {
+                let s = u32::try_from(self.slots.len()).expect("fewer than 2^32 assignments");
+                self.slots.push(Some(slot));
+                s
+            }
+        };
+        self.by_id.insert(id, s);
+        self.by_role_holder
+            .entry(key(role, holder))
+            .or_default()
+            .push(Grant {
+                slot: s,
+                scope,
+                window,
+            });
+        self.by_holder[holder as usize].push(s);
+        self.role_bits[holder as usize] |= role_bit(role);
+        old
+    }
+
+    /// Removes the assignment with this id; returns it, or None if there was none.
+    pub fn remove_assignment(&mut self, id: &str) -> Option<Assignment> {
+        let s = self.by_id.remove(id)?;
+        let slot = self.slots[s as usize]
+            .take()
+            .expect("indexed slot is filled");
+        let k = key(slot.role, slot.holder);
+        if let Some(list) = self.by_role_holder.get_mut(&k) {
+            if let Some(i) = list.iter().position(|g| g.slot == s) {
+                list.swap_remove(i);
+            }
+            if list.is_empty() {
+                self.by_role_holder.remove(&k);
+            }
+        }
+        let list = &mut self.by_holder[slot.holder as usize];
+        if let Some(i) = list.iter().position(|&x| x == s) {
+            list.swap_remove(i);
+        }
+        let bits = self.by_holder[slot.holder as usize]
+            .iter()
+            .fold(0, |bits, &x| bits | role_bit(self.slot(x).role));
+        self.role_bits[slot.holder as usize] = bits;
+        self.free.push(s);
+        Some(slot.assignment)
+    }
+
+    pub fn assignment(&self, id: &str) -> Option<&Assignment> {
+        let s = *self.by_id.get(id)?;
+        self.slots[s as usize].as_ref().map(|slot| &slot.assignment)
+    }
+
+    /// Every assignment, in no particular order.
+    pub fn assignments(&self) -> impl Iterator<Item = &Assignment> {
+        self.slots.iter().flatten().map(|slot| &slot.assignment)
+    }
+
+    // ---- questions -----------------------------------------------------------------------
+
+    /// Does `principal` hold `role` at `scope` at `at`, and through which assignments and
+    /// groups? See [`Decision`]. [`Index::allows`] answers yes/no faster.
+    pub fn check(&self, principal: &str, role: &str, scope: &str, at: DateTime<Utc>) -> Decision {
+        let mut paths = Vec::new();
+        if let Some((p, r, targets)) = self.prepare(principal, role, scope)
+            && self.reaches_grant(p, r, &targets, at)
+        {
+            // Granted: now find, for each granting assignment, its longest-lasting chain.
+            let mut walk = Walk::new(p);
+            while let Some(i) = walk.next(&self.up, at) {
+                for g in self.held(r, walk.nodes[i].id) {
+                    if g.window.contains(at) && targets.contains(g.scope) {
+                        paths.push(self.path_up(&walk, i, self.slot(g.slot)));
+                    }
+                }
+            }
+        }
+        sort_paths(&mut paths);
+        let expires_at = paths
+            .iter()
+            .map(|p| Until::from_end(p.end))
+            .max()
+            .and_then(Until::end);
+        Decision {
+            allowed: !paths.is_empty(),
+            expires_at,
+            paths,
+        }
+    }
+
+    /// The yes/no of [`Index::check`], stopping at the first granting assignment.
+    pub fn allows(&self, principal: &str, role: &str, scope: &str, at: DateTime<Utc>) -> bool {
+        self.prepare(principal, role, scope)
+            .is_some_and(|(p, r, targets)| self.reaches_grant(p, r, &targets, at))
+    }
+
+    /// Does a chain of edges valid at `at` lead from `p` to a holder of `r` at one of `targets`?
+    /// Plain reachability: no chain to choose, so no priority queue.
+    fn reaches_grant(&self, p: u32, r: u32, targets: &Targets, at: DateTime<Utc>) -> bool {
+        let mut bfs = Bfs::new(p);
+        while let Some(id) = bfs.next() {
+            if self.grants(r, id, targets, at) {
+                return true;
+            }
+            for e in self.up[id as usize].iter() {
+                if e.window.contains(at) && !bfs.contains(e.to) {
+                    bfs.push(e.to);
+                }
+            }
+        }
+        false
+    }
+
+    /// Is `principal` a member of `group` at `at`, directly or through nested groups, and
+    /// through which chain (the longest-lasting)? A principal is not its own member, even on a
+    /// cycle.
+    pub fn is_member(&self, principal: &str, group: &str, at: DateTime<Utc>) -> Membership {
+        let not = || Membership {
+            group: group.to_owned(),
+            ..Membership::default()
+        };
+        let (Some(p), Some(g)) = (self.principals.get(principal), self.principals.get(group))
+        else {
+            return not();
+        };
+        if p == g {
+            return not();
+        }
+        let mut walk = Walk::new(p);
+        while let Some(i) = walk.next(&self.up, at) {
+            if walk.nodes[i].id == g {
+                return Membership {
+                    member: true,
+                    group: group.to_owned(),
+                    via: self.names(walk.via_up(i)),
+                    end: walk.nodes[i].until.end(),
+                };
+            }
+        }
+        not()
+    }
+
+    /// Every group `principal` is in at `at`, directly or through nesting, by group id.
+    pub fn groups_of(&self, principal: &str, at: DateTime<Utc>) -> Vec<Membership> {
+        let Some(p) = self.principals.get(principal) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut walk = Walk::new(p);
+        walk.next(&self.up, at);
+        while let Some(i) = walk.next(&self.up, at) {
+            let node = &walk.nodes[i];
+            out.push(Membership {
+                member: true,
+                group: self.principals.name(node.id).to_owned(),
+                via: self.names(walk.via_up(i)),
+                end: node.until.end(),
+            });
+        }
+        out.sort_by(|a, b| a.group.cmp(&b.group));
+        out
+    }
+
+    /// Everything `principal` holds at `at`, every role and scope: what the server's `Caller`
+    /// needs. Ordered like [`Decision::paths`].
+    pub fn grants_of(&self, principal: &str, at: DateTime<Utc>) -> Vec<Path> {
+        let Some(p) = self.principals.get(principal) else {
+            return Vec::new();
+        };
+        let mut paths = Vec::new();
+        let mut walk = Walk::new(p);
+        while let Some(i) = walk.next(&self.up, at) {
+            for &s in &self.by_holder[walk.nodes[i].id as usize] {
+                let slot = self.slot(s);
+                if slot.assignment.window.contains(at) {
+                    paths.push(self.path_up(&walk, i, slot));
+                }
+            }
+        }
+        sort_paths(&mut paths);
+        paths
+    }
+
+    /// Everyone who holds `role` at `at` (at any scope), groups included, one entry per
+    /// principal and assignment, through the longest-lasting chain; by principal, then
+    /// assignment id. Costs a scan of all assignments plus the members below each holder: for
+    /// reports, not for the request path.
+    pub fn holders_of(&self, role: &str, at: DateTime<Utc>) -> Vec<Holding> {
+        let Some(r) = self.roles.get(role) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for slot in self.slots.iter().flatten() {
+            if slot.role != r || !slot.assignment.window.contains(at) {
+                continue;
+            }
+            let a = &slot.assignment;
+            let mut walk = Walk::new(slot.holder);
+            while let Some(i) = walk.next(&self.down, at) {
+                let node = &walk.nodes[i];
+                out.push(Holding {
+                    principal: self.principals.name(node.id).to_owned(),
+                    path: Path {
+                        assignment_id: a.id.clone(),
+                        role: a.role.clone(),
+                        scope: a.scope.clone(),
+                        holder: a.principal.clone(),
+                        via: self.names(walk.via_down(i)),
+                        end: node.until.min(Until::from_end(a.window.end)).end(),
+                    },
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.principal, &a.path.assignment_id).cmp(&(&b.principal, &b.path.assignment_id))
+        });
+        out
+    }
+
+    // ---- internals -----------------------------------------------------------------------
+
+    #[inline]
+    fn slot(&self, s: u32) -> &Slot {
+        self.slots[s as usize]
+            .as_ref()
+            .expect("indexed slot is filled")
+    }
+
+    /// What `holder` holds of `role` directly, at any scope and time.
+    #[inline]
+    fn held(&self, role: u32, holder: u32) -> &[Grant] {
+        if self.role_bits[holder as usize] & role_bit(role) == 0 {
+            return &[];
+        }
+        self.by_role_holder
+            .get(&key(role, holder))
+            .map_or(&[], |list| list)
+    }
+
+    #[inline]
+    fn grants(&self, role: u32, holder: u32, targets: &Targets, at: DateTime<Utc>) -> bool {
+        self.held(role, holder)
+            .iter()
+            .any(|g| g.window.contains(at) && targets.contains(g.scope))
+    }
+
+    /// The interned principal and role, and the interned scopes that cover `scope`; None when
+    /// nothing can grant (unknown principal or role, no assignment at any covering scope).
+    fn prepare(&self, principal: &str, role: &str, scope: &str) -> Option<(u32, u32, Targets)> {
+        let r = self.roles.get(role)?;
+        let p = self.principals.get(principal)?;
+        let targets = self.targets(scope);
+        (!targets.is_empty()).then_some((p, r, targets))
+    }
+
+    /// The interned scopes `held` with `scope::covers(held, scope)`: `/`, the scope itself, and
+    /// each prefix of it that a `/` follows (lower-cased, as coverage is case-insensitive).
+    fn targets(&self, scope: &str) -> Targets {
+        let lower: Cow<str> = if scope.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(scope.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(scope)
+        };
+        let mut t = Targets::default();
+        let mut add = |s: &str| {
+            if let Some(id) = self.scopes.get(s) {
+                t.push(id);
+            }
+        };
+        add(crate::scope::ROOT);
+        if lower != crate::scope::ROOT {
+            add(&lower);
+        }
+        for (i, b) in lower.bytes().enumerate() {
+            if b == b'/' {
+                add(&lower[..i]);
+            }
+        }
+        t
+    }
+
+    fn names(&self, ids: Vec<u32>) -> Vec<String> {
+        ids.into_iter()
+            .map(|id| self.principals.name(id).to_owned())
+            .collect()
+    }
+
+    fn path_up(&self, walk: &Walk, i: usize, slot: &Slot) -> Path {
+        let a = &slot.assignment;
+        Path {
+            assignment_id: a.id.clone(),
+            role: a.role.clone(),
+            scope: a.scope.clone(),
+            holder: a.principal.clone(),
+            via: self.names(walk.via_up(i)),
+            end: walk.nodes[i].until.min(Until::from_end(a.window.end)).end(),
+        }
+    }
+}
+
+/// Longest-lasting first, then fewest groups, then by assignment id (then the rest, so the
+/// order is total).
+fn sort_paths(paths: &mut [Path]) {
+    paths.sort_by(|a, b| {
+        Until::from_end(b.end)
+            .cmp(&Until::from_end(a.end))
+            .then(a.via.len().cmp(&b.via.len()))
+            .then_with(|| a.assignment_id.cmp(&b.assignment_id))
+            .then_with(|| a.via.cmp(&b.via))
+    });
+}
+
+/// A handful of interned scope ids without allocating (deeper scopes spill to a Vec).
+#[derive(Default)]
+struct Targets {
+    inline: [u32; 8],
+    len: usize,
+    spill: Vec<u32>,
+}
+
+impl Targets {
+    #[inline]
+    fn push(&mut self, id: u32) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = id;
+            self.len += 1;
+        } else {
+            self.spill.push(id);
+        }
+    }
+
+    #[inline]
+    fn contains(&self, id: u32) -> bool {
+        self.inline[..self.len].contains(&id) || self.spill.contains(&id)
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Breadth-first reachability: the list of nodes found is also the queue. Up to `INLINE`
+/// nodes live on the stack and are looked up by a linear scan; past that, a Vec and a set.
+struct Bfs {
+    inline: [u32; Bfs::INLINE],
+    len: usize,
+    head: usize,
+    more: Vec<u32>,
+    set: FastMap<u32, ()>,
+}
+
+impl Bfs {
+    const INLINE: usize = 32;
+
+    fn new(start: u32) -> Self {
+        let mut bfs = Bfs {
+            inline: [0; Bfs::INLINE],
+            len: 0,
+            head: 0,
+            more: Vec::new(),
+            set: FastMap::default(),
+        };
+        bfs.push(start);
+        bfs
+    }
+
+    #[inline]
+    fn contains(&self, id: u32) -> bool {
+        if self.len <= Bfs::INLINE {
+            self.inline[..self.len].contains(&id)
+        } else {
+            self.set.contains_key(&id)
+        }
+    }
+
+    fn push(&mut self, id: u32) {
+        if self.len < Bfs::INLINE {
+            self.inline[self.len] = id;
+        } else {
+            if self.len == Bfs::INLINE {
+                self.set = self.inline.iter().map(|&id| (id, ())).collect();
+            }
+            self.more.push(id);
+            self.set.insert(id, ());
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        let i = self.head;
+        if i == self.len {
+            return None;
+        }
+        self.head += 1;
+        Some(if i < Bfs::INLINE {
+            self.inline[i]
+        } else {
+            self.more[i - Bfs::INLINE]
+        })
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+struct Node {
+    id: u32,
+    /// The earliest end along the best chain found to this node.
+    until: Until,
+    hops: u32,
+    /// The node before this one on that chain (an index into `Walk::nodes`), or `NONE`.
+    pred: u32,
+    done: bool,
+}
+
+/// A widest-path search (Dijkstra with "latest earliest-end" as the distance, fewer hops on a
+/// tie) from one principal over the edges valid at a time, up (member to group) or down. Each
+/// node is reached once; cycles end because a finished node is never revisited. `next` yields
+/// nodes in order, each with its best chain final.
+struct Walk {
+    nodes: Vec<Node>,
+    /// Principal id to node index, built once the walk outgrows a linear scan.
+    lookup: Option<FastMap<u32, u32>>,
+    heap: BinaryHeap<(Until, Reverse<u32>, Reverse<u32>)>,
+}
+
+const LINEAR_LOOKUP: usize = 24;
+
+impl Walk {
+    fn new(start: u32) -> Self {
+        let mut heap = BinaryHeap::with_capacity(8);
+        heap.push((Until::Never, Reverse(0), Reverse(0)));
+        let mut nodes = Vec::with_capacity(8);
+        nodes.push(Node {
+            id: start,
+            until: Until::Never,
+            hops: 0,
+            pred: NONE,
+            done: false,
+        });
+        Walk {
+            nodes,
+            lookup: None,
+            heap,
+        }
+    }
+
+    #[inline]
+    fn find(&self, id: u32) -> Option<usize> {
+        match &self.lookup {
+            Some(map) => map.get(&id).map(|&i| i as usize),
+            None => self.nodes.iter().position(|n| n.id == id),
+        }
+    }
+
+    fn insert(&mut self, node: Node) -> u32 {
+        let i = self.nodes.len() as u32;
+        let id = node.id;
+        self.nodes.push(node);
+        match &mut self.lookup {
+            Some(map) => {
+                map.insert(id, i);
+            }
+            None if self.nodes.len() > LINEAR_LOOKUP => {
+                let map = self
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.id, i as u32))
+                    .collect();
+                self.lookup = Some(map);
+            }
+            None => {}
+        }
+        i
+    }
+
+    /// The next node whose best chain is final, after relaxing its edges valid at `at`.
+    fn next<L: Deref<Target = [Edge]>>(&mut self, edges: &[L], at: DateTime<Utc>) -> Option<usize> {
+        while let Some((until, Reverse(hops), Reverse(i))) = self.heap.pop() {
+            let node = &mut self.nodes[i as usize];
+            if node.done {
+                continue; // a stale entry: this node was finished with a better chain
+            }
+            node.done = true;
+            let from = node.id;
+            for e in edges.get(from as usize).map_or(&[][..], |l| l) {
+                if !e.window.contains(at) {
+                    continue;
+                }
+                let cand = (until.min(Until::from_end(e.window.end)), Reverse(hops + 1));
+                match self.find(e.to) {
+                    None => {
+                        let j = self.insert(Node {
+                            id: e.to,
+                            until: cand.0,
+                            hops: hops + 1,
+                            pred: i,
+                            done: false,
+                        });
+                        self.heap.push((cand.0, cand.1, Reverse(j)));
+                    }
+                    Some(j) => {
+                        let n = &mut self.nodes[j];
+                        if !n.done && cand.cmp(&(n.until, Reverse(n.hops))) == Ordering::Greater {
+                            n.until = cand.0;
+                            n.hops = hops + 1;
+                            n.pred = i;
+                            self.heap.push((cand.0, cand.1, Reverse(j as u32)));
+                        }
+                    }
+                }
+            }
+            return Some(i as usize);
+        }
+        None
+    }
+
+    /// For a walk up: the chain from the start (excluded) to node `i` (included), in order.
+    fn via_up(&self, i: usize) -> Vec<u32> {
+        let mut via = Vec::new();
+        let mut j = i;
+        while self.nodes[j].pred != NONE {
+            via.push(self.nodes[j].id);
+            j = self.nodes[j].pred as usize;
+        }
+        via.reverse();
+        via
+    }
+
+    /// For a walk down from a holder: the chain from node `i` (excluded) up to the holder
+    /// (included), in order.
+    fn via_down(&self, i: usize) -> Vec<u32> {
+        let mut via = Vec::new();
+        let mut j = self.nodes[i].pred;
+        while j != NONE {
+            via.push(self.nodes[j as usize].id);
+            j = self.nodes[j as usize].pred;
+        }
+        via
+    }
+}

@@ -1,0 +1,274 @@
+//! A deterministic workload generator: the same arguments give the same bytes on every machine.
+//! Randomness is a SplitMix64 sequence seeded by the caller (the core draws none of its own).
+//!
+//! The shape: users in 1–3 groups (mostly "leaf" groups); groups on four levels, each group
+//! nested in zero to two groups of a higher level (chains up to four groups deep), plus one
+//! two-group cycle per 200 groups (or fewer); a scope tree `/`, `/sub-N`, `/sub-N/rg-M` with at least 11
+//! subscriptions (so `/sub-1` and `/sub-10` both exist); assignments to users (60%) and groups
+//! (40%), roles skewed towards a popular few, windows half unbounded and half bounded around a
+//! base time (2023-11-14T22:13:20Z); and queries (as many as assignments, at least 1000), most
+//! derived from an assignment (a member below its holder, a scope below or beside its scope,
+//! times on and around its window's edges), the rest random. Every query's `expect` comes from
+//! the [naive evaluator](crate::access::naive), so the file checks itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Query, Workload};
+use crate::access::naive::Naive;
+use crate::access::{Assignment, Member, Window};
+
+/// The workload as JSON lines (see [`generate_workload`]).
+pub fn generate(users: usize, groups: usize, assignments: usize, seed: u64) -> String {
+    generate_workload(users, groups, assignments, seed).to_jsonl()
+}
+
+/// SplitMix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next()) * n as u128) >> 64) as usize
+    }
+
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1) as usize) as i64
+    }
+
+    fn percent(&mut self, p: usize) -> bool {
+        self.below(100) < p
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+const BASE: i64 = 1_700_000_000; // 2023-11-14T22:13:20Z
+
+fn hours_from_base(h: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(BASE + h * 3600, 0).expect("in range")
+}
+
+/// Generates a workload of `users` users, `groups` groups and `assignments` assignments.
+pub fn generate_workload(users: usize, groups: usize, assignments: usize, seed: u64) -> Workload {
+    let mut rng = Rng(seed);
+    let mut w = Workload {
+        users: (1..=users).map(|i| format!("u{i}")).collect(),
+        groups: (1..=groups).map(|i| format!("g{i}")).collect(),
+        roles: (1..=(assignments / 250).clamp(4, 200))
+            .map(|i| format!("r{i}"))
+            .collect(),
+        ..Workload::default()
+    };
+
+    // Scopes: `/`, `/sub-N`, `/sub-N/rg-M`.
+    let subs = (groups / 50).clamp(11, 40);
+    let rgs = 8;
+    w.scopes.push("/".into());
+    for s in 1..=subs {
+        w.scopes.push(format!("/sub-{s}"));
+        for m in 1..=rgs {
+            w.scopes.push(format!("/sub-{s}/rg-{m}"));
+        }
+    }
+
+    // Groups on levels 0 (leaf) to 3; a group joins groups of higher levels only, so chains are
+    // at most four groups long, except for the deliberate cycles.
+    let level: Vec<usize> = (0..groups)
+        .map(|_| match rng.below(20) {
+            0..=9 => 0,
+            10..=14 => 1,
+            15..=17 => 2,
+            _ => 3,
+        })
+        .collect();
+    let by_level: Vec<Vec<usize>> = (0..4)
+        .map(|l| (0..groups).filter(|&g| level[g] == l).collect())
+        .collect();
+    let mut edges = BTreeSet::new();
+    let mut members = Vec::new();
+    let mut add = |group: &str, member: &str, members: &mut Vec<Member>| {
+        if group != member && edges.insert((group.to_owned(), member.to_owned())) {
+            members.push(Member {
+                group: group.to_owned(),
+                member: member.to_owned(),
+                window: Window::ALWAYS,
+            });
+        }
+    };
+    let mut nesting = Vec::new();
+    for (g, &lvl) in level.iter().enumerate() {
+        let higher: Vec<usize> = (lvl + 1..4)
+            .flat_map(|l| by_level[l].iter().copied())
+            .collect();
+        if higher.is_empty() {
+            continue;
+        }
+        let parents = usize::from(rng.percent(60)) + usize::from(rng.percent(15));
+        for _ in 0..parents {
+            let p = *rng.pick(&higher);
+            nesting.push((p, g));
+            add(&w.groups[p], &w.groups[g], &mut members);
+        }
+    }
+    for _ in 0..groups.div_ceil(200) {
+        if nesting.is_empty() {
+            break;
+        }
+        let (p, g) = *rng.pick(&nesting);
+        add(&w.groups[g], &w.groups[p], &mut members); // g in p and p in g
+    }
+    if groups > 0 {
+        let leaves = if by_level[0].is_empty() {
+            (0..groups).collect()
+        } else {
+            by_level[0].clone()
+        };
+        for u in &w.users {
+            for _ in 0..1 + rng.below(3) {
+                let g = if rng.percent(80) {
+                    *rng.pick(&leaves)
+                } else {
+                    rng.below(groups)
+                };
+                add(&w.groups[g], u, &mut members);
+            }
+        }
+    }
+    w.members = members;
+
+    // Assignments.
+    let roles = w.roles.len();
+    for n in 1..=assignments {
+        let principal = if groups > 0 && (users == 0 || rng.percent(40)) {
+            rng.pick(&w.groups).clone()
+        } else if users > 0 {
+            rng.pick(&w.users).clone()
+        } else {
+            break;
+        };
+        let role = w.roles[rng.below(roles) * rng.below(roles) / roles].clone();
+        let s = 1 + rng.below(subs);
+        let scope = match rng.below(20) {
+            0..=2 => "/".to_owned(),
+            3..=9 => format!("/sub-{s}"),
+            _ => format!("/sub-{s}/rg-{}", 1 + rng.below(rgs)),
+        };
+        let window = match rng.below(10) {
+            0..=4 => Window::ALWAYS,
+            5 | 6 => Window::new(None, Some(hours_from_base(rng.range(-24, 48)))),
+            7 | 8 => {
+                let start = rng.range(-48, 24);
+                let end = start + rng.range(1, 72);
+                Window::new(Some(hours_from_base(start)), Some(hours_from_base(end)))
+            }
+            _ => Window::new(Some(hours_from_base(rng.range(-24, 48))), None),
+        };
+        w.assignments.push(Assignment {
+            id: format!("a{n}"),
+            principal,
+            role,
+            scope,
+            window,
+        });
+    }
+
+    // Queries, each answered by the naive evaluator.
+    let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for m in &w.members {
+        children.entry(&m.group).or_default().push(&m.member);
+    }
+    let naive = Naive::new(&w.members, &w.assignments);
+    let principals: Vec<&String> = w.users.iter().chain(&w.groups).collect();
+    let mut queries = Vec::new();
+    if !principals.is_empty() {
+        for _ in 0..assignments.max(1000) {
+            let (principal, role, scope, at) = if !w.assignments.is_empty() && rng.percent(60) {
+                let a = rng.pick(&w.assignments);
+                let mut p = a.principal.as_str();
+                for _ in 0..rng.below(4) {
+                    match children.get(p) {
+                        Some(c) => p = *rng.pick(c),
+                        None => break,
+                    }
+                }
+                if rng.percent(10) {
+                    p = rng.pick(&principals).as_str();
+                }
+                let role = if rng.percent(90) {
+                    a.role.clone()
+                } else {
+                    rng.pick(&w.roles).clone()
+                };
+                let scope = near_scope(&mut rng, &a.scope, subs, rgs);
+                let at = match (a.window.start, a.window.end, rng.below(10)) {
+                    (Some(s), _, 0) => s,
+                    (Some(s), _, 1) => s - Duration::seconds(1),
+                    (_, Some(e), 2) => e,
+                    (_, Some(e), 3) => e - Duration::seconds(1),
+                    _ => random_time(&mut rng),
+                };
+                (p.to_owned(), role, scope, at)
+            } else {
+                let p = if rng.percent(90) && users > 0 {
+                    rng.pick(&w.users)
+                } else {
+                    *rng.pick(&principals)
+                };
+                let scope = rng.pick(&w.scopes).clone();
+                (
+                    p.clone(),
+                    rng.pick(&w.roles).clone(),
+                    scope,
+                    random_time(&mut rng),
+                )
+            };
+            let expect = naive.allows(&principal, &role, &scope, at);
+            queries.push(Query {
+                principal,
+                role,
+                scope,
+                at,
+                expect: Some(expect),
+            });
+        }
+    }
+    w.queries = queries;
+    w
+}
+
+fn random_time(rng: &mut Rng) -> DateTime<Utc> {
+    hours_from_base(rng.range(-72, 72)) + Duration::minutes(rng.range(0, 59))
+}
+
+/// A scope at, below, or beside `held` (`/sub-1` next to `/sub-10`), or anywhere.
+fn near_scope(rng: &mut Rng, held: &str, subs: usize, rgs: usize) -> String {
+    let segs: Vec<&str> = held.split('/').filter(|s| !s.is_empty()).collect();
+    let sub = segs
+        .first()
+        .and_then(|s| s.strip_prefix("sub-"))
+        .and_then(|n| n.parse::<usize>().ok());
+    let any_sub = |rng: &mut Rng| 1 + rng.below(subs);
+    match (rng.below(10), sub, segs.len()) {
+        (0..=4, _, _) => held.to_owned(),
+        // Below: a resource group of this subscription (or anything under `/`).
+        (5..=7, Some(s), 1) => format!("/sub-{s}/rg-{}", 1 + rng.below(rgs)),
+        (5..=7, None, _) => format!("/sub-{}/rg-{}", any_sub(rng), 1 + rng.below(rgs)),
+        // Beside: a name that extends this one's last segment (`/sub-1` -> `/sub-10`).
+        (8, Some(s), 1) if s * 10 <= subs => format!("/sub-{}", s * 10),
+        (8, Some(_), _) => format!("{held}0"),
+        _ => format!("/sub-{}", any_sub(rng)),
+    }
+}

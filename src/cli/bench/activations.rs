@@ -1,0 +1,146 @@
+//! `eligo bench activations`: self-activations without approval through the real use case
+//! (`service::pim::submit`): the policy decision, the durable write of the schedule and the
+//! request, and their audit entries, in one transaction each. Setup (users, their eligibilities
+//! and sessions) is not timed; only the `submit` calls are, from `concurrency` tasks.
+
+use std::collections::HashSet;
+
+use chrono::TimeDelta;
+use eligo_core::request::{ExpirationType, RequestStatus};
+use eligo_core::schedule::{AssignmentType, ScheduleKind};
+use eligo_store::ScheduleQuery;
+
+use crate::clock::Stopwatch;
+use crate::service::pim::scheduler;
+use crate::service::pim::submit::submit;
+
+use super::{
+    BenchDb, Outcome, api, bench_admin, bench_role, chain_verifies, eligible_users, expiring, ms,
+    percentile, self_activation,
+};
+
+pub async fn run(
+    url: Option<String>,
+    count: usize,
+    concurrency: usize,
+    with_scheduler: bool,
+) -> anyhow::Result<Outcome> {
+    let db = BenchDb::new(url);
+    let app = db.open(|_| {}).await?;
+    let admin = bench_admin(&app).await?;
+    let role = bench_role();
+    let callers = eligible_users(&app, &admin, role, count, concurrency.min(4)).await?;
+    let ours: HashSet<uuid::Uuid> = callers.iter().map(|c| c.id).collect();
+
+    // As in `eligo serve`, optionally: every submit wakes the scheduler, which then looks for
+    // due work in a write transaction of its own.
+    let background = with_scheduler.then(|| tokio::spawn(scheduler::run_forever(app.clone())));
+
+    let mut shares: Vec<Vec<_>> = vec![Vec::new(); concurrency];
+    for (i, caller) in callers.into_iter().enumerate() {
+        shares[i % concurrency].push(caller);
+    }
+    let total = Stopwatch::start();
+    let mut tasks = Vec::new();
+    for share in shares {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(share.len());
+            for mut caller in share {
+                // A session that has just passed MFA (the policy asks for fresh MFA).
+                caller.session.last_mfa_at = Some(app.clock.now());
+                let new = self_activation(
+                    &caller,
+                    role,
+                    expiring(
+                        ExpirationType::AfterDuration,
+                        None,
+                        Some(TimeDelta::hours(1)),
+                    ),
+                );
+                let w = Stopwatch::start();
+                let request = submit(&app, &caller, new).await.map_err(api)?;
+                lat.push(w.elapsed());
+                anyhow::ensure!(
+                    request.status == RequestStatus::Provisioned,
+                    "activation of {} ended as {:?}, not provisioned",
+                    caller.id,
+                    request.status
+                );
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut lat = Vec::with_capacity(count);
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let elapsed = total.elapsed();
+    if let Some(b) = background {
+        b.abort();
+    }
+    lat.sort();
+
+    let mut problems = Vec::new();
+    // Every activation is in the store: one running activation per bench user, made by a request.
+    let now = app.clock.now();
+    let mut tx = app.store.read().await?;
+    let active = tx
+        .list_role_schedules(&ScheduleQuery {
+            kind: Some(ScheduleKind::Active),
+            role_definition_id: Some(role),
+            ..Default::default()
+        })
+        .await?;
+    drop(tx);
+    let activated: HashSet<uuid::Uuid> = active
+        .iter()
+        .filter(|s| {
+            ours.contains(&s.principal_id)
+                && s.assignment_type == AssignmentType::Activated
+                && s.created_using.is_some()
+                && s.linked_eligibility_id.is_some()
+                && s.is_current(now)
+        })
+        .map(|s| s.principal_id)
+        .collect();
+    if activated.len() != count {
+        problems.push(format!(
+            "{} of {count} activations found in the store",
+            activated.len()
+        ));
+    }
+    let verify = Stopwatch::start();
+    let verdict = chain_verifies(&app).await?;
+    let verify = verify.elapsed();
+    if !verdict.valid {
+        problems.push(format!("the audit chain does not verify: {verdict:?}"));
+    }
+
+    let line = format!(
+        "RESULT bench=activations backend={} count={} concurrency={} per_sec={:.0} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
+        app.store.backend(),
+        lat.len(),
+        concurrency,
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        ms(percentile(&lat, 0.50)),
+        ms(percentile(&lat, 0.99)),
+        ms(lat.last().copied().unwrap_or_default()),
+    );
+    let details = vec![format!(
+        "DETAIL bench=activations with_scheduler={with_scheduler} activations_found={} audit_entries={} chain_valid={} verify_ms={:.0} p90_ms={:.2} p999_ms={:.2}",
+        activated.len(),
+        verdict.entries,
+        verdict.valid,
+        ms(verify),
+        ms(percentile(&lat, 0.90)),
+        ms(percentile(&lat, 0.999)),
+    )];
+    app.store.close().await;
+    db.remove();
+    Ok(Outcome {
+        line,
+        details,
+        problems,
+    })
+}

@@ -46,6 +46,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0003_schedule_requests.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            4,
+            "schedule lookup index".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0004_schedule_lookup.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -283,7 +283,8 @@ pub async fn review(
     }
     tx.update_schedule_request(&request).await?;
     tx.commit().await?;
-    app.scheduler.wake();
+    app.scheduler
+        .due_at(crate::service::pim::scheduler::next_due_of(&request, now));
     Ok(request)
 }
 

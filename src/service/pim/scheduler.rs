@@ -8,15 +8,18 @@
 //! leaves the item due (handled after restart) or handled (never again). Reads never depend on
 //! the scheduler: an ended schedule stops granting at its end whether or not it has run.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use eligo_core::audit::Initiator;
-use eligo_core::request::RequestStatus;
+use eligo_core::request::{RequestStatus, ScheduleRequest};
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
 use eligo_store::Tx;
 use tokio::sync::Notify;
+use uuid::Uuid;
 
 use crate::app::App;
 use crate::error::ApiResult;
@@ -28,16 +31,53 @@ const BATCH: i64 = 200;
 /// The longest the scheduler sleeps without looking (a safety net; writes wake it anyway).
 const MAX_NAP: Duration = Duration::from_secs(30);
 
-/// Wakes the scheduler after a write that may have created earlier due work.
-#[derive(Default)]
+/// Wakes the scheduler when a write creates work due before the moment it planned to look
+/// next (most writes do not: an activation ending in an hour needs no wake-up now).
 pub struct Waker {
     notify: Notify,
+    /// The loop's next planned look, in microseconds; `i64::MIN` until the loop has planned.
+    planned: AtomicI64,
+}
+
+impl Default for Waker {
+    fn default() -> Self {
+        Self {
+            notify: Notify::new(),
+            planned: AtomicI64::new(i64::MIN),
+        }
+    }
 }
 
 impl Waker {
     pub fn wake(&self) {
         self.notify.notify_one();
     }
+
+    /// Something falls due at `due`: wake the loop if it planned to look later than that.
+    pub fn due_at(&self, due: Option<DateTime<Utc>>) {
+        let planned = self.planned.load(Ordering::Acquire);
+        if let Some(due) = due
+            && (planned == i64::MIN || due.timestamp_micros() < planned)
+        {
+            self.notify.notify_one();
+        }
+    }
+
+    fn plan(&self, at: DateTime<Utc>) {
+        self.planned.store(at.timestamp_micros(), Ordering::Release);
+    }
+}
+
+/// The next moment a request (or the schedule it created) owes the scheduler work.
+pub fn next_due_of(request: &ScheduleRequest, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let schedule = request
+        .granted_schedule
+        .as_ref()
+        .and_then(|g| match g.start_date_time {
+            Some(start) if start > now => Some(start),
+            _ => g.expiration.end_date_time,
+        });
+    [schedule, request.deadline()].into_iter().flatten().min()
 }
 
 /// What one pass did.
@@ -60,8 +100,14 @@ pub async fn run_due(app: &App) -> ApiResult<Pass> {
             return Ok(pass);
         }
         let before = pass;
+        let mut names = Names::default();
+        let mut ended_at = Vec::new();
         for schedule in &schedules {
-            handle_schedule(&mut *tx, schedule, now, &mut pass).await?;
+            if let Some(end) =
+                handle_schedule(&mut *tx, schedule, now, &mut pass, &mut names).await?
+            {
+                ended_at.push(end);
+            }
         }
         for request in &requests {
             let mut request = request.clone();
@@ -93,6 +139,13 @@ pub async fn run_due(app: &App) -> ApiResult<Pass> {
             pass.expired_requests += 1;
         }
         tx.commit().await?;
+        // The lag an auditor sees: from each end to the commit of its expiry entry.
+        let committed = app.clock.now();
+        for end in ended_at {
+            let lag = committed - end;
+            metrics::histogram!("eligo_expiry_lag_seconds")
+                .record(lag.num_microseconds().unwrap_or(0) as f64 / 1e6);
+        }
         if pass == before {
             // Nothing the store called due was actually due: never spin on it.
             return Ok(pass);
@@ -100,18 +153,35 @@ pub async fn run_due(app: &App) -> ApiResult<Pass> {
     }
 }
 
+/// Display names looked up once per pass (a thousand expiries of one role read it once).
+#[derive(Default)]
+struct Names {
+    roles: HashMap<Uuid, Option<String>>,
+    principals: HashMap<Uuid, Option<String>>,
+}
+
+/// Handles one due schedule; returns its end when this pass expired it.
 async fn handle_schedule(
     tx: &mut dyn Tx,
     schedule: &RoleSchedule,
     now: DateTime<Utc>,
     pass: &mut Pass,
-) -> ApiResult<()> {
+    names: &mut Names,
+) -> ApiResult<Option<DateTime<Utc>>> {
     let mut s = schedule.clone();
-    let role = tx.get_role_definition(s.role_definition_id).await?;
-    let role_name = role.as_ref().map(|r| r.display_name.clone());
-    let principal = access::principal_summary(tx, s.principal_id)
-        .await?
-        .map(|p| p.display_name);
+    let mut expired = None;
+    if let std::collections::hash_map::Entry::Vacant(slot) = names.roles.entry(s.role_definition_id)
+    {
+        let role = tx.get_role_definition(s.role_definition_id).await?;
+        slot.insert(role.map(|r| r.display_name));
+    }
+    if let std::collections::hash_map::Entry::Vacant(slot) = names.principals.entry(s.principal_id)
+    {
+        let p = access::principal_summary(tx, s.principal_id).await?;
+        slot.insert(p.map(|p| p.display_name));
+    }
+    let role_name = names.roles[&s.role_definition_id].clone();
+    let principal = names.principals[&s.principal_id].clone();
     if s.start_pending && s.start_date_time <= now {
         s.start_pending = false;
         let activity = match (s.kind, s.assignment_type) {
@@ -158,8 +228,7 @@ async fn handle_schedule(
             }
         };
         let lag = now - s.end_date_time.unwrap_or(now);
-        metrics::histogram!("eligo_expiry_lag_seconds")
-            .record(lag.num_microseconds().unwrap_or(0) as f64 / 1e6);
+        expired = s.end_date_time;
         tx.append_audit(
             schedule_event(
                 now,
@@ -169,13 +238,16 @@ async fn handle_schedule(
                 role_name.as_deref(),
                 principal.as_deref(),
             )
-            .detail("lagMilliseconds", lag.num_milliseconds().to_string()),
+            .detail(
+                "noticedAfterMilliseconds",
+                lag.num_milliseconds().to_string(),
+            ),
         )
         .await?;
         pass.ended += 1;
     }
     tx.update_role_schedule(&s).await?;
-    Ok(())
+    Ok(expired)
 }
 
 /// The background loop `eligo serve` runs: a pass, then sleep until the next due moment (or a
@@ -196,6 +268,8 @@ pub async fn run_forever(app: Arc<App>) {
         if nap.is_zero() {
             continue;
         }
+        app.scheduler
+            .plan(app.clock.now() + chrono::TimeDelta::from_std(nap).unwrap_or_default());
         tokio::select! {
             _ = tokio::time::sleep(nap) => {}
             _ = app.scheduler.notify.notified() => {}
@@ -204,6 +278,10 @@ pub async fn run_forever(app: Arc<App>) {
 }
 
 async fn pass_and_next(app: &App) -> ApiResult<Option<DateTime<Utc>>> {
+    // Until the next look is planned, any write that creates due work wakes the loop (the
+    // wake-up is kept by `Notify` if it comes before the loop waits), so nothing committed
+    // between reading `next_due` and planning is missed.
+    app.scheduler.planned.store(i64::MIN, Ordering::Release);
     let pass = run_due(app).await?;
     if pass != Pass::default() {
         tracing::info!(?pass, "scheduler pass");

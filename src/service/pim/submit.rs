@@ -80,7 +80,8 @@ pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> ApiResult<Sc
     }
     tx.insert_schedule_request(&request).await?;
     tx.commit().await?;
-    app.scheduler.wake();
+    app.scheduler
+        .due_at(crate::service::pim::scheduler::next_due_of(&request, now));
     metrics::counter!("eligo_schedule_requests_total",
         "action" => request.action.as_str(), "status" => request.status.as_str())
     .increment(1);

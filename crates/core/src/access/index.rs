@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::intern::{FastMap, Interner};
 use super::small::SmallList;
-use super::{Assignment, Decision, Holding, Member, Membership, Path, Window};
+use super::{Assignment, Decision, Holding, Member, Membership, Path, TransitiveMember, Window};
 
 /// When a path ends; `Never` sorts above every instant, so "latest end" is a plain `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -377,6 +377,32 @@ impl Index {
             });
         }
         out.sort_by(|a, b| a.group.cmp(&b.group));
+        out
+    }
+
+    /// Every principal that is a member of `group` at `at`, directly or through nested groups
+    /// (edges valid at `at`): users, groups and service principals alike, by principal id. Each
+    /// comes with its longest-lasting chain, as [`Index::is_member`] would report it from the
+    /// member's side (same `end`; `via` may differ only between chains that last equally long).
+    /// `group` itself is never listed, even when a cycle leads back to it; an unknown group has
+    /// no members. Costs a walk over everything below `group`: for `transitiveMembers`-style
+    /// reads, not for checks.
+    pub fn members_of(&self, group: &str, at: DateTime<Utc>) -> Vec<TransitiveMember> {
+        let Some(g) = self.principals.get(group) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut walk = Walk::new(g);
+        walk.next(&self.down, at); // the group itself
+        while let Some(i) = walk.next(&self.down, at) {
+            let node = &walk.nodes[i];
+            out.push(TransitiveMember {
+                principal: self.principals.name(node.id).to_owned(),
+                via: self.names(walk.via_down(i)),
+                end: node.until.end(),
+            });
+        }
+        out.sort_by(|a, b| a.principal.cmp(&b.principal));
         out
     }
 

@@ -1,5 +1,7 @@
 //! The effective-access engine: an in-memory [`Index`] answering "does principal P hold role R
-//! at scope S at time T, and how?" in about a microsecond, and updated in place on every write.
+//! at scope S at time T, and how?" in about a microsecond, and updated in place on every write;
+//! also "is P in group G?", "which groups is P in?", "who is in G?" ([`Index::members_of`],
+//! Graph's `transitiveMembers`) and "who holds R?".
 //!
 //! The model:
 //! - Principals (users, groups, service principals) are opaque string ids. Groups are
@@ -133,6 +135,18 @@ pub struct Membership {
     /// Empty when not a member.
     pub via: Vec<String>,
     /// The earliest edge end along `via`; `None` if unbounded, or if not a member.
+    pub end: Option<DateTime<Utc>>,
+}
+
+/// One member of a group, from [`Index::members_of`] (Graph's `transitiveMembers`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TransitiveMember {
+    /// The member: a user, a nested group, any principal.
+    pub principal: String,
+    /// The groups from the member up to the group asked about, in order, that group last (as in
+    /// [`Membership::via`]): `[group]` for a direct member. The longest-lasting chain.
+    pub via: Vec<String>,
+    /// The earliest edge end along `via`; `None` if every edge on it is unbounded.
     pub end: Option<DateTime<Utc>>,
 }
 

@@ -176,4 +176,17 @@ impl<'a> Naive<'a> {
         walk(self, principal, group, None, at, &mut Vec::new(), &mut best);
         best
     }
+
+    /// Every principal that is a member of `group` at `at` (by [`Naive::membership`], asked of
+    /// each principal in turn), with the latest end among its chains; never `group` itself.
+    pub fn members(
+        &self,
+        group: &str,
+        at: DateTime<Utc>,
+    ) -> BTreeMap<String, Option<DateTime<Utc>>> {
+        self.principals()
+            .into_iter()
+            .filter_map(|p| Some((p.to_owned(), self.membership(p, group, at)?)))
+            .collect()
+    }
 }

@@ -230,6 +230,137 @@ fn cycles_terminate() {
     assert_eq!(holders, ["g1", "g2", "g3", "u1"]);
 }
 
+type MemberRow = (String, Vec<String>, Option<DateTime<Utc>>);
+
+fn member_rows(ix: &Index, group: &str, at: DateTime<Utc>) -> Vec<MemberRow> {
+    ix.members_of(group, at)
+        .into_iter()
+        .map(|m| (m.principal, m.via, m.end))
+        .collect()
+}
+
+fn row(principal: &str, via: &[&str], end: Option<DateTime<Utc>>) -> MemberRow {
+    (
+        principal.into(),
+        via.iter().map(|g| g.to_string()).collect(),
+        end,
+    )
+}
+
+#[test]
+fn members_of_lists_transitive_members_with_their_chains() {
+    let mut ix = Index::new();
+    ix.add_member("g1", "u1", until(3));
+    ix.add_member("g1", "u2", Window::ALWAYS);
+    ix.add_member("g2", "g1", Window::ALWAYS);
+    ix.add_member("g2", "u3", within(1, 4)); // an activated membership
+    ix.add_member("g3", "g2", until(9));
+    ix.add_member("g3", "sp1", Window::ALWAYS); // any principal can be a member
+
+    assert_eq!(
+        member_rows(&ix, "g3", t(0)),
+        [
+            row("g1", &["g2", "g3"], Some(t(9))),
+            row("g2", &["g3"], Some(t(9))),
+            row("sp1", &["g3"], None),
+            row("u1", &["g1", "g2", "g3"], Some(t(3))),
+            row("u2", &["g1", "g2", "g3"], Some(t(9))),
+        ],
+        "by principal id; u3's membership has not started"
+    );
+    let at2: Vec<String> = ix
+        .members_of("g3", t(2))
+        .into_iter()
+        .map(|m| m.principal)
+        .collect();
+    assert_eq!(at2, ["g1", "g2", "sp1", "u1", "u2", "u3"]);
+    assert_eq!(
+        member_rows(&ix, "g2", t(3)),
+        [
+            row("g1", &["g2"], None),
+            row("u2", &["g1", "g2"], None),
+            row("u3", &["g2"], Some(t(4))),
+        ],
+        "u1's edge ended at t(3)"
+    );
+    assert_eq!(member_rows(&ix, "g3", t(9)), [row("sp1", &["g3"], None)]);
+    assert!(
+        ix.members_of("u1", t(0)).is_empty(),
+        "a user has no members"
+    );
+    assert!(ix.members_of("nobody", t(0)).is_empty());
+
+    // Every entry is what `is_member` says from the member's side.
+    for at in [t(0), t(2), t(5)] {
+        for g in ["g1", "g2", "g3"] {
+            for m in ix.members_of(g, at) {
+                let from_below = ix.is_member(&m.principal, g, at);
+                assert!(from_below.member, "{} in {g}", m.principal);
+                assert_eq!(from_below.end, m.end);
+                assert_eq!(m.via.last().map(String::as_str), Some(g));
+            }
+        }
+    }
+
+    // Removing an edge removes everything that came through it.
+    assert_eq!(ix.remove_member_all("g2", "g1"), 1);
+    let left: Vec<String> = ix
+        .members_of("g3", t(0))
+        .into_iter()
+        .map(|m| m.principal)
+        .collect();
+    assert_eq!(left, ["g2", "sp1"]);
+}
+
+#[test]
+fn members_of_prefers_the_longest_lasting_chain() {
+    let mut ix = Index::new();
+    ix.add_member("g1", "u1", until(2));
+    ix.add_member("g2", "u1", Window::ALWAYS);
+    ix.add_member("g1", "g2", until(5));
+    assert_eq!(
+        member_rows(&ix, "g1", t(0)),
+        [
+            row("g2", &["g1"], Some(t(5))),
+            row("u1", &["g2", "g1"], Some(t(5))),
+        ]
+    );
+    // Two edges between the same pair: the longer window counts.
+    ix.add_member("g1", "u1", until(8));
+    assert_eq!(
+        member_rows(&ix, "g1", t(0))[1],
+        row("u1", &["g1"], Some(t(8)))
+    );
+    ix.add_member("g1", "u1", Window::ALWAYS);
+    assert_eq!(member_rows(&ix, "g1", t(0))[1], row("u1", &["g1"], None));
+}
+
+#[test]
+fn members_of_tolerates_cycles_and_never_lists_the_group_itself() {
+    let mut ix = Index::new();
+    ix.add_member("g1", "u1", Window::ALWAYS);
+    ix.add_member("g2", "g1", Window::ALWAYS);
+    ix.add_member("g1", "g2", Window::ALWAYS);
+    ix.add_member("g3", "g3", Window::ALWAYS); // a self-loop
+    ix.add_member("g3", "g2", Window::ALWAYS);
+    assert_eq!(
+        member_rows(&ix, "g1", t(0)),
+        [row("g2", &["g1"], None), row("u1", &["g1"], None)]
+    );
+    assert_eq!(
+        member_rows(&ix, "g2", t(0)),
+        [row("g1", &["g2"], None), row("u1", &["g1", "g2"], None)]
+    );
+    assert_eq!(
+        member_rows(&ix, "g3", t(0)),
+        [
+            row("g1", &["g2", "g3"], None),
+            row("g2", &["g3"], None),
+            row("u1", &["g1", "g2", "g3"], None),
+        ]
+    );
+}
+
 #[test]
 fn updates_take_effect() {
     let mut ix = Index::new();
@@ -358,6 +489,16 @@ fn wide_and_deep_graphs_agree_with_naive() {
                 assert_eq!(got, best, "{principal} {role} {target} {hour}");
             }
             for group in ["h60", "g0", "h10"] {
+                let got: BTreeMap<String, Option<DateTime<Utc>>> = ix
+                    .members_of(group, at)
+                    .into_iter()
+                    .map(|m| (m.principal, m.end))
+                    .collect();
+                assert_eq!(
+                    got,
+                    naive.members(group, at),
+                    "members of {group} at {hour}"
+                );
                 let m = ix.is_member(principal, group, at);
                 assert_eq!(
                     (m.member, m.end),
@@ -631,6 +772,35 @@ proptest! {
                 prop_assert_eq!(m.end, n.flatten());
                 prop_assert_eq!(m.via.last().map(String::as_str), m.member.then_some(g));
             }
+            // Everyone in the group p, each through a chain of edges valid at `at` that lasts
+            // exactly as long as reported.
+            let found = ix.members_of(p, at);
+            let got: BTreeMap<String, Option<DateTime<Utc>>> =
+                found.iter().map(|m| (m.principal.clone(), m.end)).collect();
+            prop_assert_eq!(&got, &naive.members(p, at));
+            prop_assert_eq!(got.len(), found.len(), "each member once");
+            prop_assert!(found.windows(2).all(|w| w[0].principal < w[1].principal));
+            for m in &found {
+                prop_assert_eq!(m.via.last().map(String::as_str), Some(p));
+                let mut from = m.principal.as_str();
+                let mut end: Option<DateTime<Utc>> = None; // the chain's end so far: unbounded
+                for g in &m.via {
+                    // The longest-lasting edge valid at `at` from `from` to `g`.
+                    let edge = members
+                        .iter()
+                        .filter(|e| e.member == from && &e.group == g && e.window.contains(at))
+                        .map(|e| e.window.end)
+                        .reduce(later);
+                    prop_assert!(edge.is_some(), "{} -> {} on {:?}", from, g, m.via);
+                    end = match (end, edge.flatten()) {
+                        (None, x) | (x, None) => x,
+                        (Some(x), Some(y)) => Some(x.min(y)),
+                    };
+                    from = g;
+                }
+                prop_assert_eq!(end, m.end);
+            }
+
             let groups: Vec<String> = ix.groups_of(p, at).into_iter().map(|m| m.group).collect();
             let expect_groups: Vec<String> = NAMES
                 .iter()

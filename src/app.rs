@@ -26,19 +26,29 @@ pub struct App {
     pub config: Config,
     pub throttle: Throttle,
     pub scheduler: crate::service::pim::scheduler::Waker,
+    /// Who holds what now: the effective-access index, kept current by the store's journal.
+    pub access: Arc<crate::service::access::live::LiveIndex>,
 }
 
 pub type AppState = Arc<App>;
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config) -> AppState {
-        Arc::new(App {
+    /// The application over `store`, with the access index built from it and subscribed to
+    /// its writes (so this must run before anything writes).
+    pub async fn open(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> crate::error::ApiResult<AppState> {
+        let access = crate::service::access::live::attach(&store, clock.now()).await?;
+        Ok(Arc::new(App {
             store,
             clock,
             config,
             throttle: Throttle::default(),
             scheduler: Default::default(),
-        })
+            access,
+        }))
     }
 }
 

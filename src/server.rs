@@ -26,7 +26,9 @@ pub async fn prepare(
                 eligo_store::redact_url(config.database_url.expose())
             )
         })?;
-    let app = App::new(store, clock, config);
+    let app = App::open(store, clock, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("building the access index: {e:?}"))?;
     bootstrap::ensure_built_in_roles(&app).await?;
     let first = bootstrap::first_start(&app).await?;
     if with_demo && !matches!(first, bootstrap::FirstStart::NotFirst) {

@@ -19,3 +19,4 @@ pub mod request;
 pub mod roles;
 pub mod schedule;
 pub mod scope;
+pub mod target;

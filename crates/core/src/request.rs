@@ -231,6 +231,11 @@ pub struct ScheduleRequest {
 }
 
 impl ScheduleRequest {
+    /// What this request is about: a role at a scope, or a group membership or ownership.
+    pub fn target(&self) -> crate::target::Target {
+        crate::target::Target::of(self.role_definition_id, &self.directory_scope_id)
+    }
+
     /// The approval's id is the request's own (one approval per request).
     pub fn approval_id(&self) -> Option<Uuid> {
         self.approval.as_ref().map(|_| self.id)

@@ -58,6 +58,11 @@ pub struct RoleSchedule {
 }
 
 impl RoleSchedule {
+    /// What this schedule gives: a role at a scope, or a group membership or ownership.
+    pub fn target(&self) -> crate::target::Target {
+        crate::target::Target::of(self.role_definition_id, &self.directory_scope_id)
+    }
+
     /// A new schedule granted at `now`; the scheduler owes it a start notice when it starts
     /// later and an expiry when it has an end.
     #[allow(clippy::too_many_arguments)]

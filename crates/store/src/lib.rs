@@ -11,6 +11,7 @@
 //!   case's "load, decide, write" cannot interleave with another's.
 //! - Nothing is visible to others before `Tx::commit` returns; dropping a `Tx` rolls it back.
 
+mod changes;
 mod model;
 mod postgres;
 mod sqlite;
@@ -27,6 +28,7 @@ use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::RoleSchedule;
 use uuid::Uuid;
 
+pub use changes::{Change, Listener};
 pub use model::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,10 @@ pub trait Store: Send + Sync + 'static {
     async fn read(&self) -> Result<Box<dyn Tx>>;
     /// A write transaction. Only one runs at a time (see the crate docs).
     async fn write(&self) -> Result<Box<dyn Tx>>;
+    /// Reports every committed write transaction's access changes to `listener`, in commit
+    /// order, before that transaction's `commit` returns (see `Change`). One listener; a second
+    /// call replaces the first.
+    fn listen(&self, listener: Listener);
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<()>;
@@ -107,6 +113,10 @@ pub trait Tx: Send {
         principal: Uuid,
         relation: Relation,
     ) -> Result<Vec<Uuid>>;
+    /// Every principal's id, kind and display name (to build the access index at start).
+    async fn all_principals(&mut self) -> Result<Vec<(Uuid, PrincipalKind, String)>>;
+    /// Every direct relation `(group, principal, relation)` (to build the access index).
+    async fn all_relations(&mut self) -> Result<Vec<(Uuid, Uuid, Relation)>>;
 
     // Credentials: opaque JSON per (principal, kind), e.g. "password", "totp", "clientSecret".
     async fn get_credential(

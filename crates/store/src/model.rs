@@ -44,14 +44,26 @@ pub struct RoleQuery {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScheduleQuery {
     pub kind: Option<ScheduleKind>,
+    pub targets: Targets,
     pub principal_ids: Option<Vec<Uuid>>,
     pub role_definition_id: Option<Uuid>,
     pub directory_scope_id: Option<String>,
 }
 
+/// Which schedules or requests a listing covers: directory roles, group accesses (PIM for
+/// Groups), or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Targets {
+    #[default]
+    All,
+    Roles,
+    Groups,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestQuery {
     pub kind: Option<RequestKind>,
+    pub targets: Targets,
     pub principal_id: Option<Uuid>,
     pub role_definition_id: Option<Uuid>,
     pub directory_scope_id: Option<String>,

@@ -10,6 +10,9 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use std::sync::Arc;
+
+use crate::changes::{Journal, Listener};
 use crate::{Result, Store, Tx};
 
 pub type Db = sqlx::Postgres;
@@ -21,6 +24,7 @@ mod shared;
 
 pub struct PostgresStore {
     pool: PgPool,
+    journal: Arc<Journal>,
 }
 
 fn migrator() -> Migrator {
@@ -53,6 +57,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0004_schedule_lookup.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            5,
+            "group access".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0005_group_access.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 
@@ -65,7 +76,10 @@ impl PostgresStore {
             .await?;
         // sqlx takes an advisory lock, so servers starting together migrate once.
         migrator().run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            journal: Arc::default(),
+        })
     }
 }
 
@@ -77,7 +91,7 @@ impl Store for PostgresStore {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        Ok(Box::new(shared::SqlTx { tx }))
+        Ok(Box::new(shared::SqlTx::read(tx)))
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
@@ -85,7 +99,11 @@ impl Store for PostgresStore {
         sqlx::query("SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE")
             .execute(&mut *tx)
             .await?;
-        Ok(Box::new(shared::SqlTx { tx }))
+        Ok(Box::new(shared::SqlTx::write(tx, self.journal.clone())))
+    }
+
+    fn listen(&self, listener: Listener) {
+        self.journal.set(listener);
     }
 
     fn backend(&self) -> &'static str {

@@ -4,6 +4,8 @@
 //! two backends cannot drift apart; what genuinely differs (connecting, locking, migrations)
 //! lives in the backend files.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEntry, AuditEvent};
@@ -18,13 +20,41 @@ use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::Db;
+use crate::changes::{Change, Journal};
 use crate::{
     AuditQuery, GroupQuery, Page, RequestQuery, Result, RoleQuery, ScheduleQuery, StoreError,
-    TokenRecord, Tx, UserQuery, from_micros, micros,
+    Targets, TokenRecord, Tx, UserQuery, from_micros, micros,
 };
 
 pub struct SqlTx {
-    pub(super) tx: sqlx::Transaction<'static, Db>,
+    tx: sqlx::Transaction<'static, Db>,
+    /// For a write transaction: the store's journal, and what this transaction changed.
+    journal: Option<Arc<Journal>>,
+    changes: Vec<Change>,
+}
+
+impl SqlTx {
+    pub(super) fn read(tx: sqlx::Transaction<'static, Db>) -> Self {
+        Self {
+            tx,
+            journal: None,
+            changes: Vec::new(),
+        }
+    }
+
+    pub(super) fn write(tx: sqlx::Transaction<'static, Db>, journal: Arc<Journal>) -> Self {
+        Self {
+            tx,
+            journal: Some(journal),
+            changes: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, change: Change) {
+        if self.journal.is_some() {
+            self.changes.push(change);
+        }
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {
@@ -80,6 +110,19 @@ fn schedule_from_row(row: &<Db as sqlx::Database>::Row) -> Result<RoleSchedule> 
     Ok(schedule)
 }
 
+/// Roles only, groups only, or both (see `Targets`).
+fn push_targets(q: &mut QueryBuilder<Db>, targets: Targets) {
+    match targets {
+        Targets::All => {}
+        Targets::Roles => {
+            q.push(" AND group_id IS NULL");
+        }
+        Targets::Groups => {
+            q.push(" AND group_id IS NOT NULL");
+        }
+    }
+}
+
 fn schedules_from_rows(rows: Vec<<Db as sqlx::Database>::Row>) -> Result<Vec<RoleSchedule>> {
     rows.iter().map(schedule_from_row).collect()
 }
@@ -111,6 +154,11 @@ impl SqlTx {
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique(names.unique_what))?;
+        self.record(Change::Principal {
+            id,
+            kind,
+            display_name: names.display_name.to_string(),
+        });
         Ok(())
     }
 
@@ -122,7 +170,7 @@ impl SqlTx {
         names: PrincipalNames<'_>,
         data: String,
     ) -> Result<()> {
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE principals SET upn_lower = $2, display_name = $3, display_name_lower = $4, \
              mail_lower = $5, data = $6 WHERE id = $1 AND kind = $7",
         )
@@ -136,6 +184,13 @@ impl SqlTx {
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique(names.unique_what))?;
+        if done.rows_affected() > 0 {
+            self.record(Change::Principal {
+                id,
+                kind,
+                display_name: names.display_name.to_string(),
+            });
+        }
         Ok(())
     }
 
@@ -212,7 +267,11 @@ impl Tx for SqlTx {
             .bind(id.to_string())
             .execute(&mut *self.tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            self.record(Change::PrincipalDeleted(id));
+        }
+        Ok(deleted)
     }
 
     async fn insert_user(&mut self, user: &User) -> Result<()> {
@@ -386,7 +445,16 @@ impl Tx for SqlTx {
         .bind(at)
         .execute(&mut *self.tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        let added = done.rows_affected() > 0;
+        if added {
+            self.record(Change::Relation {
+                group,
+                principal,
+                relation,
+                added: true,
+            });
+        }
+        Ok(added)
     }
 
     async fn remove_relation(
@@ -403,7 +471,16 @@ impl Tx for SqlTx {
         .bind(relation.as_str())
         .execute(&mut *self.tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        let removed = done.rows_affected() > 0;
+        if removed {
+            self.record(Change::Relation {
+                group,
+                principal,
+                relation,
+                added: false,
+            });
+        }
+        Ok(removed)
     }
 
     async fn relations_of_group(&mut self, group: Uuid, relation: Relation) -> Result<Vec<Uuid>> {
@@ -417,6 +494,43 @@ impl Tx for SqlTx {
         .await?;
         rows.iter()
             .map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    async fn all_principals(&mut self) -> Result<Vec<(Uuid, PrincipalKind, String)>> {
+        let rows = sqlx::query("SELECT id, kind, display_name FROM principals ORDER BY id")
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get(1)?;
+                let kind = PrincipalKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))?;
+                Ok((parse_uuid(&r.try_get::<String, _>(0)?)?, kind, r.try_get(2)?))
+            })
+            .collect()
+    }
+
+    async fn all_relations(&mut self) -> Result<Vec<(Uuid, Uuid, Relation)>> {
+        let rows = sqlx::query(
+            "SELECT group_id, principal_id, relation FROM group_relations \
+             ORDER BY group_id, relation, principal_id",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let relation = match r.try_get::<String, _>(2)?.as_str() {
+                    "member" => Relation::Member,
+                    "owner" => Relation::Owner,
+                    other => return Err(StoreError::Corrupt(format!("relation {other}"))),
+                };
+                Ok((
+                    parse_uuid(&r.try_get::<String, _>(0)?)?,
+                    parse_uuid(&r.try_get::<String, _>(1)?)?,
+                    relation,
+                ))
+            })
             .collect()
     }
 
@@ -522,6 +636,7 @@ impl Tx for SqlTx {
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique("roleDefinition"))?;
+        self.record(Change::RoleDefinition(role.clone()));
         Ok(())
     }
 
@@ -547,8 +662,8 @@ impl Tx for SqlTx {
     async fn insert_role_schedule(&mut self, s: &RoleSchedule) -> Result<()> {
         sqlx::query(
             "INSERT INTO role_schedules (id, kind, principal_id, role_definition_id, \
-             directory_scope_id, start_at, end_at, start_pending, end_pending, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             directory_scope_id, start_at, end_at, start_pending, end_pending, data, group_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(s.id.to_string())
         .bind(s.kind.as_str())
@@ -560,9 +675,11 @@ impl Tx for SqlTx {
         .bind(s.start_pending)
         .bind(s.end_pending)
         .bind(to_json(s))
+        .bind(s.target().group().map(|(g, _)| g.to_string()))
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique("roleSchedule"))?;
+        self.record(Change::Schedule(s.clone()));
         Ok(())
     }
 
@@ -573,6 +690,7 @@ impl Tx for SqlTx {
         if let Some(kind) = query.kind {
             q.push(" AND kind = ").push_bind(kind.as_str());
         }
+        push_targets(&mut q, query.targets);
         if let Some(ids) = &query.principal_ids {
             if ids.is_empty() {
                 return Ok(Vec::new());
@@ -619,7 +737,11 @@ impl Tx for SqlTx {
         .bind(to_json(s))
         .execute(&mut *self.tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        let updated = done.rows_affected() > 0;
+        if updated {
+            self.record(Change::Schedule(s.clone()));
+        }
+        Ok(updated)
     }
 
     async fn due_role_schedules(
@@ -647,8 +769,8 @@ impl Tx for SqlTx {
     async fn insert_schedule_request(&mut self, r: &ScheduleRequest) -> Result<()> {
         sqlx::query(
             "INSERT INTO schedule_requests (id, kind, action, principal_id, role_definition_id, \
-             directory_scope_id, status, created_by, created_at, deadline_at, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             directory_scope_id, status, created_by, created_at, deadline_at, data, group_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(r.id.to_string())
         .bind(r.kind.as_str())
@@ -661,6 +783,7 @@ impl Tx for SqlTx {
         .bind(micros(r.created_date_time))
         .bind(r.deadline().map(micros))
         .bind(to_json(r))
+        .bind(r.target().group().map(|(g, _)| g.to_string()))
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique("scheduleRequest"))?;
@@ -709,6 +832,7 @@ impl Tx for SqlTx {
         if let Some(kind) = query.kind {
             q.push(" AND kind = ").push_bind(kind.as_str());
         }
+        push_targets(&mut q, query.targets);
         if let Some(principal) = query.principal_id {
             q.push(" AND principal_id = ")
                 .push_bind(principal.to_string());
@@ -879,7 +1003,15 @@ impl Tx for SqlTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await?;
+        let SqlTx {
+            tx,
+            journal,
+            changes,
+        } = *self;
+        match journal {
+            None => tx.commit().await?,
+            Some(journal) => journal.commit(changes, tx.commit()).await?,
+        }
         Ok(())
     }
 }

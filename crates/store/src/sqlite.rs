@@ -13,6 +13,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use std::sync::Arc;
+
+use crate::changes::{Journal, Listener};
 use crate::{Result, Store, Tx};
 
 pub type Db = sqlx::Sqlite;
@@ -25,6 +28,7 @@ mod shared;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    journal: Arc<Journal>,
 }
 
 fn migrator() -> Migrator {
@@ -57,6 +61,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0004_schedule_lookup.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            5,
+            "group access".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0005_group_access.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 
@@ -84,22 +95,29 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            journal: Arc::default(),
+        })
     }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn read(&self) -> Result<Box<dyn Tx>> {
-        Ok(Box::new(shared::SqlTx {
-            tx: self.reader.begin().await?,
-        }))
+        Ok(Box::new(shared::SqlTx::read(self.reader.begin().await?)))
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
-        Ok(Box::new(shared::SqlTx {
-            tx: self.writer.begin().await?,
-        }))
+        Ok(Box::new(shared::SqlTx::write(
+            self.writer.begin().await?,
+            self.journal.clone(),
+        )))
+    }
+
+    fn listen(&self, listener: Listener) {
+        self.journal.set(listener);
     }
 
     fn backend(&self) -> &'static str {

@@ -97,6 +97,7 @@ async fn my_approvals(State(app): State<AppState>, caller: Caller) -> ApiResult<
 async fn my_roles(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let now = app.clock.now();
     let mine = views::HoldingQuery {
+        targets: eligo_store::Targets::Roles,
         principal_id: Some(caller.id),
         ..Default::default()
     };

@@ -245,6 +245,7 @@ pub fn request_query(kind: RequestKind, filter: &Filter) -> ApiResult<RequestQue
         directory_scope_id: odata::eq_text(filter, "directoryScopeId")?,
         status,
         created_by: None,
+        targets: eligo_store::Targets::Roles,
     })
 }
 

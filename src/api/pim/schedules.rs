@@ -68,6 +68,7 @@ async fn one_or_mine(
         &caller,
         kind,
         HoldingQuery {
+            targets: eligo_store::Targets::Roles,
             current_only: instances,
             ..Default::default()
         },
@@ -102,6 +103,7 @@ async fn list_for(
         ));
     }
     let query = HoldingQuery {
+        targets: eligo_store::Targets::Roles,
         principal_id: match mine {
             Some(me) => Some(me),
             None => odata::eq_text(f, "principalId")?

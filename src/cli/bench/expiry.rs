@@ -235,6 +235,7 @@ async fn poll_instances(
             &admin,
             ScheduleKind::Active,
             HoldingQuery {
+                targets: eligo_store::Targets::Roles,
                 role_definition_id: Some(role),
                 current_only: true,
                 ..Default::default()

@@ -197,9 +197,7 @@ async fn bench_admin(app: &App) -> anyhow::Result<Caller> {
         .ok_or_else(|| {
             anyhow::anyhow!("the benchmark needs a fresh store (no break-glass account found)")
         })?;
-    let grants = crate::service::access::grants_of(&mut *tx, user.id, app.clock.now())
-        .await
-        .map_err(api)?;
+    let grants = app.access.grants(user.id, app.clock.now());
     Ok(Caller {
         id: user.id,
         kind: eligo_core::directory::PrincipalKind::User,
@@ -233,9 +231,7 @@ async fn user_caller(app: &App, id: Uuid) -> anyhow::Result<Caller> {
         .await?
         .ok_or_else(|| anyhow::anyhow!("bench user {id} vanished"))?;
     let now = app.clock.now();
-    let grants = crate::service::access::grants_of(&mut *tx, id, now)
-        .await
-        .map_err(api)?;
+    let grants = app.access.grants(id, now);
     Ok(Caller {
         id,
         kind: eligo_core::directory::PrincipalKind::User,

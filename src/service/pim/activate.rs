@@ -10,7 +10,7 @@ use eligo_core::invalid::Invalid;
 use eligo_core::request::{RequestAction, RequestKind, RequestStatus, ScheduleRequest};
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
 use eligo_core::{policy::ApprovalStage, scope};
-use eligo_store::{RequestQuery, ScheduleQuery, Tx};
+use eligo_store::{RequestQuery, ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -333,6 +333,7 @@ async fn pending_as_schedules(
                 directory_scope_id: Some(request.directory_scope_id.clone()),
                 status: Some(RequestStatus::PendingApproval),
                 created_by: None,
+                targets: Targets::All,
             },
             eligo_store::Page::ALL,
         )
@@ -446,6 +447,7 @@ async fn recently_ended(
             principal_ids: Some(vec![request.principal_id]),
             role_definition_id: Some(request.role_definition_id),
             directory_scope_id: Some(request.directory_scope_id.clone()),
+            targets: Targets::All,
         })
         .await?;
     Ok(all.iter().any(|s| {

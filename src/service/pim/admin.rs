@@ -9,7 +9,7 @@ use eligo_core::request::{
     RequestAction, RequestKind, RequestStatus, ScheduleInfo, ScheduleRequest,
 };
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
-use eligo_store::{ScheduleQuery, Tx};
+use eligo_store::{ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -267,6 +267,7 @@ async fn has_renewable(
             principal_ids: Some(vec![request.principal_id]),
             role_definition_id: Some(request.role_definition_id),
             directory_scope_id: Some(request.directory_scope_id.clone()),
+            targets: Targets::All,
         })
         .await?;
     Ok(all.iter().any(|s| {

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use eligo_core::authz::actions;
 use eligo_core::request::ScheduleRequest;
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
-use eligo_store::{Page, RequestQuery, ScheduleQuery, Tx};
+use eligo_store::{Page, RequestQuery, ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -47,6 +47,8 @@ impl Holding {
 
 #[derive(Debug, Clone, Default)]
 pub struct HoldingQuery {
+    /// Roles or group accesses.
+    pub targets: Targets,
     pub principal_id: Option<Uuid>,
     pub role_definition_id: Option<Uuid>,
     pub directory_scope_id: Option<String>,
@@ -88,6 +90,7 @@ pub async fn holdings(
             principal_ids: holders,
             role_definition_id: query.role_definition_id,
             directory_scope_id: query.directory_scope_id.clone(),
+            targets: query.targets,
         })
         .await?;
     schedules.retain(|s| {

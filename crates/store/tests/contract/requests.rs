@@ -348,6 +348,7 @@ async fn request_list(store: Arc<dyn Store>) {
             "kind assignment",
             RequestQuery {
                 kind: Some(Assignment),
+                targets: eligo_store::Targets::Roles,
                 ..Default::default()
             },
             ns(&[4, 3, 2]),
@@ -412,6 +413,7 @@ async fn request_list(store: Arc<dyn Store>) {
             "every filter",
             RequestQuery {
                 kind: Some(Assignment),
+                targets: eligo_store::Targets::Roles,
                 principal_id: Some(u2),
                 role_definition_id: Some(ga()),
                 directory_scope_id: Some(au.into()),
@@ -424,6 +426,7 @@ async fn request_list(store: Arc<dyn Store>) {
             "every filter, nothing matches",
             RequestQuery {
                 kind: Some(Assignment),
+                targets: eligo_store::Targets::Roles,
                 principal_id: Some(u2),
                 role_definition_id: Some(ga()),
                 directory_scope_id: Some(au.into()),

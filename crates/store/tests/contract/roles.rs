@@ -209,6 +209,7 @@ async fn role_schedules(store: Arc<dyn Store>) {
             "no principals, other filters set",
             ScheduleQuery {
                 kind: Some(Eligible),
+                targets: eligo_store::Targets::Roles,
                 principal_ids: Some(vec![]),
                 ..Default::default()
             },
@@ -250,6 +251,7 @@ async fn role_schedules(store: Arc<dyn Store>) {
             "every filter",
             ScheduleQuery {
                 kind: Some(Eligible),
+                targets: eligo_store::Targets::Roles,
                 principal_ids: Some(vec![u1, u2]),
                 role_definition_id: Some(ua),
                 directory_scope_id: Some(au.into()),
@@ -260,6 +262,7 @@ async fn role_schedules(store: Arc<dyn Store>) {
             "every filter, narrower",
             ScheduleQuery {
                 kind: Some(Eligible),
+                targets: eligo_store::Targets::Roles,
                 principal_ids: Some(vec![u1]),
                 role_definition_id: Some(ua),
                 directory_scope_id: Some(au.into()),
@@ -270,6 +273,7 @@ async fn role_schedules(store: Arc<dyn Store>) {
             "every filter, nothing matches",
             ScheduleQuery {
                 kind: Some(Active),
+                targets: eligo_store::Targets::Roles,
                 principal_ids: Some(vec![u1]),
                 role_definition_id: Some(ua),
                 directory_scope_id: Some(au.into()),

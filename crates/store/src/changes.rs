@@ -1,0 +1,79 @@
+//! Committed changes to who can reach what, reported to one listener after each commit.
+//!
+//! The server keeps an in-memory effective-access index; it must see every answered write
+//! before the next check, and in commit order. So the store itself journals each change a write
+//! transaction makes to group relations, schedules, principals and role definitions, and on
+//! commit hands the journal to the listener: after the database commit succeeded (a rolled-back
+//! transaction reports nothing) and before `commit` returns (so the caller answers only once the
+//! index has it). A commit-order lock, taken before COMMIT and released after the listener ran,
+//! keeps two writers' journals in the order their commits happened.
+
+use std::sync::{Arc, RwLock};
+
+use eligo_core::directory::{PrincipalKind, Relation};
+use eligo_core::roles::RoleDefinition;
+use eligo_core::schedule::RoleSchedule;
+use uuid::Uuid;
+
+/// One committed change that can alter effective access.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A direct relation was added (`added`) or removed.
+    Relation {
+        group: Uuid,
+        principal: Uuid,
+        relation: Relation,
+        added: bool,
+    },
+    /// A principal was deleted, and with it (by cascade) its relations both ways, the schedules
+    /// it held and the schedules that gave access to it (when a group).
+    PrincipalDeleted(Uuid),
+    /// A principal was created or renamed.
+    Principal {
+        id: Uuid,
+        kind: PrincipalKind,
+        display_name: String,
+    },
+    /// A schedule was inserted or replaced; this is its new state.
+    Schedule(RoleSchedule),
+    /// A role definition was created.
+    RoleDefinition(RoleDefinition),
+}
+
+/// Receives each committed transaction's changes, in commit order.
+pub type Listener = Arc<dyn Fn(&[Change]) + Send + Sync>;
+
+/// The store's side: the listener (if any) and the commit-order lock.
+#[derive(Default)]
+pub(crate) struct Journal {
+    listener: RwLock<Option<Listener>>,
+    order: tokio::sync::Mutex<()>,
+}
+
+impl Journal {
+    pub(crate) fn set(&self, listener: Listener) {
+        *self.listener.write().unwrap_or_else(|e| e.into_inner()) = Some(listener);
+    }
+
+    fn listener(&self) -> Option<Listener> {
+        self.listener
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Runs `commit`, then reports `changes` to the listener, both under the commit-order lock.
+    pub(crate) async fn commit<F, E>(&self, changes: Vec<Change>, commit: F) -> Result<(), E>
+    where
+        F: Future<Output = Result<(), E>>,
+    {
+        let listener = self.listener().filter(|_| !changes.is_empty());
+        let Some(listener) = listener else {
+            return commit.await;
+        };
+        let _order = self.order.lock().await;
+        commit.await?;
+        listener(&changes);
+        Ok(())
+    }
+}

@@ -1,0 +1,408 @@
+//! The server's effective-access index: `eligo_core::access::Index` built from the store at
+//! start and kept current by the store's change journal (`eligo_store::Change`), which reports
+//! every committed write before that write is answered. Checks, the caller's grants,
+//! transitive membership and the exposure report all read it; nothing here reads the store.
+//!
+//! How store facts become index entries (the one place that knows it):
+//! - a direct membership is an edge `group ← member`, unbounded;
+//! - an active group-membership schedule (PIM for Groups) is an edge with the schedule's window;
+//! - an active role schedule is an assignment of the role id at its scope, id = schedule id;
+//! - an eligible role schedule is an assignment of `eligible:{role}` (so eligibility also flows
+//!   through role-assignable groups, exactly like roles);
+//! - ownership, direct or through a schedule, is an assignment of `owner` at `/groups/{id}`, and
+//!   an eligible group access one of `eligible:member` or `eligible:owner` there.
+//!
+//! Every window is evaluated at the moment of the check, so an entry whose end has passed
+//! grants nothing even before the scheduler processes it; processed ends are then pruned.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
+
+use chrono::{DateTime, Utc};
+use eligo_core::access::{Assignment, Decision, Index, Membership, TransitiveMember, Window};
+use eligo_core::authz::{Grants, HeldRole};
+use eligo_core::directory::{PrincipalKind, Relation};
+use eligo_core::roles::RoleDefinition;
+use eligo_core::schedule::{RoleSchedule, ScheduleKind};
+use eligo_core::target::{GroupAccess, Target, group_scope};
+use eligo_store::{Change, ScheduleQuery, Store};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+
+const OWNER: &str = "owner";
+
+/// The index role standing for eligibility to `role` (a role id, `member` or `owner`).
+pub fn eligible(role: &str) -> String {
+    format!("eligible:{role}")
+}
+
+fn owner_relation_id(group: Uuid, owner: Uuid) -> String {
+    format!("owner:{group}:{owner}")
+}
+
+/// Where one schedule sits in the index, so that its next state can replace it.
+enum Placed {
+    Assignment,
+    Edge {
+        group: String,
+        member: String,
+        window: Window,
+    },
+}
+
+#[derive(Default)]
+struct State {
+    index: Index,
+    principals: HashMap<Uuid, (PrincipalKind, String)>,
+    roles: HashMap<Uuid, RoleDefinition>,
+    relations: HashSet<(Uuid, Uuid, Relation)>,
+    /// Schedules in the index, by id, with where they sit.
+    schedules: HashMap<Uuid, (RoleSchedule, Placed)>,
+}
+
+/// The live index, shared by every request (reads in parallel, one writer at a time).
+#[derive(Default)]
+pub struct LiveIndex {
+    state: RwLock<State>,
+}
+
+fn window(s: &RoleSchedule) -> Window {
+    Window::new(Some(s.start_date_time), s.end_date_time)
+}
+
+impl State {
+    fn add_relation(&mut self, group: Uuid, principal: Uuid, relation: Relation) {
+        if !self.relations.insert((group, principal, relation)) {
+            return;
+        }
+        match relation {
+            Relation::Member => {
+                self.index.add_member(
+                    &group.to_string(),
+                    &principal.to_string(),
+                    Window::ALWAYS,
+                );
+            }
+            Relation::Owner => {
+                self.index.add_assignment(Assignment {
+                    id: owner_relation_id(group, principal),
+                    principal: principal.to_string(),
+                    role: OWNER.into(),
+                    scope: group_scope(group),
+                    window: Window::ALWAYS,
+                });
+            }
+        }
+    }
+
+    fn remove_relation(&mut self, group: Uuid, principal: Uuid, relation: Relation) {
+        if !self.relations.remove(&(group, principal, relation)) {
+            return;
+        }
+        match relation {
+            Relation::Member => {
+                self.index.remove_member(
+                    &group.to_string(),
+                    &principal.to_string(),
+                    Window::ALWAYS,
+                );
+            }
+            Relation::Owner => {
+                self.index
+                    .remove_assignment(&owner_relation_id(group, principal));
+            }
+        }
+    }
+
+    fn unplace(&mut self, id: Uuid) {
+        match self.schedules.remove(&id) {
+            Some((_, Placed::Assignment)) => {
+                self.index.remove_assignment(&id.to_string());
+            }
+            Some((
+                _,
+                Placed::Edge {
+                    group,
+                    member,
+                    window,
+                },
+            )) => {
+                self.index.remove_member(&group, &member, window);
+            }
+            None => {}
+        }
+    }
+
+    fn place(&mut self, schedule: RoleSchedule) {
+        self.unplace(schedule.id);
+        // An end the scheduler has processed (or a deactivation set) is over: nothing to keep.
+        if schedule.end_date_time.is_some() && !schedule.end_pending {
+            return;
+        }
+        let principal = schedule.principal_id.to_string();
+        let (role, scope) = match (schedule.target(), schedule.kind) {
+            (
+                Target::Group {
+                    group,
+                    access: GroupAccess::Member,
+                },
+                ScheduleKind::Active,
+            ) => {
+                let (group, window) = (group.to_string(), window(&schedule));
+                self.index.add_member(&group, &principal, window);
+                let placed = Placed::Edge {
+                    group,
+                    member: principal,
+                    window,
+                };
+                self.schedules.insert(schedule.id, (schedule, placed));
+                return;
+            }
+            (Target::Group { group, access }, kind) => {
+                let role = match kind {
+                    ScheduleKind::Active => OWNER.to_string(),
+                    ScheduleKind::Eligible => eligible(access.as_str()),
+                };
+                (role, group_scope(group))
+            }
+            (Target::Role { role, scope }, ScheduleKind::Active) => (role.to_string(), scope),
+            (Target::Role { role, scope }, ScheduleKind::Eligible) => {
+                (eligible(&role.to_string()), scope)
+            }
+        };
+        self.index.add_assignment(Assignment {
+            id: schedule.id.to_string(),
+            principal,
+            role,
+            scope,
+            window: window(&schedule),
+        });
+        self.schedules
+            .insert(schedule.id, (schedule, Placed::Assignment));
+    }
+
+    fn delete_principal(&mut self, id: Uuid) {
+        self.principals.remove(&id);
+        let gone: Vec<_> = self
+            .relations
+            .iter()
+            .filter(|(g, p, _)| *g == id || *p == id)
+            .copied()
+            .collect();
+        for (g, p, r) in gone {
+            self.remove_relation(g, p, r);
+        }
+        let gone: Vec<Uuid> = self
+            .schedules
+            .values()
+            .filter(|(s, _)| {
+                s.principal_id == id || s.target().group().is_some_and(|(g, _)| g == id)
+            })
+            .map(|(s, _)| s.id)
+            .collect();
+        for s in gone {
+            self.unplace(s);
+        }
+    }
+
+    fn apply(&mut self, change: &Change) {
+        match change {
+            Change::Relation {
+                group,
+                principal,
+                relation,
+                added: true,
+            } => self.add_relation(*group, *principal, *relation),
+            Change::Relation {
+                group,
+                principal,
+                relation,
+                added: false,
+            } => self.remove_relation(*group, *principal, *relation),
+            Change::PrincipalDeleted(id) => self.delete_principal(*id),
+            Change::Principal {
+                id,
+                kind,
+                display_name,
+            } => {
+                self.principals.insert(*id, (*kind, display_name.clone()));
+            }
+            Change::Schedule(s) => self.place(s.clone()),
+            Change::RoleDefinition(role) => {
+                self.roles.insert(role.id, role.clone());
+            }
+        }
+    }
+}
+
+impl LiveIndex {
+    /// Builds the index from everything in the store (schedules already over are left out).
+    pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> ApiResult<LiveIndex> {
+        let mut tx = store.read().await?;
+        let mut state = State::default();
+        for (id, kind, name) in tx.all_principals().await? {
+            state.principals.insert(id, (kind, name));
+        }
+        for role in tx.list_role_definitions(&Default::default()).await? {
+            state.roles.insert(role.id, role);
+        }
+        for (group, principal, relation) in tx.all_relations().await? {
+            state.add_relation(group, principal, relation);
+        }
+        for schedule in tx.list_role_schedules(&ScheduleQuery::default()).await? {
+            if !schedule.has_ended(now) {
+                state.place(schedule);
+            }
+        }
+        Ok(LiveIndex {
+            state: RwLock::new(state),
+        })
+    }
+
+    /// Applies one committed transaction's changes (called by the store's journal).
+    pub fn apply(&self, changes: &[Change]) {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        for change in changes {
+            state.apply(change);
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn principal(&self, id: Uuid) -> Option<(PrincipalKind, String)> {
+        self.read().principals.get(&id).cloned()
+    }
+
+    pub fn role(&self, id: Uuid) -> Option<RoleDefinition> {
+        self.read().roles.get(&id).cloned()
+    }
+
+    /// Display names of these principals (unknown ids are skipped).
+    pub fn names(&self, ids: &[String]) -> HashMap<String, String> {
+        let state = self.read();
+        ids.iter()
+            .filter_map(|id| {
+                let uuid = Uuid::parse_str(id).ok()?;
+                let (_, name) = state.principals.get(&uuid)?;
+                Some((id.clone(), name.clone()))
+            })
+            .collect()
+    }
+
+    /// The roles `principal` holds at `now`, with their actions: what the `Caller` carries. A
+    /// disabled role grants nothing.
+    pub fn grants(&self, principal: Uuid, now: DateTime<Utc>) -> Grants {
+        let state = self.read();
+        let mut roles = Vec::new();
+        for path in state.index.grants_of(&principal.to_string(), now) {
+            let Ok(role) = Uuid::parse_str(&path.role) else {
+                continue; // eligibility and ownership entries
+            };
+            if let Some(def) = state.roles.get(&role).filter(|d| d.is_enabled) {
+                roles.push(HeldRole {
+                    actions: def.actions().map(String::from).collect(),
+                    scope: path.scope,
+                });
+            }
+        }
+        Grants { roles }
+    }
+
+    /// Does `principal` hold `role` at `scope` at `now`, and how?
+    pub fn check_role(
+        &self,
+        principal: Uuid,
+        role: Uuid,
+        scope: &str,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        self.read()
+            .index
+            .check(&principal.to_string(), &role.to_string(), scope, now)
+    }
+
+    /// Could `principal` activate `role` at `scope` at `now` (eligible, directly or through a
+    /// group), and how?
+    pub fn check_eligible(
+        &self,
+        principal: Uuid,
+        role: Uuid,
+        scope: &str,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        self.read()
+            .index
+            .check(&principal.to_string(), &eligible(&role.to_string()), scope, now)
+    }
+
+    /// Is `principal` a member of `group` at `now` (directly, through nesting or an activated
+    /// membership), and how?
+    pub fn member_of(&self, principal: Uuid, group: Uuid, now: DateTime<Utc>) -> Membership {
+        self.read()
+            .index
+            .is_member(&principal.to_string(), &group.to_string(), now)
+    }
+
+    /// Is `principal` an owner of `group` at `now` (directly or through an activated ownership)?
+    pub fn owner_of(&self, principal: Uuid, group: Uuid, now: DateTime<Utc>) -> Decision {
+        self.read()
+            .index
+            .check(&principal.to_string(), OWNER, &group_scope(group), now)
+    }
+
+    /// Every group `principal` is in at `now`, directly or through nesting.
+    pub fn groups_of(&self, principal: Uuid, now: DateTime<Utc>) -> Vec<Uuid> {
+        self.read()
+            .index
+            .groups_of(&principal.to_string(), now)
+            .into_iter()
+            .filter_map(|m| Uuid::parse_str(&m.group).ok())
+            .collect()
+    }
+
+    /// Everyone in `group` at `now`, directly or through nesting, with the chain.
+    pub fn members_of(&self, group: Uuid, now: DateTime<Utc>) -> Vec<TransitiveMember> {
+        self.read().index.members_of(&group.to_string(), now)
+    }
+
+    /// The schedule behind an index assignment id, if it came from one.
+    pub fn schedule(&self, assignment_id: &str) -> Option<RoleSchedule> {
+        let id = Uuid::parse_str(assignment_id).ok()?;
+        self.read().schedules.get(&id).map(|(s, _)| s.clone())
+    }
+
+    /// Everyone who holds `role` (active) and everyone eligible for it, at `now`, with paths.
+    pub fn exposure(
+        &self,
+        role: Uuid,
+        now: DateTime<Utc>,
+    ) -> (
+        Vec<eligo_core::access::Holding>,
+        Vec<eligo_core::access::Holding>,
+    ) {
+        let state = self.read();
+        let role = role.to_string();
+        (
+            state.index.holders_of(&role, now),
+            state.index.holders_of(&eligible(&role), now),
+        )
+    }
+}
+
+/// Builds the index from `store` and subscribes it to the store's journal. Call before any
+/// write (the server does, before it serves or bootstraps): a write committed between the
+/// load and the subscription would be missed.
+pub async fn attach(
+    store: &std::sync::Arc<dyn Store>,
+    now: DateTime<Utc>,
+) -> ApiResult<std::sync::Arc<LiveIndex>> {
+    let live = std::sync::Arc::new(LiveIndex::load(&**store, now).await?);
+    let sink = live.clone();
+    store.listen(std::sync::Arc::new(move |changes: &[Change]| {
+        sink.apply(changes)
+    }));
+    Ok(live)
+}

@@ -1,0 +1,70 @@
+//! Who a principal is and what it holds. What it holds now is answered by the effective-access
+//! index (`live`), which evaluates every window at the moment of the question, so access that
+//! has ended never grants, even before any expiry job runs. `check` and `exposure` shape its
+//! answers for the API.
+
+use chrono::{DateTime, Utc};
+use eligo_core::directory::{PrincipalKind, Relation};
+use eligo_store::{ScheduleQuery, Targets, Tx};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+
+pub mod live;
+
+pub struct PrincipalSummary {
+    pub kind: PrincipalKind,
+    pub display_name: String,
+    pub upn: Option<String>,
+    pub enabled: bool,
+}
+
+pub async fn principal_summary(tx: &mut dyn Tx, id: Uuid) -> ApiResult<Option<PrincipalSummary>> {
+    let Some(kind) = tx.principal_kind(id).await? else {
+        return Ok(None);
+    };
+    Ok(match kind {
+        PrincipalKind::User => tx.get_user(id).await?.map(|u| PrincipalSummary {
+            kind,
+            display_name: u.display_name,
+            upn: Some(u.user_principal_name),
+            enabled: u.account_enabled,
+        }),
+        PrincipalKind::ServicePrincipal => {
+            tx.get_service_principal(id)
+                .await?
+                .map(|s| PrincipalSummary {
+                    kind,
+                    display_name: s.display_name,
+                    upn: None,
+                    enabled: s.account_enabled,
+                })
+        }
+        PrincipalKind::Group => tx.get_group(id).await?.map(|g| PrincipalSummary {
+            kind,
+            display_name: g.display_name,
+            upn: None,
+            enabled: false,
+        }),
+    })
+}
+
+/// Does `principal` hold or could it activate any role (directly or via a group)? Such users'
+/// credentials are protected from ordinary user administrators.
+pub async fn is_privileged(
+    tx: &mut dyn Tx,
+    principal: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    let mut holders = vec![principal];
+    holders.extend(tx.groups_of_principal(principal, Relation::Member).await?);
+    let query = ScheduleQuery {
+        principal_ids: Some(holders),
+        targets: Targets::Roles,
+        ..Default::default()
+    };
+    let schedules = tx.list_role_schedules(&query).await?;
+    Ok(schedules
+        .iter()
+        .any(|s| s.end_date_time.is_none_or(|end| now < end)))
+}

@@ -7,9 +7,14 @@
 //! - `activations`: self-activations without approval (policy check, durable write, audit).
 //! - `expiry`: activations ending at the same instant, and how soon after it they are gone from
 //!   reads and their expiry is in the audit log, with the real background scheduler.
+//! - `gen` and `check`: the effective-access index (no database): `gen` writes a generated
+//!   workload, `check` builds the index from a workload file, verifies every query's expected
+//!   answer and times the checks.
 
 mod activations;
+mod check;
 mod expiry;
+mod r#gen;
 mod writes;
 
 use std::path::PathBuf;
@@ -73,6 +78,34 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         count: usize,
     },
+    /// Writes a generated effective-access workload (JSON lines, every query with its expected
+    /// answer) to stdout, for `eligo bench check`. The same arguments give the same bytes.
+    Gen {
+        /// Users (each in one to three groups).
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        /// Groups (nested up to four deep).
+        #[arg(long, default_value_t = 10_000)]
+        groups: usize,
+        /// Role assignments (to users and groups); also the number of queries (at least 1,000).
+        #[arg(long, default_value_t = 20_000)]
+        assignments: usize,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Builds the effective-access index from a workload file, checks every query against its
+    /// `expect` (each mismatch on stderr; any makes the command fail), then times the checks on
+    /// one thread: build time, checks per second, p50 and p99 latency, peak memory.
+    Check {
+        /// The workload file (as `eligo bench gen` writes it).
+        #[arg(long, value_name = "FILE")]
+        workload: PathBuf,
+        /// Minimum duration of each of the two timed phases (throughput, then latency), in
+        /// milliseconds; the query list is repeated until it is reached.
+        #[arg(long, default_value_t = 1500)]
+        measure_ms: u64,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -100,6 +133,19 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             database_url,
             count,
         } => expiry::run(database_url, count.max(1)).await?,
+        BenchCommand::Gen {
+            users,
+            groups,
+            assignments,
+            seed,
+        } => {
+            r#gen::run(users, groups, assignments, seed)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        BenchCommand::Check {
+            workload,
+            measure_ms,
+        } => check::run(&workload, Duration::from_millis(measure_ms))?,
     };
     println!("{}", outcome.line);
     for detail in &outcome.details {
@@ -377,6 +423,150 @@ mod tests {
             .unwrap_or_else(|| panic!("{key} missing from {f:?}"))
             .parse()
             .unwrap_or_else(|_| panic!("{key} is not a number in {f:?}"))
+    }
+
+    /// A small generated workload in a scratch file, removed on drop.
+    struct ScratchWorkload(std::path::PathBuf);
+
+    impl ScratchWorkload {
+        fn generate() -> Self {
+            let path = std::env::temp_dir().join(format!(
+                "eligo-bench-workload-{}.jsonl",
+                uuid::Uuid::new_v4().simple()
+            ));
+            let mut file = std::fs::File::create(&path).unwrap();
+            super::r#gen::write(&mut file, 200, 20, 300, 5).unwrap();
+            Self(path)
+        }
+    }
+
+    impl Drop for ScratchWorkload {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn check_command(path: &std::path::Path) -> super::BenchCommand {
+        super::BenchCommand::Check {
+            workload: path.to_owned(),
+            measure_ms: 20,
+        }
+    }
+
+    #[tokio::test]
+    async fn check_bench_agrees_with_a_generated_workload() {
+        let file = ScratchWorkload::generate();
+        let text = std::fs::read_to_string(&file.0).unwrap();
+        let queries = text.lines().filter(|l| l.contains(r#""kind":"query""#));
+        assert_eq!(queries.count(), 1000, "at least 1,000 queries");
+
+        let out = super::check::run(&file.0, std::time::Duration::from_millis(20)).unwrap();
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        let f = fields(&out.line);
+        let keys: Vec<&str> = out
+            .line
+            .split_whitespace()
+            .skip(1)
+            .map(|w| w.split('=').next().unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "checks_per_sec",
+                "p50_ns",
+                "p99_ns",
+                "build_ms",
+                "rss_mib",
+                "mismatches"
+            ]
+        );
+        assert_eq!(number(&f, "mismatches"), 0.0);
+        assert!(number(&f, "checks_per_sec") > 0.0);
+        assert!(number(&f, "p50_ns") <= number(&f, "p99_ns"));
+        assert!(number(&f, "build_ms") >= 0.0);
+        assert!(number(&f, "rss_mib") > 0.0);
+        let detail = fields(&out.details[0].replacen("DETAIL", "RESULT", 1));
+        assert_eq!(number(&detail, "queries"), 1000.0);
+        assert_eq!(number(&detail, "checked"), 1000.0);
+        assert_eq!(number(&detail, "assignments"), 300.0);
+
+        let code = super::run(check_command(&file.0)).await.unwrap();
+        assert_eq!(code, std::process::ExitCode::SUCCESS);
+    }
+
+    #[tokio::test]
+    async fn check_bench_reports_a_wrong_expectation_and_fails() {
+        let file = ScratchWorkload::generate();
+        let text = std::fs::read_to_string(&file.0).unwrap();
+        // Flip the expectation of the first query that expects access.
+        let mut flipped = None;
+        let lines: Vec<String> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if flipped.is_none()
+                    && l.contains(r#""kind":"query""#)
+                    && l.contains(r#""expect":true"#)
+                {
+                    flipped = Some((i, l.replace(r#""expect":true"#, r#""expect":false"#)));
+                    flipped.as_ref().unwrap().1.clone()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        let (_, line) = flipped.expect("some query expects access");
+        std::fs::write(&file.0, lines.join("\n")).unwrap();
+        let query: serde_json::Value = serde_json::from_str(&line).unwrap();
+
+        let out = super::check::run(&file.0, std::time::Duration::from_millis(20)).unwrap();
+        assert_eq!(
+            number(&fields(&out.line), "mismatches"),
+            1.0,
+            "{}",
+            out.line
+        );
+        assert_eq!(out.problems.len(), 1, "{:?}", out.problems);
+        let problem = &out.problems[0];
+        assert!(problem.starts_with("mismatch: query "), "{problem}");
+        assert!(!problem.contains('\n'), "one line: {problem}");
+        for key in ["principal", "role", "scope"] {
+            let value = query[key].as_str().unwrap();
+            assert!(
+                problem.contains(&format!("\"{key}\":\"{value}\"")),
+                "{key} in {problem}"
+            );
+        }
+        assert!(problem.ends_with("answered true"), "{problem}");
+
+        let code = super::run(check_command(&file.0)).await.unwrap();
+        assert_eq!(code, std::process::ExitCode::from(1));
+    }
+
+    #[tokio::test]
+    async fn check_bench_refuses_bad_files_with_the_line_number() {
+        let file = ScratchWorkload::generate();
+        let mut text = std::fs::read_to_string(&file.0).unwrap();
+        let third = text.lines().take(2).map(|l| l.len() + 1).sum::<usize>();
+        text.insert_str(third, "{\"kind\":\"query\",\"principal\":\"u1\"}\n");
+        std::fs::write(&file.0, text).unwrap();
+        let err = super::run(check_command(&file.0))
+            .await
+            .expect_err("a bad line fails");
+        let message = format!("{err:#}");
+        assert!(message.contains("line 3: missing field"), "{message}");
+        assert!(message.contains(&file.0.display().to_string()), "{message}");
+
+        let missing = file.0.with_extension("missing");
+        let err = super::run(check_command(&missing))
+            .await
+            .expect_err("no file fails");
+        let message = format!("{err:#}");
+        assert!(message.starts_with("cannot read the workload"), "{message}");
+        assert!(
+            message.contains(&missing.display().to_string()),
+            "{message}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

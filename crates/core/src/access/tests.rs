@@ -644,12 +644,30 @@ fn generated_workload_checks_itself() {
     // A useful mix of answers.
     assert!(allowed > w.queries.len() / 10, "{allowed} allowed");
     assert!(allowed < w.queries.len() * 9 / 10, "{allowed} allowed");
-    // Nested groups are there, and cycles.
+    // Nested groups are there, four deep, and cycles.
     let deepest = (w.users.iter())
         .flat_map(|u| ix.groups_of(u, t(0)))
         .map(|m| m.via.len())
         .max();
     assert!(deepest >= Some(3), "{deepest:?}");
+    let edge = |group: &str, member: &str| {
+        w.members
+            .iter()
+            .any(|m| m.group == group && m.member == member && m.window == Window::ALWAYS)
+    };
+    assert!(edge("g1", "u1") && edge("g2", "g1") && edge("g3", "g2") && edge("g4", "g3"));
+    assert!(
+        ix.members_of("g4", t(0))
+            .iter()
+            .any(|m| m.principal == "u1")
+    );
+    for seed in 0..20 {
+        let small = generate_workload(20, 6, 50, seed);
+        let longest = (small.users.iter())
+            .map(|u| longest_chain(&small.members, u, &mut Vec::new()))
+            .max();
+        assert!(longest >= Some(4), "seed {seed}: {longest:?}");
+    }
     assert!(
         w.members.iter().any(|m| w
             .members
@@ -669,6 +687,19 @@ fn generated_workload_checks_itself() {
     );
     let groups_only = parse_workload(&generate(0, 5, 20, 1)).unwrap();
     assert!(groups_only.index().stats().assignments == 20);
+}
+
+/// The most groups on one simple chain of edges up from `p`.
+fn longest_chain(members: &[Member], p: &str, on_path: &mut Vec<String>) -> usize {
+    on_path.push(p.to_owned());
+    let mut longest = 0;
+    for m in members {
+        if m.member == p && !on_path.contains(&m.group) {
+            longest = longest.max(1 + longest_chain(members, &m.group, on_path));
+        }
+    }
+    on_path.pop();
+    longest
 }
 
 // ---- against the naive evaluator ---------------------------------------------------------

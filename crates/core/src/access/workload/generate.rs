@@ -2,7 +2,8 @@
 //! Randomness is a SplitMix64 sequence seeded by the caller (the core draws none of its own).
 //!
 //! The shape: users in 1–3 groups (mostly "leaf" groups); groups on four levels, each group
-//! nested in zero to two groups of a higher level (chains up to four groups deep), plus one
+//! nested in zero to two groups of a higher level (chains up to four groups deep; with four
+//! groups or more, `g1` in `g2` in `g3` in `g4` and `u1` in `g1` always), plus one
 //! two-group cycle per 200 groups (or fewer); a scope tree `/`, `/sub-N`, `/sub-N/rg-M` with at least 11
 //! subscriptions (so `/sub-1` and `/sub-10` both exist); assignments to users (60%) and groups
 //! (40%), roles skewed towards a popular few, windows half unbounded and half bounded around a
@@ -85,17 +86,30 @@ pub fn generate_workload(users: usize, groups: usize, assignments: usize, seed: 
     }
 
     // Groups on levels 0 (leaf) to 3; a group joins groups of higher levels only, so chains are
-    // at most four groups long, except for the deliberate cycles.
+    // at most four groups long, except for the deliberate cycles. With four groups or more, the
+    // first four are on levels 0 to 3 and nested in one another (below), so a chain four groups
+    // deep exists whatever the seed.
     let level: Vec<usize> = (0..groups)
-        .map(|_| match rng.below(20) {
-            0..=9 => 0,
-            10..=14 => 1,
-            15..=17 => 2,
-            _ => 3,
+        .map(|g| {
+            let drawn = match rng.below(20) {
+                0..=9 => 0,
+                10..=14 => 1,
+                15..=17 => 2,
+                _ => 3,
+            };
+            if groups >= 4 && g < 4 { g } else { drawn }
         })
         .collect();
     let by_level: Vec<Vec<usize>> = (0..4)
         .map(|l| (0..groups).filter(|&g| level[g] == l).collect())
+        .collect();
+    // The groups of the levels above each level, in level order.
+    let above: Vec<Vec<usize>> = (0..4)
+        .map(|l| {
+            (l + 1..4)
+                .flat_map(|h| by_level[h].iter().copied())
+                .collect()
+        })
         .collect();
     let mut edges = BTreeSet::new();
     let mut members = Vec::new();
@@ -110,17 +124,20 @@ pub fn generate_workload(users: usize, groups: usize, assignments: usize, seed: 
     };
     let mut nesting = Vec::new();
     for (g, &lvl) in level.iter().enumerate() {
-        let higher: Vec<usize> = (lvl + 1..4)
-            .flat_map(|l| by_level[l].iter().copied())
-            .collect();
+        let higher = &above[lvl];
         if higher.is_empty() {
             continue;
         }
         let parents = usize::from(rng.percent(60)) + usize::from(rng.percent(15));
         for _ in 0..parents {
-            let p = *rng.pick(&higher);
+            let p = *rng.pick(higher);
             nesting.push((p, g));
             add(&w.groups[p], &w.groups[g], &mut members);
+        }
+    }
+    if groups >= 4 {
+        for g in 0..3 {
+            add(&w.groups[g + 1], &w.groups[g], &mut members); // g1 in g2 in g3 in g4
         }
     }
     for _ in 0..groups.div_ceil(200) {
@@ -145,6 +162,9 @@ pub fn generate_workload(users: usize, groups: usize, assignments: usize, seed: 
                 };
                 add(&w.groups[g], u, &mut members);
             }
+        }
+        if let Some(u) = w.users.first() {
+            add(&w.groups[0], u, &mut members); // u1 in g1, four groups below g4
         }
     }
     w.members = members;

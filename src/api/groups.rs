@@ -384,7 +384,7 @@ async fn transitive_members(
     let id = odata::parse_id(&id, "group")?;
     let mut tx = app.store.read().await?;
     readable_group(&mut *tx, &caller, id).await?;
-    let ids = directory::transitive_members(&mut *tx, id).await?;
+    let ids = directory::transitive_members(&app, id);
     Ok(Json(odata::values(
         directory_object::load_all(&mut *tx, &ids).await?,
     )))

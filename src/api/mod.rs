@@ -1,6 +1,7 @@
 //! The HTTP API: thin handlers that parse, call a use case in `service`, and shape the answer
 //! like Microsoft Graph. Each module registers its routes with their OpenAPI descriptions.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod body;
@@ -22,6 +23,7 @@ use crate::app::AppState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(health::routes())
+        .merge(access::routes())
         .merge(auth::routes())
         .merge(me::routes())
         .merge(users::routes())

@@ -245,7 +245,7 @@ async fn transitive_member_of(
     tx.get_user(id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
-    let groups = directory::transitive_groups(&mut *tx, id).await?;
+    let groups = directory::transitive_groups(&app, id);
     Ok(Json(odata::values(
         directory_object::load_all(&mut *tx, &groups).await?,
     )))
@@ -271,7 +271,7 @@ async fn check_member_groups(
     tx.get_user(id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
-    let all = directory::transitive_groups(&mut *tx, id).await?;
+    let all = directory::transitive_groups(&app, id);
     let hits: Vec<String> = req
         .group_ids
         .iter()

@@ -740,32 +740,18 @@ pub async fn create_role_definition(
     Ok(role)
 }
 
-/// Every group `principal` belongs to, directly or through nesting (each once).
-pub async fn transitive_groups(tx: &mut dyn Tx, principal: Uuid) -> ApiResult<Vec<Uuid>> {
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = tx.groups_of_principal(principal, Relation::Member).await?;
-    while let Some(g) = stack.pop() {
-        if seen.insert(g) {
-            out.push(g);
-            stack.extend(tx.groups_of_principal(g, Relation::Member).await?);
-        }
-    }
-    Ok(out)
+/// Every group `principal` belongs to now, directly, through nesting or through an activated
+/// membership (each once), from the access index.
+pub fn transitive_groups(app: &App, principal: Uuid) -> Vec<Uuid> {
+    app.access.groups_of(principal, app.clock.now())
 }
 
-/// Every principal inside `group`, directly or through nested groups (each once).
-pub async fn transitive_members(tx: &mut dyn Tx, group: Uuid) -> ApiResult<Vec<Uuid>> {
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = tx.relations_of_group(group, Relation::Member).await?;
-    while let Some(p) = stack.pop() {
-        if seen.insert(p) {
-            out.push(p);
-            if tx.principal_kind(p).await? == Some(PrincipalKind::Group) {
-                stack.extend(tx.relations_of_group(p, Relation::Member).await?);
-            }
-        }
-    }
-    Ok(out)
+/// Every principal inside `group` now, directly, through nested groups or through an activated
+/// membership (each once), from the access index.
+pub fn transitive_members(app: &App, group: Uuid) -> Vec<Uuid> {
+    app.access
+        .members_of(group, app.clock.now())
+        .into_iter()
+        .filter_map(|m| Uuid::parse_str(&m.principal).ok())
+        .collect()
 }

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod access;
 mod audit;
 mod auth;
 mod bad_input;

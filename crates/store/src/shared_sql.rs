@@ -506,7 +506,11 @@ impl Tx for SqlTx {
                 let kind: String = r.try_get(1)?;
                 let kind = PrincipalKind::parse(&kind)
                     .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))?;
-                Ok((parse_uuid(&r.try_get::<String, _>(0)?)?, kind, r.try_get(2)?))
+                Ok((
+                    parse_uuid(&r.try_get::<String, _>(0)?)?,
+                    kind,
+                    r.try_get(2)?,
+                ))
             })
             .collect()
     }

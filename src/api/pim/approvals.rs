@@ -29,8 +29,8 @@ async fn get_approval(
     let id = odata::parse_id(&id, "approval")?;
     let now = app.clock.now();
     let mut tx = app.store.read().await?;
-    let request = approve::load_visible(&mut *tx, &caller, id, now).await?;
-    let steps = approve::steps_for(&mut *tx, &request, caller.id, now).await?;
+    let request = approve::load_visible(&mut *tx, &app.access, &caller, id, now).await?;
+    let steps = approve::steps_for(&mut *tx, &app.access, &request, caller.id, now).await?;
     Ok(Json(shape::approval(&request, &steps)))
 }
 
@@ -85,7 +85,7 @@ async fn my_approvals(State(app): State<AppState>, caller: Caller) -> ApiResult<
                 .await?
                 .map(|p| p.display_name)
         );
-        let steps = approve::steps_for(&mut *tx, &request, caller.id, now).await?;
+        let steps = approve::steps_for(&mut *tx, &app.access, &request, caller.id, now).await?;
         v["approval"] = shape::approval(&request, &steps);
         out.push(v);
     }

@@ -78,11 +78,8 @@ impl State {
         }
         match relation {
             Relation::Member => {
-                self.index.add_member(
-                    &group.to_string(),
-                    &principal.to_string(),
-                    Window::ALWAYS,
-                );
+                self.index
+                    .add_member(&group.to_string(), &principal.to_string(), Window::ALWAYS);
             }
             Relation::Owner => {
                 self.index.add_assignment(Assignment {
@@ -333,9 +330,12 @@ impl LiveIndex {
         scope: &str,
         now: DateTime<Utc>,
     ) -> Decision {
-        self.read()
-            .index
-            .check(&principal.to_string(), &eligible(&role.to_string()), scope, now)
+        self.read().index.check(
+            &principal.to_string(),
+            &eligible(&role.to_string()),
+            scope,
+            now,
+        )
     }
 
     /// Is `principal` a member of `group` at `now` (directly, through nesting or an activated

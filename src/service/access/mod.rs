@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::error::ApiResult;
 
+pub mod check;
 pub mod live;
 
 pub struct PrincipalSummary {

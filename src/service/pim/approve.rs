@@ -12,14 +12,13 @@ use eligo_core::directory::PrincipalKind;
 use eligo_core::policy::Approver;
 use eligo_core::request::{RequestStatus, ScheduleRequest};
 use eligo_core::roles::ids;
-use eligo_core::schedule::ScheduleKind;
-use eligo_store::{Page, RequestQuery, ScheduleQuery, Tx};
+use eligo_store::{Page, RequestQuery, Tx};
 use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::service::directory;
+use crate::service::access::live::LiveIndex;
 use crate::service::pim::{activate, load_target, role_event};
 
 /// The requester and whoever filed the request for them: never approvers of it.
@@ -29,15 +28,16 @@ pub fn requester(request: &ScheduleRequest) -> Vec<Uuid> {
 
 pub async fn approvers_of(
     tx: &mut dyn Tx,
+    live: &LiveIndex,
     request: &ScheduleRequest,
     step: &Step,
     now: DateTime<Utc>,
 ) -> ApiResult<StageApprovers> {
-    let mut primary = resolve(tx, request, &step.settings.primary_approvers, now).await?;
+    let mut primary = resolve(tx, live, request, &step.settings.primary_approvers, now).await?;
     if step.settings.primary_approvers.is_empty() {
-        primary = role_administrators(tx, now).await?;
+        primary = role_administrators(live, now);
     }
-    let escalation = resolve(tx, request, &step.settings.escalation_approvers, now).await?;
+    let escalation = resolve(tx, live, request, &step.settings.escalation_approvers, now).await?;
     Ok(StageApprovers {
         primary,
         escalation,
@@ -46,9 +46,10 @@ pub async fn approvers_of(
 
 async fn resolve(
     tx: &mut dyn Tx,
+    live: &LiveIndex,
     request: &ScheduleRequest,
     approvers: &[Approver],
-    _now: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> ApiResult<BTreeSet<Uuid>> {
     let mut out = BTreeSet::new();
     for approver in approvers {
@@ -57,9 +58,11 @@ async fn resolve(
                 out.insert(*user_id);
             }
             Approver::GroupMembers { group_id, .. } => {
-                for member in directory::transitive_members(tx, *group_id).await? {
-                    if tx.principal_kind(member).await? == Some(PrincipalKind::User) {
-                        out.insert(member);
+                for member in live.members_of(*group_id, now) {
+                    if let Ok(id) = Uuid::parse_str(&member.principal)
+                        && matches!(live.principal(id), Some((PrincipalKind::User, _)))
+                    {
+                        out.insert(id);
                     }
                 }
             }
@@ -78,46 +81,34 @@ async fn resolve(
 }
 
 /// Users who hold Global Administrator or Privileged Role Administrator now, directly or
-/// through a role-assignable group: the default approvers.
-async fn role_administrators(tx: &mut dyn Tx, now: DateTime<Utc>) -> ApiResult<BTreeSet<Uuid>> {
+/// through a role-assignable group (also through an activated membership): the default
+/// approvers. Roles are held at `/` or below; only a directory-wide holder counts.
+fn role_administrators(live: &LiveIndex, now: DateTime<Utc>) -> BTreeSet<Uuid> {
     let mut out = BTreeSet::new();
     for role in [
         ids::GLOBAL_ADMINISTRATOR,
         ids::PRIVILEGED_ROLE_ADMINISTRATOR,
     ] {
         let role = Uuid::parse_str(role).expect("built-in role ids are GUIDs");
-        let holders = tx
-            .list_role_schedules(&ScheduleQuery {
-                kind: Some(ScheduleKind::Active),
-                role_definition_id: Some(role),
-                ..Default::default()
-            })
-            .await?;
-        for s in holders.iter().filter(|s| s.is_current(now)) {
-            match tx.principal_kind(s.principal_id).await? {
-                Some(PrincipalKind::User) => {
-                    out.insert(s.principal_id);
-                }
-                Some(PrincipalKind::Group) => {
-                    for m in tx
-                        .relations_of_group(s.principal_id, eligo_core::directory::Relation::Member)
-                        .await?
-                    {
-                        if tx.principal_kind(m).await? == Some(PrincipalKind::User) {
-                            out.insert(m);
-                        }
-                    }
-                }
-                _ => {}
+        let (active, _) = live.exposure(role, now);
+        for holding in active {
+            let Ok(id) = Uuid::parse_str(&holding.principal) else {
+                continue;
+            };
+            if holding.path.scope == eligo_core::scope::ROOT
+                && matches!(live.principal(id), Some((PrincipalKind::User, _)))
+            {
+                out.insert(id);
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// The steps of a request's approval with `assignedToMe` for `who`.
 pub async fn steps_for(
     tx: &mut dyn Tx,
+    live: &LiveIndex,
     request: &ScheduleRequest,
     who: Uuid,
     now: DateTime<Utc>,
@@ -132,7 +123,7 @@ pub async fn steps_for(
                 .may_review(
                     i,
                     who,
-                    &approvers_of(tx, request, step, now).await?,
+                    &approvers_of(tx, live, request, step, now).await?,
                     &requester(request),
                     now,
                 )
@@ -146,6 +137,7 @@ pub async fn steps_for(
 /// and anyone who is (or was) an approver of one of its stages.
 pub async fn may_read(
     tx: &mut dyn Tx,
+    live: &LiveIndex,
     caller: &Caller,
     request: &ScheduleRequest,
     now: DateTime<Utc>,
@@ -160,7 +152,7 @@ pub async fn may_read(
         if step.reviews.iter().any(|r| r.reviewed_by == caller.id) {
             return Ok(true);
         }
-        let who = approvers_of(tx, request, step, now).await?;
+        let who = approvers_of(tx, live, request, step, now).await?;
         if who.primary.contains(&caller.id) || who.escalation.contains(&caller.id) {
             return Ok(true);
         }
@@ -172,6 +164,7 @@ pub async fn may_read(
 /// see it (its existence is not disclosed).
 pub async fn load_visible(
     tx: &mut dyn Tx,
+    live: &LiveIndex,
     caller: &Caller,
     approval_id: Uuid,
     now: DateTime<Utc>,
@@ -181,7 +174,7 @@ pub async fn load_visible(
         .await?
         .filter(|r| r.approval.is_some())
         .ok_or_else(|| ApiError::not_found("approval"))?;
-    if !may_read(tx, caller, &request, now).await? {
+    if !may_read(tx, live, caller, &request, now).await? {
         return Err(ApiError::not_found("approval"));
     }
     Ok(request)
@@ -198,7 +191,7 @@ pub async fn review(
 ) -> ApiResult<ScheduleRequest> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    let mut request = load_visible(&mut *tx, caller, approval_id, now).await?;
+    let mut request = load_visible(&mut *tx, &app.access, caller, approval_id, now).await?;
     if request.status != RequestStatus::PendingApproval {
         return Err(ApiError::bad_request(
             "ApprovalStepNotInProgress",
@@ -216,7 +209,7 @@ pub async fn review(
         .iter()
         .position(|s| s.id == step_id)
         .ok_or_else(|| ApiError::not_found("approval step"))?;
-    let who = approvers_of(&mut *tx, &request, &approval.steps[index], now).await?;
+    let who = approvers_of(&mut *tx, &app.access, &request, &approval.steps[index], now).await?;
     let outcome = approval
         .review(
             index,
@@ -361,7 +354,8 @@ pub async fn waiting_on(app: &App, caller: &Caller) -> ApiResult<Vec<ScheduleReq
         let Some(index) = approval.current() else {
             continue;
         };
-        let who = approvers_of(&mut *tx, &request, &approval.steps[index], now).await?;
+        let who =
+            approvers_of(&mut *tx, &app.access, &request, &approval.steps[index], now).await?;
         if approval
             .may_review(index, caller.id, &who, &requester(&request), now)
             .is_ok()

@@ -147,7 +147,7 @@ pub async fn request(app: &App, caller: &Caller, id: Uuid) -> ApiResult<Schedule
         .get_schedule_request(id)
         .await?
         .ok_or_else(|| ApiError::not_found("request"))?;
-    if !super::approve::may_read(&mut *tx, caller, &request, now).await? {
+    if !super::approve::may_read(&mut *tx, &app.access, caller, &request, now).await? {
         return Err(ApiError::not_found("request"));
     }
     Ok(request)

@@ -466,8 +466,8 @@ async fn creates_cycle(tx: &mut dyn Tx, group: Uuid, member: Uuid) -> ApiResult<
 /// Who may change a group's members or owners: those whose role allows it (protected actions
 /// for role-assignable groups), and the group's owners — except that an owner never adds
 /// themselves, which would be escalation through a group they own.
-async fn authorize_relation_change(
-    tx: &mut dyn Tx,
+pub async fn authorize_relation_change(
+    app: &App,
     caller: &Caller,
     group: &Group,
     principal: Uuid,
@@ -483,10 +483,8 @@ async fn authorize_relation_change(
     if caller.may(action) {
         return Ok(());
     }
-    let is_owner = tx
-        .relations_of_group(group.id, Relation::Owner)
-        .await?
-        .contains(&caller.id);
+    // Ownership counts directly or through an activated ownership (PIM for Groups).
+    let is_owner = app.access.owner_of(caller.id, group.id, app.clock.now()).allowed;
     if !is_owner {
         return Err(ApiError::forbidden(format!(
             "changing this group's {}s needs {action} or ownership of the group",
@@ -523,7 +521,7 @@ pub async fn add_relation(
         )
         .with_detail("UnknownPrincipal", "id")
     })?;
-    authorize_relation_change(&mut *tx, caller, &group, principal, relation, true).await?;
+    authorize_relation_change(app, caller, &group, principal, relation, true).await?;
     dir::check_nesting(&group, kind, relation)?;
     if relation == Relation::Member
         && kind == PrincipalKind::Group
@@ -575,7 +573,7 @@ pub async fn remove_relation(
         .get_group(group_id)
         .await?
         .ok_or_else(|| ApiError::not_found("group"))?;
-    authorize_relation_change(&mut *tx, caller, &group, principal, relation, false).await?;
+    authorize_relation_change(app, caller, &group, principal, relation, false).await?;
     if relation == Relation::Owner {
         let owners = tx.relations_of_group(group_id, Relation::Owner).await?;
         if owners == [principal]

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::api::body::JsonBody;
 use crate::api::odata;
-use crate::api::pim::shape;
+use crate::api::pim::{Family, shape};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -26,10 +26,23 @@ async fn get_approval(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    approval(app, caller, id, Family::Roles).await
+}
+
+/// One approval, seen through the API of its family (a group's approval is not a role's).
+pub async fn approval(
+    app: AppState,
+    caller: Caller,
+    id: String,
+    family: Family,
+) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "approval")?;
     let now = app.clock.now();
     let mut tx = app.store.read().await?;
     let request = approve::load_visible(&mut *tx, &app.access, &caller, id, now).await?;
+    if !family.owns(&request.target()) {
+        return Err(ApiError::not_found("approval"));
+    }
     let steps = approve::steps_for(&mut *tx, &app.access, &request, caller.id, now).await?;
     Ok(Json(shape::approval(&request, &steps)))
 }
@@ -53,7 +66,28 @@ async fn review_step(
     Path((id, step)): Path<(String, String)>,
     JsonBody(body): JsonBody<ReviewBody>,
 ) -> ApiResult<StatusCode> {
+    review(app, caller, id, step, body, Family::Roles).await
+}
+
+/// Records one review, through the API of the approval's family.
+pub async fn review(
+    app: AppState,
+    caller: Caller,
+    id: String,
+    step: String,
+    body: ReviewBody,
+    family: Family,
+) -> ApiResult<StatusCode> {
     let id = odata::parse_id(&id, "approval")?;
+    let mut tx = app.store.read().await?;
+    if tx
+        .get_schedule_request(id)
+        .await?
+        .is_some_and(|r| !family.owns(&r.target()))
+    {
+        return Err(ApiError::not_found("approval"));
+    }
+    drop(tx);
     let step = odata::parse_id(&step, "step")?;
     let result = match body.review_result.to_ascii_lowercase().as_str() {
         "approve" => ReviewResult::Approve,

@@ -10,14 +10,15 @@ use eligo_core::filter::Filter;
 use eligo_core::request::{
     ExpirationInfo, ExpirationType, RequestAction, RequestKind, RequestStatus, ScheduleInfo,
 };
+use eligo_core::target::{GroupAccess, Target as AccessTarget, is_reserved_role_id};
 use eligo_store::RequestQuery;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::api::body::JsonBody;
-use crate::api::odata::{self, EQ};
-use crate::api::pim::shape;
+use crate::api::odata;
+use crate::api::pim::{Family, shape};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -181,14 +182,15 @@ fn schedule_info(body: ScheduleInfoBody) -> ApiResult<ScheduleInfo> {
     })
 }
 
+fn action(raw: &str) -> ApiResult<RequestAction> {
+    RequestAction::parse(raw).ok_or_else(|| {
+        ApiError::bad_request("InvalidRequestAction", format!("unknown action '{raw}'"))
+            .with_detail("InvalidValue", "action")
+    })
+}
+
 fn new_request(kind: RequestKind, body: RequestBody) -> ApiResult<submit::NewRequest> {
-    let action = RequestAction::parse(&body.action).ok_or_else(|| {
-        ApiError::bad_request(
-            "InvalidRequestAction",
-            format!("unknown action '{}'", body.action),
-        )
-        .with_detail("InvalidValue", "action")
-    })?;
+    let action = action(&body.action)?;
     if body.app_scope_id.as_deref().is_some_and(|s| s != "/") {
         return Err(bad(
             "appScopeId",
@@ -204,7 +206,14 @@ fn new_request(kind: RequestKind, body: RequestBody) -> ApiResult<submit::NewReq
         kind,
         action,
         principal_id: odata::parse_id(&body.principal_id, "principalId")?,
-        role_definition_id: odata::parse_id(&body.role_definition_id, "roleDefinitionId")?,
+        role_definition_id: {
+            let role = odata::parse_id(&body.role_definition_id, "roleDefinitionId")?;
+            // The ids standing for group accesses are not roles (PIM for Groups has its own API).
+            if is_reserved_role_id(role) {
+                return Err(ApiError::not_found("role definition"));
+            }
+            role
+        },
         directory_scope_id: body.directory_scope_id.unwrap_or_else(|| "/".into()),
         justification: body.justification,
         ticket,
@@ -213,13 +222,53 @@ fn new_request(kind: RequestKind, body: RequestBody) -> ApiResult<submit::NewReq
     })
 }
 
-async fn create(
+/// A PIM for Groups request: `groupId` and `accessId` in place of the role fields.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupRequestBody {
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    action: String,
+    principal_id: String,
+    group_id: String,
+    access_id: String,
+    justification: Option<String>,
+    ticket_info: Option<TicketBody>,
+    schedule_info: Option<ScheduleInfoBody>,
+    is_validation_only: Option<bool>,
+    target_schedule_id: Option<String>,
+}
+
+pub fn new_group_request(
+    kind: RequestKind,
+    body: GroupRequestBody,
+) -> ApiResult<submit::NewRequest> {
+    let access = GroupAccess::parse(&body.access_id)
+        .ok_or_else(|| bad("accessId", "accessId is member or owner"))?;
+    let group = odata::parse_id(&body.group_id, "groupId")?;
+    let (role_definition_id, directory_scope_id) = AccessTarget::Group { group, access }.fields();
+    let _ = body.target_schedule_id;
+    Ok(submit::NewRequest {
+        kind,
+        action: action(&body.action)?,
+        principal_id: odata::parse_id(&body.principal_id, "principalId")?,
+        role_definition_id,
+        directory_scope_id,
+        justification: body.justification,
+        ticket: body.ticket_info.map(|t| Ticket {
+            number: t.ticket_number.unwrap_or_default(),
+            system: t.ticket_system.unwrap_or_default(),
+        }),
+        schedule_info: body.schedule_info.map(schedule_info).transpose()?,
+        is_validation_only: body.is_validation_only.unwrap_or(false),
+    })
+}
+
+pub async fn create(
     app: AppState,
     caller: Caller,
-    kind: RequestKind,
-    body: RequestBody,
+    new: submit::NewRequest,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let new = new_request(kind, body)?;
     let validation_only = new.is_validation_only;
     let request = submit::submit(&app, &caller, new).await?;
     let mut v = shape::request(&request);
@@ -227,7 +276,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-pub fn request_query(kind: RequestKind, filter: &Filter) -> ApiResult<RequestQuery> {
+pub fn request_query(
+    kind: RequestKind,
+    family: Family,
+    filter: &Filter,
+) -> ApiResult<RequestQuery> {
+    let (role_definition_id, directory_scope_id) = family.target_filter(filter)?;
     let status = match odata::eq_text(filter, "status")? {
         None => None,
         Some(s) => Some(RequestStatus::parse(&s).ok_or_else(|| {
@@ -239,41 +293,34 @@ pub fn request_query(kind: RequestKind, filter: &Filter) -> ApiResult<RequestQue
         principal_id: odata::eq_text(filter, "principalId")?
             .map(|id| odata::parse_id(&id, "principalId"))
             .transpose()?,
-        role_definition_id: odata::eq_text(filter, "roleDefinitionId")?
-            .map(|id| odata::parse_id(&id, "roleDefinitionId"))
-            .transpose()?,
-        directory_scope_id: odata::eq_text(filter, "directoryScopeId")?,
+        role_definition_id,
+        directory_scope_id,
         status,
         created_by: None,
-        targets: eligo_store::Targets::Roles,
+        targets: family.targets(),
     })
 }
 
-const REQUEST_FILTERS: odata::Allowed = &[
-    ("principalId", EQ),
-    ("roleDefinitionId", EQ),
-    ("directoryScopeId", EQ),
-    ("status", EQ),
-];
-
-async fn list(
+pub async fn list(
     app: AppState,
     caller: Caller,
     kind: RequestKind,
+    family: Family,
     uri: Uri,
     q: odata::RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let opts = odata::parse_list_options(&q, REQUEST_FILTERS)?;
-    let query = request_query(kind, &opts.filter)?;
+    let opts = odata::parse_list_options(&q, family.filters())?;
+    let query = request_query(kind, family, &opts.filter)?;
     let rows = views::requests(&app, &caller, query, odata::probe(opts.page)).await?;
     let shaped: Vec<Value> = rows.iter().map(shape::request).collect();
     Ok(Json(odata::collection(&uri, opts.page, shaped)))
 }
 
-async fn get(
+pub async fn get(
     app: AppState,
     caller: Caller,
     kind: RequestKind,
+    family: Family,
     id: String,
     uri: Uri,
     q: odata::RawQuery,
@@ -281,8 +328,8 @@ async fn get(
     match super::filter_by_current_user(&id)?.as_deref() {
         None => {}
         Some("principal") => {
-            let opts = odata::parse_list_options(&q, REQUEST_FILTERS)?;
-            let mut query = request_query(kind, &opts.filter)?;
+            let opts = odata::parse_list_options(&q, family.filters())?;
+            let mut query = request_query(kind, family, &opts.filter)?;
             query.principal_id = Some(caller.id);
             let rows = views::requests(&app, &caller, query, odata::probe(opts.page)).await?;
             let shaped: Vec<Value> = rows.iter().map(shape::request).collect();
@@ -292,7 +339,7 @@ async fn get(
             let waiting = approve::waiting_on(&app, &caller).await?;
             let shaped: Vec<Value> = waiting
                 .iter()
-                .filter(|r| r.kind == kind)
+                .filter(|r| r.kind == kind && family.owns(&r.target()))
                 .map(shape::request)
                 .collect();
             return Ok(Json(odata::values(shaped)));
@@ -308,7 +355,7 @@ async fn get(
     }
     let id = odata::parse_id(&id, "request")?;
     let request = views::request(&app, &caller, id).await?;
-    if request.kind != kind {
+    if request.kind != kind || !family.owns(&request.target()) {
         return Err(ApiError::not_found("request"));
     }
     Ok(Json(shape::request(&request)))
@@ -323,7 +370,7 @@ async fn create_assignment(
     caller: Caller,
     JsonBody(body): JsonBody<RequestBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    create(app, caller, RequestKind::Assignment, body).await
+    create(app, caller, new_request(RequestKind::Assignment, body)?).await
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests", tag = "pim",
@@ -335,7 +382,7 @@ async fn list_assignment(
     uri: Uri,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    list(app, caller, RequestKind::Assignment, uri, q).await
+    list(app, caller, RequestKind::Assignment, Family::Roles, uri, q).await
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests/{id}", tag = "pim",
@@ -347,7 +394,7 @@ async fn get_assignment(
     Path(id): Path<String>,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    get(app, caller, RequestKind::Assignment, id, uri, q).await
+    get(app, caller, RequestKind::Assignment, Family::Roles, id, uri, q).await
 }
 
 #[utoipa::path(post, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests/{id}/cancel", tag = "pim",
@@ -370,7 +417,7 @@ async fn create_eligibility(
     caller: Caller,
     JsonBody(body): JsonBody<RequestBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    create(app, caller, RequestKind::Eligibility, body).await
+    create(app, caller, new_request(RequestKind::Eligibility, body)?).await
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests", tag = "pim",
@@ -382,7 +429,7 @@ async fn list_eligibility(
     uri: Uri,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    list(app, caller, RequestKind::Eligibility, uri, q).await
+    list(app, caller, RequestKind::Eligibility, Family::Roles, uri, q).await
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests/{id}", tag = "pim",
@@ -394,7 +441,7 @@ async fn get_eligibility(
     Path(id): Path<String>,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    get(app, caller, RequestKind::Eligibility, id, uri, q).await
+    get(app, caller, RequestKind::Eligibility, Family::Roles, id, uri, q).await
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {

@@ -9,38 +9,39 @@ use axum::http::Uri;
 use eligo_core::schedule::ScheduleKind;
 use serde_json::Value;
 
-use crate::api::odata::{self, EQ};
-use crate::api::pim::shape;
+use crate::api::odata;
+use crate::api::pim::{Family, shape};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::service::pim::views::{self, HoldingQuery};
 
-const FILTERS: odata::Allowed = &[
-    ("principalId", EQ),
-    ("roleDefinitionId", EQ),
-    ("directoryScopeId", EQ),
-];
+/// Which collection: eligibilities or active assignments, schedules or instances, of roles or
+/// of groups.
+#[derive(Clone, Copy)]
+pub struct Collection {
+    pub family: Family,
+    pub kind: ScheduleKind,
+    pub instances: bool,
+}
 
-async fn list(
+pub async fn list(
     app: AppState,
     caller: Caller,
     uri: Uri,
     q: odata::RawQuery,
-    kind: ScheduleKind,
-    instances: bool,
+    c: Collection,
 ) -> ApiResult<Json<Value>> {
-    list_for(app, caller, uri, q, kind, instances, None).await
+    list_for(app, caller, uri, q, c, None).await
 }
 
 /// Graph's `filterByCurrentUser(on='principal')`, or one schedule or instance by id.
-async fn one_or_mine(
+pub async fn one_or_mine(
     app: AppState,
     caller: Caller,
     uri: Uri,
     q: odata::RawQuery,
-    kind: ScheduleKind,
-    instances: bool,
+    c: Collection,
     segment: String,
 ) -> ApiResult<Json<Value>> {
     if let Some(on) = super::filter_by_current_user(&segment)? {
@@ -50,26 +51,17 @@ async fn one_or_mine(
                 "schedules and instances support filterByCurrentUser(on='principal')",
             ));
         }
-        return list_for(
-            app,
-            caller.clone(),
-            uri,
-            q,
-            kind,
-            instances,
-            Some(caller.id),
-        )
-        .await;
+        return list_for(app, caller.clone(), uri, q, c, Some(caller.id)).await;
     }
     let id = odata::parse_id(&segment, "schedule")?;
     let now = app.clock.now();
     let all = views::holdings(
         &app,
         &caller,
-        kind,
+        c.kind,
         HoldingQuery {
-            targets: eligo_store::Targets::Roles,
-            current_only: instances,
+            targets: c.family.targets(),
+            current_only: c.instances,
             ..Default::default()
         },
     )
@@ -78,7 +70,7 @@ async fn one_or_mine(
         .iter()
         .find(|h| h.schedule.id == id)
         .ok_or_else(|| ApiError::not_found("schedule"))?;
-    Ok(Json(if instances {
+    Ok(Json(if c.instances {
         shape::instance(found, now)
     } else {
         shape::schedule(found)
@@ -90,11 +82,10 @@ async fn list_for(
     caller: Caller,
     uri: Uri,
     q: odata::RawQuery,
-    kind: ScheduleKind,
-    instances: bool,
+    c: Collection,
     mine: Option<uuid::Uuid>,
 ) -> ApiResult<Json<Value>> {
-    let opts = odata::parse_list_options(&q, FILTERS)?;
+    let opts = odata::parse_list_options(&q, c.family.schedule_filters())?;
     let f = &opts.filter;
     if mine.is_some() && odata::eq_text(f, "principalId")?.is_some() {
         return Err(ApiError::bad_request(
@@ -102,29 +93,28 @@ async fn list_for(
             "filterByCurrentUser already names the principal",
         ));
     }
+    let (role_definition_id, directory_scope_id) = c.family.target_filter(f)?;
     let query = HoldingQuery {
-        targets: eligo_store::Targets::Roles,
+        targets: c.family.targets(),
         principal_id: match mine {
             Some(me) => Some(me),
             None => odata::eq_text(f, "principalId")?
                 .map(|id| odata::parse_id(&id, "principalId"))
                 .transpose()?,
         },
-        role_definition_id: odata::eq_text(f, "roleDefinitionId")?
-            .map(|id| odata::parse_id(&id, "roleDefinitionId"))
-            .transpose()?,
-        directory_scope_id: odata::eq_text(f, "directoryScopeId")?,
-        current_only: instances,
+        role_definition_id,
+        directory_scope_id,
+        current_only: c.instances,
     };
     let now = app.clock.now();
-    let rows = views::holdings(&app, &caller, kind, query).await?;
+    let rows = views::holdings(&app, &caller, c.kind, query).await?;
     let skip = opts.page.skip.max(0) as usize;
     let shaped: Vec<Value> = rows
         .iter()
         .skip(skip)
         .take(opts.page.top as usize + 1)
         .map(|h| {
-            if instances {
+            if c.instances {
                 shape::instance(h, now)
             } else {
                 shape::schedule(h)
@@ -134,8 +124,9 @@ async fn list_for(
     Ok(Json(odata::collection(&uri, opts.page, shaped)))
 }
 
-macro_rules! collection {
-    ($name:ident, $one:ident, $path:literal, $one_path:literal, $kind:expr, $instances:expr, $what:literal) => {
+#[macro_export]
+macro_rules! pim_collection {
+    ($name:ident, $one:ident, $path:literal, $one_path:literal, $family:expr, $kind:expr, $instances:expr, $what:literal) => {
         #[utoipa::path(get, path = $one_path, tag = "pim",
             params(("id" = String, Path, description = "an id, or filterByCurrentUser(on='principal')")),
             responses((status = 200, description = $what)))]
@@ -146,11 +137,12 @@ macro_rules! collection {
             Path(segment): Path<String>,
             Query(q): Query<odata::RawQuery>,
         ) -> ApiResult<Json<Value>> {
-            one_or_mine(app, caller, uri, q, $kind, $instances, segment).await
+            let c = Collection { family: $family, kind: $kind, instances: $instances };
+            one_or_mine(app, caller, uri, q, c, segment).await
         }
 
         #[utoipa::path(get, path = $path, tag = "pim",
-            params(("$filter" = Option<String>, Query, description = "principalId, roleDefinitionId, directoryScopeId eq '...'")),
+            params(("$filter" = Option<String>, Query, description = "principalId, and roleDefinitionId, directoryScopeId (roles) or groupId, accessId (groups) eq '...'")),
             responses((status = 200, description = $what)))]
         async fn $name(
             State(app): State<AppState>,
@@ -158,43 +150,48 @@ macro_rules! collection {
             uri: Uri,
             Query(q): Query<odata::RawQuery>,
         ) -> ApiResult<Json<Value>> {
-            list(app, caller, uri, q, $kind, $instances).await
+            let c = Collection { family: $family, kind: $kind, instances: $instances };
+            list(app, caller, uri, q, c).await
         }
     };
 }
 
-collection!(
+pim_collection!(
     assignment_schedules,
     assignment_schedules_one,
     "/v1/roleManagement/directory/roleAssignmentSchedules",
     "/v1/roleManagement/directory/roleAssignmentSchedules/{id}",
+    Family::Roles,
     ScheduleKind::Active,
     false,
     "Active assignment schedules, current and future"
 );
-collection!(
+pim_collection!(
     assignment_instances,
     assignment_instances_one,
     "/v1/roleManagement/directory/roleAssignmentScheduleInstances",
     "/v1/roleManagement/directory/roleAssignmentScheduleInstances/{id}",
+    Family::Roles,
     ScheduleKind::Active,
     true,
     "Active assignments holding now"
 );
-collection!(
+pim_collection!(
     eligibility_schedules,
     eligibility_schedules_one,
     "/v1/roleManagement/directory/roleEligibilitySchedules",
     "/v1/roleManagement/directory/roleEligibilitySchedules/{id}",
+    Family::Roles,
     ScheduleKind::Eligible,
     false,
     "Eligibility schedules, current and future"
 );
-collection!(
+pim_collection!(
     eligibility_instances,
     eligibility_instances_one,
     "/v1/roleManagement/directory/roleEligibilityScheduleInstances",
     "/v1/roleManagement/directory/roleEligibilityScheduleInstances/{id}",
+    Family::Roles,
     ScheduleKind::Eligible,
     true,
     "Eligibilities holding now"

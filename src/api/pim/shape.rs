@@ -6,6 +6,7 @@ use eligo_core::approval::Step;
 use eligo_core::duration::format_duration;
 use eligo_core::request::{ExpirationType, ScheduleInfo, ScheduleRequest};
 use eligo_core::schedule::{AssignmentType, ScheduleKind};
+use eligo_core::target::Target;
 use serde_json::{Value, json};
 
 use crate::service::pim::views::Holding;
@@ -27,12 +28,30 @@ pub fn schedule_info(info: &ScheduleInfo) -> Value {
     })
 }
 
+/// PIM for Groups names its target `groupId` and `accessId` where roles say
+/// `roleDefinitionId` and `directoryScopeId`: rewrites a shaped role resource accordingly.
+fn for_target(mut v: Value, target: Target) -> Value {
+    if let Target::Group { group, access } = target
+        && let Some(o) = v.as_object_mut()
+    {
+        for key in ["roleDefinitionId", "directoryScopeId", "appScopeId"] {
+            o.remove(key);
+        }
+        o.insert("groupId".into(), json!(group));
+        o.insert("accessId".into(), json!(access.as_str()));
+        if let Some(Value::String(t)) = o.get_mut("@odata.type") {
+            *t = t.replace("unifiedRole", "privilegedAccessGroup");
+        }
+    }
+    v
+}
+
 pub fn request(r: &ScheduleRequest) -> Value {
     let kind = match r.kind {
         eligo_core::request::RequestKind::Eligibility => "unifiedRoleEligibilityScheduleRequest",
         eligo_core::request::RequestKind::Assignment => "unifiedRoleAssignmentScheduleRequest",
     };
-    json!({
+    let v = json!({
         "@odata.type": format!("#microsoft.graph.{kind}"),
         "id": r.id,
         "status": r.status.as_str(),
@@ -54,7 +73,8 @@ pub fn request(r: &ScheduleRequest) -> Value {
         "createdDateTime": r.created_date_time,
         "completedDateTime": r.completed_date_time,
         "approvalId": r.approval_id(),
-    })
+    });
+    for_target(v, r.target())
 }
 
 fn end_of(h: &Holding) -> Option<DateTime<Utc>> {
@@ -80,7 +100,7 @@ pub fn schedule(h: &Holding) -> Value {
         v["assignmentType"] = json!(assignment_type(s.assignment_type));
     }
     via(&mut v, h);
-    v
+    for_target(v, s.target())
 }
 
 pub fn instance(h: &Holding, now: DateTime<Utc>) -> Value {
@@ -108,7 +128,7 @@ pub fn instance(h: &Holding, now: DateTime<Utc>) -> Value {
         }
     }
     via(&mut v, h);
-    v
+    for_target(v, s.target())
 }
 
 fn via(v: &mut Value, h: &Holding) {

@@ -230,7 +230,7 @@ pub async fn review(
             ApiError::new(status, refusal.code(), refusal.message())
         })?;
     request.approval = Some(approval);
-    let target = load_target(&mut *tx, request.role_definition_id, request.principal_id).await?;
+    let target = load_target(&mut *tx, &request.target(), request.principal_id).await?;
     let (activity, stage) = match outcome {
         Outcome::Recorded { .. } | Outcome::NextStage { .. } => {
             ("Approve stage of role request (PIM)", index + 1)
@@ -320,7 +320,7 @@ pub async fn cancel(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
     request.status = RequestStatus::Canceled;
     request.completed_date_time = Some(now);
     tx.update_schedule_request(&request).await?;
-    let target = load_target(&mut *tx, request.role_definition_id, request.principal_id).await?;
+    let target = load_target(&mut *tx, &request.target(), request.principal_id).await?;
     tx.append_audit(role_event(
         now,
         "Add member to role canceled (PIM activation)",

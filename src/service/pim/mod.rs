@@ -19,6 +19,8 @@ use eligo_core::policy::{RolePolicy, ScopeType};
 use eligo_core::request::ScheduleRequest;
 use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::{RoleSchedule, ScheduleKind};
+use eligo_core::target::{GroupAccess, Target as AccessTarget};
+use eligo_core::directory::Group;
 use eligo_store::{ScheduleQuery, Tx};
 use uuid::Uuid;
 
@@ -26,47 +28,109 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::access::{self, PrincipalSummary};
 use crate::service::policies;
 
-/// Everything a request is about, loaded and checked: the role, the principal and the policy.
+/// What a request gives: a directory role, or membership or ownership of a group.
+pub enum Governed {
+    Role(RoleDefinition),
+    Group { group: Group, access: GroupAccess },
+}
+
+/// Everything a request is about, loaded and checked: the role or group, the principal and the
+/// policy that governs it.
 pub struct Target {
-    pub role: RoleDefinition,
+    pub governed: Governed,
     pub principal: PrincipalSummary,
     pub policy: RolePolicy,
 }
 
-/// Loads the role (404 when unknown), the principal (404 when unknown; a group must be
-/// role-assignable) and the role's policy at `/`.
+impl Target {
+    /// The role's or the group's id.
+    pub fn id(&self) -> Uuid {
+        match &self.governed {
+            Governed::Role(role) => role.id,
+            Governed::Group { group, .. } => group.id,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match &self.governed {
+            Governed::Role(role) => &role.display_name,
+            Governed::Group { group, .. } => &group.display_name,
+        }
+    }
+
+    pub fn is_group(&self) -> bool {
+        matches!(self.governed, Governed::Group { .. })
+    }
+}
+
+/// Entra's audit names say "role"; for a group access the same event says "group" (e.g.
+/// "Add member to group completed (PIM activation)"), under GroupManagement.
+pub fn activity_for(is_group: bool, role_activity: &str) -> (Category, String) {
+    if is_group {
+        (
+            Category::GroupManagement,
+            role_activity.replace(" role", " group"),
+        )
+    } else {
+        (Category::RoleManagement, role_activity.to_string())
+    }
+}
+
+/// Loads what `target` names (404 when unknown), the principal (404 when unknown) and the
+/// governing policy. A group can hold a role only when role-assignable; a group access goes to
+/// users and service principals (nesting a group is a directory change, not a PIM request).
 pub async fn load_target(
     tx: &mut dyn Tx,
-    role_definition_id: Uuid,
+    target: &AccessTarget,
     principal_id: Uuid,
 ) -> ApiResult<Target> {
-    let role = tx
-        .get_role_definition(role_definition_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("role definition"))?;
+    let (governed, policy) = match target {
+        AccessTarget::Role { role, .. } => {
+            let def = tx
+                .get_role_definition(*role)
+                .await?
+                .ok_or_else(|| ApiError::not_found("role definition"))?;
+            let policy =
+                policies::load(tx, ScopeType::DirectoryRole, "/", &role.to_string()).await?;
+            (Governed::Role(def), policy)
+        }
+        AccessTarget::Group { group, access } => {
+            let g = tx
+                .get_group(*group)
+                .await?
+                .ok_or_else(|| ApiError::not_found("group"))?;
+            let policy =
+                policies::load(tx, ScopeType::Group, &group.to_string(), access.as_str()).await?;
+            (
+                Governed::Group {
+                    group: g,
+                    access: *access,
+                },
+                policy,
+            )
+        }
+    };
     let principal = access::principal_summary(tx, principal_id)
         .await?
         .ok_or_else(|| ApiError::not_found("principal"))?;
-    if principal.kind == PrincipalKind::Group
-        && !tx
-            .get_group(principal_id)
-            .await?
-            .is_some_and(|g| g.is_assignable_to_role)
-    {
-        return Err(ApiError::bad_request(
-            "InvalidPrincipal",
-            "only role-assignable groups can hold roles (isAssignableToRole is fixed at creation)",
-        ));
+    if principal.kind == PrincipalKind::Group {
+        let holds_roles = matches!(governed, Governed::Role(_))
+            && tx
+                .get_group(principal_id)
+                .await?
+                .is_some_and(|g| g.is_assignable_to_role);
+        if !holds_roles {
+            return Err(ApiError::bad_request(
+                "InvalidPrincipal",
+                match governed {
+                    Governed::Role(_) => "only role-assignable groups can hold roles (isAssignableToRole is fixed at creation)",
+                    Governed::Group { .. } => "group membership and ownership go to users and service principals; nest groups through the group's members instead",
+                },
+            ));
+        }
     }
-    let policy = policies::load(
-        tx,
-        ScopeType::DirectoryRole,
-        "/",
-        &role_definition_id.to_string(),
-    )
-    .await?;
     Ok(Target {
-        role,
+        governed,
         principal,
         policy,
     })
@@ -133,12 +197,10 @@ pub fn role_event(
     target: &Target,
     request: &ScheduleRequest,
 ) -> AuditEvent {
-    let mut event = AuditEvent::new(now, Category::RoleManagement, activity, initiator)
-        .target(
-            target.role.id,
-            "Role",
-            Some(target.role.display_name.as_str()),
-        )
+    let (category, activity) = activity_for(target.is_group(), activity);
+    let kind = if target.is_group() { "Group" } else { "Role" };
+    let mut event = AuditEvent::new(now, category, &activity, initiator)
+        .target(target.id(), kind, Some(target.name()))
         .target(
             request.principal_id,
             crate::service::directory::kind_label(target.principal.kind),
@@ -171,6 +233,21 @@ pub fn role_event(
     event
 }
 
+/// An audit event about a request whose role, group or principal no longer exists.
+pub fn bare_request_event(now: DateTime<Utc>, activity: &str, request: &ScheduleRequest) -> AuditEvent {
+    let target = request.target();
+    let (category, activity) = activity_for(target.is_group(), activity);
+    let (id, kind) = match target {
+        AccessTarget::Group { group, .. } => (group, "Group"),
+        AccessTarget::Role { role, .. } => (role, "Role"),
+    };
+    AuditEvent::new(now, category, &activity, Initiator::system())
+        .target(id, kind, None)
+        .target(request.principal_id, "Principal", None)
+        .target(request.id, "Request", None)
+        .detail("action", request.action.as_str())
+}
+
 /// An audit event about a schedule the scheduler (or a cascade) changed.
 pub fn schedule_event(
     now: DateTime<Utc>,
@@ -180,8 +257,13 @@ pub fn schedule_event(
     role_name: Option<&str>,
     principal_name: Option<&str>,
 ) -> AuditEvent {
-    let mut event = AuditEvent::new(now, Category::RoleManagement, activity, initiator)
-        .target(schedule.role_definition_id, "Role", role_name)
+    let (category, activity) = activity_for(schedule.target().is_group(), activity);
+    let (id, kind) = match schedule.target() {
+        AccessTarget::Group { group, .. } => (group, "Group"),
+        AccessTarget::Role { role, .. } => (role, "Role"),
+    };
+    let mut event = AuditEvent::new(now, category, &activity, initiator)
+        .target(id, kind, role_name)
         .target(schedule.principal_id, "Principal", principal_name)
         .target(schedule.id, "Schedule", None)
         .detail("directoryScopeId", schedule.directory_scope_id.as_str())

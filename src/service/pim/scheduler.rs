@@ -24,7 +24,8 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::error::ApiResult;
 use crate::service::access;
-use crate::service::pim::{load_target, role_event, schedule_event};
+use eligo_core::target::Target as AccessTarget;
+use crate::service::pim::{bare_request_event, load_target, role_event, schedule_event};
 
 /// How many due items one transaction handles.
 const BATCH: i64 = 200;
@@ -126,16 +127,23 @@ pub async fn run_due(app: &App) -> ApiResult<Pass> {
                 Some("expired: no decision within the approval stage's timeout".into());
             request.completed_date_time = Some(now);
             tx.update_schedule_request(&request).await?;
-            let target =
-                load_target(&mut *tx, request.role_definition_id, request.principal_id).await?;
-            tx.append_audit(role_event(
-                now,
-                "PIM activation request expired",
-                Initiator::system(),
-                &target,
-                &request,
-            ))
-            .await?;
+            // The principal or group may have been deleted meanwhile: the expiry is recorded
+            // all the same (a missing name must never stall the scheduler).
+            let event = match load_target(&mut *tx, &request.target(), request.principal_id).await
+            {
+                Ok(target) => role_event(
+                    now,
+                    "PIM activation request expired",
+                    Initiator::system(),
+                    &target,
+                    &request,
+                ),
+                Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
+                    bare_request_event(now, "PIM activation request expired", &request)
+                }
+                Err(e) => return Err(e),
+            };
+            tx.append_audit(event).await?;
             pass.expired_requests += 1;
         }
         tx.commit().await?;
@@ -170,17 +178,27 @@ async fn handle_schedule(
 ) -> ApiResult<Option<DateTime<Utc>>> {
     let mut s = schedule.clone();
     let mut expired = None;
-    if let std::collections::hash_map::Entry::Vacant(slot) = names.roles.entry(s.role_definition_id)
-    {
-        let role = tx.get_role_definition(s.role_definition_id).await?;
-        slot.insert(role.map(|r| r.display_name));
+    // What the schedule gives: a role, or a group (PIM for Groups), named by its id.
+    let (governed, is_group) = match s.target() {
+        AccessTarget::Group { group, .. } => (group, true),
+        AccessTarget::Role { role, .. } => (role, false),
+    };
+    if let std::collections::hash_map::Entry::Vacant(slot) = names.roles.entry(governed) {
+        let name = if is_group {
+            tx.get_group(governed).await?.map(|g| g.display_name)
+        } else {
+            tx.get_role_definition(governed)
+                .await?
+                .map(|r| r.display_name)
+        };
+        slot.insert(name);
     }
     if let std::collections::hash_map::Entry::Vacant(slot) = names.principals.entry(s.principal_id)
     {
         let p = access::principal_summary(tx, s.principal_id).await?;
         slot.insert(p.map(|p| p.display_name));
     }
-    let role_name = names.roles[&s.role_definition_id].clone();
+    let role_name = names.roles[&governed].clone();
     let principal = names.principals[&s.principal_id].clone();
     if s.start_pending && s.start_date_time <= now {
         s.start_pending = false;

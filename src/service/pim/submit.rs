@@ -13,7 +13,10 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::service::pim::{activate, admin, load_target};
+use crate::service::directory;
+use crate::service::pim::{Governed, activate, admin, load_target};
+use eligo_core::directory::Relation;
+use eligo_core::target::{GroupAccess, Target as AccessTarget};
 
 pub struct NewRequest {
     pub kind: RequestKind,
@@ -35,19 +38,33 @@ pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> ApiResult<Sc
             "eligibility requests take admin actions only; self actions belong to roleAssignmentScheduleRequests",
         ));
     }
+    let access_target = AccessTarget::of(new.role_definition_id, &new.directory_scope_id);
     if new.action.is_self() {
         if new.principal_id != caller.id {
             return Err(ApiError::forbidden(
                 "self actions act on the caller's own access: principalId must be your own id",
             ));
         }
-    } else {
+    } else if !access_target.is_group() {
         caller.require(actions::ROLE_ASSIGNMENTS_UPDATE)?;
     }
 
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    let target = load_target(&mut *tx, new.role_definition_id, new.principal_id).await?;
+    let target = load_target(&mut *tx, &access_target, new.principal_id).await?;
+    if let Governed::Group { group, access } = &target.governed
+        && !new.action.is_self()
+    {
+        // Whoever may change the group's members (owners) may give or take PIM membership
+        // (ownership): the same protected actions for role-assignable groups, and owners.
+        let relation = match access {
+            GroupAccess::Member => Relation::Member,
+            GroupAccess::Owner => Relation::Owner,
+        };
+        let adding = !matches!(new.action, RequestAction::AdminRemove);
+        directory::authorize_relation_change(app, caller, group, new.principal_id, relation, adding)
+            .await?;
+    }
     let mut request = ScheduleRequest {
         id: Uuid::new_v4(),
         kind: new.kind,

@@ -239,7 +239,7 @@ async fn list_relation(
     let id = odata::parse_id(id, "group")?;
     let mut tx = app.store.read().await?;
     readable_group(&mut *tx, caller, id).await?;
-    let ids = tx.relations_of_group(id, relation).await?;
+    let ids = directory::holders_of_group(&mut *tx, id, relation, app.clock.now()).await?;
     Ok(Json(odata::values(
         directory_object::load_all(&mut *tx, &ids).await?,
     )))

@@ -8,6 +8,8 @@ use eligo_core::authz::actions;
 use eligo_core::directory::{self as dir, Group, PrincipalKind, Relation, ServicePrincipal, User};
 use eligo_core::invalid::Invalid;
 use eligo_core::roles::{self, RoleDefinition, RolePermission};
+use eligo_core::schedule::ScheduleKind;
+use eligo_core::target::{GroupAccess, Target as AccessTarget};
 use eligo_store::Tx;
 use serde_json::json;
 use uuid::Uuid;
@@ -484,7 +486,10 @@ pub async fn authorize_relation_change(
         return Ok(());
     }
     // Ownership counts directly or through an activated ownership (PIM for Groups).
-    let is_owner = app.access.owner_of(caller.id, group.id, app.clock.now()).allowed;
+    let is_owner = app
+        .access
+        .owner_of(caller.id, group.id, app.clock.now())
+        .allowed;
     if !is_owner {
         return Err(ApiError::forbidden(format!(
             "changing this group's {}s needs {action} or ownership of the group",
@@ -736,6 +741,37 @@ pub async fn create_role_definition(
     .await?;
     tx.commit().await?;
     Ok(role)
+}
+
+/// A group's members (or owners) now: the direct relations, then those holding an active or
+/// activated membership (ownership) through PIM for Groups; eligible ones are not members.
+pub async fn holders_of_group(
+    tx: &mut dyn Tx,
+    group: Uuid,
+    relation: Relation,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Vec<Uuid>> {
+    let mut out = tx.relations_of_group(group, relation).await?;
+    let access = match relation {
+        Relation::Member => GroupAccess::Member,
+        Relation::Owner => GroupAccess::Owner,
+    };
+    let (role, scope) = AccessTarget::Group { group, access }.fields();
+    let schedules = tx
+        .list_role_schedules(&eligo_store::ScheduleQuery {
+            kind: Some(ScheduleKind::Active),
+            targets: eligo_store::Targets::Groups,
+            role_definition_id: Some(role),
+            directory_scope_id: Some(scope),
+            ..Default::default()
+        })
+        .await?;
+    for s in schedules.iter().filter(|s| s.is_current(now)) {
+        if !out.contains(&s.principal_id) {
+            out.push(s.principal_id);
+        }
+    }
+    Ok(out)
 }
 
 /// Every group `principal` belongs to now, directly, through nesting or through an activated

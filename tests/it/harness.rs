@@ -344,7 +344,7 @@ impl TestApp {
             .unwrap()
             .iter()
             .filter(|r| r["kind"] == "active" && r["isCurrent"] == true)
-            .map(|r| r["roleDefinitionId"].as_str().unwrap().to_string())
+            .filter_map(|r| r["roleDefinitionId"].as_str().map(String::from))
             .collect()
     }
 }

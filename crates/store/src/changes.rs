@@ -29,15 +29,21 @@ pub enum Change {
     /// it held and the schedules that gave access to it (when a group).
     PrincipalDeleted(Uuid),
     /// A principal was created or renamed.
-    Principal {
-        id: Uuid,
-        kind: PrincipalKind,
-        display_name: String,
-    },
+    Principal(PrincipalRow),
     /// A schedule was inserted or replaced; this is its new state.
     Schedule(RoleSchedule),
     /// A role definition was created.
     RoleDefinition(RoleDefinition),
+}
+
+/// What the access index keeps of a principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalRow {
+    pub id: Uuid,
+    pub kind: PrincipalKind,
+    pub display_name: String,
+    /// A group that can hold roles (fixed at creation).
+    pub role_assignable: bool,
 }
 
 /// Receives each committed transaction's changes, in commit order.

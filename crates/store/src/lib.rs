@@ -28,7 +28,7 @@ use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::RoleSchedule;
 use uuid::Uuid;
 
-pub use changes::{Change, Listener};
+pub use changes::{Change, Listener, PrincipalRow};
 pub use model::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -113,8 +113,8 @@ pub trait Tx: Send {
         principal: Uuid,
         relation: Relation,
     ) -> Result<Vec<Uuid>>;
-    /// Every principal's id, kind and display name (to build the access index at start).
-    async fn all_principals(&mut self) -> Result<Vec<(Uuid, PrincipalKind, String)>>;
+    /// Every principal, as the access index keeps it (to build the index at start).
+    async fn all_principals(&mut self) -> Result<Vec<PrincipalRow>>;
     /// Every direct relation `(group, principal, relation)` (to build the access index).
     async fn all_relations(&mut self) -> Result<Vec<(Uuid, Uuid, Relation)>>;
 

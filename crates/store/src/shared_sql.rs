@@ -20,7 +20,7 @@ use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::Db;
-use crate::changes::{Change, Journal};
+use crate::changes::{Change, Journal, PrincipalRow};
 use crate::{
     AuditQuery, GroupQuery, Page, RequestQuery, Result, RoleQuery, ScheduleQuery, StoreError,
     Targets, TokenRecord, Tx, UserQuery, from_micros, micros,
@@ -154,11 +154,12 @@ impl SqlTx {
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique(names.unique_what))?;
-        self.record(Change::Principal {
+        self.record(Change::Principal(PrincipalRow {
             id,
             kind,
             display_name: names.display_name.to_string(),
-        });
+            role_assignable: names.role_assignable,
+        }));
         Ok(())
     }
 
@@ -185,11 +186,12 @@ impl SqlTx {
         .await
         .map_err(conflict_on_unique(names.unique_what))?;
         if done.rows_affected() > 0 {
-            self.record(Change::Principal {
+            self.record(Change::Principal(PrincipalRow {
                 id,
                 kind,
                 display_name: names.display_name.to_string(),
-            });
+                role_assignable: names.role_assignable,
+            }));
         }
         Ok(())
     }
@@ -497,20 +499,23 @@ impl Tx for SqlTx {
             .collect()
     }
 
-    async fn all_principals(&mut self) -> Result<Vec<(Uuid, PrincipalKind, String)>> {
-        let rows = sqlx::query("SELECT id, kind, display_name FROM principals ORDER BY id")
-            .fetch_all(&mut *self.tx)
-            .await?;
+    async fn all_principals(&mut self) -> Result<Vec<PrincipalRow>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, display_name, is_role_assignable FROM principals ORDER BY id",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
         rows.iter()
             .map(|r| {
                 let kind: String = r.try_get(1)?;
                 let kind = PrincipalKind::parse(&kind)
                     .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))?;
-                Ok((
-                    parse_uuid(&r.try_get::<String, _>(0)?)?,
+                Ok(PrincipalRow {
+                    id: parse_uuid(&r.try_get::<String, _>(0)?)?,
                     kind,
-                    r.try_get(2)?,
-                ))
+                    display_name: r.try_get(2)?,
+                    role_assignable: r.try_get(3)?,
+                })
             })
             .collect()
     }

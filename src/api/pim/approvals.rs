@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use eligo_core::approval::ReviewResult;
 use eligo_core::schedule::ScheduleKind;
+use eligo_core::target::Target as AccessTarget;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -131,7 +132,7 @@ async fn my_approvals(State(app): State<AppState>, caller: Caller) -> ApiResult<
 async fn my_roles(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let now = app.clock.now();
     let mine = views::HoldingQuery {
-        targets: eligo_store::Targets::Roles,
+        targets: eligo_store::Targets::All,
         principal_id: Some(caller.id),
         ..Default::default()
     };
@@ -140,12 +141,22 @@ async fn my_roles(State(app): State<AppState>, caller: Caller) -> ApiResult<Json
     for kind in [ScheduleKind::Eligible, ScheduleKind::Active] {
         for h in views::holdings(&app, &caller, kind, mine.clone()).await? {
             let s = &h.schedule;
-            out.push(json!({
+            // A role at a scope, or a group access (PIM for Groups), each named.
+            let target = match s.target() {
+                AccessTarget::Role { role, scope } => json!({
+                    "roleDefinitionId": role,
+                    "roleDisplayName": views::role_name(&mut *tx, role).await?,
+                    "directoryScopeId": scope,
+                }),
+                AccessTarget::Group { group, access } => json!({
+                    "groupId": group,
+                    "groupDisplayName": tx.get_group(group).await?.map(|g| g.display_name),
+                    "accessId": access.as_str(),
+                }),
+            };
+            let mut entry = json!({
                 "kind": if kind == ScheduleKind::Eligible { "eligible" } else { "active" },
                 "scheduleId": s.id,
-                "roleDefinitionId": s.role_definition_id,
-                "roleDisplayName": views::role_name(&mut *tx, s.role_definition_id).await?,
-                "directoryScopeId": s.directory_scope_id,
                 "startDateTime": s.start_date_time,
                 "endDateTime": s.end_date_time,
                 "isCurrent": s.is_current(now),
@@ -156,7 +167,11 @@ async fn my_roles(State(app): State<AppState>, caller: Caller) -> ApiResult<Json
                     None => json!({ "type": "direct" }),
                 },
                 "expiringSoon": h.expiring_soon(now),
-            }));
+            });
+            if let (Some(e), Some(t)) = (entry.as_object_mut(), target.as_object()) {
+                e.extend(t.clone());
+            }
+            out.push(entry);
         }
     }
     Ok(Json(odata::values(out)))

@@ -13,10 +13,10 @@ use utoipa_axum::routes;
 
 use crate::api::body::JsonBody;
 use crate::api::odata;
+use crate::api::pim::Family;
 use crate::api::pim::approvals::{self, ReviewBody};
 use crate::api::pim::requests::{self, GroupRequestBody, new_group_request};
 use crate::api::pim::schedules::{Collection, list, one_or_mine};
-use crate::api::pim::Family;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -31,7 +31,12 @@ async fn create_assignment(
     caller: Caller,
     JsonBody(body): JsonBody<GroupRequestBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    requests::create(app, caller, new_group_request(RequestKind::Assignment, body)?).await
+    requests::create(
+        app,
+        caller,
+        new_group_request(RequestKind::Assignment, body)?,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/identityGovernance/privilegedAccess/group/assignmentScheduleRequests",
@@ -117,7 +122,15 @@ async fn list_eligibility(
     uri: Uri,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    requests::list(app, caller, RequestKind::Eligibility, Family::Groups, uri, q).await
+    requests::list(
+        app,
+        caller,
+        RequestKind::Eligibility,
+        Family::Groups,
+        uri,
+        q,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/identityGovernance/privilegedAccess/group/eligibilityScheduleRequests/{id}",

@@ -394,7 +394,16 @@ async fn get_assignment(
     Path(id): Path<String>,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    get(app, caller, RequestKind::Assignment, Family::Roles, id, uri, q).await
+    get(
+        app,
+        caller,
+        RequestKind::Assignment,
+        Family::Roles,
+        id,
+        uri,
+        q,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests/{id}/cancel", tag = "pim",
@@ -441,7 +450,16 @@ async fn get_eligibility(
     Path(id): Path<String>,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    get(app, caller, RequestKind::Eligibility, Family::Roles, id, uri, q).await
+    get(
+        app,
+        caller,
+        RequestKind::Eligibility,
+        Family::Roles,
+        id,
+        uri,
+        q,
+    )
+    .await
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {

@@ -25,7 +25,7 @@ use eligo_core::directory::{PrincipalKind, Relation};
 use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::{RoleSchedule, ScheduleKind};
 use eligo_core::target::{GroupAccess, Target, group_scope};
-use eligo_store::{Change, ScheduleQuery, Store};
+use eligo_store::{Change, PrincipalRow, ScheduleQuery, Store};
 use uuid::Uuid;
 
 use crate::error::ApiResult;
@@ -54,7 +54,7 @@ enum Placed {
 #[derive(Default)]
 struct State {
     index: Index,
-    principals: HashMap<Uuid, (PrincipalKind, String)>,
+    principals: HashMap<Uuid, PrincipalRow>,
     roles: HashMap<Uuid, RoleDefinition>,
     relations: HashSet<(Uuid, Uuid, Relation)>,
     /// Schedules in the index, by id, with where they sit.
@@ -218,12 +218,8 @@ impl State {
                 added: false,
             } => self.remove_relation(*group, *principal, *relation),
             Change::PrincipalDeleted(id) => self.delete_principal(*id),
-            Change::Principal {
-                id,
-                kind,
-                display_name,
-            } => {
-                self.principals.insert(*id, (*kind, display_name.clone()));
+            Change::Principal(row) => {
+                self.principals.insert(row.id, row.clone());
             }
             Change::Schedule(s) => self.place(s.clone()),
             Change::RoleDefinition(role) => {
@@ -238,8 +234,8 @@ impl LiveIndex {
     pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> ApiResult<LiveIndex> {
         let mut tx = store.read().await?;
         let mut state = State::default();
-        for (id, kind, name) in tx.all_principals().await? {
-            state.principals.insert(id, (kind, name));
+        for row in tx.all_principals().await? {
+            state.principals.insert(row.id, row);
         }
         for role in tx.list_role_definitions(&Default::default()).await? {
             state.roles.insert(role.id, role);
@@ -270,7 +266,18 @@ impl LiveIndex {
     }
 
     pub fn principal(&self, id: Uuid) -> Option<(PrincipalKind, String)> {
-        self.read().principals.get(&id).cloned()
+        self.read()
+            .principals
+            .get(&id)
+            .map(|p| (p.kind, p.display_name.clone()))
+    }
+
+    /// Is `id` a group that can hold roles?
+    pub fn is_role_assignable(&self, id: Uuid) -> bool {
+        self.read()
+            .principals
+            .get(&id)
+            .is_some_and(|p| p.kind == PrincipalKind::Group && p.role_assignable)
     }
 
     pub fn role(&self, id: Uuid) -> Option<RoleDefinition> {
@@ -283,8 +290,8 @@ impl LiveIndex {
         ids.iter()
             .filter_map(|id| {
                 let uuid = Uuid::parse_str(id).ok()?;
-                let (_, name) = state.principals.get(&uuid)?;
-                Some((id.clone(), name.clone()))
+                let p = state.principals.get(&uuid)?;
+                Some((id.clone(), p.display_name.clone()))
             })
             .collect()
     }

@@ -268,7 +268,7 @@ async fn decide(
     extending: Option<Uuid>,
 ) -> ApiResult<(Option<Uuid>, Grant)> {
     let role = request.role_definition_id;
-    let who = holders(tx, request.principal_id).await?;
+    let who = holders(app, request.principal_id);
     let eligible = live_schedules(tx, ScheduleKind::Eligible, who, role, now).await?;
     let mut active = live_schedules(
         tx,

@@ -13,17 +13,17 @@ pub mod views;
 use chrono::{DateTime, Utc};
 use eligo_core::activation::RULE_FAILED;
 use eligo_core::audit::{AuditEvent, Category, Initiator};
-use eligo_core::directory::{PrincipalKind, Relation};
+use eligo_core::directory::{Group, PrincipalKind};
 use eligo_core::invalid::Invalid;
 use eligo_core::policy::{RolePolicy, ScopeType};
 use eligo_core::request::ScheduleRequest;
 use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::{RoleSchedule, ScheduleKind};
 use eligo_core::target::{GroupAccess, Target as AccessTarget};
-use eligo_core::directory::Group;
 use eligo_store::{ScheduleQuery, Tx};
 use uuid::Uuid;
 
+use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::service::access::{self, PrincipalSummary};
 use crate::service::policies;
@@ -123,8 +123,12 @@ pub async fn load_target(
             return Err(ApiError::bad_request(
                 "InvalidPrincipal",
                 match governed {
-                    Governed::Role(_) => "only role-assignable groups can hold roles (isAssignableToRole is fixed at creation)",
-                    Governed::Group { .. } => "group membership and ownership go to users and service principals; nest groups through the group's members instead",
+                    Governed::Role(_) => {
+                        "only role-assignable groups can hold roles (isAssignableToRole is fixed at creation)"
+                    }
+                    Governed::Group { .. } => {
+                        "group membership and ownership go to users and service principals; nest groups through the group's members instead"
+                    }
                 },
             ));
         }
@@ -152,20 +156,17 @@ pub fn does_not_exist(what: &str) -> ApiError {
     )
 }
 
-/// The principal itself and the role-assignable groups it is a direct member of: the holders
-/// whose schedules give it roles (role-assignable groups cannot be nested).
-pub async fn holders(tx: &mut dyn Tx, principal: Uuid) -> ApiResult<Vec<Uuid>> {
+/// The principal itself and the role-assignable groups it is a member of now (directly or
+/// through an activated membership; role-assignable groups cannot be nested): the holders whose
+/// schedules give it roles. From the access index, so an activated membership counts at once.
+pub fn holders(app: &App, principal: Uuid) -> Vec<Uuid> {
     let mut out = vec![principal];
-    for group in tx.groups_of_principal(principal, Relation::Member).await? {
-        if tx
-            .get_group(group)
-            .await?
-            .is_some_and(|g| g.is_assignable_to_role)
-        {
+    for group in app.access.groups_of(principal, app.clock.now()) {
+        if app.access.is_role_assignable(group) {
             out.push(group);
         }
     }
-    Ok(out)
+    out
 }
 
 /// Schedules of `kind` for these holders and role that have not ended by `now` (current or
@@ -234,7 +235,11 @@ pub fn role_event(
 }
 
 /// An audit event about a request whose role, group or principal no longer exists.
-pub fn bare_request_event(now: DateTime<Utc>, activity: &str, request: &ScheduleRequest) -> AuditEvent {
+pub fn bare_request_event(
+    now: DateTime<Utc>,
+    activity: &str,
+    request: &ScheduleRequest,
+) -> AuditEvent {
     let target = request.target();
     let (category, activity) = activity_for(target.is_group(), activity);
     let (id, kind) = match target {

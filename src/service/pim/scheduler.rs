@@ -24,8 +24,8 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::error::ApiResult;
 use crate::service::access;
-use eligo_core::target::Target as AccessTarget;
 use crate::service::pim::{bare_request_event, load_target, role_event, schedule_event};
+use eligo_core::target::Target as AccessTarget;
 
 /// How many due items one transaction handles.
 const BATCH: i64 = 200;
@@ -129,8 +129,7 @@ pub async fn run_due(app: &App) -> ApiResult<Pass> {
             tx.update_schedule_request(&request).await?;
             // The principal or group may have been deleted meanwhile: the expiry is recorded
             // all the same (a missing name must never stall the scheduler).
-            let event = match load_target(&mut *tx, &request.target(), request.principal_id).await
-            {
+            let event = match load_target(&mut *tx, &request.target(), request.principal_id).await {
                 Ok(target) => role_event(
                     now,
                     "PIM activation request expired",

@@ -62,8 +62,15 @@ pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> ApiResult<Sc
             GroupAccess::Owner => Relation::Owner,
         };
         let adding = !matches!(new.action, RequestAction::AdminRemove);
-        directory::authorize_relation_change(app, caller, group, new.principal_id, relation, adding)
-            .await?;
+        directory::authorize_relation_change(
+            app,
+            caller,
+            group,
+            new.principal_id,
+            relation,
+            adding,
+        )
+        .await?;
     }
     let mut request = ScheduleRequest {
         id: Uuid::new_v4(),

@@ -80,10 +80,7 @@ pub async fn holdings(
     let now = app.clock.now();
     let principal = visible_principal(caller, query.principal_id)?;
     let mut tx = app.store.read().await?;
-    let holders = match principal {
-        Some(p) => Some(super::holders(&mut *tx, p).await?),
-        None => None,
-    };
+    let holders = principal.map(|p| super::holders(app, p));
     let mut schedules = tx
         .list_role_schedules(&ScheduleQuery {
             kind: Some(kind),

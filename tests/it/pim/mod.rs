@@ -3,5 +3,6 @@
 
 mod approvals;
 mod expiry;
+mod groups;
 mod requests;
 mod walkthroughs;

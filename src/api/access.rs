@@ -2,7 +2,7 @@
 //! `POST /v1/access/check` (up to 1,000 questions in the body, answered in order).
 
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use eligo_core::scope;
 use eligo_core::target::GroupAccess;
 use serde::Deserialize;
@@ -27,6 +27,7 @@ const BATCH_BODY_LIMIT: usize = 512 * 1024;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(check_one, check_batch))
+        .routes(routes!(role_exposure))
         .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT))
 }
 
@@ -141,6 +142,22 @@ async fn check_one(
     let answer = check::check(&app, &caller, &q)?;
     Ok(Json(
         serde_json::to_value(answer).expect("answers serialize"),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/roleManagement/directory/roleDefinitions/{id}/exposure", tag = "access",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Everyone who holds the role now, could activate it, or reaches it through groups, marked standing, active or eligible"),
+              (status = 404, description = "Unknown role")))]
+async fn role_exposure(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let role = odata::parse_id(&id, "roleDefinitionId")?;
+    let report = crate::service::access::exposure::report(&app, &caller, role)?;
+    Ok(Json(
+        serde_json::to_value(report).expect("reports serialize"),
     ))
 }
 

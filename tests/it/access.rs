@@ -367,3 +367,113 @@ async fn batch_checks_and_bad_questions() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn who_can_become_global_administrator() {
+    let t = TestApp::new().await;
+    let ga = ids::GLOBAL_ADMINISTRATOR;
+    let tier0 = new_group(&t, "Tier 0 admins", true).await;
+    let (status, body) = t
+        .post(
+            ASSIGNMENT_URL,
+            BOOTSTRAP,
+            json!({ "action": "adminAssign", "principalId": tier0, "roleDefinitionId": ga,
+                    "directoryScopeId": "/", "justification": "tier 0",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "P90D" } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let bob = t.user("bob").await;
+    assert_eq!(add_member(&t, tier0, bob).await.0, StatusCode::NO_CONTENT);
+    let alice = t.user("alice").await;
+    t.make_eligible(alice, ga).await;
+    let dave = t.person("dave").await;
+    t.make_eligible(dave.id, ga).await;
+    t.step_up(&dave).await;
+    let (status, body) = t.activate(&dave, ga, "PT1H", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // carol can become Global Administrator by activating her membership of Tier 0.
+    let carol = t.user("carol").await;
+    let (status, body) = t
+        .post(
+            "/v1/identityGovernance/privilegedAccess/group/eligibilityScheduleRequests",
+            BOOTSTRAP,
+            json!({ "action": "adminAssign", "principalId": carol, "groupId": tier0,
+                    "accessId": "member", "justification": "break-glass rota",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "P30D" } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, report) = t
+        .get(
+            &format!("/v1/roleManagement/directory/roleDefinitions/{ga}/exposure"),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let marks: Vec<(String, String)> = report["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["displayName"].as_str().unwrap_or("?").to_string(),
+                e["exposure"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("Emergency access", "standing"),
+        ("Tier 0 admins", "standing"),
+        ("bob", "standing"),
+        ("dave", "active"),
+        ("alice", "eligible"),
+        ("dave", "eligible"),
+        ("carol", "eligible"),
+    ] {
+        assert!(
+            marks
+                .iter()
+                .any(|(n, m)| n.starts_with(expected.0) && m == expected.1),
+            "{expected:?} missing from {marks:?}"
+        );
+    }
+    let carol_entry = report["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["principalId"] == carol.to_string())
+        .unwrap();
+    assert_eq!(carol_entry["via"][0]["displayName"], "Tier 0 admins");
+    assert_eq!(report["summary"]["active"], 1);
+    assert_eq!(report["summary"]["eligible"], 3);
+
+    // Readers only; unknown roles are 404.
+    let token = t.sign_in("bob").await;
+    let (status, _) = t
+        .get(
+            &format!("/v1/roleManagement/directory/roleDefinitions/{ga}/exposure"),
+            &token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "bob holds GA through Tier 0");
+    let token = t.sign_in("alice").await;
+    let (status, _) = t
+        .get(
+            &format!("/v1/roleManagement/directory/roleDefinitions/{ga}/exposure"),
+            &token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = t
+        .get(
+            &format!(
+                "/v1/roleManagement/directory/roleDefinitions/{}/exposure",
+                Uuid::new_v4()
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -381,6 +381,17 @@ impl LiveIndex {
         self.read().schedules.get(&id).map(|(s, _)| s.clone())
     }
 
+    /// Everyone eligible for `access` to some group at `now` (the path's scope names the group).
+    pub fn eligible_for_group_access(
+        &self,
+        access: GroupAccess,
+        now: DateTime<Utc>,
+    ) -> Vec<eligo_core::access::Holding> {
+        self.read()
+            .index
+            .holders_of(&eligible(access.as_str()), now)
+    }
+
     /// Everyone who holds `role` (active) and everyone eligible for it, at `now`, with paths.
     pub fn exposure(
         &self,

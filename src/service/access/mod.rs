@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::error::ApiResult;
 
 pub mod check;
+pub mod exposure;
 pub mod live;
 
 pub struct PrincipalSummary {

@@ -8,6 +8,7 @@ use eligo_core::directory::{Group, Relation, User};
 use eligo_core::policy::{RolePolicy, ScopeType};
 use eligo_core::roles::ids;
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
+use eligo_core::target::{GroupAccess, Target as AccessTarget};
 use eligo_store::Tx;
 use serde_json::json;
 use uuid::Uuid;
@@ -103,12 +104,15 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
         }
         ids_by_nick.insert(p.nick, user.id);
     }
+    // Groups, their direct members, and who is eligible for membership (PIM for Groups): the
+    // compliance portal's admin group stays empty at rest and Bob activates membership when he
+    // needs it; Carol can join Tier 0 (which can activate Privileged Role Administrator).
     let groups = [
-        ("Helpdesk Team", false, vec!["alice", "erin"]),
-        ("Tier 0 Operators", true, vec![]),
-        ("Compliance Portal Admins", false, vec![]),
+        ("Helpdesk Team", false, vec!["alice", "erin"], vec![]),
+        ("Tier 0 Operators", true, vec![], vec!["carol"]),
+        ("Compliance Portal Admins", false, vec![], vec!["bob"]),
     ];
-    for (name, role_assignable, members) in groups {
+    for (name, role_assignable, members, eligible_members) in groups {
         let group = Group {
             id: Uuid::new_v4(),
             display_name: name.into(),
@@ -143,6 +147,37 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
             now.timestamp_micros(),
         )
         .await?;
+        for nick in eligible_members {
+            let (role, scope) = AccessTarget::Group {
+                group: group.id,
+                access: GroupAccess::Member,
+            }
+            .fields();
+            let schedule = RoleSchedule::new(
+                Uuid::new_v4(),
+                ScheduleKind::Eligible,
+                ids_by_nick[nick],
+                role,
+                scope,
+                (now, Some(now + TimeDelta::days(365))),
+                AssignmentType::Assigned,
+                None,
+                now,
+            );
+            tx.insert_role_schedule(&schedule).await?;
+            tx.append_audit(
+                AuditEvent::new(
+                    now,
+                    Category::GroupManagement,
+                    "Add eligible member to group in PIM completed (timebound)",
+                    Initiator::system(),
+                )
+                .target(group.id, "Group", Some(name))
+                .target(ids_by_nick[nick], "User", None)
+                .detail("reason", "demo tenant"),
+            )
+            .await?;
+        }
         if role_assignable {
             assign(
                 &mut *tx,

@@ -43,9 +43,24 @@ pub async fn roles(pim: &Pim, json: bool) -> anyhow::Result<()> {
             if r["expiringSoon"] == true {
                 notes.push("expiring soon".to_string());
             }
+            // A group access (PIM for Groups) names the group and the access instead.
+            let (what, scope) = match r["accessId"].as_str() {
+                Some(access) => (
+                    format!(
+                        "{} of group {}",
+                        access,
+                        name_or_id(&r["groupDisplayName"], &r["groupId"])
+                    ),
+                    "-".to_string(),
+                ),
+                None => (
+                    name_or_id(&r["roleDisplayName"], &r["roleDefinitionId"]),
+                    r["directoryScopeId"].as_str().unwrap_or("/").to_string(),
+                ),
+            };
             vec![
-                name_or_id(&r["roleDisplayName"], &r["roleDefinitionId"]),
-                r["directoryScopeId"].as_str().unwrap_or("/").to_string(),
+                what,
+                scope,
                 kind,
                 when(&r["endDateTime"]),
                 via,

@@ -108,7 +108,7 @@ impl Person {
         assert!(!seen.contains(BOOTSTRAP), "the bootstrap token was printed");
     }
 
-    /// `eligo roles --json`: (role name, kind, end) of each.
+    /// `eligo roles --json`: (role or group name, kind, end) of each.
     async fn roles(&self) -> Vec<(String, String, Option<DateTime<Utc>>)> {
         let out = self.ok(&["roles", "--json"]).await;
         let v: Value = serde_json::from_str(&out.stdout).expect("roles --json is JSON");
@@ -118,7 +118,11 @@ impl Person {
             .iter()
             .map(|r| {
                 (
-                    r["roleDisplayName"].as_str().unwrap().to_string(),
+                    r["roleDisplayName"]
+                        .as_str()
+                        .or(r["groupDisplayName"].as_str())
+                        .unwrap()
+                        .to_string(),
                     r["kind"].as_str().unwrap().to_string(),
                     r["endDateTime"]
                         .as_str()

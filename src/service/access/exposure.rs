@@ -7,7 +7,7 @@
 //! - `active`: holds it now through an activation — of the role itself, or of a membership in a
 //!   role-assignable group that holds it (a bounded link on the way);
 //! - `eligible`: could activate it: eligible for the role (directly or through a group), or
-//!   eligible for membership of a role-assignable group that holds it.
+//!   eligible for membership of a role-assignable group that holds it or is eligible for it.
 
 use std::collections::BTreeMap;
 
@@ -97,32 +97,41 @@ pub fn report(app: &App, caller: &Caller, role: Uuid) -> ApiResult<Report> {
         };
         value.push(entry(live, h, exposure, what));
     }
+    let mut eligible_groups = Vec::new();
     for h in &eligible {
+        if let Ok(id) = Uuid::parse_str(&h.principal)
+            && h.path.via.is_empty()
+            && live.is_role_assignable(id)
+        {
+            eligible_groups.push(id);
+        }
         value.push(entry(live, h, Exposure::Eligible, "can activate it"));
     }
     // Eligible for membership of a group that holds the role: one activation away.
     let members_eligible = live.eligible_for_group_access(GroupAccess::Member, now);
-    for group in holding_groups {
+    let groups = holding_groups
+        .into_iter()
+        .map(|g| (g, "can activate membership of a group that holds it"))
+        .chain(eligible_groups.into_iter().map(|g| {
+            (
+                g,
+                "can activate membership of a group that can activate it",
+            )
+        }));
+    for (group, what) in groups {
         let scope = group_scope(group);
         for h in members_eligible.iter().filter(|h| h.path.scope == scope) {
-            let mut e = entry(
-                live,
-                h,
-                Exposure::Eligible,
-                "can activate membership of a group that holds it",
-            );
+            let mut e = entry(live, h, Exposure::Eligible, what);
             e.via.push(Named {
                 id: group.to_string(),
                 display_name: live.principal(group).map(|(_, n)| n),
             });
-            e.description = format!(
-                "{} (group '{}')",
-                e.description,
-                e.via
-                    .last()
-                    .and_then(|g| g.display_name.clone())
-                    .unwrap_or_default()
-            );
+            let group_name = e.via.last().and_then(|g| g.display_name.clone());
+            let until = match e.end_date_time {
+                Some(end) => format!(" (eligible until {})", end.to_rfc3339()),
+                None => String::new(),
+            };
+            e.description = format!("{what}: '{}'{until}", group_name.unwrap_or_default());
             value.push(e);
         }
     }

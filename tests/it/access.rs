@@ -477,3 +477,27 @@ async fn who_can_become_global_administrator() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// The same index on PostgreSQL: fed by the journal, rebuilt on restart.
+#[tokio::test]
+async fn the_index_on_postgresql() {
+    let Some(t) = TestApp::postgres().await else {
+        return;
+    };
+    let outer = new_group(&t, "Outer", false).await;
+    let inner = new_group(&t, "Inner", false).await;
+    let erin = t.user("erin").await;
+    assert_eq!(add_member(&t, inner, erin).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(add_member(&t, outer, inner).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        check_group(&t, erin, outer, "member").await["allowed"],
+        true
+    );
+    let (status, body) = add_member(&t, inner, outer).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a cycle: {body}");
+    let again = t.restarted(t.clock.now_utc()).await;
+    assert_eq!(
+        check_group(&again, erin, outer, "member").await["allowed"],
+        true
+    );
+}

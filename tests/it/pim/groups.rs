@@ -478,3 +478,42 @@ async fn who_may_administer_group_access_and_bad_input_changes_nothing() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn activating_while_the_group_is_deleted_never_leaves_a_member_behind() {
+    for round in 0..4 {
+        let t = TestApp::new().await;
+        let group = new_group(&t, "Short-lived", false).await;
+        let alice = t.person("alice").await;
+        make_group_eligible(&t, alice.id, group, "member").await;
+        t.step_up(&alice).await;
+        let delete_path = format!("/v1/groups/{group}");
+        let (activation, deletion) = tokio::join!(
+            self_activate(&t, &alice, group, "member", "PT1H"),
+            t.delete(&delete_path, BOOTSTRAP),
+        );
+        assert_eq!(deletion.0, StatusCode::NO_CONTENT, "round {round}");
+        assert!(
+            activation.0 == StatusCode::CREATED || activation.0 == StatusCode::NOT_FOUND,
+            "round {round}: {activation:?}"
+        );
+        // Whichever came first, nothing is left: no schedule, no membership anywhere.
+        let (_, body) = t.get(&url("assignmentScheduleInstances"), BOOTSTRAP).await;
+        assert_eq!(body["value"], json!([]), "round {round}");
+        let (_, groups) = t
+            .get(
+                &format!("/v1/users/{}/transitiveMemberOf", alice.id),
+                BOOTSTRAP,
+            )
+            .await;
+        assert_eq!(groups["value"], json!([]), "round {round}");
+        let again = t.restarted(t.clock.now_utc()).await;
+        let (_, groups) = again
+            .get(
+                &format!("/v1/users/{}/transitiveMemberOf", alice.id),
+                BOOTSTRAP,
+            )
+            .await;
+        assert_eq!(groups["value"], json!([]), "round {round}");
+    }
+}

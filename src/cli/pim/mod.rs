@@ -11,6 +11,7 @@ macro_rules! say {
     }};
 }
 
+mod access;
 mod admin;
 mod approvals;
 mod http;
@@ -81,6 +82,47 @@ pub enum PimCommand {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Who can reach a role: everyone who holds it now (standing, or active by activation),
+    /// or could activate it (eligible), directly or through groups, with the summary.
+    ///
+    /// Needs a role that reads role assignments.
+    Exposure {
+        /// The role: display name or id.
+        role: String,
+        /// Print the server's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Does a principal hold a role, or a group's membership or ownership, now, and how?
+    ///
+    /// Prints allowed or not, when the access ends, and every way it comes (an assignment, an
+    /// activation, through which groups).
+    ///
+    /// Exit status: 0 allowed, 1 not allowed, 2 the question could not be answered (not signed
+    /// in, an unknown name or id, no permission, no server).
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["role", "group"])))]
+pub struct CheckArgs {
+    /// A user (UPN), a group or a service principal (display name), or an id.
+    principal: String,
+    /// The role: display name or id.
+    #[arg(long)]
+    role: Option<String>,
+    /// The directory scope asked about (with --role).
+    #[arg(long, default_value = "/", conflicts_with = "group")]
+    scope: String,
+    /// The group: display name or id.
+    #[arg(long)]
+    group: Option<String>,
+    /// Which access to the group (with --group).
+    #[arg(long, default_value = "member", value_parser = ["member", "owner"], conflicts_with = "role")]
+    access: String,
+    /// Print the server's JSON instead of sentences.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -242,6 +284,11 @@ pub struct PolicySetArgs {
 }
 
 pub async fn run(command: PimCommand) -> anyhow::Result<()> {
+    // `check` answers in its exit status (0 allowed, 1 not, 2 could not ask), errors included.
+    let command = match command {
+        PimCommand::Check(a) => std::process::exit(access::check(a).await),
+        other => other,
+    };
     let pim = http::Pim::open()?;
     match command {
         PimCommand::Roles { json } => me::roles(&pim, json).await,
@@ -263,5 +310,7 @@ pub async fn run(command: PimCommand) -> anyhow::Result<()> {
             }
             PolicyCommand::Set(a) => policy::set(&pim, a).await,
         },
+        PimCommand::Exposure { role, json } => access::exposure(&pim, &role, json).await,
+        PimCommand::Check(_) => unreachable!("answered above"),
     }
 }

@@ -1223,6 +1223,90 @@ async fn audit_queries_reject_bad_input_and_change_nothing() {
     f.run(&audit_cases(&f)).await;
 }
 
+/// PIM for Groups, access checks and the exposure report.
+fn group_pim_cases(f: &Fixture) -> Vec<Case> {
+    const G: &str = "/v1/identityGovernance/privilegedAccess/group";
+    let eligibility = format!("{G}/eligibilityScheduleRequests");
+    let assignment = format!("{G}/assignmentScheduleRequests");
+    let assign = |principal: String, group: String, access: &str| {
+        json!({ "action": "adminAssign", "principalId": principal, "groupId": group,
+                "accessId": access, "justification": "x",
+                "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "P7D" } } })
+    };
+    let (alice, bob) = (f.alice.to_string(), f.bob.to_string());
+    let (g1, g2, g3, ra) = (
+        f.g1.to_string(),
+        f.g2.to_string(),
+        f.g3.to_string(),
+        f.ra.to_string(),
+    );
+    let check = "/v1/access/check";
+    let ga = ids::GLOBAL_ADMINISTRATOR;
+    vec![
+        post("group pim: unknown accessId", &eligibility, assign(bob.clone(), g1.clone(), "admin"))
+            .expect(400, "Request_BadRequest").detail("InvalidValue"),
+        post("group pim: unknown group", &eligibility, assign(bob.clone(), random_id(), "member"))
+            .not_found(),
+        post("group pim: bad group id", &eligibility, assign(bob.clone(), "g1".into(), "member"))
+            .bad_id(),
+        post("group pim: a group as the principal", &eligibility, assign(g3.clone(), g1.clone(), "member"))
+            .expect(400, "InvalidPrincipal"),
+        post("group pim: Groups Administrator on a role-assignable group", &eligibility,
+            assign(bob.clone(), ra.clone(), "member")).by(&f.gadmin_token).forbidden(),
+        post("group pim: an owner makes herself a member", &assignment,
+            assign(alice.clone(), g2.clone(), "member")).by(&f.alice_token).forbidden()
+            .detail("SelfEscalationDenied"),
+        post("group pim: a plain user administers", &eligibility,
+            assign(bob.clone(), g1.clone(), "member")).by(&f.alice_token).forbidden(),
+        post("group pim: self-activation without eligibility", &assignment,
+            json!({ "action": "selfActivate", "principalId": alice, "groupId": g1,
+                    "accessId": "member", "justification": "x",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "PT1H" } } }))
+            .by(&f.alice_token).expect(400, "RoleAssignmentRequestPolicyValidationFailed")
+            .detail("NoEligibility"),
+        post("group pim: role fields in a group request", &eligibility,
+            json!({ "action": "adminAssign", "principalId": bob, "groupId": g1,
+                    "accessId": "member", "roleDefinitionId": ga }))
+            .invalid_body(),
+        post("group pim: cancel an unknown request", format!("{assignment}/{}/cancel", random_id()), json!({}))
+            .not_found(),
+        get("group pim: unknown filter field", filter(&format!("{G}/assignmentSchedules"), "roleDefinitionId eq 'x'"))
+            .bad_filter(),
+        get("group pim: bad accessId filter", filter(&format!("{G}/eligibilitySchedules"), "accessId eq 'boss'"))
+            .expect(400, "Request_UnsupportedQuery"),
+        get("check: unknown principal", format!("{check}?principalId={}&roleDefinitionId={ga}", random_id()))
+            .not_found(),
+        get("check: unknown group", format!("{check}?principalId={bob}&groupId={}&accessId=member", random_id()))
+            .not_found(),
+        get("check: bad accessId", format!("{check}?principalId={bob}&groupId={g1}&accessId=x"))
+            .expect(400, "Request_BadRequest").detail("InvalidValue"),
+        get("check: role and group at once", format!("{check}?principalId={bob}&groupId={g1}&accessId=member&roleDefinitionId={ga}"))
+            .expect(400, "Request_BadRequest"),
+        get("check: unknown parameter", format!("{check}?principalId={bob}&roleDefinitionId={ga}&x=1"))
+            .expect(400, "Request_BadRequest").detail("UnknownQueryParameter"),
+        get("check: anonymous", format!("{check}?principalId={bob}&roleDefinitionId={ga}"))
+            .anonymous().unauthenticated(),
+        get("check: someone else, by a plain user", format!("{check}?principalId={bob}&roleDefinitionId={ga}"))
+            .by(&f.alice_token).forbidden(),
+        post("check batch: not a list", check, json!({ "checks": "x" })).invalid_body(),
+        post("check batch: a malformed question", check,
+            json!({ "checks": [{ "principalId": bob, "groupId": g1 }] }))
+            .expect(400, "Request_BadRequest").detail("MissingField"),
+        get("exposure: unknown role", format!("/v1/roleManagement/directory/roleDefinitions/{}/exposure", random_id()))
+            .not_found(),
+        get("exposure: bad role id", "/v1/roleManagement/directory/roleDefinitions/ga/exposure")
+            .bad_id(),
+        get("exposure: by a plain user", format!("/v1/roleManagement/directory/roleDefinitions/{ga}/exposure"))
+            .by(&f.alice_token).forbidden(),
+    ]
+}
+
+#[tokio::test]
+async fn group_pim_and_access_checks_reject_bad_input_and_change_nothing() {
+    let f = Fixture::new().await;
+    f.run(&group_pim_cases(&f)).await;
+}
+
 #[tokio::test]
 async fn unknown_routes_answer_404_in_the_error_shape() {
     let f = Fixture::new().await;

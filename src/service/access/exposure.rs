@@ -112,12 +112,11 @@ pub fn report(app: &App, caller: &Caller, role: Uuid) -> ApiResult<Report> {
     let groups = holding_groups
         .into_iter()
         .map(|g| (g, "can activate membership of a group that holds it"))
-        .chain(eligible_groups.into_iter().map(|g| {
-            (
-                g,
-                "can activate membership of a group that can activate it",
-            )
-        }));
+        .chain(
+            eligible_groups
+                .into_iter()
+                .map(|g| (g, "can activate membership of a group that can activate it")),
+        );
     for (group, what) in groups {
         let scope = group_scope(group);
         for h in members_eligible.iter().filter(|h| h.path.scope == scope) {

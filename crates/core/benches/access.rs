@@ -128,6 +128,16 @@ fn main() {
         report(&format!("allows, {threads} threads (aggregate)"), ns);
     }
 
+    // transitiveMembers: every group's members, at the workload's base time.
+    let at = qs.first().map_or_else(chrono::DateTime::default, |q| q.at);
+    let started = Instant::now();
+    let listed: usize = w.groups.iter().map(|g| index.members_of(g, at).len()).sum();
+    println!(
+        "members_of (transitive members)              {:>8.0} ns/group ({:.1} members/group)",
+        started.elapsed().as_nanos() as f64 / w.groups.len().max(1) as f64,
+        listed as f64 / w.groups.len().max(1) as f64
+    );
+
     // Incremental writes: replace an assignment (remove + add), then put it back.
     let mut index = index;
     let originals: Vec<Assignment> = w.assignments.iter().take(10_000).cloned().collect();

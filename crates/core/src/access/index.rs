@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use std::ops::Deref;
 
 use chrono::{DateTime, Utc};
 
@@ -34,11 +33,94 @@ impl Until {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+/// A membership edge as one side of it sees it, in 8 bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Edge {
-    /// The group (in `up`) or the member (in `down`).
+    /// The group (going up) or the member (going down).
     to: u32,
-    window: Window,
+    /// Its window's id in [`Windows`]; [`ALWAYS`] for an unbounded edge.
+    window: u32,
+}
+
+/// The id of [`Window::ALWAYS`] in [`Windows`].
+const ALWAYS: u32 = 0;
+
+/// The windows of membership edges, by id. Almost every edge is unbounded: its id is
+/// [`ALWAYS`], which a check recognises without reading anything. Each bounded edge has a window
+/// of its own (both sides of the edge share the id); ids of removed edges are reused.
+#[derive(Debug, Clone)]
+struct Windows {
+    list: Vec<Window>,
+    free: Vec<u32>,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Windows {
+            list: vec![Window::ALWAYS],
+            free: Vec::new(),
+        }
+    }
+}
+
+impl Windows {
+    fn add(&mut self, window: Window) -> u32 {
+        if window == Window::ALWAYS {
+            return ALWAYS;
+        }
+        match self.free.pop() {
+            Some(id) => {
+                self.list[id as usize] = window;
+                id
+            }
+            None => {
+                let id = u32::try_from(self.list.len()).expect("fewer than 2^32 edges");
+                self.list.push(window);
+                id
+            }
+        }
+    }
+
+    fn release(&mut self, id: u32) {
+        if id != ALWAYS {
+            self.free.push(id);
+        }
+    }
+
+    #[inline]
+    fn get(&self, id: u32) -> Window {
+        self.list[id as usize]
+    }
+
+    #[inline]
+    fn contains(&self, id: u32, at: DateTime<Utc>) -> bool {
+        id == ALWAYS || self.list[id as usize].contains(at)
+    }
+
+    #[inline]
+    fn until(&self, id: u32) -> Until {
+        if id == ALWAYS {
+            Until::Never
+        } else {
+            Until::from_end(self.list[id as usize].end)
+        }
+    }
+}
+
+/// How many of a principal's groups its [`Vertex`] holds; the rest are in `Index::more_up`.
+const INLINE_UP: usize = 3;
+
+/// What a check reads of each principal it walks through, in 32 bytes (two to a cache line,
+/// never across two): the roles it holds (as bits) and the groups it is directly in.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(align(32))]
+struct Vertex {
+    /// Bit `role % 32` set if it holds that role directly. Most groups a check walks through
+    /// hold nothing of the role asked: this lets the check skip them without probing a map.
+    role_bits: u32,
+    /// How many groups it is directly in; the first [`INLINE_UP`] are in `up`.
+    ups: u32,
+    up: [Edge; INLINE_UP],
 }
 
 /// An assignment as a check needs it, stored in the `(role, holder)` list itself so that a
@@ -68,6 +150,8 @@ pub struct IndexStats {
     pub assignments: usize,
 }
 
+const _: () = assert!(std::mem::size_of::<Vertex>() == 32);
+
 /// The effective-access index (see the module documentation). Every update is incremental;
 /// reads take `&self`, so one index serves many threads behind a `RwLock` (or is cloned and
 /// swapped).
@@ -77,10 +161,13 @@ pub struct Index {
     roles: Interner,
     /// Assignment scopes, lower-cased (coverage is ASCII case-insensitive).
     scopes: Interner,
-    /// By member: the groups it is directly in.
-    up: Vec<SmallList<Edge, 2>>,
-    /// By group: its direct members.
-    down: Vec<Vec<Edge>>,
+    /// By principal: its role bits and first groups.
+    nodes: Vec<Vertex>,
+    /// By member in more than [`INLINE_UP`] groups: the groups past those in its node.
+    more_up: FastMap<u32, Vec<Edge>>,
+    /// By group with members: its direct members.
+    down: FastMap<u32, Vec<Edge>>,
+    windows: Windows,
     /// Assignments by slot; removed ones leave `None` and their slot on `free`.
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
@@ -88,11 +175,7 @@ pub struct Index {
     /// `(role << 32) | holder` to what it holds.
     by_role_holder: FastMap<u64, SmallList<Grant, 1>>,
     /// By holder: its slots, every role.
-    by_holder: Vec<Vec<u32>>,
-    /// By holder: bit `role % 64` set if it holds that role directly. Most groups a check walks
-    /// through hold nothing of the role asked; this dense array (8 bytes a principal, in cache)
-    /// lets the check skip them without probing the map.
-    role_bits: Vec<u64>,
+    by_holder: FastMap<u32, Vec<u32>>,
     edges: usize,
 }
 
@@ -108,8 +191,8 @@ fn key(role: u32, holder: u32) -> u64 {
 }
 
 #[inline]
-fn role_bit(role: u32) -> u64 {
-    1 << (role % 64)
+fn role_bit(role: u32) -> u32 {
+    1 << (role % 32)
 }
 
 impl Index {
@@ -146,13 +229,42 @@ impl Index {
     fn principal_mut(&mut self, name: &str) -> u32 {
         let id = self.principals.intern(name);
         let n = id as usize + 1;
-        if self.up.len() < n {
-            self.up.resize_with(n, SmallList::default);
-            self.down.resize_with(n, Vec::new);
-            self.by_holder.resize_with(n, Vec::new);
-            self.role_bits.resize(n, 0);
+        if self.nodes.len() < n {
+            self.nodes.resize(n, Vertex::default());
         }
         id
+    }
+
+    /// The groups `m` is directly in: those in its node, then the rest.
+    #[inline]
+    fn up(&self, m: u32) -> [&[Edge]; 2] {
+        let node = &self.nodes[m as usize];
+        let n = node.ups as usize;
+        if n <= INLINE_UP {
+            [&node.up[..n], &[]]
+        } else {
+            [&node.up[..], self.more_up.get(&m).map_or(&[], |v| v)]
+        }
+    }
+
+    /// The direct members of `g`.
+    #[inline]
+    fn down(&self, g: u32) -> [&[Edge]; 2] {
+        [self.down.get(&g).map_or(&[], |v| v), &[]]
+    }
+
+    /// Replaces the groups `m` is directly in (after a removal).
+    fn set_up(&mut self, m: u32, edges: Vec<Edge>) {
+        let node = &mut self.nodes[m as usize];
+        node.ups = u32::try_from(edges.len()).expect("fewer than 2^32 groups");
+        node.up = [Edge::default(); INLINE_UP];
+        let inline = edges.len().min(INLINE_UP);
+        node.up[..inline].copy_from_slice(&edges[..inline]);
+        if edges.len() > INLINE_UP {
+            self.more_up.insert(m, edges[INLINE_UP..].to_vec());
+        } else {
+            self.more_up.remove(&m);
+        }
     }
 
     // ---- updates -------------------------------------------------------------------------
@@ -162,8 +274,15 @@ impl Index {
     pub fn add_member(&mut self, group: &str, member: &str, window: Window) {
         let g = self.principal_mut(group);
         let m = self.principal_mut(member);
-        self.up[m as usize].push(Edge { to: g, window });
-        self.down[g as usize].push(Edge { to: m, window });
+        let window = self.windows.add(window);
+        let node = &mut self.nodes[m as usize];
+        let up = Edge { to: g, window };
+        match node.up.get_mut(node.ups as usize) {
+            Some(slot) => *slot = up,
+            None => self.more_up.entry(m).or_default().push(up),
+        }
+        node.ups += 1;
+        self.down.entry(g).or_default().push(Edge { to: m, window });
         self.edges += 1;
     }
 
@@ -172,15 +291,17 @@ impl Index {
         let (Some(g), Some(m)) = (self.principals.get(group), self.principals.get(member)) else {
             return false;
         };
-        let up = &mut self.up[m as usize];
-        let Some(i) = up.iter().position(|e| e.to == g && e.window == window) else {
+        let mut up: Vec<Edge> = self.up(m).concat();
+        let Some(i) = up
+            .iter()
+            .position(|e| e.to == g && self.windows.get(e.window) == window)
+        else {
             return false;
         };
-        up.swap_remove(i);
-        let down = &mut self.down[g as usize];
-        if let Some(i) = down.iter().position(|e| e.to == m && e.window == window) {
-            down.swap_remove(i);
-        }
+        let id = up.remove(i).window;
+        self.set_up(m, up);
+        self.remove_down(g, |e| e.to == m && e.window == id, true);
+        self.windows.release(id);
         self.edges -= 1;
         true
     }
@@ -190,13 +311,35 @@ impl Index {
         let (Some(g), Some(m)) = (self.principals.get(group), self.principals.get(member)) else {
             return 0;
         };
-        let up = &mut self.up[m as usize];
-        let before = up.len();
-        up.retain(|e| e.to != g);
-        let removed = before - up.len();
-        self.down[g as usize].retain(|e| e.to != m);
-        self.edges -= removed;
-        removed
+        let (gone, kept): (Vec<Edge>, Vec<Edge>) =
+            self.up(m).concat().iter().partition(|e| e.to == g);
+        if gone.is_empty() {
+            return 0;
+        }
+        self.set_up(m, kept);
+        self.remove_down(g, |e| e.to == m, false);
+        for e in &gone {
+            self.windows.release(e.window);
+        }
+        self.edges -= gone.len();
+        gone.len()
+    }
+
+    /// Removes the first of `g`'s member edges that `hit` picks (`first_only`), or all of them.
+    fn remove_down(&mut self, g: u32, hit: impl Fn(&Edge) -> bool, first_only: bool) {
+        let Some(down) = self.down.get_mut(&g) else {
+            return;
+        };
+        if first_only {
+            if let Some(i) = down.iter().position(&hit) {
+                down.swap_remove(i);
+            }
+        } else {
+            down.retain(|e| !hit(e));
+        }
+        if down.is_empty() {
+            self.down.remove(&g);
+        }
     }
 
     /// Adds an assignment, or replaces the one with the same id (returned): updating an
@@ -233,8 +376,8 @@ impl Index {
                 scope,
                 window,
             });
-        self.by_holder[holder as usize].push(s);
-        self.role_bits[holder as usize] |= role_bit(role);
+        self.by_holder.entry(holder).or_default().push(s);
+        self.nodes[holder as usize].role_bits |= role_bit(role);
         old
     }
 
@@ -253,14 +396,21 @@ impl Index {
                 self.by_role_holder.remove(&k);
             }
         }
-        let list = &mut self.by_holder[slot.holder as usize];
-        if let Some(i) = list.iter().position(|&x| x == s) {
-            list.swap_remove(i);
+        if let Some(list) = self.by_holder.get_mut(&slot.holder) {
+            if let Some(i) = list.iter().position(|&x| x == s) {
+                list.swap_remove(i);
+            }
+            if list.is_empty() {
+                self.by_holder.remove(&slot.holder);
+            }
         }
-        let bits = self.by_holder[slot.holder as usize]
+        let bits = self
+            .by_holder
+            .get(&slot.holder)
+            .map_or(&[][..], |v| v)
             .iter()
             .fold(0, |bits, &x| bits | role_bit(self.slot(x).role));
-        self.role_bits[slot.holder as usize] = bits;
+        self.nodes[slot.holder as usize].role_bits = bits;
         self.free.push(s);
         Some(slot.assignment)
     }
@@ -281,12 +431,13 @@ impl Index {
     /// groups? See [`Decision`]. [`Index::allows`] answers yes/no faster.
     pub fn check(&self, principal: &str, role: &str, scope: &str, at: DateTime<Utc>) -> Decision {
         let mut paths = Vec::new();
-        if let Some((p, r, targets)) = self.prepare(principal, role, scope)
-            && self.reaches_grant(p, r, &targets, at)
+        if let Some((p, r)) = self.prepare(principal, role)
+            && self.reaches_grant(p, r, scope, at)
         {
             // Granted: now find, for each granting assignment, its longest-lasting chain.
+            let targets = self.targets(scope);
             let mut walk = Walk::new(p);
-            while let Some(i) = walk.next(&self.up, at) {
+            while let Some(i) = self.next_up(&mut walk, at) {
                 for g in self.held(r, walk.nodes[i].id) {
                     if g.window.contains(at) && targets.contains(g.scope) {
                         paths.push(self.path_up(&walk, i, self.slot(g.slot)));
@@ -309,20 +460,31 @@ impl Index {
 
     /// The yes/no of [`Index::check`], stopping at the first granting assignment.
     pub fn allows(&self, principal: &str, role: &str, scope: &str, at: DateTime<Utc>) -> bool {
-        self.prepare(principal, role, scope)
-            .is_some_and(|(p, r, targets)| self.reaches_grant(p, r, &targets, at))
+        self.prepare(principal, role)
+            .is_some_and(|(p, r)| self.reaches_grant(p, r, scope, at))
     }
 
-    /// Does a chain of edges valid at `at` lead from `p` to a holder of `r` at one of `targets`?
-    /// Plain reachability: no chain to choose, so no priority queue.
-    fn reaches_grant(&self, p: u32, r: u32, targets: &Targets, at: DateTime<Utc>) -> bool {
+    /// Does a chain of edges valid at `at` lead from `p` to a holder of `r` at a scope covering
+    /// `scope`? Plain reachability: no chain to choose, so no priority queue. The scopes that
+    /// cover `scope` are looked up only once a holder of `r` is met (most walks meet none).
+    fn reaches_grant(&self, p: u32, r: u32, scope: &str, at: DateTime<Utc>) -> bool {
+        let bit = role_bit(r);
+        let mut targets = None;
         let mut bfs = Bfs::new(p);
         while let Some(id) = bfs.next() {
-            if self.grants(r, id, targets, at) {
-                return true;
+            if self.nodes[id as usize].role_bits & bit != 0
+                && let Some(held) = self.by_role_holder.get(&key(r, id))
+            {
+                let targets = targets.get_or_insert_with(|| self.targets(scope));
+                if held
+                    .iter()
+                    .any(|g| g.window.contains(at) && targets.contains(g.scope))
+                {
+                    return true;
+                }
             }
-            for e in self.up[id as usize].iter() {
-                if e.window.contains(at) && !bfs.contains(e.to) {
+            for e in self.up(id).into_iter().flatten() {
+                if self.windows.contains(e.window, at) && !bfs.contains(e.to) {
                     bfs.push(e.to);
                 }
             }
@@ -346,7 +508,7 @@ impl Index {
             return not();
         }
         let mut walk = Walk::new(p);
-        while let Some(i) = walk.next(&self.up, at) {
+        while let Some(i) = self.next_up(&mut walk, at) {
             if walk.nodes[i].id == g {
                 return Membership {
                     member: true,
@@ -366,8 +528,8 @@ impl Index {
         };
         let mut out = Vec::new();
         let mut walk = Walk::new(p);
-        walk.next(&self.up, at);
-        while let Some(i) = walk.next(&self.up, at) {
+        self.next_up(&mut walk, at); // the principal itself
+        while let Some(i) = self.next_up(&mut walk, at) {
             let node = &walk.nodes[i];
             out.push(Membership {
                 member: true,
@@ -393,8 +555,8 @@ impl Index {
         };
         let mut out = Vec::new();
         let mut walk = Walk::new(g);
-        walk.next(&self.down, at); // the group itself
-        while let Some(i) = walk.next(&self.down, at) {
+        self.next_down(&mut walk, at); // the group itself
+        while let Some(i) = self.next_down(&mut walk, at) {
             let node = &walk.nodes[i];
             out.push(TransitiveMember {
                 principal: self.principals.name(node.id).to_owned(),
@@ -414,8 +576,8 @@ impl Index {
         };
         let mut paths = Vec::new();
         let mut walk = Walk::new(p);
-        while let Some(i) = walk.next(&self.up, at) {
-            for &s in &self.by_holder[walk.nodes[i].id as usize] {
+        while let Some(i) = self.next_up(&mut walk, at) {
+            for &s in self.by_holder.get(&walk.nodes[i].id).into_iter().flatten() {
                 let slot = self.slot(s);
                 if slot.assignment.window.contains(at) {
                     paths.push(self.path_up(&walk, i, slot));
@@ -441,7 +603,7 @@ impl Index {
             }
             let a = &slot.assignment;
             let mut walk = Walk::new(slot.holder);
-            while let Some(i) = walk.next(&self.down, at) {
+            while let Some(i) = self.next_down(&mut walk, at) {
                 let node = &walk.nodes[i];
                 out.push(Holding {
                     principal: self.principals.name(node.id).to_owned(),
@@ -474,7 +636,7 @@ impl Index {
     /// What `holder` holds of `role` directly, at any scope and time.
     #[inline]
     fn held(&self, role: u32, holder: u32) -> &[Grant] {
-        if self.role_bits[holder as usize] & role_bit(role) == 0 {
+        if self.nodes[holder as usize].role_bits & role_bit(role) == 0 {
             return &[];
         }
         self.by_role_holder
@@ -482,20 +644,22 @@ impl Index {
             .map_or(&[], |list| list)
     }
 
+    /// The interned principal and role; None when nothing can grant (either is unknown).
     #[inline]
-    fn grants(&self, role: u32, holder: u32, targets: &Targets, at: DateTime<Utc>) -> bool {
-        self.held(role, holder)
-            .iter()
-            .any(|g| g.window.contains(at) && targets.contains(g.scope))
-    }
-
-    /// The interned principal and role, and the interned scopes that cover `scope`; None when
-    /// nothing can grant (unknown principal or role, no assignment at any covering scope).
-    fn prepare(&self, principal: &str, role: &str, scope: &str) -> Option<(u32, u32, Targets)> {
+    fn prepare(&self, principal: &str, role: &str) -> Option<(u32, u32)> {
         let r = self.roles.get(role)?;
         let p = self.principals.get(principal)?;
-        let targets = self.targets(scope);
-        (!targets.is_empty()).then_some((p, r, targets))
+        Some((p, r))
+    }
+
+    /// The next node of a walk up (member to group) over the edges valid at `at`.
+    fn next_up(&self, walk: &mut Walk, at: DateTime<Utc>) -> Option<usize> {
+        walk.next(|id| self.up(id), &self.windows, at)
+    }
+
+    /// The next node of a walk down (group to member) over the edges valid at `at`.
+    fn next_down(&self, walk: &mut Walk, at: DateTime<Utc>) -> Option<usize> {
+        walk.next(|id| self.down(id), &self.windows, at)
     }
 
     /// The interned scopes `held` with `scope::covers(held, scope)`: `/`, the scope itself, and
@@ -516,7 +680,7 @@ impl Index {
         if lower != crate::scope::ROOT {
             add(&lower);
         }
-        for (i, b) in lower.bytes().enumerate() {
+        for (i, b) in lower.bytes().enumerate().skip(1) {
             if b == b'/' {
                 add(&lower[..i]);
             }
@@ -577,11 +741,6 @@ impl Targets {
     #[inline]
     fn contains(&self, id: u32) -> bool {
         self.inline[..self.len].contains(&id) || self.spill.contains(&id)
-    }
-
-    #[inline]
-    fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }
 
@@ -721,8 +880,14 @@ impl Walk {
         i
     }
 
-    /// The next node whose best chain is final, after relaxing its edges valid at `at`.
-    fn next<L: Deref<Target = [Edge]>>(&mut self, edges: &[L], at: DateTime<Utc>) -> Option<usize> {
+    /// The next node whose best chain is final, after relaxing its edges (`edges` of a node)
+    /// valid at `at`.
+    fn next<'a>(
+        &mut self,
+        edges: impl Fn(u32) -> [&'a [Edge]; 2],
+        windows: &Windows,
+        at: DateTime<Utc>,
+    ) -> Option<usize> {
         while let Some((until, Reverse(hops), Reverse(i))) = self.heap.pop() {
             let node = &mut self.nodes[i as usize];
             if node.done {
@@ -730,11 +895,11 @@ impl Walk {
             }
             node.done = true;
             let from = node.id;
-            for e in edges.get(from as usize).map_or(&[][..], |l| l) {
-                if !e.window.contains(at) {
+            for e in edges(from).into_iter().flatten() {
+                if !windows.contains(e.window, at) {
                     continue;
                 }
-                let cand = (until.min(Until::from_end(e.window.end)), Reverse(hops + 1));
+                let cand = (until.min(windows.until(e.window)), Reverse(hops + 1));
                 match self.find(e.to) {
                     None => {
                         let j = self.insert(Node {

@@ -1,12 +1,18 @@
 //! Interning of ids to dense `u32`s, and a deterministic hasher for the index's maps.
 //!
+//! A lookup is on the path of every check, so the table keeps ids of up to 38 bytes (UUIDs in
+//! their 36-character form, short test ids) inside its buckets: finding one reads the bucket and
+//! nothing else, where a boxed key would cost a second cache miss to compare the text. Names are
+//! kept once more, back to back in one string, for turning ids back into names.
+//!
 //! std's `RandomState` seeds itself from the operating system, which the core does not do; the
 //! hasher here is fixed (FxHash's multiply-rotate with a murmur3 finaliser), so the index behaves
 //! identically on every run. Its keys are ids the server created and scopes administrators
 //! assigned at, not strings chosen freely by whoever sends a request, so a fixed hash is fine.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// FxHash-style hasher with a strong finaliser (hashbrown takes bucket bits from the low end
 /// and tag bits from the high end; the finaliser mixes every input bit into both).
@@ -75,37 +81,93 @@ impl Hasher for FastHasher {
 
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
+const INLINE_KEY: usize = 38;
+
+/// A name as a table key: its bytes inline when short enough, boxed otherwise. Hashes and
+/// compares as its bytes, so the table is probed with a plain `&[u8]`.
+#[derive(Debug, Clone)]
+enum Key {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    fn new(name: &[u8]) -> Self {
+        if name.len() <= INLINE_KEY {
+            let mut bytes = [0; INLINE_KEY];
+            bytes[..name.len()].copy_from_slice(name);
+            Key::Inline {
+                len: name.len() as u8,
+                bytes,
+            }
+        } else {
+            Key::Heap(name.into())
+        }
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    #[inline]
+    fn borrow(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl Hash for Key {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Borrow::<[u8]>::borrow(self).hash(state);
+    }
+}
+
+impl PartialEq for Key {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        Borrow::<[u8]>::borrow(self) == Borrow::<[u8]>::borrow(other)
+    }
+}
+
+impl Eq for Key {}
+
 /// Strings to dense ids and back. Ids are never reused or forgotten: a principal whose last
 /// edge and assignment were removed keeps its number (a few bytes), so ids stay stable.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Interner {
-    ids: FastMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
+    ids: FastMap<Key, u32>,
+    /// Every name, back to back, in id order; `ends[id]` is where name `id` ends.
+    text: String,
+    ends: Vec<usize>,
 }
 
 impl Interner {
     #[inline]
     pub(crate) fn get(&self, name: &str) -> Option<u32> {
-        self.ids.get(name).copied()
+        self.ids.get(name.as_bytes()).copied()
     }
 
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
         if let Some(id) = self.get(name) {
             return id;
         }
-        let id = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct ids");
-        self.names.push(name.into());
-        self.ids.insert(name.into(), id);
+        let id = u32::try_from(self.ends.len()).expect("fewer than 2^32 distinct ids");
+        self.text.push_str(name);
+        self.ends.push(self.text.len());
+        self.ids.insert(Key::new(name.as_bytes()), id);
         id
     }
 
     #[inline]
     pub(crate) fn name(&self, id: u32) -> &str {
-        &self.names[id as usize]
+        let id = id as usize;
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        &self.text[start..self.ends[id]]
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.names.len()
+        self.ends.len()
     }
 }
 
@@ -123,6 +185,22 @@ mod tests {
         assert_eq!(i.get("c"), None);
         assert_eq!(i.name(1), "b");
         assert_eq!(i.len(), 2);
+        // Long names are boxed; both kinds come back, and `c` is not a prefix match.
+        let long = "x".repeat(INLINE_KEY + 1);
+        let just = "y".repeat(INLINE_KEY);
+        assert_eq!(i.intern(&long), 2);
+        assert_eq!(i.intern(&just), 3);
+        assert_eq!(i.intern(""), 4);
+        assert_eq!(
+            (i.get(&long), i.get(&just), i.get("")),
+            (Some(2), Some(3), Some(4))
+        );
+        assert_eq!(
+            (i.name(0), i.name(2), i.name(3), i.name(4)),
+            ("a", &*long, &*just, "")
+        );
+        assert_eq!(i.get(&long[1..]), None);
+        assert_eq!(i.get(&just[1..]), None);
         let b = BuildHasherDefault::<FastHasher>::default();
         assert_eq!(b.hash_one("abc"), b.hash_one("abc"));
         assert_ne!(b.hash_one("abc"), b.hash_one("abd"));

@@ -62,17 +62,6 @@ impl<T: Copy + Default, const N: usize> SmallList<T, N> {
             SmallList::Heap(v) => v.swap_remove(i),
         }
     }
-
-    /// Keeps the items `keep` says yes to, in order.
-    pub(crate) fn retain(&mut self, keep: impl Fn(&T) -> bool) {
-        let mut kept = SmallList::default();
-        for item in self.iter() {
-            if keep(item) {
-                kept.push(*item);
-            }
-        }
-        *self = kept;
-    }
 }
 
 #[cfg(test)]
@@ -91,9 +80,8 @@ mod tests {
         assert_eq!(&l[..], [1, 2, 3]);
         assert_eq!(l.swap_remove(0), 1);
         assert_eq!(&l[..], [3, 2]);
-        l.retain(|&x| x != 3);
+        assert_eq!(l.swap_remove(0), 3);
         assert_eq!(&l[..], [2]);
-        assert!(matches!(l, SmallList::Inline { len: 1, .. }));
         assert_eq!(l.swap_remove(0), 2);
         assert!(l.is_empty());
         l.push(7);

@@ -735,6 +735,8 @@ proptest! {
         held in prop::collection::vec((0..6usize, 0..2usize, 0..6usize, window()), 0..10),
         drop_edges in prop::collection::vec(any::<prop::sample::Index>(), 0..3),
         drop_assignments in prop::collection::vec(any::<prop::sample::Index>(), 0..3),
+        drop_pair in prop::option::of((0..6usize, 0..6usize)),
+        more_edges in prop::collection::vec((0..6usize, 0..6usize, window()), 0..4),
         queries in prop::collection::vec((0..6usize, 0..2usize, 0..8usize, 0..18i64), 1..12),
     ) {
         let mut members: Vec<Member> = edges
@@ -759,6 +761,16 @@ proptest! {
                 let a = assignments.remove(d.index(assignments.len()));
                 prop_assert_eq!(ix.remove_assignment(&a.id), Some(a));
             }
+        }
+        if let Some((g, m)) = drop_pair {
+            let before = members.len();
+            members.retain(|e| !(e.group == NAMES[g] && e.member == NAMES[m]));
+            prop_assert_eq!(ix.remove_member_all(NAMES[g], NAMES[m]), before - members.len());
+        }
+        // Edges added after removals (reusing what they freed).
+        for &(g, m, w) in &more_edges {
+            ix.add_member(NAMES[g], NAMES[m], w);
+            members.push(Member { group: NAMES[g].into(), member: NAMES[m].into(), window: w });
         }
         prop_assert_eq!(ix.stats().edges, members.len());
         let naive = Naive::new(&members, &assignments);

@@ -15,6 +15,7 @@ mod activations;
 mod check;
 mod expiry;
 mod r#gen;
+mod http;
 mod writes;
 
 use std::path::PathBuf;
@@ -106,6 +107,31 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1500)]
         measure_ms: u64,
     },
+    /// The effective-access check over real HTTP: an in-process server on a loopback port with
+    /// a loaded directory (answers verified first), then concurrent keep-alive clients asking
+    /// `GET /v1/access/check` one question at a time, and `POST` in batches of 100. One RESULT
+    /// line per mode: requests and checks per second, p50 and p99 latency, failed requests.
+    HttpCheck {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Users (each in one group; every tenth in a role-assignable group holding a role,
+        /// every seventh holding another role directly).
+        #[arg(long, default_value_t = 1000)]
+        users: usize,
+        /// Groups (nested in chains four deep).
+        #[arg(long, default_value_t = 100)]
+        groups: usize,
+        /// Concurrent clients, one keep-alive connection each.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds each mode runs.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Which modes to run.
+        #[arg(long, value_enum, default_value_t = http::Modes::Both)]
+        mode: http::Modes,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -146,6 +172,30 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             workload,
             measure_ms,
         } => check::run(&workload, Duration::from_millis(measure_ms))?,
+        BenchCommand::HttpCheck {
+            database_url,
+            users,
+            groups,
+            concurrency,
+            seconds,
+            mode,
+        } => {
+            anyhow::ensure!(
+                seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0,
+                "--seconds must be a positive number of seconds (at most a day)"
+            );
+            http::run(
+                database_url,
+                http::Params {
+                    users,
+                    groups,
+                    concurrency,
+                    duration: Duration::from_secs_f64(seconds),
+                    modes: mode,
+                },
+            )
+            .await?
+        }
     };
     println!("{}", outcome.line);
     for detail in &outcome.details {
@@ -607,5 +657,66 @@ mod tests {
         ] {
             number(&f, key);
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn http_check_bench_verifies_answers_and_reports_both_modes() {
+        let out = super::http::run(
+            None,
+            super::http::Params {
+                users: 40,
+                groups: 9,
+                concurrency: 4,
+                duration: std::time::Duration::from_millis(500),
+                modes: super::http::Modes::Both,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        let mut lines = vec![out.line.clone()];
+        lines.extend(
+            out.details
+                .iter()
+                .filter(|d| d.starts_with("RESULT"))
+                .cloned(),
+        );
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        for (line, mode) in lines.iter().zip(["single", "batch"]) {
+            let keys: Vec<&str> = line
+                .split_whitespace()
+                .skip(1)
+                .take(6)
+                .map(|w| w.split('=').next().unwrap())
+                .collect();
+            assert_eq!(
+                keys,
+                [
+                    "mode",
+                    "requests_per_sec",
+                    "checks_per_sec",
+                    "p50_ms",
+                    "p99_ms",
+                    "errors"
+                ],
+                "{line}"
+            );
+            let f = fields(line);
+            assert_eq!(f["mode"], mode);
+            assert_eq!(number(&f, "errors"), 0.0, "{line}");
+            assert!(number(&f, "requests_per_sec") > 0.0, "{line}");
+            assert!(number(&f, "p50_ms") <= number(&f, "p99_ms"), "{line}");
+            let per_request = if mode == "batch" { 100.0 } else { 1.0 };
+            let (r, c) = (number(&f, "requests_per_sec"), number(&f, "checks_per_sec"));
+            assert!((c - r * per_request).abs() <= per_request, "{line}");
+        }
+        let detail = out
+            .details
+            .iter()
+            .find(|d| d.starts_with("DETAIL"))
+            .expect("a DETAIL line");
+        let d = fields(&detail.replacen("DETAIL", "RESULT", 1));
+        assert_eq!(number(&d, "users"), 40.0);
+        assert_eq!(number(&d, "questions"), 160.0);
     }
 }

@@ -28,6 +28,9 @@ pub struct App {
     pub scheduler: crate::service::pim::scheduler::Waker,
     /// Who holds what now: the effective-access index, kept current by the store's journal.
     pub access: Arc<crate::service::access::live::LiveIndex>,
+    /// The key that signs one-click approval links (from `ELIGO_LINK_SECRET`, or generated
+    /// once and kept in the store).
+    pub link_key: [u8; 32],
 }
 
 pub type AppState = Arc<App>;
@@ -41,6 +44,7 @@ impl App {
         config: Config,
     ) -> crate::error::ApiResult<AppState> {
         let access = crate::service::access::live::attach(&store, clock.now()).await?;
+        let link_key = crate::notify::links::load_key(&store, &config).await?;
         Ok(Arc::new(App {
             store,
             clock,
@@ -48,6 +52,7 @@ impl App {
             throttle: Throttle::default(),
             scheduler: Default::default(),
             access,
+            link_key,
         }))
     }
 }
@@ -97,6 +102,7 @@ pub fn build_router(app: AppState) -> Router {
             axum::routing::get(move || serve_openapi(openapi.clone())),
         )
         .route("/metrics", axum::routing::get(serve_metrics))
+        .merge(api::links::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -53,6 +53,22 @@ pub struct Config {
     pub mfa_freshness: TimeDelta,
     pub log_format: LogFormat,
     pub max_body_bytes: usize,
+    /// Where mail goes (`smtp://host:port`, `smtps://user:pass@host`, `?tls=required` for
+    /// StartTLS); None: no mail is sent (notices still reach webhooks).
+    pub smtp_url: Option<Secret>,
+    /// The From address of Eligo's mail.
+    pub mail_from: String,
+    /// The address people reach Eligo at, for links in mail (no trailing slash).
+    pub public_url: String,
+    /// The key that signs one-click approval links; None: one is generated and kept in the
+    /// store, so links survive restarts.
+    pub link_secret: Option<Secret>,
+    /// How long a one-click approval link stays valid.
+    pub link_lifetime: TimeDelta,
+    /// How often every provisioned group is compared with its downstream group.
+    pub reconcile_interval: TimeDelta,
+    /// Delivery attempts before an outbox job is dead-lettered (status failed).
+    pub outbox_max_attempts: u32,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -67,6 +83,13 @@ struct FileConfig {
     token_lifetime: Option<String>,
     mfa_freshness: Option<String>,
     log_format: Option<LogFormat>,
+    smtp_url: Option<Secret>,
+    mail_from: Option<String>,
+    public_url: Option<String>,
+    link_secret: Option<Secret>,
+    link_lifetime: Option<String>,
+    reconcile_interval: Option<String>,
+    outbox_max_attempts: Option<u32>,
 }
 
 impl Config {
@@ -82,6 +105,13 @@ impl Config {
             mfa_freshness: TimeDelta::minutes(10),
             log_format: LogFormat::Text,
             max_body_bytes: 64 * 1024,
+            smtp_url: None,
+            mail_from: "eligo@localhost".into(),
+            public_url: "http://127.0.0.1:8400".into(),
+            link_secret: None,
+            link_lifetime: TimeDelta::days(1),
+            reconcile_interval: TimeDelta::minutes(5),
+            outbox_max_attempts: 10,
         }
     }
 
@@ -138,6 +168,47 @@ impl Config {
                 _ => bail!("ELIGO_LOG_FORMAT must be text or json"),
             };
         }
+        if let Some(v) = secret("ELIGO_SMTP_URL")? {
+            cfg.smtp_url = Some(v);
+        }
+        if let Some(v) = var("ELIGO_MAIL_FROM") {
+            cfg.mail_from = v;
+        }
+        if let Some(v) = var("ELIGO_PUBLIC_URL") {
+            cfg.public_url = v;
+        }
+        if let Some(v) = secret("ELIGO_LINK_SECRET")? {
+            cfg.link_secret = Some(v);
+        }
+        if let Some(v) = var("ELIGO_LINK_LIFETIME") {
+            cfg.link_lifetime = duration("ELIGO_LINK_LIFETIME", &v)?;
+        }
+        if let Some(v) = var("ELIGO_RECONCILE_INTERVAL") {
+            cfg.reconcile_interval = duration("ELIGO_RECONCILE_INTERVAL", &v)?;
+        }
+        if let Some(v) = var("ELIGO_OUTBOX_MAX_ATTEMPTS") {
+            cfg.outbox_max_attempts = v
+                .parse()
+                .with_context(|| format!("ELIGO_OUTBOX_MAX_ATTEMPTS={v} is not a number"))?;
+        }
+        cfg.public_url = cfg.public_url.trim_end_matches('/').to_string();
+        if !(cfg.public_url.starts_with("http://") || cfg.public_url.starts_with("https://")) {
+            bail!("ELIGO_PUBLIC_URL must start with http:// or https://");
+        }
+        if !cfg.mail_from.contains('@') {
+            bail!("ELIGO_MAIL_FROM must be an e-mail address");
+        }
+        if cfg.reconcile_interval < TimeDelta::seconds(10) {
+            bail!("the reconciliation interval must be at least PT10S");
+        }
+        if cfg.outbox_max_attempts == 0 {
+            bail!("ELIGO_OUTBOX_MAX_ATTEMPTS must be at least 1");
+        }
+        if let Some(s) = &cfg.link_secret
+            && s.expose().len() < 32
+        {
+            bail!("ELIGO_LINK_SECRET must be at least 32 characters");
+        }
         if !database_url_given {
             cfg.database_url = Secret::new(sqlite_url(&cfg.data_dir));
         }
@@ -179,6 +250,27 @@ impl Config {
         }
         if let Some(v) = f.log_format {
             self.log_format = v;
+        }
+        if let Some(v) = f.smtp_url {
+            self.smtp_url = Some(v);
+        }
+        if let Some(v) = f.mail_from {
+            self.mail_from = v;
+        }
+        if let Some(v) = f.public_url {
+            self.public_url = v;
+        }
+        if let Some(v) = f.link_secret {
+            self.link_secret = Some(v);
+        }
+        if let Some(v) = f.link_lifetime {
+            self.link_lifetime = duration("link_lifetime", &v)?;
+        }
+        if let Some(v) = f.reconcile_interval {
+            self.reconcile_interval = duration("reconcile_interval", &v)?;
+        }
+        if let Some(v) = f.outbox_max_attempts {
+            self.outbox_max_attempts = v;
         }
         Ok(())
     }

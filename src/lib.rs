@@ -8,6 +8,8 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connectors;
 pub mod error;
+pub mod notify;
 pub mod server;
 pub mod service;

@@ -8,6 +8,7 @@ pub mod body;
 pub mod directory_object;
 pub mod groups;
 pub mod health;
+pub mod links;
 pub mod me;
 pub mod odata;
 pub mod pim;

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod directory;
+mod downstream;
 mod pim;
 mod policies;
 mod process;

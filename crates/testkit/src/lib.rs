@@ -7,7 +7,10 @@
 //! Components that cannot be found make their helper return `None` after a loud message, except
 //! under CI (`CI` set and non-empty), where they panic: CI never skips.
 
+pub mod maildev;
 pub mod postgres;
+pub mod scim;
+pub mod slapd;
 
 pub use postgres::postgres_database;
 

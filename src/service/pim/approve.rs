@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use eligo_core::approval::{Outcome, ReviewResult, StageApprovers, Step};
+use eligo_core::audit::Initiator;
 use eligo_core::authz::actions;
 use eligo_core::directory::PrincipalKind;
 use eligo_core::policy::Approver;
@@ -180,6 +181,22 @@ pub async fn load_visible(
     Ok(request)
 }
 
+/// Who decides a stage: a signed-in caller, or the approver a one-click mail link was made for.
+#[derive(Debug, Clone)]
+pub struct Reviewer {
+    pub id: Uuid,
+    pub initiator: Initiator,
+}
+
+impl Reviewer {
+    pub fn of(caller: &Caller) -> Self {
+        Self {
+            id: caller.id,
+            initiator: caller.initiator(),
+        }
+    }
+}
+
 /// `PATCH .../roleAssignmentApprovals/{id}/steps/{stepId}`.
 pub async fn review(
     app: &App,
@@ -191,7 +208,43 @@ pub async fn review(
 ) -> ApiResult<ScheduleRequest> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    let mut request = load_visible(&mut *tx, &app.access, caller, approval_id, now).await?;
+    load_visible(&mut *tx, &app.access, caller, approval_id, now).await?;
+    let request = review_in(
+        app,
+        &mut *tx,
+        &Reviewer::of(caller),
+        approval_id,
+        step_id,
+        result,
+        justification,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    app.scheduler
+        .due_at(crate::service::pim::scheduler::next_due_of(&request, now));
+    Ok(request)
+}
+
+/// Records `reviewer`'s decision on one stage inside `tx` (the caller commits and then wakes
+/// the scheduler with `next_due_of`): the approver is checked against the stage's approvers
+/// as they are at `now`, the audit entry written, and an approved request granted.
+#[allow(clippy::too_many_arguments)]
+pub async fn review_in(
+    app: &App,
+    tx: &mut dyn Tx,
+    reviewer: &Reviewer,
+    approval_id: Uuid,
+    step_id: Uuid,
+    result: ReviewResult,
+    justification: Option<String>,
+    now: DateTime<Utc>,
+) -> ApiResult<ScheduleRequest> {
+    let mut request = tx
+        .get_schedule_request(approval_id)
+        .await?
+        .filter(|r| r.approval.is_some())
+        .ok_or_else(|| ApiError::not_found("approval"))?;
     if request.status != RequestStatus::PendingApproval {
         return Err(ApiError::bad_request(
             "ApprovalStepNotInProgress",
@@ -209,11 +262,11 @@ pub async fn review(
         .iter()
         .position(|s| s.id == step_id)
         .ok_or_else(|| ApiError::not_found("approval step"))?;
-    let who = approvers_of(&mut *tx, &app.access, &request, &approval.steps[index], now).await?;
+    let who = approvers_of(tx, &app.access, &request, &approval.steps[index], now).await?;
     let outcome = approval
         .review(
             index,
-            caller.id,
+            reviewer.id,
             result,
             justification,
             &who,
@@ -230,7 +283,7 @@ pub async fn review(
             ApiError::new(status, refusal.code(), refusal.message())
         })?;
     request.approval = Some(approval);
-    let target = load_target(&mut *tx, &request.target(), request.principal_id).await?;
+    let target = load_target(tx, &request.target(), request.principal_id).await?;
     let (activity, stage) = match outcome {
         Outcome::Recorded { .. } | Outcome::NextStage { .. } => {
             ("Approve stage of role request (PIM)", index + 1)
@@ -244,7 +297,7 @@ pub async fn review(
             index + 1,
         ),
     };
-    let mut event = role_event(now, activity, caller.initiator(), &target, &request)
+    let mut event = role_event(now, activity, reviewer.initiator.clone(), &target, &request)
         .detail("stage", stage.to_string())
         .detail("reviewResult", format!("{result:?}"));
     if let Some(j) = request
@@ -264,10 +317,10 @@ pub async fn review(
         Outcome::Approved => {
             activate::apply_approved(
                 app,
-                &mut *tx,
+                tx,
                 &target,
                 &mut request,
-                caller.initiator(),
+                reviewer.initiator.clone(),
                 now,
             )
             .await?;
@@ -275,9 +328,6 @@ pub async fn review(
         _ => {}
     }
     tx.update_schedule_request(&request).await?;
-    tx.commit().await?;
-    app.scheduler
-        .due_at(crate::service::pim::scheduler::next_due_of(&request, now));
     Ok(request)
 }
 

@@ -31,6 +31,10 @@ pub struct App {
     /// The key that signs one-click approval links (from `ELIGO_LINK_SECRET`, or generated
     /// once and kept in the store).
     pub link_key: [u8; 32],
+    /// Wakes the outbox worker when a commit writes a job.
+    pub jobs: crate::waker::Waker,
+    /// Live clients of the downstream connectors, and the per-mapping locks.
+    pub connectors: crate::provisioning::registry::Registry,
 }
 
 pub type AppState = Arc<App>;
@@ -43,17 +47,41 @@ impl App {
         clock: Arc<dyn Clock>,
         config: Config,
     ) -> crate::error::ApiResult<AppState> {
-        let access = crate::service::access::live::attach(&store, clock.now()).await?;
+        let access =
+            Arc::new(crate::service::access::live::LiveIndex::load(&*store, clock.now()).await?);
         let link_key = crate::notify::links::load_key(&store, &config).await?;
-        Ok(Arc::new(App {
-            store,
-            clock,
+        let app = Arc::new(App {
+            store: store.clone(),
+            clock: clock.clone(),
             config,
             throttle: Throttle::default(),
             scheduler: Default::default(),
-            access,
+            access: access.clone(),
             link_key,
-        }))
+            jobs: Default::default(),
+            connectors: Default::default(),
+        });
+        // Every committed change reaches the index first, then wakes the outbox worker if it
+        // wrote a job (the job's delivery reads the index). A weak reference: the store must
+        // not keep the app alive.
+        let weak = Arc::downgrade(&app);
+        store.listen(Arc::new(move |changes: &[eligo_store::Change]| {
+            let Some(app) = weak.upgrade() else { return };
+            app.access.apply(changes);
+            let due = changes
+                .iter()
+                .filter_map(|c| match c {
+                    eligo_store::Change::JobEnqueued { due_at } => Some(*due_at),
+                    _ => None,
+                })
+                .min();
+            app.jobs.due_at(due);
+        }));
+        store.before_commit(Arc::new(crate::provisioning::planner::Planner {
+            access,
+            clock,
+        }));
+        Ok(app)
     }
 }
 

@@ -11,5 +11,8 @@ pub mod config;
 pub mod connectors;
 pub mod error;
 pub mod notify;
+pub mod outbox;
+pub mod provisioning;
 pub mod server;
 pub mod service;
+pub mod waker;

@@ -57,6 +57,10 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let store = app.store.clone();
     // Starts and ends schedules on time; catches up first whatever fell due while down.
     let scheduler = tokio::spawn(crate::service::pim::scheduler::run_forever(app.clone()));
+    // Delivers side effects (mail, webhooks, downstream changes) as their commits wake it.
+    let outbox = tokio::spawn(crate::outbox::worker::run_forever(app.clone()));
+    // Compares every provisioned downstream group with Eligo's view on a timer.
+    let reconciler = tokio::spawn(crate::provisioning::reconcile::run_forever(app.clone()));
     let router = app::build_router(app);
     axum::serve(
         listener,
@@ -65,6 +69,8 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     scheduler.abort();
+    outbox.abort();
+    reconciler.abort();
     store.close().await;
     tracing::info!("eligo stopped");
     Ok(())

@@ -2,19 +2,23 @@
 //! like Microsoft Graph. Each module registers its routes with their OpenAPI descriptions.
 
 pub mod access;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod connectors;
 pub mod directory_object;
 pub mod groups;
 pub mod health;
 pub mod links;
 pub mod me;
 pub mod odata;
+pub mod outbox;
 pub mod pim;
 pub mod policies;
 pub mod roles;
 pub mod service_principals;
+pub mod subscriptions;
 pub mod users;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -34,4 +38,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::routes())
         .merge(policies::routes())
         .merge(pim::routes())
+        .merge(connectors::routes())
+        .merge(outbox::routes())
+        .merge(subscriptions::routes())
+        .merge(alerts::routes())
 }

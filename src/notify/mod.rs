@@ -1,8 +1,10 @@
 //! Telling people and systems what happened: notices (what happened, to whom), e-mail over
 //! SMTP, signed webhooks, and the one-click approve/deny links carried by approval mails.
 
+pub mod dispatch;
 pub mod event;
 pub mod links;
 pub mod mail;
 pub mod signing;
 pub mod templates;
+pub mod webhooks;

@@ -426,6 +426,13 @@ pub async fn delete_group(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()>
         actions::GROUPS_DELETE,
         actions::RA_GROUPS_DELETE,
     ))?;
+    // Deleting a mapped group would orphan its downstream members, who would keep access.
+    if !tx.list_mappings(Some(id), None).await?.is_empty() {
+        return Err(ApiError::conflict(
+            "GroupIsProvisioned",
+            "this group is provisioned to a downstream system; remove its provisioning first",
+        ));
+    }
     tx.delete_principal(id).await?;
     tx.append_audit(
         AuditEvent::new(

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod bootstrap;
+pub mod connectors;
 pub mod demo;
 pub mod directory;
 pub mod pim;

@@ -36,6 +36,18 @@ pub mod actions {
     pub const POLICIES_READ: &str = "microsoft.directory/roleManagementPolicies/read";
     pub const POLICIES_UPDATE: &str = "microsoft.directory/roleManagementPolicies/update";
     pub const AUDIT_READ: &str = "microsoft.directory/auditLogs/read";
+    /// Connectors, group provisioning and reconciliation (Eligo).
+    pub const PROVISIONING_READ: &str = "microsoft.directory/provisioning/read";
+    pub const PROVISIONING_UPDATE: &str = "microsoft.directory/provisioning/update";
+    /// The outbox of side effects: read it, retry dead letters (Eligo).
+    pub const OUTBOX_READ: &str = "microsoft.directory/outbox/read";
+    pub const OUTBOX_UPDATE: &str = "microsoft.directory/outbox/update";
+    /// Webhook subscriptions to notices (Eligo).
+    pub const SUBSCRIPTIONS_READ: &str = "microsoft.directory/subscriptions/read";
+    pub const SUBSCRIPTIONS_UPDATE: &str = "microsoft.directory/subscriptions/update";
+    /// Security alerts.
+    pub const ALERTS_READ: &str = "microsoft.directory/alerts/read";
+    pub const ALERTS_UPDATE: &str = "microsoft.directory/alerts/update";
 }
 
 /// One role the principal holds now: its action patterns and the scope it was granted at.

@@ -10,10 +10,13 @@
 
 use std::sync::{Arc, RwLock};
 
+use chrono::{DateTime, Utc};
 use eligo_core::directory::{PrincipalKind, Relation};
 use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::RoleSchedule;
 use uuid::Uuid;
+
+use crate::{Result, Tx};
 
 /// One committed change that can alter effective access.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +37,18 @@ pub enum Change {
     Schedule(RoleSchedule),
     /// A role definition was created.
     RoleDefinition(RoleDefinition),
+    /// An outbox job was written (or a failed one retried), due at `due_at`: wake the worker.
+    JobEnqueued { due_at: DateTime<Utc> },
+    /// A group's downstream provisioning was mapped or unmapped.
+    Provisioning { group: Uuid },
+}
+
+/// Runs inside every write transaction that changed something, after its last statement and
+/// before COMMIT, with what it changed; it may write more in the same transaction (the outbox
+/// jobs those changes cause). An error rolls the whole transaction back.
+#[async_trait::async_trait]
+pub trait BeforeCommit: Send + Sync {
+    async fn before_commit(&self, tx: &mut dyn Tx, changes: &[Change]) -> Result<()>;
 }
 
 /// What the access index keeps of a principal.
@@ -53,12 +68,21 @@ pub type Listener = Arc<dyn Fn(&[Change]) + Send + Sync>;
 #[derive(Default)]
 pub(crate) struct Journal {
     listener: RwLock<Option<Listener>>,
+    hook: RwLock<Option<Arc<dyn BeforeCommit>>>,
     order: tokio::sync::Mutex<()>,
 }
 
 impl Journal {
     pub(crate) fn set(&self, listener: Listener) {
         *self.listener.write().unwrap_or_else(|e| e.into_inner()) = Some(listener);
+    }
+
+    pub(crate) fn set_hook(&self, hook: Arc<dyn BeforeCommit>) {
+        *self.hook.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    pub(crate) fn hook(&self) -> Option<Arc<dyn BeforeCommit>> {
+        self.hook.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn listener(&self) -> Option<Listener> {

@@ -12,6 +12,7 @@
 //! - Nothing is visible to others before `Tx::commit` returns; dropping a `Tx` rolls it back.
 
 mod changes;
+mod effects;
 mod model;
 mod postgres;
 mod sqlite;
@@ -28,7 +29,8 @@ use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::RoleSchedule;
 use uuid::Uuid;
 
-pub use changes::{Change, Listener, PrincipalRow};
+pub use changes::{BeforeCommit, Change, Listener, PrincipalRow};
+pub use effects::*;
 pub use model::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,9 @@ pub trait Store: Send + Sync + 'static {
     /// order, before that transaction's `commit` returns (see `Change`). One listener; a second
     /// call replaces the first.
     fn listen(&self, listener: Listener);
+    /// Runs `hook` inside every write transaction that changed something, before COMMIT (see
+    /// `BeforeCommit`). One hook; a second call replaces the first.
+    fn before_commit(&self, hook: Arc<dyn BeforeCommit>);
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<()>;
@@ -66,7 +71,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// Everything a use case can do inside one transaction.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: EffectsTx + Send {
     // Principals.
     async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>>;
     async fn count_principals(&mut self) -> Result<i64>;

@@ -21,6 +21,9 @@ pub type Db = sqlx::Postgres;
 #[allow(clippy::duplicate_mod)]
 #[path = "shared_sql.rs"]
 mod shared;
+#[allow(clippy::duplicate_mod)]
+#[path = "shared_effects_sql.rs"]
+mod shared_effects;
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -64,6 +67,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0005_group_access.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            6,
+            "outbox".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0006_outbox.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 
@@ -104,6 +114,10 @@ impl Store for PostgresStore {
 
     fn listen(&self, listener: Listener) {
         self.journal.set(listener);
+    }
+
+    fn before_commit(&self, hook: Arc<dyn crate::BeforeCommit>) {
+        self.journal.set_hook(hook);
     }
 
     fn backend(&self) -> &'static str {

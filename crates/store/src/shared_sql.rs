@@ -27,7 +27,7 @@ use crate::{
 };
 
 pub struct SqlTx {
-    tx: sqlx::Transaction<'static, Db>,
+    pub(super) tx: sqlx::Transaction<'static, Db>,
     /// For a write transaction: the store's journal, and what this transaction changed.
     journal: Option<Arc<Journal>>,
     changes: Vec<Change>,
@@ -50,18 +50,18 @@ impl SqlTx {
         }
     }
 
-    fn record(&mut self, change: Change) {
+    pub(super) fn record(&mut self, change: Change) {
         if self.journal.is_some() {
             self.changes.push(change);
         }
     }
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
+pub(super) fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("records always serialize")
 }
 
-fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
+pub(super) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -72,7 +72,7 @@ fn rows_to<T: DeserializeOwned>(rows: Vec<<Db as sqlx::Database>::Row>) -> Resul
 }
 
 /// A unique-constraint violation becomes a `Conflict` naming what was duplicated.
-fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
+pub(super) fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     move |e| match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(what.to_string())
@@ -93,7 +93,7 @@ fn push_prefix(q: &mut QueryBuilder<Db>, prefix: &str) {
         .push_bind(lower);
 }
 
-fn push_page(q: &mut QueryBuilder<Db>, page: Page) {
+pub(super) fn push_page(q: &mut QueryBuilder<Db>, page: Page) {
     q.push(" LIMIT ")
         .push_bind(page.top)
         .push(" OFFSET ")
@@ -1011,7 +1011,13 @@ impl Tx for SqlTx {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        if let Some(hook) = self.journal.as_ref().and_then(|j| j.hook())
+            && !self.changes.is_empty()
+        {
+            let changes = self.changes.clone();
+            hook.before_commit(&mut *self, &changes).await?;
+        }
         let SqlTx {
             tx,
             journal,
@@ -1025,6 +1031,6 @@ impl Tx for SqlTx {
     }
 }
 
-fn parse_uuid(s: &str) -> Result<Uuid> {
+pub(super) fn parse_uuid(s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("id {s}: {e}")))
 }

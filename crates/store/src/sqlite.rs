@@ -24,6 +24,9 @@ pub type Db = sqlx::Sqlite;
 #[allow(clippy::duplicate_mod)]
 #[path = "shared_sql.rs"]
 mod shared;
+#[allow(clippy::duplicate_mod)]
+#[path = "shared_effects_sql.rs"]
+mod shared_effects;
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -66,6 +69,13 @@ fn migrator() -> Migrator {
             "group access".into(),
             MigrationType::Simple,
             include_str!("../migrations/sqlite/0005_group_access.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            6,
+            "outbox".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0006_outbox.sql").into_sql_str(),
             false,
         ),
     ])
@@ -118,6 +128,10 @@ impl Store for SqliteStore {
 
     fn listen(&self, listener: Listener) {
         self.journal.set(listener);
+    }
+
+    fn before_commit(&self, hook: Arc<dyn crate::BeforeCommit>) {
+        self.journal.set_hook(hook);
     }
 
     fn backend(&self) -> &'static str {

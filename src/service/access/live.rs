@@ -225,6 +225,8 @@ impl State {
             Change::RoleDefinition(role) => {
                 self.roles.insert(role.id, role.clone());
             }
+            // Side effects, not access.
+            Change::JobEnqueued { .. } | Change::Provisioning { .. } => {}
         }
     }
 }
@@ -408,19 +410,4 @@ impl LiveIndex {
             state.index.holders_of(&eligible(&role), now),
         )
     }
-}
-
-/// Builds the index from `store` and subscribes it to the store's journal. Call before any
-/// write (the server does, before it serves or bootstraps): a write committed between the
-/// load and the subscription would be missed.
-pub async fn attach(
-    store: &std::sync::Arc<dyn Store>,
-    now: DateTime<Utc>,
-) -> ApiResult<std::sync::Arc<LiveIndex>> {
-    let live = std::sync::Arc::new(LiveIndex::load(&**store, now).await?);
-    let sink = live.clone();
-    store.listen(std::sync::Arc::new(move |changes: &[Change]| {
-        sink.apply(changes)
-    }));
-    Ok(live)
 }

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +18,6 @@ use eligo_core::audit::Initiator;
 use eligo_core::request::{RequestStatus, ScheduleRequest};
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
 use eligo_store::Tx;
-use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::app::App;
@@ -32,42 +31,7 @@ const BATCH: i64 = 200;
 /// The longest the scheduler sleeps without looking (a safety net; writes wake it anyway).
 const MAX_NAP: Duration = Duration::from_secs(30);
 
-/// Wakes the scheduler when a write creates work due before the moment it planned to look
-/// next (most writes do not: an activation ending in an hour needs no wake-up now).
-pub struct Waker {
-    notify: Notify,
-    /// The loop's next planned look, in microseconds; `i64::MIN` until the loop has planned.
-    planned: AtomicI64,
-}
-
-impl Default for Waker {
-    fn default() -> Self {
-        Self {
-            notify: Notify::new(),
-            planned: AtomicI64::new(i64::MIN),
-        }
-    }
-}
-
-impl Waker {
-    pub fn wake(&self) {
-        self.notify.notify_one();
-    }
-
-    /// Something falls due at `due`: wake the loop if it planned to look later than that.
-    pub fn due_at(&self, due: Option<DateTime<Utc>>) {
-        let planned = self.planned.load(Ordering::Acquire);
-        if let Some(due) = due
-            && (planned == i64::MIN || due.timestamp_micros() < planned)
-        {
-            self.notify.notify_one();
-        }
-    }
-
-    fn plan(&self, at: DateTime<Utc>) {
-        self.planned.store(at.timestamp_micros(), Ordering::Release);
-    }
-}
+pub use crate::waker::Waker;
 
 /// The next moment a request (or the schedule it created) owes the scheduler work.
 pub fn next_due_of(request: &ScheduleRequest, now: DateTime<Utc>) -> Option<DateTime<Utc>> {

@@ -1,0 +1,224 @@
+//! The store's side of side effects: the outbox (jobs written with the change that causes them),
+//! connectors and the groups they provision, what was pushed downstream, webhook subscriptions,
+//! alerts, used one-click links, and keys Eligo generates for itself.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{Page, Result};
+
+/// Where an outbox job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Waiting to run at `next_attempt_at`.
+    Pending,
+    /// Claimed by a worker until `next_attempt_at` (the lease); reclaimed after it.
+    Running,
+    Delivered,
+    /// Dead letter: every attempt failed; retried only on request.
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
+            JobStatus::Delivered => "delivered",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            JobStatus::Pending,
+            JobStatus::Running,
+            JobStatus::Delivered,
+            JobStatus::Failed,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// A job to write with the change that causes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub id: Uuid,
+    /// What delivers it, e.g. `mail`, `webhook`, `provision.member`.
+    pub kind: String,
+    pub payload: Value,
+    /// At most one pending job per key (see the migration).
+    pub coalesce_key: Option<String>,
+    /// Never two jobs with this key.
+    pub once_key: Option<String>,
+    /// What it concerns, for the API (a connector, subscription or recipient).
+    pub subject: Option<String>,
+    /// Not before this moment.
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: Uuid,
+    pub kind: String,
+    pub payload: Value,
+    pub status: JobStatus,
+    pub subject: Option<String>,
+    /// Attempts started so far (a claim counts, so a job that crashes its worker ends up failed).
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    Delivered,
+    /// Try again at `at`.
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    /// Give up (dead letter).
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorRow {
+    pub id: Uuid,
+    /// `ldap`, `scim` or `webhook`.
+    pub kind: String,
+    pub display_name: String,
+    /// Secrets included; the API never answers them.
+    pub settings: Value,
+    pub health: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An Eligo group mapped to a downstream group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingRow {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub connector_id: Uuid,
+    pub target: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriptionRow {
+    pub id: Uuid,
+    /// The subscription as stored (url, event types, secret, creator).
+    pub data: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRow {
+    pub id: Uuid,
+    pub kind: String,
+    /// `active` or `resolved`.
+    pub status: String,
+    /// At most one alert per key (a repeated finding updates nothing).
+    pub dedupe_key: Option<String>,
+    pub data: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Side-effect records, part of every `Tx`.
+#[async_trait]
+pub trait EffectsTx: Send {
+    // Outbox.
+    /// Writes `job` unless a pending job has its coalesce key or any job its once key (false).
+    async fn enqueue_job(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<bool>;
+    /// Claims up to `limit` jobs due at `now` (pending, or running with an expired lease), the
+    /// earliest first: each becomes running until `lease_until` with one more attempt.
+    async fn claim_jobs(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Job>>;
+    /// Records how a running job's attempt ended; false when it is not running (e.g. reclaimed).
+    async fn complete_job(
+        &mut self,
+        id: Uuid,
+        outcome: &JobOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn get_job(&mut self, id: Uuid) -> Result<Option<Job>>;
+    /// Newest first.
+    async fn list_jobs(&mut self, status: Option<JobStatus>, page: Page) -> Result<Vec<Job>>;
+    /// A failed job back to pending, due at `now`, attempts reset; false unless it was failed.
+    async fn retry_job(&mut self, id: Uuid, now: DateTime<Utc>) -> Result<bool>;
+    /// When the earliest pending or running job is due.
+    async fn next_job_due(&mut self) -> Result<Option<DateTime<Utc>>>;
+    /// Jobs per status.
+    async fn count_jobs(&mut self) -> Result<Vec<(JobStatus, i64)>>;
+    /// Every running job back to pending (a single server starting: nobody else runs them).
+    async fn release_running_jobs(&mut self, now: DateTime<Utc>) -> Result<u64>;
+    /// Forgets delivered jobs finished before `before` (the outbox is not an archive; the
+    /// audit log is).
+    async fn prune_delivered_jobs(&mut self, before: DateTime<Utc>) -> Result<u64>;
+
+    // Connectors.
+    async fn insert_connector(&mut self, row: &ConnectorRow) -> Result<()>;
+    /// Display name and settings; false when none.
+    async fn update_connector(&mut self, row: &ConnectorRow) -> Result<bool>;
+    async fn set_connector_health(&mut self, id: Uuid, health: &Value) -> Result<()>;
+    async fn get_connector(&mut self, id: Uuid) -> Result<Option<ConnectorRow>>;
+    async fn list_connectors(&mut self) -> Result<Vec<ConnectorRow>>;
+    async fn delete_connector(&mut self, id: Uuid) -> Result<bool>;
+
+    // Provisioning mappings and what was pushed.
+    /// `Conflict` when the connector already provisions that target.
+    async fn insert_mapping(&mut self, row: &MappingRow) -> Result<()>;
+    async fn get_mapping(&mut self, id: Uuid) -> Result<Option<MappingRow>>;
+    /// Filtered by group and/or connector; oldest first.
+    async fn list_mappings(
+        &mut self,
+        group: Option<Uuid>,
+        connector: Option<Uuid>,
+    ) -> Result<Vec<MappingRow>>;
+    async fn delete_mapping(&mut self, id: Uuid) -> Result<bool>;
+    async fn put_provisioned(
+        &mut self,
+        mapping: Uuid,
+        principal: Uuid,
+        reference: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn remove_provisioned(&mut self, mapping: Uuid, principal: Uuid) -> Result<bool>;
+    /// `(principal, reference)` Eligo pushed to this mapping's downstream group.
+    async fn list_provisioned(&mut self, mapping: Uuid) -> Result<Vec<(Uuid, String)>>;
+
+    // Webhook subscriptions.
+    async fn insert_subscription(&mut self, row: &SubscriptionRow) -> Result<()>;
+    async fn get_subscription(&mut self, id: Uuid) -> Result<Option<SubscriptionRow>>;
+    async fn list_subscriptions(&mut self) -> Result<Vec<SubscriptionRow>>;
+    async fn delete_subscription(&mut self, id: Uuid) -> Result<bool>;
+
+    // Alerts.
+    /// False when an alert with the same dedupe key exists.
+    async fn insert_alert(&mut self, row: &AlertRow) -> Result<bool>;
+    async fn get_alert(&mut self, id: Uuid) -> Result<Option<AlertRow>>;
+    /// Newest first, optionally only one status.
+    async fn list_alerts(&mut self, status: Option<&str>, page: Page) -> Result<Vec<AlertRow>>;
+    async fn update_alert(&mut self, row: &AlertRow) -> Result<bool>;
+
+    // One-click links and generated keys.
+    /// Records a link as used; false when it was used before.
+    async fn consume_link(&mut self, token_hash: &str, at: i64) -> Result<bool>;
+    async fn get_server_secret(&mut self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// False when a secret with that name exists already (keep the stored one).
+    async fn put_server_secret(&mut self, name: &str, value: &[u8], at: i64) -> Result<bool>;
+}

@@ -1,0 +1,560 @@
+//! The SQL of every `EffectsTx` method, compiled once per backend like `shared_sql.rs` (each
+//! backend includes this file next to it, with its own `Db`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::Db;
+use super::shared::{SqlTx, conflict_on_unique, from_json, parse_uuid, push_page, to_json};
+use crate::changes::Change;
+use crate::effects::{
+    AlertRow, ConnectorRow, EffectsTx, Job, JobOutcome, JobStatus, MappingRow, NewJob,
+    SubscriptionRow,
+};
+use crate::{Page, Result, StoreError, from_micros, micros};
+
+type DbRow = <Db as sqlx::Database>::Row;
+
+const JOB_COLUMNS: &str = "id, kind, payload, status, subject, attempts, next_attempt_at, \
+     last_error, created_at, updated_at, delivered_at";
+
+fn job_from_row(r: &DbRow) -> Result<Job> {
+    let status: String = r.try_get(3)?;
+    Ok(Job {
+        id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        kind: r.try_get(1)?,
+        payload: from_json(&r.try_get::<String, _>(2)?)?,
+        status: JobStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("job status {status}")))?,
+        subject: r.try_get(4)?,
+        attempts: r.try_get(5)?,
+        next_attempt_at: from_micros(r.try_get(6)?),
+        last_error: r.try_get(7)?,
+        created_at: from_micros(r.try_get(8)?),
+        updated_at: from_micros(r.try_get(9)?),
+        delivered_at: r.try_get::<Option<i64>, _>(10)?.map(from_micros),
+    })
+}
+
+fn connector_from_row(r: &DbRow) -> Result<ConnectorRow> {
+    Ok(ConnectorRow {
+        id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        kind: r.try_get(1)?,
+        display_name: r.try_get(2)?,
+        settings: from_json(&r.try_get::<String, _>(3)?)?,
+        health: from_json(&r.try_get::<String, _>(4)?)?,
+        created_at: from_micros(r.try_get(5)?),
+        updated_at: from_micros(r.try_get(6)?),
+    })
+}
+
+fn mapping_from_row(r: &DbRow) -> Result<MappingRow> {
+    Ok(MappingRow {
+        id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        group_id: parse_uuid(&r.try_get::<String, _>(1)?)?,
+        connector_id: parse_uuid(&r.try_get::<String, _>(2)?)?,
+        target: r.try_get(3)?,
+        created_at: from_micros(r.try_get(4)?),
+    })
+}
+
+fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRow> {
+    Ok(SubscriptionRow {
+        id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        data: from_json(&r.try_get::<String, _>(1)?)?,
+        created_at: from_micros(r.try_get(2)?),
+    })
+}
+
+fn alert_from_row(r: &DbRow) -> Result<AlertRow> {
+    Ok(AlertRow {
+        id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        kind: r.try_get(1)?,
+        status: r.try_get(2)?,
+        dedupe_key: r.try_get(3)?,
+        data: from_json(&r.try_get::<String, _>(4)?)?,
+        created_at: from_micros(r.try_get(5)?),
+    })
+}
+
+/// Keeps a job's coalesce key when it goes back to pending, unless another pending job holds
+/// it now (then both run; jobs are idempotent, and the unique index must not be broken).
+const KEEP_COALESCE_KEY: &str = "coalesce_key = CASE WHEN EXISTS (SELECT 1 FROM outbox o2 \
+     WHERE o2.coalesce_key = outbox.coalesce_key AND o2.status = 'pending' AND o2.id <> outbox.id) \
+     THEN NULL ELSE coalesce_key END";
+
+#[async_trait]
+impl EffectsTx for SqlTx {
+    async fn enqueue_job(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO outbox (id, kind, payload, status, coalesce_key, once_key, subject, \
+             attempts, next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'pending', $4, $5, $6, 0, $7, $8, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(job.id.to_string())
+        .bind(&job.kind)
+        .bind(to_json(&job.payload))
+        .bind(&job.coalesce_key)
+        .bind(&job.once_key)
+        .bind(&job.subject)
+        .bind(micros(job.due_at))
+        .bind(micros(now))
+        .execute(&mut *self.tx)
+        .await?;
+        let written = done.rows_affected() == 1;
+        if written {
+            self.record(Change::JobEnqueued { due_at: job.due_at });
+        }
+        Ok(written)
+    }
+
+    async fn claim_jobs(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
+        let sql = format!(
+            "UPDATE outbox SET status = 'running', attempts = attempts + 1, \
+             next_attempt_at = $1, updated_at = $2 \
+             WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'running') \
+             AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(micros(lease_until))
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| j.created_at);
+        Ok(jobs)
+    }
+
+    async fn complete_job(
+        &mut self,
+        id: Uuid,
+        outcome: &JobOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let id = id.to_string();
+        let retry_sql = format!(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = $2, updated_at = $3, \
+             last_error = $4, {KEEP_COALESCE_KEY} WHERE id = $1 AND status = 'running'"
+        );
+        let query = match outcome {
+            JobOutcome::Delivered => sqlx::query(
+                "UPDATE outbox SET status = 'delivered', delivered_at = $2, updated_at = $2, \
+                 last_error = NULL WHERE id = $1 AND status = 'running'",
+            )
+            .bind(id)
+            .bind(micros(now)),
+            JobOutcome::Retry { at, error } => sqlx::query(AssertSqlSafe(retry_sql))
+                .bind(id)
+                .bind(micros(*at))
+                .bind(micros(now))
+                .bind(error.clone()),
+            JobOutcome::Failed { error } => sqlx::query(
+                "UPDATE outbox SET status = 'failed', updated_at = $2, last_error = $3 \
+                 WHERE id = $1 AND status = 'running'",
+            )
+            .bind(id)
+            .bind(micros(now))
+            .bind(error.clone()),
+        };
+        Ok(query.execute(&mut *self.tx).await?.rows_affected() == 1)
+    }
+
+    async fn get_job(&mut self, id: Uuid) -> Result<Option<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM outbox WHERE id = $1");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .as_ref()
+            .map(job_from_row)
+            .transpose()
+    }
+
+    async fn list_jobs(&mut self, status: Option<JobStatus>, page: Page) -> Result<Vec<Job>> {
+        let mut q = QueryBuilder::<Db>::new(format!("SELECT {JOB_COLUMNS} FROM outbox"));
+        if let Some(status) = status {
+            q.push(" WHERE status = ").push_bind(status.as_str());
+        }
+        q.push(" ORDER BY created_at DESC, id");
+        push_page(&mut q, page);
+        let rows = q.build().fetch_all(&mut *self.tx).await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn retry_job(&mut self, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        let sql = format!(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2, \
+             updated_at = $2, {KEEP_COALESCE_KEY} WHERE id = $1 AND status = 'failed'"
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .bind(micros(now))
+            .execute(&mut *self.tx)
+            .await?;
+        let retried = done.rows_affected() == 1;
+        if retried {
+            self.record(Change::JobEnqueued { due_at: now });
+        }
+        Ok(retried)
+    }
+
+    async fn next_job_due(&mut self) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('pending', 'running')",
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?.map(from_micros))
+    }
+
+    async fn count_jobs(&mut self) -> Result<Vec<(JobStatus, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get(0)?;
+                let status = JobStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("job status {status}")))?;
+                Ok((status, r.try_get(1)?))
+            })
+            .collect()
+    }
+
+    async fn release_running_jobs(&mut self, now: DateTime<Utc>) -> Result<u64> {
+        let sql = format!(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = $1, updated_at = $1, \
+             {KEEP_COALESCE_KEY} WHERE status = 'running'"
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(micros(now))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn prune_delivered_jobs(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        let done =
+            sqlx::query("DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < $1")
+                .bind(micros(before))
+                .execute(&mut *self.tx)
+                .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_connector(&mut self, row: &ConnectorRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO connectors (id, kind, display_name, settings, health, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(row.id.to_string())
+        .bind(&row.kind)
+        .bind(&row.display_name)
+        .bind(to_json(&row.settings))
+        .bind(to_json(&row.health))
+        .bind(micros(row.created_at))
+        .bind(micros(row.updated_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique("connector"))?;
+        Ok(())
+    }
+
+    async fn update_connector(&mut self, row: &ConnectorRow) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE connectors SET display_name = $2, settings = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(row.id.to_string())
+        .bind(&row.display_name)
+        .bind(to_json(&row.settings))
+        .bind(micros(row.updated_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_connector_health(&mut self, id: Uuid, health: &serde_json::Value) -> Result<()> {
+        sqlx::query("UPDATE connectors SET health = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(to_json(health))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn get_connector(&mut self, id: Uuid) -> Result<Option<ConnectorRow>> {
+        sqlx::query(
+            "SELECT id, kind, display_name, settings, health, created_at, updated_at \
+             FROM connectors WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .as_ref()
+        .map(connector_from_row)
+        .transpose()
+    }
+
+    async fn list_connectors(&mut self) -> Result<Vec<ConnectorRow>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, display_name, settings, health, created_at, updated_at \
+             FROM connectors ORDER BY created_at, id",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(connector_from_row).collect()
+    }
+
+    async fn delete_connector(&mut self, id: Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM connectors WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_mapping(&mut self, row: &MappingRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO provisioning (id, group_id, connector_id, target, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(row.id.to_string())
+        .bind(row.group_id.to_string())
+        .bind(row.connector_id.to_string())
+        .bind(&row.target)
+        .bind(micros(row.created_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique(
+            "this connector already provisions that target",
+        ))?;
+        self.record(Change::Provisioning {
+            group: row.group_id,
+        });
+        Ok(())
+    }
+
+    async fn get_mapping(&mut self, id: Uuid) -> Result<Option<MappingRow>> {
+        sqlx::query(
+            "SELECT id, group_id, connector_id, target, created_at FROM provisioning WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .as_ref()
+        .map(mapping_from_row)
+        .transpose()
+    }
+
+    async fn list_mappings(
+        &mut self,
+        group: Option<Uuid>,
+        connector: Option<Uuid>,
+    ) -> Result<Vec<MappingRow>> {
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT id, group_id, connector_id, target, created_at FROM provisioning WHERE 1 = 1",
+        );
+        if let Some(g) = group {
+            q.push(" AND group_id = ").push_bind(g.to_string());
+        }
+        if let Some(c) = connector {
+            q.push(" AND connector_id = ").push_bind(c.to_string());
+        }
+        q.push(" ORDER BY created_at, id");
+        let rows = q.build().fetch_all(&mut *self.tx).await?;
+        rows.iter().map(mapping_from_row).collect()
+    }
+
+    async fn delete_mapping(&mut self, id: Uuid) -> Result<bool> {
+        let Some(row) = self.get_mapping(id).await? else {
+            return Ok(false);
+        };
+        sqlx::query("DELETE FROM provisioning WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        self.record(Change::Provisioning {
+            group: row.group_id,
+        });
+        Ok(true)
+    }
+
+    async fn put_provisioned(
+        &mut self,
+        mapping: Uuid,
+        principal: Uuid,
+        reference: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO provisioned (mapping_id, principal_id, reference, at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (mapping_id, principal_id) \
+             DO UPDATE SET reference = excluded.reference, at = excluded.at",
+        )
+        .bind(mapping.to_string())
+        .bind(principal.to_string())
+        .bind(reference)
+        .bind(micros(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_provisioned(&mut self, mapping: Uuid, principal: Uuid) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM provisioned WHERE mapping_id = $1 AND principal_id = $2")
+                .bind(mapping.to_string())
+                .bind(principal.to_string())
+                .execute(&mut *self.tx)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_provisioned(&mut self, mapping: Uuid) -> Result<Vec<(Uuid, String)>> {
+        let rows = sqlx::query(
+            "SELECT principal_id, reference FROM provisioned WHERE mapping_id = $1 \
+             ORDER BY principal_id",
+        )
+        .bind(mapping.to_string())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((parse_uuid(&r.try_get::<String, _>(0)?)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    async fn insert_subscription(&mut self, row: &SubscriptionRow) -> Result<()> {
+        sqlx::query("INSERT INTO subscriptions (id, data, created_at) VALUES ($1, $2, $3)")
+            .bind(row.id.to_string())
+            .bind(to_json(&row.data))
+            .bind(micros(row.created_at))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(conflict_on_unique("subscription"))?;
+        Ok(())
+    }
+
+    async fn get_subscription(&mut self, id: Uuid) -> Result<Option<SubscriptionRow>> {
+        sqlx::query("SELECT id, data, created_at FROM subscriptions WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .as_ref()
+            .map(subscription_from_row)
+            .transpose()
+    }
+
+    async fn list_subscriptions(&mut self) -> Result<Vec<SubscriptionRow>> {
+        let rows =
+            sqlx::query("SELECT id, data, created_at FROM subscriptions ORDER BY created_at, id")
+                .fetch_all(&mut *self.tx)
+                .await?;
+        rows.iter().map(subscription_from_row).collect()
+    }
+
+    async fn delete_subscription(&mut self, id: Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM subscriptions WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_alert(&mut self, row: &AlertRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO alerts (id, kind, status, dedupe_key, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(row.id.to_string())
+        .bind(&row.kind)
+        .bind(&row.status)
+        .bind(&row.dedupe_key)
+        .bind(to_json(&row.data))
+        .bind(micros(row.created_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get_alert(&mut self, id: Uuid) -> Result<Option<AlertRow>> {
+        sqlx::query(
+            "SELECT id, kind, status, dedupe_key, data, created_at FROM alerts WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .as_ref()
+        .map(alert_from_row)
+        .transpose()
+    }
+
+    async fn list_alerts(&mut self, status: Option<&str>, page: Page) -> Result<Vec<AlertRow>> {
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT id, kind, status, dedupe_key, data, created_at FROM alerts",
+        );
+        if let Some(status) = status {
+            q.push(" WHERE status = ").push_bind(status.to_string());
+        }
+        q.push(" ORDER BY created_at DESC, id");
+        push_page(&mut q, page);
+        let rows = q.build().fetch_all(&mut *self.tx).await?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    async fn update_alert(&mut self, row: &AlertRow) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE alerts SET status = $2, data = $3, dedupe_key = $4 WHERE id = $1")
+                .bind(row.id.to_string())
+                .bind(&row.status)
+                .bind(to_json(&row.data))
+                .bind(&row.dedupe_key)
+                .execute(&mut *self.tx)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn consume_link(&mut self, token_hash: &str, at: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO used_links (token_hash, used_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(token_hash)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get_server_secret(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| {
+            let text: String = r.try_get(0)?;
+            hex::decode(&text).map_err(|e| StoreError::Corrupt(format!("secret {name}: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn put_server_secret(&mut self, name: &str, value: &[u8], at: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(hex::encode(value))
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

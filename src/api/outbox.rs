@@ -1,0 +1,156 @@
+//! **Eligo** `/v1/outbox`: the side effects waiting, delivered and dead-lettered, and a retry
+//! for the dead letters.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::Uri;
+use eligo_core::authz::actions;
+use eligo_store::{Job, JobStatus};
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::odata;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(get_one))
+        .routes(routes!(retry))
+}
+
+/// A job as answered. Payloads can name mail recipients and members; only what identifies the
+/// work is shown (not secrets: jobs never hold any).
+fn shape(job: &Job) -> Value {
+    json!({
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status.as_str(),
+        "subject": job.subject,
+        "attempts": job.attempts,
+        "nextAttemptDateTime": matches!(job.status, JobStatus::Pending | JobStatus::Running)
+            .then_some(job.next_attempt_at),
+        "lastError": job.last_error,
+        "createdDateTime": job.created_at,
+        "lastModifiedDateTime": job.updated_at,
+        "deliveredDateTime": job.delivered_at,
+        "payload": job.payload,
+    })
+}
+
+#[utoipa::path(get, path = "/v1/outbox", tag = "outbox",
+    params(("status" = Option<String>, Query, description = "pending, running, delivered or failed"),
+        ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "Jobs, newest first")))]
+async fn list(
+    State(app): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    Query(q): Query<odata::RawQuery>,
+) -> ApiResult<Json<Value>> {
+    caller.require(actions::OUTBOX_READ)?;
+    let opts = odata::parse_list_options(&q, &[])?;
+    let mut status = None;
+    for (key, value) in &q {
+        match key.as_str() {
+            "status" if status.is_none() => {
+                status = Some(JobStatus::parse(value).ok_or_else(|| {
+                    ApiError::bad_request(
+                        "Request_BadRequest",
+                        "status must be pending, running, delivered or failed",
+                    )
+                    .with_detail("InvalidValue", "status")
+                })?);
+            }
+            "status" => {
+                return Err(ApiError::bad_request(
+                    "Request_BadRequest",
+                    "status is given more than once",
+                )
+                .with_detail("DuplicateQueryOption", "status"));
+            }
+            k if k.starts_with('$') => {}
+            k => {
+                return Err(ApiError::bad_request(
+                    "Request_UnsupportedQuery",
+                    format!("the query parameter {k} is not supported here"),
+                )
+                .with_detail("UnsupportedQueryOption", k));
+            }
+        }
+    }
+    let rows = app
+        .store
+        .read()
+        .await?
+        .list_jobs(status, odata::probe(opts.page))
+        .await?;
+    let rows: Vec<Value> = rows.iter().map(shape).collect();
+    Ok(Json(odata::collection(&uri, opts.page, rows)))
+}
+
+#[utoipa::path(get, path = "/v1/outbox/{id}", tag = "outbox", params(("id" = String, Path)),
+    responses((status = 200, description = "One job")))]
+async fn get_one(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(actions::OUTBOX_READ)?;
+    let id = odata::parse_id(&id, "job")?;
+    let job = app
+        .store
+        .read()
+        .await?
+        .get_job(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    Ok(Json(shape(&job)))
+}
+
+#[utoipa::path(post, path = "/v1/outbox/{id}/retry", tag = "outbox", params(("id" = String, Path)),
+    responses((status = 200, description = "The job, pending again"),
+        (status = 409, description = "JobNotFailed: only dead letters are retried")))]
+async fn retry(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(actions::OUTBOX_UPDATE)?;
+    let id = odata::parse_id(&id, "job")?;
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let job = tx
+        .get_job(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    if !tx.retry_job(id, now).await? {
+        return Err(ApiError::conflict(
+            "JobNotFailed",
+            format!(
+                "this job is {}; only failed jobs are retried",
+                job.status.as_str()
+            ),
+        ));
+    }
+    tx.append_audit(
+        eligo_core::audit::AuditEvent::new(
+            now,
+            eligo_core::audit::Category::Policy,
+            "Retry outbox job",
+            caller.initiator(),
+        )
+        .target(id, "OutboxJob", job.subject.as_deref())
+        .detail("kind", job.kind.clone()),
+    )
+    .await?;
+    let job = tx
+        .get_job(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    tx.commit().await?;
+    Ok(Json(shape(&job)))
+}

@@ -1,0 +1,396 @@
+//! Delivering outbox jobs: claim what is due (a lease, so a crashed worker's jobs come back),
+//! deliver them concurrently, then record every outcome and its consequences (what was pushed
+//! downstream, audit entries, connector health) in one transaction.
+//!
+//! The loop sleeps until the next job is due and is woken by every commit that writes a job
+//! (the store's journal reports `JobEnqueued`), so a job runs within moments of its commit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use eligo_core::audit::AuditEvent;
+use eligo_store::{Job, JobOutcome, JobStatus};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::error::ApiResult;
+use crate::outbox::backoff;
+use crate::outbox::jobs::Payload;
+
+/// Jobs claimed per transaction.
+const BATCH: i64 = 512;
+/// Deliveries in flight at once.
+const IN_FLIGHT: usize = 32;
+/// How long a claim holds; a job whose worker died runs again after it.
+const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// The longest the worker sleeps without looking (a safety net; commits wake it).
+const MAX_NAP: Duration = Duration::from_secs(30);
+/// Consecutive failures of one connector before an alert is raised.
+pub const FAILURES_BEFORE_ALERT: i64 = 3;
+
+/// What a delivered job leaves to record with its outcome.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// `reference` is now in the mapping's downstream group for `principal`.
+    Provisioned {
+        mapping: Uuid,
+        principal: Uuid,
+        reference: String,
+    },
+    /// Nothing of `principal` is left in the mapping's downstream group.
+    Unprovisioned {
+        mapping: Uuid,
+        principal: Uuid,
+    },
+    Audit(Box<AuditEvent>),
+    /// A removal took `latency` from the access's end (for the revocation histogram).
+    Revoked {
+        connector_kind: String,
+        latency: TimeDelta,
+    },
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub message: String,
+    /// The connector that failed, for its health and alerts.
+    pub connector: Option<Uuid>,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            connector: None,
+        }
+    }
+}
+
+/// What an attempt did: its effects are recorded even when it failed part-way (a group
+/// provisioned member by member keeps the members it did), and the failure, if any, retries.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    pub effects: Vec<Effect>,
+    pub failure: Option<Failure>,
+    /// The connector the job used (healthy when it succeeded).
+    pub connector: Option<Uuid>,
+}
+
+impl Delivery {
+    pub fn done(effects: Vec<Effect>, connector: Option<Uuid>) -> Self {
+        Self {
+            effects,
+            failure: None,
+            connector,
+        }
+    }
+
+    pub fn failed(failure: Failure, connector: Option<Uuid>) -> Self {
+        Self {
+            effects: Vec::new(),
+            failure: Some(failure),
+            connector,
+        }
+    }
+}
+
+/// One attempt's result.
+pub struct Attempt {
+    pub job: Job,
+    pub delivery: Delivery,
+}
+
+/// What one `run_due` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub delivered: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+/// Delivers everything due at the clock's `now`. Tests call this after a change (and after
+/// moving the mock clock past a retry).
+pub async fn run_due(app: &AppState) -> ApiResult<Delivered> {
+    let mut total = Delivered::default();
+    loop {
+        let now = app.clock.now();
+        let mut tx = app.store.write().await?;
+        let jobs = tx.claim_jobs(now, now + LEASE, BATCH).await?;
+        tx.commit().await?;
+        if jobs.is_empty() {
+            return Ok(total);
+        }
+        let attempts = deliver_all(app, jobs).await;
+        let done = record(app, attempts).await?;
+        total.delivered += done.delivered;
+        total.retried += done.retried;
+        total.failed += done.failed;
+        if done.delivered == 0 && done.failed == 0 && done.retried > 0 {
+            // Everything failed and waits for a later retry: nothing more is due now.
+            let mut tx = app.store.read().await?;
+            if tx
+                .next_job_due()
+                .await?
+                .is_none_or(|due| due > app.clock.now())
+            {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+async fn deliver_all(app: &AppState, jobs: Vec<Job>) -> Vec<Attempt> {
+    let limit = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut set = tokio::task::JoinSet::new();
+    for job in jobs {
+        let app = app.clone();
+        let limit = limit.clone();
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            deliver(&app, job).await
+        });
+    }
+    let mut attempts = Vec::new();
+    while let Some(done) = set.join_next().await {
+        match done {
+            Ok(attempt) => attempts.push(attempt),
+            // A panicking delivery leaves its job running; the lease brings it back.
+            Err(e) => tracing::error!(error = %e, "an outbox delivery panicked"),
+        }
+    }
+    attempts
+}
+
+async fn deliver(app: &AppState, job: Job) -> Attempt {
+    let payload = match Payload::from_job(&job.payload) {
+        Ok(p) => p,
+        Err(e) => {
+            return Attempt {
+                job,
+                delivery: Delivery::failed(Failure::new(e), None),
+            };
+        }
+    };
+    let delivery = match &payload {
+        Payload::ProvisionMember {
+            mapping_id,
+            principal_id,
+            cause_at,
+        } => crate::provisioning::deliver::member(app, *mapping_id, *principal_id, *cause_at).await,
+        Payload::ProvisionGroup {
+            mapping_id,
+            cause_at,
+        } => crate::provisioning::deliver::group(app, *mapping_id, *cause_at).await,
+        Payload::Mail {
+            to,
+            audience,
+            notice,
+        } => crate::notify::dispatch::mail(app, to, audience, notice).await,
+        Payload::Webhook {
+            subscription_id,
+            notice,
+        } => crate::notify::dispatch::webhook(app, *subscription_id, notice).await,
+    };
+    Attempt { job, delivery }
+}
+
+/// Connector health as stored and answered: how the last deliveries through it went.
+pub fn health_after(
+    previous: &serde_json::Value,
+    outcome: Result<(), &str>,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    let mut h = previous.as_object().cloned().unwrap_or_default();
+    match outcome {
+        Ok(()) => {
+            h.insert("status".into(), "healthy".into());
+            h.insert("lastSuccessDateTime".into(), now.to_rfc3339().into());
+            h.insert("consecutiveFailures".into(), 0.into());
+        }
+        Err(message) => {
+            let failures = h
+                .get("consecutiveFailures")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0)
+                + 1;
+            h.insert("status".into(), "failing".into());
+            h.insert("lastFailureDateTime".into(), now.to_rfc3339().into());
+            h.insert("lastError".into(), message.into());
+            h.insert("consecutiveFailures".into(), failures.into());
+        }
+    }
+    serde_json::Value::Object(h)
+}
+
+async fn record(app: &AppState, attempts: Vec<Attempt>) -> ApiResult<Delivered> {
+    let now = app.clock.now();
+    let max = i64::from(app.config.outbox_max_attempts);
+    let mut done = Delivered::default();
+    let mut tx = app.store.write().await?;
+    // Each connector's last outcome in this batch decides its health.
+    let mut health: HashMap<Uuid, Result<(), String>> = HashMap::new();
+    let mut revoked = Vec::new();
+    for attempt in attempts {
+        let kind = attempt.job.kind.clone();
+        for effect in attempt.delivery.effects {
+            match effect {
+                Effect::Provisioned {
+                    mapping,
+                    principal,
+                    reference,
+                } => {
+                    tx.put_provisioned(mapping, principal, &reference, now)
+                        .await?
+                }
+                Effect::Unprovisioned { mapping, principal } => {
+                    tx.remove_provisioned(mapping, principal).await?;
+                }
+                Effect::Audit(event) => {
+                    tx.append_audit(*event).await?;
+                }
+                Effect::Revoked {
+                    connector_kind,
+                    latency,
+                } => revoked.push((connector_kind, latency)),
+            }
+        }
+        let outcome = match attempt.delivery.failure {
+            None => {
+                if let Some(c) = attempt.delivery.connector {
+                    health.insert(c, Ok(()));
+                }
+                done.delivered += 1;
+                JobOutcome::Delivered
+            }
+            Some(failure) => {
+                if let Some(c) = failure.connector {
+                    health.insert(c, Err(failure.message.clone()));
+                }
+                tracing::warn!(job = %attempt.job.id, kind = %kind, attempts = attempt.job.attempts,
+                    error = %failure.message, "outbox delivery failed");
+                if attempt.job.attempts >= max {
+                    done.failed += 1;
+                    JobOutcome::Failed {
+                        error: failure.message,
+                    }
+                } else {
+                    done.retried += 1;
+                    JobOutcome::Retry {
+                        at: backoff::next_attempt(now, attempt.job.attempts, rand::random()),
+                        error: failure.message,
+                    }
+                }
+            }
+        };
+        let result = match &outcome {
+            JobOutcome::Delivered => "delivered",
+            JobOutcome::Retry { .. } => "retry",
+            JobOutcome::Failed { .. } => "failed",
+        };
+        metrics::counter!("eligo_outbox_deliveries_total", "kind" => kind, "result" => result)
+            .increment(1);
+        tx.complete_job(attempt.job.id, &outcome, now).await?;
+    }
+    for (connector, outcome) in health {
+        crate::provisioning::health::record(&mut *tx, connector, outcome, now).await?;
+    }
+    tx.commit().await?;
+    for (kind, latency) in revoked {
+        metrics::histogram!("eligo_revocation_latency_seconds", "connector" => kind)
+            .record(latency.num_microseconds().unwrap_or(0).max(0) as f64 / 1e6);
+    }
+    Ok(done)
+}
+
+/// Jobs per status, as a gauge (refreshed after each pass).
+async fn export_counts(app: &AppState) -> ApiResult<()> {
+    let mut tx = app.store.read().await?;
+    let counts = tx.count_jobs().await?;
+    for status in [
+        JobStatus::Pending,
+        JobStatus::Running,
+        JobStatus::Delivered,
+        JobStatus::Failed,
+    ] {
+        let n = counts
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n);
+        metrics::gauge!("eligo_outbox_jobs", "status" => status.as_str()).set(n as f64);
+    }
+    Ok(())
+}
+
+/// The background loop `eligo serve` runs. On a single server (SQLite) nobody else can hold
+/// a claim, so jobs left running by a crash are released at once instead of after the lease.
+pub async fn run_forever(app: AppState) {
+    if app.store.backend() == "sqlite" {
+        let released = async {
+            let mut tx = app.store.write().await?;
+            let n = tx.release_running_jobs(app.clock.now()).await?;
+            tx.commit().await?;
+            Ok::<u64, crate::error::ApiError>(n)
+        }
+        .await;
+        match released {
+            Ok(n) if n > 0 => tracing::info!(jobs = n, "released jobs a previous run left"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = ?e.message, "could not release claimed jobs"),
+        }
+    }
+    let mut last_prune = app.clock.now() - TimeDelta::days(1);
+    loop {
+        app.jobs
+            .planned
+            .store(i64::MIN, std::sync::atomic::Ordering::Release);
+        let nap = match pass_and_next(&app).await {
+            Ok(Some(next)) => (next - app.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(MAX_NAP),
+            Ok(None) => MAX_NAP,
+            Err(e) => {
+                tracing::error!(error = ?e.message, "outbox pass failed; retrying");
+                Duration::from_secs(1)
+            }
+        };
+        let now = app.clock.now();
+        if now - last_prune > TimeDelta::hours(1) {
+            last_prune = now;
+            if let Err(e) = prune(&app, now).await {
+                tracing::warn!(error = ?e.message, "pruning delivered jobs failed");
+            }
+        }
+        if nap.is_zero() {
+            continue;
+        }
+        app.jobs
+            .plan(now + TimeDelta::from_std(nap).unwrap_or_default());
+        tokio::select! {
+            _ = tokio::time::sleep(nap) => {}
+            _ = app.jobs.notify.notified() => {}
+        }
+    }
+}
+
+async fn pass_and_next(app: &AppState) -> ApiResult<Option<DateTime<Utc>>> {
+    let done = run_due(app).await?;
+    if done != Delivered::default() {
+        tracing::debug!(?done, "outbox pass");
+    }
+    export_counts(app).await?;
+    let mut tx = app.store.read().await?;
+    Ok(tx.next_job_due().await?)
+}
+
+/// Delivered jobs are kept a week for the API, then forgotten (the audit log keeps the story).
+async fn prune(app: &AppState, now: DateTime<Utc>) -> ApiResult<()> {
+    let mut tx = app.store.write().await?;
+    tx.prune_delivered_jobs(now - TimeDelta::days(7)).await?;
+    tx.commit().await?;
+    Ok(())
+}

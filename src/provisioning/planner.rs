@@ -1,0 +1,169 @@
+//! Turning a transaction's changes into provisioning jobs, inside that transaction (the store's
+//! `BeforeCommit` hook), so that no committed membership change can miss its downstream push.
+//!
+//! A change to a group's membership changes the effective membership of that group and of every
+//! group it is nested in. For a user that is one job per mapped group it reaches; for a group
+//! joining or leaving another (many users at once), one whole-group job per mapped group.
+//! The access index still shows the state before this transaction here (it learns the changes
+//! after COMMIT), which is what is needed to find what a deleted user or group belonged to.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use eligo_core::directory::{PrincipalKind, Relation};
+use eligo_core::schedule::ScheduleKind;
+use eligo_core::target::{GroupAccess, Target};
+use eligo_store::{BeforeCommit, Change, MappingRow, Tx};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::outbox::Payload;
+use crate::service::access::live::LiveIndex;
+
+pub struct Planner {
+    pub access: Arc<LiveIndex>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What a transaction changed, as the provisioning of groups sees it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Affected {
+    /// (group whose direct membership changed, user, when): the user's membership of the
+    /// group and of every group above it may have changed.
+    pub members: BTreeSet<(Uuid, Uuid, DateTime<Utc>)>,
+    /// Groups whose membership changed for many users at once (nesting, deletion, mapping).
+    pub groups: BTreeSet<Uuid>,
+}
+
+impl Planner {
+    fn kind(&self, id: Uuid) -> Option<PrincipalKind> {
+        self.access.principal(id).map(|(k, _)| k)
+    }
+
+    /// Reads `changes` against the index as it was before them.
+    pub fn affected(&self, changes: &[Change], now: DateTime<Utc>) -> Affected {
+        let mut out = Affected::default();
+        for change in changes {
+            match change {
+                Change::Relation {
+                    group,
+                    principal,
+                    relation: Relation::Member,
+                    ..
+                } => match self.kind(*principal) {
+                    Some(PrincipalKind::Group) => {
+                        out.groups.insert(*group);
+                    }
+                    // A principal created in this very transaction is not in the index yet.
+                    _ => {
+                        out.members.insert((*group, *principal, now));
+                    }
+                },
+                Change::Schedule(s) => {
+                    if let Target::Group {
+                        group,
+                        access: GroupAccess::Member,
+                    } = s.target()
+                        && s.kind == ScheduleKind::Active
+                    {
+                        // An ended schedule is revoked from its end, not from when noticed.
+                        let at = s.end_date_time.filter(|end| *end <= now).unwrap_or(now);
+                        out.members.insert((group, s.principal_id, at));
+                    }
+                }
+                Change::PrincipalDeleted(id) => match self.kind(*id) {
+                    Some(PrincipalKind::Group) => {
+                        for above in self.access.groups_of(*id, now) {
+                            out.groups.insert(above);
+                        }
+                    }
+                    _ => {
+                        for group in self.access.groups_of(*id, now) {
+                            out.members.insert((group, *id, now));
+                        }
+                    }
+                },
+                Change::Provisioning { group } => {
+                    out.groups.insert(*group);
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// `group` and every group it sits in (its membership flows up).
+    fn with_ancestors(&self, group: Uuid, now: DateTime<Utc>) -> Vec<Uuid> {
+        let mut all = vec![group];
+        all.extend(self.access.groups_of(group, now));
+        all
+    }
+
+    /// The jobs for `affected`, given the mappings.
+    pub fn jobs(
+        &self,
+        affected: &Affected,
+        mappings: &[MappingRow],
+        now: DateTime<Utc>,
+    ) -> Vec<Payload> {
+        let mut by_group: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+        for m in mappings {
+            by_group.entry(m.group_id).or_default().push(m.id);
+        }
+        let mut whole: BTreeSet<Uuid> = BTreeSet::new();
+        for group in &affected.groups {
+            for g in self.with_ancestors(*group, now) {
+                whole.extend(by_group.get(&g).into_iter().flatten());
+            }
+        }
+        let mut jobs: BTreeMap<(Uuid, Uuid), DateTime<Utc>> = BTreeMap::new();
+        for (group, principal, at) in &affected.members {
+            for g in self.with_ancestors(*group, now) {
+                for mapping in by_group.get(&g).into_iter().flatten() {
+                    if !whole.contains(mapping) {
+                        let slot = jobs.entry((*mapping, *principal)).or_insert(*at);
+                        *slot = (*slot).min(*at);
+                    }
+                }
+            }
+        }
+        whole
+            .into_iter()
+            .map(|mapping_id| Payload::ProvisionGroup {
+                mapping_id,
+                cause_at: now,
+            })
+            .chain(
+                jobs.into_iter()
+                    .map(
+                        |((mapping_id, principal_id), cause_at)| Payload::ProvisionMember {
+                            mapping_id,
+                            principal_id,
+                            cause_at,
+                        },
+                    ),
+            )
+            .collect()
+    }
+}
+
+#[async_trait]
+impl BeforeCommit for Planner {
+    async fn before_commit(&self, tx: &mut dyn Tx, changes: &[Change]) -> eligo_store::Result<()> {
+        let now = self.clock.now();
+        let affected = self.affected(changes, now);
+        if affected == Affected::default() {
+            return Ok(());
+        }
+        let mappings = tx.list_mappings(None, None).await?;
+        if mappings.is_empty() {
+            return Ok(());
+        }
+        for payload in self.jobs(&affected, &mappings, now) {
+            tx.enqueue_job(&payload.job(now, None), now).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,315 @@
+//! Use cases for downstream connectors and group provisioning: create, change and delete
+//! connectors (secrets write-only), map groups to downstream groups, reconcile on demand.
+
+use chrono::Utc;
+use eligo_core::audit::{AuditEvent, Category};
+use eligo_core::authz::actions;
+use eligo_store::{ConnectorRow, MappingRow, Tx};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::connectors::SettingError;
+use crate::error::{ApiError, ApiResult};
+use crate::provisioning::{reconcile, registry};
+
+fn invalid_settings(errors: Vec<SettingError>) -> ApiError {
+    let summary: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
+    errors.iter().fold(
+        ApiError::bad_request(
+            "InvalidConnectorSettings",
+            format!("the connector settings are invalid: {}", summary.join("; ")),
+        ),
+        |err, e| err.with_detail("InvalidValue", format!("settings.{}", e.field)),
+    )
+}
+
+/// A connector as answered: secrets replaced by `<field>Set: true`.
+pub fn shape(row: &ConnectorRow) -> Value {
+    let secrets = registry::secret_fields(&row.kind);
+    let mut settings = Map::new();
+    if let Some(all) = row.settings.as_object() {
+        for (k, v) in all {
+            if secrets.contains(&k.as_str()) {
+                settings.insert(format!("{k}Set"), json!(!v.is_null()));
+            } else {
+                settings.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    json!({
+        "id": row.id,
+        "type": row.kind,
+        "displayName": row.display_name,
+        "settings": settings,
+        "health": row.health,
+        "createdDateTime": row.created_at,
+        "lastModifiedDateTime": row.updated_at,
+    })
+}
+
+pub fn shape_mapping(m: &MappingRow) -> Value {
+    json!({
+        "id": m.id,
+        "groupId": m.group_id,
+        "connectorId": m.connector_id,
+        "target": m.target,
+        "createdDateTime": m.created_at,
+    })
+}
+
+fn display_name_ok(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "InvalidDisplayName",
+            "displayName must be 1 to 256 characters without control characters",
+        )
+        .with_detail("InvalidValue", "displayName"));
+    }
+    Ok(name.to_string())
+}
+
+fn connector_event(
+    caller: &Caller,
+    now: chrono::DateTime<Utc>,
+    activity: &str,
+    row: &ConnectorRow,
+) -> AuditEvent {
+    AuditEvent::new(now, Category::GroupManagement, activity, caller.initiator())
+        .target(row.id, "Connector", Some(&row.display_name))
+        .detail("connectorType", row.kind.clone())
+}
+
+pub async fn create(
+    app: &App,
+    caller: &Caller,
+    kind: &str,
+    display_name: &str,
+    settings: Value,
+) -> ApiResult<ConnectorRow> {
+    caller.require(actions::PROVISIONING_UPDATE)?;
+    if !registry::KINDS.contains(&kind) {
+        return Err(ApiError::bad_request(
+            "InvalidConnectorType",
+            format!("unknown connector type {kind:?}; use ldap, scim or webhook"),
+        )
+        .with_detail("InvalidValue", "type"));
+    }
+    let display_name = display_name_ok(display_name)?;
+    registry::validate(kind, &settings).map_err(invalid_settings)?;
+    let now = app.clock.now();
+    let row = ConnectorRow {
+        id: Uuid::new_v4(),
+        kind: kind.to_string(),
+        display_name,
+        settings,
+        health: json!({ "status": "unknown", "consecutiveFailures": 0 }),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut tx = app.store.write().await?;
+    tx.insert_connector(&row).await?;
+    tx.append_audit(connector_event(
+        caller,
+        now,
+        "Add downstream connector",
+        &row,
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+async fn load(tx: &mut dyn Tx, id: Uuid) -> ApiResult<ConnectorRow> {
+    tx.get_connector(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("connector"))
+}
+
+pub async fn get(app: &App, caller: &Caller, id: Uuid) -> ApiResult<ConnectorRow> {
+    caller.require(actions::PROVISIONING_READ)?;
+    load(&mut *app.store.read().await?, id).await
+}
+
+pub async fn list(app: &App, caller: &Caller) -> ApiResult<Vec<ConnectorRow>> {
+    caller.require(actions::PROVISIONING_READ)?;
+    Ok(app.store.read().await?.list_connectors().await?)
+}
+
+/// Changes the name and/or settings. Settings are merged into the stored ones, so a secret
+/// not sent is kept (it can be replaced, never read); `null` removes an optional field.
+pub async fn update(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+    display_name: Option<&str>,
+    settings: Option<Map<String, Value>>,
+) -> ApiResult<ConnectorRow> {
+    caller.require(actions::PROVISIONING_UPDATE)?;
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let mut row = load(&mut *tx, id).await?;
+    if let Some(name) = display_name {
+        row.display_name = display_name_ok(name)?;
+    }
+    if let Some(changes) = settings {
+        let mut merged = row.settings.as_object().cloned().unwrap_or_default();
+        for (k, v) in changes {
+            if v.is_null() {
+                merged.remove(&k);
+            } else {
+                merged.insert(k, v);
+            }
+        }
+        row.settings = Value::Object(merged);
+        registry::validate(&row.kind, &row.settings).map_err(invalid_settings)?;
+    }
+    row.updated_at = now;
+    tx.update_connector(&row).await?;
+    tx.append_audit(connector_event(
+        caller,
+        now,
+        "Update downstream connector",
+        &row,
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+    caller.require(actions::PROVISIONING_UPDATE)?;
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let row = load(&mut *tx, id).await?;
+    if !tx.list_mappings(None, Some(id)).await?.is_empty() {
+        return Err(ApiError::conflict(
+            "ConnectorInUse",
+            "groups are provisioned through this connector; remove their provisioning first",
+        ));
+    }
+    tx.delete_connector(id).await?;
+    tx.append_audit(connector_event(
+        caller,
+        now,
+        "Delete downstream connector",
+        &row,
+    ))
+    .await?;
+    tx.commit().await?;
+    app.connectors.forget(id);
+    Ok(())
+}
+
+pub async fn reconcile_now(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<Vec<reconcile::Report>> {
+    caller.require(actions::PROVISIONING_UPDATE)?;
+    reconcile::connector(app, id).await
+}
+
+/// `POST /v1/groups/{id}/provisioning`: from now on, `group`'s effective membership is pushed
+/// to `target` through the connector (a first full push is queued with the mapping).
+pub async fn map_group(
+    app: &App,
+    caller: &Caller,
+    group: Uuid,
+    connector: Uuid,
+    target: &str,
+) -> ApiResult<MappingRow> {
+    caller.require(actions::PROVISIONING_UPDATE)?;
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let g = tx
+        .get_group(group)
+        .await?
+        .ok_or_else(|| ApiError::not_found("group"))?;
+    let c = tx.get_connector(connector).await?.ok_or_else(|| {
+        ApiError::bad_request("InvalidConnector", "no connector has that id")
+            .with_detail("InvalidValue", "connectorId")
+    })?;
+    let target = target.trim();
+    registry::validate_target(&c.kind, target).map_err(|message| {
+        ApiError::bad_request(
+            "InvalidProvisioningTarget",
+            format!("target is not a valid {} group: {message}", c.kind),
+        )
+        .with_detail("InvalidValue", "target")
+    })?;
+    let row = MappingRow {
+        id: Uuid::new_v4(),
+        group_id: group,
+        connector_id: connector,
+        target: target.to_string(),
+        created_at: now,
+    };
+    tx.insert_mapping(&row).await.map_err(|e| match e {
+        eligo_store::StoreError::Conflict(_) => ApiError::conflict(
+            "ProvisioningTargetInUse",
+            "that downstream group is already provisioned through this connector",
+        ),
+        e => e.into(),
+    })?;
+    tx.append_audit(
+        AuditEvent::new(
+            now,
+            Category::GroupManagement,
+            "Add group provisioning",
+            caller.initiator(),
+        )
+        .target(group, "Group", Some(&g.display_name))
+        .target(c.id, "Connector", Some(&c.display_name))
+        .detail("downstreamGroup", target.to_string()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn mappings_of(app: &App, caller: &Caller, group: Uuid) -> ApiResult<Vec<MappingRow>> {
+    caller.require(actions::PROVISIONING_READ)?;
+    let mut tx = app.store.read().await?;
+    tx.get_group(group)
+        .await?
+        .ok_or_else(|| ApiError::not_found("group"))?;
+    Ok(tx.list_mappings(Some(group), None).await?)
+}
+
+/// Stops provisioning: the downstream group is no longer managed (members Eligo pushed there
+/// stay; the audit entry lists them, so someone can clean up deliberately).
+pub async fn unmap_group(app: &App, caller: &Caller, group: Uuid, mapping: Uuid) -> ApiResult<()> {
+    caller.require(actions::PROVISIONING_UPDATE)?;
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let m = tx
+        .get_mapping(mapping)
+        .await?
+        .filter(|m| m.group_id == group)
+        .ok_or_else(|| ApiError::not_found("provisioning"))?;
+    let pushed = tx.list_provisioned(mapping).await?;
+    let g = tx.get_group(group).await?;
+    tx.delete_mapping(mapping).await?;
+    let left: Vec<String> = pushed.into_iter().map(|(_, r)| r).collect();
+    tx.append_audit(
+        AuditEvent::new(
+            now,
+            Category::GroupManagement,
+            "Remove group provisioning",
+            caller.initiator(),
+        )
+        .target(group, "Group", g.as_ref().map(|g| g.display_name.as_str()))
+        .target(m.connector_id, "Connector", None)
+        .detail("downstreamGroup", m.target.clone())
+        .detail("membersLeftDownstream", left.join("; ")),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -35,6 +35,12 @@ pub struct App {
     pub jobs: crate::waker::Waker,
     /// Live clients of the downstream connectors, and the per-mapping locks.
     pub connectors: crate::provisioning::registry::Registry,
+    /// When the scheduler last looked for "ends soon" reminders (Unix seconds).
+    pub reminded_at: std::sync::atomic::AtomicI64,
+    /// The SMTP relay, when `ELIGO_SMTP_URL` is set.
+    pub mailer: Option<crate::notify::mail::Mailer>,
+    /// Posts signed webhook events.
+    pub webhooks: crate::notify::webhooks::WebhookClient,
 }
 
 pub type AppState = Arc<App>;
@@ -50,6 +56,13 @@ impl App {
         let access =
             Arc::new(crate::service::access::live::LiveIndex::load(&*store, clock.now()).await?);
         let link_key = crate::notify::links::load_key(&store, &config).await?;
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(
+                crate::notify::mail::Mailer::from_config(url.expose(), &config.mail_from)
+                    .map_err(|e| ApiError::internal("configuring mail (ELIGO_SMTP_URL)", e))?,
+            ),
+            None => None,
+        };
         let app = Arc::new(App {
             store: store.clone(),
             clock: clock.clone(),
@@ -60,6 +73,9 @@ impl App {
             link_key,
             jobs: Default::default(),
             connectors: Default::default(),
+            reminded_at: Default::default(),
+            mailer,
+            webhooks: Default::default(),
         });
         // Every committed change reaches the index first, then wakes the outbox worker if it
         // wrote a job (the job's delivery reads the index). A weak reference: the store must

@@ -44,6 +44,16 @@ pub struct Report {
     pub error: Option<String>,
 }
 
+/// The form in which two references to the same downstream member compare equal (LDAP DNs
+/// are case-insensitive and may be spaced differently; SCIM ids and UPNs case-insensitive).
+fn key(kind: &str, reference: &str) -> String {
+    match kind {
+        "ldap" => crate::connectors::ldap::dn::normalize(reference)
+            .unwrap_or_else(|| reference.to_lowercase()),
+        _ => reference.to_lowercase(),
+    }
+}
+
 enum Write {
     Provisioned(Uuid, String),
     Unprovisioned(Uuid),
@@ -145,10 +155,12 @@ async fn mapping_now(app: &App, row: &ConnectorRow, mapping: &MappingRow) -> Api
                 }
             },
         };
-        wanted.insert(reference.to_lowercase(), (user.id, reference.clone()));
+        wanted.insert(key(&row.kind, &reference), (user.id, reference.clone()));
     }
-    let pushed_by_ref: HashMap<String, Uuid> =
-        pushed.iter().map(|(p, r)| (r.to_lowercase(), *p)).collect();
+    let pushed_by_ref: HashMap<String, Uuid> = pushed
+        .iter()
+        .map(|(p, r)| (key(&row.kind, r), *p))
+        .collect();
     let now = app.clock.now();
     let event = |activity: &str, principal: Option<Uuid>, reference: &str| {
         let mut e = AuditEvent::new(
@@ -176,18 +188,18 @@ async fn mapping_now(app: &App, row: &ConnectorRow, mapping: &MappingRow) -> Api
         Some(present) => {
             let present_refs: HashMap<String, String> = present
                 .iter()
-                .map(|m| (m.reference.to_lowercase(), m.display.clone()))
+                .map(|m| (key(&row.kind, &m.reference), m.display.clone()))
                 .collect();
             for member in &present {
-                let key = member.reference.to_lowercase();
-                if wanted.contains_key(&key) {
+                let member_key = key(&row.kind, &member.reference);
+                if wanted.contains_key(&member_key) {
                     continue;
                 }
                 if let Err(e) = client.remove(&mapping.target, &member.reference).await {
                     result = Err(format!("{} ({}): {e}", row.display_name, row.kind));
                     break;
                 }
-                match pushed_by_ref.get(&key) {
+                match pushed_by_ref.get(&member_key) {
                     Some(principal) => {
                         report.removed.push(member.reference.clone());
                         writes.push(Write::Unprovisioned(*principal));
@@ -227,14 +239,14 @@ async fn mapping_now(app: &App, row: &ConnectorRow, mapping: &MappingRow) -> Api
                 }
             }
             // Pushed records of members no longer there and no longer wanted are stale.
-            for (key, principal) in &pushed_by_ref {
-                if !present_refs.contains_key(key) && !wanted.contains_key(key) {
+            for (k, principal) in &pushed_by_ref {
+                if !present_refs.contains_key(k) && !wanted.contains_key(k) {
                     writes.push(Write::Unprovisioned(*principal));
                 }
             }
             if result.is_ok() {
-                for (key, (principal, reference)) in &wanted {
-                    if present_refs.contains_key(key) {
+                for (k, (principal, reference)) in &wanted {
+                    if present_refs.contains_key(k) {
                         if !pushed.contains_key(principal) {
                             writes.push(Write::Provisioned(*principal, reference.clone()));
                         }
@@ -265,7 +277,7 @@ async fn mapping_now(app: &App, row: &ConnectorRow, mapping: &MappingRow) -> Api
                 }
             }
             for (principal, reference) in &pushed {
-                if wanted.contains_key(&reference.to_lowercase()) {
+                if wanted.contains_key(&key(&row.kind, reference)) {
                     continue;
                 }
                 if let Err(e) = client.remove(&mapping.target, reference).await {

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod connectors;
 pub mod demo;
 pub mod directory;
+pub mod notices;
 pub mod pim;
 pub mod policies;
 pub mod sessions;

@@ -13,3 +13,4 @@ mod downstream;
 mod pim;
 mod policies;
 mod process;
+mod provisioning;

@@ -215,6 +215,16 @@ pub trait EffectsTx: Send {
     async fn list_alerts(&mut self, status: Option<&str>, page: Page) -> Result<Vec<AlertRow>>;
     async fn update_alert(&mut self, row: &AlertRow) -> Result<bool>;
 
+    // Reminders.
+    /// Schedules ending in `(after, until]`, earliest first, at most `limit` (for "ends in 14
+    /// days" and "ends tomorrow" notices).
+    async fn schedules_ending_between(
+        &mut self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<eligo_core::schedule::RoleSchedule>>;
+
     // One-click links and generated keys.
     /// Records a link as used; false when it was used before.
     async fn consume_link(&mut self, token_hash: &str, at: i64) -> Result<bool>;

@@ -7,7 +7,9 @@ use sqlx::{AssertSqlSafe, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::Db;
-use super::shared::{SqlTx, conflict_on_unique, from_json, parse_uuid, push_page, to_json};
+use super::shared::{
+    SqlTx, conflict_on_unique, from_json, parse_uuid, push_page, schedules_from_rows, to_json,
+};
 use crate::changes::Change;
 use crate::effects::{
     AlertRow, ConnectorRow, EffectsTx, Job, JobOutcome, JobStatus, MappingRow, NewJob,
@@ -520,6 +522,24 @@ impl EffectsTx for SqlTx {
                 .execute(&mut *self.tx)
                 .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn schedules_ending_between(
+        &mut self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<eligo_core::schedule::RoleSchedule>> {
+        let rows = sqlx::query(
+            "SELECT data, start_pending, end_pending FROM role_schedules \
+             WHERE end_at > $1 AND end_at <= $2 ORDER BY end_at, id LIMIT $3",
+        )
+        .bind(micros(after))
+        .bind(micros(until))
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        schedules_from_rows(rows)
     }
 
     async fn consume_link(&mut self, token_hash: &str, at: i64) -> Result<bool> {

@@ -123,7 +123,9 @@ fn push_targets(q: &mut QueryBuilder<Db>, targets: Targets) {
     }
 }
 
-fn schedules_from_rows(rows: Vec<<Db as sqlx::Database>::Row>) -> Result<Vec<RoleSchedule>> {
+pub(super) fn schedules_from_rows(
+    rows: Vec<<Db as sqlx::Database>::Row>,
+) -> Result<Vec<RoleSchedule>> {
     rows.iter().map(schedule_from_row).collect()
 }
 

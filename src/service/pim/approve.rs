@@ -84,7 +84,7 @@ async fn resolve(
 /// Users who hold Global Administrator or Privileged Role Administrator now, directly or
 /// through a role-assignable group (also through an activated membership): the default
 /// approvers. Roles are held at `/` or below; only a directory-wide holder counts.
-fn role_administrators(live: &LiveIndex, now: DateTime<Utc>) -> BTreeSet<Uuid> {
+pub fn role_administrators(live: &LiveIndex, now: DateTime<Utc>) -> BTreeSet<Uuid> {
     let mut out = BTreeSet::new();
     for role in [
         ids::GLOBAL_ADMINISTRATOR,
@@ -328,6 +328,8 @@ pub async fn review_in(
         _ => {}
     }
     tx.update_schedule_request(&request).await?;
+    crate::service::notices::after_request(app, tx, &target, &request, Some(reviewer.id), now)
+        .await?;
     Ok(request)
 }
 

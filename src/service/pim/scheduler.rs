@@ -22,8 +22,9 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::error::ApiResult;
-use crate::service::access;
+use crate::notify::event::NoticeKind;
 use crate::service::pim::{bare_request_event, load_target, role_event, schedule_event};
+use crate::service::{access, notices};
 use eligo_core::target::Target as AccessTarget;
 
 /// How many due items one transaction handles.
@@ -67,11 +68,15 @@ pub async fn run_due(app: &App) -> ApiResult<Pass> {
         let before = pass;
         let mut names = Names::default();
         let mut ended_at = Vec::new();
+        let listens = notices::anyone_listens(app, &mut *tx).await?;
         for schedule in &schedules {
             if let Some(end) =
                 handle_schedule(&mut *tx, schedule, now, &mut pass, &mut names).await?
             {
                 ended_at.push(end);
+                if listens {
+                    announce_end(app, &mut *tx, schedule, end, now).await?;
+                }
             }
         }
         for request in &requests {
@@ -94,13 +99,16 @@ pub async fn run_due(app: &App) -> ApiResult<Pass> {
             // The principal or group may have been deleted meanwhile: the expiry is recorded
             // all the same (a missing name must never stall the scheduler).
             let event = match load_target(&mut *tx, &request.target(), request.principal_id).await {
-                Ok(target) => role_event(
-                    now,
-                    "PIM activation request expired",
-                    Initiator::system(),
-                    &target,
-                    &request,
-                ),
+                Ok(target) => {
+                    notices::after_request(app, &mut *tx, &target, &request, None, now).await?;
+                    role_event(
+                        now,
+                        "PIM activation request expired",
+                        Initiator::system(),
+                        &target,
+                        &request,
+                    )
+                }
                 Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
                     bare_request_event(now, "PIM activation request expired", &request)
                 }
@@ -122,6 +130,85 @@ pub async fn run_due(app: &App) -> ApiResult<Pass> {
             return Ok(pass);
         }
     }
+}
+
+/// "Your access has ended" for a schedule the pass just expired (nothing when its role, group
+/// or principal is gone).
+async fn announce_end(
+    app: &App,
+    tx: &mut dyn Tx,
+    schedule: &RoleSchedule,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    match load_target(tx, &schedule.target(), schedule.principal_id).await {
+        Ok(target) => {
+            let occasion = format!("expired:{}:{}", schedule.id, end.timestamp());
+            notices::about_schedule(
+                app,
+                tx,
+                &target,
+                schedule,
+                NoticeKind::Expired,
+                None,
+                Some(occasion),
+                now,
+            )
+            .await
+        }
+        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// How far ahead "your access ends soon" reminders go out, and the window in which each is
+/// sent: a schedule is reminded once while its end lies within `(lead - window, lead]` from
+/// now, and only if it started before that (a two-hour activation needs no 14-day notice).
+const REMINDERS: [(i64, i64); 2] = [(14, 7), (1, 1)];
+
+/// Writes the reminders due at `now` (idempotent: each is written once, by its once key).
+pub async fn remind_expiring(app: &App, now: DateTime<Utc>) -> ApiResult<usize> {
+    let mut tx = app.store.write().await?;
+    if !notices::anyone_listens(app, &mut *tx).await? {
+        return Ok(0);
+    }
+    let mut written = 0;
+    for (lead_days, window_days) in REMINDERS {
+        let lead = chrono::TimeDelta::days(lead_days);
+        let window = chrono::TimeDelta::days(window_days);
+        let ending = tx
+            .schedules_ending_between(now + lead - window, now + lead, 5_000)
+            .await?;
+        for schedule in ending {
+            let Some(end) = schedule.end_date_time else {
+                continue;
+            };
+            if schedule.start_date_time > end - lead || schedule.start_date_time > now {
+                continue;
+            }
+            let target =
+                match load_target(&mut *tx, &schedule.target(), schedule.principal_id).await {
+                    Ok(t) => t,
+                    Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => continue,
+                    Err(e) => return Err(e),
+                };
+            let occasion = format!("expiring:{}:{}:{lead_days}", schedule.id, end.timestamp());
+            notices::about_schedule(
+                app,
+                &mut *tx,
+                &target,
+                &schedule,
+                NoticeKind::Expiring,
+                Some(lead_days as u32),
+                Some(occasion),
+                now,
+            )
+            .await?;
+            written += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(written)
 }
 
 /// Display names looked up once per pass (a thousand expiries of one role read it once).
@@ -266,6 +353,13 @@ async fn pass_and_next(app: &App) -> ApiResult<Option<DateTime<Utc>>> {
     let pass = run_due(app).await?;
     if pass != Pass::default() {
         tracing::info!(?pass, "scheduler pass");
+    }
+    // Reminders are looked for at most every ten minutes (their windows are days wide).
+    let now = app.clock.now();
+    let last = app.reminded_at.load(Ordering::Acquire);
+    if now.timestamp() - last >= 600 {
+        app.reminded_at.store(now.timestamp(), Ordering::Release);
+        remind_expiring(app, now).await?;
     }
     let mut tx = app.store.read().await?;
     Ok(tx.next_due().await?)

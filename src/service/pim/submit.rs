@@ -103,6 +103,8 @@ pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> ApiResult<Sc
         return Ok(request);
     }
     tx.insert_schedule_request(&request).await?;
+    crate::service::notices::after_request(app, &mut *tx, &target, &request, Some(caller.id), now)
+        .await?;
     tx.commit().await?;
     app.scheduler
         .due_at(crate::service::pim::scheduler::next_due_of(&request, now));

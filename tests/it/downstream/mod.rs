@@ -3,5 +3,5 @@
 
 mod ldap;
 mod mail;
-mod scim;
+pub(crate) mod scim;
 mod webhook;

@@ -33,15 +33,15 @@ fn identity(upn: &str, mail: Option<&str>) -> MemberIdentity {
     }
 }
 
-/// Seeding the server with plain SCIM requests.
-struct Seed {
+/// Seeding the server with plain SCIM requests (also used by the provisioning tests).
+pub(crate) struct Seed {
     http: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Seed {
-    fn new(server: &ScimServer) -> Self {
+    pub(crate) fn new(server: &ScimServer) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         Seed {
             http: reqwest::Client::new(),
@@ -50,7 +50,7 @@ impl Seed {
         }
     }
 
-    async fn post(&self, path: &str, body: Value) -> String {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> String {
         let resp = self
             .http
             .post(format!("{}{path}", self.base))
@@ -65,7 +65,7 @@ impl Seed {
         created["id"].as_str().expect("id").to_string()
     }
 
-    async fn user(&self, user_name: &str) -> String {
+    pub(crate) async fn user(&self, user_name: &str) -> String {
         let schemas = ["urn:ietf:params:scim:schemas:core:2.0:User"];
         self.post(
             "/Users",
@@ -74,7 +74,7 @@ impl Seed {
         .await
     }
 
-    async fn group(&self, display_name: &str) -> String {
+    pub(crate) async fn group(&self, display_name: &str) -> String {
         let schemas = ["urn:ietf:params:scim:schemas:core:2.0:Group"];
         self.post(
             "/Groups",
@@ -84,7 +84,7 @@ impl Seed {
     }
 
     /// The `value` of every member entry, duplicates kept.
-    async fn members(&self, group_id: &str) -> Vec<String> {
+    pub(crate) async fn members(&self, group_id: &str) -> Vec<String> {
         let group: Value = self
             .http
             .get(format!("{}/Groups/{group_id}", self.base))
@@ -106,7 +106,7 @@ impl Seed {
             .unwrap_or_default()
     }
 
-    async fn delete_group(&self, group_id: &str) {
+    pub(crate) async fn delete_group(&self, group_id: &str) {
         let resp = self
             .http
             .delete(format!("{}/Groups/{group_id}", self.base))

@@ -4,6 +4,7 @@
 //! and the API's refusals.
 
 mod api;
+mod ldap;
 mod scim;
 
 use axum::http::StatusCode;

@@ -72,7 +72,10 @@ pub async fn mail(app: &App, to: &str, audience: &MailAudience, notice: &Notice)
                 );
             Delivery::default()
         }
-        Err(e) => Delivery::failed(Failure::new(format!("mail to {to}: {e}")), None),
+        Err(e) if e.is_transient() => {
+            Delivery::failed(Failure::new(format!("mail to {to}: {e}")), None)
+        }
+        Err(e) => Delivery::failed(Failure::permanent(format!("mail to {to}: {e}")), None),
     }
 }
 

@@ -59,6 +59,8 @@ pub struct Failure {
     pub message: String,
     /// The connector that failed, for its health and alerts.
     pub connector: Option<Uuid>,
+    /// Retrying cannot help (e.g. the mail relay refused the address): dead-letter at once.
+    pub permanent: bool,
 }
 
 impl Failure {
@@ -66,6 +68,14 @@ impl Failure {
         Self {
             message: message.into(),
             connector: None,
+            permanent: false,
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            permanent: true,
+            ..Self::new(message)
         }
     }
 }
@@ -272,7 +282,7 @@ async fn record(app: &AppState, attempts: Vec<Attempt>) -> ApiResult<Delivered> 
                 }
                 tracing::warn!(job = %attempt.job.id, kind = %kind, attempts = attempt.job.attempts,
                     error = %failure.message, "outbox delivery failed");
-                if attempt.job.attempts >= max {
+                if attempt.job.attempts >= max || failure.permanent {
                     done.failed += 1;
                     JobOutcome::Failed {
                         error: failure.message,

@@ -42,8 +42,8 @@ async fn load(app: &App, mapping_id: Uuid) -> Result<Option<Loaded>, Failure> {
         .connectors
         .client(&connector)
         .map_err(|message| Failure {
-            message,
             connector: Some(connector.id),
+            ..Failure::new(message)
         })?;
     Ok(Some(Loaded {
         mapping,
@@ -64,11 +64,11 @@ fn identity(user: &User) -> MemberIdentity {
 /// A connector error, attributed to the connector unless it concerns only one member.
 fn connector_failure(loaded: &Loaded, e: ConnectorError) -> Failure {
     Failure {
-        message: format!(
+        connector: Some(loaded.connector.id),
+        ..Failure::new(format!(
             "{} ({}): {e}",
             loaded.connector.display_name, loaded.connector.kind
-        ),
-        connector: Some(loaded.connector.id),
+        ))
     }
 }
 

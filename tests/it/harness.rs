@@ -62,11 +62,23 @@ impl TestApp {
         t
     }
 
+    /// A fresh app (SQLite) whose configuration `adjust` changes first (mail, links...).
+    pub async fn configured(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = temp_dir("app");
+        let url = format!("sqlite://{}", dir.join("eligo.db").display());
+        Self::build(url, dir, adjust).await
+    }
+
     async fn with_url(url: String, dir: std::path::PathBuf) -> Self {
+        Self::build(url, dir, |_| {}).await
+    }
+
+    async fn build(url: String, dir: std::path::PathBuf, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::defaults();
         config.database_url = Secret::new(url);
         config.data_dir = dir.clone();
         config.bootstrap_token = Some(Secret::new(BOOTSTRAP));
+        adjust(&mut config);
         let clock = Arc::new(MockClock::at(start_time()));
         let (app, _) = eligo::server::prepare(config, clock.clone(), false)
             .await

@@ -10,6 +10,7 @@ mod auth;
 mod bad_input;
 mod directory;
 mod downstream;
+mod notices;
 mod pim;
 mod policies;
 mod process;

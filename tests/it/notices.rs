@@ -357,3 +357,58 @@ async fn an_approver_is_mailed_a_link_that_approves_and_the_rules_pick_the_recip
         "Eligo: requester activated Exchange Administrator"
     );
 }
+
+#[tokio::test]
+async fn reminders_go_out_14_days_and_1_day_before_the_end_once_each_then_the_end() {
+    let t = TestApp::new().await;
+    let (url, inbox) = receiver().await;
+    let (status, body) = t
+        .post(
+            "/v1/subscriptions",
+            BOOTSTRAP,
+            json!({ "url": url, "secret": SECRET, "eventTypes": ["access.expiring", "access.expired"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let p = t.user("holder").await;
+    t.make_eligible(p, ROLE).await; // P30D
+    let remind = |t: &TestApp| {
+        let now = t.clock.now_utc();
+        let app = t.app.clone();
+        async move {
+            eligo::service::pim::scheduler::remind_expiring(&app, now)
+                .await
+                .unwrap()
+        }
+    };
+    // Not yet within 14 days of the end.
+    assert_eq!(remind(&t).await, 0);
+    t.clock.advance(TimeDelta::days(16) + TimeDelta::minutes(1));
+    assert_eq!(remind(&t).await, 1);
+    *inbox.now.lock().unwrap() = t.clock.now_utc().timestamp();
+    crate::provisioning::deliver(&t).await;
+    // Looking again (every ten minutes in `eligo serve`) sends nothing new.
+    t.clock.advance(TimeDelta::hours(1));
+    remind(&t).await;
+    assert_eq!(crate::provisioning::deliver(&t).await, Default::default());
+    assert_eq!(types(&inbox), vec!["access.expiring"]);
+    let first = inbox.events.lock().unwrap()[0].0.clone();
+    assert_eq!(first["data"]["daysLeft"], 14);
+    assert_eq!(first["data"]["assignment"], "eligible");
+
+    t.clock.advance(TimeDelta::days(13));
+    remind(&t).await;
+    *inbox.now.lock().unwrap() = t.clock.now_utc().timestamp();
+    crate::provisioning::deliver(&t).await;
+    let last = inbox.events.lock().unwrap().last().unwrap().0.clone();
+    assert_eq!(last["data"]["daysLeft"], 1, "{last}");
+
+    // The end: the scheduler expires it and says so.
+    t.tick(TimeDelta::days(1)).await;
+    *inbox.now.lock().unwrap() = t.clock.now_utc().timestamp();
+    crate::provisioning::deliver(&t).await;
+    assert_eq!(
+        types(&inbox),
+        vec!["access.expiring", "access.expiring", "access.expired"]
+    );
+}

@@ -148,3 +148,35 @@ async fn reconciliation_removes_a_member_added_by_hand() {
         "{alerts}"
     );
 }
+
+#[tokio::test]
+async fn provisioning_works_the_same_on_postgresql() {
+    let Some(ldap) = slapd().await else {
+        return;
+    };
+    let Some(t) = TestApp::postgres().await else {
+        return;
+    };
+    let dn = ldap.add_user("lena", "lena@contoso.example").await;
+    let group_dn = ldap.add_group_of_names("pg", &[]).await;
+    let group = new_group(&t, "PG operators", false).await;
+    let c = connector(
+        &t,
+        "ldap",
+        json!({ "url": ldap.url(), "bindDn": ldap.admin_dn(), "bindPassword": ldap.admin_password(),
+                "userBaseDn": ldap.people_dn() }),
+    )
+    .await;
+    map(&t, group, c, &group_dn).await;
+    let lena = t.user("lena").await;
+    add_member(&t, group, lena).await;
+    assert_eq!(deliver(&t).await.failed, 0);
+    assert!(same(&ldap.group_members(&group_dn).await, &[dn]));
+    t.delete(&format!("/v1/groups/{group}/members/{lena}"), BOOTSTRAP)
+        .await;
+    deliver(&t).await;
+    assert!(same(
+        &ldap.group_members(&group_dn).await,
+        &[ldap.admin_dn().to_string()]
+    ));
+}

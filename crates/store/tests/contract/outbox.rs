@@ -1,0 +1,337 @@
+//! The outbox and its neighbours: jobs are written with their transaction (or not at all),
+//! coalesced and once-only keys hold, claims lease and come back, outcomes are recorded once,
+//! dead letters are retried on request; connectors, mappings, what was pushed, alerts, used
+//! links and generated secrets behave alike on both backends.
+
+use std::sync::{Arc, Mutex};
+
+use eligo_store::{
+    AlertRow, Change, ConnectorRow, JobOutcome, JobStatus, MappingRow, NewJob, Page, Store,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::common::*;
+
+fn job(n: u128, coalesce: Option<&str>, once: Option<&str>, due: i64) -> NewJob {
+    NewJob {
+        id: id(n),
+        kind: "provision.member".into(),
+        payload: json!({ "n": n as u64 }),
+        coalesce_key: coalesce.map(String::from),
+        once_key: once.map(String::from),
+        subject: Some(format!("subject-{n}")),
+        due_at: t(due),
+    }
+}
+
+const ALL: Page = Page { top: 100, skip: 0 };
+
+async fn jobs_are_written_coalesced_and_once(store: Arc<dyn Store>) {
+    let seen: Arc<Mutex<Vec<Change>>> = Arc::default();
+    let sink = seen.clone();
+    store.listen(Arc::new(move |c: &[Change]| {
+        sink.lock().unwrap().extend(c.iter().cloned())
+    }));
+    // A rolled-back transaction leaves no job.
+    let mut tx = write(&store).await;
+    assert!(tx.enqueue_job(&job(1, None, None, 10), t(1)).await.unwrap());
+    drop(tx);
+    assert!(
+        read(&store)
+            .await
+            .list_jobs(None, ALL)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(seen.lock().unwrap().is_empty());
+
+    let mut tx = write(&store).await;
+    assert!(
+        tx.enqueue_job(&job(1, Some("m:a"), None, 10), t(1))
+            .await
+            .unwrap()
+    );
+    // A second pending job with the same coalesce key is not written.
+    assert!(
+        !tx.enqueue_job(&job(2, Some("m:a"), None, 5), t(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.enqueue_job(&job(3, None, Some("once"), 10), t(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.enqueue_job(&job(4, None, Some("once"), 10), t(1))
+            .await
+            .unwrap()
+    );
+    commit(tx).await;
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        vec![
+            Change::JobEnqueued { due_at: t(10) },
+            Change::JobEnqueued { due_at: t(10) }
+        ]
+    );
+    let mut r = read(&store).await;
+    assert_eq!(
+        r.list_jobs(Some(JobStatus::Pending), ALL)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(r.next_job_due().await.unwrap(), Some(t(10)));
+    drop(r);
+
+    // Claimed (running), the key is free again; the once key never is.
+    let mut tx = write(&store).await;
+    let claimed = tx.claim_jobs(t(10), t(70), 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(
+        claimed
+            .iter()
+            .all(|j| j.status == JobStatus::Running && j.attempts == 1)
+    );
+    assert!(
+        tx.enqueue_job(&job(5, Some("m:a"), None, 10), t(10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.enqueue_job(&job(6, None, Some("once"), 10), t(10))
+            .await
+            .unwrap()
+    );
+    commit(tx).await;
+
+    // The running job 1 fails and would go back to pending while job 5 holds the key: both
+    // stay (the retry loses its key rather than break the rule).
+    let mut tx = write(&store).await;
+    let retry = JobOutcome::Retry {
+        at: t(20),
+        error: "down".into(),
+    };
+    assert!(tx.complete_job(id(1), &retry, t(11)).await.unwrap());
+    assert!(
+        tx.complete_job(id(3), &JobOutcome::Delivered, t(11))
+            .await
+            .unwrap()
+    );
+    // Completing again changes nothing (it is no longer running).
+    assert!(
+        !tx.complete_job(id(3), &JobOutcome::Delivered, t(12))
+            .await
+            .unwrap()
+    );
+    commit(tx).await;
+    let mut r = read(&store).await;
+    let one = r.get_job(id(1)).await.unwrap().unwrap();
+    assert_eq!(one.status, JobStatus::Pending);
+    assert_eq!(one.last_error.as_deref(), Some("down"));
+    assert_eq!(one.next_attempt_at, t(20));
+    let three = r.get_job(id(3)).await.unwrap().unwrap();
+    assert_eq!(three.status, JobStatus::Delivered);
+    assert_eq!(three.delivered_at, Some(t(11)));
+    let counts = r.count_jobs().await.unwrap();
+    assert!(counts.contains(&(JobStatus::Pending, 2)), "{counts:?}");
+    assert!(counts.contains(&(JobStatus::Delivered, 1)), "{counts:?}");
+}
+
+contract!(jobs_are_written_coalesced_and_once => jobs_are_written_coalesced_and_once_sqlite, jobs_are_written_coalesced_and_once_postgres);
+
+async fn claims_lease_fail_retry_release_and_prune(store: Arc<dyn Store>) {
+    let mut tx = write(&store).await;
+    for n in 1..=3 {
+        tx.enqueue_job(&job(n, None, None, n as i64), t(0))
+            .await
+            .unwrap();
+    }
+    commit(tx).await;
+    // Only what is due, at most `limit`, earliest first.
+    let mut tx = write(&store).await;
+    let got = tx.claim_jobs(t(2), t(100), 1).await.unwrap();
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id(1)]);
+    commit(tx).await;
+    // A claim that ran out of lease comes back (its worker died); one within it does not.
+    let mut tx = write(&store).await;
+    let got = tx.claim_jobs(t(50), t(150), 10).await.unwrap();
+    assert_eq!(sorted(got.iter().map(|j| j.id)), vec![id(2), id(3)]);
+    let again = tx.claim_jobs(t(101), t(200), 10).await.unwrap();
+    assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id(1)]);
+    assert_eq!(again[0].attempts, 2);
+    commit(tx).await;
+    // Dead letter, then retried on request (attempts start again).
+    let mut tx = write(&store).await;
+    let failed = JobOutcome::Failed {
+        error: "gave up".into(),
+    };
+    assert!(tx.complete_job(id(1), &failed, t(102)).await.unwrap());
+    assert!(
+        !tx.retry_job(id(2), t(103)).await.unwrap(),
+        "only failed jobs"
+    );
+    assert!(tx.retry_job(id(1), t(103)).await.unwrap());
+    commit(tx).await;
+    let mut r = read(&store).await;
+    let one = r.get_job(id(1)).await.unwrap().unwrap();
+    assert_eq!((one.status, one.attempts), (JobStatus::Pending, 0));
+    drop(r);
+    // A starting single server releases what is running.
+    let mut tx = write(&store).await;
+    assert_eq!(tx.release_running_jobs(t(104)).await.unwrap(), 2);
+    assert!(
+        tx.complete_job(id(2), &JobOutcome::Delivered, t(104))
+            .await
+            .is_ok()
+    );
+    commit(tx).await;
+    let mut tx = write(&store).await;
+    let got = tx.claim_jobs(t(105), t(200), 10).await.unwrap();
+    assert_eq!(got.len(), 3);
+    for j in &got {
+        tx.complete_job(j.id, &JobOutcome::Delivered, t(106))
+            .await
+            .unwrap();
+    }
+    assert_eq!(tx.prune_delivered_jobs(t(106)).await.unwrap(), 0);
+    assert_eq!(tx.prune_delivered_jobs(t(107)).await.unwrap(), 3);
+    commit(tx).await;
+    assert!(
+        read(&store)
+            .await
+            .list_jobs(None, ALL)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+contract!(claims_lease_fail_retry_release_and_prune => claims_lease_fail_retry_release_and_prune_sqlite, claims_lease_fail_retry_release_and_prune_postgres);
+
+async fn connectors_mappings_and_what_was_pushed(store: Arc<dyn Store>) {
+    let mut tx = write(&store).await;
+    tx.insert_group(&group(20, "G", false)).await.unwrap();
+    let c = ConnectorRow {
+        id: id(30),
+        kind: "ldap".into(),
+        display_name: "AD".into(),
+        settings: json!({ "url": "ldap://dc", "bindPassword": "s" }),
+        health: json!({ "status": "unknown" }),
+        created_at: t(1),
+        updated_at: t(1),
+    };
+    tx.insert_connector(&c).await.unwrap();
+    let m = MappingRow {
+        id: id(40),
+        group_id: id(20),
+        connector_id: id(30),
+        target: "cn=ops".into(),
+        created_at: t(2),
+    };
+    tx.insert_mapping(&m).await.unwrap();
+    commit(tx).await;
+    // (A failed statement ends a PostgreSQL transaction: the conflict gets its own.)
+    let mut tx = write(&store).await;
+    let twice = MappingRow {
+        id: id(41),
+        ..m.clone()
+    };
+    assert_conflict(tx.insert_mapping(&twice).await, "same target twice");
+    drop(tx);
+
+    let mut tx = write(&store).await;
+    tx.put_provisioned(id(40), id(10), "uid=a", t(3))
+        .await
+        .unwrap();
+    tx.put_provisioned(id(40), id(10), "uid=a,ou=people", t(4))
+        .await
+        .unwrap();
+    tx.put_provisioned(id(40), id(11), "uid=b", t(4))
+        .await
+        .unwrap();
+    tx.set_connector_health(id(30), &json!({ "status": "healthy" }))
+        .await
+        .unwrap();
+    commit(tx).await;
+    let mut r = read(&store).await;
+    assert_eq!(
+        r.list_provisioned(id(40)).await.unwrap(),
+        vec![
+            (id(10), "uid=a,ou=people".to_string()),
+            (id(11), "uid=b".to_string())
+        ]
+    );
+    assert_eq!(
+        r.list_mappings(Some(id(20)), None).await.unwrap(),
+        vec![m.clone()]
+    );
+    assert_eq!(r.list_mappings(None, Some(id(31))).await.unwrap(), vec![]);
+    let got = r.get_connector(id(30)).await.unwrap().unwrap();
+    assert_eq!(got.health["status"], "healthy");
+    assert_eq!(got.settings, c.settings);
+    drop(r);
+
+    // Deleting the mapping forgets what was pushed through it.
+    let mut tx = write(&store).await;
+    assert!(tx.remove_provisioned(id(40), id(11)).await.unwrap());
+    assert!(!tx.remove_provisioned(id(40), id(11)).await.unwrap());
+    assert!(tx.delete_mapping(id(40)).await.unwrap());
+    assert!(!tx.delete_mapping(id(40)).await.unwrap());
+    assert!(tx.list_provisioned(id(40)).await.unwrap().is_empty());
+    assert!(tx.delete_connector(id(30)).await.unwrap());
+    commit(tx).await;
+}
+
+contract!(connectors_mappings_and_what_was_pushed => connectors_mappings_and_what_was_pushed_sqlite, connectors_mappings_and_what_was_pushed_postgres);
+
+async fn alerts_links_and_secrets(store: Arc<dyn Store>) {
+    let alert = |n: u128, key: Option<&str>| AlertRow {
+        id: id(n),
+        kind: "connectorFailing".into(),
+        status: "active".into(),
+        dedupe_key: key.map(String::from),
+        data: json!({ "n": n as u64 }),
+        created_at: t(n as i64),
+    };
+    let mut tx = write(&store).await;
+    assert!(tx.insert_alert(&alert(1, Some("k"))).await.unwrap());
+    assert!(!tx.insert_alert(&alert(2, Some("k"))).await.unwrap());
+    assert!(tx.insert_alert(&alert(3, None)).await.unwrap());
+    let mut one = tx.get_alert(id(1)).await.unwrap().unwrap();
+    one.status = "resolved".into();
+    one.dedupe_key = None;
+    assert!(tx.update_alert(&one).await.unwrap());
+    assert!(
+        tx.insert_alert(&alert(4, Some("k"))).await.unwrap(),
+        "the key is free again"
+    );
+    assert!(tx.consume_link("hash-a", 5).await.unwrap());
+    assert!(!tx.consume_link("hash-a", 6).await.unwrap());
+    assert!(
+        tx.put_server_secret("link-key", &[1, 2, 3], 7)
+            .await
+            .unwrap()
+    );
+    assert!(!tx.put_server_secret("link-key", &[9], 8).await.unwrap());
+    commit(tx).await;
+    let mut r = read(&store).await;
+    let active = r.list_alerts(Some("active"), ALL).await.unwrap();
+    assert_eq!(
+        active.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![id(4), id(3)]
+    );
+    assert_eq!(r.list_alerts(None, ALL).await.unwrap().len(), 3);
+    assert_eq!(
+        r.get_server_secret("link-key").await.unwrap(),
+        Some(vec![1, 2, 3])
+    );
+    assert_eq!(r.get_server_secret("other").await.unwrap(), None);
+    let _ = Uuid::nil();
+}
+
+contract!(alerts_links_and_secrets => alerts_links_and_secrets_sqlite, alerts_links_and_secrets_postgres);

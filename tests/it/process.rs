@@ -6,6 +6,7 @@ mod access_cli;
 mod cli;
 mod crash;
 mod offline;
+mod outbox;
 mod pim_cli;
 mod scheduler;
 mod startup;

@@ -91,7 +91,10 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// A success; it counts for `connector`'s health only if something was done there (a
+    /// job with nothing to change may not have talked to it at all).
     pub fn done(effects: Vec<Effect>, connector: Option<Uuid>) -> Self {
+        let connector = connector.filter(|_| !effects.is_empty());
         Self {
             effects,
             failure: None,

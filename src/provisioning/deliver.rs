@@ -272,7 +272,7 @@ pub async fn group(app: &App, mapping_id: Uuid, cause_at: DateTime<Utc>) -> Deli
         .chain(pushed.keys().filter(|p| !wanted.contains(p)))
         .copied()
         .collect();
-    let mut delivery = Delivery::done(Vec::new(), connector);
+    let mut delivery = Delivery::default();
     let mut missing_users = Vec::new();
     for principal in to_visit {
         match sync_member(app, &loaded, principal, cause_at).await {
@@ -287,6 +287,9 @@ pub async fn group(app: &App, mapping_id: Uuid, cause_at: DateTime<Utc>) -> Deli
     }
     if !missing_users.is_empty() {
         delivery.failure = Some(Failure::new(missing_users.join("; ")));
+    }
+    if !delivery.effects.is_empty() {
+        delivery.connector = connector;
     }
     delivery
 }

@@ -7,6 +7,7 @@
 //! Components that cannot be found make their helper return `None` after a loud message, except
 //! under CI (`CI` set and non-empty), where they panic: CI never skips.
 
+mod component;
 pub mod maildev;
 pub mod postgres;
 pub mod scim;

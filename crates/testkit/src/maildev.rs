@@ -11,7 +11,7 @@
 //! Without `maildev` on PATH the helpers return `None` after a loud message, except under CI
 //! (`CI` set and non-empty), where they panic: CI never skips.
 
-use std::io::Write;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
@@ -20,6 +20,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
+
+use crate::component;
 
 /// How long maildev (node) may take to listen on both ports.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -80,7 +82,7 @@ impl Drop for Maildev {
 }
 
 async fn launch(auth: Option<(&str, &str)>) -> Option<Maildev> {
-    let Some(bin) = find_maildev() else {
+    let Some(bin) = component::find_on_path("maildev") else {
         return skip();
     };
     let mut failures = Vec::new();
@@ -211,54 +213,26 @@ async fn smtp_greets(port: u16) -> bool {
 /// Waits for the test process to exit, then kills maildev (`pid`) and removes `dir`; it stops
 /// by itself once `dir` is gone (the [`Maildev`] was dropped).
 fn spawn_watchdog(pid: u32, dir: &Path) -> Option<std::process::Child> {
-    use std::os::unix::process::CommandExt;
     const SCRIPT: &str = r#"
         parent=$1 child=$2 dir=$3
         while kill -0 "$parent" 2>/dev/null && [ -d "$dir" ]; do sleep 1; done
         if [ -d "$dir" ]; then kill -KILL "$child" 2>/dev/null; rm -rf "$dir"; fi
     "#;
-    std::process::Command::new("sh")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg("eligo-testkit-maildev-watchdog")
-        .arg(std::process::id().to_string())
-        .arg(pid.to_string())
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .ok()
+    let pid = pid.to_string();
+    component::spawn_watchdog("maildev", SCRIPT, &[OsStr::new(&pid), dir.as_os_str()]).ok()
 }
 
-/// `maildev` on PATH.
-fn find_maildev() -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join("maildev"))
-        .find(|p| p.is_file())
-}
-
+/// Not on PATH: say so loudly (once), or panic under CI.
 fn skip() -> Option<Maildev> {
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!(
-            "testkit: maildev is not on PATH; CI must not skip mail tests: \
-             npm install -g maildev@2.2.1"
-        );
-    }
     static WARNED: OnceLock<()> = OnceLock::new();
-    WARNED.get_or_init(|| {
-        // Straight to the process's stderr: a skip must be seen even when tests pass.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n{bar}\n\
-             !!! Mail (SMTP) tests SKIPPED: maildev is not on PATH.\n\
-             !!! Install it with: npm install -g maildev@2.2.1\n\
-             {bar}\n",
-            bar = "!".repeat(78)
-        );
-    });
-    None
+    component::skip(
+        &WARNED,
+        "maildev is not on PATH; CI must not skip mail tests: npm install -g maildev@2.2.1",
+        &[
+            "Mail (SMTP) tests SKIPPED: maildev is not on PATH.",
+            "Install it with: npm install -g maildev@2.2.1",
+        ],
+    )
 }
 
 #[cfg(test)]

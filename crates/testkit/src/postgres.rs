@@ -14,8 +14,8 @@
 //! Every `#[tokio::test]` has its own runtime, so nothing here is tied to one: the cluster is started
 //! with blocking std code on a blocking thread, and each call opens its own short-lived connection.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,6 +24,8 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
+
+use crate::component;
 
 /// Environment variable naming an existing server to use instead of starting a cluster.
 pub const POSTGRES_URL_ENV: &str = "ELIGO_TEST_POSTGRES_URL";
@@ -79,32 +81,20 @@ pub async fn postgres_database() -> Option<String> {
 
 /// No PostgreSQL: say so loudly (once), or panic under CI.
 fn skip() -> Option<String> {
-    if running_in_ci() {
-        panic!(
-            "testkit: no PostgreSQL found (no /usr/lib/postgresql/*/bin, no initdb on PATH) and \
-             {POSTGRES_URL_ENV} is not set; CI must not skip PostgreSQL tests: install postgresql"
-        );
-    }
     static WARNED: OnceLock<()> = OnceLock::new();
-    WARNED.get_or_init(|| {
-        // Straight to the process's stderr: eprintln! would be captured by the test harness and
-        // only shown for failing tests, and a skip must be seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n{bar}\n\
-             !!! PostgreSQL tests SKIPPED: no PostgreSQL found\n\
-             !!! (looked in /usr/lib/postgresql/*/bin and for initdb/pg_ctl on PATH).\n\
-             !!! Install postgresql, or set {POSTGRES_URL_ENV} to a server where\n\
-             !!! tests may CREATE DATABASE (e.g. postgres://postgres@127.0.0.1:5432/postgres).\n\
-             {bar}\n",
-            bar = "!".repeat(78)
-        );
-    });
-    None
-}
-
-fn running_in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+    component::skip(
+        &WARNED,
+        &format!(
+            "no PostgreSQL found (no /usr/lib/postgresql/*/bin, no initdb on PATH) and \
+             {POSTGRES_URL_ENV} is not set; CI must not skip PostgreSQL tests: install postgresql"
+        ),
+        &[
+            "PostgreSQL tests SKIPPED: no PostgreSQL found",
+            "(looked in /usr/lib/postgresql/*/bin and for initdb/pg_ctl on PATH).",
+            &format!("Install postgresql, or set {POSTGRES_URL_ENV} to a server where"),
+            "tests may CREATE DATABASE (e.g. postgres://postgres@127.0.0.1:5432/postgres).",
+        ],
+    )
 }
 
 /// `url` with its database (path) replaced by `database`, keeping any `?query`.
@@ -157,7 +147,9 @@ fn find_bin_dir() -> Option<PathBuf> {
         .max_by(|a, b| a.0.cmp(&b.0))
         .map(|(_, bin)| bin);
     installed.or_else(|| {
-        std::env::split_paths(&std::env::var_os("PATH")?).find(|dir| is_cluster_bin_dir(dir))
+        component::path_dirs()
+            .into_iter()
+            .find(|dir| is_cluster_bin_dir(dir))
     })
 }
 
@@ -273,11 +265,9 @@ fn postgres_command(as_root: bool, program: &Path) -> Command {
     }
 }
 
-/// Waits for our (the test process's) exit, then stops the cluster and removes its directory.
-/// It runs in its own process group, so a Ctrl-C to the tests does not kill it before it cleans up
-/// (postgres itself is detached by pg_ctl).
+/// Waits for our (the test process's) exit, then stops the cluster and removes its directory
+/// (postgres itself is detached by pg_ctl, so only this stops it when the tests die).
 fn spawn_watchdog(bin: &Path, dir: &Path, data: &Path, as_root: bool) -> Result<Child, String> {
-    use std::os::unix::process::CommandExt;
     const SCRIPT: &str = r#"
         parent=$1 pg_ctl=$2 data=$3 dir=$4 as_root=$5
         while kill -0 "$parent" 2>/dev/null; do sleep 1; done
@@ -295,21 +285,18 @@ fn spawn_watchdog(bin: &Path, dir: &Path, data: &Path, as_root: bool) -> Result<
         fi
         rm -rf "$dir"
     "#;
-    Command::new("sh")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg("eligo-testkit-pg-watchdog")
-        .arg(std::process::id().to_string())
-        .arg(bin.join("pg_ctl"))
-        .arg(data)
-        .arg(dir)
-        .arg(if as_root { "yes" } else { "no" })
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot spawn the cleanup watchdog (sh): {e}"))
+    let pg_ctl = bin.join("pg_ctl");
+    let as_root = OsStr::new(if as_root { "yes" } else { "no" });
+    component::spawn_watchdog(
+        "pg",
+        SCRIPT,
+        &[
+            pg_ctl.as_os_str(),
+            data.as_os_str(),
+            dir.as_os_str(),
+            as_root,
+        ],
+    )
 }
 
 /// Runs `cmd` to completion within [`START_TIMEOUT`], its output going to files in `dir`

@@ -8,6 +8,7 @@
 //!
 //! Seeding (users, groups) is plain SCIM over HTTP: the tests do it with their own client.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
@@ -15,6 +16,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use crate::component;
 
 const PROGRAM: &str = "scim2-server";
 /// How long one start may take before it is given up (it usually takes under a second).
@@ -44,7 +47,7 @@ struct Running {
 /// # Panics
 /// When it is installed but does not start, and under CI when it is not installed.
 pub async fn scim_server() -> Option<ScimServer> {
-    if find_program().is_none() {
+    if component::find_on_path(PROGRAM).is_none() {
         return skip();
     }
     let token = format!("t{}", uuid::Uuid::new_v4().simple());
@@ -201,54 +204,24 @@ fn authenticated_get(port: u16, token: &str, path: &str) -> Option<u16> {
 
 /// Kills the server's process group once the test process (our parent) has exited.
 fn spawn_watchdog(server_pid: u32) -> Result<Child, String> {
-    use std::os::unix::process::CommandExt;
     const SCRIPT: &str = r#"
         parent=$1 server=$2
         while kill -0 "$parent" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
         kill -KILL "-$server" 2>/dev/null  # dash: no "--" before a process group
     "#;
-    Command::new("sh")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg("eligo-testkit-scim-watchdog")
-        .arg(std::process::id().to_string())
-        .arg(server_pid.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot spawn the cleanup watchdog (sh): {e}"))
-}
-
-fn find_program() -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(PROGRAM))
-        .find(|path| {
-            fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+    let server_pid = server_pid.to_string();
+    component::spawn_watchdog("scim", SCRIPT, &[OsStr::new(&server_pid)])
 }
 
 /// No scim2-server: say so loudly (once), or panic under CI.
 fn skip() -> Option<ScimServer> {
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!(
-            "testkit: {PROGRAM} is not on PATH; CI must not skip SCIM tests: \
-             pip install scim2-server"
-        );
-    }
     static WARNED: OnceLock<()> = OnceLock::new();
-    WARNED.get_or_init(|| {
-        // Straight to the process's stderr: the harness captures eprintln! of passing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n{bar}\n\
-             !!! SCIM tests SKIPPED: {PROGRAM} is not on PATH.\n\
-             !!! Install it with: pip install scim2-server\n\
-             {bar}\n",
-            bar = "!".repeat(78)
-        );
-    });
-    None
+    component::skip(
+        &WARNED,
+        &format!("{PROGRAM} is not on PATH; CI must not skip SCIM tests: pip install scim2-server"),
+        &[
+            &format!("SCIM tests SKIPPED: {PROGRAM} is not on PATH."),
+            "Install it with: pip install scim2-server",
+        ],
+    )
 }

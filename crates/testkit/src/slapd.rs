@@ -15,7 +15,6 @@
 //! Without slapd or ldap-utils (or openssl, for [`slapd_tls`]) the helpers return `None` after a
 //! loud message, except under CI (`CI` set and non-empty), where they panic: CI never skips.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
@@ -23,6 +22,8 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
+
+use crate::component;
 
 const SLAPD: &str = "/usr/sbin/slapd";
 const SCHEMA_DIR: &str = "/etc/ldap/schema";
@@ -402,13 +403,9 @@ async fn spawn_slapd(dir: &Path, port: u16, tls_port: Option<u16>) -> Result<Chi
                 "slapd -h {urls} exited ({status})\n--- log ---\n{log}"
             ));
         }
-        let plain = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok();
+        let plain = component::accepts(port).await;
         let secure = match tls_port {
-            Some(p) => tokio::net::TcpStream::connect(("127.0.0.1", p))
-                .await
-                .is_ok(),
+            Some(p) => component::accepts(p).await,
             None => true,
         };
         if plain && secure {
@@ -503,25 +500,13 @@ async fn make_certificates(dir: &Path) -> String {
 
 /// Waits for the test process to exit, then kills slapd (by its pidfile) and removes `dir`.
 fn spawn_watchdog(dir: &Path) -> Option<std::process::Child> {
-    use std::os::unix::process::CommandExt;
     const SCRIPT: &str = r#"
         parent=$1 dir=$2
         while kill -0 "$parent" 2>/dev/null && [ -d "$dir" ]; do sleep 1; done
         if [ -f "$dir/slapd.pid" ]; then kill -KILL "$(cat "$dir/slapd.pid")" 2>/dev/null; fi
         rm -rf "$dir"
     "#;
-    std::process::Command::new("sh")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg("eligo-testkit-slapd-watchdog")
-        .arg(std::process::id().to_string())
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .ok()
+    component::spawn_watchdog("slapd", SCRIPT, &[dir.as_os_str()]).ok()
 }
 
 /// The first tool we need that is not installed, if any.
@@ -538,34 +523,24 @@ fn missing_tools(tls: bool) -> Option<String> {
     }
     tools
         .into_iter()
-        .find(|tool| !on_path(tool))
+        .find(|tool| component::find_on_path(tool).is_none())
         .map(str::to_string)
-}
-
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }
 
 /// Not installed: say so loudly (once), or panic under CI.
 fn skip<T>(missing: &str) -> Option<T> {
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!(
-            "testkit: {missing} not found; CI must not skip LDAP tests: install slapd, ldap-utils \
-             and openssl"
-        );
-    }
     static WARNED: OnceLock<()> = OnceLock::new();
-    WARNED.get_or_init(|| {
-        // Straight to the process's stderr: the harness captures eprintln! of passing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n{bar}\n!!! LDAP tests SKIPPED: {missing} not found.\n\
-             !!! Install them: apt-get install -y slapd ldap-utils openssl\n{bar}\n",
-            bar = "!".repeat(78)
-        );
-    });
-    None
+    component::skip(
+        &WARNED,
+        &format!(
+            "{missing} not found; CI must not skip LDAP tests: install slapd, ldap-utils and \
+             openssl"
+        ),
+        &[
+            &format!("LDAP tests SKIPPED: {missing} not found."),
+            "Install them: apt-get install -y slapd ldap-utils openssl",
+        ],
+    )
 }
 
 /// Standard base64 (as ldapsearch prints `attr:: value`).

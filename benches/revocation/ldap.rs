@@ -290,17 +290,29 @@ pub async fn run(options: &Options, backend: Backend) -> anyhow::Result<Option<V
     let lat_a = sorted(removed_at.iter().map(|t| ms_between(end, *t)).collect());
 
     // The scheduler's side: when its pass began, when each expiry was committed.
+    // Removals no longer wait for the scheduler (each was queued for the end time), so its
+    // expiries may still be committing: wait for all of them.
+    let expired = wait_for(
+        "all expiry audit entries",
+        Duration::from_secs(60),
+        Duration::from_millis(50),
+        || async {
+            let mut tx = eligo.app.store.read().await?;
+            let entries = tx
+                .list_audit(
+                    &AuditQuery {
+                        activity: Some(activity_for(true, EXPIRED_ROLE).1),
+                        ..Default::default()
+                    },
+                    Page::ALL,
+                )
+                .await?;
+            Ok((entries.len() >= n).then_some(entries))
+        },
+    )
+    .await?;
     let (pass_started, committed_lat, recorded_lat, failed) = {
         let mut tx = eligo.app.store.read().await?;
-        let expired = tx
-            .list_audit(
-                &AuditQuery {
-                    activity: Some(activity_for(true, EXPIRED_ROLE).1),
-                    ..Default::default()
-                },
-                Page::ALL,
-            )
-            .await?;
         ensure!(
             expired.len() == n,
             "{} expiry entries for {n} memberships",

@@ -108,6 +108,15 @@ impl Payload {
         }
     }
 
+    /// A provisioning job due at `due_at` under its own coalesce key `key` (a removal planned
+    /// for an end time must not merge with the job that pushed the member in).
+    pub fn job_keyed(&self, due_at: DateTime<Utc>, key: String) -> NewJob {
+        NewJob {
+            coalesce_key: Some(key),
+            ..self.job(due_at, None)
+        }
+    }
+
     pub fn from_job(payload: &serde_json::Value) -> Result<Self, String> {
         serde_json::from_value(payload.clone()).map_err(|e| format!("unreadable job payload: {e}"))
     }

@@ -114,7 +114,9 @@ pub async fn member(
         Err(f) => return Delivery::failed(f, None),
     };
     let connector = Some(loaded.connector.id);
-    let _turn = app.connectors.lock(mapping_id).await;
+    // Members of one mapping are pushed side by side; a whole-group job or reconciliation
+    // waits for them (and they for it).
+    let _turn = app.connectors.shared(mapping_id).await;
     match sync_member(app, &loaded, principal, cause_at).await {
         Ok(effects) => Delivery::done(effects, connector),
         Err(f) => Delivery::failed(f, connector),
@@ -132,12 +134,9 @@ async fn sync_member(
         let mut tx = app.store.read().await.map_err(store_failure)?;
         let user = tx.get_user(principal).await.map_err(store_failure)?;
         let pushed = tx
-            .list_provisioned(loaded.mapping.id)
+            .get_provisioned(loaded.mapping.id, principal)
             .await
-            .map_err(store_failure)?
-            .into_iter()
-            .find(|(p, _)| *p == principal)
-            .map(|(_, r)| r);
+            .map_err(store_failure)?;
         let group = tx
             .get_group(loaded.mapping.group_id)
             .await
@@ -192,18 +191,11 @@ async fn sync_member(
             ),
         ]);
     }
-    // Not wanted: remove what Eligo pushed; with no record (a lost completion), look the user
-    // up, so a member Eligo added is never left behind.
-    let reference = match (pushed, &user) {
-        (Some(r), _) => Some(r),
-        (None, Some(user)) => loaded
-            .client
-            .resolve(&identity(user))
-            .await
-            .map_err(|e| connector_failure(loaded, e))?,
-        (None, None) => None,
-    };
-    let Some(reference) = reference else {
+    // Not wanted: remove what Eligo pushed. Nothing recorded means nothing to remove (several
+    // jobs may ask for the same removal: the one at the end time and the one the scheduler's
+    // expiry writes). A member whose record was lost between the downstream change and its
+    // recording is found by reconciliation.
+    let Some(reference) = pushed else {
         return Ok(Vec::new());
     };
     loaded
@@ -257,7 +249,7 @@ pub async fn group(app: &App, mapping_id: Uuid, cause_at: DateTime<Utc>) -> Deli
         Err(f) => return Delivery::failed(f, None),
     };
     let connector = Some(loaded.connector.id);
-    let _turn = app.connectors.lock(mapping_id).await;
+    let _turn = app.connectors.exclusive(mapping_id).await;
     let pushed: BTreeMap<Uuid, String> = match app.store.read().await {
         Ok(mut tx) => match tx.list_provisioned(mapping_id).await {
             Ok(rows) => rows.into_iter().collect(),

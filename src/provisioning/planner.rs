@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use eligo_core::directory::{PrincipalKind, Relation};
 use eligo_core::schedule::ScheduleKind;
 use eligo_core::target::{GroupAccess, Target};
-use eligo_store::{BeforeCommit, Change, MappingRow, Tx};
+use eligo_store::{BeforeCommit, Change, MappingRow, NewJob, Tx};
 use uuid::Uuid;
 
 use crate::clock::Clock;
@@ -35,6 +35,10 @@ pub struct Affected {
     pub members: BTreeSet<(Uuid, Uuid, DateTime<Utc>)>,
     /// Groups whose membership changed for many users at once (nesting, deletion, mapping).
     pub groups: BTreeSet<Uuid>,
+    /// (group, user, end): a membership that will end by itself. Its removal is written now,
+    /// due at the end, so it starts the moment access ends rather than when the scheduler has
+    /// processed the expiry (a thousand expiries at once take the scheduler a while).
+    pub ends: BTreeSet<(Uuid, Uuid, DateTime<Utc>)>,
 }
 
 impl Planner {
@@ -71,6 +75,11 @@ impl Planner {
                         // An ended schedule is revoked from its end, not from when noticed.
                         let at = s.end_date_time.filter(|end| *end <= now).unwrap_or(now);
                         out.members.insert((group, s.principal_id, at));
+                        if let Some(end) = s.end_date_time.filter(|end| *end > now)
+                            && s.end_pending
+                        {
+                            out.ends.insert((group, s.principal_id, end));
+                        }
                     }
                 }
                 Change::PrincipalDeleted(id) => match self.kind(*id) {
@@ -107,45 +116,67 @@ impl Planner {
         affected: &Affected,
         mappings: &[MappingRow],
         now: DateTime<Utc>,
-    ) -> Vec<Payload> {
+    ) -> Vec<NewJob> {
         let mut by_group: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
         for m in mappings {
             by_group.entry(m.group_id).or_default().push(m.id);
         }
+        let mapped_above = |group: Uuid| -> Vec<Uuid> {
+            self.with_ancestors(group, now)
+                .into_iter()
+                .flat_map(|g| by_group.get(&g).cloned().unwrap_or_default())
+                .collect()
+        };
         let mut whole: BTreeSet<Uuid> = BTreeSet::new();
         for group in &affected.groups {
-            for g in self.with_ancestors(*group, now) {
-                whole.extend(by_group.get(&g).into_iter().flatten());
-            }
+            whole.extend(mapped_above(*group));
         }
-        let mut jobs: BTreeMap<(Uuid, Uuid), DateTime<Utc>> = BTreeMap::new();
+        let mut members: BTreeMap<(Uuid, Uuid), DateTime<Utc>> = BTreeMap::new();
         for (group, principal, at) in &affected.members {
-            for g in self.with_ancestors(*group, now) {
-                for mapping in by_group.get(&g).into_iter().flatten() {
-                    if !whole.contains(mapping) {
-                        let slot = jobs.entry((*mapping, *principal)).or_insert(*at);
-                        *slot = (*slot).min(*at);
-                    }
+            for mapping in mapped_above(*group) {
+                if !whole.contains(&mapping) {
+                    let slot = members.entry((mapping, *principal)).or_insert(*at);
+                    *slot = (*slot).min(*at);
                 }
             }
         }
-        whole
+        let mut jobs: Vec<NewJob> = whole
             .into_iter()
-            .map(|mapping_id| Payload::ProvisionGroup {
-                mapping_id,
-                cause_at: now,
+            .map(|mapping_id| {
+                Payload::ProvisionGroup {
+                    mapping_id,
+                    cause_at: now,
+                }
+                .job(now, None)
             })
-            .chain(
-                jobs.into_iter()
-                    .map(
-                        |((mapping_id, principal_id), cause_at)| Payload::ProvisionMember {
-                            mapping_id,
-                            principal_id,
-                            cause_at,
-                        },
-                    ),
-            )
-            .collect()
+            .collect();
+        jobs.extend(
+            members
+                .into_iter()
+                .map(|((mapping_id, principal_id), cause_at)| {
+                    Payload::ProvisionMember {
+                        mapping_id,
+                        principal_id,
+                        cause_at,
+                    }
+                    .job(now, None)
+                }),
+        );
+        for (group, principal_id, end) in &affected.ends {
+            for mapping_id in mapped_above(*group) {
+                let payload = Payload::ProvisionMember {
+                    mapping_id,
+                    principal_id: *principal_id,
+                    cause_at: *end,
+                };
+                let key = format!(
+                    "provisioning:{mapping_id}:{principal_id}@{}",
+                    end.timestamp_micros()
+                );
+                jobs.push(payload.job_keyed(*end, key));
+            }
+        }
+        jobs
     }
 }
 
@@ -161,8 +192,8 @@ impl BeforeCommit for Planner {
         if mappings.is_empty() {
             return Ok(());
         }
-        for payload in self.jobs(&affected, &mappings, now) {
-            tx.enqueue_job(&payload.job(now, None), now).await?;
+        for job in self.jobs(&affected, &mappings, now) {
+            tx.enqueue_job(&job, now).await?;
         }
         Ok(())
     }

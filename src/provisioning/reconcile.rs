@@ -105,7 +105,7 @@ async fn mapping_now(app: &App, row: &ConnectorRow, mapping: &MappingRow) -> Api
             return Ok(report);
         }
     };
-    let _turn = app.connectors.lock(mapping.id).await;
+    let _turn = app.connectors.exclusive(mapping.id).await;
     let (pushed, group_name, users) = {
         let mut tx = app.store.read().await?;
         let pushed: BTreeMap<Uuid, String> =

@@ -68,7 +68,7 @@ type Versioned = (DateTime<Utc>, Arc<dyn Downstream>);
 #[derive(Default)]
 pub struct Registry {
     clients: Mutex<HashMap<Uuid, Versioned>>,
-    locks: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Mutex<HashMap<Uuid, Arc<tokio::sync::RwLock<()>>>>,
 }
 
 impl Registry {
@@ -102,15 +102,22 @@ impl Registry {
             .remove(&connector);
     }
 
-    /// Holds `mapping` for one delivery or one reconciliation.
-    pub async fn lock(&self, mapping: Uuid) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = self
-            .locks
+    fn turn(&self, mapping: Uuid) -> Arc<tokio::sync::RwLock<()>> {
+        self.locks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(mapping)
             .or_default()
-            .clone();
-        lock.lock_owned().await
+            .clone()
+    }
+
+    /// Held by one member's delivery: members of a mapping are pushed side by side.
+    pub async fn shared(&self, mapping: Uuid) -> tokio::sync::OwnedRwLockReadGuard<()> {
+        self.turn(mapping).read_owned().await
+    }
+
+    /// Held by a whole-group delivery or a reconciliation: alone on the mapping.
+    pub async fn exclusive(&self, mapping: Uuid) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        self.turn(mapping).write_owned().await
     }
 }

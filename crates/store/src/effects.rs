@@ -198,6 +198,8 @@ pub trait EffectsTx: Send {
         at: DateTime<Utc>,
     ) -> Result<()>;
     async fn remove_provisioned(&mut self, mapping: Uuid, principal: Uuid) -> Result<bool>;
+    /// The reference Eligo pushed for `principal` to this mapping's downstream group.
+    async fn get_provisioned(&mut self, mapping: Uuid, principal: Uuid) -> Result<Option<String>>;
     /// `(principal, reference)` Eligo pushed to this mapping's downstream group.
     async fn list_provisioned(&mut self, mapping: Uuid) -> Result<Vec<(Uuid, String)>>;
 

@@ -421,6 +421,17 @@ impl EffectsTx for SqlTx {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn get_provisioned(&mut self, mapping: Uuid, principal: Uuid) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT reference FROM provisioned WHERE mapping_id = $1 AND principal_id = $2",
+        )
+        .bind(mapping.to_string())
+        .bind(principal.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+    }
+
     async fn list_provisioned(&mut self, mapping: Uuid) -> Result<Vec<(Uuid, String)>> {
         let rows = sqlx::query(
             "SELECT principal_id, reference FROM provisioned WHERE mapping_id = $1 \

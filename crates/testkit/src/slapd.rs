@@ -297,17 +297,25 @@ impl Slapd {
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("testkit: cannot run {tool}: {e}"));
-        if let Some(input) = stdin {
+        // Written while the output is read: ldapadd answers each entry as it goes, and a
+        // large input written first would fill its output pipe and hang both sides.
+        let writer = stdin.map(|input| {
             let mut pipe = child.stdin.take().expect("piped stdin");
-            pipe.write_all(input.as_bytes())
-                .await
-                .unwrap_or_else(|e| panic!("testkit: cannot write to {tool}: {e}"));
-            drop(pipe);
-        }
+            let input = input.to_string();
+            let tool = tool.to_string();
+            tokio::spawn(async move {
+                pipe.write_all(input.as_bytes())
+                    .await
+                    .unwrap_or_else(|e| panic!("testkit: cannot write to {tool}: {e}"));
+            })
+        });
         let out = tokio::time::timeout(START_TIMEOUT, child.wait_with_output())
             .await
             .unwrap_or_else(|_| panic!("testkit: {tool} timed out"))
             .unwrap_or_else(|e| panic!("testkit: {tool} failed to run: {e}"));
+        if let Some(writer) = writer {
+            writer.await.expect("the input was written");
+        }
         if !out.status.success() {
             panic!(
                 "testkit: {tool} {args:?} {trailing:?} failed ({})\n--- stderr ---\n{}\n--- stdout \

@@ -147,6 +147,7 @@ pub fn build_router(app: AppState) -> Router {
         )
         .route("/metrics", axum::routing::get(serve_metrics))
         .merge(api::links::routes())
+        .merge(crate::portal::routes(app.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
@@ -185,12 +186,17 @@ async fn reject_undecodable_paths(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-async fn not_found() -> ApiError {
+/// Unknown paths: a page under `/portal`, Graph's error shape everywhere else.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/portal") {
+        return crate::portal::not_found();
+    }
     ApiError::new(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
         "no such endpoint",
     )
+    .into_response()
 }
 
 /// The process-wide Prometheus recorder (a recorder can be installed only once per process).

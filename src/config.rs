@@ -69,6 +69,9 @@ pub struct Config {
     pub reconcile_interval: TimeDelta,
     /// Delivery attempts before an outbox job is dead-lettered (status failed).
     pub outbox_max_attempts: u32,
+    /// A portal session ends after this long without a request (its absolute end is
+    /// `token_lifetime`).
+    pub portal_idle_timeout: TimeDelta,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -90,6 +93,7 @@ struct FileConfig {
     link_lifetime: Option<String>,
     reconcile_interval: Option<String>,
     outbox_max_attempts: Option<u32>,
+    portal_idle_timeout: Option<String>,
 }
 
 impl Config {
@@ -112,6 +116,7 @@ impl Config {
             link_lifetime: TimeDelta::days(1),
             reconcile_interval: TimeDelta::minutes(5),
             outbox_max_attempts: 10,
+            portal_idle_timeout: TimeDelta::minutes(30),
         }
     }
 
@@ -157,6 +162,9 @@ impl Config {
         }
         if let Some(v) = var("ELIGO_TOKEN_LIFETIME") {
             cfg.token_lifetime = duration("ELIGO_TOKEN_LIFETIME", &v)?;
+        }
+        if let Some(v) = var("ELIGO_PORTAL_IDLE_TIMEOUT") {
+            cfg.portal_idle_timeout = duration("ELIGO_PORTAL_IDLE_TIMEOUT", &v)?;
         }
         if let Some(v) = var("ELIGO_MFA_FRESHNESS") {
             cfg.mfa_freshness = duration("ELIGO_MFA_FRESHNESS", &v)?;
@@ -271,6 +279,9 @@ impl Config {
         }
         if let Some(v) = f.outbox_max_attempts {
             self.outbox_max_attempts = v;
+        }
+        if let Some(v) = f.portal_idle_timeout {
+            self.portal_idle_timeout = duration("portal_idle_timeout", &v)?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ pub mod connectors;
 pub mod error;
 pub mod notify;
 pub mod outbox;
+pub mod portal;
 pub mod provisioning;
 pub mod server;
 pub mod service;

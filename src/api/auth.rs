@@ -89,7 +89,15 @@ async fn token(
         } => {
             let otp = otp.filter(|o| !o.is_empty());
             Ok(issued(
-                sessions::sign_in_user(&app, &u, &p, otp.as_deref(), address.as_deref()).await?,
+                sessions::sign_in_user(
+                    &app,
+                    sessions::Channel::Api,
+                    &u,
+                    &p,
+                    otp.as_deref(),
+                    address.as_deref(),
+                )
+                .await?,
             ))
         }
         TokenRequest {

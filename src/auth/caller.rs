@@ -88,6 +88,14 @@ impl FromRequestParts<AppState> for Caller {
                 "an Authorization: Bearer token is required",
             )
         })?;
+        Caller::from_token(app, raw).await
+    }
+}
+
+impl Caller {
+    /// The live session a raw token names (bearer header or portal cookie), with the roles
+    /// its principal holds now; 401 when the token is unknown, revoked or expired.
+    pub async fn from_token(app: &AppState, raw: &str) -> ApiResult<Caller> {
         let invalid = || {
             ApiError::unauthorized(
                 "InvalidAuthenticationToken",

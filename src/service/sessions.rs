@@ -18,6 +18,15 @@ pub const TOTP: &str = "totp";
 pub const TOTP_PENDING: &str = "totpPending";
 pub const CLIENT_SECRET: &str = "clientSecret";
 
+/// Where a session is used: API tokens live `token_lifetime`; portal sessions end after
+/// `portal_idle_timeout` without use (the portal slides that end forward, never past
+/// `token_lifetime`) and demand the code of an enrolled authenticator at sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Api,
+    Portal,
+}
+
 pub struct Issued {
     pub access_token: String,
     pub expires_in: i64,
@@ -76,13 +85,21 @@ fn new_session(
     now: DateTime<Utc>,
     amr: Vec<String>,
     mfa: bool,
+    channel: Channel,
 ) -> (String, TokenRecord) {
     let raw = token::generate("elg_");
+    let lifetime = match channel {
+        Channel::Api => app.config.token_lifetime,
+        Channel::Portal => app
+            .config
+            .portal_idle_timeout
+            .min(app.config.token_lifetime),
+    };
     let record = TokenRecord {
         token_hash: token::digest(&raw),
         principal_id: principal,
         created_at: now,
-        expires_at: Some(now + app.config.token_lifetime),
+        expires_at: Some(now + lifetime),
         revoked_at: None,
         last_mfa_at: mfa.then_some(now),
         amr,
@@ -92,6 +109,7 @@ fn new_session(
 
 pub async fn sign_in_user(
     app: &App,
+    channel: Channel,
     upn: &str,
     pwd: &str,
     otp: Option<&str>,
@@ -165,6 +183,13 @@ pub async fn sign_in_user(
         };
         return Err(fail(app, attempt(reason), upn, address, invalid_credentials()).await);
     }
+    if channel == Channel::Portal && otp.is_none() && totp_cred.is_some() {
+        let e = ApiError::unauthorized(
+            "MfaCodeRequired",
+            "enter the code from your authenticator app",
+        );
+        return Err(fail(app, attempt("otpMissing"), upn, address, e).await);
+    }
     let mut amr = vec!["pwd".to_string()];
     let mut step = None;
     if let Some(code) = otp {
@@ -185,7 +210,7 @@ pub async fn sign_in_user(
             }
         }
     }
-    let (raw, record) = new_session(app, user.id, now, amr.clone(), step.is_some());
+    let (raw, record) = new_session(app, user.id, now, amr.clone(), step.is_some(), channel);
     let mut tx = app.store.write().await?;
     if let (Some(step), Some(mut cred)) = (step, totp_cred) {
         // Re-read under the write lock: a concurrent sign-in may have used this code already.
@@ -305,7 +330,7 @@ pub async fn sign_in_service_principal(
         .await);
     }
     let amr = vec!["secret".to_string()];
-    let (raw, record) = new_session(app, sp.id, now, amr.clone(), false);
+    let (raw, record) = new_session(app, sp.id, now, amr.clone(), false, Channel::Api);
     let mut tx = app.store.write().await?;
     tx.insert_token(&record).await?;
     tx.append_audit(

@@ -73,14 +73,30 @@ impl TestApp {
         Self::build(url, dir, |_| {}).await
     }
 
+    /// A fresh app (SQLite) with the demo tenant of `eligo serve --demo`.
+    pub async fn demo() -> Self {
+        let dir = temp_dir("demo");
+        let url = format!("sqlite://{}", dir.join("eligo.db").display());
+        Self::build_with(url, dir, |_| {}, true).await
+    }
+
     async fn build(url: String, dir: std::path::PathBuf, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::build_with(url, dir, adjust, false).await
+    }
+
+    async fn build_with(
+        url: String,
+        dir: std::path::PathBuf,
+        adjust: impl FnOnce(&mut Config),
+        demo: bool,
+    ) -> Self {
         let mut config = Config::defaults();
         config.database_url = Secret::new(url);
         config.data_dir = dir.clone();
         config.bootstrap_token = Some(Secret::new(BOOTSTRAP));
         adjust(&mut config);
         let clock = Arc::new(MockClock::at(start_time()));
-        let (app, _) = eligo::server::prepare(config, clock.clone(), false)
+        let (app, _) = eligo::server::prepare(config, clock.clone(), demo)
             .await
             .expect("app starts");
         let router = build_router(app.clone());

@@ -13,5 +13,6 @@ mod downstream;
 mod notices;
 mod pim;
 mod policies;
+mod portal;
 mod process;
 mod provisioning;

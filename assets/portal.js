@@ -1,0 +1,60 @@
+// Eligo portal: comfort only. Every page works without this file; the CSP forbids inline
+// scripts, so all behaviour hangs off data- attributes.
+(function () {
+  "use strict";
+
+  // <time datetime="..." data-countdown>: a live "1 h 02 min left" next to an end time.
+  function left(ms) {
+    if (ms <= 0) return "ended";
+    var s = Math.floor(ms / 1000);
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600);
+    var m = Math.floor((s % 3600) / 60), sec = s % 60;
+    if (d > 0) return d + " d " + h + " h left";
+    if (h > 0) return h + " h " + String(m).padStart(2, "0") + " min left";
+    return m + " min " + String(sec).padStart(2, "0") + " s left";
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var end = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(end)) return;
+      var out = el.parentNode.querySelector(".countdown");
+      if (!out) {
+        out = document.createElement("span");
+        out.className = "countdown";
+        out.setAttribute("aria-hidden", "true");
+        el.insertAdjacentElement("afterend", out);
+      }
+      out.textContent = " (" + left(end - now) + ")";
+    });
+  }
+
+  // <button data-confirm="...">: ask before a consequential action.
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest("[data-confirm]");
+    if (btn && !window.confirm(btn.getAttribute("data-confirm"))) ev.preventDefault();
+  });
+
+  // A form submits once: a second click while the first post is on its way does nothing.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (form.dataset.submitted === "1") {
+      ev.preventDefault();
+      return;
+    }
+    form.dataset.submitted = "1";
+    form.querySelectorAll("button[type=submit]").forEach(function (b) {
+      b.setAttribute("aria-disabled", "true");
+    });
+  });
+
+  // <select data-autosubmit>: filters apply when changed (the form still has a button).
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches("select[data-autosubmit]")) ev.target.form.requestSubmit();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    if (document.querySelector("time[data-countdown]")) setInterval(tick, 1000);
+  });
+})();

@@ -1,0 +1,284 @@
+//! Security info: enrolling a TOTP authenticator (a QR code to scan, the secret to type) and
+//! the step-up prompt that proves a fresh second factor before actions that demand one.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use eligo_store::Tx;
+use qrcode::QrCode;
+use qrcode::render::svg;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::totp::TotpCredential;
+use crate::portal::flash::Flash;
+use crate::portal::form::Posted;
+use crate::portal::page::{
+    Chrome, FieldErrors, PageResult, Section, local_portal_path, redirect_with, render,
+    render_status,
+};
+use crate::portal::session::Viewer;
+use crate::service::sessions;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/portal/security", get(overview))
+        .route("/portal/security/totp", get(enrolment).post(begin))
+        .route("/portal/security/totp/verify", post(verify))
+        .route("/portal/step-up", get(step_up_form).post(step_up))
+}
+
+#[derive(Template)]
+#[template(path = "portal/security.html")]
+struct OverviewPage {
+    chrome: Chrome,
+    enrolled: bool,
+    mfa_fresh: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/totp_enrol.html")]
+struct EnrolPage {
+    chrome: Chrome,
+    qr_svg: String,
+    secret_groups: Vec<String>,
+    otpauth_uri: String,
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "portal/step_up.html")]
+struct StepUpPage {
+    chrome: Chrome,
+    next: String,
+    errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeForm {
+    code: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Empty {}
+
+async fn credential(app: &AppState, who: Uuid, kind: &str) -> PageResult<Option<TotpCredential>> {
+    let mut tx = app.store.read().await?;
+    Ok(read_credential(&mut *tx, who, kind).await?)
+}
+
+async fn read_credential(
+    tx: &mut dyn Tx,
+    who: Uuid,
+    kind: &str,
+) -> Result<Option<TotpCredential>, eligo_store::StoreError> {
+    Ok(tx
+        .get_credential(who, kind)
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok()))
+}
+
+async fn overview(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+    let enrolled = credential(&app, viewer.caller.id, sessions::TOTP)
+        .await?
+        .is_some_and(|c| c.verified);
+    let now = app.clock.now();
+    Ok(render(&OverviewPage {
+        mfa_fresh: viewer.caller.mfa_is_fresh(now, app.config.mfa_freshness),
+        chrome: viewer.chrome(Section::Security),
+        enrolled,
+    }))
+}
+
+async fn begin(State(app): State<AppState>, posted: Posted<Empty>) -> PageResult<Response> {
+    match sessions::begin_totp(&app, &posted.viewer.caller).await {
+        Ok(_) => Ok(Redirect::to("/portal/security/totp").into_response()),
+        Err(e) if e.details.iter().any(|d| d.code == "MfaRequired") => Ok(redirect_with(
+            &app,
+            "/portal/step-up?next=/portal/security",
+            Flash::info("Replacing your authenticator needs a code from the current one first."),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The QR code of `uri` as inline SVG (no script, no external image: the CSP stays strict).
+fn qr_svg(uri: &str) -> String {
+    match QrCode::new(uri.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<svg::Color>()
+                .min_dimensions(220, 220)
+                .quiet_zone(true)
+                .build();
+            // The renderer starts with an XML declaration, which has no place inside HTML.
+            match svg.find("<svg") {
+                Some(at) => svg[at..].to_string(),
+                None => String::new(),
+            }
+        }
+        Err(_) => String::new(),
+    }
+}
+
+fn enrol_page(viewer: &Viewer, upn: &str, secret: &str, errors: FieldErrors) -> EnrolPage {
+    let uri = crate::auth::totp::otpauth_uri(secret, upn).unwrap_or_default();
+    EnrolPage {
+        chrome: viewer.chrome(Section::Security),
+        qr_svg: qr_svg(&uri),
+        secret_groups: secret
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect(),
+        otpauth_uri: uri,
+        errors,
+    }
+}
+
+async fn enrolment(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+    let pending = credential(&app, viewer.caller.id, sessions::TOTP_PENDING)
+        .await?
+        .filter(|p| !p.secret_base32.is_empty());
+    let Some(pending) = pending else {
+        return Ok(Redirect::to("/portal/security").into_response());
+    };
+    let upn = viewer.caller.upn.clone().unwrap_or_default();
+    Ok(render(&enrol_page(
+        &viewer,
+        &upn,
+        &pending.secret_base32,
+        FieldErrors::new(),
+    )))
+}
+
+fn code_of(form: &CodeForm, errors: &mut FieldErrors) -> String {
+    let code: String = form
+        .code
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if code.is_empty() {
+        errors.add(
+            "code",
+            "Enter the six-digit code your authenticator app shows.",
+        );
+    } else if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        errors.add("code", "The code is six digits.");
+    }
+    code
+}
+
+async fn verify(State(app): State<AppState>, posted: Posted<CodeForm>) -> PageResult<Response> {
+    let Posted { viewer, form } = posted;
+    let mut errors = FieldErrors::new();
+    let code = code_of(&form, &mut errors);
+    if errors.is_empty() {
+        match sessions::verify_totp(&app, &viewer.caller, &code).await {
+            Ok(()) => {
+                return Ok(redirect_with(
+                    &app,
+                    "/portal/security",
+                    Flash::success("Your authenticator is set up. From now on, sign in with its code."),
+                ));
+            }
+            Err(e) if e.code == "NoPendingEnrolment" => {
+                return Ok(Redirect::to("/portal/security").into_response());
+            }
+            Err(e) if e.status.is_client_error() => errors.add(
+                "code",
+                "That code does not match the new authenticator. Check the app's clock and try the next code.",
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let pending = credential(&app, viewer.caller.id, sessions::TOTP_PENDING)
+        .await?
+        .filter(|p| !p.secret_base32.is_empty());
+    let Some(pending) = pending else {
+        return Ok(Redirect::to("/portal/security").into_response());
+    };
+    let upn = viewer.caller.upn.clone().unwrap_or_default();
+    Ok(render_status(
+        axum::http::StatusCode::BAD_REQUEST,
+        &enrol_page(&viewer, &upn, &pending.secret_base32, errors),
+    ))
+}
+
+fn clean_next(next: Option<&str>) -> String {
+    next.and_then(local_portal_path)
+        .unwrap_or("/portal/roles")
+        .to_string()
+}
+
+async fn step_up_form(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<NextQuery>,
+) -> PageResult<Response> {
+    let enrolled = credential(&app, viewer.caller.id, sessions::TOTP)
+        .await?
+        .is_some_and(|c| c.verified);
+    if !enrolled {
+        return Ok(redirect_with(
+            &app,
+            "/portal/security",
+            Flash::warning(
+                "Set up an authenticator app first: the action you chose needs its code.",
+            ),
+        ));
+    }
+    Ok(render(&StepUpPage {
+        chrome: viewer.chrome(Section::Security),
+        next: clean_next(q.next.as_deref()),
+        errors: FieldErrors::new(),
+    }))
+}
+
+async fn step_up(State(app): State<AppState>, posted: Posted<CodeForm>) -> PageResult<Response> {
+    let Posted { viewer, form } = posted;
+    let next = clean_next(form.next.as_deref());
+    let mut errors = FieldErrors::new();
+    let code = code_of(&form, &mut errors);
+    if errors.is_empty() {
+        match sessions::step_up(&app, &viewer.caller, &code).await {
+            Ok(_) => {
+                return Ok(redirect_with(
+                    &app,
+                    &next,
+                    Flash::success("Verified. You can go on."),
+                ));
+            }
+            Err(e) if e.code == "MfaNotEnrolled" => {
+                return Ok(Redirect::to("/portal/security").into_response());
+            }
+            Err(e) if e.status == axum::http::StatusCode::TOO_MANY_REQUESTS => {
+                errors.add("code", e.message.clone())
+            }
+            Err(e) if e.status.is_client_error() => errors.add(
+                "code",
+                "That code is incorrect or was already used. Wait for the next code and try again.",
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(render_status(
+        axum::http::StatusCode::BAD_REQUEST,
+        &StepUpPage {
+            chrome: viewer.chrome(Section::Security),
+            next,
+            errors,
+        },
+    ))
+}

@@ -1,0 +1,236 @@
+//! Signing in and out of the portal. The form posts the user name, the password and (for
+//! people with an authenticator) the current code; a person who has enrolled TOTP cannot get a
+//! portal session without it. Before sign-in there is no session to bind the form to, so a
+//! random cookie stands in for it (the form's token is that cookie's HMAC): another site can
+//! neither read the token nor sign a victim into the attacker's account.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::api::auth::ClientAddress;
+use crate::app::{App, AppState};
+use crate::auth::token;
+use crate::portal::cookies;
+use crate::portal::csrf;
+use crate::portal::form::Posted;
+use crate::portal::page::{FieldErrors, PageResult, local_portal_path, render_status};
+use crate::service::sessions;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/portal/sign-in", get(show).post(submit))
+        .route("/portal/sign-out", post(sign_out))
+}
+
+#[derive(Template)]
+#[template(path = "portal/sign_in.html")]
+struct SignInPage {
+    csrf: String,
+    next: String,
+    username: String,
+    code: String,
+    notice: Option<&'static str>,
+    errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInQuery {
+    next: Option<String>,
+    signed_out: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInForm {
+    csrf: Option<String>,
+    next: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    code: Option<String>,
+}
+
+/// The pre-session cookie of this browser, or a new one (with the header that sets it).
+fn presession(app: &App, headers: &HeaderMap) -> (String, Option<String>) {
+    match cookies::get(headers, cookies::PRESESSION) {
+        Some(v) if v.len() <= 64 => (v.to_string(), None),
+        _ => {
+            let v = token::generate("");
+            let set = cookies::set(app, cookies::PRESESSION, &v, Some(3600));
+            (v, Some(set))
+        }
+    }
+}
+
+fn page(app: &App, headers: &HeaderMap, status: StatusCode, mut form: SignInPage) -> Response {
+    let (pre, set) = presession(app, headers);
+    form.csrf = csrf::token(&app.link_key, "presession", &pre);
+    let mut resp = render_status(status, &form);
+    if let Some(set) = set.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        resp.headers_mut().append(header::SET_COOKIE, set);
+    }
+    resp
+}
+
+fn clean_next(next: Option<&str>) -> String {
+    next.and_then(local_portal_path)
+        .unwrap_or("/portal/roles")
+        .to_string()
+}
+
+async fn show(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SignInQuery>,
+) -> Response {
+    let next = clean_next(q.next.as_deref());
+    // Already signed in: straight on.
+    if let Some(raw) = cookies::get(&headers, cookies::session_name(&app))
+        && crate::auth::Caller::from_token(&app, raw).await.is_ok()
+    {
+        return Redirect::to(&next).into_response();
+    }
+    let notice = if q.signed_out.is_some() {
+        Some("You have signed out.")
+    } else if q.next.is_some() {
+        Some("Sign in to continue.")
+    } else {
+        None
+    };
+    let form = SignInPage {
+        csrf: String::new(),
+        next,
+        username: String::new(),
+        code: String::new(),
+        notice,
+        errors: FieldErrors::new(),
+    };
+    page(&app, &headers, StatusCode::OK, form)
+}
+
+async fn submit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ClientAddress(address): ClientAddress,
+    form: Result<Form<SignInForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        let mut errors = FieldErrors::new();
+        errors.add_general("The sign-in form could not be read. Try again.");
+        let again = SignInPage {
+            csrf: String::new(),
+            next: clean_next(None),
+            username: String::new(),
+            code: String::new(),
+            notice: None,
+            errors,
+        };
+        return page(&app, &headers, StatusCode::BAD_REQUEST, again);
+    };
+    let username = form.username.unwrap_or_default().trim().to_string();
+    let code: String = form.code.unwrap_or_default().trim().to_string();
+    let password = form.password.unwrap_or_default();
+    let mut again = SignInPage {
+        csrf: String::new(),
+        next: clean_next(form.next.as_deref()),
+        username: username.chars().take(256).collect(),
+        code: code.chars().filter(char::is_ascii_digit).take(6).collect(),
+        notice: None,
+        errors: FieldErrors::new(),
+    };
+    let genuine = cookies::get(&headers, cookies::PRESESSION).is_some_and(|pre| {
+        csrf::verify(
+            &app.link_key,
+            "presession",
+            pre,
+            form.csrf.as_deref().unwrap_or(""),
+        )
+    });
+    if !genuine {
+        again
+            .errors
+            .add_general("The sign-in form had expired. Nothing was sent; sign in again.");
+        return page(&app, &headers, StatusCode::FORBIDDEN, again);
+    }
+    if username.is_empty() {
+        again.errors.add("username", "Enter your user name.");
+    }
+    if password.is_empty() {
+        again.errors.add("password", "Enter your password.");
+    }
+    if !code.is_empty() && (code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit())) {
+        again.errors.add(
+            "code",
+            "The code is the six digits your authenticator app shows.",
+        );
+    }
+    if !again.errors.is_empty() {
+        return page(&app, &headers, StatusCode::BAD_REQUEST, again);
+    }
+    let otp = (!code.is_empty()).then_some(code.as_str());
+    match sessions::sign_in_user(
+        &app,
+        sessions::Channel::Portal,
+        &username,
+        &password,
+        otp,
+        address.as_deref(),
+    )
+    .await
+    {
+        Ok(issued) => {
+            let mut resp = Redirect::to(&again.next).into_response();
+            let h = resp.headers_mut();
+            let session = cookies::set(
+                &app,
+                cookies::session_name(&app),
+                &issued.access_token,
+                None,
+            );
+            for value in [session, cookies::clear(&app, cookies::PRESESSION)] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    h.append(header::SET_COOKIE, v);
+                }
+            }
+            resp
+        }
+        Err(e) => {
+            let status = e.status;
+            match e.code {
+                "MfaCodeRequired" => again.errors.add(
+                    "code",
+                    "Your account has an authenticator: enter its current six-digit code.",
+                ),
+                "InvalidCredentials" => again.errors.add_general(
+                    "The user name, password or code is incorrect. (A code works once; wait for the next one.)",
+                ),
+                _ => again.errors.absorb(&e, |_| None),
+            }
+            again.code.clear();
+            let mut resp = page(&app, &headers, status, again);
+            if let Some(secs) = e.retry_after_secs {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            resp
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SignOutForm {}
+
+async fn sign_out(
+    State(app): State<AppState>,
+    posted: Posted<SignOutForm>,
+) -> PageResult<Response> {
+    sessions::sign_out(&app, &posted.viewer.caller).await?;
+    let mut resp = Redirect::to("/portal/sign-in?signed_out=1").into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookies::clear(&app, cookies::session_name(&app))) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}

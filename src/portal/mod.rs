@@ -15,8 +15,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod flash;
 pub mod form;
-pub mod my_requests;
-pub mod my_roles;
+pub mod me;
 pub mod page;
 pub mod security;
 pub mod session;
@@ -41,8 +40,7 @@ pub fn routes(app: AppState) -> Router<AppState> {
         .merge(assets::routes())
         .merge(sign_in::routes())
         .merge(security::routes())
-        .merge(my_roles::routes())
-        .merge(my_requests::routes())
+        .merge(me::routes())
         .merge(approvals::routes())
         .merge(admin::routes())
         .merge(audit::routes())

@@ -3,4 +3,9 @@
 
 pub mod browser;
 
+mod admin_directory;
+mod admin_pim;
+mod approvals;
+mod audit;
+mod my_roles;
 mod sign_in;

@@ -1,0 +1,16 @@
+//! Administration: the directory (users, groups, service principals) and PIM (roles,
+//! assignments, role settings, exposure, connectors). Each page checks the caller's current
+//! roles itself; the navigation only hides what cannot be used.
+
+pub mod directory;
+pub mod pim;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(directory::routes())
+        .merge(pim::routes())
+}

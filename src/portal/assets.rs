@@ -10,6 +10,7 @@ use crate::app::AppState;
 
 const CSS: &str = include_str!("../../assets/portal.css");
 const JS: &str = include_str!("../../assets/portal.js");
+const ICON: &str = include_str!("../../assets/favicon.svg");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -20,6 +21,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/portal/static/portal.js",
             get(|| async { asset(JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/portal/static/favicon.svg",
+            get(|| async { asset(ICON, "image/svg+xml") }),
+        )
+        // Browsers ask for it on their own.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::response::Redirect::permanent("/portal/static/favicon.svg") }),
         )
 }
 

@@ -10,4 +10,4 @@ mod outbox;
 mod pim_cli;
 mod scheduler;
 mod startup;
-mod support;
+pub mod support;

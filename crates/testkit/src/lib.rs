@@ -2,11 +2,13 @@
 //!
 //! - [`postgres_database`]: a fresh, empty database on a shared real PostgreSQL (started once per
 //!   test process, or the server named by `ELIGO_TEST_POSTGRES_URL`).
+//! - [`browser::runner`]: Chromium driven by playwright-core from a Node.js script.
 //! - [`free_port`]: a free TCP port on 127.0.0.1.
 //!
 //! Components that cannot be found make their helper return `None` after a loud message, except
 //! under CI (`CI` set and non-empty), where they panic: CI never skips.
 
+pub mod browser;
 mod component;
 pub mod maildev;
 pub mod postgres;

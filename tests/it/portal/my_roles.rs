@@ -1,1 +1,619 @@
-//! (being built)
+//! "My roles" and "My requests" in the portal: activating (with step-up when the policy wants
+//! a fresh second factor), deactivating, extending and renewing, requests that wait for
+//! approval and their cancellation, and every refusal keeping what was typed and changing
+//! nothing.
+
+use axum::http::{Method, StatusCode};
+use chrono::TimeDelta;
+use eligo_core::roles::ids;
+use serde_json::{Value, json};
+
+use super::browser::{Browser, Page};
+use crate::harness::{BOOTSTRAP, NowUtc, TestApp};
+
+const DEMO_PASSWORD: &str = eligo::service::demo::DEMO_PASSWORD;
+const ALICE: &str = "alice@contoso.example";
+const BOB: &str = "bob@contoso.example";
+
+/// An API token for a demo user (taken before they enrol an authenticator).
+async fn api_token(t: &TestApp, upn: &str) -> String {
+    let (status, body) = t
+        .call(
+            Method::POST,
+            "/v1/auth/token",
+            None,
+            Some(json!({ "username": upn, "password": DEMO_PASSWORD })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+/// Enrols an authenticator through Security info; returns its secret. The session's second
+/// factor is fresh afterwards.
+async fn enrol(b: &mut Browser<'_>, t: &TestApp) -> String {
+    b.get("/portal/security").await;
+    let page = b.submit("/portal/security/totp", &[]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let page = b.get("/portal/security/totp").await;
+    let secret = page.attr("data-secret").expect("the secret");
+    let code = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let done = b
+        .submit("/portal/security/totp/verify", &[("code", &code)])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    secret
+}
+
+/// The part of a page from `start` to the end of its table.
+fn section<'p>(page: &'p Page, start: &str) -> &'p str {
+    let Some(at) = page.body.find(start) else {
+        return "";
+    };
+    let rest = &page.body[at..];
+    &rest[..rest.find("</table>").unwrap_or(rest.len())]
+}
+
+/// The caller's current activations (kind active, activated) of `role` from `/v1/me/roles`.
+async fn activations(t: &TestApp, token: &str, role: &str) -> Vec<Value> {
+    let (status, body) = t.get("/v1/me/roles", token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["kind"] == "active"
+                && (r["roleDefinitionId"] == role || r["groupId"] == role)
+                && r["assignmentType"] == "Activated"
+        })
+        .cloned()
+        .collect()
+}
+
+async fn my_requests(t: &TestApp, token: &str) -> Vec<Value> {
+    let (status, body) = t
+        .get(
+            "/v1/roleManagement/directory/roleAssignmentScheduleRequests/filterByCurrentUser(on='principal')",
+            token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["value"].as_array().unwrap().clone()
+}
+
+fn activate_path(role: &str) -> String {
+    format!("/portal/roles/activate?role={role}&scope=/")
+}
+
+#[tokio::test]
+async fn alice_activates_helpdesk_sees_it_active_and_deactivates_it() {
+    let t = TestApp::demo().await;
+    let token = api_token(&t, ALICE).await;
+    let helpdesk = ids::HELPDESK_ADMINISTRATOR;
+    let mut b = Browser::signed_in(&t, ALICE, DEMO_PASSWORD).await;
+
+    // Without an authenticator, My roles says where to set one up.
+    let page = b.get("/portal/roles").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has("Helpdesk Administrator") && page.has("Security Administrator"));
+    assert!(page.has("href=\"/portal/security\""), "the MFA banner");
+    assert!(
+        page.has(&format!(
+            "/portal/roles/activate?role={helpdesk}&#38;scope=%2F"
+        )),
+        "{}",
+        page.body
+    );
+    // The activation form says no authenticator, with a link.
+    let form = b.get(&activate_path(helpdesk)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.has("you have not set one up"));
+
+    enrol(&mut b, &t).await;
+    let page = b.get("/portal/roles").await;
+    assert!(
+        !page.has("you have not set one up yet"),
+        "no banner once enrolled"
+    );
+
+    let form = b.get(&activate_path(helpdesk)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.has("Activate Helpdesk Administrator"));
+    assert!(form.has("Lasts at most 8 hours"));
+    assert!(form.has("No approval needed"));
+    assert!(!form.has("name=\"code\""), "MFA is fresh from enrolment");
+    assert!(form.has("value=\"PT2H\""));
+
+    let done = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("role", helpdesk),
+                ("scope", "/"),
+                ("duration", "PT2H"),
+                ("justification", "password reset backlog"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), Some("/portal/roles"));
+    let page = b.follow(&done).await;
+    assert!(
+        page.has("Helpdesk Administrator is active until 2026-11-22 12:00 UTC"),
+        "{}",
+        page.body
+    );
+    let active = section(&page, "id=\"active\"");
+    assert!(active.contains("Helpdesk Administrator"), "{active}");
+    assert!(active.contains("datetime=\"2026-11-22T12:00:00Z\" data-countdown"));
+    assert!(active.contains("Deactivate") && active.contains("Extend"));
+    assert_eq!(activations(&t, &token, helpdesk).await.len(), 1);
+    assert_eq!(
+        activations(&t, &token, helpdesk).await[0]["endDateTime"],
+        "2026-11-22T12:00:00Z"
+    );
+
+    // The same form again (a double submit): a clear message, still one activation.
+    let again = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("role", helpdesk),
+                ("scope", "/"),
+                ("duration", "PT2H"),
+                ("justification", "password reset backlog"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
+    assert!(again.has("already active"));
+    assert!(again.has("password reset backlog"), "input kept");
+    assert_eq!(activations(&t, &token, helpdesk).await.len(), 1);
+
+    // Deactivating at once is refused (the minimum duration), and nothing changes.
+    let early = b
+        .submit(
+            "/portal/roles/deactivate",
+            &[("role", helpdesk), ("scope", "/")],
+        )
+        .await;
+    assert_eq!(early.status, StatusCode::BAD_REQUEST, "{}", early.body);
+    assert!(early.has("form-errors"));
+    assert_eq!(activations(&t, &token, helpdesk).await.len(), 1);
+
+    t.clock.advance(TimeDelta::minutes(6));
+    let done = b
+        .submit(
+            "/portal/roles/deactivate",
+            &[("role", helpdesk), ("scope", "/")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.follow(&done).await;
+    assert!(page.has("Helpdesk Administrator is deactivated."));
+    assert!(!section(&page, "id=\"active\"").contains("Helpdesk Administrator"));
+    assert!(activations(&t, &token, helpdesk).await.is_empty());
+    // It can be renewed for a day.
+    let ended = section(&page, "id=\"ended\"");
+    assert!(ended.contains("Helpdesk Administrator") && ended.contains("Renew"));
+}
+
+#[tokio::test]
+async fn after_twenty_minutes_the_form_asks_for_a_code_and_a_wrong_one_activates_nothing() {
+    let t = TestApp::demo().await;
+    let token = api_token(&t, ALICE).await;
+    let helpdesk = ids::HELPDESK_ADMINISTRATOR;
+    let mut b = Browser::signed_in(&t, ALICE, DEMO_PASSWORD).await;
+    let secret = enrol(&mut b, &t).await;
+    t.clock.advance(TimeDelta::minutes(20));
+
+    let form = b.get(&activate_path(helpdesk)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.has("Code from your authenticator"));
+    assert!(form.has("name=\"code\""));
+
+    let right = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let wrong: String = right
+        .chars()
+        .map(|c| {
+            if c == '9' {
+                '0'
+            } else {
+                ((c as u8) + 1) as char
+            }
+        })
+        .collect();
+    let fields = |code: &str| {
+        vec![
+            ("role", helpdesk.to_string()),
+            ("scope", "/".to_string()),
+            ("duration", "PT1H".to_string()),
+            ("justification", "on call".to_string()),
+            ("code", code.to_string()),
+        ]
+    };
+    let wrong_fields = fields(&wrong);
+    let wrong_fields: Vec<(&str, &str)> =
+        wrong_fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = b.submit("/portal/roles/activate", &wrong_fields).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.has("That code is incorrect"));
+    assert!(refused.has("id=\"code-error\""));
+    assert!(refused.has("on call"), "the justification is kept");
+    assert!(activations(&t, &token, helpdesk).await.is_empty());
+
+    // No code at all: a field error too, nothing activated.
+    let no_code = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("role", helpdesk),
+                ("scope", "/"),
+                ("duration", "PT1H"),
+                ("justification", "on call"),
+            ],
+        )
+        .await;
+    assert_eq!(no_code.status, StatusCode::BAD_REQUEST);
+    assert!(no_code.has("Enter the six-digit code"));
+    assert!(activations(&t, &token, helpdesk).await.is_empty());
+
+    let right_fields = fields(&right);
+    let right_fields: Vec<(&str, &str)> =
+        right_fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = b.submit("/portal/roles/activate", &right_fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.follow(&done).await;
+    assert!(page.has("Helpdesk Administrator is active until 2026-11-22 11:20 UTC"));
+    assert_eq!(activations(&t, &token, helpdesk).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_role_that_needs_approval_waits_in_my_requests_and_can_be_canceled() {
+    let t = TestApp::demo().await;
+    let token = api_token(&t, ALICE).await;
+    let security = ids::SECURITY_ADMINISTRATOR;
+    let mut b = Browser::signed_in(&t, ALICE, DEMO_PASSWORD).await;
+    enrol(&mut b, &t).await;
+
+    let form = b.get(&activate_path(security)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.has("This role needs approval: your request will wait for an approver."));
+    assert!(form.has("Request approval"));
+
+    // Without the justification the policy asks for: refused, nothing asked.
+    let refused = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("role", security),
+                ("scope", "/"),
+                ("duration", "PT1H"),
+                ("ticket_number", "INC-7"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.has("id=\"justification-error\""));
+    assert_eq!(
+        refused.input_value("ticket_number").as_deref(),
+        Some("INC-7")
+    );
+    assert!(my_requests(&t, &token).await.is_empty());
+
+    let done = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("role", security),
+                ("scope", "/"),
+                ("duration", "PT1H"),
+                ("justification", "phishing campaign review"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), Some("/portal/requests"));
+    let page = b.follow(&done).await;
+    assert!(page.has("Your request for Security Administrator waits for approval."));
+    assert!(page.has("Waiting for approval"));
+    assert!(page.has("Stage 1"));
+    assert!(page.has("Waiting for a decision"));
+    assert!(page.has("phishing campaign review"));
+    assert!(page.has("data-confirm="));
+    assert!(activations(&t, &token, security).await.is_empty());
+
+    let id = page.input_value("id").expect("the cancel form");
+    let done = b.submit("/portal/requests/cancel", &[("id", &id)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.follow(&done).await;
+    assert!(page.has("Your request for Security Administrator is canceled."));
+    assert!(page.has("badge-info\">Canceled"));
+    assert!(!page.has("Cancel request"));
+    let requests = my_requests(&t, &token).await;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["status"], "Canceled");
+}
+
+#[tokio::test]
+async fn refused_activations_keep_the_input_and_change_nothing() {
+    let t = TestApp::demo().await;
+    let token = api_token(&t, ALICE).await;
+    let helpdesk = ids::HELPDESK_ADMINISTRATOR;
+    let mut b = Browser::signed_in(&t, ALICE, DEMO_PASSWORD).await;
+    enrol(&mut b, &t).await;
+    b.get(&activate_path(helpdesk)).await;
+
+    let post = |duration: &'static str, start: &'static str| {
+        vec![
+            ("role", helpdesk),
+            ("scope", "/"),
+            ("duration", duration),
+            ("justification", "kept text"),
+            ("start", start),
+        ]
+    };
+    // A crafted duration above the maximum.
+    let page = b.submit("/portal/roles/activate", &post("PT9H", "")).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.has("id=\"duration-error\""));
+    assert!(page.has("maximum"));
+    assert!(page.has("kept text"));
+    // Not a duration at all.
+    let page = b
+        .submit("/portal/roles/activate", &post("forever", ""))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.has("Choose one of the durations offered"));
+    // A later start in the past, and one that is not a time.
+    let page = b
+        .submit("/portal/roles/activate", &post("PT1H", "2026-11-22T08:00"))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.has("id=\"start-error\""));
+    assert!(page.has("the start lies in the past"));
+    assert_eq!(
+        page.input_value("start").as_deref(),
+        Some("2026-11-22T08:00")
+    );
+    let page = b
+        .submit("/portal/roles/activate", &post("PT1H", "tomorrow"))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.has("id=\"start-error\""));
+    assert_eq!(page.input_value("start").as_deref(), Some("tomorrow"));
+    assert!(activations(&t, &token, helpdesk).await.is_empty());
+    assert!(my_requests(&t, &token).await.is_empty());
+
+    // A role alice is not eligible for: a clear page, by link and by post.
+    let global = ids::GLOBAL_ADMINISTRATOR;
+    let page = b.get(&activate_path(global)).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.has("You are not eligible for Global Administrator"));
+    let page = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("role", global),
+                ("scope", "/"),
+                ("duration", "PT1H"),
+                ("justification", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.has("You are not eligible for Global Administrator"));
+    // A link naming nothing.
+    let page = b.get("/portal/roles/activate?role=nonsense").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+    // A forged anti-forgery token: 403, nothing changed.
+    let page = b
+        .post_raw(
+            "/portal/roles/activate",
+            &[
+                ("csrf", "forged"),
+                ("role", helpdesk),
+                ("scope", "/"),
+                ("duration", "PT1H"),
+                ("justification", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(activations(&t, &token, helpdesk).await.is_empty());
+    assert!(my_requests(&t, &token).await.is_empty());
+
+    // A later start in the future is scheduled.
+    let done = b
+        .submit("/portal/roles/activate", &post("PT1H", "2026-11-22T15:00"))
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.follow(&done).await;
+    assert!(page.has(
+        "Helpdesk Administrator is scheduled from 2026-11-22 15:00 UTC until 2026-11-22 16:00 UTC."
+    ));
+    assert!(section(&page, "id=\"active\"").contains("Scheduled"));
+}
+
+#[tokio::test]
+async fn extend_and_renew_an_activation() {
+    let t = TestApp::demo().await;
+    let token = api_token(&t, ALICE).await;
+    let helpdesk = ids::HELPDESK_ADMINISTRATOR;
+    let mut b = Browser::signed_in(&t, ALICE, DEMO_PASSWORD).await;
+    enrol(&mut b, &t).await;
+
+    // Nothing to extend or renew yet: a clear page.
+    let page = b
+        .get(&format!("/portal/roles/extend?role={helpdesk}&scope=/"))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.has("no running activation"));
+    let page = b
+        .get(&format!("/portal/roles/renew?role={helpdesk}&scope=/"))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+
+    b.get(&activate_path(helpdesk)).await;
+    let done = b
+        .submit(
+            "/portal/roles/activate",
+            &[("role", helpdesk), ("scope", "/"), ("duration", "PT1H")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    let form = b
+        .get(&format!("/portal/roles/extend?role={helpdesk}&scope=/"))
+        .await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.has("Extend Helpdesk Administrator"));
+    assert!(form.has("Currently ends"));
+    assert!(!form.has("name=\"start\""));
+    // An extension ending before the current end is refused.
+    let page = b
+        .submit(
+            "/portal/roles/extend",
+            &[
+                ("role", helpdesk),
+                ("scope", "/"),
+                ("duration", "PT30M"),
+                ("justification", "more work"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.has("id=\"duration-error\""));
+    assert!(page.has("more work"));
+    assert_eq!(
+        activations(&t, &token, helpdesk).await[0]["endDateTime"],
+        "2026-11-22T11:00:00Z"
+    );
+    let done = b
+        .submit(
+            "/portal/roles/extend",
+            &[
+                ("role", helpdesk),
+                ("scope", "/"),
+                ("duration", "PT4H"),
+                ("justification", "more work"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.follow(&done).await;
+    assert!(page.has("Helpdesk Administrator is active until 2026-11-22 14:00 UTC"));
+    let now = activations(&t, &token, helpdesk).await;
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0]["endDateTime"], "2026-11-22T14:00:00Z");
+
+    // Deactivate, then renew.
+    t.clock.advance(TimeDelta::minutes(6));
+    let done = b
+        .submit(
+            "/portal/roles/deactivate",
+            &[("role", helpdesk), ("scope", "/")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let form = b
+        .get(&format!("/portal/roles/renew?role={helpdesk}&scope=/"))
+        .await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.has("Renew Helpdesk Administrator"));
+    let done = b
+        .submit(
+            "/portal/roles/renew",
+            &[
+                ("role", helpdesk),
+                ("scope", "/"),
+                ("duration", "PT1H"),
+                ("justification", "again"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.follow(&done).await;
+    assert!(page.has("Helpdesk Administrator is active until 2026-11-22 11:06 UTC"));
+    assert_eq!(activations(&t, &token, helpdesk).await.len(), 1);
+}
+
+#[tokio::test]
+async fn bob_needs_a_ticket_for_exchange_and_activates_group_membership() {
+    let t = TestApp::demo().await;
+    let token = api_token(&t, BOB).await;
+    let exchange = ids::EXCHANGE_ADMINISTRATOR;
+    let mut b = Browser::signed_in(&t, BOB, DEMO_PASSWORD).await;
+    enrol(&mut b, &t).await;
+
+    let form = b.get(&activate_path(exchange)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.has("Needs a ticket number and ticket system."));
+    assert!(form.has("Lasts at most 2 hours"));
+    let page = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("role", exchange),
+                ("scope", "/"),
+                ("duration", "PT1H"),
+                ("justification", "mailbox migration"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.has("id=\"ticket_number-error\""));
+    assert!(page.has("mailbox migration"));
+    assert!(activations(&t, &token, exchange).await.is_empty());
+
+    // Membership of Compliance Portal Admins, found on My roles.
+    let roles = b.get("/portal/roles").await;
+    let eligible = section(&roles, "id=\"eligible\"");
+    assert!(eligible.contains("Compliance Portal Admins"));
+    assert!(eligible.contains("Group membership"));
+    let at = eligible.find("/portal/roles/activate?group=").unwrap();
+    let link = &eligible[at..];
+    let link = link[..link.find('"').unwrap()]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let group = link
+        .split("group=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let form = b.get(&link).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.has("Activate membership of Compliance Portal Admins"));
+    let done = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("group", &group),
+                ("access", "member"),
+                ("duration", "PT1H"),
+                ("justification", "retention policy audit"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.follow(&done).await;
+    assert!(
+        page.has("Membership of Compliance Portal Admins is active until 2026-11-22 11:00 UTC"),
+        "{}",
+        page.body
+    );
+    let active = section(&page, "id=\"active\"");
+    assert!(active.contains("Compliance Portal Admins"), "{active}");
+    assert_eq!(activations(&t, &token, &group).await.len(), 1);
+    // The group lists him as a member now.
+    let (status, members) = t
+        .get(&format!("/v1/groups/{group}/members"), BOOTSTRAP)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{members}");
+    assert!(members.to_string().contains("Bob Exchange"));
+}

@@ -40,6 +40,8 @@ struct Fact {
 struct Links {
     approve_url: String,
     deny_url: String,
+    /// The request in the portal (`{public_url}/portal/approvals/{id}`), when it has an id.
+    review_url: Option<String>,
 }
 
 #[derive(Template)]
@@ -76,6 +78,9 @@ pub fn render(notice: &Notice, audience: &Audience, public_url: &str) -> Rendere
         } => Some(Links {
             approve_url: approve_url.clone(),
             deny_url: deny_url.clone(),
+            review_url: notice
+                .request_id
+                .map(|id| format!("{public_url}/portal/approvals/{id}")),
         }),
         _ => None,
     };
@@ -626,6 +631,14 @@ mod tests {
             assert!(m.text.contains(needle), "{needle} in:\n{}", m.text);
         }
         assert!(m.html.contains("Approve&hellip;") && m.html.contains("Deny&hellip;"));
+        // The request in the portal, next to the one-click links (request id 5).
+        let review = "https://eligo.example/portal/approvals/00000000-0000-0000-0000-000000000005";
+        assert!(
+            m.text.contains(&format!("Review in Eligo: {review}")),
+            "{}",
+            m.text
+        );
+        assert!(m.html.contains(&format!("href=\"{review}\"")), "{}", m.html);
     }
 
     #[test]

@@ -1,1 +1,289 @@
-//! (being built)
+//! Audit in the portal (demo tenant): Dave (Global Reader) reads the log, filters, pages and
+//! exports it, and sees the chain verified; Erin may not.
+
+use axum::http::{Method, StatusCode, header};
+use chrono::TimeDelta;
+use eligo::service::demo::DEMO_PASSWORD;
+use serde_json::{Value, json};
+
+use crate::harness::{BOOTSTRAP, NowUtc, TestApp};
+use crate::portal::browser::{Browser, Page};
+
+/// The sequence numbers of the entries on a page ("Entry N").
+fn sequences(page: &Page) -> Vec<i64> {
+    page.body
+        .match_indices("<summary>Entry ")
+        .map(|(at, m)| {
+            let rest = &page.body[at + m.len()..];
+            rest[..rest.find('<').unwrap()].parse().unwrap()
+        })
+        .collect()
+}
+
+fn cells(page: &Page, text: &str) -> usize {
+    page.body.matches(&format!("<td>{text}</td>")).count()
+}
+
+async fn token_of(t: &TestApp, upn: &str) -> String {
+    let (status, body) = t
+        .call(
+            Method::POST,
+            "/v1/auth/token",
+            None,
+            Some(json!({ "username": upn, "password": DEMO_PASSWORD })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn add_user(t: &TestApp, token: &str, nick: &str) -> Value {
+    let (status, body) = t
+        .post(
+            "/v1/users",
+            token,
+            json!({ "userPrincipalName": format!("{nick}@contoso.example"), "displayName": nick,
+                    "passwordProfile": { "password": "a long enough password 1!" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn dave_reads_filters_pages_and_exports_the_audit_log() {
+    let t = TestApp::demo().await;
+    // Ada adds users (so the log has more than a page, and entries with her as the actor).
+    let ada = token_of(&t, "ada@contoso.example").await;
+    for i in 0..55 {
+        add_user(&t, &ada, &format!("temp{i:02}")).await;
+    }
+    // An hour later, one more by the break-glass account.
+    t.clock.advance(TimeDelta::hours(1));
+    let later = t.clock.now_utc();
+    add_user(&t, BOOTSTRAP, "late").await;
+    // A failed sign-in whose name a spreadsheet would run as a formula.
+    let (status, _) = t
+        .call(
+            Method::POST,
+            "/v1/auth/token",
+            None,
+            Some(json!({ "username": "=HYPERLINK(\"http://evil.example\",\"x\")", "password": "nope" })),
+        )
+        .await;
+    assert!(status.is_client_error());
+
+    let mut dave = Browser::signed_in(&t, "dave@contoso.example", DEMO_PASSWORD).await;
+    let page = dave.get("/portal/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let (_, verdict) = t.get("/v1/auditLogs/verify", BOOTSTRAP).await;
+    let n = verdict["entries"].as_u64().unwrap();
+    assert!(
+        page.has(&format!("Audit chain intact: {n} entries verified")),
+        "{}",
+        page.body
+    );
+    assert!(page.has("badge-ok\">Intact"));
+    let first = sequences(&page);
+    assert_eq!(first.len(), 50);
+    assert!(first.windows(2).all(|w| w[0] > w[1]), "newest first");
+    assert!(page.has("<details>"));
+    assert!(page.has("rel=\"next\""));
+
+    // Paging: the next page continues without overlap.
+    let next = dave.get("/portal/audit?page=2").await;
+    assert_eq!(next.status, StatusCode::OK);
+    let second = sequences(&next);
+    assert!(!second.is_empty());
+    assert!(
+        second[0] < *first.last().unwrap(),
+        "{first:?} then {second:?}"
+    );
+    assert_eq!(second[0], first.last().unwrap() - 1);
+    assert!(next.has("rel=\"prev\""));
+
+    // Category.
+    let policy = dave.get("/portal/audit?category=Policy").await;
+    assert_eq!(policy.status, StatusCode::OK);
+    let rows = sequences(&policy).len();
+    assert!(rows > 0);
+    assert_eq!(cells(&policy, "Policy"), rows);
+    assert!(policy.has("<option value=\"Policy\" selected>"));
+
+    // Activity (exact) and actor (UPN): Ada's 55 users, over two pages.
+    let adds = dave
+        .get("/portal/audit?activity=Add+user&actor=ada%40contoso.example")
+        .await;
+    assert_eq!(adds.status, StatusCode::OK);
+    assert_eq!(sequences(&adds).len(), 50);
+    assert_eq!(cells(&adds, "Add user"), 50);
+    assert!(adds.has("Ada Administrator (ada@contoso.example)"));
+    assert_eq!(
+        adds.input_value("actor").as_deref(),
+        Some("ada@contoso.example")
+    );
+    let rest = dave
+        .get("/portal/audit?activity=Add+user&actor=ada%40contoso.example&page=2")
+        .await;
+    assert_eq!(sequences(&rest).len(), 5);
+    assert!(!rest.has("rel=\"next\""));
+
+    // Time: from an hour later only the late entries.
+    let from = later.format("%Y-%m-%dT%H:%M").to_string();
+    let recent = dave.get(&format!("/portal/audit?from={from}")).await;
+    assert_eq!(recent.status, StatusCode::OK);
+    assert_eq!(cells(&recent, "Add user"), 1, "{}", recent.body);
+    assert!(recent.has("late"));
+    assert!(!recent.has("temp00"));
+    // ...and up to just before it, none of them.
+    let to = (later - TimeDelta::minutes(1))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let before = dave
+        .get(&format!(
+            "/portal/audit?activity=Add+user&to={to}&target=late%40contoso.example"
+        ))
+        .await;
+    assert_eq!(before.status, StatusCode::OK);
+    assert!(sequences(&before).is_empty());
+    // Target by UPN.
+    let late = dave
+        .get("/portal/audit?target=late%40contoso.example")
+        .await;
+    assert_eq!(sequences(&late).len(), 1, "{}", late.body);
+
+    // Result.
+    let failed = dave.get("/portal/audit?result=failure").await;
+    assert_eq!(failed.status, StatusCode::OK);
+    assert!(failed.has("User sign-in failed"));
+    assert!(!failed.has("badge-ok\">Success"));
+
+    // Bad filters: field errors, filters kept, no entries, no crash.
+    let bad = dave
+        .get("/portal/audit?from=yesterday&category=Policy&activity=Add+user")
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.has("form-errors"));
+    assert!(bad.has("id=\"f-from-error\""));
+    assert_eq!(bad.input_value("from").as_deref(), Some("yesterday"));
+    assert_eq!(bad.input_value("activity").as_deref(), Some("Add user"));
+    assert!(bad.has("<option value=\"Policy\" selected>"));
+    let reversed = dave
+        .get("/portal/audit?from=2026-11-22T10:00&to=2026-11-21T10:00")
+        .await;
+    assert_eq!(reversed.status, StatusCode::BAD_REQUEST);
+    assert!(reversed.has("id=\"f-to-error\""));
+    let nobody = dave
+        .get("/portal/audit?actor=nobody%40contoso.example")
+        .await;
+    assert_eq!(nobody.status, StatusCode::BAD_REQUEST);
+    assert!(nobody.has("id=\"f-actor-error\""));
+
+    // Export CSV: the header, the filtered rows, the formula defused.
+    let csv = dave
+        .get("/portal/audit/export?format=csv&activity=Add+user&actor=ada%40contoso.example")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let disposition = csv
+        .headers
+        .get(header::CONTENT_DISPOSITION)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"eligo-audit-")
+            && disposition.ends_with(".csv\""),
+        "{disposition}"
+    );
+    assert!(
+        csv.headers
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = csv.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(
+        lines[0].starts_with("\"activityDateTime\",\"sequence\""),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 1 + 55);
+    assert!(lines[1..].iter().all(|l| l.contains("\"Add user\"")));
+    let failures = dave
+        .get("/portal/audit/export?format=csv&result=failure")
+        .await;
+    assert!(
+        failures
+            .body
+            .contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""),
+        "{}",
+        failures.body
+    );
+    assert!(!failures.body.contains(",\"=HYPERLINK"));
+
+    // Export JSON parses, with the same entries.
+    let js = dave
+        .get("/portal/audit/export?format=json&category=Policy")
+        .await;
+    assert_eq!(js.status, StatusCode::OK);
+    let parsed: Vec<Value> = serde_json::from_str(&js.body).unwrap();
+    assert_eq!(parsed.len(), rows);
+    assert!(parsed.iter().all(|e| e["category"] == "Policy"));
+    // An export with a bad filter says so on the page.
+    let bad = dave.get("/portal/audit/export?format=csv&to=soon").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.has("id=\"f-to-error\""));
+}
+
+#[tokio::test]
+async fn erin_may_not_read_the_audit_log() {
+    let t = TestApp::demo().await;
+    let mut erin = Browser::signed_in(&t, "erin@contoso.example", DEMO_PASSWORD).await;
+    let page = erin.get("/portal/audit").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.has("You do not have access"));
+    let export = erin.get("/portal/audit/export?format=csv").await;
+    assert_eq!(export.status, StatusCode::FORBIDDEN);
+    assert!(!export.body.contains("activityDateTime"));
+    // The navigation does not offer it either.
+    let home = erin.get("/portal/approvals").await;
+    assert!(!home.has("href=\"/portal/audit\""));
+}
+
+#[tokio::test]
+async fn a_broken_chain_is_said_plainly() {
+    let t = TestApp::demo().await;
+    // Tamper with one entry behind Eligo's back (as tests/it/process/offline.rs does).
+    let shell = std::process::Command::new("sqlite3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !shell {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v.is_empty()),
+            "CI must not skip the broken-chain page test: install sqlite3"
+        );
+        eprintln!(
+            "\n!!! SKIPPED a_broken_chain_is_said_plainly: the `sqlite3` shell is not installed (apt-get install sqlite3) !!!\n"
+        );
+        return;
+    }
+    let out = std::process::Command::new("sqlite3")
+        .arg(t.dir.join("eligo.db"))
+        .arg(
+            "DROP TRIGGER audit_log_no_update; \
+             UPDATE audit_log SET data = json_set(data, '$.activityDisplayName', 'Tampered') WHERE sequence = 2; \
+             SELECT changes();",
+        )
+        .output()
+        .expect("running sqlite3");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "{out:?}");
+    let mut dave = Browser::signed_in(&t, "dave@contoso.example", DEMO_PASSWORD).await;
+    let page = dave.get("/portal/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has("Audit chain BROKEN at entry 2"), "{}", page.body);
+    assert!(page.has("badge-bad\">Broken"));
+}

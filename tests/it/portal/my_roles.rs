@@ -617,3 +617,118 @@ async fn bob_needs_a_ticket_for_exchange_and_activates_group_membership() {
     assert_eq!(status, StatusCode::OK, "{members}");
     assert!(members.to_string().contains("Bob Exchange"));
 }
+
+#[tokio::test]
+async fn a_role_through_a_group_shows_how_it_comes_and_group_access_can_be_ended() {
+    let t = TestApp::demo().await;
+    let mut b = Browser::signed_in(&t, "carol@contoso.example", DEMO_PASSWORD).await;
+    enrol(&mut b, &t).await;
+    let roles = b.get("/portal/roles").await;
+    let eligible = section(&roles, "id=\"eligible\"");
+    assert!(eligible.contains("Tier 0 Operators"), "{eligible}");
+    assert!(!eligible.contains("Privileged Role Administrator"));
+    let at = eligible.find("/portal/roles/activate?group=").unwrap();
+    let link = &eligible[at..];
+    let link = link[..link.find('"').unwrap()].replace("&#38;", "&");
+    let form = b.get(&link).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let group = form.input_value("group").expect("the group field");
+    let done = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("group", &group),
+                ("access", "member"),
+                ("duration", "PT1H"),
+                ("justification", "break-glass drill"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.follow(&done).await;
+    // The group's eligibility for Privileged Role Administrator now reaches carol.
+    let eligible = section(&page, "id=\"eligible\"");
+    assert!(
+        eligible.contains("Privileged Role Administrator"),
+        "{eligible}"
+    );
+    assert!(eligible.contains("Via group Tier 0 Operators"));
+    let active = section(&page, "id=\"active\"");
+    assert!(active.contains("Tier 0 Operators") && active.contains("Deactivate"));
+
+    t.clock.advance(TimeDelta::minutes(6));
+    let done = b
+        .submit(
+            "/portal/roles/deactivate",
+            &[("group", &group), ("access", "member")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.follow(&done).await;
+    assert!(page.has("Your membership of Tier 0 Operators has ended."));
+    assert!(!section(&page, "id=\"active\"").contains("Tier 0 Operators"));
+    assert!(!section(&page, "id=\"eligible\"").contains("Privileged Role Administrator"));
+}
+
+#[tokio::test]
+async fn without_an_authenticator_nothing_is_activated_and_others_requests_cannot_be_canceled() {
+    let t = TestApp::demo().await;
+    let alice_token = api_token(&t, ALICE).await;
+    let helpdesk = ids::HELPDESK_ADMINISTRATOR;
+    let mut b = Browser::signed_in(&t, ALICE, DEMO_PASSWORD).await;
+    b.get(&activate_path(helpdesk)).await;
+    let page = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("role", helpdesk),
+                ("scope", "/"),
+                ("duration", "PT1H"),
+                ("justification", "no app yet"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.has("href=\"/portal/security\""));
+    assert!(page.has("no app yet"));
+    assert!(activations(&t, &alice_token, helpdesk).await.is_empty());
+
+    // Alice asks for Security Administrator; bob cannot cancel her request.
+    enrol(&mut b, &t).await;
+    b.get(&activate_path(ids::SECURITY_ADMINISTRATOR)).await;
+    let done = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("role", ids::SECURITY_ADMINISTRATOR),
+                ("scope", "/"),
+                ("duration", "PT1H"),
+                ("justification", "review"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let id = my_requests(&t, &alice_token).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut bob = Browser::signed_in(&t, BOB, DEMO_PASSWORD).await;
+    let page = bob.get("/portal/requests").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has("You have made no requests yet"));
+    let page = bob.submit("/portal/requests/cancel", &[("id", &id)]).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        my_requests(&t, &alice_token).await[0]["status"],
+        "PendingApproval"
+    );
+    // Cancelling twice: the second changes nothing and says so calmly.
+    b.get("/portal/requests").await;
+    let done = b.submit("/portal/requests/cancel", &[("id", &id)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let done = b.submit("/portal/requests/cancel", &[("id", &id)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let requests = my_requests(&t, &alice_token).await;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["status"], "Canceled");
+}

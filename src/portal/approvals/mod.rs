@@ -57,6 +57,8 @@ struct ListPage {
     chrome: Chrome,
     waiting: Vec<RequestView>,
     recent: Vec<RecentView>,
+    /// The shared request part sits one heading level deeper here.
+    nested: bool,
 }
 
 #[derive(Template)]
@@ -69,6 +71,7 @@ struct DetailPage {
     justification: String,
     errors: FieldErrors,
     max_justification: usize,
+    nested: bool,
 }
 
 #[derive(Template)]
@@ -103,6 +106,7 @@ async fn list(State(app): State<AppState>, viewer: Viewer) -> PageResult<Respons
         chrome: viewer.chrome(Section::Approvals),
         waiting: views,
         recent,
+        nested: true,
     }))
 }
 
@@ -201,6 +205,7 @@ async fn detail(
         justification: String::new(),
         errors: FieldErrors::new(),
         max_justification: MAX_JUSTIFICATION,
+        nested: false,
     }))
 }
 
@@ -369,6 +374,7 @@ async fn decide(
             justification,
             errors,
             max_justification: MAX_JUSTIFICATION,
+            nested: false,
         },
     ))
 }

@@ -12,14 +12,16 @@ use crate::portal::browser::Browser;
 
 const ROLE: &str = ids::SECURITY_ADMINISTRATOR;
 
-/// Alice (demo) signed in through the API with an authenticator: (token, TOTP secret).
-async fn alice(t: &TestApp) -> (String, String) {
+/// A demo user signed in through the API with an authenticator: (token, TOTP secret).
+async fn enrolled(t: &TestApp, nick: &str) -> (String, String) {
     let (status, body) = t
         .call(
             Method::POST,
             "/v1/auth/token",
             None,
-            Some(json!({ "username": "alice@contoso.example", "password": DEMO_PASSWORD })),
+            Some(
+                json!({ "username": format!("{nick}@contoso.example"), "password": DEMO_PASSWORD }),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -41,15 +43,20 @@ async fn alice(t: &TestApp) -> (String, String) {
     (token, secret)
 }
 
-/// Alice asks for Security Administrator (Ada approves it); returns the request.
-async fn alice_requests(t: &TestApp) -> (String, String, Value) {
-    let (token, secret) = alice(t).await;
+/// Proves a fresh second factor on `token`'s session (the next TOTP step: a code works once).
+async fn step_up(t: &TestApp, token: &str, secret: &str) {
     t.clock.advance(TimeDelta::seconds(30));
-    let code = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let code = eligo::auth::totp::code_at(secret, t.clock.now_utc()).unwrap();
     let (status, body) = t
-        .post("/v1/auth/stepup", &token, json!({ "otp": code }))
+        .post("/v1/auth/stepup", token, json!({ "otp": code }))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Alice asks for Security Administrator (Ada approves it); returns the request.
+async fn alice_requests(t: &TestApp) -> (String, String, Value) {
+    let (token, secret) = enrolled(t, "alice").await;
+    step_up(t, &token, &secret).await;
     let me = t.get("/v1/me", &token).await.1;
     let (status, body) = t
         .post(
@@ -262,6 +269,26 @@ async fn refusals_change_nothing() {
     );
     assert_eq!(request_status(&t, &id).await, "PendingApproval");
 
+    // Dave (Global Reader) may read it, but is no approver: no form, and a post is refused.
+    let mut dave = Browser::signed_in(&t, "dave@contoso.example", DEMO_PASSWORD).await;
+    let read = dave.get(&path).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(
+        read.has("You are not an approver of the stage now waiting"),
+        "{}",
+        read.body
+    );
+    assert!(!read.has("name=\"justification\""));
+    let post = dave
+        .submit(
+            &path,
+            &[("justification", "looks fine"), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN, "{}", post.body);
+    assert!(post.has("You are not an approver of this request"));
+    assert_eq!(request_status(&t, &id).await, "PendingApproval");
+
     // Alice sees her own request but cannot decide it.
     t.clock.advance(TimeDelta::seconds(30));
     let code = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();
@@ -439,4 +466,169 @@ async fn the_approval_mail_links_to_the_request_in_the_portal_and_link_pages_to_
         html.contains("href=\"/portal/approvals\"") && html.contains("Open Eligo"),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn a_group_membership_request_is_decided_the_same_way() {
+    const G: &str = "/v1/identityGovernance/privilegedAccess/group";
+    let t = TestApp::demo().await;
+    let (_, groups) = t
+        .get(
+            "/v1/groups?$filter=displayName eq 'Compliance Portal Admins'",
+            BOOTSTRAP,
+        )
+        .await;
+    let group = groups["value"][0]["id"].as_str().unwrap().to_string();
+    let (_, ada) = t
+        .get(
+            "/v1/users?$filter=userPrincipalName eq 'ada@contoso.example'",
+            BOOTSTRAP,
+        )
+        .await;
+    let ada_id = ada["value"][0]["id"].as_str().unwrap().to_string();
+    // The group's member policy asks Ada to approve.
+    let (status, body) = t
+        .get(
+            &format!(
+                "/v1/policies/roleManagementPolicyAssignments?$filter=scopeId eq '{group}' and scopeType eq 'Group' and roleDefinitionId eq 'member'"
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let policy = body["value"][0]["policyId"].as_str().unwrap().to_string();
+    let (status, body) = t
+        .patch(
+            &format!(
+                "/v1/policies/roleManagementPolicies/{policy}/rules/Approval_EndUser_Assignment"
+            ),
+            BOOTSTRAP,
+            json!({ "setting": { "isApprovalRequired": true, "approvalStages": [
+                { "approvalStageTimeOutInDays": 1, "primaryApprovers": [
+                    { "@odata.type": "#microsoft.graph.singleUser", "userId": ada_id } ] } ] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (bob, secret) = enrolled(&t, "bob").await;
+    step_up(&t, &bob, &secret).await;
+    let me = t.get("/v1/me", &bob).await.1;
+    let (status, request) = t
+        .post(
+            &format!("{G}/assignmentScheduleRequests"),
+            &bob,
+            json!({ "action": "selfActivate", "principalId": me["id"], "groupId": group,
+                    "accessId": "member", "justification": "Quarterly export",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "PT1H" } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    assert_eq!(request["status"], "PendingApproval");
+    let id = request["id"].as_str().unwrap().to_string();
+
+    let mut ada = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let list = ada.get("/portal/approvals").await;
+    for needle in [
+        "Bob Exchange",
+        "Group membership",
+        "Compliance Portal Admins",
+        "Quarterly export",
+        "1 hour",
+    ] {
+        assert!(list.has(needle), "{needle} in {}", list.body);
+    }
+    let path = format!("/portal/approvals/{id}");
+    ada.get(&path).await;
+    let done = ada
+        .submit(
+            &path,
+            &[("justification", "Export is due"), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let back = ada.follow(&done).await;
+    assert!(back.has("Approved: Bob Exchange"), "{}", back.body);
+    let (_, members) = t
+        .get(&format!("/v1/groups/{group}/members"), BOOTSTRAP)
+        .await;
+    assert!(
+        members.to_string().contains(me["id"].as_str().unwrap()),
+        "{members}"
+    );
+}
+
+async fn user_id(t: &TestApp, nick: &str) -> String {
+    let (_, body) = t
+        .get(
+            &format!("/v1/users?$filter=userPrincipalName eq '{nick}@contoso.example'"),
+            BOOTSTRAP,
+        )
+        .await;
+    body["value"][0]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn two_stages_one_decision_each_and_a_stale_form_changes_nothing() {
+    let t = TestApp::demo().await;
+    let (ada_id, uma_id) = (user_id(&t, "ada").await, user_id(&t, "uma").await);
+    t.set_rule(
+        ROLE,
+        "Approval_EndUser_Assignment",
+        json!({ "setting": { "isApprovalRequired": true, "approvalStages": [
+            { "approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true, "primaryApprovers": [
+                { "@odata.type": "#microsoft.graph.singleUser", "userId": ada_id } ] },
+            { "approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": true, "primaryApprovers": [
+                { "@odata.type": "#microsoft.graph.singleUser", "userId": uma_id } ] } ] } }),
+    )
+    .await;
+    let (alice_token, _, request) = alice_requests(&t).await;
+    let id = request["id"].as_str().unwrap().to_string();
+    let path = format!("/portal/approvals/{id}");
+
+    // Uma's stage has not started: nothing waits on her yet.
+    let mut uma = Browser::signed_in(&t, "uma@contoso.example", DEMO_PASSWORD).await;
+    assert!(
+        uma.get("/portal/approvals")
+            .await
+            .has("Nothing waits on your decision right now.")
+    );
+
+    let mut ada = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let page = ada.get(&path).await;
+    assert!(page.has("Stage 1 of 2") && page.has("Stage 2 of 2"));
+    let step = page.input_value("step").unwrap();
+    let fields = [
+        ("step", step.as_str()),
+        ("justification", "First look is fine"),
+        ("decision", "approve"),
+    ];
+    let done = ada.submit(&path, &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let back = ada.follow(&done).await;
+    assert!(back.has("Approved stage 1:"), "{}", back.body);
+    assert!(back.has("now waits for stage 2"), "{}", back.body);
+    // The same form again: that stage is decided; nothing changes.
+    let stale = ada.submit(&path, &fields).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    assert!(stale.has("already decided"), "{}", stale.body);
+    assert_eq!(request_status(&t, &id).await, "PendingApproval");
+
+    // Uma now sees it, with Ada's decision in stage 1, and completes it.
+    let list = uma.get("/portal/approvals").await;
+    assert!(list.has("Alice Helpdesk-Lead"), "{}", list.body);
+    assert!(list.has("First look is fine"));
+    assert!(list.has("Ada Administrator"));
+    uma.get(&path).await;
+    let done = uma
+        .submit(
+            &path,
+            &[
+                ("justification", "Second look too"),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let back = uma.follow(&done).await;
+    assert!(back.has("Approved: Alice Helpdesk-Lead"), "{}", back.body);
+    assert!(has_security_admin(&t, &alice_token).await);
 }

@@ -3,9 +3,10 @@
 //! time it was granted with (the audit entry says so), so a policy edit never silently shortens
 //! or lengthens anyone's access.
 
+use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEvent, Category};
 use eligo_core::authz::actions;
-use eligo_core::policy::{RolePolicy, ScopeType};
+use eligo_core::policy::{PolicyRules, RolePolicy, ScopeType};
 use eligo_core::scope;
 use eligo_store::Tx;
 use serde_json::Value;
@@ -83,29 +84,112 @@ pub async fn update_rule(
     policy.last_modified_by = Some(caller.id);
     policy.last_modified_date_time = Some(now);
     tx.put_policy(&policy, now.timestamp_micros()).await?;
-    let new_rule = policy
-        .rules
+    tx.append_audit(rule_event(caller, &policy, rule_id, now))
+        .await?;
+    tx.commit().await?;
+    Ok(policy)
+}
+
+/// The rule `rule_id` of `rules` as Graph shows it (Null when there is no such rule).
+pub fn rule_json(rules: &PolicyRules, rule_id: &str) -> Value {
+    rules
         .to_graph()
         .into_iter()
         .find(|r| r["id"] == rule_id)
-        .unwrap_or_default();
-    tx.append_audit(
-        AuditEvent::new(
-            now,
-            Category::Policy,
-            "Update role setting in PIM",
-            caller.initiator(),
-        )
-        .target(&policy.id, "Policy", None)
-        .target(&policy.role_definition_id, policy.scope_type.as_str(), None)
-        .detail("ruleId", rule_id)
-        .detail("newValue", new_rule.to_string())
-        .detail(
-            "appliesTo",
-            "requests made from now on; existing access keeps its end time",
-        ),
+        .unwrap_or_default()
+}
+
+/// The audit entry of one changed rule.
+fn rule_event(
+    caller: &Caller,
+    policy: &RolePolicy,
+    rule_id: &str,
+    now: DateTime<Utc>,
+) -> AuditEvent {
+    let new_rule = rule_json(&policy.rules, rule_id);
+    AuditEvent::new(
+        now,
+        Category::Policy,
+        "Update role setting in PIM",
+        caller.initiator(),
     )
-    .await?;
+    .target(&policy.id, "Policy", None)
+    .target(&policy.role_definition_id, policy.scope_type.as_str(), None)
+    .detail("ruleId", rule_id)
+    .detail("newValue", new_rule.to_string())
+    .detail(
+        "appliesTo",
+        "requests made from now on; existing access keeps its end time",
+    )
+}
+
+/// The outcome of `update_rules`: the policy as it now stands and the rules that changed.
+pub struct RulesUpdate {
+    pub policy: RolePolicy,
+    /// Rule ids whose value changed (each has its audit entry); empty: nothing was written.
+    pub changed: Vec<String>,
+}
+
+/// Applies several rule changes to one policy in ONE transaction, each validated exactly as
+/// `update_rule` validates a PATCH. A rule whose new value equals its current value is not a
+/// change: it is neither written nor audited, so submitting the same settings twice changes
+/// nothing the second time. On any invalid rule nothing changes; the refusal carries one
+/// detail per problem, its target prefixed with the rule id (`Expiration_EndUser_Assignment:
+/// maximumDuration`). `unchanged_since`: when given and the stored policy was modified at
+/// another time, real changes are refused (409) so an edit made meanwhile is not overwritten.
+pub async fn update_rules(
+    app: &App,
+    caller: &Caller,
+    policy_id: &str,
+    changes: &[(String, Value)],
+    unchanged_since: Option<Option<DateTime<Utc>>>,
+) -> ApiResult<RulesUpdate> {
+    caller.require(actions::POLICIES_UPDATE)?;
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let mut policy = by_id(&mut *tx, policy_id).await?;
+    let mut broken = Vec::new();
+    let mut changed = Vec::new();
+    for (rule_id, body) in changes {
+        let before = rule_json(&policy.rules, rule_id);
+        match policy.rules.apply(rule_id, body) {
+            Ok(()) => {
+                if rule_json(&policy.rules, rule_id) != before && !changed.contains(rule_id) {
+                    changed.push(rule_id.clone());
+                }
+            }
+            Err(problems) => broken.extend(problems.into_iter().map(|mut i| {
+                i.target = format!("{rule_id}:{}", i.target);
+                i
+            })),
+        }
+    }
+    if !broken.is_empty() {
+        return Err(ApiError::invalid_all(
+            "InvalidPolicyRule",
+            "some rules are not valid; nothing was changed",
+            broken,
+        ));
+    }
+    if changed.is_empty() {
+        return Ok(RulesUpdate { policy, changed });
+    }
+    if let Some(seen) = unchanged_since
+        && seen != policy.last_modified_date_time
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "PolicyChanged",
+            "these settings were changed since the form was opened; nothing was saved",
+        ));
+    }
+    policy.last_modified_by = Some(caller.id);
+    policy.last_modified_date_time = Some(now);
+    tx.put_policy(&policy, now.timestamp_micros()).await?;
+    for rule_id in &changed {
+        tx.append_audit(rule_event(caller, &policy, rule_id, now))
+            .await?;
+    }
     tx.commit().await?;
-    Ok(policy)
+    Ok(RulesUpdate { policy, changed })
 }

@@ -1,1 +1,549 @@
-//! (being built)
+//! PIM administration in the portal: the roles list, one role's assignments and exposure, and
+//! the role settings form (roles and group accesses), on the demo tenant.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+
+use super::browser::{Browser, Page};
+use crate::harness::{BOOTSTRAP, TestApp};
+
+const DEMO_PASSWORD: &str = eligo::service::demo::DEMO_PASSWORD;
+const HELPDESK: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
+const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+
+fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let needle = format!(" {name}=\"");
+    let at = tag.find(&needle)? + needle.len();
+    let end = tag[at..].find('"')?;
+    Some(unescape(&tag[at..at + end]))
+}
+
+/// Every field the form posting to `action` would send as it stands (checked boxes, selected
+/// options, textareas), without the anti-forgery token (`submit` adds it).
+fn form_fields(page: &Page, action: &str) -> BTreeMap<String, String> {
+    let start = page
+        .body
+        .find(&format!("action=\"{action}\""))
+        .expect("the form");
+    let end = start + page.body[start..].find("</form>").unwrap();
+    let form = &page.body[start..end];
+    let mut out = BTreeMap::new();
+    let mut rest = form;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at..];
+        let close = rest.find('>').unwrap();
+        let tag = &rest[..close];
+        if tag.starts_with("<input") {
+            let name = attr(tag, "name").unwrap();
+            let kind = attr(tag, "type").unwrap_or_default();
+            if name != "csrf" && (kind != "checkbox" || tag.contains(" checked")) {
+                out.insert(name, attr(tag, "value").unwrap_or_default());
+            }
+        } else if tag.starts_with("<textarea") {
+            let name = attr(tag, "name").unwrap();
+            let body_end = rest.find("</textarea>").unwrap();
+            out.insert(name, unescape(&rest[close + 1..body_end]));
+        } else if tag.starts_with("<select") {
+            let name = attr(tag, "name").unwrap();
+            let body_end = rest.find("</select>").unwrap();
+            let options = &rest[close + 1..body_end];
+            let selected = options
+                .split("<option")
+                .find(|o| o.contains(" selected"))
+                .and_then(|o| attr(o, "value"))
+                .unwrap_or_default();
+            out.insert(name, selected);
+        }
+        rest = &rest[1..];
+    }
+    out
+}
+
+async fn submit_form(b: &mut Browser<'_>, action: &str, fields: &BTreeMap<String, String>) -> Page {
+    let list: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    b.submit(action, &list).await
+}
+
+async fn rules(t: &TestApp, policy: &str) -> Value {
+    let (status, body) = t
+        .get(
+            &format!("/v1/policies/roleManagementPolicies/{policy}?$expand=rules"),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["rules"].clone()
+}
+
+fn rule<'a>(rules: &'a Value, id: &str) -> &'a Value {
+    rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap()
+}
+
+async fn user_id(t: &TestApp, upn: &str) -> String {
+    let (_, body) = t
+        .get(
+            &format!("/v1/users?$filter=userPrincipalName eq '{upn}'"),
+            BOOTSTRAP,
+        )
+        .await;
+    body["value"][0]["id"].as_str().unwrap().to_string()
+}
+
+async fn group_id(t: &TestApp, name: &str) -> String {
+    let (_, body) = t.get("/v1/groups", BOOTSTRAP).await;
+    body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["displayName"] == name)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn setting_audits(t: &TestApp, by: &str) -> Vec<Value> {
+    let (status, body) = t
+        .get(
+            &format!(
+                "/v1/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Update role setting in PIM' and initiatedBy/user/id eq '{by}'"
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["value"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn ada_shortens_helpdesk_activation_and_requires_justification() {
+    let t = TestApp::demo().await;
+    let ada = user_id(&t, "ada@contoso.example").await;
+    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+
+    let list = b.get("/portal/admin/roles").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(list.has("Helpdesk Administrator"));
+    assert!(list.has(&format!("/portal/admin/roles/{HELPDESK}/settings")));
+
+    let action = format!("/portal/admin/roles/{HELPDESK}/settings");
+    let form = b.get(&action).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.has("Role settings: Helpdesk Administrator"));
+    for section in ["Activation", "Assignment", "Notification"] {
+        assert!(form.has(&format!(">{section}</h2>")), "{section}");
+    }
+    let mut fields = form_fields(&form, &action);
+    assert_eq!(fields["act_max"], "PT8H");
+    assert!(fields.contains_key("act_mfa"));
+    assert!(!fields.contains_key("act_justification"));
+    fields.insert("act_max".into(), "PT4H".into());
+    fields.insert("act_justification".into(), "on".into());
+
+    let saved = submit_form(&mut b, &action, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(saved.location(), Some(action.as_str()));
+    let after = b.follow(&saved).await;
+    assert!(after.has("Settings saved"), "{}", after.body);
+    assert_eq!(after.input_value("act_max").as_deref(), Some("PT4H"));
+
+    let now = rules(&t, &format!("DirectoryRole_{HELPDESK}")).await;
+    assert_eq!(
+        rule(&now, "Expiration_EndUser_Assignment")["maximumDuration"],
+        "PT4H"
+    );
+    assert_eq!(
+        rule(&now, "Enablement_EndUser_Assignment")["enabledRules"],
+        json!(["MultiFactorAuthentication", "Justification"])
+    );
+    // One audit entry per changed rule, attributed to ada; nothing for the untouched rules.
+    let audits = setting_audits(&t, &ada).await;
+    assert_eq!(audits.len(), 2, "{audits:#?}");
+    assert!(
+        audits
+            .iter()
+            .all(|a| a["initiatedBy"]["user"]["displayName"] == "Ada Administrator")
+    );
+
+    // The same form again: nothing changes twice, and the page says so.
+    let again = submit_form(&mut b, &action, &fields).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    let shown = b.follow(&again).await;
+    assert!(shown.has("Nothing to save"), "{}", shown.body);
+    assert_eq!(setting_audits(&t, &ada).await.len(), 2);
+    assert_eq!(rules(&t, &format!("DirectoryRole_{HELPDESK}")).await, now);
+}
+
+#[tokio::test]
+async fn approval_stages_name_approvers_and_bad_input_changes_nothing() {
+    let t = TestApp::demo().await;
+    let dave = user_id(&t, "dave@contoso.example").await;
+    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let policy = format!("DirectoryRole_{HELPDESK}");
+    let action = format!("/portal/admin/roles/{HELPDESK}/settings");
+
+    let form = b.get(&action).await;
+    let mut fields = form_fields(&form, &action);
+    fields.insert("appr_required".into(), "on".into());
+    fields.insert("s1_approvers".into(), "dave@contoso.example".into());
+    fields.insert("s1_min".into(), "1".into());
+    let saved = submit_form(&mut b, &action, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let shown = b.follow(&saved).await;
+    assert!(shown.has("dave@contoso.example"));
+    let before = rules(&t, &policy).await;
+    let approval = &rule(&before, "Approval_EndUser_Assignment")["setting"];
+    assert_eq!(approval["isApprovalRequired"], true);
+    assert_eq!(
+        approval["approvalStages"][0]["primaryApprovers"][0]["userId"],
+        dave.as_str()
+    );
+
+    // An unknown approver: a field error, everything typed kept, nothing saved.
+    let form = b.get(&action).await;
+    let mut fields = form_fields(&form, &action);
+    fields.insert("act_max".into(), "PT2H".into());
+    fields.insert(
+        "s1_approvers".into(),
+        "dave@contoso.example\nnobody@contoso.example".into(),
+    );
+    let refused = submit_form(&mut b, &action, &fields).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.has("Unknown approver"), "{}", refused.body);
+    assert!(refused.has("nobody@contoso.example"));
+    assert!(refused.has("class=\"form-errors\" role=\"alert\""));
+    assert!(refused.has("aria-describedby=\"s1_approvers-error\""));
+    assert_eq!(refused.input_value("act_max").as_deref(), Some("PT2H"));
+    assert_eq!(rules(&t, &policy).await, before);
+
+    // A duration beyond the limits: refused by the policy's own validation, typed value kept.
+    let mut fields = form_fields(&form, &action);
+    fields.insert("act_max".into(), "P5000D".into());
+    let refused = submit_form(&mut b, &action, &fields).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.has("at most P3650D"), "{}", refused.body);
+    assert!(refused.has("id=\"act_max-error\""));
+    assert_eq!(refused.input_value("act_max").as_deref(), Some("P5000D"));
+    // Not a duration at all.
+    fields.insert("act_max".into(), "a while".into());
+    let refused = submit_form(&mut b, &action, &fields).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.has("is not a duration Eligo understands"));
+    assert_eq!(rules(&t, &policy).await, before);
+
+    // Two approvals needed by one stage (the two-person rule), and a second stage of a group.
+    let mut fields = form_fields(&form, &action);
+    fields.insert("s1_min".into(), "2".into());
+    fields.insert("stage_count".into(), "2".into());
+    fields.insert("s2_approvers".into(), "Tier 0 Operators".into());
+    let saved = submit_form(&mut b, &action, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let now = rules(&t, &policy).await;
+    let approval = &rule(&now, "Approval_EndUser_Assignment")["setting"];
+    assert_eq!(approval["approvalStages"][0]["minimumApprovals"], 2);
+    assert_eq!(
+        approval["approvalStages"][1]["primaryApprovers"][0]["@odata.type"],
+        "#microsoft.graph.groupMembers"
+    );
+
+    // A change made elsewhere after the form was opened is not overwritten by a stale form.
+    t.clock.advance(TimeDelta::seconds(5));
+    t.set_rule(
+        HELPDESK,
+        "Expiration_EndUser_Assignment",
+        json!({"isExpirationRequired": true, "maximumDuration": "PT3H"}),
+    )
+    .await;
+    let mut stale = form_fields(&form, &action);
+    stale.insert("act_justification".into(), "on".into());
+    let refused = submit_form(&mut b, &action, &stale).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(refused.has("Someone changed these settings"));
+    assert_eq!(
+        rule(&rules(&t, &policy).await, "Expiration_EndUser_Assignment")["maximumDuration"],
+        "PT3H"
+    );
+}
+
+#[tokio::test]
+async fn group_membership_settings_save() {
+    let t = TestApp::demo().await;
+    let group = group_id(&t, "Compliance Portal Admins").await;
+    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let action = format!("/portal/admin/groups/{group}/settings/member");
+    let form = b.get(&action).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.has("Membership settings: Compliance Portal Admins"));
+    let mut fields = form_fields(&form, &action);
+    fields.insert("act_max".into(), "2 hours".into());
+    fields.insert("n6_level".into(), "Critical".into());
+    fields.insert("n6_recipients".into(), "soc@contoso.example".into());
+    let saved = submit_form(&mut b, &action, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let shown = b.follow(&saved).await;
+    assert!(shown.has("Settings saved"));
+    let now = rules(&t, &format!("Group_{group}_member")).await;
+    assert_eq!(
+        rule(&now, "Expiration_EndUser_Assignment")["maximumDuration"],
+        "PT2H"
+    );
+    let n = rule(&now, "Notification_Admin_EndUser_Assignment");
+    assert_eq!(n["notificationLevel"], "Critical");
+    assert_eq!(n["notificationRecipients"], json!(["soc@contoso.example"]));
+    // The other access of a group, and an access that does not exist.
+    let owner = b
+        .get(&format!("/portal/admin/groups/{group}/settings/owner"))
+        .await;
+    assert_eq!(owner.status, StatusCode::OK);
+    assert!(owner.has("Ownership settings"));
+    let none = b
+        .get(&format!("/portal/admin/groups/{group}/settings/admin"))
+        .await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+}
+
+async fn eligibilities(t: &TestApp, principal: &str) -> usize {
+    let (status, body) = t
+        .get(
+            &format!(
+                "/v1/roleManagement/directory/roleEligibilityScheduleInstances?$filter=principalId eq '{principal}' and roleDefinitionId eq '{HELPDESK}'"
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["value"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn ada_makes_erin_eligible_and_removes_it() {
+    let t = TestApp::demo().await;
+    let erin = user_id(&t, "erin@contoso.example").await;
+    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let role_page = format!("/portal/admin/roles/{HELPDESK}");
+    let page = b.get(&role_page).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("Alice Helpdesk-Lead"));
+    assert!(page.has("Add assignment"));
+
+    let add = format!("{role_page}/assignments");
+    // Nobody by that name: a field error, the typed values kept, nothing assigned.
+    let refused = b
+        .submit(
+            &add,
+            &[
+                ("principal", "nobody@contoso.example"),
+                ("kind", "eligible"),
+                ("end_type", "duration"),
+                ("duration", "30 days"),
+                ("justification", "onboarding"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.has("No user has the user name (UPN)"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.has("id=\"principal-error\""));
+    assert_eq!(refused.input_value("duration").as_deref(), Some("30 days"));
+    // No group or service principal of that name either.
+    let refused = b
+        .submit(
+            &add,
+            &[
+                ("principal", "Night Shift"),
+                ("kind", "eligible"),
+                ("end_type", "duration"),
+                ("duration", "30 days"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.has("No group or service principal is named"));
+
+    // Permanent eligibility, which Helpdesk Administrator's policy forbids.
+    let refused = b
+        .submit(
+            &add,
+            &[
+                ("principal", "erin@contoso.example"),
+                ("kind", "eligible"),
+                ("end_type", "permanent"),
+                ("justification", "onboarding"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.has("does not allow permanent access"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.has("id=\"end_type-error\""));
+    assert_eq!(
+        refused.input_value("principal").as_deref(),
+        Some("erin@contoso.example")
+    );
+    assert_eq!(eligibilities(&t, &erin).await, 0);
+
+    // Thirty days: granted, through the same use case as the API.
+    let done = b
+        .submit(
+            &add,
+            &[
+                ("principal", "erin@contoso.example"),
+                ("kind", "eligible"),
+                ("scope", "/"),
+                ("start", ""),
+                ("end_type", "duration"),
+                ("duration", "30 days"),
+                ("justification", "onboarding"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let shown = b.follow(&done).await;
+    assert!(
+        shown.has(
+            "Erin Employee is now eligible for Helpdesk Administrator until 2026-12-22 10:00 UTC"
+        ),
+        "{}",
+        shown.body
+    );
+    assert!(shown.has("Erin Employee"));
+    assert_eq!(eligibilities(&t, &erin).await, 1);
+
+    let remove = format!("{role_page}/assignments/remove");
+    let fields = [
+        ("principal_id", erin.as_str()),
+        ("kind", "eligible"),
+        ("scope", "/"),
+    ];
+    let removed = b.submit(&remove, &fields).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    let shown = b.follow(&removed).await;
+    assert!(shown.has("Removed: Erin Employee"), "{}", shown.body);
+    assert_eq!(eligibilities(&t, &erin).await, 0);
+    // Twice: a clear message, nothing else happens.
+    let again = b.submit(&remove, &fields).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    let shown = b.follow(&again).await;
+    assert!(shown.has("already removed"), "{}", shown.body);
+}
+
+#[tokio::test]
+async fn exposure_shows_every_path_to_global_administrator_and_weak_policies_stand_out() {
+    let t = TestApp::demo().await;
+    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let page = b.get(&format!("/portal/admin/roles/{GLOBAL_ADMIN}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("Exposure: who can hold Global Administrator"));
+    assert!(page.has("Ada Administrator"));
+    assert!(page.has("Holds it (assigned)"));
+    assert!(page.has("Carol Security"));
+    assert!(page.has("Can activate it"));
+    assert!(page.has("Directly"));
+
+    // Privileged Role Administrator comes to Carol through Tier 0 Operators.
+    let pra = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+    let page = b.get(&format!("/portal/admin/roles/{pra}")).await;
+    assert!(page.has("Tier 0 Operators"), "{}", page.body);
+    assert!(page.has("By activating membership of group Tier 0 Operators"));
+
+    // A role whose activation needs no MFA is marked weak on the list.
+    let list = b.get("/portal/admin/roles").await;
+    assert!(!list.has("No MFA on activation"));
+    t.set_rule(
+        HELPDESK,
+        "Enablement_EndUser_Assignment",
+        json!({ "enabledRules": [] }),
+    )
+    .await;
+    let list = b.get("/portal/admin/roles").await;
+    assert!(list.has("Weak: No MFA on activation"), "{}", list.body);
+
+    let missing = b
+        .get("/portal/admin/roles/00000000-0000-0000-0000-000000000001")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_user_administrator_may_not_read_or_change_role_settings() {
+    let t = TestApp::demo().await;
+    let policy = format!("DirectoryRole_{HELPDESK}");
+    let before = rules(&t, &policy).await;
+    let mut b = Browser::signed_in(&t, "uma@contoso.example", DEMO_PASSWORD).await;
+    // uma reads role definitions, nothing more.
+    let list = b.get("/portal/admin/roles").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(list.has("Helpdesk Administrator"));
+    assert!(!list.has("/settings"));
+
+    let action = format!("/portal/admin/roles/{HELPDESK}/settings");
+    let denied = b.get(&action).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert!(denied.has("You do not have access"));
+    let denied = b.get(&format!("/portal/admin/roles/{HELPDESK}")).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+
+    let refused = b
+        .submit(
+            &action,
+            &[("act_max", "PT1H"), ("act_mfa", "on"), ("stage_count", "1")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = b
+        .submit(
+            &format!("/portal/admin/roles/{HELPDESK}/assignments"),
+            &[
+                ("principal", "uma@contoso.example"),
+                ("kind", "active"),
+                ("end_type", "permanent"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(rules(&t, &policy).await, before);
+    assert_eq!(
+        eligibilities(&t, &user_id(&t, "uma@contoso.example").await).await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_global_reader_reads_settings_without_a_save_button() {
+    let t = TestApp::demo().await;
+    let mut b = Browser::signed_in(&t, "dave@contoso.example", DEMO_PASSWORD).await;
+    let page = b
+        .get(&format!("/portal/admin/roles/{HELPDESK}/settings"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("You can read these settings"));
+    assert!(!page.has("Save settings"));
+}

@@ -1,9 +1,218 @@
-//! (being built)
+//! Administration of PIM for roles: the roles with their holders and a warning when a policy is
+//! weak, one role's assignments (add, remove) and exposure, and the role settings form (for
+//! roles and for a group's member or owner access). Every write goes through the use cases the
+//! API calls: `service::pim::submit` for assignments and `service::policies::update_rules` for
+//! settings, so the portal can do nothing the API would refuse.
+
+mod roles;
+mod settings;
 
 use axum::Router;
+use axum::routing::{get, post};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use eligo_core::duration::{format_duration, parse_duration};
+use eligo_store::{GroupQuery, Page, Tx};
+use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::error::ApiResult;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/portal/admin/roles", get(roles::list))
+        .route("/portal/admin/roles/{id}", get(roles::detail))
+        .route("/portal/admin/roles/{id}/assignments", post(roles::assign))
+        .route(
+            "/portal/admin/roles/{id}/assignments/remove",
+            post(roles::remove),
+        )
+        .route(
+            "/portal/admin/roles/{id}/settings",
+            get(settings::role_form).post(settings::role_save),
+        )
+        .route(
+            "/portal/admin/groups/{id}/settings/{access}",
+            get(settings::group_form).post(settings::group_save),
+        )
+}
+
+/// A time as every portal page shows it, with its machine-readable form.
+pub struct ShownTime {
+    pub rfc3339: String,
+    pub text: String,
+}
+
+impl ShownTime {
+    pub fn of(t: DateTime<Utc>) -> Self {
+        Self {
+            rfc3339: t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            text: crate::notify::templates::format_time(t),
+        }
+    }
+}
+
+/// A duration typed by a person: ISO 8601 (`PT4H`, `P30D`) or a number with a unit
+/// (`4 h`, `30 minutes`, `30 days`). The message says what to write instead.
+pub fn parse_typed_duration(raw: &str) -> Result<TimeDelta, String> {
+    const HOW: &str = "Write a duration such as PT4H (4 hours), PT30M (30 minutes), P30D (30 days), or \"4 hours\", \"30 days\".";
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(format!("Enter a duration. {HOW}"));
+    }
+    if text.starts_with(['P', 'p']) {
+        return parse_duration(&text.to_ascii_uppercase())
+            .map_err(|_| format!("'{text}' is not a duration Eligo understands. {HOW}"));
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration Eligo understands. {HOW}"))?;
+    let minutes_per = match unit.trim().to_ascii_lowercase().as_str() {
+        "m" | "min" | "mins" | "minute" | "minutes" => 1.0,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 60.0,
+        "d" | "day" | "days" => 1440.0,
+        _ => {
+            return Err(format!(
+                "'{text}' is not a duration Eligo understands. {HOW}"
+            ));
+        }
+    };
+    let minutes = number * minutes_per;
+    if !minutes.is_finite() || minutes > 1e9 {
+        return Err(format!("'{text}' is far too long. {HOW}"));
+    }
+    Ok(TimeDelta::minutes(minutes.round() as i64))
+}
+
+/// `PT8H (8 hours)`: the ISO form the API uses and the words.
+pub fn duration_words(d: TimeDelta) -> String {
+    format!(
+        "{} ({})",
+        format_duration(d),
+        crate::notify::templates::format_duration(d)
+    )
+}
+
+/// A `datetime-local` value, read as UTC.
+pub fn parse_local_time(raw: &str) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
+        .map(|n| n.and_utc())
+}
+
+/// What a typed name resolves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {
+    User(Uuid),
+    Group(Uuid),
+    ServicePrincipal(Uuid),
+}
+
+impl Resolved {
+    pub fn id(self) -> Uuid {
+        match self {
+            Resolved::User(id) | Resolved::Group(id) | Resolved::ServicePrincipal(id) => id,
+        }
+    }
+}
+
+/// Finds the one principal `text` names: a user by UPN, a group by its exact display name, a
+/// service principal by display name or appId, or any of them by object id. `Err` says in
+/// words why nothing (or more than one) matched. `allow_sp`: service principals count.
+pub async fn resolve_principal(
+    tx: &mut dyn Tx,
+    text: &str,
+    allow_sp: bool,
+) -> ApiResult<Result<Resolved, String>> {
+    use eligo_core::directory::PrincipalKind;
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Err(
+            "Enter a user's UPN, a group's name or a service principal's name or appId.".into(),
+        ));
+    }
+    if let Ok(id) = Uuid::parse_str(text) {
+        match tx.principal_kind(id).await? {
+            Some(PrincipalKind::User) => return Ok(Ok(Resolved::User(id))),
+            Some(PrincipalKind::Group) => return Ok(Ok(Resolved::Group(id))),
+            Some(PrincipalKind::ServicePrincipal) if allow_sp => {
+                return Ok(Ok(Resolved::ServicePrincipal(id)));
+            }
+            _ => {}
+        }
+        if allow_sp && let Some(sp) = tx.find_service_principal_by_app_id(id).await? {
+            return Ok(Ok(Resolved::ServicePrincipal(sp.id)));
+        }
+        return Ok(Err(format!(
+            "Nothing in the directory has the id '{text}'."
+        )));
+    }
+    if text.contains('@') {
+        return Ok(match tx.find_user_by_upn(text).await? {
+            Some(u) => Ok(Resolved::User(u.id)),
+            None => Err(format!("No user has the user name (UPN) '{text}'.")),
+        });
+    }
+    let groups = tx
+        .list_groups(
+            &GroupQuery {
+                display_name: Some(text.to_string()),
+                ..Default::default()
+            },
+            Page::ALL,
+        )
+        .await?;
+    let mut found: Vec<Resolved> = groups
+        .iter()
+        .filter(|g| g.display_name.eq_ignore_ascii_case(text))
+        .map(|g| Resolved::Group(g.id))
+        .collect();
+    if allow_sp {
+        found.extend(
+            tx.list_service_principals(Page::ALL)
+                .await?
+                .iter()
+                .filter(|s| s.display_name.eq_ignore_ascii_case(text))
+                .map(|s| Resolved::ServicePrincipal(s.id)),
+        );
+    }
+    Ok(match found.as_slice() {
+        [one] => Ok(*one),
+        [] if allow_sp => Err(format!(
+            "No group or service principal is named '{text}' (a user is found by user name, e.g. erin@contoso.example)."
+        )),
+        [] => Err(format!(
+            "No group is named '{text}' (a user is found by user name, e.g. ada@contoso.example)."
+        )),
+        many => Err(format!(
+            "{} groups or service principals are named '{text}'; give the id of the one you mean instead.",
+            many.len()
+        )),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_durations() {
+        assert_eq!(parse_typed_duration("PT4H"), Ok(TimeDelta::hours(4)));
+        assert_eq!(parse_typed_duration("p30d"), Ok(TimeDelta::days(30)));
+        assert_eq!(parse_typed_duration("30 days"), Ok(TimeDelta::days(30)));
+        assert_eq!(parse_typed_duration("1.5h"), Ok(TimeDelta::minutes(90)));
+        assert!(parse_typed_duration("soon").is_err());
+        assert!(parse_typed_duration("").is_err());
+        assert_eq!(
+            parse_local_time("2026-11-23T09:30"),
+            DateTime::parse_from_rfc3339("2026-11-23T09:30:00Z")
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        );
+    }
 }

@@ -1,0 +1,703 @@
+//! The roles (`/portal/admin/roles`) and one role (`/portal/admin/roles/{id}`): its
+//! assignments, adding and removing them as `adminAssign`/`adminRemove` requests, and its
+//! exposure (who can hold it, and how).
+
+use std::collections::{HashMap, HashSet};
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use eligo_core::activation::Ticket;
+use eligo_core::authz::actions;
+use eligo_core::directory::PrincipalKind;
+use eligo_core::policy::{Enablement, RolePolicy, ScopeType};
+use eligo_core::request::{
+    ExpirationInfo, ExpirationType, RequestAction, RequestKind, ScheduleInfo,
+};
+use eligo_core::roles::{RoleDefinition, ids};
+use eligo_core::schedule::{AssignmentType, ScheduleKind};
+use eligo_core::target::is_reserved_role_id;
+use eligo_store::{ScheduleQuery, Targets};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{ShownTime, duration_words, parse_local_time, parse_typed_duration, resolve_principal};
+use crate::app::{App, AppState};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::portal::flash::Flash;
+use crate::portal::form::Posted;
+use crate::portal::page::{
+    Chrome, FieldErrors, PageError, PageResult, Section, redirect_with, render, render_status,
+};
+use crate::portal::session::Viewer;
+use crate::service::access::exposure::{self, Exposure};
+use crate::service::pim::submit::{self, NewRequest};
+use crate::service::policies;
+
+struct RoleRow {
+    id: String,
+    name: String,
+    built_in: bool,
+    eligible: usize,
+    active: usize,
+    /// Why the role's policy is weak, in words (empty: not weak).
+    weak: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/admin/pim/roles.html")]
+struct RolesPage {
+    chrome: Chrome,
+    rows: Vec<RoleRow>,
+    show_counts: bool,
+    show_policy: bool,
+}
+
+struct AssignmentRow {
+    principal_id: String,
+    name: String,
+    principal_type: &'static str,
+    /// `eligible` or `active` (the form value of Remove).
+    kind: &'static str,
+    kind_label: &'static str,
+    scope: String,
+    start: ShownTime,
+    /// None: permanent.
+    end: Option<ShownTime>,
+    activated: bool,
+    /// Starts later.
+    future: bool,
+}
+
+struct ExposureRow {
+    name: String,
+    principal_type: &'static str,
+    mark: &'static str,
+    badge: &'static str,
+    how: String,
+    scope: String,
+    end: Option<ShownTime>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AssignForm {
+    principal: Option<String>,
+    kind: Option<String>,
+    scope: Option<String>,
+    start: Option<String>,
+    end_type: Option<String>,
+    duration: Option<String>,
+    end_date: Option<String>,
+    justification: Option<String>,
+    ticket_number: Option<String>,
+    ticket_system: Option<String>,
+}
+
+/// What the Add assignment form shows (typed values kept after a refusal).
+struct AssignValues {
+    principal: String,
+    kind: String,
+    scope: String,
+    start: String,
+    end_type: String,
+    duration: String,
+    end_date: String,
+    justification: String,
+    ticket_number: String,
+    ticket_system: String,
+}
+
+impl AssignValues {
+    fn from_form(f: &AssignForm) -> Self {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        Self {
+            principal: v(&f.principal),
+            kind: f.kind.clone().unwrap_or_else(|| "eligible".into()),
+            scope: f
+                .scope
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "/".into()),
+            start: v(&f.start),
+            end_type: f.end_type.clone().unwrap_or_else(|| "duration".into()),
+            duration: v(&f.duration),
+            end_date: v(&f.end_date),
+            justification: v(&f.justification),
+            ticket_number: v(&f.ticket_number),
+            ticket_system: v(&f.ticket_system),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/admin/pim/role.html")]
+struct RolePage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    description: String,
+    built_in: bool,
+    permissions: Vec<String>,
+    policy_facts: Vec<(&'static str, String)>,
+    may_update: bool,
+    may_settings: bool,
+    rows: Vec<AssignmentRow>,
+    form: AssignValues,
+    errors: FieldErrors,
+    exposure: Vec<ExposureRow>,
+    exposure_summary: String,
+}
+
+fn forbidden(what: &str) -> PageError {
+    PageError::Api(ApiError::forbidden(what.to_string()))
+}
+
+/// What makes a policy weak: activation without MFA, and Global Administrator without approval.
+fn weaknesses(role: Uuid, policy: &RolePolicy) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if !policy
+        .rules
+        .enablement_end_user_assignment
+        .contains(&Enablement::MultiFactorAuthentication)
+    {
+        out.push("No MFA on activation");
+    }
+    if role.to_string() == ids::GLOBAL_ADMINISTRATOR
+        && !policy
+            .rules
+            .approval_end_user_assignment
+            .is_approval_required
+    {
+        out.push("No approval for Global Administrator");
+    }
+    out
+}
+
+pub async fn list(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+    let caller = &viewer.caller;
+    if !caller.may(actions::ROLE_DEFINITIONS_READ) {
+        return Err(forbidden(
+            "reading role definitions needs roleDefinitions/read",
+        ));
+    }
+    let show_counts = caller.may(actions::ROLE_ASSIGNMENTS_READ);
+    let show_policy = caller.may(actions::POLICIES_READ);
+    let now = app.clock.now();
+    let mut tx = app.store.read().await?;
+    let mut roles = tx.list_role_definitions(&Default::default()).await?;
+    roles.retain(|r| !is_reserved_role_id(r.id));
+    roles.sort_by(|a, b| (!a.is_built_in, &a.display_name).cmp(&(!b.is_built_in, &b.display_name)));
+    // One query for every role schedule; counted per role: distinct holders right now.
+    let mut holders: HashMap<(Uuid, ScheduleKind), HashSet<Uuid>> = HashMap::new();
+    if show_counts {
+        let all = tx
+            .list_role_schedules(&ScheduleQuery {
+                targets: Targets::Roles,
+                ..Default::default()
+            })
+            .await?;
+        for s in all.iter().filter(|s| s.is_current(now)) {
+            holders
+                .entry((s.role_definition_id, s.kind))
+                .or_default()
+                .insert(s.principal_id);
+        }
+    }
+    let mut rows = Vec::with_capacity(roles.len());
+    for role in roles {
+        let weak = if show_policy {
+            let id = RolePolicy::id_for(ScopeType::DirectoryRole, "/", &role.id.to_string());
+            let policy = tx.get_policy(&id).await?.unwrap_or_else(|| {
+                RolePolicy::default_for(ScopeType::DirectoryRole, "/", &role.id.to_string())
+            });
+            weaknesses(role.id, &policy)
+        } else {
+            Vec::new()
+        };
+        let count = |k| holders.get(&(role.id, k)).map_or(0, HashSet::len);
+        rows.push(RoleRow {
+            id: role.id.to_string(),
+            eligible: count(ScheduleKind::Eligible),
+            active: count(ScheduleKind::Active),
+            name: role.display_name,
+            built_in: role.is_built_in,
+            weak,
+        });
+    }
+    Ok(render(&RolesPage {
+        chrome: viewer.chrome(Section::Administration),
+        rows,
+        show_counts,
+        show_policy,
+    }))
+}
+
+async fn load_role(app: &App, id: &str) -> PageResult<RoleDefinition> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found("role definition"))?;
+    if is_reserved_role_id(id) {
+        return Err(ApiError::not_found("role definition").into());
+    }
+    let mut tx = app.store.read().await?;
+    Ok(tx
+        .get_role_definition(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("role definition"))?)
+}
+
+fn type_label(kind: Option<PrincipalKind>) -> &'static str {
+    match kind {
+        Some(PrincipalKind::User) => "User",
+        Some(PrincipalKind::Group) => "Group",
+        Some(PrincipalKind::ServicePrincipal) => "Service principal",
+        None => "Unknown",
+    }
+}
+
+async fn role_page(
+    app: &App,
+    viewer: &Viewer,
+    role: RoleDefinition,
+    form: AssignValues,
+    errors: FieldErrors,
+) -> PageResult<RolePage> {
+    let caller: &Caller = &viewer.caller;
+    let now = app.clock.now();
+    let mut tx = app.store.read().await?;
+    let mut schedules = tx
+        .list_role_schedules(&ScheduleQuery {
+            role_definition_id: Some(role.id),
+            targets: Targets::Roles,
+            ..Default::default()
+        })
+        .await?;
+    schedules.retain(|s| !s.has_ended(now) && s.end_date_time != Some(s.start_date_time));
+    schedules.sort_by_key(|s| (s.kind != ScheduleKind::Eligible, s.start_date_time));
+    let rows = schedules
+        .iter()
+        .map(|s| {
+            let principal = app.access.principal(s.principal_id);
+            AssignmentRow {
+                principal_id: s.principal_id.to_string(),
+                name: principal
+                    .as_ref()
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_else(|| s.principal_id.to_string()),
+                principal_type: type_label(principal.map(|(k, _)| k)),
+                kind: s.kind.as_str(),
+                kind_label: match s.kind {
+                    ScheduleKind::Eligible => "Eligible",
+                    ScheduleKind::Active => "Active",
+                },
+                scope: s.directory_scope_id.clone(),
+                start: ShownTime::of(s.start_date_time),
+                end: s.end_date_time.map(ShownTime::of),
+                activated: s.assignment_type == AssignmentType::Activated,
+                future: s.start_date_time > now,
+            }
+        })
+        .collect();
+    let policy = policies::load(
+        &mut *tx,
+        ScopeType::DirectoryRole,
+        "/",
+        &role.id.to_string(),
+    )
+    .await?;
+    drop(tx);
+    let r = &policy.rules;
+    let yes_no = |b: bool| if b { "required" } else { "not required" };
+    let has = |list: &[Enablement], e| list.contains(&e);
+    let policy_facts = if caller.may(actions::POLICIES_READ) {
+        vec![
+            (
+                "Activation",
+                format!(
+                    "at most {}; MFA {}, justification {}, ticket {}",
+                    duration_words(r.expiration_end_user_assignment.maximum_duration),
+                    yes_no(has(
+                        &r.enablement_end_user_assignment,
+                        Enablement::MultiFactorAuthentication
+                    )),
+                    yes_no(has(
+                        &r.enablement_end_user_assignment,
+                        Enablement::Justification
+                    )),
+                    yes_no(has(
+                        &r.enablement_end_user_assignment,
+                        Enablement::Ticketing
+                    )),
+                ),
+            ),
+            (
+                "Approval",
+                if r.approval_end_user_assignment.is_approval_required {
+                    format!(
+                        "required ({} stage{})",
+                        r.approval_end_user_assignment.approval_stages.len(),
+                        if r.approval_end_user_assignment.approval_stages.len() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        }
+                    )
+                } else {
+                    "not required".into()
+                },
+            ),
+            (
+                "Eligible assignments",
+                expiry_words(&r.expiration_admin_eligibility),
+            ),
+            (
+                "Active assignments",
+                expiry_words(&r.expiration_admin_assignment),
+            ),
+        ]
+    } else {
+        Vec::new()
+    };
+    let report = exposure::report(app, caller, role.id)?;
+    let exposure_summary = format!(
+        "{} principal(s): {} standing, {} active, {} eligible.",
+        report.summary.get("principals").copied().unwrap_or(0),
+        report.summary.get("standing").copied().unwrap_or(0),
+        report.summary.get("active").copied().unwrap_or(0),
+        report.summary.get("eligible").copied().unwrap_or(0),
+    );
+    let exposure = report
+        .value
+        .iter()
+        .map(|e| {
+            let chain: Vec<String> = e
+                .via
+                .iter()
+                .map(|g| g.display_name.clone().unwrap_or_else(|| g.id.clone()))
+                .collect();
+            let membership = e.description.starts_with("can activate membership");
+            let how = match (chain.is_empty(), membership) {
+                (true, _) => "Directly".to_string(),
+                (false, false) => format!("Through group {}", chain.join(" → ")),
+                (false, true) => format!("By activating membership of group {}", chain.join(" → ")),
+            };
+            let (mark, badge) = match e.exposure {
+                Exposure::Standing => ("Holds it (assigned)", "badge-bad"),
+                Exposure::Active => ("Holds it (activated)", "badge-warn"),
+                Exposure::Eligible => ("Can activate it", "badge-info"),
+            };
+            ExposureRow {
+                name: e
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| e.principal_id.clone()),
+                principal_type: match e.principal_type {
+                    Some("ServicePrincipal") => "Service principal",
+                    Some(t) => t,
+                    None => "Unknown",
+                },
+                mark,
+                badge,
+                how,
+                scope: e.directory_scope_id.clone(),
+                end: e.end_date_time.map(ShownTime::of),
+            }
+        })
+        .collect();
+    Ok(RolePage {
+        chrome: viewer.chrome(Section::Administration),
+        id: role.id.to_string(),
+        name: role.display_name.clone(),
+        description: role.description.clone().unwrap_or_default(),
+        built_in: role.is_built_in,
+        permissions: role.actions().map(String::from).collect(),
+        policy_facts,
+        may_update: caller.may(actions::ROLE_ASSIGNMENTS_UPDATE),
+        may_settings: caller.may(actions::POLICIES_READ),
+        rows,
+        form,
+        errors,
+        exposure,
+        exposure_summary,
+    })
+}
+
+fn expiry_words(rule: &eligo_core::policy::ExpirationRule) -> String {
+    if rule.is_expiration_required {
+        format!(
+            "must end, at most {}",
+            duration_words(rule.maximum_duration)
+        )
+    } else {
+        format!(
+            "may be permanent; if timebound, at most {}",
+            duration_words(rule.maximum_duration)
+        )
+    }
+}
+
+fn require_read(caller: &Caller) -> PageResult<()> {
+    if !caller.may(actions::ROLE_ASSIGNMENTS_READ) {
+        return Err(forbidden(
+            "reading role assignments needs roleAssignments/read",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn detail(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    require_read(&viewer.caller)?;
+    let role = load_role(&app, &id).await?;
+    let form = AssignValues::from_form(&AssignForm::default());
+    let page = role_page(&app, &viewer, role, form, FieldErrors::new()).await?;
+    Ok(render(&page))
+}
+
+/// Reads the Add assignment form into a request, or field errors.
+async fn read_assign_form(
+    app: &App,
+    role: Uuid,
+    v: &AssignValues,
+    errors: &mut FieldErrors,
+) -> PageResult<Option<NewRequest>> {
+    let now = app.clock.now();
+    let mut tx = app.store.read().await?;
+    let principal = match resolve_principal(&mut *tx, &v.principal, true).await? {
+        Ok(p) => Some(p.id()),
+        Err(message) => {
+            errors.add("principal", message);
+            None
+        }
+    };
+    drop(tx);
+    let kind = match v.kind.as_str() {
+        "eligible" => Some(RequestKind::Eligibility),
+        "active" => Some(RequestKind::Assignment),
+        _ => {
+            errors.add("kind", "Choose eligible or active.");
+            None
+        }
+    };
+    let start = if v.start.trim().is_empty() {
+        None
+    } else {
+        match parse_local_time(&v.start) {
+            Some(t) => Some(t),
+            None => {
+                errors.add(
+                    "start",
+                    "Write the start as a date and time (UTC), e.g. 2026-12-01T09:00.",
+                );
+                None
+            }
+        }
+    };
+    let expiration = match v.end_type.as_str() {
+        "permanent" => Some(ExpirationInfo {
+            kind: ExpirationType::NoExpiration,
+            end_date_time: None,
+            duration: None,
+        }),
+        "duration" => match parse_typed_duration(&v.duration) {
+            Ok(d) => Some(ExpirationInfo {
+                kind: ExpirationType::AfterDuration,
+                end_date_time: None,
+                duration: Some(d),
+            }),
+            Err(m) => {
+                errors.add("duration", m);
+                None
+            }
+        },
+        "date" => match parse_local_time(&v.end_date) {
+            Some(t) => Some(ExpirationInfo {
+                kind: ExpirationType::AfterDateTime,
+                end_date_time: Some(t),
+                duration: None,
+            }),
+            None => {
+                errors.add(
+                    "end_date",
+                    "Write the end as a date and time (UTC), e.g. 2026-12-31T18:00.",
+                );
+                None
+            }
+        },
+        _ => {
+            errors.add("end_type", "Choose how the assignment ends.");
+            None
+        }
+    };
+    let ticket = if v.ticket_number.trim().is_empty() && v.ticket_system.trim().is_empty() {
+        None
+    } else {
+        Some(Ticket {
+            number: v.ticket_number.trim().to_string(),
+            system: v.ticket_system.trim().to_string(),
+        })
+    };
+    let _ = now;
+    let (Some(principal_id), Some(kind), Some(expiration)) = (principal, kind, expiration) else {
+        return Ok(None);
+    };
+    if !errors.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(NewRequest {
+        kind,
+        action: RequestAction::AdminAssign,
+        principal_id,
+        role_definition_id: role,
+        directory_scope_id: v.scope.trim().to_string(),
+        justification: Some(v.justification.clone()).filter(|j| !j.trim().is_empty()),
+        ticket,
+        schedule_info: Some(ScheduleInfo {
+            start_date_time: start,
+            expiration,
+        }),
+        is_validation_only: false,
+    }))
+}
+
+pub async fn assign(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<AssignForm>,
+) -> PageResult<Response> {
+    let Posted { viewer, form } = posted;
+    require_read(&viewer.caller)?;
+    viewer.caller.require(actions::ROLE_ASSIGNMENTS_UPDATE)?;
+    let role = load_role(&app, &id).await?;
+    let values = AssignValues::from_form(&form);
+    let mut errors = FieldErrors::new();
+    let mut status = StatusCode::BAD_REQUEST;
+    if let Some(new) = read_assign_form(&app, role.id, &values, &mut errors).await? {
+        let kind = new.kind;
+        match submit::submit(&app, &viewer.caller, new).await {
+            Ok(request) => {
+                let who = app
+                    .access
+                    .principal(request.principal_id)
+                    .map(|(_, n)| n)
+                    .unwrap_or_default();
+                let end = request
+                    .granted_schedule
+                    .as_ref()
+                    .and_then(|g| g.expiration.end_date_time)
+                    .map(|e| format!("until {}", crate::notify::templates::format_time(e)))
+                    .unwrap_or_else(|| "permanently".into());
+                let what = match kind {
+                    RequestKind::Eligibility => "eligible for",
+                    RequestKind::Assignment => "assigned",
+                };
+                return Ok(redirect_with(
+                    &app,
+                    &format!("/portal/admin/roles/{}", role.id),
+                    Flash::success(format!("{who} is now {what} {} {end}.", role.display_name)),
+                ));
+            }
+            Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+                if e.status != StatusCode::BAD_REQUEST {
+                    status = e.status;
+                }
+                let end_field = match values.end_type.as_str() {
+                    "permanent" => "end_type",
+                    "date" => "end_date",
+                    _ => "duration",
+                };
+                errors.absorb(&e, |target| match target {
+                    "justification" => Some("justification"),
+                    "ticketInfo" => Some("ticket_number"),
+                    "scheduleInfo.startDateTime" => Some("start"),
+                    "directoryScopeId" => Some("scope"),
+                    t if t.starts_with("scheduleInfo.expiration") => Some(end_field),
+                    _ => None,
+                });
+                if e.details.iter().any(|d| d.code == "MfaRule") || e.code == "MfaRequired" {
+                    errors.add_general(
+                        "This role's policy asks for a recent second factor for this: verify under Security info (step-up), then submit again.",
+                    );
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let page = role_page(&app, &viewer, role, values, errors).await?;
+    Ok(render_status(status, &page))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    principal_id: Option<String>,
+    kind: Option<String>,
+    scope: Option<String>,
+}
+
+pub async fn remove(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<RemoveForm>,
+) -> PageResult<Response> {
+    let Posted { viewer, form } = posted;
+    let role = load_role(&app, &id).await?;
+    let back = format!("/portal/admin/roles/{}", role.id);
+    let principal_id = form
+        .principal_id
+        .as_deref()
+        .and_then(|p| Uuid::parse_str(p).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("Request_BadRequest", "the form names no principal")
+        })?;
+    let kind = match form.kind.as_deref() {
+        Some("eligible") => RequestKind::Eligibility,
+        Some("active") => RequestKind::Assignment,
+        _ => {
+            return Err(
+                ApiError::bad_request("Request_BadRequest", "the form names no kind").into(),
+            );
+        }
+    };
+    let new = NewRequest {
+        kind,
+        action: RequestAction::AdminRemove,
+        principal_id,
+        role_definition_id: role.id,
+        directory_scope_id: form.scope.unwrap_or_else(|| "/".into()),
+        justification: None,
+        ticket: None,
+        schedule_info: None,
+        is_validation_only: false,
+    };
+    let who = app
+        .access
+        .principal(principal_id)
+        .map(|(_, n)| n)
+        .unwrap_or_else(|| principal_id.to_string());
+    match submit::submit(&app, &viewer.caller, new).await {
+        Ok(_) => Ok(redirect_with(
+            &app,
+            &back,
+            Flash::success(format!(
+                "Removed: {who} no longer has this {} assignment of {}.",
+                if kind == RequestKind::Eligibility {
+                    "eligible"
+                } else {
+                    "active"
+                },
+                role.display_name
+            )),
+        )),
+        Err(e) if e.code == "RoleAssignmentDoesNotExist" => Ok(redirect_with(
+            &app,
+            &back,
+            Flash::info(format!(
+                "{who} has no such assignment any more (it was already removed or has ended). Nothing was changed."
+            )),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

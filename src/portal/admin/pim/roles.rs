@@ -464,7 +464,6 @@ async fn read_assign_form(
     v: &AssignValues,
     errors: &mut FieldErrors,
 ) -> PageResult<Option<NewRequest>> {
-    let now = app.clock.now();
     let mut tx = app.store.read().await?;
     let principal = match resolve_principal(&mut *tx, &v.principal, true).await? {
         Ok(p) => Some(p.id()),
@@ -540,7 +539,6 @@ async fn read_assign_form(
             system: v.ticket_system.trim().to_string(),
         })
     };
-    let _ = now;
     let (Some(principal_id), Some(kind), Some(expiration)) = (principal, kind, expiration) else {
         return Ok(None);
     };

@@ -225,8 +225,7 @@ async fn values_of(tx: &mut dyn Tx, policy: &RolePolicy) -> ApiResult<Values> {
             format_duration(rule.maximum_duration),
         );
     }
-    for (i, (id, n)) in r.notifications.iter().enumerate() {
-        let _ = id;
+    for (i, (_, n)) in r.notifications.iter().enumerate() {
         v.insert(format!("n{i}_level"), n.notification_level.clone());
         v.insert(
             format!("n{i}_default"),
@@ -488,7 +487,6 @@ fn hinted(mut f: Field, hint: &str) -> Field {
 
 fn sections(policy: &RolePolicy, v: &Values, e: &FieldErrors) -> Vec<FormSection> {
     let duration_hint = "e.g. PT8H (8 hours), PT30M, P90D (90 days), or \"4 hours\", \"30 days\".";
-    let is_group = policy.scope_type == ScopeType::Group;
     let mut activation = vec![
         Group {
             legend: "Activation".into(),
@@ -729,7 +727,6 @@ fn sections(policy: &RolePolicy, v: &Values, e: &FieldErrors) -> Vec<FormSection
             ],
         });
     }
-    let _ = is_group;
     vec![
         FormSection {
             id: "activation",

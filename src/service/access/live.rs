@@ -274,6 +274,17 @@ impl LiveIndex {
             .map(|p| (p.kind, p.display_name.clone()))
     }
 
+    /// How many users, groups and service principals exist (for overview pages).
+    pub fn principal_counts(&self) -> (usize, usize, usize) {
+        let state = self.read();
+        let count = |k: PrincipalKind| state.principals.values().filter(|p| p.kind == k).count();
+        (
+            count(PrincipalKind::User),
+            count(PrincipalKind::Group),
+            count(PrincipalKind::ServicePrincipal),
+        )
+    }
+
     /// Is `id` a group that can hold roles?
     pub fn is_role_assignable(&self, id: Uuid) -> bool {
         self.read()

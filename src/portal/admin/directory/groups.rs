@@ -1,0 +1,608 @@
+//! Groups: the list (search, paging, role-assignable badge), the create form, and one group's
+//! page: properties, members (direct, and everyone inside with how they come), owners,
+//! nesting, adding and removing members and owners, PIM for Groups and provisioning.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use eligo_core::authz::actions;
+use eligo_core::directory::{Group, PrincipalKind, Relation};
+use eligo_core::schedule::ScheduleKind;
+use eligo_core::target::{GroupAccess, Target as AccessTarget};
+use eligo_store::{GroupQuery, Page, Targets, UserQuery};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    ListQuery, Pager, PrincipalRef, Shown, absorb_input_error, page, path_id, principal_ref,
+    refused, require, ticked,
+};
+use crate::app::{App, AppState};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::portal::flash::Flash;
+use crate::portal::form::Posted;
+use crate::portal::page::{
+    Chrome, FieldErrors, PageResult, Section, redirect_with, render, render_status,
+};
+use crate::portal::session::Viewer;
+use crate::service::directory::{self, NewGroup};
+use crate::service::pim::views::{self, HoldingQuery};
+
+pub struct GroupRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub role_assignable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/admin/directory/groups.html")]
+struct GroupsPage {
+    chrome: Chrome,
+    q: String,
+    rows: Vec<GroupRow>,
+    pager: Pager,
+    may_create: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/admin/directory/group_new.html")]
+struct NewGroupPage {
+    chrome: Chrome,
+    display_name: String,
+    description: String,
+    mail_nickname: String,
+    role_assignable: bool,
+    errors: FieldErrors,
+}
+
+/// Someone inside the group, and how.
+pub struct InsideLine {
+    pub who: PrincipalRef,
+    /// The groups between them and this one, outermost last excluded (empty: direct).
+    pub through: Vec<PrincipalRef>,
+    pub end: Option<Shown>,
+}
+
+pub struct OwnerLine {
+    pub who: PrincipalRef,
+    pub direct: bool,
+}
+
+pub struct PimLine {
+    pub who: PrincipalRef,
+    pub access: &'static str,
+    pub active: bool,
+    pub end: Option<Shown>,
+}
+
+pub struct MappingLine {
+    pub connector: String,
+    pub kind: String,
+    pub target: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/admin/directory/group.html")]
+struct GroupPage {
+    chrome: Chrome,
+    group: Group,
+    created: Shown,
+    members: Vec<PrincipalRef>,
+    inside: Vec<InsideLine>,
+    owners: Vec<OwnerLine>,
+    contains: Vec<PrincipalRef>,
+    member_of: Vec<PrincipalRef>,
+    /// None: the viewer may not read role assignments.
+    pim: Option<Vec<PimLine>>,
+    /// None: the viewer may not read provisioning.
+    mappings: Option<Vec<MappingLine>>,
+    may_members: bool,
+    may_owners: bool,
+    member_input: String,
+    owner_input: String,
+    errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewGroupForm {
+    display_name: Option<String>,
+    description: Option<String>,
+    mail_nickname: Option<String>,
+    role_assignable: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    relation: Option<String>,
+    who: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    relation: Option<String>,
+    principal: Option<String>,
+}
+
+const GROUP_FIELDS: &[(&str, &str, &str)] = &[
+    ("displayName", "display_name", "Name"),
+    ("description", "description", "Description"),
+    ("mailNickname", "mail_nickname", "Mail nickname"),
+    ("securityEnabled", "role_assignable", "Role-assignable"),
+];
+
+pub async fn list(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<ListQuery>,
+) -> PageResult<Response> {
+    require(&viewer.caller, actions::GROUPS_READ)?;
+    let search = q.search();
+    let query = GroupQuery {
+        display_name_prefix: search.clone(),
+        ..Default::default()
+    };
+    let mut groups = app
+        .store
+        .read()
+        .await?
+        .list_groups(&query, q.store_page())
+        .await?;
+    let pager = Pager::cut("/portal/admin/groups", &q, &mut groups);
+    Ok(render(&GroupsPage {
+        may_create: viewer.caller.may(actions::GROUPS_CREATE)
+            || viewer.caller.may(actions::RA_GROUPS_CREATE),
+        chrome: viewer.chrome(Section::Administration),
+        q: search.unwrap_or_default(),
+        rows: groups
+            .into_iter()
+            .map(|g| GroupRow {
+                id: g.id,
+                name: g.display_name,
+                description: g.description.unwrap_or_default(),
+                role_assignable: g.is_assignable_to_role,
+            })
+            .collect(),
+        pager,
+    }))
+}
+
+/// Only those who may create some kind of group see the form (the use case decides which).
+fn require_may_create(caller: &Caller) -> PageResult<()> {
+    if caller.may(actions::RA_GROUPS_CREATE) {
+        return Ok(());
+    }
+    require(caller, actions::GROUPS_CREATE)
+}
+
+pub async fn new_form(viewer: Viewer) -> PageResult<Response> {
+    require_may_create(&viewer.caller)?;
+    Ok(render(&NewGroupPage {
+        chrome: viewer.chrome(Section::Administration),
+        display_name: String::new(),
+        description: String::new(),
+        mail_nickname: String::new(),
+        role_assignable: false,
+        errors: FieldErrors::new(),
+    }))
+}
+
+fn text(v: &Option<String>) -> String {
+    v.as_deref().unwrap_or("").trim().to_string()
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    posted: Posted<NewGroupForm>,
+) -> PageResult<Response> {
+    let Posted { viewer, form } = posted;
+    require_may_create(&viewer.caller)?;
+    let display_name = text(&form.display_name);
+    let description = text(&form.description);
+    let mail_nickname = text(&form.mail_nickname);
+    let role_assignable = ticked(&form.role_assignable);
+    let mut errors = FieldErrors::new();
+    if display_name.is_empty() {
+        errors.add("display_name", "Enter a name for the group.");
+    }
+    if errors.is_empty() {
+        let new = NewGroup {
+            display_name: display_name.clone(),
+            description: (!description.is_empty()).then(|| description.clone()),
+            mail_nickname: (!mail_nickname.is_empty()).then(|| mail_nickname.clone()),
+            security_enabled: true,
+            is_assignable_to_role: role_assignable,
+        };
+        match directory::create_group(&app, &viewer.caller, new).await {
+            Ok(group) => {
+                return Ok(redirect_with(
+                    &app,
+                    &format!("/portal/admin/groups/{}", group.id),
+                    Flash::success(format!("The group {} was created.", group.display_name)),
+                ));
+            }
+            Err(e) => absorb_input_error(e, &mut errors, GROUP_FIELDS)?,
+        }
+    }
+    Ok(render_status(
+        StatusCode::BAD_REQUEST,
+        &NewGroupPage {
+            chrome: viewer.chrome(Section::Administration),
+            display_name,
+            description,
+            mail_nickname,
+            role_assignable,
+            errors,
+        },
+    ))
+}
+
+/// May the viewer change this group's members (owners)? Only to decide which forms to show:
+/// the use case decides for real.
+fn may_change(app: &App, caller: &Caller, group: &Group, relation: Relation) -> bool {
+    let action = match (relation, group.is_assignable_to_role) {
+        (Relation::Member, false) => actions::GROUPS_MEMBERS,
+        (Relation::Member, true) => actions::RA_GROUPS_MEMBERS,
+        (Relation::Owner, false) => actions::GROUPS_OWNERS,
+        (Relation::Owner, true) => actions::RA_GROUPS_OWNERS,
+    };
+    caller.may(action)
+        || app
+            .access
+            .owner_of(caller.id, group.id, app.clock.now())
+            .allowed
+}
+
+async fn group_page(
+    app: &App,
+    viewer: &Viewer,
+    id: Uuid,
+    inputs: (String, String),
+    errors: FieldErrors,
+) -> PageResult<GroupPage> {
+    let caller = &viewer.caller;
+    let now = app.clock.now();
+    let (group, direct, owners, direct_owners, member_of) = {
+        let mut tx = app.store.read().await?;
+        let group = tx
+            .get_group(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("group"))?;
+        let direct = tx.relations_of_group(id, Relation::Member).await?;
+        let owners = page(directory::holders_of_group(&mut *tx, id, Relation::Owner, now).await)?;
+        let direct_owners = tx.relations_of_group(id, Relation::Owner).await?;
+        let member_of = tx.groups_of_principal(id, Relation::Member).await?;
+        (group, direct, owners, direct_owners, member_of)
+    };
+    let members: Vec<PrincipalRef> = direct.iter().map(|m| principal_ref(app, *m)).collect();
+    let contains: Vec<PrincipalRef> = direct
+        .iter()
+        .filter(|m| {
+            app.access
+                .principal(**m)
+                .is_some_and(|(k, _)| k == PrincipalKind::Group)
+        })
+        .map(|m| principal_ref(app, *m))
+        .collect();
+    let group_key = id.to_string();
+    let mut inside: Vec<InsideLine> = app
+        .access
+        .members_of(id, now)
+        .into_iter()
+        .filter_map(|m| {
+            let who = Uuid::parse_str(&m.principal).ok()?;
+            let through = m
+                .via
+                .iter()
+                .filter(|g| **g != group_key)
+                .filter_map(|g| Uuid::parse_str(g).ok())
+                .map(|g| principal_ref(app, g))
+                .collect();
+            Some(InsideLine {
+                who: principal_ref(app, who),
+                through,
+                end: m.end.map(Shown::of),
+            })
+        })
+        .collect();
+    inside.sort_by(|a, b| {
+        a.through
+            .len()
+            .cmp(&b.through.len())
+            .then_with(|| a.who.name.cmp(&b.who.name))
+    });
+    let pim = if caller.may(actions::ROLE_ASSIGNMENTS_READ) {
+        let mut lines = Vec::new();
+        for access in [GroupAccess::Member, GroupAccess::Owner] {
+            let (role, scope) = AccessTarget::Group { group: id, access }.fields();
+            for (kind, active) in [
+                (ScheduleKind::Eligible, false),
+                (ScheduleKind::Active, true),
+            ] {
+                let held = page(
+                    views::holdings(
+                        app,
+                        caller,
+                        kind,
+                        HoldingQuery {
+                            targets: Targets::Groups,
+                            role_definition_id: Some(role),
+                            directory_scope_id: Some(scope.clone()),
+                            current_only: true,
+                            ..Default::default()
+                        },
+                    )
+                    .await,
+                )?;
+                for h in held {
+                    lines.push(PimLine {
+                        who: principal_ref(app, h.schedule.principal_id),
+                        access: match access {
+                            GroupAccess::Member => "Member",
+                            GroupAccess::Owner => "Owner",
+                        },
+                        active,
+                        end: h.schedule.end_date_time.map(Shown::of),
+                    });
+                }
+            }
+        }
+        Some(lines)
+    } else {
+        None
+    };
+    let mappings = if caller.may(actions::PROVISIONING_READ) {
+        let mut tx = app.store.read().await?;
+        let rows = tx.list_mappings(Some(id), None).await?;
+        let connectors = if rows.is_empty() {
+            Vec::new()
+        } else {
+            tx.list_connectors().await?
+        };
+        Some(
+            rows.into_iter()
+                .map(|m| {
+                    let c = connectors.iter().find(|c| c.id == m.connector_id);
+                    MappingLine {
+                        connector: c
+                            .map(|c| c.display_name.clone())
+                            .unwrap_or_else(|| m.connector_id.to_string()),
+                        kind: c.map(|c| c.kind.clone()).unwrap_or_default(),
+                        target: m.target,
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(GroupPage {
+        chrome: viewer.chrome(Section::Administration),
+        created: Shown::of(group.created_date_time),
+        may_members: may_change(app, caller, &group, Relation::Member),
+        may_owners: may_change(app, caller, &group, Relation::Owner),
+        members,
+        inside,
+        owners: owners
+            .into_iter()
+            .map(|o| OwnerLine {
+                direct: direct_owners.contains(&o),
+                who: principal_ref(app, o),
+            })
+            .collect(),
+        contains,
+        member_of: member_of
+            .into_iter()
+            .map(|g| principal_ref(app, g))
+            .collect(),
+        pim,
+        mappings,
+        group,
+        member_input: inputs.0,
+        owner_input: inputs.1,
+        errors,
+    })
+}
+
+pub async fn details(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    require(&viewer.caller, actions::GROUPS_READ)?;
+    let id = path_id(&id, "group")?;
+    Ok(render(
+        &group_page(&app, &viewer, id, Default::default(), FieldErrors::new()).await?,
+    ))
+}
+
+fn relation_of(raw: Option<&str>) -> PageResult<Relation> {
+    match raw.map(str::trim) {
+        Some("member") => Ok(Relation::Member),
+        Some("owner") => Ok(Relation::Owner),
+        _ => refused(ApiError::bad_request(
+            "Request_BadRequest",
+            "the form did not say whether to change members or owners; reload the page and try again",
+        )),
+    }
+}
+
+/// Who the text typed into "Add member/owner" names: an object id, a user name (UPN), or the
+/// exact name of one user, group or service principal. The error is in words for the field.
+async fn resolve(app: &App, typed: &str) -> PageResult<Result<Uuid, String>> {
+    if typed.is_empty() {
+        return Ok(Err(
+            "Type a user name (UPN), a group's name or a service principal's name.".into(),
+        ));
+    }
+    let mut tx = app.store.read().await?;
+    if let Ok(id) = Uuid::parse_str(typed) {
+        return Ok(match tx.principal_kind(id).await? {
+            Some(_) => Ok(id),
+            None => Err(format!(
+                "No user, group or service principal has the id {typed}."
+            )),
+        });
+    }
+    if typed.contains('@') {
+        return Ok(match tx.find_user_by_upn(typed).await? {
+            Some(u) => Ok(u.id),
+            None => Err(format!("No user has the user name {typed}.")),
+        });
+    }
+    let few = Page { top: 10, skip: 0 };
+    let mut found: Vec<(Uuid, String)> = Vec::new();
+    for u in tx
+        .list_users(
+            &UserQuery {
+                display_name: Some(typed.to_string()),
+                ..Default::default()
+            },
+            few,
+        )
+        .await?
+    {
+        found.push((
+            u.id,
+            format!("{} (user {})", u.display_name, u.user_principal_name),
+        ));
+    }
+    for g in tx
+        .list_groups(
+            &GroupQuery {
+                display_name: Some(typed.to_string()),
+                ..Default::default()
+            },
+            few,
+        )
+        .await?
+    {
+        found.push((g.id, format!("{} (group)", g.display_name)));
+    }
+    for sp in tx.list_service_principals(Page::ALL).await? {
+        if sp.display_name.eq_ignore_ascii_case(typed) {
+            found.push((sp.id, format!("{} (service principal)", sp.display_name)));
+        }
+    }
+    Ok(match found.as_slice() {
+        [] => Err(format!(
+            "Nothing is called “{typed}”. Type a user name (UPN) like name@contoso.example, or the exact name of a group or service principal."
+        )),
+        [(id, _)] => Ok(*id),
+        several => Err(format!(
+            "Several objects are called “{typed}”: {}. Type the user name (UPN) or the object id instead.",
+            several
+                .iter()
+                .map(|(_, d)| d.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+    })
+}
+
+pub async fn add(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<AddForm>,
+) -> PageResult<Response> {
+    let Posted { viewer, form } = posted;
+    // The form lives on the group's page, which only directory readers see.
+    require(&viewer.caller, actions::GROUPS_READ)?;
+    let group = path_id(&id, "group")?;
+    let relation = relation_of(form.relation.as_deref())?;
+    let field = relation.as_str();
+    let typed = text(&form.who);
+    let mut errors = FieldErrors::new();
+    match resolve(&app, &typed).await? {
+        Err(message) => errors.add(field, message),
+        Ok(principal) => {
+            match directory::add_relation(&app, &viewer.caller, group, principal, relation).await {
+                Ok(()) => {
+                    let who = principal_ref(&app, principal);
+                    return Ok(redirect_with(
+                        &app,
+                        &format!("/portal/admin/groups/{group}"),
+                        Flash::success(format!(
+                            "{} is now {} of this group.",
+                            who.name,
+                            match relation {
+                                Relation::Member => "a member",
+                                Relation::Owner => "an owner",
+                            }
+                        )),
+                    ));
+                }
+                Err(e)
+                    if e.status == StatusCode::BAD_REQUEST
+                        && e.details.iter().any(|d| d.code == "ObjectConflict") =>
+                {
+                    let who = principal_ref(&app, principal);
+                    errors.add(
+                        field,
+                        format!(
+                            "{} is already {} of this group; nothing was changed.",
+                            who.name,
+                            match relation {
+                                Relation::Member => "a member",
+                                Relation::Owner => "an owner",
+                            }
+                        ),
+                    );
+                }
+                Err(e) if e.status == StatusCode::BAD_REQUEST => {
+                    let message = e.message.strip_prefix("id: ").unwrap_or(&e.message);
+                    let mut chars = message.chars();
+                    let first = chars.next().map(|c| c.to_uppercase().to_string());
+                    errors.add(
+                        field,
+                        format!("{}{}.", first.unwrap_or_default(), chars.as_str()),
+                    );
+                }
+                Err(e) => return refused(e),
+            }
+        }
+    }
+    let inputs = match relation {
+        Relation::Member => (typed, String::new()),
+        Relation::Owner => (String::new(), typed),
+    };
+    let page = group_page(&app, &viewer, group, inputs, errors).await?;
+    Ok(render_status(StatusCode::BAD_REQUEST, &page))
+}
+
+pub async fn remove(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<RemoveForm>,
+) -> PageResult<Response> {
+    let Posted { viewer, form } = posted;
+    let group = path_id(&id, "group")?;
+    let relation = relation_of(form.relation.as_deref())?;
+    let principal = path_id(form.principal.as_deref().unwrap_or(""), "principal")?;
+    let back = format!("/portal/admin/groups/{group}");
+    let who = principal_ref(&app, principal);
+    let role = match relation {
+        Relation::Member => "a member",
+        Relation::Owner => "an owner",
+    };
+    match directory::remove_relation(&app, &viewer.caller, group, principal, relation).await {
+        Ok(()) => Ok(redirect_with(
+            &app,
+            &back,
+            Flash::success(format!("{} is no longer {role} of this group.", who.name)),
+        )),
+        Err(e) if e.status == StatusCode::NOT_FOUND && app.access.principal(group).is_some() => {
+            Ok(redirect_with(
+                &app,
+                &back,
+                Flash::info(format!(
+                    "{} was not {role} of this group (any more); nothing was changed.",
+                    who.name
+                )),
+            ))
+        }
+        Err(e) => refused(e),
+    }
+}

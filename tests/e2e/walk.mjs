@@ -55,6 +55,8 @@ async function person(who) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   context.setDefaultTimeout(10000);
   const page = await context.newPage();
+  // Consequential buttons ask "are you sure?" (data-confirm): a person says yes.
+  page.on("dialog", (d) => d.accept());
   watch(page, who);
   return { context, page };
 }
@@ -67,7 +69,7 @@ async function signIn(page, user, code) {
   await page.waitForURL((u) => !u.pathname.startsWith("/portal/sign-in"));
 }
 async function enrol(page) {
-  await page.getByRole("link", { name: "Security info" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Security info" }).click();
   await page.getByRole("button", { name: "Set up authenticator" }).click();
   await page.locator("figure.qr svg").waitFor();
   const secret = await page.locator("#totp-secret").getAttribute("data-secret");
@@ -89,7 +91,7 @@ try {
     await signIn(a.page, "alice");
   });
   await step("a: alice enrols an authenticator from its QR code", async () => {
-    await a.page.getByRole("link", { name: "Security info" }).click();
+    await a.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Security info" }).click();
     await a.page.getByRole("button", { name: "Set up authenticator" }).click();
     await a.page.locator("figure.qr svg").waitFor();
     await shot(a.page, "enrol-authenticator");
@@ -99,22 +101,24 @@ try {
     await expectText(a.page, "Your authenticator is set up");
   });
   await step("a: alice activates Helpdesk Administrator", async () => {
-    await a.page.getByRole("link", { name: "My roles" }).click();
+    await a.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My roles" }).click();
     await expectText(a.page, "Helpdesk Administrator");
     await shot(a.page, "my-roles-eligible");
     await a.page.getByRole("row", { name: /Helpdesk Administrator/ })
       .getByRole("link", { name: /Activate/ }).first().click();
     await a.page.getByLabel(/Justification/).fill("Password resets for the Monday queue");
     await shot(a.page, "activate");
-    await a.page.getByRole("button", { name: /Activate/ }).click();
+    await a.page.locator("main form").getByRole("button", { name: /Activate/ }).click();
     await expectText(a.page, "is active until");
     await a.page.locator("time[data-countdown] + .countdown").first().waitFor();
     await shot(a.page, "my-roles-active");
   });
   await step("a: alice deactivates it", async () => {
+    // The server's minimum run before self-deactivation is 1 s here (real clock).
+    await a.page.waitForTimeout(1100);
     await a.page.getByRole("row", { name: /Helpdesk Administrator/ })
       .getByRole("button", { name: /Deactivate/ }).first().click();
-    await expectText(a.page, "deactivated");
+    await expectText(a.page, "Helpdesk Administrator is deactivated.");
   });
 
   // (b) activation with approval
@@ -122,38 +126,40 @@ try {
   await step("b: carol signs in, enrols and requests Global Administrator", async () => {
     await signIn(c.page, "carol");
     await enrol(c.page);
-    await c.page.getByRole("link", { name: "My roles" }).click();
+    await c.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My roles" }).click();
     await c.page.getByRole("row", { name: /Global Administrator/ })
       .getByRole("link", { name: /Activate/ }).first().click();
     await expectText(c.page, "approval");
     await c.page.getByLabel(/Justification/).fill("Tenant-wide conditional access change CHG-1042");
     await c.page.getByLabel(/Ticket number/).fill("CHG-1042");
     await c.page.getByLabel(/Ticket system/).fill("ServiceNow");
-    await c.page.getByRole("button", { name: /Activate|Request/ }).click();
+    await c.page.getByRole("button", { name: "Request approval" }).click();
     await expectText(c.page, "approval");
-    await c.page.getByRole("link", { name: "My requests" }).click();
+    await c.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My requests" }).click();
     await expectText(c.page, "Global Administrator");
     await shot(c.page, "my-requests");
   });
   const d = await person("ada");
   await step("b: ada approves it on the Approvals page", async () => {
     await signIn(d.page, "ada");
-    await d.page.getByRole("link", { name: "Approvals" }).click();
+    await d.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Approvals" }).click();
     await expectText(d.page, "Carol Security");
     await shot(d.page, "approvals");
-    await d.page.getByRole("link", { name: /Review|Open|Global Administrator/ }).first().click();
+    await d.page.getByRole("link", { name: "Review and decide" }).first().click();
     await d.page.getByLabel(/Justification/).fill("Change CHG-1042 approved by the CAB");
     await shot(d.page, "approval-decision");
     await d.page.getByRole("button", { name: /^Approve/ }).click();
     await expectText(d.page, "Approved");
   });
   await step("b: carol sees Global Administrator active and deactivates it", async () => {
-    await c.page.getByRole("link", { name: "My roles" }).click();
+    await c.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My roles" }).click();
     const row = c.page.getByRole("row", { name: /Global Administrator/ })
       .filter({ has: c.page.getByRole("button", { name: /Deactivate/ }) });
     await row.first().waitFor();
+    await shot(c.page, "my-roles-approved");
+    await c.page.waitForTimeout(1100); // the 1 s minimum run, as above
     await row.first().getByRole("button", { name: /Deactivate/ }).click();
-    await expectText(c.page, "deactivated");
+    await expectText(c.page, "Global Administrator is deactivated.");
   });
 
   // (c) a role setting changed, then found in the audit log
@@ -166,7 +172,7 @@ try {
     await expectText(d.page, "Settings saved");
   });
   await step("c: the change shows in the audit log", async () => {
-    await d.page.getByRole("link", { name: "Audit" }).click();
+    await d.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
     await expectText(d.page, "Audit chain intact");
     await expectText(d.page, "Update role setting");
     await shot(d.page, "audit");
@@ -182,7 +188,9 @@ try {
   console.log(`[e2e] FAILED at "${current}": ${e.message}`);
   for (const ctx of browser.contexts()) {
     for (const p of ctx.pages()) {
-      console.log(`[e2e] page ${p.url()}:\n${(await p.locator("main").innerText().catch(() => "")).slice(0, 1500)}`);
+      const text = await p.locator("main").innerText({ timeout: 2000 }).catch(() => "");
+      console.log(`[e2e] page ${p.url()}:\n${text.slice(0, 2000)}`);
+      if (SHOTS) await p.screenshot({ path: path.join(SHOTS, `failure-${ctx.pages().indexOf(p)}.png`) }).catch(() => {});
     }
   }
   process.exitCode = 1;

@@ -613,8 +613,10 @@ async fn post(app: AppState, posted: Posted<ActivationForm>, mode: Mode) -> Page
             } else {
                 phrase.clone()
             };
+            // "Now" as the request was decided: the clock has moved since this handler began.
+            let decided_at = app.clock.now();
             let text = match (start, end) {
-                (Some(s), Some(e)) if s > now => format!(
+                (Some(s), Some(e)) if s > decided_at => format!(
                     "{subject} is scheduled from {} until {}.",
                     format_time(s),
                     format_time(e)

@@ -7,5 +7,6 @@ mod admin_directory;
 mod admin_pim;
 mod approvals;
 mod audit;
+mod e2e;
 mod my_roles;
 mod sign_in;

@@ -87,6 +87,26 @@ async fn the_administration_home_shows_the_sections_with_counts_and_alerts() {
     assert!(home.has("Open alerts") && home.has("No open alerts."));
     assert!(home.has("aria-current=\"page\">Administration"));
 
+    // Every page of the section answers quickly on the demo tenant (a loose bound: this is
+    // a debug build sharing the machine; the goal is 100 ms in release).
+    let helpdesk = group_id(&t, "Helpdesk Team").await;
+    let carol = user_id(&t, "carol@contoso.example").await;
+    for path in [
+        "/portal/admin".to_string(),
+        "/portal/admin/users".to_string(),
+        format!("/portal/admin/users/{carol}"),
+        "/portal/admin/groups".to_string(),
+        format!("/portal/admin/groups/{helpdesk}"),
+        "/portal/admin/service-principals".to_string(),
+        "/portal/admin/connectors".to_string(),
+    ] {
+        let started = eligo::clock::Stopwatch::start();
+        let page = b.get(&path).await;
+        let took = started.elapsed();
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(took < std::time::Duration::from_secs(1), "{path}: {took:?}");
+    }
+
     // A User Administrator sees only what their role allows.
     let mut uma = signed_in(&t, "uma").await;
     let home = uma.get("/portal/admin").await;
@@ -312,6 +332,23 @@ async fn ada_manages_a_group_members_owners_and_nesting() {
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.has("is already a member"), "{}", page.body);
+    // Two users with the same name: the form says which, and asks for the user name.
+    for upn in ["twin1@contoso.example", "twin2@contoso.example"] {
+        let (status, body) = t
+            .post(
+                "/v1/users",
+                BOOTSTRAP,
+                json!({ "userPrincipalName": upn, "displayName": "Twin" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let page = b
+        .submit(&add, &[("relation", "member"), ("who", "Twin")])
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.has("Several objects are called"), "{}", page.body);
+    assert!(page.has("twin1@contoso.example") && page.has("twin2@contoso.example"));
     let done = b
         .submit(
             &add,
@@ -700,6 +737,24 @@ async fn the_connectors_page_shows_health_and_reconcile_reports_an_unreachable_s
     assert!(report.has("Failing"));
     let page = b.get("/portal/admin/connectors").await;
     assert!(page.has("badge-bad\">Failing"), "{}", page.body);
+    // Failing again and again raises an alert, which the Administration home shows.
+    for _ in 0..3 {
+        b.get("/portal/admin/connectors").await;
+        b.submit(
+            &format!("/portal/admin/connectors/{connector}/reconcile"),
+            &[],
+        )
+        .await;
+    }
+    let home = b.get("/portal/admin").await;
+    assert!(
+        home.has("Downstream connector &#34;Unreachable SCIM&#34; keeps failing")
+            || home.has("Downstream connector &quot;Unreachable SCIM&quot; keeps failing")
+            || home.has("Downstream connector &#x22;Unreachable SCIM&#x22; keeps failing"),
+        "{}",
+        home.body
+    );
+    assert!(home.has("badge-bad\">High"));
 
     let report = b
         .submit(&format!("/portal/admin/connectors/{idle}/reconcile"), &[])

@@ -41,6 +41,8 @@ pub struct App {
     pub mailer: Option<crate::notify::mail::Mailer>,
     /// Posts signed webhook events.
     pub webhooks: crate::notify::webhooks::WebhookClient,
+    /// The audit chain's last verification, for the portal's Audit page.
+    pub chain_check: crate::portal::audit::chain::ChainCheck,
 }
 
 pub type AppState = Arc<App>;
@@ -76,6 +78,7 @@ impl App {
             reminded_at: Default::default(),
             mailer,
             webhooks: Default::default(),
+            chain_check: Default::default(),
         });
         // Every committed change reaches the index first, then wakes the outbox worker if it
         // wrote a job (the job's delivery reads the index). A weak reference: the store must

@@ -84,7 +84,8 @@ pub async fn update_rule(
     policy.last_modified_by = Some(caller.id);
     policy.last_modified_date_time = Some(now);
     tx.put_policy(&policy, now.timestamp_micros()).await?;
-    tx.append_audit(rule_event(caller, &policy, rule_id, now))
+    let name = governed_name(&mut *tx, &policy).await?;
+    tx.append_audit(rule_event(caller, &policy, name.as_deref(), rule_id, now))
         .await?;
     tx.commit().await?;
     Ok(policy)
@@ -99,10 +100,26 @@ pub fn rule_json(rules: &PolicyRules, rule_id: &str) -> Value {
         .unwrap_or_default()
 }
 
+/// The display name of the role or group a policy governs, so its audit entries read as
+/// "Helpdesk Administrator" rather than an id.
+async fn governed_name(tx: &mut dyn Tx, policy: &RolePolicy) -> ApiResult<Option<String>> {
+    Ok(match policy.scope_type {
+        ScopeType::DirectoryRole => match Uuid::parse_str(&policy.role_definition_id) {
+            Ok(id) => tx.get_role_definition(id).await?.map(|r| r.display_name),
+            Err(_) => None,
+        },
+        ScopeType::Group => match Uuid::parse_str(&policy.scope_id) {
+            Ok(id) => tx.get_group(id).await?.map(|g| g.display_name),
+            Err(_) => None,
+        },
+    })
+}
+
 /// The audit entry of one changed rule.
 fn rule_event(
     caller: &Caller,
     policy: &RolePolicy,
+    governed: Option<&str>,
     rule_id: &str,
     now: DateTime<Utc>,
 ) -> AuditEvent {
@@ -114,7 +131,11 @@ fn rule_event(
         caller.initiator(),
     )
     .target(&policy.id, "Policy", None)
-    .target(&policy.role_definition_id, policy.scope_type.as_str(), None)
+    .target(
+        &policy.role_definition_id,
+        policy.scope_type.as_str(),
+        governed,
+    )
     .detail("ruleId", rule_id)
     .detail("newValue", new_rule.to_string())
     .detail(
@@ -186,8 +207,9 @@ pub async fn update_rules(
     policy.last_modified_by = Some(caller.id);
     policy.last_modified_date_time = Some(now);
     tx.put_policy(&policy, now.timestamp_micros()).await?;
+    let name = governed_name(&mut *tx, &policy).await?;
     for rule_id in &changed {
-        tx.append_audit(rule_event(caller, &policy, rule_id, now))
+        tx.append_audit(rule_event(caller, &policy, name.as_deref(), rule_id, now))
             .await?;
     }
     tx.commit().await?;

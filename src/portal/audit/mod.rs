@@ -6,6 +6,8 @@
 pub mod csv;
 pub mod filters;
 
+pub mod chain;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -43,6 +45,8 @@ struct Params {
     filters: Filters,
     page: Option<String>,
     format: Option<String>,
+    /// Walk the whole chain now, whatever the last full check.
+    recheck: Option<String>,
 }
 
 /// One category in the `<select>`.
@@ -70,6 +74,8 @@ pub struct ChainView {
     pub intact: bool,
     pub entries: u64,
     pub first_bad: Option<i64>,
+    /// When the whole chain was last walked (newer entries are checked on every view).
+    pub full_check: String,
 }
 
 #[derive(Template)]
@@ -160,7 +166,11 @@ async fn show(app: &AppState, viewer: Viewer, p: Params) -> PageResult<Response>
         .filter(|n| (1..=1_000_000).contains(n))
         .unwrap_or(1);
     let mut tx = app.store.read().await?;
-    let verdict = crate::api::audit::verify_chain(&mut *tx).await?;
+    let chain = app
+        .chain_check
+        .status(&mut *tx, app.clock.now(), p.recheck.is_some())
+        .await?;
+    let verdict = chain.verdict;
     let mut errors = FieldErrors::new();
     let selection = filters::select(&mut *tx, &p.filters, &mut errors).await?;
     let (rows, more) = if errors.is_empty() {
@@ -190,6 +200,7 @@ async fn show(app: &AppState, viewer: Viewer, p: Params) -> PageResult<Response>
                 intact: verdict.valid,
                 entries: verdict.entries,
                 first_bad: verdict.first_bad_sequence,
+                full_check: crate::notify::templates::format_time(chain.full_at),
             },
             categories: CATEGORIES
                 .iter()

@@ -87,8 +87,8 @@ async fn the_administration_home_shows_the_sections_with_counts_and_alerts() {
     assert!(home.has("Open alerts") && home.has("No open alerts."));
     assert!(home.has("aria-current=\"page\">Administration"));
 
-    // Every page of the section answers quickly on the demo tenant (a loose bound: this is
-    // a debug build sharing the machine; the goal is 100 ms in release).
+    // Every page of the section renders for a Global Administrator (how fast is measured by
+    // `cargo bench --bench portal`, not asserted here).
     let helpdesk = group_id(&t, "Helpdesk Team").await;
     let carol = user_id(&t, "carol@contoso.example").await;
     for path in [
@@ -100,11 +100,8 @@ async fn the_administration_home_shows_the_sections_with_counts_and_alerts() {
         "/portal/admin/service-principals".to_string(),
         "/portal/admin/connectors".to_string(),
     ] {
-        let started = eligo::clock::Stopwatch::start();
         let page = b.get(&path).await;
-        let took = started.elapsed();
         assert_eq!(page.status, StatusCode::OK, "{path}");
-        assert!(took < std::time::Duration::from_secs(1), "{path}: {took:?}");
     }
 
     // A User Administrator sees only what their role allows.

@@ -270,6 +270,10 @@ async fn a_broken_chain_is_said_plainly() {
         );
         return;
     }
+    // Seen intact first: the page remembers that full check for a minute.
+    let mut dave = Browser::signed_in(&t, "dave@contoso.example", DEMO_PASSWORD).await;
+    let page = dave.get("/portal/audit").await;
+    assert!(page.has("Audit chain intact"), "{}", page.body);
     let out = std::process::Command::new("sqlite3")
         .arg(t.dir.join("eligo.db"))
         .arg(
@@ -281,9 +285,21 @@ async fn a_broken_chain_is_said_plainly() {
         .expect("running sqlite3");
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "{out:?}");
-    let mut dave = Browser::signed_in(&t, "dave@contoso.example", DEMO_PASSWORD).await;
+    // Within the minute only new entries are checked, and the page says when the whole chain
+    // was; asking for a full check finds the change at once.
     let page = dave.get("/portal/audit").await;
+    assert!(
+        page.has("The whole chain was last checked at"),
+        "{}",
+        page.body
+    );
+    let page = dave.get("/portal/audit?recheck=1").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.has("Audit chain BROKEN at entry 2"), "{}", page.body);
     assert!(page.has("badge-bad\">Broken"));
+    // And without asking, the next view after the minute finds it too.
+    let mut other = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    t.clock.advance(chrono::TimeDelta::seconds(61));
+    let page = other.get("/portal/audit").await;
+    assert!(page.has("Audit chain BROKEN at entry 2"), "{}", page.body);
 }

@@ -10,3 +10,4 @@ mod audit;
 mod e2e;
 mod my_roles;
 mod sign_in;
+mod templates;

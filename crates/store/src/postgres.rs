@@ -74,6 +74,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0006_outbox.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            7,
+            "audit initiator index".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0007_audit_initiator.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -78,6 +78,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0006_outbox.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            7,
+            "audit initiator index".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0007_audit_initiator.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

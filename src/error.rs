@@ -127,6 +127,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Refusals of the authorization layer: 403 with a code that names the rule.
+impl From<eligo_core::authz::Denied> for ApiError {
+    fn from(d: eligo_core::authz::Denied) -> Self {
+        use eligo_core::authz::Denied;
+        let e = ApiError::new(StatusCode::FORBIDDEN, d.code(), d.to_string());
+        match d {
+            Denied::MfaRequired => e.with_detail("MfaRequired", "otp"),
+            Denied::SelfEscalation => e.with_detail("SelfEscalationDenied", "id"),
+            _ => e,
+        }
+    }
+}
+
 impl From<eligo_core::filter::FilterError> for ApiError {
     fn from(e: eligo_core::filter::FilterError) -> Self {
         ApiError::bad_request("Request_UnsupportedQuery", e.to_string())

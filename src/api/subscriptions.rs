@@ -57,7 +57,7 @@ async fn create(
     caller: Caller,
     JsonBody(req): JsonBody<CreateSubscription>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    caller.require(actions::SUBSCRIPTIONS_UPDATE)?;
+    crate::service::authorize::act(&app, &caller, actions::SUBSCRIPTIONS_UPDATE, true)?;
     if let Err(problems) = validate_subscription(&req.url, &req.event_types, &req.secret) {
         let summary: Vec<String> = problems.iter().map(|(f, m)| format!("{f}: {m}")).collect();
         return Err(problems.iter().fold(
@@ -132,7 +132,7 @@ async fn delete_one(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require(actions::SUBSCRIPTIONS_UPDATE)?;
+    crate::service::authorize::act(&app, &caller, actions::SUBSCRIPTIONS_UPDATE, true)?;
     let id = odata::parse_id(&id, "subscription")?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;

@@ -88,11 +88,52 @@ impl FromRequestParts<AppState> for Caller {
                 "an Authorization: Bearer token is required",
             )
         })?;
-        Caller::from_token(app, raw).await
+        let caller = Caller::from_token(app, raw).await?;
+        if caller
+            .session
+            .amr
+            .iter()
+            .any(|m| m == crate::service::authorize::BOOTSTRAP_METHOD)
+        {
+            // The break-glass token counts as strong authentication, so every use of it is
+            // on the record with where it came from.
+            let crate::api::auth::ClientAddress(address) =
+                crate::api::auth::ClientAddress::from_request_parts(parts, app)
+                    .await
+                    .unwrap_or(crate::api::auth::ClientAddress(None));
+            let event = eligo_core::audit::AuditEvent::new(
+                app.clock.now(),
+                eligo_core::audit::Category::Authentication,
+                "Break-glass token used",
+                caller.initiator(),
+            )
+            .target(caller.id, "User", caller.upn.as_deref())
+            .detail("ipAddress", address.as_deref().unwrap_or("-"))
+            .detail("method", parts.method.as_str())
+            .detail("path", parts.uri.path());
+            let mut tx = app.store.write().await?;
+            tx.append_audit(event).await?;
+            tx.commit().await?;
+        }
+        Ok(caller)
     }
 }
 
 impl Caller {
+    /// The live portal session a cookie names. Only sessions issued by the portal's sign-in
+    /// (which demanded the second factor) count: an API token pasted into the cookie is refused,
+    /// or it would skip the portal's own demands.
+    pub async fn from_portal_cookie(app: &AppState, raw: &str) -> ApiResult<Caller> {
+        let caller = Caller::from_token(app, raw).await?;
+        if caller.session.channel != eligo_store::SessionChannel::Portal {
+            return Err(ApiError::unauthorized(
+                "InvalidAuthenticationToken",
+                "this is not a portal session",
+            ));
+        }
+        Ok(caller)
+    }
+
     /// The live session a raw token names (bearer header or portal cookie), with the roles
     /// its principal holds now; 401 when the token is unknown, revoked or expired.
     pub async fn from_token(app: &AppState, raw: &str) -> ApiResult<Caller> {

@@ -15,6 +15,12 @@ pub struct TotpCredential {
     pub verified: bool,
     /// The last accepted step; a code for this step or an earlier one is a replay.
     pub last_step: Option<u64>,
+    /// A pending enrolment belongs to the session that started it (its token hash) and
+    /// expires: another session never sees or completes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub fn new_secret() -> String {
@@ -76,6 +82,8 @@ mod tests {
         let secret = new_secret();
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let mut cred = TotpCredential {
+            pending_session: None,
+            pending_until: None,
             secret_base32: secret.clone(),
             verified: true,
             last_step: None,

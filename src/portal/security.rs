@@ -146,9 +146,7 @@ fn enrol_page(viewer: &Viewer, upn: &str, secret: &str, errors: FieldErrors) -> 
 }
 
 async fn enrolment(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    let pending = credential(&app, viewer.caller.id, sessions::TOTP_PENDING)
-        .await?
-        .filter(|p| !p.secret_base32.is_empty());
+    let pending = sessions::pending_enrolment(&app, &viewer.caller).await?;
     let Some(pending) = pending else {
         return Ok(Redirect::to("/portal/security").into_response());
     };
@@ -203,9 +201,7 @@ async fn verify(State(app): State<AppState>, posted: Posted<CodeForm>) -> PageRe
             Err(e) => return Err(e.into()),
         }
     }
-    let pending = credential(&app, viewer.caller.id, sessions::TOTP_PENDING)
-        .await?
-        .filter(|p| !p.secret_base32.is_empty());
+    let pending = sessions::pending_enrolment(&app, &viewer.caller).await?;
     let Some(pending) = pending else {
         return Ok(Redirect::to("/portal/security").into_response());
     };

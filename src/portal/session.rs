@@ -81,7 +81,7 @@ impl FromRequestParts<AppState> for Viewer {
                 PageError::SessionEnded
             });
         };
-        let caller = match Caller::from_token(app, raw).await {
+        let caller = match Caller::from_portal_cookie(app, raw).await {
             Ok(c) => c,
             Err(e) if e.status == StatusCode::UNAUTHORIZED => {
                 return Err(if reading {

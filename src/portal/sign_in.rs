@@ -89,7 +89,9 @@ async fn show(
     let next = clean_next(q.next.as_deref());
     // Already signed in: straight on.
     if let Some(raw) = cookies::get(&headers, cookies::session_name(&app))
-        && crate::auth::Caller::from_token(&app, raw).await.is_ok()
+        && crate::auth::Caller::from_portal_cookie(&app, raw)
+            .await
+            .is_ok()
     {
         return Redirect::to(&next).into_response();
     }
@@ -200,12 +202,10 @@ async fn submit(
         Err(e) => {
             let status = e.status;
             match e.code {
-                "MfaCodeRequired" => again.errors.add(
-                    "code",
-                    "Your account has an authenticator: enter its current six-digit code.",
-                ),
+                // One message whatever was wrong: it must not tell a right password from a
+                // wrong one, nor whether the account has an authenticator.
                 "InvalidCredentials" => again.errors.add_general(
-                    "The user name, password or code is incorrect. (A code works once; wait for the next one.)",
+                    "The user name, password or code is incorrect. If you have set up an authenticator app, enter its current code too. (A code works once; wait for the next one.)",
                 ),
                 _ => again.errors.absorb(&e, |_| None),
             }

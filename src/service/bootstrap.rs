@@ -100,6 +100,7 @@ pub async fn first_start(app: &App) -> anyhow::Result<FirstStart> {
         revoked_at: None,
         last_mfa_at: None,
         amr: vec!["bootstrap".into()],
+        channel: eligo_store::SessionChannel::Api,
     })
     .await?;
     tx.append_audit(

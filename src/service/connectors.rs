@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::connectors::SettingError;
 use crate::error::{ApiError, ApiResult};
 use crate::provisioning::{reconcile, registry};
+use crate::service::authorize;
 
 fn invalid_settings(errors: Vec<SettingError>) -> ApiError {
     let summary: Vec<String> = errors
@@ -92,7 +93,7 @@ pub async fn create(
     display_name: &str,
     settings: Value,
 ) -> ApiResult<ConnectorRow> {
-    caller.require(actions::PROVISIONING_UPDATE)?;
+    authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     if !registry::KINDS.contains(&kind) {
         return Err(ApiError::bad_request(
             "InvalidConnectorType",
@@ -150,7 +151,7 @@ pub async fn update(
     display_name: Option<&str>,
     settings: Option<Map<String, Value>>,
 ) -> ApiResult<ConnectorRow> {
-    caller.require(actions::PROVISIONING_UPDATE)?;
+    authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let mut row = load(&mut *tx, id).await?;
@@ -183,7 +184,7 @@ pub async fn update(
 }
 
 pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
-    caller.require(actions::PROVISIONING_UPDATE)?;
+    authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let row = load(&mut *tx, id).await?;
@@ -211,7 +212,7 @@ pub async fn reconcile_now(
     caller: &Caller,
     id: Uuid,
 ) -> ApiResult<Vec<reconcile::Report>> {
-    caller.require(actions::PROVISIONING_UPDATE)?;
+    authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     reconcile::connector(app, id).await
 }
 
@@ -224,7 +225,7 @@ pub async fn map_group(
     connector: Uuid,
     target: &str,
 ) -> ApiResult<MappingRow> {
-    caller.require(actions::PROVISIONING_UPDATE)?;
+    authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let g = tx
@@ -285,7 +286,7 @@ pub async fn mappings_of(app: &App, caller: &Caller, group: Uuid) -> ApiResult<V
 /// Stops provisioning: the downstream group is no longer managed (members Eligo pushed there
 /// stay; the audit entry lists them, so someone can clean up deliberately).
 pub async fn unmap_group(app: &App, caller: &Caller, group: Uuid, mapping: Uuid) -> ApiResult<()> {
-    caller.require(actions::PROVISIONING_UPDATE)?;
+    authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let m = tx

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEvent, Category};
-use eligo_core::authz::actions;
+use eligo_core::authz::{AccountChange, GroupChange, Operation, Protection, actions};
 use eligo_core::directory::{self as dir, Group, PrincipalKind, Relation, ServicePrincipal, User};
 use eligo_core::invalid::Invalid;
 use eligo_core::roles::{self, RoleDefinition, RolePermission};
@@ -17,7 +17,8 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::{Caller, password, token};
 use crate::error::{ApiError, ApiResult};
-use crate::service::{access, sessions};
+use crate::service::pim::cascade;
+use crate::service::{access, authorize, sessions};
 
 pub struct NewUser {
     pub user_principal_name: String,
@@ -65,7 +66,7 @@ async fn require_manager(tx: &mut dyn Tx, manager: Option<Uuid>) -> ApiResult<()
 }
 
 pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> ApiResult<User> {
-    caller.require(actions::USERS_CREATE)?;
+    authorize::act(app, caller, actions::USERS_CREATE, false)?;
     collect([
         dir::validate_upn(&new.user_principal_name),
         dir::validate_display_name(&new.display_name),
@@ -116,21 +117,44 @@ pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> ApiResult<
     Ok(user)
 }
 
-/// Administrators' accounts (anyone holding or eligible for a role) are changed only by those
-/// allowed to touch privileged credentials: a User Administrator must not be able to take over
-/// a Global Administrator by resetting their password or disabling them.
-async fn require_may_manage_account(
+/// Privileged accounts (threat-model rule 1: anyone who holds, may activate or can reach a
+/// role, controls a protected group, approves, or manages an approver) are changed only from
+/// above (rule 2): a User or Helpdesk Administrator must not take over a Global Administrator's
+/// owner, approver or manager by resetting a password or redirecting their mail.
+async fn authorize_account_change(
+    app: &App,
     tx: &mut dyn Tx,
     caller: &Caller,
     target: Uuid,
+    changes: &[AccountChange],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    if access::is_privileged(tx, target, now).await? {
-        caller.require(actions::PRIVILEGED_CREDENTIALS).map_err(|_| {
-            ApiError::forbidden("this account holds or may activate a role; only a Global or Privileged Authentication Administrator may change it")
-        })?;
+    let protection = access::privilege::of_principal(app, tx, target, now).await?;
+    for &change in changes {
+        authorize::check(app, caller, Operation::Account(change), &protection)?;
     }
     Ok(())
+}
+
+impl UserPatch {
+    /// The kinds of change this patch makes, for authorization.
+    fn changes(&self) -> Vec<AccountChange> {
+        let mut out = Vec::new();
+        if self.display_name.is_some() {
+            out.push(AccountChange::Profile);
+        }
+        if self.user_principal_name.is_some()
+            || self.mail.is_some()
+            || self.manager_id.is_some()
+            || self.account_enabled.is_some()
+        {
+            out.push(AccountChange::Steering);
+        }
+        if self.password.is_some() {
+            out.push(AccountChange::Credentials);
+        }
+        out
+    }
 }
 
 pub async fn update_user(
@@ -139,19 +163,45 @@ pub async fn update_user(
     id: Uuid,
     patch: UserPatch,
 ) -> ApiResult<User> {
-    let only_password = patch.password.is_some()
-        && patch.user_principal_name.is_none()
-        && patch.display_name.is_none()
-        && patch.mail.is_none()
-        && patch.manager_id.is_none()
-        && patch.account_enabled.is_none();
-    if only_password {
-        caller.require(actions::USERS_CREDENTIALS)?;
+    let activity = if patch.password.is_some() {
+        "Reset user password"
     } else {
-        caller.require(actions::USERS_UPDATE)?;
-        if patch.password.is_some() {
-            caller.require(actions::USERS_CREDENTIALS)?;
-        }
+        "Update user"
+    };
+    authorize::audited(
+        app,
+        caller,
+        activity,
+        Category::UserManagement,
+        update_user_authorized(app, caller, id, patch),
+    )
+    .await
+}
+
+async fn update_user_authorized(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+    patch: UserPatch,
+) -> ApiResult<User> {
+    let changes = patch.changes();
+    if changes.is_empty() {
+        // Nothing to change still needs the right to change it.
+        authorize::check(
+            app,
+            caller,
+            Operation::Account(AccountChange::Profile),
+            &Protection::Ordinary,
+        )?;
+    }
+    // The permission alone first (a target's protection is read under the write lock below).
+    for &change in &changes {
+        authorize::check(
+            app,
+            caller,
+            Operation::Account(change),
+            &Protection::Ordinary,
+        )?;
     }
     collect([
         patch
@@ -185,12 +235,9 @@ pub async fn update_user(
         .get_user(id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
-    let sensitive = patch.password.is_some()
-        || patch.account_enabled.is_some()
-        || patch.user_principal_name.is_some();
-    if sensitive {
-        require_may_manage_account(&mut *tx, caller, id, now).await?;
-    }
+    authorize_account_change(app, &mut *tx, caller, id, &changes, now).await?;
+    let disabling = patch.account_enabled == Some(false) && user.account_enabled;
+    let patch_password = hash.is_some();
     let mut changed = Vec::new();
     if let Some(v) = patch.user_principal_name {
         user.user_principal_name = v;
@@ -248,12 +295,36 @@ pub async fn update_user(
         )
         .await?;
     }
+    // Rule 6: a credential change ends the account's other sessions (the acting one is kept
+    // when people change their own); disabling ends every session and activation.
+    if disabling {
+        cascade::after_principal_disabled(&mut *tx, id, &caller.initiator(), now).await?;
+    } else if patch_password {
+        let keep = (caller.id == id).then_some(caller.session.token_hash.as_str());
+        tx.revoke_tokens_of(id, keep, now).await?;
+    }
     tx.commit().await?;
     Ok(user)
 }
 
 pub async fn delete_user(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
-    caller.require(actions::USERS_DELETE)?;
+    authorize::audited(
+        app,
+        caller,
+        "Delete user",
+        Category::UserManagement,
+        delete_user_authorized(app, caller, id),
+    )
+    .await
+}
+
+async fn delete_user_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+    authorize::check(
+        app,
+        caller,
+        Operation::Account(AccountChange::Delete),
+        &Protection::Ordinary,
+    )?;
     if id == caller.id {
         return Err(ApiError::bad_request(
             "CannotDeleteSelf",
@@ -266,7 +337,7 @@ pub async fn delete_user(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> 
         .get_user(id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
-    require_may_manage_account(&mut *tx, caller, id, now).await?;
+    authorize_account_change(app, &mut *tx, caller, id, &[AccountChange::Delete], now).await?;
     tx.delete_principal(id).await?;
     tx.append_audit(
         AuditEvent::new(
@@ -296,24 +367,13 @@ pub struct GroupPatch {
     pub description: Option<Option<String>>,
 }
 
-fn group_action(
-    group_is_role_assignable: bool,
-    ordinary: &'static str,
-    protected: &'static str,
-) -> &'static str {
-    if group_is_role_assignable {
-        protected
-    } else {
-        ordinary
-    }
-}
-
 pub async fn create_group(app: &App, caller: &Caller, new: NewGroup) -> ApiResult<Group> {
-    caller.require(group_action(
-        new.is_assignable_to_role,
-        actions::GROUPS_CREATE,
-        actions::RA_GROUPS_CREATE,
-    ))?;
+    let action = if new.is_assignable_to_role {
+        actions::RA_GROUPS_CREATE
+    } else {
+        actions::GROUPS_CREATE
+    };
+    authorize::act(app, caller, action, true)?;
     collect([
         dir::validate_display_name(&new.display_name),
         new.description
@@ -383,11 +443,7 @@ pub async fn update_group(
         .get_group(id)
         .await?
         .ok_or_else(|| ApiError::not_found("group"))?;
-    caller.require(group_action(
-        group.is_assignable_to_role,
-        actions::GROUPS_UPDATE,
-        actions::RA_GROUPS_UPDATE,
-    ))?;
+    authorize_group_change(app, &mut *tx, caller, &group, GroupChange::Update).await?;
     let before = group.clone();
     if let Some(v) = patch.display_name {
         group.display_name = v;
@@ -421,17 +477,33 @@ pub async fn delete_group(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()>
         .get_group(id)
         .await?
         .ok_or_else(|| ApiError::not_found("group"))?;
-    caller.require(group_action(
-        group.is_assignable_to_role,
-        actions::GROUPS_DELETE,
-        actions::RA_GROUPS_DELETE,
-    ))?;
+    authorize_group_change(app, &mut *tx, caller, &group, GroupChange::Delete).await?;
     // Deleting a mapped group would orphan its downstream members, who would keep access.
     if !tx.list_mappings(Some(id), None).await?.is_empty() {
         return Err(ApiError::conflict(
             "GroupIsProvisioned",
             "this group is provisioned to a downstream system; remove its provisioning first",
         ));
+    }
+    // Eligibilities the group holds go with it, and so do the activations drawn from them.
+    let held = tx
+        .list_role_schedules(&eligo_store::ScheduleQuery {
+            kind: Some(ScheduleKind::Eligible),
+            principal_ids: Some(vec![id]),
+            targets: eligo_store::Targets::All,
+            ..Default::default()
+        })
+        .await?;
+    for mut eligibility in held.into_iter().filter(|e| !e.has_ended(now)) {
+        crate::service::pim::admin::end_now(&mut eligibility, now);
+        cascade::activations_of_eligibility(
+            &mut *tx,
+            &eligibility,
+            "group deleted",
+            &caller.initiator(),
+            now,
+        )
+        .await?;
     }
     tx.delete_principal(id).await?;
     tx.append_audit(
@@ -472,47 +544,68 @@ async fn creates_cycle(tx: &mut dyn Tx, group: Uuid, member: Uuid) -> ApiResult<
     Ok(false)
 }
 
-/// Who may change a group's members or owners: those whose role allows it (protected actions
-/// for role-assignable groups), and the group's owners — except that an owner never adds
-/// themselves, which would be escalation through a group they own.
+/// Who may change a group's members or owners (threat-model rule 3): those whose role allows
+/// it — for a protected group (role-assignable, approvers, mapped downstream, handed out through
+/// PIM, nested in or owning one of those) only Global and Privileged Role Administrators — and
+/// the group's owners, who never add themselves. Every such change needs a fresh second factor.
 pub async fn authorize_relation_change(
     app: &App,
+    tx: &mut dyn Tx,
     caller: &Caller,
     group: &Group,
     principal: Uuid,
     relation: Relation,
     adding: bool,
 ) -> ApiResult<()> {
-    let action = match (relation, group.is_assignable_to_role) {
-        (Relation::Member, false) => actions::GROUPS_MEMBERS,
-        (Relation::Member, true) => actions::RA_GROUPS_MEMBERS,
-        (Relation::Owner, false) => actions::GROUPS_OWNERS,
-        (Relation::Owner, true) => actions::RA_GROUPS_OWNERS,
-    };
-    if caller.may(action) {
-        return Ok(());
-    }
+    let now = app.clock.now();
+    let protection = access::privilege::of_group(app, tx, group.id, now).await?;
     // Ownership counts directly or through an activated ownership (PIM for Groups).
-    let is_owner = app
-        .access
-        .owner_of(caller.id, group.id, app.clock.now())
-        .allowed;
-    if !is_owner {
-        return Err(ApiError::forbidden(format!(
-            "changing this group's {}s needs {action} or ownership of the group",
-            relation.as_str()
-        )));
-    }
-    if adding && principal == caller.id {
-        return Err(
-            ApiError::forbidden("an owner cannot add themselves to a group they own")
-                .with_detail("SelfEscalationDenied", "id"),
-        );
-    }
+    let subject_is_owner = app.access.owner_of(caller.id, group.id, now).allowed;
+    let change = GroupChange::Relation {
+        relation,
+        adding,
+        principal,
+        subject_is_owner,
+    };
+    authorize::check(app, caller, Operation::Group(change), &protection)?;
+    Ok(())
+}
+
+/// Authorizes a change to a group itself (update, delete) against its protection.
+async fn authorize_group_change(
+    app: &App,
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    group: &Group,
+    change: GroupChange,
+) -> ApiResult<()> {
+    let protection = access::privilege::of_group(app, tx, group.id, app.clock.now()).await?;
+    authorize::check(app, caller, Operation::Group(change), &protection)?;
     Ok(())
 }
 
 pub async fn add_relation(
+    app: &App,
+    caller: &Caller,
+    group_id: Uuid,
+    principal: Uuid,
+    relation: Relation,
+) -> ApiResult<()> {
+    let activity = match relation {
+        Relation::Member => "Add member to group",
+        Relation::Owner => "Add owner to group",
+    };
+    authorize::audited(
+        app,
+        caller,
+        activity,
+        Category::GroupManagement,
+        add_relation_authorized(app, caller, group_id, principal, relation),
+    )
+    .await
+}
+
+async fn add_relation_authorized(
     app: &App,
     caller: &Caller,
     group_id: Uuid,
@@ -533,7 +626,7 @@ pub async fn add_relation(
         )
         .with_detail("UnknownPrincipal", "id")
     })?;
-    authorize_relation_change(app, caller, &group, principal, relation, true).await?;
+    authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, true).await?;
     dir::check_nesting(&group, kind, relation)?;
     if relation == Relation::Member
         && kind == PrincipalKind::Group
@@ -579,13 +672,34 @@ pub async fn remove_relation(
     principal: Uuid,
     relation: Relation,
 ) -> ApiResult<()> {
+    let activity = match relation {
+        Relation::Member => "Remove member from group",
+        Relation::Owner => "Remove owner from group",
+    };
+    authorize::audited(
+        app,
+        caller,
+        activity,
+        Category::GroupManagement,
+        remove_relation_authorized(app, caller, group_id, principal, relation),
+    )
+    .await
+}
+
+async fn remove_relation_authorized(
+    app: &App,
+    caller: &Caller,
+    group_id: Uuid,
+    principal: Uuid,
+    relation: Relation,
+) -> ApiResult<()> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let group = tx
         .get_group(group_id)
         .await?
         .ok_or_else(|| ApiError::not_found("group"))?;
-    authorize_relation_change(app, caller, &group, principal, relation, false).await?;
+    authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, false).await?;
     if relation == Relation::Owner {
         let owners = tx.relations_of_group(group_id, Relation::Owner).await?;
         if owners == [principal]
@@ -603,6 +717,17 @@ pub async fn remove_relation(
             "{} {principal} of this group",
             relation.as_str()
         )));
+    }
+    if relation == Relation::Member {
+        cascade::after_membership_removed(
+            app,
+            &mut *tx,
+            group_id,
+            principal,
+            &caller.initiator(),
+            now,
+        )
+        .await?;
     }
     let activity = match relation {
         Relation::Member => "Remove member from group",
@@ -632,7 +757,7 @@ pub async fn create_service_principal(
     caller: &Caller,
     display_name: String,
 ) -> ApiResult<(ServicePrincipal, String)> {
-    caller.require(actions::SERVICE_PRINCIPALS_CREATE)?;
+    authorize::act(app, caller, actions::SERVICE_PRINCIPALS_CREATE, false)?;
     dir::validate_display_name(&display_name)?;
     let now = app.clock.now();
     let sp = ServicePrincipal {
@@ -667,13 +792,20 @@ pub async fn create_service_principal(
 }
 
 pub async fn delete_service_principal(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
-    caller.require(actions::SERVICE_PRINCIPALS_DELETE)?;
+    authorize::act(app, caller, actions::SERVICE_PRINCIPALS_DELETE, false)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let sp = tx
         .get_service_principal(id)
         .await?
         .ok_or_else(|| ApiError::not_found("service principal"))?;
+    // A privileged service principal is managed only from above, like a privileged person.
+    let protection = access::privilege::of_principal(app, &mut *tx, id, now).await?;
+    if let Protection::Privileged(reason) = protection
+        && !caller.may(actions::PRIVILEGED_CREDENTIALS)
+    {
+        return Err(eligo_core::authz::Denied::PrivilegedTarget { reason }.into());
+    }
     tx.delete_principal(id).await?;
     tx.append_audit(
         AuditEvent::new(
@@ -701,7 +833,7 @@ pub async fn create_role_definition(
     caller: &Caller,
     new: NewRole,
 ) -> ApiResult<RoleDefinition> {
-    caller.require(actions::ROLE_DEFINITIONS_CREATE)?;
+    authorize::act(app, caller, actions::ROLE_DEFINITIONS_CREATE, true)?;
     let mut checks = vec![
         dir::validate_display_name(&new.display_name),
         new.description

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::service::authorize;
 
 /// The policy governing `role_definition_id` at `scope_id`, stored or default. 404 when the
 /// role (or group) does not exist.
@@ -70,7 +71,7 @@ pub async fn update_rule(
     rule_id: &str,
     body: &Value,
 ) -> ApiResult<RolePolicy> {
-    caller.require(actions::POLICIES_UPDATE)?;
+    authorize::act(app, caller, actions::POLICIES_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let mut policy = by_id(&mut *tx, policy_id).await?;
@@ -165,7 +166,7 @@ pub async fn update_rules(
     changes: &[(String, Value)],
     unchanged_since: Option<Option<DateTime<Utc>>>,
 ) -> ApiResult<RulesUpdate> {
-    caller.require(actions::POLICIES_UPDATE)?;
+    authorize::act(app, caller, actions::POLICIES_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let mut policy = by_id(&mut *tx, policy_id).await?;

@@ -20,12 +20,9 @@ pub const CLIENT_SECRET: &str = "clientSecret";
 
 /// Where a session is used: API tokens live `token_lifetime`; portal sessions end after
 /// `portal_idle_timeout` without use (the portal slides that end forward, never past
-/// `token_lifetime`) and demand the code of an enrolled authenticator at sign-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Api,
-    Portal,
-}
+/// `token_lifetime`). Both demand the code of an enrolled authenticator at sign-in, and the
+/// portal accepts only sessions issued for it.
+pub use eligo_store::SessionChannel as Channel;
 
 pub struct Issued {
     pub access_token: String,
@@ -33,10 +30,12 @@ pub struct Issued {
     pub amr: Vec<String>,
 }
 
+/// The one answer to every failed sign-in: it never tells a right password from a wrong one,
+/// nor whether the account has an authenticator (a missing code answers the same).
 fn invalid_credentials() -> ApiError {
     ApiError::unauthorized(
         "InvalidCredentials",
-        "the user name, password or code is incorrect",
+        "the user name, password or code is incorrect (an account with an authenticator also needs its current code)",
     )
 }
 
@@ -103,6 +102,7 @@ fn new_session(
         revoked_at: None,
         last_mfa_at: mfa.then_some(now),
         amr,
+        channel,
     };
     (raw, record)
 }
@@ -183,12 +183,17 @@ pub async fn sign_in_user(
         };
         return Err(fail(app, attempt(reason), upn, address, invalid_credentials()).await);
     }
-    if channel == Channel::Portal && otp.is_none() && totp_cred.is_some() {
-        let e = ApiError::unauthorized(
-            "MfaCodeRequired",
-            "enter the code from your authenticator app",
-        );
-        return Err(fail(app, attempt("otpMissing"), upn, address, e).await);
+    // A password alone never opens a session of an account with a second factor, on any
+    // channel; the answer is the generic one, so it tells nothing about the password.
+    if otp.is_none() && totp_cred.is_some() {
+        return Err(fail(
+            app,
+            attempt("otpMissing"),
+            upn,
+            address,
+            invalid_credentials(),
+        )
+        .await);
     }
     let mut amr = vec!["pwd".to_string()];
     let mut step = None;
@@ -423,6 +428,32 @@ pub async fn sign_out(app: &App, caller: &Caller) -> ApiResult<()> {
     Ok(())
 }
 
+/// How long a started TOTP enrolment waits for its first code.
+pub const ENROLMENT_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// The caller's pending TOTP enrolment, if this session started it less than
+/// `ENROLMENT_LIFETIME` ago: another session (a thief's with the password) never sees the secret.
+pub async fn pending_enrolment(app: &App, caller: &Caller) -> ApiResult<Option<TotpCredential>> {
+    let mut tx = app.store.read().await?;
+    pending_enrolment_in(&mut *tx, caller, app.clock.now()).await
+}
+
+async fn pending_enrolment_in(
+    tx: &mut dyn eligo_store::Tx,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<TotpCredential>> {
+    let pending: Option<TotpCredential> = tx
+        .get_credential(caller.id, TOTP_PENDING)
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok());
+    Ok(pending.filter(|p| {
+        !p.secret_base32.is_empty()
+            && p.pending_session.as_deref() == Some(caller.session.token_hash.as_str())
+            && p.pending_until.is_some_and(|until| now < until)
+    }))
+}
+
 pub struct Enrolment {
     pub secret: String,
     pub otpauth_uri: String,
@@ -456,6 +487,8 @@ pub async fn begin_totp(app: &App, caller: &Caller) -> ApiResult<Enrolment> {
         secret_base32: secret.clone(),
         verified: false,
         last_step: None,
+        pending_session: Some(caller.session.token_hash.clone()),
+        pending_until: Some(now + ENROLMENT_LIFETIME),
     };
     tx.put_credential(
         caller.id,
@@ -486,16 +519,20 @@ pub async fn begin_totp(app: &App, caller: &Caller) -> ApiResult<Enrolment> {
 pub async fn verify_totp(app: &App, caller: &Caller, code: &str) -> ApiResult<()> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    let pending: Option<TotpCredential> = tx
-        .get_credential(caller.id, TOTP_PENDING)
-        .await?
-        .and_then(|v| serde_json::from_value(v).ok());
-    let Some(mut pending) = pending.filter(|p| !p.secret_base32.is_empty()) else {
+    let Some(mut pending) = pending_enrolment_in(&mut *tx, caller, now).await? else {
         return Err(ApiError::bad_request(
             "NoPendingEnrolment",
-            "start with POST /v1/me/authenticationMethods/totp",
+            "no enrolment of this session is waiting (it expires after 10 minutes): start with POST /v1/me/authenticationMethods/totp",
         ));
     };
+    // Replacing a registered authenticator needs the old one, now as when it started.
+    let replacing = tx
+        .get_credential(caller.id, TOTP)
+        .await?
+        .is_some_and(|c| c["verified"].as_bool() == Some(true));
+    if replacing && !caller.mfa_is_fresh(now, app.config.mfa_freshness) {
+        return Err(eligo_core::authz::Denied::MfaRequired.into());
+    }
     let Some(step) = totp::check(&pending, code, now) else {
         return Err(ApiError::bad_request(
             "InvalidOtp",
@@ -504,12 +541,16 @@ pub async fn verify_totp(app: &App, caller: &Caller, code: &str) -> ApiResult<()
     };
     pending.verified = true;
     pending.last_step = Some(step);
+    pending.pending_session = None;
+    pending.pending_until = None;
     tx.put_credential(caller.id, TOTP, &json!(pending), now.timestamp_micros())
         .await?;
     let cleared = TotpCredential {
         secret_base32: String::new(),
         verified: false,
         last_step: None,
+        pending_session: None,
+        pending_until: None,
     };
     tx.put_credential(
         caller.id,
@@ -524,6 +565,12 @@ pub async fn verify_totp(app: &App, caller: &Caller, code: &str) -> ApiResult<()
         session.amr.push("otp".into());
     }
     tx.update_token(&session).await?;
+    // Rule 6: an authenticator change ends every other session of the account (a first
+    // enrolment changes nothing another session relied on).
+    if replacing {
+        tx.revoke_tokens_of(caller.id, Some(&session.token_hash), now)
+            .await?;
+    }
     tx.append_audit(
         AuditEvent::new(
             now,

@@ -182,6 +182,8 @@ try {
   const d = await person("ada");
   await step("b: ada approves it on the Approvals page", async () => {
     await signIn(d.page, "ada");
+    // Deciding needs a fresh second factor: ada sets up her authenticator first.
+    await enrol(d.page);
     await d.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Approvals" }).click();
     await expectText(d.page, "Carol Security");
     await shot(d.page, "approvals");

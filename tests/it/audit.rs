@@ -66,6 +66,8 @@ async fn every_change_is_audited_with_actor_and_target_and_filters_work() {
             "Add member to group",
             "Add group",
             "Add user",
+            "User registered security info",
+            "User started security info registration",
             "User signed in"
         ],
         "newest first"

@@ -118,9 +118,22 @@ async fn step_up_records_fresh_mfa_on_the_session() {
     );
 
     let secret = enrol(&t, &token).await;
-    let session = t.sign_in("bob").await;
+    // With an authenticator, the password alone opens no session: the answer is the same as
+    // for a wrong password (no oracle).
+    let (status, body) = token_request(&t, login("bob", PASSWORD)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "InvalidCredentials")
+    );
+    let (status, wrong) = token_request(&t, login("bob", "not the password")).await;
+    assert_eq!((status, &wrong), (StatusCode::UNAUTHORIZED, &body));
+    let session = token;
     let (_, me) = t.get("/v1/me", &session).await;
-    assert!(me["session"]["lastMfaDateTime"].is_null());
+    assert_eq!(
+        me["session"]["lastMfaDateTime"],
+        json!("2026-11-22T10:00:00Z"),
+        "enrolling proved the new factor"
+    );
 
     t.clock.advance(TimeDelta::minutes(2));
     let code_now = totp::code_at(&secret, t.clock.now_utc()).unwrap();
@@ -148,8 +161,9 @@ async fn replacing_a_verified_authenticator_needs_fresh_mfa() {
     t.user("carol").await;
     let token = t.sign_in("carol").await;
     let secret = enrol(&t, &token).await;
-    // A password-only session cannot swap the second factor.
-    let other = t.sign_in("carol").await;
+    // A session whose second factor is no longer fresh cannot swap it.
+    t.clock.advance(TimeDelta::minutes(11));
+    let other = token;
     let (status, body) = t
         .post("/v1/me/authenticationMethods/totp", &other, json!({}))
         .await;

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub router: Router,
     pub clock: Arc<MockClock>,
     pub dir: std::path::PathBuf,
+    /// The TOTP secrets of the people `person` enrolled, by nick (`sign_in` needs them).
+    pub secrets: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 pub fn start_time() -> DateTime<Utc> {
@@ -105,6 +107,7 @@ impl TestApp {
             router,
             clock,
             dir,
+            secrets: Default::default(),
         }
     }
 
@@ -174,7 +177,44 @@ impl TestApp {
         Uuid::parse_str(body["id"].as_str().unwrap()).unwrap()
     }
 
+    /// A session for `nick`: the password sign-in for people without an authenticator; for
+    /// people `person` enrolled, a session that proved password and code now (written directly,
+    /// so the mock clock need not move to the next TOTP step).
     pub async fn sign_in(&self, nick: &str) -> String {
+        let enrolled = self.secrets.lock().unwrap().contains_key(nick);
+        if enrolled {
+            return self.mfa_session(nick).await;
+        }
+        self.password_sign_in(nick).await
+    }
+
+    async fn mfa_session(&self, nick: &str) -> String {
+        let now = self.clock.now_utc();
+        let mut tx = self.app.store.write().await.unwrap();
+        let user = tx
+            .find_user_by_upn(&format!("{nick}@contoso.example"))
+            .await
+            .unwrap()
+            .expect("user");
+        let raw = eligo::auth::token::generate("elg_");
+        tx.insert_token(&eligo_store::TokenRecord {
+            token_hash: eligo::auth::token::digest(&raw),
+            principal_id: user.id,
+            created_at: now,
+            expires_at: Some(now + self.app.config.token_lifetime),
+            revoked_at: None,
+            last_mfa_at: Some(now),
+            amr: vec!["pwd".into(), "otp".into()],
+            channel: eligo_store::SessionChannel::Api,
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        raw
+    }
+
+    /// Signs in with the password alone (the API refuses it for people with an authenticator).
+    pub async fn password_sign_in(&self, nick: &str) -> String {
         let (status, body) = self
             .call(
                 Method::POST,
@@ -191,10 +231,18 @@ impl TestApp {
 
     /// A user holding `role` actively (permanent), signed in. Role assignment has its own API
     /// in the PIM issue; here the schedule is written through the store with its audit entry.
+    /// The session has a fresh second factor (the authenticator was just enrolled), as
+    /// administration needs (threat-model rule 4); `admin_person` keeps the secret to step up.
     pub async fn admin(&self, nick: &str, role: &str) -> (Uuid, String) {
-        let id = self.user(nick).await;
-        self.grant(id, role, ScheduleKind::Active, None).await;
-        (id, self.sign_in(nick).await)
+        let p = self.admin_person(nick, role).await;
+        (p.id, p.token)
+    }
+
+    /// A user holding `role` actively (permanent), with an authenticator, signed in with MFA.
+    pub async fn admin_person(&self, nick: &str, role: &str) -> Person {
+        let p = self.person(nick).await;
+        self.grant(p.id, role, ScheduleKind::Active, None).await;
+        p
     }
 
     pub async fn grant(
@@ -246,6 +294,24 @@ impl NowUtc for MockClock {
     }
 }
 
+impl TestApp {
+    /// How many audit entries record something that happened: every entry but the records of
+    /// refused attempts and of the break-glass token's own use (which reading with it adds).
+    pub async fn recorded_changes(&self) -> usize {
+        let (status, body) = self
+            .get("/v1/auditLogs/directoryAudits?$top=999", BOOTSTRAP)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let all = body["value"].as_array().cloned().unwrap_or_default();
+        assert!(all.len() < 999, "too many entries to count");
+        all.iter()
+            .filter(|e| {
+                e["activityDisplayName"] != "Break-glass token used" && e["result"] != "failure"
+            })
+            .count()
+    }
+}
+
 pub fn id_of(v: &Value) -> Uuid {
     Uuid::parse_str(v["id"].as_str().expect("an id")).unwrap()
 }
@@ -290,6 +356,10 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        self.secrets
+            .lock()
+            .unwrap()
+            .insert(nick.to_string(), secret.clone());
         Person { id, token, secret }
     }
 

@@ -7,7 +7,7 @@ mod cli;
 mod crash;
 mod offline;
 mod outbox;
-mod pim_cli;
+pub mod pim_cli;
 mod scheduler;
 mod startup;
 pub mod support;

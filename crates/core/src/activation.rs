@@ -107,6 +107,18 @@ pub fn decide_activation(
         request.ticket.as_ref(),
         request.mfa_is_fresh,
     ));
+    // An authentication context stored before Eligo refused to enable one is enforced as the
+    // strongest thing Eligo can check, a fresh second factor: never activation without MFA.
+    if rules.authentication_context_end_user_assignment.is_enabled
+        && !enabled.contains(&Enablement::MultiFactorAuthentication)
+        && !request.mfa_is_fresh
+    {
+        broken.push(Invalid::new(
+            "MfaRule",
+            "mfa",
+            "this role's policy requires an authentication context, which needs a recent multi-factor authentication",
+        ));
+    }
 
     // Eligibility must cover the whole requested window at the requested scope.
     if let Some(end) = end {

@@ -83,6 +83,208 @@ impl Grants {
     }
 }
 
+/// Who asks, as the decision needs it: what they hold now and how strongly the session that
+/// asks was authenticated.
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    pub id: uuid::Uuid,
+    pub grants: &'a Grants,
+    /// A second factor proved within the freshness window, or a caller that has none by
+    /// nature (a service principal's secret, the break-glass bearer token).
+    pub strong: bool,
+}
+
+/// What the target of an operation is, for rules 1 to 3 of the threat model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protection {
+    Ordinary,
+    /// A privileged principal (rule 1), with the reason in words.
+    Privileged(String),
+    /// A protected group (rule 3), with the reason in words.
+    Protected(String),
+}
+
+/// A change to a principal's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountChange {
+    /// Display name and other attributes that steer nothing.
+    Profile,
+    /// userPrincipalName, mail, manager, accountEnabled: they steer sign-in, mail and approval.
+    Steering,
+    /// Password, authenticators, sessions, client secrets.
+    Credentials,
+    Delete,
+}
+
+/// A change to a group itself or to its members or owners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupChange {
+    Update,
+    Delete,
+    Relation {
+        relation: crate::directory::Relation,
+        adding: bool,
+        principal: uuid::Uuid,
+        /// The subject owns the group now (directly or through an activated ownership).
+        subject_is_owner: bool,
+    },
+}
+
+/// Everything Eligo authorizes, with the directory-wide action each needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Needs `action`; `strong` asks for a fresh second factor too (approvals, policy changes,
+    /// role assignments, connectors, subscriptions).
+    Act {
+        action: &'static str,
+        strong: bool,
+    },
+    Account(AccountChange),
+    Group(GroupChange),
+}
+
+/// Why an operation is refused; each names the rule (the server maps them to 403 codes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// None of the subject's active roles allows `action`.
+    MissingPermission { action: &'static str },
+    /// The target is privileged: only Global and Privileged Authentication Administrators
+    /// manage its credentials and steering attributes (rule 2).
+    PrivilegedTarget { reason: String },
+    /// The group is protected: only Global and Privileged Role Administrators, or its owners,
+    /// change it (rule 3).
+    ProtectedGroup { reason: String },
+    /// The session has not proved a second factor within the freshness window (rule 4).
+    MfaRequired,
+    /// An owner adding themselves to a group they own.
+    SelfEscalation,
+}
+
+impl Denied {
+    /// The stable code the API answers with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Denied::MissingPermission { .. } => "Authorization_RequestDenied",
+            Denied::PrivilegedTarget { .. } => "PrivilegedTarget",
+            Denied::ProtectedGroup { .. } => "ProtectedGroup",
+            Denied::MfaRequired => "MfaRequired",
+            Denied::SelfEscalation => "SelfEscalationDenied",
+        }
+    }
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Denied::MissingPermission { action } => write!(
+                f,
+                "insufficient privileges: this operation needs {action}, which none of your active roles allows"
+            ),
+            Denied::PrivilegedTarget { reason } => write!(
+                f,
+                "this account is privileged ({reason}); only a Global or Privileged Authentication Administrator may change its credentials or the attributes that steer access and mail"
+            ),
+            Denied::ProtectedGroup { reason } => write!(
+                f,
+                "this group is protected ({reason}); only a Global or Privileged Role Administrator, or one of its owners, may change it"
+            ),
+            Denied::MfaRequired => write!(
+                f,
+                "this operation needs a second factor proved within the last minutes: step up (POST /v1/auth/stepup) and try again"
+            ),
+            Denied::SelfEscalation => {
+                write!(f, "an owner cannot add themselves to a group they own")
+            }
+        }
+    }
+}
+
+/// The one authorization decision: may `subject` perform `op` on a target with `protection`?
+/// Pure: the server computes the grants, the session's strength and the target's protection
+/// (from the effective-access index) and asks here; no handler decides access itself.
+pub fn decide(subject: &Subject, op: Operation, protection: &Protection) -> Result<(), Denied> {
+    use actions::*;
+    let allows = |action: &str| subject.grants.allows_directory(action);
+    let need = |action: &'static str| {
+        if allows(action) {
+            Ok(())
+        } else {
+            Err(Denied::MissingPermission { action })
+        }
+    };
+    let strong = || {
+        if subject.strong {
+            Ok(())
+        } else {
+            Err(Denied::MfaRequired)
+        }
+    };
+    match op {
+        Operation::Act { action, strong: s } => {
+            need(action)?;
+            if s { strong() } else { Ok(()) }
+        }
+        Operation::Account(change) => {
+            need(match change {
+                AccountChange::Profile | AccountChange::Steering => USERS_UPDATE,
+                AccountChange::Credentials => USERS_CREDENTIALS,
+                AccountChange::Delete => USERS_DELETE,
+            })?;
+            match protection {
+                Protection::Privileged(reason) if change != AccountChange::Profile => {
+                    if !allows(PRIVILEGED_CREDENTIALS) {
+                        return Err(Denied::PrivilegedTarget {
+                            reason: reason.clone(),
+                        });
+                    }
+                    strong()
+                }
+                _ => Ok(()),
+            }
+        }
+        Operation::Group(change) => {
+            let protected = match protection {
+                Protection::Protected(reason) => Some(reason),
+                _ => None,
+            };
+            let (ordinary, guarded) = match change {
+                GroupChange::Update => (GROUPS_UPDATE, RA_GROUPS_UPDATE),
+                GroupChange::Delete => (GROUPS_DELETE, RA_GROUPS_DELETE),
+                GroupChange::Relation { relation, .. } => match relation {
+                    crate::directory::Relation::Member => (GROUPS_MEMBERS, RA_GROUPS_MEMBERS),
+                    crate::directory::Relation::Owner => (GROUPS_OWNERS, RA_GROUPS_OWNERS),
+                },
+            };
+            let action = if protected.is_some() {
+                guarded
+            } else {
+                ordinary
+            };
+            if allows(action) {
+                return strong();
+            }
+            if let GroupChange::Relation {
+                adding,
+                principal,
+                subject_is_owner: true,
+                ..
+            } = change
+            {
+                if adding && principal == subject.id {
+                    return Err(Denied::SelfEscalation);
+                }
+                return strong();
+            }
+            match protected {
+                Some(reason) if allows(ordinary) => Err(Denied::ProtectedGroup {
+                    reason: reason.clone(),
+                }),
+                _ => Err(Denied::MissingPermission { action }),
+            }
+        }
+    }
+}
+
 /// Glob match of an action pattern: `*` stands for any run of characters (including `/`);
 /// comparison is ASCII case-insensitive, as Entra's resource actions are.
 pub fn matches(pattern: &str, action: &str) -> bool {

@@ -15,6 +15,7 @@ pub mod duration;
 pub mod filter;
 pub mod invalid;
 pub mod policy;
+pub mod privilege;
 pub mod request;
 pub mod roles;
 pub mod schedule;

@@ -397,6 +397,18 @@ impl PolicyRules {
             "Approval_EndUser_Assignment" => {
                 parse_approval(body).map(|r| next.approval_end_user_assignment = r)
             }
+            // Eligo has no identity provider that can satisfy a Conditional Access
+            // authentication context yet, so enabling one is refused rather than stored and
+            // silently ignored (Entra admins turn it on *instead of* the MFA rule).
+            "AuthenticationContext_EndUser_Assignment"
+                if body.get("isEnabled").and_then(Value::as_bool) == Some(true) =>
+            {
+                Err(vec![Invalid::new(
+                    "AuthenticationContextNotSupported",
+                    "isEnabled",
+                    "Eligo cannot enforce an authentication context yet; require multifactor authentication in Enablement_EndUser_Assignment instead",
+                )])
+            }
             "AuthenticationContext_EndUser_Assignment" => {
                 parse_field(body, "isEnabled").map(|is_enabled| {
                     let claim_value = body

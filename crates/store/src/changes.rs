@@ -59,6 +59,11 @@ pub struct PrincipalRow {
     pub display_name: String,
     /// A group that can hold roles (fixed at creation).
     pub role_assignable: bool,
+    /// A user's manager: approves the user's requests where a policy names `requestorManager`,
+    /// so the privilege evaluation must know who it is.
+    pub manager: Option<Uuid>,
+    /// Whether the account may sign in (users and service principals; groups: false).
+    pub enabled: bool,
 }
 
 /// Receives each committed transaction's changes, in commit order.

@@ -141,6 +141,13 @@ pub trait Tx: EffectsTx + Send {
     async fn insert_token(&mut self, token: &TokenRecord) -> Result<()>;
     async fn get_token(&mut self, token_hash: &str) -> Result<Option<TokenRecord>>;
     async fn update_token(&mut self, token: &TokenRecord) -> Result<()>;
+    /// Revokes every live session of `principal` except `keep` (a token hash); how many.
+    async fn revoke_tokens_of(
+        &mut self,
+        principal: Uuid,
+        keep: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<u64>;
 
     // Roles.
     async fn insert_role_definition(&mut self, role: &RoleDefinition) -> Result<()>;
@@ -184,6 +191,8 @@ pub trait Tx: EffectsTx + Send {
     // Role settings.
     /// The stored policy with this id, or None when it was never changed (defaults apply).
     async fn get_policy(&mut self, id: &str) -> Result<Option<RolePolicy>>;
+    /// Every stored (changed) policy; policies never changed answer with defaults elsewhere.
+    async fn list_policies(&mut self) -> Result<Vec<RolePolicy>>;
     async fn put_policy(&mut self, policy: &RolePolicy, at: i64) -> Result<()>;
 
     // Audit.

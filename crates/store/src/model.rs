@@ -93,8 +93,24 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
     /// When this session last proved a second factor (sign-in with TOTP or step-up).
     pub last_mfa_at: Option<DateTime<Utc>>,
-    /// Authentication methods used: "pwd", "otp", "secret", "bootstrap".
+    /// Authentication methods used: "pwd", "otp", "secret", "bootstrap", "tap".
     pub amr: Vec<String>,
+    /// Where the session may be used. A portal session is a cookie that demanded the second
+    /// factor at sign-in; an API token is refused as a portal cookie. Records written before
+    /// this field existed read as `Api`, which keeps them out of the portal (fail closed).
+    #[serde(default)]
+    pub channel: SessionChannel,
+}
+
+/// Where a session was issued and may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SessionChannel {
+    /// A bearer token for the API and the CLI.
+    #[default]
+    Api,
+    /// A portal cookie session (idle timeout, anti-forgery tokens).
+    Portal,
 }
 
 impl std::fmt::Debug for TokenRecord {
@@ -105,6 +121,7 @@ impl std::fmt::Debug for TokenRecord {
             .field("expires_at", &self.expires_at)
             .field("revoked_at", &self.revoked_at)
             .field("amr", &self.amr)
+            .field("channel", &self.channel)
             .finish()
     }
 }

@@ -161,6 +161,8 @@ impl SqlTx {
             kind,
             display_name: names.display_name.to_string(),
             role_assignable: names.role_assignable,
+            manager: names.manager,
+            enabled: names.enabled,
         }));
         Ok(())
     }
@@ -193,6 +195,8 @@ impl SqlTx {
                 kind,
                 display_name: names.display_name.to_string(),
                 role_assignable: names.role_assignable,
+                manager: names.manager,
+                enabled: names.enabled,
             }));
         }
         Ok(())
@@ -215,6 +219,8 @@ struct PrincipalNames<'a> {
     mail: Option<&'a str>,
     role_assignable: bool,
     unique_what: &'a str,
+    manager: Option<Uuid>,
+    enabled: bool,
 }
 
 impl<'a> PrincipalNames<'a> {
@@ -226,6 +232,8 @@ impl<'a> PrincipalNames<'a> {
             mail: u.mail.as_deref(),
             role_assignable: false,
             unique_what: "userPrincipalName",
+            manager: u.manager_id,
+            enabled: u.account_enabled,
         }
     }
 
@@ -237,6 +245,8 @@ impl<'a> PrincipalNames<'a> {
             mail: None,
             role_assignable: g.is_assignable_to_role,
             unique_what: "group",
+            manager: None,
+            enabled: false,
         }
     }
 }
@@ -391,6 +401,8 @@ impl Tx for SqlTx {
             mail: None,
             role_assignable: false,
             unique_what: "appId",
+            manager: None,
+            enabled: sp.account_enabled,
         };
         let at = micros(sp.created_date_time);
         self.insert_principal(
@@ -503,20 +515,32 @@ impl Tx for SqlTx {
 
     async fn all_principals(&mut self) -> Result<Vec<PrincipalRow>> {
         let rows = sqlx::query(
-            "SELECT id, kind, display_name, is_role_assignable FROM principals ORDER BY id",
+            "SELECT id, kind, display_name, is_role_assignable, data FROM principals ORDER BY id",
         )
         .fetch_all(&mut *self.tx)
         .await?;
+        /// The fields of a principal's record the index keeps beyond its columns.
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Steering {
+            #[serde(default)]
+            manager_id: Option<Uuid>,
+            #[serde(default)]
+            account_enabled: bool,
+        }
         rows.iter()
             .map(|r| {
                 let kind: String = r.try_get(1)?;
                 let kind = PrincipalKind::parse(&kind)
                     .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))?;
+                let steering: Steering = from_json(&r.try_get::<String, _>(4)?)?;
                 Ok(PrincipalRow {
                     id: parse_uuid(&r.try_get::<String, _>(0)?)?,
                     kind,
                     display_name: r.try_get(2)?,
                     role_assignable: r.try_get(3)?,
+                    manager: steering.manager_id,
+                    enabled: steering.account_enabled,
                 })
             })
             .collect()
@@ -615,12 +639,36 @@ impl Tx for SqlTx {
     }
 
     async fn get_token(&mut self, token_hash: &str) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query("SELECT data FROM tokens WHERE token_hash = $1")
+        let row = sqlx::query("SELECT data, revoked_at FROM tokens WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(&mut *self.tx)
             .await?;
-        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
-            .transpose()
+        let Some(row) = row else { return Ok(None) };
+        let mut token: TokenRecord = from_json(&row.try_get::<String, _>(0)?)?;
+        // The column is authoritative: a bulk revocation (`revoke_tokens_of`) sets only it.
+        let revoked: Option<i64> = row.try_get(1)?;
+        if let Some(at) = revoked {
+            token.revoked_at = Some(token.revoked_at.unwrap_or(from_micros(at)));
+        }
+        Ok(Some(token))
+    }
+
+    async fn revoke_tokens_of(
+        &mut self,
+        principal: Uuid,
+        keep: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at = $2 \
+             WHERE principal_id = $1 AND revoked_at IS NULL AND token_hash <> $3",
+        )
+        .bind(principal.to_string())
+        .bind(micros(at))
+        .bind(keep.unwrap_or(""))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn update_token(&mut self, token: &TokenRecord) -> Result<()> {
@@ -906,6 +954,13 @@ impl Tx for SqlTx {
             .await?;
         row.map(|r| from_json(&r.try_get::<String, _>(0)?))
             .transpose()
+    }
+
+    async fn list_policies(&mut self) -> Result<Vec<RolePolicy>> {
+        let rows = sqlx::query("SELECT data FROM role_policies ORDER BY id")
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows_to(rows)
     }
 
     async fn put_policy(&mut self, policy: &RolePolicy, at: i64) -> Result<()> {

@@ -306,7 +306,8 @@ async fn bench_admin(app: &App) -> anyhow::Result<Caller> {
             expires_at: None,
             revoked_at: None,
             last_mfa_at: None,
-            amr: vec!["bench".into()],
+            amr: vec![crate::service::authorize::BOOTSTRAP_METHOD.into()],
+            channel: eligo_store::SessionChannel::Api,
         },
         grants,
     })
@@ -341,6 +342,7 @@ async fn user_caller(app: &App, id: Uuid) -> anyhow::Result<Caller> {
             revoked_at: None,
             last_mfa_at: Some(now),
             amr: vec!["pwd".into(), "mfa".into()],
+            channel: eligo_store::SessionChannel::Api,
         },
         grants,
     })

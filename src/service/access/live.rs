@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use eligo_core::access::{Assignment, Decision, Index, Membership, TransitiveMember, Window};
 use eligo_core::authz::{Grants, HeldRole};
 use eligo_core::directory::{PrincipalKind, Relation};
+use eligo_core::privilege;
 use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::{RoleSchedule, ScheduleKind};
 use eligo_core::target::{GroupAccess, Target, group_scope};
@@ -403,6 +404,75 @@ impl LiveIndex {
         self.read()
             .index
             .holders_of(&eligible(access.as_str()), now)
+    }
+
+    /// The directory facts the privilege evaluation (threat-model rules 1 and 3) reads: every
+    /// membership and ownership, direct, activated or eligible, every role held or eligible,
+    /// role-assignable groups, groups handed out through PIM for Groups, and managers. Ended
+    /// schedules are already gone from the index; the evaluation ignores what ends before `now`.
+    /// What the store alone knows (approvers in policies, downstream mappings) the caller adds.
+    pub fn privilege_facts(&self) -> privilege::Facts {
+        let state = self.read();
+        let mut facts = privilege::Facts::default();
+        for &(group, principal, relation) in &state.relations {
+            match relation {
+                Relation::Member => facts.memberships.push(privilege::MemberFact {
+                    group,
+                    member: principal,
+                    window: Window::ALWAYS,
+                    eligible: false,
+                }),
+                Relation::Owner => facts.ownerships.push(privilege::OwnerFact {
+                    group,
+                    owner: principal,
+                    window: Window::ALWAYS,
+                    eligible: false,
+                }),
+            }
+        }
+        for (schedule, _) in state.schedules.values() {
+            let eligible = schedule.kind == ScheduleKind::Eligible;
+            let window = window(schedule);
+            match schedule.target() {
+                Target::Group { group, access } => {
+                    facts.pim_groups.push(group);
+                    match access {
+                        GroupAccess::Member => facts.memberships.push(privilege::MemberFact {
+                            group,
+                            member: schedule.principal_id,
+                            window,
+                            eligible,
+                        }),
+                        GroupAccess::Owner => facts.ownerships.push(privilege::OwnerFact {
+                            group,
+                            owner: schedule.principal_id,
+                            window,
+                            eligible,
+                        }),
+                    }
+                }
+                Target::Role { role, .. } => facts.roles.push(privilege::RoleFact {
+                    principal: schedule.principal_id,
+                    role,
+                    window,
+                    eligible,
+                }),
+            }
+        }
+        for p in state.principals.values() {
+            if p.kind == PrincipalKind::Group && p.role_assignable {
+                facts.role_assignable_groups.push(p.id);
+            }
+            if let Some(manager) = p.manager {
+                facts.managers.push((p.id, manager));
+            }
+        }
+        facts
+    }
+
+    /// Is this principal's account enabled (users and service principals)?
+    pub fn is_enabled(&self, id: Uuid) -> bool {
+        self.read().principals.get(&id).is_some_and(|p| p.enabled)
     }
 
     /// Everyone who holds `role` (active) and everyone eligible for it, at `now`, with paths.

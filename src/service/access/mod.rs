@@ -13,6 +13,7 @@ use crate::error::ApiResult;
 pub mod check;
 pub mod exposure;
 pub mod live;
+pub mod privilege;
 
 pub struct PrincipalSummary {
     pub kind: PrincipalKind,

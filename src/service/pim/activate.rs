@@ -93,7 +93,12 @@ pub async fn run(
                     "an extension must end after the activation's current end",
                 )]));
             }
-            if approval.is_approval_required_for_extension {
+            // Rule 5: whatever lengthens access is an activation. An extension waits for the
+            // approval an activation would need, or one asked for extensions alone.
+            if decided.1.needs_approval
+                || approval.is_approval_required
+                || approval.is_approval_required_for_extension
+            {
                 wait_for_approval(request, &approval.approval_stages, now);
                 request.target_schedule_id = Some(current.id);
                 tx.append_audit(role_event(

@@ -15,7 +15,9 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiResult;
-use crate::service::pim::{Target, does_not_exist, live_schedules, role_event, rule_failure};
+use crate::service::pim::{
+    Target, cascade, does_not_exist, live_schedules, role_event, rule_failure,
+};
 
 /// How far back an ended assignment can still be renewed (Entra: 90 days).
 const RENEWABLE_FOR: TimeDelta = TimeDelta::days(90);
@@ -172,7 +174,14 @@ pub async fn run(
             schedule.created_using = Some(request.id);
             tx.update_role_schedule(&schedule).await?;
             if kind == ScheduleKind::Eligible {
-                trim_activations(tx, caller, &schedule, now).await?;
+                cascade::activations_of_eligibility(
+                    tx,
+                    &schedule,
+                    "eligibility changed",
+                    &caller.initiator(),
+                    now,
+                )
+                .await?;
             }
             grant(request, &schedule, now);
             let activity = match (kind, request.action) {
@@ -204,7 +213,14 @@ pub async fn run(
                 end_now(&mut schedule, now);
                 tx.update_role_schedule(&schedule).await?;
                 if kind == ScheduleKind::Eligible {
-                    trim_activations(tx, caller, &schedule, now).await?;
+                    cascade::activations_of_eligibility(
+                        tx,
+                        &schedule,
+                        "eligibility removed",
+                        &caller.initiator(),
+                        now,
+                    )
+                    .await?;
                 }
                 request.target_schedule_id = Some(schedule.id);
             }
@@ -275,47 +291,4 @@ async fn has_renewable(
             && s.end_date_time
                 .is_some_and(|e| e <= now + TimeDelta::days(14) && now - e <= RENEWABLE_FOR)
     }))
-}
-
-/// An eligibility was shortened or removed: activations drawn from it may not outlast it.
-async fn trim_activations(
-    tx: &mut dyn Tx,
-    caller: &Caller,
-    eligibility: &RoleSchedule,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let Some(limit) = eligibility.end_date_time else {
-        return Ok(());
-    };
-    let active = live_schedules(
-        tx,
-        ScheduleKind::Active,
-        vec![eligibility.principal_id],
-        eligibility.role_definition_id,
-        now,
-    )
-    .await?;
-    for mut activation in active {
-        if activation.linked_eligibility_id != Some(eligibility.id)
-            || activation.end_date_time.is_some_and(|e| e <= limit)
-        {
-            continue;
-        }
-        if limit <= now {
-            end_now(&mut activation, now);
-        } else {
-            activation.end_date_time = Some(limit.max(activation.start_date_time));
-        }
-        tx.update_role_schedule(&activation).await?;
-        tx.append_audit(super::schedule_event(
-            now,
-            "Remove member from role (PIM activation ended with its eligibility)",
-            caller.initiator(),
-            &activation,
-            None,
-            None,
-        ))
-        .await?;
-    }
-    Ok(())
 }

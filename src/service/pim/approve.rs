@@ -206,6 +206,28 @@ pub async fn review(
     result: ReviewResult,
     justification: Option<String>,
 ) -> ApiResult<ScheduleRequest> {
+    crate::service::authorize::audited(
+        app,
+        caller,
+        "Review approval request",
+        eligo_core::audit::Category::RoleManagement,
+        async {
+            // Rule 4: a decision on someone's access needs the approver's fresh second factor.
+            crate::service::authorize::require_strong(app, caller)?;
+            review_checked(app, caller, approval_id, step_id, result, justification).await
+        },
+    )
+    .await
+}
+
+async fn review_checked(
+    app: &App,
+    caller: &Caller,
+    approval_id: Uuid,
+    step_id: Uuid,
+    result: ReviewResult,
+    justification: Option<String>,
+) -> ApiResult<ScheduleRequest> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     load_visible(&mut *tx, &app.access, caller, approval_id, now).await?;

@@ -6,6 +6,7 @@
 pub mod activate;
 pub mod admin;
 pub mod approve;
+pub mod cascade;
 pub mod scheduler;
 pub mod submit;
 pub mod views;

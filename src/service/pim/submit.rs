@@ -13,8 +13,8 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::service::directory;
 use crate::service::pim::{Governed, activate, admin, load_target};
+use crate::service::{authorize, directory};
 use eligo_core::directory::Relation;
 use eligo_core::target::{GroupAccess, Target as AccessTarget};
 
@@ -46,7 +46,8 @@ pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> ApiResult<Sc
             ));
         }
     } else if !access_target.is_group() {
-        caller.require(actions::ROLE_ASSIGNMENTS_UPDATE)?;
+        // Assigning or removing a role needs the permission and a fresh second factor.
+        authorize::act(app, caller, actions::ROLE_ASSIGNMENTS_UPDATE, true)?;
     }
 
     let now = app.clock.now();
@@ -64,6 +65,7 @@ pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> ApiResult<Sc
         let adding = !matches!(new.action, RequestAction::AdminRemove);
         directory::authorize_relation_change(
             app,
+            &mut *tx,
             caller,
             group,
             new.principal_id,

@@ -375,6 +375,8 @@ async fn extension_can_require_approval_too() {
         body["approvalId"].as_str().unwrap()
     );
     t.clock.advance(TimeDelta::minutes(10));
+    // Deciding needs the approver's fresh second factor (rule 4).
+    t.step_up(&approver).await;
     assert_eq!(
         decide(&t, &url, &approver, "Approve").await.0,
         StatusCode::NO_CONTENT

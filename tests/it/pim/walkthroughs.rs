@@ -229,8 +229,10 @@ async fn c_global_administrator_needs_another_global_administrator_to_approve() 
         true
     );
 
-    // Approved 20 minutes later: the hour starts at approval, not at request time.
+    // Approved 20 minutes later: the hour starts at approval, not at request time. Deciding
+    // needs the approver's fresh second factor (rule 4).
     t.clock.advance(TimeDelta::minutes(20));
+    t.step_up(&approver).await;
     let (status, body) = t
         .patch(
             &step_url,

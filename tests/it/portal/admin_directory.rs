@@ -12,8 +12,14 @@ use crate::harness::{BOOTSTRAP, TestApp, id_of};
 const DEMO_PASSWORD: &str = eligo::service::demo::DEMO_PASSWORD;
 const NEW_PASSWORD: &str = "a long initial password";
 
+/// Administrators get a session with a fresh second factor (they enrol an authenticator);
+/// everyone else signs in with the password.
 async fn signed_in<'a>(t: &'a TestApp, nick: &str) -> Browser<'a> {
-    Browser::signed_in(t, &format!("{nick}@contoso.example"), DEMO_PASSWORD).await
+    let upn = format!("{nick}@contoso.example");
+    if matches!(nick, "ada" | "uma") {
+        return Browser::signed_in_with_mfa(t, &upn, DEMO_PASSWORD).await.0;
+    }
+    Browser::signed_in(t, &upn, DEMO_PASSWORD).await
 }
 
 /// The users with this UPN, through the API (0 or 1).

@@ -141,7 +141,9 @@ async fn setting_audits(t: &TestApp, by: &str) -> Vec<Value> {
 async fn ada_shortens_helpdesk_activation_and_requires_justification() {
     let t = TestApp::demo().await;
     let ada = user_id(&t, "ada@contoso.example").await;
-    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let mut b = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
 
     let list = b.get("/portal/admin/roles").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
@@ -200,7 +202,9 @@ async fn ada_shortens_helpdesk_activation_and_requires_justification() {
 async fn approval_stages_name_approvers_and_bad_input_changes_nothing() {
     let t = TestApp::demo().await;
     let dave = user_id(&t, "dave@contoso.example").await;
-    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let mut b = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
     let policy = format!("DirectoryRole_{HELPDESK}");
     let action = format!("/portal/admin/roles/{HELPDESK}/settings");
 
@@ -291,7 +295,9 @@ async fn approval_stages_name_approvers_and_bad_input_changes_nothing() {
 async fn group_membership_settings_save() {
     let t = TestApp::demo().await;
     let group = group_id(&t, "Compliance Portal Admins").await;
-    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let mut b = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
     let action = format!("/portal/admin/groups/{group}/settings/member");
     let form = b.get(&action).await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
@@ -341,7 +347,9 @@ async fn eligibilities(t: &TestApp, principal: &str) -> usize {
 async fn ada_makes_erin_eligible_and_removes_it() {
     let t = TestApp::demo().await;
     let erin = user_id(&t, "erin@contoso.example").await;
-    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let mut b = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
     let role_page = format!("/portal/admin/roles/{HELPDESK}");
     let page = b.get(&role_page).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -458,7 +466,9 @@ async fn ada_makes_erin_eligible_and_removes_it() {
 #[tokio::test]
 async fn exposure_shows_every_path_to_global_administrator_and_weak_policies_stand_out() {
     let t = TestApp::demo().await;
-    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let mut b = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
     let page = b.get(&format!("/portal/admin/roles/{GLOBAL_ADMIN}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.has("Exposure: who can hold Global Administrator"));
@@ -497,7 +507,9 @@ async fn a_user_administrator_may_not_read_or_change_role_settings() {
     let t = TestApp::demo().await;
     let policy = format!("DirectoryRole_{HELPDESK}");
     let before = rules(&t, &policy).await;
-    let mut b = Browser::signed_in(&t, "uma@contoso.example", DEMO_PASSWORD).await;
+    let mut b = Browser::signed_in_with_mfa(&t, "uma@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
     // uma reads role definitions, nothing more.
     let list = b.get("/portal/admin/roles").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);

@@ -102,7 +102,9 @@ async fn ada_sees_alices_request_and_approves_it_in_the_portal() {
     let t = TestApp::demo().await;
     let (alice_token, _, request) = alice_requests(&t).await;
     let id = request["id"].as_str().unwrap().to_string();
-    let mut ada = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let mut ada = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
 
     let list = ada.get("/portal/approvals").await;
     assert_eq!(list.status, StatusCode::OK);
@@ -216,7 +218,9 @@ async fn ada_denies_and_nothing_is_granted() {
     let t = TestApp::demo().await;
     let (alice_token, _, request) = alice_requests(&t).await;
     let id = request["id"].as_str().unwrap().to_string();
-    let mut ada = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let mut ada = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
     ada.get(&format!("/portal/approvals/{id}")).await;
     let done = ada
         .submit(
@@ -270,7 +274,8 @@ async fn refusals_change_nothing() {
     assert_eq!(request_status(&t, &id).await, "PendingApproval");
 
     // Dave (Global Reader) may read it, but is no approver: no form, and a post is refused.
-    let mut dave = Browser::signed_in(&t, "dave@contoso.example", DEMO_PASSWORD).await;
+    let (mut dave, _) =
+        Browser::signed_in_with_mfa(&t, "dave@contoso.example", DEMO_PASSWORD).await;
     let read = dave.get(&path).await;
     assert_eq!(read.status, StatusCode::OK);
     assert!(
@@ -312,7 +317,9 @@ async fn refusals_change_nothing() {
     assert_eq!(request_status(&t, &id).await, "PendingApproval");
 
     // Ada: a missing justification is a field error; what was chosen stays, nothing changes.
-    let mut ada = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let mut ada = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
     ada.get(&path).await;
     let missing = ada
         .submit(&path, &[("justification", "   "), ("decision", "approve")])
@@ -525,7 +532,9 @@ async fn a_group_membership_request_is_decided_the_same_way() {
     assert_eq!(request["status"], "PendingApproval");
     let id = request["id"].as_str().unwrap().to_string();
 
-    let mut ada = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let mut ada = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
     let list = ada.get("/portal/approvals").await;
     for needle in [
         "Bob Exchange",
@@ -585,14 +594,18 @@ async fn two_stages_one_decision_each_and_a_stale_form_changes_nothing() {
     let path = format!("/portal/approvals/{id}");
 
     // Uma's stage has not started: nothing waits on her yet.
-    let mut uma = Browser::signed_in(&t, "uma@contoso.example", DEMO_PASSWORD).await;
+    let mut uma = Browser::signed_in_with_mfa(&t, "uma@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
     assert!(
         uma.get("/portal/approvals")
             .await
             .has("Nothing waits on your decision right now.")
     );
 
-    let mut ada = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let mut ada = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
     let page = ada.get(&path).await;
     assert!(page.has("Stage 1 of 2") && page.has("Stage 2 of 2"));
     let step = page.input_value("step").unwrap();

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use crate::harness::TestApp;
+use crate::harness::{NowUtc, TestApp};
 
 pub struct Page {
     pub status: StatusCode,
@@ -193,6 +193,28 @@ impl<'a> Browser<'a> {
             fields.push(("code", c));
         }
         self.submit("/portal/sign-in", &fields).await
+    }
+
+    /// Signs in (password only: the account has no authenticator yet), then enrols one from
+    /// Security info, so the session has the fresh second factor administration and approvals
+    /// need (threat-model rule 4). Returns the browser and the authenticator's secret.
+    pub async fn signed_in_with_mfa(
+        t: &'a TestApp,
+        upn: &str,
+        password: &str,
+    ) -> (Browser<'a>, String) {
+        let mut b = Browser::signed_in(t, upn, password).await;
+        b.get("/portal/security").await;
+        let page = b.submit("/portal/security/totp", &[]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let page = b.get("/portal/security/totp").await;
+        let secret = page.attr("data-secret").expect("the secret");
+        let code = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();
+        let done = b
+            .submit("/portal/security/totp/verify", &[("code", &code)])
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        (b, secret)
     }
 
     /// Signs in and asserts it worked.

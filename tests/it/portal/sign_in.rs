@@ -234,7 +234,9 @@ async fn enrolling_totp_shows_a_qr_code_and_then_sign_in_needs_the_code() {
         .sign_in("alice@contoso.example", DEMO_PASSWORD, None)
         .await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
-    assert!(page.has("enter its current six-digit code"));
+    // The same words as for a wrong password: no oracle for the password (rule 4).
+    assert!(page.has("The user name, password or code is incorrect"));
+    assert!(!page.has("Your account has an authenticator"));
     assert!(!other.cookies.contains_key("eligo_session"));
     t.clock.advance(TimeDelta::seconds(30));
     let code = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();

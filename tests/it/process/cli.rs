@@ -121,7 +121,9 @@ async fn cli_client_tour() {
     let out = ok(&config, &["users", "show", &user_id]).await;
     assert!(out.stdout.contains(upn), "{}", out.show());
 
-    // Groups.
+    // Groups: administration needs a fresh second factor; uma enrols an authenticator on
+    // this session, which proves one.
+    crate::process::pim_cli::enrol_on(&server, &session_token(&config)).await;
     let group = "Tour Group";
     let out = ok(&config, &["groups", "create", "--name", group]).await;
     let g: Value = serde_json::from_str(&out.stdout).expect("groups create prints JSON");

@@ -157,6 +157,8 @@ async fn kill_9_loses_no_acknowledged_write(spec: Spec) {
             .any(|e| e["activityDisplayName"] == "Add user"),
         "{audits}"
     );
+    // The verdict just before the stop (each use of the break-glass token is audited too).
+    let (_, verdict) = api.get("/v1/auditLogs/verify", BOOTSTRAP).await;
     let stopped = server.stop().await;
     assert!(stopped.ok(), "{}", stopped.show());
 

@@ -573,6 +573,8 @@ async fn approval_cancel_approve_and_deny() {
     // Ada sees it waiting on her and approves.
     let ada = Person::new(&dir, "ada");
     ada.login(&server, "ada@contoso.example").await;
+    // Deciding needs a fresh second factor: enrolling one on this session proves it.
+    enrol_on(&server, &ada.token()).await;
     let out = ada.ok(&["approvals"]).await;
     assert!(
         has_line(
@@ -650,6 +652,13 @@ async fn enrol_totp(server: &Server, upn: &str) -> String {
     let (status, signed_in) = api.sign_in(upn, DEMO_PASSWORD).await;
     assert_eq!(status, 200, "{signed_in}");
     let token = signed_in["access_token"].as_str().unwrap().to_string();
+    enrol_on(server, &token).await
+}
+
+/// Enrols an authenticator on the session `token` (which then has a fresh second factor).
+pub async fn enrol_on(server: &Server, token: &str) -> String {
+    let api = server.client();
+    let token = token.to_string();
     let (status, begun) = api
         .post("/v1/me/authenticationMethods/totp", &token, json!({}))
         .await;
@@ -690,10 +699,11 @@ async fn step_up_with_a_totp_code_when_the_policy_demands_mfa() {
         );
     }
 
-    // Alice signs in with her password only: her session has no MFA.
-    let alice_secret = enrol_totp(&server, "alice@contoso.example").await;
+    // Alice signs in with her password only (before she has an authenticator: afterwards the
+    // password alone opens no session), then enrols one elsewhere: this session has no MFA.
     let alice = Person::new(&dir, "alice");
     alice.login(&server, "alice@contoso.example").await;
+    let alice_secret = enrol_totp(&server, "alice@contoso.example").await;
 
     // No code to be had (standard input closed): asked, then a clear failure.
     let out = alice
@@ -733,9 +743,9 @@ async fn step_up_with_a_totp_code_when_the_policy_demands_mfa() {
     assert!(alice.active_end(HELPDESK).await.is_some());
 
     // Bob types his code when asked; a wrong one first.
-    let bob_secret = enrol_totp(&server, "bob@contoso.example").await;
     let bob = Person::new(&dir, "bob");
     bob.login(&server, "bob@contoso.example").await;
+    let bob_secret = enrol_totp(&server, "bob@contoso.example").await;
     let valid: Vec<String> = (-1..=2)
         .map(|k| {
             eligo::auth::totp::code_at(&bob_secret, now() + TimeDelta::seconds(30 * k)).unwrap()

@@ -136,6 +136,7 @@ pub fn token(hash: &str, principal: Uuid) -> TokenRecord {
         revoked_at: None,
         last_mfa_at: None,
         amr: vec!["pwd".into()],
+        channel: eligo_store::SessionChannel::Api,
     }
 }
 

@@ -101,6 +101,7 @@ async fn tokens(store: Arc<dyn Store>) {
     let bootstrap = TokenRecord {
         expires_at: None,
         amr: vec!["bootstrap".into()],
+        channel: eligo_store::SessionChannel::Api,
         ..token("ffee00", alice)
     };
     let mut tx = write(&store).await;
@@ -122,6 +123,7 @@ async fn tokens(store: Arc<dyn Store>) {
     let stepped_up = TokenRecord {
         last_mfa_at: Some(t_us(1_500, 654_321)),
         amr: vec!["pwd".into(), "otp".into()],
+        channel: eligo_store::SessionChannel::Api,
         ..session.clone()
     };
     let mut tx = write(&store).await;

@@ -1,0 +1,227 @@
+//! Revocation cascades (threat-model rule 6), run inside the transaction of the change that
+//! causes them and audited with that cause:
+//! - an eligibility removed or shortened ends (or trims) every activation drawn from it, whoever
+//!   holds it — members who activated through a group's eligibility included;
+//! - a member removed from a group loses the activations it (or anyone nested in it) drew from
+//!   eligibilities it reached only through that group;
+//! - a disabled principal loses its sessions and its activations.
+//!
+//! Roles held through a group's active assignment need no cascade: the access index drops the
+//! membership edge at commit, and with it the role.
+
+use std::collections::{HashSet, VecDeque};
+
+use chrono::{DateTime, Utc};
+use eligo_core::audit::Initiator;
+use eligo_core::directory::Relation;
+use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
+use eligo_core::target::{GroupAccess, Target};
+use eligo_store::{ScheduleQuery, Targets, Tx};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::error::ApiResult;
+use crate::service::pim::admin::end_now;
+use crate::service::pim::schedule_event;
+
+/// Ends, or trims to the eligibility's new end, every running or scheduled activation drawn from
+/// `eligibility` (whoever activated it). `eligibility` is its new state: an end at or before
+/// `now` ends them now. Returns how many changed.
+pub async fn activations_of_eligibility(
+    tx: &mut dyn Tx,
+    eligibility: &RoleSchedule,
+    cause: &str,
+    initiator: &Initiator,
+    now: DateTime<Utc>,
+) -> ApiResult<usize> {
+    let Some(limit) = eligibility.end_date_time else {
+        return Ok(0);
+    };
+    let drawn = tx
+        .list_role_schedules(&ScheduleQuery {
+            kind: Some(ScheduleKind::Active),
+            role_definition_id: Some(eligibility.role_definition_id),
+            targets: Targets::All,
+            ..Default::default()
+        })
+        .await?;
+    let mut changed = 0;
+    for mut activation in drawn {
+        if activation.linked_eligibility_id != Some(eligibility.id)
+            || activation.has_ended(now)
+            || activation.end_date_time.is_some_and(|e| e <= limit)
+        {
+            continue;
+        }
+        if limit <= now {
+            end_now(&mut activation, now);
+        } else {
+            activation.end_date_time = Some(limit.max(activation.start_date_time));
+        }
+        tx.update_role_schedule(&activation).await?;
+        tx.append_audit(
+            schedule_event(
+                now,
+                "Remove member from role (PIM activation ended with its eligibility)",
+                initiator.clone(),
+                &activation,
+                None,
+                None,
+            )
+            .detail("cause", cause),
+        )
+        .await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// `member` has just left `group` in this transaction: every activation that `member`, or
+/// anyone inside it, drew from an eligibility held by a group it no longer reaches ends now.
+pub async fn after_membership_removed(
+    app: &App,
+    tx: &mut dyn Tx,
+    group: Uuid,
+    member: Uuid,
+    initiator: &Initiator,
+    now: DateTime<Utc>,
+) -> ApiResult<usize> {
+    // Everyone whose memberships ran through this edge: the member and, for a nested group,
+    // everyone inside it (the index still shows the state before this transaction).
+    let mut affected = vec![member];
+    for inside in app.access.members_of(member, now) {
+        if let Ok(id) = Uuid::parse_str(&inside.principal) {
+            affected.push(id);
+        }
+    }
+    let cause = format!("removed from group {}", group_name(app, group));
+    let mut changed = 0;
+    for principal in affected {
+        let activations = tx
+            .list_role_schedules(&ScheduleQuery {
+                kind: Some(ScheduleKind::Active),
+                principal_ids: Some(vec![principal]),
+                targets: Targets::All,
+                ..Default::default()
+            })
+            .await?;
+        for mut activation in activations {
+            let Some(eligibility) = activation.linked_eligibility_id else {
+                continue;
+            };
+            if activation.assignment_type != AssignmentType::Activated || activation.has_ended(now)
+            {
+                continue;
+            }
+            let holder = match tx.get_role_schedule(eligibility).await? {
+                Some(e) if e.principal_id == principal => continue,
+                Some(e) => e.principal_id,
+                // The eligibility is gone: nothing backs the activation any more.
+                None => Uuid::nil(),
+            };
+            if !holder.is_nil() && reaches(tx, principal, holder, now).await? {
+                continue;
+            }
+            end_now(&mut activation, now);
+            tx.update_role_schedule(&activation).await?;
+            tx.append_audit(
+                schedule_event(
+                    now,
+                    "Remove member from role (PIM activation ended: no longer eligible through the group)",
+                    initiator.clone(),
+                    &activation,
+                    None,
+                    None,
+                )
+                .detail("cause", cause.as_str()),
+            )
+            .await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// A principal has been disabled: its sessions are revoked and its running or scheduled
+/// activations end now.
+pub async fn after_principal_disabled(
+    tx: &mut dyn Tx,
+    principal: Uuid,
+    initiator: &Initiator,
+    now: DateTime<Utc>,
+) -> ApiResult<usize> {
+    tx.revoke_tokens_of(principal, None, now).await?;
+    let activations = tx
+        .list_role_schedules(&ScheduleQuery {
+            kind: Some(ScheduleKind::Active),
+            principal_ids: Some(vec![principal]),
+            targets: Targets::All,
+            ..Default::default()
+        })
+        .await?;
+    let mut changed = 0;
+    for mut activation in activations {
+        if activation.assignment_type != AssignmentType::Activated || activation.has_ended(now) {
+            continue;
+        }
+        end_now(&mut activation, now);
+        tx.update_role_schedule(&activation).await?;
+        tx.append_audit(
+            schedule_event(
+                now,
+                "Remove member from role (PIM activation ended: account disabled)",
+                initiator.clone(),
+                &activation,
+                None,
+                None,
+            )
+            .detail("cause", "account disabled"),
+        )
+        .await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// Is `from` a member of `to` now, directly, through nesting or through an active membership
+/// schedule, as this transaction sees it (its own writes included)?
+async fn reaches(tx: &mut dyn Tx, from: Uuid, to: Uuid, now: DateTime<Utc>) -> ApiResult<bool> {
+    let mut seen = HashSet::from([from]);
+    let mut queue = VecDeque::from([from]);
+    while let Some(current) = queue.pop_front() {
+        let mut parents = tx.groups_of_principal(current, Relation::Member).await?;
+        let scheduled = tx
+            .list_role_schedules(&ScheduleQuery {
+                kind: Some(ScheduleKind::Active),
+                principal_ids: Some(vec![current]),
+                targets: Targets::Groups,
+                ..Default::default()
+            })
+            .await?;
+        for s in scheduled.iter().filter(|s| s.is_current(now)) {
+            if let Target::Group {
+                group,
+                access: GroupAccess::Member,
+            } = s.target()
+            {
+                parents.push(group);
+            }
+        }
+        for parent in parents {
+            if parent == to {
+                return Ok(true);
+            }
+            if seen.insert(parent) {
+                queue.push_back(parent);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn group_name(app: &App, group: Uuid) -> String {
+    app.access
+        .principal(group)
+        .map(|(_, n)| n)
+        .unwrap_or_else(|| group.to_string())
+}

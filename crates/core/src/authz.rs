@@ -384,6 +384,214 @@ mod tests {
         );
     }
 
+    /// The decision table: every operation kind × caller role × target protection × session
+    /// strength, with the expected answer.
+    #[test]
+    fn decide_table() {
+        use crate::directory::Relation;
+        let me = uuid::Uuid::from_u128(1);
+        let other = uuid::Uuid::from_u128(2);
+        let privileged = Protection::Privileged("holds Global Administrator".into());
+        let protected = Protection::Protected("it is role-assignable".into());
+        let ordinary = Protection::Ordinary;
+        let member = |adding, principal, owner| {
+            Operation::Group(GroupChange::Relation {
+                relation: Relation::Member,
+                adding,
+                principal,
+                subject_is_owner: owner,
+            })
+        };
+        let cases: Vec<(
+            &str,
+            Option<&str>,
+            bool,
+            Operation,
+            &Protection,
+            Result<(), &str>,
+        )> = vec![
+            (
+                "UA resets an ordinary password",
+                Some(ids::USER_ADMINISTRATOR),
+                false,
+                Operation::Account(AccountChange::Credentials),
+                &ordinary,
+                Ok(()),
+            ),
+            (
+                "UA resets a privileged password",
+                Some(ids::USER_ADMINISTRATOR),
+                true,
+                Operation::Account(AccountChange::Credentials),
+                &privileged,
+                Err("PrivilegedTarget"),
+            ),
+            (
+                "Helpdesk resets a privileged password",
+                Some(ids::HELPDESK_ADMINISTRATOR),
+                true,
+                Operation::Account(AccountChange::Credentials),
+                &privileged,
+                Err("PrivilegedTarget"),
+            ),
+            (
+                "UA changes a privileged mail",
+                Some(ids::USER_ADMINISTRATOR),
+                true,
+                Operation::Account(AccountChange::Steering),
+                &privileged,
+                Err("PrivilegedTarget"),
+            ),
+            (
+                "UA renames a privileged user",
+                Some(ids::USER_ADMINISTRATOR),
+                false,
+                Operation::Account(AccountChange::Profile),
+                &privileged,
+                Ok(()),
+            ),
+            (
+                "PAA resets a privileged password, fresh",
+                Some(ids::PRIVILEGED_AUTHENTICATION_ADMINISTRATOR),
+                true,
+                Operation::Account(AccountChange::Credentials),
+                &privileged,
+                Ok(()),
+            ),
+            (
+                "PAA resets a privileged password, stale",
+                Some(ids::PRIVILEGED_AUTHENTICATION_ADMINISTRATOR),
+                false,
+                Operation::Account(AccountChange::Credentials),
+                &privileged,
+                Err("MfaRequired"),
+            ),
+            (
+                "no role deletes a user",
+                None,
+                true,
+                Operation::Account(AccountChange::Delete),
+                &ordinary,
+                Err("Authorization_RequestDenied"),
+            ),
+            (
+                "Groups Admin fills an ordinary group",
+                Some(ids::GROUPS_ADMINISTRATOR),
+                true,
+                member(true, me, false),
+                &ordinary,
+                Ok(()),
+            ),
+            (
+                "Groups Admin fills an ordinary group, stale",
+                Some(ids::GROUPS_ADMINISTRATOR),
+                false,
+                member(true, me, false),
+                &ordinary,
+                Err("MfaRequired"),
+            ),
+            (
+                "Groups Admin fills a protected group",
+                Some(ids::GROUPS_ADMINISTRATOR),
+                true,
+                member(true, me, false),
+                &protected,
+                Err("ProtectedGroup"),
+            ),
+            (
+                "PRA fills a protected group",
+                Some(ids::PRIVILEGED_ROLE_ADMINISTRATOR),
+                true,
+                member(true, me, false),
+                &protected,
+                Ok(()),
+            ),
+            (
+                "owner adds someone to a protected group",
+                None,
+                true,
+                member(true, other, true),
+                &protected,
+                Ok(()),
+            ),
+            (
+                "owner adds themselves",
+                None,
+                true,
+                member(true, me, true),
+                &protected,
+                Err("SelfEscalationDenied"),
+            ),
+            (
+                "owner adds someone, stale",
+                None,
+                false,
+                member(true, other, true),
+                &protected,
+                Err("MfaRequired"),
+            ),
+            (
+                "no role, no ownership",
+                None,
+                true,
+                member(true, other, false),
+                &ordinary,
+                Err("Authorization_RequestDenied"),
+            ),
+            (
+                "Groups Admin deletes a protected group",
+                Some(ids::GROUPS_ADMINISTRATOR),
+                true,
+                Operation::Group(GroupChange::Delete),
+                &protected,
+                Err("ProtectedGroup"),
+            ),
+            (
+                "PRA changes a policy, fresh",
+                Some(ids::PRIVILEGED_ROLE_ADMINISTRATOR),
+                true,
+                Operation::Act {
+                    action: POLICIES_UPDATE,
+                    strong: true,
+                },
+                &ordinary,
+                Ok(()),
+            ),
+            (
+                "PRA changes a policy, stale",
+                Some(ids::PRIVILEGED_ROLE_ADMINISTRATOR),
+                false,
+                Operation::Act {
+                    action: POLICIES_UPDATE,
+                    strong: true,
+                },
+                &ordinary,
+                Err("MfaRequired"),
+            ),
+            (
+                "UA changes a policy",
+                Some(ids::USER_ADMINISTRATOR),
+                true,
+                Operation::Act {
+                    action: POLICIES_UPDATE,
+                    strong: true,
+                },
+                &ordinary,
+                Err("Authorization_RequestDenied"),
+            ),
+        ];
+        for (name, role, strong, op, protection, expected) in cases {
+            let grants = role.map(|r| grants_of(r, "/")).unwrap_or_default();
+            let subject = Subject {
+                id: me,
+                grants: &grants,
+                strong,
+            };
+            let got = decide(&subject, op, protection).map_err(|d| d.code());
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
     #[test]
     fn scope_limits_grants() {
         let au = grants_of(ids::USER_ADMINISTRATOR, "/administrativeUnits/1");

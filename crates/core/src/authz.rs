@@ -384,6 +384,16 @@ mod tests {
         );
     }
 
+    /// One row: name, the role held, fresh MFA, the operation, the target, the expected code.
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        bool,
+        Operation,
+        &'a Protection,
+        Result<(), &'a str>,
+    );
+
     /// The decision table: every operation kind × caller role × target protection × session
     /// strength, with the expected answer.
     #[test]
@@ -402,14 +412,7 @@ mod tests {
                 subject_is_owner: owner,
             })
         };
-        let cases: Vec<(
-            &str,
-            Option<&str>,
-            bool,
-            Operation,
-            &Protection,
-            Result<(), &str>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "UA resets an ordinary password",
                 Some(ids::USER_ADMINISTRATOR),

@@ -1,35 +1,49 @@
 //! The one-click approve/deny pages that approval mails link to: HTML, outside the JSON API and
 //! its OpenAPI document.
 //!
+//! A link identifies the request, the stage and the approver it was sent to; it is not itself a
+//! credential. The decision is the approver's, signed in to the portal, with a fresh second
+//! factor as any decision on someone's access (threat-model rule 4): whoever else reads the mail
+//! (a forwarded message, a mailbox taken over, a mail scanner) decides nothing.
+//!
 //! `GET /approvals/decide?token=T` only reads: mail scanners open links before people do, so it
-//! verifies the token and shows what would be decided, with a Confirm button. `POST
-//! /approvals/decide` (form: token, justification) decides, in one write transaction: the link
-//! is marked used, the approver checked (still a user, still enabled, still an approver of that
-//! stage now) and the review recorded with its audit entry, or, on any refusal, the transaction
-//! is dropped and nothing changes (the link stays unused). Every answer is a page with a status
-//! that says what happened, never internal error text.
+//! verifies the token and shows what would be decided. Without a portal session it offers
+//! "Sign in" (the approver's user name filled in, coming back here); signed in as the approver it
+//! shows a Confirm form (asking for the authenticator code when the last one is not fresh);
+//! signed in as someone else it says so. `POST /approvals/decide` (form: token, anti-forgery
+//! token, code, justification) steps up when a code is given, then asks
+//! `service::pim::approve::review_by_link`, which decides in one write transaction (the link
+//! consumed, the approver checked as the stage's approver now, the review recorded with its
+//! audit entry) or, on any refusal, changes nothing (the link stays unused). Every answer is a
+//! page with a status that says what happened, never internal error text.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use eligo_core::activation::Expiration;
 use eligo_core::approval::{Refusal, ReviewResult};
-use eligo_core::audit::{Actor, Initiator};
+use eligo_core::audit::Actor;
 use eligo_core::request::{RequestStatus, ScheduleRequest};
 use eligo_store::Tx;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::{App, AppState};
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::notify::links::{self, Decision, LinkClaims, LinkRefusal};
 use crate::notify::templates::{format_duration, format_time};
-use crate::service::pim::approve::{self, Reviewer};
-use crate::service::pim::{Governed, load_target, scheduler};
+use crate::portal::session::csrf_for;
+use crate::portal::{cookies, csrf};
+use crate::service::authorize;
+use crate::service::pim::approve;
+use crate::service::pim::{Governed, load_target};
+use crate::service::sessions;
 
 /// The longest justification accepted from the page.
 const MAX_JUSTIFICATION: usize = 2000;
@@ -47,6 +61,8 @@ struct TokenQuery {
 #[derive(Debug, Deserialize)]
 struct DecideForm {
     token: Option<String>,
+    csrf: Option<String>,
+    code: Option<String>,
     justification: Option<String>,
 }
 
@@ -54,6 +70,15 @@ struct DecideForm {
 struct Fact {
     label: &'static str,
     value: String,
+}
+
+impl Fact {
+    fn copy(&self) -> Fact {
+        Fact {
+            label: self.label,
+            value: self.value.clone(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -75,12 +100,25 @@ struct ConfirmPage {
     error: Option<String>,
     facts: Vec<Fact>,
     token: String,
+    csrf: String,
+    ask_code: bool,
     justification: String,
     justification_required: bool,
     max_justification: usize,
     approve: bool,
     button: &'static str,
     note: String,
+}
+
+#[derive(Template)]
+#[template(path = "links/sign_in_first.html")]
+struct SignInFirstPage {
+    title: String,
+    heading: String,
+    intro: String,
+    error: Option<String>,
+    facts: Vec<Fact>,
+    href: String,
 }
 
 /// A page answer: status and HTML, with headers that keep the token in the URL to ourselves.
@@ -314,15 +352,18 @@ impl From<ApiError> for Refused {
             "ApprovalAlreadyReviewed" => Refused::AlreadyReviewed,
             "ApprovalExpired" => Refused::ApprovalExpired,
             "ApproverJustificationRequired" => Refused::JustificationRequired,
+            "ApprovalLinkUsed" => Refused::Used,
+            "ApprovalLinkForAnotherApprover" => Refused::NotApprover,
             _ => Refused::Other(e.status, e.message),
         }
     }
 }
 
-/// `GET /approvals/decide?token=T`: what the link would decide, and a button to confirm.
-/// Changes nothing.
+/// `GET /approvals/decide?token=T`: what the link would decide, and (for its approver, signed
+/// in) a form to confirm; anyone else is asked to sign in as that approver. Changes nothing.
 async fn show(
     State(app): State<AppState>,
+    headers: HeaderMap,
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Page {
     let token = match query {
@@ -334,15 +375,120 @@ async fn show(
         Ok(c) => c,
         Err(r) => return Refused::from(r).page(),
     };
-    match confirmation(&app, &claims, now).await {
-        Ok(view) => confirm_page(&view, &claims, token, String::new(), None),
-        Err(refused) => refused.page(),
+    let view = match confirmation(&app, &claims, now).await {
+        Ok(view) => view,
+        Err(refused) => return refused.page(),
+    };
+    match viewer_of(&app, &headers, &claims).await {
+        Ok(viewer) => confirm_page(&app, &view, &claims, &viewer, token, String::new(), None),
+        Err(refused) => refused.into_page(&view, &token),
+    }
+}
+
+/// The signed-in approver a link was sent to, from the portal session cookie, and whether the
+/// form must ask for their code.
+struct LinkViewer {
+    caller: Caller,
+    ask_code: bool,
+}
+
+/// Why the signed-in person cannot decide through this link now.
+enum NotSignedIn {
+    /// No portal session: sign in as the approver and come back.
+    SignIn,
+    /// Signed in as somebody else.
+    Other(String),
+    /// The approver has no authenticator, so cannot give the decision its second factor.
+    NoAuthenticator,
+    Failed(Refused),
+}
+
+impl NotSignedIn {
+    fn into_page(self, view: &View, token: &str) -> Page {
+        match self {
+            NotSignedIn::SignIn => sign_in_page(view, token, StatusCode::OK, None),
+            NotSignedIn::Other(name) => message(
+                StatusCode::FORBIDDEN,
+                "This link was sent to someone else",
+                &[
+                    &format!(
+                        "The link is {}'s, and you are signed in as {name}. Only the approver it was sent to can decide through it: sign out of the portal, then open the link again.",
+                        view.approver_name
+                    ),
+                    NOTHING_CHANGED,
+                ],
+            ),
+            NotSignedIn::NoAuthenticator => message(
+                StatusCode::FORBIDDEN,
+                "Deciding needs your authenticator app",
+                &[
+                    "A decision on someone's access is confirmed with the code of your authenticator app, and you have none set up. Set one up under Security info in the portal (/portal/security), then open the link again.",
+                    NOTHING_CHANGED,
+                ],
+            ),
+            NotSignedIn::Failed(refused) => refused.page(),
+        }
+    }
+}
+
+async fn viewer_of(
+    app: &AppState,
+    headers: &HeaderMap,
+    claims: &LinkClaims,
+) -> Result<LinkViewer, NotSignedIn> {
+    let Some(raw) = cookies::get(headers, cookies::session_name(app)) else {
+        return Err(NotSignedIn::SignIn);
+    };
+    let caller = match Caller::from_portal_cookie(app, raw).await {
+        Ok(c) => c,
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => return Err(NotSignedIn::SignIn),
+        Err(e) => return Err(NotSignedIn::Failed(e.into())),
+    };
+    if caller.id != claims.approver_id {
+        return Err(NotSignedIn::Other(caller.display_name.clone()));
+    }
+    let fresh = authorize::is_strong(&caller, app.clock.now(), app.config.mfa_freshness);
+    if !fresh
+        && !sessions::has_authenticator(app, caller.id)
+            .await
+            .map_err(|e| NotSignedIn::Failed(e.into()))?
+    {
+        return Err(NotSignedIn::NoAuthenticator);
+    }
+    Ok(LinkViewer {
+        caller,
+        ask_code: !fresh,
+    })
+}
+
+/// The request, and a button that signs in as the link's approver and comes back here.
+fn sign_in_page(view: &View, token: &str, status: StatusCode, error: Option<String>) -> Page {
+    let back = format!("/approvals/decide?token={token}");
+    let href = format!(
+        "/portal/sign-in?next={}&username={}",
+        utf8_percent_encode(&back, NON_ALPHANUMERIC),
+        utf8_percent_encode(&view.approver_upn, NON_ALPHANUMERIC)
+    );
+    Page {
+        status,
+        html: render(&SignInFirstPage {
+            title: "Sign in to decide".to_string(),
+            heading: "Sign in to decide".to_string(),
+            intro: format!(
+                "This request waits for {}'s decision. Sign in as {} (with your authenticator app's code), and you come back here to confirm.",
+                view.approver_name, view.approver_upn
+            ),
+            error,
+            facts: view.facts.iter().map(Fact::copy).collect(),
+            href,
+        }),
     }
 }
 
 /// What the confirmation page shows about a request.
 struct View {
     approver_name: String,
+    approver_upn: String,
     facts: Vec<Fact>,
     justification_required: bool,
 }
@@ -380,6 +526,7 @@ async fn confirmation(app: &App, claims: &LinkClaims, now: DateTime<Utc>) -> Res
         .map_err(Refused::from)?;
     let facts = request_facts(&mut *tx, &request, index, now).await?;
     Ok(View {
+        approver_upn: approver.user_principal_name.clone().unwrap_or_default(),
         approver_name: approver.display_name,
         facts,
         justification_required: step.settings.is_approver_justification_required,
@@ -523,8 +670,10 @@ async fn request_facts(
 }
 
 fn confirm_page(
+    app: &App,
     view: &View,
     claims: &LinkClaims,
+    viewer: &LinkViewer,
     token: String,
     justification: String,
     error: Option<String>,
@@ -557,12 +706,10 @@ fn confirm_page(
             heading: heading.to_string(),
             intro,
             error,
-            facts: view.facts.iter().map(|f| Fact {
-                label: f.label,
-                value: f.value.clone(),
-            })
-            .collect(),
+            facts: view.facts.iter().map(Fact::copy).collect(),
             token,
+            csrf: csrf_for(app, &viewer.caller.session.token_hash),
+            ask_code: viewer.ask_code,
             justification,
             justification_required: view.justification_required,
             max_justification: MAX_JUSTIFICATION,
@@ -574,9 +721,11 @@ fn confirm_page(
     }
 }
 
-/// `POST /approvals/decide`: records the decision the link makes.
+/// `POST /approvals/decide`: records the decision the link makes, as the signed-in approver,
+/// after their code when their last second factor is not fresh.
 async fn decide(
     State(app): State<AppState>,
+    headers: HeaderMap,
     form: Result<Form<DecideForm>, FormRejection>,
 ) -> Page {
     let Ok(Form(form)) = form else {
@@ -590,100 +739,108 @@ async fn decide(
         Ok(c) => c,
         Err(r) => return Refused::from(r).page(),
     };
-    let justification = form
-        .justification
-        .map(|j| j.trim().to_string())
-        .filter(|j| !j.is_empty());
+    let mut viewer = match viewer_of(&app, &headers, &claims).await {
+        Ok(viewer) => viewer,
+        Err(not) => {
+            // Say why the request cannot be decided first, then who should sign in.
+            let view = match confirmation(&app, &claims, now).await {
+                Ok(view) => view,
+                Err(refused) => return refused.page(),
+            };
+            return match not {
+                NotSignedIn::SignIn => {
+                    let error = "Sign in as the approver, then confirm again.".to_string();
+                    sign_in_page(&view, &token, StatusCode::UNAUTHORIZED, Some(error))
+                }
+                other => other.into_page(&view, &token),
+            };
+        }
+    };
+    if !csrf::verify(
+        &app.link_key,
+        "session",
+        &viewer.caller.session.token_hash,
+        form.csrf.as_deref().unwrap_or(""),
+    ) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "This form had expired",
+            &[
+                "The confirmation did not come from this page in your session. Open the link again.",
+                NOTHING_CHANGED,
+            ],
+        );
+    }
+    let typed = form.justification.unwrap_or_default();
+    let justification = Some(typed.trim().to_string()).filter(|j| !j.is_empty());
+    let again =
+        async |viewer: &LinkViewer, error: String| match confirmation(&app, &claims, now).await {
+            Ok(view) => confirm_page(
+                &app,
+                &view,
+                &claims,
+                viewer,
+                token.clone(),
+                typed.clone(),
+                Some(error),
+            ),
+            Err(refused) => refused.page(),
+        };
     if justification
         .as_ref()
         .is_some_and(|j| j.chars().count() > MAX_JUSTIFICATION)
     {
         let error =
             format!("The justification is too long: at most {MAX_JUSTIFICATION} characters.");
-        return again(
-            &app,
-            &claims,
-            token,
-            justification.unwrap_or_default(),
-            error,
-            now,
-        )
-        .await;
+        return again(&viewer, error).await;
     }
-    match record(&app, &claims, &token, justification, now).await {
-        Ok(request) => decided_page(&claims, &request),
-        Err(Refused::JustificationRequired) => {
-            let error = "This stage requires a justification: say why you decide this way.";
-            again(&app, &claims, token, String::new(), error.into(), now).await
+    if viewer.ask_code {
+        let code = form.code.unwrap_or_default().trim().to_string();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            let error = "Enter the six-digit code your authenticator app shows now.";
+            return again(&viewer, error.to_string()).await;
         }
-        Err(refused) => refused.page(),
+        match sessions::step_up(&app, &viewer.caller, &code).await {
+            Ok(at) => viewer.caller.session.last_mfa_at = Some(at),
+            Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+                return again(&viewer, e.message).await;
+            }
+            Err(e) if e.status.is_client_error() => {
+                let error = "That code is incorrect or was already used. Wait for the next code and try again.";
+                return again(&viewer, error.to_string()).await;
+            }
+            Err(e) => return Refused::from(e).page(),
+        }
+        viewer.ask_code = false;
+    }
+    let link = approve::LinkDecision {
+        token_hash: links::token_hash(&token),
+        request_id: claims.request_id,
+        step_id: claims.step_id,
+        approver_id: claims.approver_id,
+        result: match claims.decision {
+            Decision::Approve => ReviewResult::Approve,
+            Decision::Deny => ReviewResult::Deny,
+        },
+    };
+    match approve::review_by_link(&app, &viewer.caller, &link, justification).await {
+        Ok(request) => decided_page(&claims, &request),
+        Err(e) if e.code == "ApproverJustificationRequired" => {
+            let error = "This stage requires a justification: say why you decide this way.";
+            again(&viewer, error.to_string()).await
+        }
+        Err(e) if e.code == "ApprovalStepNotInProgress" => {
+            Refused::NoLongerPending(status_of(&app, claims.request_id).await).page()
+        }
+        Err(e) => Refused::from(e).page(),
     }
 }
 
-/// The confirmation form again, with what was typed and what to fix (400).
-async fn again(
-    app: &App,
-    claims: &LinkClaims,
-    token: String,
-    typed: String,
-    error: String,
-    now: DateTime<Utc>,
-) -> Page {
-    match confirmation(app, claims, now).await {
-        Ok(view) => confirm_page(&view, claims, token, typed, Some(error)),
-        Err(refused) => refused.page(),
-    }
-}
-
-/// The decision in one write transaction; dropped (nothing changes) on any refusal.
-async fn record(
-    app: &App,
-    claims: &LinkClaims,
-    token: &str,
-    justification: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<ScheduleRequest, Refused> {
-    let mut tx = app.store.write().await.map_err(ApiError::from)?;
-    if !tx
-        .consume_link(&links::token_hash(token), now.timestamp_micros())
-        .await
-        .map_err(ApiError::from)?
-    {
-        return Err(Refused::Used);
-    }
-    let actor = approver_actor(&mut *tx, claims.approver_id).await?;
-    // Tell a decided request from a stage that moved on, for a clearer page.
-    if let Some(request) = tx
-        .get_schedule_request(claims.request_id)
-        .await
-        .map_err(ApiError::from)?
-        && request.approval.is_some()
-        && request.status != RequestStatus::PendingApproval
-    {
-        return Err(Refused::NoLongerPending(Some(request.status)));
-    }
-    let reviewer = Reviewer {
-        id: claims.approver_id,
-        initiator: Initiator::User(actor),
-    };
-    let result = match claims.decision {
-        Decision::Approve => ReviewResult::Approve,
-        Decision::Deny => ReviewResult::Deny,
-    };
-    let request = approve::review_in(
-        app,
-        &mut *tx,
-        &reviewer,
-        claims.request_id,
-        claims.step_id,
-        result,
-        justification,
-        now,
-    )
-    .await?;
-    tx.commit().await.map_err(ApiError::from)?;
-    app.scheduler.due_at(scheduler::next_due_of(&request, now));
-    Ok(request)
+/// A request's status now, for a clearer page when it moved on.
+async fn status_of(app: &App, id: Uuid) -> Option<RequestStatus> {
+    let mut tx = app.store.read().await.ok()?;
+    let request = tx.get_schedule_request(id).await.ok()??;
+    Some(request.status)
 }
 
 fn decided_page(claims: &LinkClaims, request: &ScheduleRequest) -> Page {

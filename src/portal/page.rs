@@ -203,9 +203,10 @@ pub fn redirect_with(app: &crate::app::App, to: &str, flash: Flash) -> Response 
     resp
 }
 
-/// Is `next` a path inside the portal (so a sign-in link cannot send people elsewhere)?
+/// Is `next` a path inside the portal, or the one-click approval page a mail link opened (so a
+/// sign-in link cannot send people elsewhere)?
 pub fn local_portal_path(next: &str) -> Option<&str> {
-    let ok = next.starts_with("/portal")
+    let ok = (next.starts_with("/portal") || next.starts_with("/approvals/decide?"))
         && !next.starts_with("//")
         && !next.contains('\\')
         && !next.chars().any(|c| c.is_control());

@@ -41,6 +41,8 @@ struct SignInPage {
 #[derive(Debug, Deserialize)]
 struct SignInQuery {
     next: Option<String>,
+    /// The user name to fill in (a mail link says whose decision it asks for).
+    username: Option<String>,
     signed_out: Option<String>,
 }
 
@@ -105,7 +107,15 @@ async fn show(
     let form = SignInPage {
         csrf: String::new(),
         next,
-        username: String::new(),
+        username: q
+            .username
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(256)
+            .collect(),
         code: String::new(),
         notice,
         errors: FieldErrors::new(),

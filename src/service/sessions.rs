@@ -361,6 +361,16 @@ pub async fn sign_in_service_principal(
 }
 
 /// Records a fresh second factor on the calling session.
+/// Has `who` a verified authenticator app (a second factor to step up with)?
+pub async fn has_authenticator(app: &App, who: Uuid) -> ApiResult<bool> {
+    let mut tx = app.store.read().await?;
+    Ok(tx
+        .get_credential(who, TOTP)
+        .await?
+        .and_then(|v| serde_json::from_value::<TotpCredential>(v).ok())
+        .is_some_and(|c| c.verified))
+}
+
 pub async fn step_up(app: &App, caller: &Caller, code: &str) -> ApiResult<DateTime<Utc>> {
     let now = app.clock.now();
     let account = caller.upn.clone().unwrap_or_else(|| caller.id.to_string());

@@ -189,23 +189,53 @@ impl TestApp {
     }
 
     async fn mfa_session(&self, nick: &str) -> String {
+        let user = {
+            let mut tx = self.app.store.read().await.unwrap();
+            tx.find_user_by_upn(&format!("{nick}@contoso.example"))
+                .await
+                .unwrap()
+                .expect("user")
+        };
+        self.session_of(user.id, eligo_store::SessionChannel::Api)
+            .await
+    }
+
+    /// A portal session (the cookie's value) for `principal` that proved password and code now,
+    /// as the portal's sign-in makes it.
+    pub async fn portal_session(&self, principal: Uuid) -> String {
+        self.session_of(principal, eligo_store::SessionChannel::Portal)
+            .await
+    }
+
+    /// A portal session for `principal` from the password alone (as the portal grants people
+    /// without an authenticator).
+    pub async fn portal_password_session(&self, principal: Uuid) -> String {
+        let raw = self
+            .session_of(principal, eligo_store::SessionChannel::Portal)
+            .await;
+        let mut tx = self.app.store.write().await.unwrap();
+        let hash = eligo::auth::token::digest(&raw);
+        let mut record = tx.get_token(&hash).await.unwrap().unwrap();
+        record.last_mfa_at = None;
+        record.amr = vec!["pwd".into()];
+        tx.update_token(&record).await.unwrap();
+        tx.commit().await.unwrap();
+        raw
+    }
+
+    async fn session_of(&self, principal: Uuid, channel: eligo_store::SessionChannel) -> String {
         let now = self.clock.now_utc();
         let mut tx = self.app.store.write().await.unwrap();
-        let user = tx
-            .find_user_by_upn(&format!("{nick}@contoso.example"))
-            .await
-            .unwrap()
-            .expect("user");
         let raw = eligo::auth::token::generate("elg_");
         tx.insert_token(&eligo_store::TokenRecord {
             token_hash: eligo::auth::token::digest(&raw),
-            principal_id: user.id,
+            principal_id: principal,
             created_at: now,
             expires_at: Some(now + self.app.config.token_lifetime),
             revoked_at: None,
             last_mfa_at: Some(now),
             amr: vec!["pwd".into(), "otp".into()],
-            channel: eligo_store::SessionChannel::Api,
+            channel,
         })
         .await
         .unwrap();

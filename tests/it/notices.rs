@@ -303,7 +303,7 @@ async fn an_approver_is_mailed_a_link_that_approves_and_the_rules_pick_the_recip
         .expect("an approve link");
     let token = link.split_once("token=").unwrap().1;
 
-    // Following it: the page (nothing changes), then the confirmation.
+    // Following it without a session: the page asks to sign in, and nothing changes.
     let (status, _) = t
         .raw(
             axum::http::Request::get(format!("/approvals/decide?token={token}"))
@@ -312,12 +312,17 @@ async fn an_approver_is_mailed_a_link_that_approves_and_the_rules_pick_the_recip
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    // Signed in as the approver (with a fresh second factor), the confirmation decides.
+    let session = t.portal_session(approver.id).await;
+    let cookie = format!("{}={session}", eligo::portal::cookies::session_name(&t.app));
+    let csrf = eligo::portal::session::csrf_for(&t.app, &eligo::auth::token::digest(&session));
     let (status, _) = t
         .raw(
             axum::http::Request::post("/approvals/decide")
                 .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", cookie)
                 .body(axum::body::Body::from(format!(
-                    "token={token}&justification=ok"
+                    "token={token}&justification=ok&csrf={csrf}"
                 )))
                 .unwrap(),
         )

@@ -26,7 +26,9 @@ use crate::portal::page::{
     Chrome, FieldErrors, PageError, PageResult, Section, redirect_with, render, render_status,
 };
 use crate::portal::session::Viewer;
+use crate::service::authorize;
 use crate::service::pim::approve;
+use crate::service::sessions;
 
 use view::{Names, RequestView, When};
 
@@ -72,6 +74,8 @@ struct DetailPage {
     errors: FieldErrors,
     max_justification: usize,
     nested: bool,
+    /// The viewer's last second factor is not fresh: the form asks for a code (rule 4).
+    ask_code: bool,
 }
 
 #[derive(Template)]
@@ -88,6 +92,12 @@ struct DecideForm {
     decision: Option<String>,
     justification: Option<String>,
     step: Option<String>,
+    code: Option<String>,
+}
+
+/// Must the viewer's decision form ask for a code (their last second factor is not fresh)?
+fn asks_code(app: &App, viewer: &Viewer) -> bool {
+    !authorize::is_strong(&viewer.caller, app.clock.now(), app.config.mfa_freshness)
 }
 
 async fn list(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
@@ -200,6 +210,7 @@ async fn detail(
     let (request, view) = load(&app, &viewer, id).await?;
     Ok(render(&DetailPage {
         not_yours: not_yours(&viewer, &request, &view),
+        ask_code: asks_code(&app, &viewer),
         chrome: viewer.chrome(Section::Approvals),
         request: view,
         justification: String::new(),
@@ -256,7 +267,7 @@ async fn decide(
     Path(id): Path<String>,
     posted: Posted<DecideForm>,
 ) -> PageResult<Response> {
-    let Posted { viewer, form } = posted;
+    let Posted { mut viewer, form } = posted;
     let id = parse_id(&id)?;
     let (request, view) = load(&app, &viewer, id).await?;
     if !view.pending {
@@ -299,6 +310,9 @@ async fn decide(
         },
         None => view.current.map(|(_, s)| s),
     };
+    if errors.is_empty() && asks_code(&app, &viewer) {
+        step_up(&app, &mut viewer, form.code.as_deref(), &mut errors).await?;
+    }
     if let (Some(result), Some(step), true) = (result, step, errors.is_empty()) {
         match approve::review(&app, &viewer.caller, id, step, result, Some(trimmed)).await {
             Ok(done) => return Ok(decided(&app, &view, &done, result)),
@@ -369,6 +383,7 @@ async fn decide(
         status,
         &DetailPage {
             not_yours: not_yours(&viewer, &request, &view),
+            ask_code: asks_code(&app, &viewer),
             chrome: viewer.chrome(Section::Approvals),
             request: view,
             justification,
@@ -377,6 +392,36 @@ async fn decide(
             nested: false,
         },
     ))
+}
+
+/// Proves the viewer's second factor with the code the form carried, or says what is wrong.
+async fn step_up(
+    app: &App,
+    viewer: &mut Viewer,
+    code: Option<&str>,
+    errors: &mut FieldErrors,
+) -> PageResult<()> {
+    let code = code.unwrap_or("").trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        errors.add(
+            "code",
+            "Enter the six-digit code your authenticator app shows now: a decision on someone's access needs it.",
+        );
+        return Ok(());
+    }
+    match sessions::step_up(app, &viewer.caller, code).await {
+        Ok(at) => viewer.caller.session.last_mfa_at = Some(at),
+        Err(e) if e.code == "MfaNotEnrolled" => errors.add_general(
+            "A decision needs a code from an authenticator app, and you have not set one up: set it up under Security info (/portal/security) first.",
+        ),
+        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => errors.add("code", e.message),
+        Err(e) if e.status.is_client_error() => errors.add(
+            "code",
+            "That code is incorrect or was already used. Wait for the next code and try again.",
+        ),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 /// Back to Approvals, saying what the decision did.

@@ -19,7 +19,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::{App, AppState};
-use crate::auth::totp::TotpCredential;
 use crate::error::ApiError;
 use crate::notify::templates::format_time;
 use crate::portal::page::{PageError, PageResult};
@@ -217,12 +216,7 @@ impl Targets {
 
 /// Has the person a verified authenticator app?
 pub async fn has_authenticator(app: &App, who: Uuid) -> PageResult<bool> {
-    let mut tx = app.store.read().await?;
-    Ok(tx
-        .get_credential(who, sessions::TOTP)
-        .await?
-        .and_then(|v| serde_json::from_value::<TotpCredential>(v).ok())
-        .is_some_and(|c| c.verified))
+    Ok(sessions::has_authenticator(app, who).await?)
 }
 
 /// Does this policy ask for a fresh second factor on activation?

@@ -220,6 +220,72 @@ pub async fn review(
     .await
 }
 
+/// What a one-click approval link names: the stage, the approver it was sent to, the decision,
+/// and the hash of its token (a link decides once).
+pub struct LinkDecision {
+    pub token_hash: String,
+    pub request_id: Uuid,
+    pub step_id: Uuid,
+    pub approver_id: Uuid,
+    pub result: ReviewResult,
+}
+
+/// A decision made through a mail link. The link only names the request; the decision is the
+/// signed-in approver's, with the same fresh second factor any other decision needs (rule 4):
+/// whoever reads the mail without being the approver, signed in, decides nothing. The link is
+/// consumed in the decision's transaction, so a refusal leaves it usable.
+pub async fn review_by_link(
+    app: &App,
+    caller: &Caller,
+    link: &LinkDecision,
+    justification: Option<String>,
+) -> ApiResult<ScheduleRequest> {
+    crate::service::authorize::audited(
+        app,
+        caller,
+        "Review approval request",
+        eligo_core::audit::Category::RoleManagement,
+        async {
+            if caller.id != link.approver_id {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "ApprovalLinkForAnotherApprover",
+                    "this approval link was sent to another approver",
+                ));
+            }
+            crate::service::authorize::require_strong(app, caller)?;
+            let now = app.clock.now();
+            let mut tx = app.store.write().await?;
+            if !tx
+                .consume_link(&link.token_hash, now.timestamp_micros())
+                .await?
+            {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "ApprovalLinkUsed",
+                    "this approval link was already used",
+                ));
+            }
+            let request = review_in(
+                app,
+                &mut *tx,
+                &Reviewer::of(caller),
+                link.request_id,
+                link.step_id,
+                link.result,
+                justification,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            app.scheduler
+                .due_at(crate::service::pim::scheduler::next_due_of(&request, now));
+            Ok(request)
+        },
+    )
+    .await
+}
+
 async fn review_checked(
     app: &App,
     caller: &Caller,

@@ -257,8 +257,59 @@ async fn page(t: &TestApp, req: Request<Body>) -> Answer {
     }
 }
 
+/// Who the browser that follows a link is signed in as.
+enum As {
+    /// The approver the link was sent to, with a fresh second factor (the usual case).
+    Approver,
+    /// Nobody: no portal session.
+    Nobody,
+    /// A portal session of this principal (the raw session token).
+    Session(String),
+}
+
+/// The portal session cookie the browser sends: for `As::Approver`, a fresh session of the
+/// user the link names (when the link verifies and names a user).
+async fn cookie_for(t: &TestApp, token: &str, who: As) -> Option<String> {
+    let raw = match who {
+        As::Nobody => return None,
+        As::Session(raw) => raw,
+        As::Approver => {
+            let claims = links::verify(&t.app.link_key, token, t.clock.now_utc()).ok()?;
+            t.app
+                .store
+                .read()
+                .await
+                .unwrap()
+                .get_user(claims.approver_id)
+                .await
+                .unwrap()?;
+            t.portal_session(claims.approver_id).await
+        }
+    };
+    Some(raw)
+}
+
+fn with_cookie(
+    req: axum::http::request::Builder,
+    t: &TestApp,
+    raw: Option<&str>,
+) -> axum::http::request::Builder {
+    match raw {
+        Some(raw) => req.header(
+            "cookie",
+            format!("{}={raw}", eligo::portal::cookies::session_name(&t.app)),
+        ),
+        None => req,
+    }
+}
+
 async fn open(t: &TestApp, token: &str) -> Answer {
-    let req = Request::builder()
+    open_as(t, token, As::Approver).await
+}
+
+async fn open_as(t: &TestApp, token: &str, who: As) -> Answer {
+    let raw = cookie_for(t, token, who).await;
+    let req = with_cookie(Request::builder(), t, raw.as_deref())
         .method(Method::GET)
         .uri(format!("/approvals/decide?token={token}"))
         .body(Body::empty())
@@ -267,12 +318,33 @@ async fn open(t: &TestApp, token: &str) -> Answer {
 }
 
 async fn confirm(t: &TestApp, token: &str, justification: &str) -> Answer {
-    let body = format!(
-        "token={}&justification={}",
+    confirm_as(t, token, justification, As::Approver, None).await
+}
+
+/// Posts the confirmation form as the approver's browser would: with the session's
+/// anti-forgery token (and a code, when given).
+async fn confirm_as(
+    t: &TestApp,
+    token: &str,
+    justification: &str,
+    who: As,
+    code: Option<&str>,
+) -> Answer {
+    let raw = cookie_for(t, token, who).await;
+    let csrf = raw
+        .as_deref()
+        .map(|raw| eligo::portal::session::csrf_for(&t.app, &eligo::auth::token::digest(raw)))
+        .unwrap_or_default();
+    let mut body = format!(
+        "token={}&justification={}&csrf={}",
         utf8_percent_encode(token, NON_ALPHANUMERIC),
-        utf8_percent_encode(justification, NON_ALPHANUMERIC)
+        utf8_percent_encode(justification, NON_ALPHANUMERIC),
+        utf8_percent_encode(&csrf, NON_ALPHANUMERIC),
     );
-    let req = Request::builder()
+    if let Some(code) = code {
+        body.push_str(&format!("&code={code}"));
+    }
+    let req = with_cookie(Request::builder(), t, raw.as_deref())
         .method(Method::POST)
         .uri("/approvals/decide")
         .header("content-type", "application/x-www-form-urlencoded")
@@ -567,6 +639,115 @@ async fn a_link_for_someone_who_is_not_an_approver_is_403_and_stays_unused() {
     let a = confirm(&t, &token, "").await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.html);
     assert_eq!(status_of(&t, id).await, "Provisioned");
+}
+
+#[tokio::test]
+async fn a_link_decides_nothing_unless_its_approver_is_signed_in_with_a_fresh_second_factor() {
+    let t = TestApp::new().await;
+    let approver = t.person("ann").await;
+    let other = t.person("olga").await;
+    require_approval(&t, json!([{ "primaryApprovers": [single(approver.id)] }])).await;
+    let requester = t.person("rick").await;
+    let (id, step) = pending_request(&t, &requester).await;
+    let token = mint(&t, id, step, approver.id, Decision::Approve);
+    let before = audit_entries(&t).await;
+
+    // Whoever holds the mail but no session (a forwarded mail, a mailbox taken over) sees the
+    // request and a way to sign in as its approver, and no form.
+    let a = open_as(&t, &token, As::Nobody).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.html);
+    assert_page_headers(&a);
+    assert!(a.html.contains("Sign in to decide"), "{}", a.html);
+    assert!(!a.html.contains("method=\"post\""), "{}", a.html);
+    let back = utf8_percent_encode(
+        &format!("/approvals/decide?token={token}"),
+        NON_ALPHANUMERIC,
+    )
+    .to_string();
+    assert!(
+        a.html.contains(&format!(
+            "/portal/sign-in?next={back}&#38;username=ann%40contoso%2Eexample"
+        )),
+        "{}",
+        a.html
+    );
+    let a = confirm_as(&t, &token, "", As::Nobody, None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.html);
+    // An API token is no portal session, even the approver's own.
+    let api = t.sign_in("ann").await;
+    let a = open_as(&t, &token, As::Session(api.clone())).await;
+    assert!(a.html.contains("Sign in to decide"), "{}", a.html);
+    let a = confirm_as(&t, &token, "", As::Session(api), None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.html);
+    // Signed in as somebody else: told so.
+    let olga = t.portal_session(other.id).await;
+    let a = open_as(&t, &token, As::Session(olga.clone())).await;
+    assert_refused(&t, &a, StatusCode::FORBIDDEN, before).await;
+    assert!(a.html.contains("sent to someone else"), "{}", a.html);
+    let a = confirm_as(&t, &token, "", As::Session(olga), None).await;
+    assert_refused(&t, &a, StatusCode::FORBIDDEN, before).await;
+    assert_eq!(audit_entries(&t).await, before);
+    assert_eq!(status_of(&t, id).await, "PendingApproval");
+
+    // The approver's session without the anti-forgery token of its page: refused.
+    let ann = t.portal_session(approver.id).await;
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/approvals/decide")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "cookie",
+            format!("{}={ann}", eligo::portal::cookies::session_name(&t.app)),
+        )
+        .body(Body::from(format!(
+            "token={}&justification=x&csrf=forged",
+            utf8_percent_encode(&token, NON_ALPHANUMERIC)
+        )))
+        .unwrap();
+    assert_refused(&t, &page(&t, req).await, StatusCode::FORBIDDEN, before).await;
+
+    // Signed in long ago: the form asks for the code, and the decision waits for it.
+    t.clock
+        .advance(t.app.config.mfa_freshness + TimeDelta::minutes(1));
+    let a = open_as(&t, &token, As::Session(ann.clone())).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.html);
+    assert!(a.html.contains("name=\"code\""), "{}", a.html);
+    let a = confirm_as(&t, &token, "ok", As::Session(ann.clone()), None).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.html);
+    assert!(a.html.contains("six-digit code"), "{}", a.html);
+    let a = confirm_as(&t, &token, "ok", As::Session(ann.clone()), Some("000000")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.html);
+    assert!(a.html.contains("incorrect"), "{}", a.html);
+    assert_eq!(status_of(&t, id).await, "PendingApproval");
+    t.clock.advance(TimeDelta::seconds(30));
+    let code = eligo::auth::totp::code_at(&approver.secret, t.clock.now_utc()).unwrap();
+    let a = confirm_as(&t, &token, "ok", As::Session(ann), Some(&code)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.html);
+    assert!(a.html.contains("Request approved"), "{}", a.html);
+    assert_eq!(status_of(&t, id).await, "Provisioned");
+}
+
+#[tokio::test]
+async fn an_approver_without_an_authenticator_is_sent_to_set_one_up() {
+    let t = TestApp::new().await;
+    let approver = t.user("pat").await;
+    require_approval(&t, json!([{ "primaryApprovers": [single(approver)] }])).await;
+    let requester = t.person("rick").await;
+    let (id, step) = pending_request(&t, &requester).await;
+    let token = mint(&t, id, step, approver, Decision::Approve);
+    // Pat signed in to the portal with the password alone (allowed without an authenticator).
+    let session = t.portal_password_session(approver).await;
+    let before = audit_entries(&t).await;
+    let a = open_as(&t, &token, As::Session(session.clone())).await;
+    assert_refused(&t, &a, StatusCode::FORBIDDEN, before).await;
+    assert!(
+        a.html.contains("needs your authenticator app"),
+        "{}",
+        a.html
+    );
+    let a = confirm_as(&t, &token, "ok", As::Session(session), Some("123456")).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.html);
+    assert_eq!(status_of(&t, id).await, "PendingApproval");
 }
 
 #[tokio::test]

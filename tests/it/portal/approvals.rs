@@ -645,3 +645,141 @@ async fn two_stages_one_decision_each_and_a_stale_form_changes_nothing() {
     assert!(back.has("Approved: Alice Helpdesk-Lead"), "{}", back.body);
     assert!(has_security_admin(&t, &alice_token).await);
 }
+
+/// The step of request `id` now waiting.
+async fn current_step(t: &TestApp, id: &str) -> uuid::Uuid {
+    let mut tx = t.app.store.read().await.unwrap();
+    let request = tx
+        .get_schedule_request(uuid::Uuid::parse_str(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    request.approval.unwrap().steps[0].id
+}
+
+#[tokio::test]
+async fn an_approve_link_carries_ada_through_sign_in_and_her_code_decides() {
+    use eligo::notify::links::{self, Decision, LinkClaims};
+    let t = TestApp::demo().await;
+    let (alice_token, _, request) = alice_requests(&t).await;
+    let id = request["id"].as_str().unwrap().to_string();
+    let (_, ada_secret) = enrolled(&t, "ada").await;
+    let ada_id = t
+        .app
+        .store
+        .read()
+        .await
+        .unwrap()
+        .find_user_by_upn("ada@contoso.example")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let token = links::sign(
+        &t.app.link_key,
+        &LinkClaims {
+            request_id: uuid::Uuid::parse_str(&id).unwrap(),
+            step_id: current_step(&t, &id).await,
+            approver_id: ada_id,
+            decision: Decision::Approve,
+            expires_at: t.clock.now_utc() + TimeDelta::days(1),
+            nonce: uuid::Uuid::new_v4(),
+        },
+    );
+
+    // The link, in a browser without a session: the request, and "Sign in to decide".
+    let mut b = Browser::new(&t);
+    let page = b.get(&format!("/approvals/decide?token={token}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("Sign in to decide"), "{}", page.body);
+    let href = page.attr("href").unwrap().replace("&#38;", "&");
+    let form = b.get(&href).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert_eq!(
+        form.input_value("username").as_deref(),
+        Some("ada@contoso.example"),
+        "the link's approver is filled in"
+    );
+    let next = form.input_value("next").unwrap();
+    assert_eq!(next, format!("/approvals/decide?token={token}"));
+
+    // Ada signs in with her code and comes back to the link's page, now with its form.
+    t.clock.advance(TimeDelta::seconds(30));
+    let code = eligo::auth::totp::code_at(&ada_secret, t.clock.now_utc()).unwrap();
+    let done = b
+        .submit(
+            "/portal/sign-in",
+            &[
+                ("username", "ada@contoso.example"),
+                ("password", DEMO_PASSWORD),
+                ("code", &code),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), Some(next.as_str()));
+    let page = b.follow(&done).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("Confirm approval"), "{}", page.body);
+    assert!(!page.has("name=\"code\""), "her sign-in code is fresh");
+    assert_eq!(request_status(&t, &id).await, "PendingApproval");
+    let decided = b
+        .submit(
+            "/approvals/decide",
+            &[("token", &token), ("justification", "Checked INC-42")],
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::OK, "{}", decided.body);
+    assert!(decided.has("Request approved"), "{}", decided.body);
+    assert_eq!(request_status(&t, &id).await, "Provisioned");
+    assert!(has_security_admin(&t, &alice_token).await);
+    let entries = audit_of(&t, "Add member to role request approved (PIM activation)").await;
+    assert_eq!(entries[0]["initiatedBy"]["user"]["id"], json!(ada_id));
+}
+
+#[tokio::test]
+async fn a_decision_long_after_sign_in_asks_for_the_code_first() {
+    let t = TestApp::demo().await;
+    let (alice_token, _, request) = alice_requests(&t).await;
+    let id = request["id"].as_str().unwrap().to_string();
+    let (mut ada, secret) =
+        Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    t.clock
+        .advance(t.app.config.mfa_freshness + TimeDelta::minutes(1));
+    let path = format!("/portal/approvals/{id}");
+    let page = ada.get(&path).await;
+    assert!(page.has("name=\"code\""), "{}", page.body);
+    let before = t.recorded_changes().await;
+    for code in ["", "12ab56", "000000"] {
+        let page = ada
+            .submit(
+                &path,
+                &[
+                    ("decision", "approve"),
+                    ("justification", "ok"),
+                    ("code", code),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+        assert!(page.has("Nothing was decided yet"), "{}", page.body);
+    }
+    assert_eq!(t.recorded_changes().await, before, "nothing decided");
+    assert_eq!(request_status(&t, &id).await, "PendingApproval");
+    t.clock.advance(TimeDelta::seconds(30));
+    let code = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let page = ada
+        .submit(
+            &path,
+            &[
+                ("decision", "approve"),
+                ("justification", "ok"),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(request_status(&t, &id).await, "Provisioned");
+    assert!(has_security_admin(&t, &alice_token).await);
+}

@@ -38,6 +38,34 @@ pub enum LogFormat {
     Json,
 }
 
+/// Who may enrol a first authenticator after signing in with a password alone
+/// (`ELIGO_FIRST_FACTOR_ENROLMENT`). Whoever holds a password could otherwise bind their own
+/// authenticator to an account that has none yet, and own its second factor from then on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FirstFactorEnrolment {
+    /// Anyone signed in may enrol their first authenticator.
+    #[default]
+    Open,
+    /// Privileged principals (threat-model rule 1) need a Temporary Access Pass session.
+    PassForPrivileged,
+    /// Everyone needs a Temporary Access Pass session.
+    PassAlways,
+}
+
+impl FirstFactorEnrolment {
+    pub fn parse(v: &str) -> anyhow::Result<Self> {
+        Ok(match v {
+            "open" => Self::Open,
+            "pass-for-privileged" => Self::PassForPrivileged,
+            "pass-always" => Self::PassAlways,
+            _ => bail!(
+                "ELIGO_FIRST_FACTOR_ENROLMENT must be open, pass-for-privileged or pass-always"
+            ),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -72,6 +100,8 @@ pub struct Config {
     /// A portal session ends after this long without a request (its absolute end is
     /// `token_lifetime`).
     pub portal_idle_timeout: TimeDelta,
+    /// Who may enrol a first authenticator without a Temporary Access Pass.
+    pub first_factor_enrolment: FirstFactorEnrolment,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -94,6 +124,7 @@ struct FileConfig {
     reconcile_interval: Option<String>,
     outbox_max_attempts: Option<u32>,
     portal_idle_timeout: Option<String>,
+    first_factor_enrolment: Option<FirstFactorEnrolment>,
 }
 
 impl Config {
@@ -117,6 +148,7 @@ impl Config {
             reconcile_interval: TimeDelta::minutes(5),
             outbox_max_attempts: 10,
             portal_idle_timeout: TimeDelta::minutes(30),
+            first_factor_enrolment: FirstFactorEnrolment::Open,
         }
     }
 
@@ -168,6 +200,9 @@ impl Config {
         }
         if let Some(v) = var("ELIGO_MFA_FRESHNESS") {
             cfg.mfa_freshness = duration("ELIGO_MFA_FRESHNESS", &v)?;
+        }
+        if let Some(v) = var("ELIGO_FIRST_FACTOR_ENROLMENT") {
+            cfg.first_factor_enrolment = FirstFactorEnrolment::parse(&v)?;
         }
         if let Some(v) = var("ELIGO_LOG_FORMAT") {
             cfg.log_format = match v.as_str() {
@@ -283,6 +318,9 @@ impl Config {
         if let Some(v) = f.portal_idle_timeout {
             self.portal_idle_timeout = duration("portal_idle_timeout", &v)?;
         }
+        if let Some(v) = f.first_factor_enrolment {
+            self.first_factor_enrolment = v;
+        }
         Ok(())
     }
 }
@@ -352,6 +390,27 @@ mod tests {
             !shown.contains("s3cr3t") && !shown.contains("hunter2"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn first_factor_enrolment_from_file_and_env() {
+        assert_eq!(
+            load(&[], None).unwrap().first_factor_enrolment,
+            FirstFactorEnrolment::Open
+        );
+        let file = "first_factor_enrolment = \"pass-for-privileged\"\n";
+        let c = load(&[], Some(file)).unwrap();
+        assert_eq!(
+            c.first_factor_enrolment,
+            FirstFactorEnrolment::PassForPrivileged
+        );
+        let c = load(
+            &[("ELIGO_FIRST_FACTOR_ENROLMENT", "pass-always")],
+            Some(file),
+        )
+        .unwrap();
+        assert_eq!(c.first_factor_enrolment, FirstFactorEnrolment::PassAlways);
+        assert!(load(&[("ELIGO_FIRST_FACTOR_ENROLMENT", "closed")], None).is_err());
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct TokenRequest {
     username: Option<String>,
     password: Option<String>,
     otp: Option<String>,
+    /// A Temporary Access Pass, in place of the password (and code).
+    temporary_access_pass: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
     #[serde(rename = "grant_type", alias = "grantType")]
@@ -81,9 +83,28 @@ async fn token(
     match req {
         TokenRequest {
             username: Some(u),
+            temporary_access_pass: Some(pass),
+            password: None,
+            otp: None,
+            client_id: None,
+            client_secret: None,
+            ..
+        } => Ok(issued(
+            sessions::sign_in_with_pass(
+                &app,
+                sessions::Channel::Api,
+                &u,
+                &pass,
+                address.as_deref(),
+            )
+            .await?,
+        )),
+        TokenRequest {
+            username: Some(u),
             password: Some(p),
             client_id: None,
             client_secret: None,
+            temporary_access_pass: None,
             otp,
             ..
         } => {
@@ -106,13 +127,14 @@ async fn token(
             username: None,
             password: None,
             otp: None,
+            temporary_access_pass: None,
             ..
         } => Ok(issued(
             sessions::sign_in_service_principal(&app, &c, &s, address.as_deref()).await?,
         )),
         _ => Err(ApiError::bad_request(
             "Request_BadRequest",
-            "give either username and password (and optionally otp), or clientId and clientSecret",
+            "give either username and password (and optionally otp), username and temporaryAccessPass, or clientId and clientSecret",
         )
         .with_detail("MissingCredentials", "body")),
     }

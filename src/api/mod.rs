@@ -2,6 +2,7 @@
 //! like Microsoft Graph. Each module registers its routes with their OpenAPI descriptions.
 
 pub mod access;
+pub mod access_pass;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
@@ -32,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(auth::routes())
         .merge(me::routes())
         .merge(users::routes())
+        .merge(access_pass::routes())
         .merge(groups::routes())
         .merge(service_principals::routes())
         .merge(roles::routes())

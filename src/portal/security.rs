@@ -37,6 +37,8 @@ struct OverviewPage {
     chrome: Chrome,
     enrolled: bool,
     mfa_fresh: bool,
+    /// The session began with a Temporary Access Pass: time to enrol.
+    with_pass: bool,
 }
 
 #[derive(Template)]
@@ -93,6 +95,7 @@ async fn overview(State(app): State<AppState>, viewer: Viewer) -> PageResult<Res
         .is_some_and(|c| c.verified);
     let now = app.clock.now();
     Ok(render(&OverviewPage {
+        with_pass: sessions::signed_in_with_pass(&viewer.caller),
         mfa_fresh: viewer.caller.mfa_is_fresh(now, app.config.mfa_freshness),
         chrome: viewer.chrome(Section::Security),
         enrolled,
@@ -106,6 +109,13 @@ async fn begin(State(app): State<AppState>, posted: Posted<Empty>) -> PageResult
             &app,
             "/portal/step-up?next=/portal/security",
             Flash::info("Replacing your authenticator needs a code from the current one first."),
+        )),
+        Err(e) if e.code == "TemporaryAccessPassRequired" => Ok(redirect_with(
+            &app,
+            "/portal/security",
+            Flash::warning(
+                "Your organisation asks for a Temporary Access Pass to set up a first authenticator on this account. Ask a Global or Privileged Authentication Administrator for one, then sign in with it (Sign in, then \"Sign in with a Temporary Access Pass\").",
+            ),
         )),
         Err(e) => Err(e.into()),
     }

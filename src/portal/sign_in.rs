@@ -24,6 +24,7 @@ use crate::service::sessions;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/portal/sign-in", get(show).post(submit))
+        .route("/portal/sign-in/pass", get(show_pass).post(submit_pass))
         .route("/portal/sign-out", post(sign_out))
 }
 
@@ -75,6 +76,15 @@ fn page(app: &App, headers: &HeaderMap, status: StatusCode, mut form: SignInPage
         resp.headers_mut().append(header::SET_COOKIE, set);
     }
     resp
+}
+
+const EXPIRED: &str = "The sign-in form had expired. Nothing was sent; sign in again.";
+
+/// Did the form come from our sign-in page in this browser (its token is the pre-session
+/// cookie's HMAC)?
+fn genuine(app: &App, headers: &HeaderMap, csrf_token: Option<&str>) -> bool {
+    cookies::get(headers, cookies::PRESESSION)
+        .is_some_and(|pre| csrf::verify(&app.link_key, "presession", pre, csrf_token.unwrap_or("")))
 }
 
 fn clean_next(next: Option<&str>) -> String {
@@ -153,18 +163,8 @@ async fn submit(
         notice: None,
         errors: FieldErrors::new(),
     };
-    let genuine = cookies::get(&headers, cookies::PRESESSION).is_some_and(|pre| {
-        csrf::verify(
-            &app.link_key,
-            "presession",
-            pre,
-            form.csrf.as_deref().unwrap_or(""),
-        )
-    });
-    if !genuine {
-        again
-            .errors
-            .add_general("The sign-in form had expired. Nothing was sent; sign in again.");
+    if !genuine(&app, &headers, form.csrf.as_deref()) {
+        again.errors.add_general(EXPIRED);
         return page(&app, &headers, StatusCode::FORBIDDEN, again);
     }
     if username.is_empty() {
@@ -193,22 +193,7 @@ async fn submit(
     )
     .await
     {
-        Ok(issued) => {
-            let mut resp = Redirect::to(&again.next).into_response();
-            let h = resp.headers_mut();
-            let session = cookies::set(
-                &app,
-                cookies::session_name(&app),
-                &issued.access_token,
-                None,
-            );
-            for value in [session, cookies::clear(&app, cookies::PRESESSION)] {
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    h.append(header::SET_COOKIE, v);
-                }
-            }
-            resp
-        }
+        Ok(issued) => signed_in(&app, &again.next, &issued.access_token),
         Err(e) => {
             let status = e.status;
             match e.code {
@@ -228,6 +213,110 @@ async fn submit(
             resp
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "portal/sign_in_pass.html")]
+struct PassPage {
+    csrf: String,
+    username: String,
+    errors: FieldErrors,
+}
+
+fn pass_page(app: &App, headers: &HeaderMap, status: StatusCode, mut form: PassPage) -> Response {
+    let (pre, set) = presession(app, headers);
+    form.csrf = csrf::token(&app.link_key, "presession", &pre);
+    let mut resp = render_status(status, &form);
+    if let Some(set) = set.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        resp.headers_mut().append(header::SET_COOKIE, set);
+    }
+    resp
+}
+
+async fn show_pass(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let form = PassPage {
+        csrf: String::new(),
+        username: String::new(),
+        errors: FieldErrors::new(),
+    };
+    pass_page(&app, &headers, StatusCode::OK, form)
+}
+
+#[derive(Debug, Deserialize)]
+struct PassForm {
+    csrf: Option<String>,
+    username: Option<String>,
+    pass: Option<String>,
+}
+
+/// Sign-in with a Temporary Access Pass (the second form of the sign-in page): for a person
+/// setting up a first authenticator, or replacing a lost one. It lands on Security info.
+async fn submit_pass(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ClientAddress(address): ClientAddress,
+    form: Result<Form<PassForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or(PassForm {
+        csrf: None,
+        username: None,
+        pass: None,
+    });
+    let username = form.username.unwrap_or_default().trim().to_string();
+    let pass = form.pass.unwrap_or_default();
+    let mut again = PassPage {
+        csrf: String::new(),
+        username: username.chars().take(256).collect(),
+        errors: FieldErrors::new(),
+    };
+    if !genuine(&app, &headers, form.csrf.as_deref()) {
+        again.errors.add_general(EXPIRED);
+        return pass_page(&app, &headers, StatusCode::FORBIDDEN, again);
+    }
+    if username.is_empty() || pass.trim().is_empty() {
+        again.errors.add_general(
+            "To sign in with a Temporary Access Pass, enter your user name and the pass.",
+        );
+        return pass_page(&app, &headers, StatusCode::BAD_REQUEST, again);
+    }
+    match sessions::sign_in_with_pass(
+        &app,
+        sessions::Channel::Portal,
+        &username,
+        &pass,
+        address.as_deref(),
+    )
+    .await
+    {
+        Ok(issued) => signed_in(&app, "/portal/security", &issued.access_token),
+        Err(e) => {
+            match e.code {
+                "InvalidCredentials" => again.errors.add_general(
+                    "The user name or Temporary Access Pass is incorrect, or the pass is not valid now (expired, not started yet, or already used).",
+                ),
+                _ => again.errors.absorb(&e, |_| None),
+            }
+            let mut resp = pass_page(&app, &headers, e.status, again);
+            if let Some(secs) = e.retry_after_secs {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            resp
+        }
+    }
+}
+
+/// The redirect that carries a new session's cookie (and drops the pre-session one).
+fn signed_in(app: &App, to: &str, session: &str) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    let h = resp.headers_mut();
+    let session = cookies::set(app, cookies::session_name(app), session, None);
+    for value in [session, cookies::clear(app, cookies::PRESESSION)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    resp
 }
 
 #[derive(Debug, Deserialize)]

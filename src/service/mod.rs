@@ -2,6 +2,7 @@
 //! audit entry in one transaction, commit. Handlers stay thin and call these.
 
 pub mod access;
+pub mod access_pass;
 pub mod authorize;
 pub mod bootstrap;
 pub mod connectors;

@@ -107,6 +107,39 @@ fn new_session(
     (raw, record)
 }
 
+/// Stores a new session with its "User signed in" entry, commits, clears the throttle of the
+/// `account` name that was typed, and hands out the token.
+async fn open_session(
+    app: &App,
+    mut tx: Box<dyn eligo_store::Tx + '_>,
+    account: &str,
+    user: &User,
+    (raw, record): (String, TokenRecord),
+    address: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiResult<Issued> {
+    tx.insert_token(&record).await?;
+    tx.append_audit(
+        AuditEvent::new(
+            now,
+            Category::Authentication,
+            "User signed in",
+            user_actor(user),
+        )
+        .target(user.id, "User", Some(&user.user_principal_name))
+        .detail("ipAddress", address.unwrap_or("-"))
+        .detail("amr", record.amr.join(",")),
+    )
+    .await?;
+    tx.commit().await?;
+    app.throttle.record_success(account);
+    Ok(Issued {
+        access_token: raw,
+        expires_in: app.config.token_lifetime.num_seconds(),
+        amr: record.amr,
+    })
+}
+
 pub async fn sign_in_user(
     app: &App,
     channel: Channel,
@@ -241,26 +274,127 @@ pub async fn sign_in_user(
         tx.put_credential(user.id, TOTP, &json!(cred), now.timestamp_micros())
             .await?;
     }
-    tx.insert_token(&record).await?;
-    tx.append_audit(
+    open_session(app, tx, upn, &user, (raw, record), address, now).await
+}
+
+/// The authentication method a Temporary Access Pass sign-in records.
+pub const PASS_METHOD: &str = "tap";
+
+/// Signs a person in with a Temporary Access Pass instead of a password (Graph's onboarding and
+/// recovery path). The session proves no second factor; it is what lets the person enrol one
+/// (a first one where `ELIGO_FIRST_FACTOR_ENROLMENT` asks for a pass, or a replacement for a
+/// lost one). Failures answer and count exactly like a wrong password.
+pub async fn sign_in_with_pass(
+    app: &App,
+    channel: Channel,
+    upn: &str,
+    presented: &str,
+    address: Option<&str>,
+) -> ApiResult<Issued> {
+    let now = app.clock.now();
+    let anonymous = |reason: &str| {
         AuditEvent::new(
             now,
             Category::Authentication,
-            "User signed in",
+            "User sign-in failed",
+            Initiator::User(Actor {
+                id: None,
+                display_name: upn.chars().take(113).collect(),
+                user_principal_name: Some(upn.chars().take(113).collect()),
+            }),
+        )
+        .detail("ipAddress", address.unwrap_or("-"))
+        .detail("method", PASS_METHOD)
+        .failed(reason)
+    };
+    if let Some(secs) = app.throttle.blocked(upn, address, now) {
+        return Err(fail(app, anonymous("throttled"), upn, address, throttled(secs)).await);
+    }
+    let mut tx = app.store.write().await?;
+    let Some(user) = tx.find_user_by_upn(upn).await? else {
+        drop(tx);
+        let e = invalid_credentials();
+        return Err(fail(app, anonymous("invalidCredentials"), upn, address, e).await);
+    };
+    let current = crate::service::access_pass::current(&mut *tx, user.id).await?;
+    let redeemed = crate::service::access_pass::redeem(current.as_ref(), presented, now);
+    let attempt = |reason: &str| {
+        AuditEvent::new(
+            now,
+            Category::Authentication,
+            "User sign-in failed",
             user_actor(&user),
         )
         .target(user.id, "User", Some(&user.user_principal_name))
         .detail("ipAddress", address.unwrap_or("-"))
-        .detail("amr", amr.join(",")),
+        .detail("method", PASS_METHOD)
+        .failed(reason)
+    };
+    let Some(spent) = redeemed.filter(|_| user.account_enabled) else {
+        drop(tx);
+        let reason = if user.account_enabled {
+            "invalidTemporaryAccessPass"
+        } else {
+            "accountDisabled"
+        };
+        return Err(fail(app, attempt(reason), upn, address, invalid_credentials()).await);
+    };
+    tx.put_credential(
+        user.id,
+        crate::service::access_pass::KIND,
+        &json!(spent),
+        now.timestamp_micros(),
     )
     .await?;
-    tx.commit().await?;
-    app.throttle.record_success(upn);
-    Ok(Issued {
-        access_token: raw,
-        expires_in: app.config.token_lifetime.num_seconds(),
-        amr,
-    })
+    let amr = vec![PASS_METHOD.to_string()];
+    let (raw, record) = new_session(app, user.id, now, amr, false, channel);
+    open_session(app, tx, upn, &user, (raw, record), address, now).await
+}
+
+/// Did this session start from a Temporary Access Pass?
+pub fn signed_in_with_pass(caller: &Caller) -> bool {
+    caller.session.amr.iter().any(|m| m == PASS_METHOD)
+}
+
+/// May the caller enrol an authenticator now? A replacement needs the old factor fresh, or a
+/// Temporary Access Pass session (the person lost it); a first one follows
+/// `ELIGO_FIRST_FACTOR_ENROLMENT`.
+async fn may_enrol(
+    app: &App,
+    tx: &mut dyn eligo_store::Tx,
+    caller: &Caller,
+    replacing: bool,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    use crate::config::FirstFactorEnrolment as Policy;
+    if signed_in_with_pass(caller) {
+        return Ok(());
+    }
+    if replacing {
+        if caller.mfa_is_fresh(now, app.config.mfa_freshness) {
+            return Ok(());
+        }
+        return Err(ApiError::forbidden(
+            "replacing a registered authenticator needs a recent step-up (POST /v1/auth/stepup), or a sign-in with a Temporary Access Pass when the old one is lost",
+        )
+        .with_detail("MfaRequired", "otp"));
+    }
+    let needs_pass = match app.config.first_factor_enrolment {
+        Policy::Open => false,
+        Policy::PassAlways => true,
+        Policy::PassForPrivileged => matches!(
+            crate::service::access::privilege::of_principal(app, tx, caller.id, now).await?,
+            eligo_core::authz::Protection::Privileged(_)
+        ),
+    };
+    if needs_pass {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "TemporaryAccessPassRequired",
+            "enrolling a first authenticator on this account needs a sign-in with a Temporary Access Pass, issued by a Global or Privileged Authentication Administrator",
+        ));
+    }
+    Ok(())
 }
 
 pub async fn sign_in_service_principal(
@@ -484,12 +618,7 @@ pub async fn begin_totp(app: &App, caller: &Caller) -> ApiResult<Enrolment> {
     let verified = existing
         .as_ref()
         .is_some_and(|c| c["verified"].as_bool() == Some(true));
-    if verified && !caller.mfa_is_fresh(now, app.config.mfa_freshness) {
-        return Err(ApiError::forbidden(
-            "replacing a registered authenticator needs a recent step-up (POST /v1/auth/stepup)",
-        )
-        .with_detail("MfaRequired", "otp"));
-    }
+    may_enrol(app, &mut *tx, caller, verified, now).await?;
     let secret = totp::new_secret();
     let uri = totp::otpauth_uri(&secret, &upn)
         .ok_or_else(|| ApiError::internal("totp uri", "could not build"))?;
@@ -540,7 +669,10 @@ pub async fn verify_totp(app: &App, caller: &Caller, code: &str) -> ApiResult<()
         .get_credential(caller.id, TOTP)
         .await?
         .is_some_and(|c| c["verified"].as_bool() == Some(true));
-    if replacing && !caller.mfa_is_fresh(now, app.config.mfa_freshness) {
+    if replacing
+        && !caller.mfa_is_fresh(now, app.config.mfa_freshness)
+        && !signed_in_with_pass(caller)
+    {
         return Err(eligo_core::authz::Denied::MfaRequired.into());
     }
     let Some(step) = totp::check(&pending, code, now) else {

@@ -5,6 +5,7 @@
 mod harness;
 
 mod access;
+mod access_pass;
 mod attacks;
 mod audit;
 mod auth;

@@ -113,6 +113,10 @@ pub enum AccountChange {
     Steering,
     /// Password, authenticators, sessions, client secrets.
     Credentials,
+    /// Issuing a Temporary Access Pass: it lets its holder sign in and enrol a new second
+    /// factor in the person's name, so for any account it is Tier 0's (Global and Privileged
+    /// Authentication Administrators, with fresh MFA).
+    AccessPass,
     Delete,
 }
 
@@ -224,10 +228,15 @@ pub fn decide(subject: &Subject, op: Operation, protection: &Protection) -> Resu
             need(action)?;
             if s { strong() } else { Ok(()) }
         }
+        Operation::Account(AccountChange::AccessPass) => {
+            need(PRIVILEGED_CREDENTIALS)?;
+            strong()
+        }
         Operation::Account(change) => {
             need(match change {
                 AccountChange::Profile | AccountChange::Steering => USERS_UPDATE,
                 AccountChange::Credentials => USERS_CREDENTIALS,
+                AccountChange::AccessPass => PRIVILEGED_CREDENTIALS,
                 AccountChange::Delete => USERS_DELETE,
             })?;
             match protection {
@@ -468,6 +477,38 @@ mod tests {
                 Operation::Account(AccountChange::Credentials),
                 &privileged,
                 Err("MfaRequired"),
+            ),
+            (
+                "UA issues an ordinary user a Temporary Access Pass",
+                Some(ids::USER_ADMINISTRATOR),
+                true,
+                Operation::Account(AccountChange::AccessPass),
+                &ordinary,
+                Err("Authorization_RequestDenied"),
+            ),
+            (
+                "PAA issues an ordinary user a Temporary Access Pass, stale",
+                Some(ids::PRIVILEGED_AUTHENTICATION_ADMINISTRATOR),
+                false,
+                Operation::Account(AccountChange::AccessPass),
+                &ordinary,
+                Err("MfaRequired"),
+            ),
+            (
+                "PAA issues a privileged user a Temporary Access Pass, fresh",
+                Some(ids::PRIVILEGED_AUTHENTICATION_ADMINISTRATOR),
+                true,
+                Operation::Account(AccountChange::AccessPass),
+                &privileged,
+                Ok(()),
+            ),
+            (
+                "GA issues a Temporary Access Pass, fresh",
+                Some(ids::GLOBAL_ADMINISTRATOR),
+                true,
+                Operation::Account(AccountChange::AccessPass),
+                &ordinary,
+                Ok(()),
             ),
             (
                 "no role deletes a user",

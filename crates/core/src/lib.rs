@@ -5,6 +5,7 @@
 //! dependency.
 
 pub mod access;
+pub mod access_pass;
 pub mod activation;
 pub mod approval;
 pub mod assignment;

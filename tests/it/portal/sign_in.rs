@@ -305,3 +305,84 @@ async fn unknown_portal_pages_are_pages_and_the_api_stays_json() {
     let css = b.get("/portal/static/portal.css").await;
     assert_eq!(css.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_temporary_access_pass_opens_security_info_to_replace_a_lost_authenticator() {
+    let t = TestApp::new().await;
+    let lou = t.person("lou").await;
+    let (status, body) = t
+        .post(
+            &format!(
+                "/v1/users/{}/authentication/temporaryAccessPassMethods",
+                lou.id
+            ),
+            crate::harness::BOOTSTRAP,
+            serde_json::json!({ "isUsableOnce": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let pass = body["temporaryAccessPass"].as_str().unwrap().to_string();
+
+    let mut b = Browser::new(&t);
+    let form = b.get("/portal/sign-in").await;
+    assert!(form.has("href=\"/portal/sign-in/pass\""), "{}", form.body);
+    let form = b.get("/portal/sign-in/pass").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let wrong = b
+        .submit(
+            "/portal/sign-in/pass",
+            &[
+                ("username", "lou@contoso.example"),
+                ("pass", "not-the-pass"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    assert!(
+        wrong.has("Temporary Access Pass is incorrect"),
+        "{}",
+        wrong.body
+    );
+    let done = b
+        .submit(
+            "/portal/sign-in/pass",
+            &[("username", "lou@contoso.example"), ("pass", &pass)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), Some("/portal/security"));
+    let page = b.follow(&done).await;
+    assert!(
+        page.has("You signed in with a Temporary Access Pass"),
+        "{}",
+        page.body
+    );
+    // Replacing needs no code from the lost authenticator in this session.
+    let begun = b.submit("/portal/security/totp", &[]).await;
+    assert_eq!(
+        begun.location(),
+        Some("/portal/security/totp"),
+        "{}",
+        begun.body
+    );
+    let page = b.get("/portal/security/totp").await;
+    let secret = page.attr("data-secret").expect("the new secret");
+    t.clock.advance(TimeDelta::seconds(30));
+    let code = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let verified = b
+        .submit("/portal/security/totp/verify", &[("code", &code)])
+        .await;
+    assert_eq!(verified.status, StatusCode::SEE_OTHER, "{}", verified.body);
+    // The old authenticator's sessions ended; the pass was one-time.
+    let (status, _) = t.get("/v1/me", &lou.token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let mut again = Browser::new(&t);
+    again.get("/portal/sign-in/pass").await;
+    let refused = again
+        .submit(
+            "/portal/sign-in/pass",
+            &[("username", "lou@contoso.example"), ("pass", &pass)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}

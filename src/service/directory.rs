@@ -497,6 +497,7 @@ pub async fn delete_group(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()>
     for mut eligibility in held.into_iter().filter(|e| !e.has_ended(now)) {
         crate::service::pim::admin::end_now(&mut eligibility, now);
         cascade::activations_of_eligibility(
+            app,
             &mut *tx,
             &eligibility,
             "group deleted",

@@ -480,3 +480,135 @@ async fn enrolment_is_bound_to_its_session_and_a_reset_ends_other_sessions() {
         assert_eq!(t.get("/v1/me", token).await.0, StatusCode::UNAUTHORIZED);
     }
 }
+
+/// A role eligibility held by a role-assignable group, and a person eligible for (not in) that
+/// group's membership through PIM for Groups: the person activates the membership for an hour,
+/// then the role through it for eight. However the membership ends, the role ends with it.
+async fn role_drawn_through_a_membership(t: &TestApp) -> (Person, Uuid) {
+    const G: &str = "/v1/identityGovernance/privilegedAccess/group";
+    let group = group(t, "Exchange operators", true).await;
+    let (status, body) = t
+        .post(
+            ELIGIBILITY_URL,
+            BOOTSTRAP,
+            json!({ "action": "adminAssign", "principalId": group, "roleDefinitionId": ids::EXCHANGE_ADMINISTRATOR,
+                    "directoryScopeId": "/", "justification": "the team's role",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "P90D" } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let p = t.person("mallory").await;
+    let (status, body) = t
+        .post(
+            &format!("{G}/eligibilityScheduleRequests"),
+            BOOTSTRAP,
+            json!({ "action": "adminAssign", "principalId": p.id, "groupId": group, "accessId": "member",
+                    "justification": "on-call rota",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "P30D" } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    t.step_up(&p).await;
+    let (status, body) = t
+        .post(
+            &format!("{G}/assignmentScheduleRequests"),
+            &p.token,
+            json!({ "action": "selfActivate", "principalId": p.id, "groupId": group, "accessId": "member",
+                    "justification": "on call",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "PT1H" } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = t
+        .activate(&p, ids::EXCHANGE_ADMINISTRATOR, "PT8H", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        t.active_roles(&p.token).await,
+        [ids::EXCHANGE_ADMINISTRATOR]
+    );
+    (p, group)
+}
+
+async fn holds_role(t: &TestApp, who: Uuid, role: &str) -> bool {
+    let (status, check) = t
+        .get(
+            &format!("/v1/access/check?principalId={who}&roleDefinitionId={role}"),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{check}");
+    check["allowed"].as_bool().unwrap()
+}
+
+#[tokio::test]
+async fn a_role_drawn_through_a_group_membership_ends_when_the_membership_expires() {
+    let t = TestApp::new().await;
+    let (p, _) = role_drawn_through_a_membership(&t).await;
+    t.tick(TimeDelta::minutes(61)).await;
+    assert!(
+        !holds_role(&t, p.id, ids::EXCHANGE_ADMINISTRATOR).await,
+        "the eight-hour activation ended with the one-hour membership"
+    );
+    let (_, log) = t
+        .get(
+            "/v1/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Remove member from role (PIM activation ended: no longer eligible through the group)'",
+            BOOTSTRAP,
+        )
+        .await;
+    let entries = log["value"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{log}");
+    assert!(
+        entries[0]
+            .to_string()
+            .contains("membership of group Exchange operators ended"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_role_drawn_through_a_group_membership_ends_when_the_membership_is_deactivated_or_removed()
+ {
+    const G: &str = "/v1/identityGovernance/privilegedAccess/group";
+    // Deactivated by its holder.
+    let t = TestApp::new().await;
+    let (p, group) = role_drawn_through_a_membership(&t).await;
+    t.clock.advance(TimeDelta::minutes(6));
+    let (status, body) = t
+        .post(
+            &format!("{G}/assignmentScheduleRequests"),
+            &p.token,
+            json!({ "action": "selfDeactivate", "principalId": p.id, "groupId": group, "accessId": "member" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(!holds_role(&t, p.id, ids::EXCHANGE_ADMINISTRATOR).await);
+
+    // Removed by an administrator.
+    let t = TestApp::new().await;
+    let (p, group) = role_drawn_through_a_membership(&t).await;
+    let (status, body) = t
+        .post(
+            &format!("{G}/assignmentScheduleRequests"),
+            BOOTSTRAP,
+            json!({ "action": "adminRemove", "principalId": p.id, "groupId": group, "accessId": "member",
+                    "justification": "rota changed" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(!holds_role(&t, p.id, ids::EXCHANGE_ADMINISTRATOR).await);
+
+    // Its eligibility removed: the membership ends, and the role with it.
+    let t = TestApp::new().await;
+    let (p, group) = role_drawn_through_a_membership(&t).await;
+    let (status, body) = t
+        .post(
+            &format!("{G}/eligibilityScheduleRequests"),
+            BOOTSTRAP,
+            json!({ "action": "adminRemove", "principalId": p.id, "groupId": group, "accessId": "member",
+                    "justification": "left the rota" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(!holds_role(&t, p.id, ids::EXCHANGE_ADMINISTRATOR).await);
+}

@@ -139,6 +139,14 @@ pub async fn run(
             }
             end_now(&mut current, now);
             tx.update_role_schedule(&current).await?;
+            crate::service::pim::cascade::after_schedule_ended(
+                app,
+                tx,
+                &current,
+                &caller.initiator(),
+                now,
+            )
+            .await?;
             request.target_schedule_id = Some(current.id);
             request.status = RequestStatus::Revoked;
             request.completed_date_time = Some(now);

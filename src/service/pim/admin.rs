@@ -175,6 +175,7 @@ pub async fn run(
             tx.update_role_schedule(&schedule).await?;
             if kind == ScheduleKind::Eligible {
                 cascade::activations_of_eligibility(
+                    app,
                     tx,
                     &schedule,
                     "eligibility changed",
@@ -212,8 +213,10 @@ pub async fn run(
             for mut schedule in existing {
                 end_now(&mut schedule, now);
                 tx.update_role_schedule(&schedule).await?;
+                cascade::after_schedule_ended(app, tx, &schedule, &caller.initiator(), now).await?;
                 if kind == ScheduleKind::Eligible {
                     cascade::activations_of_eligibility(
+                        app,
                         tx,
                         &schedule,
                         "eligibility removed",

@@ -4,7 +4,9 @@
 //!   holds it — members who activated through a group's eligibility included;
 //! - a member removed from a group loses the activations it (or anyone nested in it) drew from
 //!   eligibilities it reached only through that group;
-//! - a disabled principal loses its sessions and its activations.
+//! - a disabled principal loses its sessions and its activations;
+//! - a PIM-for-Groups membership that ends (expired, deactivated, removed, or ended with its
+//!   eligibility) takes with it what was drawn through it, as a removal from the group does.
 //!
 //! Roles held through a group's active assignment need no cascade: the access index drops the
 //! membership edge at commit, and with it the role.
@@ -28,6 +30,7 @@ use crate::service::pim::schedule_event;
 /// `eligibility` (whoever activated it). `eligibility` is its new state: an end at or before
 /// `now` ends them now. Returns how many changed.
 pub async fn activations_of_eligibility(
+    app: &App,
     tx: &mut dyn Tx,
     eligibility: &RoleSchedule,
     cause: &str,
@@ -72,8 +75,41 @@ pub async fn activations_of_eligibility(
         )
         .await?;
         changed += 1;
+        changed += after_schedule_ended(app, tx, &activation, initiator, now).await?;
     }
     Ok(changed)
+}
+
+/// `schedule` has just ended in this transaction (expired, deactivated, removed): when it was a
+/// PIM-for-Groups membership, what its holder drew through that membership ends with it.
+pub async fn after_schedule_ended(
+    app: &App,
+    tx: &mut dyn Tx,
+    schedule: &RoleSchedule,
+    initiator: &Initiator,
+    now: DateTime<Utc>,
+) -> ApiResult<usize> {
+    match (schedule.kind, schedule.target()) {
+        (
+            ScheduleKind::Active,
+            Target::Group {
+                group,
+                access: GroupAccess::Member,
+            },
+        ) => {
+            let cause = format!("membership of group {} ended", group_name(app, group));
+            Box::pin(membership_ended(
+                app,
+                tx,
+                schedule.principal_id,
+                &cause,
+                initiator,
+                now,
+            ))
+            .await
+        }
+        _ => Ok(0),
+    }
 }
 
 /// `member` has just left `group` in this transaction: every activation that `member`, or
@@ -86,6 +122,18 @@ pub async fn after_membership_removed(
     initiator: &Initiator,
     now: DateTime<Utc>,
 ) -> ApiResult<usize> {
+    let cause = format!("removed from group {}", group_name(app, group));
+    membership_ended(app, tx, member, &cause, initiator, now).await
+}
+
+async fn membership_ended(
+    app: &App,
+    tx: &mut dyn Tx,
+    member: Uuid,
+    cause: &str,
+    initiator: &Initiator,
+    now: DateTime<Utc>,
+) -> ApiResult<usize> {
     // Everyone whose memberships ran through this edge: the member and, for a nested group,
     // everyone inside it (the index still shows the state before this transaction).
     let mut affected = vec![member];
@@ -94,7 +142,6 @@ pub async fn after_membership_removed(
             affected.push(id);
         }
     }
-    let cause = format!("removed from group {}", group_name(app, group));
     let mut changed = 0;
     for principal in affected {
         let activations = tx
@@ -133,10 +180,12 @@ pub async fn after_membership_removed(
                     None,
                     None,
                 )
-                .detail("cause", cause.as_str()),
+                .detail("cause", cause),
             )
             .await?;
             changed += 1;
+            // A membership drawn through the group ends in turn what was drawn through it.
+            changed += after_schedule_ended(app, tx, &activation, initiator, now).await?;
         }
     }
     Ok(changed)

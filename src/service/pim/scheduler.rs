@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::error::ApiResult;
 use crate::notify::event::NoticeKind;
-use crate::service::pim::{bare_request_event, load_target, role_event, schedule_event};
+use crate::service::pim::{bare_request_event, cascade, load_target, role_event, schedule_event};
 use crate::service::{access, notices};
 use eligo_core::target::Target as AccessTarget;
 
@@ -74,6 +74,9 @@ pub async fn run_due(app: &App) -> ApiResult<Pass> {
                 handle_schedule(&mut *tx, schedule, now, &mut pass, &mut names).await?
             {
                 ended_at.push(end);
+                // What was drawn through an expired group membership ends with it.
+                cascade::after_schedule_ended(app, &mut *tx, schedule, &Initiator::system(), now)
+                    .await?;
                 if listens {
                     announce_end(app, &mut *tx, schedule, end, now).await?;
                 }

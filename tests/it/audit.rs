@@ -288,3 +288,65 @@ async fn health_and_metrics() {
         StatusCode::SERVICE_UNAVAILABLE
     );
 }
+
+/// Rule 8: an entry hidden from filtered views by changing its indexed columns behind Eligo's
+/// back (its activity, category, initiator, time, id or target rows) breaks the chain there,
+/// although the hashed entry itself is untouched.
+#[tokio::test]
+async fn a_changed_index_column_breaks_verification_at_its_entry() {
+    let has_sqlite3 = std::process::Command::new("sqlite3")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_sqlite3 {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v.is_empty()),
+            "CI must not skip the tampering test: install sqlite3"
+        );
+        eprintln!("\n!!! SKIPPED a_changed_index_column_breaks_verification_at_its_entry: no sqlite3 shell !!!\n");
+        return;
+    }
+    let tampering = [
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET activity = 'User signed in' WHERE sequence = {v};",
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET category = 'Authentication' WHERE sequence = {v};",
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET initiator_id = NULL WHERE sequence = {v};",
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET activity_at = activity_at - 86400000000 WHERE sequence = {v};",
+        "DELETE FROM audit_targets WHERE sequence = {v};",
+        "INSERT INTO audit_targets (sequence, target_id) VALUES ({v}, 'someone-else');",
+    ];
+    for sql in tampering {
+        let t = TestApp::new().await;
+        for i in 0..3 {
+            t.user(&format!("audited{i}")).await;
+        }
+        let (_, before) = t.get("/v1/auditLogs/verify", BOOTSTRAP).await;
+        assert_eq!(before["valid"], true, "{before}");
+        let victim = victim_sequence(&t, "audited1@contoso.example").await;
+        let out = std::process::Command::new("sqlite3")
+            .arg(t.dir.join("eligo.db"))
+            .arg(format!("{} SELECT changes();", sql.replace("{v}", &victim.to_string())))
+            .output()
+            .expect("sqlite3");
+        assert!(out.status.success(), "{sql}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "{sql}: {out:?}");
+        let (status, verdict) = t.get("/v1/auditLogs/verify", BOOTSTRAP).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(verdict["valid"], false, "{sql}: {verdict}");
+        assert_eq!(verdict["firstBadSequence"], json!(victim), "{sql}: {verdict}");
+    }
+}
+
+/// The sequence of the entry that created `upn`, read from the database file.
+async fn victim_sequence(t: &TestApp, upn: &str) -> i64 {
+    let out = std::process::Command::new("sqlite3")
+        .arg(t.dir.join("eligo.db"))
+        .arg(format!(
+            "SELECT sequence FROM audit_log WHERE activity = 'Add user' AND data LIKE '%{upn}%';"
+        ))
+        .output()
+        .expect("sqlite3");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("no entry for {upn}: {out:?}"))
+}

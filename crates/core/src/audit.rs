@@ -217,6 +217,38 @@ impl AuditEntry {
     pub fn target_ids(&self) -> impl Iterator<Item = &str> {
         self.target_resources.iter().map(|t| t.id.as_str())
     }
+
+    /// The columns a store keeps beside the entry to filter and sort on. They are derived from
+    /// the hashed entry, so verification can hold them against it: a column changed behind
+    /// Eligo's back (to hide an entry from a filtered view) breaks the chain like an edit of the
+    /// entry itself.
+    pub fn index_columns(&self) -> IndexColumns {
+        let mut target_ids: Vec<String> = self.target_ids().map(str::to_lowercase).collect();
+        target_ids.sort_unstable();
+        target_ids.dedup();
+        IndexColumns {
+            sequence: self.sequence,
+            id: self.id.to_string(),
+            activity_at_micros: self.activity_date_time.timestamp_micros(),
+            category: self.category.as_str().to_string(),
+            activity: self.activity_display_name.clone(),
+            initiator_id: self.initiated_by.id().map(|id| id.to_string()),
+            target_ids,
+        }
+    }
+}
+
+/// What a store writes beside each entry (see `AuditEntry::index_columns`): its place, id and
+/// time, category, activity, initiator and target ids (lower-case, sorted, once each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexColumns {
+    pub sequence: i64,
+    pub id: String,
+    pub activity_at_micros: i64,
+    pub category: String,
+    pub activity: String,
+    pub initiator_id: Option<String>,
+    pub target_ids: Vec<String>,
 }
 
 pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -261,10 +293,20 @@ impl ChainVerifier {
     /// Feed the next entry. Once a break is found the verdict stays invalid and points at the
     /// first entry that does not follow from its predecessor.
     pub fn push(&mut self, entry: &AuditEntry) {
+        self.push_with(entry, true);
+    }
+
+    /// `push` for an entry read with the columns stored beside it: the entry is intact only if
+    /// those columns are exactly what it derives.
+    pub fn push_stored(&mut self, entry: &AuditEntry, columns: &IndexColumns) {
+        self.push_with(entry, entry.index_columns() == *columns);
+    }
+
+    fn push_with(&mut self, entry: &AuditEntry, columns_match: bool) {
         self.entries += 1;
         let in_sequence = self.expected_sequence.is_none_or(|s| entry.sequence == s);
         let linked = entry.previous_hash == self.expected_previous;
-        let intact = entry.compute_hash() == entry.hash;
+        let intact = columns_match && entry.compute_hash() == entry.hash;
         if self.first_bad.is_none() && !(in_sequence && linked && intact) {
             self.first_bad = Some(entry.sequence);
         }
@@ -352,5 +394,31 @@ mod tests {
         let mut c = chain(3);
         c.swap(0, 1);
         assert!(!verify(&c, None).valid);
+    }
+
+    #[test]
+    fn a_stored_column_that_disagrees_with_its_entry_breaks_the_chain_there() {
+        let c = chain(4);
+        let stored = |i: usize| c[i].index_columns();
+        let run = |columns: Vec<IndexColumns>| {
+            let mut v = ChainVerifier::new();
+            c.iter().zip(&columns).for_each(|(e, col)| v.push_stored(e, col));
+            v.finish(Some(&c[3].hash))
+        };
+        assert!(run((0..4).map(stored).collect()).valid);
+        let tampered: [fn(&mut IndexColumns); 6] = [
+            |col| col.activity = "Sign-in".into(),
+            |col| col.category = "Policy".into(),
+            |col| col.initiator_id = Some(Uuid::nil().to_string()),
+            |col| col.target_ids.clear(),
+            |col| col.activity_at_micros += 1,
+            |col| col.id = Uuid::nil().to_string(),
+        ];
+        for tamper in tampered {
+            let mut columns: Vec<IndexColumns> = (0..4).map(stored).collect();
+            tamper(&mut columns[2]);
+            assert_eq!(run(columns).first_bad_sequence, Some(3));
+        }
+        assert_eq!(stored(0).target_ids, ["u0"], "lower-case, sorted, once");
     }
 }

@@ -202,6 +202,13 @@ pub trait Tx: EffectsTx + Send {
     async fn list_audit(&mut self, query: &AuditQuery, page: Page) -> Result<Vec<AuditEntry>>;
     /// Oldest first, `sequence > after`, for verification and export in batches.
     async fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// `audit_after` with the index columns stored beside each entry, as they are in the
+    /// database (for verification: they must be what the entry derives).
+    async fn audit_stored_after(
+        &mut self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(AuditEntry, eligo_core::audit::IndexColumns)>>;
     /// The recorded head (sequence, hash); sequence 0 before the first entry.
     async fn audit_head(&mut self) -> Result<(i64, String)>;
 
@@ -210,6 +217,26 @@ pub trait Tx: EffectsTx + Send {
 
 /// Opens the store named by `url` (`sqlite://path` or `postgres://...`) and brings its schema
 /// up to date.
+/// Feeds `verifier` every audit entry after sequence `after`, oldest first and in batches, each
+/// with the index columns stored beside it; returns the last sequence fed (`after` when none).
+/// The one walk behind `GET /v1/auditLogs/verify`, `eligo audit verify` and the portal's check.
+pub async fn feed_audit_verifier(
+    tx: &mut dyn Tx,
+    verifier: &mut eligo_core::audit::ChainVerifier,
+    mut after: i64,
+) -> Result<i64> {
+    loop {
+        let batch = tx.audit_stored_after(after, 5_000).await?;
+        let Some((last, _)) = batch.last() else {
+            return Ok(after);
+        };
+        after = last.sequence;
+        for (entry, columns) in &batch {
+            verifier.push_stored(entry, columns);
+        }
+    }
+}
+
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if let Some(path) = url
         .strip_prefix("sqlite://")

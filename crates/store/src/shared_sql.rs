@@ -983,23 +983,22 @@ impl Tx for SqlTx {
     async fn append_audit(&mut self, event: AuditEvent) -> Result<AuditEntry> {
         let (head_sequence, head_hash) = self.audit_head().await?;
         let entry = event.seal(head_sequence + 1, &head_hash);
+        // Every column is derived from the hashed entry, so `verify` can hold it against it.
+        let columns = entry.index_columns();
         sqlx::query(
             "INSERT INTO audit_log (sequence, id, activity_at, category, activity, initiator_id, data) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(entry.sequence)
-        .bind(entry.id.to_string())
-        .bind(micros(entry.activity_date_time))
-        .bind(entry.category.as_str())
-        .bind(&entry.activity_display_name)
-        .bind(entry.initiated_by.id().map(|id| id.to_string()))
+        .bind(columns.sequence)
+        .bind(&columns.id)
+        .bind(columns.activity_at_micros)
+        .bind(&columns.category)
+        .bind(&columns.activity)
+        .bind(&columns.initiator_id)
         .bind(to_json(&entry))
         .execute(&mut *self.tx)
         .await?;
-        let mut targets: Vec<String> = entry.target_ids().map(str::to_lowercase).collect();
-        targets.sort_unstable();
-        targets.dedup();
-        for target in targets {
+        for target in &columns.target_ids {
             sqlx::query("INSERT INTO audit_targets (sequence, target_id) VALUES ($1, $2)")
                 .bind(entry.sequence)
                 .bind(target)
@@ -1057,6 +1056,62 @@ impl Tx for SqlTx {
                 // place must fail verification rather than be silently reordered.
                 entry.sequence = r.try_get::<i64, _>(1)?;
                 Ok(entry)
+            })
+            .collect()
+    }
+
+    async fn audit_stored_after(
+        &mut self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(AuditEntry, eligo_core::audit::IndexColumns)>> {
+        let rows = sqlx::query(
+            "SELECT data, sequence, id, activity_at, category, activity, initiator_id \
+             FROM audit_log WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(Vec::new());
+        };
+        let last: i64 = last.try_get(1)?;
+        let mut targets: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        let target_rows = sqlx::query(
+            "SELECT sequence, target_id FROM audit_targets \
+             WHERE sequence > $1 AND sequence <= $2",
+        )
+        .bind(after)
+        .bind(last)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for r in target_rows {
+            targets
+                .entry(r.try_get::<i64, _>(0)?)
+                .or_default()
+                .push(r.try_get::<String, _>(1)?);
+        }
+        rows.iter()
+            .map(|r| {
+                let mut entry: AuditEntry = from_json(&r.try_get::<String, _>(0)?)?;
+                let sequence: i64 = r.try_get(1)?;
+                entry.sequence = sequence;
+                let columns = eligo_core::audit::IndexColumns {
+                    sequence,
+                    id: r.try_get(2)?,
+                    activity_at_micros: r.try_get(3)?,
+                    category: r.try_get(4)?,
+                    activity: r.try_get(5)?,
+                    initiator_id: r.try_get(6)?,
+                    // Sorted here, not by the database's collation, as `index_columns` sorts.
+                    target_ids: {
+                        let mut ids = targets.remove(&sequence).unwrap_or_default();
+                        ids.sort_unstable();
+                        ids
+                    },
+                };
+                Ok((entry, columns))
             })
             .collect()
     }

@@ -44,12 +44,7 @@ impl ChainCheck {
             None => (ChainVerifier::new(), 0, now),
         };
         let (_, head) = tx.audit_head().await?;
-        loop {
-            let batch = tx.audit_after(after, 5_000).await?;
-            let Some(end) = batch.last() else { break };
-            after = end.sequence;
-            batch.iter().for_each(|e| verifier.push(e));
-        }
+        after = eligo_store::feed_audit_verifier(tx, &mut verifier, after).await?;
         *last = Some(Checked {
             full_at,
             verifier: verifier.clone(),

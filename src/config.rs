@@ -102,6 +102,8 @@ pub struct Config {
     pub portal_idle_timeout: TimeDelta,
     /// Who may enrol a first authenticator without a Temporary Access Pass.
     pub first_factor_enrolment: FirstFactorEnrolment,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed (reverse proxies).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -125,6 +127,7 @@ struct FileConfig {
     outbox_max_attempts: Option<u32>,
     portal_idle_timeout: Option<String>,
     first_factor_enrolment: Option<FirstFactorEnrolment>,
+    trusted_proxies: Option<String>,
 }
 
 impl Config {
@@ -149,6 +152,7 @@ impl Config {
             outbox_max_attempts: 10,
             portal_idle_timeout: TimeDelta::minutes(30),
             first_factor_enrolment: FirstFactorEnrolment::Open,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -200,6 +204,10 @@ impl Config {
         }
         if let Some(v) = var("ELIGO_MFA_FRESHNESS") {
             cfg.mfa_freshness = duration("ELIGO_MFA_FRESHNESS", &v)?;
+        }
+        if let Some(v) = var("ELIGO_TRUSTED_PROXIES") {
+            cfg.trusted_proxies = crate::auth::client_address::parse_proxies(&v)
+                .map_err(|e| anyhow::anyhow!("ELIGO_TRUSTED_PROXIES: {e}"))?;
         }
         if let Some(v) = var("ELIGO_FIRST_FACTOR_ENROLMENT") {
             cfg.first_factor_enrolment = FirstFactorEnrolment::parse(&v)?;
@@ -320,6 +328,10 @@ impl Config {
         }
         if let Some(v) = f.first_factor_enrolment {
             self.first_factor_enrolment = v;
+        }
+        if let Some(v) = f.trusted_proxies {
+            self.trusted_proxies = crate::auth::client_address::parse_proxies(&v)
+                .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         }
         Ok(())
     }

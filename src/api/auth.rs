@@ -1,10 +1,7 @@
 //! `/v1/auth/*` and `/v1/me/authenticationMethods/*`: getting, strengthening and ending a session.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -49,20 +46,7 @@ pub struct OtpRequest {
     otp: String,
 }
 
-/// The client's address, for throttling. Requests driven in-process (tests) have none.
-pub struct ClientAddress(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(a)| a.ip().to_string());
-        Ok(ClientAddress(addr))
-    }
-}
+pub use crate::auth::client_address::ClientAddress;
 
 fn issued(i: sessions::Issued) -> Json<Value> {
     Json(json!({

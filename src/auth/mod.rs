@@ -2,6 +2,7 @@
 //! tokens stored only as hashes), sign-in throttling, and the `Caller` every handler receives.
 
 pub mod caller;
+pub mod client_address;
 pub mod password;
 pub mod throttle;
 pub mod token;

@@ -32,6 +32,31 @@ pub fn verify(password: &str, stored: &str) -> bool {
     }
 }
 
+/// `verify` (or, without a stored hash, `verify_dummy`) on the blocking pool, at most as many at
+/// once as there are cores: argon2 is 19 MiB and tens of milliseconds of CPU, so a flood of sign-ins
+/// must neither stall the async workers (health checks, API calls) nor exhaust memory. Unknown
+/// users cost the same.
+pub async fn verify_off_thread(password: &str, stored: Option<String>) -> bool {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    });
+    let Ok(_slot) = slots.acquire().await else {
+        return false;
+    };
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || match stored {
+        Some(h) => verify(&password, &h),
+        None => {
+            verify_dummy(&password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// Burns the same work as a real verification, for unknown user names.
 pub fn verify_dummy(password: &str) {
     static DUMMY: OnceLock<String> = OnceLock::new();

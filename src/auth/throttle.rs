@@ -8,6 +8,15 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+/// Besides the account, what else a failure counts against: the client's address (sign-in), or
+/// the session that tried (step-up: its owner's other sessions and everyone else are not
+/// slowed by it).
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    Address(Option<&'a str>),
+    Session(&'a str),
+}
+
 pub struct Throttle {
     window: TimeDelta,
     per_account: u32,
@@ -31,17 +40,21 @@ impl Throttle {
         }
     }
 
-    fn keys(account: &str, address: Option<&str>) -> [(String, bool); 2] {
-        [
-            (format!("acct:{}", account.to_lowercase()), true),
-            (format!("addr:{}", address.unwrap_or("-")), false),
-        ]
+    fn keys(account: &str, scope: Scope) -> Vec<(String, bool)> {
+        let mut keys = vec![(format!("acct:{}", account.to_lowercase()), true)];
+        match scope {
+            Scope::Address(Some(a)) => keys.push((format!("addr:{a}"), false)),
+            // No address (in-process calls): never one bucket shared by everyone.
+            Scope::Address(None) => {}
+            Scope::Session(hash) => keys.push((format!("session:{hash}"), false)),
+        }
+        keys
     }
 
     /// Seconds until the caller may try again, if it is blocked now.
-    pub fn blocked(&self, account: &str, address: Option<&str>, now: DateTime<Utc>) -> Option<u64> {
+    pub fn blocked(&self, account: &str, scope: Scope, now: DateTime<Utc>) -> Option<u64> {
         let map = self.failures.lock().expect("throttle lock");
-        Self::keys(account, address)
+        Self::keys(account, scope)
             .iter()
             .find_map(|(key, is_account)| {
                 let (count, since) = map.get(key)?;
@@ -55,9 +68,9 @@ impl Throttle {
             })
     }
 
-    pub fn record_failure(&self, account: &str, address: Option<&str>, now: DateTime<Utc>) {
+    pub fn record_failure(&self, account: &str, scope: Scope, now: DateTime<Utc>) {
         let mut map = self.failures.lock().expect("throttle lock");
-        for (key, _) in Self::keys(account, address) {
+        for (key, _) in Self::keys(account, scope) {
             let entry = map.entry(key).or_insert((0, now));
             if now >= entry.1 + self.window {
                 *entry = (0, now);
@@ -86,28 +99,54 @@ mod tests {
         let t = Throttle::new(TimeDelta::minutes(15), 3, 100);
         let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
         for _ in 0..3 {
-            assert!(t.blocked("Alice@x", Some("1.2.3.4"), now).is_none());
-            t.record_failure("alice@x", Some("1.2.3.4"), now);
+            assert!(
+                t.blocked("Alice@x", Scope::Address(Some("1.2.3.4")), now)
+                    .is_none()
+            );
+            t.record_failure("alice@x", Scope::Address(Some("1.2.3.4")), now);
         }
-        assert_eq!(t.blocked("ALICE@x", Some("5.6.7.8"), now), Some(900));
+        assert_eq!(
+            t.blocked("ALICE@x", Scope::Address(Some("5.6.7.8")), now),
+            Some(900)
+        );
         assert!(
-            t.blocked("bob@x", Some("1.2.3.4"), now).is_none(),
+            t.blocked("bob@x", Scope::Address(Some("1.2.3.4")), now)
+                .is_none(),
             "address limit is higher"
         );
         assert!(
-            t.blocked("alice@x", None, now + TimeDelta::minutes(15))
-                .is_none()
+            t.blocked(
+                "alice@x",
+                Scope::Address(None),
+                now + TimeDelta::minutes(15)
+            )
+            .is_none()
         );
         t.record_success("alice@x");
-        assert!(t.blocked("alice@x", None, now).is_none());
+        assert!(t.blocked("alice@x", Scope::Address(None), now).is_none());
+    }
+
+    #[test]
+    fn step_up_failures_count_against_their_session_not_a_shared_bucket() {
+        let t = Throttle::new(TimeDelta::minutes(15), 100, 3);
+        let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        for n in 0..3 {
+            t.record_failure(&format!("u{n}@x"), Scope::Session("s1"), now);
+        }
+        assert!(t.blocked("v@x", Scope::Session("s1"), now).is_some());
+        assert!(t.blocked("v@x", Scope::Session("s2"), now).is_none());
+        assert!(t.blocked("v@x", Scope::Address(None), now).is_none());
     }
 
     #[test]
     fn address_limit_applies_across_accounts() {
         let t = Throttle::new(TimeDelta::minutes(15), 100, 2);
         let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
-        t.record_failure("a@x", Some("9.9.9.9"), now);
-        t.record_failure("b@x", Some("9.9.9.9"), now);
-        assert!(t.blocked("c@x", Some("9.9.9.9"), now).is_some());
+        t.record_failure("a@x", Scope::Address(Some("9.9.9.9")), now);
+        t.record_failure("b@x", Scope::Address(Some("9.9.9.9")), now);
+        assert!(
+            t.blocked("c@x", Scope::Address(Some("9.9.9.9")), now)
+                .is_some()
+        );
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::App;
+use crate::auth::throttle::Scope;
 use crate::auth::totp::{self, TotpCredential};
 use crate::auth::{Caller, password, token};
 use crate::error::{ApiError, ApiResult};
@@ -52,11 +53,11 @@ async fn fail(
     app: &App,
     event: AuditEvent,
     account: &str,
-    address: Option<&str>,
+    scope: Scope<'_>,
     error: ApiError,
 ) -> ApiError {
     app.throttle
-        .record_failure(account, address, event.activity_date_time);
+        .record_failure(account, scope, event.activity_date_time);
     let write = async {
         let mut tx = app.store.write().await?;
         tx.append_audit(event).await?;
@@ -163,18 +164,35 @@ pub async fn sign_in_user(
         .detail("ipAddress", address.unwrap_or("-"))
         .failed(reason)
     };
-    if let Some(secs) = app.throttle.blocked(upn, address, now) {
-        return Err(fail(app, attempt("throttled"), upn, address, throttled(secs)).await);
+    // Throttling slows a guesser and never locks the owner out: while the account or address
+    // is throttled, only the whole proof (password and code) gets through, and every failure
+    // answers as throttled, so nothing is learnt about the password.
+    let blocked = app.throttle.blocked(upn, Scope::Address(address), now);
+    if let Some(secs) = blocked
+        && otp.is_none()
+    {
+        return Err(fail(
+            app,
+            attempt("throttled"),
+            upn,
+            Scope::Address(address),
+            throttled(secs),
+        )
+        .await);
     }
+    let invalid_credentials = || match blocked {
+        Some(secs) => throttled(secs),
+        None => invalid_credentials(),
+    };
     let mut tx = app.store.read().await?;
     let user = tx.find_user_by_upn(upn).await?;
     let Some(user) = user else {
-        password::verify_dummy(pwd);
+        password::verify_off_thread(pwd, None).await;
         return Err(fail(
             app,
             attempt("invalidCredentials"),
             upn,
-            address,
+            Scope::Address(address),
             invalid_credentials(),
         )
         .await);
@@ -190,13 +208,7 @@ pub async fn sign_in_user(
         .and_then(|v| serde_json::from_value(v).ok())
         .filter(|c: &TotpCredential| c.verified);
     drop(tx);
-    let password_ok = match &hash {
-        Some(h) => password::verify(pwd, h),
-        None => {
-            password::verify_dummy(pwd);
-            false
-        }
-    };
+    let password_ok = password::verify_off_thread(pwd, hash).await;
     let attempt = |reason: &str| {
         AuditEvent::new(
             now,
@@ -214,7 +226,14 @@ pub async fn sign_in_user(
         } else {
             "invalidCredentials"
         };
-        return Err(fail(app, attempt(reason), upn, address, invalid_credentials()).await);
+        return Err(fail(
+            app,
+            attempt(reason),
+            upn,
+            Scope::Address(address),
+            invalid_credentials(),
+        )
+        .await);
     }
     // A password alone never opens a session of an account with a second factor, on any
     // channel; the answer is the generic one, so it tells nothing about the password.
@@ -223,7 +242,7 @@ pub async fn sign_in_user(
             app,
             attempt("otpMissing"),
             upn,
-            address,
+            Scope::Address(address),
             invalid_credentials(),
         )
         .await);
@@ -241,7 +260,7 @@ pub async fn sign_in_user(
                     app,
                     attempt("invalidOtp"),
                     upn,
-                    address,
+                    Scope::Address(address),
                     invalid_credentials(),
                 )
                 .await);
@@ -265,7 +284,7 @@ pub async fn sign_in_user(
                 app,
                 attempt("otpReplay"),
                 upn,
-                address,
+                Scope::Address(address),
                 invalid_credentials(),
             )
             .await);
@@ -307,14 +326,28 @@ pub async fn sign_in_with_pass(
         .detail("method", PASS_METHOD)
         .failed(reason)
     };
-    if let Some(secs) = app.throttle.blocked(upn, address, now) {
-        return Err(fail(app, anonymous("throttled"), upn, address, throttled(secs)).await);
+    if let Some(secs) = app.throttle.blocked(upn, Scope::Address(address), now) {
+        return Err(fail(
+            app,
+            anonymous("throttled"),
+            upn,
+            Scope::Address(address),
+            throttled(secs),
+        )
+        .await);
     }
     let mut tx = app.store.write().await?;
     let Some(user) = tx.find_user_by_upn(upn).await? else {
         drop(tx);
         let e = invalid_credentials();
-        return Err(fail(app, anonymous("invalidCredentials"), upn, address, e).await);
+        return Err(fail(
+            app,
+            anonymous("invalidCredentials"),
+            upn,
+            Scope::Address(address),
+            e,
+        )
+        .await);
     };
     let current = crate::service::access_pass::current(&mut *tx, user.id).await?;
     let redeemed = crate::service::access_pass::redeem(current.as_ref(), presented, now);
@@ -337,7 +370,14 @@ pub async fn sign_in_with_pass(
         } else {
             "accountDisabled"
         };
-        return Err(fail(app, attempt(reason), upn, address, invalid_credentials()).await);
+        return Err(fail(
+            app,
+            attempt(reason),
+            upn,
+            Scope::Address(address),
+            invalid_credentials(),
+        )
+        .await);
     };
     tx.put_credential(
         user.id,
@@ -418,12 +458,15 @@ pub async fn sign_in_service_principal(
         .detail("ipAddress", address.unwrap_or("-"))
         .failed(reason)
     };
-    if let Some(secs) = app.throttle.blocked(client_id, address, now) {
+    if let Some(secs) = app
+        .throttle
+        .blocked(client_id, Scope::Address(address), now)
+    {
         return Err(fail(
             app,
             attempt(None, "throttled"),
             client_id,
-            address,
+            Scope::Address(address),
             throttled(secs),
         )
         .await);
@@ -443,7 +486,7 @@ pub async fn sign_in_service_principal(
             app,
             attempt(None, "invalidCredentials"),
             client_id,
-            address,
+            Scope::Address(address),
             invalid_credentials(),
         )
         .await);
@@ -463,7 +506,7 @@ pub async fn sign_in_service_principal(
             app,
             attempt(Some(sp.id), "invalidCredentials"),
             client_id,
-            address,
+            Scope::Address(address),
             invalid_credentials(),
         )
         .await);
@@ -508,7 +551,10 @@ pub async fn has_authenticator(app: &App, who: Uuid) -> ApiResult<bool> {
 pub async fn step_up(app: &App, caller: &Caller, code: &str) -> ApiResult<DateTime<Utc>> {
     let now = app.clock.now();
     let account = caller.upn.clone().unwrap_or_else(|| caller.id.to_string());
-    if let Some(secs) = app.throttle.blocked(&account, None, now) {
+    if let Some(secs) =
+        app.throttle
+            .blocked(&account, Scope::Session(&caller.session.token_hash), now)
+    {
         return Err(throttled(secs));
     }
     let mut tx = app.store.write().await?;
@@ -536,7 +582,14 @@ pub async fn step_up(app: &App, caller: &Caller, code: &str) -> ApiResult<DateTi
             "InvalidCredentials",
             "the code is incorrect or was already used",
         );
-        return Err(fail(app, event.failed("invalidOtp"), &account, None, e).await);
+        return Err(fail(
+            app,
+            event.failed("invalidOtp"),
+            &account,
+            Scope::Session(&caller.session.token_hash),
+            e,
+        )
+        .await);
     };
     cred.last_step = Some(step);
     tx.put_credential(caller.id, TOTP, &json!(cred), now.timestamp_micros())

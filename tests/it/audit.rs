@@ -303,7 +303,9 @@ async fn a_changed_index_column_breaks_verification_at_its_entry() {
             std::env::var("CI").map_or(true, |v| v.is_empty()),
             "CI must not skip the tampering test: install sqlite3"
         );
-        eprintln!("\n!!! SKIPPED a_changed_index_column_breaks_verification_at_its_entry: no sqlite3 shell !!!\n");
+        eprintln!(
+            "\n!!! SKIPPED a_changed_index_column_breaks_verification_at_its_entry: no sqlite3 shell !!!\n"
+        );
         return;
     }
     let tampering = [
@@ -324,15 +326,26 @@ async fn a_changed_index_column_breaks_verification_at_its_entry() {
         let victim = victim_sequence(&t, "audited1@contoso.example").await;
         let out = std::process::Command::new("sqlite3")
             .arg(t.dir.join("eligo.db"))
-            .arg(format!("{} SELECT changes();", sql.replace("{v}", &victim.to_string())))
+            .arg(format!(
+                "{} SELECT changes();",
+                sql.replace("{v}", &victim.to_string())
+            ))
             .output()
             .expect("sqlite3");
         assert!(out.status.success(), "{sql}: {out:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "{sql}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "1",
+            "{sql}: {out:?}"
+        );
         let (status, verdict) = t.get("/v1/auditLogs/verify", BOOTSTRAP).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(verdict["valid"], false, "{sql}: {verdict}");
-        assert_eq!(verdict["firstBadSequence"], json!(victim), "{sql}: {verdict}");
+        assert_eq!(
+            verdict["firstBadSequence"],
+            json!(victim),
+            "{sql}: {verdict}"
+        );
     }
 }
 

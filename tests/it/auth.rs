@@ -314,3 +314,115 @@ async fn bootstrap_token_is_break_glass_global_administrator() {
         .await;
     assert_eq!(ga["displayName"], "Global Administrator");
 }
+
+/// A sign-in as it arrives over a socket from `peer`, with an `X-Forwarded-For` header.
+async fn sign_in_from(
+    t: &TestApp,
+    peer: &str,
+    forwarded_for: Option<&str>,
+    body: Value,
+) -> StatusCode {
+    let mut req =
+        axum::http::Request::post("/v1/auth/token").header("content-type", "application/json");
+    if let Some(xff) = forwarded_for {
+        req = req.header("x-forwarded-for", xff);
+    }
+    let mut req = req.body(axum::body::Body::from(body.to_string())).unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+            format!("{peer}:40000").parse().unwrap(),
+        ));
+    t.raw(req).await.0
+}
+
+fn bad_password(n: usize) -> Value {
+    json!({ "username": format!("nobody{n}@contoso.example"), "password": "wrong" })
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_one_clients_failures_do_not_block_the_others() {
+    let t = TestApp::configured(|c| {
+        c.trusted_proxies = eligo::auth::client_address::parse_proxies("10.0.0.0/8").unwrap();
+    })
+    .await;
+    t.user("ann").await;
+    let ann = json!({ "username": "ann@contoso.example", "password": PASSWORD });
+    // An attacker behind the proxy fails 50 times across many accounts: its address is blocked.
+    for n in 0..50 {
+        let status = sign_in_from(&t, "10.0.0.1", Some("203.0.113.66"), bad_password(n)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let status = sign_in_from(&t, "10.0.0.1", Some("203.0.113.66"), ann.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Everyone else behind the same proxy signs in.
+    let status = sign_in_from(&t, "10.0.0.1", Some("198.51.100.7"), ann.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    // A client that is not a trusted proxy cannot pick its address by writing the header.
+    for n in 0..50 {
+        let spoofed = format!("192.0.2.{n}");
+        let body = bad_password(100 + n);
+        let mut req = axum::http::Request::post("/v1/auth/token")
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", spoofed)
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+                "203.0.113.99:5555".parse().unwrap(),
+            ));
+        assert_eq!(t.raw(req).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let status = sign_in_from(&t, "203.0.113.99", Some("198.51.100.8"), ann).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "counted against the real peer"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_account_still_signs_in_with_password_and_code() {
+    let t = TestApp::new().await;
+    let ann = t.person("ann").await;
+    for _ in 0..5 {
+        let (status, _) = token_request(
+            &t,
+            json!({ "username": "ann@contoso.example", "password": "guess" }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // The guesser is throttled, with or without a code, right password or not.
+    for body in [
+        json!({ "username": "ann@contoso.example", "password": PASSWORD }),
+        json!({ "username": "ann@contoso.example", "password": "guess", "otp": "123456" }),
+        json!({ "username": "ann@contoso.example", "password": PASSWORD, "otp": "000000" }),
+    ] {
+        let (status, answer) = token_request(&t, body.clone()).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}: {answer}");
+    }
+    // Ann, with her password and her authenticator, is not locked out.
+    t.clock.advance(TimeDelta::seconds(30));
+    let code = totp::code_at(&ann.secret, t.clock.now_utc()).unwrap();
+    let (status, body) = token_request(
+        &t,
+        json!({ "username": "ann@contoso.example", "password": PASSWORD, "otp": code }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn step_up_failures_slow_their_own_session_only() {
+    let t = TestApp::new().await;
+    let ann = t.person("ann").await;
+    let bob = t.person("bob").await;
+    for _ in 0..60 {
+        let (status, _) = t
+            .post("/v1/auth/stepup", &ann.token, json!({ "otp": "000000" }))
+            .await;
+        assert!(status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    // Bob's step-up is not slowed by Ann's failures (once one shared bucket for everyone).
+    t.step_up(&bob).await;
+}

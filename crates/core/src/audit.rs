@@ -402,7 +402,9 @@ mod tests {
         let stored = |i: usize| c[i].index_columns();
         let run = |columns: Vec<IndexColumns>| {
             let mut v = ChainVerifier::new();
-            c.iter().zip(&columns).for_each(|(e, col)| v.push_stored(e, col));
+            c.iter()
+                .zip(&columns)
+                .for_each(|(e, col)| v.push_stored(e, col));
             v.finish(Some(&c[3].hash))
         };
         assert!(run((0..4).map(stored).collect()).valid);

@@ -65,6 +65,7 @@ impl App {
             ),
             None => None,
         };
+        let outbound = crate::outbound::Outbound::allowing(config.outbound_allow.clone());
         let app = Arc::new(App {
             store: store.clone(),
             clock: clock.clone(),
@@ -74,10 +75,10 @@ impl App {
             access: access.clone(),
             link_key,
             jobs: Default::default(),
-            connectors: Default::default(),
+            connectors: crate::provisioning::registry::Registry::new(outbound.clone()),
             reminded_at: Default::default(),
             mailer,
-            webhooks: Default::default(),
+            webhooks: crate::notify::webhooks::WebhookClient::default().with_outbound(outbound),
             chain_check: Default::default(),
         });
         // Every committed change reaches the index first, then wakes the outbox worker if it
@@ -143,6 +144,12 @@ pub fn build_router(app: AppState) -> Router {
     let (router, openapi) = routes();
     let openapi = Arc::new(openapi);
     let max_body = app.config.max_body_bytes;
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(app.config.max_in_flight));
+    let request_timeout = app
+        .config
+        .request_timeout
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(30));
     router
         .route(
             "/openapi.json",
@@ -154,6 +161,13 @@ pub fn build_router(app: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            shed_load(in_flight.clone(), req, next)
+        }))
         .layer(middleware::from_fn(reject_undecodable_paths))
         .layer(middleware::from_fn(record_metrics))
         .layer(CatchPanicLayer::custom(|_| {
@@ -176,6 +190,29 @@ async fn method_not_allowed() -> ApiError {
 
 /// A path whose percent-escapes are not UTF-8 can name no resource; answer in Eligo's error
 /// shape before any extractor answers in plain text.
+/// At most `ELIGO_MAX_IN_FLIGHT` requests at once; beyond that 503 with `Retry-After`, at once,
+/// rather than a queue that grows until memory runs out. The health check is never shed.
+async fn shed_load(slots: Arc<tokio::sync::Semaphore>, req: Request, next: Next) -> Response {
+    if req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    let Ok(_slot) = slots.try_acquire() else {
+        metrics::counter!("eligo_requests_shed_total").increment(1);
+        let mut resp = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "Eligo is busy with other requests; try again in a moment",
+        )
+        .into_response();
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+        return resp;
+    };
+    next.run(req).await
+}
+
 async fn reject_undecodable_paths(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if percent_encoding::percent_decode_str(path)

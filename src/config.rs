@@ -104,6 +104,17 @@ pub struct Config {
     pub first_factor_enrolment: FirstFactorEnrolment,
     /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed (reverse proxies).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Internal addresses connectors and webhooks may call all the same (`crate::outbound`).
+    pub outbound_allow: Vec<ipnet::IpNet>,
+    /// How long a connection may take to send a request's headers (and may stay idle between
+    /// requests); see `crate::listener`.
+    pub header_read_timeout: TimeDelta,
+    /// How long a request may take before it is answered 408.
+    pub request_timeout: TimeDelta,
+    /// Connections served at once; more are closed at once.
+    pub max_connections: usize,
+    /// Requests in flight at once; more are answered 503 with `Retry-After`.
+    pub max_in_flight: usize,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -128,6 +139,11 @@ struct FileConfig {
     portal_idle_timeout: Option<String>,
     first_factor_enrolment: Option<FirstFactorEnrolment>,
     trusted_proxies: Option<String>,
+    outbound_allow: Option<String>,
+    header_read_timeout: Option<String>,
+    request_timeout: Option<String>,
+    max_connections: Option<usize>,
+    max_in_flight: Option<usize>,
 }
 
 impl Config {
@@ -153,6 +169,11 @@ impl Config {
             portal_idle_timeout: TimeDelta::minutes(30),
             first_factor_enrolment: FirstFactorEnrolment::Open,
             trusted_proxies: Vec::new(),
+            outbound_allow: Vec::new(),
+            header_read_timeout: TimeDelta::seconds(10),
+            request_timeout: TimeDelta::seconds(30),
+            max_connections: 4096,
+            max_in_flight: 256,
         }
     }
 
@@ -208,6 +229,22 @@ impl Config {
         if let Some(v) = var("ELIGO_TRUSTED_PROXIES") {
             cfg.trusted_proxies = crate::auth::client_address::parse_proxies(&v)
                 .map_err(|e| anyhow::anyhow!("ELIGO_TRUSTED_PROXIES: {e}"))?;
+        }
+        if let Some(v) = var("ELIGO_HEADER_READ_TIMEOUT") {
+            cfg.header_read_timeout = duration("ELIGO_HEADER_READ_TIMEOUT", &v)?;
+        }
+        if let Some(v) = var("ELIGO_REQUEST_TIMEOUT") {
+            cfg.request_timeout = duration("ELIGO_REQUEST_TIMEOUT", &v)?;
+        }
+        if let Some(v) = var("ELIGO_MAX_CONNECTIONS") {
+            cfg.max_connections = positive("ELIGO_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = var("ELIGO_MAX_IN_FLIGHT") {
+            cfg.max_in_flight = positive("ELIGO_MAX_IN_FLIGHT", &v)?;
+        }
+        if let Some(v) = var("ELIGO_OUTBOUND_ALLOW") {
+            cfg.outbound_allow = crate::outbound::parse_allow(&v)
+                .map_err(|e| anyhow::anyhow!("ELIGO_OUTBOUND_ALLOW: {e}"))?;
         }
         if let Some(v) = var("ELIGO_FIRST_FACTOR_ENROLMENT") {
             cfg.first_factor_enrolment = FirstFactorEnrolment::parse(&v)?;
@@ -329,11 +366,34 @@ impl Config {
         if let Some(v) = f.first_factor_enrolment {
             self.first_factor_enrolment = v;
         }
+        if let Some(v) = f.header_read_timeout {
+            self.header_read_timeout = duration("header_read_timeout", &v)?;
+        }
+        if let Some(v) = f.request_timeout {
+            self.request_timeout = duration("request_timeout", &v)?;
+        }
+        if let Some(v) = f.max_connections.filter(|n| *n > 0) {
+            self.max_connections = v;
+        }
+        if let Some(v) = f.max_in_flight.filter(|n| *n > 0) {
+            self.max_in_flight = v;
+        }
+        if let Some(v) = f.outbound_allow {
+            self.outbound_allow = crate::outbound::parse_allow(&v)
+                .map_err(|e| anyhow::anyhow!("outbound_allow: {e}"))?;
+        }
         if let Some(v) = f.trusted_proxies {
             self.trusted_proxies = crate::auth::client_address::parse_proxies(&v)
                 .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         }
         Ok(())
+    }
+}
+
+fn positive(name: &str, value: &str) -> anyhow::Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => bail!("{name} must be a whole number above 0"),
     }
 }
 

@@ -2,7 +2,6 @@
 //! SIGINT (in-flight requests finish; nothing acknowledged is lost because every write is
 //! committed before it is answered).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -50,6 +49,18 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
             bootstrap::BREAKGLASS_UPN
         );
     }
+    let limits = crate::listener::ConnectionLimits {
+        header_read_timeout: app
+            .config
+            .header_read_timeout
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(10)),
+        max_connections: app.config.max_connections,
+    };
+    match crate::listener::raise_open_file_limit() {
+        Some(n) => tracing::info!(open_files = n, "open-file limit raised"),
+        None => tracing::warn!("could not raise the open-file limit"),
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -62,12 +73,7 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     // Compares every provisioned downstream group with Eligo's view on a timer.
     let reconciler = tokio::spawn(crate::provisioning::reconcile::run_forever(app.clone()));
     let router = app::build_router(app);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    crate::listener::serve(listener, router, limits, shutdown_signal()).await;
     scheduler.abort();
     outbox.abort();
     reconciler.abort();

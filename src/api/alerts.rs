@@ -4,8 +4,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
-use eligo_core::audit::{AuditEvent, Category};
-use eligo_core::authz::actions;
 use eligo_store::AlertRow;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,7 +15,8 @@ use crate::api::body::JsonBody;
 use crate::api::odata::{self, EQ};
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::service::alerts;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -50,14 +49,11 @@ async fn list(
     uri: Uri,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::ALERTS_READ)?;
+    let alerts = alerts::reader(&app, &caller)?;
     let opts = odata::parse_list_options(&q, &[("status", EQ)])?;
     let status = odata::eq_text(&opts.filter, "status")?;
-    let rows = app
-        .store
-        .read()
-        .await?
-        .list_alerts(status.as_deref(), odata::probe(opts.page))
+    let rows = alerts
+        .list(status.as_deref(), odata::probe(opts.page))
         .await?;
     let rows: Vec<Value> = rows.iter().map(shape).collect();
     Ok(Json(odata::collection(&uri, opts.page, rows)))
@@ -70,16 +66,9 @@ async fn get_one(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::ALERTS_READ)?;
+    let alerts = alerts::reader(&app, &caller)?;
     let id = odata::parse_id(&id, "alert")?;
-    let row = app
-        .store
-        .read()
-        .await?
-        .get_alert(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("alert"))?;
-    Ok(Json(shape(&row)))
+    Ok(Json(shape(&alerts.get(id).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -97,42 +86,6 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<UpdateAlert>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::ALERTS_UPDATE)?;
-    let id = odata::parse_id(&id, "alert")?;
-    if !["active", "resolved"].contains(&req.status.as_str()) {
-        return Err(ApiError::bad_request(
-            "Request_BadRequest",
-            "status must be active or resolved",
-        )
-        .with_detail("InvalidValue", "status"));
-    }
-    let now = app.clock.now();
-    let mut tx = app.store.write().await?;
-    let mut row = tx
-        .get_alert(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("alert"))?;
-    row.status = req.status.clone();
-    if req.status == "resolved" {
-        // A resolved alert frees its key, so the next episode raises a new one.
-        row.dedupe_key = None;
-        if let Some(data) = row.data.as_object_mut() {
-            data.insert("resolvedDateTime".into(), json!(now));
-            data.insert("resolvedBy".into(), json!(caller.id));
-        }
-    }
-    tx.update_alert(&row).await?;
-    tx.append_audit(
-        AuditEvent::new(
-            now,
-            Category::Policy,
-            "Update security alert",
-            caller.initiator(),
-        )
-        .target(id, "Alert", Some(&row.kind))
-        .detail("status", req.status.clone()),
-    )
-    .await?;
-    tx.commit().await?;
+    let row = alerts::update(&app, &caller, odata::parse_id(&id, "alert"), &req.status).await?;
     Ok(Json(shape(&row)))
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::error::ApiResult;
+use crate::service::directory::DirectoryObject;
 
 pub fn user(u: &User) -> Value {
     let mut v = json!(u);
@@ -41,12 +42,16 @@ pub async fn load(tx: &mut dyn Tx, id: Uuid) -> ApiResult<Option<Value>> {
     })
 }
 
-pub async fn load_all(tx: &mut dyn Tx, ids: &[Uuid]) -> ApiResult<Vec<Value>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(v) = load(tx, *id).await? {
-            out.push(v);
-        }
+/// An object read by a directory use case, shaped as Graph shows it.
+pub fn object(o: &DirectoryObject) -> Value {
+    match o {
+        DirectoryObject::User(u) => user(u),
+        DirectoryObject::Group(g) => group(g),
+        DirectoryObject::ServicePrincipal(s) => service_principal(s),
     }
-    Ok(out)
+}
+
+/// Several of them, as a collection's values.
+pub fn objects(all: &[DirectoryObject]) -> Vec<Value> {
+    all.iter().map(object).collect()
 }

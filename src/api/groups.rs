@@ -4,9 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
-use eligo_core::authz::actions;
-use eligo_core::directory::{Group, Relation};
-use eligo_store::Tx;
+use eligo_core::directory::Relation;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -130,7 +128,7 @@ async fn list_groups(
     uri: Uri,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::GROUPS_READ)?;
+    let groups = directory::group_reader(&app, &caller)?;
     let opts = odata::parse_list_options(
         &q,
         &[("displayName", EQ_PREFIX), ("isAssignableToRole", EQ)],
@@ -141,39 +139,9 @@ async fn list_groups(
         display_name_prefix: odata::prefix_text(&opts.filter, "displayName")?,
         is_assignable_to_role,
     };
-    let rows = app
-        .store
-        .read()
-        .await?
-        .list_groups(&query, odata::probe(opts.page))
-        .await?;
+    let rows = groups.list(&query, odata::probe(opts.page)).await?;
     let rows: Vec<Value> = rows.iter().map(directory_object::group).collect();
     Ok(Json(odata::collection(&uri, opts.page, rows)))
-}
-
-/// Readers see every group; members and owners see their own groups.
-async fn readable_group(tx: &mut dyn Tx, caller: &Caller, id: Uuid) -> ApiResult<Group> {
-    let group = tx
-        .get_group(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("group"))?;
-    if !caller.may(actions::GROUPS_READ) {
-        let mine = tx
-            .relations_of_group(id, Relation::Owner)
-            .await?
-            .contains(&caller.id)
-            || tx
-                .relations_of_group(id, Relation::Member)
-                .await?
-                .contains(&caller.id);
-        if !mine {
-            return Err(ApiError::forbidden(format!(
-                "reading this group needs {}",
-                actions::GROUPS_READ
-            )));
-        }
-    }
-    Ok(group)
 }
 
 #[utoipa::path(get, path = "/v1/groups/{id}", tag = "groups", params(("id" = String, Path)),
@@ -184,8 +152,7 @@ async fn get_group(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "group")?;
-    let mut tx = app.store.read().await?;
-    let group = readable_group(&mut *tx, &caller, id).await?;
+    let group = directory::get_group(&app, &caller, id).await?;
     Ok(Json(directory_object::group(&group)))
 }
 
@@ -237,12 +204,8 @@ async fn list_relation(
     relation: Relation,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(id, "group")?;
-    let mut tx = app.store.read().await?;
-    readable_group(&mut *tx, caller, id).await?;
-    let ids = directory::holders_of_group(&mut *tx, id, relation, app.clock.now()).await?;
-    Ok(Json(odata::values(
-        directory_object::load_all(&mut *tx, &ids).await?,
-    )))
+    let holders = directory::group_relation(app, caller, id, relation).await?;
+    Ok(Json(odata::values(directory_object::objects(&holders))))
 }
 
 async fn add(
@@ -382,10 +345,6 @@ async fn transitive_members(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "group")?;
-    let mut tx = app.store.read().await?;
-    readable_group(&mut *tx, &caller, id).await?;
-    let ids = directory::transitive_members(&app, id);
-    Ok(Json(odata::values(
-        directory_object::load_all(&mut *tx, &ids).await?,
-    )))
+    let members = directory::group_transitive_members(&app, &caller, id).await?;
+    Ok(Json(odata::values(directory_object::objects(&members))))
 }

@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
-use eligo_core::authz::actions;
 use eligo_store::{Job, JobStatus};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -14,6 +13,7 @@ use crate::api::odata;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::service::outbox;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -51,7 +51,7 @@ async fn list(
     uri: Uri,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::OUTBOX_READ)?;
+    let jobs = outbox::reader(&app, &caller)?;
     let opts = odata::parse_list_options(&q, &[])?;
     let mut status = None;
     for (key, value) in &q {
@@ -82,12 +82,7 @@ async fn list(
             }
         }
     }
-    let rows = app
-        .store
-        .read()
-        .await?
-        .list_jobs(status, odata::probe(opts.page))
-        .await?;
+    let rows = jobs.list(status, odata::probe(opts.page)).await?;
     let rows: Vec<Value> = rows.iter().map(shape).collect();
     Ok(Json(odata::collection(&uri, opts.page, rows)))
 }
@@ -99,16 +94,9 @@ async fn get_one(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::OUTBOX_READ)?;
+    let jobs = outbox::reader(&app, &caller)?;
     let id = odata::parse_id(&id, "job")?;
-    let job = app
-        .store
-        .read()
-        .await?
-        .get_job(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
-    Ok(Json(shape(&job)))
+    Ok(Json(shape(&jobs.get(id).await?)))
 }
 
 #[utoipa::path(post, path = "/v1/outbox/{id}/retry", tag = "outbox", params(("id" = String, Path)),
@@ -119,38 +107,6 @@ async fn retry(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::OUTBOX_UPDATE)?;
-    let id = odata::parse_id(&id, "job")?;
-    let now = app.clock.now();
-    let mut tx = app.store.write().await?;
-    let job = tx
-        .get_job(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
-    if !tx.retry_job(id, now).await? {
-        return Err(ApiError::conflict(
-            "JobNotFailed",
-            format!(
-                "this job is {}; only failed jobs are retried",
-                job.status.as_str()
-            ),
-        ));
-    }
-    tx.append_audit(
-        eligo_core::audit::AuditEvent::new(
-            now,
-            eligo_core::audit::Category::Policy,
-            "Retry outbox job",
-            caller.initiator(),
-        )
-        .target(id, "OutboxJob", job.subject.as_deref())
-        .detail("kind", job.kind.clone()),
-    )
-    .await?;
-    let job = tx
-        .get_job(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
-    tx.commit().await?;
+    let job = outbox::retry(&app, &caller, odata::parse_id(&id, "job")).await?;
     Ok(Json(shape(&job)))
 }

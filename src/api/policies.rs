@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use eligo_core::authz::actions;
 use eligo_core::policy::{RolePolicy, ScopeType};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -59,7 +58,7 @@ async fn list_assignments(
     caller: Caller,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::POLICIES_READ)?;
+    let settings = policies::reader(&app, &caller)?;
     let opts = odata::parse_list_options(
         &q,
         &[("scopeId", EQ), ("scopeType", EQ), ("roleDefinitionId", EQ)],
@@ -81,25 +80,14 @@ async fn list_assignments(
             "scopeType is DirectoryRole or Group",
         )
     })?;
-    let roles: Vec<String> = match (odata::eq_text(f, "roleDefinitionId")?, scope_type) {
-        (Some(r), _) => vec![r],
-        (None, ScopeType::Group) => vec!["member".into(), "owner".into()],
-        (None, ScopeType::DirectoryRole) => {
-            let mut tx = app.store.read().await?;
-            tx.list_role_definitions(&Default::default())
-                .await?
-                .iter()
-                .map(|r| r.id.to_string())
-                .collect()
-        }
-    };
-    let mut tx = app.store.read().await?;
-    let mut out = Vec::new();
-    for role in roles {
-        out.push(assignment_json(
-            &policies::load(&mut *tx, scope_type, &scope_id, &role).await?,
-        ));
-    }
+    let governing = settings
+        .governing(
+            scope_type,
+            &scope_id,
+            odata::eq_text(f, "roleDefinitionId")?,
+        )
+        .await?;
+    let out: Vec<Value> = governing.iter().map(assignment_json).collect();
     Ok(Json(odata::values(out)))
 }
 
@@ -112,7 +100,7 @@ async fn get_policy(
     Path(id): Path<String>,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::POLICIES_READ)?;
+    let settings = policies::reader(&app, &caller)?;
     let mut expand = false;
     for (k, v) in &q {
         match (k.as_str(), v.as_str()) {
@@ -126,7 +114,7 @@ async fn get_policy(
             _ => {}
         }
     }
-    let policy = policies::by_id(&mut *app.store.read().await?, &id).await?;
+    let policy = settings.policy(&id).await?;
     Ok(Json(policy_json(&policy, expand)))
 }
 
@@ -137,8 +125,7 @@ async fn list_rules(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::POLICIES_READ)?;
-    let policy = policies::by_id(&mut *app.store.read().await?, &id).await?;
+    let policy = policies::reader(&app, &caller)?.policy(&id).await?;
     Ok(Json(odata::values(policy.rules.to_graph())))
 }
 
@@ -158,8 +145,7 @@ async fn get_rule(
     caller: Caller,
     Path((id, rule_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::POLICIES_READ)?;
-    let policy = policies::by_id(&mut *app.store.read().await?, &id).await?;
+    let policy = policies::reader(&app, &caller)?.policy(&id).await?;
     Ok(Json(find_rule(&policy, &rule_id)?))
 }
 

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
-use eligo_core::authz::actions;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -15,7 +14,7 @@ use crate::api::directory_object;
 use crate::api::odata;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::service::directory;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -54,14 +53,9 @@ async fn list(
     uri: Uri,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::SERVICE_PRINCIPALS_READ)?;
+    let principals = directory::service_principal_reader(&app, &caller)?;
     let opts = odata::parse_list_options(&q, &[])?;
-    let rows = app
-        .store
-        .read()
-        .await?
-        .list_service_principals(odata::probe(opts.page))
-        .await?;
+    let rows = principals.list(odata::probe(opts.page)).await?;
     let rows: Vec<Value> = rows
         .iter()
         .map(directory_object::service_principal)
@@ -77,16 +71,7 @@ async fn get_one(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "servicePrincipal")?;
-    if caller.id != id {
-        caller.require(actions::SERVICE_PRINCIPALS_READ)?;
-    }
-    let sp = app
-        .store
-        .read()
-        .await?
-        .get_service_principal(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("service principal"))?;
+    let sp = directory::get_service_principal(&app, &caller, id).await?;
     Ok(Json(directory_object::service_principal(&sp)))
 }
 

@@ -4,22 +4,19 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use eligo_core::audit::{AuditEvent, Category};
-use eligo_core::authz::actions;
 use eligo_store::SubscriptionRow;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::api::body::JsonBody;
 use crate::api::odata;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::notify::webhooks::validate_subscription;
+use crate::error::ApiResult;
+use crate::service::subscriptions::{self, NewSubscription};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -57,50 +54,19 @@ async fn create(
     caller: Caller,
     JsonBody(req): JsonBody<CreateSubscription>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    crate::service::authorize::act(&app, &caller, actions::SUBSCRIPTIONS_UPDATE, true)?;
-    if let Err(problems) = validate_subscription(&req.url, &req.event_types, &req.secret) {
-        let summary: Vec<String> = problems.iter().map(|(f, m)| format!("{f}: {m}")).collect();
-        return Err(problems.iter().fold(
-            ApiError::bad_request(
-                "InvalidSubscription",
-                format!("the subscription is invalid: {}", summary.join("; ")),
-            ),
-            |e, (field, _)| e.with_detail("InvalidValue", field.clone()),
-        ));
-    }
-    let now = app.clock.now();
-    let row = SubscriptionRow {
-        id: Uuid::new_v4(),
-        data: json!({
-            "url": req.url,
-            "eventTypes": req.event_types,
-            "secret": req.secret,
-            "createdBy": caller.id,
-        }),
-        created_at: now,
+    let new = NewSubscription {
+        url: req.url,
+        event_types: req.event_types,
+        secret: req.secret,
     };
-    let mut tx = app.store.write().await?;
-    tx.insert_subscription(&row).await?;
-    tx.append_audit(
-        AuditEvent::new(
-            now,
-            Category::Policy,
-            "Add webhook subscription",
-            caller.initiator(),
-        )
-        .target(row.id, "Subscription", None)
-        .detail("url", req.url.clone()),
-    )
-    .await?;
-    tx.commit().await?;
+    let row = subscriptions::create(&app, &caller, new).await?;
     Ok((StatusCode::CREATED, Json(shape(&row))))
 }
 
 #[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions",
     responses((status = 200, description = "Every subscription")))]
 async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    caller.require(actions::SUBSCRIPTIONS_READ)?;
-    let rows = app.store.read().await?.list_subscriptions().await?;
+    let rows = subscriptions::reader(&app, &caller)?.list().await?;
     Ok(Json(odata::values(
         rows.iter().map(shape).collect::<Vec<_>>(),
     )))
@@ -113,16 +79,9 @@ async fn get_one(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::SUBSCRIPTIONS_READ)?;
+    let subscriptions = subscriptions::reader(&app, &caller)?;
     let id = odata::parse_id(&id, "subscription")?;
-    let row = app
-        .store
-        .read()
-        .await?
-        .get_subscription(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("subscription"))?;
-    Ok(Json(shape(&row)))
+    Ok(Json(shape(&subscriptions.get(id).await?)))
 }
 
 #[utoipa::path(delete, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = String, Path)),
@@ -132,23 +91,6 @@ async fn delete_one(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    crate::service::authorize::act(&app, &caller, actions::SUBSCRIPTIONS_UPDATE, true)?;
-    let id = odata::parse_id(&id, "subscription")?;
-    let now = app.clock.now();
-    let mut tx = app.store.write().await?;
-    if !tx.delete_subscription(id).await? {
-        return Err(ApiError::not_found("subscription"));
-    }
-    tx.append_audit(
-        AuditEvent::new(
-            now,
-            Category::Policy,
-            "Delete webhook subscription",
-            caller.initiator(),
-        )
-        .target(id, "Subscription", None),
-    )
-    .await?;
-    tx.commit().await?;
+    subscriptions::delete(&app, &caller, odata::parse_id(&id, "subscription")).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
-use eligo_core::authz::actions;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -125,7 +124,7 @@ async fn list_users(
     uri: Uri,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(actions::USERS_READ)?;
+    let users = directory::user_reader(&app, &caller)?;
     let opts = odata::parse_list_options(
         &q,
         &[
@@ -140,23 +139,9 @@ async fn list_users(
         display_name_prefix: odata::prefix_text(&opts.filter, "displayName")?,
         mail: odata::eq_text(&opts.filter, "mail")?,
     };
-    let rows = app
-        .store
-        .read()
-        .await?
-        .list_users(&query, odata::probe(opts.page))
-        .await?;
+    let rows = users.list(&query, odata::probe(opts.page)).await?;
     let rows: Vec<Value> = rows.iter().map(directory_object::user).collect();
     Ok(Json(odata::collection(&uri, opts.page, rows)))
-}
-
-/// Anyone may read themselves; reading others needs a directory reader's role.
-fn require_read_user(caller: &Caller, id: Uuid) -> ApiResult<()> {
-    if caller.id == id {
-        Ok(())
-    } else {
-        caller.require(actions::USERS_READ)
-    }
 }
 
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
@@ -167,14 +152,7 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "user")?;
-    require_read_user(&caller, id)?;
-    let user = app
-        .store
-        .read()
-        .await?
-        .get_user(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+    let user = directory::get_user(&app, &caller, id).await?;
     Ok(Json(directory_object::user(&user)))
 }
 
@@ -219,17 +197,8 @@ async fn member_of(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "user")?;
-    require_read_user(&caller, id)?;
-    let mut tx = app.store.read().await?;
-    tx.get_user(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    let groups = tx
-        .groups_of_principal(id, eligo_core::directory::Relation::Member)
-        .await?;
-    Ok(Json(odata::values(
-        directory_object::load_all(&mut *tx, &groups).await?,
-    )))
+    let groups = directory::member_of(&app, &caller, id).await?;
+    Ok(Json(odata::values(directory_object::objects(&groups))))
 }
 
 #[utoipa::path(get, path = "/v1/users/{id}/transitiveMemberOf", tag = "users", params(("id" = String, Path)),
@@ -240,15 +209,8 @@ async fn transitive_member_of(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "user")?;
-    require_read_user(&caller, id)?;
-    let mut tx = app.store.read().await?;
-    tx.get_user(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    let groups = directory::transitive_groups(&app, id);
-    Ok(Json(odata::values(
-        directory_object::load_all(&mut *tx, &groups).await?,
-    )))
+    let groups = directory::transitive_member_of(&app, &caller, id).await?;
+    Ok(Json(odata::values(directory_object::objects(&groups))))
 }
 
 #[utoipa::path(post, path = "/v1/users/{id}/checkMemberGroups", tag = "users", params(("id" = String, Path)), request_body = CheckMemberGroups,
@@ -260,22 +222,9 @@ async fn check_member_groups(
     JsonBody(req): JsonBody<CheckMemberGroups>,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "user")?;
-    require_read_user(&caller, id)?;
-    if req.group_ids.len() > 20 {
-        return Err(ApiError::bad_request(
-            "Request_BadRequest",
-            "at most 20 group ids may be checked at once",
-        ));
-    }
-    let mut tx = app.store.read().await?;
-    tx.get_user(id)
+    let hits: Vec<String> = directory::check_member_groups(&app, &caller, id, &req.group_ids)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    let all = directory::transitive_groups(&app, id);
-    let hits: Vec<String> = req
-        .group_ids
         .iter()
-        .filter(|g| all.contains(g))
         .map(Uuid::to_string)
         .collect();
     Ok(Json(odata::values(hits)))

@@ -47,8 +47,17 @@ impl std::fmt::Debug for ScimConnector {
 }
 
 impl ScimConnector {
-    /// Builds the HTTP client (timeouts, keep-alive pool, the private CA if any); no network I/O.
+    /// Builds the HTTP client (timeouts, keep-alive pool, the private CA if any) refusing every
+    /// internal address; no network I/O.
     pub fn new(settings: ScimSettings) -> Result<Self, SettingError> {
+        Self::with_outbound(settings, crate::outbound::Outbound::default())
+    }
+
+    /// `new` under the deployment's outbound policy (`ELIGO_OUTBOUND_ALLOW`).
+    pub fn with_outbound(
+        settings: ScimSettings,
+        outbound: crate::outbound::Outbound,
+    ) -> Result<Self, SettingError> {
         let base = reqwest::Url::parse(&settings.base_url)
             .map_err(|e| SettingError::new("baseUrl", format!("is not a URL: {e}")))?;
         let token = settings.bearer_token.expose().to_string();
@@ -59,6 +68,7 @@ impl ScimConnector {
         // reqwest is built without a TLS provider of its own: use the tree's (ring).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
+            .dns_resolver(outbound.resolver())
             .timeout(settings.timeout())
             .connect_timeout(settings.timeout())
             .pool_idle_timeout(std::time::Duration::from_secs(60))
@@ -77,6 +87,7 @@ impl ScimConnector {
                 base,
                 authorization,
                 token,
+                outbound,
             },
             user_name_from: settings.user_name_from,
             groups: Mutex::new(HashMap::new()),

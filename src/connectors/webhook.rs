@@ -195,9 +195,15 @@ impl WebhookConnector {
         self
     }
 
+    /// The same connector under the deployment's outbound policy (`ELIGO_OUTBOUND_ALLOW`).
+    pub fn with_outbound(mut self, outbound: crate::outbound::Outbound) -> Self {
+        self.client = self.client.with_outbound(outbound);
+        self
+    }
+
     /// The same connector giving the receiver `timeout` to answer (tests want less than 1 s).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.client = WebhookClient::with_timeout(timeout);
+        self.client = self.client.timeout_of(timeout);
         self
     }
 

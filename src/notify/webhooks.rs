@@ -204,6 +204,7 @@ pub enum DeliveryError {
 pub struct WebhookClient {
     http: reqwest::Client,
     timeout: Duration,
+    outbound: crate::outbound::Outbound,
 }
 
 impl Default for WebhookClient {
@@ -220,8 +221,23 @@ impl WebhookClient {
 
     /// A client that gives each receiver `timeout` to answer (connecting included).
     pub fn with_timeout(timeout: Duration) -> Self {
+        Self::build(timeout, crate::outbound::Outbound::default())
+    }
+
+    /// The same client (and outbound policy) giving each receiver `timeout`.
+    pub fn timeout_of(self, timeout: Duration) -> Self {
+        Self::build(timeout, self.outbound)
+    }
+
+    /// The same client under `outbound` (the deployment's allow list for internal addresses).
+    pub fn with_outbound(self, outbound: crate::outbound::Outbound) -> Self {
+        Self::build(self.timeout, outbound)
+    }
+
+    fn build(timeout: Duration, outbound: crate::outbound::Outbound) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
+            .dns_resolver(outbound.resolver())
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -230,7 +246,11 @@ impl WebhookClient {
             .user_agent(concat!("Eligo-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the webhook HTTP client builds with the ring TLS provider");
-        Self { http, timeout }
+        Self {
+            http,
+            timeout,
+            outbound,
+        }
     }
 
     /// POSTs `body` to `url`, signed with `secret` at `now`, with `event_id` in the
@@ -259,6 +279,12 @@ impl WebhookClient {
         body: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<(), (Option<u16>, DeliveryError)> {
+        // Rule 10: never toward an internal address (an IP literal here; a name when it resolves).
+        if let Ok(parsed) = reqwest::Url::parse(url)
+            && let Err(refused) = self.outbound.check_url(&parsed)
+        {
+            return Err((None, DeliveryError::Refused(refused.to_string())));
+        }
         let bytes = serde_json::to_vec(body).expect("a JSON value always serializes");
         let timestamp = now.timestamp();
         let signature = signing::sign(secret, timestamp, &bytes);
@@ -274,7 +300,12 @@ impl WebhookClient {
             .await;
         let mut response = match sent {
             Ok(response) => response,
-            Err(e) => return Err((None, DeliveryError::Retryable(self.describe(&e)))),
+            Err(e) => {
+                if let Some(refused) = crate::outbound::refusal_in(&e) {
+                    return Err((None, DeliveryError::Refused(refused.to_string())));
+                }
+                return Err((None, DeliveryError::Retryable(self.describe(&e))));
+            }
         };
         let status = response.status();
         if status.is_success() {

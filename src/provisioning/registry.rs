@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::connectors::{Downstream, SettingError, ldap, scim, webhook};
+use crate::outbound::Outbound;
 
 /// The connector types Eligo speaks.
 pub const KINDS: [&str; 3] = ["ldap", "scim", "webhook"];
@@ -27,7 +28,7 @@ pub fn secret_fields(kind: &str) -> &'static [&'static str] {
 
 /// Checks settings for `kind` (every problem, by field).
 pub fn validate(kind: &str, settings: &Value) -> Result<(), Vec<SettingError>> {
-    build(kind, settings).map(|_| ())
+    build(kind, settings, &Outbound::default()).map(|_| ())
 }
 
 /// Checks a mapping target (a group DN, a SCIM group, a receiver's group name) for `kind`.
@@ -40,21 +41,28 @@ pub fn validate_target(kind: &str, target: &str) -> Result<(), String> {
     }
 }
 
-/// A client for `kind` with `settings` (no I/O happens here).
-pub fn build(kind: &str, settings: &Value) -> Result<Arc<dyn Downstream>, Vec<SettingError>> {
+/// A client for `kind` with `settings` under `outbound` (no I/O happens here).
+pub fn build(
+    kind: &str,
+    settings: &Value,
+    outbound: &Outbound,
+) -> Result<Arc<dyn Downstream>, Vec<SettingError>> {
     match kind {
-        "ldap" => Ok(Arc::new(ldap::LdapConnector::new(
-            ldap::LdapSettings::parse(settings)?,
-        ))),
+        "ldap" => Ok(Arc::new(
+            ldap::LdapConnector::new(ldap::LdapSettings::parse(settings)?)
+                .with_outbound(outbound.clone()),
+        )),
         "scim" => {
             let parsed = scim::ScimSettings::parse(settings)?;
             Ok(Arc::new(
-                scim::ScimConnector::new(parsed).map_err(|e| vec![e])?,
+                scim::ScimConnector::with_outbound(parsed, outbound.clone())
+                    .map_err(|e| vec![e])?,
             ))
         }
-        "webhook" => Ok(Arc::new(webhook::WebhookConnector::new(
-            webhook::WebhookSettings::parse(settings)?,
-        ))),
+        "webhook" => Ok(Arc::new(
+            webhook::WebhookConnector::new(webhook::WebhookSettings::parse(settings)?)
+                .with_outbound(outbound.clone()),
+        )),
         other => Err(vec![SettingError::new(
             "type",
             format!("unknown connector type {other}; use ldap, scim or webhook"),
@@ -67,11 +75,21 @@ type Versioned = (DateTime<Utc>, Arc<dyn Downstream>);
 
 #[derive(Default)]
 pub struct Registry {
+    /// Where the clients may connect (`ELIGO_OUTBOUND_ALLOW`).
+    outbound: Outbound,
     clients: Mutex<HashMap<Uuid, Versioned>>,
     locks: Mutex<HashMap<Uuid, Arc<tokio::sync::RwLock<()>>>>,
 }
 
 impl Registry {
+    /// No clients yet; each will connect only where `outbound` allows.
+    pub fn new(outbound: Outbound) -> Self {
+        Self {
+            outbound,
+            ..Default::default()
+        }
+    }
+
     /// The client for `row`, reused while its settings are unchanged.
     pub fn client(&self, row: &ConnectorRow) -> Result<Arc<dyn Downstream>, String> {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -80,7 +98,7 @@ impl Registry {
         {
             return Ok(client.clone());
         }
-        let client = build(&row.kind, &row.settings).map_err(|errors| {
+        let client = build(&row.kind, &row.settings, &self.outbound).map_err(|errors| {
             let fields: Vec<String> = errors
                 .iter()
                 .map(|e| format!("{}: {}", e.field, e.message))

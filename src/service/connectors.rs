@@ -75,6 +75,16 @@ fn display_name_ok(name: &str) -> ApiResult<String> {
     Ok(name.to_string())
 }
 
+/// Runs a connector use case; a refusal (403) is audited as a failed `activity`.
+async fn audited<T>(
+    app: &App,
+    caller: &Caller,
+    activity: &str,
+    run: impl std::future::Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    authorize::audited(app, caller, activity, Category::GroupManagement, run).await
+}
+
 fn connector_event(
     caller: &Caller,
     now: chrono::DateTime<Utc>,
@@ -87,6 +97,22 @@ fn connector_event(
 }
 
 pub async fn create(
+    app: &App,
+    caller: &Caller,
+    kind: &str,
+    display_name: &str,
+    settings: Value,
+) -> ApiResult<ConnectorRow> {
+    audited(
+        app,
+        caller,
+        "Add downstream connector",
+        create_authorized(app, caller, kind, display_name, settings),
+    )
+    .await
+}
+
+async fn create_authorized(
     app: &App,
     caller: &Caller,
     kind: &str,
@@ -151,6 +177,22 @@ pub async fn update(
     display_name: Option<&str>,
     settings: Option<Map<String, Value>>,
 ) -> ApiResult<ConnectorRow> {
+    audited(
+        app,
+        caller,
+        "Update downstream connector",
+        update_authorized(app, caller, id, display_name, settings),
+    )
+    .await
+}
+
+async fn update_authorized(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+    display_name: Option<&str>,
+    settings: Option<Map<String, Value>>,
+) -> ApiResult<ConnectorRow> {
     authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
@@ -184,6 +226,16 @@ pub async fn update(
 }
 
 pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+    audited(
+        app,
+        caller,
+        "Delete downstream connector",
+        delete_authorized(app, caller, id),
+    )
+    .await
+}
+
+async fn delete_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
     authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
@@ -212,6 +264,20 @@ pub async fn reconcile_now(
     caller: &Caller,
     id: Uuid,
 ) -> ApiResult<Vec<reconcile::Report>> {
+    audited(
+        app,
+        caller,
+        "Reconcile downstream connector",
+        reconcile_now_authorized(app, caller, id),
+    )
+    .await
+}
+
+async fn reconcile_now_authorized(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<Vec<reconcile::Report>> {
     authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     reconcile::connector(app, id).await
 }
@@ -219,6 +285,22 @@ pub async fn reconcile_now(
 /// `POST /v1/groups/{id}/provisioning`: from now on, `group`'s effective membership is pushed
 /// to `target` through the connector (a first full push is queued with the mapping).
 pub async fn map_group(
+    app: &App,
+    caller: &Caller,
+    group: Uuid,
+    connector: Uuid,
+    target: &str,
+) -> ApiResult<MappingRow> {
+    audited(
+        app,
+        caller,
+        "Add group provisioning",
+        map_group_authorized(app, caller, group, connector, target),
+    )
+    .await
+}
+
+async fn map_group_authorized(
     app: &App,
     caller: &Caller,
     group: Uuid,
@@ -286,6 +368,21 @@ pub async fn mappings_of(app: &App, caller: &Caller, group: Uuid) -> ApiResult<V
 /// Stops provisioning: the downstream group is no longer managed (members Eligo pushed there
 /// stay; the audit entry lists them, so someone can clean up deliberately).
 pub async fn unmap_group(app: &App, caller: &Caller, group: Uuid, mapping: Uuid) -> ApiResult<()> {
+    audited(
+        app,
+        caller,
+        "Remove group provisioning",
+        unmap_group_authorized(app, caller, group, mapping),
+    )
+    .await
+}
+
+async fn unmap_group_authorized(
+    app: &App,
+    caller: &Caller,
+    group: Uuid,
+    mapping: Uuid,
+) -> ApiResult<()> {
     authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;

@@ -20,6 +20,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::pim::cascade;
 use crate::service::{access, authorize, sessions};
 
+mod reads;
+pub use reads::{
+    DirectoryObject, GroupReader, ServicePrincipalReader, UserReader, check_member_groups,
+    get_group, get_service_principal, get_user, group_reader, group_relation,
+    group_transitive_members, member_of, service_principal_reader, transitive_member_of,
+    user_reader,
+};
+
 pub struct NewUser {
     pub user_principal_name: String,
     pub display_name: String,

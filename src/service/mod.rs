@@ -3,12 +3,16 @@
 
 pub mod access;
 pub mod access_pass;
+pub mod alerts;
+pub mod audit;
 pub mod authorize;
 pub mod bootstrap;
 pub mod connectors;
 pub mod demo;
 pub mod directory;
 pub mod notices;
+pub mod outbox;
 pub mod pim;
 pub mod policies;
 pub mod sessions;
+pub mod subscriptions;

@@ -64,7 +64,28 @@ pub async fn by_id(tx: &mut dyn Tx, id: &str) -> ApiResult<RolePolicy> {
     load(tx, scope_type, &scope_id, &role).await
 }
 
+/// The activity of a rule change, and of its refusal.
+const UPDATE_ACTIVITY: &str = "Update role setting in PIM";
+
+/// Changes one rule (a PATCH of it), validated in the core.
 pub async fn update_rule(
+    app: &App,
+    caller: &Caller,
+    policy_id: &str,
+    rule_id: &str,
+    body: &Value,
+) -> ApiResult<RolePolicy> {
+    authorize::audited(
+        app,
+        caller,
+        UPDATE_ACTIVITY,
+        Category::Policy,
+        update_rule_authorized(app, caller, policy_id, rule_id, body),
+    )
+    .await
+}
+
+async fn update_rule_authorized(
     app: &App,
     caller: &Caller,
     policy_id: &str,
@@ -125,24 +146,19 @@ fn rule_event(
     now: DateTime<Utc>,
 ) -> AuditEvent {
     let new_rule = rule_json(&policy.rules, rule_id);
-    AuditEvent::new(
-        now,
-        Category::Policy,
-        "Update role setting in PIM",
-        caller.initiator(),
-    )
-    .target(&policy.id, "Policy", None)
-    .target(
-        &policy.role_definition_id,
-        policy.scope_type.as_str(),
-        governed,
-    )
-    .detail("ruleId", rule_id)
-    .detail("newValue", new_rule.to_string())
-    .detail(
-        "appliesTo",
-        "requests made from now on; existing access keeps its end time",
-    )
+    AuditEvent::new(now, Category::Policy, UPDATE_ACTIVITY, caller.initiator())
+        .target(&policy.id, "Policy", None)
+        .target(
+            &policy.role_definition_id,
+            policy.scope_type.as_str(),
+            governed,
+        )
+        .detail("ruleId", rule_id)
+        .detail("newValue", new_rule.to_string())
+        .detail(
+            "appliesTo",
+            "requests made from now on; existing access keeps its end time",
+        )
 }
 
 /// The outcome of `update_rules`: the policy as it now stands and the rules that changed.
@@ -160,6 +176,23 @@ pub struct RulesUpdate {
 /// maximumDuration`). `unchanged_since`: when given and the stored policy was modified at
 /// another time, real changes are refused (409) so an edit made meanwhile is not overwritten.
 pub async fn update_rules(
+    app: &App,
+    caller: &Caller,
+    policy_id: &str,
+    changes: &[(String, Value)],
+    unchanged_since: Option<Option<DateTime<Utc>>>,
+) -> ApiResult<RulesUpdate> {
+    authorize::audited(
+        app,
+        caller,
+        UPDATE_ACTIVITY,
+        Category::Policy,
+        update_rules_authorized(app, caller, policy_id, changes, unchanged_since),
+    )
+    .await
+}
+
+async fn update_rules_authorized(
     app: &App,
     caller: &Caller,
     policy_id: &str,
@@ -215,4 +248,64 @@ pub async fn update_rules(
     }
     tx.commit().await?;
     Ok(RulesUpdate { policy, changed })
+}
+
+/// The portal's question before it reads a settings form it was sent: may this caller change
+/// role settings at all? The permission only (the fresh second factor is the use case's to
+/// ask, so the form can say so); a refusal is audited as the change it refused.
+pub async fn may_update(app: &App, caller: &Caller) -> ApiResult<()> {
+    authorize::audited(app, caller, UPDATE_ACTIVITY, Category::Policy, async {
+        Ok(authorize::act(
+            app,
+            caller,
+            actions::POLICIES_UPDATE,
+            false,
+        )?)
+    })
+    .await
+}
+
+/// Reads role settings for a caller who may: obtained from [`reader`] only, so nothing reads
+/// them without the decision. The handler parses its request in between, so a refused caller
+/// gets its 403 whatever it sent.
+pub struct Reader<'a> {
+    app: &'a App,
+}
+
+pub fn reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<Reader<'a>> {
+    authorize::act(app, caller, actions::POLICIES_READ, false)?;
+    Ok(Reader { app })
+}
+
+impl Reader<'_> {
+    /// The policy with this id, stored or default.
+    pub async fn policy(&self, id: &str) -> ApiResult<RolePolicy> {
+        by_id(&mut *self.app.store.read().await?, id).await
+    }
+
+    /// The policies governing `role` at a scope; without a role, every role definition (for
+    /// the directory) or both member and owner (for a group).
+    pub async fn governing(
+        &self,
+        scope_type: ScopeType,
+        scope_id: &str,
+        role: Option<String>,
+    ) -> ApiResult<Vec<RolePolicy>> {
+        let mut tx = self.app.store.read().await?;
+        let roles: Vec<String> = match (role, scope_type) {
+            (Some(r), _) => vec![r],
+            (None, ScopeType::Group) => vec!["member".into(), "owner".into()],
+            (None, ScopeType::DirectoryRole) => tx
+                .list_role_definitions(&Default::default())
+                .await?
+                .iter()
+                .map(|r| r.id.to_string())
+                .collect(),
+        };
+        let mut out = Vec::with_capacity(roles.len());
+        for role in roles {
+            out.push(load(&mut *tx, scope_type, scope_id, &role).await?);
+        }
+        Ok(out)
+    }
 }

@@ -96,6 +96,8 @@ impl TestApp {
         config.database_url = Secret::new(url);
         config.data_dir = dir.clone();
         config.bootstrap_token = Some(Secret::new(BOOTSTRAP));
+        // The tests' receivers, slapd and SCIM servers listen on loopback.
+        config.outbound_allow = loopback_nets();
         adjust(&mut config);
         let clock = Arc::new(MockClock::at(start_time()));
         let (app, _) = eligo::server::prepare(config, clock.clone(), demo)
@@ -342,6 +344,16 @@ impl TestApp {
     }
 }
 
+/// Loopback, where the tests' components listen: what `ELIGO_OUTBOUND_ALLOW` opens for them.
+pub fn loopback_nets() -> Vec<ipnet::IpNet> {
+    eligo::outbound::parse_allow("127.0.0.0/8, ::1").unwrap()
+}
+
+/// The outbound policy of the tests: internal addresses refused, loopback allowed.
+pub fn loopback() -> eligo::outbound::Outbound {
+    eligo::outbound::Outbound::allowing(loopback_nets())
+}
+
 pub fn id_of(v: &Value) -> Uuid {
     Uuid::parse_str(v["id"].as_str().expect("an id")).unwrap()
 }
@@ -487,4 +499,39 @@ pub fn detail_codes(v: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+impl TestApp {
+    /// The audit entries recorded as `activity`, newest first (read with the break-glass token).
+    pub async fn audited_as(&self, activity: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(
+                &format!(
+                    "/v1/auditLogs/directoryAudits?$filter=activityDisplayName eq '{activity}'"
+                ),
+                BOOTSTRAP,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["value"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Asserts that exactly one attempt at `activity` was refused, with `code`, by `who`.
+    pub async fn assert_one_refusal(&self, activity: &str, code: &str, who: Uuid) {
+        let entries = self.audited_as(activity).await;
+        let refused: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["result"] == "failure")
+            .collect();
+        assert_eq!(refused.len(), 1, "{activity}: {entries:?}");
+        let e = refused[0];
+        assert_eq!(e["initiatedBy"]["user"]["id"], json!(who), "{e}");
+        let details = e["additionalDetails"].as_array().unwrap();
+        assert!(
+            details
+                .iter()
+                .any(|d| d["key"] == "code" && d["value"] == code),
+            "{e}"
+        );
+    }
 }

@@ -13,6 +13,7 @@ mod bad_input;
 mod directory;
 mod downstream;
 mod notices;
+mod outbound;
 mod pim;
 mod policies;
 mod portal;

@@ -417,3 +417,57 @@ async fn reminders_go_out_14_days_and_1_day_before_the_end_once_each_then_the_en
         vec!["access.expiring", "access.expiring", "access.expired"]
     );
 }
+
+/// Subscribing sends events outside Eligo: a caller without the permission, or an administrator
+/// whose second factor is stale, is refused, nothing changes, and the refusal is on the record
+/// once, as a failure.
+#[tokio::test]
+async fn refused_subscription_changes_change_nothing_and_are_audited() {
+    let t = TestApp::new().await;
+    let subscription =
+        json!({ "url": "https://hooks.example/x", "eventTypes": ["*"], "secret": SECRET });
+    let olivia = t.user("olivia").await;
+    let plain = t.sign_in("olivia").await;
+    let before = t.recorded_changes().await;
+    let (status, body) = t
+        .post("/v1/subscriptions", &plain, subscription.clone())
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
+        "{body}"
+    );
+    let (_, all) = t.get("/v1/subscriptions", BOOTSTRAP).await;
+    assert_eq!(all["value"], json!([]));
+    assert_eq!(t.recorded_changes().await, before);
+    t.assert_one_refusal(
+        "Add webhook subscription",
+        "Authorization_RequestDenied",
+        olivia,
+    )
+    .await;
+
+    // Unsubscribing needs a fresh second factor too.
+    let (status, kept) = t
+        .post("/v1/subscriptions", BOOTSTRAP, subscription.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{kept}");
+    let (ga_id, ga) = t.admin("gail", ids::GLOBAL_ADMINISTRATOR).await;
+    t.clock.advance(TimeDelta::minutes(11));
+    let before = t.recorded_changes().await;
+    let (status, body) = t
+        .delete(&format!("/v1/subscriptions/{}", id_of(&kept)), &ga)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "MfaRequired"),
+        "{body}"
+    );
+    let (status, _) = t
+        .get(&format!("/v1/subscriptions/{}", id_of(&kept)), BOOTSTRAP)
+        .await;
+    assert_eq!(status, StatusCode::OK, "still subscribed");
+    assert_eq!(t.recorded_changes().await, before);
+    t.assert_one_refusal("Delete webhook subscription", "MfaRequired", ga_id)
+        .await;
+}

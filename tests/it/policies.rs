@@ -152,7 +152,7 @@ async fn global_administrator_settings_from_the_scenarios() {
 #[tokio::test]
 async fn bad_rules_and_wrong_callers_change_nothing() {
     let t = TestApp::new().await;
-    let (_, ua) = t.admin("uma", ids::USER_ADMINISTRATOR).await;
+    let (ua_id, ua) = t.admin("uma", ids::USER_ADMINISTRATOR).await;
     let id = policy_id_of(&t, ids::EXCHANGE_ADMINISTRATOR).await;
     let rule =
         format!("/v1/policies/roleManagementPolicies/{id}/rules/Expiration_EndUser_Assignment");
@@ -211,7 +211,44 @@ async fn bad_rules_and_wrong_callers_change_nothing() {
             BOOTSTRAP,
         )
         .await;
-    assert_eq!(v["value"].as_array().unwrap().len(), 0);
+    // Nothing changed; only the User Administrator's refused attempt is on the record.
+    assert_eq!(v["value"].as_array().unwrap().len(), 1, "{v}");
+    t.assert_one_refusal(
+        "Update role setting in PIM",
+        "Authorization_RequestDenied",
+        ua_id,
+    )
+    .await;
+}
+
+/// Rule 4: a policy change needs a second factor proved within the freshness window. A stale
+/// Privileged Role Administrator changes nothing, and the refusal is on the record once.
+#[tokio::test]
+async fn a_stale_second_factor_changes_no_policy() {
+    let t = TestApp::new().await;
+    let (pra_id, pra) = t.admin("pria", ids::PRIVILEGED_ROLE_ADMINISTRATOR).await;
+    let id = policy_id_of(&t, ids::EXCHANGE_ADMINISTRATOR).await;
+    let rule =
+        format!("/v1/policies/roleManagementPolicies/{id}/rules/Expiration_EndUser_Assignment");
+    t.clock.advance(chrono::TimeDelta::minutes(11));
+    let before = t.recorded_changes().await;
+    let (status, body) = t
+        .patch(
+            &rule,
+            &pra,
+            json!({ "isExpirationRequired": true, "maximumDuration": "PT2H" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "MfaRequired"),
+        "{body}"
+    );
+    let (_, r) = t.get(&rule, BOOTSTRAP).await;
+    assert_eq!(r["maximumDuration"], "PT8H", "nothing changed");
+    assert_eq!(t.recorded_changes().await, before);
+    t.assert_one_refusal("Update role setting in PIM", "MfaRequired", pra_id)
+        .await;
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! data directory (or PostgreSQL database), killed, stopped and restarted; and the CLI's
 //! offline and client commands run as a user would run them.
 
+mod abuse;
 mod access_cli;
 mod cli;
 mod crash;

@@ -122,12 +122,13 @@ mod tests {
 
     #[tokio::test]
     async fn accepts_only_while_listening() {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .unwrap();
-        let port = listener.local_addr().unwrap().port();
+        // The port stays bound (so no parallel test can take it) but refuses until it listens.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        assert!(!accepts(port).await, "bound but not listening");
+        let listener = socket.listen(16).unwrap();
         assert!(accepts(port).await);
         drop(listener);
-        assert!(!accepts(port).await);
     }
 }

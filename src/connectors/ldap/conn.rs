@@ -18,6 +18,7 @@ pub(super) type Op<'a, T> = Pin<Box<dyn Future<Output = Result<T, LdapError>> + 
 pub(super) struct Connection {
     live: tokio::sync::Mutex<Option<Live>>,
     generation: AtomicU64,
+    outbound: crate::outbound::Outbound,
 }
 
 struct Live {
@@ -26,10 +27,11 @@ struct Live {
 }
 
 impl Connection {
-    pub(super) fn new() -> Self {
+    pub(super) fn new(outbound: crate::outbound::Outbound) -> Self {
         Self {
             live: tokio::sync::Mutex::new(None),
             generation: AtomicU64::new(0),
+            outbound,
         }
     }
 
@@ -84,7 +86,7 @@ impl Connection {
             }
             *live = None;
         }
-        let ldap = connect(settings).await?;
+        let ldap = connect(settings, &self.outbound).await?;
         let id = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         *live = Some(Live {
             id,
@@ -103,7 +105,20 @@ impl Connection {
 }
 
 /// Connects (TLS as configured), drives the connection on a task, and binds.
-async fn connect(settings: &LdapSettings) -> Result<Ldap, ConnectorError> {
+async fn connect(
+    settings: &LdapSettings,
+    outbound: &crate::outbound::Outbound,
+) -> Result<Ldap, ConnectorError> {
+    // Rule 10: resolve and check the server's address before connecting to it.
+    if let Ok(url) = reqwest::Url::parse(&settings.url) {
+        let port = url
+            .port()
+            .unwrap_or(if url.scheme() == "ldaps" { 636 } else { 389 });
+        outbound
+            .check_host(url.host_str().unwrap_or(""), port)
+            .await
+            .map_err(|e| ConnectorError::Misconfigured(e.to_string()))?;
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut conn_settings = LdapConnSettings::new()
         .set_conn_timeout(settings.timeout())

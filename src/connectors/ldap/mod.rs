@@ -45,8 +45,15 @@ impl LdapConnector {
     pub fn new(settings: LdapSettings) -> Self {
         Self {
             settings,
-            connection: Connection::new(),
+            connection: Connection::new(crate::outbound::Outbound::default()),
         }
+    }
+
+    /// The same connector under the deployment's outbound policy (`ELIGO_OUTBOUND_ALLOW`);
+    /// before first use (the connection is made lazily).
+    pub fn with_outbound(mut self, outbound: crate::outbound::Outbound) -> Self {
+        self.connection = Connection::new(outbound);
+        self
     }
 
     pub fn settings(&self) -> &LdapSettings {

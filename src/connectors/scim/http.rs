@@ -27,6 +27,8 @@ pub(super) enum Failure {
     },
     /// A success status with a body that is not what SCIM promises.
     Shape(String),
+    /// The address is internal and not allowed (rule 10): nothing was sent.
+    Refused(String),
 }
 
 impl Failure {
@@ -42,6 +44,7 @@ impl Failure {
         match self {
             Failure::Transport(e) => ConnectorError::Unavailable(format!("{what}: {e}")),
             Failure::Shape(e) => ConnectorError::Unavailable(format!("{what}: {e}")),
+            Failure::Refused(e) => ConnectorError::Misconfigured(format!("{what}: {e}")),
             Failure::Status {
                 status,
                 detail,
@@ -80,6 +83,7 @@ pub(super) struct Http {
     pub(super) authorization: HeaderValue,
     /// The token, only to scrub it from any text that came back from the server.
     pub(super) token: String,
+    pub(super) outbound: crate::outbound::Outbound,
 }
 
 impl Http {
@@ -101,6 +105,9 @@ impl Http {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Option<Value>, Failure> {
+        self.outbound
+            .check_url(&url)
+            .map_err(|e| Failure::Refused(e.to_string()))?;
         let mut request = self
             .client
             .request(method, url)
@@ -117,7 +124,10 @@ impl Http {
         let response = request
             .send()
             .await
-            .map_err(|e| Failure::Transport(self.scrub(&describe(&e))))?;
+            .map_err(|e| match crate::outbound::refusal_in(&e) {
+                Some(refused) => Failure::Refused(refused.to_string()),
+                None => Failure::Transport(self.scrub(&describe(&e))),
+            })?;
         let status = response.status();
         let bytes = response
             .bytes()

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::service::pim::{Governed, activate, admin, load_target};
+use crate::service::pim::{Governed, activate, activity_for, admin, load_target};
 use crate::service::{authorize, directory};
 use eligo_core::directory::Relation;
 use eligo_core::target::{GroupAccess, Target as AccessTarget};
@@ -30,7 +30,65 @@ pub struct NewRequest {
     pub is_validation_only: bool,
 }
 
+/// Submits a request; a refusal (403) is audited as a failure of what was asked.
 pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> ApiResult<ScheduleRequest> {
+    let is_group = AccessTarget::of(new.role_definition_id, &new.directory_scope_id).is_group();
+    let (category, activity) = activity_for(is_group, requested(new.kind, new.action));
+    authorize::audited(
+        app,
+        caller,
+        &activity,
+        category,
+        submit_authorized(app, caller, new),
+    )
+    .await
+}
+
+/// The portal's question before it reads an assignment form it was sent: may this caller
+/// assign roles at all? The permission only (the fresh second factor is `submit`'s to ask, so
+/// the form can say so); a refusal is audited as the request it refused.
+pub async fn may_assign(app: &App, caller: &Caller, kind: RequestKind) -> ApiResult<()> {
+    let (category, activity) = activity_for(false, requested(kind, RequestAction::AdminAssign));
+    authorize::audited(app, caller, &activity, category, async {
+        Ok(authorize::act(
+            app,
+            caller,
+            actions::ROLE_ASSIGNMENTS_UPDATE,
+            false,
+        )?)
+    })
+    .await
+}
+
+/// What a request asks, in the words of Entra's audit log ("... requested"), for the record
+/// of its refusal; a granted request is recorded by `admin` or `activate` with what it did.
+fn requested(kind: RequestKind, action: RequestAction) -> &'static str {
+    let eligible = kind == RequestKind::Eligibility;
+    match action {
+        RequestAction::AdminAssign if eligible => "Add eligible member to role in PIM requested",
+        RequestAction::AdminAssign => "Add member to role in PIM requested",
+        RequestAction::AdminUpdate if eligible => "Update eligible member in role in PIM requested",
+        RequestAction::AdminUpdate => "Update member in role in PIM requested",
+        RequestAction::AdminRemove if eligible => {
+            "Remove eligible member from role in PIM requested"
+        }
+        RequestAction::AdminRemove => "Remove member from role in PIM requested",
+        RequestAction::AdminExtend if eligible => "Extend eligible member in role in PIM requested",
+        RequestAction::AdminExtend => "Extend member in role in PIM requested",
+        RequestAction::AdminRenew if eligible => "Renew eligible member in role in PIM requested",
+        RequestAction::AdminRenew => "Renew member in role in PIM requested",
+        RequestAction::SelfActivate => "Add member to role requested (PIM activation)",
+        RequestAction::SelfDeactivate => "Remove member from role requested (PIM deactivate)",
+        RequestAction::SelfExtend => "Extend member in role requested (PIM activation)",
+        RequestAction::SelfRenew => "Renew member in role requested (PIM activation)",
+    }
+}
+
+async fn submit_authorized(
+    app: &App,
+    caller: &Caller,
+    new: NewRequest,
+) -> ApiResult<ScheduleRequest> {
     scope::validate(&new.directory_scope_id)?;
     if new.kind == RequestKind::Eligibility && new.action.is_self() {
         return Err(ApiError::bad_request(

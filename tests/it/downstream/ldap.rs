@@ -27,6 +27,7 @@ fn connector_with(server: &Slapd, extra: Value) -> LdapConnector {
         settings[key] = value.clone();
     }
     LdapConnector::new(LdapSettings::parse(&settings).expect("valid settings"))
+        .with_outbound(crate::harness::loopback())
 }
 
 fn connector(server: &Slapd) -> LdapConnector {
@@ -290,7 +291,8 @@ async fn failures_are_classified() {
             "timeoutSeconds": 2,
         }))
         .unwrap(),
-    );
+    )
+    .with_outbound(crate::harness::loopback());
     assert!(matches!(
         nowhere.probe().await,
         Err(ConnectorError::Unavailable(_))
@@ -311,7 +313,8 @@ async fn a_server_that_never_answers_times_out() {
             "timeoutSeconds": 1,
         }))
         .unwrap(),
-    );
+    )
+    .with_outbound(crate::harness::loopback());
     let result = ldap.probe().await;
     assert!(
         matches!(&result, Err(ConnectorError::Unavailable(m)) if m.contains("within 1 s")),

@@ -17,7 +17,7 @@ fn connector(base: &str, token: &str, extra: Value) -> ScimConnector {
         obj.extend(extra);
     }
     let settings = ScimSettings::parse(&settings).expect("valid settings");
-    ScimConnector::new(settings).expect("connector")
+    ScimConnector::with_outbound(settings, crate::harness::loopback()).expect("connector")
 }
 
 fn connect(server: &ScimServer) -> ScimConnector {

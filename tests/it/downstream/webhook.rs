@@ -195,6 +195,7 @@ async fn an_event_is_delivered_signed_and_verifies() {
     let n = notice();
     let body = event_body(&n, "https://eligo.example");
     WebhookClient::new()
+        .with_outbound(crate::harness::loopback())
         .post_signed(
             &format!("{base}/hook"),
             SECRET.as_bytes(),
@@ -249,6 +250,7 @@ async fn the_receiver_detects_a_wrong_secret() {
     let (rx, base) = receiver(SECRET).await;
     let n = notice();
     let err = WebhookClient::new()
+        .with_outbound(crate::harness::loopback())
         .post_signed(
             &format!("{base}/hook"),
             b"the-wrong-secret",
@@ -273,6 +275,7 @@ async fn a_tampered_body_is_a_mismatch() {
     let (rx, base) = receiver(SECRET).await;
     let n = notice();
     WebhookClient::new()
+        .with_outbound(crate::harness::loopback())
         .post_signed(
             &format!("{base}/hook"),
             SECRET.as_bytes(),
@@ -317,6 +320,7 @@ async fn an_old_timestamp_is_too_old() {
     let (rx, base) = receiver(SECRET).await;
     let n = notice();
     let err = WebhookClient::new()
+        .with_outbound(crate::harness::loopback())
         .post_signed(
             &format!("{base}/hook"),
             SECRET.as_bytes(),
@@ -331,6 +335,7 @@ async fn an_old_timestamp_is_too_old() {
 
     // A genuine request replayed after the window is refused too.
     WebhookClient::new()
+        .with_outbound(crate::harness::loopback())
         .post_signed(
             &format!("{base}/hook"),
             SECRET.as_bytes(),
@@ -358,7 +363,7 @@ async fn an_old_timestamp_is_too_old() {
 #[tokio::test]
 async fn answers_decide_between_retry_and_refusal() {
     let (rx, base) = receiver(SECRET).await;
-    let client = WebhookClient::new();
+    let client = WebhookClient::new().with_outbound(crate::harness::loopback());
     let n = notice();
     let body = event_body(&n, "http://e");
     for (code, retryable) in [
@@ -421,6 +426,7 @@ async fn answers_decide_between_retry_and_refusal() {
 async fn a_closed_port_is_retryable() {
     let url = closed_port_url().await;
     let err = WebhookClient::new()
+        .with_outbound(crate::harness::loopback())
         .post_signed(&url, SECRET.as_bytes(), Uuid::new_v4(), &json!({}), now())
         .await
         .unwrap_err();
@@ -435,6 +441,7 @@ async fn a_closed_port_is_retryable() {
 async fn a_slow_receiver_is_retryable() {
     let (rx, base) = receiver(SECRET).await;
     let err = WebhookClient::with_timeout(Duration::from_millis(300))
+        .with_outbound(crate::harness::loopback())
         .post_signed(
             &format!("{base}/slow"),
             SECRET.as_bytes(),
@@ -455,6 +462,7 @@ async fn a_slow_receiver_is_retryable() {
 async fn redirects_are_not_followed() {
     let (rx, base) = receiver(SECRET).await;
     let err = WebhookClient::new()
+        .with_outbound(crate::harness::loopback())
         .post_signed(
             &format!("{base}/redirect"),
             SECRET.as_bytes(),
@@ -487,7 +495,8 @@ fn identity() -> MemberIdentity {
 #[tokio::test]
 async fn the_connector_adds_removes_and_probes_through_the_receiver() {
     let (rx, base) = receiver(SECRET).await;
-    let connector = WebhookConnector::new(settings(format!("{base}/hook"), SECRET));
+    let connector = WebhookConnector::new(settings(format!("{base}/hook"), SECRET))
+        .with_outbound(crate::harness::loopback());
 
     let member = connector.resolve(&identity()).await.unwrap().unwrap();
     assert_eq!(member, "bob@example.com");
@@ -532,7 +541,10 @@ async fn the_connector_adds_removes_and_probes_through_the_receiver() {
 #[tokio::test]
 async fn the_connector_maps_failures() {
     let (_rx, base) = receiver(SECRET).await;
-    let at = |path: &str| WebhookConnector::new(settings(format!("{base}{path}"), SECRET));
+    let at = |path: &str| {
+        WebhookConnector::new(settings(format!("{base}{path}"), SECRET))
+            .with_outbound(crate::harness::loopback())
+    };
 
     for code in [401, 403] {
         let err = at(&format!("/status/{code}"))
@@ -553,12 +565,14 @@ async fn the_connector_maps_failures() {
         assert!(matches!(err, ConnectorError::Unavailable(_)), "{err:?}");
     }
     // A receiver with another secret refuses the signature: Unauthorized.
-    let wrong = WebhookConnector::new(settings(format!("{base}/hook"), "the-wrong-secret!"));
+    let wrong = WebhookConnector::new(settings(format!("{base}/hook"), "the-wrong-secret!"))
+        .with_outbound(crate::harness::loopback());
     let err = wrong.probe().await.unwrap_err();
     assert!(matches!(err, ConnectorError::Unauthorized(_)), "{err:?}");
     assert_no_secret(&err.to_string());
     // Nobody listening, or too slow: Unavailable.
-    let closed = WebhookConnector::new(settings(closed_port_url().await, SECRET));
+    let closed = WebhookConnector::new(settings(closed_port_url().await, SECRET))
+        .with_outbound(crate::harness::loopback());
     assert!(matches!(
         closed.probe().await.unwrap_err(),
         ConnectorError::Unavailable(_)

@@ -642,3 +642,52 @@ async fn people_read_their_own_requests_and_schedules_and_filters_are_checked() 
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+/// A refused request changes nothing and is on the record once, as a failure of what it asked:
+/// an assignment by someone holding no role, an eligibility by a Privileged Role Administrator
+/// whose second factor is stale.
+#[tokio::test]
+async fn refused_requests_are_audited_as_what_they_asked() {
+    let t = TestApp::new().await;
+    let target = t.user("target").await;
+    let olivia = t.user("olivia").await;
+    let plain = t.sign_in("olivia").await;
+    let (pra_id, pra) = t.admin("pria", ids::PRIVILEGED_ROLE_ADMINISTRATOR).await;
+    t.clock.advance(TimeDelta::minutes(11));
+    let before = t.recorded_changes().await;
+
+    let assign = admin_body("adminAssign", target, ids::SECURITY_READER, Some("P1D"));
+    let (status, body) = t.post(ASSIGNMENT_URL, &plain, assign).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
+        "{body}"
+    );
+    let eligible = admin_body("adminAssign", target, ids::SECURITY_READER, Some("P30D"));
+    let (status, body) = t.post(ELIGIBILITY_URL, &pra, eligible).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "MfaRequired"),
+        "{body}"
+    );
+
+    assert_eq!(t.recorded_changes().await, before);
+    for kind in [
+        "roleAssignmentScheduleInstances",
+        "roleEligibilityScheduleInstances",
+    ] {
+        assert_eq!(instances(&t, kind, target).await, Vec::<Value>::new());
+    }
+    t.assert_one_refusal(
+        "Add member to role in PIM requested",
+        "Authorization_RequestDenied",
+        olivia,
+    )
+    .await;
+    t.assert_one_refusal(
+        "Add eligible member to role in PIM requested",
+        "MfaRequired",
+        pra_id,
+    )
+    .await;
+}

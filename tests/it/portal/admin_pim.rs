@@ -542,10 +542,15 @@ async fn a_user_administrator_may_not_read_or_change_role_settings() {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(rules(&t, &policy).await, before);
-    assert_eq!(
-        eligibilities(&t, &user_id(&t, "uma@contoso.example").await).await,
-        0
-    );
+    let uma = user_id(&t, "uma@contoso.example").await;
+    assert_eq!(eligibilities(&t, &uma).await, 0);
+    // The refused settings form is on the record once, as the change it attempted.
+    t.assert_one_refusal(
+        "Update role setting in PIM",
+        "Authorization_RequestDenied",
+        uma.parse().unwrap(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -558,4 +563,36 @@ async fn a_global_reader_reads_settings_without_a_save_button() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.has("You can read these settings"));
     assert!(!page.has("Save settings"));
+
+    // A reader who posts the forms anyway changes nothing; each refusal is on the record once,
+    // as the change it attempted.
+    let policy = format!("DirectoryRole_{HELPDESK}");
+    let before = rules(&t, &policy).await;
+    let refused = b
+        .submit(
+            &format!("/portal/admin/roles/{HELPDESK}/settings"),
+            &[("act_max", "PT1H"), ("act_mfa", "on"), ("stage_count", "1")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = b
+        .submit(
+            &format!("/portal/admin/roles/{HELPDESK}/assignments"),
+            &[
+                ("principal", "dave@contoso.example"),
+                ("kind", "active"),
+                ("end_type", "permanent"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(rules(&t, &policy).await, before);
+    let dave = user_id(&t, "dave@contoso.example").await.parse().unwrap();
+    for activity in [
+        "Update role setting in PIM",
+        "Add member to role in PIM requested",
+    ] {
+        t.assert_one_refusal(activity, "Authorization_RequestDenied", dave)
+            .await;
+    }
 }

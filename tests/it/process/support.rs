@@ -89,10 +89,14 @@ impl Spec {
 
     /// The store's environment, for `serve` and the offline commands alike.
     pub fn env(&self) -> Vec<(String, String)> {
-        let mut env = vec![(
-            "ELIGO_DATA_DIR".to_string(),
-            self.data_dir.display().to_string(),
-        )];
+        let mut env = vec![
+            (
+                "ELIGO_DATA_DIR".to_string(),
+                self.data_dir.display().to_string(),
+            ),
+            // The tests' receivers, slapd and SCIM servers listen on loopback.
+            ("ELIGO_OUTBOUND_ALLOW".to_string(), LOOPBACK.to_string()),
+        ];
         if let Some(url) = &self.database_url {
             env.push(("ELIGO_DATABASE_URL".into(), url.clone()));
         }
@@ -103,6 +107,9 @@ impl Spec {
         env
     }
 }
+
+/// Loopback, which the tests' own components listen on (and nothing else internal).
+pub const LOOPBACK: &str = "127.0.0.0/8, ::1";
 
 /// Output of a finished process.
 #[derive(Debug)]

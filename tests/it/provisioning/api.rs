@@ -274,3 +274,87 @@ async fn outbox_subscription_and_alert_input_is_checked() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+/// A refused change to an alert, a job or a connector changes nothing and is on the record
+/// once, as a failure of what was attempted.
+#[tokio::test]
+async fn refused_side_effect_changes_are_audited_and_change_nothing() {
+    let t = TestApp::new().await;
+    let alert = uuid::Uuid::new_v4();
+    {
+        let mut tx = t.app.store.write().await.unwrap();
+        tx.insert_alert(&eligo_store::AlertRow {
+            id: alert,
+            kind: "MembersAddedOutsideEligo".into(),
+            status: "active".into(),
+            dedupe_key: Some("test".into()),
+            data: json!({}),
+            created_at: t.clock.now_utc(),
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let id = connector(&t, "webhook", webhook_settings()).await;
+    let (reader_id, reader) = t.admin("rita", ids::GLOBAL_READER).await;
+    let before = t.recorded_changes().await;
+
+    let (status, body) = t
+        .patch(
+            &format!("/v1/alerts/{alert}"),
+            &reader,
+            json!({ "status": "resolved" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
+        "{body}"
+    );
+    let (_, now) = t.get(&format!("/v1/alerts/{alert}"), BOOTSTRAP).await;
+    assert_eq!(now["status"], "active");
+    t.assert_one_refusal(
+        "Update security alert",
+        "Authorization_RequestDenied",
+        reader_id,
+    )
+    .await;
+
+    let (status, body) = t
+        .post(
+            &format!("/v1/outbox/{}/retry", uuid::Uuid::new_v4()),
+            &reader,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
+        "{body}"
+    );
+    t.assert_one_refusal("Retry outbox job", "Authorization_RequestDenied", reader_id)
+        .await;
+    assert_eq!(t.recorded_changes().await, before);
+
+    // An administrator whose second factor is stale changes no connector.
+    let (ga_id, ga) = t.admin("gail", ids::GLOBAL_ADMINISTRATOR).await;
+    t.clock.advance(chrono::TimeDelta::minutes(11));
+    let before_ga = t.recorded_changes().await;
+    let (status, body) = t
+        .patch(
+            &format!("/v1/connectors/{id}"),
+            &ga,
+            json!({ "displayName": "renamed" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "MfaRequired"),
+        "{body}"
+    );
+    let (_, now) = t.get(&format!("/v1/connectors/{id}"), BOOTSTRAP).await;
+    assert_eq!(now["displayName"], "webhook downstream");
+    t.assert_one_refusal("Update downstream connector", "MfaRequired", ga_id)
+        .await;
+    assert_eq!(t.recorded_changes().await, before_ga);
+}

@@ -568,7 +568,12 @@ pub async fn assign(
 ) -> PageResult<Response> {
     let Posted { viewer, form } = posted;
     require_read(&viewer.caller)?;
-    viewer.caller.require(actions::ROLE_ASSIGNMENTS_UPDATE)?;
+    // Refused before anything is looked up (the use case decides; its refusal is audited).
+    let kind = match form.kind.as_deref() {
+        Some("active") => RequestKind::Assignment,
+        _ => RequestKind::Eligibility,
+    };
+    submit::may_assign(&app, &viewer.caller, kind).await?;
     let role = load_role(&app, &id).await?;
     let values = AssignValues::from_form(&form);
     let mut errors = FieldErrors::new();

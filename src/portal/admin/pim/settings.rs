@@ -865,8 +865,7 @@ async fn save(
     subject: Subject,
     posted: Vec<(String, String)>,
 ) -> PageResult<Response> {
-    // The same check as the use case's, before anything is looked up.
-    viewer.caller.require(actions::POLICIES_UPDATE)?;
+    // `role_save` and `group_save` asked `policies::may_update` before anything was looked up.
     let values: Values = posted.into_iter().collect();
     let loaded = text(&values, "loaded");
     let mut tx = app.store.read().await?;
@@ -959,7 +958,8 @@ pub async fn role_save(
     posted: Posted<Vec<(String, String)>>,
 ) -> PageResult<Response> {
     let Posted { viewer, form } = posted;
-    viewer.caller.require(actions::POLICIES_UPDATE)?;
+    // Refused before anything is looked up (the use case decides; its refusal is audited).
+    policies::may_update(&app, &viewer.caller).await?;
     let subject = role_subject(&app, &id).await?;
     save(&app, &viewer, subject, form).await
 }
@@ -982,7 +982,8 @@ pub async fn group_save(
     posted: Posted<Vec<(String, String)>>,
 ) -> PageResult<Response> {
     let Posted { viewer, form } = posted;
-    viewer.caller.require(actions::POLICIES_UPDATE)?;
+    // Refused before anything is looked up (the use case decides; its refusal is audited).
+    policies::may_update(&app, &viewer.caller).await?;
     let subject = group_subject(&app, &id, &access).await?;
     save(&app, &viewer, subject, form).await
 }

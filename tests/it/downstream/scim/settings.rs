@@ -97,7 +97,8 @@ fn debug_never_shows_the_token() {
     let shown = format!("{settings:?}");
     assert!(!shown.contains(token), "{shown}");
     assert!(shown.contains("app.example"), "{shown}");
-    let connector = ScimConnector::new(settings).expect("connector");
+    let connector =
+        ScimConnector::with_outbound(settings, crate::harness::loopback()).expect("connector");
     let shown = format!("{connector:?}");
     assert!(!shown.contains(token), "{shown}");
 }

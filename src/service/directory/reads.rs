@@ -1,0 +1,249 @@
+//! Directory reads, each behind its read decision: users, groups (readers see every group,
+//! members and owners their own) and service principals (anyone may read themselves).
+
+use eligo_core::authz::actions;
+use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
+use eligo_store::{GroupQuery, Page, Tx, UserQuery};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::authorize;
+
+use super::{holders_of_group, transitive_groups, transitive_members};
+
+/// A member or owner of a group as read back: mixed collections say what each entry is.
+pub enum DirectoryObject {
+    User(User),
+    Group(Group),
+    ServicePrincipal(ServicePrincipal),
+}
+
+/// The objects of `ids` that still exist, in that order.
+async fn load_objects(tx: &mut dyn Tx, ids: &[Uuid]) -> ApiResult<Vec<DirectoryObject>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let object = match tx.principal_kind(id).await? {
+            Some(PrincipalKind::User) => tx.get_user(id).await?.map(DirectoryObject::User),
+            Some(PrincipalKind::Group) => tx.get_group(id).await?.map(DirectoryObject::Group),
+            Some(PrincipalKind::ServicePrincipal) => tx
+                .get_service_principal(id)
+                .await?
+                .map(DirectoryObject::ServicePrincipal),
+            None => None,
+        };
+        out.extend(object);
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users.
+
+/// Lists users for a caller who may read them: obtained from [`user_reader`] only, so nothing
+/// lists users without the decision. The handler parses its query in between, so a refused
+/// caller gets its 403 whatever it sent.
+pub struct UserReader<'a> {
+    app: &'a App,
+}
+
+pub fn user_reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<UserReader<'a>> {
+    authorize::act(app, caller, actions::USERS_READ, false)?;
+    Ok(UserReader { app })
+}
+
+impl UserReader<'_> {
+    pub async fn list(&self, query: &UserQuery, page: Page) -> ApiResult<Vec<User>> {
+        Ok(self.app.store.read().await?.list_users(query, page).await?)
+    }
+}
+
+/// Anyone may read themselves; reading others needs a directory reader's role.
+fn may_read_user(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+    if caller.id != id {
+        authorize::act(app, caller, actions::USERS_READ, false)?;
+    }
+    Ok(())
+}
+
+async fn existing_user(tx: &mut dyn Tx, id: Uuid) -> ApiResult<User> {
+    tx.get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))
+}
+
+pub async fn get_user(app: &App, caller: &Caller, id: Uuid) -> ApiResult<User> {
+    may_read_user(app, caller, id)?;
+    existing_user(&mut *app.store.read().await?, id).await
+}
+
+/// The groups `id` is a direct member of.
+pub async fn member_of(app: &App, caller: &Caller, id: Uuid) -> ApiResult<Vec<DirectoryObject>> {
+    may_read_user(app, caller, id)?;
+    let mut tx = app.store.read().await?;
+    existing_user(&mut *tx, id).await?;
+    let groups = tx.groups_of_principal(id, Relation::Member).await?;
+    load_objects(&mut *tx, &groups).await
+}
+
+/// Every group `id` is in now, directly or through nesting.
+pub async fn transitive_member_of(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<Vec<DirectoryObject>> {
+    may_read_user(app, caller, id)?;
+    let mut tx = app.store.read().await?;
+    existing_user(&mut *tx, id).await?;
+    load_objects(&mut *tx, &transitive_groups(app, id)).await
+}
+
+/// The given groups that `id` is in now, transitively (Graph's `checkMemberGroups`: at most 20).
+pub async fn check_member_groups(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+    group_ids: &[Uuid],
+) -> ApiResult<Vec<Uuid>> {
+    may_read_user(app, caller, id)?;
+    if group_ids.len() > 20 {
+        return Err(ApiError::bad_request(
+            "Request_BadRequest",
+            "at most 20 group ids may be checked at once",
+        ));
+    }
+    existing_user(&mut *app.store.read().await?, id).await?;
+    let all = transitive_groups(app, id);
+    Ok(group_ids
+        .iter()
+        .filter(|g| all.contains(g))
+        .copied()
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups.
+
+/// Lists groups for a caller who may read them all: obtained from [`group_reader`] only (see
+/// [`UserReader`]).
+pub struct GroupReader<'a> {
+    app: &'a App,
+}
+
+pub fn group_reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<GroupReader<'a>> {
+    authorize::act(app, caller, actions::GROUPS_READ, false)?;
+    Ok(GroupReader { app })
+}
+
+impl GroupReader<'_> {
+    pub async fn list(&self, query: &GroupQuery, page: Page) -> ApiResult<Vec<Group>> {
+        Ok(self
+            .app
+            .store
+            .read()
+            .await?
+            .list_groups(query, page)
+            .await?)
+    }
+}
+
+/// Readers see every group; members and owners see their own. An unknown group is 404 for
+/// everyone (as it always was).
+async fn readable_group(app: &App, tx: &mut dyn Tx, caller: &Caller, id: Uuid) -> ApiResult<Group> {
+    let group = tx
+        .get_group(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("group"))?;
+    if authorize::act(app, caller, actions::GROUPS_READ, false).is_err() {
+        let mine = tx
+            .relations_of_group(id, Relation::Owner)
+            .await?
+            .contains(&caller.id)
+            || tx
+                .relations_of_group(id, Relation::Member)
+                .await?
+                .contains(&caller.id);
+        if !mine {
+            return Err(ApiError::forbidden(format!(
+                "reading this group needs {}",
+                actions::GROUPS_READ
+            )));
+        }
+    }
+    Ok(group)
+}
+
+pub async fn get_group(app: &App, caller: &Caller, id: Uuid) -> ApiResult<Group> {
+    readable_group(app, &mut *app.store.read().await?, caller, id).await
+}
+
+/// A group's members (or owners) now, PIM for Groups included.
+pub async fn group_relation(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+    relation: Relation,
+) -> ApiResult<Vec<DirectoryObject>> {
+    let mut tx = app.store.read().await?;
+    readable_group(app, &mut *tx, caller, id).await?;
+    let ids = holders_of_group(&mut *tx, id, relation, app.clock.now()).await?;
+    load_objects(&mut *tx, &ids).await
+}
+
+/// Everyone in a group now, directly or through nested groups.
+pub async fn group_transitive_members(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<Vec<DirectoryObject>> {
+    let mut tx = app.store.read().await?;
+    readable_group(app, &mut *tx, caller, id).await?;
+    load_objects(&mut *tx, &transitive_members(app, id)).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service principals.
+
+/// Lists service principals for a caller who may read them: obtained from
+/// [`service_principal_reader`] only (see [`UserReader`]).
+pub struct ServicePrincipalReader<'a> {
+    app: &'a App,
+}
+
+pub fn service_principal_reader<'a>(
+    app: &'a App,
+    caller: &Caller,
+) -> ApiResult<ServicePrincipalReader<'a>> {
+    authorize::act(app, caller, actions::SERVICE_PRINCIPALS_READ, false)?;
+    Ok(ServicePrincipalReader { app })
+}
+
+impl ServicePrincipalReader<'_> {
+    pub async fn list(&self, page: Page) -> ApiResult<Vec<ServicePrincipal>> {
+        Ok(self
+            .app
+            .store
+            .read()
+            .await?
+            .list_service_principals(page)
+            .await?)
+    }
+}
+
+/// A service principal may read itself; reading others needs the read permission.
+pub async fn get_service_principal(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<ServicePrincipal> {
+    if caller.id != id {
+        authorize::act(app, caller, actions::SERVICE_PRINCIPALS_READ, false)?;
+    }
+    app.store
+        .read()
+        .await?
+        .get_service_principal(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("service principal"))
+}

@@ -1,0 +1,143 @@
+//! Webhook subscriptions to notices: who may read, add and remove them, and the writes with
+//! their audit entries. A subscription's secret signs its deliveries (`notify::signing`); it
+//! is stored as given and never answered.
+
+use eligo_core::audit::{AuditEvent, Category};
+use eligo_core::authz::actions;
+use eligo_store::SubscriptionRow;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::notify::webhooks::validate_subscription;
+use crate::service::authorize;
+
+pub struct NewSubscription {
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub secret: String,
+}
+
+/// Subscribing reaches outside Eligo (events go wherever the URL says), so it needs a fresh
+/// second factor like any other policy change.
+pub async fn create(
+    app: &App,
+    caller: &Caller,
+    new: NewSubscription,
+) -> ApiResult<SubscriptionRow> {
+    authorize::audited(
+        app,
+        caller,
+        "Add webhook subscription",
+        Category::Policy,
+        async {
+            authorize::act(app, caller, actions::SUBSCRIPTIONS_UPDATE, true)?;
+            valid(&new)?;
+            let now = app.clock.now();
+            let row = SubscriptionRow {
+                id: Uuid::new_v4(),
+                data: json!({
+                    "url": new.url,
+                    "eventTypes": new.event_types,
+                    "secret": new.secret,
+                    "createdBy": caller.id,
+                }),
+                created_at: now,
+            };
+            let mut tx = app.store.write().await?;
+            tx.insert_subscription(&row).await?;
+            tx.append_audit(
+                AuditEvent::new(
+                    now,
+                    Category::Policy,
+                    "Add webhook subscription",
+                    caller.initiator(),
+                )
+                .target(row.id, "Subscription", None)
+                .detail("url", new.url.clone()),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(row)
+        },
+    )
+    .await
+}
+
+/// Every problem of the subscription at once, each under its field.
+fn valid(new: &NewSubscription) -> ApiResult<()> {
+    let Err(problems) = validate_subscription(&new.url, &new.event_types, &new.secret) else {
+        return Ok(());
+    };
+    let summary: Vec<String> = problems.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+    Err(problems.iter().fold(
+        ApiError::bad_request(
+            "InvalidSubscription",
+            format!("the subscription is invalid: {}", summary.join("; ")),
+        ),
+        |e, (field, _)| e.with_detail("InvalidValue", field.clone()),
+    ))
+}
+
+/// `id` as parsed from the request: a malformed one is answered only to a caller who may
+/// unsubscribe, so a refused caller gets its 403 whatever it sent.
+pub async fn delete(app: &App, caller: &Caller, id: ApiResult<Uuid>) -> ApiResult<()> {
+    authorize::audited(
+        app,
+        caller,
+        "Delete webhook subscription",
+        Category::Policy,
+        async {
+            authorize::act(app, caller, actions::SUBSCRIPTIONS_UPDATE, true)?;
+            let id = id?;
+            let now = app.clock.now();
+            let mut tx = app.store.write().await?;
+            if !tx.delete_subscription(id).await? {
+                return Err(ApiError::not_found("subscription"));
+            }
+            tx.append_audit(
+                AuditEvent::new(
+                    now,
+                    Category::Policy,
+                    "Delete webhook subscription",
+                    caller.initiator(),
+                )
+                .target(id, "Subscription", None),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Reads subscriptions for a caller who may: obtained from [`reader`] only, so nothing reads
+/// them without the decision. The handler parses its request in between, so a refused caller
+/// gets its 403 whatever it sent.
+pub struct Reader<'a> {
+    app: &'a App,
+}
+
+pub fn reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<Reader<'a>> {
+    authorize::act(app, caller, actions::SUBSCRIPTIONS_READ, false)?;
+    Ok(Reader { app })
+}
+
+impl Reader<'_> {
+    pub async fn list(&self) -> ApiResult<Vec<SubscriptionRow>> {
+        Ok(self.app.store.read().await?.list_subscriptions().await?)
+    }
+
+    pub async fn get(&self, id: Uuid) -> ApiResult<SubscriptionRow> {
+        self.app
+            .store
+            .read()
+            .await?
+            .get_subscription(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("subscription"))
+    }
+}

@@ -1,0 +1,95 @@
+//! Availability under abuse (threat-model rule 9), against the real binary on a real socket:
+//! connections that send nothing or trickle their headers are closed after
+//! `ELIGO_HEADER_READ_TIMEOUT`, idle keep-alive connections too, and while hundreds of them are
+//! open the health check and a sign-in still answer.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::support::*;
+use crate::harness::{BOOTSTRAP, temp_dir};
+
+/// Reads until the server closes the connection (EOF or reset) or `within` passes.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    let read = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    };
+    tokio::time::timeout(within, read).await.is_ok()
+}
+
+#[tokio::test]
+async fn silent_and_trickling_connections_are_closed_and_do_not_starve_the_health_check() {
+    let dir = temp_dir("proc-abuse");
+    let spec = Spec::sqlite(&dir).setting("ELIGO_HEADER_READ_TIMEOUT", "PT1S");
+    let server = Server::start(&spec).await;
+    let addr = format!("127.0.0.1:{}", server.port);
+
+    // 400 connections that never send a byte.
+    let mut silent = Vec::new();
+    for _ in 0..400 {
+        silent.push(TcpStream::connect(&addr).await.expect("connect"));
+    }
+    // One that trickles a request header a byte at a time (slowloris).
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    let trickle = tokio::spawn(async move {
+        for b in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+            .iter()
+            .cycle()
+            .take(200)
+        {
+            if slow.write_all(&[*b]).await.is_err() {
+                return true; // closed by the server
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    });
+
+    // Meanwhile the health check and a sign-in answer.
+    let api = server.client();
+    let (status, body) = api.get("/healthz", BOOTSTRAP).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api.sign_in("nobody@contoso.example", "wrong").await;
+    assert_eq!(status, 401, "{body}");
+
+    // The silent ones are closed once the header timeout passes.
+    for (i, stream) in silent.iter_mut().enumerate().step_by(40) {
+        assert!(
+            closed_within(stream, Duration::from_secs(5)).await,
+            "silent connection {i} still open"
+        );
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), trickle)
+            .await
+            .expect("the trickling client was cut off")
+            .unwrap(),
+        "the trickling connection was closed by the server"
+    );
+
+    // A keep-alive connection idle after its answer is closed too.
+    let mut idle = TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(5)).await,
+        "idle keep-alive still open"
+    );
+
+    let (status, _) = api.get("/healthz", BOOTSTRAP).await;
+    assert_eq!(status, 200);
+    assert_eq!(server.stop().await.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -30,6 +30,7 @@ pub async fn prepare(
         .map_err(|e| anyhow::anyhow!("building the access index: {e:?}"))?;
     bootstrap::ensure_built_in_roles(&app).await?;
     let first = bootstrap::first_start(&app).await?;
+    bootstrap::ensure_configured_token(&app).await?;
     if with_demo && !matches!(first, bootstrap::FirstStart::NotFirst) {
         demo::load(&app).await?;
         // The demo password is in the README; it never goes to the logs.
@@ -40,6 +41,12 @@ pub async fn prepare(
 
 pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let listen = config.listen;
+    // The demo tenant's passwords are in the README: never reachable from another machine.
+    if with_demo && !listen.ip().is_loopback() {
+        anyhow::bail!(
+            "--demo serves a tenant whose passwords are public; it listens only on a loopback address (not {listen})"
+        );
+    }
     let (app, first) = prepare(config, Arc::new(SystemClock), with_demo).await?;
     if let bootstrap::FirstStart::Generated(token) = &first {
         // Printed once, on the terminal only: this is the way in for the first administrator.

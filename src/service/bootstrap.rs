@@ -129,3 +129,67 @@ pub async fn first_start(app: &App) -> anyhow::Result<FirstStart> {
     tx.commit().await?;
     Ok(outcome)
 }
+
+/// The configured break-glass token (`ELIGO_BOOTSTRAP_TOKEN`) is authoritative: at every start
+/// it is a live token of the emergency-access account, whatever happened to it before (a
+/// sign-out, a cascade, a store restored from backup). The value itself stays outside Eligo, so
+/// recovery never depends on what the database says; to rotate it, change the setting.
+pub async fn ensure_configured_token(app: &App) -> anyhow::Result<()> {
+    let Some(configured) = &app.config.bootstrap_token else {
+        return Ok(());
+    };
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let Some(user) = tx.find_user_by_upn(BREAKGLASS_UPN).await? else {
+        // Deleted by an administrator: nothing to attach it to (said loudly by the caller).
+        tracing::warn!(
+            upn = BREAKGLASS_UPN,
+            "ELIGO_BOOTSTRAP_TOKEN is set but the emergency-access account no longer exists"
+        );
+        return Ok(());
+    };
+    let hash = token::digest(configured.expose());
+    let record = TokenRecord {
+        token_hash: hash.clone(),
+        principal_id: user.id,
+        created_at: now,
+        expires_at: None,
+        revoked_at: None,
+        last_mfa_at: None,
+        amr: vec!["bootstrap".into()],
+        channel: eligo_store::SessionChannel::Api,
+    };
+    match tx.get_token(&hash).await? {
+        None => {
+            // A new value: the previous configured token (and any other session of the
+            // account) stops working.
+            tx.insert_token(&record).await?;
+            tx.revoke_tokens_of(user.id, Some(&hash), now).await?;
+        }
+        Some(existing)
+            if existing.revoked_at.is_some()
+                || existing.principal_id != user.id
+                || existing.expires_at.is_some()
+                || existing.amr != record.amr =>
+        {
+            tx.update_token(&TokenRecord {
+                created_at: existing.created_at,
+                ..record
+            })
+            .await?
+        }
+        Some(_) => return Ok(()),
+    }
+    tx.append_audit(
+        AuditEvent::new(
+            now,
+            Category::Authentication,
+            "Break-glass token restored from configuration",
+            Initiator::system(),
+        )
+        .target(user.id, "User", Some(BREAKGLASS_UPN)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

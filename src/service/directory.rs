@@ -801,6 +801,21 @@ pub async fn create_service_principal(
 }
 
 pub async fn delete_service_principal(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+    authorize::audited(
+        app,
+        caller,
+        "Remove service principal",
+        Category::ApplicationManagement,
+        delete_service_principal_authorized(app, caller, id),
+    )
+    .await
+}
+
+async fn delete_service_principal_authorized(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+) -> ApiResult<()> {
     authorize::act(app, caller, actions::SERVICE_PRINCIPALS_DELETE, false)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
@@ -810,10 +825,12 @@ pub async fn delete_service_principal(app: &App, caller: &Caller, id: Uuid) -> A
         .ok_or_else(|| ApiError::not_found("service principal"))?;
     // A privileged service principal is managed only from above, like a privileged person.
     let protection = access::privilege::of_principal(app, &mut *tx, id, now).await?;
-    if let Protection::Privileged(reason) = protection
-        && !caller.may(actions::PRIVILEGED_CREDENTIALS)
-    {
-        return Err(eligo_core::authz::Denied::PrivilegedTarget { reason }.into());
+    if let Protection::Privileged(reason) = protection {
+        if !caller.may(actions::PRIVILEGED_CREDENTIALS) {
+            return Err(eligo_core::authz::Denied::PrivilegedTarget { reason }.into());
+        }
+        // Rule 4: changing a privileged object needs a fresh second factor.
+        authorize::require_strong(app, caller)?;
     }
     tx.delete_principal(id).await?;
     tx.append_audit(

@@ -607,6 +607,19 @@ pub async fn step_up(app: &App, caller: &Caller, code: &str) -> ApiResult<DateTi
 
 pub async fn sign_out(app: &App, caller: &Caller) -> ApiResult<()> {
     let now = app.clock.now();
+    // The configured break-glass token is not a session: signing it out would lock recovery
+    // out until the next start. It is rotated by changing ELIGO_BOOTSTRAP_TOKEN.
+    if app
+        .config
+        .bootstrap_token
+        .as_ref()
+        .is_some_and(|t| token::digest(t.expose()) == caller.session.token_hash)
+    {
+        return Err(ApiError::bad_request(
+            "BreakGlassTokenConfigured",
+            "the configured break-glass token cannot be signed out; to rotate it, change ELIGO_BOOTSTRAP_TOKEN and restart",
+        ));
+    }
     let mut session = caller.session.clone();
     session.revoked_at = Some(now);
     let mut tx = app.store.write().await?;

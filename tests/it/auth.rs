@@ -426,3 +426,54 @@ async fn step_up_failures_slow_their_own_session_only() {
     // Bob's step-up is not slowed by Ann's failures (once one shared bucket for everyone).
     t.step_up(&bob).await;
 }
+
+#[tokio::test]
+async fn the_configured_break_glass_token_cannot_be_signed_out_and_survives_a_revocation() {
+    let t = TestApp::new().await;
+    let (status, body) = t
+        .call(Method::POST, "/v1/auth/logout", Some(BOOTSTRAP), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(code(&body), "BreakGlassTokenConfigured");
+    let (status, _) = t.get("/v1/me", BOOTSTRAP).await;
+    assert_eq!(status, StatusCode::OK, "still works");
+
+    // Revoked behind its back (a cascade, a restored backup): the next start restores it.
+    {
+        let mut tx = t.app.store.write().await.unwrap();
+        let hash = eligo::auth::token::digest(BOOTSTRAP);
+        let mut record = tx.get_token(&hash).await.unwrap().unwrap();
+        record.revoked_at = Some(t.clock.now_utc());
+        tx.update_token(&record).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let (status, _) = t.get("/v1/me", BOOTSTRAP).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let again = t.restarted(t.clock.now_utc()).await;
+    let (status, _) = again.get("/v1/me", BOOTSTRAP).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the configured value is authoritative"
+    );
+
+    // A new configured value replaces the old one.
+    let url = t.app.config.database_url.expose().to_string();
+    let rotated = TestApp::configured(|c| {
+        c.database_url = eligo::config::Secret::new(url);
+        c.bootstrap_token = Some(eligo::config::Secret::new(
+            "rotated-break-glass-token-0123456789",
+        ));
+    })
+    .await;
+    let (status, _) = rotated
+        .get("/v1/me", "rotated-break-glass-token-0123456789")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = rotated.get("/v1/me", BOOTSTRAP).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old value no longer opens anything"
+    );
+}

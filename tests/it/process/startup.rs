@@ -236,6 +236,14 @@ async fn help_and_bad_config() {
     );
     // The message names the setting, never the secret's value.
     assert!(!out.stderr.contains("tooShortTok"), "{}", out.show());
+    // The demo tenant (public passwords) is served on loopback only.
+    let out = run(
+        &["serve", "--demo", "--listen", "0.0.0.0:0"],
+        &[("ELIGO_DATA_DIR", &data)],
+    )
+    .await;
+    assert!(!out.ok(), "{}", out.show());
+    assert!(out.stderr.contains("loopback"), "{}", out.show());
     clean(&dir);
 }
 

@@ -115,6 +115,11 @@ pub struct Config {
     pub max_connections: usize,
     /// Requests in flight at once; more are answered 503 with `Retry-After`.
     pub max_in_flight: usize,
+    /// Where signed audit checkpoints and their key live (`crate::checkpoint`); None: the
+    /// `audit-checkpoints` folder of the data directory.
+    pub audit_checkpoint_dir: Option<PathBuf>,
+    /// How often the audit head is signed.
+    pub audit_checkpoint_interval: TimeDelta,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -144,9 +149,18 @@ struct FileConfig {
     request_timeout: Option<String>,
     max_connections: Option<usize>,
     max_in_flight: Option<usize>,
+    audit_checkpoint_dir: Option<PathBuf>,
+    audit_checkpoint_interval: Option<String>,
 }
 
 impl Config {
+    /// Where signed audit checkpoints go.
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        self.audit_checkpoint_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-checkpoints"))
+    }
+
     pub fn defaults() -> Self {
         let data_dir = PathBuf::from("./eligo-data");
         Self {
@@ -174,6 +188,8 @@ impl Config {
             request_timeout: TimeDelta::seconds(30),
             max_connections: 4096,
             max_in_flight: 256,
+            audit_checkpoint_dir: None,
+            audit_checkpoint_interval: TimeDelta::minutes(5),
         }
     }
 
@@ -229,6 +245,12 @@ impl Config {
         if let Some(v) = var("ELIGO_TRUSTED_PROXIES") {
             cfg.trusted_proxies = crate::auth::client_address::parse_proxies(&v)
                 .map_err(|e| anyhow::anyhow!("ELIGO_TRUSTED_PROXIES: {e}"))?;
+        }
+        if let Some(v) = var("ELIGO_AUDIT_CHECKPOINT_DIR") {
+            cfg.audit_checkpoint_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("ELIGO_AUDIT_CHECKPOINT_INTERVAL") {
+            cfg.audit_checkpoint_interval = duration("ELIGO_AUDIT_CHECKPOINT_INTERVAL", &v)?;
         }
         if let Some(v) = var("ELIGO_HEADER_READ_TIMEOUT") {
             cfg.header_read_timeout = duration("ELIGO_HEADER_READ_TIMEOUT", &v)?;
@@ -365,6 +387,12 @@ impl Config {
         }
         if let Some(v) = f.first_factor_enrolment {
             self.first_factor_enrolment = v;
+        }
+        if let Some(v) = f.audit_checkpoint_dir {
+            self.audit_checkpoint_dir = Some(v);
+        }
+        if let Some(v) = f.audit_checkpoint_interval {
+            self.audit_checkpoint_interval = duration("audit_checkpoint_interval", &v)?;
         }
         if let Some(v) = f.header_read_timeout {
             self.header_read_timeout = duration("header_read_timeout", &v)?;

@@ -79,8 +79,18 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let outbox = tokio::spawn(crate::outbox::worker::run_forever(app.clone()));
     // Compares every provisioned downstream group with Eligo's view on a timer.
     let reconciler = tokio::spawn(crate::provisioning::reconcile::run_forever(app.clone()));
-    let router = app::build_router(app);
+    // Signs the audit head outside the database now and then, and once more at shutdown.
+    let signer = Arc::new(
+        crate::checkpoint::Signer::open(&app.config.checkpoint_dir())
+            .context("opening the audit checkpoint key (ELIGO_AUDIT_CHECKPOINT_DIR)")?,
+    );
+    let checkpoints = tokio::spawn(crate::checkpoint::run_forever(app.clone(), signer.clone()));
+    let router = app::build_router(app.clone());
     crate::listener::serve(listener, router, limits, shutdown_signal()).await;
+    checkpoints.abort();
+    if let Err(e) = crate::checkpoint::sign_head(&app, &signer, &mut None).await {
+        tracing::error!(error = %e, "writing the final audit checkpoint failed");
+    }
     scheduler.abort();
     outbox.abort();
     reconciler.abort();

@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(verify))
+        .routes(routes!(checkpoint_key))
 }
 
 fn query_from(opts: &odata::ListOptions) -> ApiResult<AuditQuery> {
@@ -113,4 +114,11 @@ async fn list(
 async fn verify(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let verdict = audit::reader(&app, &caller)?.verify().await?;
     Ok(Json(json!(verdict)))
+}
+
+#[utoipa::path(get, path = "/v1/auditLogs/checkpointKey", tag = "audit",
+    responses((status = 200, description = "{algorithm: Ed25519, publicKey (base64)}: the key that signs audit checkpoints")))]
+async fn checkpoint_key(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let key = audit::reader(&app, &caller)?.checkpoint_key()?;
+    Ok(Json(json!({ "algorithm": "Ed25519", "publicKey": key })))
 }

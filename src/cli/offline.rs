@@ -12,8 +12,14 @@ use crate::config::Config;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Recompute every hash of the chain; exits 1 if it is broken.
-    Verify,
+    /// Recompute every hash of the chain; exits 1 if it is broken. With `--checkpoints DIR`,
+    /// also check every signed checkpoint there against the chain (a truncated tail or a
+    /// rewritten chain no longer matches what was signed).
+    Verify {
+        /// A directory of signed checkpoints (`ELIGO_AUDIT_CHECKPOINT_DIR` of the server).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
     /// Write every entry as JSON lines, oldest first.
     Export {
         /// Output file (default: standard output).
@@ -26,10 +32,39 @@ pub async fn run(config: Config, command: AuditCommand) -> anyhow::Result<ExitCo
     let store = eligo_store::open(config.database_url.expose()).await?;
     let mut tx = store.read().await?;
     let code = match command {
-        AuditCommand::Verify => {
+        AuditCommand::Verify { checkpoints } => {
             let verdict = verify_chain(&mut *tx).await?;
-            println!("{}", serde_json::to_string_pretty(&verdict)?);
-            if verdict.valid {
+            let mut valid = verdict.valid;
+            let mut shown = serde_json::to_value(&verdict)?;
+            if let Some(dir) = checkpoints {
+                let (key, signed) = crate::checkpoint::read_dir(&dir)?;
+                let tx = std::sync::Arc::new(tokio::sync::Mutex::new(tx));
+                let lookup = |sequence: i64| {
+                    let tx = tx.clone();
+                    async move {
+                        let mut tx = tx.lock().await;
+                        let found = tx.audit_after(sequence - 1, 1).await?;
+                        Ok(found
+                            .into_iter()
+                            .find(|e| e.sequence == sequence)
+                            .map(|e| e.hash))
+                    }
+                };
+                let checked = crate::checkpoint::verify_against(&key, &signed, lookup).await?;
+                valid &= checked.valid;
+                shown["valid"] = serde_json::json!(valid);
+                shown["checkpoints"] = serde_json::to_value(&checked)?;
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+                drop(tx);
+                store.close().await;
+                return Ok(if valid {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
+            println!("{}", serde_json::to_string_pretty(&shown)?);
+            if valid {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

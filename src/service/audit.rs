@@ -28,6 +28,14 @@ impl Reader<'_> {
         Ok(self.app.store.read().await?.list_audit(query, page).await?)
     }
 
+    /// The public key that signs audit checkpoints (base64), so an auditor can check the
+    /// checkpoints file without trusting the server that wrote it.
+    pub fn checkpoint_key(&self) -> ApiResult<String> {
+        let signer = crate::checkpoint::Signer::open(&self.app.config.checkpoint_dir())
+            .map_err(|e| crate::error::ApiError::internal("opening the checkpoint key", e))?;
+        Ok(signer.public_key())
+    }
+
     /// Walks the whole chain in one snapshot.
     pub async fn verify(&self) -> ApiResult<Verdict> {
         let mut tx = self.app.store.read().await?;

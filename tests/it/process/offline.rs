@@ -189,3 +189,82 @@ async fn offline_audit_on_postgres() {
     assert!(!dir.join("eligo.db").exists());
     clean(&dir);
 }
+
+/// Rule 8: deleting the newest entries and moving the head back passes a chain walk, but not
+/// the signed checkpoints written outside the database.
+#[tokio::test]
+async fn signed_checkpoints_catch_a_truncated_tail() {
+    if !sqlite3_available() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v.is_empty()),
+            "CI must not skip the checkpoint test: install sqlite3"
+        );
+        return;
+    }
+    let dir = temp_dir("proc-checkpoints");
+    let checkpoints = dir.join("checkpoints");
+    let cp = checkpoints.display().to_string();
+    let spec = Spec::sqlite(&dir)
+        .setting("ELIGO_AUDIT_CHECKPOINT_DIR", &cp)
+        .setting("ELIGO_AUDIT_CHECKPOINT_INTERVAL", "PT1S");
+    let server = Server::start(&spec).await;
+    let api = server.client();
+    for i in 0..3 {
+        let (status, body) = api
+            .post(
+                "/v1/users",
+                BOOTSTRAP,
+                json!({ "userPrincipalName": format!("signed-{i}@contoso.example"), "displayName": format!("Signed {i}") }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, key) = api.get("/v1/auditLogs/checkpointKey", BOOTSTRAP).await;
+    assert_eq!(status, 200, "{key}");
+    assert_eq!(key["algorithm"], "Ed25519");
+    // Stopping signs the head once more.
+    let out = server.stop().await;
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    let lines = std::fs::read_to_string(checkpoints.join("checkpoints.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
+    assert_eq!(last["publicKey"], key["publicKey"]);
+
+    let out = run_on(&spec, &["audit", "verify", "--checkpoints", &cp], &[]).await;
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    let verdict: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(verdict["checkpoints"]["valid"], true, "{verdict}");
+    let head = last["sequence"].as_i64().unwrap();
+
+    // Behind Eligo's back: the two newest entries deleted and the head moved back.
+    let db = dir.join("eligo.db");
+    let out = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg(format!(
+            "DROP TRIGGER audit_log_no_delete; \
+             DELETE FROM audit_targets WHERE sequence > {keep}; \
+             DELETE FROM audit_log WHERE sequence > {keep}; \
+             UPDATE audit_head SET sequence = {keep}, \
+               hash = (SELECT json_extract(data, '$.hash') FROM audit_log WHERE sequence = {keep});",
+            keep = head - 2
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = run_on(&spec, &["audit", "verify"], &[]).await;
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "the chain alone cannot tell: {}",
+        out.show()
+    );
+    let out = run_on(&spec, &["audit", "verify", "--checkpoints", &cp], &[]).await;
+    assert_eq!(out.code(), Some(1), "{}", out.show());
+    let verdict: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(verdict["valid"], false, "{verdict}");
+    assert_eq!(
+        verdict["checkpoints"]["firstBadCheckpoint"],
+        json!(head),
+        "{verdict}"
+    );
+    clean(&dir);
+}

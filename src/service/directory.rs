@@ -74,6 +74,17 @@ async fn require_manager(tx: &mut dyn Tx, manager: Option<Uuid>) -> ApiResult<()
 }
 
 pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> ApiResult<User> {
+    authorize::audited(
+        app,
+        caller,
+        "Add user",
+        Category::UserManagement,
+        create_user_authorized(app, caller, new),
+    )
+    .await
+}
+
+async fn create_user_authorized(app: &App, caller: &Caller, new: NewUser) -> ApiResult<User> {
     authorize::act(app, caller, actions::USERS_CREATE, false)?;
     collect([
         dir::validate_upn(&new.user_principal_name),
@@ -376,6 +387,17 @@ pub struct GroupPatch {
 }
 
 pub async fn create_group(app: &App, caller: &Caller, new: NewGroup) -> ApiResult<Group> {
+    authorize::audited(
+        app,
+        caller,
+        "Add group",
+        Category::GroupManagement,
+        create_group_authorized(app, caller, new),
+    )
+    .await
+}
+
+async fn create_group_authorized(app: &App, caller: &Caller, new: NewGroup) -> ApiResult<Group> {
     let action = if new.is_assignable_to_role {
         actions::RA_GROUPS_CREATE
     } else {
@@ -434,6 +456,22 @@ pub async fn update_group(
     id: Uuid,
     patch: GroupPatch,
 ) -> ApiResult<Group> {
+    authorize::audited(
+        app,
+        caller,
+        "Update group",
+        Category::GroupManagement,
+        update_group_authorized(app, caller, id, patch),
+    )
+    .await
+}
+
+async fn update_group_authorized(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+    patch: GroupPatch,
+) -> ApiResult<Group> {
     collect([
         patch
             .display_name
@@ -479,6 +517,17 @@ pub async fn update_group(
 }
 
 pub async fn delete_group(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+    authorize::audited(
+        app,
+        caller,
+        "Delete group",
+        Category::GroupManagement,
+        delete_group_authorized(app, caller, id),
+    )
+    .await
+}
+
+async fn delete_group_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let group = tx
@@ -766,6 +815,21 @@ pub async fn create_service_principal(
     caller: &Caller,
     display_name: String,
 ) -> ApiResult<(ServicePrincipal, String)> {
+    authorize::audited(
+        app,
+        caller,
+        "Add service principal",
+        Category::ApplicationManagement,
+        create_service_principal_authorized(app, caller, display_name),
+    )
+    .await
+}
+
+async fn create_service_principal_authorized(
+    app: &App,
+    caller: &Caller,
+    display_name: String,
+) -> ApiResult<(ServicePrincipal, String)> {
     authorize::act(app, caller, actions::SERVICE_PRINCIPALS_CREATE, false)?;
     dir::validate_display_name(&display_name)?;
     let now = app.clock.now();
@@ -855,6 +919,21 @@ pub struct NewRole {
 }
 
 pub async fn create_role_definition(
+    app: &App,
+    caller: &Caller,
+    new: NewRole,
+) -> ApiResult<RoleDefinition> {
+    authorize::audited(
+        app,
+        caller,
+        "Add role definition",
+        Category::RoleManagement,
+        create_role_definition_authorized(app, caller, new),
+    )
+    .await
+}
+
+async fn create_role_definition_authorized(
     app: &App,
     caller: &Caller,
     new: NewRole,

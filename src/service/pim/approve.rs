@@ -424,6 +424,17 @@ pub async fn review_in(
 /// `POST .../roleAssignmentScheduleRequests/{id}/cancel`: the requester withdraws a request
 /// still waiting for approval, or a scheduled activation that has not started.
 pub async fn cancel(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+    crate::service::authorize::audited(
+        app,
+        caller,
+        "Cancel request (PIM)",
+        eligo_core::audit::Category::RoleManagement,
+        cancel_authorized(app, caller, id),
+    )
+    .await
+}
+
+async fn cancel_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let mut request = tx

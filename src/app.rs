@@ -181,7 +181,7 @@ async fn serve_openapi(doc: Arc<utoipa::openapi::OpenApi>) -> Response {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
+    ApiError::of_status(
         StatusCode::METHOD_NOT_ALLOWED,
         "Request_MethodNotAllowed",
         "this endpoint does not support that method",
@@ -198,7 +198,7 @@ async fn shed_load(slots: Arc<tokio::sync::Semaphore>, req: Request, next: Next)
     }
     let Ok(_slot) = slots.try_acquire() else {
         metrics::counter!("eligo_requests_shed_total").increment(1);
-        let mut resp = ApiError::new(
+        let mut resp = ApiError::of_status(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
             "Eligo is busy with other requests; try again in a moment",
@@ -231,7 +231,7 @@ async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/portal") {
         return crate::portal::not_found();
     }
-    ApiError::new(
+    ApiError::of_status(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
         "no such endpoint",

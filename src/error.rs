@@ -5,145 +5,53 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use eligo_core::invalid::Invalid;
-use eligo_store::StoreError;
 use serde::Serialize;
 
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub details: Vec<Detail>,
-    pub retry_after_secs: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Detail {
-    pub code: String,
-    pub target: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub message: String,
-}
+/// The API's name for a use case's failure: the same value, answered as JSON with the status
+/// its kind maps to (below, the one place where kinds meet HTTP).
+pub use crate::failure::{Detail, Failure as ApiError, Kind};
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            details: Vec::new(),
-            retry_after_secs: None,
+    /// The HTTP status of each kind of failure.
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            Kind::Invalid => StatusCode::BAD_REQUEST,
+            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Kind::Denied => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Gone => StatusCode::GONE,
+            Kind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "Request_ResourceNotFound",
-            format!("{what} does not exist"),
-        )
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            message,
-        )
-    }
-
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
-    }
-
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
-    pub fn with_detail(mut self, code: impl Into<String>, target: impl Into<String>) -> Self {
-        self.details.push(Detail {
-            code: code.into(),
-            target: target.into(),
-            message: String::new(),
-        });
-        self
-    }
-
-    /// A failure that is Eligo's fault: logged in full, answered as a bare 500.
-    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %err, "{context}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            "an internal error occurred",
-        )
-    }
-
-    /// Several broken input rules reported at once.
-    pub fn invalid_all(code: &'static str, message: &str, all: Vec<Invalid>) -> Self {
-        let mut e = Self::bad_request(code, message);
-        e.details = all
-            .into_iter()
-            .map(|i| Detail {
-                code: i.code.into(),
-                target: i.target,
-                message: i.message,
-            })
-            .collect();
-        e
-    }
-}
-
-impl From<Invalid> for ApiError {
-    fn from(i: Invalid) -> Self {
-        let message = format!("{}: {}", i.target, i.message);
-        let mut e = Self::bad_request(i.code, message);
-        e.details.push(Detail {
-            code: i.code.into(),
-            target: i.target,
-            message: String::new(),
-        });
-        e
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(what) => ApiError::conflict(
-                "Request_MultipleObjectsWithSameKeyValue",
-                format!("another object with the same value for property {what} already exists"),
-            )
-            .with_detail("ObjectConflict", what),
-            other => ApiError::internal("store failure", other),
-        }
-    }
-}
-
-/// Refusals of the authorization layer: 403 with a code that names the rule.
-impl From<eligo_core::authz::Denied> for ApiError {
-    fn from(d: eligo_core::authz::Denied) -> Self {
-        use eligo_core::authz::Denied;
-        let e = ApiError::new(StatusCode::FORBIDDEN, d.code(), d.to_string());
-        match d {
-            Denied::MfaRequired => e.with_detail("MfaRequired", "otp"),
-            Denied::SelfEscalation => e.with_detail("SelfEscalationDenied", "id"),
-            _ => e,
-        }
-    }
-}
-
-impl From<eligo_core::filter::FilterError> for ApiError {
-    fn from(e: eligo_core::filter::FilterError) -> Self {
-        ApiError::bad_request("Request_UnsupportedQuery", e.to_string())
-            .with_detail("InvalidFilter", "$filter")
+    /// The kind an HTTP status stands for (for failures the HTTP layer itself produces).
+    pub fn of_status(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        let kind = match status {
+            StatusCode::BAD_REQUEST => Kind::Invalid,
+            StatusCode::UNAUTHORIZED => Kind::Unauthenticated,
+            StatusCode::FORBIDDEN => Kind::Denied,
+            StatusCode::NOT_FOUND => Kind::NotFound,
+            StatusCode::CONFLICT => Kind::Conflict,
+            StatusCode::GONE => Kind::Gone,
+            StatusCode::TOO_MANY_REQUESTS => Kind::Throttled,
+            StatusCode::SERVICE_UNAVAILABLE => Kind::Unavailable,
+            StatusCode::REQUEST_TIMEOUT => Kind::Timeout,
+            StatusCode::PAYLOAD_TOO_LARGE => Kind::TooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Kind::UnsupportedMedia,
+            StatusCode::METHOD_NOT_ALLOWED => Kind::MethodNotAllowed,
+            s if s.is_client_error() => Kind::Invalid,
+            _ => Kind::Internal,
+        };
+        Self::new(kind, code, message)
     }
 }
 
@@ -169,7 +77,7 @@ impl IntoResponse for ApiError {
                 details: &self.details,
             },
         };
-        let mut resp = (self.status, Json(body)).into_response();
+        let mut resp = (self.status(), Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());

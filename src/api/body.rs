@@ -31,12 +31,12 @@ fn reject(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(_) => {
             ApiError::bad_request("Request_BadRequest", text).with_detail("MalformedJson", "body")
         }
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+        JsonRejection::MissingJsonContentType(_) => ApiError::of_status(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UnsupportedMediaType",
             "the body must be JSON with Content-Type: application/json",
         ),
-        JsonRejection::BytesRejection(_) if rejection_is_too_large(&text) => ApiError::new(
+        JsonRejection::BytesRejection(_) if rejection_is_too_large(&text) => ApiError::of_status(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PayloadTooLarge",
             "the request body is too large",

@@ -340,7 +340,7 @@ impl From<Refusal> for Refused {
 
 impl From<ApiError> for Refused {
     fn from(e: ApiError) -> Self {
-        if e.status.is_server_error() {
+        if e.status().is_server_error() {
             // Already logged with its context where it was made.
             return Refused::Internal;
         }
@@ -354,7 +354,7 @@ impl From<ApiError> for Refused {
             "ApproverJustificationRequired" => Refused::JustificationRequired,
             "ApprovalLinkUsed" => Refused::Used,
             "ApprovalLinkForAnotherApprover" => Refused::NotApprover,
-            _ => Refused::Other(e.status, e.message),
+            _ => Refused::Other(e.status(), e.message),
         }
     }
 }
@@ -441,7 +441,7 @@ async fn viewer_of(
     };
     let caller = match Caller::from_portal_cookie(app, raw).await {
         Ok(c) => c,
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => return Err(NotSignedIn::SignIn),
+        Err(e) if e.status() == StatusCode::UNAUTHORIZED => return Err(NotSignedIn::SignIn),
         Err(e) => return Err(NotSignedIn::Failed(e.into())),
     };
     if caller.id != claims.approver_id {
@@ -802,10 +802,10 @@ async fn decide(
         }
         match sessions::step_up(&app, &viewer.caller, &code).await {
             Ok(at) => viewer.caller.session.last_mfa_at = Some(at),
-            Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+            Err(e) if e.status() == StatusCode::TOO_MANY_REQUESTS => {
                 return again(&viewer, e.message).await;
             }
-            Err(e) if e.status.is_client_error() => {
+            Err(e) if e.status().is_client_error() => {
                 let error = "That code is incorrect or was already used. Wait for the next code and try again.";
                 return again(&viewer, error.to_string()).await;
             }

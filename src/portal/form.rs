@@ -35,7 +35,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
         let viewer = Viewer::from_request_parts(&mut parts, app).await?;
         let req = Request::from_parts(parts, body);
         let bytes = Bytes::from_request(req, app).await.map_err(|_| {
-            PageError::Api(ApiError::new(
+            PageError::Api(ApiError::of_status(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Request_BodyTooLarge",
                 "the form is too large",

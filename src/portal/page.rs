@@ -131,7 +131,7 @@ impl FieldErrors {
     /// Files an API refusal under the form's fields: each detail whose target `field_of`
     /// maps to a field goes there, the rest (and a refusal without details) to the form.
     pub fn absorb(&mut self, err: &ApiError, field_of: impl Fn(&str) -> Option<&'static str>) {
-        if err.status.is_server_error() {
+        if err.status().is_server_error() {
             self.add_general(GENERIC_FAILURE);
             return;
         }
@@ -305,7 +305,7 @@ impl IntoResponse for PageError {
                 "Back to the portal",
             ),
             PageError::Api(e) => {
-                let status = e.status;
+                let status = e.status();
                 let (heading, message) = match status {
                     s if s.is_server_error() => {
                         ("Something went wrong", GENERIC_FAILURE.to_string())

@@ -204,7 +204,7 @@ async fn verify(State(app): State<AppState>, posted: Posted<CodeForm>) -> PageRe
             Err(e) if e.code == "NoPendingEnrolment" => {
                 return Ok(Redirect::to("/portal/security").into_response());
             }
-            Err(e) if e.status.is_client_error() => errors.add(
+            Err(e) if e.status().is_client_error() => errors.add(
                 "code",
                 "That code does not match the new authenticator. Check the app's clock and try the next code.",
             ),
@@ -269,10 +269,10 @@ async fn step_up(State(app): State<AppState>, posted: Posted<CodeForm>) -> PageR
             Err(e) if e.code == "MfaNotEnrolled" => {
                 return Ok(Redirect::to("/portal/security").into_response());
             }
-            Err(e) if e.status == axum::http::StatusCode::TOO_MANY_REQUESTS => {
+            Err(e) if e.status() == axum::http::StatusCode::TOO_MANY_REQUESTS => {
                 errors.add("code", e.message.clone())
             }
-            Err(e) if e.status.is_client_error() => errors.add(
+            Err(e) if e.status().is_client_error() => errors.add(
                 "code",
                 "That code is incorrect or was already used. Wait for the next code and try again.",
             ),

@@ -83,7 +83,7 @@ impl FromRequestParts<AppState> for Viewer {
         };
         let caller = match Caller::from_portal_cookie(app, raw).await {
             Ok(c) => c,
-            Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            Err(e) if e.status() == StatusCode::UNAUTHORIZED => {
                 return Err(if reading {
                     PageError::SignIn { next: next() }
                 } else {

@@ -195,7 +195,7 @@ async fn submit(
     {
         Ok(issued) => signed_in(&app, &again.next, &issued.access_token),
         Err(e) => {
-            let status = e.status;
+            let status = e.status();
             match e.code {
                 // One message whatever was wrong: it must not tell a right password from a
                 // wrong one, nor whether the account has an authenticator.
@@ -296,7 +296,7 @@ async fn submit_pass(
                 ),
                 _ => again.errors.absorb(&e, |_| None),
             }
-            let mut resp = pass_page(&app, &headers, e.status, again);
+            let mut resp = pass_page(&app, &headers, e.status(), again);
             if let Some(secs) = e.retry_after_secs {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::{Caller, token};
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::service::access::privilege;
 use crate::service::authorize;
 
@@ -48,7 +48,7 @@ fn generate() -> String {
 }
 
 /// The person's current pass, if any (a deleted one is stored as null).
-pub async fn current(tx: &mut dyn Tx, user: Uuid) -> ApiResult<Option<AccessPass>> {
+pub async fn current(tx: &mut dyn Tx, user: Uuid) -> UseCaseResult<Option<AccessPass>> {
     Ok(tx
         .get_credential(user, KIND)
         .await?
@@ -56,14 +56,19 @@ pub async fn current(tx: &mut dyn Tx, user: Uuid) -> ApiResult<Option<AccessPass
         .flatten())
 }
 
-async fn target_user(tx: &mut dyn Tx, id: Uuid) -> ApiResult<eligo_core::directory::User> {
+async fn target_user(tx: &mut dyn Tx, id: Uuid) -> UseCaseResult<eligo_core::directory::User> {
     tx.get_user(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))
+        .ok_or_else(|| Failure::not_found("user"))
 }
 
 /// `POST /v1/users/{id}/authentication/temporaryAccessPassMethods`.
-pub async fn issue(app: &App, caller: &Caller, user: Uuid, input: PassInput) -> ApiResult<Issued> {
+pub async fn issue(
+    app: &App,
+    caller: &Caller,
+    user: Uuid,
+    input: PassInput,
+) -> UseCaseResult<Issued> {
     authorize::audited(
         app,
         caller,
@@ -87,7 +92,7 @@ pub async fn issue(app: &App, caller: &Caller, user: Uuid, input: PassInput) -> 
                 existing.as_ref(),
                 now,
             )
-            .map_err(|r| ApiError::bad_request(r.code(), r.message()))?;
+            .map_err(|r| Failure::bad_request(r.code(), r.message()))?;
             let secret = generate();
             let record = AccessPass {
                 id: Uuid::new_v4(),
@@ -126,7 +131,7 @@ pub async fn issue(app: &App, caller: &Caller, user: Uuid, input: PassInput) -> 
 
 /// `GET /v1/users/{id}/authentication/temporaryAccessPassMethods`: the person themselves, or
 /// whoever manages credentials.
-pub async fn list(app: &App, caller: &Caller, user: Uuid) -> ApiResult<Vec<AccessPass>> {
+pub async fn list(app: &App, caller: &Caller, user: Uuid) -> UseCaseResult<Vec<AccessPass>> {
     if caller.id != user {
         authorize::act(app, caller, actions::USERS_CREDENTIALS, false)?;
     }
@@ -137,7 +142,7 @@ pub async fn list(app: &App, caller: &Caller, user: Uuid) -> ApiResult<Vec<Acces
 
 /// `DELETE .../temporaryAccessPassMethods/{id}`: a credential change of the person (so a
 /// privileged person's pass only from above, rule 2).
-pub async fn delete(app: &App, caller: &Caller, user: Uuid, method: Uuid) -> ApiResult<()> {
+pub async fn delete(app: &App, caller: &Caller, user: Uuid, method: Uuid) -> UseCaseResult<()> {
     authorize::audited(
         app,
         caller,
@@ -164,7 +169,7 @@ pub async fn delete(app: &App, caller: &Caller, user: Uuid, method: Uuid) -> Api
                 .await?
                 .is_none_or(|p| p.id != method)
             {
-                return Err(ApiError::not_found(
+                return Err(Failure::not_found(
                     "temporaryAccessPassAuthenticationMethod",
                 ));
             }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::service::authorize;
 
 /// Resolves (`resolved`) or reopens (`active`) an alert. `id` as parsed from the request: a
@@ -18,9 +18,9 @@ use crate::service::authorize;
 pub async fn update(
     app: &App,
     caller: &Caller,
-    id: ApiResult<Uuid>,
+    id: UseCaseResult<Uuid>,
     status: &str,
-) -> ApiResult<AlertRow> {
+) -> UseCaseResult<AlertRow> {
     authorize::audited(
         app,
         caller,
@@ -30,7 +30,7 @@ pub async fn update(
             authorize::act(app, caller, actions::ALERTS_UPDATE, false)?;
             let id = id?;
             if !["active", "resolved"].contains(&status) {
-                return Err(ApiError::bad_request(
+                return Err(Failure::bad_request(
                     "Request_BadRequest",
                     "status must be active or resolved",
                 )
@@ -41,7 +41,7 @@ pub async fn update(
             let mut row = tx
                 .get_alert(id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("alert"))?;
+                .ok_or_else(|| Failure::not_found("alert"))?;
             row.status = status.to_string();
             if status == "resolved" {
                 // A resolved alert frees its key, so the next episode raises a new one.
@@ -77,14 +77,14 @@ pub struct Reader<'a> {
     app: &'a App,
 }
 
-pub fn reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<Reader<'a>> {
+pub fn reader<'a>(app: &'a App, caller: &Caller) -> UseCaseResult<Reader<'a>> {
     authorize::act(app, caller, actions::ALERTS_READ, false)?;
     Ok(Reader { app })
 }
 
 impl Reader<'_> {
     /// Newest first, optionally only one status.
-    pub async fn list(&self, status: Option<&str>, page: Page) -> ApiResult<Vec<AlertRow>> {
+    pub async fn list(&self, status: Option<&str>, page: Page) -> UseCaseResult<Vec<AlertRow>> {
         Ok(self
             .app
             .store
@@ -94,13 +94,13 @@ impl Reader<'_> {
             .await?)
     }
 
-    pub async fn get(&self, id: Uuid) -> ApiResult<AlertRow> {
+    pub async fn get(&self, id: Uuid) -> UseCaseResult<AlertRow> {
         self.app
             .store
             .read()
             .await?
             .get_alert(id)
             .await?
-            .ok_or_else(|| ApiError::not_found("alert"))
+            .ok_or_else(|| Failure::not_found("alert"))
     }
 }

@@ -7,7 +7,7 @@ use eligo_store::{AuditQuery, Page, StoreError, Tx};
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::failure::UseCaseResult;
 use crate::service::authorize;
 
 /// Reads the trail for a caller who may: obtained from [`reader`] only, so nothing reads it
@@ -17,27 +17,27 @@ pub struct Reader<'a> {
     app: &'a App,
 }
 
-pub fn reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<Reader<'a>> {
+pub fn reader<'a>(app: &'a App, caller: &Caller) -> UseCaseResult<Reader<'a>> {
     authorize::act(app, caller, actions::AUDIT_READ, false)?;
     Ok(Reader { app })
 }
 
 impl Reader<'_> {
     /// Newest first.
-    pub async fn list(&self, query: &AuditQuery, page: Page) -> ApiResult<Vec<AuditEntry>> {
+    pub async fn list(&self, query: &AuditQuery, page: Page) -> UseCaseResult<Vec<AuditEntry>> {
         Ok(self.app.store.read().await?.list_audit(query, page).await?)
     }
 
     /// The public key that signs audit checkpoints (base64), so an auditor can check the
     /// checkpoints file without trusting the server that wrote it.
-    pub fn checkpoint_key(&self) -> ApiResult<String> {
+    pub fn checkpoint_key(&self) -> UseCaseResult<String> {
         let signer = crate::checkpoint::Signer::open(&self.app.config.checkpoint_dir())
-            .map_err(|e| crate::error::ApiError::internal("opening the checkpoint key", e))?;
+            .map_err(|e| crate::failure::Failure::internal("opening the checkpoint key", e))?;
         Ok(signer.public_key())
     }
 
     /// Walks the whole chain in one snapshot.
-    pub async fn verify(&self) -> ApiResult<Verdict> {
+    pub async fn verify(&self) -> UseCaseResult<Verdict> {
         let mut tx = self.app.store.read().await?;
         Ok(verify_chain(&mut *tx).await?)
     }

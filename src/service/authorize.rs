@@ -16,7 +16,7 @@ use eligo_core::directory::PrincipalKind;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 
 /// The amr value of the break-glass bearer token (`ELIGO_BOOTSTRAP_TOKEN`).
 pub const BOOTSTRAP_METHOD: &str = "bootstrap";
@@ -72,11 +72,11 @@ pub async fn audited<T>(
     caller: &Caller,
     activity: &str,
     category: Category,
-    run: impl Future<Output = ApiResult<T>>,
-) -> ApiResult<T> {
+    run: impl Future<Output = UseCaseResult<T>>,
+) -> UseCaseResult<T> {
     let result = run.await;
     if let Err(e) = &result
-        && e.status == axum::http::StatusCode::FORBIDDEN
+        && e.kind == crate::failure::Kind::Denied
     {
         let event = AuditEvent::new(app.clock.now(), category, activity, caller.initiator())
             .detail("code", e.code)
@@ -87,7 +87,7 @@ pub async fn audited<T>(
             tx.commit().await
         };
         if let Err(err) = write.await {
-            return Err(ApiError::from(err));
+            return Err(Failure::from(err));
         }
     }
     result

@@ -11,17 +11,17 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::connectors::SettingError;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::provisioning::{reconcile, registry};
 use crate::service::authorize;
 
-fn invalid_settings(errors: Vec<SettingError>) -> ApiError {
+fn invalid_settings(errors: Vec<SettingError>) -> Failure {
     let summary: Vec<String> = errors
         .iter()
         .map(|e| format!("{}: {}", e.field, e.message))
         .collect();
     errors.iter().fold(
-        ApiError::bad_request(
+        Failure::bad_request(
             "InvalidConnectorSettings",
             format!("the connector settings are invalid: {}", summary.join("; ")),
         ),
@@ -63,10 +63,10 @@ pub fn shape_mapping(m: &MappingRow) -> Value {
     })
 }
 
-fn display_name_ok(name: &str) -> ApiResult<String> {
+fn display_name_ok(name: &str) -> UseCaseResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "InvalidDisplayName",
             "displayName must be 1 to 256 characters without control characters",
         )
@@ -80,8 +80,8 @@ async fn audited<T>(
     app: &App,
     caller: &Caller,
     activity: &str,
-    run: impl std::future::Future<Output = ApiResult<T>>,
-) -> ApiResult<T> {
+    run: impl std::future::Future<Output = UseCaseResult<T>>,
+) -> UseCaseResult<T> {
     authorize::audited(app, caller, activity, Category::GroupManagement, run).await
 }
 
@@ -102,7 +102,7 @@ pub async fn create(
     kind: &str,
     display_name: &str,
     settings: Value,
-) -> ApiResult<ConnectorRow> {
+) -> UseCaseResult<ConnectorRow> {
     audited(
         app,
         caller,
@@ -118,10 +118,10 @@ async fn create_authorized(
     kind: &str,
     display_name: &str,
     settings: Value,
-) -> ApiResult<ConnectorRow> {
+) -> UseCaseResult<ConnectorRow> {
     authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     if !registry::KINDS.contains(&kind) {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "InvalidConnectorType",
             format!("unknown connector type {kind:?}; use ldap, scim or webhook"),
         )
@@ -152,18 +152,18 @@ async fn create_authorized(
     Ok(row)
 }
 
-async fn load(tx: &mut dyn Tx, id: Uuid) -> ApiResult<ConnectorRow> {
+async fn load(tx: &mut dyn Tx, id: Uuid) -> UseCaseResult<ConnectorRow> {
     tx.get_connector(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("connector"))
+        .ok_or_else(|| Failure::not_found("connector"))
 }
 
-pub async fn get(app: &App, caller: &Caller, id: Uuid) -> ApiResult<ConnectorRow> {
+pub async fn get(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<ConnectorRow> {
     caller.require(actions::PROVISIONING_READ)?;
     load(&mut *app.store.read().await?, id).await
 }
 
-pub async fn list(app: &App, caller: &Caller) -> ApiResult<Vec<ConnectorRow>> {
+pub async fn list(app: &App, caller: &Caller) -> UseCaseResult<Vec<ConnectorRow>> {
     caller.require(actions::PROVISIONING_READ)?;
     Ok(app.store.read().await?.list_connectors().await?)
 }
@@ -176,7 +176,7 @@ pub async fn update(
     id: Uuid,
     display_name: Option<&str>,
     settings: Option<Map<String, Value>>,
-) -> ApiResult<ConnectorRow> {
+) -> UseCaseResult<ConnectorRow> {
     audited(
         app,
         caller,
@@ -192,7 +192,7 @@ async fn update_authorized(
     id: Uuid,
     display_name: Option<&str>,
     settings: Option<Map<String, Value>>,
-) -> ApiResult<ConnectorRow> {
+) -> UseCaseResult<ConnectorRow> {
     authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
@@ -225,7 +225,7 @@ async fn update_authorized(
     Ok(row)
 }
 
-pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     audited(
         app,
         caller,
@@ -235,13 +235,13 @@ pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
     .await
 }
 
-async fn delete_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+async fn delete_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let row = load(&mut *tx, id).await?;
     if !tx.list_mappings(None, Some(id)).await?.is_empty() {
-        return Err(ApiError::conflict(
+        return Err(Failure::conflict(
             "ConnectorInUse",
             "groups are provisioned through this connector; remove their provisioning first",
         ));
@@ -263,7 +263,7 @@ pub async fn reconcile_now(
     app: &App,
     caller: &Caller,
     id: Uuid,
-) -> ApiResult<Vec<reconcile::Report>> {
+) -> UseCaseResult<Vec<reconcile::Report>> {
     audited(
         app,
         caller,
@@ -277,7 +277,7 @@ async fn reconcile_now_authorized(
     app: &App,
     caller: &Caller,
     id: Uuid,
-) -> ApiResult<Vec<reconcile::Report>> {
+) -> UseCaseResult<Vec<reconcile::Report>> {
     authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     reconcile::connector(app, id).await
 }
@@ -290,7 +290,7 @@ pub async fn map_group(
     group: Uuid,
     connector: Uuid,
     target: &str,
-) -> ApiResult<MappingRow> {
+) -> UseCaseResult<MappingRow> {
     audited(
         app,
         caller,
@@ -306,21 +306,21 @@ async fn map_group_authorized(
     group: Uuid,
     connector: Uuid,
     target: &str,
-) -> ApiResult<MappingRow> {
+) -> UseCaseResult<MappingRow> {
     authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let g = tx
         .get_group(group)
         .await?
-        .ok_or_else(|| ApiError::not_found("group"))?;
+        .ok_or_else(|| Failure::not_found("group"))?;
     let c = tx.get_connector(connector).await?.ok_or_else(|| {
-        ApiError::bad_request("InvalidConnector", "no connector has that id")
+        Failure::bad_request("InvalidConnector", "no connector has that id")
             .with_detail("InvalidValue", "connectorId")
     })?;
     let target = target.trim();
     registry::validate_target(&c.kind, target).map_err(|message| {
-        ApiError::bad_request(
+        Failure::bad_request(
             "InvalidProvisioningTarget",
             format!("target is not a valid {} group: {message}", c.kind),
         )
@@ -334,7 +334,7 @@ async fn map_group_authorized(
         created_at: now,
     };
     tx.insert_mapping(&row).await.map_err(|e| match e {
-        eligo_store::StoreError::Conflict(_) => ApiError::conflict(
+        eligo_store::StoreError::Conflict(_) => Failure::conflict(
             "ProvisioningTargetInUse",
             "that downstream group is already provisioned through this connector",
         ),
@@ -356,18 +356,27 @@ async fn map_group_authorized(
     Ok(row)
 }
 
-pub async fn mappings_of(app: &App, caller: &Caller, group: Uuid) -> ApiResult<Vec<MappingRow>> {
+pub async fn mappings_of(
+    app: &App,
+    caller: &Caller,
+    group: Uuid,
+) -> UseCaseResult<Vec<MappingRow>> {
     caller.require(actions::PROVISIONING_READ)?;
     let mut tx = app.store.read().await?;
     tx.get_group(group)
         .await?
-        .ok_or_else(|| ApiError::not_found("group"))?;
+        .ok_or_else(|| Failure::not_found("group"))?;
     Ok(tx.list_mappings(Some(group), None).await?)
 }
 
 /// Stops provisioning: the downstream group is no longer managed (members Eligo pushed there
 /// stay; the audit entry lists them, so someone can clean up deliberately).
-pub async fn unmap_group(app: &App, caller: &Caller, group: Uuid, mapping: Uuid) -> ApiResult<()> {
+pub async fn unmap_group(
+    app: &App,
+    caller: &Caller,
+    group: Uuid,
+    mapping: Uuid,
+) -> UseCaseResult<()> {
     audited(
         app,
         caller,
@@ -382,7 +391,7 @@ async fn unmap_group_authorized(
     caller: &Caller,
     group: Uuid,
     mapping: Uuid,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     authorize::act(app, caller, actions::PROVISIONING_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
@@ -390,7 +399,7 @@ async fn unmap_group_authorized(
         .get_mapping(mapping)
         .await?
         .filter(|m| m.group_id == group)
-        .ok_or_else(|| ApiError::not_found("provisioning"))?;
+        .ok_or_else(|| Failure::not_found("provisioning"))?;
     let pushed = tx.list_provisioned(mapping).await?;
     let g = tx.get_group(group).await?;
     tx.delete_mapping(mapping).await?;

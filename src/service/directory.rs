@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::{Caller, password, token};
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::service::pim::cascade;
 use crate::service::{access, authorize, sessions};
 
@@ -48,12 +48,12 @@ pub struct UserPatch {
     pub password: Option<String>,
 }
 
-fn collect(results: impl IntoIterator<Item = Result<(), Invalid>>) -> ApiResult<()> {
+fn collect(results: impl IntoIterator<Item = Result<(), Invalid>>) -> UseCaseResult<()> {
     let broken: Vec<Invalid> = results.into_iter().filter_map(Result::err).collect();
     match broken.len() {
         0 => Ok(()),
         1 => Err(broken.into_iter().next().expect("one").into()),
-        _ => Err(ApiError::invalid_all(
+        _ => Err(Failure::invalid_all(
             "Request_BadRequest",
             "several fields are invalid",
             broken,
@@ -61,19 +61,19 @@ fn collect(results: impl IntoIterator<Item = Result<(), Invalid>>) -> ApiResult<
     }
 }
 
-async fn require_manager(tx: &mut dyn Tx, manager: Option<Uuid>) -> ApiResult<()> {
+async fn require_manager(tx: &mut dyn Tx, manager: Option<Uuid>) -> UseCaseResult<()> {
     if let Some(m) = manager
         && tx.get_user(m).await?.is_none()
     {
         return Err(
-            ApiError::bad_request("InvalidManager", format!("manager {m} is not a user"))
+            Failure::bad_request("InvalidManager", format!("manager {m} is not a user"))
                 .with_detail("InvalidManager", "managerId"),
         );
     }
     Ok(())
 }
 
-pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> ApiResult<User> {
+pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> UseCaseResult<User> {
     authorize::audited(
         app,
         caller,
@@ -84,7 +84,7 @@ pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> ApiResult<
     .await
 }
 
-async fn create_user_authorized(app: &App, caller: &Caller, new: NewUser) -> ApiResult<User> {
+async fn create_user_authorized(app: &App, caller: &Caller, new: NewUser) -> UseCaseResult<User> {
     authorize::act(app, caller, actions::USERS_CREATE, false)?;
     collect([
         dir::validate_upn(&new.user_principal_name),
@@ -147,7 +147,7 @@ async fn authorize_account_change(
     target: Uuid,
     changes: &[AccountChange],
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let protection = access::privilege::of_principal(app, tx, target, now).await?;
     for &change in changes {
         authorize::check(app, caller, Operation::Account(change), &protection)?;
@@ -181,7 +181,7 @@ pub async fn update_user(
     caller: &Caller,
     id: Uuid,
     patch: UserPatch,
-) -> ApiResult<User> {
+) -> UseCaseResult<User> {
     let activity = if patch.password.is_some() {
         "Reset user password"
     } else {
@@ -202,7 +202,7 @@ async fn update_user_authorized(
     caller: &Caller,
     id: Uuid,
     patch: UserPatch,
-) -> ApiResult<User> {
+) -> UseCaseResult<User> {
     let changes = patch.changes();
     if changes.is_empty() {
         // Nothing to change still needs the right to change it.
@@ -242,7 +242,7 @@ async fn update_user_authorized(
             .map_or(Ok(()), dir::validate_password),
     ])?;
     if patch.manager_id == Some(Some(id)) {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "InvalidManager",
             "a user cannot be their own manager",
         ));
@@ -253,7 +253,7 @@ async fn update_user_authorized(
     let mut user = tx
         .get_user(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+        .ok_or_else(|| Failure::not_found("user"))?;
     authorize_account_change(app, &mut *tx, caller, id, &changes, now).await?;
     let disabling = patch.account_enabled == Some(false) && user.account_enabled;
     let patch_password = hash.is_some();
@@ -326,7 +326,7 @@ async fn update_user_authorized(
     Ok(user)
 }
 
-pub async fn delete_user(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+pub async fn delete_user(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     authorize::audited(
         app,
         caller,
@@ -337,7 +337,7 @@ pub async fn delete_user(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> 
     .await
 }
 
-async fn delete_user_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+async fn delete_user_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     authorize::check(
         app,
         caller,
@@ -345,7 +345,7 @@ async fn delete_user_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResu
         &Protection::Ordinary,
     )?;
     if id == caller.id {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "CannotDeleteSelf",
             "you cannot delete your own account",
         ));
@@ -355,7 +355,7 @@ async fn delete_user_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResu
     let user = tx
         .get_user(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+        .ok_or_else(|| Failure::not_found("user"))?;
     authorize_account_change(app, &mut *tx, caller, id, &[AccountChange::Delete], now).await?;
     tx.delete_principal(id).await?;
     tx.append_audit(
@@ -386,7 +386,7 @@ pub struct GroupPatch {
     pub description: Option<Option<String>>,
 }
 
-pub async fn create_group(app: &App, caller: &Caller, new: NewGroup) -> ApiResult<Group> {
+pub async fn create_group(app: &App, caller: &Caller, new: NewGroup) -> UseCaseResult<Group> {
     authorize::audited(
         app,
         caller,
@@ -397,7 +397,11 @@ pub async fn create_group(app: &App, caller: &Caller, new: NewGroup) -> ApiResul
     .await
 }
 
-async fn create_group_authorized(app: &App, caller: &Caller, new: NewGroup) -> ApiResult<Group> {
+async fn create_group_authorized(
+    app: &App,
+    caller: &Caller,
+    new: NewGroup,
+) -> UseCaseResult<Group> {
     let action = if new.is_assignable_to_role {
         actions::RA_GROUPS_CREATE
     } else {
@@ -414,7 +418,7 @@ async fn create_group_authorized(app: &App, caller: &Caller, new: NewGroup) -> A
             .map_or(Ok(()), dir::validate_mail_nickname),
     ])?;
     if new.is_assignable_to_role && !new.security_enabled {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "InvalidGroup",
             "a role-assignable group must be a security group",
         )
@@ -455,7 +459,7 @@ pub async fn update_group(
     caller: &Caller,
     id: Uuid,
     patch: GroupPatch,
-) -> ApiResult<Group> {
+) -> UseCaseResult<Group> {
     authorize::audited(
         app,
         caller,
@@ -471,7 +475,7 @@ async fn update_group_authorized(
     caller: &Caller,
     id: Uuid,
     patch: GroupPatch,
-) -> ApiResult<Group> {
+) -> UseCaseResult<Group> {
     collect([
         patch
             .display_name
@@ -488,7 +492,7 @@ async fn update_group_authorized(
     let mut group = tx
         .get_group(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("group"))?;
+        .ok_or_else(|| Failure::not_found("group"))?;
     authorize_group_change(app, &mut *tx, caller, &group, GroupChange::Update).await?;
     let before = group.clone();
     if let Some(v) = patch.display_name {
@@ -516,7 +520,7 @@ async fn update_group_authorized(
     Ok(group)
 }
 
-pub async fn delete_group(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+pub async fn delete_group(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     authorize::audited(
         app,
         caller,
@@ -527,17 +531,17 @@ pub async fn delete_group(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()>
     .await
 }
 
-async fn delete_group_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+async fn delete_group_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let group = tx
         .get_group(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("group"))?;
+        .ok_or_else(|| Failure::not_found("group"))?;
     authorize_group_change(app, &mut *tx, caller, &group, GroupChange::Delete).await?;
     // Deleting a mapped group would orphan its downstream members, who would keep access.
     if !tx.list_mappings(Some(id), None).await?.is_empty() {
-        return Err(ApiError::conflict(
+        return Err(Failure::conflict(
             "GroupIsProvisioned",
             "this group is provisioned to a downstream system; remove its provisioning first",
         ));
@@ -580,7 +584,7 @@ async fn delete_group_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiRes
 
 /// Would making `member` a member of `group` close a loop? True when `group` is already
 /// reachable from `member` by following memberships downwards.
-async fn creates_cycle(tx: &mut dyn Tx, group: Uuid, member: Uuid) -> ApiResult<bool> {
+async fn creates_cycle(tx: &mut dyn Tx, group: Uuid, member: Uuid) -> UseCaseResult<bool> {
     if group == member {
         return Ok(true);
     }
@@ -614,7 +618,7 @@ pub async fn authorize_relation_change(
     principal: Uuid,
     relation: Relation,
     adding: bool,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let now = app.clock.now();
     let protection = access::privilege::of_group(app, tx, group.id, now).await?;
     // Ownership counts directly or through an activated ownership (PIM for Groups).
@@ -636,7 +640,7 @@ async fn authorize_group_change(
     caller: &Caller,
     group: &Group,
     change: GroupChange,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let protection = access::privilege::of_group(app, tx, group.id, app.clock.now()).await?;
     authorize::check(app, caller, Operation::Group(change), &protection)?;
     Ok(())
@@ -648,7 +652,7 @@ pub async fn add_relation(
     group_id: Uuid,
     principal: Uuid,
     relation: Relation,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let activity = match relation {
         Relation::Member => "Add member to group",
         Relation::Owner => "Add owner to group",
@@ -669,16 +673,16 @@ async fn add_relation_authorized(
     group_id: Uuid,
     principal: Uuid,
     relation: Relation,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let group = tx
         .get_group(group_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("group"))?;
+        .ok_or_else(|| Failure::not_found("group"))?;
     let kind = tx.principal_kind(principal).await?.ok_or_else(|| {
-        ApiError::new(
-            axum::http::StatusCode::NOT_FOUND,
+        Failure::new(
+            crate::failure::Kind::NotFound,
             "Request_ResourceNotFound",
             format!("principal {principal} does not exist"),
         )
@@ -690,7 +694,7 @@ async fn add_relation_authorized(
         && kind == PrincipalKind::Group
         && creates_cycle(&mut *tx, group_id, principal).await?
     {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "NestingCycle",
             "this nesting would make the group a member of itself",
         )
@@ -700,7 +704,7 @@ async fn add_relation_authorized(
         .add_relation(group_id, principal, relation, now.timestamp_micros())
         .await?;
     if !added {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "Request_BadRequest",
             format!(
                 "one or more added object references already exist ({} of this group)",
@@ -729,7 +733,7 @@ pub async fn remove_relation(
     group_id: Uuid,
     principal: Uuid,
     relation: Relation,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let activity = match relation {
         Relation::Member => "Remove member from group",
         Relation::Owner => "Remove owner from group",
@@ -750,13 +754,13 @@ async fn remove_relation_authorized(
     group_id: Uuid,
     principal: Uuid,
     relation: Relation,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let group = tx
         .get_group(group_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("group"))?;
+        .ok_or_else(|| Failure::not_found("group"))?;
     authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, false).await?;
     if relation == Relation::Owner {
         let owners = tx.relations_of_group(group_id, Relation::Owner).await?;
@@ -764,14 +768,14 @@ async fn remove_relation_authorized(
             && group.is_assignable_to_role
             && !caller.may(actions::RA_GROUPS_OWNERS)
         {
-            return Err(ApiError::bad_request(
+            return Err(Failure::bad_request(
                 "LastOwner",
                 "the last owner of a role-assignable group can only be removed by a role administrator",
             ));
         }
     }
     if !tx.remove_relation(group_id, principal, relation).await? {
-        return Err(ApiError::not_found(&format!(
+        return Err(Failure::not_found(&format!(
             "{} {principal} of this group",
             relation.as_str()
         )));
@@ -814,7 +818,7 @@ pub async fn create_service_principal(
     app: &App,
     caller: &Caller,
     display_name: String,
-) -> ApiResult<(ServicePrincipal, String)> {
+) -> UseCaseResult<(ServicePrincipal, String)> {
     authorize::audited(
         app,
         caller,
@@ -829,7 +833,7 @@ async fn create_service_principal_authorized(
     app: &App,
     caller: &Caller,
     display_name: String,
-) -> ApiResult<(ServicePrincipal, String)> {
+) -> UseCaseResult<(ServicePrincipal, String)> {
     authorize::act(app, caller, actions::SERVICE_PRINCIPALS_CREATE, false)?;
     dir::validate_display_name(&display_name)?;
     let now = app.clock.now();
@@ -864,7 +868,7 @@ async fn create_service_principal_authorized(
     Ok((sp, secret))
 }
 
-pub async fn delete_service_principal(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+pub async fn delete_service_principal(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     authorize::audited(
         app,
         caller,
@@ -879,14 +883,14 @@ async fn delete_service_principal_authorized(
     app: &App,
     caller: &Caller,
     id: Uuid,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     authorize::act(app, caller, actions::SERVICE_PRINCIPALS_DELETE, false)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let sp = tx
         .get_service_principal(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("service principal"))?;
+        .ok_or_else(|| Failure::not_found("service principal"))?;
     // A privileged service principal is managed only from above, like a privileged person.
     let protection = access::privilege::of_principal(app, &mut *tx, id, now).await?;
     if let Protection::Privileged(reason) = protection {
@@ -922,7 +926,7 @@ pub async fn create_role_definition(
     app: &App,
     caller: &Caller,
     new: NewRole,
-) -> ApiResult<RoleDefinition> {
+) -> UseCaseResult<RoleDefinition> {
     authorize::audited(
         app,
         caller,
@@ -937,7 +941,7 @@ async fn create_role_definition_authorized(
     app: &App,
     caller: &Caller,
     new: NewRole,
-) -> ApiResult<RoleDefinition> {
+) -> UseCaseResult<RoleDefinition> {
     authorize::act(app, caller, actions::ROLE_DEFINITIONS_CREATE, true)?;
     let mut checks = vec![
         dir::validate_display_name(&new.display_name),
@@ -994,7 +998,7 @@ pub async fn holders_of_group(
     group: Uuid,
     relation: Relation,
     now: chrono::DateTime<chrono::Utc>,
-) -> ApiResult<Vec<Uuid>> {
+) -> UseCaseResult<Vec<Uuid>> {
     let mut out = tx.relations_of_group(group, relation).await?;
     let access = match relation {
         Relation::Member => GroupAccess::Member,

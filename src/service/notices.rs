@@ -20,7 +20,7 @@ use eligo_store::Tx;
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::error::ApiResult;
+use crate::failure::UseCaseResult;
 use crate::notify::event::{Notice, NoticeKind, NoticeStage, NoticeTarget, Party};
 use crate::outbox::jobs::{MailAudience, Payload};
 use crate::service::pim::{Governed, Target, approve};
@@ -85,7 +85,7 @@ fn sends(rule: Option<&NotificationRule>, kind: NoticeKind) -> Option<(bool, Vec
     })
 }
 
-async fn party(tx: &mut dyn Tx, id: Uuid) -> ApiResult<Party> {
+async fn party(tx: &mut dyn Tx, id: Uuid) -> UseCaseResult<Party> {
     let summary = crate::service::access::principal_summary(tx, id).await?;
     Ok(Party {
         id,
@@ -98,7 +98,7 @@ async fn party(tx: &mut dyn Tx, id: Uuid) -> ApiResult<Party> {
 }
 
 /// Where a user's mail goes: their mail, else a UPN that is an address.
-async fn address_of(tx: &mut dyn Tx, user: Uuid) -> ApiResult<Option<(Uuid, String)>> {
+async fn address_of(tx: &mut dyn Tx, user: Uuid) -> UseCaseResult<Option<(Uuid, String)>> {
     Ok(tx.get_user(user).await?.and_then(|u| {
         if !u.account_enabled {
             return None;
@@ -167,7 +167,7 @@ pub async fn after_request(
     request: &ScheduleRequest,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let is_self = request.action.is_self();
     let assignment = match request.kind {
         RequestKind::Eligibility => "eligible",
@@ -283,7 +283,7 @@ pub async fn about_schedule(
     days_left: Option<u32>,
     dedupe: Option<String>,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let principal = party(tx, schedule.principal_id).await?;
     let assignment = match schedule.kind {
         ScheduleKind::Eligible => "eligible",
@@ -327,7 +327,7 @@ async fn announce(
     approvers: Option<(Uuid, BTreeSet<Uuid>)>,
     dedupe: Option<String>,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let occasion = dedupe.unwrap_or_else(|| notice.id.to_string());
     for sub in tx.list_subscriptions().await? {
         let wanted = sub.data["eventTypes"].as_array().is_some_and(|types| {
@@ -423,6 +423,6 @@ async fn announce(
 
 /// Does anyone listen at all (mail configured, or a subscription)? Lets bulk work (a thousand
 /// expiries at once) skip loading what notices would need when nobody would hear them.
-pub async fn anyone_listens(app: &App, tx: &mut dyn Tx) -> ApiResult<bool> {
+pub async fn anyone_listens(app: &App, tx: &mut dyn Tx) -> UseCaseResult<bool> {
     Ok(app.config.smtp_url.is_some() || !tx.list_subscriptions().await?.is_empty())
 }

@@ -8,13 +8,13 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::service::authorize;
 
 /// Makes a failed job pending again, due now. Only dead letters are retried: a job still in
 /// the worker's hands is refused (409). `id` as parsed from the request: a malformed one is
 /// answered only to a caller who may retry, so a refused caller gets its 403 whatever it sent.
-pub async fn retry(app: &App, caller: &Caller, id: ApiResult<Uuid>) -> ApiResult<Job> {
+pub async fn retry(app: &App, caller: &Caller, id: UseCaseResult<Uuid>) -> UseCaseResult<Job> {
     authorize::audited(app, caller, "Retry outbox job", Category::Policy, async {
         authorize::act(app, caller, actions::OUTBOX_UPDATE, false)?;
         let id = id?;
@@ -23,9 +23,9 @@ pub async fn retry(app: &App, caller: &Caller, id: ApiResult<Uuid>) -> ApiResult
         let job = tx
             .get_job(id)
             .await?
-            .ok_or_else(|| ApiError::not_found("job"))?;
+            .ok_or_else(|| Failure::not_found("job"))?;
         if !tx.retry_job(id, now).await? {
-            return Err(ApiError::conflict(
+            return Err(Failure::conflict(
                 "JobNotFailed",
                 format!(
                     "this job is {}; only failed jobs are retried",
@@ -47,7 +47,7 @@ pub async fn retry(app: &App, caller: &Caller, id: ApiResult<Uuid>) -> ApiResult
         let job = tx
             .get_job(id)
             .await?
-            .ok_or_else(|| ApiError::not_found("job"))?;
+            .ok_or_else(|| Failure::not_found("job"))?;
         tx.commit().await?;
         Ok(job)
     })
@@ -61,24 +61,24 @@ pub struct Reader<'a> {
     app: &'a App,
 }
 
-pub fn reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<Reader<'a>> {
+pub fn reader<'a>(app: &'a App, caller: &Caller) -> UseCaseResult<Reader<'a>> {
     authorize::act(app, caller, actions::OUTBOX_READ, false)?;
     Ok(Reader { app })
 }
 
 impl Reader<'_> {
     /// Newest first, optionally only one status.
-    pub async fn list(&self, status: Option<JobStatus>, page: Page) -> ApiResult<Vec<Job>> {
+    pub async fn list(&self, status: Option<JobStatus>, page: Page) -> UseCaseResult<Vec<Job>> {
         Ok(self.app.store.read().await?.list_jobs(status, page).await?)
     }
 
-    pub async fn get(&self, id: Uuid) -> ApiResult<Job> {
+    pub async fn get(&self, id: Uuid) -> UseCaseResult<Job> {
         self.app
             .store
             .read()
             .await?
             .get_job(id)
             .await?
-            .ok_or_else(|| ApiError::not_found("job"))
+            .ok_or_else(|| Failure::not_found("job"))
     }
 }

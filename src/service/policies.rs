@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::service::authorize;
 
 /// The policy governing `role_definition_id` at `scope_id`, stored or default. 404 when the
@@ -24,26 +24,26 @@ pub async fn load(
     scope_type: ScopeType,
     scope_id: &str,
     role_definition_id: &str,
-) -> ApiResult<RolePolicy> {
+) -> UseCaseResult<RolePolicy> {
     match scope_type {
         ScopeType::DirectoryRole => {
             scope::validate(scope_id)?;
             let role = Uuid::parse_str(role_definition_id).map_err(|_| {
-                ApiError::bad_request("Request_BadRequest", "roleDefinitionId must be a GUID")
+                Failure::bad_request("Request_BadRequest", "roleDefinitionId must be a GUID")
             })?;
             tx.get_role_definition(role)
                 .await?
-                .ok_or_else(|| ApiError::not_found("role definition"))?;
+                .ok_or_else(|| Failure::not_found("role definition"))?;
         }
         ScopeType::Group => {
             let group = Uuid::parse_str(scope_id).map_err(|_| {
-                ApiError::bad_request("Request_BadRequest", "a group scopeId must be a GUID")
+                Failure::bad_request("Request_BadRequest", "a group scopeId must be a GUID")
             })?;
             tx.get_group(group)
                 .await?
-                .ok_or_else(|| ApiError::not_found("group"))?;
+                .ok_or_else(|| Failure::not_found("group"))?;
             if !matches!(role_definition_id, "member" | "owner") {
-                return Err(ApiError::bad_request(
+                return Err(Failure::bad_request(
                     "Request_BadRequest",
                     "a group policy's roleDefinitionId is member or owner",
                 ));
@@ -58,9 +58,9 @@ pub async fn load(
 }
 
 /// The policy with this id; 404 for an id that names nothing.
-pub async fn by_id(tx: &mut dyn Tx, id: &str) -> ApiResult<RolePolicy> {
+pub async fn by_id(tx: &mut dyn Tx, id: &str) -> UseCaseResult<RolePolicy> {
     let (scope_type, scope_id, role) =
-        RolePolicy::parse_id(id).ok_or_else(|| ApiError::not_found("policy"))?;
+        RolePolicy::parse_id(id).ok_or_else(|| Failure::not_found("policy"))?;
     load(tx, scope_type, &scope_id, &role).await
 }
 
@@ -74,7 +74,7 @@ pub async fn update_rule(
     policy_id: &str,
     rule_id: &str,
     body: &Value,
-) -> ApiResult<RolePolicy> {
+) -> UseCaseResult<RolePolicy> {
     authorize::audited(
         app,
         caller,
@@ -91,13 +91,13 @@ async fn update_rule_authorized(
     policy_id: &str,
     rule_id: &str,
     body: &Value,
-) -> ApiResult<RolePolicy> {
+) -> UseCaseResult<RolePolicy> {
     authorize::act(app, caller, actions::POLICIES_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let mut policy = by_id(&mut *tx, policy_id).await?;
     policy.rules.apply(rule_id, body).map_err(|broken| {
-        ApiError::invalid_all(
+        Failure::invalid_all(
             "InvalidPolicyRule",
             &format!("the rule {rule_id} is not valid"),
             broken,
@@ -124,7 +124,7 @@ pub fn rule_json(rules: &PolicyRules, rule_id: &str) -> Value {
 
 /// The display name of the role or group a policy governs, so its audit entries read as
 /// "Helpdesk Administrator" rather than an id.
-async fn governed_name(tx: &mut dyn Tx, policy: &RolePolicy) -> ApiResult<Option<String>> {
+async fn governed_name(tx: &mut dyn Tx, policy: &RolePolicy) -> UseCaseResult<Option<String>> {
     Ok(match policy.scope_type {
         ScopeType::DirectoryRole => match Uuid::parse_str(&policy.role_definition_id) {
             Ok(id) => tx.get_role_definition(id).await?.map(|r| r.display_name),
@@ -181,7 +181,7 @@ pub async fn update_rules(
     policy_id: &str,
     changes: &[(String, Value)],
     unchanged_since: Option<Option<DateTime<Utc>>>,
-) -> ApiResult<RulesUpdate> {
+) -> UseCaseResult<RulesUpdate> {
     authorize::audited(
         app,
         caller,
@@ -198,7 +198,7 @@ async fn update_rules_authorized(
     policy_id: &str,
     changes: &[(String, Value)],
     unchanged_since: Option<Option<DateTime<Utc>>>,
-) -> ApiResult<RulesUpdate> {
+) -> UseCaseResult<RulesUpdate> {
     authorize::act(app, caller, actions::POLICIES_UPDATE, true)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
@@ -220,7 +220,7 @@ async fn update_rules_authorized(
         }
     }
     if !broken.is_empty() {
-        return Err(ApiError::invalid_all(
+        return Err(Failure::invalid_all(
             "InvalidPolicyRule",
             "some rules are not valid; nothing was changed",
             broken,
@@ -232,8 +232,8 @@ async fn update_rules_authorized(
     if let Some(seen) = unchanged_since
         && seen != policy.last_modified_date_time
     {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
+        return Err(Failure::new(
+            crate::failure::Kind::Conflict,
             "PolicyChanged",
             "these settings were changed since the form was opened; nothing was saved",
         ));
@@ -253,7 +253,7 @@ async fn update_rules_authorized(
 /// The portal's question before it reads a settings form it was sent: may this caller change
 /// role settings at all? The permission only (the fresh second factor is the use case's to
 /// ask, so the form can say so); a refusal is audited as the change it refused.
-pub async fn may_update(app: &App, caller: &Caller) -> ApiResult<()> {
+pub async fn may_update(app: &App, caller: &Caller) -> UseCaseResult<()> {
     authorize::audited(app, caller, UPDATE_ACTIVITY, Category::Policy, async {
         Ok(authorize::act(
             app,
@@ -272,14 +272,14 @@ pub struct Reader<'a> {
     app: &'a App,
 }
 
-pub fn reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<Reader<'a>> {
+pub fn reader<'a>(app: &'a App, caller: &Caller) -> UseCaseResult<Reader<'a>> {
     authorize::act(app, caller, actions::POLICIES_READ, false)?;
     Ok(Reader { app })
 }
 
 impl Reader<'_> {
     /// The policy with this id, stored or default.
-    pub async fn policy(&self, id: &str) -> ApiResult<RolePolicy> {
+    pub async fn policy(&self, id: &str) -> UseCaseResult<RolePolicy> {
         by_id(&mut *self.app.store.read().await?, id).await
     }
 
@@ -290,7 +290,7 @@ impl Reader<'_> {
         scope_type: ScopeType,
         scope_id: &str,
         role: Option<String>,
-    ) -> ApiResult<Vec<RolePolicy>> {
+    ) -> UseCaseResult<Vec<RolePolicy>> {
         let mut tx = self.app.store.read().await?;
         let roles: Vec<String> = match (role, scope_type) {
             (Some(r), _) => vec![r],

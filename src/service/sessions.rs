@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::auth::throttle::Scope;
 use crate::auth::totp::{self, TotpCredential};
 use crate::auth::{Caller, password, token};
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 
 pub const PASSWORD: &str = "password";
 pub const TOTP: &str = "totp";
@@ -33,8 +33,8 @@ pub struct Issued {
 
 /// The one answer to every failed sign-in: it never tells a right password from a wrong one,
 /// nor whether the account has an authenticator (a missing code answers the same).
-fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized(
+fn invalid_credentials() -> Failure {
+    Failure::unauthorized(
         "InvalidCredentials",
         "the user name, password or code is incorrect (an account with an authenticator also needs its current code)",
     )
@@ -54,8 +54,8 @@ async fn fail(
     event: AuditEvent,
     account: &str,
     scope: Scope<'_>,
-    error: ApiError,
-) -> ApiError {
+    error: Failure,
+) -> Failure {
     app.throttle
         .record_failure(account, scope, event.activity_date_time);
     let write = async {
@@ -64,14 +64,14 @@ async fn fail(
         tx.commit().await
     };
     if let Err(e) = write.await {
-        return ApiError::from(e);
+        return Failure::from(e);
     }
     error
 }
 
-fn throttled(secs: u64) -> ApiError {
-    let mut e = ApiError::new(
-        axum::http::StatusCode::TOO_MANY_REQUESTS,
+fn throttled(secs: u64) -> Failure {
+    let mut e = Failure::new(
+        crate::failure::Kind::Throttled,
         "TooManyRequests",
         "too many failed sign-in attempts; try again later",
     );
@@ -118,7 +118,7 @@ async fn open_session(
     (raw, record): (String, TokenRecord),
     address: Option<&str>,
     now: DateTime<Utc>,
-) -> ApiResult<Issued> {
+) -> UseCaseResult<Issued> {
     tx.insert_token(&record).await?;
     tx.append_audit(
         AuditEvent::new(
@@ -148,7 +148,7 @@ pub async fn sign_in_user(
     pwd: &str,
     otp: Option<&str>,
     address: Option<&str>,
-) -> ApiResult<Issued> {
+) -> UseCaseResult<Issued> {
     let now = app.clock.now();
     let attempt = |reason: &str| {
         AuditEvent::new(
@@ -309,7 +309,7 @@ pub async fn sign_in_with_pass(
     upn: &str,
     presented: &str,
     address: Option<&str>,
-) -> ApiResult<Issued> {
+) -> UseCaseResult<Issued> {
     let now = app.clock.now();
     let anonymous = |reason: &str| {
         AuditEvent::new(
@@ -405,7 +405,7 @@ async fn may_enrol(
     caller: &Caller,
     replacing: bool,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     use crate::config::FirstFactorEnrolment as Policy;
     if signed_in_with_pass(caller) {
         return Ok(());
@@ -414,7 +414,7 @@ async fn may_enrol(
         if caller.mfa_is_fresh(now, app.config.mfa_freshness) {
             return Ok(());
         }
-        return Err(ApiError::forbidden(
+        return Err(Failure::forbidden(
             "replacing a registered authenticator needs a recent step-up (POST /v1/auth/stepup), or a sign-in with a Temporary Access Pass when the old one is lost",
         )
         .with_detail("MfaRequired", "otp"));
@@ -428,8 +428,8 @@ async fn may_enrol(
         ),
     };
     if needs_pass {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
+        return Err(Failure::new(
+            crate::failure::Kind::Denied,
             "TemporaryAccessPassRequired",
             "enrolling a first authenticator on this account needs a sign-in with a Temporary Access Pass, issued by a Global or Privileged Authentication Administrator",
         ));
@@ -442,7 +442,7 @@ pub async fn sign_in_service_principal(
     client_id: &str,
     secret: &str,
     address: Option<&str>,
-) -> ApiResult<Issued> {
+) -> UseCaseResult<Issued> {
     let now = app.clock.now();
     let attempt = |id: Option<Uuid>, reason: &str| {
         AuditEvent::new(
@@ -539,7 +539,7 @@ pub async fn sign_in_service_principal(
 
 /// Records a fresh second factor on the calling session.
 /// Has `who` a verified authenticator app (a second factor to step up with)?
-pub async fn has_authenticator(app: &App, who: Uuid) -> ApiResult<bool> {
+pub async fn has_authenticator(app: &App, who: Uuid) -> UseCaseResult<bool> {
     let mut tx = app.store.read().await?;
     Ok(tx
         .get_credential(who, TOTP)
@@ -548,7 +548,7 @@ pub async fn has_authenticator(app: &App, who: Uuid) -> ApiResult<bool> {
         .is_some_and(|c| c.verified))
 }
 
-pub async fn step_up(app: &App, caller: &Caller, code: &str) -> ApiResult<DateTime<Utc>> {
+pub async fn step_up(app: &App, caller: &Caller, code: &str) -> UseCaseResult<DateTime<Utc>> {
     let now = app.clock.now();
     let account = caller.upn.clone().unwrap_or_else(|| caller.id.to_string());
     if let Some(secs) =
@@ -564,7 +564,7 @@ pub async fn step_up(app: &App, caller: &Caller, code: &str) -> ApiResult<DateTi
         .and_then(|v| serde_json::from_value(v).ok())
         .filter(|c: &TotpCredential| c.verified);
     let Some(mut cred) = cred else {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "MfaNotEnrolled",
             "no verified TOTP authenticator is registered; enrol one first",
         ));
@@ -578,7 +578,7 @@ pub async fn step_up(app: &App, caller: &Caller, code: &str) -> ApiResult<DateTi
     .target(caller.id, "User", caller.upn.as_deref());
     let Some(step) = totp::check(&cred, code, now) else {
         drop(tx);
-        let e = ApiError::unauthorized(
+        let e = Failure::unauthorized(
             "InvalidCredentials",
             "the code is incorrect or was already used",
         );
@@ -605,7 +605,7 @@ pub async fn step_up(app: &App, caller: &Caller, code: &str) -> ApiResult<DateTi
     Ok(now)
 }
 
-pub async fn sign_out(app: &App, caller: &Caller) -> ApiResult<()> {
+pub async fn sign_out(app: &App, caller: &Caller) -> UseCaseResult<()> {
     let now = app.clock.now();
     // The configured break-glass token is not a session: signing it out would lock recovery
     // out until the next start. It is rotated by changing ELIGO_BOOTSTRAP_TOKEN.
@@ -615,7 +615,7 @@ pub async fn sign_out(app: &App, caller: &Caller) -> ApiResult<()> {
         .as_ref()
         .is_some_and(|t| token::digest(t.expose()) == caller.session.token_hash)
     {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "BreakGlassTokenConfigured",
             "the configured break-glass token cannot be signed out; to rotate it, change ELIGO_BOOTSTRAP_TOKEN and restart",
         ));
@@ -643,7 +643,10 @@ pub const ENROLMENT_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(10)
 
 /// The caller's pending TOTP enrolment, if this session started it less than
 /// `ENROLMENT_LIFETIME` ago: another session (a thief's with the password) never sees the secret.
-pub async fn pending_enrolment(app: &App, caller: &Caller) -> ApiResult<Option<TotpCredential>> {
+pub async fn pending_enrolment(
+    app: &App,
+    caller: &Caller,
+) -> UseCaseResult<Option<TotpCredential>> {
     let mut tx = app.store.read().await?;
     pending_enrolment_in(&mut *tx, caller, app.clock.now()).await
 }
@@ -652,7 +655,7 @@ async fn pending_enrolment_in(
     tx: &mut dyn eligo_store::Tx,
     caller: &Caller,
     now: DateTime<Utc>,
-) -> ApiResult<Option<TotpCredential>> {
+) -> UseCaseResult<Option<TotpCredential>> {
     let pending: Option<TotpCredential> = tx
         .get_credential(caller.id, TOTP_PENDING)
         .await?
@@ -671,10 +674,10 @@ pub struct Enrolment {
 
 /// Starts TOTP enrolment. Replacing an authenticator that is already verified needs a fresh
 /// MFA, or a stolen password would be enough to take over the second factor.
-pub async fn begin_totp(app: &App, caller: &Caller) -> ApiResult<Enrolment> {
+pub async fn begin_totp(app: &App, caller: &Caller) -> UseCaseResult<Enrolment> {
     let now = app.clock.now();
     let Some(upn) = caller.upn.clone() else {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "NotSupported",
             "only users enrol TOTP authenticators",
         ));
@@ -687,7 +690,7 @@ pub async fn begin_totp(app: &App, caller: &Caller) -> ApiResult<Enrolment> {
     may_enrol(app, &mut *tx, caller, verified, now).await?;
     let secret = totp::new_secret();
     let uri = totp::otpauth_uri(&secret, &upn)
-        .ok_or_else(|| ApiError::internal("totp uri", "could not build"))?;
+        .ok_or_else(|| Failure::internal("totp uri", "could not build"))?;
     let pending = TotpCredential {
         secret_base32: secret.clone(),
         verified: false,
@@ -721,11 +724,11 @@ pub async fn begin_totp(app: &App, caller: &Caller) -> ApiResult<Enrolment> {
 }
 
 /// Completes enrolment with a code from the new authenticator; this also counts as a fresh MFA.
-pub async fn verify_totp(app: &App, caller: &Caller, code: &str) -> ApiResult<()> {
+pub async fn verify_totp(app: &App, caller: &Caller, code: &str) -> UseCaseResult<()> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let Some(mut pending) = pending_enrolment_in(&mut *tx, caller, now).await? else {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "NoPendingEnrolment",
             "no enrolment of this session is waiting (it expires after 10 minutes): start with POST /v1/me/authenticationMethods/totp",
         ));
@@ -742,7 +745,7 @@ pub async fn verify_totp(app: &App, caller: &Caller, code: &str) -> ApiResult<()
         return Err(eligo_core::authz::Denied::MfaRequired.into());
     }
     let Some(step) = totp::check(&pending, code, now) else {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "InvalidOtp",
             "the code does not match the new authenticator",
         ));

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::notify::webhooks::validate_subscription;
 use crate::service::authorize;
 
@@ -26,7 +26,7 @@ pub async fn create(
     app: &App,
     caller: &Caller,
     new: NewSubscription,
-) -> ApiResult<SubscriptionRow> {
+) -> UseCaseResult<SubscriptionRow> {
     authorize::audited(
         app,
         caller,
@@ -67,13 +67,13 @@ pub async fn create(
 }
 
 /// Every problem of the subscription at once, each under its field.
-fn valid(new: &NewSubscription) -> ApiResult<()> {
+fn valid(new: &NewSubscription) -> UseCaseResult<()> {
     let Err(problems) = validate_subscription(&new.url, &new.event_types, &new.secret) else {
         return Ok(());
     };
     let summary: Vec<String> = problems.iter().map(|(f, m)| format!("{f}: {m}")).collect();
     Err(problems.iter().fold(
-        ApiError::bad_request(
+        Failure::bad_request(
             "InvalidSubscription",
             format!("the subscription is invalid: {}", summary.join("; ")),
         ),
@@ -83,7 +83,7 @@ fn valid(new: &NewSubscription) -> ApiResult<()> {
 
 /// `id` as parsed from the request: a malformed one is answered only to a caller who may
 /// unsubscribe, so a refused caller gets its 403 whatever it sent.
-pub async fn delete(app: &App, caller: &Caller, id: ApiResult<Uuid>) -> ApiResult<()> {
+pub async fn delete(app: &App, caller: &Caller, id: UseCaseResult<Uuid>) -> UseCaseResult<()> {
     authorize::audited(
         app,
         caller,
@@ -95,7 +95,7 @@ pub async fn delete(app: &App, caller: &Caller, id: ApiResult<Uuid>) -> ApiResul
             let now = app.clock.now();
             let mut tx = app.store.write().await?;
             if !tx.delete_subscription(id).await? {
-                return Err(ApiError::not_found("subscription"));
+                return Err(Failure::not_found("subscription"));
             }
             tx.append_audit(
                 AuditEvent::new(
@@ -121,23 +121,23 @@ pub struct Reader<'a> {
     app: &'a App,
 }
 
-pub fn reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<Reader<'a>> {
+pub fn reader<'a>(app: &'a App, caller: &Caller) -> UseCaseResult<Reader<'a>> {
     authorize::act(app, caller, actions::SUBSCRIPTIONS_READ, false)?;
     Ok(Reader { app })
 }
 
 impl Reader<'_> {
-    pub async fn list(&self) -> ApiResult<Vec<SubscriptionRow>> {
+    pub async fn list(&self) -> UseCaseResult<Vec<SubscriptionRow>> {
         Ok(self.app.store.read().await?.list_subscriptions().await?)
     }
 
-    pub async fn get(&self, id: Uuid) -> ApiResult<SubscriptionRow> {
+    pub async fn get(&self, id: Uuid) -> UseCaseResult<SubscriptionRow> {
         self.app
             .store
             .read()
             .await?
             .get_subscription(id)
             .await?
-            .ok_or_else(|| ApiError::not_found("subscription"))
+            .ok_or_else(|| Failure::not_found("subscription"))
     }
 }

@@ -367,7 +367,7 @@ async fn decide(
                         Some(id),
                     ));
                 }
-                _ if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+                _ if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
                     errors.absorb(&e, |t| (t == "justification").then_some("justification"))
                 }
                 _ => return Err(e.into()),
@@ -414,8 +414,8 @@ async fn step_up(
         Err(e) if e.code == "MfaNotEnrolled" => errors.add_general(
             "A decision needs a code from an authenticator app, and you have not set one up: set it up under Security info (/portal/security) first.",
         ),
-        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => errors.add("code", e.message),
-        Err(e) if e.status.is_client_error() => errors.add(
+        Err(e) if e.status() == StatusCode::TOO_MANY_REQUESTS => errors.add("code", e.message),
+        Err(e) if e.status().is_client_error() => errors.add(
             "code",
             "That code is incorrect or was already used. Wait for the next code and try again.",
         ),

@@ -144,7 +144,7 @@ fn not_eligible(view: &TargetView, mode: Mode) -> PageError {
             view.phrase
         ),
     };
-    PageError::Api(ApiError::new(
+    PageError::Api(ApiError::of_status(
         StatusCode::BAD_REQUEST,
         "NothingToDo",
         message,
@@ -541,7 +541,7 @@ async fn post(app: AppState, posted: Posted<ActivationForm>, mode: Mode) -> Page
         let mut proven = caller.clone();
         proven.session.last_mfa_at = Some(now);
         if let Err(e) = submit::submit(&app, &proven, new(true)).await {
-            if e.status.is_server_error() {
+            if e.status().is_server_error() {
                 return Err(e.into());
             }
             errors.absorb(&e, |t| field_of(t, ask_code));
@@ -572,9 +572,9 @@ async fn post(app: AppState, posted: Posted<ActivationForm>, mode: Mode) -> Page
         }
         match sessions::step_up(&app, &caller, &code).await {
             Ok(at) => caller.session.last_mfa_at = Some(at),
-            Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+            Err(e) if e.status() == StatusCode::TOO_MANY_REQUESTS => {
                 errors.add("code", e.message.clone());
-                return refuse(errors, e.status, false);
+                return refuse(errors, e.status(), false);
             }
             Err(e) if e.code == "MfaNotEnrolled" => {
                 errors.add_general(
@@ -582,7 +582,7 @@ async fn post(app: AppState, posted: Posted<ActivationForm>, mode: Mode) -> Page
                 );
                 return refuse(errors, StatusCode::BAD_REQUEST, false);
             }
-            Err(e) if e.status.is_client_error() => {
+            Err(e) if e.status().is_client_error() => {
                 errors.add(
                     "code",
                     "That code is incorrect or was already used. Wait for the next code and try again.",
@@ -626,9 +626,9 @@ async fn post(app: AppState, posted: Posted<ActivationForm>, mode: Mode) -> Page
             };
             Ok(redirect_with(&app, "/portal/roles", Flash::success(text)))
         }
-        Err(e) if e.status.is_client_error() => {
+        Err(e) if e.status().is_client_error() => {
             errors.absorb(&e, |t| field_of(t, ask_code && !fresh));
-            refuse(errors, e.status, fresh)
+            refuse(errors, e.status(), fresh)
         }
         Err(e) => Err(e.into()),
     }

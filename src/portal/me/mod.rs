@@ -189,7 +189,7 @@ impl Targets {
         }
         let loaded = match load_target(tx, target, principal).await {
             Ok(t) => Some(std::sync::Arc::new(t)),
-            Err(e) if e.status == StatusCode::NOT_FOUND => None,
+            Err(e) if e.status() == StatusCode::NOT_FOUND => None,
             Err(e) => return Err(e.into()),
         };
         self.loaded.insert(target.clone(), loaded.clone());

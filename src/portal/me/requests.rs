@@ -256,11 +256,11 @@ pub async fn cancel(
                 Flash::success(format!("Your request for {} is canceled.", view.phrase)),
             ))
         }
-        Err(e) if e.status == StatusCode::NOT_FOUND => Err(e.into()),
-        Err(e) if e.status.is_client_error() => {
+        Err(e) if e.status() == StatusCode::NOT_FOUND => Err(e.into()),
+        Err(e) if e.status().is_client_error() => {
             let mut errors = FieldErrors::new();
             errors.absorb(&e, |_| None);
-            let status = e.status;
+            let status = e.status();
             let page = build(&app, &viewer, errors).await?;
             Ok(render_status(status, &page))
         }

@@ -221,10 +221,10 @@ pub async fn deactivate(
             };
             Ok(redirect_with(&app, "/portal/roles", Flash::success(what)))
         }
-        Err(e) if e.status.is_client_error() => {
+        Err(e) if e.status().is_client_error() => {
             let mut errors = FieldErrors::new();
             errors.absorb(&e, |_| None);
-            let status = e.status;
+            let status = e.status();
             let page = build(&app, &viewer, errors).await?;
             Ok(render_status(status, &page))
         }

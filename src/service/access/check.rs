@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 
 use super::live::LiveIndex;
 
@@ -84,7 +84,7 @@ pub struct Answer {
 
 /// Who may ask: anyone about themselves; about others, readers of role assignments (roles) or
 /// of groups (group access).
-fn authorize(caller: &Caller, question: &Question) -> ApiResult<()> {
+fn authorize(caller: &Caller, question: &Question) -> UseCaseResult<()> {
     if question.principal() == caller.id {
         return Ok(());
     }
@@ -95,7 +95,7 @@ fn authorize(caller: &Caller, question: &Question) -> ApiResult<()> {
 }
 
 /// The single check: 404 for an unknown principal, role or group.
-pub fn check(app: &App, caller: &Caller, question: &Question) -> ApiResult<Answer> {
+pub fn check(app: &App, caller: &Caller, question: &Question) -> UseCaseResult<Answer> {
     authorize(caller, question)?;
     answer(&app.access, question, app.clock.now())
 }
@@ -106,7 +106,7 @@ pub fn check_many(
     app: &App,
     caller: &Caller,
     questions: &[Question],
-) -> ApiResult<Vec<Result<Answer, ApiError>>> {
+) -> UseCaseResult<Vec<Result<Answer, Failure>>> {
     for q in questions {
         authorize(caller, q)?;
     }
@@ -117,9 +117,9 @@ pub fn check_many(
         .collect())
 }
 
-fn answer(live: &LiveIndex, question: &Question, now: DateTime<Utc>) -> ApiResult<Answer> {
+fn answer(live: &LiveIndex, question: &Question, now: DateTime<Utc>) -> UseCaseResult<Answer> {
     if live.principal(question.principal()).is_none() {
-        return Err(ApiError::not_found("principal"));
+        return Err(Failure::not_found("principal"));
     }
     match question {
         Question::Role {
@@ -128,7 +128,7 @@ fn answer(live: &LiveIndex, question: &Question, now: DateTime<Utc>) -> ApiResul
             scope,
         } => {
             if live.role(*role).is_none() {
-                return Err(ApiError::not_found("role definition"));
+                return Err(Failure::not_found("role definition"));
             }
             let decision = live.check_role(*principal, *role, scope, now);
             Ok(role_answer(live, decision))
@@ -139,7 +139,7 @@ fn answer(live: &LiveIndex, question: &Question, now: DateTime<Utc>) -> ApiResul
             access,
         } => {
             if !matches!(live.principal(*group), Some((PrincipalKind::Group, _))) {
-                return Err(ApiError::not_found("group"));
+                return Err(Failure::not_found("group"));
             }
             Ok(match access {
                 GroupAccess::Member => {

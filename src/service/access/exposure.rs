@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::service::access::check::Named;
 use crate::service::access::live::LiveIndex;
 use crate::service::directory::kind_label;
@@ -62,12 +62,12 @@ pub struct Report {
     pub value: Vec<Exposed>,
 }
 
-pub fn report(app: &App, caller: &Caller, role: Uuid) -> ApiResult<Report> {
+pub fn report(app: &App, caller: &Caller, role: Uuid) -> UseCaseResult<Report> {
     caller.require(actions::ROLE_ASSIGNMENTS_READ)?;
     let live = &app.access;
     let def = live
         .role(role)
-        .ok_or_else(|| ApiError::not_found("role definition"))?;
+        .ok_or_else(|| Failure::not_found("role definition"))?;
     let now = app.clock.now();
     let (holding, eligible) = live.exposure(role, now);
     let mut value = Vec::new();

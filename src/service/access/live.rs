@@ -29,7 +29,7 @@ use eligo_core::target::{GroupAccess, Target, group_scope};
 use eligo_store::{Change, PrincipalRow, ScheduleQuery, Store};
 use uuid::Uuid;
 
-use crate::error::ApiResult;
+use crate::failure::UseCaseResult;
 
 const OWNER: &str = "owner";
 
@@ -234,7 +234,7 @@ impl State {
 
 impl LiveIndex {
     /// Builds the index from everything in the store (schedules already over are left out).
-    pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> ApiResult<LiveIndex> {
+    pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> UseCaseResult<LiveIndex> {
         let mut tx = store.read().await?;
         let mut state = State::default();
         for row in tx.all_principals().await? {

@@ -8,7 +8,7 @@ use eligo_core::directory::{PrincipalKind, Relation};
 use eligo_store::{ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
-use crate::error::ApiResult;
+use crate::failure::UseCaseResult;
 
 pub mod check;
 pub mod exposure;
@@ -22,7 +22,10 @@ pub struct PrincipalSummary {
     pub enabled: bool,
 }
 
-pub async fn principal_summary(tx: &mut dyn Tx, id: Uuid) -> ApiResult<Option<PrincipalSummary>> {
+pub async fn principal_summary(
+    tx: &mut dyn Tx,
+    id: Uuid,
+) -> UseCaseResult<Option<PrincipalSummary>> {
     let Some(kind) = tx.principal_kind(id).await? else {
         return Ok(None);
     };
@@ -58,7 +61,7 @@ pub async fn is_privileged(
     tx: &mut dyn Tx,
     principal: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<bool> {
+) -> UseCaseResult<bool> {
     let mut holders = vec![principal];
     holders.extend(tx.groups_of_principal(principal, Relation::Member).await?);
     let query = ScheduleQuery {

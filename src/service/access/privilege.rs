@@ -15,10 +15,10 @@ use eligo_store::Tx;
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::error::ApiResult;
+use crate::failure::UseCaseResult;
 
 /// Evaluates rule 1 and rule 3 for the whole directory at `now`.
-pub async fn evaluate(app: &App, tx: &mut dyn Tx, now: DateTime<Utc>) -> ApiResult<Privilege> {
+pub async fn evaluate(app: &App, tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCaseResult<Privilege> {
     let mut facts = app.access.privilege_facts();
     let mut manager_levels = 1u8;
     for policy in tx.list_policies().await? {
@@ -77,7 +77,7 @@ pub async fn of_principal(
     tx: &mut dyn Tx,
     id: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<Protection> {
+) -> UseCaseResult<Protection> {
     let privilege = evaluate(app, tx, now).await?;
     Ok(match privilege.privileged(id) {
         Some(reason) => Protection::Privileged(describe_principal(app, reason)),
@@ -91,7 +91,7 @@ pub async fn of_group(
     tx: &mut dyn Tx,
     id: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<Protection> {
+) -> UseCaseResult<Protection> {
     let privilege = evaluate(app, tx, now).await?;
     Ok(match privilege.protected(id) {
         Some(reason) => Protection::Protected(describe_group(app, reason)),

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::service::authorize;
 
 use super::{holders_of_group, transitive_groups, transitive_members};
@@ -21,7 +21,7 @@ pub enum DirectoryObject {
 }
 
 /// The objects of `ids` that still exist, in that order.
-async fn load_objects(tx: &mut dyn Tx, ids: &[Uuid]) -> ApiResult<Vec<DirectoryObject>> {
+async fn load_objects(tx: &mut dyn Tx, ids: &[Uuid]) -> UseCaseResult<Vec<DirectoryObject>> {
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
         let object = match tx.principal_kind(id).await? {
@@ -48,38 +48,42 @@ pub struct UserReader<'a> {
     app: &'a App,
 }
 
-pub fn user_reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<UserReader<'a>> {
+pub fn user_reader<'a>(app: &'a App, caller: &Caller) -> UseCaseResult<UserReader<'a>> {
     authorize::act(app, caller, actions::USERS_READ, false)?;
     Ok(UserReader { app })
 }
 
 impl UserReader<'_> {
-    pub async fn list(&self, query: &UserQuery, page: Page) -> ApiResult<Vec<User>> {
+    pub async fn list(&self, query: &UserQuery, page: Page) -> UseCaseResult<Vec<User>> {
         Ok(self.app.store.read().await?.list_users(query, page).await?)
     }
 }
 
 /// Anyone may read themselves; reading others needs a directory reader's role.
-fn may_read_user(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+fn may_read_user(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     if caller.id != id {
         authorize::act(app, caller, actions::USERS_READ, false)?;
     }
     Ok(())
 }
 
-async fn existing_user(tx: &mut dyn Tx, id: Uuid) -> ApiResult<User> {
+async fn existing_user(tx: &mut dyn Tx, id: Uuid) -> UseCaseResult<User> {
     tx.get_user(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))
+        .ok_or_else(|| Failure::not_found("user"))
 }
 
-pub async fn get_user(app: &App, caller: &Caller, id: Uuid) -> ApiResult<User> {
+pub async fn get_user(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<User> {
     may_read_user(app, caller, id)?;
     existing_user(&mut *app.store.read().await?, id).await
 }
 
 /// The groups `id` is a direct member of.
-pub async fn member_of(app: &App, caller: &Caller, id: Uuid) -> ApiResult<Vec<DirectoryObject>> {
+pub async fn member_of(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+) -> UseCaseResult<Vec<DirectoryObject>> {
     may_read_user(app, caller, id)?;
     let mut tx = app.store.read().await?;
     existing_user(&mut *tx, id).await?;
@@ -92,7 +96,7 @@ pub async fn transitive_member_of(
     app: &App,
     caller: &Caller,
     id: Uuid,
-) -> ApiResult<Vec<DirectoryObject>> {
+) -> UseCaseResult<Vec<DirectoryObject>> {
     may_read_user(app, caller, id)?;
     let mut tx = app.store.read().await?;
     existing_user(&mut *tx, id).await?;
@@ -105,10 +109,10 @@ pub async fn check_member_groups(
     caller: &Caller,
     id: Uuid,
     group_ids: &[Uuid],
-) -> ApiResult<Vec<Uuid>> {
+) -> UseCaseResult<Vec<Uuid>> {
     may_read_user(app, caller, id)?;
     if group_ids.len() > 20 {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "Request_BadRequest",
             "at most 20 group ids may be checked at once",
         ));
@@ -131,13 +135,13 @@ pub struct GroupReader<'a> {
     app: &'a App,
 }
 
-pub fn group_reader<'a>(app: &'a App, caller: &Caller) -> ApiResult<GroupReader<'a>> {
+pub fn group_reader<'a>(app: &'a App, caller: &Caller) -> UseCaseResult<GroupReader<'a>> {
     authorize::act(app, caller, actions::GROUPS_READ, false)?;
     Ok(GroupReader { app })
 }
 
 impl GroupReader<'_> {
-    pub async fn list(&self, query: &GroupQuery, page: Page) -> ApiResult<Vec<Group>> {
+    pub async fn list(&self, query: &GroupQuery, page: Page) -> UseCaseResult<Vec<Group>> {
         Ok(self
             .app
             .store
@@ -150,11 +154,16 @@ impl GroupReader<'_> {
 
 /// Readers see every group; members and owners see their own. An unknown group is 404 for
 /// everyone (as it always was).
-async fn readable_group(app: &App, tx: &mut dyn Tx, caller: &Caller, id: Uuid) -> ApiResult<Group> {
+async fn readable_group(
+    app: &App,
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    id: Uuid,
+) -> UseCaseResult<Group> {
     let group = tx
         .get_group(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("group"))?;
+        .ok_or_else(|| Failure::not_found("group"))?;
     if authorize::act(app, caller, actions::GROUPS_READ, false).is_err() {
         let mine = tx
             .relations_of_group(id, Relation::Owner)
@@ -165,7 +174,7 @@ async fn readable_group(app: &App, tx: &mut dyn Tx, caller: &Caller, id: Uuid) -
                 .await?
                 .contains(&caller.id);
         if !mine {
-            return Err(ApiError::forbidden(format!(
+            return Err(Failure::forbidden(format!(
                 "reading this group needs {}",
                 actions::GROUPS_READ
             )));
@@ -174,7 +183,7 @@ async fn readable_group(app: &App, tx: &mut dyn Tx, caller: &Caller, id: Uuid) -
     Ok(group)
 }
 
-pub async fn get_group(app: &App, caller: &Caller, id: Uuid) -> ApiResult<Group> {
+pub async fn get_group(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<Group> {
     readable_group(app, &mut *app.store.read().await?, caller, id).await
 }
 
@@ -184,7 +193,7 @@ pub async fn group_relation(
     caller: &Caller,
     id: Uuid,
     relation: Relation,
-) -> ApiResult<Vec<DirectoryObject>> {
+) -> UseCaseResult<Vec<DirectoryObject>> {
     let mut tx = app.store.read().await?;
     readable_group(app, &mut *tx, caller, id).await?;
     let ids = holders_of_group(&mut *tx, id, relation, app.clock.now()).await?;
@@ -196,7 +205,7 @@ pub async fn group_transitive_members(
     app: &App,
     caller: &Caller,
     id: Uuid,
-) -> ApiResult<Vec<DirectoryObject>> {
+) -> UseCaseResult<Vec<DirectoryObject>> {
     let mut tx = app.store.read().await?;
     readable_group(app, &mut *tx, caller, id).await?;
     load_objects(&mut *tx, &transitive_members(app, id)).await
@@ -214,13 +223,13 @@ pub struct ServicePrincipalReader<'a> {
 pub fn service_principal_reader<'a>(
     app: &'a App,
     caller: &Caller,
-) -> ApiResult<ServicePrincipalReader<'a>> {
+) -> UseCaseResult<ServicePrincipalReader<'a>> {
     authorize::act(app, caller, actions::SERVICE_PRINCIPALS_READ, false)?;
     Ok(ServicePrincipalReader { app })
 }
 
 impl ServicePrincipalReader<'_> {
-    pub async fn list(&self, page: Page) -> ApiResult<Vec<ServicePrincipal>> {
+    pub async fn list(&self, page: Page) -> UseCaseResult<Vec<ServicePrincipal>> {
         Ok(self
             .app
             .store
@@ -236,7 +245,7 @@ pub async fn get_service_principal(
     app: &App,
     caller: &Caller,
     id: Uuid,
-) -> ApiResult<ServicePrincipal> {
+) -> UseCaseResult<ServicePrincipal> {
     if caller.id != id {
         authorize::act(app, caller, actions::SERVICE_PRINCIPALS_READ, false)?;
     }
@@ -245,5 +254,5 @@ pub async fn get_service_principal(
         .await?
         .get_service_principal(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("service principal"))
+        .ok_or_else(|| Failure::not_found("service principal"))
 }

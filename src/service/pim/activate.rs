@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::failure::UseCaseResult;
 use crate::service::pim::admin::{end_now, grant};
 use crate::service::pim::{
     Target, does_not_exist, holders, live_schedules, role_event, rule_failure,
@@ -31,7 +31,7 @@ pub async fn run(
     target: &Target,
     request: &mut ScheduleRequest,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let mfa_is_fresh = caller.mfa_is_fresh(now, app.config.mfa_freshness);
     let approval = &target.policy.rules.approval_end_user_assignment;
     match request.action {
@@ -174,7 +174,7 @@ pub async fn apply_approved(
     request: &mut ScheduleRequest,
     initiator: eligo_core::audit::Initiator,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let extending = match request.action {
         RequestAction::SelfExtend => match current_activation(tx, request, now).await? {
             Some(current) => Some(current),
@@ -233,7 +233,7 @@ async fn fail(
     reason: &str,
     initiator: eligo_core::audit::Initiator,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     request.status = RequestStatus::Failed;
     request.status_detail = Some(format!("approved, but no longer grantable: {reason}"));
     request.completed_date_time = Some(now);
@@ -279,7 +279,7 @@ async fn decide(
     now: DateTime<Utc>,
     mfa_is_fresh: bool,
     extending: Option<Uuid>,
-) -> ApiResult<(Option<Uuid>, Grant)> {
+) -> UseCaseResult<(Option<Uuid>, Grant)> {
     let role = request.role_definition_id;
     let who = holders(app, request.principal_id);
     let eligible = live_schedules(tx, ScheduleKind::Eligible, who, role, now).await?;
@@ -336,7 +336,7 @@ async fn decide(
 async fn pending_as_schedules(
     tx: &mut dyn Tx,
     request: &ScheduleRequest,
-) -> ApiResult<Vec<RoleSchedule>> {
+) -> UseCaseResult<Vec<RoleSchedule>> {
     let pending = tx
         .list_schedule_requests(
             &RequestQuery {
@@ -377,7 +377,7 @@ async fn create_activation(
     (eligibility, decided): (Option<Uuid>, Grant),
     initiator: eligo_core::audit::Initiator,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let end = (decided.end != DateTime::<Utc>::MAX_UTC).then_some(decided.end);
     let mut schedule = RoleSchedule::new(
         Uuid::new_v4(),
@@ -412,7 +412,7 @@ async fn extend_with(
     end: DateTime<Utc>,
     initiator: eligo_core::audit::Initiator,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     current.end_date_time = (end != DateTime::<Utc>::MAX_UTC).then_some(end);
     current.end_pending = current.end_date_time.is_some();
     tx.update_role_schedule(current).await?;
@@ -434,7 +434,7 @@ async fn current_activation(
     tx: &mut dyn Tx,
     request: &ScheduleRequest,
     now: DateTime<Utc>,
-) -> ApiResult<Option<RoleSchedule>> {
+) -> UseCaseResult<Option<RoleSchedule>> {
     let live = live_schedules(
         tx,
         ScheduleKind::Active,
@@ -453,7 +453,7 @@ async fn recently_ended(
     tx: &mut dyn Tx,
     request: &ScheduleRequest,
     now: DateTime<Utc>,
-) -> ApiResult<bool> {
+) -> UseCaseResult<bool> {
     let all = tx
         .list_role_schedules(&ScheduleQuery {
             kind: Some(ScheduleKind::Active),

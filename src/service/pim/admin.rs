@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::failure::UseCaseResult;
 use crate::service::pim::{
     Target, cascade, does_not_exist, live_schedules, role_event, rule_failure,
 };
@@ -29,7 +29,7 @@ pub async fn run(
     target: &Target,
     request: &mut ScheduleRequest,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     let (kind, rules) = match request.kind {
         RequestKind::Eligibility => (
             ScheduleKind::Eligible,
@@ -279,7 +279,7 @@ async fn has_renewable(
     kind: ScheduleKind,
     request: &ScheduleRequest,
     now: DateTime<Utc>,
-) -> ApiResult<bool> {
+) -> UseCaseResult<bool> {
     let all = tx
         .list_role_schedules(&ScheduleQuery {
             kind: Some(kind),

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::service::access::live::LiveIndex;
 use crate::service::pim::{activate, load_target, role_event};
 
@@ -33,7 +33,7 @@ pub async fn approvers_of(
     request: &ScheduleRequest,
     step: &Step,
     now: DateTime<Utc>,
-) -> ApiResult<StageApprovers> {
+) -> UseCaseResult<StageApprovers> {
     let mut primary = resolve(tx, live, request, &step.settings.primary_approvers, now).await?;
     if step.settings.primary_approvers.is_empty() {
         primary = role_administrators(live, now);
@@ -51,7 +51,7 @@ async fn resolve(
     request: &ScheduleRequest,
     approvers: &[Approver],
     now: DateTime<Utc>,
-) -> ApiResult<BTreeSet<Uuid>> {
+) -> UseCaseResult<BTreeSet<Uuid>> {
     let mut out = BTreeSet::new();
     for approver in approvers {
         match approver {
@@ -113,7 +113,7 @@ pub async fn steps_for(
     request: &ScheduleRequest,
     who: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<Vec<(Step, bool)>> {
+) -> UseCaseResult<Vec<(Step, bool)>> {
     let Some(approval) = &request.approval else {
         return Ok(Vec::new());
     };
@@ -142,7 +142,7 @@ pub async fn may_read(
     caller: &Caller,
     request: &ScheduleRequest,
     now: DateTime<Utc>,
-) -> ApiResult<bool> {
+) -> UseCaseResult<bool> {
     if requester(request).contains(&caller.id) || caller.may(actions::ROLE_ASSIGNMENTS_READ) {
         return Ok(true);
     }
@@ -169,14 +169,14 @@ pub async fn load_visible(
     caller: &Caller,
     approval_id: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<ScheduleRequest> {
+) -> UseCaseResult<ScheduleRequest> {
     let request = tx
         .get_schedule_request(approval_id)
         .await?
         .filter(|r| r.approval.is_some())
-        .ok_or_else(|| ApiError::not_found("approval"))?;
+        .ok_or_else(|| Failure::not_found("approval"))?;
     if !may_read(tx, live, caller, &request, now).await? {
-        return Err(ApiError::not_found("approval"));
+        return Err(Failure::not_found("approval"));
     }
     Ok(request)
 }
@@ -205,7 +205,7 @@ pub async fn review(
     step_id: Uuid,
     result: ReviewResult,
     justification: Option<String>,
-) -> ApiResult<ScheduleRequest> {
+) -> UseCaseResult<ScheduleRequest> {
     crate::service::authorize::audited(
         app,
         caller,
@@ -239,7 +239,7 @@ pub async fn review_by_link(
     caller: &Caller,
     link: &LinkDecision,
     justification: Option<String>,
-) -> ApiResult<ScheduleRequest> {
+) -> UseCaseResult<ScheduleRequest> {
     crate::service::authorize::audited(
         app,
         caller,
@@ -247,8 +247,8 @@ pub async fn review_by_link(
         eligo_core::audit::Category::RoleManagement,
         async {
             if caller.id != link.approver_id {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::FORBIDDEN,
+                return Err(Failure::new(
+                    crate::failure::Kind::Denied,
                     "ApprovalLinkForAnotherApprover",
                     "this approval link was sent to another approver",
                 ));
@@ -260,8 +260,8 @@ pub async fn review_by_link(
                 .consume_link(&link.token_hash, now.timestamp_micros())
                 .await?
             {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::CONFLICT,
+                return Err(Failure::new(
+                    crate::failure::Kind::Conflict,
                     "ApprovalLinkUsed",
                     "this approval link was already used",
                 ));
@@ -293,7 +293,7 @@ async fn review_checked(
     step_id: Uuid,
     result: ReviewResult,
     justification: Option<String>,
-) -> ApiResult<ScheduleRequest> {
+) -> UseCaseResult<ScheduleRequest> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     load_visible(&mut *tx, &app.access, caller, approval_id, now).await?;
@@ -327,14 +327,14 @@ pub async fn review_in(
     result: ReviewResult,
     justification: Option<String>,
     now: DateTime<Utc>,
-) -> ApiResult<ScheduleRequest> {
+) -> UseCaseResult<ScheduleRequest> {
     let mut request = tx
         .get_schedule_request(approval_id)
         .await?
         .filter(|r| r.approval.is_some())
-        .ok_or_else(|| ApiError::not_found("approval"))?;
+        .ok_or_else(|| Failure::not_found("approval"))?;
     if request.status != RequestStatus::PendingApproval {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "ApprovalStepNotInProgress",
             format!(
                 "this request is {} and no longer waits for a decision",
@@ -343,13 +343,13 @@ pub async fn review_in(
         ));
     }
     let Some(mut approval) = request.approval.clone() else {
-        return Err(ApiError::not_found("approval"));
+        return Err(Failure::not_found("approval"));
     };
     let index = approval
         .steps
         .iter()
         .position(|s| s.id == step_id)
-        .ok_or_else(|| ApiError::not_found("approval step"))?;
+        .ok_or_else(|| Failure::not_found("approval step"))?;
     let who = approvers_of(tx, &app.access, &request, &approval.steps[index], now).await?;
     let outcome = approval
         .review(
@@ -364,11 +364,11 @@ pub async fn review_in(
         .map_err(|refusal| {
             use eligo_core::approval::Refusal;
             let status = match refusal {
-                Refusal::OwnRequest | Refusal::NotAnApprover => axum::http::StatusCode::FORBIDDEN,
-                Refusal::AlreadyReviewed => axum::http::StatusCode::CONFLICT,
-                _ => axum::http::StatusCode::BAD_REQUEST,
+                Refusal::OwnRequest | Refusal::NotAnApprover => crate::failure::Kind::Denied,
+                Refusal::AlreadyReviewed => crate::failure::Kind::Conflict,
+                _ => crate::failure::Kind::Invalid,
             };
-            ApiError::new(status, refusal.code(), refusal.message())
+            Failure::new(status, refusal.code(), refusal.message())
         })?;
     request.approval = Some(approval);
     let target = load_target(tx, &request.target(), request.principal_id).await?;
@@ -423,7 +423,7 @@ pub async fn review_in(
 
 /// `POST .../roleAssignmentScheduleRequests/{id}/cancel`: the requester withdraws a request
 /// still waiting for approval, or a scheduled activation that has not started.
-pub async fn cancel(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+pub async fn cancel(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     crate::service::authorize::audited(
         app,
         caller,
@@ -434,16 +434,16 @@ pub async fn cancel(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
     .await
 }
 
-async fn cancel_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()> {
+async fn cancel_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let mut request = tx
         .get_schedule_request(id)
         .await?
         .filter(|r| requester(r).contains(&caller.id) || caller.may(actions::ROLE_ASSIGNMENTS_READ))
-        .ok_or_else(|| ApiError::not_found("request"))?;
+        .ok_or_else(|| Failure::not_found("request"))?;
     if !requester(&request).contains(&caller.id) {
-        return Err(ApiError::forbidden("only the requester cancels a request"));
+        return Err(Failure::forbidden("only the requester cancels a request"));
     }
     let scheduled = match (request.status, request.target_schedule_id) {
         (RequestStatus::Granted, Some(schedule)) => tx
@@ -456,7 +456,7 @@ async fn cancel_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()
         return Ok(()); // Cancelling twice changes nothing.
     }
     if request.status != RequestStatus::PendingApproval && scheduled.is_none() {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "RequestNotCancelable",
             format!(
                 "this request is {}; only a request waiting for approval or a scheduled activation that has not started can be canceled",
@@ -485,7 +485,7 @@ async fn cancel_authorized(app: &App, caller: &Caller, id: Uuid) -> ApiResult<()
 }
 
 /// Requests now waiting on `caller`'s decision.
-pub async fn waiting_on(app: &App, caller: &Caller) -> ApiResult<Vec<ScheduleRequest>> {
+pub async fn waiting_on(app: &App, caller: &Caller) -> UseCaseResult<Vec<ScheduleRequest>> {
     let now = app.clock.now();
     let mut tx = app.store.read().await?;
     let pending = tx

@@ -22,7 +22,7 @@ use eligo_store::{ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::error::ApiResult;
+use crate::failure::UseCaseResult;
 use crate::service::pim::admin::end_now;
 use crate::service::pim::schedule_event;
 
@@ -36,7 +36,7 @@ pub async fn activations_of_eligibility(
     cause: &str,
     initiator: &Initiator,
     now: DateTime<Utc>,
-) -> ApiResult<usize> {
+) -> UseCaseResult<usize> {
     let Some(limit) = eligibility.end_date_time else {
         return Ok(0);
     };
@@ -88,7 +88,7 @@ pub async fn after_schedule_ended(
     schedule: &RoleSchedule,
     initiator: &Initiator,
     now: DateTime<Utc>,
-) -> ApiResult<usize> {
+) -> UseCaseResult<usize> {
     match (schedule.kind, schedule.target()) {
         (
             ScheduleKind::Active,
@@ -121,7 +121,7 @@ pub async fn after_membership_removed(
     member: Uuid,
     initiator: &Initiator,
     now: DateTime<Utc>,
-) -> ApiResult<usize> {
+) -> UseCaseResult<usize> {
     let cause = format!("removed from group {}", group_name(app, group));
     membership_ended(app, tx, member, &cause, initiator, now).await
 }
@@ -133,7 +133,7 @@ async fn membership_ended(
     cause: &str,
     initiator: &Initiator,
     now: DateTime<Utc>,
-) -> ApiResult<usize> {
+) -> UseCaseResult<usize> {
     // Everyone whose memberships ran through this edge: the member and, for a nested group,
     // everyone inside it (the index still shows the state before this transaction).
     let mut affected = vec![member];
@@ -198,7 +198,7 @@ pub async fn after_principal_disabled(
     principal: Uuid,
     initiator: &Initiator,
     now: DateTime<Utc>,
-) -> ApiResult<usize> {
+) -> UseCaseResult<usize> {
     tx.revoke_tokens_of(principal, None, now).await?;
     let activations = tx
         .list_role_schedules(&ScheduleQuery {
@@ -234,7 +234,7 @@ pub async fn after_principal_disabled(
 
 /// Is `from` a member of `to` now, directly, through nesting or through an active membership
 /// schedule, as this transaction sees it (its own writes included)?
-async fn reaches(tx: &mut dyn Tx, from: Uuid, to: Uuid, now: DateTime<Utc>) -> ApiResult<bool> {
+async fn reaches(tx: &mut dyn Tx, from: Uuid, to: Uuid, now: DateTime<Utc>) -> UseCaseResult<bool> {
     let mut seen = HashSet::from([from]);
     let mut queue = VecDeque::from([from]);
     while let Some(current) = queue.pop_front() {

@@ -25,7 +25,7 @@ use eligo_store::{ScheduleQuery, Tx};
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::service::access::{self, PrincipalSummary};
 use crate::service::policies;
 
@@ -84,13 +84,13 @@ pub async fn load_target(
     tx: &mut dyn Tx,
     target: &AccessTarget,
     principal_id: Uuid,
-) -> ApiResult<Target> {
+) -> UseCaseResult<Target> {
     let (governed, policy) = match target {
         AccessTarget::Role { role, .. } => {
             let def = tx
                 .get_role_definition(*role)
                 .await?
-                .ok_or_else(|| ApiError::not_found("role definition"))?;
+                .ok_or_else(|| Failure::not_found("role definition"))?;
             let policy =
                 policies::load(tx, ScopeType::DirectoryRole, "/", &role.to_string()).await?;
             (Governed::Role(def), policy)
@@ -99,7 +99,7 @@ pub async fn load_target(
             let g = tx
                 .get_group(*group)
                 .await?
-                .ok_or_else(|| ApiError::not_found("group"))?;
+                .ok_or_else(|| Failure::not_found("group"))?;
             let policy =
                 policies::load(tx, ScopeType::Group, &group.to_string(), access.as_str()).await?;
             (
@@ -113,7 +113,7 @@ pub async fn load_target(
     };
     let principal = access::principal_summary(tx, principal_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("principal"))?;
+        .ok_or_else(|| Failure::not_found("principal"))?;
     if principal.kind == PrincipalKind::Group {
         let holds_roles = matches!(governed, Governed::Role(_))
             && tx
@@ -121,7 +121,7 @@ pub async fn load_target(
                 .await?
                 .is_some_and(|g| g.is_assignable_to_role);
         if !holds_roles {
-            return Err(ApiError::bad_request(
+            return Err(Failure::bad_request(
                 "InvalidPrincipal",
                 match governed {
                     Governed::Role(_) => {
@@ -142,16 +142,16 @@ pub async fn load_target(
 }
 
 /// The refusal of a request that breaks policy rules: one detail per broken rule.
-pub fn rule_failure(broken: Vec<Invalid>) -> ApiError {
-    ApiError::invalid_all(
+pub fn rule_failure(broken: Vec<Invalid>) -> Failure {
+    Failure::invalid_all(
         RULE_FAILED,
         "the request does not satisfy the role's policy",
         broken,
     )
 }
 
-pub fn does_not_exist(what: &str) -> ApiError {
-    ApiError::bad_request(
+pub fn does_not_exist(what: &str) -> Failure {
+    Failure::bad_request(
         "RoleAssignmentDoesNotExist",
         format!("there is no {what} for this principal, role and scope"),
     )
@@ -178,7 +178,7 @@ pub async fn live_schedules(
     holders: Vec<Uuid>,
     role: Uuid,
     now: DateTime<Utc>,
-) -> ApiResult<Vec<RoleSchedule>> {
+) -> UseCaseResult<Vec<RoleSchedule>> {
     let query = ScheduleQuery {
         kind: Some(kind),
         principal_ids: Some(holders),

@@ -21,7 +21,7 @@ use eligo_store::Tx;
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::error::ApiResult;
+use crate::failure::UseCaseResult;
 use crate::notify::event::NoticeKind;
 use crate::service::pim::{bare_request_event, cascade, load_target, role_event, schedule_event};
 use crate::service::{access, notices};
@@ -55,7 +55,7 @@ pub struct Pass {
 }
 
 /// Handles everything due at the clock's `now`. Tests call this after moving the mock clock.
-pub async fn run_due(app: &App) -> ApiResult<Pass> {
+pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
     let now = app.clock.now();
     let mut pass = Pass::default();
     loop {
@@ -112,7 +112,7 @@ pub async fn run_due(app: &App) -> ApiResult<Pass> {
                         &request,
                     )
                 }
-                Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
+                Err(e) if e.kind == crate::failure::Kind::NotFound => {
                     bare_request_event(now, "PIM activation request expired", &request)
                 }
                 Err(e) => return Err(e),
@@ -143,7 +143,7 @@ async fn announce_end(
     schedule: &RoleSchedule,
     end: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> UseCaseResult<()> {
     match load_target(tx, &schedule.target(), schedule.principal_id).await {
         Ok(target) => {
             let occasion = format!("expired:{}:{}", schedule.id, end.timestamp());
@@ -159,7 +159,7 @@ async fn announce_end(
             )
             .await
         }
-        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => Ok(()),
+        Err(e) if e.kind == crate::failure::Kind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -170,7 +170,7 @@ async fn announce_end(
 const REMINDERS: [(i64, i64); 2] = [(14, 7), (1, 1)];
 
 /// Writes the reminders due at `now` (idempotent: each is written once, by its once key).
-pub async fn remind_expiring(app: &App, now: DateTime<Utc>) -> ApiResult<usize> {
+pub async fn remind_expiring(app: &App, now: DateTime<Utc>) -> UseCaseResult<usize> {
     let mut tx = app.store.write().await?;
     if !notices::anyone_listens(app, &mut *tx).await? {
         return Ok(0);
@@ -192,7 +192,7 @@ pub async fn remind_expiring(app: &App, now: DateTime<Utc>) -> ApiResult<usize> 
             let target =
                 match load_target(&mut *tx, &schedule.target(), schedule.principal_id).await {
                     Ok(t) => t,
-                    Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => continue,
+                    Err(e) if e.kind == crate::failure::Kind::NotFound => continue,
                     Err(e) => return Err(e),
                 };
             let occasion = format!("expiring:{}:{}:{lead_days}", schedule.id, end.timestamp());
@@ -228,7 +228,7 @@ async fn handle_schedule(
     now: DateTime<Utc>,
     pass: &mut Pass,
     names: &mut Names,
-) -> ApiResult<Option<DateTime<Utc>>> {
+) -> UseCaseResult<Option<DateTime<Utc>>> {
     let mut s = schedule.clone();
     let mut expired = None;
     // What the schedule gives: a role, or a group (PIM for Groups), named by its id.
@@ -348,7 +348,7 @@ pub async fn run_forever(app: Arc<App>) {
     }
 }
 
-async fn pass_and_next(app: &App) -> ApiResult<Option<DateTime<Utc>>> {
+async fn pass_and_next(app: &App) -> UseCaseResult<Option<DateTime<Utc>>> {
     // Until the next look is planned, any write that creates due work wakes the loop (the
     // wake-up is kept by `Notify` if it comes before the loop waits), so nothing committed
     // between reading `next_due` and planning is missed.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 use crate::service::pim::{Governed, activate, activity_for, admin, load_target};
 use crate::service::{authorize, directory};
 use eligo_core::directory::Relation;
@@ -31,7 +31,7 @@ pub struct NewRequest {
 }
 
 /// Submits a request; a refusal (403) is audited as a failure of what was asked.
-pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> ApiResult<ScheduleRequest> {
+pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> UseCaseResult<ScheduleRequest> {
     let is_group = AccessTarget::of(new.role_definition_id, &new.directory_scope_id).is_group();
     let (category, activity) = activity_for(is_group, requested(new.kind, new.action));
     authorize::audited(
@@ -47,7 +47,7 @@ pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> ApiResult<Sc
 /// The portal's question before it reads an assignment form it was sent: may this caller
 /// assign roles at all? The permission only (the fresh second factor is `submit`'s to ask, so
 /// the form can say so); a refusal is audited as the request it refused.
-pub async fn may_assign(app: &App, caller: &Caller, kind: RequestKind) -> ApiResult<()> {
+pub async fn may_assign(app: &App, caller: &Caller, kind: RequestKind) -> UseCaseResult<()> {
     let (category, activity) = activity_for(false, requested(kind, RequestAction::AdminAssign));
     authorize::audited(app, caller, &activity, category, async {
         Ok(authorize::act(
@@ -88,10 +88,10 @@ async fn submit_authorized(
     app: &App,
     caller: &Caller,
     new: NewRequest,
-) -> ApiResult<ScheduleRequest> {
+) -> UseCaseResult<ScheduleRequest> {
     scope::validate(&new.directory_scope_id)?;
     if new.kind == RequestKind::Eligibility && new.action.is_self() {
-        return Err(ApiError::bad_request(
+        return Err(Failure::bad_request(
             "InvalidRequestAction",
             "eligibility requests take admin actions only; self actions belong to roleAssignmentScheduleRequests",
         ));
@@ -99,7 +99,7 @@ async fn submit_authorized(
     let access_target = AccessTarget::of(new.role_definition_id, &new.directory_scope_id);
     if new.action.is_self() {
         if new.principal_id != caller.id {
-            return Err(ApiError::forbidden(
+            return Err(Failure::forbidden(
                 "self actions act on the caller's own access: principalId must be your own id",
             ));
         }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::failure::{Failure, UseCaseResult};
 
 /// A schedule as seen from one principal: held directly, or through a role-assignable group.
 #[derive(Debug, Clone)]
@@ -58,14 +58,14 @@ pub struct HoldingQuery {
 
 /// Who the caller may ask about: anyone with `roleAssignments/read`, else only itself (and no
 /// principal filter means "mine").
-fn visible_principal(caller: &Caller, asked: Option<Uuid>) -> ApiResult<Option<Uuid>> {
+fn visible_principal(caller: &Caller, asked: Option<Uuid>) -> UseCaseResult<Option<Uuid>> {
     if caller.may(actions::ROLE_ASSIGNMENTS_READ) {
         return Ok(asked);
     }
     match asked {
         None => Ok(Some(caller.id)),
         Some(id) if id == caller.id => Ok(Some(id)),
-        Some(_) => Err(ApiError::forbidden(
+        Some(_) => Err(Failure::forbidden(
             "you may read only your own role schedules (roleAssignments/read is needed for others')",
         )),
     }
@@ -76,7 +76,7 @@ pub async fn holdings(
     caller: &Caller,
     kind: ScheduleKind,
     query: HoldingQuery,
-) -> ApiResult<Vec<Holding>> {
+) -> UseCaseResult<Vec<Holding>> {
     let now = app.clock.now();
     let principal = visible_principal(caller, query.principal_id)?;
     let mut tx = app.store.read().await?;
@@ -121,13 +121,13 @@ pub async fn requests(
     caller: &Caller,
     mut query: RequestQuery,
     page: Page,
-) -> ApiResult<Vec<ScheduleRequest>> {
+) -> UseCaseResult<Vec<ScheduleRequest>> {
     if !caller.may(actions::ROLE_ASSIGNMENTS_READ) {
         match query.principal_id {
             None => query.principal_id = Some(caller.id),
             Some(id) if id == caller.id => {}
             Some(_) => {
-                return Err(ApiError::forbidden(
+                return Err(Failure::forbidden(
                     "you may read only your own requests (roleAssignments/read is needed for others')",
                 ));
             }
@@ -137,21 +137,21 @@ pub async fn requests(
     Ok(tx.list_schedule_requests(&query, page).await?)
 }
 
-pub async fn request(app: &App, caller: &Caller, id: Uuid) -> ApiResult<ScheduleRequest> {
+pub async fn request(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<ScheduleRequest> {
     let now = app.clock.now();
     let mut tx = app.store.read().await?;
     let request = tx
         .get_schedule_request(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("request"))?;
+        .ok_or_else(|| Failure::not_found("request"))?;
     if !super::approve::may_read(&mut *tx, &app.access, caller, &request, now).await? {
-        return Err(ApiError::not_found("request"));
+        return Err(Failure::not_found("request"));
     }
     Ok(request)
 }
 
 /// Role names for display, looked up once per role.
-pub async fn role_name(tx: &mut dyn Tx, id: Uuid) -> ApiResult<String> {
+pub async fn role_name(tx: &mut dyn Tx, id: Uuid) -> UseCaseResult<String> {
     Ok(tx
         .get_role_definition(id)
         .await?

@@ -535,7 +535,7 @@ pub async fn add(
                     ));
                 }
                 Err(e)
-                    if e.status == StatusCode::BAD_REQUEST
+                    if e.status() == StatusCode::BAD_REQUEST
                         && e.details.iter().any(|d| d.code == "ObjectConflict") =>
                 {
                     let who = principal_ref(&app, principal);
@@ -551,7 +551,7 @@ pub async fn add(
                         ),
                     );
                 }
-                Err(e) if e.status == StatusCode::BAD_REQUEST => {
+                Err(e) if e.status() == StatusCode::BAD_REQUEST => {
                     let message = e.message.strip_prefix("id: ").unwrap_or(&e.message);
                     let mut chars = message.chars();
                     let first = chars.next().map(|c| c.to_uppercase().to_string());
@@ -593,7 +593,7 @@ pub async fn remove(
             &back,
             Flash::success(format!("{} is no longer {role} of this group.", who.name)),
         )),
-        Err(e) if e.status == StatusCode::NOT_FOUND && app.access.principal(group).is_some() => {
+        Err(e) if e.status() == StatusCode::NOT_FOUND && app.access.principal(group).is_some() => {
             Ok(redirect_with(
                 &app,
                 &back,

@@ -217,8 +217,8 @@ pub fn absorb_input_error(
     errors: &mut FieldErrors,
     fields: &[(&str, &str, &str)],
 ) -> Result<(), ApiError> {
-    if !(err.status == axum::http::StatusCode::BAD_REQUEST
-        || err.status == axum::http::StatusCode::CONFLICT)
+    if !(err.status() == axum::http::StatusCode::BAD_REQUEST
+        || err.status() == axum::http::StatusCode::CONFLICT)
     {
         return Err(err);
     }
@@ -232,7 +232,8 @@ pub fn absorb_input_error(
         } else {
             d.message.clone()
         };
-        let text = if err.status == axum::http::StatusCode::CONFLICT || d.code == "ObjectConflict" {
+        let text = if err.status() == axum::http::StatusCode::CONFLICT || d.code == "ObjectConflict"
+        {
             format!("{label}: one with this value already exists.")
         } else {
             let bare = raw

@@ -141,7 +141,7 @@ pub async fn delete(
             "/portal/admin/service-principals",
             Flash::success("The service principal was deleted; its secret no longer works."),
         )),
-        Err(e) if e.status == StatusCode::NOT_FOUND => Ok(redirect_with(
+        Err(e) if e.status() == StatusCode::NOT_FOUND => Ok(redirect_with(
             &app,
             "/portal/admin/service-principals",
             Flash::info("That service principal no longer exists; nothing was changed."),

@@ -216,7 +216,7 @@ pub async fn create(
                     )),
                 ));
             }
-            Err(e) if e.status == StatusCode::CONFLICT => errors.add(
+            Err(e) if e.status() == StatusCode::CONFLICT => errors.add(
                 "upn",
                 "A user with this user name already exists. Choose another user name.",
             ),
@@ -409,7 +409,7 @@ pub async fn delete(
             "/portal/admin/users",
             Flash::success("The user was deleted."),
         )),
-        Err(e) if e.status == StatusCode::NOT_FOUND => Ok(redirect_with(
+        Err(e) if e.status() == StatusCode::NOT_FOUND => Ok(redirect_with(
             &app,
             "/portal/admin/users",
             Flash::info("That user no longer exists; nothing was changed."),

@@ -603,9 +603,9 @@ pub async fn assign(
                     Flash::success(format!("{who} is now {what} {} {end}.", role.display_name)),
                 ));
             }
-            Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-                if e.status != StatusCode::BAD_REQUEST {
-                    status = e.status;
+            Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+                if e.status() != StatusCode::BAD_REQUEST {
+                    status = e.status();
                 }
                 let end_field = match values.end_type.as_str() {
                     "permanent" => "end_type",

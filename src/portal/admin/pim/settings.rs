@@ -909,13 +909,13 @@ async fn save(
                     )),
                 ));
             }
-            Err(e) if e.status == StatusCode::CONFLICT => {
-                status = e.status;
+            Err(e) if e.status() == StatusCode::CONFLICT => {
+                status = e.status();
                 errors.add_general(
                     "Someone changed these settings after you opened this page, so nothing was saved. Reload the page to see the current settings, then make your change again.",
                 );
             }
-            Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            Err(e) if e.status() == StatusCode::BAD_REQUEST => {
                 for d in &e.details {
                     let message = if d.message.is_empty() {
                         e.message.clone()

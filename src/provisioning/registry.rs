@@ -26,6 +26,18 @@ pub fn secret_fields(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// Settings that decide where a connector's secret is sent (its address, and how the connection
+/// is secured). Changing one needs the secret again (threat-model rule 10): otherwise whoever
+/// may edit connectors could point one at their own server and receive the stored password.
+pub fn destination_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "ldap" => &["url", "startTls", "caCertificatePem"],
+        "scim" => &["baseUrl", "caCertificatePem"],
+        "webhook" => &["url"],
+        _ => &[],
+    }
+}
+
 /// Checks settings for `kind` (every problem, by field).
 pub fn validate(kind: &str, settings: &Value) -> Result<(), Vec<SettingError>> {
     build(kind, settings, &Outbound::default()).map(|_| ())

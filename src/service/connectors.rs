@@ -200,8 +200,17 @@ async fn update_authorized(
     if let Some(name) = display_name {
         row.display_name = display_name_ok(name)?;
     }
+    let mut changed_fields: Vec<String> = Vec::new();
     if let Some(changes) = settings {
-        let mut merged = row.settings.as_object().cloned().unwrap_or_default();
+        let current = row.settings.as_object().cloned().unwrap_or_default();
+        changed_fields = changes
+            .iter()
+            .filter(|(k, v)| current.get(*k).unwrap_or(&Value::Null) != *v)
+            .map(|(k, _)| k.clone())
+            .collect();
+        changed_fields.sort();
+        require_secret_with_new_destination(&row.kind, &changes, &changed_fields)?;
+        let mut merged = current;
         for (k, v) in changes {
             if v.is_null() {
                 merged.remove(&k);
@@ -214,15 +223,49 @@ async fn update_authorized(
     }
     row.updated_at = now;
     tx.update_connector(&row).await?;
-    tx.append_audit(connector_event(
-        caller,
-        now,
-        "Update downstream connector",
-        &row,
-    ))
-    .await?;
+    let mut event = connector_event(caller, now, "Update downstream connector", &row);
+    if !changed_fields.is_empty() {
+        // The names of what changed, never a value (secrets are among them).
+        event = event.detail("changedFields", changed_fields.join(","));
+    }
+    tx.append_audit(event).await?;
     tx.commit().await?;
     Ok(row)
+}
+
+/// A change of where the secret goes (address, TLS) must carry every secret anew.
+fn require_secret_with_new_destination(
+    kind: &str,
+    changes: &Map<String, Value>,
+    changed: &[String],
+) -> UseCaseResult<()> {
+    let moved: Vec<&str> = registry::destination_fields(kind)
+        .iter()
+        .copied()
+        .filter(|f| changed.iter().any(|c| c == f))
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let missing: Vec<&str> = registry::secret_fields(kind)
+        .iter()
+        .copied()
+        .filter(|f| changes.get(*f).is_none_or(Value::is_null))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(missing.iter().fold(
+        Failure::bad_request(
+            "SecretRequired",
+            format!(
+                "changing {} sends the connector's credentials somewhere else: give {} again in the same change",
+                moved.join(", "),
+                missing.join(", ")
+            ),
+        ),
+        |e, field| e.with_detail("SecretRequired", *field),
+    ))
 }
 
 pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {

@@ -358,3 +358,58 @@ async fn refused_side_effect_changes_are_audited_and_change_nothing() {
         .await;
     assert_eq!(t.recorded_changes().await, before_ga);
 }
+
+/// Rule 10: whoever may edit a connector must not be able to point it at their own server and
+/// receive the stored credentials; a new address (or TLS setting) needs the secret again.
+#[tokio::test]
+async fn moving_a_connector_needs_its_secret_again_and_the_audit_names_what_changed() {
+    let t = TestApp::new().await;
+    let (status, created) = t
+        .post(
+            "/v1/connectors",
+            BOOTSTRAP,
+            json!({ "type": "webhook", "displayName": "HR", "settings": webhook_settings() }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/connectors/{id}");
+    let before = t.recorded_changes().await;
+    let (status, body) = t
+        .patch(
+            &path,
+            BOOTSTRAP,
+            json!({ "settings": { "url": "http://127.0.0.1:9/attacker" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(code(&body), "SecretRequired");
+    assert_eq!(t.recorded_changes().await, before, "nothing changed");
+    let (_, now) = t.get(&path, BOOTSTRAP).await;
+    assert_eq!(now["settings"]["url"], "http://127.0.0.1:9/hook", "{now}");
+
+    // Other settings change without it; a move with the secret is accepted.
+    let (status, body) = t
+        .patch(
+            &path,
+            BOOTSTRAP,
+            json!({ "settings": { "timeoutSeconds": 5 } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = t
+        .patch(
+            &path,
+            BOOTSTRAP,
+            json!({ "settings": { "url": "http://127.0.0.1:9/moved", "secret": "another-secret-0123456789" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let entries = t.audited_as("Update downstream connector").await;
+    let newest = entries[0].to_string();
+    assert!(newest.contains("secret,url"), "{newest}");
+    assert!(
+        !newest.contains("another-secret"),
+        "never a value: {newest}"
+    );
+}

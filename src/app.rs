@@ -249,8 +249,41 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
     })
 }
 
-async fn serve_metrics(State(_): State<AppState>) -> String {
-    metrics_handle().render()
+/// `/metrics` on the main listener: only with the metrics token (`ELIGO_METRICS_TOKEN`); when
+/// the metrics have a listener of their own (`ELIGO_METRICS_LISTEN`) or no token is set, it
+/// names nothing here. Metrics tell an attacker what runs and how busy it is.
+async fn serve_metrics(
+    State(app): State<AppState>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let token = match (&app.config.metrics_token, app.config.metrics_listen) {
+        (Some(token), None) => token,
+        _ => return not_found(uri).await,
+    };
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let expected = crate::auth::token::digest(token.expose());
+    if !crate::auth::token::digests_equal(&crate::auth::token::digest(presented), &expected) {
+        return ApiError::unauthorized(
+            "InvalidAuthenticationToken",
+            "the metrics need the metrics token (ELIGO_METRICS_TOKEN) as a bearer token",
+        )
+        .into_response();
+    }
+    metrics_handle().render().into_response()
+}
+
+/// The router of the metrics listener (`ELIGO_METRICS_LISTEN`): `/metrics` and nothing else.
+pub fn metrics_router() -> Router {
+    metrics_handle();
+    Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async { metrics_handle().render() }),
+    )
 }
 
 async fn record_metrics(req: Request, next: Next) -> Response {

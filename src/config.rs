@@ -120,6 +120,10 @@ pub struct Config {
     pub audit_checkpoint_dir: Option<PathBuf>,
     /// How often the audit head is signed.
     pub audit_checkpoint_interval: TimeDelta,
+    /// `/metrics` answers only with `Authorization: Bearer <this>` on the main listener.
+    pub metrics_token: Option<Secret>,
+    /// `/metrics` is served only on this (internal) address, not on the main listener.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -151,6 +155,8 @@ struct FileConfig {
     max_in_flight: Option<usize>,
     audit_checkpoint_dir: Option<PathBuf>,
     audit_checkpoint_interval: Option<String>,
+    metrics_token: Option<Secret>,
+    metrics_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -190,6 +196,8 @@ impl Config {
             max_in_flight: 256,
             audit_checkpoint_dir: None,
             audit_checkpoint_interval: TimeDelta::minutes(5),
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 
@@ -277,6 +285,15 @@ impl Config {
                 "text" => LogFormat::Text,
                 _ => bail!("ELIGO_LOG_FORMAT must be text or json"),
             };
+        }
+        if let Some(v) = secret("ELIGO_METRICS_TOKEN")? {
+            cfg.metrics_token = Some(v);
+        }
+        if let Some(v) = var("ELIGO_METRICS_LISTEN") {
+            cfg.metrics_listen = Some(
+                v.parse()
+                    .with_context(|| format!("ELIGO_METRICS_LISTEN {v:?} is not an address"))?,
+            );
         }
         if let Some(v) = secret("ELIGO_SMTP_URL")? {
             cfg.smtp_url = Some(v);
@@ -387,6 +404,12 @@ impl Config {
         }
         if let Some(v) = f.first_factor_enrolment {
             self.first_factor_enrolment = v;
+        }
+        if let Some(v) = f.metrics_token {
+            self.metrics_token = Some(v);
+        }
+        if let Some(v) = f.metrics_listen {
+            self.metrics_listen = Some(v);
         }
         if let Some(v) = f.audit_checkpoint_dir {
             self.audit_checkpoint_dir = Some(v);

@@ -85,9 +85,25 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
             .context("opening the audit checkpoint key (ELIGO_AUDIT_CHECKPOINT_DIR)")?,
     );
     let checkpoints = tokio::spawn(crate::checkpoint::run_forever(app.clone(), signer.clone()));
+    // Metrics on an internal address of their own, when configured.
+    let metrics = match app.config.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding ELIGO_METRICS_LISTEN {addr}"))?;
+            tracing::info!(address = %listener.local_addr()?, "metrics listening");
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(listener, app::metrics_router()).await;
+            }))
+        }
+        None => None,
+    };
     let router = app::build_router(app.clone());
     crate::listener::serve(listener, router, limits, shutdown_signal()).await;
     checkpoints.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     if let Err(e) = crate::checkpoint::sign_head(&app, &signer, &mut None).await {
         tracing::error!(error = %e, "writing the final audit checkpoint failed");
     }

@@ -269,14 +269,32 @@ async fn openapi_describes_every_routed_endpoint() {
 
 #[tokio::test]
 async fn health_and_metrics() {
-    let t = TestApp::new().await;
+    // Without a metrics token (or with a listener of their own) the metrics are not here.
+    let off = TestApp::new().await;
+    let (status, _) = off.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let t = TestApp::configured(|c| {
+        c.metrics_token = Some(eligo::config::Secret::new("metrics-token-0123456789"));
+    })
+    .await;
+    let (status, _) = t.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = t.call(Method::GET, "/metrics", Some("wrong"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, body) = t.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(
         (status, body["store"].as_str()),
         (StatusCode::OK, Some("sqlite"))
     );
     t.get("/v1/me", BOOTSTRAP).await;
-    let (status, metrics) = t.call(Method::GET, "/metrics", None, None).await;
+    let (status, metrics) = t
+        .call(
+            Method::GET,
+            "/metrics",
+            Some("metrics-token-0123456789"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let text = metrics.as_str().unwrap_or_default();
     assert!(text.contains("eligo_http_requests_total"), "{text}");

@@ -93,3 +93,30 @@ async fn silent_and_trickling_connections_are_closed_and_do_not_starve_the_healt
     assert_eq!(server.stop().await.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn metrics_have_a_listener_of_their_own() {
+    let dir = temp_dir("proc-metrics");
+    let port = eligo_testkit::free_port();
+    let spec = Spec::sqlite(&dir).setting("ELIGO_METRICS_LISTEN", &format!("127.0.0.1:{port}"));
+    let server = Server::start(&spec).await;
+    let (status, _) = server.client().get("/healthz", BOOTSTRAP).await;
+    assert_eq!(status, 200);
+    let internal = http()
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .expect("the metrics listener answers");
+    assert_eq!(internal.status(), 200);
+    assert!(
+        internal
+            .text()
+            .await
+            .unwrap()
+            .contains("eligo_http_requests_total")
+    );
+    let (status, _) = server.client().get("/metrics", BOOTSTRAP).await;
+    assert_eq!(status, 404, "not on the main listener");
+    assert_eq!(server.stop().await.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}

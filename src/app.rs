@@ -142,7 +142,7 @@ pub fn build_router(app: AppState) -> Router {
     // Install the recorder before the first request, or its metrics would go nowhere.
     metrics_handle();
     let (router, openapi) = routes();
-    let openapi = Arc::new(openapi);
+    let openapi = Arc::new(crate::openapi::polish(&openapi));
     let max_body = app.config.max_body_bytes;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(app.config.max_in_flight));
     let request_timeout = app
@@ -176,7 +176,7 @@ pub fn build_router(app: AppState) -> Router {
         .with_state(app)
 }
 
-async fn serve_openapi(doc: Arc<utoipa::openapi::OpenApi>) -> Response {
+async fn serve_openapi(doc: Arc<serde_json::Value>) -> Response {
     axum::Json(doc.as_ref().clone()).into_response()
 }
 

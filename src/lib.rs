@@ -14,6 +14,7 @@ pub mod error;
 pub mod failure;
 pub mod listener;
 pub mod notify;
+pub mod openapi;
 pub mod outbound;
 pub mod outbox;
 pub mod portal;

@@ -172,6 +172,18 @@ async fn openapi_describes_every_routed_endpoint() {
     let (status, doc) = t.call(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
     let paths = doc["paths"].as_object().unwrap();
+    // Every operation has an id of its own, and object ids are declared as UUIDs.
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(ids.insert(id.to_string()), "{id} reused ({method} {path})");
+            }
+        }
+    }
+    assert!(ids.len() > 80, "{}", ids.len());
+    let param = &doc["paths"]["/v1/users/{id}"]["patch"]["parameters"][0];
+    assert_eq!(param["schema"]["format"], "uuid", "{param}");
     let expected = [
         ("/healthz", "get"),
         ("/v1/auth/token", "post"),

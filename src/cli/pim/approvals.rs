@@ -103,13 +103,29 @@ pub async fn review(pim: &Pim, a: ReviewArgs, approve: bool) -> anyhow::Result<(
     if let Some(j) = a.justification {
         body["justification"] = json!(j);
     }
-    pim.call(
-        reqwest::Method::PATCH,
-        &format!("{APPROVALS}/{id}/steps/{}", encode(step_id)),
-        Some(&body),
-    )
-    .await
-    .with_context(|| format!("trying to {verb} request {}", a.id))?;
+    let path = format!("{APPROVALS}/{id}/steps/{}", encode(step_id));
+    let first = pim.send(reqwest::Method::PATCH, &path, Some(&body)).await?;
+    if let Err(refusal) = first {
+        // A decision needs a fresh second factor: ask for the code, step up, decide once more.
+        if !(refusal.status == 403 && refusal.has_detail("MfaRequired")) {
+            return Err(
+                anyhow::Error::new(refusal).context(format!("trying to {verb} request {}", a.id))
+            );
+        }
+        let code = super::me::otp_code(a.otp)?;
+        pim.send(
+            reqwest::Method::POST,
+            "/v1/auth/stepup",
+            Some(&json!({ "otp": code })),
+        )
+        .await?
+        .map_err(|r| anyhow::Error::new(r).context("step-up MFA failed"))?;
+        pim.send(reqwest::Method::PATCH, &path, Some(&body))
+            .await?
+            .map_err(|r| {
+                anyhow::Error::new(r).context(format!("trying to {verb} request {}", a.id))
+            })?;
+    }
     // Say what it came to: the approver may read the request they reviewed.
     let now = match pim.get(&format!("{ASSIGNMENT_REQUESTS}/{id}")).await {
         Ok(r) => format!(

@@ -115,11 +115,11 @@ fn add_justification_and_ticket(
 }
 
 /// Reads a TOTP code: the one given, or one typed on standard input after a prompt on stderr.
-fn otp_code(given: Option<String>) -> anyhow::Result<String> {
+pub(super) fn otp_code(given: Option<String>) -> anyhow::Result<String> {
     if let Some(code) = given {
         return Ok(code.trim().to_string());
     }
-    eprint!("This role needs a fresh MFA. TOTP code: ");
+    eprint!("This needs a fresh MFA. TOTP code: ");
     std::io::stderr().flush()?;
     let mut line = String::new();
     let read = std::io::stdin().lock().read_line(&mut line)?;

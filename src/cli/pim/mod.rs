@@ -181,6 +181,9 @@ pub struct ReviewArgs {
     /// Why (most policies require an approver's justification).
     #[arg(long, short = 'j')]
     justification: Option<String>,
+    /// The authenticator's current code, when the last one is not fresh (asked for otherwise).
+    #[arg(long)]
+    otp: Option<String>,
 }
 
 #[derive(Args)]

@@ -845,3 +845,53 @@ async fn deactivate_a_running_activation() {
     assert_eq!(server.stop().await.code(), Some(0));
     clean(&dir);
 }
+
+/// A decision needs a fresh second factor: once it is stale, `approve` asks for the code (or
+/// takes `--otp`), steps up and decides; without one it decides nothing.
+#[tokio::test]
+async fn approving_with_a_stale_second_factor_asks_for_the_code() {
+    let dir = temp_dir("proc-pim-stale");
+    let spec = Spec::sqlite(&dir.join("data"))
+        .args(&["--demo"])
+        .setting("ELIGO_MFA_FRESHNESS", "PT2S");
+    let server = Server::start(&spec).await;
+    let admin = Person::new(&dir, "admin");
+    admin.use_bootstrap(&server).await;
+    let security = "Security Administrator";
+    admin
+        .ok(&[
+            "policy",
+            "set",
+            security,
+            "--require",
+            "justification",
+            "--approval",
+            "on",
+            "--approver",
+            "ada@contoso.example",
+        ])
+        .await;
+    let alice = Person::new(&dir, "alice");
+    alice.login(&server, "alice@contoso.example").await;
+    let out = alice
+        .ok(&["activate", security, "-d", "1h", "-j", "incident 42"])
+        .await;
+    let id = request_id(&out);
+    let ada = Person::new(&dir, "ada");
+    ada.login(&server, "ada@contoso.example").await;
+    let secret = enrol_on(&server, &ada.token()).await;
+    // Real time: the server's freshness is two seconds.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let out = ada.fails(&["approve", &id, "-j", "ok"]).await;
+    assert!(out.stderr.contains("fresh MFA"), "{}", out.show());
+    let out = ada
+        .ok(&["approve", &id, "-j", "ok", "--otp", &next_code(&secret)])
+        .await;
+    assert!(
+        out.stdout.contains("approved") && out.stdout.contains("now Provisioned"),
+        "{}",
+        out.show()
+    );
+    assert_eq!(server.stop().await.code(), Some(0));
+    clean(&dir);
+}

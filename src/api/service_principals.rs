@@ -21,6 +21,71 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get_one, delete_one))
+        .routes(routes!(add_password))
+        .routes(routes!(remove_password))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewPassword {
+    display_name: Option<String>,
+    end_date_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddPassword {
+    password_credential: Option<NewPassword>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemovePassword {
+    key_id: String,
+}
+
+#[utoipa::path(post, path = "/v1/servicePrincipals/{id}/addPassword", tag = "servicePrincipals",
+    params(("id" = String, Path)), request_body = AddPassword,
+    responses((status = 200, description = "The passwordCredential; `secretText` is shown only in this answer")))]
+async fn add_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<AddPassword>,
+) -> ApiResult<Json<Value>> {
+    let id = odata::parse_id(&id, "servicePrincipal")?;
+    let new = req.password_credential.unwrap_or(NewPassword {
+        display_name: None,
+        end_date_time: None,
+    });
+    let added =
+        crate::service::sp_passwords::add(&app, &caller, id, new.display_name, new.end_date_time)
+            .await?;
+    let p = &added.password;
+    Ok(Json(json!({
+        "@odata.type": "#microsoft.graph.passwordCredential",
+        "keyId": p.key_id,
+        "displayName": p.display_name,
+        "hint": p.hint,
+        "secretText": added.secret,
+        "startDateTime": p.start_date_time,
+        "endDateTime": p.end_date_time,
+    })))
+}
+
+#[utoipa::path(post, path = "/v1/servicePrincipals/{id}/removePassword", tag = "servicePrincipals",
+    params(("id" = String, Path)), request_body = RemovePassword,
+    responses((status = 204, description = "Removed; the service principal's sessions end")))]
+async fn remove_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<RemovePassword>,
+) -> ApiResult<StatusCode> {
+    let id = odata::parse_id(&id, "servicePrincipal")?;
+    let key = odata::parse_id(&req.key_id, "password credential")?;
+    crate::service::sp_passwords::remove(&app, &caller, id, key).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -15,4 +15,5 @@ pub mod outbox;
 pub mod pim;
 pub mod policies;
 pub mod sessions;
+pub mod sp_passwords;
 pub mod subscriptions;

@@ -497,10 +497,7 @@ pub async fn sign_in_service_principal(
         .await?
         .get_credential(sp.id, CLIENT_SECRET)
         .await?;
-    let ok = stored
-        .as_ref()
-        .and_then(|c| c["hash"].as_str())
-        .is_some_and(|h| token::digests_equal(h, &token::digest(secret)));
+    let ok = crate::service::sp_passwords::matches(stored.as_ref(), secret, now);
     if !ok || !sp.account_enabled {
         return Err(fail(
             app,

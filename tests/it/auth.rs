@@ -477,3 +477,87 @@ async fn the_configured_break_glass_token_cannot_be_signed_out_and_survives_a_re
         "the old value no longer opens anything"
     );
 }
+
+#[tokio::test]
+async fn service_principal_secrets_rotate_with_add_and_remove_password() {
+    let t = TestApp::new().await;
+    let ga = t.admin_person("gina", ids::GLOBAL_ADMINISTRATOR).await;
+    let (status, sp) = t
+        .post(
+            "/v1/servicePrincipals",
+            &ga.token,
+            json!({ "displayName": "Deploy pipeline" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sp}");
+    let id = id_of(&sp);
+    let first = sp["secret"].as_str().unwrap().to_string();
+    let sign_in = |secret: String| {
+        let app_id = sp["appId"].clone();
+        let t = &t;
+        async move {
+            token_request(t, json!({ "clientId": app_id, "clientSecret": secret }))
+                .await
+                .0
+        }
+    };
+    let add = format!("/v1/servicePrincipals/{id}/addPassword");
+    let end = t.clock.now_utc() + TimeDelta::days(1);
+    let (status, added) = t
+        .post(
+            &add,
+            &ga.token,
+            json!({ "passwordCredential": { "displayName": "rotation 2026", "endDateTime": end } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(added["@odata.type"], "#microsoft.graph.passwordCredential");
+    let second = added["secretText"].as_str().unwrap().to_string();
+    assert_eq!(sign_in(second.clone()).await, StatusCode::OK);
+    assert_eq!(sign_in(first.clone()).await, StatusCode::OK);
+    let (_, session) = token_request(
+        &t,
+        json!({ "clientId": sp["appId"], "clientSecret": first }),
+    )
+    .await;
+    let session = session["access_token"].as_str().unwrap().to_string();
+
+    // The creation secret is taken back (key id 0...0): it no longer signs in, and the
+    // service principal's sessions end.
+    let (status, body) = t
+        .post(
+            &format!("/v1/servicePrincipals/{id}/removePassword"),
+            &ga.token,
+            json!({ "keyId": uuid::Uuid::nil() }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(sign_in(first).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.get("/v1/me", &session).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in(second.clone()).await, StatusCode::OK);
+    // Refusals: too long a life, no right, a stale second factor.
+    let before = t.recorded_changes().await;
+    let far = t.clock.now_utc() + TimeDelta::days(3 * 365);
+    let (status, body) = t
+        .post(
+            &add,
+            &ga.token,
+            json!({ "passwordCredential": { "endDateTime": far } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, helpdesk) = t.admin("hank", ids::HELPDESK_ADMINISTRATOR).await;
+    let (status, body) = t.post(&add, &helpdesk, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    t.clock.advance(TimeDelta::minutes(11));
+    let (status, body) = t.post(&add, &ga.token, json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "MfaRequired")
+    );
+    assert!(t.recorded_changes().await > before, "the admin was made");
+
+    // A secret ends at its end.
+    t.clock.advance(TimeDelta::days(2));
+    assert_eq!(sign_in(second).await, StatusCode::UNAUTHORIZED);
+}

@@ -1,18 +1,19 @@
 //! What every portal page shares: the chrome around it (who is signed in, the navigation their
-//! roles allow, the anti-forgery token for forms, a one-shot message), rendering with the
-//! security headers, and the error page every refusal ends on. No page ever shows internal
-//! error text: a 5xx says only that something went wrong on Eligo's side.
+//! roles allow as `service::authorize` answers it, the anti-forgery token for forms, a one-shot
+//! message), rendering with the security headers, and the error page every refusal ends on. No
+//! page ever shows internal error text: a 5xx says only that something went wrong on Eligo's
+//! side.
 
 use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use eligo_core::authz::actions;
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, Kind};
 use crate::portal::flash::Flash;
+use crate::service::authorize::Capabilities;
 
 /// One entry of the main navigation.
 pub struct NavItem {
@@ -44,16 +45,22 @@ pub enum Section {
 }
 
 impl Chrome {
-    pub fn new(caller: &Caller, csrf: String, flash: Option<Flash>, section: Section) -> Self {
+    pub fn new(
+        caller: &Caller,
+        can: &Capabilities,
+        csrf: String,
+        flash: Option<Flash>,
+        section: Section,
+    ) -> Self {
         let mut nav = vec![
             (Section::MyRoles, "/portal/roles", "My roles"),
             (Section::MyRequests, "/portal/requests", "My requests"),
             (Section::Approvals, "/portal/approvals", "Approvals"),
         ];
-        if may_administer(caller) {
+        if can.administer {
             nav.push((Section::Administration, "/portal/admin", "Administration"));
         }
-        if caller.may(actions::AUDIT_READ) {
+        if can.read_audit {
             nav.push((Section::Audit, "/portal/audit", "Audit"));
         }
         nav.push((Section::Security, "/portal/security", "Security info"));
@@ -72,19 +79,6 @@ impl Chrome {
             flash,
         }
     }
-}
-
-/// May the caller see the Administration section at all (each page still checks its own)?
-pub fn may_administer(caller: &Caller) -> bool {
-    [
-        actions::USERS_READ,
-        actions::GROUPS_READ,
-        actions::ROLE_ASSIGNMENTS_READ,
-        actions::POLICIES_READ,
-        actions::PROVISIONING_READ,
-    ]
-    .iter()
-    .any(|a| caller.may(a))
 }
 
 /// Field-level messages of a form that was refused, keyed by the form field's name.
@@ -250,6 +244,19 @@ impl From<eligo_store::StoreError> for PageError {
 }
 
 pub type PageResult<T> = Result<T, PageError>;
+
+/// A refusal from the service in the page's own words (`text`: what the page needs, said for
+/// people); any other failure passes unchanged. The service decided; this only words it:
+/// `.map_err(worded("..."))`.
+pub fn worded(text: &'static str) -> impl Fn(ApiError) -> PageError {
+    move |e| {
+        if e.kind == Kind::Denied {
+            PageError::Api(ApiError::forbidden(text))
+        } else {
+            PageError::Api(e)
+        }
+    }
+}
 
 fn error_page(
     status: StatusCode,

@@ -16,12 +16,16 @@ use crate::portal::cookies;
 use crate::portal::csrf;
 use crate::portal::flash::Flash;
 use crate::portal::page::{Chrome, PageError, Section};
+use crate::service::authorize::{self, Capabilities};
 
 /// The idle timeout is written back at most this often (not on every page view).
 const SLIDE_GRANULARITY: TimeDelta = TimeDelta::minutes(1);
 
 pub struct Viewer {
     pub caller: Caller,
+    /// What the viewer may do, as `service::authorize` answers it: only to show what they can
+    /// use (each page and use case still decides for itself).
+    pub can: Capabilities,
     /// The anti-forgery token of this session's forms.
     pub csrf: String,
     /// A message left by the previous request's redirect.
@@ -31,7 +35,13 @@ pub struct Viewer {
 impl Viewer {
     /// The chrome of a page in `section`.
     pub fn chrome(&self, section: Section) -> Chrome {
-        Chrome::new(&self.caller, self.csrf.clone(), self.flash.clone(), section)
+        Chrome::new(
+            &self.caller,
+            &self.can,
+            self.csrf.clone(),
+            self.flash.clone(),
+            section,
+        )
     }
 }
 
@@ -97,6 +107,7 @@ impl FromRequestParts<AppState> for Viewer {
             .and_then(|v| Flash::open(&app.link_key, v));
         Ok(Viewer {
             csrf: csrf_for(app, &caller.session.token_hash),
+            can: authorize::capabilities(app, &caller),
             caller,
             flash,
         })

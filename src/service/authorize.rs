@@ -1,8 +1,8 @@
 //! The one authorization layer. Every use case that changes something asks here, with the
 //! caller, the operation and the target's protection (rule 1 and 3 of the threat model, from
 //! `access::privilege`); the decision itself is the pure `eligo_core::authz::decide`. Handlers in
-//! `api/` and `portal/` never decide access: they may hide what a viewer cannot use, but the use
-//! case refuses.
+//! `api/` and `portal/` never decide access: they may hide what a viewer cannot use, asking
+//! [`capabilities`] what that is, but the use case refuses.
 //!
 //! A refusal is audited as a failure in a transaction of its own, after the use case's write
 //! transaction was dropped, so the refused attempt changed nothing but left its trace.
@@ -11,7 +11,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEvent, Category};
-use eligo_core::authz::{self, Denied, Operation, Protection, Subject};
+use eligo_core::authz::{self, Denied, Operation, Protection, Subject, actions};
 use eligo_core::directory::PrincipalKind;
 
 use crate::app::App;
@@ -62,6 +62,86 @@ pub fn require_strong(app: &App, caller: &Caller) -> Result<(), Denied> {
         Ok(())
     } else {
         Err(Denied::MfaRequired)
+    }
+}
+
+/// What a caller may do, decided here so that a page can show only what its viewer can use
+/// (a "Create" button, a section of the navigation, a panel loaded only for those who may read
+/// it). Only for showing and hiding: every use case and every page's read still decides for
+/// itself, so a flag that is wrong hides or shows too much but grants nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    pub read_users: bool,
+    pub create_users: bool,
+    pub update_users: bool,
+    pub delete_users: bool,
+    pub read_groups: bool,
+    /// Ordinary groups.
+    pub create_groups: bool,
+    pub create_role_assignable_groups: bool,
+    pub read_service_principals: bool,
+    pub create_service_principals: bool,
+    pub delete_service_principals: bool,
+    pub read_role_definitions: bool,
+    pub read_role_assignments: bool,
+    pub update_role_assignments: bool,
+    pub read_policies: bool,
+    pub update_policies: bool,
+    pub read_provisioning: bool,
+    pub update_provisioning: bool,
+    pub read_outbox: bool,
+    pub read_alerts: bool,
+    pub read_audit: bool,
+    /// May read one of the Administration section's pages (users, groups, roles, role
+    /// settings, connectors); each page still decides its own.
+    pub administer: bool,
+}
+
+/// What `caller` may do now (see [`Capabilities`]). The permission only: a fresh second factor
+/// is the use case's to ask, so a form is shown and can say so. Nothing is audited: these
+/// probes change nothing and only decide what to show.
+pub fn capabilities(app: &App, caller: &Caller) -> Capabilities {
+    let may = |action: &'static str| act(app, caller, action, false).is_ok();
+    let mut can = Capabilities {
+        read_users: may(actions::USERS_READ),
+        create_users: may(actions::USERS_CREATE),
+        update_users: may(actions::USERS_UPDATE),
+        delete_users: may(actions::USERS_DELETE),
+        read_groups: may(actions::GROUPS_READ),
+        create_groups: may(actions::GROUPS_CREATE),
+        create_role_assignable_groups: may(actions::RA_GROUPS_CREATE),
+        read_service_principals: may(actions::SERVICE_PRINCIPALS_READ),
+        create_service_principals: may(actions::SERVICE_PRINCIPALS_CREATE),
+        delete_service_principals: may(actions::SERVICE_PRINCIPALS_DELETE),
+        read_role_definitions: may(actions::ROLE_DEFINITIONS_READ),
+        read_role_assignments: may(actions::ROLE_ASSIGNMENTS_READ),
+        update_role_assignments: may(actions::ROLE_ASSIGNMENTS_UPDATE),
+        read_policies: may(actions::POLICIES_READ),
+        update_policies: may(actions::POLICIES_UPDATE),
+        read_provisioning: may(actions::PROVISIONING_READ),
+        update_provisioning: may(actions::PROVISIONING_UPDATE),
+        read_outbox: may(actions::OUTBOX_READ),
+        read_alerts: may(actions::ALERTS_READ),
+        read_audit: may(actions::AUDIT_READ),
+        administer: false,
+    };
+    can.administer = can.read_users
+        || can.read_groups
+        || can.read_role_assignments
+        || can.read_policies
+        || can.read_provisioning;
+    can
+}
+
+/// The portal's Administration home: open to whoever may read one of its sections (each page
+/// behind it still decides its own).
+pub fn may_administer(app: &App, caller: &Caller) -> UseCaseResult<()> {
+    if capabilities(app, caller).administer {
+        Ok(())
+    } else {
+        Err(Failure::forbidden(
+            "the Administration section needs a directory, role or provisioning administrator's role",
+        ))
     }
 }
 

@@ -24,8 +24,8 @@ mod reads;
 pub use reads::{
     DirectoryObject, GroupReader, ServicePrincipalReader, UserReader, check_member_groups,
     get_group, get_service_principal, get_user, group_reader, group_relation,
-    group_transitive_members, member_of, service_principal_reader, transitive_member_of,
-    user_reader,
+    group_transitive_members, may_read_role_definitions, member_of, service_principal_reader,
+    transitive_member_of, user_reader,
 };
 
 pub struct NewUser {
@@ -71,6 +71,13 @@ async fn require_manager(tx: &mut dyn Tx, manager: Option<Uuid>) -> UseCaseResul
         );
     }
     Ok(())
+}
+
+/// The portal's question before it shows the new-user form: may this caller create users at
+/// all? Not audited: showing a form changes nothing, and `create_user` decides (and audits a
+/// refusal) when it is sent.
+pub fn may_create_user(app: &App, caller: &Caller) -> UseCaseResult<()> {
+    Ok(authorize::act(app, caller, actions::USERS_CREATE, false)?)
 }
 
 pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> UseCaseResult<User> {
@@ -386,6 +393,16 @@ pub struct GroupPatch {
     pub description: Option<Option<String>>,
 }
 
+/// The portal's question before it shows the new-group form: may this caller create some kind
+/// of group (`create_group` decides which, and audits a refusal)? Not audited: showing a form
+/// changes nothing.
+pub fn may_create_group(app: &App, caller: &Caller) -> UseCaseResult<()> {
+    if authorize::act(app, caller, actions::RA_GROUPS_CREATE, false).is_ok() {
+        return Ok(());
+    }
+    Ok(authorize::act(app, caller, actions::GROUPS_CREATE, false)?)
+}
+
 pub async fn create_group(app: &App, caller: &Caller, new: NewGroup) -> UseCaseResult<Group> {
     authorize::audited(
         app,
@@ -604,6 +621,24 @@ async fn creates_cycle(tx: &mut dyn Tx, group: Uuid, member: Uuid) -> UseCaseRes
         }
     }
     Ok(false)
+}
+
+/// Does the portal show `caller` the form to change `group`'s members (owners)? Those whose role
+/// allows it for a group of this kind (role-assignable or not), and the group's owners, directly
+/// or through an activated ownership. Only to decide what to show: the change itself is decided
+/// by [`authorize_relation_change`] against the group's full protection.
+pub fn may_change_relation(app: &App, caller: &Caller, group: &Group, relation: Relation) -> bool {
+    let action = match (relation, group.is_assignable_to_role) {
+        (Relation::Member, false) => actions::GROUPS_MEMBERS,
+        (Relation::Member, true) => actions::RA_GROUPS_MEMBERS,
+        (Relation::Owner, false) => actions::GROUPS_OWNERS,
+        (Relation::Owner, true) => actions::RA_GROUPS_OWNERS,
+    };
+    authorize::act(app, caller, action, false).is_ok()
+        || app
+            .access
+            .owner_of(caller.id, group.id, app.clock.now())
+            .allowed
 }
 
 /// Who may change a group's members or owners (threat-model rule 3): those whose role allows

@@ -2115,7 +2115,8 @@ impl Ctx {
                 Method::PATCH,
                 format!("/v1/connectors/{id}"),
                 Some(json!({ "displayName": format!("renamed {n}"),
-                             "settings": { "url": "http://127.0.0.1:9/elsewhere" } })),
+                             "settings": { "url": "http://127.0.0.1:9/elsewhere",
+                                           "secret": "0123456789abcdef-moved" } })),
                 vec![get(format!("/v1/connectors/{id}"))],
             ),
             Op::DeleteConnector => call(

@@ -16,14 +16,16 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use eligo_core::audit::{AuditEntry, Initiator, Outcome};
-use eligo_core::authz::actions;
 use serde::Deserialize;
 
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::error::ApiError;
 use crate::portal::approvals::view::When;
-use crate::portal::page::{Chrome, FieldErrors, PageError, PageResult, Section, render_status};
+use crate::portal::page::{
+    Chrome, FieldErrors, PageError, PageResult, Section, render_status, worded,
+};
 use crate::portal::session::Viewer;
+use crate::service::audit;
 
 use filters::{CATEGORIES, Filters, Selection};
 
@@ -134,14 +136,11 @@ fn entry_view(e: &AuditEntry) -> EntryView {
     }
 }
 
-fn require_reader(viewer: &Viewer) -> PageResult<()> {
-    if viewer.caller.may(actions::AUDIT_READ) {
-        Ok(())
-    } else {
-        Err(PageError::Api(ApiError::forbidden(
-            "reading the audit log needs auditLogs/read (for example Global Reader or Security Reader)",
-        )))
-    }
+/// The audit log is for those who may read it (the service decides).
+fn require_reader(app: &App, viewer: &Viewer) -> PageResult<()> {
+    audit::reader(app, &viewer.caller).map(drop).map_err(worded(
+        "reading the audit log needs auditLogs/read (for example Global Reader or Security Reader)",
+    ))
 }
 
 fn params(q: Result<Query<Params>, QueryRejection>) -> Params {
@@ -153,7 +152,7 @@ async fn page(
     viewer: Viewer,
     q: Result<Query<Params>, QueryRejection>,
 ) -> PageResult<Response> {
-    require_reader(&viewer)?;
+    require_reader(&app, &viewer)?;
     show(&app, viewer, params(q)).await
 }
 
@@ -225,7 +224,7 @@ async fn export(
     viewer: Viewer,
     q: Result<Query<Params>, QueryRejection>,
 ) -> PageResult<Response> {
-    require_reader(&viewer)?;
+    require_reader(&app, &viewer)?;
     let p = params(q);
     let format = p
         .format

@@ -1,5 +1,6 @@
 //! Directory reads, each behind its read decision: users, groups (readers see every group,
-//! members and owners their own) and service principals (anyone may read themselves).
+//! members and owners their own), service principals (anyone may read themselves) and, for the
+//! portal's role pages, role definitions.
 
 use eligo_core::authz::actions;
 use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
@@ -255,4 +256,18 @@ pub async fn get_service_principal(
         .get_service_principal(id)
         .await?
         .ok_or_else(|| Failure::not_found("service principal"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role definitions.
+
+/// May the caller browse role definitions with what is known about each (the portal's list of
+/// roles)? Not audited, like every read.
+pub fn may_read_role_definitions(app: &App, caller: &Caller) -> UseCaseResult<()> {
+    Ok(authorize::act(
+        app,
+        caller,
+        actions::ROLE_DEFINITIONS_READ,
+        false,
+    )?)
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
+use crate::service::authorize;
 
 /// A schedule as seen from one principal: held directly, or through a role-assignable group.
 #[derive(Debug, Clone)]
@@ -54,6 +55,17 @@ pub struct HoldingQuery {
     pub directory_scope_id: Option<String>,
     /// Instances: only what holds at `now`. Schedules: also what starts later.
     pub current_only: bool,
+}
+
+/// May the caller read everyone's role assignments (a role's page: its assignments and who can
+/// reach it)? The read decision for the portal's role pages; not audited, like every read.
+pub fn may_read_assignments(app: &App, caller: &Caller) -> UseCaseResult<()> {
+    Ok(authorize::act(
+        app,
+        caller,
+        actions::ROLE_ASSIGNMENTS_READ,
+        false,
+    )?)
 }
 
 /// Who the caller may ask about: anyone with `roleAssignments/read`, else only itself (and no

@@ -8,6 +8,7 @@ mod admin_pim;
 mod approvals;
 mod audit;
 mod e2e;
+mod layers;
 mod my_roles;
 mod sign_in;
 mod templates;

@@ -7,12 +7,11 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use eligo_core::authz::actions;
 use eligo_store::{ConnectorRow, JobStatus, Page};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Shown, page, path_id, principal_ref, require};
+use super::{Shown, page, path_id, principal_ref};
 use crate::app::{App, AppState};
 use crate::portal::form::Posted;
 use crate::portal::page::{Chrome, PageResult, Section, render};
@@ -109,13 +108,13 @@ fn group_name(app: &App, id: Uuid) -> String {
 }
 
 async fn views(app: &App, viewer: &Viewer) -> PageResult<Vec<ConnectorView>> {
-    let caller = &viewer.caller;
-    let rows = page(service::list(app, caller).await)?;
+    // The read decision: the use case lists connectors only for those who may read them.
+    let rows = page(service::list(app, &viewer.caller).await)?;
     let mut tx = app.store.read().await?;
     let mappings = tx.list_mappings(None, None).await?;
     let connector_of: HashMap<Uuid, Uuid> =
         mappings.iter().map(|m| (m.id, m.connector_id)).collect();
-    let failed_jobs = if caller.may(actions::OUTBOX_READ) {
+    let failed_jobs = if viewer.can.read_outbox {
         Some(
             tx.list_jobs(Some(JobStatus::Failed), Page { top: 1000, skip: 0 })
                 .await?,
@@ -167,12 +166,11 @@ async fn views(app: &App, viewer: &Viewer) -> PageResult<Vec<ConnectorView>> {
 }
 
 pub async fn list(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    require(&viewer.caller, actions::PROVISIONING_READ)?;
     let connectors = views(&app, &viewer).await?;
     Ok(render(&ConnectorsPage {
         chrome: viewer.chrome(Section::Administration),
         connectors,
-        may_reconcile: viewer.caller.may(actions::PROVISIONING_UPDATE),
+        may_reconcile: viewer.can.update_provisioning,
     }))
 }
 

@@ -6,7 +6,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use eligo_core::authz::actions;
 use eligo_core::directory::{Group, PrincipalKind, Relation};
 use eligo_core::schedule::ScheduleKind;
 use eligo_core::target::{GroupAccess, Target as AccessTarget};
@@ -16,10 +15,9 @@ use uuid::Uuid;
 
 use super::{
     ListQuery, Pager, PrincipalRef, Shown, absorb_input_error, page, path_id, principal_ref,
-    refused, require, ticked,
+    refused, ticked,
 };
 use crate::app::{App, AppState};
-use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::portal::flash::Flash;
 use crate::portal::form::Posted;
@@ -138,22 +136,16 @@ pub async fn list(
     viewer: Viewer,
     Query(q): Query<ListQuery>,
 ) -> PageResult<Response> {
-    require(&viewer.caller, actions::GROUPS_READ)?;
+    let reader = directory::group_reader(&app, &viewer.caller)?;
     let search = q.search();
     let query = GroupQuery {
         display_name_prefix: search.clone(),
         ..Default::default()
     };
-    let mut groups = app
-        .store
-        .read()
-        .await?
-        .list_groups(&query, q.store_page())
-        .await?;
+    let mut groups = reader.list(&query, q.store_page()).await?;
     let pager = Pager::cut("/portal/admin/groups", &q, &mut groups);
     Ok(render(&GroupsPage {
-        may_create: viewer.caller.may(actions::GROUPS_CREATE)
-            || viewer.caller.may(actions::RA_GROUPS_CREATE),
+        may_create: viewer.can.create_groups || viewer.can.create_role_assignable_groups,
         chrome: viewer.chrome(Section::Administration),
         q: search.unwrap_or_default(),
         rows: groups
@@ -169,16 +161,9 @@ pub async fn list(
     }))
 }
 
-/// Only those who may create some kind of group see the form (the use case decides which).
-fn require_may_create(caller: &Caller) -> PageResult<()> {
-    if caller.may(actions::RA_GROUPS_CREATE) {
-        return Ok(());
-    }
-    require(caller, actions::GROUPS_CREATE)
-}
-
-pub async fn new_form(viewer: Viewer) -> PageResult<Response> {
-    require_may_create(&viewer.caller)?;
+pub async fn new_form(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+    // Only those who may create some kind of group see the form (the use case decides which).
+    directory::may_create_group(&app, &viewer.caller)?;
     Ok(render(&NewGroupPage {
         chrome: viewer.chrome(Section::Administration),
         display_name: String::new(),
@@ -239,22 +224,6 @@ pub async fn create(
     ))
 }
 
-/// May the viewer change this group's members (owners)? Only to decide which forms to show:
-/// the use case decides for real.
-fn may_change(app: &App, caller: &Caller, group: &Group, relation: Relation) -> bool {
-    let action = match (relation, group.is_assignable_to_role) {
-        (Relation::Member, false) => actions::GROUPS_MEMBERS,
-        (Relation::Member, true) => actions::RA_GROUPS_MEMBERS,
-        (Relation::Owner, false) => actions::GROUPS_OWNERS,
-        (Relation::Owner, true) => actions::RA_GROUPS_OWNERS,
-    };
-    caller.may(action)
-        || app
-            .access
-            .owner_of(caller.id, group.id, app.clock.now())
-            .allowed
-}
-
 async fn group_page(
     app: &App,
     viewer: &Viewer,
@@ -313,7 +282,7 @@ async fn group_page(
             .cmp(&b.through.len())
             .then_with(|| a.who.name.cmp(&b.who.name))
     });
-    let pim = if caller.may(actions::ROLE_ASSIGNMENTS_READ) {
+    let pim = if viewer.can.read_role_assignments {
         let mut lines = Vec::new();
         for access in [GroupAccess::Member, GroupAccess::Owner] {
             let (role, scope) = AccessTarget::Group { group: id, access }.fields();
@@ -353,7 +322,7 @@ async fn group_page(
     } else {
         None
     };
-    let mappings = if caller.may(actions::PROVISIONING_READ) {
+    let mappings = if viewer.can.read_provisioning {
         let mut tx = app.store.read().await?;
         let rows = tx.list_mappings(Some(id), None).await?;
         let connectors = if rows.is_empty() {
@@ -381,8 +350,9 @@ async fn group_page(
     Ok(GroupPage {
         chrome: viewer.chrome(Section::Administration),
         created: Shown::of(group.created_date_time),
-        may_members: may_change(app, caller, &group, Relation::Member),
-        may_owners: may_change(app, caller, &group, Relation::Owner),
+        // Which forms to show; the use case decides for real.
+        may_members: directory::may_change_relation(app, caller, &group, Relation::Member),
+        may_owners: directory::may_change_relation(app, caller, &group, Relation::Owner),
         members,
         inside,
         owners: owners
@@ -411,7 +381,8 @@ pub async fn details(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    require(&viewer.caller, actions::GROUPS_READ)?;
+    // The read decision (the reader lists; this page shows one group with everything around it).
+    directory::group_reader(&app, &viewer.caller)?;
     let id = path_id(&id, "group")?;
     Ok(render(
         &group_page(&app, &viewer, id, Default::default(), FieldErrors::new()).await?,

@@ -4,14 +4,13 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use eligo_core::authz::actions;
 use eligo_store::{Page, RoleQuery};
 
 use super::Shown;
 use crate::app::AppState;
-use crate::error::ApiError;
-use crate::portal::page::{Chrome, PageError, PageResult, Section, may_administer, render};
+use crate::portal::page::{Chrome, PageResult, Section, render};
 use crate::portal::session::Viewer;
+use crate::service::authorize;
 
 pub struct Card {
     pub title: &'static str,
@@ -40,16 +39,12 @@ struct HomePage {
 const ALERTS_SHOWN: i64 = 20;
 
 pub async fn page(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    let caller = &viewer.caller;
-    if !may_administer(caller) {
-        return Err(PageError::Api(ApiError::forbidden(
-            "the Administration section needs a directory, role or provisioning administrator's role",
-        )));
-    }
+    authorize::may_administer(&app, &viewer.caller)?;
+    let can = &viewer.can;
     let (users, groups, sps) = app.access.principal_counts();
     let mut tx = app.store.read().await?;
     let mut cards = Vec::new();
-    if caller.may(actions::USERS_READ) {
+    if can.read_users {
         cards.push(Card {
             title: "Users",
             href: "/portal/admin/users",
@@ -58,7 +53,7 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> PageResult<Res
             text: "Create, find, edit, disable and delete accounts.",
         });
     }
-    if caller.may(actions::GROUPS_READ) {
+    if can.read_groups {
         cards.push(Card {
             title: "Groups",
             href: "/portal/admin/groups",
@@ -67,7 +62,7 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> PageResult<Res
             text: "Security groups, their members, owners and nesting.",
         });
     }
-    if caller.may(actions::SERVICE_PRINCIPALS_READ) {
+    if can.read_service_principals {
         cards.push(Card {
             title: "Service principals",
             href: "/portal/admin/service-principals",
@@ -76,11 +71,8 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> PageResult<Res
             text: "Workload identities that call Eligo's API.",
         });
     }
-    if caller.may(actions::ROLE_ASSIGNMENTS_READ)
-        || caller.may(actions::POLICIES_READ)
-        || caller.may(actions::ROLE_DEFINITIONS_READ)
-    {
-        let roles = if caller.may(actions::ROLE_DEFINITIONS_READ) {
+    if can.read_role_assignments || can.read_policies || can.read_role_definitions {
+        let roles = if can.read_role_definitions {
             Some(tx.list_role_definitions(&RoleQuery::default()).await?.len())
         } else {
             None
@@ -93,7 +85,7 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> PageResult<Res
             text: "Who holds or may activate each role, and the rules for activating it.",
         });
     }
-    if caller.may(actions::PROVISIONING_READ) {
+    if can.read_provisioning {
         cards.push(Card {
             title: "Connectors",
             href: "/portal/admin/connectors",
@@ -102,7 +94,7 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> PageResult<Res
             text: "Downstream systems (LDAP, SCIM, webhooks) that group memberships are pushed to, and their health.",
         });
     }
-    let alerts = if caller.may(actions::ALERTS_READ) {
+    let alerts = if can.read_alerts {
         let rows = tx
             .list_alerts(
                 Some("active"),

@@ -1,6 +1,7 @@
 //! Administration of the directory: the Administration home, users, groups (members, owners,
-//! nesting), service principals and downstream connectors. Every page checks the viewer's
-//! current roles; every change goes through the same `service::directory` and
+//! nesting), service principals and downstream connectors. Every page's read is decided by the
+//! service (a reader handed out only after the check, or a `may_*` question), what a page shows
+//! comes from `Viewer::can`, and every change goes through the same `service::directory` and
 //! `service::connectors` use cases as the API, so the portal can do nothing the API refuses
 //! (a User Administrator cannot touch role holders nor role-assignable groups, whatever the
 //! form says).
@@ -20,7 +21,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::{App, AppState};
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::portal::page::{FieldErrors, PageError, PageResult};
 
@@ -195,11 +195,6 @@ pub fn principal_ref(app: &App, id: Uuid) -> PrincipalRef {
 /// The id in a page's path; anything else names nothing.
 pub fn path_id(raw: &str, what: &str) -> PageResult<Uuid> {
     Uuid::parse_str(raw.trim()).map_err(|_| PageError::Api(ApiError::not_found(what)))
-}
-
-/// A page only those allowed `action` may see: anyone else gets the 403 page.
-pub fn require(caller: &Caller, action: &str) -> PageResult<()> {
-    caller.require(action).map_err(PageError::from)
 }
 
 /// A form's checkbox: present (any value but `off`/`false`) means ticked.

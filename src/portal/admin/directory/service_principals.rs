@@ -5,11 +5,10 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use eligo_core::authz::actions;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{ListQuery, Pager, Shown, absorb_input_error, path_id, refused, require};
+use super::{ListQuery, Pager, Shown, absorb_input_error, path_id, refused};
 use crate::app::{App, AppState};
 use crate::portal::flash::Flash;
 use crate::portal::form::Posted;
@@ -64,12 +63,8 @@ async fn list_page(
     display_name: String,
     errors: FieldErrors,
 ) -> PageResult<ListPage> {
-    require(&viewer.caller, actions::SERVICE_PRINCIPALS_READ)?;
-    let mut rows = app
-        .store
-        .read()
-        .await?
-        .list_service_principals(q.store_page())
+    let mut rows = directory::service_principal_reader(app, &viewer.caller)?
+        .list(q.store_page())
         .await?;
     let pager = Pager::cut("/portal/admin/service-principals", q, &mut rows);
     Ok(ListPage {
@@ -85,8 +80,8 @@ async fn list_page(
             })
             .collect(),
         pager,
-        may_create: viewer.caller.may(actions::SERVICE_PRINCIPALS_CREATE),
-        may_delete: viewer.caller.may(actions::SERVICE_PRINCIPALS_DELETE),
+        may_create: viewer.can.create_service_principals,
+        may_delete: viewer.can.delete_service_principals,
         display_name,
         errors,
     })

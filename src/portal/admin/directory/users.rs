@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use eligo_core::authz::actions;
 use eligo_core::directory::{Relation, User};
 use eligo_core::schedule::ScheduleKind;
 use eligo_store::{Targets, UserQuery};
@@ -14,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     ListQuery, Pager, PrincipalRef, Shown, absorb_input_error, page, path_id, principal_ref,
-    refused, require, ticked,
+    refused, ticked,
 };
 use crate::app::{App, AppState};
 use crate::error::ApiError;
@@ -114,7 +113,7 @@ pub async fn list(
     viewer: Viewer,
     Query(q): Query<ListQuery>,
 ) -> PageResult<Response> {
-    require(&viewer.caller, actions::USERS_READ)?;
+    let reader = directory::user_reader(&app, &viewer.caller)?;
     let search = q.search();
     // A full user name (with @) is looked up exactly; anything else is a display-name prefix,
     // the filters `/v1/users?$filter=` offers.
@@ -129,15 +128,10 @@ pub async fn list(
         },
         None => UserQuery::default(),
     };
-    let mut users = app
-        .store
-        .read()
-        .await?
-        .list_users(&query, q.store_page())
-        .await?;
+    let mut users = reader.list(&query, q.store_page()).await?;
     let pager = Pager::cut("/portal/admin/users", &q, &mut users);
     Ok(render(&UsersPage {
-        may_create: viewer.caller.may(actions::USERS_CREATE),
+        may_create: viewer.can.create_users,
         chrome: viewer.chrome(Section::Administration),
         q: search.unwrap_or_default(),
         rows: users
@@ -153,8 +147,8 @@ pub async fn list(
     }))
 }
 
-pub async fn new_form(viewer: Viewer) -> PageResult<Response> {
-    require(&viewer.caller, actions::USERS_CREATE)?;
+pub async fn new_form(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+    directory::may_create_user(&app, &viewer.caller)?;
     Ok(render(&NewUserPage {
         chrome: viewer.chrome(Section::Administration),
         upn: String::new(),
@@ -268,7 +262,7 @@ async fn user_page(
             .cmp(&a.direct)
             .then_with(|| a.group.name.cmp(&b.group.name))
     });
-    let roles = if caller.may(actions::ROLE_ASSIGNMENTS_READ) {
+    let roles = if viewer.can.read_role_assignments {
         let mut lines = Vec::new();
         for (kind, active) in [
             (ScheduleKind::Active, true),
@@ -317,8 +311,8 @@ async fn user_page(
         groups,
         owned: owned.into_iter().map(|g| principal_ref(app, g)).collect(),
         roles,
-        may_update: caller.may(actions::USERS_UPDATE),
-        may_delete: caller.may(actions::USERS_DELETE),
+        may_update: viewer.can.update_users,
+        may_delete: viewer.can.delete_users,
         edit_name,
         edit_enabled,
         errors,
@@ -330,7 +324,8 @@ pub async fn details(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    require(&viewer.caller, actions::USERS_READ)?;
+    // The read decision (the reader lists; this page shows one user with groups and roles).
+    directory::user_reader(&app, &viewer.caller)?;
     let id = path_id(&id, "user")?;
     Ok(render(
         &user_page(&app, &viewer, id, None, FieldErrors::new()).await?,

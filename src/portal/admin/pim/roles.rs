@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use eligo_core::activation::Ticket;
-use eligo_core::authz::actions;
 use eligo_core::directory::PrincipalKind;
 use eligo_core::policy::{Enablement, RolePolicy, ScopeType};
 use eligo_core::request::{
@@ -29,11 +28,13 @@ use crate::error::ApiError;
 use crate::portal::flash::Flash;
 use crate::portal::form::Posted;
 use crate::portal::page::{
-    Chrome, FieldErrors, PageError, PageResult, Section, redirect_with, render, render_status,
+    Chrome, FieldErrors, PageResult, Section, redirect_with, render, render_status, worded,
 };
 use crate::portal::session::Viewer;
 use crate::service::access::exposure::{self, Exposure};
+use crate::service::directory;
 use crate::service::pim::submit::{self, NewRequest};
+use crate::service::pim::views;
 use crate::service::policies;
 
 struct RoleRow {
@@ -150,10 +151,6 @@ struct RolePage {
     exposure_summary: String,
 }
 
-fn forbidden(what: &str) -> PageError {
-    PageError::Api(ApiError::forbidden(what.to_string()))
-}
-
 /// What makes a policy weak: activation without MFA, and Global Administrator without approval.
 fn weaknesses(role: Uuid, policy: &RolePolicy) -> Vec<&'static str> {
     let mut out = Vec::new();
@@ -177,13 +174,11 @@ fn weaknesses(role: Uuid, policy: &RolePolicy) -> Vec<&'static str> {
 
 pub async fn list(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
     let caller = &viewer.caller;
-    if !caller.may(actions::ROLE_DEFINITIONS_READ) {
-        return Err(forbidden(
-            "reading role definitions needs roleDefinitions/read",
-        ));
-    }
-    let show_counts = caller.may(actions::ROLE_ASSIGNMENTS_READ);
-    let show_policy = caller.may(actions::POLICIES_READ);
+    directory::may_read_role_definitions(&app, caller).map_err(worded(
+        "reading role definitions needs roleDefinitions/read",
+    ))?;
+    let show_counts = viewer.can.read_role_assignments;
+    let show_policy = viewer.can.read_policies;
     let now = app.clock.now();
     let mut tx = app.store.read().await?;
     let mut roles = tx.list_role_definitions(&Default::default()).await?;
@@ -309,7 +304,7 @@ async fn role_page(
     let r = &policy.rules;
     let yes_no = |b: bool| if b { "required" } else { "not required" };
     let has = |list: &[Enablement], e| list.contains(&e);
-    let policy_facts = if caller.may(actions::POLICIES_READ) {
+    let policy_facts = if viewer.can.read_policies {
         vec![
             (
                 "Activation",
@@ -412,8 +407,8 @@ async fn role_page(
         built_in: role.is_built_in,
         permissions: role.actions().map(String::from).collect(),
         policy_facts,
-        may_update: caller.may(actions::ROLE_ASSIGNMENTS_UPDATE),
-        may_settings: caller.may(actions::POLICIES_READ),
+        may_update: viewer.can.update_role_assignments,
+        may_settings: viewer.can.read_policies,
         rows,
         form,
         errors,
@@ -436,13 +431,11 @@ fn expiry_words(rule: &eligo_core::policy::ExpirationRule) -> String {
     }
 }
 
-fn require_read(caller: &Caller) -> PageResult<()> {
-    if !caller.may(actions::ROLE_ASSIGNMENTS_READ) {
-        return Err(forbidden(
-            "reading role assignments needs roleAssignments/read",
-        ));
-    }
-    Ok(())
+/// A role's page is for those who may read its assignments (the service decides).
+fn require_read(app: &App, caller: &Caller) -> PageResult<()> {
+    views::may_read_assignments(app, caller).map_err(worded(
+        "reading role assignments needs roleAssignments/read",
+    ))
 }
 
 pub async fn detail(
@@ -450,7 +443,7 @@ pub async fn detail(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    require_read(&viewer.caller)?;
+    require_read(&app, &viewer.caller)?;
     let role = load_role(&app, &id).await?;
     let form = AssignValues::from_form(&AssignForm::default());
     let page = role_page(&app, &viewer, role, form, FieldErrors::new()).await?;
@@ -567,7 +560,7 @@ pub async fn assign(
     posted: Posted<AssignForm>,
 ) -> PageResult<Response> {
     let Posted { viewer, form } = posted;
-    require_read(&viewer.caller)?;
+    require_read(&app, &viewer.caller)?;
     // Refused before anything is looked up (the use case decides; its refusal is audited).
     let kind = match form.kind.as_deref() {
         Some("active") => RequestKind::Assignment,

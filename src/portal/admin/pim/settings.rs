@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use eligo_core::authz::actions;
 use eligo_core::duration::format_duration;
 use eligo_core::policy::{
     Approver, Enablement, MAX_APPROVAL_STAGES, NOTIFICATION_RULE_IDS, RolePolicy, ScopeType,
@@ -27,7 +26,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::portal::flash::Flash;
 use crate::portal::form::Posted;
 use crate::portal::page::{
-    Chrome, FieldErrors, PageError, PageResult, Section, redirect_with, render, render_status,
+    Chrome, FieldErrors, PageResult, Section, redirect_with, render, render_status, worded,
 };
 use crate::portal::session::Viewer;
 use crate::service::policies;
@@ -749,8 +748,11 @@ fn sections(policy: &RolePolicy, v: &Values, e: &FieldErrors) -> Vec<FormSection
     ]
 }
 
-fn forbidden(what: &str) -> PageError {
-    PageError::Api(ApiError::forbidden(what.to_string()))
+/// Role settings are for those who may read them (the service decides).
+fn may_read(app: &App, viewer: &Viewer) -> PageResult<()> {
+    policies::reader(app, &viewer.caller)
+        .map(drop)
+        .map_err(worded("role settings need roleManagementPolicies/read"))
 }
 
 async fn role_subject(app: &App, id: &str) -> PageResult<Subject> {
@@ -826,7 +828,7 @@ fn page(
         action: subject.action.clone(),
         back: subject.back.clone(),
         back_label: subject.back_label.clone(),
-        may_update: viewer.caller.may(actions::POLICIES_UPDATE),
+        may_update: viewer.can.update_policies,
         loaded,
         last_modified: policy.last_modified_date_time.map(super::ShownTime::of),
         sections: sections(policy, values, &errors),
@@ -835,9 +837,7 @@ fn page(
 }
 
 async fn show(app: &App, viewer: &Viewer, subject: Subject) -> PageResult<Response> {
-    if !viewer.caller.may(actions::POLICIES_READ) {
-        return Err(forbidden("role settings need roleManagementPolicies/read"));
-    }
+    may_read(app, viewer)?;
     let mut tx = app.store.read().await?;
     let policy = policies::load(
         &mut *tx,
@@ -945,9 +945,7 @@ pub async fn role_form(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
-    if !viewer.caller.may(actions::POLICIES_READ) {
-        return Err(forbidden("role settings need roleManagementPolicies/read"));
-    }
+    may_read(&app, &viewer)?;
     let subject = role_subject(&app, &id).await?;
     show(&app, &viewer, subject).await
 }
@@ -969,9 +967,7 @@ pub async fn group_form(
     viewer: Viewer,
     Path((id, access)): Path<(String, String)>,
 ) -> PageResult<Response> {
-    if !viewer.caller.may(actions::POLICIES_READ) {
-        return Err(forbidden("role settings need roleManagementPolicies/read"));
-    }
+    may_read(&app, &viewer)?;
     let subject = group_subject(&app, &id, &access).await?;
     show(&app, &viewer, subject).await
 }

@@ -39,21 +39,6 @@ impl Caller {
         }
     }
 
-    /// 403 unless one of the caller's current roles allows `action` directory-wide.
-    pub fn require(&self, action: &str) -> ApiResult<()> {
-        if self.grants.allows_directory(action) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "insufficient privileges: this operation needs {action}, which none of your active roles allows"
-            )))
-        }
-    }
-
-    pub fn may(&self, action: &str) -> bool {
-        self.grants.allows_directory(action)
-    }
-
     /// Has this session proved a second factor within `freshness`?
     pub fn mfa_is_fresh(&self, now: DateTime<Utc>, freshness: chrono::TimeDelta) -> bool {
         self.session

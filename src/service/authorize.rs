@@ -45,6 +45,29 @@ pub fn check(
     authz::decide(&subject, op, protection)
 }
 
+/// `act` for a read or a probe, where session strength does not matter (so no clock is needed).
+pub fn permits(caller: &Caller, action: &'static str) -> Result<(), Denied> {
+    let subject = Subject {
+        id: caller.id,
+        grants: &caller.grants,
+        strong: false,
+    };
+    authz::decide(
+        &subject,
+        Operation::Act {
+            action,
+            strong: false,
+        },
+        &Protection::Ordinary,
+    )
+}
+
+/// May the caller perform `action` (no second factor asked)? For reads and for deciding what
+/// to offer; a write asks `act` or `check` so that a refusal says why.
+pub fn may(app: &App, caller: &Caller, action: &'static str) -> bool {
+    act(app, caller, action, false).is_ok()
+}
+
 /// `check` for an operation on no particular object (a policy, a connector, a subscription).
 pub fn act(app: &App, caller: &Caller, action: &'static str, strong: bool) -> Result<(), Denied> {
     check(

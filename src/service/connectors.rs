@@ -159,12 +159,12 @@ async fn load(tx: &mut dyn Tx, id: Uuid) -> UseCaseResult<ConnectorRow> {
 }
 
 pub async fn get(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<ConnectorRow> {
-    caller.require(actions::PROVISIONING_READ)?;
+    crate::service::authorize::act(app, caller, actions::PROVISIONING_READ, false)?;
     load(&mut *app.store.read().await?, id).await
 }
 
 pub async fn list(app: &App, caller: &Caller) -> UseCaseResult<Vec<ConnectorRow>> {
-    caller.require(actions::PROVISIONING_READ)?;
+    crate::service::authorize::act(app, caller, actions::PROVISIONING_READ, false)?;
     Ok(app.store.read().await?.list_connectors().await?)
 }
 
@@ -404,7 +404,7 @@ pub async fn mappings_of(
     caller: &Caller,
     group: Uuid,
 ) -> UseCaseResult<Vec<MappingRow>> {
-    caller.require(actions::PROVISIONING_READ)?;
+    crate::service::authorize::act(app, caller, actions::PROVISIONING_READ, false)?;
     let mut tx = app.store.read().await?;
     tx.get_group(group)
         .await?

@@ -801,7 +801,7 @@ async fn remove_relation_authorized(
         let owners = tx.relations_of_group(group_id, Relation::Owner).await?;
         if owners == [principal]
             && group.is_assignable_to_role
-            && !caller.may(actions::RA_GROUPS_OWNERS)
+            && !crate::service::authorize::may(app, caller, actions::RA_GROUPS_OWNERS)
         {
             return Err(Failure::bad_request(
                 "LastOwner",
@@ -929,7 +929,7 @@ async fn delete_service_principal_authorized(
     // A privileged service principal is managed only from above, like a privileged person.
     let protection = access::privilege::of_principal(app, &mut *tx, id, now).await?;
     if let Protection::Privileged(reason) = protection {
-        if !caller.may(actions::PRIVILEGED_CREDENTIALS) {
+        if !crate::service::authorize::may(app, caller, actions::PRIVILEGED_CREDENTIALS) {
             return Err(eligo_core::authz::Denied::PrivilegedTarget { reason }.into());
         }
         // Rule 4: changing a privileged object needs a fresh second factor.

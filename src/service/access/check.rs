@@ -89,8 +89,14 @@ fn authorize(caller: &Caller, question: &Question) -> UseCaseResult<()> {
         return Ok(());
     }
     match question {
-        Question::Role { .. } => caller.require(actions::ROLE_ASSIGNMENTS_READ),
-        Question::Group { .. } => caller.require(actions::GROUPS_READ),
+        Question::Role { .. } => Ok(crate::service::authorize::permits(
+            caller,
+            actions::ROLE_ASSIGNMENTS_READ,
+        )?),
+        Question::Group { .. } => Ok(crate::service::authorize::permits(
+            caller,
+            actions::GROUPS_READ,
+        )?),
     }
 }
 

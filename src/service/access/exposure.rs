@@ -63,7 +63,7 @@ pub struct Report {
 }
 
 pub fn report(app: &App, caller: &Caller, role: Uuid) -> UseCaseResult<Report> {
-    caller.require(actions::ROLE_ASSIGNMENTS_READ)?;
+    crate::service::authorize::act(app, caller, actions::ROLE_ASSIGNMENTS_READ, false)?;
     let live = &app.access;
     let def = live
         .role(role)

@@ -143,7 +143,9 @@ pub async fn may_read(
     request: &ScheduleRequest,
     now: DateTime<Utc>,
 ) -> UseCaseResult<bool> {
-    if requester(request).contains(&caller.id) || caller.may(actions::ROLE_ASSIGNMENTS_READ) {
+    if requester(request).contains(&caller.id)
+        || crate::service::authorize::permits(caller, actions::ROLE_ASSIGNMENTS_READ).is_ok()
+    {
         return Ok(true);
     }
     let Some(approval) = &request.approval else {
@@ -440,7 +442,10 @@ async fn cancel_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCaseResul
     let mut request = tx
         .get_schedule_request(id)
         .await?
-        .filter(|r| requester(r).contains(&caller.id) || caller.may(actions::ROLE_ASSIGNMENTS_READ))
+        .filter(|r| {
+            requester(r).contains(&caller.id)
+                || crate::service::authorize::may(app, caller, actions::ROLE_ASSIGNMENTS_READ)
+        })
         .ok_or_else(|| Failure::not_found("request"))?;
     if !requester(&request).contains(&caller.id) {
         return Err(Failure::forbidden("only the requester cancels a request"));

@@ -71,7 +71,7 @@ pub fn may_read_assignments(app: &App, caller: &Caller) -> UseCaseResult<()> {
 /// Who the caller may ask about: anyone with `roleAssignments/read`, else only itself (and no
 /// principal filter means "mine").
 fn visible_principal(caller: &Caller, asked: Option<Uuid>) -> UseCaseResult<Option<Uuid>> {
-    if caller.may(actions::ROLE_ASSIGNMENTS_READ) {
+    if crate::service::authorize::permits(caller, actions::ROLE_ASSIGNMENTS_READ).is_ok() {
         return Ok(asked);
     }
     match asked {
@@ -134,7 +134,7 @@ pub async fn requests(
     mut query: RequestQuery,
     page: Page,
 ) -> UseCaseResult<Vec<ScheduleRequest>> {
-    if !caller.may(actions::ROLE_ASSIGNMENTS_READ) {
+    if !crate::service::authorize::may(app, caller, actions::ROLE_ASSIGNMENTS_READ) {
         match query.principal_id {
             None => query.principal_id = Some(caller.id),
             Some(id) if id == caller.id => {}

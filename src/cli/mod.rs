@@ -34,6 +34,12 @@ pub struct ServerArgs {
 }
 
 #[derive(Subcommand)]
+enum BootstrapCommand {
+    /// Replace a generated break-glass token with a new one (shown once, valid 24 hours).
+    Rotate,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the server (SQLite in ./eligo-data by default).
     Serve {
@@ -53,6 +59,13 @@ enum Command {
     Migrate {
         #[command(flatten)]
         server: ServerArgs,
+    },
+    /// The break-glass token, directly on the database.
+    Bootstrap {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: BootstrapCommand,
     },
     /// Work with the audit trail directly on the database (the server need not run).
     Audit {
@@ -138,6 +151,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { server, command } => offline::run(load_config(&server)?, command).await,
+        Command::Bootstrap {
+            server,
+            command: BootstrapCommand::Rotate,
+        } => {
+            let config = load_config(&server)?;
+            // Refused before the store is opened: starting would restore the configured token.
+            if config.bootstrap_token.is_some() {
+                return Err(crate::service::bootstrap::RotateRefused::Configured.into());
+            }
+            let (app, _) = crate::server::prepare(
+                config,
+                std::sync::Arc::new(crate::clock::SystemClock),
+                false,
+            )
+            .await?;
+            let token = crate::service::bootstrap::rotate(&app).await?;
+            println!(
+                "\nA new break-glass token for {} (valid 24 hours, shown only now); every earlier one has stopped working:\n\n    {token}\n",
+                crate::service::bootstrap::BREAKGLASS_UPN
+            );
+            app.store.close().await;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         Command::Bench { command } => bench::run(command).await,
         Command::Client(command) => {
             let _ = rustls::crypto::ring::default_provider().install_default();

@@ -193,3 +193,54 @@ pub async fn ensure_configured_token(app: &App) -> anyhow::Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// Why the break-glass token could not be rotated.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateRefused {
+    #[error(
+        "ELIGO_BOOTSTRAP_TOKEN is configured, and the configured value is authoritative: change it (and restart) to rotate the break-glass token"
+    )]
+    Configured,
+    #[error("the emergency-access account {BREAKGLASS_UPN} does not exist")]
+    NoAccount,
+}
+
+/// `eligo bootstrap rotate`: a new generated break-glass token (valid 24 hours, returned to
+/// be shown once); every other session of the emergency-access account ends with it.
+pub async fn rotate(app: &App) -> anyhow::Result<String> {
+    if app.config.bootstrap_token.is_some() {
+        return Err(RotateRefused::Configured.into());
+    }
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let user = tx
+        .find_user_by_upn(BREAKGLASS_UPN)
+        .await?
+        .ok_or(RotateRefused::NoAccount)?;
+    let raw = token::generate("elgb_");
+    let hash = token::digest(&raw);
+    tx.insert_token(&TokenRecord {
+        token_hash: hash.clone(),
+        principal_id: user.id,
+        created_at: now,
+        expires_at: Some(now + TimeDelta::hours(24)),
+        revoked_at: None,
+        last_mfa_at: None,
+        amr: vec!["bootstrap".into()],
+        channel: eligo_store::SessionChannel::Api,
+    })
+    .await?;
+    tx.revoke_tokens_of(user.id, Some(&hash), now).await?;
+    tx.append_audit(
+        AuditEvent::new(
+            now,
+            Category::Authentication,
+            "Break-glass token rotated",
+            Initiator::system(),
+        )
+        .target(user.id, "User", Some(BREAKGLASS_UPN)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(raw)
+}

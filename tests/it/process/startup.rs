@@ -65,6 +65,33 @@ async fn first_start_prints_token_once() {
         second.show()
     );
     assert!(!second.stderr.contains(&token), "{}", second.show());
+
+    // `eligo bootstrap rotate` replaces it: the new one works, the old one no longer does.
+    let out = run_on(&spec, &["bootstrap", "rotate"], &[]).await;
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    let rotated = printed_tokens(&out.stdout);
+    assert_eq!(rotated.len(), 1, "{}", out.show());
+    assert_ne!(rotated[0], token);
+    let server = Server::start(&spec).await;
+    assert_eq!(server.client().get("/v1/me", &rotated[0]).await.0, 200);
+    assert_eq!(server.client().get("/v1/me", &token).await.0, 401);
+    assert_eq!(server.stop().await.code(), Some(0));
+    // A configured token is rotated by changing the setting, not by the command.
+    let out = run_on(
+        &spec,
+        &["bootstrap", "rotate"],
+        &[(
+            "ELIGO_BOOTSTRAP_TOKEN",
+            "configured-break-glass-token-0123456789",
+        )],
+    )
+    .await;
+    assert!(!out.ok(), "{}", out.show());
+    assert!(
+        out.stderr.contains("ELIGO_BOOTSTRAP_TOKEN is configured"),
+        "{}",
+        out.show()
+    );
     clean(&dir);
 }
 

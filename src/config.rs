@@ -120,6 +120,8 @@ pub struct Config {
     pub audit_checkpoint_dir: Option<PathBuf>,
     /// How often the audit head is signed.
     pub audit_checkpoint_interval: TimeDelta,
+    /// Where every audit entry is appended as a JSON line for a SIEM (`crate::export`).
+    pub audit_export_file: Option<PathBuf>,
     /// `/metrics` answers only with `Authorization: Bearer <this>` on the main listener.
     pub metrics_token: Option<Secret>,
     /// `/metrics` is served only on this (internal) address, not on the main listener.
@@ -157,6 +159,7 @@ struct FileConfig {
     audit_checkpoint_interval: Option<String>,
     metrics_token: Option<Secret>,
     metrics_listen: Option<SocketAddr>,
+    audit_export_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -198,6 +201,7 @@ impl Config {
             audit_checkpoint_interval: TimeDelta::minutes(5),
             metrics_token: None,
             metrics_listen: None,
+            audit_export_file: None,
         }
     }
 
@@ -285,6 +289,9 @@ impl Config {
                 "text" => LogFormat::Text,
                 _ => bail!("ELIGO_LOG_FORMAT must be text or json"),
             };
+        }
+        if let Some(v) = var("ELIGO_AUDIT_EXPORT_FILE") {
+            cfg.audit_export_file = Some(PathBuf::from(v));
         }
         if let Some(v) = secret("ELIGO_METRICS_TOKEN")? {
             cfg.metrics_token = Some(v);
@@ -404,6 +411,9 @@ impl Config {
         }
         if let Some(v) = f.first_factor_enrolment {
             self.first_factor_enrolment = v;
+        }
+        if let Some(v) = f.audit_export_file {
+            self.audit_export_file = Some(v);
         }
         if let Some(v) = f.metrics_token {
             self.metrics_token = Some(v);

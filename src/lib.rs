@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod connectors;
 pub mod error;
+pub mod export;
 pub mod failure;
 pub mod listener;
 pub mod notify;

@@ -98,11 +98,26 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         }
         None => None,
     };
+    // Every audit entry for a SIEM, as JSON lines, when configured.
+    let export = app
+        .config
+        .audit_export_file
+        .clone()
+        .map(|file| tokio::spawn(crate::export::run_forever(app.clone(), file)));
     let router = app::build_router(app.clone());
     crate::listener::serve(listener, router, limits, shutdown_signal()).await;
     checkpoints.abort();
     if let Some(metrics) = metrics {
         metrics.abort();
+    }
+    if let Some(export) = export {
+        export.abort();
+        // Whatever was written until the end goes out too.
+        if let Some(file) = &app.config.audit_export_file
+            && let Err(e) = crate::export::export_new(&app, file).await
+        {
+            tracing::error!(error = %e, "the final audit export failed");
+        }
     }
     if let Err(e) = crate::checkpoint::sign_head(&app, &signer, &mut None).await {
         tracing::error!(error = %e, "writing the final audit checkpoint failed");

@@ -144,6 +144,8 @@ pub fn build_router(app: AppState) -> Router {
     let (router, openapi) = routes();
     let openapi = Arc::new(crate::openapi::polish(&openapi));
     let max_body = app.config.max_body_bytes;
+    // Served over Eligo's own TLS: browsers are told to come back only over HTTPS.
+    let hsts = app.config.tls_cert_file.is_some();
     let in_flight = Arc::new(tokio::sync::Semaphore::new(app.config.max_in_flight));
     let request_timeout = app
         .config
@@ -161,6 +163,18 @@ pub fn build_router(app: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(
+            move |req: Request, next: Next| async move {
+                let mut resp = next.run(req).await;
+                if hsts {
+                    resp.headers_mut().insert(
+                        axum::http::header::STRICT_TRANSPORT_SECURITY,
+                        axum::http::HeaderValue::from_static("max-age=31536000"),
+                    );
+                }
+                resp
+            },
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,

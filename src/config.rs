@@ -120,6 +120,9 @@ pub struct Config {
     pub audit_checkpoint_dir: Option<PathBuf>,
     /// How often the audit head is signed.
     pub audit_checkpoint_interval: TimeDelta,
+    /// Built-in TLS: the certificate chain and private key (PEM), both or neither.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
     /// Where every audit entry is appended as a JSON line for a SIEM (`crate::export`).
     pub audit_export_file: Option<PathBuf>,
     /// `/metrics` answers only with `Authorization: Bearer <this>` on the main listener.
@@ -160,6 +163,8 @@ struct FileConfig {
     metrics_token: Option<Secret>,
     metrics_listen: Option<SocketAddr>,
     audit_export_file: Option<PathBuf>,
+    tls_cert_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -202,6 +207,8 @@ impl Config {
             metrics_token: None,
             metrics_listen: None,
             audit_export_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 
@@ -289,6 +296,15 @@ impl Config {
                 "text" => LogFormat::Text,
                 _ => bail!("ELIGO_LOG_FORMAT must be text or json"),
             };
+        }
+        if let Some(v) = var("ELIGO_TLS_CERT_FILE") {
+            cfg.tls_cert_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("ELIGO_TLS_KEY_FILE") {
+            cfg.tls_key_file = Some(PathBuf::from(v));
+        }
+        if cfg.tls_cert_file.is_some() != cfg.tls_key_file.is_some() {
+            bail!("ELIGO_TLS_CERT_FILE and ELIGO_TLS_KEY_FILE go together: set both or neither");
         }
         if let Some(v) = var("ELIGO_AUDIT_EXPORT_FILE") {
             cfg.audit_export_file = Some(PathBuf::from(v));
@@ -411,6 +427,12 @@ impl Config {
         }
         if let Some(v) = f.first_factor_enrolment {
             self.first_factor_enrolment = v;
+        }
+        if let Some(v) = f.tls_cert_file {
+            self.tls_cert_file = Some(v);
+        }
+        if let Some(v) = f.tls_key_file {
+            self.tls_key_file = Some(v);
         }
         if let Some(v) = f.audit_export_file {
             self.audit_export_file = Some(v);

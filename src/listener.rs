@@ -33,6 +33,61 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
 }
 
+/// Built-in TLS (`ELIGO_TLS_CERT_FILE`, `ELIGO_TLS_KEY_FILE`): the certificate is read again on
+/// SIGHUP, so a renewed one is served without a restart (a bad one is refused, and the old one
+/// stays in use).
+#[derive(Clone)]
+pub struct Tls {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    acceptor: Arc<std::sync::RwLock<tokio_rustls::TlsAcceptor>>,
+}
+
+impl Tls {
+    pub fn load(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<Self> {
+        Ok(Self {
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+            acceptor: Arc::new(std::sync::RwLock::new(acceptor(cert, key)?)),
+        })
+    }
+
+    /// Reads the files again; keeps the current certificate when they are unusable.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let fresh = acceptor(&self.cert, &self.key)?;
+        *self.acceptor.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        Ok(())
+    }
+
+    fn current(&self) -> tokio_rustls::TlsAcceptor {
+        self.acceptor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+fn acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("reading ELIGO_TLS_CERT_FILE {}: {e}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| anyhow::anyhow!("reading ELIGO_TLS_KEY_FILE {}: {e}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| anyhow::anyhow!("the TLS certificate and key do not fit: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
 /// Raises the soft open-file limit as far as the hard limit allows; returns the new limit.
 pub fn raise_open_file_limit() -> Option<u64> {
     rlimit::increase_nofile_limit(u64::MAX).ok()
@@ -43,6 +98,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    tls: Option<Tls>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -78,10 +134,31 @@ pub async fn serve(
             let router = router.clone();
             router.oneshot(req)
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let watcher = graceful.watcher();
+        let http = http.clone();
+        let tls = tls.as_ref().map(Tls::current);
+        let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
             // Timeouts and resets end connections all the time: not worth a log line each.
-            if let Err(e) = connection.await {
+            let ended = match tls {
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(acceptor) => {
+                    // The handshake, too, must finish within the header timeout.
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => {
+                            watcher
+                                .watch(http.serve_connection(TokioIo::new(tls_stream), service))
+                                .await
+                        }
+                        _ => Ok(()),
+                    }
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(%peer, error = %e, "connection ended");
             }
             drop(slot);

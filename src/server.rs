@@ -68,6 +68,29 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         Some(n) => tracing::info!(open_files = n, "open-file limit raised"),
         None => tracing::warn!("could not raise the open-file limit"),
     }
+    // Built-in TLS, the certificate read again on SIGHUP.
+    let tls = match (&app.config.tls_cert_file, &app.config.tls_key_file) {
+        (Some(cert), Some(key)) => Some(crate::listener::Tls::load(cert, key)?),
+        _ => None,
+    };
+    #[cfg(unix)]
+    if let Some(tls) = tls.clone() {
+        tokio::spawn(async move {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                match tls.reload() {
+                    Ok(()) => tracing::info!("TLS certificate reloaded"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "TLS reload refused; the old certificate stays")
+                    }
+                }
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -105,7 +128,7 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         .clone()
         .map(|file| tokio::spawn(crate::export::run_forever(app.clone(), file)));
     let router = app::build_router(app.clone());
-    crate::listener::serve(listener, router, limits, shutdown_signal()).await;
+    crate::listener::serve(listener, router, limits, tls, shutdown_signal()).await;
     checkpoints.abort();
     if let Some(metrics) = metrics {
         metrics.abort();

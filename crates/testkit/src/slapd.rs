@@ -430,8 +430,9 @@ async fn spawn_slapd(dir: &Path, port: u16, tls_port: Option<u16>) -> Result<Chi
     }
 }
 
-/// A CA and a server certificate (SAN 127.0.0.1, localhost) in `dir`; returns the CA's PEM.
-async fn make_certificates(dir: &Path) -> String {
+/// A throw-away CA and a server certificate (SAN 127.0.0.1, localhost) in `dir`
+/// (`ca.pem`, `server.pem`, `server.key`); returns the CA's PEM. Needs the `openssl` CLI.
+pub async fn make_certificates(dir: &Path) -> String {
     std::fs::write(
         dir.join("server.ext"),
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\

@@ -120,3 +120,73 @@ async fn metrics_have_a_listener_of_their_own() {
     assert_eq!(server.stop().await.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Built-in TLS: the server answers HTTPS with the configured certificate and HSTS, and plain
+/// HTTP gets no answer.
+#[tokio::test]
+async fn built_in_tls_serves_https_with_hsts() {
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v.is_empty()),
+            "CI must not skip the TLS test: install openssl"
+        );
+        return;
+    }
+    let dir = temp_dir("proc-tls");
+    let certs = dir.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let ca = eligo_testkit::slapd::make_certificates(&certs).await;
+    let port = eligo_testkit::free_port();
+    let spec = Spec::sqlite(&dir.join("data"));
+    let mut cmd = eligo();
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .env("ELIGO_TLS_CERT_FILE", certs.join("server.pem"))
+        .env("ELIGO_TLS_KEY_FILE", certs.join("server.key"))
+        .env("ELIGO_PUBLIC_URL", format!("https://localhost:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in spec.env() {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{port}/healthz");
+    let mut answer = None;
+    for _ in 0..200 {
+        if let Ok(resp) = client.get(&url).send().await {
+            answer = Some(resp);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let resp = answer.expect("the server answers over TLS");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000")
+    );
+    let plain = http()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await;
+    assert!(
+        plain.is_err() || !plain.unwrap().status().is_success(),
+        "plain HTTP is not served"
+    );
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

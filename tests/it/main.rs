@@ -12,6 +12,7 @@ mod auth;
 mod bad_input;
 mod directory;
 mod downstream;
+mod fuzz;
 mod matrix;
 mod notices;
 mod outbound;

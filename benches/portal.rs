@@ -131,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = Config::defaults();
     config.database_url = Secret::new(format!("sqlite://{}", dir.join("eligo.db").display()));
     config.data_dir = dir.clone();
+    config.master_key = Some(Secret::new(eligo::keys::BENCH_KEY));
     let clock = Arc::new(eligo::clock::SystemClock);
     let (app, _) = eligo::server::prepare(config, clock, true).await?;
     let router = eligo::app::build_router(app.clone());

@@ -129,6 +129,15 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// `/metrics` is served only on this (internal) address, not on the main listener.
     pub metrics_listen: Option<SocketAddr>,
+    /// The master key that seals stored secrets (`crate::keys`), given inline
+    /// (`ELIGO_MASTER_KEY`); `master_key_file` is the usual way.
+    pub master_key: Option<Secret>,
+    /// The file holding the master key (`ELIGO_MASTER_KEY_FILE`); None on SQLite: `master.key`
+    /// in the data directory, generated on first start.
+    pub master_key_file: Option<PathBuf>,
+    /// Earlier master keys still accepted while secrets are sealed again under the new one
+    /// (`ELIGO_MASTER_KEY_PREVIOUS_FILE`, comma-separated files).
+    pub master_key_previous_files: Vec<PathBuf>,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -165,6 +174,9 @@ struct FileConfig {
     audit_export_file: Option<PathBuf>,
     tls_cert_file: Option<PathBuf>,
     tls_key_file: Option<PathBuf>,
+    master_key: Option<Secret>,
+    master_key_file: Option<PathBuf>,
+    master_key_previous_file: Option<String>,
 }
 
 impl Config {
@@ -209,6 +221,9 @@ impl Config {
             audit_export_file: None,
             tls_cert_file: None,
             tls_key_file: None,
+            master_key: None,
+            master_key_file: None,
+            master_key_previous_files: Vec::new(),
         }
     }
 
@@ -305,6 +320,20 @@ impl Config {
         }
         if cfg.tls_cert_file.is_some() != cfg.tls_key_file.is_some() {
             bail!("ELIGO_TLS_CERT_FILE and ELIGO_TLS_KEY_FILE go together: set both or neither");
+        }
+        // The key file is kept as a path (not read like other `_FILE` secrets): `eligo keys
+        // rotate` replaces it, and a refusal names it.
+        if let Some(v) = var("ELIGO_MASTER_KEY_FILE") {
+            cfg.master_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("ELIGO_MASTER_KEY") {
+            cfg.master_key = Some(Secret::new(v));
+        }
+        if let Some(v) = var("ELIGO_MASTER_KEY_PREVIOUS_FILE") {
+            cfg.master_key_previous_files = path_list(&v);
+        }
+        if cfg.master_key.is_some() && cfg.master_key_file.is_some() {
+            bail!("ELIGO_MASTER_KEY and ELIGO_MASTER_KEY_FILE: set one, not both");
         }
         if let Some(v) = var("ELIGO_AUDIT_EXPORT_FILE") {
             cfg.audit_export_file = Some(PathBuf::from(v));
@@ -437,6 +466,15 @@ impl Config {
         if let Some(v) = f.audit_export_file {
             self.audit_export_file = Some(v);
         }
+        if let Some(v) = f.master_key {
+            self.master_key = Some(v);
+        }
+        if let Some(v) = f.master_key_file {
+            self.master_key_file = Some(v);
+        }
+        if let Some(v) = f.master_key_previous_file {
+            self.master_key_previous_files = path_list(&v);
+        }
         if let Some(v) = f.metrics_token {
             self.metrics_token = Some(v);
         }
@@ -471,6 +509,15 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn path_list(value: &str) -> Vec<PathBuf> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .collect()
 }
 
 fn positive(name: &str, value: &str) -> anyhow::Result<usize> {

@@ -13,6 +13,7 @@ pub mod connectors;
 pub mod error;
 pub mod export;
 pub mod failure;
+pub mod keys;
 pub mod listener;
 pub mod notify;
 pub mod openapi;

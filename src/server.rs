@@ -17,14 +17,7 @@ pub async fn prepare(
     clock: Arc<dyn Clock>,
     with_demo: bool,
 ) -> anyhow::Result<(AppState, bootstrap::FirstStart)> {
-    let store = eligo_store::open(config.database_url.expose())
-        .await
-        .with_context(|| {
-            format!(
-                "opening the store at {}",
-                eligo_store::redact_url(config.database_url.expose())
-            )
-        })?;
+    let store = crate::keys::open_store(&config, true).await?;
     let app = App::open(store, clock, config)
         .await
         .map_err(|e| anyhow::anyhow!("building the access index: {e:?}"))?;
@@ -48,6 +41,9 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         );
     }
     let (app, first) = prepare(config, Arc::new(SystemClock), with_demo).await?;
+    if let Some(note) = crate::keys::take_generated_note() {
+        println!("\n{note}\n");
+    }
     if let bootstrap::FirstStart::Generated(token) = &first {
         // Printed once, on the terminal only: this is the way in for the first administrator.
         println!(

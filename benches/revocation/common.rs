@@ -81,6 +81,7 @@ impl Eligo {
         config.database_url = Secret::new(url);
         config.data_dir = dir.clone();
         config.bootstrap_token = Some(Secret::new(BOOTSTRAP));
+        config.master_key = Some(Secret::new(eligo::keys::BENCH_KEY));
         config.smtp_url = smtp_url.map(Secret::new);
         config.mail_from = "eligo@contoso.example".into();
         // The reconciler is not started; should anything consult the interval, it is long.

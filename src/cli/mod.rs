@@ -40,6 +40,24 @@ enum BootstrapCommand {
 }
 
 #[derive(Subcommand)]
+enum KeysCommand {
+    /// Seal every stored secret under a new master key (stop the server first). Without
+    /// --new-key-file a new key is generated and replaces the key file once the database is
+    /// sealed under it.
+    Rotate {
+        /// A key you made (`eligo keys generate`), for an inline or externally kept key.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<PathBuf>,
+    },
+    /// Make a new master key file (mode 0600), e.g. for servers sharing PostgreSQL.
+    Generate {
+        /// Where to write it (never over an existing file).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the server (SQLite in ./eligo-data by default).
     Serve {
@@ -66,6 +84,13 @@ enum Command {
         server: ServerArgs,
         #[command(subcommand)]
         command: BootstrapCommand,
+    },
+    /// The master key that seals stored secrets, directly on the database.
+    Keys {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Work with the audit trail directly on the database (the server need not run).
     Audit {
@@ -145,7 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate { server } => {
             let config = load_config(&server)?;
-            let store = eligo_store::open(config.database_url.expose()).await?;
+            let store = crate::keys::open_store(&config, false).await?;
             println!("schema up to date ({})", store.backend());
             store.close().await;
             Ok(ExitCode::SUCCESS)
@@ -173,6 +198,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             app.store.close().await;
             Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            command: KeysCommand::Generate { output },
+            ..
+        } => {
+            let (key, text) = eligo_store::seal::MasterKey::generate();
+            crate::keys::write_new_key_file(&output, &text)?;
+            println!("master key {} written to {}", key.id(), output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            server,
+            command: KeysCommand::Rotate { new_key_file },
+        } => {
+            let config = load_config(&server)?;
+            let done = crate::keys::rotate(&config, new_key_file.as_deref()).await?;
+            println!(
+                "{} stored secrets sealed under master key {} (was {}).",
+                done.resealed,
+                done.new,
+                done.old.as_deref().unwrap_or("none")
+            );
+            match &done.replaced {
+                Some(path) => println!(
+                    "{} now holds the new key. Back it up; backups of the database taken before now need the old key.",
+                    path.display()
+                ),
+                None => println!(
+                    "Configure the new key file on every server (ELIGO_MASTER_KEY_FILE) before starting them."
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench { command } => bench::run(command).await,
         Command::Client(command) => {

@@ -29,7 +29,7 @@ pub enum AuditCommand {
 }
 
 pub async fn run(config: Config, command: AuditCommand) -> anyhow::Result<ExitCode> {
-    let store = eligo_store::open(config.database_url.expose()).await?;
+    let store = crate::keys::open_store(&config, false).await?;
     let mut tx = store.read().await?;
     let code = match command {
         AuditCommand::Verify { checkpoints } => {

@@ -18,6 +18,8 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 pub const BOOTSTRAP: &str = "test-bootstrap-token-0123456789";
+/// The master key of every in-process test app (base64 of 32 bytes).
+pub const TEST_MASTER_KEY: &str = "dGVzdC1tYXN0ZXIta2V5LW9mLWVsaWdvLXRlc3RzLTE=";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
@@ -96,6 +98,8 @@ impl TestApp {
         config.database_url = Secret::new(url);
         config.data_dir = dir.clone();
         config.bootstrap_token = Some(Secret::new(BOOTSTRAP));
+        // One key for every test app, so a restart on the same database opens it.
+        config.master_key = Some(Secret::new(TEST_MASTER_KEY));
         // The tests' receivers, slapd and SCIM servers listen on loopback.
         config.outbound_allow = loopback_nets();
         adjust(&mut config);

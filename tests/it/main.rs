@@ -21,3 +21,4 @@ mod policies;
 mod portal;
 mod process;
 mod provisioning;
+mod secrets;

@@ -6,6 +6,7 @@ mod abuse;
 mod access_cli;
 mod cli;
 mod crash;
+mod master_key;
 mod offline;
 mod outbox;
 pub mod pim_cli;

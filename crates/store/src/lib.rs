@@ -15,6 +15,7 @@ mod changes;
 mod effects;
 mod model;
 mod postgres;
+pub mod seal;
 mod sqlite;
 
 use std::sync::Arc;
@@ -46,6 +47,17 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
+    /// The master key is missing, wrong for this database, or unusable: the store refuses to
+    /// open (and changes nothing) rather than seal new secrets under a key that cannot open the
+    /// old ones.
+    #[error("master key: {0}")]
+    MasterKey(String),
+    /// A sealed value did not open (another key, or altered in the database).
+    #[error("sealed {place}: {error}")]
+    Sealed {
+        place: String,
+        error: seal::SealError,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -65,6 +77,9 @@ pub trait Store: Send + Sync + 'static {
     fn before_commit(&self, hook: Arc<dyn BeforeCommit>);
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// The id of the master key secrets are sealed under, and how many stored values `open`
+    /// sealed again (plaintext from before sealing, or under an earlier key).
+    fn sealing(&self) -> (&str, u64);
     async fn ping(&self) -> Result<()>;
     async fn close(&self);
 }
@@ -215,8 +230,6 @@ pub trait Tx: EffectsTx + Send {
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
-/// Opens the store named by `url` (`sqlite://path` or `postgres://...`) and brings its schema
-/// up to date.
 /// Feeds `verifier` every audit entry after sequence `after`, oldest first and in batches, each
 /// with the index columns stored beside it; returns the last sequence fed (`after` when none).
 /// The one walk behind `GET /v1/auditLogs/verify`, `eligo audit verify` and the portal's check.
@@ -237,14 +250,25 @@ pub async fn feed_audit_verifier(
     }
 }
 
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+/// Chooses the master keys once the store knows how its secrets are sealed: given the id of
+/// the key the database is sealed with (None for a database that holds no sealed secret yet),
+/// it answers the keyring or says why it cannot (the message is shown to the operator).
+pub type KeyProvider<'a> =
+    &'a (dyn Fn(Option<&str>) -> std::result::Result<seal::Keyring, String> + Sync);
+
+/// Opens the store named by `url` (`sqlite://path` or `postgres://...`), brings its schema up to
+/// date, and seals its secrets under the primary key of the ring `keys` answers: plaintext rows
+/// (from before secrets were sealed) and rows sealed under an earlier key (a rotation) are
+/// sealed again, all in one transaction. A key that does not open the database's secrets is
+/// refused before anything is written.
+pub async fn open(url: &str, keys: KeyProvider<'_>) -> Result<Arc<dyn Store>> {
     if let Some(path) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
     {
-        Ok(Arc::new(sqlite::SqliteStore::open(path).await?))
+        Ok(Arc::new(sqlite::SqliteStore::open(path, keys).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PostgresStore::open(url).await?))
+        Ok(Arc::new(postgres::PostgresStore::open(url, keys).await?))
     } else {
         Err(StoreError::UnsupportedUrl(redact_url(url)))
     }

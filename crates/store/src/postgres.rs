@@ -13,7 +13,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::sync::Arc;
 
 use crate::changes::{Journal, Listener};
-use crate::{Result, Store, Tx};
+use crate::seal::Keyring;
+use crate::{KeyProvider, Result, Store, StoreError, Tx};
 
 pub type Db = sqlx::Postgres;
 
@@ -24,10 +25,16 @@ mod shared;
 #[allow(clippy::duplicate_mod)]
 #[path = "shared_effects_sql.rs"]
 mod shared_effects;
+#[allow(clippy::duplicate_mod)]
+#[path = "shared_seal_sql.rs"]
+mod shared_seal;
 
 pub struct PostgresStore {
     pool: PgPool,
     journal: Arc<Journal>,
+    keys: Arc<Keyring>,
+    /// How many stored values `open` sealed again.
+    resealed: u64,
 }
 
 fn migrator() -> Migrator {
@@ -85,7 +92,7 @@ fn migrator() -> Migrator {
 }
 
 impl PostgresStore {
-    pub async fn open(url: &str) -> Result<Self> {
+    pub async fn open(url: &str, keys: KeyProvider<'_>) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -93,9 +100,22 @@ impl PostgresStore {
             .await?;
         // sqlx takes an advisory lock, so servers starting together migrate once.
         migrator().run(&pool).await?;
+        let sealed_with = shared_seal::sealed_with(&pool).await?;
+        let keys = Arc::new(keys(sealed_with.as_deref()).map_err(StoreError::MasterKey)?);
+        let journal = Arc::<Journal>::default();
+        // Under the head lock, like every write: servers starting together seal once.
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await?;
+        let mut tx = shared::SqlTx::write(tx, journal.clone(), keys.clone());
+        let resealed = tx.reseal().await?;
+        Box::new(tx).commit().await?;
         Ok(Self {
             pool,
-            journal: Arc::default(),
+            journal,
+            keys,
+            resealed,
         })
     }
 }
@@ -108,7 +128,7 @@ impl Store for PostgresStore {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        Ok(Box::new(shared::SqlTx::read(tx)))
+        Ok(Box::new(shared::SqlTx::read(tx, self.keys.clone())))
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
@@ -116,7 +136,11 @@ impl Store for PostgresStore {
         sqlx::query("SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE")
             .execute(&mut *tx)
             .await?;
-        Ok(Box::new(shared::SqlTx::write(tx, self.journal.clone())))
+        Ok(Box::new(shared::SqlTx::write(
+            tx,
+            self.journal.clone(),
+            self.keys.clone(),
+        )))
     }
 
     fn listen(&self, listener: Listener) {
@@ -125,6 +149,10 @@ impl Store for PostgresStore {
 
     fn before_commit(&self, hook: Arc<dyn crate::BeforeCommit>) {
         self.journal.set_hook(hook);
+    }
+
+    fn sealing(&self) -> (&str, u64) {
+        (self.keys.primary_id(), self.resealed)
     }
 
     fn backend(&self) -> &'static str {

@@ -15,6 +15,7 @@ use crate::effects::{
     AlertRow, ConnectorRow, EffectsTx, Job, JobOutcome, JobStatus, MappingRow, NewJob,
     SubscriptionRow,
 };
+use crate::seal::place;
 use crate::{Page, Result, StoreError, from_micros, micros};
 
 type DbRow = <Db as sqlx::Database>::Row;
@@ -40,12 +41,13 @@ fn job_from_row(r: &DbRow) -> Result<Job> {
     })
 }
 
-fn connector_from_row(r: &DbRow) -> Result<ConnectorRow> {
+fn connector_from_row(tx: &SqlTx, r: &DbRow) -> Result<ConnectorRow> {
+    let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
     Ok(ConnectorRow {
-        id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        id,
         kind: r.try_get(1)?,
         display_name: r.try_get(2)?,
-        settings: from_json(&r.try_get::<String, _>(3)?)?,
+        settings: tx.open_json(&place::connector(id), &r.try_get::<String, _>(3)?)?,
         health: from_json(&r.try_get::<String, _>(4)?)?,
         created_at: from_micros(r.try_get(5)?),
         updated_at: from_micros(r.try_get(6)?),
@@ -62,10 +64,11 @@ fn mapping_from_row(r: &DbRow) -> Result<MappingRow> {
     })
 }
 
-fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRow> {
+fn subscription_from_row(tx: &SqlTx, r: &DbRow) -> Result<SubscriptionRow> {
+    let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
     Ok(SubscriptionRow {
-        id: parse_uuid(&r.try_get::<String, _>(0)?)?,
-        data: from_json(&r.try_get::<String, _>(1)?)?,
+        id,
+        data: tx.open_json(&place::subscription(id), &r.try_get::<String, _>(1)?)?,
         created_at: from_micros(r.try_get(2)?),
     })
 }
@@ -261,7 +264,7 @@ impl EffectsTx for SqlTx {
         .bind(row.id.to_string())
         .bind(&row.kind)
         .bind(&row.display_name)
-        .bind(to_json(&row.settings))
+        .bind(self.seal_json(&place::connector(row.id), &row.settings))
         .bind(to_json(&row.health))
         .bind(micros(row.created_at))
         .bind(micros(row.updated_at))
@@ -277,7 +280,7 @@ impl EffectsTx for SqlTx {
         )
         .bind(row.id.to_string())
         .bind(&row.display_name)
-        .bind(to_json(&row.settings))
+        .bind(self.seal_json(&place::connector(row.id), &row.settings))
         .bind(micros(row.updated_at))
         .execute(&mut *self.tx)
         .await?;
@@ -302,7 +305,7 @@ impl EffectsTx for SqlTx {
         .fetch_optional(&mut *self.tx)
         .await?
         .as_ref()
-        .map(connector_from_row)
+        .map(|r| connector_from_row(self, r))
         .transpose()
     }
 
@@ -313,7 +316,7 @@ impl EffectsTx for SqlTx {
         )
         .fetch_all(&mut *self.tx)
         .await?;
-        rows.iter().map(connector_from_row).collect()
+        rows.iter().map(|r| connector_from_row(self, r)).collect()
     }
 
     async fn delete_connector(&mut self, id: Uuid) -> Result<bool> {
@@ -448,7 +451,7 @@ impl EffectsTx for SqlTx {
     async fn insert_subscription(&mut self, row: &SubscriptionRow) -> Result<()> {
         sqlx::query("INSERT INTO subscriptions (id, data, created_at) VALUES ($1, $2, $3)")
             .bind(row.id.to_string())
-            .bind(to_json(&row.data))
+            .bind(self.seal_json(&place::subscription(row.id), &row.data))
             .bind(micros(row.created_at))
             .execute(&mut *self.tx)
             .await
@@ -462,7 +465,7 @@ impl EffectsTx for SqlTx {
             .fetch_optional(&mut *self.tx)
             .await?
             .as_ref()
-            .map(subscription_from_row)
+            .map(|r| subscription_from_row(self, r))
             .transpose()
     }
 
@@ -471,7 +474,9 @@ impl EffectsTx for SqlTx {
             sqlx::query("SELECT id, data, created_at FROM subscriptions ORDER BY created_at, id")
                 .fetch_all(&mut *self.tx)
                 .await?;
-        rows.iter().map(subscription_from_row).collect()
+        rows.iter()
+            .map(|r| subscription_from_row(self, r))
+            .collect()
     }
 
     async fn delete_subscription(&mut self, id: Uuid) -> Result<bool> {
@@ -569,11 +574,8 @@ impl EffectsTx for SqlTx {
             .bind(name)
             .fetch_optional(&mut *self.tx)
             .await?;
-        row.map(|r| {
-            let text: String = r.try_get(0)?;
-            hex::decode(&text).map_err(|e| StoreError::Corrupt(format!("secret {name}: {e}")))
-        })
-        .transpose()
+        row.map(|r| self.open_bytes(&place::server_secret(name), &r.try_get::<String, _>(0)?))
+            .transpose()
     }
 
     async fn put_server_secret(&mut self, name: &str, value: &[u8], at: i64) -> Result<bool> {
@@ -582,7 +584,7 @@ impl EffectsTx for SqlTx {
              ON CONFLICT DO NOTHING",
         )
         .bind(name)
-        .bind(hex::encode(value))
+        .bind(self.keys.seal(&place::server_secret(name), value))
         .bind(at)
         .execute(&mut *self.tx)
         .await?;

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::Db;
 use crate::changes::{Change, Journal, PrincipalRow};
+use crate::seal::{Keyring, place};
 use crate::{
     AuditQuery, GroupQuery, Page, RequestQuery, Result, RoleQuery, ScheduleQuery, StoreError,
     Targets, TokenRecord, Tx, UserQuery, from_micros, micros,
@@ -31,23 +32,55 @@ pub struct SqlTx {
     /// For a write transaction: the store's journal, and what this transaction changed.
     journal: Option<Arc<Journal>>,
     changes: Vec<Change>,
+    /// Seals and opens the secrets this transaction writes and reads (see `seal`).
+    pub(super) keys: Arc<Keyring>,
 }
 
 impl SqlTx {
-    pub(super) fn read(tx: sqlx::Transaction<'static, Db>) -> Self {
+    pub(super) fn read(tx: sqlx::Transaction<'static, Db>, keys: Arc<Keyring>) -> Self {
         Self {
             tx,
             journal: None,
             changes: Vec::new(),
+            keys,
         }
     }
 
-    pub(super) fn write(tx: sqlx::Transaction<'static, Db>, journal: Arc<Journal>) -> Self {
+    pub(super) fn write(
+        tx: sqlx::Transaction<'static, Db>,
+        journal: Arc<Journal>,
+        keys: Arc<Keyring>,
+    ) -> Self {
         Self {
             tx,
             journal: Some(journal),
             changes: Vec::new(),
+            keys,
         }
+    }
+
+    /// `value` as JSON, sealed for `place`.
+    pub(super) fn seal_json<T: Serialize>(&self, place: &str, value: &T) -> String {
+        self.keys.seal(place, to_json(value).as_bytes())
+    }
+
+    /// The JSON value sealed for `place` in `stored`. A plaintext or foreign value is refused:
+    /// every secret was sealed when the store opened, so one that is not was put there behind
+    /// Eligo's back.
+    pub(super) fn open_json<T: DeserializeOwned>(&self, place: &str, stored: &str) -> Result<T> {
+        let plain = self.open_bytes(place, stored)?;
+        let text = std::str::from_utf8(&plain)
+            .map_err(|_| StoreError::Corrupt(format!("{place}: not UTF-8")))?;
+        from_json(text)
+    }
+
+    pub(super) fn open_bytes(&self, place: &str, stored: &str) -> Result<Vec<u8>> {
+        self.keys
+            .open(place, stored)
+            .map_err(|error| StoreError::Sealed {
+                place: place.to_string(),
+                error,
+            })
     }
 
     pub(super) fn record(&mut self, change: Change) {
@@ -597,8 +630,13 @@ impl Tx for SqlTx {
             .bind(kind)
             .fetch_optional(&mut *self.tx)
             .await?;
-        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
-            .transpose()
+        row.map(|r| {
+            self.open_json(
+                &place::credential(principal, kind),
+                &r.try_get::<String, _>(0)?,
+            )
+        })
+        .transpose()
     }
 
     async fn put_credential(
@@ -615,7 +653,7 @@ impl Tx for SqlTx {
         .bind(principal.to_string())
         .bind(kind)
         .bind(at)
-        .bind(to_json(data))
+        .bind(self.seal_json(&place::credential(principal, kind), data))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -1134,6 +1172,7 @@ impl Tx for SqlTx {
             tx,
             journal,
             changes,
+            ..
         } = *self;
         match journal {
             None => tx.commit().await?,

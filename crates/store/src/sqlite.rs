@@ -16,7 +16,8 @@ use sqlx::sqlite::{
 use std::sync::Arc;
 
 use crate::changes::{Journal, Listener};
-use crate::{Result, Store, Tx};
+use crate::seal::Keyring;
+use crate::{KeyProvider, Result, Store, StoreError, Tx};
 
 pub type Db = sqlx::Sqlite;
 
@@ -27,11 +28,17 @@ mod shared;
 #[allow(clippy::duplicate_mod)]
 #[path = "shared_effects_sql.rs"]
 mod shared_effects;
+#[allow(clippy::duplicate_mod)]
+#[path = "shared_seal_sql.rs"]
+mod shared_seal;
 
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     journal: Arc<Journal>,
+    keys: Arc<Keyring>,
+    /// How many stored values `open` sealed again.
+    resealed: u64,
 }
 
 fn migrator() -> Migrator {
@@ -89,7 +96,7 @@ fn migrator() -> Migrator {
 }
 
 impl SqliteStore {
-    pub async fn open(path: &str) -> Result<Self> {
+    pub async fn open(path: &str, keys: KeyProvider<'_>) -> Result<Self> {
         if let Some(dir) = Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -108,6 +115,12 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         migrator().run(&writer).await?;
+        let sealed_with = shared_seal::sealed_with(&writer).await?;
+        let keys = Arc::new(keys(sealed_with.as_deref()).map_err(StoreError::MasterKey)?);
+        let journal = Arc::<Journal>::default();
+        let mut tx = shared::SqlTx::write(writer.begin().await?, journal.clone(), keys.clone());
+        let resealed = tx.reseal().await?;
+        Box::new(tx).commit().await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
@@ -115,7 +128,9 @@ impl SqliteStore {
         Ok(Self {
             writer,
             reader,
-            journal: Arc::default(),
+            journal,
+            keys,
+            resealed,
         })
     }
 }
@@ -123,13 +138,17 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn read(&self) -> Result<Box<dyn Tx>> {
-        Ok(Box::new(shared::SqlTx::read(self.reader.begin().await?)))
+        Ok(Box::new(shared::SqlTx::read(
+            self.reader.begin().await?,
+            self.keys.clone(),
+        )))
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
         Ok(Box::new(shared::SqlTx::write(
             self.writer.begin().await?,
             self.journal.clone(),
+            self.keys.clone(),
         )))
     }
 
@@ -139,6 +158,10 @@ impl Store for SqliteStore {
 
     fn before_commit(&self, hook: Arc<dyn crate::BeforeCommit>) {
         self.journal.set_hook(hook);
+    }
+
+    fn sealing(&self) -> (&str, u64) {
+        (self.keys.primary_id(), self.resealed)
     }
 
     fn backend(&self) -> &'static str {

@@ -153,6 +153,14 @@ fn find_bin_dir() -> Option<PathBuf> {
     })
 }
 
+/// `pg_dump` of the installed PostgreSQL (for tests that read a database as its dump would show
+/// it), or None when it is not installed.
+pub fn pg_dump_binary() -> Option<PathBuf> {
+    find_bin_dir()
+        .map(|bin| bin.join("pg_dump"))
+        .filter(|p| p.is_file())
+}
+
 /// "15" -> [15], "9.6" -> [9, 6]; anything else is not a version directory.
 fn version_key(name: &str) -> Option<Vec<u32>> {
     name.split('.').map(|part| part.parse().ok()).collect()

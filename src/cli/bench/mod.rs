@@ -272,6 +272,8 @@ impl BenchDb {
     async fn open(&self, tune: impl FnOnce(&mut Config)) -> anyhow::Result<AppState> {
         let mut config = Config::defaults();
         config.database_url = Secret::new(self.url.clone());
+        // A fixed key: the benchmark's scratch database is sealed like a real one.
+        config.master_key = Some(Secret::new(crate::keys::BENCH_KEY));
         tune(&mut config);
         let (app, _) = crate::server::prepare(config, Arc::new(SystemClock), false).await?;
         Ok(app)

@@ -65,11 +65,13 @@ impl Spec {
         }
     }
 
+    /// Several servers share the database, so they share a configured master key.
     pub fn postgres(data_dir: &Path, url: String) -> Self {
         Self {
             database_url: Some(url),
             ..Self::sqlite(data_dir)
         }
+        .setting("ELIGO_MASTER_KEY", crate::harness::TEST_MASTER_KEY)
     }
 
     pub fn args(mut self, args: &[&str]) -> Self {

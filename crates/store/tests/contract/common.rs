@@ -41,9 +41,25 @@ impl Drop for SqliteDb {
     }
 }
 
+/// The master key every contract opens its store with (as a server restarted with the same
+/// key file would); `sealing.rs` tries others.
+pub const TEST_KEY: [u8; 32] = [7; 32];
+
+/// A keyring of `primary` that also accepts `previous`.
+pub fn keyring(primary: [u8; 32], previous: &[[u8; 32]]) -> eligo_store::seal::Keyring {
+    use eligo_store::seal::{Keyring, MasterKey};
+    Keyring::new(
+        MasterKey::from_bytes(&primary).unwrap(),
+        previous
+            .iter()
+            .map(|k| MasterKey::from_bytes(k).unwrap())
+            .collect(),
+    )
+}
+
 /// Opens the store at `url` and checks it is the expected backend and answers.
 pub async fn open(url: &str, backend: &str) -> Arc<dyn Store> {
-    let store = eligo_store::open(url)
+    let store = eligo_store::open(url, &|_| Ok(keyring(TEST_KEY, &[])))
         .await
         .unwrap_or_else(|e| panic!("open {}: {e}", eligo_store::redact_url(url)));
     assert_eq!(store.backend(), backend);

@@ -65,5 +65,6 @@ mod relations;
 mod reopen;
 mod requests;
 mod roles;
+mod sealing;
 mod transactions;
 mod users;

@@ -13,9 +13,11 @@
 
 mod activations;
 mod check;
+mod checkpoints;
 mod expiry;
 mod r#gen;
 mod http;
+mod signin;
 mod writes;
 
 use std::path::PathBuf;
@@ -132,6 +134,40 @@ pub enum BenchCommand {
         #[arg(long, value_enum, default_value_t = http::Modes::Both)]
         mode: http::Modes,
     },
+    /// What a signed audit checkpoint costs: real audited writes, the head signed after every
+    /// --every writes (Ed25519, appended and synced), then every checkpoint verified against the
+    /// chain. One RESULT line: sign p50/p99, a write's p50 for scale, verification time.
+    Checkpoints {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Audited writes.
+        #[arg(long, default_value_t = 2000)]
+        writes: usize,
+        /// Sign the head after this many writes.
+        #[arg(long, default_value_t = 10)]
+        every: usize,
+    },
+    /// Password-and-code sign-ins over real HTTP: one phase quiet, one while an attacker sends
+    /// wrong passwords for the same accounts at --attack-rate per second from another address.
+    /// One RESULT line: sign-ins per second, p50 and p99 in each phase.
+    SignIn {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Users (half sign in in each phase, each once).
+        #[arg(long, default_value_t = 2000)]
+        users: usize,
+        /// Concurrent signing-in clients.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Seconds each phase runs at most.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Wrong passwords per second during the second phase.
+        #[arg(long, default_value_t = 200)]
+        attack_rate: u32,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -172,6 +208,33 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             workload,
             measure_ms,
         } => check::run(&workload, Duration::from_millis(measure_ms))?,
+        BenchCommand::Checkpoints {
+            database_url,
+            writes,
+            every,
+        } => checkpoints::run(database_url, writes.max(1), every).await?,
+        BenchCommand::SignIn {
+            database_url,
+            users,
+            concurrency,
+            seconds,
+            attack_rate,
+        } => {
+            anyhow::ensure!(
+                seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0,
+                "--seconds must be a positive number of seconds (at most a day)"
+            );
+            signin::run(
+                database_url,
+                signin::Params {
+                    users,
+                    concurrency,
+                    duration: Duration::from_secs_f64(seconds),
+                    attack_rate,
+                },
+            )
+            .await?
+        }
         BenchCommand::HttpCheck {
             database_url,
             users,

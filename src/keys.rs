@@ -261,6 +261,10 @@ pub struct Rotated {
 /// the next rotation); a crash after it is finished by the next start, which finds the database
 /// sealed under `.next` and renames it.
 pub async fn rotate(config: &Config, new_key_file: Option<&Path>) -> anyhow::Result<Rotated> {
+    let url = config.database_url.expose();
+    if !eligo_store::exists(url).await? {
+        return Err(NoDatabase(eligo_store::redact_url(url)).into());
+    }
     let source = Source::of(config);
     let (new_key, next_file) = match (new_key_file, &source) {
         (Some(file), _) => (read_key_file(file)?, None),
@@ -336,6 +340,24 @@ fn next_file(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".next");
     PathBuf::from(name)
+}
+
+/// Why an offline command did not open the store.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no Eligo database at {0}: nothing was created (check ELIGO_DATA_DIR or ELIGO_DATABASE_URL)"
+)]
+pub struct NoDatabase(pub String);
+
+/// Opens an existing store for an offline command; never creates one (`NoDatabase`).
+pub async fn open_existing_store(
+    config: &Config,
+) -> anyhow::Result<std::sync::Arc<dyn eligo_store::Store>> {
+    let url = config.database_url.expose();
+    if !eligo_store::exists(url).await? {
+        return Err(NoDatabase(eligo_store::redact_url(url)).into());
+    }
+    open_store(config, false).await
 }
 
 /// Opens the store named in `config` with its master key (the one way the server and the

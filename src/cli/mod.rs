@@ -213,7 +213,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: KeysCommand::Rotate { new_key_file },
         } => {
             let config = load_config(&server)?;
-            let done = crate::keys::rotate(&config, new_key_file.as_deref()).await?;
+            let done = match crate::keys::rotate(&config, new_key_file.as_deref()).await {
+                Ok(done) => done,
+                Err(e) if e.is::<crate::keys::NoDatabase>() => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+                Err(e) => return Err(e),
+            };
             println!(
                 "{} stored secrets sealed under master key {} (was {}).",
                 done.resealed,

@@ -29,7 +29,14 @@ pub enum AuditCommand {
 }
 
 pub async fn run(config: Config, command: AuditCommand) -> anyhow::Result<ExitCode> {
-    let store = crate::keys::open_store(&config, false).await?;
+    let store = match crate::keys::open_existing_store(&config).await {
+        Ok(store) => store,
+        Err(e) if e.is::<crate::keys::NoDatabase>() => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e),
+    };
     let mut tx = store.read().await?;
     let code = match command {
         AuditCommand::Verify { checkpoints } => {

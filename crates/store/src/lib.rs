@@ -274,6 +274,29 @@ pub async fn open(url: &str, keys: KeyProvider<'_>) -> Result<Arc<dyn Store>> {
     }
 }
 
+/// Whether `url` names a database Eligo has already set up (an existing SQLite file; a
+/// PostgreSQL database holding Eligo's schema). The offline commands ask first: an auditor
+/// pointed at the wrong place must hear so, not get a new empty store that "verifies".
+pub async fn exists(url: &str) -> Result<bool> {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        return Ok(std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let (found,): (bool,) = sqlx::query_as("SELECT to_regclass('audit_head') IS NOT NULL")
+            .fetch_one(&mut conn)
+            .await?;
+        let _ = conn.close().await;
+        return Ok(found);
+    }
+    Err(StoreError::UnsupportedUrl(redact_url(url)))
+}
+
 /// A URL with any password replaced, for logs and error messages.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

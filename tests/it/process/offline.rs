@@ -308,3 +308,41 @@ async fn the_audit_trail_is_exported_as_json_lines_and_resumes_after_a_restart()
     }
     clean(&dir);
 }
+
+/// An auditor in the wrong folder is told there is no database (exit code 2, the path named),
+/// and nothing is created there: no database file, no master key.
+#[tokio::test]
+async fn offline_commands_never_create_a_store() {
+    let dir = temp_dir("proc-no-data");
+    let spec = Spec::sqlite(&dir);
+    for args in [
+        &["audit", "verify"][..],
+        &["audit", "export"][..],
+        &["keys", "rotate"][..],
+    ] {
+        let out = run_on(&spec, args, &[]).await;
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.show());
+        assert!(
+            out.stderr.contains("no Eligo database at") && out.stderr.contains("eligo.db"),
+            "{args:?} names the path: {}",
+            out.show()
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} printed a verdict: {}",
+            out.show()
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "created {left:?}");
+
+    // On PostgreSQL, a database without Eligo's schema is refused the same way.
+    if let Some(url) = eligo_testkit::postgres_database().await {
+        let spec = Spec::postgres(&dir, url);
+        let out = run_on(&spec, &["audit", "verify"], &[]).await;
+        assert_eq!(out.code(), Some(2), "{}", out.show());
+    }
+    clean(&dir);
+}

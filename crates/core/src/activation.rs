@@ -47,16 +47,32 @@ pub struct Grant {
 
 pub const RULE_FAILED: &str = "RoleAssignmentRequestPolicyValidationFailed";
 
+/// The code of a request refused because another one for the same access waits for approval.
+pub const PENDING_REQUEST_EXISTS: &str = "PendingRequestExists";
+
 /// Decides a self-activation. `eligible` are the principal's eligibility schedules for this
-/// role (direct or through groups); `active` its active schedules for this role.
+/// role (direct or through groups); `active` its active schedules for this role; `pending` the
+/// ids of its activation requests for this role and scope still waiting for approval (a second
+/// one is a duplicate, refused with its own code naming the request that waits).
 pub fn decide_activation(
     rules: &PolicyRules,
     request: &ActivationRequest,
     eligible: &[RoleSchedule],
     active: &[RoleSchedule],
+    pending: &[uuid::Uuid],
     now: DateTime<Utc>,
     min_duration: TimeDelta,
 ) -> Result<Grant, Vec<Invalid>> {
+    if let Some(waiting) = pending.first() {
+        return Err(vec![Invalid::new(
+            PENDING_REQUEST_EXISTS,
+            waiting.to_string(),
+            format!(
+                "your request {waiting} for this at this scope is waiting for approval: cancel it, \
+                 or wait for the decision"
+            ),
+        )]);
+    }
     let mut broken = Vec::new();
     let enabled = &rules.enablement_end_user_assignment;
     let start = request.start.unwrap_or(now).max(now);
@@ -299,10 +315,39 @@ mod tests {
         eligible: &[RoleSchedule],
         active: &[RoleSchedule],
     ) -> Vec<&'static str> {
-        match decide_activation(rules, req, eligible, active, t(0), TimeDelta::minutes(5)) {
+        match decide_activation(
+            rules,
+            req,
+            eligible,
+            active,
+            &[],
+            t(0),
+            TimeDelta::minutes(5),
+        ) {
             Ok(_) => vec![],
             Err(broken) => broken.iter().map(|b| b.code).collect(),
         }
+    }
+
+    #[test]
+    fn a_request_while_another_waits_is_refused_naming_the_waiting_one() {
+        let rules = PolicyRules::default();
+        let elig = [sched(ScheduleKind::Eligible, "/", -100, Some(10_000))];
+        let waiting = uuid::Uuid::from_u128(42);
+        let broken = decide_activation(
+            &rules,
+            &request(60),
+            &elig,
+            &[],
+            &[waiting],
+            t(0),
+            TimeDelta::minutes(5),
+        )
+        .unwrap_err();
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].code, PENDING_REQUEST_EXISTS);
+        assert_eq!(broken[0].target, waiting.to_string());
+        assert!(broken[0].message.contains(&waiting.to_string()));
     }
 
     #[test]
@@ -412,6 +457,7 @@ mod tests {
             &later,
             &[sched(ScheduleKind::Eligible, "/", -100, None)],
             &[],
+            &[],
             t(0),
             TimeDelta::minutes(5),
         )
@@ -441,6 +487,7 @@ mod tests {
             &request(60),
             &[sched(ScheduleKind::Eligible, "/", -100, None)],
             &[],
+            &[],
             t(0),
             TimeDelta::minutes(5),
         )
@@ -458,7 +505,7 @@ mod tests {
             rules.expiration_end_user_assignment.maximum_duration = TimeDelta::minutes(max);
             let elig = [sched(ScheduleKind::Eligible, "/", e_start, Some(e_start + e_len))];
             let req = ActivationRequest { start: Some(t(r_start)), ..request(r_len) };
-            if let Ok(g) = decide_activation(&rules, &req, &elig, &[], t(0), TimeDelta::minutes(5)) {
+            if let Ok(g) = decide_activation(&rules, &req, &elig, &[], &[], t(0), TimeDelta::minutes(5)) {
                 prop_assert!(g.start >= t(e_start) && g.end <= t(e_start + e_len));
                 prop_assert!(g.end - g.start <= TimeDelta::minutes(max));
                 prop_assert!(g.end - g.start >= TimeDelta::minutes(5));

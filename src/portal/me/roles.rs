@@ -9,10 +9,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::TimeDelta;
-use eligo_core::request::{RequestAction, RequestKind};
+use eligo_core::request::{RequestAction, RequestKind, RequestStatus};
 use eligo_core::schedule::{AssignmentType, ScheduleKind};
 use eligo_core::target::Target as AccessTarget;
-use eligo_store::{ScheduleQuery, Targets as Which};
+use eligo_store::{Page, RequestQuery, ScheduleQuery, Targets as Which};
 
 use super::{TargetFields, TargetView, Targets, TimeView, has_authenticator, target_fields};
 use crate::app::{App, AppState};
@@ -44,6 +44,9 @@ pub struct RoleRow {
     pub can_activate: bool,
     /// Eligible, and already active at this very target.
     pub already_active: bool,
+    /// Eligible, with an activation request for this very target waiting for approval (its
+    /// id): the row offers the request and its Cancel instead of Activate.
+    pub pending: Option<String>,
     pub can_deactivate: bool,
     pub can_extend: bool,
 }
@@ -69,6 +72,22 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
         ..Default::default()
     };
     let eligible = views::holdings(app, caller, ScheduleKind::Eligible, mine.clone()).await?;
+    let waiting: std::collections::HashMap<AccessTarget, String> = views::requests(
+        app,
+        caller,
+        RequestQuery {
+            principal_id: Some(me),
+            status: Some(RequestStatus::PendingApproval),
+            targets: Which::All,
+            ..Default::default()
+        },
+        Page::ALL,
+    )
+    .await?
+    .into_iter()
+    .filter(|r| r.action == RequestAction::SelfActivate)
+    .map(|r| (r.target(), r.id.to_string()))
+    .collect();
     let active = views::holdings(app, caller, ScheduleKind::Active, mine).await?;
     let mut tx = app.store.read().await?;
     let mut targets = Targets::default();
@@ -103,6 +122,7 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
             kind: if activated { "Activated" } else { "Assigned" },
             can_activate: false,
             already_active: false,
+            pending: None,
             can_deactivate: own,
             can_extend: own && s.end_date_time.is_some_and(|e| e - now <= EXTEND_WINDOW),
         });
@@ -117,6 +137,7 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
             mfa_demanded |= super::demands_mfa(&t);
         }
         let already_active = own_activations.contains(&target);
+        let pending = waiting.get(&target).cloned();
         eligible_rows.push(RoleRow {
             target: targets.view(&mut *tx, &target, me).await?,
             query: super::target_query(&target),
@@ -126,8 +147,9 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
             current: s.is_current(now),
             how: how(h),
             kind: "Eligible",
-            can_activate: s.is_current(now) && !already_active,
+            can_activate: s.is_current(now) && !already_active && pending.is_none(),
             already_active,
+            pending,
             can_deactivate: false,
             can_extend: false,
         });
@@ -167,6 +189,7 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
             kind: "Activated",
             can_activate: false,
             already_active: false,
+            pending: None,
             can_deactivate: false,
             can_extend: false,
         });

@@ -292,9 +292,10 @@ async fn decide(
     )
     .await?;
     active.retain(|s| Some(s.id) != extending);
-    if extending.is_none() {
-        active.extend(pending_as_schedules(tx, request).await?);
-    }
+    let pending = match extending {
+        None => pending_requests(tx, request).await?,
+        Some(_) => Vec::new(),
+    };
     let asked_start = request.schedule_info.start_date_time;
     let start = match request.action {
         // An extension is decided as a fresh window from now.
@@ -316,6 +317,7 @@ async fn decide(
         &asked,
         &eligible,
         &active,
+        &pending,
         now,
         app.config.min_duration,
     )
@@ -331,12 +333,9 @@ async fn decide(
     Ok((covering, grant))
 }
 
-/// Pending activation requests of this principal, role and scope, seen as the schedules they
-/// would become, so that a second request while one waits is refused as a duplicate.
-async fn pending_as_schedules(
-    tx: &mut dyn Tx,
-    request: &ScheduleRequest,
-) -> UseCaseResult<Vec<RoleSchedule>> {
+/// The ids of this principal's activation requests for this role and scope still waiting for
+/// approval (not this one, not extensions): a second request while one waits is a duplicate.
+async fn pending_requests(tx: &mut dyn Tx, request: &ScheduleRequest) -> UseCaseResult<Vec<Uuid>> {
     let pending = tx
         .list_schedule_requests(
             &RequestQuery {
@@ -354,19 +353,7 @@ async fn pending_as_schedules(
     Ok(pending
         .iter()
         .filter(|p| p.id != request.id && p.action != RequestAction::SelfExtend)
-        .map(|p| {
-            RoleSchedule::new(
-                p.id,
-                ScheduleKind::Active,
-                p.principal_id,
-                p.role_definition_id,
-                p.directory_scope_id.clone(),
-                (DateTime::<Utc>::MIN_UTC, None),
-                AssignmentType::Activated,
-                Some(p.created_by),
-                p.created_date_time,
-            )
-        })
+        .map(|p| p.id)
         .collect())
 }
 

@@ -143,6 +143,18 @@ pub async fn load_target(
 
 /// The refusal of a request that breaks policy rules: one detail per broken rule.
 pub fn rule_failure(broken: Vec<Invalid>) -> Failure {
+    // A duplicate of a request that waits is its own answer, naming that request.
+    if let Some(waiting) = broken
+        .iter()
+        .find(|b| b.code == eligo_core::activation::PENDING_REQUEST_EXISTS)
+    {
+        let message = waiting.message.clone();
+        return Failure::invalid_all(
+            eligo_core::activation::PENDING_REQUEST_EXISTS,
+            &message,
+            broken,
+        );
+    }
     Failure::invalid_all(
         RULE_FAILED,
         "the request does not satisfy the role's policy",

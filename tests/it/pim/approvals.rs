@@ -183,10 +183,34 @@ async fn an_undecided_request_expires_after_the_stage_timeout() {
     t.make_eligible(p.id, ROLE).await;
     let (id, url) = request(&t, &p).await;
 
-    // A duplicate request while one waits is refused.
+    // A duplicate request while one waits is refused with its own code, naming the waiting
+    // request, and creates nothing.
+    let before = t
+        .get(
+            &format!("{ASSIGNMENT_URL}?$filter=principalId eq '{}'", p.id),
+            BOOTSTRAP,
+        )
+        .await
+        .1;
     let (status, body) = t.activate(&p, ROLE, "PT1H", json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(detail_codes(&body), ["RoleAssignmentExists"]);
+    assert_eq!(code(&body), "PendingRequestExists", "{body}");
+    assert_eq!(detail_codes(&body), ["PendingRequestExists"]);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(&id),
+        "{body}"
+    );
+    let after = t
+        .get(
+            &format!("{ASSIGNMENT_URL}?$filter=principalId eq '{}'", p.id),
+            BOOTSTRAP,
+        )
+        .await
+        .1;
+    assert_eq!(
+        before["value"].as_array().map(Vec::len),
+        after["value"].as_array().map(Vec::len)
+    );
 
     assert_eq!(t.tick(TimeDelta::days(1)).await.expired_requests, 0);
     assert_eq!(t.tick(TimeDelta::days(1)).await.expired_requests, 1);

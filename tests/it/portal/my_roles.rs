@@ -323,8 +323,42 @@ async fn a_role_that_needs_approval_waits_in_my_requests_and_can_be_canceled() {
     assert!(page.has("phishing campaign review"));
     assert!(page.has("data-confirm="));
     assert!(activations(&t, &token, security).await.is_empty());
-
     let id = page.input_value("id").expect("the cancel form");
+
+    // My roles shows the waiting request where Activate was, with the request and Cancel.
+    let roles = b.get("/portal/roles").await;
+    let eligible = section(&roles, "id=\"eligible\"");
+    let row_start = eligible.find("Security Administrator").expect("the row");
+    let row = &eligible[row_start..];
+    let row = &row[..row.find("</tr>").unwrap_or(row.len())];
+    assert!(row.contains("Waiting for approval"), "{row}");
+    assert!(
+        row.contains(&format!("/portal/requests#request-{id}")),
+        "{row}"
+    );
+    assert!(row.contains("Cancel request"), "{row}");
+    assert!(
+        !row.contains("/portal/roles/activate?"),
+        "no Activate while one waits: {row}"
+    );
+
+    // A second try is refused with its own answer naming the waiting request; nothing new.
+    let again = b
+        .submit(
+            "/portal/roles/activate",
+            &[
+                ("role", security),
+                ("scope", "/"),
+                ("duration", "PT1H"),
+                ("justification", "second try"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
+    assert!(again.has("is waiting for approval"), "{}", again.body);
+    assert!(again.has(&id), "{}", again.body);
+    assert_eq!(my_requests(&t, &token).await.len(), 1);
+
     let done = b.submit("/portal/requests/cancel", &[("id", &id)]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let page = b.follow(&done).await;

@@ -423,28 +423,9 @@ pub fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// `8 hours`, `1 day 2 hours`, `30 minutes`, `less than a minute`.
+/// `8 hours`, `1 day 2 hours`, `30 minutes`, `5 seconds`.
 pub fn format_duration(d: TimeDelta) -> String {
-    let total = d.num_minutes().max(0);
-    let (days, hours, minutes) = (total / 1440, (total % 1440) / 60, total % 60);
-    let unit = |n: i64, one: &str| match n {
-        0 => None,
-        1 => Some(format!("1 {one}")),
-        n => Some(format!("{n} {one}s")),
-    };
-    let parts: Vec<String> = [
-        unit(days, "day"),
-        unit(hours, "hour"),
-        unit(minutes, "minute"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if parts.is_empty() {
-        "less than a minute".into()
-    } else {
-        parts.join(" ")
-    }
+    eligo_core::duration_words::in_words(d)
 }
 
 /// Control characters (a display name may hold a newline) become spaces.
@@ -720,6 +701,6 @@ mod tests {
             format_duration(TimeDelta::days(1) + TimeDelta::hours(2)),
             "1 day 2 hours"
         );
-        assert_eq!(format_duration(TimeDelta::seconds(5)), "less than a minute");
+        assert_eq!(format_duration(TimeDelta::seconds(5)), "5 seconds");
     }
 }

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod authz;
 pub mod directory;
 pub mod duration;
+pub mod duration_words;
 pub mod filter;
 pub mod invalid;
 pub mod policy;

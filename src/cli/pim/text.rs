@@ -1,57 +1,19 @@
 //! What people type and read: durations (`1h`, `2h30m`, `PT1H`), times, tickets, and tables.
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use eligo_core::duration::{format_duration, parse_duration};
 use serde_json::{Value, json};
 
-/// `1h`, `30m`, `2h30m`, `1d`, `90s` or an ISO 8601 duration (`PT1H`), as ISO 8601.
+/// `1h`, `30m`, `2h30m`, `90 minutes`, `1.5 hours`, `1d` or an ISO 8601 duration (`PT1H`),
+/// as ISO 8601 (`eligo_core::duration_words` reads them, as the portal does).
 pub fn duration(text: &str) -> anyhow::Result<String> {
-    let t = text.trim();
-    if t.starts_with('P') {
-        let d = parse_duration(t)?;
-        return Ok(format_duration(d));
-    }
-    let bad = || {
+    let d = eligo_core::duration_words::parse(text).map_err(|_| {
         anyhow::anyhow!(
-            "'{text}' is not a duration: write e.g. 1h, 30m, 2h30m, 1d or ISO 8601 like PT1H"
+            "'{text}' is not a duration: write e.g. 1h, 90m, 2h30m, \"90 minutes\", 1d or ISO 8601 like PT1H"
         )
-    };
-    let mut total = TimeDelta::zero();
-    let mut digits = String::new();
-    let mut seen = String::new();
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = c.to_ascii_lowercase();
-        let seconds: i64 = match unit {
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        if digits.is_empty() || seen.contains(unit) {
-            return Err(bad());
-        }
-        seen.push(unit);
-        let n: i64 = digits.parse().map_err(|_| bad())?;
-        digits.clear();
-        total = n
-            .checked_mul(seconds)
-            .and_then(TimeDelta::try_seconds)
-            .and_then(|d| total.checked_add(&d))
-            .ok_or_else(bad)?;
-    }
-    if !digits.is_empty() || seen.is_empty() {
-        return Err(bad());
-    }
-    if total <= TimeDelta::zero() {
-        bail!("'{text}' is not a positive duration");
-    }
-    Ok(format_duration(total))
+    })?;
+    Ok(format_duration(d))
 }
 
 /// A duration for people: `PT2H30M` -> `2h30m`, `P365D` -> `365d`.
@@ -141,6 +103,7 @@ pub fn print_json(v: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
 
     #[test]
     fn durations_people_write() {
@@ -150,7 +113,9 @@ mod tests {
         assert_eq!(duration("PT1H").unwrap(), "PT1H");
         assert_eq!(duration("1d").unwrap(), format_duration(TimeDelta::days(1)));
         assert_eq!(duration("90s").unwrap(), "PT1M30S");
-        for bad in ["", "h", "1", "1x", "1h1h", "-1h", "0m", "pt1h", "1.5h"] {
+        assert_eq!(duration("1.5h").unwrap(), "PT1H30M");
+        assert_eq!(duration("90 minutes").unwrap(), "PT1H30M");
+        for bad in ["", "h", "1", "1x", "1h1h", "-1h", "0m", "pt1h"] {
             assert!(duration(bad).is_err(), "{bad} accepted");
         }
         assert_eq!(human_duration("PT2H30M"), "2h30m");

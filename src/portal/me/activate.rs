@@ -85,10 +85,10 @@ pub struct ActivationForm {
     pub code: Option<String>,
 }
 
+/// A suggested duration (a shortcut: any length up to the maximum may be typed).
 pub struct DurationOption {
     pub value: String,
     pub label: String,
-    pub selected: bool,
 }
 
 #[derive(Template)]
@@ -106,6 +106,9 @@ struct ActivatePage {
     /// Extend: the activation's current end.
     current_end: Option<TimeView>,
     durations: Vec<DurationOption>,
+    /// The duration field's text: as typed, or the maximum in words.
+    duration_text: String,
+    maximum_words: String,
     justification: String,
     justification_required: bool,
     ticket_number: String,
@@ -273,7 +276,7 @@ fn maximum(target: &Target) -> Option<TimeDelta> {
         .then_some(rule.maximum_duration)
 }
 
-fn durations(app: &App, target: &Target, chosen: Option<&str>) -> Vec<DurationOption> {
+fn durations(app: &App, target: &Target) -> Vec<DurationOption> {
     let max = maximum(target).unwrap_or(TimeDelta::hours(8));
     let mut steps: Vec<TimeDelta> = STEPS_MINUTES
         .iter()
@@ -283,24 +286,32 @@ fn durations(app: &App, target: &Target, chosen: Option<&str>) -> Vec<DurationOp
     if !steps.contains(&max) {
         steps.push(max);
     }
-    let chosen = chosen
-        .map(str::to_string)
-        .unwrap_or_else(|| eligo_core::duration::format_duration(max));
     steps
         .into_iter()
         .map(|d| {
-            let value = eligo_core::duration::format_duration(d);
+            let value = format_duration(d);
             DurationOption {
-                selected: value == chosen,
                 label: if d == max {
-                    format!("{} (the maximum)", format_duration(d))
+                    format!("{value} (the maximum)")
                 } else {
-                    format_duration(d)
+                    value.clone()
                 },
                 value,
             }
         })
         .collect()
+}
+
+/// What the duration field shows: what was typed, else the maximum in words.
+fn duration_text(target: &Target, typed: Option<&str>) -> String {
+    match typed.map(str::trim).filter(|t| !t.is_empty()) {
+        // An ISO value (from a link or an older form) is shown in words when it reads.
+        Some(t) if t.starts_with('P') => eligo_core::duration_words::parse(t)
+            .map(format_duration)
+            .unwrap_or_else(|_| t.to_string()),
+        Some(t) => t.to_string(),
+        None => format_duration(maximum(target).unwrap_or(TimeDelta::hours(8))),
+    }
 }
 
 fn page(
@@ -352,7 +363,9 @@ fn page(
         requirements,
         approval,
         current_end: ctx.current_end.map(TimeView::of),
-        durations: durations(app, t, form.duration.as_deref()),
+        durations: durations(app, t),
+        duration_text: duration_text(t, form.duration.as_deref()),
+        maximum_words: format_duration(maximum(t).unwrap_or(TimeDelta::hours(8))),
         justification: text(&form.justification),
         justification_required: justification_required(t),
         ticket_number: text(&form.ticket_number),
@@ -473,10 +486,15 @@ async fn post(app: AppState, posted: Posted<ActivationForm>, mode: Mode) -> Page
             errors.add("duration", "Choose how long you need it.");
             None
         }
-        Some(raw) => match eligo_core::duration::parse_duration(&raw) {
+        Some(raw) => match eligo_core::duration_words::parse(&raw) {
             Ok(d) => Some(d),
             Err(_) => {
-                errors.add("duration", "Choose one of the durations offered.");
+                errors.add(
+                    "duration",
+                    format!(
+                        "'{raw}' is not a duration: write how long you need it, like 90 minutes or 3h, or pick one of the suggestions."
+                    ),
+                );
                 None
             }
         },

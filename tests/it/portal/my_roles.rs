@@ -123,7 +123,10 @@ async fn alice_activates_helpdesk_sees_it_active_and_deactivates_it() {
     assert!(form.has("Lasts at most 8 hours"));
     assert!(form.has("No approval needed"));
     assert!(!form.has("name=\"code\""), "MFA is fresh from enrolment");
-    assert!(form.has("value=\"PT2H\""));
+    // Any length up to the maximum, in words or short form; the presets are suggestions.
+    assert!(form.has("<option value=\"2 hours\">"), "{}", form.body);
+    assert!(form.has("Any length up to 8 hours"));
+    assert!(form.has("value=\"8 hours\""), "the maximum is the default");
 
     let done = b
         .submit(
@@ -131,7 +134,7 @@ async fn alice_activates_helpdesk_sees_it_active_and_deactivates_it() {
             &[
                 ("role", helpdesk),
                 ("scope", "/"),
-                ("duration", "PT2H"),
+                ("duration", "1 hour and 60 minutes"),
                 ("justification", "password reset backlog"),
             ],
         )
@@ -399,7 +402,7 @@ async fn refused_activations_keep_the_input_and_change_nothing() {
         .submit("/portal/roles/activate", &post("forever", ""))
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
-    assert!(page.has("Choose one of the durations offered"));
+    assert!(page.has("is not a duration"), "{}", page.body);
     // A later start in the past, and one that is not a time.
     let page = b
         .submit("/portal/roles/activate", &post("PT1H", "2026-11-22T08:00"))

@@ -10,7 +10,7 @@ mod settings;
 use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
-use eligo_core::duration::{format_duration, parse_duration};
+use eligo_core::duration::format_duration;
 use eligo_store::{GroupQuery, Page, Tx};
 use uuid::Uuid;
 
@@ -59,32 +59,14 @@ pub fn parse_typed_duration(raw: &str) -> Result<TimeDelta, String> {
     if text.is_empty() {
         return Err(format!("Enter a duration. {HOW}"));
     }
-    if text.starts_with(['P', 'p']) {
-        return parse_duration(&text.to_ascii_uppercase())
-            .map_err(|_| format!("'{text}' is not a duration Eligo understands. {HOW}"));
-    }
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration Eligo understands. {HOW}"))?;
-    let minutes_per = match unit.trim().to_ascii_lowercase().as_str() {
-        "m" | "min" | "mins" | "minute" | "minutes" => 1.0,
-        "h" | "hr" | "hrs" | "hour" | "hours" => 60.0,
-        "d" | "day" | "days" => 1440.0,
-        _ => {
-            return Err(format!(
-                "'{text}' is not a duration Eligo understands. {HOW}"
-            ));
-        }
+    // Graph's form in either case; words and short forms as `duration_words` reads them.
+    let typed = if text.starts_with(['P', 'p']) {
+        text.to_ascii_uppercase()
+    } else {
+        text.to_string()
     };
-    let minutes = number * minutes_per;
-    if !minutes.is_finite() || minutes > 1e9 {
-        return Err(format!("'{text}' is far too long. {HOW}"));
-    }
-    Ok(TimeDelta::minutes(minutes.round() as i64))
+    eligo_core::duration_words::parse(&typed)
+        .map_err(|_| format!("'{text}' is not a duration Eligo understands. {HOW}"))
 }
 
 /// `PT8H (8 hours)`: the ISO form the API uses and the words.

@@ -47,6 +47,18 @@ pub struct Grant {
 
 pub const RULE_FAILED: &str = "RoleAssignmentRequestPolicyValidationFailed";
 
+/// When one's own activation may be deactivated: None when it may be now (it has run
+/// `min_duration`, or it has not started, so it is withdrawn), else the moment it may be.
+/// A minimum run keeps activate/deactivate flapping out of the audit trail and the downstream
+/// systems.
+pub fn deactivatable_from(
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+    min_duration: TimeDelta,
+) -> Option<DateTime<Utc>> {
+    (start <= now && now - start < min_duration).then(|| start + min_duration)
+}
+
 /// The code of a request refused because another one for the same access waits for approval.
 pub const PENDING_REQUEST_EXISTS: &str = "PendingRequestExists";
 
@@ -327,6 +339,19 @@ mod tests {
             Ok(_) => vec![],
             Err(broken) => broken.iter().map(|b| b.code).collect(),
         }
+    }
+
+    #[test]
+    fn deactivation_waits_for_the_minimum_run_unless_not_started() {
+        let min = TimeDelta::minutes(5);
+        assert_eq!(deactivatable_from(t(0), t(0), min), Some(t(5)));
+        assert_eq!(deactivatable_from(t(0), t(4), min), Some(t(5)));
+        assert_eq!(deactivatable_from(t(0), t(5), min), None);
+        assert_eq!(
+            deactivatable_from(t(10), t(0), min),
+            None,
+            "scheduled: withdrawn"
+        );
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct RoleRow {
     /// id): the row offers the request and its Cancel instead of Activate.
     pub pending: Option<String>,
     pub can_deactivate: bool,
+    /// One's own activation that has not run its minimum yet: when Deactivate will work.
+    pub deactivate_from: Option<String>,
     pub can_extend: bool,
 }
 
@@ -111,6 +113,15 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
         let target = s.target();
         let activated = s.assignment_type == AssignmentType::Activated;
         let own = activated && h.via_group.is_none() && s.principal_id == me;
+        let too_early = own
+            .then(|| {
+                eligo_core::activation::deactivatable_from(
+                    s.start_date_time,
+                    now,
+                    app.config.min_duration,
+                )
+            })
+            .flatten();
         active_rows.push(RoleRow {
             target: targets.view(&mut *tx, &target, me).await?,
             query: super::target_query(&target),
@@ -123,7 +134,14 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
             can_activate: false,
             already_active: false,
             pending: None,
-            can_deactivate: own,
+            can_deactivate: own && too_early.is_none(),
+            deactivate_from: too_early.map(|from| {
+                format!(
+                    "You can deactivate from {}, {} after activating.",
+                    crate::notify::templates::format_time(from),
+                    eligo_core::duration_words::in_words(app.config.min_duration)
+                )
+            }),
             can_extend: own && s.end_date_time.is_some_and(|e| e - now <= EXTEND_WINDOW),
         });
     }
@@ -151,6 +169,7 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
             already_active,
             pending,
             can_deactivate: false,
+            deactivate_from: None,
             can_extend: false,
         });
     }
@@ -191,6 +210,7 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
             already_active: false,
             pending: None,
             can_deactivate: false,
+            deactivate_from: None,
             can_extend: false,
         });
     }

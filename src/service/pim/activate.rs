@@ -126,14 +126,18 @@ pub async fn run(
             let mut current = current_activation(tx, request, now)
                 .await?
                 .ok_or_else(|| does_not_exist("activation"))?;
-            let ran = now - current.start_date_time;
-            if current.start_date_time <= now && ran < app.config.min_duration {
+            if let Some(from) = eligo_core::activation::deactivatable_from(
+                current.start_date_time,
+                now,
+                app.config.min_duration,
+            ) {
                 return Err(rule_failure(vec![Invalid::new(
                     "ActiveDurationTooShort",
                     "roleDefinitionId",
                     format!(
-                        "an activation can be deactivated once it has run {}",
-                        eligo_core::duration::format_duration(app.config.min_duration)
+                        "You can deactivate it from {}, {} after it started.",
+                        crate::notify::templates::format_time(from),
+                        eligo_core::duration_words::in_words(app.config.min_duration)
                     ),
                 )]));
             }

@@ -150,7 +150,14 @@ async fn alice_activates_helpdesk_sees_it_active_and_deactivates_it() {
     let active = section(&page, "id=\"active\"");
     assert!(active.contains("Helpdesk Administrator"), "{active}");
     assert!(active.contains("datetime=\"2026-11-22T12:00:00Z\" data-countdown"));
-    assert!(active.contains("Deactivate") && active.contains("Extend"));
+    // Deactivate is offered only once it can work; until then the row says when.
+    assert!(active.contains("Extend"), "{active}");
+    assert!(!active.contains("/portal/roles/deactivate"), "{active}");
+    assert!(
+        active
+            .contains("You can deactivate from 2026-11-22 10:05 UTC, 5 minutes after activating."),
+        "{active}"
+    );
     assert_eq!(activations(&t, &token, helpdesk).await.len(), 1);
     assert_eq!(
         activations(&t, &token, helpdesk).await[0]["endDateTime"],
@@ -183,9 +190,16 @@ async fn alice_activates_helpdesk_sees_it_active_and_deactivates_it() {
         .await;
     assert_eq!(early.status, StatusCode::BAD_REQUEST, "{}", early.body);
     assert!(early.has("form-errors"));
+    assert!(
+        early.has("You can deactivate it from 2026-11-22 10:05 UTC"),
+        "{}",
+        early.body
+    );
     assert_eq!(activations(&t, &token, helpdesk).await.len(), 1);
 
     t.clock.advance(TimeDelta::minutes(6));
+    let roles = b.get("/portal/roles").await;
+    assert!(section(&roles, "id=\"active\"").contains("/portal/roles/deactivate"));
     let done = b
         .submit(
             "/portal/roles/deactivate",
@@ -691,7 +705,7 @@ async fn a_role_through_a_group_shows_how_it_comes_and_group_access_can_be_ended
     );
     assert!(eligible.contains("Via group Tier 0 Operators"));
     let active = section(&page, "id=\"active\"");
-    assert!(active.contains("Tier 0 Operators") && active.contains("Deactivate"));
+    assert!(active.contains("Tier 0 Operators") && active.contains("You can deactivate from"));
 
     t.clock.advance(TimeDelta::minutes(6));
     let done = b

@@ -408,7 +408,8 @@ async fn assign_activate_extend_deactivate() {
     // Deactivating before the server's minimum (PT5M) is refused with its reason.
     let out = erin.fails(&["deactivate", HELPDESK]).await;
     assert!(
-        out.stderr.contains("ActiveDurationTooShort") && out.stderr.contains("PT5M"),
+        out.stderr.contains("ActiveDurationTooShort")
+            && out.stderr.contains("5 minutes after it started"),
         "{}",
         out.show()
     );

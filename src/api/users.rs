@@ -128,7 +128,7 @@ async fn list_users(
     let opts = odata::parse_list_options(
         &q,
         &[
-            ("userPrincipalName", EQ),
+            ("userPrincipalName", EQ_PREFIX),
             ("displayName", EQ_PREFIX),
             ("mail", EQ),
         ],
@@ -137,6 +137,8 @@ async fn list_users(
         upn: odata::eq_text(&opts.filter, "userPrincipalName")?,
         display_name: odata::eq_text(&opts.filter, "displayName")?,
         display_name_prefix: odata::prefix_text(&opts.filter, "displayName")?,
+        upn_prefix: odata::prefix_text(&opts.filter, "userPrincipalName")?,
+        name_or_upn_prefix: None,
         mail: odata::eq_text(&opts.filter, "mail")?,
     };
     let rows = users.list(&query, odata::probe(opts.page)).await?;

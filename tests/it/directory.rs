@@ -55,6 +55,14 @@ async fn user_lifecycle_with_graph_spellings_filters_and_paging() {
         )
         .await;
     assert_eq!(found["value"][0]["id"], json!(id.to_string()));
+    let (_, found) = t
+        .get(
+            "/v1/users?$filter=startswith(userPrincipalName, 'ADELEV@')",
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(found["value"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["value"][0]["id"], json!(id.to_string()));
 
     let (status, _) = t
         .patch(

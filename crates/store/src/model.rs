@@ -26,6 +26,11 @@ pub struct UserQuery {
     pub upn: Option<String>,
     pub display_name: Option<String>,
     pub display_name_prefix: Option<String>,
+    /// The user principal name starts with this (case-insensitive).
+    pub upn_prefix: Option<String>,
+    /// The display name or the user principal name starts with this: what a person typing
+    /// into a picker means.
+    pub name_or_upn_prefix: Option<String>,
     pub mail: Option<String>,
 }
 

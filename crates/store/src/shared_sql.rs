@@ -118,12 +118,25 @@ pub(super) fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> Stor
 /// the length is that of the lower-cased prefix (lower-casing can lengthen a string) and an
 /// INT4, because PostgreSQL has no substr(text, int, bigint).
 fn push_prefix(q: &mut QueryBuilder<Db>, prefix: &str) {
+    push_prefixes(q, &["display_name_lower"], prefix);
+}
+
+/// ` AND (` one of `columns` starts with `prefix` `)`, case-insensitively; substr avoids LIKE's
+/// wildcards in user input.
+fn push_prefixes(q: &mut QueryBuilder<Db>, columns: &[&'static str], prefix: &str) {
     let lower = prefix.to_lowercase();
     let len = i32::try_from(lower.chars().count()).unwrap_or(i32::MAX);
-    q.push(" AND substr(display_name_lower, 1, ")
-        .push_bind(len)
-        .push(") = ")
-        .push_bind(lower);
+    q.push(" AND (");
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            q.push(" OR ");
+        }
+        q.push(format_args!("substr({column}, 1, "))
+            .push_bind(len)
+            .push(") = ")
+            .push_bind(lower.clone());
+    }
+    q.push(")");
 }
 
 pub(super) fn push_page(q: &mut QueryBuilder<Db>, page: Page) {
@@ -369,8 +382,13 @@ impl Tx for SqlTx {
                 .push_bind(name.to_lowercase());
         }
         if let Some(prefix) = &query.display_name_prefix {
-            // substr avoids LIKE's wildcards in user input.
             push_prefix(&mut q, prefix);
+        }
+        if let Some(prefix) = &query.upn_prefix {
+            push_prefixes(&mut q, &["upn_lower"], prefix);
+        }
+        if let Some(prefix) = &query.name_or_upn_prefix {
+            push_prefixes(&mut q, &["display_name_lower", "upn_lower"], prefix);
         }
         if let Some(mail) = &query.mail {
             q.push(" AND mail_lower = ").push_bind(mail.to_lowercase());

@@ -203,9 +203,13 @@ async fn ada_creates_a_user_and_bad_input_keeps_what_was_typed_and_creates_nothi
     // The new user can sign in with the initial password.
     Browser::signed_in(&t, "zoe@contoso.example", NEW_PASSWORD).await;
 
-    // The list finds them by the start of the name, or by the full user name.
+    // The list finds them by the start of the name or of the user name.
     let list = b.get("/portal/admin/users?q=zo").await;
     assert!(list.has("Zoe New") && !list.has("Erin Employee"));
+    let list = b.get("/portal/admin/users?q=zoe%40").await;
+    assert!(list.has("Zoe New") && !list.has("Erin Employee"));
+    let list = b.get("/portal/admin/users?q=erin").await;
+    assert!(list.has("Erin Employee") && !list.has("Zoe New"));
     let list = b.get("/portal/admin/users?q=zoe%40contoso.example").await;
     assert!(list.has("Zoe New"));
     let list = b.get("/portal/admin/users?q=nobody-here").await;

@@ -278,6 +278,33 @@ async fn users_list_display_name_prefix(store: Arc<dyn Store>) {
         names(&list(&store, prefix("al"), page).await),
         ["Alice Adams"]
     );
+
+    // By user principal name prefix, and by either (what a person typing into a picker means).
+    let upn = |p: &str| UserQuery {
+        upn_prefix: Some(p.into()),
+        ..UserQuery::default()
+    };
+    let either = |p: &str| UserQuery {
+        name_or_upn_prefix: Some(p.into()),
+        ..UserQuery::default()
+    };
+    let cases: &[(UserQuery, &[&str])] = &[
+        (upn("A"), &["Al Bundy", "Alice Adams", "alice Baker"]),
+        (upn("p1@"), &["100% Real"]),
+        (upn("%"), &[]),
+        (either("u"), &["a_b Under", "axb Other"]),
+        (either("b"), &["Bob"]),
+        (either("al"), &["Al Bundy", "Alice Adams", "alice Baker"]),
+        (either("_"), &[]),
+    ];
+    for (query, expected) in cases {
+        let found = list(&store, query.clone(), Page::ALL).await;
+        assert_eq!(
+            sorted(names(&found)),
+            sorted(expected.iter().copied()),
+            "{query:?}"
+        );
+    }
 }
 contract!(
     users_list_display_name_prefix =>

@@ -115,15 +115,15 @@ pub async fn list(
 ) -> PageResult<Response> {
     let reader = directory::user_reader(&app, &viewer.caller)?;
     let search = q.search();
-    // A full user name (with @) is looked up exactly; anything else is a display-name prefix,
-    // the filters `/v1/users?$filter=` offers.
+    // What was typed starts the display name or the user name (with an @, only the user
+    // name), as `/v1/users?$filter=startswith(...)` offers.
     let query = match &search {
         Some(s) if s.contains('@') => UserQuery {
-            upn: Some(s.clone()),
+            upn_prefix: Some(s.clone()),
             ..Default::default()
         },
         Some(s) => UserQuery {
-            display_name_prefix: Some(s.clone()),
+            name_or_upn_prefix: Some(s.clone()),
             ..Default::default()
         },
         None => UserQuery::default(),

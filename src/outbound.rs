@@ -4,8 +4,9 @@
 //! network (and an oracle of what answers there). Loopback, private, link-local, shared,
 //! multicast, broadcast and unspecified addresses are refused unless `ELIGO_OUTBOUND_ALLOW`
 //! lists them. The check runs on the resolved address at connect time (the HTTP clients resolve
-//! through `Outbound::resolver`, IP literals are checked before sending, LDAP resolves and checks
-//! before it connects), so a name that resolves somewhere else later is caught too.
+//! through `Outbound::resolver`, IP literals are checked before sending, LDAP connects through
+//! `Outbound::connect_tcp` to the very address it checked), so a name that resolves somewhere
+//! else later is caught too.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -24,6 +25,15 @@ pub struct Outbound {
     "{0} is a loopback, private, link-local or otherwise internal address; Eligo does not call it unless ELIGO_OUTBOUND_ALLOW lists it"
 )]
 pub struct Refused(pub IpAddr);
+
+/// Why `Outbound::connect_tcp` did not connect.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Refused(Refused),
+    #[error("{0}")]
+    Unreachable(String),
+}
 
 impl Outbound {
     /// Refuses internal addresses except those in `allow`.
@@ -59,8 +69,46 @@ impl Outbound {
         }
     }
 
-    /// Resolves `host:port` and checks every address it resolves to (LDAP, which connects by
-    /// itself). An unresolvable name is left to the connection to report.
+    /// Resolves `host:port`, keeps the addresses the policy allows, and connects to the first
+    /// that answers within `timeout`: the address checked is the address connected to, so a
+    /// name that resolves elsewhere between a check and a connect (DNS rebinding) cannot slip
+    /// through. For clients that take a ready stream (LDAP).
+    pub async fn connect_tcp(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: std::time::Duration,
+    ) -> Result<tokio::net::TcpStream, ConnectError> {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let resolved: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|e| ConnectError::Unreachable(format!("cannot resolve {host}: {e}")))?
+                .collect(),
+        };
+        let mut refused = None;
+        let mut last = None;
+        for addr in resolved {
+            if let Err(r) = self.check(addr.ip()) {
+                refused.get_or_insert(r);
+                continue;
+            }
+            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Err(e)) => last = Some(format!("{addr}: {e}")),
+                Err(_) => last = Some(format!("{addr}: no answer within {timeout:?}")),
+            }
+        }
+        Err(match (last, refused) {
+            (Some(e), _) => ConnectError::Unreachable(format!("cannot connect to {host}: {e}")),
+            (None, Some(r)) => ConnectError::Refused(r),
+            (None, None) => ConnectError::Unreachable(format!("{host} has no address")),
+        })
+    }
+
+    /// Resolves `host:port` and checks every address it resolves to. An unresolvable name is
+    /// left to the connection to report.
     pub async fn check_host(&self, host: &str, port: u16) -> Result<(), Refused> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
@@ -171,6 +219,33 @@ pub fn parse_allow(value: &str) -> Result<Vec<IpNet>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn connects_only_to_an_address_it_checked() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let second = std::time::Duration::from_secs(2);
+        // By default loopback is refused, by name or by address, and nothing is connected.
+        for host in ["localhost", "127.0.0.1"] {
+            assert!(matches!(
+                Outbound::default().connect_tcp(host, port, second).await,
+                Err(ConnectError::Refused(_))
+            ));
+        }
+        // Allowed: the stream goes to the checked address.
+        let allowed = Outbound::allowing(vec!["127.0.0.1/32".parse().unwrap()]);
+        let stream = allowed
+            .connect_tcp("127.0.0.1", port, second)
+            .await
+            .unwrap();
+        assert_eq!(stream.peer_addr().unwrap().port(), port);
+        // A name is connected through its allowed address only.
+        let stream = allowed
+            .connect_tcp("localhost", port, second)
+            .await
+            .unwrap();
+        assert_eq!(stream.peer_addr().unwrap().ip(), ip("127.0.0.1"));
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -109,20 +109,31 @@ async fn connect(
     settings: &LdapSettings,
     outbound: &crate::outbound::Outbound,
 ) -> Result<Ldap, ConnectorError> {
-    // Rule 10: resolve and check the server's address before connecting to it.
-    if let Ok(url) = reqwest::Url::parse(&settings.url) {
-        let port = url
-            .port()
-            .unwrap_or(if url.scheme() == "ldaps" { 636 } else { 389 });
-        outbound
-            .check_host(url.host_str().unwrap_or(""), port)
-            .await
-            .map_err(|e| ConnectorError::Misconfigured(e.to_string()))?;
-    }
+    // Rule 10: connect to an address the policy allows, and hand that very connection to the
+    // LDAP client (which would otherwise resolve the name again, after the check).
+    let url = reqwest::Url::parse(&settings.url)
+        .map_err(|e| ConnectorError::Misconfigured(format!("url: {e}")))?;
+    let port = url
+        .port()
+        .unwrap_or(if url.scheme() == "ldaps" { 636 } else { 389 });
+    let stream = outbound
+        .connect_tcp(url.host_str().unwrap_or(""), port, settings.timeout())
+        .await
+        .map_err(|e| match e {
+            crate::outbound::ConnectError::Refused(r) => {
+                ConnectorError::Misconfigured(r.to_string())
+            }
+            crate::outbound::ConnectError::Unreachable(m) => ConnectorError::Unavailable(m),
+        })?
+        .into_std()
+        .map_err(|e| {
+            ConnectorError::Unavailable(format!("cannot connect to {}: {e}", settings.url))
+        })?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut conn_settings = LdapConnSettings::new()
         .set_conn_timeout(settings.timeout())
-        .set_starttls(settings.start_tls);
+        .set_starttls(settings.start_tls)
+        .set_std_stream(ldap3::StdStream::Tcp(stream));
     if let Some(pem) = &settings.ca_certificate_pem {
         conn_settings = conn_settings
             .set_config(tls_config(pem).map_err(|e| ConnectorError::Misconfigured(e.clone()))?);

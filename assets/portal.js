@@ -53,7 +53,45 @@
     if (ev.target.matches("select[data-autosubmit]")) ev.target.form.requestSubmit();
   });
 
+  // Times in the viewer's zone. The server writes every time as <time datetime="...Z"> with
+  // UTC text; here the text becomes local time with the zone's name (the UTC text stays as the
+  // title). A datetime-local field marked data-local-time is read in this zone: on submit its
+  // offset from UTC at the typed moment goes along in the hidden field data-offset-for names.
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  function pad(n) { return String(n).padStart(2, "0"); }
+  function zoneLabel(d) {
+    try {
+      var parts = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(d);
+      var z = parts.find(function (p) { return p.type === "timeZoneName"; });
+      return z ? z.value : zone;
+    } catch (e) { return zone; }
+  }
+  function localise() {
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      if (el.dataset.localised === "1") return;
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime()) || !/Z$/.test(el.getAttribute("datetime"))) return;
+      el.title = el.textContent;
+      el.textContent = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) +
+        " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + " " + zoneLabel(d);
+      el.dataset.localised = "1";
+    });
+    document.querySelectorAll("[data-zone-name]").forEach(function (el) {
+      if (zone) el.textContent = "your time zone (" + zone + ")";
+    });
+  }
+  document.addEventListener("submit", function (ev) {
+    ev.target.querySelectorAll("input[data-offset-for]").forEach(function (hidden) {
+      var field = ev.target.querySelector("#" + hidden.getAttribute("data-offset-for"));
+      if (!field || !field.value) { hidden.value = ""; return; }
+      var d = new Date(field.value);
+      hidden.value = isNaN(d.getTime()) ? "" : String(-d.getTimezoneOffset());
+    });
+  }, true);
+
   document.addEventListener("DOMContentLoaded", function () {
+    localise();
     tick();
     if (document.querySelector("time[data-countdown]")) setInterval(tick, 1000);
   });

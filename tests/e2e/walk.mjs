@@ -90,8 +90,8 @@ function watch(page, who) {
     process.exitCode = 1;
   });
 }
-async function person(who) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+async function person(who, timezoneId) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId });
   context.setDefaultTimeout(10000);
   const page = await context.newPage();
   // Consequential buttons ask "are you sure?" (data-confirm): a person says yes.
@@ -120,7 +120,8 @@ async function enrol(page) {
 
 try {
   // (a) activation without approval
-  const a = await person("alice");
+  // Alice works in Berlin: the portal shows her times, and reads the start she types, there.
+  const a = await person("alice", "Europe/Berlin");
   await step("a: the sign-in page", async () => {
     await a.page.goto(`${BASE}/portal/roles`);
     await a.page.waitForURL(/\/portal\/sign-in/);
@@ -146,19 +147,41 @@ try {
     await a.page.getByRole("row", { name: /Helpdesk Administrator/ })
       .getByRole("link", { name: /Activate/ }).first().click();
     await a.page.getByLabel(/Justification/).fill("Password resets for the Monday queue");
+    await expectText(a.page, "your time zone (Europe/Berlin)");
     await shot(a.page, "activate");
     await a.page.locator("main form").getByRole("button", { name: /Activate/ }).click();
     await expectText(a.page, "is active until");
     await a.page.locator("time[data-countdown] + .countdown").first().waitFor();
+    const shown = await a.page.locator("time[data-countdown]").first().textContent();
+    if (!/(GMT\+1|CET|GMT\+2|CEST)$/.test(shown.trim())) throw new Error(`end time not in Berlin time: ${shown}`);
     await shot(a.page, "my-roles-active");
     await fitsPhone(a.page, "my-roles");
   });
   await step("a: alice deactivates it", async () => {
-    // The server's minimum run before self-deactivation is 1 s here (real clock).
+    // The server's minimum run before self-deactivation is 1 s here (real clock): until then
+    // the row says when, and Deactivate appears once it can work.
     await a.page.waitForTimeout(1100);
+    await a.page.reload();
     await a.page.getByRole("row", { name: /Helpdesk Administrator/ })
       .getByRole("button", { name: /Deactivate/ }).first().click();
     await expectText(a.page, "Helpdesk Administrator is deactivated.");
+  });
+  await step("a: alice schedules it for later, typed in Berlin time", async () => {
+    await a.page.getByRole("row", { name: /Helpdesk Administrator/ })
+      .getByRole("link", { name: /Activate/ }).first().click();
+    await a.page.getByLabel(/Justification/).fill("Planned change window");
+    // Tomorrow at 14:30 on Alice's clock, and the UTC moment that is in Berlin.
+    const day = new Date(Date.now() + 86400000);
+    const ymd = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(day);
+    const offset = new Intl.DateTimeFormat("en-US", { timeZone: "Europe/Berlin", timeZoneName: "shortOffset" })
+      .formatToParts(day).find((p) => p.type === "timeZoneName").value; // "GMT+1" or "GMT+2"
+    const hours = Number(offset.replace("GMT", "")) || 0;
+    const utc = new Date(Date.parse(`${ymd}T14:30:00Z`) - hours * 3600000).toISOString().replace(".000Z", "Z");
+    await a.page.getByLabel(/Start later/).fill(`${ymd}T14:30`);
+    await a.page.locator("main form").getByRole("button", { name: /Activate/ }).click();
+    const errors = a.page.locator(".form-errors");
+    if (await errors.count()) throw new Error(`refused: ${await errors.first().textContent()}`);
+    await a.page.locator(`time[datetime="${utc}"]`).first().waitFor();
   });
 
   // (b) activation with approval
@@ -195,12 +218,12 @@ try {
     await expectText(d.page, "Approved");
   });
   await step("b: carol sees Global Administrator active and deactivates it", async () => {
+    await c.page.waitForTimeout(1100); // the 1 s minimum run, as above
     await c.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My roles" }).click();
     const row = c.page.getByRole("row", { name: /Global Administrator/ })
       .filter({ has: c.page.getByRole("button", { name: /Deactivate/ }) });
     await row.first().waitFor();
     await shot(c.page, "my-roles-approved");
-    await c.page.waitForTimeout(1100); // the 1 s minimum run, as above
     await row.first().getByRole("button", { name: /Deactivate/ }).click();
     await expectText(c.page, "Global Administrator is deactivated.");
   });

@@ -82,6 +82,9 @@ pub struct ActivationForm {
     pub ticket_number: Option<String>,
     pub ticket_system: Option<String>,
     pub start: Option<String>,
+    /// The browser's offset from UTC at the typed start, in minutes east (set by the portal's
+    /// script, which also says which zone the field is in); absent, the start is UTC.
+    pub start_offset: Option<String>,
     pub code: Option<String>,
 }
 
@@ -456,11 +459,18 @@ fn field_of(target: &str, code_field: bool) -> Option<&'static str> {
 }
 
 /// A `datetime-local` value (no zone), read as UTC.
-fn parse_start(raw: &str) -> Option<DateTime<Utc>> {
+/// A `datetime-local` value in the viewer's zone (`offset` minutes east of UTC, as the browser
+/// reported it for that very moment), or in UTC without one. An offset beyond any real zone
+/// (±14 h) is refused rather than guessed.
+fn parse_start(raw: &str, offset: Option<&str>) -> Option<DateTime<Utc>> {
+    let offset = match offset.map(str::trim).filter(|o| !o.is_empty()) {
+        None => 0,
+        Some(o) => o.parse::<i64>().ok().filter(|m| m.abs() <= 14 * 60)?,
+    };
     ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
-        .map(|n| n.and_utc())
+        .map(|n| n.and_utc() - TimeDelta::minutes(offset))
 }
 
 fn clean(v: &Option<String>) -> Option<String> {
@@ -500,12 +510,12 @@ async fn post(app: AppState, posted: Posted<ActivationForm>, mode: Mode) -> Page
         },
     };
     let start = match (mode, clean(&form.start)) {
-        (Mode::Activate, Some(raw)) => match parse_start(&raw) {
+        (Mode::Activate, Some(raw)) => match parse_start(&raw, form.start_offset.as_deref()) {
             Some(t) => Some(t),
             None => {
                 errors.add(
                     "start",
-                    "Give the start as a date and time, like 2026-11-22T14:30 (UTC).",
+                    "Give the start as a date and time, like 2026-11-22T14:30.",
                 );
                 None
             }
@@ -649,5 +659,36 @@ async fn post(app: AppState, posted: Posted<ActivationForm>, mode: Mode) -> Page
             refuse(errors, e.status(), fresh)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_is_read_in_the_viewers_zone() {
+        let utc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(
+            parse_start("2026-11-22T14:30", None),
+            Some(utc("2026-11-22T14:30:00Z"))
+        );
+        // Berlin in winter (UTC+1), New York (UTC-5), India (UTC+5:30).
+        assert_eq!(
+            parse_start("2026-11-22T14:30", Some("60")),
+            Some(utc("2026-11-22T13:30:00Z"))
+        );
+        assert_eq!(
+            parse_start("2026-11-22T14:30", Some("-300")),
+            Some(utc("2026-11-22T19:30:00Z"))
+        );
+        assert_eq!(
+            parse_start("2026-11-22T14:30:00", Some("330")),
+            Some(utc("2026-11-22T09:00:00Z"))
+        );
+        for bad in ["abc", "900", "-841", "1.5"] {
+            assert_eq!(parse_start("2026-11-22T14:30", Some(bad)), None, "{bad}");
+        }
+        assert_eq!(parse_start("tomorrow", Some("60")), None);
     }
 }

@@ -21,6 +21,8 @@ pub struct NavItem {
     pub label: &'static str,
     /// This page's section: marked `aria-current="page"`.
     pub current: bool,
+    /// A count shown beside the entry (requests waiting on the viewer's decision).
+    pub count: Option<usize>,
 }
 
 /// The part of every signed-in page around its content.
@@ -51,6 +53,7 @@ impl Chrome {
         csrf: String,
         flash: Option<Flash>,
         section: Section,
+        waiting: usize,
     ) -> Self {
         let mut nav = vec![
             (Section::MyRoles, "/portal/roles", "My roles"),
@@ -74,6 +77,7 @@ impl Chrome {
                     href,
                     label,
                     current: s == section,
+                    count: (s == Section::Approvals && waiting > 0).then_some(waiting),
                 })
                 .collect(),
             flash,

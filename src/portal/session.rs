@@ -30,6 +30,9 @@ pub struct Viewer {
     pub csrf: String,
     /// A message left by the previous request's redirect.
     pub flash: Option<Flash>,
+    /// How many requests wait on the viewer's decision (the count beside Approvals); read for
+    /// pages only, not for form posts.
+    pub waiting: usize,
 }
 
 impl Viewer {
@@ -41,6 +44,7 @@ impl Viewer {
             self.csrf.clone(),
             self.flash.clone(),
             section,
+            self.waiting,
         )
     }
 }
@@ -105,11 +109,19 @@ impl FromRequestParts<AppState> for Viewer {
         slide(app, &caller).await?;
         let flash = cookies::get(&parts.headers, cookies::FLASH)
             .and_then(|v| Flash::open(&app.link_key, v));
+        let waiting = if reading {
+            crate::service::pim::approve::waiting_on(app, &caller)
+                .await?
+                .len()
+        } else {
+            0
+        };
         Ok(Viewer {
             csrf: csrf_for(app, &caller.session.token_hash),
             can: authorize::capabilities(app, &caller),
             caller,
             flash,
+            waiting,
         })
     }
 }

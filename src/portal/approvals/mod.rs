@@ -41,6 +41,7 @@ const RECENT: usize = 10;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/portal/approvals", get(list))
+        .route("/portal/approvals/bulk", axum::routing::post(bulk))
         .route("/portal/approvals/{id}", get(detail).post(decide))
 }
 
@@ -61,6 +62,11 @@ struct ListPage {
     recent: Vec<RecentView>,
     /// The shared request part sits one heading level deeper here.
     nested: bool,
+    /// The bulk form asks for a code (the viewer's last second factor is not fresh).
+    ask_code: bool,
+    max_justification: usize,
+    errors: FieldErrors,
+    justification: String,
 }
 
 #[derive(Template)]
@@ -101,7 +107,17 @@ fn asks_code(app: &App, viewer: &Viewer) -> bool {
 }
 
 async fn list(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
-    let waiting = approve::waiting_on(&app, &viewer.caller).await?;
+    let page = list_page(&app, &viewer, FieldErrors::new(), String::new()).await?;
+    Ok(render(&page))
+}
+
+async fn list_page(
+    app: &App,
+    viewer: &Viewer,
+    errors: FieldErrors,
+    justification: String,
+) -> PageResult<ListPage> {
+    let waiting = approve::waiting_on(app, &viewer.caller).await?;
     let now = app.clock.now();
     let mut tx = app.store.read().await?;
     let mut names = Names::default();
@@ -112,12 +128,119 @@ async fn list(State(app): State<AppState>, viewer: Viewer) -> PageResult<Respons
         views.push(view::build(&mut *tx, &mut names, request, &steps, now).await?);
     }
     let recent = recent_decisions(&mut *tx, viewer.caller.id).await?;
-    Ok(render(&ListPage {
+    Ok(ListPage {
         chrome: viewer.chrome(Section::Approvals),
         waiting: views,
         recent,
         nested: true,
-    }))
+        ask_code: asks_code(app, viewer),
+        max_justification: MAX_JUSTIFICATION,
+        errors,
+        justification,
+    })
+}
+
+/// Several requests decided at once with one justification: each still goes through
+/// `approve::review` on its own (checked, audited and notified as if decided alone), and the
+/// answer says what became of each. Only the stage each request is waiting at now is decided.
+async fn bulk(
+    State(app): State<AppState>,
+    posted: Posted<Vec<(String, String)>>,
+) -> PageResult<Response> {
+    let Posted { mut viewer, form } = posted;
+    let value = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut errors = FieldErrors::new();
+    let result = match value("decision").to_ascii_lowercase().as_str() {
+        "approve" => Some(ReviewResult::Approve),
+        "deny" => Some(ReviewResult::Deny),
+        _ => {
+            errors.add("decision", "Choose Approve selected or Deny selected.");
+            None
+        }
+    };
+    let picked: Vec<Uuid> = form
+        .iter()
+        .filter(|(k, _)| k == "pick")
+        .filter_map(|(_, v)| Uuid::parse_str(v.trim()).ok())
+        .collect();
+    if picked.is_empty() {
+        errors.add_general("Select the requests to decide.");
+    }
+    let justification = value("justification");
+    if justification.is_empty() {
+        errors.add(
+            "justification",
+            "Give a justification: say why you approve or deny these requests.",
+        );
+    } else if justification.chars().count() > MAX_JUSTIFICATION {
+        errors.add(
+            "justification",
+            format!("The justification is too long: at most {MAX_JUSTIFICATION} characters."),
+        );
+    }
+    if errors.is_empty() && asks_code(&app, &viewer) {
+        step_up(&app, &mut viewer, Some(&value("code")), &mut errors).await?;
+    }
+    let Some(result) = result.filter(|_| errors.is_empty()) else {
+        let page = list_page(&app, &viewer, errors, justification).await?;
+        return Ok(render_status(StatusCode::BAD_REQUEST, &page));
+    };
+    let mut done = Vec::new();
+    let mut not_done = Vec::new();
+    for id in picked {
+        let (_, view) = match load(&app, &viewer, id).await {
+            Ok(found) => found,
+            Err(_) => {
+                not_done.push(format!("{id}: no such request"));
+                continue;
+            }
+        };
+        let phrase = view.phrase();
+        let Some((_, step)) = view.current.filter(|_| view.pending) else {
+            not_done.push(format!("{phrase}: no longer waiting"));
+            continue;
+        };
+        match approve::review(
+            &app,
+            &viewer.caller,
+            id,
+            step,
+            result,
+            Some(justification.clone()),
+        )
+        .await
+        {
+            Ok(_) => done.push(phrase),
+            Err(e) if e.status().is_client_error() => {
+                not_done.push(format!("{phrase}: {}", e.message))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let verb = if result == ReviewResult::Deny {
+        "Denied"
+    } else {
+        "Approved"
+    };
+    let mut text = match done.len() {
+        0 => "Nothing was decided.".to_string(),
+        1 => format!("{verb} 1 request: {}.", done[0]),
+        n => format!("{verb} {n} requests: {}.", done.join("; ")),
+    };
+    if !not_done.is_empty() {
+        text.push_str(&format!(" Not decided: {}.", not_done.join("; ")));
+    }
+    let flash = if not_done.is_empty() {
+        Flash::success(text)
+    } else {
+        Flash::warning(text)
+    };
+    Ok(redirect_with(&app, "/portal/approvals", flash))
 }
 
 /// The viewer's latest decisions: one indexed audit query (by initiator), no per-row reads.

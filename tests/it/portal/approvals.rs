@@ -783,3 +783,83 @@ async fn a_decision_long_after_sign_in_asks_for_the_code_first() {
     assert_eq!(request_status(&t, &id).await, "Provisioned");
     assert!(has_security_admin(&t, &alice_token).await);
 }
+
+/// Several requests decided at once: the menu counts what waits, one justification goes on
+/// each, each is decided and audited on its own, and what could not be decided is said.
+#[tokio::test]
+async fn ada_approves_two_requests_at_once_and_the_menu_counts_them() {
+    let t = TestApp::demo().await;
+    let (alice_token, _, first) = alice_requests(&t).await;
+    let (carol_token, carol_secret) = enrolled(&t, "carol").await;
+    let carol = t.get("/v1/me", &carol_token).await.1;
+    let carol_id = uuid::Uuid::parse_str(carol["id"].as_str().unwrap()).unwrap();
+    t.make_eligible(carol_id, ROLE).await;
+    step_up(&t, &carol_token, &carol_secret).await;
+    let (status, second) = t
+        .post(
+            ASSIGNMENT_URL,
+            &carol_token,
+            json!({
+                "action": "selfActivate", "principalId": carol["id"], "roleDefinitionId": ROLE,
+                "directoryScopeId": "/", "justification": "Phishing alert INC-43",
+                "ticketInfo": { "ticketNumber": "INC-43", "ticketSystem": "ServiceNow" },
+                "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "PT1H" } },
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let (first, second) = (
+        first["id"].as_str().unwrap().to_string(),
+        second["id"].as_str().unwrap().to_string(),
+    );
+    let mut ada = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
+    let list = ada.get("/portal/approvals").await;
+    assert!(list.has("aria-label=\"2 waiting on you\""), "{}", list.body);
+    assert!(list.has("Decide the selected requests together"));
+
+    // Without a justification: refused, nothing decided.
+    let refused = ada
+        .submit(
+            "/portal/approvals/bulk",
+            &[("pick", &first), ("pick", &second), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.has("Nothing was decided."));
+    assert_eq!(request_status(&t, &first).await, "PendingApproval");
+
+    // Both, plus a request that does not exist.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let done = ada
+        .submit(
+            "/portal/approvals/bulk",
+            &[
+                ("pick", &first),
+                ("pick", &second),
+                ("pick", &unknown),
+                ("decision", "approve"),
+                ("justification", "Both on the phishing bridge"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let back = ada.follow(&done).await;
+    assert!(back.has("Approved 2 requests"), "{}", back.body);
+    assert!(
+        back.has(&format!("Not decided: {unknown}: no such request")),
+        "{}",
+        back.body
+    );
+    assert!(!back.has("waiting on you\""), "the count is gone");
+    assert_eq!(request_status(&t, &first).await, "Provisioned");
+    assert_eq!(request_status(&t, &second).await, "Provisioned");
+    assert!(has_security_admin(&t, &alice_token).await);
+    assert!(has_security_admin(&t, &carol_token).await);
+    let approved = audit_of(&t, "Add member to role request approved (PIM activation)").await;
+    assert_eq!(approved.len(), 2, "each decision audited on its own");
+    for entry in &approved {
+        assert!(entry.to_string().contains("Both on the phishing bridge"));
+    }
+}

@@ -90,7 +90,23 @@
     });
   }, true);
 
+  // Tables on phones: each cell carries its column's name, which the stacked layout shows.
+  function labelCells() {
+    document.querySelectorAll(".table-wrap table").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      if (!heads.length) return;
+      table.querySelectorAll("tbody tr").forEach(function (tr) {
+        Array.prototype.forEach.call(tr.children, function (cell, i) {
+          if (heads[i] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", heads[i]);
+        });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    labelCells();
     localise();
     tick();
     if (document.querySelector("time[data-countdown]")) setInterval(tick, 1000);

@@ -60,13 +60,26 @@ async function accessible(page, name) {
   if (problems.length) throw new Error(`accessibility problems on ${name}: ${problems.join("; ")}`);
 }
 // Narrow screens: nothing wider than the viewport (wide tables scroll inside their frame).
+// Every link, button and field must be on a 390px screen too, not scrolled away in a frame.
 async function fitsPhone(page, name) {
   const before = page.viewportSize();
   await page.setViewportSize({ width: 390, height: 800 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const offscreen = await page.evaluate(() => Array.from(document.querySelectorAll("main a, main button, main input:not([type=hidden]), main select, main textarea"))
+    .filter((el) => el.offsetParent !== null)
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.left < -1 || r.right > window.innerWidth + 1; })
+    .map((el) => (el.textContent || el.getAttribute("name") || el.tagName).trim().slice(0, 40)));
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}-phone.png`) });
   await page.setViewportSize(before);
-  if (overflow > 1) throw new Error(`${name} is ${overflow}px wider than a 390px phone screen`);
+  if (overflow > 1) {
+    await page.setViewportSize({ width: 390, height: 800 });
+    const wide = await page.evaluate(() => Array.from(document.querySelectorAll("body *"))
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+      .slice(-3).map((el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className}`));
+    await page.setViewportSize(before);
+    throw new Error(`${name} is ${overflow}px wider than a 390px phone screen (${wide.join(", ")})`);
+  }
+  if (offscreen.length) throw new Error(`${name} at 390px: off screen: ${offscreen.join(", ")}`);
 }
 async function shot(page, name, fullPage = true) {
   await accessible(page, name);
@@ -264,9 +277,14 @@ try {
       ["/portal/admin/connectors", "connectors"],
       ["/portal/requests", "ada-requests"],
       ["/portal/security", "security"],
+      ["/portal/roles", "ada-roles"],
+      ["/portal/approvals", "approvals"],
+      ["/portal/audit", "audit-log"],
+      [`/portal/admin/roles/${HELPDESK}/settings`, "role-settings"],
     ]) {
       await d.page.goto(`${BASE}${page}`);
       await shot(d.page, name, false);
+      await fitsPhone(d.page, name);
     }
   });
   log("all scenarios passed");

@@ -35,6 +35,8 @@ pub fn routes() -> Router<AppState> {
 #[template(path = "portal/security.html")]
 struct OverviewPage {
     chrome: Chrome,
+    /// Where to go once the authenticator is set up (a local portal path, or empty).
+    next: String,
     enrolled: bool,
     mfa_fresh: bool,
     /// The session began with a Temporary Access Pass: time to enrol.
@@ -45,6 +47,7 @@ struct OverviewPage {
 #[template(path = "portal/totp_enrol.html")]
 struct EnrolPage {
     chrome: Chrome,
+    next: String,
     qr_svg: String,
     secret_groups: Vec<String>,
     otpauth_uri: String,
@@ -70,8 +73,28 @@ struct NextQuery {
     next: Option<String>,
 }
 
+/// A post that carries only where to go afterwards.
 #[derive(Debug, Deserialize)]
-struct Empty {}
+struct NextForm {
+    next: Option<String>,
+}
+
+/// A local portal path to come back to, or empty (never another site: no open redirect).
+fn return_path(next: Option<&str>) -> String {
+    next.and_then(local_portal_path)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `path` with `?next=` (or `&next=`) carrying `next`, when there is one.
+fn with_next(path: &str, next: &str) -> String {
+    if next.is_empty() {
+        return path.to_string();
+    }
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    format!("{path}{sep}{query}")
+}
 
 async fn credential(app: &AppState, who: Uuid, kind: &str) -> PageResult<Option<TotpCredential>> {
     let mut tx = app.store.read().await?;
@@ -89,12 +112,17 @@ async fn read_credential(
         .and_then(|v| serde_json::from_value(v).ok()))
 }
 
-async fn overview(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+async fn overview(
+    State(app): State<AppState>,
+    Query(q): Query<NextQuery>,
+    viewer: Viewer,
+) -> PageResult<Response> {
     let enrolled = credential(&app, viewer.caller.id, sessions::TOTP)
         .await?
         .is_some_and(|c| c.verified);
     let now = app.clock.now();
     Ok(render(&OverviewPage {
+        next: return_path(q.next.as_deref()),
         with_pass: sessions::signed_in_with_pass(&viewer.caller),
         mfa_fresh: viewer.caller.mfa_is_fresh(now, app.config.mfa_freshness),
         chrome: viewer.chrome(Section::Security),
@@ -102,9 +130,10 @@ async fn overview(State(app): State<AppState>, viewer: Viewer) -> PageResult<Res
     }))
 }
 
-async fn begin(State(app): State<AppState>, posted: Posted<Empty>) -> PageResult<Response> {
+async fn begin(State(app): State<AppState>, posted: Posted<NextForm>) -> PageResult<Response> {
+    let next = return_path(posted.form.next.as_deref());
     match sessions::begin_totp(&app, &posted.viewer.caller).await {
-        Ok(_) => Ok(Redirect::to("/portal/security/totp").into_response()),
+        Ok(_) => Ok(Redirect::to(&with_next("/portal/security/totp", &next)).into_response()),
         Err(e) if e.details.iter().any(|d| d.code == "MfaRequired") => Ok(redirect_with(
             &app,
             "/portal/step-up?next=/portal/security",
@@ -140,10 +169,17 @@ fn qr_svg(uri: &str) -> String {
     }
 }
 
-fn enrol_page(viewer: &Viewer, upn: &str, secret: &str, errors: FieldErrors) -> EnrolPage {
+fn enrol_page(
+    viewer: &Viewer,
+    upn: &str,
+    secret: &str,
+    next: String,
+    errors: FieldErrors,
+) -> EnrolPage {
     let uri = crate::auth::totp::otpauth_uri(secret, upn).unwrap_or_default();
     EnrolPage {
         chrome: viewer.chrome(Section::Security),
+        next,
         qr_svg: qr_svg(&uri),
         secret_groups: secret
             .as_bytes()
@@ -155,7 +191,11 @@ fn enrol_page(viewer: &Viewer, upn: &str, secret: &str, errors: FieldErrors) -> 
     }
 }
 
-async fn enrolment(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
+async fn enrolment(
+    State(app): State<AppState>,
+    Query(q): Query<NextQuery>,
+    viewer: Viewer,
+) -> PageResult<Response> {
     let pending = sessions::pending_enrolment(&app, &viewer.caller).await?;
     let Some(pending) = pending else {
         return Ok(Redirect::to("/portal/security").into_response());
@@ -165,6 +205,7 @@ async fn enrolment(State(app): State<AppState>, viewer: Viewer) -> PageResult<Re
         &viewer,
         &upn,
         &pending.secret_base32,
+        return_path(q.next.as_deref()),
         FieldErrors::new(),
     )))
 }
@@ -190,14 +231,17 @@ fn code_of(form: &CodeForm, errors: &mut FieldErrors) -> String {
 
 async fn verify(State(app): State<AppState>, posted: Posted<CodeForm>) -> PageResult<Response> {
     let Posted { viewer, form } = posted;
+    let next = return_path(form.next.as_deref());
     let mut errors = FieldErrors::new();
     let code = code_of(&form, &mut errors);
     if errors.is_empty() {
         match sessions::verify_totp(&app, &viewer.caller, &code).await {
             Ok(()) => {
+                // Back to where the person was (the activation that needed it), when known.
+                let to = if next.is_empty() { "/portal/security" } else { next.as_str() };
                 return Ok(redirect_with(
                     &app,
-                    "/portal/security",
+                    to,
                     Flash::success("Your authenticator is set up. From now on, sign in with its code."),
                 ));
             }
@@ -218,7 +262,7 @@ async fn verify(State(app): State<AppState>, posted: Posted<CodeForm>) -> PageRe
     let upn = viewer.caller.upn.clone().unwrap_or_default();
     Ok(render_status(
         axum::http::StatusCode::BAD_REQUEST,
-        &enrol_page(&viewer, &upn, &pending.secret_base32, errors),
+        &enrol_page(&viewer, &upn, &pending.secret_base32, next, errors),
     ))
 }
 

@@ -121,6 +121,8 @@ struct ActivatePage {
     start: String,
     ask_code: bool,
     no_authenticator: bool,
+    /// Security info, coming back to this very form once the authenticator is set up.
+    enrol_link: String,
     errors: FieldErrors,
 }
 
@@ -378,6 +380,14 @@ fn page(
         start: text(&form.start),
         ask_code: ctx.mfa_required && !mfa_fresh && ctx.enrolled,
         no_authenticator: ctx.mfa_required && !mfa_fresh && !ctx.enrolled,
+        enrol_link: format!(
+            "/portal/security?{}",
+            serde_urlencoded::to_string([(
+                "next",
+                format!("{}?{}", mode.path(), super::target_query(&ctx.target))
+            )])
+            .unwrap_or_default()
+        ),
         errors,
     }
 }

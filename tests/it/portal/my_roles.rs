@@ -105,12 +105,53 @@ async fn alice_activates_helpdesk_sees_it_active_and_deactivates_it() {
         "{}",
         page.body
     );
-    // The activation form says no authenticator, with a link.
+    // The activation form says no authenticator, cannot be sent, and links to Security info
+    // with the way back here.
     let form = b.get(&activate_path(helpdesk)).await;
     assert_eq!(form.status, StatusCode::OK);
     assert!(form.has("you have not set one up"));
+    assert!(form.has("class=\"primary\" disabled"), "{}", form.body);
+    let back_here = format!("/portal/roles/activate?role={helpdesk}&scope=%2F");
+    let encoded = serde_urlencoded::to_string([("next", &back_here)]).unwrap();
+    assert!(
+        form.has(&format!(
+            "/portal/security?{}",
+            encoded.replace('&', "&#38;")
+        )) || form.has(&format!("/portal/security?{encoded}")),
+        "{}",
+        form.body
+    );
 
-    enrol(&mut b, &t).await;
+    // Enrolling from there comes back to the form.
+    let security = b.get(&format!("/portal/security?{encoded}")).await;
+    assert!(
+        security.has(&format!(
+            "name=\"next\" value=\"{}\"",
+            back_here.replace('&', "&#38;")
+        )) || security.has(&back_here),
+        "{}",
+        security.body
+    );
+    let begun = b
+        .submit("/portal/security/totp", &[("next", &back_here)])
+        .await;
+    assert_eq!(begun.status, StatusCode::SEE_OTHER, "{}", begun.body);
+    let page = b.follow(&begun).await;
+    let secret = page.attr("data-secret").expect("the secret");
+    let code = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let done = b
+        .submit(
+            "/portal/security/totp/verify",
+            &[("code", &code), ("next", &back_here)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), Some(back_here.as_str()));
+    // Another site is never where it goes.
+    let evil = b
+        .get("/portal/security?next=https%3A%2F%2Fevil.example%2F")
+        .await;
+    assert!(!evil.has("evil.example"), "{}", evil.body);
     let page = b.get("/portal/roles").await;
     assert!(
         !page.has("you have not set one up yet"),

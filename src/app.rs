@@ -43,6 +43,14 @@ pub struct App {
     pub webhooks: crate::notify::webhooks::WebhookClient,
     /// The audit chain's last verification, for the portal's Audit page.
     pub chain_check: crate::portal::audit::chain::ChainCheck,
+    /// The head each `audit.entry` webhook feed was last queued for.
+    pub audit_feeds: crate::notify::audit_feed::Planned,
+    /// When each break-glass session was last announced (one notice per quiet period).
+    pub breakglass: crate::service::bootstrap::Announced,
+    /// Failed sign-ins and step-ups counted between their audit entries (bursts).
+    pub failure_bursts: crate::auth::throttle::FailureBursts,
+    /// `GET /v1/auditLogs/verify`: one walk at a time, at most one started per interval.
+    pub audit_verify: crate::service::audit::VerifyGate,
 }
 
 pub type AppState = Arc<App>;
@@ -80,6 +88,10 @@ impl App {
             mailer,
             webhooks: crate::notify::webhooks::WebhookClient::default().with_outbound(outbound),
             chain_check: Default::default(),
+            audit_feeds: Default::default(),
+            breakglass: Default::default(),
+            failure_bursts: Default::default(),
+            audit_verify: Default::default(),
         });
         // Every committed change reaches the index first, then wakes the outbox worker if it
         // wrote a job (the job's delivery reads the index). A weak reference: the store must
@@ -143,7 +155,8 @@ pub fn build_router(app: AppState) -> Router {
     metrics_handle();
     let (router, openapi) = routes();
     let openapi = Arc::new(crate::openapi::polish(&openapi));
-    let max_body = app.config.max_body_bytes;
+    // Per-route body limits (`api::limits`); the router's own limit is only the backstop.
+    let max_body = api::limits::largest(&app);
     // Served over Eligo's own TLS: browsers are told to come back only over HTTPS.
     let hsts = app.config.tls_cert_file.is_some();
     let in_flight = Arc::new(tokio::sync::Semaphore::new(app.config.max_in_flight));
@@ -163,6 +176,10 @@ pub fn build_router(app: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            api::limits::limit_bodies,
+        ))
         .layer(middleware::from_fn(
             move |req: Request, next: Next| async move {
                 let mut resp = next.run(req).await;

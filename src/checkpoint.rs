@@ -9,7 +9,9 @@
 //! The directory (`ELIGO_AUDIT_CHECKPOINT_DIR`, default `<data dir>/audit-checkpoints`) holds
 //! `checkpoint-key.pk8` (the private key, mode 0600, generated on first use), and
 //! `checkpoints.jsonl` (append-only, one signed head per line, with the public key). Ship the
-//! file to where the database administrator cannot write, like any log.
+//! file to where the database administrator cannot write, like any log. Each checkpoint also
+//! goes to `audit.checkpoint` webhook subscribers (an outbox event per subscription, queued
+//! once the line is on disk; see `notify::audit_feed`), so a copy leaves the machine as well.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -131,6 +133,9 @@ pub async fn sign_head(
         "audit checkpoint"
     );
     *last = Some((sequence, hash));
+    crate::notify::audit_feed::announce_checkpoint(app, &c)
+        .await
+        .map_err(|e| anyhow::anyhow!("queueing the audit.checkpoint events: {}", e.message))?;
     Ok(())
 }
 

@@ -125,6 +125,23 @@ pub struct Config {
     pub tls_key_file: Option<PathBuf>,
     /// Where every audit entry is appended as a JSON line for a SIEM (`crate::export`).
     pub audit_export_file: Option<PathBuf>,
+    /// Where every audit entry is sent as an RFC 5424 syslog message (`crate::export`): a unix
+    /// datagram socket or `udp://host:port` (loopback unless `outbound_allow` lists it).
+    pub audit_export_syslog: Option<crate::export::SyslogTarget>,
+    /// A break-glass session is announced (mail to Global Administrators, `breakglass.used`)
+    /// at its first use and then at most once per this period while it is used.
+    pub breakglass_notice_interval: TimeDelta,
+    /// Failed sign-ins and step-ups: the first of a burst is audited at once, the rest of the
+    /// burst (same account, address or session, same reason) is counted and audited as one
+    /// entry when the burst ends or every this long.
+    pub audit_failure_window: TimeDelta,
+    /// The full audit chain walk (`GET /v1/auditLogs/verify`) starts at most once per this long
+    /// on a server; callers during a walk share it.
+    pub audit_verify_interval: TimeDelta,
+    /// Request bodies of the sign-in and authentication routes (`crate::api::limits`).
+    pub max_auth_body_bytes: usize,
+    /// Request bodies of the bulk administration routes (connectors, role settings).
+    pub max_admin_body_bytes: usize,
     /// `/metrics` answers only with `Authorization: Bearer <this>` on the main listener.
     pub metrics_token: Option<Secret>,
     /// `/metrics` is served only on this (internal) address, not on the main listener.
@@ -172,6 +189,10 @@ struct FileConfig {
     metrics_token: Option<Secret>,
     metrics_listen: Option<SocketAddr>,
     audit_export_file: Option<PathBuf>,
+    audit_export_syslog: Option<String>,
+    breakglass_notice_interval: Option<String>,
+    audit_failure_window: Option<String>,
+    audit_verify_interval: Option<String>,
     tls_cert_file: Option<PathBuf>,
     tls_key_file: Option<PathBuf>,
     master_key: Option<Secret>,
@@ -219,6 +240,12 @@ impl Config {
             metrics_token: None,
             metrics_listen: None,
             audit_export_file: None,
+            audit_export_syslog: None,
+            breakglass_notice_interval: TimeDelta::hours(1),
+            audit_failure_window: TimeDelta::minutes(1),
+            audit_verify_interval: TimeDelta::seconds(10),
+            max_auth_body_bytes: 16 * 1024,
+            max_admin_body_bytes: 1024 * 1024,
             tls_cert_file: None,
             tls_key_file: None,
             master_key: None,
@@ -338,6 +365,21 @@ impl Config {
         if let Some(v) = var("ELIGO_AUDIT_EXPORT_FILE") {
             cfg.audit_export_file = Some(PathBuf::from(v));
         }
+        if let Some(v) = var("ELIGO_AUDIT_EXPORT_SYSLOG") {
+            cfg.audit_export_syslog = Some(
+                crate::export::SyslogTarget::parse(&v)
+                    .map_err(|e| anyhow::anyhow!("ELIGO_AUDIT_EXPORT_SYSLOG: {e}"))?,
+            );
+        }
+        if let Some(v) = var("ELIGO_BREAKGLASS_NOTICE_INTERVAL") {
+            cfg.breakglass_notice_interval = duration("ELIGO_BREAKGLASS_NOTICE_INTERVAL", &v)?;
+        }
+        if let Some(v) = var("ELIGO_AUDIT_FAILURE_WINDOW") {
+            cfg.audit_failure_window = duration("ELIGO_AUDIT_FAILURE_WINDOW", &v)?;
+        }
+        if let Some(v) = var("ELIGO_AUDIT_VERIFY_INTERVAL") {
+            cfg.audit_verify_interval = duration("ELIGO_AUDIT_VERIFY_INTERVAL", &v)?;
+        }
         if let Some(v) = secret("ELIGO_METRICS_TOKEN")? {
             cfg.metrics_token = Some(v);
         }
@@ -400,6 +442,18 @@ impl Config {
             && t.expose().len() < 16
         {
             bail!("ELIGO_BOOTSTRAP_TOKEN must be at least 16 characters");
+        }
+        // Below a minute a burst of break-glass requests would become a burst of mail.
+        if cfg.breakglass_notice_interval < TimeDelta::minutes(1) {
+            bail!("ELIGO_BREAKGLASS_NOTICE_INTERVAL must be at least PT1M");
+        }
+        if cfg.audit_failure_window < TimeDelta::seconds(1)
+            || cfg.audit_failure_window > TimeDelta::hours(1)
+        {
+            bail!("ELIGO_AUDIT_FAILURE_WINDOW must be between PT1S and PT1H");
+        }
+        if cfg.audit_verify_interval < TimeDelta::zero() {
+            bail!("ELIGO_AUDIT_VERIFY_INTERVAL must not be negative");
         }
         Ok(cfg)
     }
@@ -465,6 +519,21 @@ impl Config {
         }
         if let Some(v) = f.audit_export_file {
             self.audit_export_file = Some(v);
+        }
+        if let Some(v) = f.audit_export_syslog {
+            self.audit_export_syslog = Some(
+                crate::export::SyslogTarget::parse(&v)
+                    .map_err(|e| anyhow::anyhow!("audit_export_syslog: {e}"))?,
+            );
+        }
+        if let Some(v) = f.breakglass_notice_interval {
+            self.breakglass_notice_interval = duration("breakglass_notice_interval", &v)?;
+        }
+        if let Some(v) = f.audit_failure_window {
+            self.audit_failure_window = duration("audit_failure_window", &v)?;
+        }
+        if let Some(v) = f.audit_verify_interval {
+            self.audit_verify_interval = duration("audit_verify_interval", &v)?;
         }
         if let Some(v) = f.master_key {
             self.master_key = Some(v);
@@ -621,5 +690,57 @@ mod tests {
         assert!(load(&[("ELIGO_MIN_DURATION", "5 minutes")], None).is_err());
         assert!(load(&[("ELIGO_BOOTSTRAP_TOKEN", "short")], None).is_err());
         assert!(load(&[], Some("unknown_key = 1")).is_err());
+    }
+
+    #[test]
+    fn audit_and_break_glass_settings() {
+        let c = load(&[], None).unwrap();
+        assert_eq!(c.breakglass_notice_interval, TimeDelta::hours(1));
+        assert_eq!(c.audit_failure_window, TimeDelta::minutes(1));
+        assert_eq!(c.audit_verify_interval, TimeDelta::seconds(10));
+        assert_eq!(c.audit_export_syslog, None);
+        assert_eq!(
+            (c.max_auth_body_bytes, c.max_admin_body_bytes),
+            (16 * 1024, 1024 * 1024)
+        );
+        let c = load(
+            &[
+                ("ELIGO_AUDIT_EXPORT_SYSLOG", "/dev/log"),
+                ("ELIGO_BREAKGLASS_NOTICE_INTERVAL", "PT15M"),
+                ("ELIGO_AUDIT_FAILURE_WINDOW", "PT30S"),
+                ("ELIGO_AUDIT_VERIFY_INTERVAL", "PT0S"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            c.audit_export_syslog,
+            Some(crate::export::SyslogTarget::Unix("/dev/log".into()))
+        );
+        assert_eq!(c.breakglass_notice_interval, TimeDelta::minutes(15));
+        assert_eq!(c.audit_failure_window, TimeDelta::seconds(30));
+        assert_eq!(c.audit_verify_interval, TimeDelta::zero());
+        let c = load(
+            &[],
+            Some(
+                "audit_export_syslog = \"udp://127.0.0.1:514\"\naudit_verify_interval = \"PT1M\"\n",
+            ),
+        )
+        .unwrap();
+        assert!(matches!(
+            c.audit_export_syslog,
+            Some(crate::export::SyslogTarget::Udp { port: 514, .. })
+        ));
+        assert_eq!(c.audit_verify_interval, TimeDelta::minutes(1));
+        // A mail per request is what the quiet period prevents; a window of hours would keep
+        // counts from the trail too long.
+        for bad in [
+            ("ELIGO_BREAKGLASS_NOTICE_INTERVAL", "PT10S"),
+            ("ELIGO_AUDIT_FAILURE_WINDOW", "PT0S"),
+            ("ELIGO_AUDIT_FAILURE_WINDOW", "PT2H"),
+            ("ELIGO_AUDIT_EXPORT_SYSLOG", "tcp://h:514"),
+        ] {
+            assert!(load(&[bad], None).is_err(), "{bad:?}");
+        }
     }
 }

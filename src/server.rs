@@ -123,8 +123,34 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         .audit_export_file
         .clone()
         .map(|file| tokio::spawn(crate::export::run_forever(app.clone(), file)));
+    // The same entries as RFC 5424 syslog messages, when configured.
+    let syslog = crate::export::SyslogExport::configured(&app)
+        .map(|export| tokio::spawn(export.run_forever(app.clone())));
+    // audit.entry webhook feeds behind the head get their outbox job.
+    let feeds = tokio::spawn(crate::notify::audit_feed::run_forever(app.clone()));
+    // Counted failed sign-ins and step-ups are written when their burst ends.
+    let failures = tokio::spawn(crate::service::audit::flush_failures_forever(app.clone()));
     let router = app::build_router(app.clone());
     crate::listener::serve(listener, router, limits, tls, shutdown_signal()).await;
+    // No request runs any more: every failure counted goes to the trail before it is exported
+    // and signed for the last time.
+    failures.abort();
+    feeds.abort();
+    match crate::service::audit::flush_failures(&app, true).await {
+        Ok(n) if n > 0 => tracing::info!(entries = n, "counted failures written at shutdown"),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = ?e.message, "writing counted failures at shutdown failed")
+        }
+    }
+    if let Some(syslog) = syslog {
+        syslog.abort();
+        if let Some(mut export) = crate::export::SyslogExport::configured(&app)
+            && let Err(e) = export.export_new(&app).await
+        {
+            tracing::error!(error = %e, "the final audit export to syslog failed");
+        }
+    }
     checkpoints.abort();
     if let Some(metrics) = metrics {
         metrics.abort();

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::api::body::JsonBody;
 use crate::api::odata;
+use crate::api::schemas;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -128,10 +129,9 @@ fn from_query(pairs: odata::RawQuery) -> ApiResult<QuestionBody> {
 }
 
 #[utoipa::path(get, path = "/v1/access/check", tag = "access",
-    params(("principalId" = String, Query), ("roleDefinitionId" = Option<String>, Query),
-           ("directoryScopeId" = Option<String>, Query), ("groupId" = Option<String>, Query),
-           ("accessId" = Option<String>, Query, description = "member or owner")),
-    responses((status = 200, description = "{allowed, expiresAt?, paths}"),
+    params(("question" = schemas::Question, Query, style = Form, explode,
+        description = "The question as query parameters: principalId with roleDefinitionId (and directoryScopeId, default `/`), or principalId with groupId and accessId (member or owner)")),
+    responses((status = 200, description = "{allowed, expiresAt?, paths}", body = schemas::AccessAnswer),
               (status = 404, description = "Unknown principal, role or group")))]
 async fn check_one(
     State(app): State<AppState>,
@@ -147,7 +147,7 @@ async fn check_one(
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleDefinitions/{id}/exposure", tag = "access",
     params(("id" = String, Path)),
-    responses((status = 200, description = "Everyone who holds the role now, could activate it, or reaches it through groups, marked standing, active or eligible"),
+    responses((status = 200, description = "Everyone who holds the role now, could activate it, or reaches it through groups, marked standing, active or eligible", body = schemas::ExposureReport),
               (status = 404, description = "Unknown role")))]
 async fn role_exposure(
     State(app): State<AppState>,
@@ -164,11 +164,13 @@ async fn role_exposure(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
+    /// At most 1,000.
+    #[schema(value_type = Vec<schemas::Question>, max_items = 1000)]
     checks: Vec<QuestionBody>,
 }
 
 #[utoipa::path(post, path = "/v1/access/check", tag = "access", request_body = BatchBody,
-    responses((status = 200, description = "{value: [one answer per question, in order]}"),
+    responses((status = 200, description = "{value: [one answer per question, in order]}", body = schemas::BatchAnswers),
               (status = 400, description = "A malformed question (nothing answered)")))]
 async fn check_batch(
     State(app): State<AppState>,

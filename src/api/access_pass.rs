@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 
 use crate::api::body::JsonBody;
 use crate::api::odata;
+use crate::api::schemas::{self, Collection};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -33,7 +34,10 @@ const ODATA_TYPE: &str = "#microsoft.graph.temporaryAccessPassAuthenticationMeth
 pub struct CreatePass {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    /// From a minute ago to 30 days ahead; default now.
     start_date_time: Option<DateTime<Utc>>,
+    /// Default 60.
+    #[schema(minimum = 10, maximum = 43200)]
     lifetime_in_minutes: Option<i64>,
     is_usable_once: Option<bool>,
 }
@@ -55,7 +59,7 @@ fn view(pass: &AccessPass, now: DateTime<Utc>) -> Value {
 
 #[utoipa::path(post, path = "/v1/users/{id}/authentication/temporaryAccessPassMethods", tag = "users",
     params(("id" = String, Path)), request_body = CreatePass,
-    responses((status = 201, description = "Created; `temporaryAccessPass` is shown only in this answer"),
+    responses((status = 201, description = "Created; `temporaryAccessPass` is shown only in this answer", body = schemas::AccessPass),
         (status = 403, description = "Only Global and Privileged Authentication Administrators, with fresh MFA")))]
 async fn create(
     State(app): State<AppState>,
@@ -76,7 +80,7 @@ async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/users/{id}/authentication/temporaryAccessPassMethods", tag = "users",
-    params(("id" = String, Path)), responses((status = 200, description = "The user's pass, if any")))]
+    params(("id" = String, Path)), responses((status = 200, description = "The user's pass, if any", body = Collection<schemas::AccessPass>)))]
 async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -93,7 +97,7 @@ async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/users/{id}/authentication/temporaryAccessPassMethods/{methodId}", tag = "users",
-    params(("id" = String, Path), ("methodId" = String, Path)), responses((status = 200, description = "The pass")))]
+    params(("id" = String, Path), ("methodId" = String, Path)), responses((status = 200, description = "The pass", body = schemas::AccessPass)))]
 async fn get_one(
     State(app): State<AppState>,
     caller: Caller,

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::api::body::JsonBody;
 use crate::api::odata::{self, EQ};
+use crate::api::schemas::{self, Collection};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -40,9 +41,10 @@ fn shape(row: &AlertRow) -> Value {
 }
 
 #[utoipa::path(get, path = "/v1/alerts", tag = "alerts",
-    params(("$filter" = Option<String>, Query, description = "status eq 'active' | 'resolved'"),
+    params(("$filter" = Option<String>, Query, description = "status eq 'active' | 'resolved'",
+            pattern = r"^status eq '(active|resolved)'$"),
         ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
-    responses((status = 200, description = "Alerts, newest first")))]
+    responses((status = 200, description = "Alerts, newest first", body = Collection<schemas::Alert>)))]
 async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -60,7 +62,7 @@ async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path)),
-    responses((status = 200, description = "The alert")))]
+    responses((status = 200, description = "The alert", body = schemas::Alert)))]
 async fn get_one(
     State(app): State<AppState>,
     caller: Caller,
@@ -75,11 +77,12 @@ async fn get_one(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateAlert {
     /// `resolved` (or `active` to reopen).
+    #[schema(value_type = schemas::AlertStatus)]
     status: String,
 }
 
 #[utoipa::path(patch, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path)),
-    request_body = UpdateAlert, responses((status = 200, description = "The alert")))]
+    request_body = UpdateAlert, responses((status = 200, description = "The alert", body = schemas::Alert)))]
 async fn update(
     State(app): State<AppState>,
     caller: Caller,

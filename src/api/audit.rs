@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::odata::{self, EQ, RANGE};
+use crate::api::schemas::{self, Collection};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -82,9 +83,10 @@ fn query_from(opts: &odata::ListOptions) -> ApiResult<AuditQuery> {
 }
 
 #[utoipa::path(get, path = "/v1/auditLogs/directoryAudits", tag = "audit",
-    params(("$filter" = Option<String>, Query, description = "category, activityDisplayName, initiatedBy/user/id, initiatedBy/app/id, targetId: eq; targetResources/any(t: t/id eq '...'); activityDateTime: ge, gt, le, lt, eq"),
+    params(("$filter" = Option<String>, Query, description = "category, activityDisplayName, initiatedBy/user/id, initiatedBy/app/id, targetId: eq; targetResources/any(t: t/id eq '...'); activityDateTime: ge, gt, le, lt, eq; conditions joined by `and` (a field once, a date-time range by one lower and one upper bound)",
+               pattern = r"^(category eq '(RoleManagement|GroupManagement|UserManagement|ApplicationManagement|Policy|Authentication)'|activityDisplayName eq '[^'\u0000-\u001f]{0,64}'|initiatedBy/(user|app)/id eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|targetId eq '[^'\u0000-\u001f]{0,64}'|targetResources/any\(t: t/id eq '[^'\u0000-\u001f]{0,64}'\)|activityDateTime (ge|gt|le|lt|eq) 20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)$"),
            ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
-    responses((status = 200, description = "Audit entries, newest first")))]
+    responses((status = 200, description = "Audit entries, newest first", body = Collection<schemas::AuditEntry>)))]
 async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -110,14 +112,15 @@ async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/auditLogs/verify", tag = "audit",
-    responses((status = 200, description = "{valid, entries, headHash, firstBadSequence?}")))]
+    responses((status = 200, description = "{valid, entries, headHash, firstBadSequence?}", body = schemas::AuditVerdict),
+        (status = 429, description = "TooManyRequests: a full walk started less than ELIGO_AUDIT_VERIFY_INTERVAL ago on this server; try again after `Retry-After` (callers during a walk share it)")))]
 async fn verify(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let verdict = audit::reader(&app, &caller)?.verify().await?;
     Ok(Json(json!(verdict)))
 }
 
 #[utoipa::path(get, path = "/v1/auditLogs/checkpointKey", tag = "audit",
-    responses((status = 200, description = "{algorithm: Ed25519, publicKey (base64)}: the key that signs audit checkpoints")))]
+    responses((status = 200, description = "{algorithm: Ed25519, publicKey (base64)}: the key that signs audit checkpoints", body = schemas::CheckpointKey)))]
 async fn checkpoint_key(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let key = audit::reader(&app, &caller)?.checkpoint_key()?;
     Ok(Json(json!({ "algorithm": "Ed25519", "publicKey": key })))

@@ -43,6 +43,8 @@ pub struct TokenRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OtpRequest {
+    /// The authenticator app's six digits.
+    #[schema(pattern = r"^[0-9]{6}$")]
     otp: String,
 }
 
@@ -57,8 +59,10 @@ fn issued(i: sessions::Issued) -> Json<Value> {
     }))
 }
 
-#[utoipa::path(post, path = "/v1/auth/token", tag = "auth", request_body = TokenRequest, security(()),
-    responses((status = 200, description = "A bearer token"), (status = 401, description = "InvalidCredentials"), (status = 429, description = "Throttled")))]
+#[utoipa::path(post, path = "/v1/auth/token", tag = "auth", request_body = crate::api::schemas::SignIn, security(()),
+    responses((status = 200, description = "A bearer token", body = crate::api::schemas::Token),
+        (status = 401, description = "InvalidCredentials (the same for an unknown user and a wrong password)"),
+        (status = 429, description = "Throttled: too many failed attempts; try again after `Retry-After`")))]
 async fn token(
     State(app): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -125,7 +129,10 @@ async fn token(
 }
 
 #[utoipa::path(post, path = "/v1/auth/stepup", tag = "auth", request_body = OtpRequest,
-    responses((status = 200, description = "MFA recorded on this session"), (status = 401, description = "Wrong or reused code")))]
+    responses((status = 200, description = "MFA recorded on this session", body = crate::api::schemas::SteppedUp),
+        (status = 400, description = "MfaNotEnrolled: the account has no verified authenticator"),
+        (status = 401, description = "Wrong or reused code"),
+        (status = 429, description = "Throttled: too many wrong codes; try again after `Retry-After`")))]
 async fn stepup(
     State(app): State<AppState>,
     caller: Caller,
@@ -148,7 +155,7 @@ async fn logout(
 }
 
 #[utoipa::path(post, path = "/v1/me/authenticationMethods/totp", tag = "auth",
-    responses((status = 200, description = "A new TOTP secret, not active until verified")))]
+    responses((status = 200, description = "A new TOTP secret, not active until verified", body = crate::api::schemas::TotpEnrolment)))]
 async fn begin_totp(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let e = sessions::begin_totp(&app, &caller).await?;
     Ok(Json(
@@ -157,7 +164,8 @@ async fn begin_totp(State(app): State<AppState>, caller: Caller) -> ApiResult<Js
 }
 
 #[utoipa::path(post, path = "/v1/me/authenticationMethods/totp/verify", tag = "auth", request_body = OtpRequest,
-    responses((status = 204, description = "TOTP is on"), (status = 400, description = "InvalidOtp")))]
+    responses((status = 204, description = "TOTP is on"),
+        (status = 400, description = "InvalidOtp: the code does not match the new authenticator; NoPendingEnrolment")))]
 async fn verify_totp(
     State(app): State<AppState>,
     caller: Caller,

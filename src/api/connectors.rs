@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use crate::api::body::JsonBody;
 use crate::api::odata;
+use crate::api::schemas::{self, Collection, field};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -31,7 +32,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct CreateConnector {
     /// `ldap`, `scim` or `webhook`.
     #[serde(rename = "type")]
+    #[schema(value_type = schemas::ConnectorType)]
     kind: String,
+    #[schema(schema_with = field::display_name)]
     display_name: String,
     /// The type's settings; secret fields (bindPassword, bearerToken, secret) are write-only.
     #[schema(value_type = Object)]
@@ -39,7 +42,7 @@ pub struct CreateConnector {
 }
 
 #[utoipa::path(post, path = "/v1/connectors", tag = "connectors", request_body = CreateConnector,
-    responses((status = 201, description = "Created; secrets are never answered"),
+    responses((status = 201, description = "Created; secrets are never answered", body = schemas::Connector),
         (status = 400, description = "InvalidConnectorType, InvalidConnectorSettings (a detail per field)")))]
 async fn create(
     State(app): State<AppState>,
@@ -51,7 +54,7 @@ async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/connectors", tag = "connectors",
-    responses((status = 200, description = "Every connector with its health")))]
+    responses((status = 200, description = "Every connector with its health", body = Collection<schemas::Connector>)))]
 async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let rows = service::list(&app, &caller).await?;
     Ok(Json(odata::values(
@@ -60,7 +63,7 @@ async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Val
 }
 
 #[utoipa::path(get, path = "/v1/connectors/{id}", tag = "connectors", params(("id" = String, Path)),
-    responses((status = 200, description = "The connector with its health")))]
+    responses((status = 200, description = "The connector with its health", body = schemas::Connector)))]
 async fn get_one(
     State(app): State<AppState>,
     caller: Caller,
@@ -75,6 +78,7 @@ async fn get_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateConnector {
+    #[schema(schema_with = field::display_name_or_null)]
     display_name: Option<String>,
     /// Merged into the stored settings: a secret not sent is kept; `null` removes a field.
     #[schema(value_type = Option<Object>)]
@@ -82,7 +86,7 @@ pub struct UpdateConnector {
 }
 
 #[utoipa::path(patch, path = "/v1/connectors/{id}", tag = "connectors", params(("id" = String, Path)),
-    request_body = UpdateConnector, responses((status = 200, description = "The changed connector")))]
+    request_body = UpdateConnector, responses((status = 200, description = "The changed connector", body = schemas::Connector)))]
 async fn update(
     State(app): State<AppState>,
     caller: Caller,
@@ -107,7 +111,7 @@ async fn delete_one(
 }
 
 #[utoipa::path(post, path = "/v1/connectors/{id}/reconcile", tag = "connectors", params(("id" = String, Path)),
-    responses((status = 200, description = "What reconciling each mapped group found and did")))]
+    responses((status = 200, description = "What reconciling each mapped group found and did", body = Collection<schemas::ReconcileReport>)))]
 async fn reconcile(
     State(app): State<AppState>,
     caller: Caller,
@@ -121,6 +125,7 @@ async fn reconcile(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateMapping {
+    #[schema(schema_with = field::uuid)]
     connector_id: String,
     /// An LDAP group DN, a SCIM Group id or displayName, or the webhook receiver's group name.
     target: String,
@@ -128,7 +133,7 @@ pub struct CreateMapping {
 
 #[utoipa::path(post, path = "/v1/groups/{id}/provisioning", tag = "connectors", params(("id" = String, Path)),
     request_body = CreateMapping,
-    responses((status = 201, description = "Mapped; a first full push is queued"),
+    responses((status = 201, description = "Mapped; a first full push is queued", body = schemas::ProvisioningMapping),
         (status = 409, description = "ProvisioningTargetInUse")))]
 async fn create_mapping(
     State(app): State<AppState>,
@@ -143,7 +148,7 @@ async fn create_mapping(
 }
 
 #[utoipa::path(get, path = "/v1/groups/{id}/provisioning", tag = "connectors", params(("id" = String, Path)),
-    responses((status = 200, description = "Where this group is provisioned")))]
+    responses((status = 200, description = "Where this group is provisioned", body = Collection<schemas::ProvisioningMapping>)))]
 async fn list_mappings(
     State(app): State<AppState>,
     caller: Caller,

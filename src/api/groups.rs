@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::api::body::{JsonBody, double_option, non_null};
 use crate::api::directory_object;
 use crate::api::odata::{self, EQ, EQ_PREFIX};
+use crate::api::schemas::{self, Collection, DirectoryObject, field};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -40,15 +41,29 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct CreateGroup {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    #[schema(schema_with = field::display_name)]
     display_name: String,
+    #[schema(schema_with = field::description_or_null)]
     description: Option<String>,
+    #[schema(schema_with = field::mail_nickname_or_null)]
     mail_nickname: Option<String>,
+    /// Default true; a role-assignable group must be a security group.
     security_enabled: Option<bool>,
     #[serde(default)]
     is_assignable_to_role: bool,
     /// Graph sends these; Eligo manages security groups only, so they must say so.
+    #[schema(schema_with = mail_enabled_schema)]
     mail_enabled: Option<bool>,
+    #[schema(max_items = 0)]
     group_types: Option<Vec<String>>,
+}
+
+/// `mailEnabled`: false (or null), as Eligo's groups are security groups.
+fn mail_enabled_schema() -> utoipa::openapi::Schema {
+    serde_json::from_value(
+        serde_json::json!({ "type": ["boolean", "null"], "enum": [false, null] }),
+    )
+    .expect("a valid schema")
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -57,19 +72,30 @@ pub struct UpdateGroup {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(schema_with = field::display_name)]
     display_name: Option<String>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = field::description_or_null)]
     description: Option<Option<String>>,
-    /// Fixed at creation; present only to be refused clearly.
+    /// Fixed at creation; read only to be refused clearly (so not part of the schema).
+    #[schema(ignore)]
     is_assignable_to_role: Option<bool>,
 }
 
-/// `{"id": "..."}` (Eligo) or `{"@odata.id": ".../directoryObjects/{id}"}` (Graph's `$ref`).
+/// `{"id": "..."}` (Eligo) or `{"@odata.id": ".../directoryObjects/{id}"}` (Graph's `$ref`),
+/// one of the two.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {
+    #[schema(schema_with = field::uuid)]
     id: Option<String>,
+    /// A URL whose last segment is the principal's id.
     #[serde(rename = "@odata.id")]
+    #[schema(
+        pattern = r"^https?://[A-Za-z0-9.:-]{1,40}(/[A-Za-z0-9._-]{1,20}){0,4}/directoryObjects/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        nullable = false
+    )]
     odata_id: Option<String>,
 }
 
@@ -94,7 +120,7 @@ impl Reference {
 }
 
 #[utoipa::path(post, path = "/v1/groups", tag = "groups", request_body = CreateGroup,
-    responses((status = 201, description = "Created")))]
+    responses((status = 201, description = "Created", body = schemas::Group)))]
 async fn create_group(
     State(app): State<AppState>,
     caller: Caller,
@@ -119,9 +145,10 @@ async fn create_group(
 }
 
 #[utoipa::path(get, path = "/v1/groups", tag = "groups",
-    params(("$filter" = Option<String>, Query, description = "displayName: eq, startswith; isAssignableToRole: eq"),
+    params(("$filter" = Option<String>, Query, description = "displayName: eq, startswith; isAssignableToRole: eq; conditions joined by `and`, each field once",
+               pattern = r"^(displayName eq '[^'\u0000-\u001f]{0,64}'|startswith\(displayName, ?'[^'\u0000-\u001f]{0,64}'\)|isAssignableToRole eq (true|false))$"),
            ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
-    responses((status = 200, description = "A page of groups")))]
+    responses((status = 200, description = "A page of groups", body = Collection<schemas::Group>)))]
 async fn list_groups(
     State(app): State<AppState>,
     caller: Caller,
@@ -145,7 +172,7 @@ async fn list_groups(
 }
 
 #[utoipa::path(get, path = "/v1/groups/{id}", tag = "groups", params(("id" = String, Path)),
-    responses((status = 200, description = "The group")))]
+    responses((status = 200, description = "The group", body = schemas::Group)))]
 async fn get_group(
     State(app): State<AppState>,
     caller: Caller,
@@ -234,7 +261,7 @@ async fn remove(
 }
 
 #[utoipa::path(get, path = "/v1/groups/{id}/members", tag = "groups", params(("id" = String, Path)),
-    responses((status = 200, description = "Direct members")))]
+    responses((status = 200, description = "Direct members", body = Collection<DirectoryObject>)))]
 async fn list_members(
     State(app): State<AppState>,
     caller: Caller,
@@ -286,7 +313,7 @@ async fn remove_member_ref(
 }
 
 #[utoipa::path(get, path = "/v1/groups/{id}/owners", tag = "groups", params(("id" = String, Path)),
-    responses((status = 200, description = "Owners")))]
+    responses((status = 200, description = "Owners", body = Collection<DirectoryObject>)))]
 async fn list_owners(
     State(app): State<AppState>,
     caller: Caller,
@@ -338,7 +365,7 @@ async fn remove_owner_ref(
 }
 
 #[utoipa::path(get, path = "/v1/groups/{id}/transitiveMembers", tag = "groups", params(("id" = String, Path)),
-    responses((status = 200, description = "Members, directly or through nested groups")))]
+    responses((status = 200, description = "Members, directly or through nested groups", body = Collection<DirectoryObject>)))]
 async fn transitive_members(
     State(app): State<AppState>,
     caller: Caller,

@@ -14,7 +14,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "health", security(()),
-    responses((status = 200, description = "The store is reachable"), (status = 503, description = "The store is not reachable")))]
+    responses((status = 200, description = "The store is reachable", body = crate::api::schemas::Health),
+        (status = 503, description = "The store is not reachable", body = crate::api::schemas::Health)))]
 async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
     match app.store.ping().await {
         Ok(()) => (

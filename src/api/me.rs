@@ -15,7 +15,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(me))
 }
 
-#[utoipa::path(get, path = "/v1/me", tag = "me", responses((status = 200, description = "The calling principal")))]
+#[utoipa::path(get, path = "/v1/me", tag = "me",
+    responses((status = 200, description = "The calling principal", body = crate::api::schemas::Me),
+        (status = 404, description = "The calling principal no longer exists")))]
 async fn me(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let mut tx = app.store.read().await?;
     let mut v = directory_object::load(&mut *tx, caller.id)

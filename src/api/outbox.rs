@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::odata;
+use crate::api::schemas::{self, Collection};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -42,9 +43,9 @@ fn shape(job: &Job) -> Value {
 }
 
 #[utoipa::path(get, path = "/v1/outbox", tag = "outbox",
-    params(("status" = Option<String>, Query, description = "pending, running, delivered or failed"),
+    params(("status" = Option<schemas::JobStatus>, Query, description = "pending, running, delivered or failed"),
         ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
-    responses((status = 200, description = "Jobs, newest first")))]
+    responses((status = 200, description = "Jobs, newest first", body = Collection<schemas::Job>)))]
 async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -88,7 +89,7 @@ async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/outbox/{id}", tag = "outbox", params(("id" = String, Path)),
-    responses((status = 200, description = "One job")))]
+    responses((status = 200, description = "One job", body = schemas::Job)))]
 async fn get_one(
     State(app): State<AppState>,
     caller: Caller,
@@ -100,7 +101,7 @@ async fn get_one(
 }
 
 #[utoipa::path(post, path = "/v1/outbox/{id}/retry", tag = "outbox", params(("id" = String, Path)),
-    responses((status = 200, description = "The job, pending again"),
+    responses((status = 200, description = "The job, pending again", body = schemas::Job),
         (status = 409, description = "JobNotFailed: only dead letters are retried")))]
 async fn retry(
     State(app): State<AppState>,

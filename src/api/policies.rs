@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use crate::api::body::JsonBody;
 use crate::api::odata::{self, EQ};
+use crate::api::schemas::{self, Collection, PolicyId, RuleId};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -51,8 +52,10 @@ fn assignment_json(p: &RolePolicy) -> Value {
 }
 
 #[utoipa::path(get, path = "/v1/policies/roleManagementPolicyAssignments", tag = "policies",
-    params(("$filter" = String, Query, description = "scopeId eq '/' and scopeType eq 'DirectoryRole' [and roleDefinitionId eq '...']; or scopeId eq '{groupId}' and scopeType eq 'Group' [and roleDefinitionId eq 'member']")),
-    responses((status = 200, description = "Which policy governs each role")))]
+    params(("$filter" = String, Query, description = "scopeId eq '/' and scopeType eq 'DirectoryRole' [and roleDefinitionId eq '...']; or scopeId eq '{groupId}' and scopeType eq 'Group' [and roleDefinitionId eq 'member']",
+        pattern = r"^(scopeId eq '/' and scopeType eq 'DirectoryRole'( and roleDefinitionId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')?|scopeId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}' and scopeType eq 'Group'( and roleDefinitionId eq '(member|owner)')?)$")),
+    responses((status = 200, description = "Which policy governs each role", body = Collection<schemas::PolicyAssignment>),
+        (status = 404, description = "The group or role named does not exist")))]
 async fn list_assignments(
     State(app): State<AppState>,
     caller: Caller,
@@ -92,8 +95,8 @@ async fn list_assignments(
 }
 
 #[utoipa::path(get, path = "/v1/policies/roleManagementPolicies/{id}", tag = "policies",
-    params(("id" = String, Path), ("$expand" = Option<String>, Query, description = "rules")),
-    responses((status = 200, description = "The policy")))]
+    params(("id" = PolicyId, Path), ("$expand" = Option<String>, Query, description = "rules", pattern = "^rules$")),
+    responses((status = 200, description = "The policy", body = schemas::Policy)))]
 async fn get_policy(
     State(app): State<AppState>,
     caller: Caller,
@@ -118,8 +121,8 @@ async fn get_policy(
     Ok(Json(policy_json(&policy, expand)))
 }
 
-#[utoipa::path(get, path = "/v1/policies/roleManagementPolicies/{id}/rules", tag = "policies", params(("id" = String, Path)),
-    responses((status = 200, description = "The policy's rules")))]
+#[utoipa::path(get, path = "/v1/policies/roleManagementPolicies/{id}/rules", tag = "policies", params(("id" = PolicyId, Path)),
+    responses((status = 200, description = "The policy's rules", body = Collection<schemas::PolicyRule>)))]
 async fn list_rules(
     State(app): State<AppState>,
     caller: Caller,
@@ -139,7 +142,7 @@ fn find_rule(policy: &RolePolicy, rule_id: &str) -> ApiResult<Value> {
 }
 
 #[utoipa::path(get, path = "/v1/policies/roleManagementPolicies/{id}/rules/{rule_id}", tag = "policies",
-    params(("id" = String, Path), ("rule_id" = String, Path)), responses((status = 200, description = "One rule")))]
+    params(("id" = PolicyId, Path), ("rule_id" = RuleId, Path)), responses((status = 200, description = "One rule", body = schemas::PolicyRule)))]
 async fn get_rule(
     State(app): State<AppState>,
     caller: Caller,
@@ -150,8 +153,9 @@ async fn get_rule(
 }
 
 #[utoipa::path(patch, path = "/v1/policies/roleManagementPolicies/{id}/rules/{rule_id}", tag = "policies",
-    params(("id" = String, Path), ("rule_id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "The rule as it now stands"), (status = 400, description = "InvalidPolicyRule")))]
+    params(("id" = PolicyId, Path), ("rule_id" = RuleId, Path)),
+    request_body(content = Object, description = "The rule as Graph writes it (its `@odata.type` and the fields of that type: `isExpirationRequired` and `maximumDuration`; `enabledRules`; `setting`; `isEnabled`; the notification fields); `id`, when given, is the rule's"),
+    responses((status = 200, description = "The rule as it now stands", body = schemas::PolicyRule), (status = 400, description = "InvalidPolicyRule")))]
 async fn update_rule(
     State(app): State<AppState>,
     caller: Caller,

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::api::body::JsonBody;
 use crate::api::odata::{self, EQ};
+use crate::api::schemas::{self, Collection, field};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -27,7 +28,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RolePermissionBody {
+    /// `namespace/resource/verb` (the namespace has a dot), `*` allowed in a segment.
+    #[schema(schema_with = field::resource_actions)]
     allowed_resource_actions: Vec<String>,
+    /// Conditions are not supported: null or left out.
+    #[schema(schema_with = field::null_only)]
     condition: Option<String>,
 }
 
@@ -36,8 +41,11 @@ pub struct RolePermissionBody {
 pub struct CreateRoleDefinition {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    #[schema(schema_with = field::display_name)]
     display_name: String,
+    #[schema(schema_with = field::description_or_null)]
     description: Option<String>,
+    #[schema(min_items = 1)]
     role_permissions: Vec<RolePermissionBody>,
     is_enabled: Option<bool>,
     template_id: Option<String>,
@@ -51,8 +59,9 @@ fn shaped(role: &eligo_core::roles::RoleDefinition) -> Value {
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleDefinitions", tag = "roles",
-    params(("$filter" = Option<String>, Query, description = "displayName eq '...'")),
-    responses((status = 200, description = "Role definitions")))]
+    params(("$filter" = Option<String>, Query, description = "displayName eq '...'",
+        pattern = r"^displayName eq '[^'\u0000-\u001f]{0,64}'$")),
+    responses((status = 200, description = "Role definitions", body = Collection<schemas::RoleDefinition>)))]
 async fn list(
     State(app): State<AppState>,
     _caller: Caller,
@@ -72,7 +81,7 @@ async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleDefinitions/{id}", tag = "roles", params(("id" = String, Path)),
-    responses((status = 200, description = "The role definition")))]
+    responses((status = 200, description = "The role definition", body = schemas::RoleDefinition)))]
 async fn get_one(
     State(app): State<AppState>,
     _caller: Caller,
@@ -90,7 +99,7 @@ async fn get_one(
 }
 
 #[utoipa::path(post, path = "/v1/roleManagement/directory/roleDefinitions", tag = "roles", request_body = CreateRoleDefinition,
-    responses((status = 201, description = "Created")))]
+    responses((status = 201, description = "Created", body = schemas::RoleDefinition)))]
 async fn create(
     State(app): State<AppState>,
     caller: Caller,

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use crate::api::body::JsonBody;
 use crate::api::directory_object;
 use crate::api::odata;
+use crate::api::schemas::{self, Collection, field};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -28,7 +29,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewPassword {
+    #[schema(max_length = 256)]
     display_name: Option<String>,
+    /// In the future, at most two years ahead (the default).
     end_date_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -41,12 +44,13 @@ pub struct AddPassword {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RemovePassword {
+    #[schema(schema_with = field::uuid)]
     key_id: String,
 }
 
 #[utoipa::path(post, path = "/v1/servicePrincipals/{id}/addPassword", tag = "servicePrincipals",
     params(("id" = String, Path)), request_body = AddPassword,
-    responses((status = 200, description = "The passwordCredential; `secretText` is shown only in this answer")))]
+    responses((status = 200, description = "The passwordCredential; `secretText` is shown only in this answer", body = schemas::PasswordCredential)))]
 async fn add_password(
     State(app): State<AppState>,
     caller: Caller,
@@ -93,11 +97,12 @@ async fn remove_password(
 pub struct CreateServicePrincipal {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    #[schema(schema_with = field::display_name)]
     display_name: String,
 }
 
 #[utoipa::path(post, path = "/v1/servicePrincipals", tag = "servicePrincipals", request_body = CreateServicePrincipal,
-    responses((status = 201, description = "Created; `secret` is shown only in this answer")))]
+    responses((status = 201, description = "Created; `secret` is shown only in this answer", body = schemas::NewServicePrincipal)))]
 async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -111,7 +116,7 @@ async fn create(
 
 #[utoipa::path(get, path = "/v1/servicePrincipals", tag = "servicePrincipals",
     params(("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
-    responses((status = 200, description = "A page of service principals")))]
+    responses((status = 200, description = "A page of service principals", body = Collection<schemas::ServicePrincipal>)))]
 async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -129,7 +134,7 @@ async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/servicePrincipals/{id}", tag = "servicePrincipals", params(("id" = String, Path)),
-    responses((status = 200, description = "The service principal")))]
+    responses((status = 200, description = "The service principal", body = schemas::ServicePrincipal)))]
 async fn get_one(
     State(app): State<AppState>,
     caller: Caller,

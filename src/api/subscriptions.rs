@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::api::body::JsonBody;
 use crate::api::odata;
+use crate::api::schemas::{self, Collection, field};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -40,15 +41,18 @@ fn shape(row: &SubscriptionRow) -> Value {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSubscription {
     /// Where events are POSTed (http or https).
+    #[schema(schema_with = field::http_url)]
     url: String,
     /// Event types (`activation.requested`, `request.approved`, ...) or `*` for all.
+    #[schema(schema_with = field::event_types)]
     event_types: Vec<String>,
     /// 16 to 256 characters; signs every delivery (HMAC-SHA256); never answered.
+    #[schema(min_length = 16, max_length = 256)]
     secret: String,
 }
 
 #[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions", request_body = CreateSubscription,
-    responses((status = 201, description = "Subscribed"), (status = 400, description = "InvalidSubscription")))]
+    responses((status = 201, description = "Subscribed", body = schemas::Subscription), (status = 400, description = "InvalidSubscription")))]
 async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -64,7 +68,7 @@ async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions",
-    responses((status = 200, description = "Every subscription")))]
+    responses((status = 200, description = "Every subscription", body = Collection<schemas::Subscription>)))]
 async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let rows = subscriptions::reader(&app, &caller)?.list().await?;
     Ok(Json(odata::values(
@@ -73,7 +77,7 @@ async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Val
 }
 
 #[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = String, Path)),
-    responses((status = 200, description = "The subscription")))]
+    responses((status = 200, description = "The subscription", body = schemas::Subscription)))]
 async fn get_one(
     State(app): State<AppState>,
     caller: Caller,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::api::body::{JsonBody, double_option, non_null};
 use crate::api::directory_object;
 use crate::api::odata::{self, EQ, EQ_PREFIX};
+use crate::api::schemas::{self, Collection, DirectoryObject, GroupIds, field};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -30,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordProfile {
+    #[schema(schema_with = field::password)]
     password: String,
     /// Accepted for Graph compatibility; Eligo has no interactive password-change flow yet.
     #[serde(default, rename = "forceChangePasswordNextSignIn")]
@@ -43,10 +45,16 @@ pub struct PasswordProfile {
 pub struct CreateUser {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    #[schema(schema_with = field::upn)]
     user_principal_name: String,
+    #[schema(schema_with = field::display_name)]
     display_name: String,
+    #[schema(schema_with = field::mail_or_null)]
     mail: Option<String>,
+    #[schema(schema_with = field::mail_nickname_or_null)]
     mail_nickname: Option<String>,
+    /// Or `passwordProfile.password`, not both.
+    #[schema(schema_with = field::password_or_null)]
     password: Option<String>,
     password_profile: Option<PasswordProfile>,
     manager_id: Option<Uuid>,
@@ -59,24 +67,35 @@ pub struct UpdateUser {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(schema_with = field::upn)]
     user_principal_name: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(schema_with = field::display_name)]
     display_name: Option<String>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = field::mail_or_null)]
     mail: Option<Option<String>>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = field::uuid_or_null)]
     manager_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     account_enabled: Option<bool>,
+    /// Or `passwordProfile.password`, not both.
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(schema_with = field::password)]
     password: Option<String>,
     #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false)]
     password_profile: Option<PasswordProfile>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckMemberGroups {
+    #[schema(max_items = 20)]
     group_ids: Vec<Uuid>,
 }
 
@@ -94,7 +113,8 @@ fn one_password(
 }
 
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, description = "Created"), (status = 409, description = "Duplicate userPrincipalName")))]
+    responses((status = 201, description = "Created", body = schemas::User),
+        (status = 409, description = "Duplicate userPrincipalName")))]
 async fn create_user(
     State(app): State<AppState>,
     caller: Caller,
@@ -115,9 +135,10 @@ async fn create_user(
 }
 
 #[utoipa::path(get, path = "/v1/users", tag = "users",
-    params(("$filter" = Option<String>, Query, description = "userPrincipalName, displayName, mail: eq; displayName: startswith"),
+    params(("$filter" = Option<String>, Query, description = "userPrincipalName, displayName, mail: eq; displayName: startswith; conditions joined by `and`, each field once",
+               pattern = r"^((userPrincipalName|displayName|mail) eq '[^'\u0000-\u001f]{0,64}'|startswith\(displayName, ?'[^'\u0000-\u001f]{0,64}'\))$"),
            ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
-    responses((status = 200, description = "A page of users")))]
+    responses((status = 200, description = "A page of users", body = Collection<schemas::User>)))]
 async fn list_users(
     State(app): State<AppState>,
     caller: Caller,
@@ -147,7 +168,7 @@ async fn list_users(
 }
 
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, description = "The user"), (status = 404, description = "No such user")))]
+    responses((status = 200, description = "The user", body = schemas::User), (status = 404, description = "No such user")))]
 async fn get_user(
     State(app): State<AppState>,
     caller: Caller,
@@ -192,7 +213,7 @@ async fn delete_user(
 }
 
 #[utoipa::path(get, path = "/v1/users/{id}/memberOf", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, description = "Groups the user is a direct member of")))]
+    responses((status = 200, description = "Groups the user is a direct member of", body = Collection<DirectoryObject>)))]
 async fn member_of(
     State(app): State<AppState>,
     caller: Caller,
@@ -204,7 +225,7 @@ async fn member_of(
 }
 
 #[utoipa::path(get, path = "/v1/users/{id}/transitiveMemberOf", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, description = "Every group the user is in, directly or through nesting")))]
+    responses((status = 200, description = "Every group the user is in, directly or through nesting", body = Collection<DirectoryObject>)))]
 async fn transitive_member_of(
     State(app): State<AppState>,
     caller: Caller,
@@ -216,7 +237,7 @@ async fn transitive_member_of(
 }
 
 #[utoipa::path(post, path = "/v1/users/{id}/checkMemberGroups", tag = "users", params(("id" = String, Path)), request_body = CheckMemberGroups,
-    responses((status = 200, description = "The given group ids the user is a member of, transitively")))]
+    responses((status = 200, description = "The given group ids the user is a member of, transitively", body = GroupIds)))]
 async fn check_member_groups(
     State(app): State<AppState>,
     caller: Caller,

@@ -81,24 +81,19 @@ impl FromRequestParts<AppState> for Caller {
             .any(|m| m == crate::service::authorize::BOOTSTRAP_METHOD)
         {
             // The break-glass token counts as strong authentication, so every use of it is
-            // on the record with where it came from.
+            // on the record with where it came from, and announced (see `bootstrap`).
             let crate::api::auth::ClientAddress(address) =
                 crate::api::auth::ClientAddress::from_request_parts(parts, app)
                     .await
                     .unwrap_or(crate::api::auth::ClientAddress(None));
-            let event = eligo_core::audit::AuditEvent::new(
-                app.clock.now(),
-                eligo_core::audit::Category::Authentication,
-                "Break-glass token used",
-                caller.initiator(),
+            crate::service::bootstrap::record_token_use(
+                app,
+                &caller,
+                address.as_deref(),
+                parts.method.as_str(),
+                parts.uri.path(),
             )
-            .target(caller.id, "User", caller.upn.as_deref())
-            .detail("ipAddress", address.as_deref().unwrap_or("-"))
-            .detail("method", parts.method.as_str())
-            .detail("path", parts.uri.path());
-            let mut tx = app.store.write().await?;
-            tx.append_audit(event).await?;
-            tx.commit().await?;
+            .await?;
         }
         Ok(caller)
     }

@@ -2,11 +2,19 @@
 //! (or from that address) are refused until the window passes, whatever the password. Counted
 //! in memory per server: with several servers an attacker gets at most N times the budget,
 //! which is still a hard limit. Time comes from the injected clock.
+//!
+//! [`FailureBursts`] keeps the audit trail of failures from becoming the attacker's lever: a
+//! guesser's every attempt would otherwise be one serialized audit write. The first failure of
+//! a burst is written at once (nobody hides by failing fast); further ones with the same
+//! activity, account, address or session and reason are counted in memory and written as one
+//! entry (`failureCount`) when the burst ends, every window while it lasts, before the
+//! account's next successful sign-in, and at graceful shutdown.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use eligo_core::audit::AuditEvent;
 
 /// Besides the account, what else a failure counts against: the client's address (sign-in), or
 /// the session that tried (step-up: its owner's other sessions and everyone else are not
@@ -90,6 +98,168 @@ impl Throttle {
     }
 }
 
+/// One burst of failures with the same key.
+struct Burst {
+    /// The account as typed (lowercase), so a success can flush what it counted.
+    account: String,
+    /// The latest failure, written or counted.
+    last: DateTime<Utc>,
+    /// When this key's last entry was written.
+    written: DateTime<Utc>,
+    /// Failures counted since then, the first of them, and the latest one's event.
+    pending: u32,
+    first_pending: Option<DateTime<Utc>>,
+    template: Option<AuditEvent>,
+}
+
+impl Burst {
+    fn new(account: String, now: DateTime<Utc>) -> Self {
+        Self {
+            account,
+            last: now,
+            written: now,
+            pending: 0,
+            first_pending: None,
+            template: None,
+        }
+    }
+
+    fn count(&mut self, event: AuditEvent, now: DateTime<Utc>) {
+        self.pending += 1;
+        self.last = now;
+        self.first_pending.get_or_insert(now);
+        self.template = Some(event);
+    }
+
+    /// The entry for what was counted (the latest failure's, with the count), written at `now`.
+    fn flush(&mut self, now: DateTime<Utc>) -> Option<AuditEvent> {
+        let template = self.template.take()?;
+        let count = std::mem::take(&mut self.pending);
+        let first = self
+            .first_pending
+            .take()
+            .unwrap_or(template.activity_date_time);
+        let last = template.activity_date_time;
+        self.written = now;
+        let mut event = template
+            .detail("failureCount", count.to_string())
+            .detail(
+                "firstFailureDateTime",
+                first.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            )
+            .detail(
+                "lastFailureDateTime",
+                last.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            );
+        event.activity_date_time = now;
+        Some(event)
+    }
+}
+
+/// Bursts of failed attempts between their audit entries (see the module's text). The caller
+/// writes whatever [`FailureBursts::record`], [`FailureBursts::due`] and
+/// [`FailureBursts::take_account`] hand back, in that order, in one transaction.
+#[derive(Default)]
+pub struct FailureBursts {
+    bursts: Mutex<HashMap<String, Burst>>,
+}
+
+/// Keys tracked at most; past that a failure is simply written (loud, never lost).
+const MAX_BURSTS: usize = 100_000;
+
+impl FailureBursts {
+    /// The key of a failure: its activity, the account, the scope and the reason it failed.
+    pub fn key(event: &AuditEvent, account: &str, scope: Scope) -> String {
+        let reason = event
+            .additional_details
+            .iter()
+            .find(|d| d.key == "reason")
+            .map_or("", |d| d.value.as_str());
+        let scope = match scope {
+            Scope::Address(Some(a)) => format!("addr:{a}"),
+            Scope::Address(None) => "addr:-".to_string(),
+            Scope::Session(hash) => format!("session:{hash}"),
+        };
+        format!(
+            "{}\u{1f}{}\u{1f}{scope}\u{1f}{reason}",
+            event.activity_display_name,
+            account.to_lowercase()
+        )
+    }
+
+    /// A failure at `now`: returns the entries to write now, in order. The first failure of a
+    /// burst is always among them; a repeat within `window` of the previous one is counted
+    /// (and its burst's entry comes out once the burst has been counting for a whole window).
+    pub fn record(
+        &self,
+        key: String,
+        account: &str,
+        event: AuditEvent,
+        now: DateTime<Utc>,
+        window: TimeDelta,
+    ) -> Vec<AuditEvent> {
+        let mut map = self.bursts.lock().expect("failure bursts lock");
+        let mut out = Vec::new();
+        match map.get_mut(&key) {
+            Some(burst) if now < burst.last + window && now >= burst.last => {
+                burst.count(event, now);
+                if now >= burst.written + window {
+                    out.extend(burst.flush(now));
+                }
+            }
+            Some(burst) => {
+                // The previous burst ended (or the clock went back): what it counted first,
+                // then this failure as the first of a new one.
+                out.extend(burst.flush(now));
+                *burst = Burst::new(account.to_lowercase(), now);
+                out.push(event);
+            }
+            None => {
+                if map.len() < MAX_BURSTS {
+                    map.insert(key, Burst::new(account.to_lowercase(), now));
+                }
+                out.push(event);
+            }
+        }
+        out
+    }
+
+    /// The entries due at `now`: bursts that ended (no failure for `window`) or have counted
+    /// for a whole window; with `all`, everything counted (graceful shutdown). Forgets bursts
+    /// that are over and written.
+    pub fn due(&self, now: DateTime<Utc>, window: TimeDelta, all: bool) -> Vec<AuditEvent> {
+        let mut map = self.bursts.lock().expect("failure bursts lock");
+        let mut out = Vec::new();
+        for burst in map.values_mut() {
+            if burst.pending > 0
+                && (all || now >= burst.last + window || now >= burst.written + window)
+            {
+                out.extend(burst.flush(now));
+            }
+        }
+        map.retain(|_, b| b.pending > 0 || now < b.last + window);
+        out.sort_by_key(|e| e.activity_date_time);
+        out
+    }
+
+    /// The entries counted for `account`, before its successful sign-in is written (so the
+    /// trail reads failures, then the success).
+    pub fn take_account(&self, account: &str, now: DateTime<Utc>) -> Vec<AuditEvent> {
+        let account = account.to_lowercase();
+        let mut map = self.bursts.lock().expect("failure bursts lock");
+        map.values_mut()
+            .filter(|b| b.account == account && b.pending > 0)
+            .filter_map(|b| b.flush(now))
+            .collect()
+    }
+
+    /// Failures counted and not yet written.
+    pub fn pending(&self) -> u64 {
+        let map = self.bursts.lock().expect("failure bursts lock");
+        map.values().map(|b| u64::from(b.pending)).sum()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +306,104 @@ mod tests {
         assert!(t.blocked("v@x", Scope::Session("s1"), now).is_some());
         assert!(t.blocked("v@x", Scope::Session("s2"), now).is_none());
         assert!(t.blocked("v@x", Scope::Address(None), now).is_none());
+    }
+
+    fn failure(at: DateTime<Utc>, reason: &str) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            eligo_core::audit::Category::Authentication,
+            "User sign-in failed",
+            eligo_core::audit::Initiator::system(),
+        )
+        .failed(reason)
+    }
+
+    fn detail<'a>(e: &'a AuditEvent, key: &str) -> Option<&'a str> {
+        e.additional_details
+            .iter()
+            .find(|d| d.key == key)
+            .map(|d| d.value.as_str())
+    }
+
+    #[test]
+    fn a_burst_is_written_first_and_then_as_one_counted_entry() {
+        let b = FailureBursts::default();
+        let w = TimeDelta::seconds(60);
+        let t0 = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let scope = Scope::Address(Some("1.2.3.4"));
+        let key = |e: &AuditEvent| FailureBursts::key(e, "Alice@x", scope);
+        let e = failure(t0, "invalidCredentials");
+        assert_eq!(
+            b.record(key(&e), "Alice@x", e, t0, w).len(),
+            1,
+            "the first at once"
+        );
+        for i in 1..=9 {
+            let at = t0 + TimeDelta::seconds(i);
+            let e = failure(at, "invalidCredentials");
+            assert!(b.record(key(&e), "alice@x", e, at, w).is_empty());
+        }
+        assert_eq!(b.pending(), 9);
+        // Not yet over: nothing due.
+        assert!(b.due(t0 + TimeDelta::seconds(30), w, false).is_empty());
+        // A different reason is a burst of its own, written at once.
+        let e = failure(t0, "throttled");
+        assert_eq!(b.record(key(&e), "alice@x", e, t0, w).len(), 1);
+        // The burst ends a window after its last failure: one entry with the count.
+        let end = t0 + TimeDelta::seconds(9) + w;
+        let due = b.due(end, w, false);
+        assert_eq!(due.len(), 1);
+        assert_eq!(detail(&due[0], "failureCount"), Some("9"));
+        assert_eq!(detail(&due[0], "reason"), Some("invalidCredentials"));
+        assert_eq!(due[0].activity_date_time, end);
+        assert_eq!(b.pending(), 0);
+        // The next failure starts a new burst: written at once again.
+        let e = failure(end, "invalidCredentials");
+        assert_eq!(b.record(key(&e), "alice@x", e, end, w).len(), 1);
+    }
+
+    #[test]
+    fn a_steady_guesser_gets_one_entry_per_window_and_shutdown_loses_nothing() {
+        let b = FailureBursts::default();
+        let w = TimeDelta::seconds(60);
+        let t0 = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let scope = Scope::Session("s1");
+        let mut written = 0;
+        let mut counted = 0u64;
+        for i in 0..300 {
+            let at = t0 + TimeDelta::seconds(i);
+            let e = failure(at, "invalidOtp");
+            let k = FailureBursts::key(&e, "bob@x", scope);
+            for out in b.record(k, "bob@x", e, at, w) {
+                written += 1;
+                counted += detail(&out, "failureCount").map_or(1, |c| c.parse().unwrap());
+            }
+        }
+        // One at once, then one per minute of the five.
+        assert!((5..=6).contains(&written), "{written}");
+        let rest = b.due(t0 + TimeDelta::seconds(300), w, true);
+        for out in &rest {
+            counted += detail(out, "failureCount").unwrap().parse::<u64>().unwrap();
+        }
+        assert_eq!(counted, 300, "every failure is counted somewhere");
+        assert_eq!(b.pending(), 0);
+    }
+
+    #[test]
+    fn a_success_takes_what_was_counted_for_its_account() {
+        let b = FailureBursts::default();
+        let w = TimeDelta::seconds(60);
+        let t0 = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        for i in 0..3 {
+            let at = t0 + TimeDelta::seconds(i);
+            let e = failure(at, "invalidCredentials");
+            let k = FailureBursts::key(&e, "carol@x", Scope::Address(None));
+            b.record(k, "carol@x", e, at, w);
+        }
+        assert!(b.take_account("dave@x", t0).is_empty());
+        let taken = b.take_account("CAROL@x", t0 + TimeDelta::seconds(3));
+        assert_eq!(taken.len(), 1);
+        assert_eq!(detail(&taken[0], "failureCount"), Some("2"));
     }
 
     #[test]

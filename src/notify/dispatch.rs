@@ -4,11 +4,11 @@
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::notify::event::Notice;
+use crate::notify::event::{BreakGlassUse, Notice};
 use crate::notify::links;
 use crate::notify::mail::OutgoingMail;
 use crate::notify::templates::{self, Audience};
-use crate::notify::webhooks::{DeliveryError, event_body};
+use crate::notify::webhooks::{DeliveryError, OutgoingEvent, event_body};
 use crate::outbox::jobs::MailAudience;
 use crate::outbox::worker::{Delivery, Failure};
 
@@ -98,6 +98,99 @@ pub async fn webhook(app: &App, subscription: Uuid, notice: &Notice) -> Delivery
     match app
         .webhooks
         .post_signed(url, secret.as_bytes(), notice.id, &body, app.clock.now())
+        .await
+    {
+        Ok(()) => Delivery::default(),
+        Err(DeliveryError::Retryable(m)) | Err(DeliveryError::Refused(m)) => Delivery::failed(
+            Failure::new(format!("subscription {subscription}: {m}")),
+            None,
+        ),
+    }
+}
+
+/// Mails one Global Administrator that the break-glass account was used.
+pub async fn breakglass_mail(app: &App, to: &str, notice: &BreakGlassUse) -> Delivery {
+    let Some(mailer) = &app.mailer else {
+        return Delivery::failed(
+            Failure::new("mail is not configured (set ELIGO_SMTP_URL)"),
+            None,
+        );
+    };
+    let rendered = templates::render_breakglass(notice, &app.config.public_url);
+    let host = app
+        .config
+        .mail_from
+        .rsplit_once('@')
+        .map_or("eligo.local", |(_, h)| h);
+    let message = OutgoingMail {
+        to: vec![to.to_string()],
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        message_id: format!("<{}.{}@{host}>", notice.id, Uuid::new_v4().simple()),
+    };
+    match mailer.send(&message).await {
+        Ok(()) => Delivery::default(),
+        Err(e) if e.is_transient() => {
+            Delivery::failed(Failure::new(format!("mail to {to}: {e}")), None)
+        }
+        Err(e) => Delivery::failed(Failure::permanent(format!("mail to {to}: {e}")), None),
+    }
+}
+
+/// Where a subscription's events go and the secret that signs them; `Ok(None)` when it was
+/// deleted since (nothing to deliver).
+pub(crate) async fn subscription_target(
+    app: &App,
+    subscription: Uuid,
+) -> Result<Option<(String, String, serde_json::Value)>, Failure> {
+    let row = app
+        .store
+        .read()
+        .await
+        .map_err(|e| Failure::new(e.to_string()))?
+        .get_subscription(subscription)
+        .await
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    match (row.data["url"].as_str(), row.data["secret"].as_str()) {
+        (Some(url), Some(secret)) => Ok(Some((
+            url.to_string(),
+            secret.to_string(),
+            row.data["eventTypes"].clone(),
+        ))),
+        _ => Err(Failure::new("the subscription is unreadable")),
+    }
+}
+
+/// Posts one security event (`breakglass.used`, `audit.checkpoint`) to one subscription.
+pub async fn event(app: &App, subscription: Uuid, event: &OutgoingEvent) -> Delivery {
+    let (url, secret) = match subscription_target(app, subscription).await {
+        Ok(Some((url, secret, _))) => (url, secret),
+        // Someone holding the break-glass token could delete the subscription before its
+        // announcement went out: that lands in the dead letter, by name, not in silence.
+        Ok(None) => {
+            return Delivery::failed(
+                Failure::permanent(format!(
+                    "subscription {subscription} was deleted before this {} event was delivered",
+                    event.event_type
+                )),
+                None,
+            );
+        }
+        Err(failure) => return Delivery::failed(failure, None),
+    };
+    match app
+        .webhooks
+        .post_signed(
+            &url,
+            secret.as_bytes(),
+            event.id,
+            &event.body(),
+            app.clock.now(),
+        )
         .await
     {
         Ok(()) => Delivery::default(),

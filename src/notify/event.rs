@@ -63,6 +63,125 @@ impl NoticeKind {
     }
 }
 
+/// Event types that are not notices about someone's access: Eligo's own security events. A
+/// subscription names them like notice kinds; `*` covers the notices and `breakglass.used`,
+/// never the audit events, which are named one by one and only by someone who may read the
+/// audit log (they carry the whole trail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecurityEvent {
+    /// The break-glass credential was used (`notify::event::BreakGlassUse`).
+    BreakGlassUsed,
+    /// One audit entry, every entry in order (`notify::audit_feed`).
+    AuditEntry,
+    /// A signed audit checkpoint (`crate::checkpoint`).
+    AuditCheckpoint,
+}
+
+impl SecurityEvent {
+    pub const ALL: [SecurityEvent; 3] = [
+        SecurityEvent::BreakGlassUsed,
+        SecurityEvent::AuditEntry,
+        SecurityEvent::AuditCheckpoint,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityEvent::BreakGlassUsed => "breakglass.used",
+            SecurityEvent::AuditEntry => "audit.entry",
+            SecurityEvent::AuditCheckpoint => "audit.checkpoint",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Does subscribing to it need permission to read the audit log?
+    pub fn reveals_audit_log(self) -> bool {
+        matches!(
+            self,
+            SecurityEvent::AuditEntry | SecurityEvent::AuditCheckpoint
+        )
+    }
+
+    /// Is it among what `*` subscribes to?
+    fn in_wildcard(self) -> bool {
+        !self.reveals_audit_log()
+    }
+}
+
+/// Is `event_type` a type a subscription may name (`*` aside)?
+pub fn is_known_event_type(event_type: &str) -> bool {
+    NoticeKind::parse(event_type).is_some() || SecurityEvent::parse(event_type).is_some()
+}
+
+/// Every type a subscription may name, for error messages.
+pub fn known_event_types() -> Vec<&'static str> {
+    NoticeKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .chain(SecurityEvent::ALL.iter().map(|k| k.as_str()))
+        .collect()
+}
+
+/// Do the event types a subscription names reveal the audit log (so the subscriber must be
+/// allowed to read it)?
+pub fn names_audit_events<S: AsRef<str>>(event_types: &[S]) -> bool {
+    event_types
+        .iter()
+        .filter_map(|t| SecurityEvent::parse(t.as_ref()))
+        .any(SecurityEvent::reveals_audit_log)
+}
+
+/// Does a subscription with these stored `eventTypes` want `event`?
+pub fn subscribed_to(event_types: &serde_json::Value, event: SecurityEvent) -> bool {
+    event_types.as_array().is_some_and(|types| {
+        types
+            .iter()
+            .filter_map(|t| t.as_str())
+            .any(|t| t == event.as_str() || (t == "*" && event.in_wildcard()))
+    })
+}
+
+/// A use of the break-glass credential: the configured or generated bootstrap token presented
+/// as a bearer token, or a sign-in to the emergency-access account. Mailed to every Global
+/// Administrator and sent to `breakglass.used` subscribers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakGlassUse {
+    /// The webhook event id and the mail's Message-ID seed.
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    /// The emergency-access account.
+    pub account: Party,
+    /// `bootstrapToken` (the bearer token itself) or `signIn` (a session opened for the
+    /// account with another credential).
+    pub credential: String,
+    /// Where the request came from (the client address as `ELIGO_TRUSTED_PROXIES` allows).
+    pub ip_address: Option<String>,
+    /// The request that used it: `GET /v1/users`.
+    pub request: Option<String>,
+    /// Further uses of the same session within this many seconds are audited but not
+    /// announced again.
+    pub quiet_period_secs: i64,
+}
+
+impl BreakGlassUse {
+    pub fn summary(&self) -> String {
+        format!(
+            "The break-glass account {} was used{}",
+            self.account
+                .user_principal_name
+                .as_deref()
+                .unwrap_or(&self.account.display_name),
+            self.ip_address
+                .as_deref()
+                .map(|a| format!(" from {a}"))
+                .unwrap_or_default()
+        )
+    }
+}
+
 /// A person or workload named in a notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -179,5 +298,25 @@ mod tests {
             assert_eq!(NoticeKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(NoticeKind::parse("role.exploded"), None);
+        for kind in SecurityEvent::ALL {
+            assert_eq!(SecurityEvent::parse(kind.as_str()), Some(kind));
+            assert!(is_known_event_type(kind.as_str()));
+        }
+    }
+
+    #[test]
+    fn the_wildcard_never_covers_the_audit_log() {
+        let all = serde_json::json!(["*"]);
+        assert!(subscribed_to(&all, SecurityEvent::BreakGlassUsed));
+        assert!(!subscribed_to(&all, SecurityEvent::AuditEntry));
+        assert!(!subscribed_to(&all, SecurityEvent::AuditCheckpoint));
+        let named = serde_json::json!(["audit.entry"]);
+        assert!(subscribed_to(&named, SecurityEvent::AuditEntry));
+        assert!(!subscribed_to(&named, SecurityEvent::AuditCheckpoint));
+        assert!(names_audit_events(&[
+            "access.activated",
+            "audit.checkpoint"
+        ]));
+        assert!(!names_audit_events(&["*", "breakglass.used"]));
     }
 }

@@ -7,7 +7,7 @@
 use askama::Template;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::notify::event::{Notice, NoticeKind};
+use crate::notify::event::{BreakGlassUse, Notice, NoticeKind};
 
 /// Who a mail is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +109,90 @@ pub fn render(notice: &Notice, audience: &Audience, public_url: &str) -> Rendere
     // Rendering into a String cannot fail for these templates; should it ever, the text
     // (escaped by hand) still says everything.
     .unwrap_or_else(|_| format!("<pre>{}</pre>", escape(&fallback(&content, links.as_ref()))));
+    RenderedMail {
+        subject,
+        text: tidy(&text),
+        html,
+    }
+}
+
+/// The mail telling a Global Administrator that the break-glass account was used: what, when,
+/// from where, and what to do if nobody planned it.
+pub fn render_breakglass(b: &BreakGlassUse, public_url: &str) -> RenderedMail {
+    let public_url = public_url.trim_end_matches('/');
+    let account = b
+        .account
+        .user_principal_name
+        .clone()
+        .unwrap_or_else(|| b.account.display_name.clone());
+    let content = Content {
+        subject: b.summary(),
+        heading: "The break-glass account was used".into(),
+        paragraphs: vec![
+            format!(
+                "The emergency-access (break-glass) account {account} was used at {}. It holds Global Administrator: whoever has its credential can change anything in Eligo.",
+                format_time(b.occurred_at)
+            ),
+            "If this use was not a planned emergency, treat it as an incident: replace the credential (change ELIGO_BOOTSTRAP_TOKEN and restart, or run eligo bootstrap rotate) and read the audit log for what it did.".into(),
+            format!(
+                "Further uses of the same session within {} are recorded in the audit log but not announced again.",
+                format_duration(TimeDelta::seconds(b.quiet_period_secs))
+            ),
+        ],
+        reason: "You receive this mail because you are a Global Administrator in Eligo, and every use of the break-glass account is announced to all of them.",
+    };
+    let mut facts = vec![
+        Fact {
+            label: "Account",
+            value: party(&b.account),
+        },
+        Fact {
+            label: "Credential",
+            value: match b.credential.as_str() {
+                "bootstrapToken" => "the break-glass token".to_string(),
+                "signIn" => "a sign-in to the account".to_string(),
+                other => other.to_string(),
+            },
+        },
+        Fact {
+            label: "When",
+            value: format_time(b.occurred_at),
+        },
+    ];
+    if let Some(ip) = &b.ip_address {
+        facts.push(Fact {
+            label: "From",
+            value: ip.clone(),
+        });
+    }
+    if let Some(request) = &b.request {
+        facts.push(Fact {
+            label: "Request",
+            value: request.clone(),
+        });
+    }
+    let subject = one_line(&format!("Eligo: {}", content.subject));
+    let text = TextMail {
+        heading: &content.heading,
+        paragraphs: &content.paragraphs,
+        facts: &facts,
+        links: None,
+        public_url,
+        reason: content.reason,
+    }
+    .render()
+    .unwrap_or_else(|_| fallback(&content, None));
+    let html = HtmlMail {
+        subject: &subject,
+        heading: &content.heading,
+        paragraphs: &content.paragraphs,
+        facts: &facts,
+        links: None,
+        public_url,
+        reason: content.reason,
+    }
+    .render()
+    .unwrap_or_else(|_| format!("<pre>{}</pre>", escape(&fallback(&content, None))));
     RenderedMail {
         subject,
         text: tidy(&text),
@@ -487,6 +571,44 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_break_glass_mail_says_what_when_and_from_where() {
+        let b = BreakGlassUse {
+            id: Uuid::from_u128(1),
+            occurred_at: at("2026-11-22T10:00:00Z"),
+            account: Party {
+                id: Uuid::from_u128(2),
+                display_name: "Emergency <access>".into(),
+                user_principal_name: Some("breakglass@eligo.local".into()),
+            },
+            credential: "bootstrapToken".into(),
+            ip_address: Some("203.0.113.9".into()),
+            request: Some("GET /v1/users".into()),
+            quiet_period_secs: 3600,
+        };
+        let m = render_breakglass(&b, "https://eligo.example/");
+        assert_eq!(
+            m.subject,
+            "Eligo: The break-glass account breakglass@eligo.local was used from 203.0.113.9"
+        );
+        for needle in [
+            "From: 203.0.113.9",
+            "Request: GET /v1/users",
+            "Credential: the break-glass token",
+            "When: 2026-11-22 10:00 UTC",
+            "within 1 hour",
+        ] {
+            assert!(m.text.contains(needle), "{needle}: {}", m.text);
+        }
+        assert!(
+            m.html.contains("Emergency &lt;access&gt;")
+                || m.html.contains("Emergency &#60;access&#62;"),
+            "{}",
+            m.html
+        );
+        assert!(!m.html.contains("<access>"));
     }
 
     fn notice(kind: NoticeKind) -> Notice {

@@ -13,6 +13,11 @@
 //! }
 //! ```
 //!
+//! Eligo's security events (`breakglass.used`, `audit.entry`, `audit.checkpoint`; see
+//! [`super::event::SecurityEvent`]) have the same envelope, with `data` the break-glass use,
+//! the audit entry exactly as `GET /v1/auditLogs/directoryAudits` answers it, or the signed
+//! checkpoint exactly as written to `checkpoints.jsonl` ([`OutgoingEvent`]).
+//!
 //! `text` is a one-liner in Slack's message format (`&`, `<` and `>` escaped, the link as
 //! `<url|label>`), so the body can be posted to a Slack-compatible incoming webhook as is.
 //! `id` is the notice id and is repeated in the `Eligo-Event-Id` header; retries of one event
@@ -25,7 +30,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::event::{Notice, NoticeKind};
+use super::event::{Notice, NoticeKind, is_known_event_type, known_event_types};
 use super::signing::{self, EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// How long a receiver has to answer, by default.
@@ -66,6 +71,42 @@ impl WebhookEvent {
             text: slack_text(notice, public_url),
             data: notice.clone(),
         }
+    }
+}
+
+/// A security event ready to send: the same envelope as [`WebhookEvent`], with its `data` as
+/// JSON. Travels in outbox jobs as is, so a retry sends the very same body (and id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutgoingEvent {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub text: String,
+    pub data: serde_json::Value,
+}
+
+impl OutgoingEvent {
+    /// `text` is escaped for Slack here (it may quote names from the directory).
+    pub fn new(
+        id: Uuid,
+        event: super::event::SecurityEvent,
+        occurred_at: DateTime<Utc>,
+        text: &str,
+        data: serde_json::Value,
+    ) -> Self {
+        Self {
+            id,
+            event_type: event.as_str().to_string(),
+            occurred_at,
+            text: slack_escape(text),
+            data,
+        }
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("an event always serializes")
     }
 }
 
@@ -440,7 +481,7 @@ pub fn validate_url(url: &str) -> Result<(), String> {
 }
 
 /// Checks a webhook subscription: the URL (see [`validate_url`]), the event types (each a
-/// known type or `*` for all, at least one, no duplicates) and the secret (16 to 256
+/// known type, or `*` for every notice and `breakglass.used`; at least one, no duplicates) and the secret (16 to 256
 /// characters). Every problem is reported, each with its field (`url`, `eventTypes`,
 /// `secret`).
 pub fn validate_subscription(
@@ -452,13 +493,7 @@ pub fn validate_subscription(
     if let Err(message) = validate_url(url) {
         problems.push(("url".to_string(), message));
     }
-    let known = || {
-        NoticeKind::ALL
-            .iter()
-            .map(|k| k.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let known = || known_event_types().join(", ");
     if event_types.is_empty() {
         problems.push((
             "eventTypes".to_string(),
@@ -468,7 +503,7 @@ pub fn validate_subscription(
     let mut seen: Vec<&str> = Vec::new();
     for event_type in event_types {
         let t = event_type.as_str();
-        if t != "*" && NoticeKind::parse(t).is_none() {
+        if t != "*" && !is_known_event_type(t) {
             problems.push((
                 "eventTypes".to_string(),
                 format!("unknown event type {t:?}; known: {}, or *", known()),
@@ -478,10 +513,13 @@ pub fn validate_subscription(
         }
         seen.push(t);
     }
-    if seen.contains(&"*") && event_types.len() > 1 {
+    let covered_twice = seen.iter().any(|t| {
+        *t != "*" && !super::event::SecurityEvent::parse(t).is_some_and(|e| e.reveals_audit_log())
+    });
+    if seen.contains(&"*") && covered_twice {
         problems.push((
             "eventTypes".to_string(),
-            "* already covers every event type; give it alone".to_string(),
+            "* already covers every notice and breakglass.used; give it alone (only audit.entry and audit.checkpoint, which * never covers, may be named beside it)".to_string(),
         ));
     }
     let length = secret.chars().count();
@@ -633,5 +671,37 @@ mod tests {
             assert!(validate_url(bad).is_err(), "{bad}");
         }
         assert!(validate_url(&format!("https://h.example/{}", "a".repeat(2048))).is_err());
+    }
+
+    #[test]
+    fn security_event_types_and_the_wildcard() {
+        let ok = |types: &[&str]| {
+            let types: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+            validate_subscription("https://h.example/x", &types, "0123456789abcdef").is_ok()
+        };
+        assert!(ok(&["breakglass.used"]));
+        assert!(ok(&["audit.entry", "audit.checkpoint"]));
+        assert!(ok(&["*", "audit.entry"]), "* never covers the audit log");
+        assert!(!ok(&["*", "breakglass.used"]), "* covers it already");
+        assert!(!ok(&["*", "access.activated"]));
+        assert!(!ok(&["audit.everything"]));
+    }
+
+    #[test]
+    fn an_outgoing_event_keeps_its_envelope() {
+        let at = Utc.with_ymd_and_hms(2025, 1, 1, 9, 0, 0).unwrap();
+        let e = OutgoingEvent::new(
+            Uuid::from_u128(9),
+            crate::notify::event::SecurityEvent::AuditCheckpoint,
+            at,
+            "head <signed>",
+            serde_json::json!({ "sequence": 3 }),
+        );
+        let body = e.body();
+        assert_eq!(body["type"], "audit.checkpoint");
+        assert_eq!(body["id"], Uuid::from_u128(9).to_string());
+        assert_eq!(body["occurredAt"], "2025-01-01T09:00:00Z");
+        assert_eq!(body["text"], "head &lt;signed&gt;");
+        assert_eq!(body["data"]["sequence"], 3);
     }
 }

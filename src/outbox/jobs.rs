@@ -5,7 +5,8 @@ use eligo_store::NewJob;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::notify::event::Notice;
+use crate::notify::event::{BreakGlassUse, Notice};
+use crate::notify::webhooks::OutgoingEvent;
 
 /// Who a mail is for, and so how it reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +39,22 @@ pub enum Payload {
         subscription_id: Uuid,
         notice: Box<Notice>,
     },
+    /// One break-glass use mailed to one Global Administrator.
+    #[serde(rename = "mail.breakglass")]
+    BreakGlassMail {
+        to: String,
+        notice: Box<BreakGlassUse>,
+    },
+    /// One security event (`breakglass.used`, `audit.checkpoint`) to one subscription.
+    #[serde(rename = "event")]
+    Event {
+        subscription_id: Uuid,
+        event: Box<OutgoingEvent>,
+    },
+    /// Bring one subscription's `audit.entry` feed up to the audit head: every entry after the
+    /// cursor kept with the subscription, in order (`notify::audit_feed`).
+    #[serde(rename = "audit.feed")]
+    AuditFeed { subscription_id: Uuid },
     /// Make one principal's presence in one mapped downstream group match Eligo: add when a
     /// member now, remove when not. `cause_at` is when the change happened (for an expiry,
     /// the end time), from which revocation latency is measured.
@@ -62,6 +79,9 @@ impl Payload {
         match self {
             Payload::Mail { .. } => "mail",
             Payload::Webhook { .. } => "webhook",
+            Payload::BreakGlassMail { .. } => "mail.breakglass",
+            Payload::Event { .. } => "event",
+            Payload::AuditFeed { .. } => "audit.feed",
             Payload::ProvisionMember { .. } => "provision.member",
             Payload::ProvisionGroup { .. } => "provision.group",
         }
@@ -70,10 +90,14 @@ impl Payload {
     /// What the job concerns, shown by `GET /v1/outbox`.
     fn subject(&self) -> String {
         match self {
-            Payload::Mail { to, .. } => format!("mail:{to}"),
+            Payload::Mail { to, .. } | Payload::BreakGlassMail { to, .. } => format!("mail:{to}"),
             Payload::Webhook {
                 subscription_id, ..
-            } => format!("subscription:{subscription_id}"),
+            }
+            | Payload::Event {
+                subscription_id, ..
+            }
+            | Payload::AuditFeed { subscription_id } => format!("subscription:{subscription_id}"),
             Payload::ProvisionMember {
                 mapping_id,
                 principal_id,
@@ -84,12 +108,14 @@ impl Payload {
     }
 
     /// Provisioning jobs re-read the desired state when they run, so one pending job per
-    /// member and mapping (or per mapping) is enough; a mail or an event is never merged.
+    /// member and mapping (or per mapping) is enough; so does an audit feed, which reads its
+    /// cursor when it runs. A mail or an event is never merged.
     fn coalesce_key(&self) -> Option<String> {
         match self {
             Payload::ProvisionMember { .. } | Payload::ProvisionGroup { .. } => {
                 Some(self.subject())
             }
+            Payload::AuditFeed { subscription_id } => Some(format!("audit.feed:{subscription_id}")),
             _ => None,
         }
     }

@@ -46,6 +46,14 @@ pub enum Effect {
         principal: Uuid,
     },
     Audit(Box<AuditEvent>),
+    /// An `audit.entry` feed delivered the entries after `from` up to `to` (its new cursor);
+    /// `more`: a full batch went out, so the next job is queued at once.
+    AuditCursor {
+        subscription: Uuid,
+        from: i64,
+        to: i64,
+        more: bool,
+    },
     /// A removal took `latency` from the access's end (for the revocation histogram).
     Revoked {
         connector_kind: String,
@@ -129,6 +137,9 @@ pub struct Delivered {
 /// moving the mock clock past a retry).
 pub async fn run_due(app: &AppState) -> ApiResult<Delivered> {
     let mut total = Delivered::default();
+    // Audit feeds behind the head get their job first (entries are written everywhere; the
+    // feeds look at the head rather than hook into every write).
+    crate::notify::audit_feed::plan(app).await?;
     loop {
         let now = app.clock.now();
         let mut tx = app.store.write().await?;
@@ -207,6 +218,16 @@ async fn deliver(app: &AppState, job: Job) -> Attempt {
             subscription_id,
             notice,
         } => crate::notify::dispatch::webhook(app, *subscription_id, notice).await,
+        Payload::BreakGlassMail { to, notice } => {
+            crate::notify::dispatch::breakglass_mail(app, to, notice).await
+        }
+        Payload::Event {
+            subscription_id,
+            event,
+        } => crate::notify::dispatch::event(app, *subscription_id, event).await,
+        Payload::AuditFeed { subscription_id } => {
+            crate::notify::audit_feed::deliver(app, *subscription_id).await
+        }
     };
     Attempt { job, delivery }
 }
@@ -269,6 +290,22 @@ async fn record(app: &AppState, attempts: Vec<Attempt>) -> ApiResult<Delivered> 
                     connector_kind,
                     latency,
                 } => revoked.push((connector_kind, latency)),
+                Effect::AuditCursor {
+                    subscription,
+                    from,
+                    to,
+                    more,
+                } => {
+                    let moved =
+                        crate::notify::audit_feed::advance(&mut *tx, subscription, from, to)
+                            .await?;
+                    if moved && more {
+                        let next = Payload::AuditFeed {
+                            subscription_id: subscription,
+                        };
+                        tx.enqueue_job(&next.job(now, None), now).await?;
+                    }
+                }
             }
         }
         let outcome = match attempt.delivery.failure {

@@ -1,17 +1,31 @@
 //! First start: the built-in roles, and — when the store holds no principal — the emergency
 //! access account `breakglass`, permanently active as Global Administrator and authenticated by
 //! `ELIGO_BOOTSTRAP_TOKEN` (or by a generated token printed once).
+//!
+//! Break-glass is loud: every request made with the token is audited (with its address), and
+//! each break-glass session is announced — mailed to every Global Administrator (active or
+//! eligible, the account itself aside) and sent to `breakglass.used` subscribers — at its first
+//! use and then at most once per `ELIGO_BREAKGLASS_NOTICE_INTERVAL` while it is used
+//! ([`record_token_use`]); a session opened for the account by signing in with another
+//! credential is announced the same way ([`announce_sign_in`]).
 
-use chrono::TimeDelta;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use chrono::{DateTime, TimeDelta, Utc};
 use eligo_core::audit::{AuditEvent, Category, Initiator};
-use eligo_core::directory::User;
+use eligo_core::directory::{PrincipalKind, User};
 use eligo_core::roles::{self, built_in_roles};
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
-use eligo_store::TokenRecord;
+use eligo_store::{StoreError, TokenRecord, Tx};
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::auth::token;
+use crate::auth::{Caller, token};
+use crate::failure::UseCaseResult;
+use crate::notify::event::{BreakGlassUse, Party, SecurityEvent, subscribed_to};
+use crate::notify::webhooks::OutgoingEvent;
+use crate::outbox::jobs::Payload;
 
 pub const BREAKGLASS_UPN: &str = "breakglass@eligo.local";
 
@@ -243,4 +257,232 @@ pub async fn rotate(app: &App) -> anyhow::Result<String> {
     .await?;
     tx.commit().await?;
     Ok(raw)
+}
+
+/// When each break-glass session was last announced.
+///
+/// Why a quiet period and not a notice per request: the configured token is a bearer token
+/// used directly on every request, so one incident is hundreds of requests; a mail each would
+/// bury the one that matters and mail-bomb every Global Administrator (someone holding the
+/// token could even do it on purpose). Each request is still audited with its address; the
+/// announcement says "this session is in use" at its first request and again every
+/// `ELIGO_BREAKGLASS_NOTICE_INTERVAL` while it stays in use. Kept in memory: after a restart
+/// the next use is announced again (louder, never quieter).
+#[derive(Default)]
+pub struct Announced {
+    last: Mutex<HashMap<String, DateTime<Utc>>>,
+}
+
+impl Announced {
+    /// Is an announcement due for `session` at `now`? Claims it, so concurrent requests of
+    /// one burst announce once.
+    fn claim(&self, session: &str, now: DateTime<Utc>, quiet: TimeDelta) -> bool {
+        let mut last = self.last.lock().expect("break-glass notices lock");
+        let due = last
+            .get(session)
+            .is_none_or(|at| now >= *at + quiet || now < *at);
+        if due {
+            if last.len() > 10_000 {
+                last.retain(|_, at| now < *at + quiet);
+            }
+            last.insert(session.to_string(), now);
+        }
+        due
+    }
+
+    /// Gives a claim back when its transaction failed, so the next use announces.
+    fn release(&self, session: &str, at: DateTime<Utc>) {
+        let mut last = self.last.lock().expect("break-glass notices lock");
+        if last.get(session) == Some(&at) {
+            last.remove(session);
+        }
+    }
+}
+
+/// Whoever holds or is eligible for Global Administrator at the root now (users only; an
+/// eligible one is told too: in a PIM tenant most Global Administrators are eligible).
+fn global_administrators(app: &App, now: DateTime<Utc>) -> BTreeSet<Uuid> {
+    let ga = Uuid::parse_str(roles::ids::GLOBAL_ADMINISTRATOR).expect("a GUID");
+    let (active, eligible) = app.access.exposure(ga, now);
+    active
+        .into_iter()
+        .chain(eligible)
+        .filter(|h| h.path.scope == eligo_core::scope::ROOT)
+        .filter_map(|h| Uuid::parse_str(&h.principal).ok())
+        .filter(|id| matches!(app.access.principal(*id), Some((PrincipalKind::User, _))))
+        .collect()
+}
+
+/// Where a user's mail goes: their mail, else a UPN that is an address; None when disabled.
+async fn address_of(tx: &mut dyn Tx, user: Uuid) -> Result<Option<String>, StoreError> {
+    Ok(tx.get_user(user).await?.and_then(|u| {
+        if !u.account_enabled {
+            return None;
+        }
+        u.mail
+            .filter(|m| m.contains('@'))
+            .or_else(|| Some(u.user_principal_name).filter(|m| m.contains('@')))
+    }))
+}
+
+/// Writes the jobs announcing `notice` inside `tx`: a mail to every Global Administrator but
+/// the account itself (when mail is configured) and an event to every `breakglass.used`
+/// subscription. Returns (mails, events).
+pub async fn announce(
+    app: &App,
+    tx: &mut dyn Tx,
+    notice: &BreakGlassUse,
+    now: DateTime<Utc>,
+) -> Result<(usize, usize), StoreError> {
+    let mut events = 0;
+    let event = OutgoingEvent::new(
+        notice.id,
+        SecurityEvent::BreakGlassUsed,
+        notice.occurred_at,
+        &notice.summary(),
+        serde_json::to_value(notice).expect("a notice serializes"),
+    );
+    for sub in tx.list_subscriptions().await? {
+        if subscribed_to(&sub.data["eventTypes"], SecurityEvent::BreakGlassUsed) {
+            let payload = Payload::Event {
+                subscription_id: sub.id,
+                event: Box::new(event.clone()),
+            };
+            let once = format!("{}:subscription:{}", notice.id, sub.id);
+            tx.enqueue_job(&payload.job(now, Some(once)), now).await?;
+            events += 1;
+        }
+    }
+    let mut mails = 0;
+    if app.config.smtp_url.is_some() {
+        let mut seen = BTreeSet::new();
+        for admin in global_administrators(app, now) {
+            if admin == notice.account.id {
+                continue;
+            }
+            let Some(to) = address_of(tx, admin).await? else {
+                continue;
+            };
+            if !seen.insert(to.to_lowercase()) {
+                continue;
+            }
+            let once = format!("{}:mail:{}", notice.id, to.to_lowercase());
+            let payload = Payload::BreakGlassMail {
+                to,
+                notice: Box::new(notice.clone()),
+            };
+            tx.enqueue_job(&payload.job(now, Some(once)), now).await?;
+            mails += 1;
+        }
+    }
+    Ok((mails, events))
+}
+
+fn account_party(caller_id: Uuid, display_name: &str, upn: Option<&str>) -> Party {
+    Party {
+        id: caller_id,
+        display_name: display_name.to_string(),
+        user_principal_name: upn.map(String::from),
+    }
+}
+
+/// One request made with the break-glass token: its audit entry ("Break-glass token used",
+/// with the address, method and path) and, when due, the announcement, in one transaction.
+pub async fn record_token_use(
+    app: &App,
+    caller: &Caller,
+    address: Option<&str>,
+    method: &str,
+    path: &str,
+) -> UseCaseResult<()> {
+    let now = app.clock.now();
+    let session = caller.session.token_hash.clone();
+    let due = app
+        .breakglass
+        .claim(&session, now, app.config.breakglass_notice_interval);
+    let mut event = AuditEvent::new(
+        now,
+        Category::Authentication,
+        "Break-glass token used",
+        caller.initiator(),
+    )
+    .target(caller.id, "User", caller.upn.as_deref())
+    .detail("ipAddress", address.unwrap_or("-"))
+    .detail("method", method)
+    .detail("path", path);
+    let write = async {
+        let mut tx = app.store.write().await?;
+        if due {
+            let notice = BreakGlassUse {
+                id: Uuid::new_v4(),
+                occurred_at: now,
+                account: account_party(caller.id, &caller.display_name, caller.upn.as_deref()),
+                credential: "bootstrapToken".into(),
+                ip_address: address.map(String::from),
+                request: Some(format!(
+                    "{method} {}",
+                    path.chars().take(200).collect::<String>()
+                )),
+                quiet_period_secs: app.config.breakglass_notice_interval.num_seconds(),
+            };
+            let (mails, events) = announce(app, &mut *tx, &notice, now).await?;
+            event = event
+                .detail("noticeId", notice.id.to_string())
+                .detail("announced", format!("{mails} mail(s), {events} event(s)"));
+        }
+        tx.append_audit(event).await?;
+        tx.commit().await
+    };
+    if let Err(e) = write.await {
+        if due {
+            app.breakglass.release(&session, now);
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// A session opened for the emergency-access account by signing in (a password someone set,
+/// a Temporary Access Pass): announced inside the sign-in's transaction, at most once per
+/// quiet period for the account (so signing in in a loop is no mail bomb either). Returns the
+/// details to add to the "User signed in" entry.
+pub async fn announce_sign_in(
+    app: &App,
+    tx: &mut dyn Tx,
+    user: &User,
+    address: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(&'static str, String)>, StoreError> {
+    if !user
+        .user_principal_name
+        .eq_ignore_ascii_case(BREAKGLASS_UPN)
+    {
+        return Ok(Vec::new());
+    }
+    let key = format!("sign-in:{}", user.id);
+    if !app
+        .breakglass
+        .claim(&key, now, app.config.breakglass_notice_interval)
+    {
+        return Ok(vec![("breakGlass", "announced earlier".to_string())]);
+    }
+    let notice = BreakGlassUse {
+        id: Uuid::new_v4(),
+        occurred_at: now,
+        account: account_party(user.id, &user.display_name, Some(&user.user_principal_name)),
+        credential: "signIn".into(),
+        ip_address: address.map(String::from),
+        request: None,
+        quiet_period_secs: app.config.breakglass_notice_interval.num_seconds(),
+    };
+    match announce(app, tx, &notice, now).await {
+        Ok((mails, events)) => Ok(vec![
+            ("noticeId", notice.id.to_string()),
+            ("announced", format!("{mails} mail(s), {events} event(s)")),
+        ]),
+        Err(e) => {
+            app.breakglass.release(&key, now);
+            Err(e)
+        }
+    }
 }

@@ -48,7 +48,9 @@ fn user_actor(user: &User) -> Initiator {
     })
 }
 
-/// Records a failed attempt durably, then answers with `error`.
+/// Records a failed attempt, then answers with `error`. The first failure of a burst is
+/// written at once; repeats are counted and written as one entry later
+/// (`auth::throttle::FailureBursts`, flushed by `service::audit::flush_failures`).
 async fn fail(
     app: &App,
     event: AuditEvent,
@@ -56,14 +58,13 @@ async fn fail(
     scope: Scope<'_>,
     error: Failure,
 ) -> Failure {
-    app.throttle
-        .record_failure(account, scope, event.activity_date_time);
-    let write = async {
-        let mut tx = app.store.write().await?;
-        tx.append_audit(event).await?;
-        tx.commit().await
-    };
-    if let Err(e) = write.await {
+    let now = event.activity_date_time;
+    app.throttle.record_failure(account, scope, now);
+    let key = crate::auth::throttle::FailureBursts::key(&event, account, scope);
+    let due = app
+        .failure_bursts
+        .record(key, account, event, now, app.config.audit_failure_window);
+    if let Err(e) = crate::service::audit::write_failures(app, due).await {
         return Failure::from(e);
     }
     error
@@ -119,9 +120,14 @@ async fn open_session(
     address: Option<&str>,
     now: DateTime<Utc>,
 ) -> UseCaseResult<Issued> {
-    tx.insert_token(&record).await?;
-    tx.append_audit(
-        AuditEvent::new(
+    // Failures counted for this account go first, so the trail reads in order.
+    let counted = app.failure_bursts.take_account(account, now);
+    let written = async {
+        for event in &counted {
+            tx.append_audit(event.clone()).await?;
+        }
+        tx.insert_token(&record).await?;
+        let mut signed_in = AuditEvent::new(
             now,
             Category::Authentication,
             "User signed in",
@@ -129,10 +135,21 @@ async fn open_session(
         )
         .target(user.id, "User", Some(&user.user_principal_name))
         .detail("ipAddress", address.unwrap_or("-"))
-        .detail("amr", record.amr.join(",")),
-    )
-    .await?;
-    tx.commit().await?;
+        .detail("amr", record.amr.join(","));
+        // The emergency-access account signing in is announced like its token (rule: loud).
+        for (key, value) in
+            crate::service::bootstrap::announce_sign_in(app, &mut *tx, user, address, now).await?
+        {
+            signed_in = signed_in.detail(key, value);
+        }
+        tx.append_audit(signed_in).await?;
+        tx.commit().await
+    };
+    if let Err(e) = written.await {
+        // The counts taken above must not be lost with this transaction.
+        let _ = crate::service::audit::write_failures(app, counted).await;
+        return Err(e.into());
+    }
     app.throttle.record_success(account);
     Ok(Issued {
         access_token: raw,

@@ -35,8 +35,12 @@ pub async fn create(
         async {
             authorize::act(app, caller, actions::SUBSCRIPTIONS_UPDATE, true)?;
             valid(&new)?;
+            // The audit events carry the whole trail: only for those who may read it.
+            if crate::notify::event::names_audit_events(&new.event_types) {
+                authorize::act(app, caller, actions::AUDIT_READ, false)?;
+            }
             let now = app.clock.now();
-            let row = SubscriptionRow {
+            let mut row = SubscriptionRow {
                 id: Uuid::new_v4(),
                 data: json!({
                     "url": new.url,
@@ -47,6 +51,7 @@ pub async fn create(
                 created_at: now,
             };
             let mut tx = app.store.write().await?;
+            crate::notify::audit_feed::start_cursor(&mut *tx, &mut row.data).await?;
             tx.insert_subscription(&row).await?;
             tx.append_audit(
                 AuditEvent::new(

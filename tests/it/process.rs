@@ -11,5 +11,6 @@ mod offline;
 mod outbox;
 pub mod pim_cli;
 mod scheduler;
+mod schemathesis;
 mod startup;
 pub mod support;

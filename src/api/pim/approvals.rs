@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::api::body::JsonBody;
 use crate::api::odata;
 use crate::api::pim::{Family, shape};
+use crate::api::schemas::{self, Collection};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -21,7 +22,7 @@ use crate::service::access;
 use crate::service::pim::{approve, views};
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentApprovals/{id}", tag = "pim",
-    params(("id" = String, Path)), responses((status = 200, description = "The approval and its stages")))]
+    params(("id" = String, Path)), responses((status = 200, description = "The approval and its stages", body = schemas::Approval)))]
 async fn get_approval(
     State(app): State<AppState>,
     caller: Caller,
@@ -53,8 +54,15 @@ pub async fn approval(
 pub struct ReviewBody {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    /// `Approve` or `Deny`.
+    #[schema(schema_with = review_result_schema)]
     review_result: String,
     justification: Option<String>,
+}
+
+fn review_result_schema() -> utoipa::openapi::Schema {
+    serde_json::from_value(serde_json::json!({ "type": "string", "enum": ["Approve", "Deny"] }))
+        .expect("a valid schema")
 }
 
 #[utoipa::path(patch, path = "/v1/roleManagement/directory/roleAssignmentApprovals/{id}/steps/{stepId}", tag = "pim",
@@ -106,7 +114,7 @@ pub async fn review(
 }
 
 #[utoipa::path(get, path = "/v1/me/approvals", tag = "me",
-    responses((status = 200, description = "Requests now waiting on the caller's decision")))]
+    responses((status = 200, description = "Requests now waiting on the caller's decision", body = Collection<schemas::WaitingRequest>)))]
 async fn my_approvals(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let waiting = approve::waiting_on(&app, &caller).await?;
     let now = app.clock.now();
@@ -128,7 +136,7 @@ async fn my_approvals(State(app): State<AppState>, caller: Caller) -> ApiResult<
 }
 
 #[utoipa::path(get, path = "/v1/me/roles", tag = "me",
-    responses((status = 200, description = "The caller's eligible and active roles, each with how it comes")))]
+    responses((status = 200, description = "The caller's eligible and active roles, each with how it comes", body = Collection<schemas::MyRole>)))]
 async fn my_roles(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let now = app.clock.now();
     let mine = views::HoldingQuery {

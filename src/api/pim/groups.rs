@@ -16,7 +16,8 @@ use crate::api::odata;
 use crate::api::pim::Family;
 use crate::api::pim::approvals::{self, ReviewBody};
 use crate::api::pim::requests::{self, GroupRequestBody, new_group_request};
-use crate::api::pim::schedules::{Collection, list, one_or_mine};
+use crate::api::pim::schedules::{Holdings, list, one_or_mine};
+use crate::api::schemas::{self, Collection};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -24,7 +25,7 @@ use crate::service::pim::approve;
 
 #[utoipa::path(post, path = "/v1/identityGovernance/privilegedAccess/group/assignmentScheduleRequests",
     tag = "pim-groups", request_body = GroupRequestBody,
-    responses((status = 201, description = "The request, with its status and the effective schedule"),
+    responses((status = 201, description = "The request, with its status and the effective schedule", body = schemas::GroupScheduleRequest),
               (status = 400, description = "RoleAssignmentRequestPolicyValidationFailed, with one detail per broken rule")))]
 async fn create_assignment(
     State(app): State<AppState>,
@@ -41,8 +42,10 @@ async fn create_assignment(
 
 #[utoipa::path(get, path = "/v1/identityGovernance/privilegedAccess/group/assignmentScheduleRequests",
     tag = "pim-groups",
-    params(("$filter" = Option<String>, Query, description = "principalId, groupId, accessId, status eq '...'")),
-    responses((status = 200, description = "Requests, newest first")))]
+    params(("$filter" = Option<String>, Query, description = "principalId, groupId, accessId, status eq '...'; conditions joined by `and`, each field once",
+            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+        ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "Requests, newest first", body = Collection<schemas::GroupScheduleRequest>)))]
 async fn list_assignment(
     State(app): State<AppState>,
     caller: Caller,
@@ -54,8 +57,11 @@ async fn list_assignment(
 
 #[utoipa::path(get, path = "/v1/identityGovernance/privilegedAccess/group/assignmentScheduleRequests/{id}",
     tag = "pim-groups",
-    params(("id" = String, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')")),
-    responses((status = 200, description = "One request, or the caller's requests")))]
+    params(("id" = schemas::IdOrMineOrApprover, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')"),
+        ("$filter" = Option<String>, Query, description = "with filterByCurrentUser(on='principal'): as on the collection",
+            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+        ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "One request, or the caller's requests", body = schemas::GroupRequestOrMine)))]
 async fn get_assignment(
     State(app): State<AppState>,
     caller: Caller,
@@ -98,7 +104,8 @@ async fn cancel_assignment(
 
 #[utoipa::path(post, path = "/v1/identityGovernance/privilegedAccess/group/eligibilityScheduleRequests",
     tag = "pim-groups", request_body = GroupRequestBody,
-    responses((status = 201, description = "The request, with its status and the effective schedule")))]
+    responses((status = 201, description = "The request, with its status and the effective schedule", body = schemas::GroupScheduleRequest),
+              (status = 400, description = "RoleAssignmentRequestPolicyValidationFailed, with one detail per broken rule")))]
 async fn create_eligibility(
     State(app): State<AppState>,
     caller: Caller,
@@ -114,8 +121,10 @@ async fn create_eligibility(
 
 #[utoipa::path(get, path = "/v1/identityGovernance/privilegedAccess/group/eligibilityScheduleRequests",
     tag = "pim-groups",
-    params(("$filter" = Option<String>, Query, description = "principalId, groupId, accessId, status eq '...'")),
-    responses((status = 200, description = "Requests, newest first")))]
+    params(("$filter" = Option<String>, Query, description = "principalId, groupId, accessId, status eq '...'; conditions joined by `and`, each field once",
+            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+        ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "Requests, newest first", body = Collection<schemas::GroupScheduleRequest>)))]
 async fn list_eligibility(
     State(app): State<AppState>,
     caller: Caller,
@@ -135,8 +144,11 @@ async fn list_eligibility(
 
 #[utoipa::path(get, path = "/v1/identityGovernance/privilegedAccess/group/eligibilityScheduleRequests/{id}",
     tag = "pim-groups",
-    params(("id" = String, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')")),
-    responses((status = 200, description = "One request, or the caller's requests")))]
+    params(("id" = schemas::IdOrMineOrApprover, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')"),
+        ("$filter" = Option<String>, Query, description = "with filterByCurrentUser(on='principal'): as on the collection",
+            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+        ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "One request, or the caller's requests", body = schemas::GroupRequestOrMine)))]
 async fn get_eligibility(
     State(app): State<AppState>,
     caller: Caller,
@@ -158,7 +170,7 @@ async fn get_eligibility(
 
 #[utoipa::path(get, path = "/v1/identityGovernance/privilegedAccess/group/assignmentApprovals/{id}",
     tag = "pim-groups", params(("id" = String, Path)),
-    responses((status = 200, description = "The approval and its stages")))]
+    responses((status = 200, description = "The approval and its stages", body = schemas::Approval)))]
 async fn get_approval(
     State(app): State<AppState>,
     caller: Caller,
@@ -188,7 +200,12 @@ crate::pim_collection!(
     Family::Groups,
     ScheduleKind::Active,
     false,
-    "Active group memberships and ownerships, current and future"
+    "Active group memberships and ownerships, current and future",
+    "pim-groups",
+    r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)')$",
+    r"^(groupId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)')$",
+    crate::api::schemas::GroupSchedule,
+    crate::api::schemas::GroupScheduleOrMine
 );
 crate::pim_collection!(
     assignment_instances,
@@ -198,7 +215,12 @@ crate::pim_collection!(
     Family::Groups,
     ScheduleKind::Active,
     true,
-    "Group memberships and ownerships holding now"
+    "Group memberships and ownerships holding now",
+    "pim-groups",
+    r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)')$",
+    r"^(groupId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)')$",
+    crate::api::schemas::GroupInstance,
+    crate::api::schemas::GroupInstanceOrMine
 );
 crate::pim_collection!(
     eligibility_schedules,
@@ -208,7 +230,12 @@ crate::pim_collection!(
     Family::Groups,
     ScheduleKind::Eligible,
     false,
-    "Group eligibilities, current and future"
+    "Group eligibilities, current and future",
+    "pim-groups",
+    r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)')$",
+    r"^(groupId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)')$",
+    crate::api::schemas::GroupSchedule,
+    crate::api::schemas::GroupScheduleOrMine
 );
 crate::pim_collection!(
     eligibility_instances,
@@ -218,7 +245,12 @@ crate::pim_collection!(
     Family::Groups,
     ScheduleKind::Eligible,
     true,
-    "Group eligibilities holding now"
+    "Group eligibilities holding now",
+    "pim-groups",
+    r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)')$",
+    r"^(groupId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)')$",
+    crate::api::schemas::GroupInstance,
+    crate::api::schemas::GroupInstanceOrMine
 );
 
 pub fn routes() -> OpenApiRouter<AppState> {

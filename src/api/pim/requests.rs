@@ -9,6 +9,7 @@ use eligo_core::activation::Ticket;
 use eligo_core::filter::Filter;
 use eligo_core::request::{
     ExpirationInfo, ExpirationType, RequestAction, RequestKind, RequestStatus, ScheduleInfo,
+    ScheduleRequest,
 };
 use eligo_core::target::{GroupAccess, Target as AccessTarget, is_reserved_role_id};
 use eligo_store::RequestQuery;
@@ -19,6 +20,7 @@ use utoipa::ToSchema;
 use crate::api::body::JsonBody;
 use crate::api::odata;
 use crate::api::pim::{Family, shape};
+use crate::api::schemas::{self, Collection, field};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -38,9 +40,16 @@ pub struct TicketBody {
 pub struct ExpirationBody {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    /// `noExpiration`, `afterDateTime` (with `endDateTime`) or `afterDuration` (with
+    /// `duration`); left out, it follows from which of the two is given.
     #[serde(rename = "type")]
+    #[schema(value_type = Option<schemas::ExpirationType>)]
     kind: Option<String>,
+    /// RFC 3339, after the start.
+    #[schema(schema_with = field::date_time_or_null)]
     end_date_time: Option<String>,
+    /// ISO 8601 (`PT8H`).
+    #[schema(schema_with = field::duration_or_null)]
     duration: Option<String>,
 }
 
@@ -49,9 +58,12 @@ pub struct ExpirationBody {
 pub struct ScheduleInfoBody {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    /// RFC 3339; left out: now.
+    #[schema(schema_with = field::date_time_or_null)]
     start_date_time: Option<String>,
     expiration: Option<ExpirationBody>,
     /// Accepted as Graph sends it; recurring schedules are not supported and must be null.
+    #[schema(schema_with = field::null_only)]
     recurrence: Option<Value>,
 }
 
@@ -60,15 +72,24 @@ pub struct ScheduleInfoBody {
 pub struct RequestBody {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    #[schema(schema_with = field::request_action)]
     action: String,
+    #[schema(schema_with = field::uuid)]
     principal_id: String,
+    #[schema(schema_with = field::uuid)]
     role_definition_id: String,
+    /// Default `/`.
+    #[schema(schema_with = field::directory_scope_or_null)]
     directory_scope_id: Option<String>,
+    /// Application scopes are not supported: `/` or null.
+    #[schema(schema_with = field::root_scope_or_null)]
     app_scope_id: Option<String>,
+    #[schema(max_length = 500)]
     justification: Option<String>,
     ticket_info: Option<TicketBody>,
     schedule_info: Option<ScheduleInfoBody>,
     is_validation_only: Option<bool>,
+    #[schema(schema_with = field::uuid_or_null)]
     target_schedule_id: Option<String>,
 }
 
@@ -228,14 +249,20 @@ fn new_request(kind: RequestKind, body: RequestBody) -> ApiResult<submit::NewReq
 pub struct GroupRequestBody {
     #[serde(rename = "@odata.type", default)]
     _odata_type: Option<String>,
+    #[schema(schema_with = field::request_action)]
     action: String,
+    #[schema(schema_with = field::uuid)]
     principal_id: String,
+    #[schema(schema_with = field::uuid)]
     group_id: String,
+    #[schema(schema_with = field::group_access)]
     access_id: String,
+    #[schema(max_length = 500)]
     justification: Option<String>,
     ticket_info: Option<TicketBody>,
     schedule_info: Option<ScheduleInfoBody>,
     is_validation_only: Option<bool>,
+    #[schema(schema_with = field::uuid_or_null)]
     target_schedule_id: Option<String>,
 }
 
@@ -301,6 +328,19 @@ pub fn request_query(
     })
 }
 
+/// Whether a request is one `query` asks for (kind and family are checked apart).
+fn selects(query: &RequestQuery, r: &ScheduleRequest) -> bool {
+    query.principal_id.is_none_or(|p| p == r.principal_id)
+        && query
+            .role_definition_id
+            .is_none_or(|id| id == r.role_definition_id)
+        && query
+            .directory_scope_id
+            .as_ref()
+            .is_none_or(|s| *s == r.directory_scope_id)
+        && query.status.is_none_or(|s| s == r.status)
+}
+
 pub async fn list(
     app: AppState,
     caller: Caller,
@@ -336,13 +376,19 @@ pub async fn get(
             return Ok(Json(odata::collection(&uri, opts.page, shaped)));
         }
         Some("approver") => {
+            // The collection's options, over what waits on the caller: a filter is applied,
+            // never ignored, and a malformed option is refused.
+            let opts = odata::parse_list_options(&q, family.filters())?;
+            let query = request_query(kind, family, &opts.filter)?;
             let waiting = approve::waiting_on(&app, &caller).await?;
             let shaped: Vec<Value> = waiting
                 .iter()
-                .filter(|r| r.kind == kind && family.owns(&r.target()))
+                .filter(|r| r.kind == kind && family.owns(&r.target()) && selects(&query, r))
+                .skip(usize::try_from(opts.page.skip).unwrap_or(0))
+                .take(usize::try_from(opts.page.top).unwrap_or(0) + 1)
                 .map(shape::request)
                 .collect();
-            return Ok(Json(odata::values(shaped)));
+            return Ok(Json(odata::collection(&uri, opts.page, shaped)));
         }
         Some(other) => {
             return Err(ApiError::bad_request(
@@ -363,7 +409,7 @@ pub async fn get(
 
 #[utoipa::path(post, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests", tag = "pim",
     request_body = RequestBody,
-    responses((status = 201, description = "The request, with its status and the effective schedule"),
+    responses((status = 201, description = "The request, with its status and the effective schedule", body = schemas::RoleScheduleRequest),
               (status = 400, description = "RoleAssignmentRequestPolicyValidationFailed, with one detail per broken rule")))]
 async fn create_assignment(
     State(app): State<AppState>,
@@ -374,8 +420,10 @@ async fn create_assignment(
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests", tag = "pim",
-    params(("$filter" = Option<String>, Query, description = "principalId, roleDefinitionId, directoryScopeId, status eq '...'")),
-    responses((status = 200, description = "Requests, newest first")))]
+    params(("$filter" = Option<String>, Query, description = "principalId, roleDefinitionId, directoryScopeId, status eq '...'; conditions joined by `and`, each field once",
+            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+        ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "Requests, newest first", body = Collection<schemas::RoleScheduleRequest>)))]
 async fn list_assignment(
     State(app): State<AppState>,
     caller: Caller,
@@ -386,7 +434,11 @@ async fn list_assignment(
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests/{id}", tag = "pim",
-    params(("id" = String, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')")), responses((status = 200, description = "One request, or the caller's requests")))]
+    params(("id" = schemas::IdOrMineOrApprover, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')"),
+        ("$filter" = Option<String>, Query, description = "with filterByCurrentUser(on='principal'): as on the collection",
+            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+        ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "One request, or the caller's requests", body = schemas::RoleRequestOrMine)))]
 async fn get_assignment(
     State(app): State<AppState>,
     caller: Caller,
@@ -420,7 +472,8 @@ async fn cancel_assignment(
 
 #[utoipa::path(post, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests", tag = "pim",
     request_body = RequestBody,
-    responses((status = 201, description = "The request, with its status and the effective schedule")))]
+    responses((status = 201, description = "The request, with its status and the effective schedule", body = schemas::RoleScheduleRequest),
+              (status = 400, description = "RoleAssignmentRequestPolicyValidationFailed, with one detail per broken rule")))]
 async fn create_eligibility(
     State(app): State<AppState>,
     caller: Caller,
@@ -430,8 +483,10 @@ async fn create_eligibility(
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests", tag = "pim",
-    params(("$filter" = Option<String>, Query, description = "principalId, roleDefinitionId, directoryScopeId, status eq '...'")),
-    responses((status = 200, description = "Requests, newest first")))]
+    params(("$filter" = Option<String>, Query, description = "principalId, roleDefinitionId, directoryScopeId, status eq '...'; conditions joined by `and`, each field once",
+            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+        ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "Requests, newest first", body = Collection<schemas::RoleScheduleRequest>)))]
 async fn list_eligibility(
     State(app): State<AppState>,
     caller: Caller,
@@ -442,7 +497,11 @@ async fn list_eligibility(
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests/{id}", tag = "pim",
-    params(("id" = String, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')")), responses((status = 200, description = "One request, or the caller's requests")))]
+    params(("id" = schemas::IdOrMineOrApprover, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')"),
+        ("$filter" = Option<String>, Query, description = "with filterByCurrentUser(on='principal'): as on the collection",
+            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+        ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "One request, or the caller's requests", body = schemas::RoleRequestOrMine)))]
 async fn get_eligibility(
     State(app): State<AppState>,
     caller: Caller,

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::api::odata;
 use crate::api::pim::{Family, shape};
+use crate::api::schemas::Collection;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -19,7 +20,7 @@ use crate::service::pim::views::{self, HoldingQuery};
 /// Which collection: eligibilities or active assignments, schedules or instances, of roles or
 /// of groups.
 #[derive(Clone, Copy)]
-pub struct Collection {
+pub struct Holdings {
     pub family: Family,
     pub kind: ScheduleKind,
     pub instances: bool,
@@ -30,7 +31,7 @@ pub async fn list(
     caller: Caller,
     uri: Uri,
     q: odata::RawQuery,
-    c: Collection,
+    c: Holdings,
 ) -> ApiResult<Json<Value>> {
     list_for(app, caller, uri, q, c, None).await
 }
@@ -41,7 +42,7 @@ pub async fn one_or_mine(
     caller: Caller,
     uri: Uri,
     q: odata::RawQuery,
-    c: Collection,
+    c: Holdings,
     segment: String,
 ) -> ApiResult<Json<Value>> {
     if let Some(on) = super::filter_by_current_user(&segment)? {
@@ -82,7 +83,7 @@ async fn list_for(
     caller: Caller,
     uri: Uri,
     q: odata::RawQuery,
-    c: Collection,
+    c: Holdings,
     mine: Option<uuid::Uuid>,
 ) -> ApiResult<Json<Value>> {
     let opts = odata::parse_list_options(&q, c.family.schedule_filters())?;
@@ -124,12 +125,18 @@ async fn list_for(
     Ok(Json(odata::collection(&uri, opts.page, shaped)))
 }
 
+/// A schedule or instance collection and its by-id (or `filterByCurrentUser`) form. The call
+/// site imports `crate::api::schemas::Collection`: utoipa writes a generic body by its last
+/// path segment.
 #[macro_export]
 macro_rules! pim_collection {
-    ($name:ident, $one:ident, $path:literal, $one_path:literal, $family:expr, $kind:expr, $instances:expr, $what:literal) => {
-        #[utoipa::path(get, path = $one_path, tag = "pim",
-            params(("id" = String, Path, description = "an id, or filterByCurrentUser(on='principal')")),
-            responses((status = 200, description = $what)))]
+    ($name:ident, $one:ident, $path:literal, $one_path:literal, $family:expr, $kind:expr, $instances:expr, $what:literal,
+     $tag:literal, $filter:literal, $mine_filter:literal, $item:ty, $item_or_mine:ty) => {
+        #[utoipa::path(get, path = $one_path, tag = $tag,
+            params(("id" = $crate::api::schemas::IdOrMine, Path, description = "an id, or filterByCurrentUser(on='principal')"),
+                ("$filter" = Option<String>, Query, description = "with filterByCurrentUser: as on the collection, but for principalId", pattern = $mine_filter),
+                ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+            responses((status = 200, description = $what, body = $item_or_mine)))]
         async fn $one(
             State(app): State<AppState>,
             caller: Caller,
@@ -137,20 +144,21 @@ macro_rules! pim_collection {
             Path(segment): Path<String>,
             Query(q): Query<odata::RawQuery>,
         ) -> ApiResult<Json<Value>> {
-            let c = Collection { family: $family, kind: $kind, instances: $instances };
+            let c = Holdings { family: $family, kind: $kind, instances: $instances };
             one_or_mine(app, caller, uri, q, c, segment).await
         }
 
-        #[utoipa::path(get, path = $path, tag = "pim",
-            params(("$filter" = Option<String>, Query, description = "principalId, and roleDefinitionId, directoryScopeId (roles) or groupId, accessId (groups) eq '...'")),
-            responses((status = 200, description = $what)))]
+        #[utoipa::path(get, path = $path, tag = $tag,
+            params(("$filter" = Option<String>, Query, description = "principalId, and roleDefinitionId, directoryScopeId (roles) or groupId, accessId (groups) eq '...'; conditions joined by `and`, each field once", pattern = $filter),
+                ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+            responses((status = 200, description = $what, body = Collection<$item>)))]
         async fn $name(
             State(app): State<AppState>,
             caller: Caller,
             uri: Uri,
             Query(q): Query<odata::RawQuery>,
         ) -> ApiResult<Json<Value>> {
-            let c = Collection { family: $family, kind: $kind, instances: $instances };
+            let c = Holdings { family: $family, kind: $kind, instances: $instances };
             list(app, caller, uri, q, c).await
         }
     };
@@ -164,7 +172,12 @@ pim_collection!(
     Family::Roles,
     ScheduleKind::Active,
     false,
-    "Active assignment schedules, current and future"
+    "Active assignment schedules, current and future",
+    "pim",
+    r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})')$",
+    r"^(roleDefinitionId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})')$",
+    crate::api::schemas::RoleSchedule,
+    crate::api::schemas::RoleScheduleOrMine
 );
 pim_collection!(
     assignment_instances,
@@ -174,7 +187,12 @@ pim_collection!(
     Family::Roles,
     ScheduleKind::Active,
     true,
-    "Active assignments holding now"
+    "Active assignments holding now",
+    "pim",
+    r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})')$",
+    r"^(roleDefinitionId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})')$",
+    crate::api::schemas::RoleInstance,
+    crate::api::schemas::RoleInstanceOrMine
 );
 pim_collection!(
     eligibility_schedules,
@@ -184,7 +202,12 @@ pim_collection!(
     Family::Roles,
     ScheduleKind::Eligible,
     false,
-    "Eligibility schedules, current and future"
+    "Eligibility schedules, current and future",
+    "pim",
+    r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})')$",
+    r"^(roleDefinitionId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})')$",
+    crate::api::schemas::RoleSchedule,
+    crate::api::schemas::RoleScheduleOrMine
 );
 pim_collection!(
     eligibility_instances,
@@ -194,7 +217,12 @@ pim_collection!(
     Family::Roles,
     ScheduleKind::Eligible,
     true,
-    "Eligibilities holding now"
+    "Eligibilities holding now",
+    "pim",
+    r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})')$",
+    r"^(roleDefinitionId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})')$",
+    crate::api::schemas::RoleInstance,
+    crate::api::schemas::RoleInstanceOrMine
 );
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {

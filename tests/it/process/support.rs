@@ -98,6 +98,11 @@ impl Spec {
             ),
             // The tests' receivers, slapd and SCIM servers listen on loopback.
             ("ELIGO_OUTBOUND_ALLOW".to_string(), LOOPBACK.to_string()),
+            // Tests verify the chain repeatedly; its ration is tested in `limits`.
+            (
+                "ELIGO_AUDIT_VERIFY_INTERVAL".to_string(),
+                "PT0S".to_string(),
+            ),
         ];
         if let Some(url) = &self.database_url {
             env.push(("ELIGO_DATABASE_URL".into(), url.clone()));

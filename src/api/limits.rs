@@ -1,0 +1,130 @@
+//! Request body limits per route (threat-model rule 9): the sign-in and authentication routes,
+//! which anyone can reach before proving anything, read at most `max_auth_body_bytes` (16 KiB);
+//! the bulk and administration routes (batches of access checks, connectors with their CA
+//! bundles, whole role settings) up to `max_admin_body_bytes` (1 MiB; a route may hold its own
+//! lower limit, as the batch check does); everything else `max_body_bytes` (64 KiB).
+//!
+//! A body announced larger than its route's limit is refused before anything else runs — no
+//! extractor, no session lookup, no audit entry: 413 `PayloadTooLarge` changes nothing. A body
+//! without a length (chunked) is cut at the limit while it is read, and the handler's extractor
+//! answers the same 413.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Which limit a path gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyClass {
+    /// Sign-in, step-up, authenticator enrolment, the approval links' confirmation.
+    Auth,
+    /// Bulk and administration: batches of access checks, connectors, role management
+    /// policies.
+    Admin,
+    Default,
+}
+
+/// The class of `path`.
+pub fn class_of(path: &str) -> BodyClass {
+    const AUTH: [&str; 7] = [
+        "/v1/auth/",
+        "/v1/me/authenticationMethods/",
+        "/portal/sign-in",
+        "/portal/sign-out",
+        "/portal/step-up",
+        "/portal/security",
+        "/approvals/",
+    ];
+    const ADMIN: [&str; 3] = ["/v1/access/check", "/v1/connectors", "/v1/policies/"];
+    if AUTH.iter().any(|p| path.starts_with(p)) {
+        BodyClass::Auth
+    } else if ADMIN.iter().any(|p| path.starts_with(p)) {
+        BodyClass::Admin
+    } else {
+        BodyClass::Default
+    }
+}
+
+/// The limit of `path` under `app`'s configuration.
+pub fn limit_for(app: &crate::app::App, path: &str) -> usize {
+    match class_of(path) {
+        BodyClass::Auth => app.config.max_auth_body_bytes,
+        BodyClass::Admin => app.config.max_admin_body_bytes,
+        BodyClass::Default => app.config.max_body_bytes,
+    }
+}
+
+/// The largest limit of any route (the router's own backstop).
+pub fn largest(app: &crate::app::App) -> usize {
+    app.config
+        .max_body_bytes
+        .max(app.config.max_auth_body_bytes)
+        .max(app.config.max_admin_body_bytes)
+}
+
+fn too_large(limit: usize) -> Response {
+    ApiError::of_status(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PayloadTooLarge",
+        format!("the request body is too large (this endpoint reads at most {limit} bytes)"),
+    )
+    .into_response()
+}
+
+/// The middleware: refuses an announced oversize body at once, and caps the rest.
+pub async fn limit_bodies(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = limit_for(&app, req.uri().path());
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        metrics::counter!("eligo_request_bodies_refused_total").increment(1);
+        return too_large(limit);
+    }
+    let (parts, body) = req.into_parts();
+    let capped = Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, capped)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        for auth in [
+            "/v1/auth/token",
+            "/v1/auth/stepup",
+            "/v1/me/authenticationMethods/totp/verify",
+            "/portal/sign-in",
+            "/portal/sign-in/pass",
+            "/portal/step-up",
+            "/approvals/decide",
+        ] {
+            assert_eq!(class_of(auth), BodyClass::Auth, "{auth}");
+        }
+        for admin in [
+            "/v1/access/check",
+            "/v1/connectors",
+            "/v1/connectors/abc",
+            "/v1/policies/roleManagementPolicies/x/rules/y",
+        ] {
+            assert_eq!(class_of(admin), BodyClass::Admin, "{admin}");
+        }
+        for other in [
+            "/v1/users",
+            "/v1/groups/x/members",
+            "/v1/me",
+            "/portal/roles",
+        ] {
+            assert_eq!(class_of(other), BodyClass::Default, "{other}");
+        }
+    }
+}

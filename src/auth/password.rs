@@ -37,16 +37,32 @@ pub fn verify(password: &str, stored: &str) -> bool {
 /// must neither stall the async workers (health checks, API calls) nor exhaust memory. Unknown
 /// users cost the same.
 pub async fn verify_off_thread(password: &str, stored: Option<String>) -> bool {
+    verify_off_thread_unless(password, stored, || None)
+        .await
+        .unwrap_or(false)
+}
+
+/// `verify_off_thread`, but `refused` is asked again once a slot is free, and when it answers
+/// (seconds to wait) nothing is hashed: under a flood, attempts queue for a slot, and those
+/// that a throttle blocked meanwhile must not spend the CPU the owners' sign-ins wait for.
+pub async fn verify_off_thread_unless(
+    password: &str,
+    stored: Option<String>,
+    refused: impl FnOnce() -> Option<u64>,
+) -> Result<bool, u64> {
     static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
     let slots = SLOTS.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         tokio::sync::Semaphore::new(cores)
     });
     let Ok(_slot) = slots.acquire().await else {
-        return false;
+        return Ok(false);
     };
+    if let Some(secs) = refused() {
+        return Err(secs);
+    }
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || match stored {
+    Ok(tokio::task::spawn_blocking(move || match stored {
         Some(h) => verify(&password, &h),
         None => {
             verify_dummy(&password);
@@ -54,7 +70,7 @@ pub async fn verify_off_thread(password: &str, stored: Option<String>) -> bool {
         }
     })
     .await
-    .unwrap_or(false)
+    .unwrap_or(false))
 }
 
 /// Burns the same work as a real verification, for unknown user names.
@@ -66,6 +82,23 @@ pub fn verify_dummy(password: &str) {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_throttle_that_trips_while_waiting_for_a_slot_skips_the_hash() {
+        let stored = super::hash("right");
+        assert_eq!(
+            super::verify_off_thread_unless("right", Some(stored.clone()), || Some(42)).await,
+            Err(42)
+        );
+        assert_eq!(
+            super::verify_off_thread_unless("right", Some(stored.clone()), || None).await,
+            Ok(true)
+        );
+        assert_eq!(
+            super::verify_off_thread_unless("wrong", Some(stored), || None).await,
+            Ok(false)
+        );
+    }
+
     #[test]
     fn hashes_verify_and_differ_by_salt() {
         let a = super::hash("correct horse battery staple");

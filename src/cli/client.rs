@@ -1,14 +1,16 @@
 //! The client half of the CLI: signs in to a running server, keeps the bearer token in the
-//! user's config directory (mode 0600), and calls the HTTP API.
+//! user's config directory (mode 0600), and calls the HTTP API: who am I, users, groups, and
+//! the second factor (`mfa`).
 
-use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Subcommand;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+use super::mfa::{self, MfaCommand};
+use super::net::{Conn, Session, encode, forget_session, save_session};
 
 #[derive(Subcommand)]
 pub enum ClientCommand {
@@ -34,8 +36,17 @@ pub enum ClientCommand {
     },
     /// End the session on the server and forget it here.
     Logout,
-    /// Show who you are signed in as.
-    Whoami,
+    /// Show who you are signed in as, on which server, and what your session proves.
+    Whoami {
+        /// Print the server's JSON (GET /v1/me) instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Your second factor: enrol a TOTP authenticator app, or prove a fresh MFA (step-up).
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
     /// Manage users.
     Users {
         #[command(subcommand)]
@@ -50,14 +61,22 @@ pub enum ClientCommand {
 
 #[derive(Subcommand)]
 pub enum UsersCommand {
-    /// List users (optionally with an OData $filter).
+    /// List users (optionally with an OData $filter): id, userPrincipalName, display name.
     List {
         #[arg(long)]
         filter: Option<String>,
+        /// Print the server's JSON (every page, as one `value` list) instead of rows.
+        #[arg(long)]
+        json: bool,
     },
-    /// Show one user by id or userPrincipalName.
-    Show { user: String },
-    /// Create a user (initial password from $ELIGO_NEW_PASSWORD, if set).
+    /// Show one user by id or userPrincipalName (as JSON).
+    Show {
+        user: String,
+        /// The server's JSON, which this prints anyway (accepted for scripts).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a user (initial password from $ELIGO_NEW_PASSWORD, if set); prints it as JSON.
     Create {
         #[arg(long)]
         upn: String,
@@ -65,6 +84,9 @@ pub enum UsersCommand {
         name: String,
         #[arg(long)]
         mail: Option<String>,
+        /// The server's JSON, which this prints anyway (accepted for scripts).
+        #[arg(long)]
+        json: bool,
     },
     /// Delete a user by id or userPrincipalName.
     Delete { user: String },
@@ -72,14 +94,22 @@ pub enum UsersCommand {
 
 #[derive(Subcommand)]
 pub enum GroupsCommand {
-    /// List groups.
+    /// List groups: id, display name, role-assignable.
     List {
         #[arg(long)]
         filter: Option<String>,
+        /// Print the server's JSON (every page, as one `value` list) instead of rows.
+        #[arg(long)]
+        json: bool,
     },
-    /// Show one group by id or display name.
-    Show { group: String },
-    /// Create a security group.
+    /// Show one group by id or display name (as JSON).
+    Show {
+        group: String,
+        /// The server's JSON, which this prints anyway (accepted for scripts).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a security group; prints it as JSON.
     Create {
         #[arg(long)]
         name: String,
@@ -88,9 +118,17 @@ pub enum GroupsCommand {
         /// The group can hold roles (fixed at creation).
         #[arg(long)]
         role_assignable: bool,
+        /// The server's JSON, which this prints anyway (accepted for scripts).
+        #[arg(long)]
+        json: bool,
     },
     /// List a group's direct members.
-    Members { group: String },
+    Members {
+        group: String,
+        /// Print the server's JSON instead of rows.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a member (user by id or UPN, or a group id).
     AddMember { group: String, member: String },
     /// Remove a member.
@@ -99,59 +137,20 @@ pub enum GroupsCommand {
     Delete { group: String },
 }
 
-#[derive(Serialize, Deserialize)]
-pub(super) struct Session {
-    pub(super) server: String,
-    pub(super) token: String,
-}
-
-fn session_path() -> anyhow::Result<PathBuf> {
-    let dir = match std::env::var_os("ELIGO_CONFIG_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => dirs::config_dir()
-            .context("no config directory for this user")?
-            .join("eligo"),
-    };
-    Ok(dir.join("session.json"))
-}
-
-fn save_session(s: &Session) -> anyhow::Result<()> {
-    let path = session_path()?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(&path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    // `mode` applies only to a new file: tighten one that already existed, before writing.
-    #[cfg(unix)]
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-    f.write_all(serde_json::to_string(s)?.as_bytes())?;
-    Ok(())
-}
-
-pub(super) fn load_session() -> anyhow::Result<Session> {
-    let path = session_path()?;
-    let text =
-        std::fs::read_to_string(&path).with_context(|| "not signed in: run `eligo login` first")?;
-    Ok(serde_json::from_str(&text)?)
-}
-
+/// A signed-in connection with the directory lookups the commands need.
 struct Api {
-    http: reqwest::Client,
-    session: Session,
+    conn: Conn,
 }
 
 impl Api {
-    fn new(session: Session) -> anyhow::Result<Self> {
+    fn open() -> anyhow::Result<Self> {
         Ok(Self {
-            http: reqwest::Client::builder().build()?,
-            session,
+            conn: Conn::signed_in()?,
         })
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.conn.get(path).await
     }
 
     async fn call(
@@ -160,20 +159,7 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let url = format!("{}{}", self.session.server.trim_end_matches('/'), path);
-        let mut req = self
-            .http
-            .request(method, &url)
-            .bearer_auth(&self.session.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.with_context(|| format!("calling {url}"))?;
-        answer(resp).await
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        self.call(reqwest::Method::GET, path, None).await
+        self.conn.call(method, path, body.as_ref()).await
     }
 
     /// A user id from an id or a userPrincipalName.
@@ -198,30 +184,18 @@ impl Api {
             .await?;
         first_id(&found).with_context(|| format!("no group named {group}"))
     }
+
+    /// A collection path with an optional `$filter`.
+    fn filtered(path: &str, filter: Option<&str>) -> String {
+        match filter {
+            Some(f) => format!("{path}?$filter={}", encode(f)),
+            None => path.to_string(),
+        }
+    }
 }
 
 fn first_id(collection: &Value) -> Option<String> {
     collection["value"].get(0)?["id"].as_str().map(String::from)
-}
-
-fn encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-async fn answer(resp: reqwest::Response) -> anyhow::Result<Value> {
-    let status = resp.status();
-    let text = resp.text().await?;
-    let body: Value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    if !status.is_success() {
-        let code = body["error"]["code"].as_str().unwrap_or("error");
-        let message = body["error"]["message"].as_str().unwrap_or("");
-        bail!("{} {code}: {message}", status.as_u16());
-    }
-    Ok(body)
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -231,12 +205,13 @@ fn read_password() -> anyhow::Result<String> {
     eprint!("Password: ");
     std::io::stderr().flush()?;
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line)?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
-fn print_rows(collection: &Value, columns: &[&str]) {
-    for row in collection["value"].as_array().into_iter().flatten() {
+fn print_rows(rows: &[Value], columns: &[&str]) {
+    let mut out = std::io::stdout().lock();
+    for row in rows {
         let cells: Vec<String> = columns
             .iter()
             .map(|c| {
@@ -246,12 +221,30 @@ fn print_rows(collection: &Value, columns: &[&str]) {
                     .unwrap_or_else(|| row[*c].to_string())
             })
             .collect();
-        println!("{}", cells.join("\t"));
+        // A reader that went away (`eligo users list | head`) is not an error.
+        if writeln!(out, "{}", cells.join("\t")).is_err() {
+            return;
+        }
     }
 }
 
-fn print_json(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+pub(super) fn print_json(v: &Value) {
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    );
+}
+
+/// Every row of a collection, as rows or as the server's JSON (all pages in one `value`).
+async fn list(api: &Api, path: &str, columns: &[&str], json: bool) -> anyhow::Result<()> {
+    let rows = api.conn.all(path).await?;
+    if json {
+        print_json(&json!({ "value": rows }));
+    } else {
+        print_rows(&rows, columns);
+    }
+    Ok(())
 }
 
 pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
@@ -262,73 +255,144 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
             otp,
         } => {
             let password = read_password()?;
-            let http = reqwest::Client::new();
+            let conn = Conn::new(&server, None)?;
             let mut body = json!({ "username": username, "password": password });
             if let Some(otp) = otp {
                 body["otp"] = json!(otp);
             }
-            let url = format!("{}/v1/auth/token", server.trim_end_matches('/'));
-            let got = answer(
-                http.post(&url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .with_context(|| format!("calling {url}"))?,
-            )
-            .await?;
+            let got = conn.post("/v1/auth/token", &body).await?;
             let token = got["access_token"]
                 .as_str()
-                .context("the server sent no token")?
+                .with_context(|| format!("{} sent no token", conn.server))?
                 .to_string();
-            save_session(&Session { server, token })?;
-            eprintln!("signed in as {username} ({})", got["amr"]);
+            save_session(&Session {
+                server: conn.server.clone(),
+                token,
+            })?;
+            let amr: Vec<&str> = got["amr"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            eprintln!(
+                "signed in to {} as {username} ({})",
+                conn.server,
+                amr.join(", ")
+            );
         }
         ClientCommand::UseToken { server, token } => {
-            let api = Api::new(Session { server, token })?;
-            let me = api.get("/v1/me").await?;
-            save_session(&api.session)?;
+            let conn = Conn::new(&server, Some(token))?;
+            let me = conn.get("/v1/me").await?;
+            if let Some(session) = conn.session() {
+                save_session(&session)?;
+            }
             eprintln!(
-                "using the token of {}",
+                "using the token of {} on {}",
                 me["userPrincipalName"]
                     .as_str()
                     .or(me["displayName"].as_str())
-                    .unwrap_or("?")
+                    .unwrap_or("?"),
+                conn.server
             );
         }
         ClientCommand::Logout => {
-            let api = Api::new(load_session()?)?;
+            let api = Api::open()?;
             api.call(reqwest::Method::POST, "/v1/auth/logout", None)
                 .await?;
-            std::fs::remove_file(session_path()?)?;
-            eprintln!("signed out");
+            forget_session()?;
+            eprintln!("signed out of {}", api.conn.server);
         }
-        ClientCommand::Whoami => {
-            let api = Api::new(load_session()?)?;
-            print_json(&api.get("/v1/me").await?);
+        ClientCommand::Whoami { json } => {
+            let api = Api::open()?;
+            let me = api.get("/v1/me").await?;
+            if json {
+                print_json(&me);
+            } else {
+                whoami(&api.conn.server, &me);
+            }
         }
-        ClientCommand::Users { command } => users(Api::new(load_session()?)?, command).await?,
-        ClientCommand::Groups { command } => groups(Api::new(load_session()?)?, command).await?,
+        ClientCommand::Mfa { command } => mfa::run(Conn::signed_in()?, command).await?,
+        ClientCommand::Users { command } => users(Api::open()?, command).await?,
+        ClientCommand::Groups { command } => groups(Api::open()?, command).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// `uma@contoso.example (Uma Usman)` and what the session proves, for people.
+fn whoami(server: &str, me: &Value) {
+    let name = me["displayName"].as_str().unwrap_or("");
+    let who = match me["userPrincipalName"].as_str() {
+        Some(upn) if name.is_empty() => upn.to_string(),
+        Some(upn) => format!("{upn} ({name})"),
+        None => name.to_string(),
+    };
+    let kind = me["@odata.type"]
+        .as_str()
+        .map(|t| t.trim_start_matches("#microsoft.graph.").to_string())
+        .unwrap_or_default();
+    let session = &me["session"];
+    let amr: Vec<&str> = session["amr"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let text = super::pim::when;
+    let mut lines = vec![
+        who,
+        format!("id:        {}", me["id"].as_str().unwrap_or("?")),
+    ];
+    if !kind.is_empty() {
+        lines.push(format!("type:      {kind}"));
+    }
+    lines.push(format!("server:    {server}"));
+    lines.push(format!(
+        "signed in: {}",
+        if amr.is_empty() {
+            "?".to_string()
+        } else {
+            amr.join(", ")
+        }
+    ));
+    lines.push(format!(
+        "last MFA:  {}",
+        if session["lastMfaDateTime"].is_null() {
+            "none on this session".to_string()
+        } else {
+            text(&session["lastMfaDateTime"])
+        }
+    ));
+    lines.push(format!(
+        "session:   ends {}",
+        if session["expiresDateTime"].is_null() {
+            "never".to_string()
+        } else {
+            text(&session["expiresDateTime"])
+        }
+    ));
+    let _ = writeln!(std::io::stdout().lock(), "{}", lines.join("\n"));
+}
+
 async fn users(api: Api, command: UsersCommand) -> anyhow::Result<()> {
     match command {
-        UsersCommand::List { filter } => {
-            let path = match filter {
-                Some(f) => format!("/v1/users?$filter={}", encode(&f)),
-                None => "/v1/users".into(),
-            };
-            print_rows(
-                &api.get(&path).await?,
+        UsersCommand::List { filter, json } => {
+            let path = Api::filtered("/v1/users", filter.as_deref());
+            list(
+                &api,
+                &path,
                 &["id", "userPrincipalName", "displayName"],
-            );
+                json,
+            )
+            .await?;
         }
-        UsersCommand::Show { user } => {
+        UsersCommand::Show { user, .. } => {
             let id = api.user_id(&user).await?;
             print_json(&api.get(&format!("/v1/users/{id}")).await?);
         }
-        UsersCommand::Create { upn, name, mail } => {
+        UsersCommand::Create {
+            upn, name, mail, ..
+        } => {
             let mut body = json!({ "userPrincipalName": upn, "displayName": name, "mail": mail });
             if let Ok(p) = std::env::var("ELIGO_NEW_PASSWORD") {
                 body["passwordProfile"] = json!({ "password": p });
@@ -350,17 +414,17 @@ async fn users(api: Api, command: UsersCommand) -> anyhow::Result<()> {
 
 async fn groups(api: Api, command: GroupsCommand) -> anyhow::Result<()> {
     match command {
-        GroupsCommand::List { filter } => {
-            let path = match filter {
-                Some(f) => format!("/v1/groups?$filter={}", encode(&f)),
-                None => "/v1/groups".into(),
-            };
-            print_rows(
-                &api.get(&path).await?,
+        GroupsCommand::List { filter, json } => {
+            let path = Api::filtered("/v1/groups", filter.as_deref());
+            list(
+                &api,
+                &path,
                 &["id", "displayName", "isAssignableToRole"],
-            );
+                json,
+            )
+            .await?;
         }
-        GroupsCommand::Show { group } => {
+        GroupsCommand::Show { group, .. } => {
             let id = api.group_id(&group).await?;
             print_json(&api.get(&format!("/v1/groups/{id}")).await?);
         }
@@ -368,6 +432,7 @@ async fn groups(api: Api, command: GroupsCommand) -> anyhow::Result<()> {
             name,
             description,
             role_assignable,
+            ..
         } => {
             let body = json!({ "displayName": name, "description": description, "securityEnabled": true, "isAssignableToRole": role_assignable });
             print_json(
@@ -375,12 +440,15 @@ async fn groups(api: Api, command: GroupsCommand) -> anyhow::Result<()> {
                     .await?,
             );
         }
-        GroupsCommand::Members { group } => {
+        GroupsCommand::Members { group, json } => {
             let id = api.group_id(&group).await?;
-            print_rows(
-                &api.get(&format!("/v1/groups/{id}/members")).await?,
+            list(
+                &api,
+                &format!("/v1/groups/{id}/members"),
                 &["id", "@odata.type", "displayName"],
-            );
+                json,
+            )
+            .await?;
         }
         GroupsCommand::AddMember { group, member } => {
             let id = api.group_id(&group).await?;

@@ -1,11 +1,15 @@
 //! The `eligo` command line: the server (`serve`, `migrate`), offline audit tools (`audit`),
 //! benchmarks (`bench`), and a client that talks to a running server (`login`, `whoami`,
-//! `users`, `groups`, and PIM: `roles`, `activate`, `approvals`, `assign`, `policy`, ...).
+//! `mfa`, `users`, `groups`, and PIM: `roles`, `activate`, `approvals`, `assign`, `policy`,
+//! ...). Every client error names the server it talked to; `--json` prints the server's JSON.
 
 mod bench;
 mod client;
+mod mfa;
+mod net;
 mod offline;
 mod pim;
+mod term;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -203,8 +203,26 @@ pub async fn sign_in_user(
     };
     let mut tx = app.store.read().await?;
     let user = tx.find_user_by_upn(upn).await?;
+    // Blocked while waiting for a hashing slot: answered as throttled, nothing hashed.
+    let gate = || {
+        otp.is_none()
+            .then(|| {
+                app.throttle
+                    .blocked(upn, Scope::Address(address), app.clock.now())
+            })
+            .flatten()
+    };
     let Some(user) = user else {
-        password::verify_off_thread(pwd, None).await;
+        if let Err(secs) = password::verify_off_thread_unless(pwd, None, gate).await {
+            return Err(fail(
+                app,
+                attempt("throttled"),
+                upn,
+                Scope::Address(address),
+                throttled(secs),
+            )
+            .await);
+        }
         return Err(fail(
             app,
             attempt("invalidCredentials"),
@@ -225,7 +243,19 @@ pub async fn sign_in_user(
         .and_then(|v| serde_json::from_value(v).ok())
         .filter(|c: &TotpCredential| c.verified);
     drop(tx);
-    let password_ok = password::verify_off_thread(pwd, hash).await;
+    let password_ok = match password::verify_off_thread_unless(pwd, hash, gate).await {
+        Ok(ok) => ok,
+        Err(secs) => {
+            return Err(fail(
+                app,
+                attempt("throttled"),
+                upn,
+                Scope::Address(address),
+                throttled(secs),
+            )
+            .await);
+        }
+    };
     let attempt = |reason: &str| {
         AuditEvent::new(
             now,

@@ -5,6 +5,7 @@
 mod abuse;
 mod access_cli;
 mod cli;
+mod cli_usability;
 mod crash;
 mod master_key;
 mod offline;

@@ -4,7 +4,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::http::{ASSIGNMENT_REQUESTS, ELIGIBILITY_REQUESTS, Pim};
-use super::text::{self, when};
+use super::text::{self, print_json, when};
 use super::{AssignArgs, UnassignArgs};
 
 fn endpoint(eligible: bool) -> (&'static str, &'static str) {
@@ -54,6 +54,10 @@ pub async fn assign(pim: &Pim, a: AssignArgs) -> anyhow::Result<()> {
         .post(path, &body)
         .await
         .with_context(|| format!("assigning {} to {}", role.name, a.principal))?;
+    if a.json {
+        print_json(&request);
+        return Ok(());
+    }
     say!(
         "{} is {what} {} at {}{} (request {})",
         a.principal,
@@ -98,6 +102,10 @@ pub async fn unassign(pim: &Pim, a: UnassignArgs) -> anyhow::Result<()> {
         .post(path, &body)
         .await
         .with_context(|| format!("removing {} from {}", role.name, a.principal))?;
+    if a.json {
+        print_json(&request);
+        return Ok(());
+    }
     say!(
         "{} is no longer {what} {} at {} (request {})",
         a.principal,

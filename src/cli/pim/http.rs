@@ -2,82 +2,26 @@
 //! every detail) instead of flattening it, and the lookups that turn what people type (a role's
 //! name, a UPN, a group's name) into ids.
 
-use std::fmt;
-
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::cli::client::{Session, load_session};
+use crate::cli::net::Conn;
+pub use crate::cli::net::{Refusal, encode};
 
 /// Where every role request goes.
 pub const ASSIGNMENT_REQUESTS: &str = "/v1/roleManagement/directory/roleAssignmentScheduleRequests";
 pub const ELIGIBILITY_REQUESTS: &str =
     "/v1/roleManagement/directory/roleEligibilityScheduleRequests";
-
-/// An error answer of the server, as it sent it.
-#[derive(Debug)]
-pub struct Refusal {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-    /// (code, target, message) of each detail.
-    pub details: Vec<(String, String, String)>,
-}
-
-impl Refusal {
-    fn from_answer(status: u16, body: &Value) -> Self {
-        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        let error = &body["error"];
-        let message = match (error["message"].as_str(), body.as_str()) {
-            (Some(m), _) => m.to_string(),
-            (None, Some(raw)) => raw.chars().take(300).collect(),
-            (None, None) => String::new(),
-        };
-        Self {
-            status,
-            code: error["code"].as_str().unwrap_or("error").to_string(),
-            message,
-            details: error["details"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|d| (text(&d["code"]), text(&d["target"]), text(&d["message"])))
-                .collect(),
-        }
-    }
-
-    /// Does a detail carry this code (e.g. `MfaRule`)?
-    pub fn has_detail(&self, code: &str) -> bool {
-        self.details.iter().any(|(c, _, _)| c == code)
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status, self.code, self.message)?;
-        for (code, target, message) in &self.details {
-            write!(f, "\n  - {code}")?;
-            if !message.is_empty() {
-                write!(f, ": {message}")?;
-            }
-            if !target.is_empty() {
-                write!(f, " ({target})")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Refusal {}
+/// Where requests for a group's membership or ownership go (PIM for Groups).
+pub const GROUP_ASSIGNMENT_REQUESTS: &str =
+    "/v1/identityGovernance/privilegedAccess/group/assignmentScheduleRequests";
+pub const ROLE_APPROVALS: &str = "/v1/roleManagement/directory/roleAssignmentApprovals";
+pub const GROUP_APPROVALS: &str =
+    "/v1/identityGovernance/privilegedAccess/group/assignmentApprovals";
 
 /// A signed-in client (the session `eligo login` saved).
 pub struct Pim {
-    http: reqwest::Client,
-    session: Session,
-}
-
-pub fn encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    conn: Conn,
 }
 
 /// A quoted OData string literal.
@@ -85,15 +29,14 @@ pub fn quoted(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn is_id(s: &str) -> bool {
+pub fn is_id(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok()
 }
 
 impl Pim {
     pub fn open() -> anyhow::Result<Self> {
         Ok(Self {
-            http: reqwest::Client::builder().build()?,
-            session: load_session()?,
+            conn: Conn::signed_in()?,
         })
     }
 
@@ -104,27 +47,7 @@ impl Pim {
         path: &str,
         body: Option<&Value>,
     ) -> anyhow::Result<Result<Value, Refusal>> {
-        let url = format!("{}{}", self.session.server.trim_end_matches('/'), path);
-        let mut req = self
-            .http
-            .request(method, &url)
-            .bearer_auth(&self.session.token);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let resp = req.send().await.with_context(|| format!("calling {url}"))?;
-        let status = resp.status();
-        let text = resp.text().await?;
-        let body: Value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        if status.is_success() {
-            Ok(Ok(body))
-        } else {
-            Ok(Err(Refusal::from_answer(status.as_u16(), &body)))
-        }
+        self.conn.send(method, path, body).await
     }
 
     pub async fn call(
@@ -146,14 +69,7 @@ impl Pim {
 
     /// Every row of a paged collection, following `@odata.nextLink`.
     pub async fn all(&self, path: &str) -> anyhow::Result<Vec<Value>> {
-        let mut rows = Vec::new();
-        let mut next = Some(path.to_string());
-        while let Some(path) = next.take() {
-            let page = self.get(&path).await?;
-            rows.extend(page["value"].as_array().into_iter().flatten().cloned());
-            next = page["@odata.nextLink"].as_str().map(String::from);
-        }
-        Ok(rows)
+        self.conn.all(path).await
     }
 
     /// The signed-in principal (`GET /v1/me`).
@@ -249,7 +165,16 @@ impl Pim {
             .with_context(|| format!("no group named {name}"))
     }
 
-    async fn find_group(&self, name: &str) -> anyhow::Result<Option<String>> {
+    /// A group's display name, or its id when the caller may not read it.
+    pub async fn group_name(&self, id: &str) -> String {
+        let path = format!("/v1/groups/{}", encode(id));
+        match self.send(reqwest::Method::GET, &path, None).await {
+            Ok(Ok(g)) => g["displayName"].as_str().unwrap_or(id).to_string(),
+            _ => id.to_string(),
+        }
+    }
+
+    pub async fn find_group(&self, name: &str) -> anyhow::Result<Option<String>> {
         let filter = format!("displayName eq {}", quoted(name));
         let found = self
             .get(&format!("/v1/groups?$filter={}", encode(&filter)))

@@ -1,7 +1,8 @@
-//! PIM from the command line: your roles, activating and deactivating them (with step-up MFA
-//! when the policy demands it), requests, approvals, an administrator's assignments, and role
-//! settings. Roles are named by display name or id everywhere; principals by UPN, display
-//! name or id.
+//! PIM from the command line: your roles and group accesses, activating and deactivating them
+//! (with step-up MFA when the policy demands it), requests, approvals, an administrator's
+//! assignments, and role settings. Roles are named by display name or id everywhere; groups
+//! by display name or id; principals by UPN, display name or id; requests and approvals by
+//! id or a unique prefix of one (the tables show the first 8 characters).
 
 /// `println!` that does not panic when the reader went away (`eligo requests | head`).
 macro_rules! say {
@@ -17,7 +18,10 @@ mod approvals;
 mod http;
 mod me;
 mod policy;
+mod target;
 mod text;
+
+pub(super) use text::when;
 
 use clap::{ArgGroup, Args, Subcommand};
 
@@ -29,24 +33,20 @@ pub enum PimCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Activate a role you are eligible for.
+    /// Activate a role you are eligible for, or a group's membership or ownership (--group).
     ///
     /// Prints when the activation ends, or that it waits for approval (with the request's id).
     /// When the role's policy demands a fresh MFA, you are asked for a TOTP code on the terminal
     /// (or give it with --otp), your session is stepped up and the request is sent once more.
     /// A refusal lists every policy rule it broke and exits non-zero.
     Activate(ActivateArgs),
-    /// End your activation of a role early.
-    Deactivate {
-        /// The role: display name or id.
-        role: String,
-        /// The directory scope of the activation.
-        #[arg(long, default_value = "/")]
-        scope: String,
-    },
-    /// Extend your running activation of a role: it then ends DURATION from now.
+    /// End your activation of a role (or of a group's membership or ownership) early.
+    Deactivate(DeactivateArgs),
+    /// Extend your running activation of a role (or group access): it then ends DURATION from
+    /// now.
     Extend(ExtendArgs),
-    /// Role requests: yours by default, newest first.
+    /// Requests for roles and group accesses: yours by default, newest first (ids shown by
+    /// their first 8 characters, which commands accept).
     Requests {
         /// Everyone's requests (needs a role that reads role assignments).
         #[arg(long)]
@@ -60,8 +60,11 @@ pub enum PimCommand {
     },
     /// Cancel one of your requests that still waits for approval.
     Cancel {
-        /// The request id.
+        /// The request id, or a unique prefix of it (as `eligo requests` shows it).
         id: String,
+        /// Print the canceled request's JSON instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
     /// Requests waiting on your decision as an approver.
     Approvals {
@@ -126,9 +129,17 @@ pub struct CheckArgs {
 }
 
 #[derive(Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["role", "group"])))]
 pub struct ActivateArgs {
     /// The role: display name or id.
-    role: String,
+    role: Option<String>,
+    /// A group whose membership or ownership you are eligible for (PIM for Groups): its
+    /// display name or id, as `eligo roles` lists it.
+    #[arg(long, value_name = "NAME")]
+    group: Option<String>,
+    /// Which access to the group (with --group).
+    #[arg(long, default_value = "member", value_parser = ["member", "owner"], requires = "group")]
+    access: String,
     /// How long: 1h, 30m, 2h30m, or ISO 8601 like PT1H.
     #[arg(long, short = 'd')]
     duration: String,
@@ -141,8 +152,8 @@ pub struct ActivateArgs {
     /// Start later than now (RFC 3339, e.g. 2026-05-01T09:00:00Z).
     #[arg(long, value_name = "RFC3339")]
     start: Option<String>,
-    /// The directory scope.
-    #[arg(long, default_value = "/")]
+    /// The directory scope (of a role).
+    #[arg(long, default_value = "/", conflicts_with = "group")]
     scope: String,
     /// A TOTP code for step-up MFA, used if the policy asks for a fresh MFA (otherwise you
     /// are asked on the terminal).
@@ -154,9 +165,35 @@ pub struct ActivateArgs {
 }
 
 #[derive(Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["role", "group"])))]
+pub struct DeactivateArgs {
+    /// The role: display name or id.
+    role: Option<String>,
+    /// A group whose membership or ownership you activated: its display name or id.
+    #[arg(long, value_name = "NAME")]
+    group: Option<String>,
+    /// Which access to the group (with --group).
+    #[arg(long, default_value = "member", value_parser = ["member", "owner"], requires = "group")]
+    access: String,
+    /// The directory scope of the activation (of a role).
+    #[arg(long, default_value = "/", conflicts_with = "group")]
+    scope: String,
+    /// Print the request's JSON instead of a sentence.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["role", "group"])))]
 pub struct ExtendArgs {
     /// The role: display name or id.
-    role: String,
+    role: Option<String>,
+    /// A group whose membership or ownership you activated: its display name or id.
+    #[arg(long, value_name = "NAME")]
+    group: Option<String>,
+    /// Which access to the group (with --group).
+    #[arg(long, default_value = "member", value_parser = ["member", "owner"], requires = "group")]
+    access: String,
     /// The new length, counted from now: 1h, 30m, 2h30m, or ISO 8601 like PT1H.
     #[arg(long, short = 'd')]
     duration: String,
@@ -166,17 +203,21 @@ pub struct ExtendArgs {
     /// A ticket as SYSTEM:NUMBER.
     #[arg(long, value_name = "SYSTEM:NUMBER")]
     ticket: Option<String>,
-    /// The directory scope.
-    #[arg(long, default_value = "/")]
+    /// The directory scope (of a role).
+    #[arg(long, default_value = "/", conflicts_with = "group")]
     scope: String,
     /// A TOTP code for step-up MFA, used if the policy asks for a fresh MFA.
     #[arg(long)]
     otp: Option<String>,
+    /// Print the request's JSON instead of a sentence.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
 pub struct ReviewArgs {
-    /// The request id (which is also its approval's id), as `eligo approvals` shows it.
+    /// The request id (which is also its approval's id), or a unique prefix of it, as
+    /// `eligo approvals` shows it.
     id: String,
     /// Why (most policies require an approver's justification).
     #[arg(long, short = 'j')]
@@ -184,6 +225,9 @@ pub struct ReviewArgs {
     /// The authenticator's current code, when the last one is not fresh (asked for otherwise).
     #[arg(long)]
     otp: Option<String>,
+    /// Print the approval's JSON (its stages, and the request's status) instead of a sentence.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -221,6 +265,9 @@ pub struct AssignArgs {
     /// A ticket as SYSTEM:NUMBER.
     #[arg(long, value_name = "SYSTEM:NUMBER")]
     ticket: Option<String>,
+    /// Print the request's JSON instead of a sentence.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -242,6 +289,9 @@ pub struct UnassignArgs {
     /// Why (the role's policy may require it).
     #[arg(long, short = 'j')]
     justification: Option<String>,
+    /// Print the request's JSON instead of a sentence.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -284,6 +334,9 @@ pub struct PolicySetArgs {
     /// How many approvers of the (first) stage must approve (two-person rule: 2).
     #[arg(long, value_name = "N")]
     min_approvals: Option<u32>,
+    /// Print the policy's JSON (with its rules) as it is afterwards, instead of a summary.
+    #[arg(long)]
+    json: bool,
 }
 
 pub async fn run(command: PimCommand) -> anyhow::Result<()> {
@@ -296,12 +349,12 @@ pub async fn run(command: PimCommand) -> anyhow::Result<()> {
     match command {
         PimCommand::Roles { json } => me::roles(&pim, json).await,
         PimCommand::Activate(a) => me::activate(&pim, a).await,
-        PimCommand::Deactivate { role, scope } => me::deactivate(&pim, &role, &scope).await,
+        PimCommand::Deactivate(a) => me::deactivate(&pim, a).await,
         PimCommand::Extend(a) => me::extend(&pim, a).await,
         PimCommand::Requests { all, status, json } => {
             me::requests(&pim, all, status.as_deref(), json).await
         }
-        PimCommand::Cancel { id } => me::cancel(&pim, &id).await,
+        PimCommand::Cancel { id, json } => me::cancel(&pim, &id, json).await,
         PimCommand::Approvals { json } => approvals::list(&pim, json).await,
         PimCommand::Approve(a) => approvals::review(&pim, a, true).await,
         PimCommand::Deny(a) => approvals::review(&pim, a, false).await,

@@ -280,6 +280,10 @@ pub async fn set(pim: &Pim, a: PolicySetArgs) -> anyhow::Result<()> {
         done.push(rule_id);
     }
     let after = pim.get(&format!("{path}?$expand=rules")).await?;
-    say!("{}", summary(pim, &role, &a.scope, &after).await);
+    if a.json {
+        print_json(&after);
+    } else {
+        say!("{}", summary(pim, &role, &a.scope, &after).await);
+    }
     Ok(())
 }

@@ -96,6 +96,11 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// An id as the tables show it: its first 8 characters (commands take any unique prefix).
+pub fn short_id(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
 pub fn print_json(v: &Value) {
     say!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }

@@ -26,6 +26,11 @@ async fn ok(config: &Path, args: &[&str]) -> Out {
     out
 }
 
+/// A line of `text` that contains every one of `parts`.
+fn has_line(text: &str, parts: &[&str]) -> bool {
+    text.lines().any(|l| parts.iter().all(|p| l.contains(p)))
+}
+
 /// The file's permission bits in octal, e.g. "600".
 fn mode(path: &Path) -> String {
     let mode = std::fs::metadata(path)
@@ -62,9 +67,15 @@ async fn cli_client_tour() {
     assert!(out.stderr.contains("InvalidCredentials"), "{}", out.show());
     assert!(!config.join("session.json").exists());
 
-    // Not signed in yet: whoami fails.
+    // Not signed in yet: whoami fails, and says what to do.
     let out = cli(&config, None, &["whoami"]).await;
     assert!(!out.ok(), "{}", out.show());
+    assert_eq!(
+        out.stderr.trim(),
+        "error: not signed in: run eligo login",
+        "{}",
+        out.show()
+    );
 
     let out = cli(
         &config,
@@ -82,7 +93,15 @@ async fn cli_client_tour() {
     assert_eq!(mode(&config.join("session.json")), "600");
 
     let out = ok(&config, &["whoami"]).await;
-    let me: Value = serde_json::from_str(&out.stdout).expect("whoami prints JSON");
+    assert!(
+        out.stdout.starts_with("uma@contoso.example (")
+            && has_line(&out.stdout, &["server:", &url])
+            && has_line(&out.stdout, &["signed in:", "pwd"]),
+        "{}",
+        out.show()
+    );
+    let out = ok(&config, &["whoami", "--json"]).await;
+    let me: Value = serde_json::from_str(&out.stdout).expect("whoami --json prints JSON");
     assert_eq!(me["userPrincipalName"], "uma@contoso.example", "{me}");
 
     // Users.
@@ -114,6 +133,16 @@ async fn cli_client_tour() {
     )
     .await;
     assert_eq!(out.stdout.lines().count(), 1, "{}", out.show());
+    let out = ok(&config, &["users", "list", "--json"]).await;
+    let listed: Value = serde_json::from_str(&out.stdout).expect("users list --json is JSON");
+    assert!(
+        listed["value"]
+            .as_array()
+            .expect("a value array")
+            .iter()
+            .any(|u| u["id"] == user_id.as_str() && u["userPrincipalName"] == upn),
+        "{listed}"
+    );
     let out = ok(&config, &["users", "show", upn]).await;
     let shown: Value = serde_json::from_str(&out.stdout).expect("users show prints JSON");
     assert_eq!(shown["id"], user_id.as_str(), "{shown}");
@@ -131,6 +160,16 @@ async fn cli_client_tour() {
     assert_eq!(g["isAssignableToRole"], false, "{g}");
     let out = ok(&config, &["groups", "list"]).await;
     assert!(out.stdout.contains(&group_id), "{}", out.show());
+    let out = ok(&config, &["groups", "list", "--json"]).await;
+    let listed: Value = serde_json::from_str(&out.stdout).expect("groups list --json is JSON");
+    assert!(
+        listed["value"]
+            .as_array()
+            .expect("a value array")
+            .iter()
+            .any(|g| g["id"] == group_id.as_str() && g["displayName"] == group),
+        "{listed}"
+    );
     // A User Administrator may not create a role-assignable group.
     let out = cli(
         &config,
@@ -153,6 +192,9 @@ async fn cli_client_tour() {
     let out = ok(&config, &["groups", "members", group]).await;
     assert!(out.stdout.contains(&user_id), "{}", out.show());
     assert_eq!(out.stdout.lines().count(), 1, "{}", out.show());
+    let out = ok(&config, &["groups", "members", group, "--json"]).await;
+    let members: Value = serde_json::from_str(&out.stdout).expect("members --json is JSON");
+    assert_eq!(members["value"][0]["id"], user_id.as_str(), "{members}");
     ok(&config, &["groups", "remove-member", &group_id, &user_id]).await;
     let out = ok(&config, &["groups", "members", &group_id]).await;
     assert!(!out.stdout.contains(&user_id), "{}", out.show());

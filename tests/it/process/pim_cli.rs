@@ -153,6 +153,11 @@ fn request_id(out: &Out) -> String {
     id.to_string()
 }
 
+/// An id as the tables show it (commands take any unique prefix).
+fn short(id: &str) -> &str {
+    &id[..8]
+}
+
 /// A line of the output that contains every one of `parts`.
 fn has_line(text: &str, parts: &[&str]) -> bool {
     text.lines().any(|l| parts.iter().all(|p| l.contains(p)))
@@ -420,7 +425,7 @@ async fn assign_activate_extend_deactivate() {
     assert!(
         has_line(
             &out.stdout,
-            &[&activation, "selfActivate", HELPDESK, "Provisioned"]
+            &[short(&activation), "selfActivate", HELPDESK, "Provisioned"]
         ),
         "{}",
         out.show()
@@ -431,7 +436,7 @@ async fn assign_activate_extend_deactivate() {
         out.show()
     );
     let out = erin.ok(&["requests", "--status", "pendingapproval"]).await;
-    assert!(!out.stdout.contains(&activation), "{}", out.show());
+    assert!(!out.stdout.contains(short(&activation)), "{}", out.show());
     let out = erin.fails(&["requests", "--status", "Sideways"]).await;
     assert!(out.stderr.contains("--status"), "{}", out.show());
 
@@ -486,7 +491,7 @@ async fn assign_activate_extend_deactivate() {
     // Everyone's requests, for an administrator, name the principal.
     let out = admin.ok(&["requests", "--all"]).await;
     assert!(
-        has_line(&out.stdout, &[&activation, "erin@contoso.example"]),
+        has_line(&out.stdout, &[short(&activation), "erin@contoso.example"]),
         "{}",
         out.show()
     );
@@ -546,11 +551,11 @@ async fn approval_cancel_approve_and_deny() {
     );
     let first = request_id(&out);
     let out = alice.ok(&["requests", "--status", "PendingApproval"]).await;
-    assert!(out.stdout.contains(&first), "{}", out.show());
+    assert!(out.stdout.contains(short(&first)), "{}", out.show());
     let out = alice.ok(&["cancel", &first]).await;
     assert!(out.stdout.contains("canceled"), "{}", out.show());
     let out = alice.ok(&["requests", "--status", "Canceled"]).await;
-    assert!(out.stdout.contains(&first), "{}", out.show());
+    assert!(out.stdout.contains(short(&first)), "{}", out.show());
 
     // She asks again; she may not approve her own request.
     let out = alice
@@ -580,12 +585,12 @@ async fn approval_cancel_approve_and_deny() {
     assert!(
         has_line(
             &out.stdout,
-            &[&second, "Alice", security, "1h", "incident 42"]
+            &[short(&second), "Alice", security, "1h", "incident 42"]
         ),
         "{}",
         out.show()
     );
-    assert!(!out.stdout.contains(&first), "{}", out.show());
+    assert!(!out.stdout.contains(short(&first)), "{}", out.show());
     let out = ada
         .fails(&["approve", &uuid::Uuid::new_v4().to_string(), "-j", "ok"])
         .await;
@@ -637,7 +642,11 @@ async fn approval_cancel_approve_and_deny() {
         out.show()
     );
     let out = bob.ok(&["requests"]).await;
-    assert!(has_line(&out.stdout, &[&third, "Denied"]), "{}", out.show());
+    assert!(
+        has_line(&out.stdout, &[short(&third), "Denied"]),
+        "{}",
+        out.show()
+    );
     assert!(bob.active_end(exchange).await.is_none());
 
     for p in [&admin, &alice, &ada, &bob] {

@@ -167,7 +167,12 @@ async fn show(app: &AppState, viewer: Viewer, p: Params) -> PageResult<Response>
     let mut tx = app.store.read().await?;
     let chain = app
         .chain_check
-        .status(&mut *tx, app.clock.now(), p.recheck.is_some())
+        .status(
+            &mut *tx,
+            app.clock.now(),
+            p.recheck.is_some(),
+            app.config.audit_verify_interval,
+        )
         .await?;
     let verdict = chain.verdict;
     let mut errors = FieldErrors::new();

@@ -105,7 +105,111 @@
     });
   }
 
+  // <input data-picker="users|groups|people|principals">: a search-as-you-type list (the ARIA
+  // combobox pattern) fed by /portal/pick. Choosing puts into the field the text that names
+  // that one principal; the field stays a plain input, so typing a user name still works.
+  var pickerCount = 0;
+  function picker(input) {
+    var id = "picker-" + (++pickerCount);
+    var list = document.createElement("ul");
+    list.id = id;
+    list.className = "picker-list";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    var status = document.createElement("span");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    input.insertAdjacentElement("afterend", list);
+    list.insertAdjacentElement("afterend", status);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", id);
+    input.setAttribute("autocomplete", "off");
+    var timer = null, active = -1, asked = 0, items = [];
+
+    function close() {
+      list.hidden = true;
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+    function mark(i) {
+      active = i;
+      Array.prototype.forEach.call(list.children, function (li, j) {
+        li.setAttribute("aria-selected", j === i ? "true" : "false");
+      });
+      if (i >= 0) input.setAttribute("aria-activedescendant", id + "-" + i);
+      else input.removeAttribute("aria-activedescendant");
+    }
+    function choose(i) {
+      if (!items[i]) return;
+      input.value = items[i].value;
+      close();
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    function show(results) {
+      items = results;
+      list.textContent = "";
+      results.forEach(function (r, i) {
+        var li = document.createElement("li");
+        li.id = id + "-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        var name = document.createElement("span");
+        name.textContent = r.label;
+        var detail = document.createElement("span");
+        detail.className = "picker-detail";
+        detail.textContent = r.detail;
+        li.appendChild(name);
+        li.appendChild(detail);
+        // mousedown, not click: the input's blur would close the list first.
+        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
+        list.appendChild(li);
+      });
+      status.textContent = results.length ? results.length + " matches" : "No matches";
+      if (results.length) {
+        list.hidden = false;
+        input.setAttribute("aria-expanded", "true");
+        mark(-1);
+      } else close();
+    }
+    function search() {
+      var q = input.value.trim();
+      if (q.length < 2) { close(); return; }
+      var mine = ++asked;
+      fetch("/portal/pick?kinds=" + encodeURIComponent(input.getAttribute("data-picker")) +
+        "&q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+        .then(function (body) { if (mine === asked) show(body.results || []); })
+        .catch(function () { close(); });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(search, 150);
+    });
+    input.addEventListener("keydown", function (ev) {
+      if (list.hidden) {
+        if (ev.key === "ArrowDown" && input.value.trim().length >= 2) { search(); ev.preventDefault(); }
+        return;
+      }
+      if (ev.key === "ArrowDown") { mark(Math.min(active + 1, items.length - 1)); ev.preventDefault(); }
+      else if (ev.key === "ArrowUp") { mark(Math.max(active - 1, 0)); ev.preventDefault(); }
+      else if (ev.key === "Enter" && active >= 0) { choose(active); ev.preventDefault(); }
+      else if (ev.key === "Escape") { close(); ev.preventDefault(); }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 100); });
+  }
+  function pickers(root) {
+    root.querySelectorAll("input[data-picker]").forEach(function (input) {
+      if (input.dataset.pickerReady === "1") return;
+      input.dataset.pickerReady = "1";
+      picker(input);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    pickers(document);
     labelCells();
     localise();
     tick();

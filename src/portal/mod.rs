@@ -17,6 +17,7 @@ pub mod flash;
 pub mod form;
 pub mod me;
 pub mod page;
+pub mod picker;
 pub mod security;
 pub mod session;
 pub mod sign_in;
@@ -44,6 +45,7 @@ pub fn routes(app: AppState) -> Router<AppState> {
         .merge(approvals::routes())
         .merge(admin::routes())
         .merge(audit::routes())
+        .merge(picker::routes())
         .layer(middleware::from_fn_with_state(app, security_headers))
 }
 

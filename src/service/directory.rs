@@ -21,12 +21,14 @@ use crate::service::pim::cascade;
 use crate::service::{access, authorize, sessions};
 
 mod reads;
+mod search;
 pub use reads::{
     DirectoryObject, GroupReader, ServicePrincipalReader, UserReader, check_member_groups,
     get_group, get_service_principal, get_user, group_reader, group_relation,
     group_transitive_members, may_read_role_definitions, member_of, service_principal_reader,
     transitive_member_of, user_reader,
 };
+pub use search::{Candidate, Found, Kinds, find_principals, named_exactly};
 
 pub struct NewUser {
     pub user_principal_name: String,

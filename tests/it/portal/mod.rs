@@ -10,5 +10,6 @@ mod audit;
 mod e2e;
 mod layers;
 mod my_roles;
+mod picker;
 mod sign_in;
 mod templates;

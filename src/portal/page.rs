@@ -101,11 +101,14 @@ impl FieldErrors {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         self.by_field
             .entry(field.to_string())
-            .or_insert_with(|| message.into());
+            .or_insert_with(|| sentence(message.into()));
     }
 
     pub fn add_general(&mut self, message: impl Into<String>) {
-        self.general.push(message.into());
+        let message = sentence(message.into());
+        if !self.general.contains(&message) {
+            self.general.push(message);
+        }
     }
 
     /// The message for `field`, for the template (`{% if let Some(e) = errors.of("x") %}`).
@@ -149,10 +152,26 @@ impl FieldErrors {
             }
         }
         if !placed && err.details.iter().all(|d| field_of(&d.target).is_none()) {
-            self.general.retain(|m| m != &err.message);
-            self.add_general(err.message.clone());
+            let message = sentence(err.message.clone());
+            self.general.retain(|m| m != &message);
+            self.general.push(message);
         }
     }
+}
+
+/// A message as a sentence on a page: a capital first letter and a full stop. The API's
+/// messages are written for both people and programs; some still start lower-case.
+pub fn sentence(message: String) -> String {
+    let trimmed = message.trim();
+    let mut chars = trimmed.chars();
+    let Some(first) = chars.next() else {
+        return message;
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?', ':']) {
+        out.push('.');
+    }
+    out
 }
 
 pub const GENERIC_FAILURE: &str = "Something went wrong on Eligo's side and nothing was changed. Try again; if it keeps happening, tell your administrator.";
@@ -343,5 +362,18 @@ impl IntoResponse for PageError {
                 error_page(status, heading, &message, "/portal", "Back to the portal")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_become_sentences() {
+        assert_eq!(sentence("the end is near".into()), "The end is near.");
+        assert_eq!(sentence("Already fine.".into()), "Already fine.");
+        assert_eq!(sentence("Why?".into()), "Why?");
+        assert_eq!(sentence(String::new()), "");
     }
 }

@@ -80,8 +80,8 @@ pub fn decide_activation(
             PENDING_REQUEST_EXISTS,
             waiting.to_string(),
             format!(
-                "your request {waiting} for this at this scope is waiting for approval: cancel it, \
-                 or wait for the decision"
+                "Your request {waiting} for this at this scope is waiting for approval. Cancel it, \
+                 or wait for the decision."
             ),
         )]);
     }
@@ -95,7 +95,7 @@ pub fn decide_activation(
         broken.push(Invalid::new(
             "ExpirationRule",
             "scheduleInfo.startDateTime",
-            "the start lies in the past",
+            "The start is in the past. Start now or at a later time.",
         ));
     }
 
@@ -117,8 +117,8 @@ pub fn decide_activation(
             "ActiveDurationTooShort",
             "scheduleInfo.expiration",
             format!(
-                "an activation lasts at least {}",
-                crate::duration::format_duration(min_duration)
+                "An activation lasts at least {}. Ask for a longer one.",
+                crate::duration_words::in_words(min_duration)
             ),
         ));
     }
@@ -144,7 +144,7 @@ pub fn decide_activation(
         broken.push(Invalid::new(
             "MfaRule",
             "mfa",
-            "this role's policy requires an authentication context, which needs a recent multi-factor authentication",
+            "This role's policy requires an authentication context, which needs a recent multi-factor authentication. Verify your identity again, then try again.",
         ));
     }
 
@@ -162,9 +162,9 @@ pub fn decide_activation(
                     && scope::covers(&e.directory_scope_id, &request.directory_scope_id)
             });
             let message = if any_now {
-                "the activation would outlast the eligibility; ask for a shorter one"
+                "Your eligibility ends before this activation would. Ask for a shorter one."
             } else {
-                "you are not eligible for this role at this scope at that time"
+                "You are not eligible for this role at this scope at that time. Ask an administrator to make you eligible."
             };
             broken.push(Invalid::new("NoEligibility", "roleDefinitionId", message));
         }
@@ -177,7 +177,7 @@ pub fn decide_activation(
             broken.push(Invalid::new(
                 "RoleAssignmentExists",
                 "roleDefinitionId",
-                "this role is already active (or scheduled) at this scope",
+                "This role is already active (or scheduled) at this scope. Extend it instead, or wait until it ends.",
             ));
         }
     }
@@ -207,14 +207,14 @@ pub fn enablement_broken(
         broken.push(Invalid::new(
             "JustificationRule",
             "justification",
-            "this role's policy requires a justification",
+            "This role's policy requires a justification. Say why you need it.",
         ));
     }
     if justification.is_some_and(|j| j.chars().count() > 500) {
         broken.push(Invalid::new(
             "JustificationRule",
             "justification",
-            "at most 500 characters",
+            "A justification is at most 500 characters. Shorten it.",
         ));
     }
     if enabled.contains(&Enablement::Ticketing)
@@ -223,14 +223,14 @@ pub fn enablement_broken(
         broken.push(Invalid::new(
             "TicketingRule",
             "ticketInfo",
-            "this role's policy requires a ticket number and system",
+            "This role's policy requires a ticket number and the ticket system. Enter both.",
         ));
     }
     if enabled.contains(&Enablement::MultiFactorAuthentication) && !mfa_is_fresh {
         broken.push(Invalid::new(
             "MfaRule",
             "mfa",
-            "this role's policy requires a recent multi-factor authentication",
+            "This role's policy requires a recent multi-factor authentication. Verify your identity again, then try again.",
         ));
     }
     broken
@@ -247,8 +247,8 @@ pub fn end_of(
             "ExpirationRule",
             "scheduleInfo.expiration",
             format!(
-                "longer than this role's maximum of {}",
-                crate::duration::format_duration(rule.maximum_duration)
+                "That is longer than this role's maximum of {max}. Ask for {max} or less.",
+                max = crate::duration_words::in_words(rule.maximum_duration)
             ),
         )
     };
@@ -257,7 +257,7 @@ pub fn end_of(
             return Err(Invalid::new(
                 "ExpirationRule",
                 "scheduleInfo.expiration",
-                "this role does not allow permanent access",
+                "This role does not allow permanent access. Choose when it ends.",
             ));
         }
         // Allowed to be permanent; represented as the far future by callers that need an end.
@@ -266,7 +266,7 @@ pub fn end_of(
             return Err(Invalid::new(
                 "ExpirationRule",
                 "scheduleInfo.expiration.duration",
-                "must be positive",
+                "The duration must be longer than zero.",
             ));
         }
         Expiration::AfterDuration(d) => start.checked_add_signed(d).ok_or_else(too_long)?,
@@ -274,7 +274,7 @@ pub fn end_of(
             return Err(Invalid::new(
                 "ExpirationRule",
                 "scheduleInfo.expiration.endDateTime",
-                "the end is not after the start",
+                "The end must be after the start.",
             ));
         }
         Expiration::AfterDateTime(t) => t,

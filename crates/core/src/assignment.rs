@@ -43,7 +43,7 @@ pub fn decide_admin(
         broken.push(Invalid::new(
             "ExpirationRule",
             "scheduleInfo.startDateTime",
-            "the start lies in the past",
+            "The start is in the past. Start now or at a later time.",
         ));
     }
     let end = match end_of(expiration, start.max(now), request.expiration) {
@@ -52,7 +52,7 @@ pub fn decide_admin(
             broken.push(Invalid::new(
                 "ExpirationRule",
                 "scheduleInfo.expiration.endDateTime",
-                "the end is not after the start",
+                "The end must be after the start.",
             ));
             None
         }

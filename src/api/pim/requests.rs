@@ -182,7 +182,7 @@ fn schedule_info(body: ScheduleInfoBody) -> ApiResult<ScheduleInfo> {
     {
         return Err(bad(
             "scheduleInfo.expiration.endDateTime",
-            "the end is not after the start",
+            "The end must be after the start.",
         ));
     }
     Ok(ScheduleInfo {

@@ -157,7 +157,7 @@ pub fn rule_failure(broken: Vec<Invalid>) -> Failure {
     }
     Failure::invalid_all(
         RULE_FAILED,
-        "the request does not satisfy the role's policy",
+        "The request does not satisfy the role's policy. Correct what is listed and try again.",
         broken,
     )
 }

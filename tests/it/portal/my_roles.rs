@@ -464,7 +464,7 @@ async fn refused_activations_keep_the_input_and_change_nothing() {
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
     assert!(page.has("id=\"start-error\""));
-    assert!(page.has("the start lies in the past"));
+    assert!(page.has("The start is in the past"));
     assert_eq!(
         page.input_value("start").as_deref(),
         Some("2026-11-22T08:00")

@@ -197,6 +197,23 @@ try {
     await a.page.locator(`time[datetime="${utc}"]`).first().waitFor();
   });
 
+  await step("a: alice requests Security Administrator and sees it waiting", async () => {
+    await a.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My roles" }).click();
+    await a.page.getByRole("row", { name: /Security Administrator/ })
+      .getByRole("link", { name: /Activate/ }).first().click();
+    await a.page.getByLabel(/Justification/).fill("Incident INC-7 triage");
+    await a.page.getByRole("button", { name: "Request approval" }).click();
+    // My roles shows the request waiting, with a way to it and to cancel it, and no Activate.
+    await a.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My roles" }).click();
+    const row = a.page.getByRole("row", { name: /Security Administrator/ });
+    await row.getByText("Waiting for approval").waitFor();
+    await row.getByRole("link", { name: "See the request" }).waitFor();
+    await row.getByRole("button", { name: "Cancel request" }).waitFor();
+    if (await row.getByRole("link", { name: /Activate/ }).count()) throw new Error("Activate offered while a request waits");
+    await shot(a.page, "my-roles-pending");
+    await fitsPhone(a.page, "my-roles-pending");
+  });
+
   // (b) activation with approval
   const c = await person("carol");
   await step("b: carol signs in, enrols and requests Global Administrator", async () => {
@@ -216,7 +233,7 @@ try {
     await shot(c.page, "my-requests");
   });
   const d = await person("ada");
-  await step("b: ada approves it on the Approvals page", async () => {
+  await step("b: ada approves both waiting requests together on the Approvals page", async () => {
     await signIn(d.page, "ada");
     // Deciding needs a fresh second factor: ada sets up her authenticator first.
     await enrol(d.page);
@@ -227,8 +244,15 @@ try {
     await d.page.getByLabel(/Justification/).fill("Change CHG-1042 approved by the CAB");
     await shot(d.page, "approval-decision");
     await fitsPhone(d.page, "approval-decision");
-    await d.page.getByRole("button", { name: /^Approve/ }).click();
-    await expectText(d.page, "Approved");
+    // Both waiting requests (carol's and alice's) are decided together, with one justification.
+    await d.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: /Approvals/ }).click();
+    const boxes = d.page.getByRole("checkbox", { name: /Select for a decision together/ });
+    if ((await boxes.count()) < 2) throw new Error(`expected two waiting requests, found ${await boxes.count()}`);
+    for (const box of await boxes.all()) await box.check();
+    await d.page.locator("#bulk-justification").fill("Change CHG-1042 and incident INC-7 approved by the CAB");
+    await shot(d.page, "approvals-bulk");
+    await d.page.getByRole("button", { name: "Approve selected" }).click();
+    await expectText(d.page, "Approved 2 requests");
   });
   await step("b: carol sees Global Administrator active and deactivates it", async () => {
     await c.page.waitForTimeout(1100); // the 1 s minimum run, as above

@@ -10,5 +10,6 @@ mod audit;
 mod e2e;
 mod layers;
 mod my_roles;
+mod role_settings;
 mod sign_in;
 mod templates;

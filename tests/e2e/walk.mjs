@@ -269,9 +269,10 @@ try {
   await step("c: ada changes Helpdesk Administrator's maximum activation", async () => {
     await d.page.goto(`${BASE}/portal/admin/roles/${HELPDESK}/settings`);
     await shot(d.page, "role-settings", false);
-    await d.page.getByLabel("Activation maximum duration").fill("PT4H");
+    // A number and a unit (hours, as it stands): 4 hours.
+    await d.page.getByLabel("Activation maximum duration", { exact: true }).fill("4");
     await d.page.getByRole("button", { name: /Save/ }).click();
-    await expectText(d.page, "Settings saved");
+    await expectText(d.page, "Activation maximum duration: 8 hours → 4 hours.");
   });
   await step("c: the change shows in the audit log", async () => {
     await d.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
@@ -288,8 +289,53 @@ try {
     await fitsPhone(d.page, "audit");
     // And the setting reads what was saved: Helpdesk Administrator now allows 4 hours.
     await d.page.goto(`${BASE}/portal/admin/roles/${HELPDESK}/settings`);
-    const value = await d.page.getByLabel("Activation maximum duration").inputValue();
-    if (value !== "PT4H") throw new Error(`the setting reads ${value}, not PT4H`);
+    const value = await d.page.getByLabel("Activation maximum duration", { exact: true }).inputValue();
+    const unit = await d.page.getByLabel("Activation maximum duration: unit").inputValue();
+    if (`${value} ${unit}` !== "4 hours") throw new Error(`the setting reads ${value} ${unit}, not 4 hours`);
+  });
+  // (d) Role settings in Entra's tabs (issue 15, item 6). A block of its own, so that other
+  // changes to the walk merge cleanly: ada goes through the three tabs (links, the current one
+  // marked), sets the maximum activation as a number and a unit, names an approver in its own
+  // box, adds a box, saves with Enter in a field, and reads what changed.
+  await step("d: role settings open in tabs that fit a phone", async () => {
+    await d.page.goto(`${BASE}/portal/admin/roles/${HELPDESK}/settings`);
+    const tabs = d.page.getByRole("navigation", { name: "Settings tabs" });
+    for (const name of ["Assignment", "Notification", "Activation"]) {
+      await tabs.getByRole("link", { name, exact: true }).click();
+      await d.page.waitForURL(new RegExp(`[?&]tab=${name.toLowerCase()}`));
+      const current = (await tabs.locator("[aria-current=page]").textContent()).trim();
+      if (current !== name) throw new Error(`the ${name} tab is open but ${current} is marked current`);
+      await d.page.getByRole("button", { name: `Save ${name.toLowerCase()} settings` }).waitFor();
+      await shot(d.page, `role-settings-${name.toLowerCase()}`, false);
+      await fitsPhone(d.page, `role-settings-${name.toLowerCase()}`);
+    }
+  });
+  await step("d: ada sets 90 minutes and an approver, and reads what changed", async () => {
+    const max = d.page.getByLabel("Activation maximum duration", { exact: true });
+    await max.fill("90");
+    await d.page.getByLabel("Activation maximum duration: unit").selectOption("minutes");
+    const stage = d.page.getByRole("group", { name: "Approval stage 1" });
+    const approvers = stage.getByRole("group", { name: "Approvers", exact: true });
+    await approvers.getByLabel("Approver 1", { exact: true }).fill("dave@contoso.example");
+    // "Add another approver" posts the form and brings it back with one more box, what was
+    // typed kept (the same without JavaScript).
+    await approvers.getByRole("button", { name: "Add another approver" }).click();
+    await approvers.getByLabel("Approver 2", { exact: true }).waitFor();
+    if ((await max.inputValue()) !== "90") throw new Error("the typed maximum was lost");
+    await fitsPhone(d.page, "role-settings-more-approvers");
+    // Enter in a field saves (the form's first button is Save, not "Add another approver").
+    await max.press("Enter");
+    await expectText(d.page, "Activation maximum duration: 4 hours → 90 minutes.");
+    await expectText(d.page, "Stage 1 approvers: none named → Dave Auditor (dave@contoso.example).");
+    const shown = await approvers.getByLabel("Approver 1", { exact: true }).inputValue();
+    if (shown !== "Dave Auditor (dave@contoso.example)") throw new Error(`approver 1 shows ${shown}`);
+    await shot(d.page, "role-settings-saved", false);
+    // A role's page says who approves: Helpdesk needs no approval (its approvers wait until it
+    // does), Global Administrator needs Ada's.
+    await d.page.goto(`${BASE}/portal/admin/roles/${HELPDESK}`);
+    await expectText(d.page, "Activation does not need approval.");
+    await d.page.goto(`${BASE}/portal/admin/roles/62e90394-69f5-4237-9190-012177145e10`);
+    await expectText(d.page, "Activation needs approval from: Ada Administrator (ada@contoso.example).");
   });
   await step("admin pages render", async () => {
     for (const [page, name] of [

@@ -34,7 +34,7 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 
 /// Every field the form posting to `action` would send as it stands (checked boxes, selected
 /// options, textareas), without the anti-forgery token (`submit` adds it).
-fn form_fields(page: &Page, action: &str) -> BTreeMap<String, String> {
+pub(super) fn form_fields(page: &Page, action: &str) -> BTreeMap<String, String> {
     let start = page
         .body
         .find(&format!("action=\"{action}\""))
@@ -73,7 +73,11 @@ fn form_fields(page: &Page, action: &str) -> BTreeMap<String, String> {
     out
 }
 
-async fn submit_form(b: &mut Browser<'_>, action: &str, fields: &BTreeMap<String, String>) -> Page {
+pub(super) async fn submit_form(
+    b: &mut Browser<'_>,
+    action: &str,
+    fields: &BTreeMap<String, String>,
+) -> Page {
     let list: Vec<(&str, &str)> = fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -81,7 +85,7 @@ async fn submit_form(b: &mut Browser<'_>, action: &str, fields: &BTreeMap<String
     b.submit(action, &list).await
 }
 
-async fn rules(t: &TestApp, policy: &str) -> Value {
+pub(super) async fn rules(t: &TestApp, policy: &str) -> Value {
     let (status, body) = t
         .get(
             &format!("/v1/policies/roleManagementPolicies/{policy}?$expand=rules"),
@@ -92,7 +96,7 @@ async fn rules(t: &TestApp, policy: &str) -> Value {
     body["rules"].clone()
 }
 
-fn rule<'a>(rules: &'a Value, id: &str) -> &'a Value {
+pub(super) fn rule<'a>(rules: &'a Value, id: &str) -> &'a Value {
     rules
         .as_array()
         .unwrap()
@@ -101,7 +105,7 @@ fn rule<'a>(rules: &'a Value, id: &str) -> &'a Value {
         .unwrap()
 }
 
-async fn user_id(t: &TestApp, upn: &str) -> String {
+pub(super) async fn user_id(t: &TestApp, upn: &str) -> String {
     let (_, body) = t
         .get(
             &format!("/v1/users?$filter=userPrincipalName eq '{upn}'"),
@@ -111,7 +115,7 @@ async fn user_id(t: &TestApp, upn: &str) -> String {
     body["value"][0]["id"].as_str().unwrap().to_string()
 }
 
-async fn group_id(t: &TestApp, name: &str) -> String {
+pub(super) async fn group_id(t: &TestApp, name: &str) -> String {
     let (_, body) = t.get("/v1/groups", BOOTSTRAP).await;
     body["value"]
         .as_array()
@@ -154,22 +158,34 @@ async fn ada_shortens_helpdesk_activation_and_requires_justification() {
     let form = b.get(&action).await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
     assert!(form.has("Role settings: Helpdesk Administrator"));
-    for section in ["Activation", "Assignment", "Notification"] {
-        assert!(form.has(&format!(">{section}</h2>")), "{section}");
+    // Entra's three tabs, as links; the first is open.
+    for tab in ["activation", "assignment", "notification"] {
+        assert!(form.has(&format!("href=\"{action}?tab={tab}\"")), "{tab}");
     }
+    assert!(form.has("aria-current=\"page\">Activation</a>"));
     let mut fields = form_fields(&form, &action);
-    assert_eq!(fields["act_max"], "PT8H");
+    assert_eq!(
+        (fields["act_max"].as_str(), fields["act_max_unit"].as_str()),
+        ("8", "hours")
+    );
     assert!(fields.contains_key("act_mfa"));
     assert!(!fields.contains_key("act_justification"));
-    fields.insert("act_max".into(), "PT4H".into());
+    fields.insert("act_max".into(), "4".into());
     fields.insert("act_justification".into(), "on".into());
 
     let saved = submit_form(&mut b, &action, &fields).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    assert_eq!(saved.location(), Some(action.as_str()));
+    assert_eq!(
+        saved.location(),
+        Some(format!("{action}?tab=activation").as_str())
+    );
     let after = b.follow(&saved).await;
-    assert!(after.has("Settings saved"), "{}", after.body);
-    assert_eq!(after.input_value("act_max").as_deref(), Some("PT4H"));
+    assert!(
+        after.has("Saved. Activation maximum duration: 8 hours → 4 hours. Require justification on activation: off → on."),
+        "{}",
+        after.body
+    );
+    assert_eq!(after.input_value("act_max").as_deref(), Some("4"));
 
     let now = rules(&t, &format!("DirectoryRole_{HELPDESK}")).await;
     assert_eq!(
@@ -193,7 +209,7 @@ async fn ada_shortens_helpdesk_activation_and_requires_justification() {
     let again = submit_form(&mut b, &action, &fields).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
     let shown = b.follow(&again).await;
-    assert!(shown.has("Nothing to save"), "{}", shown.body);
+    assert!(shown.has("Nothing changed."), "{}", shown.body);
     assert_eq!(setting_audits(&t, &ada).await.len(), 2);
     assert_eq!(rules(&t, &format!("DirectoryRole_{HELPDESK}")).await, now);
 }
@@ -211,12 +227,16 @@ async fn approval_stages_name_approvers_and_bad_input_changes_nothing() {
     let form = b.get(&action).await;
     let mut fields = form_fields(&form, &action);
     fields.insert("appr_required".into(), "on".into());
-    fields.insert("s1_approvers".into(), "dave@contoso.example".into());
+    fields.insert("s1_primary_0".into(), "dave@contoso.example".into());
     fields.insert("s1_min".into(), "1".into());
     let saved = submit_form(&mut b, &action, &fields).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let shown = b.follow(&saved).await;
-    assert!(shown.has("dave@contoso.example"));
+    assert!(
+        shown.has("Dave Auditor (dave@contoso.example)"),
+        "{}",
+        shown.body
+    );
     let before = rules(&t, &policy).await;
     let approval = &rule(&before, "Approval_EndUser_Assignment")["setting"];
     assert_eq!(approval["isApprovalRequired"], true);
@@ -228,40 +248,50 @@ async fn approval_stages_name_approvers_and_bad_input_changes_nothing() {
     // An unknown approver: a field error, everything typed kept, nothing saved.
     let form = b.get(&action).await;
     let mut fields = form_fields(&form, &action);
-    fields.insert("act_max".into(), "PT2H".into());
-    fields.insert(
-        "s1_approvers".into(),
-        "dave@contoso.example\nnobody@contoso.example".into(),
-    );
+    fields.insert("act_max".into(), "2".into());
+    fields.insert("s1_primary_1".into(), "nobody@contoso.example".into());
     let refused = submit_form(&mut b, &action, &fields).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert!(refused.has("Unknown approver"), "{}", refused.body);
-    assert!(refused.has("nobody@contoso.example"));
+    assert!(
+        refused.has("Stage 1, approver 2: No user has the user name (UPN)"),
+        "{}",
+        refused.body
+    );
     assert!(refused.has("class=\"form-errors\" role=\"alert\""));
-    assert!(refused.has("aria-describedby=\"s1_approvers-error\""));
-    assert_eq!(refused.input_value("act_max").as_deref(), Some("PT2H"));
+    assert!(refused.has("aria-describedby=\"s1_primary_1-error\""));
+    assert_eq!(refused.input_value("act_max").as_deref(), Some("2"));
     assert_eq!(rules(&t, &policy).await, before);
 
-    // A duration beyond the limits: refused by the policy's own validation, typed value kept.
+    // A duration beyond the limits: a field error that says what to enter, typed value kept.
     let mut fields = form_fields(&form, &action);
-    fields.insert("act_max".into(), "P5000D".into());
+    fields.insert("act_max".into(), "5000".into());
+    fields.insert("act_max_unit".into(), "days".into());
     let refused = submit_form(&mut b, &action, &fields).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert!(refused.has("at most P3650D"), "{}", refused.body);
+    assert!(
+        refused.has("Enter a maximum between 5 minutes and 24 hours."),
+        "{}",
+        refused.body
+    );
     assert!(refused.has("id=\"act_max-error\""));
-    assert_eq!(refused.input_value("act_max").as_deref(), Some("P5000D"));
-    // Not a duration at all.
+    assert_eq!(refused.input_value("act_max").as_deref(), Some("5000"));
+    // Not a number at all.
     fields.insert("act_max".into(), "a while".into());
     let refused = submit_form(&mut b, &action, &fields).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert!(refused.has("is not a duration Eligo understands"));
+    assert!(refused.has("Enter a whole number of days."));
     assert_eq!(rules(&t, &policy).await, before);
 
-    // Two approvals needed by one stage (the two-person rule), and a second stage of a group.
+    // Two approvals needed by one stage (the two-person rule), and a second stage of a group,
+    // added with "Add a stage" (no JavaScript: the form comes back with one stage more).
     let mut fields = form_fields(&form, &action);
     fields.insert("s1_min".into(), "2".into());
-    fields.insert("stage_count".into(), "2".into());
-    fields.insert("s2_approvers".into(), "Tier 0 Operators".into());
+    fields.insert("op".into(), "add_stage".into());
+    let two = submit_form(&mut b, &action, &fields).await;
+    assert_eq!(two.status, StatusCode::OK, "{}", two.body);
+    let mut fields = form_fields(&two, &action);
+    assert_eq!(fields["s1_min"], "2");
+    fields.insert("s2_primary_0".into(), "Tier 0 Operators".into());
     let saved = submit_form(&mut b, &action, &fields).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let now = rules(&t, &policy).await;
@@ -303,13 +333,24 @@ async fn group_membership_settings_save() {
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
     assert!(form.has("Membership settings: Compliance Portal Admins"));
     let mut fields = form_fields(&form, &action);
-    fields.insert("act_max".into(), "2 hours".into());
-    fields.insert("n6_level".into(), "Critical".into());
-    fields.insert("n6_recipients".into(), "soc@contoso.example".into());
+    fields.insert("act_max".into(), "2".into());
     let saved = submit_form(&mut b, &action, &fields).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let shown = b.follow(&saved).await;
-    assert!(shown.has("Settings saved"));
+    assert!(shown.has("Saved. Activation maximum duration: 8 hours → 2 hours."));
+    // Notifications are a tab of their own.
+    let form = b.get(&format!("{action}?tab=notification")).await;
+    let mut fields = form_fields(&form, &action);
+    fields.insert("n6_level".into(), "Critical".into());
+    fields.insert("n6_recipients_0".into(), "soc@contoso.example".into());
+    let saved = submit_form(&mut b, &action, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let shown = b.follow(&saved).await;
+    assert!(
+        shown.has("Saved. Activation alert to administrators: all notifications → critical only."),
+        "{}",
+        shown.body
+    );
     let now = rules(&t, &format!("Group_{group}_member")).await;
     assert_eq!(
         rule(&now, "Expiration_EndUser_Assignment")["maximumDuration"],
@@ -562,7 +603,8 @@ async fn a_global_reader_reads_settings_without_a_save_button() {
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.has("You can read these settings"));
-    assert!(!page.has("Save settings"));
+    assert!(!page.has("Save activation settings"));
+    assert!(!page.has("Add another approver"));
 
     // A reader who posts the forms anyway changes nothing; each refusal is on the record once,
     // as the change it attempted.

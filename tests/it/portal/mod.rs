@@ -11,5 +11,6 @@ mod e2e;
 mod layers;
 mod my_roles;
 mod picker;
+mod role_settings;
 mod sign_in;
 mod templates;

@@ -341,6 +341,11 @@ async fn role_page(
                     "not required".into()
                 },
             ),
+            // Who approves, by name (the settings module words it).
+            (
+                "Approvers",
+                super::settings::approval_summary(app, &policy).await?,
+            ),
             (
                 "Eligible assignments",
                 expiry_words(&r.expiration_admin_eligibility),

@@ -316,7 +316,19 @@ try {
     await d.page.getByLabel("Activation maximum duration: unit").selectOption("minutes");
     const stage = d.page.getByRole("group", { name: "Approval stage 1" });
     const approvers = stage.getByRole("group", { name: "Approvers", exact: true });
-    await approvers.getByLabel("Approver 1", { exact: true }).fill("dave@contoso.example");
+    // The approver is picked as typed: "dav" lists Dave Auditor; the arrow keys and Enter
+    // choose him, which puts his user name into the box.
+    const box = approvers.getByLabel("Approver 1", { exact: true });
+    await box.fill("");
+    await box.pressSequentially("dav", { delay: 50 });
+    const option = d.page.getByRole("option", { name: /Dave Auditor/ });
+    await option.waitFor();
+    if ((await box.getAttribute("aria-expanded")) !== "true") throw new Error("the picker's list is not announced as open");
+    await shot(d.page, "picker", false);
+    await box.press("ArrowDown");
+    await box.press("Enter");
+    if ((await box.inputValue()) !== "dave@contoso.example") throw new Error(`the picker put ${await box.inputValue()}`);
+    if (await option.isVisible()) throw new Error("the picker's list stayed open after a choice");
     // "Add another approver" posts the form and brings it back with one more box, what was
     // typed kept (the same without JavaScript).
     await approvers.getByRole("button", { name: "Add another approver" }).click();

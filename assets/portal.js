@@ -77,6 +77,16 @@
         " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + " " + zoneLabel(d);
       el.dataset.localised = "1";
     });
+    // A time the server filled in (UTC, in data-utc) is shown in this zone, which is how the
+    // field is read on submit.
+    document.querySelectorAll("input[data-local-time][data-utc]").forEach(function (el) {
+      if (el.dataset.localised === "1") return;
+      var d = new Date(el.getAttribute("data-utc"));
+      if (isNaN(d.getTime())) return;
+      el.value = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) +
+        "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
+      el.dataset.localised = "1";
+    });
     document.querySelectorAll("[data-zone-name]").forEach(function (el) {
       if (zone) el.textContent = "your time zone (" + zone + ")";
     });

@@ -872,6 +872,7 @@ pub enum RequestStatus {
     Denied,
     Failed,
     Granted,
+    PendingAdminDecision,
     PendingApproval,
     PendingProvisioning,
     PendingScheduleCreation,

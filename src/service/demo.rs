@@ -18,6 +18,11 @@ use crate::auth::password;
 use crate::service::sessions;
 
 pub const DEMO_PASSWORD: &str = "Eligo-demo-2026!";
+
+/// Alice's eligibility for Security Administrator ends this many days after the demo starts,
+/// so My roles shows "Request extension" and the role's page "Extend" (within 14 days);
+/// every other demo assignment lasts a year.
+pub const ENDING_SOON_DAYS: i64 = 10;
 pub const DOMAIN: &str = "contoso.example";
 
 struct Person {
@@ -100,7 +105,12 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
         tx.append_audit(demo("Add user").target(user.id, "User", Some(&upn)))
             .await?;
         for (role, eligible) in p.roles {
-            assign(&mut *tx, user.id, role, *eligible, now).await?;
+            let days = if p.nick == "alice" && *role == ids::SECURITY_ADMINISTRATOR {
+                ENDING_SOON_DAYS
+            } else {
+                365
+            };
+            assign(&mut *tx, user.id, role, *eligible, (now, days)).await?;
         }
         ids_by_nick.insert(p.nick, user.id);
     }
@@ -184,7 +194,7 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
                 group.id,
                 ids::PRIVILEGED_ROLE_ADMINISTRATOR,
                 true,
-                now,
+                (now, 365),
             )
             .await?;
         }
@@ -272,7 +282,7 @@ async fn assign(
     principal: Uuid,
     role: &str,
     eligible: bool,
-    now: chrono::DateTime<chrono::Utc>,
+    (now, days): (chrono::DateTime<chrono::Utc>, i64),
 ) -> anyhow::Result<()> {
     let role_id = Uuid::parse_str(role)?;
     let kind = if eligible {
@@ -286,7 +296,7 @@ async fn assign(
         principal,
         role_id,
         "/",
-        (now, Some(now + TimeDelta::days(365))),
+        (now, Some(now + TimeDelta::days(days))),
         AssignmentType::Assigned,
         None,
         now,

@@ -3,7 +3,8 @@
 //   (a) alice signs in, enrols TOTP, activates Helpdesk Administrator and deactivates it;
 //   (b) carol requests Global Administrator, ada approves it on the Approvals page, carol sees
 //       it active and deactivates it;
-//   (c) ada changes a role setting and finds the change in the audit log.
+//   (c) ada changes a role setting and finds the change in the audit log;
+//   (d) ada edits an assignment's end; alice requests an extension, ada sees it.
 // Screenshots of the main pages go to SHOTS (a folder) when set.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
@@ -349,6 +350,52 @@ try {
     await d.page.goto(`${BASE}/portal/admin/roles/62e90394-69f5-4237-9190-012177145e10`);
     await expectText(d.page, "Activation needs approval from: Ada Administrator (ada@contoso.example).");
   });
+  // ---- (d) issue 15, item 8: assignments you can edit. Kept in a block of its own. ----
+  // Ada changes the end of Alice's Helpdesk Administrator eligibility, typed on her own clock,
+  // and the role's page shows the new end; Alice asks for her Security Administrator
+  // eligibility (ending in 10 days) to be extended, and Ada sees the request.
+  await step("d: ada edits an assignment's end and sees the new end", async () => {
+    await d.page.goto(`${BASE}/portal/admin/roles/${HELPDESK}`);
+    await d.page.getByRole("link", { name: "Edit eligible assignment of Alice Helpdesk-Lead" }).click();
+    await expectText(d.page, "Edit the eligible assignment of Alice Helpdesk-Lead");
+    await shot(d.page, "assignment-edit", false);
+    await fitsPhone(d.page, "assignment-edit");
+    await d.page.getByLabel("On a date", { exact: true }).check();
+    const typed = await d.page.evaluate(() => {
+      const day = new Date(Date.now() + 30 * 86400000);
+      const pad = (n) => String(n).padStart(2, "0");
+      return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}T17:00`;
+    });
+    // The moment 17:00 is on Ada's clock, as the page must store it.
+    const utc = await d.page.evaluate((v) => new Date(v).toISOString().replace(".000Z", "Z"), typed);
+    await d.page.getByLabel(/^End date/).fill(typed);
+    await d.page.getByLabel("Justification").fill("The helpdesk rota ends then");
+    await d.page.getByRole("button", { name: "Save changes" }).click();
+    await expectText(d.page, "is changed: it lasts until");
+    await d.page.getByRole("row", { name: /Alice Helpdesk-Lead/ }).locator(`time[datetime="${utc}"]`).first().waitFor();
+  });
+  await step("d: alice requests an extension, ada sees it", async () => {
+    await a.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My roles" }).click();
+    await expectText(a.page, "Eligibility ends in 10 days");
+    await a.page.getByRole("row", { name: /Security Administrator/ })
+      .getByRole("link", { name: "Request extension" }).click();
+    await a.page.getByLabel(/Justification/).fill("The security audit runs until March");
+    await fitsPhone(a.page, "request-extension");
+    await a.page.getByRole("button", { name: "Request extension" }).click();
+    await expectText(a.page, "waits for an administrator");
+    await fitsPhone(a.page, "my-roles-extension");
+    await d.page.goto(`${BASE}/portal/admin/roles/194ae4cb-b126-40b2-bd5b-6091b380977d`);
+    await expectText(d.page, "The security audit runs until March");
+    await shot(d.page, "extension-requests", false);
+    await fitsPhone(d.page, "extension-requests");
+    await d.page.goto(`${BASE}/portal/admin/groups`);
+    await d.page.getByRole("link", { name: "Compliance Portal Admins" }).first().click();
+    await expectText(d.page, "Privileged access");
+    await shot(d.page, "group-privileged-access", false);
+    await fitsPhone(d.page, "group-privileged-access");
+  });
+  // ---- end of (d) ----
+
   await step("admin pages render", async () => {
     for (const [page, name] of [
       ["/portal/admin", "administration"],

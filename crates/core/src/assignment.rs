@@ -1,13 +1,145 @@
 //! The decision on an administrator's request for an eligibility or an active assignment
 //! (adminAssign, adminUpdate, adminExtend, adminRenew): the window it asks for against the
 //! policy's admin expiration rule, and the admin enablement rules (justification, ticket, MFA).
-//! Like activations, never clamped: every broken rule is reported.
+//! Like activations, never clamped: every broken rule is reported. Also when an assignment
+//! an administrator gave may be extended or renewed, and the decision on its holder's request
+//! that administrators extend it (Graph's `selfExtend` of such a schedule).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::activation::{Expiration, Ticket, enablement_broken, end_of};
 use crate::invalid::Invalid;
 use crate::policy::{Enablement, ExpirationRule};
+
+/// An assignment ending within this window may be extended: an administrator's Extend, and its
+/// holder's request for an extension (Entra: 14 days).
+pub const EXTEND_WINDOW: TimeDelta = TimeDelta::days(14);
+
+/// How far back an ended assignment can still be renewed (Entra: 90 days).
+pub const RENEWABLE_FOR: TimeDelta = TimeDelta::days(90);
+
+/// Does an assignment that ends at `end` (None: permanent) end soon enough to be extended?
+/// Only one that has not ended: an ended one is renewed.
+pub fn extendable(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    end.is_some_and(|e| now < e && e - now <= EXTEND_WINDOW)
+}
+
+/// Has an assignment that ended at `end` ended recently enough to be renewed?
+pub fn renewable(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    end.is_some_and(|e| e <= now && now - e <= RENEWABLE_FOR)
+}
+
+/// When `end` comes, in calendar days (UTC) from `now`: "today", "tomorrow", "in 12 days";
+/// "has ended" once it has passed.
+pub fn ends_in_words(end: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    if end <= now {
+        return "has ended".into();
+    }
+    match (end.date_naive() - now.date_naive()).num_days() {
+        0 => "today".into(),
+        1 => "tomorrow".into(),
+        n => format!("in {n} days"),
+    }
+}
+
+/// The code of an extension request refused because one for the same assignment waits.
+pub const EXTENSION_REQUEST_EXISTS: &str = "PendingRequestExists";
+
+/// A holder's request that administrators extend an assignment they were given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtensionAsk {
+    /// The assignment's current end (None: permanent).
+    pub current_end: Option<DateTime<Utc>>,
+    pub justification: Option<String>,
+    /// How long the holder would like it to last, counted from now.
+    pub expiration: Expiration,
+    /// The id of a request of theirs for this assignment that already waits.
+    pub waiting: Option<uuid::Uuid>,
+}
+
+/// May the holder ask for this extension now? The assignment must end within
+/// [`EXTEND_WINDOW`], nothing of theirs may wait already, a justification says why, and what
+/// they ask must end after the current end and within the admin expiration rule an
+/// administrator's extension would meet. Returns the end asked for (None: permanent), or every
+/// broken rule. It grants nothing: an administrator decides.
+pub fn decide_extension_request(
+    rule: &ExpirationRule,
+    ask: &ExtensionAsk,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, Vec<Invalid>> {
+    if let Some(waiting) = ask.waiting {
+        return Err(vec![Invalid::new(
+            EXTENSION_REQUEST_EXISTS,
+            waiting.to_string(),
+            format!(
+                "your extension request {waiting} for this waits for an administrator: cancel it, or wait for the decision"
+            ),
+        )]);
+    }
+    let mut broken = Vec::new();
+    match ask.current_end {
+        None => broken.push(Invalid::new(
+            "ExpirationRule",
+            "scheduleInfo.expiration",
+            "this assignment is permanent; there is nothing to extend",
+        )),
+        Some(end) if end <= now => broken.push(Invalid::new(
+            "ExpirationRule",
+            "scheduleInfo.expiration",
+            "this assignment has ended; an administrator can renew it",
+        )),
+        Some(_) if !extendable(ask.current_end, now) => broken.push(Invalid::new(
+            "ExpirationRule",
+            "scheduleInfo.expiration",
+            "an extension can be requested within 14 days of the end",
+        )),
+        Some(_) => {}
+    }
+    if ask
+        .justification
+        .as_deref()
+        .is_none_or(|j| j.trim().is_empty())
+    {
+        broken.push(Invalid::new(
+            "JustificationRule",
+            "justification",
+            "say why you need it for longer",
+        ));
+    }
+    let asked = decide_admin(
+        rule,
+        &[],
+        &AdminRequest {
+            justification: None,
+            ticket: None,
+            start: None,
+            expiration: ask.expiration,
+            mfa_is_fresh: true,
+        },
+        now,
+    );
+    let asked_end = match asked {
+        Ok((_, end)) => end,
+        Err(e) => {
+            broken.extend(e);
+            None
+        }
+    };
+    if let (Some(current), Some(asked)) = (ask.current_end, asked_end)
+        && asked <= current
+    {
+        broken.push(Invalid::new(
+            "ExpirationRule",
+            "scheduleInfo.expiration",
+            "an extension must end after the current end",
+        ));
+    }
+    if broken.is_empty() {
+        Ok(asked_end)
+    } else {
+        Err(broken)
+    }
+}
 
 /// A window `[start, end)`; end None: permanent.
 pub type Window = (DateTime<Utc>, Option<DateTime<Utc>>);
@@ -133,6 +265,100 @@ mod tests {
             .map(|i| i.code)
             .collect();
         assert_eq!(codes, ["JustificationRule", "TicketingRule", "MfaRule"]);
+    }
+
+    #[test]
+    fn extend_within_two_weeks_renew_within_ninety_days() {
+        let day = 24 * 60;
+        assert!(extendable(Some(t(14 * day)), t(0)));
+        assert!(!extendable(Some(t(14 * day + 1)), t(0)));
+        assert!(!extendable(None, t(0)));
+        assert!(!extendable(Some(t(0)), t(0)));
+        assert!(renewable(Some(t(0)), t(0)));
+        assert!(renewable(Some(t(0)), t(90 * day)));
+        assert!(!renewable(Some(t(0)), t(90 * day + 1)));
+        assert!(!renewable(Some(t(1)), t(0)));
+        assert!(!renewable(None, t(0)));
+    }
+
+    #[test]
+    fn ends_in_calendar_days() {
+        // t(0) is 2027-01-15 08:00 UTC.
+        assert_eq!(ends_in_words(t(60), t(0)), "today");
+        assert_eq!(ends_in_words(t(16 * 60 + 1), t(0)), "tomorrow");
+        assert_eq!(ends_in_words(t(10 * 24 * 60), t(0)), "in 10 days");
+        assert_eq!(ends_in_words(t(0), t(0)), "has ended");
+    }
+
+    fn ask(current_days: i64, asked: Expiration) -> ExtensionAsk {
+        ExtensionAsk {
+            current_end: Some(t(current_days * 24 * 60)),
+            justification: Some("still on the project".into()),
+            expiration: asked,
+            waiting: None,
+        }
+    }
+
+    #[test]
+    fn an_extension_request_is_decided_like_the_extension_it_asks_for() {
+        let d = |n| Expiration::AfterDuration(TimeDelta::days(n));
+        assert_eq!(
+            decide_extension_request(&rule(90, true), &ask(5, d(90)), t(0)),
+            Ok(Some(t(90 * 24 * 60)))
+        );
+        // Beyond the maximum, not yet due, not after the current end: each said.
+        let codes = |r: Result<_, Vec<Invalid>>| {
+            r.unwrap_err()
+                .iter()
+                .map(|i| (i.code, i.message.clone()))
+                .collect::<Vec<_>>()
+        };
+        let over = codes(decide_extension_request(
+            &rule(90, true),
+            &ask(5, d(91)),
+            t(0),
+        ));
+        assert_eq!(over.len(), 1);
+        assert_eq!(over[0].0, "ExpirationRule");
+        let early = codes(decide_extension_request(
+            &rule(90, true),
+            &ask(30, d(60)),
+            t(0),
+        ));
+        assert!(early[0].1.contains("within 14 days"), "{early:?}");
+        let shorter = codes(decide_extension_request(
+            &rule(90, true),
+            &ask(5, d(3)),
+            t(0),
+        ));
+        assert!(
+            shorter[0].1.contains("after the current end"),
+            "{shorter:?}"
+        );
+        let mut permanent = ask(5, d(30));
+        permanent.current_end = None;
+        assert!(decide_extension_request(&rule(90, true), &permanent, t(0)).is_err());
+        let mut quiet = ask(5, d(30));
+        quiet.justification = Some("  ".into());
+        assert_eq!(
+            codes(decide_extension_request(&rule(90, true), &quiet, t(0)))[0].0,
+            "JustificationRule"
+        );
+        let mut twice = ask(5, d(30));
+        twice.waiting = Some(uuid::Uuid::nil());
+        assert_eq!(
+            codes(decide_extension_request(&rule(90, true), &twice, t(0)))[0].0,
+            EXTENSION_REQUEST_EXISTS
+        );
+        // Permanent only where the policy allows it.
+        assert_eq!(
+            decide_extension_request(&rule(90, false), &ask(5, Expiration::NoExpiration), t(0)),
+            Ok(None)
+        );
+        assert!(
+            decide_extension_request(&rule(90, true), &ask(5, Expiration::NoExpiration), t(0))
+                .is_err()
+        );
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub enum RequestStatus {
     Denied,
     Failed,
     Granted,
+    /// A holder's request that administrators extend what they were given: waits until one
+    /// extends it (adminExtend) or declines it (Graph's `PendingAdminDecision`).
+    PendingAdminDecision,
     PendingApproval,
     PendingProvisioning,
     PendingScheduleCreation,
@@ -102,11 +105,12 @@ pub enum RequestStatus {
 }
 
 impl RequestStatus {
-    pub const ALL: [RequestStatus; 10] = [
+    pub const ALL: [RequestStatus; 11] = [
         RequestStatus::Canceled,
         RequestStatus::Denied,
         RequestStatus::Failed,
         RequestStatus::Granted,
+        RequestStatus::PendingAdminDecision,
         RequestStatus::PendingApproval,
         RequestStatus::PendingProvisioning,
         RequestStatus::PendingScheduleCreation,
@@ -121,6 +125,7 @@ impl RequestStatus {
             RequestStatus::Denied => "Denied",
             RequestStatus::Failed => "Failed",
             RequestStatus::Granted => "Granted",
+            RequestStatus::PendingAdminDecision => "PendingAdminDecision",
             RequestStatus::PendingApproval => "PendingApproval",
             RequestStatus::PendingProvisioning => "PendingProvisioning",
             RequestStatus::PendingScheduleCreation => "PendingScheduleCreation",
@@ -139,6 +144,7 @@ impl RequestStatus {
         matches!(
             self,
             RequestStatus::PendingApproval
+                | RequestStatus::PendingAdminDecision
                 | RequestStatus::PendingProvisioning
                 | RequestStatus::PendingScheduleCreation
         )

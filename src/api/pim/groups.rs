@@ -43,7 +43,7 @@ async fn create_assignment(
 #[utoipa::path(get, path = "/v1/identityGovernance/privilegedAccess/group/assignmentScheduleRequests",
     tag = "pim-groups",
     params(("$filter" = Option<String>, Query, description = "principalId, groupId, accessId, status eq '...'; conditions joined by `and`, each field once",
-            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingAdminDecision|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
         ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, description = "Requests, newest first", body = Collection<schemas::GroupScheduleRequest>)))]
 async fn list_assignment(
@@ -59,7 +59,7 @@ async fn list_assignment(
     tag = "pim-groups",
     params(("id" = schemas::IdOrMineOrApprover, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')"),
         ("$filter" = Option<String>, Query, description = "with filterByCurrentUser(on='principal'): as on the collection",
-            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingAdminDecision|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
         ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, description = "One request, or the caller's requests", body = schemas::GroupRequestOrMine)))]
 async fn get_assignment(
@@ -122,7 +122,7 @@ async fn create_eligibility(
 #[utoipa::path(get, path = "/v1/identityGovernance/privilegedAccess/group/eligibilityScheduleRequests",
     tag = "pim-groups",
     params(("$filter" = Option<String>, Query, description = "principalId, groupId, accessId, status eq '...'; conditions joined by `and`, each field once",
-            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingAdminDecision|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
         ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, description = "Requests, newest first", body = Collection<schemas::GroupScheduleRequest>)))]
 async fn list_eligibility(
@@ -146,7 +146,7 @@ async fn list_eligibility(
     tag = "pim-groups",
     params(("id" = schemas::IdOrMineOrApprover, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')"),
         ("$filter" = Option<String>, Query, description = "with filterByCurrentUser(on='principal'): as on the collection",
-            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+            pattern = r"^((principalId|groupId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|accessId eq '(member|owner)'|status eq '(Canceled|Denied|Failed|Granted|PendingAdminDecision|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
         ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, description = "One request, or the caller's requests", body = schemas::GroupRequestOrMine)))]
 async fn get_eligibility(

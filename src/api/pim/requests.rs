@@ -421,7 +421,7 @@ async fn create_assignment(
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests", tag = "pim",
     params(("$filter" = Option<String>, Query, description = "principalId, roleDefinitionId, directoryScopeId, status eq '...'; conditions joined by `and`, each field once",
-            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingAdminDecision|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
         ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, description = "Requests, newest first", body = Collection<schemas::RoleScheduleRequest>)))]
 async fn list_assignment(
@@ -436,7 +436,7 @@ async fn list_assignment(
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentScheduleRequests/{id}", tag = "pim",
     params(("id" = schemas::IdOrMineOrApprover, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')"),
         ("$filter" = Option<String>, Query, description = "with filterByCurrentUser(on='principal'): as on the collection",
-            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingAdminDecision|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
         ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, description = "One request, or the caller's requests", body = schemas::RoleRequestOrMine)))]
 async fn get_assignment(
@@ -484,7 +484,7 @@ async fn create_eligibility(
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests", tag = "pim",
     params(("$filter" = Option<String>, Query, description = "principalId, roleDefinitionId, directoryScopeId, status eq '...'; conditions joined by `and`, each field once",
-            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingAdminDecision|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
         ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, description = "Requests, newest first", body = Collection<schemas::RoleScheduleRequest>)))]
 async fn list_eligibility(
@@ -499,7 +499,7 @@ async fn list_eligibility(
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleEligibilityScheduleRequests/{id}", tag = "pim",
     params(("id" = schemas::IdOrMineOrApprover, Path, description = "a request id, or filterByCurrentUser(on='principal'|'approver')"),
         ("$filter" = Option<String>, Query, description = "with filterByCurrentUser(on='principal'): as on the collection",
-            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
+            pattern = r"^((principalId|roleDefinitionId) eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|directoryScopeId eq '(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,63}){1,6})'|status eq '(Canceled|Denied|Failed|Granted|PendingAdminDecision|PendingApproval|PendingProvisioning|PendingScheduleCreation|Provisioned|Revoked|ScheduleCreated)')$"),
         ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, description = "One request, or the caller's requests", body = schemas::RoleRequestOrMine)))]
 async fn get_eligibility(

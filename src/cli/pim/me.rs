@@ -257,11 +257,12 @@ pub async fn extend(pim: &Pim, a: ExtendArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-const STATUSES: [&str; 10] = [
+const STATUSES: [&str; 11] = [
     "Canceled",
     "Denied",
     "Failed",
     "Granted",
+    "PendingAdminDecision",
     "PendingApproval",
     "PendingProvisioning",
     "PendingScheduleCreation",

@@ -1,9 +1,11 @@
 //! The signed-in person's own access: "My roles" (eligible and active roles and group accesses,
-//! with Activate, Deactivate, Extend and Renew), the activation form, and "My requests" (what
+//! with Activate, Deactivate, Extend and Renew, and Request extension of what an administrator
+//! gave), the activation form, and "My requests" (what
 //! was asked, its status and approval stages, Cancel). Every action goes through the same use
 //! case as the API's self actions (`service::pim::submit`, `approve::cancel`).
 
 mod activate;
+mod extension;
 mod requests;
 mod roles;
 
@@ -40,6 +42,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/portal/roles/renew",
             get(activate::renew_form).post(activate::renew),
+        )
+        .route(
+            "/portal/roles/request-extension",
+            get(extension::form).post(extension::request),
         )
         .route("/portal/requests", get(requests::page))
         .route("/portal/requests/cancel", post(requests::cancel))

@@ -73,6 +73,7 @@ struct RequestsPage {
 fn status_words(s: RequestStatus) -> (&'static str, &'static str) {
     match s {
         RequestStatus::PendingApproval => ("Waiting for approval", "badge-warn"),
+        RequestStatus::PendingAdminDecision => ("Waiting for an administrator", "badge-warn"),
         RequestStatus::Granted
         | RequestStatus::Provisioned
         | RequestStatus::ScheduleCreated
@@ -192,7 +193,13 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Re
         rows.push(RequestRow {
             id: r.id.to_string(),
             target: targets.view(&mut *tx, &r.target(), me).await?,
-            action: action_words(r.action),
+            action: if r.action == RequestAction::SelfExtend
+                && r.kind == eligo_core::request::RequestKind::Eligibility
+            {
+                "Extend the eligibility (asks an administrator)"
+            } else {
+                action_words(r.action)
+            },
             status,
             badge,
             detail: r.status_detail.clone(),
@@ -209,7 +216,10 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Re
                 .map(|t| format!("{} ({})", t.number, t.system)),
             created: TimeView::of(r.created_date_time),
             stages: stages(app, r),
-            cancelable: r.status == RequestStatus::PendingApproval || scheduled,
+            cancelable: matches!(
+                r.status,
+                RequestStatus::PendingApproval | RequestStatus::PendingAdminDecision
+            ) || scheduled,
         });
     }
     Ok(RequestsPage {

@@ -1,5 +1,6 @@
 //! "My roles": what the viewer is eligible for and holds now (directory roles and group
-//! accesses, directly or through a role-assignable group), with the actions that apply; and
+//! accesses, directly or through a role-assignable group), with the actions that apply (when
+//! what an administrator gave ends, and Request extension when it ends within 14 days); and
 //! Deactivate, which goes through `selfDeactivate`.
 
 use std::collections::HashSet;
@@ -51,6 +52,13 @@ pub struct RoleRow {
     /// One's own activation that has not run its minimum yet: when Deactivate will work.
     pub deactivate_from: Option<String>,
     pub can_extend: bool,
+    /// "in 12 days", "tomorrow": when an eligibility or an assignment given by an
+    /// administrator ends.
+    pub ends_in: Option<String>,
+    /// Request extension (one's own, given by an administrator, ending within 14 days).
+    pub extension_link: Option<String>,
+    /// One's own extension request for it that waits for an administrator (its id).
+    pub extension_pending: Option<String>,
 }
 
 #[derive(Template)]
@@ -90,6 +98,46 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
     .filter(|r| r.action == RequestAction::SelfActivate)
     .map(|r| (r.target(), r.id.to_string()))
     .collect();
+    let asked: std::collections::HashMap<(AccessTarget, RequestKind), String> = views::requests(
+        app,
+        caller,
+        RequestQuery {
+            principal_id: Some(me),
+            status: Some(RequestStatus::PendingAdminDecision),
+            targets: Which::All,
+            ..Default::default()
+        },
+        Page::ALL,
+    )
+    .await?
+    .into_iter()
+    .map(|r| ((r.target(), r.kind), r.id.to_string()))
+    .collect();
+    // What an administrator gave this person directly: when it ends, and whether they may ask
+    // for more (the core's window) or already did.
+    let given = |h: &views::Holding, kind: RequestKind| {
+        let s = &h.schedule;
+        let own = h.via_group.is_none()
+            && s.principal_id == me
+            && s.assignment_type == AssignmentType::Assigned;
+        let ends_in = s
+            .end_date_time
+            .filter(|_| own)
+            .map(|e| eligo_core::assignment::ends_in_words(e, now));
+        let pending = own
+            .then(|| asked.get(&(s.target(), kind)).cloned())
+            .flatten();
+        let link =
+            (own && pending.is_none() && eligo_core::assignment::extendable(s.end_date_time, now))
+                .then(|| {
+                    format!(
+                        "/portal/roles/request-extension?{}&kind={}",
+                        super::target_query(&s.target()),
+                        s.kind.as_str()
+                    )
+                });
+        (ends_in, link, pending)
+    };
     let active = views::holdings(app, caller, ScheduleKind::Active, mine).await?;
     let mut tx = app.store.read().await?;
     let mut targets = Targets::default();
@@ -122,6 +170,7 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
                 )
             })
             .flatten();
+        let (ends_in, extension_link, extension_pending) = given(h, RequestKind::Assignment);
         active_rows.push(RoleRow {
             target: targets.view(&mut *tx, &target, me).await?,
             query: super::target_query(&target),
@@ -143,6 +192,9 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
                 )
             }),
             can_extend: own && s.end_date_time.is_some_and(|e| e - now <= EXTEND_WINDOW),
+            ends_in,
+            extension_link,
+            extension_pending,
         });
     }
 
@@ -156,6 +208,7 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
         }
         let already_active = own_activations.contains(&target);
         let pending = waiting.get(&target).cloned();
+        let (ends_in, extension_link, extension_pending) = given(h, RequestKind::Eligibility);
         eligible_rows.push(RoleRow {
             target: targets.view(&mut *tx, &target, me).await?,
             query: super::target_query(&target),
@@ -171,6 +224,9 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
             can_deactivate: false,
             deactivate_from: None,
             can_extend: false,
+            ends_in,
+            extension_link,
+            extension_pending,
         });
     }
 
@@ -212,6 +268,9 @@ async fn build(app: &App, viewer: &Viewer, errors: FieldErrors) -> PageResult<Ro
             can_deactivate: false,
             deactivate_from: None,
             can_extend: false,
+            ends_in: None,
+            extension_link: None,
+            extension_pending: None,
         });
     }
     drop(tx);

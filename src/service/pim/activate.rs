@@ -1,5 +1,5 @@
 //! A principal's actions on its own access: activate, deactivate, extend and renew an
-//! activation. The decision is `eligo_core::activation::decide_activation`; when the policy
+//! activation (a `selfExtend` of what an administrator gave goes to `extension`). The decision is `eligo_core::activation::decide_activation`; when the policy
 //! asks for approval the request waits (no schedule yet) and `apply_approved` grants it once the
 //! last stage approves, re-checking everything then: the activation's clock starts at approval.
 
@@ -73,9 +73,15 @@ pub async fn run(
             }
         }
         RequestAction::SelfExtend => {
-            let mut current = current_activation(tx, request, now)
-                .await?
-                .ok_or_else(|| does_not_exist("running activation"))?;
+            // An eligibility, or an active assignment an administrator gave (no activation to
+            // extend): the request asks administrators, and waits for their decision.
+            let activation = match request.kind {
+                RequestKind::Eligibility => None,
+                RequestKind::Assignment => current_activation(tx, request, now).await?,
+            };
+            let Some(mut current) = activation else {
+                return crate::service::pim::extension::ask(caller, tx, target, request, now).await;
+            };
             let decided = decide(
                 app,
                 tx,

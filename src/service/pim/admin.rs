@@ -3,7 +3,7 @@
 //! window is decided by `eligo_core::assignment::decide_admin` and never clamped.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use eligo_core::assignment::{AdminRequest, decide_admin};
+use eligo_core::assignment::{AdminRequest, RENEWABLE_FOR, decide_admin};
 use eligo_core::invalid::Invalid;
 use eligo_core::request::{
     RequestAction, RequestKind, RequestStatus, ScheduleInfo, ScheduleRequest,
@@ -16,11 +16,8 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::failure::UseCaseResult;
 use crate::service::pim::{
-    Target, cascade, does_not_exist, live_schedules, role_event, rule_failure,
+    Target, cascade, does_not_exist, extension, live_schedules, role_event, rule_failure,
 };
-
-/// How far back an ended assignment can still be renewed (Entra: 90 days).
-const RENEWABLE_FOR: TimeDelta = TimeDelta::days(90);
 
 pub async fn run(
     app: &App,
@@ -112,6 +109,9 @@ pub async fn run(
             schedule.created_using = Some(request.id);
             tx.insert_role_schedule(&schedule).await?;
             grant(request, &schedule, now);
+            if request.action == RequestAction::AdminRenew {
+                extension::settle(tx, target, request, &caller.initiator(), now).await?;
+            }
             let activity = match (kind, request.action, end) {
                 (ScheduleKind::Eligible, RequestAction::AdminRenew, _) => {
                     "Renew eligible member in role in PIM"
@@ -185,6 +185,9 @@ pub async fn run(
                 .await?;
             }
             grant(request, &schedule, now);
+            if request.action == RequestAction::AdminExtend {
+                extension::settle(tx, target, request, &caller.initiator(), now).await?;
+            }
             let activity = match (kind, request.action) {
                 (ScheduleKind::Eligible, RequestAction::AdminExtend) => {
                     "Extend eligible member in role in PIM"
@@ -229,6 +232,7 @@ pub async fn run(
             }
             request.status = RequestStatus::Revoked;
             request.completed_date_time = Some(now);
+            extension::settle(tx, target, request, &caller.initiator(), now).await?;
             let activity = match kind {
                 ScheduleKind::Eligible => "Remove eligible member from role in PIM completed",
                 ScheduleKind::Active => "Remove member from role in PIM completed",

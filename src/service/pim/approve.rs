@@ -424,7 +424,8 @@ pub async fn review_in(
 }
 
 /// `POST .../roleAssignmentScheduleRequests/{id}/cancel`: the requester withdraws a request
-/// still waiting for approval, or a scheduled activation that has not started.
+/// still waiting for approval (or for an administrator's decision on an extension), or a
+/// scheduled activation that has not started.
 pub async fn cancel(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     crate::service::authorize::audited(
         app,
@@ -460,11 +461,15 @@ async fn cancel_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCaseResul
     if request.status == RequestStatus::Canceled {
         return Ok(()); // Cancelling twice changes nothing.
     }
-    if request.status != RequestStatus::PendingApproval && scheduled.is_none() {
+    let waiting = matches!(
+        request.status,
+        RequestStatus::PendingApproval | RequestStatus::PendingAdminDecision
+    );
+    if !waiting && scheduled.is_none() {
         return Err(Failure::bad_request(
             "RequestNotCancelable",
             format!(
-                "this request is {}; only a request waiting for approval or a scheduled activation that has not started can be canceled",
+                "this request is {}; only a request waiting for approval or an administrator, or a scheduled activation that has not started, can be canceled",
                 request.status.as_str()
             ),
         ));

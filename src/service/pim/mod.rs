@@ -7,6 +7,7 @@ pub mod activate;
 pub mod admin;
 pub mod approve;
 pub mod cascade;
+pub mod extension;
 pub mod scheduler;
 pub mod submit;
 pub mod views;

@@ -8,12 +8,13 @@ use eligo_core::request::{
     RequestAction, RequestKind, RequestStatus, ScheduleInfo, ScheduleRequest,
 };
 use eligo_core::scope;
+use eligo_store::Tx;
 use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
-use crate::service::pim::{Governed, activate, activity_for, admin, load_target};
+use crate::service::pim::{Governed, Target, activate, activity_for, admin, load_target};
 use crate::service::{authorize, directory};
 use eligo_core::directory::Relation;
 use eligo_core::target::{GroupAccess, Target as AccessTarget};
@@ -79,8 +80,42 @@ fn requested(kind: RequestKind, action: RequestAction) -> &'static str {
         RequestAction::AdminRenew => "Renew member in role in PIM requested",
         RequestAction::SelfActivate => "Add member to role requested (PIM activation)",
         RequestAction::SelfDeactivate => "Remove member from role requested (PIM deactivate)",
+        RequestAction::SelfExtend if eligible => "Extend eligible member in role requested (PIM)",
         RequestAction::SelfExtend => "Extend member in role requested (PIM activation)",
         RequestAction::SelfRenew => "Renew member in role requested (PIM activation)",
+    }
+}
+
+/// May `caller` act as an administrator on `principal`'s access to `target` (assign, update,
+/// extend, renew, or — `adding` false — remove it; and decide a holder's extension request,
+/// which is the same as extending)? A role needs `roleAssignments/update` with a fresh second
+/// factor; a group access whatever changing the group's members (owners) needs: the protected
+/// actions for protected groups, and its owners.
+pub async fn authorize_admin(
+    app: &App,
+    caller: &Caller,
+    tx: &mut dyn Tx,
+    target: &Target,
+    principal: Uuid,
+    adding: bool,
+) -> UseCaseResult<()> {
+    match &target.governed {
+        Governed::Role(_) => Ok(authorize::act(
+            app,
+            caller,
+            actions::ROLE_ASSIGNMENTS_UPDATE,
+            true,
+        )?),
+        Governed::Group { group, access } => {
+            let relation = match access {
+                GroupAccess::Member => Relation::Member,
+                GroupAccess::Owner => Relation::Owner,
+            };
+            directory::authorize_relation_change(
+                app, tx, caller, group, principal, relation, adding,
+            )
+            .await
+        }
     }
 }
 
@@ -90,10 +125,13 @@ async fn submit_authorized(
     new: NewRequest,
 ) -> UseCaseResult<ScheduleRequest> {
     scope::validate(&new.directory_scope_id)?;
-    if new.kind == RequestKind::Eligibility && new.action.is_self() {
+    if new.kind == RequestKind::Eligibility
+        && new.action.is_self()
+        && new.action != RequestAction::SelfExtend
+    {
         return Err(Failure::bad_request(
             "InvalidRequestAction",
-            "eligibility requests take admin actions only; self actions belong to roleAssignmentScheduleRequests",
+            "eligibility requests take admin actions and selfExtend (asking administrators to extend your eligibility) only; the other self actions belong to roleAssignmentScheduleRequests",
         ));
     }
     let access_target = AccessTarget::of(new.role_definition_id, &new.directory_scope_id);
@@ -111,26 +149,9 @@ async fn submit_authorized(
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let target = load_target(&mut *tx, &access_target, new.principal_id).await?;
-    if let Governed::Group { group, access } = &target.governed
-        && !new.action.is_self()
-    {
-        // Whoever may change the group's members (owners) may give or take PIM membership
-        // (ownership): the same protected actions for role-assignable groups, and owners.
-        let relation = match access {
-            GroupAccess::Member => Relation::Member,
-            GroupAccess::Owner => Relation::Owner,
-        };
+    if target.is_group() && !new.action.is_self() {
         let adding = !matches!(new.action, RequestAction::AdminRemove);
-        directory::authorize_relation_change(
-            app,
-            &mut *tx,
-            caller,
-            group,
-            new.principal_id,
-            relation,
-            adding,
-        )
-        .await?;
+        authorize_admin(app, caller, &mut *tx, &target, new.principal_id, adding).await?;
     }
     let mut request = ScheduleRequest {
         id: Uuid::new_v4(),

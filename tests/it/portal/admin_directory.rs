@@ -781,3 +781,273 @@ async fn the_connectors_page_shows_health_and_reconcile_reports_an_unreachable_s
         .await;
     assert_refused(&refused);
 }
+
+/// `principal`'s eligible (or active) access to `group`, as the API reads it: (accessId,
+/// endDateTime) of each.
+async fn group_access(
+    t: &TestApp,
+    group: Uuid,
+    principal: Uuid,
+    what: &str,
+) -> Vec<(String, String)> {
+    let (status, body) = t
+        .get(
+            &format!(
+                "/v1/identityGovernance/privilegedAccess/group/{what}ScheduleInstances?$filter=groupId eq '{group}' and principalId eq '{principal}'"
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["accessId"].as_str().unwrap().to_string(),
+                v["endDateTime"].as_str().unwrap_or("permanent").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn ada_gives_group_access_through_pim_edits_and_removes_it() {
+    let t = TestApp::demo().await;
+    let group = group_id(&t, "Compliance Portal Admins").await;
+    let erin = user_id(&t, "erin@contoso.example").await;
+    let bob = user_id(&t, "bob@contoso.example").await;
+    let mut b = signed_in(&t, "ada").await;
+    let path = format!("/portal/admin/groups/{group}");
+    let page = b.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("Privileged access"));
+    assert!(page.has("Bob Exchange"), "{}", page.body);
+    // The principal field works typed, and carries the picker's hook.
+    assert!(
+        page.has("name=\"principal\" value=\"\" data-picker=\"principals\""),
+        "{}",
+        page.body
+    );
+    let assign = format!("{path}/pim/assign");
+    // Nobody by that name: a field error, nothing assigned.
+    let refused = b
+        .submit(
+            &assign,
+            &[
+                ("principal", "nobody@contoso.example"),
+                ("access", "member"),
+                ("kind", "eligible"),
+                ("end_type", "duration"),
+                ("duration", "30 days"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.has("id=\"pim-principal-error\""),
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.input_value("duration").as_deref(), Some("30 days"));
+    // Beyond the settings' maximum (eligibility: a year): on the duration field.
+    let refused = b
+        .submit(
+            &assign,
+            &[
+                ("principal", "erin@contoso.example"),
+                ("access", "owner"),
+                ("kind", "eligible"),
+                ("end_type", "duration"),
+                ("duration", "P400D"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.has("id=\"duration-error\""), "{}", refused.body);
+    assert!(
+        group_access(&t, group, erin, "eligibility")
+            .await
+            .is_empty()
+    );
+
+    let done = b
+        .submit(
+            &assign,
+            &[
+                ("principal", "erin@contoso.example"),
+                ("access", "owner"),
+                ("kind", "eligible"),
+                ("end_type", "duration"),
+                ("duration", "30 days"),
+                ("justification", "covers for Bob"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.follow(&done).await;
+    assert!(
+        page.has(
+            "Erin Employee is now eligible for ownership of this group until 2026-12-22 10:00 UTC."
+        ),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        group_access(&t, group, erin, "eligibility").await,
+        [("owner".to_string(), "2026-12-22T10:00:00Z".to_string())]
+    );
+
+    // Edit it from its row: the same form as a role's, for the group's ownership.
+    let edit = format!(
+        "/portal/admin/assignments/edit?group={group}&access=owner&principal={erin}&kind=eligible"
+    );
+    assert!(page.has(&edit.replace('&', "&#38;")), "{}", page.body);
+    let form = b.get(&edit).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.has("ownership of Compliance Portal Admins"));
+    let saved = b
+        .submit(
+            "/portal/admin/assignments/edit",
+            &[
+                ("group", &group.to_string()),
+                ("access", "owner"),
+                ("principal", &erin.to_string()),
+                ("kind", "eligible"),
+                ("end_type", "date"),
+                ("end_date", "2026-12-01T09:00"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(saved.location(), Some(path.as_str()));
+    assert_eq!(
+        group_access(&t, group, erin, "eligibility").await,
+        [("owner".to_string(), "2026-12-01T09:00:00Z".to_string())]
+    );
+    // Ending within 14 days now: Extend is offered on its row.
+    let page = b.get(&path).await;
+    assert!(
+        page.has("/portal/admin/assignments/extend?group="),
+        "{}",
+        page.body
+    );
+
+    // Active membership, then removed.
+    let done = b
+        .submit(
+            &assign,
+            &[
+                ("principal", &erin.to_string()),
+                ("access", "member"),
+                ("kind", "active"),
+                ("end_type", "duration"),
+                ("duration", "8 hours"),
+                ("justification", "audit week"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(member_ids(&t, group, "members").await.contains(&erin));
+    let removed = b
+        .submit(
+            &format!("{path}/pim/remove"),
+            &[
+                ("principal", &erin.to_string()),
+                ("access", "member"),
+                ("kind", "active"),
+            ],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    assert!(
+        b.follow(&removed)
+            .await
+            .has("Removed: Erin Employee no longer has active membership")
+    );
+    assert!(!member_ids(&t, group, "members").await.contains(&erin));
+    // Bob's eligibility is untouched.
+    assert_eq!(group_access(&t, group, bob, "eligibility").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_group_lists_the_roles_it_carries() {
+    let t = TestApp::demo().await;
+    let tier0 = group_id(&t, "Tier 0 Operators").await;
+    let mut b = signed_in(&t, "ada").await;
+    let page = b.get(&format!("/portal/admin/groups/{tier0}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("Roles this group carries"));
+    assert!(
+        page.has("<a href=\"/portal/admin/roles/e8611ab8-c189-46e8-94e1-60213ab1f814\">Privileged Role Administrator</a>"),
+        "{}",
+        page.body
+    );
+    // A group that carries none says so.
+    let team = group_id(&t, "Helpdesk Team").await;
+    let page = b.get(&format!("/portal/admin/groups/{team}")).await;
+    assert!(page.has("This group holds no role and is eligible for none."));
+}
+
+#[tokio::test]
+async fn a_user_administrator_may_not_give_access_to_a_protected_group() {
+    let t = TestApp::demo().await;
+    let tier0 = group_id(&t, "Tier 0 Operators").await;
+    let erin = user_id(&t, "erin@contoso.example").await;
+    let carol = user_id(&t, "carol@contoso.example").await;
+    let uma = user_id(&t, "uma@contoso.example").await;
+    let mut b = signed_in(&t, "uma").await;
+    let path = format!("/portal/admin/groups/{tier0}");
+    let page = b.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // No form, no actions: Tier 0 Operators is role-assignable.
+    assert!(!page.has("/pim/assign"));
+    assert!(!page.has("/pim/remove"));
+    let refused = b
+        .submit(
+            &format!("{path}/pim/assign"),
+            &[
+                ("principal", "erin@contoso.example"),
+                ("access", "member"),
+                ("kind", "active"),
+                ("end_type", "duration"),
+                ("duration", "8 hours"),
+            ],
+        )
+        .await;
+    assert_refused(&refused);
+    let refused = b
+        .submit(
+            &format!("{path}/pim/remove"),
+            &[
+                ("principal", &carol.to_string()),
+                ("access", "member"),
+                ("kind", "eligible"),
+            ],
+        )
+        .await;
+    assert_refused(&refused);
+    let refused = b
+        .submit(
+            "/portal/admin/assignments/edit",
+            &[
+                ("group", &tier0.to_string()),
+                ("access", "member"),
+                ("principal", &carol.to_string()),
+                ("kind", "eligible"),
+                ("end_type", "permanent"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(group_access(&t, tier0, erin, "assignment").await.is_empty());
+    assert_eq!(group_access(&t, tier0, carol, "eligibility").await.len(), 1);
+    assert!(!member_ids(&t, tier0, "members").await.contains(&erin));
+    t.assert_one_refusal(
+        "Add member to group in PIM requested",
+        "ProtectedGroup",
+        uma,
+    )
+    .await;
+}

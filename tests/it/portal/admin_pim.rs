@@ -638,3 +638,376 @@ async fn a_global_reader_reads_settings_without_a_save_button() {
             .await;
     }
 }
+
+const SECURITY_ADMIN: &str = "194ae4cb-b126-40b2-bd5b-6091b380977d";
+
+/// The end of `principal`'s eligibility for `role` now (None: permanent; "none": nothing).
+async fn eligibility_end(t: &TestApp, principal: &str, role: &str) -> String {
+    let (status, body) = t
+        .get(
+            &format!(
+                "/v1/roleManagement/directory/roleEligibilityScheduleInstances?$filter=principalId eq '{principal}' and roleDefinitionId eq '{role}'"
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    match body["value"].as_array().unwrap().as_slice() {
+        [] => "none".into(),
+        [one] => one["endDateTime"]
+            .as_str()
+            .unwrap_or("permanent")
+            .to_string(),
+        many => panic!("{} eligibilities", many.len()),
+    }
+}
+
+fn assignment_link(mode: &str, role: &str, principal: &str, kind: &str) -> String {
+    format!(
+        "/portal/admin/assignments/{mode}?role={role}&scope=%2F&principal={principal}&kind={kind}"
+    )
+}
+
+fn change_fields<'a>(
+    role: &'a str,
+    principal: &'a str,
+    kind: &'a str,
+    more: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut out = vec![
+        ("role", role),
+        ("scope", "/"),
+        ("principal", principal),
+        ("kind", kind),
+    ];
+    out.extend_from_slice(more);
+    out
+}
+
+#[tokio::test]
+async fn ada_edits_extends_and_renews_assignments() {
+    let t = TestApp::demo().await;
+    let alice = user_id(&t, "alice@contoso.example").await;
+    let erin = user_id(&t, "erin@contoso.example").await;
+    let mut b = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
+
+    // Alice's Security Administrator eligibility ends within 14 days: Extend is offered, with
+    // the days left; Edit on every assignment an administrator gave.
+    let page = b
+        .get(&format!("/portal/admin/roles/{SECURITY_ADMIN}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("Ends in 10 days"), "{}", page.body);
+    let extend = assignment_link("extend", SECURITY_ADMIN, &alice, "eligible");
+    let edit_helpdesk = assignment_link("edit", HELPDESK, &alice, "eligible");
+    assert!(page.has(&extend.replace('&', "&#38;")), "{}", page.body);
+    let helpdesk = b.get(&format!("/portal/admin/roles/{HELPDESK}")).await;
+    assert!(helpdesk.has(&edit_helpdesk.replace('&', "&#38;")));
+    // A year away: no Extend for Helpdesk Administrator.
+    assert!(!helpdesk.has("/portal/admin/assignments/extend"));
+
+    // Edit: the form shows the current end (UTC, for the script to show locally).
+    let form = b.get(&edit_helpdesk).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.has("Edit the eligible assignment of Alice Helpdesk-Lead"));
+    assert_eq!(
+        form.input_value("end_date").as_deref(),
+        Some("2027-11-22T10:00")
+    );
+    assert!(form.has("data-utc=\"2027-11-22T10:00:00Z\""));
+    let edit = "/portal/admin/assignments/edit";
+    // Beyond the settings' maximum: a field error, what was typed kept, nothing changed.
+    let refused = b
+        .submit(
+            edit,
+            &change_fields(
+                HELPDESK,
+                &alice,
+                "eligible",
+                &[("end_type", "duration"), ("duration", "400 days")],
+            ),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.has("id=\"duration-error\""), "{}", refused.body);
+    assert_eq!(refused.input_value("duration").as_deref(), Some("400 days"));
+    assert_eq!(
+        eligibility_end(&t, &alice, HELPDESK).await,
+        "2027-11-22T10:00:00Z"
+    );
+    // Permanent, which the settings forbid.
+    let refused = b
+        .submit(
+            edit,
+            &change_fields(HELPDESK, &alice, "eligible", &[("end_type", "permanent")]),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.has("id=\"end_type-error\""), "{}", refused.body);
+    // A date typed in Berlin (UTC+1 in winter): read there.
+    let done = b
+        .submit(
+            edit,
+            &change_fields(
+                HELPDESK,
+                &alice,
+                "eligible",
+                &[
+                    ("end_type", "date"),
+                    ("end_date", "2026-12-31T19:00"),
+                    ("end_date_offset", "60"),
+                    ("justification", "project ends with the year"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let shown = b.follow(&done).await;
+    assert!(
+        shown.has("Alice Helpdesk-Lead&#39;s eligible assignment of Helpdesk Administrator at / is changed: it lasts until 2026-12-31 18:00 UTC."),
+        "{}",
+        shown.body
+    );
+    assert_eq!(
+        eligibility_end(&t, &alice, HELPDESK).await,
+        "2026-12-31T18:00:00Z"
+    );
+
+    // Extend: beyond the maximum is refused on its field; within it, granted.
+    let form = b.get(&extend).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let extend_post = "/portal/admin/assignments/extend";
+    let refused = b
+        .submit(
+            extend_post,
+            &change_fields(
+                SECURITY_ADMIN,
+                &alice,
+                "eligible",
+                &[("end_type", "duration"), ("duration", "P366D")],
+            ),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.has("id=\"duration-error\""));
+    assert_eq!(
+        eligibility_end(&t, &alice, SECURITY_ADMIN).await,
+        "2026-12-02T10:00:00Z"
+    );
+    let done = b
+        .submit(
+            extend_post,
+            &change_fields(
+                SECURITY_ADMIN,
+                &alice,
+                "eligible",
+                &[("end_type", "duration"), ("duration", "90 days")],
+            ),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        eligibility_end(&t, &alice, SECURITY_ADMIN).await,
+        "2027-02-20T10:00:00Z"
+    );
+
+    // Renew: Erin's five-minute eligibility expires and shows under Expired, with Renew.
+    let add = format!("/portal/admin/roles/{HELPDESK}/assignments");
+    let added = b
+        .submit(
+            &add,
+            &[
+                ("principal", "erin@contoso.example"),
+                ("kind", "eligible"),
+                ("end_type", "duration"),
+                ("duration", "5 minutes"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    t.clock.advance(TimeDelta::minutes(6));
+    let page = b.get(&format!("/portal/admin/roles/{HELPDESK}")).await;
+    let renew = assignment_link("renew", HELPDESK, &erin, "eligible");
+    assert!(page.has("id=\"expired-heading\""), "{}", page.body);
+    assert!(page.has(&renew.replace('&', "&#38;")), "{}", page.body);
+    let form = b.get(&renew).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.has("Renew the eligible assignment of Erin Employee"));
+    let done = b
+        .submit(
+            "/portal/admin/assignments/renew",
+            &change_fields(
+                HELPDESK,
+                &erin,
+                "eligible",
+                &[("end_type", "duration"), ("duration", "30 days")],
+            ),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        eligibility_end(&t, &erin, HELPDESK).await,
+        "2026-12-22T10:06:00Z"
+    );
+    // Given again: no longer under Expired. A removed one is not offered for renewal either.
+    let page = b.get(&format!("/portal/admin/roles/{HELPDESK}")).await;
+    assert!(!page.has("id=\"expired-heading\""), "{}", page.body);
+    let removed = b
+        .submit(
+            &format!("/portal/admin/roles/{HELPDESK}/assignments/remove"),
+            &[
+                ("principal_id", erin.as_str()),
+                ("kind", "eligible"),
+                ("scope", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let page = b.get(&format!("/portal/admin/roles/{HELPDESK}")).await;
+    assert!(!page.has(&renew.replace('&', "&#38;")), "{}", page.body);
+    // Nothing to edit any more: a clear page, not a 500.
+    let gone = b
+        .get(&assignment_link("edit", HELPDESK, &erin, "eligible"))
+        .await;
+    assert_eq!(gone.status, StatusCode::BAD_REQUEST, "{}", gone.body);
+    assert!(gone.has("has no eligible assignment"), "{}", gone.body);
+}
+
+#[tokio::test]
+async fn a_reader_is_refused_edit_extend_renew_and_decline_and_nothing_changes() {
+    let t = TestApp::demo().await;
+    let alice = user_id(&t, "alice@contoso.example").await;
+    let dave = user_id(&t, "dave@contoso.example").await;
+    // Erin had a day of Helpdesk Administrator, which ended: something to renew.
+    let erin = user_id(&t, "erin@contoso.example").await;
+    let (status, body) = t
+        .post(
+            crate::harness::ELIGIBILITY_URL,
+            BOOTSTRAP,
+            json!({
+                "action": "adminAssign", "principalId": erin, "roleDefinitionId": HELPDESK,
+                "directoryScopeId": "/", "justification": "one day",
+                "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": "P1D"}}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    t.clock.advance(TimeDelta::days(2));
+    let mut b = Browser::signed_in_with_mfa(&t, "dave@contoso.example", DEMO_PASSWORD)
+        .await
+        .0;
+    // Dave reads the role's page: no Edit, Extend or Renew.
+    let page = b
+        .get(&format!("/portal/admin/roles/{SECURITY_ADMIN}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(!page.has("/portal/admin/assignments/"), "{}", page.body);
+    let before = eligibility_end(&t, &alice, SECURITY_ADMIN).await;
+    for (mode, role, who, activity) in [
+        (
+            "edit",
+            SECURITY_ADMIN,
+            &alice,
+            "Update eligible member in role in PIM requested",
+        ),
+        (
+            "extend",
+            SECURITY_ADMIN,
+            &alice,
+            "Extend eligible member in role in PIM requested",
+        ),
+        (
+            "renew",
+            HELPDESK,
+            &erin,
+            "Renew eligible member in role in PIM requested",
+        ),
+    ] {
+        let refused = b
+            .submit(
+                &format!("/portal/admin/assignments/{mode}"),
+                &change_fields(
+                    role,
+                    who,
+                    "eligible",
+                    &[("end_type", "duration"), ("duration", "30 days")],
+                ),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{mode}: {}",
+            refused.body
+        );
+        t.assert_one_refusal(
+            activity,
+            "Authorization_RequestDenied",
+            dave.parse().unwrap(),
+        )
+        .await;
+    }
+    assert_eq!(eligibility_end(&t, &erin, HELPDESK).await, "none");
+    // An extension request Dave may read but not decide.
+    let (status, token) = t
+        .call(
+            axum::http::Method::POST,
+            "/v1/auth/token",
+            None,
+            Some(json!({ "username": "alice@contoso.example", "password": DEMO_PASSWORD })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let alice_token = token["access_token"].as_str().unwrap().to_string();
+    let (status, asked) = t
+        .post(
+            crate::harness::ELIGIBILITY_URL,
+            &alice_token,
+            json!({
+                "action": "selfExtend", "principalId": alice, "roleDefinitionId": SECURITY_ADMIN,
+                "directoryScopeId": "/", "justification": "the audit runs into January",
+                "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": "P90D"}}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    assert_eq!(asked["status"], "PendingAdminDecision");
+    let id = asked["id"].as_str().unwrap();
+    let page = b
+        .get(&format!("/portal/admin/roles/{SECURITY_ADMIN}"))
+        .await;
+    assert!(!page.has("/portal/admin/assignments/decline"));
+    let refused = b
+        .submit("/portal/admin/assignments/decline", &[("id", id)])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    t.assert_one_refusal(
+        "Decline extension request (PIM)",
+        "Authorization_RequestDenied",
+        dave.parse().unwrap(),
+    )
+    .await;
+    let (_, still) = t
+        .get(
+            &format!("/v1/roleManagement/directory/roleEligibilityScheduleRequests/{id}"),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(still["status"], "PendingAdminDecision", "{still}");
+    assert_eq!(eligibility_end(&t, &alice, SECURITY_ADMIN).await, before);
+    // Without the page's anti-forgery token nothing is even read.
+    let forged = b
+        .post_raw(
+            "/portal/admin/assignments/extend",
+            &change_fields(
+                SECURITY_ADMIN,
+                &alice,
+                "eligible",
+                &[("duration", "90 days")],
+            ),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}

@@ -824,3 +824,273 @@ async fn without_an_authenticator_nothing_is_activated_and_others_requests_canno
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0]["status"], "Canceled");
 }
+
+const SECURITY_ADMIN: &str = "194ae4cb-b126-40b2-bd5b-6091b380977d";
+
+/// The end of a demo user's eligibility for `role`, as the API reads it.
+async fn eligibility_end(t: &TestApp, upn: &str, role: &str) -> String {
+    let (_, users) = t
+        .get(
+            &format!("/v1/users?$filter=userPrincipalName eq '{upn}'"),
+            BOOTSTRAP,
+        )
+        .await;
+    let id = users["value"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = t
+        .get(
+            &format!(
+                "/v1/roleManagement/directory/roleEligibilityScheduleInstances?$filter=principalId eq '{id}' and roleDefinitionId eq '{role}'"
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["value"][0]["endDateTime"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string()
+}
+
+#[tokio::test]
+async fn alice_asks_for_an_extension_ada_declines_then_extends() {
+    let t = TestApp::demo().await;
+    let mut alice = Browser::signed_in(&t, ALICE, DEMO_PASSWORD).await;
+    let page = alice.get("/portal/roles").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let eligible = section(&page, "id=\"eligible\"");
+    assert!(
+        eligible.contains("Eligibility ends in 10 days"),
+        "{eligible}"
+    );
+    // A year away: the days are said, no extension offered.
+    assert!(
+        eligible.contains("Eligibility ends in 365 days"),
+        "{eligible}"
+    );
+    let link = format!(
+        "/portal/roles/request-extension?role={SECURITY_ADMIN}&#38;scope=%2F&#38;kind=eligible"
+    );
+    assert!(eligible.contains(&link), "{eligible}");
+    assert_eq!(
+        eligible.matches("Request extension").count(),
+        1,
+        "{eligible}"
+    );
+
+    let form = alice.get(&link.replace("&#38;", "&")).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.has("Request an extension of Security Administrator"));
+    assert_eq!(form.input_value("duration").as_deref(), Some("365 days"));
+    let post = "/portal/roles/request-extension";
+    let target = [
+        ("role", SECURITY_ADMIN),
+        ("scope", "/"),
+        ("kind", "eligible"),
+    ];
+    let with = |more: &[(&'static str, &'static str)]| {
+        let mut v = target.to_vec();
+        v.extend_from_slice(more);
+        v
+    };
+    // No reason given, and longer than an administrator may give: both said, nothing asked.
+    let refused = alice
+        .submit(
+            post,
+            &with(&[("duration", "400 days"), ("justification", "")]),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.has("id=\"justification-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.has("id=\"duration-error\""), "{}", refused.body);
+    assert_eq!(refused.input_value("duration").as_deref(), Some("400 days"));
+    let asked = alice
+        .submit(
+            post,
+            &with(&[
+                ("duration", "90 days"),
+                ("justification", "the audit runs into March"),
+            ]),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+    let page = alice.follow(&asked).await;
+    assert!(
+        page.has("Your request to extend Security Administrator waits for an administrator."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.has("Extension requested</span> <span class=\"muted\">Waiting for an administrator")
+    );
+    assert!(!section(&page, "id=\"eligible\"").contains("Request extension"));
+    let requests = alice.get("/portal/requests").await;
+    assert!(
+        requests.has("Waiting for an administrator"),
+        "{}",
+        requests.body
+    );
+    assert!(requests.has("Extend the eligibility (asks an administrator)"));
+    // Asking twice: refused, naming the request that waits.
+    let twice = alice
+        .submit(
+            post,
+            &with(&[("duration", "30 days"), ("justification", "again")]),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST, "{}", twice.body);
+    assert!(twice.has("waits for an administrator"), "{}", twice.body);
+
+    // Ada sees it on the role's page and declines it: nothing else changes.
+    let (mut ada, _) = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let role_page = format!("/portal/admin/roles/{SECURITY_ADMIN}");
+    let page = ada.get(&role_page).await;
+    assert!(page.has("Extension requests"), "{}", page.body);
+    assert!(page.has("the audit runs into March"));
+    assert!(page.has("Extension requested"));
+    let id = page.body[page.body.find("id=\"extension-").unwrap() + 14..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let before = eligibility_end(&t, ALICE, SECURITY_ADMIN).await;
+    let declined = ada
+        .submit(
+            "/portal/admin/assignments/decline",
+            &[("id", id.as_str()), ("reason", "ask again in February")],
+        )
+        .await;
+    assert_eq!(declined.status, StatusCode::SEE_OTHER, "{}", declined.body);
+    let page = ada.follow(&declined).await;
+    assert!(
+        page.has("Declined: Alice Helpdesk-Lead&#39;s extension request."),
+        "{}",
+        page.body
+    );
+    assert!(!page.has("the audit runs into March"));
+    assert_eq!(eligibility_end(&t, ALICE, SECURITY_ADMIN).await, before);
+    let requests = alice.get("/portal/requests").await;
+    assert!(
+        requests.has("declined by Ada Administrator: ask again in February"),
+        "{}",
+        requests.body
+    );
+    // Declining twice: said, nothing changes.
+    let again = ada
+        .submit("/portal/admin/assignments/decline", &[("id", id.as_str())])
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert!(ada.follow(&again).await.has("no longer waits"));
+
+    // Alice asks again; Ada extends it from the request, which completes it.
+    let page = alice.get("/portal/roles").await;
+    assert!(section(&page, "id=\"eligible\"").contains("Request extension"));
+    let asked = alice
+        .submit(
+            post,
+            &with(&[
+                ("duration", "90 days"),
+                ("justification", "the audit runs into March"),
+            ]),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+    let page = ada.get(&role_page).await;
+    let extend =
+        format!("/portal/admin/assignments/extend?role={SECURITY_ADMIN}&scope=%2F&principal=");
+    assert!(page.has(&extend.replace('&', "&#38;")), "{}", page.body);
+    let alice_id = page.body[page.body.find(&extend.replace('&', "&#38;")).unwrap()
+        + extend.replace('&', "&#38;").len()..]
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let form = ada.get(&format!("{extend}{alice_id}&kind=eligible")).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    // The form starts from what Alice asked for.
+    assert!(form.has("Extension requested on"), "{}", form.body);
+    assert_eq!(
+        form.input_value("end_date").as_deref(),
+        Some("2027-02-20T10:00")
+    );
+    let done = ada
+        .submit(
+            "/portal/admin/assignments/extend",
+            &[
+                ("role", SECURITY_ADMIN),
+                ("scope", "/"),
+                ("principal", alice_id.as_str()),
+                ("kind", "eligible"),
+                ("end_type", "date"),
+                ("end_date", "2027-02-20T10:00"),
+                ("justification", "audit"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(
+        ada.follow(&done)
+            .await
+            .has("Their extension request is completed.")
+    );
+    assert_eq!(
+        eligibility_end(&t, ALICE, SECURITY_ADMIN).await,
+        "2027-02-20T10:00:00Z"
+    );
+    let requests = alice.get("/portal/requests").await;
+    assert!(
+        requests.has("extended by an administrator"),
+        "{}",
+        requests.body
+    );
+    let page = alice.get("/portal/roles").await;
+    assert!(!page.has("Extension requested</span>"));
+    assert!(!section(&page, "id=\"eligible\"").contains("Request extension"));
+}
+
+#[tokio::test]
+async fn nobody_asks_to_extend_someone_elses_eligibility() {
+    let t = TestApp::demo().await;
+    let alice = api_token(&t, ALICE).await;
+    let (_, users) = t
+        .get(
+            "/v1/users?$filter=userPrincipalName eq 'bob@contoso.example'",
+            BOOTSTRAP,
+        )
+        .await;
+    let bob = users["value"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = t
+        .post(
+            crate::harness::ELIGIBILITY_URL,
+            &alice,
+            json!({
+                "action": "selfExtend", "principalId": bob, "roleDefinitionId": ids::EXCHANGE_ADMINISTRATOR,
+                "directoryScopeId": "/", "justification": "for Bob",
+                "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": "P30D"}}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // Nothing waits for an administrator.
+    let (_, waiting) = t
+        .get(
+            "/v1/roleManagement/directory/roleEligibilityScheduleRequests?$filter=status eq 'PendingAdminDecision'",
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(waiting["value"].as_array().unwrap().len(), 0, "{waiting}");
+    // And the portal's form only ever asks for the signed-in person: Bob's eligibility is not
+    // Alice's to extend, whatever the link says.
+    let mut b = Browser::signed_in(&t, ALICE, DEMO_PASSWORD).await;
+    let page = b
+        .get(&format!(
+            "/portal/roles/request-extension?role={}&scope=%2F&kind=eligible",
+            ids::EXCHANGE_ADMINISTRATOR
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.has("nothing to extend"));
+}

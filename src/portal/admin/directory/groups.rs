@@ -1,24 +1,25 @@
 //! Groups: the list (search, paging, role-assignable badge), the create form, and one group's
 //! page: properties, members (direct, and everyone inside with how they come), owners,
-//! nesting, adding and removing members and owners, PIM for Groups and provisioning.
+//! nesting, adding and removing members and owners, privileged access (PIM for Groups and the
+//! roles the group carries, in `group_pim`) and provisioning.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use eligo_core::directory::{Group, PrincipalKind, Relation};
-use eligo_core::schedule::ScheduleKind;
-use eligo_core::target::{GroupAccess, Target as AccessTarget};
-use eligo_store::{GroupQuery, Page, Targets, UserQuery};
+use eligo_store::{GroupQuery, Page, UserQuery};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::group_pim::{self, PimSection, PimValues};
 use super::{
     ListQuery, Pager, PrincipalRef, Shown, absorb_input_error, page, path_id, principal_ref,
     refused, ticked,
 };
 use crate::app::{App, AppState};
 use crate::error::ApiError;
+use crate::portal::admin::pim::window_form::WindowValues;
 use crate::portal::flash::Flash;
 use crate::portal::form::Posted;
 use crate::portal::page::{
@@ -26,7 +27,6 @@ use crate::portal::page::{
 };
 use crate::portal::session::Viewer;
 use crate::service::directory::{self, NewGroup};
-use crate::service::pim::views::{self, HoldingQuery};
 
 pub struct GroupRow {
     pub id: Uuid,
@@ -69,13 +69,6 @@ pub struct OwnerLine {
     pub direct: bool,
 }
 
-pub struct PimLine {
-    pub who: PrincipalRef,
-    pub access: &'static str,
-    pub active: bool,
-    pub end: Option<Shown>,
-}
-
 pub struct MappingLine {
     pub connector: String,
     pub kind: String,
@@ -93,8 +86,11 @@ struct GroupPage {
     owners: Vec<OwnerLine>,
     contains: Vec<PrincipalRef>,
     member_of: Vec<PrincipalRef>,
-    /// None: the viewer may not read role assignments.
-    pim: Option<Vec<PimLine>>,
+    /// Privileged access: PIM for Groups and the roles the group carries.
+    pim: PimSection,
+    pim_form: PimValues,
+    window: WindowValues,
+    with_start: bool,
     /// None: the viewer may not read provisioning.
     mappings: Option<Vec<MappingLine>>,
     may_members: bool,
@@ -231,6 +227,28 @@ async fn group_page(
     inputs: (String, String),
     errors: FieldErrors,
 ) -> PageResult<GroupPage> {
+    group_page_full(app, viewer, id, inputs, PimValues::default(), errors).await
+}
+
+/// The group's page with the privileged access form as typed (after a refusal).
+pub(super) async fn group_page_with(
+    app: &App,
+    viewer: &Viewer,
+    id: Uuid,
+    pim_form: PimValues,
+    errors: FieldErrors,
+) -> PageResult<impl askama::Template> {
+    group_page_full(app, viewer, id, Default::default(), pim_form, errors).await
+}
+
+async fn group_page_full(
+    app: &App,
+    viewer: &Viewer,
+    id: Uuid,
+    inputs: (String, String),
+    pim_form: PimValues,
+    errors: FieldErrors,
+) -> PageResult<GroupPage> {
     let caller = &viewer.caller;
     let now = app.clock.now();
     let (group, direct, owners, direct_owners, member_of) = {
@@ -282,46 +300,9 @@ async fn group_page(
             .cmp(&b.through.len())
             .then_with(|| a.who.name.cmp(&b.who.name))
     });
-    let pim = if viewer.can.read_role_assignments {
-        let mut lines = Vec::new();
-        for access in [GroupAccess::Member, GroupAccess::Owner] {
-            let (role, scope) = AccessTarget::Group { group: id, access }.fields();
-            for (kind, active) in [
-                (ScheduleKind::Eligible, false),
-                (ScheduleKind::Active, true),
-            ] {
-                let held = page(
-                    views::holdings(
-                        app,
-                        caller,
-                        kind,
-                        HoldingQuery {
-                            targets: Targets::Groups,
-                            role_definition_id: Some(role),
-                            directory_scope_id: Some(scope.clone()),
-                            current_only: true,
-                            ..Default::default()
-                        },
-                    )
-                    .await,
-                )?;
-                for h in held {
-                    lines.push(PimLine {
-                        who: principal_ref(app, h.schedule.principal_id),
-                        access: match access {
-                            GroupAccess::Member => "Member",
-                            GroupAccess::Owner => "Owner",
-                        },
-                        active,
-                        end: h.schedule.end_date_time.map(Shown::of),
-                    });
-                }
-            }
-        }
-        Some(lines)
-    } else {
-        None
-    };
+    let may_members = directory::may_change_relation(app, caller, &group, Relation::Member);
+    let may_owners = directory::may_change_relation(app, caller, &group, Relation::Owner);
+    let pim = group_pim::section(app, viewer, &group, may_members, may_owners).await?;
     let mappings = if viewer.can.read_provisioning {
         let mut tx = app.store.read().await?;
         let rows = tx.list_mappings(Some(id), None).await?;
@@ -351,8 +332,8 @@ async fn group_page(
         chrome: viewer.chrome(Section::Administration),
         created: Shown::of(group.created_date_time),
         // Which forms to show; the use case decides for real.
-        may_members: directory::may_change_relation(app, caller, &group, Relation::Member),
-        may_owners: directory::may_change_relation(app, caller, &group, Relation::Owner),
+        may_members,
+        may_owners,
         members,
         inside,
         owners: owners
@@ -368,6 +349,9 @@ async fn group_page(
             .map(|g| principal_ref(app, g))
             .collect(),
         pim,
+        window: pim_form.window.clone(),
+        with_start: true,
+        pim_form,
         mappings,
         group,
         member_input: inputs.0,

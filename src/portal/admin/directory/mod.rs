@@ -7,6 +7,7 @@
 //! form says).
 
 pub mod connectors;
+pub mod group_pim;
 pub mod groups;
 pub mod home;
 pub mod service_principals;
@@ -42,6 +43,14 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/admin/groups/{id}", get(groups::details))
         .route("/portal/admin/groups/{id}/add", post(groups::add))
         .route("/portal/admin/groups/{id}/remove", post(groups::remove))
+        .route(
+            "/portal/admin/groups/{id}/pim/assign",
+            post(group_pim::assign),
+        )
+        .route(
+            "/portal/admin/groups/{id}/pim/remove",
+            post(group_pim::remove),
+        )
         .route(
             "/portal/admin/service-principals",
             get(service_principals::list).post(service_principals::create),

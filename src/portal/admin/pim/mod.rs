@@ -1,15 +1,18 @@
 //! Administration of PIM for roles: the roles with their holders and a warning when a policy is
-//! weak, one role's assignments (add, remove) and exposure, and the role settings form (for
-//! roles and for a group's member or owner access). Every write goes through the use cases the
-//! API calls: `service::pim::submit` for assignments and `service::policies::update_rules` for
-//! settings, so the portal can do nothing the API would refuse.
+//! weak, one role's assignments (add, remove; edit, extend and renew in `change`, with the
+//! holders' extension requests) and exposure, and the role settings form (for roles and for a
+//! group's member or owner access). Every write goes through the use cases the API calls:
+//! `service::pim::submit` for assignments and `service::policies::update_rules` for settings,
+//! so the portal can do nothing the API would refuse.
 
+pub mod change;
 mod roles;
 mod settings;
+pub mod window_form;
 
 use axum::Router;
 use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use eligo_core::duration::format_duration;
 use eligo_store::{GroupQuery, Page, Tx};
 use uuid::Uuid;
@@ -25,6 +28,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/portal/admin/roles/{id}/assignments/remove",
             post(roles::remove),
+        )
+        .route("/portal/admin/assignments/decline", post(change::decline))
+        .route(
+            "/portal/admin/assignments/{mode}",
+            get(change::form).post(change::save),
         )
         .route(
             "/portal/admin/roles/{id}/settings",
@@ -78,13 +86,19 @@ pub fn duration_words(d: TimeDelta) -> String {
     )
 }
 
-/// A `datetime-local` value, read as UTC.
-pub fn parse_local_time(raw: &str) -> Option<DateTime<Utc>> {
-    let raw = raw.trim();
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
-        .map(|n| n.and_utc())
+/// A policy's admin expiration rule in words.
+pub fn expiry_words(rule: &eligo_core::policy::ExpirationRule) -> String {
+    if rule.is_expiration_required {
+        format!(
+            "must end, at most {}",
+            duration_words(rule.maximum_duration)
+        )
+    } else {
+        format!(
+            "may be permanent; if timebound, at most {}",
+            duration_words(rule.maximum_duration)
+        )
+    }
 }
 
 /// What a typed name resolves to.
@@ -190,11 +204,5 @@ mod tests {
         assert_eq!(parse_typed_duration("1.5h"), Ok(TimeDelta::minutes(90)));
         assert!(parse_typed_duration("soon").is_err());
         assert!(parse_typed_duration("").is_err());
-        assert_eq!(
-            parse_local_time("2026-11-23T09:30"),
-            DateTime::parse_from_rfc3339("2026-11-23T09:30:00Z")
-                .ok()
-                .map(|t| t.with_timezone(&Utc))
-        );
     }
 }

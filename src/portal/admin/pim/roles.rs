@@ -8,20 +8,20 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use eligo_core::activation::Ticket;
+use eligo_core::assignment::{extendable, renewable};
 use eligo_core::directory::PrincipalKind;
 use eligo_core::policy::{Enablement, RolePolicy, ScopeType};
-use eligo_core::request::{
-    ExpirationInfo, ExpirationType, RequestAction, RequestKind, ScheduleInfo,
-};
+use eligo_core::request::{RequestAction, RequestKind, RequestStatus};
 use eligo_core::roles::{RoleDefinition, ids};
 use eligo_core::schedule::{AssignmentType, ScheduleKind};
-use eligo_core::target::is_reserved_role_id;
-use eligo_store::{ScheduleQuery, Targets};
+use eligo_core::target::{Target as AccessTarget, is_reserved_role_id};
+use eligo_store::{Page, RequestQuery, ScheduleQuery, Targets};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{ShownTime, duration_words, parse_local_time, parse_typed_duration, resolve_principal};
+use super::change::{self, ExtensionRow};
+use super::window_form::{self, WindowFields, WindowValues};
+use super::{ShownTime, duration_words, expiry_words, resolve_principal};
 use crate::app::{App, AppState};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -70,6 +70,25 @@ struct AssignmentRow {
     activated: bool,
     /// Starts later.
     future: bool,
+    /// "ends in 12 days": for an assignment that ends within the extension window.
+    ends_in: Option<String>,
+    /// Edit (an assignment an administrator gave; activations are their holders').
+    edit_link: Option<String>,
+    /// Extend: it ends within 14 days, or its holder asked.
+    extend_link: Option<String>,
+    /// Its holder asked for an extension that waits.
+    asked: bool,
+}
+
+/// An assignment that ended recently enough to be renewed.
+struct ExpiredRow {
+    name: String,
+    principal_type: &'static str,
+    kind_label: &'static str,
+    scope: String,
+    start: ShownTime,
+    end: ShownTime,
+    renew_link: Option<String>,
 }
 
 struct ExposureRow {
@@ -87,47 +106,28 @@ pub struct AssignForm {
     principal: Option<String>,
     kind: Option<String>,
     scope: Option<String>,
-    start: Option<String>,
-    end_type: Option<String>,
-    duration: Option<String>,
-    end_date: Option<String>,
-    justification: Option<String>,
-    ticket_number: Option<String>,
-    ticket_system: Option<String>,
+    #[serde(flatten)]
+    window: WindowFields,
 }
 
-/// What the Add assignment form shows (typed values kept after a refusal).
+/// What the Add assignment form shows (typed values kept after a refusal); the shared fields
+/// are the page's `window`.
 struct AssignValues {
     principal: String,
     kind: String,
     scope: String,
-    start: String,
-    end_type: String,
-    duration: String,
-    end_date: String,
-    justification: String,
-    ticket_number: String,
-    ticket_system: String,
 }
 
 impl AssignValues {
     fn from_form(f: &AssignForm) -> Self {
-        let v = |o: &Option<String>| o.clone().unwrap_or_default();
         Self {
-            principal: v(&f.principal),
+            principal: f.principal.clone().unwrap_or_default(),
             kind: f.kind.clone().unwrap_or_else(|| "eligible".into()),
             scope: f
                 .scope
                 .clone()
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| "/".into()),
-            start: v(&f.start),
-            end_type: f.end_type.clone().unwrap_or_else(|| "duration".into()),
-            duration: v(&f.duration),
-            end_date: v(&f.end_date),
-            justification: v(&f.justification),
-            ticket_number: v(&f.ticket_number),
-            ticket_system: v(&f.ticket_system),
         }
     }
 }
@@ -145,7 +145,11 @@ struct RolePage {
     may_update: bool,
     may_settings: bool,
     rows: Vec<AssignmentRow>,
+    expired: Vec<ExpiredRow>,
+    extensions: Vec<ExtensionRow>,
     form: AssignValues,
+    window: WindowValues,
+    with_start: bool,
     errors: FieldErrors,
     exposure: Vec<ExposureRow>,
     exposure_summary: String,
@@ -254,25 +258,106 @@ async fn role_page(
     app: &App,
     viewer: &Viewer,
     role: RoleDefinition,
-    form: AssignValues,
+    (form, window): (AssignValues, WindowValues),
     errors: FieldErrors,
 ) -> PageResult<RolePage> {
     let caller: &Caller = &viewer.caller;
     let now = app.clock.now();
     let mut tx = app.store.read().await?;
-    let mut schedules = tx
+    let schedules = tx
         .list_role_schedules(&ScheduleQuery {
             role_definition_id: Some(role.id),
             targets: Targets::Roles,
             ..Default::default()
         })
         .await?;
-    schedules.retain(|s| !s.has_ended(now) && s.end_date_time != Some(s.start_date_time));
+    // Every schedule of the role is kept (ended ones too, for the record): what holds or starts
+    // later is listed, and what ended within the renewal window, unless removed by an
+    // administrator or given again since, is offered for renewal.
+    let removed: HashSet<Uuid> = tx
+        .list_schedule_requests(
+            &RequestQuery {
+                role_definition_id: Some(role.id),
+                status: Some(RequestStatus::Revoked),
+                targets: Targets::Roles,
+                ..Default::default()
+            },
+            Page::ALL,
+        )
+        .await?
+        .into_iter()
+        .filter(|r| r.action == RequestAction::AdminRemove)
+        .filter_map(|r| r.target_schedule_id)
+        .collect();
+    let (mut schedules, ended): (Vec<_>, Vec<_>) =
+        schedules.into_iter().partition(|s| !s.has_ended(now));
+    // One withdrawn before it started never granted (kept among the ended for the record).
+    schedules.retain(|s| s.end_date_time != Some(s.start_date_time));
     schedules.sort_by_key(|s| (s.kind != ScheduleKind::Eligible, s.start_date_time));
+    let extensions = if viewer.can.update_role_assignments {
+        change::extension_rows(
+            app,
+            &views::requests(
+                app,
+                caller,
+                RequestQuery {
+                    role_definition_id: Some(role.id),
+                    status: Some(RequestStatus::PendingAdminDecision),
+                    targets: Targets::Roles,
+                    ..Default::default()
+                },
+                Page::ALL,
+            )
+            .await?,
+        )
+    } else {
+        Vec::new()
+    };
+    let target_at = |scope: &str| AccessTarget::Role {
+        role: role.id,
+        scope: scope.to_string(),
+    };
+    let may_update = viewer.can.update_role_assignments;
+    let expired = expired_rows(&ended, &schedules, &removed, now, |s| {
+        change::link(
+            "renew",
+            &target_at(&s.directory_scope_id),
+            s.principal_id,
+            s.kind,
+        )
+    })
+    .into_iter()
+    .map(|(s, renew_link)| {
+        let principal = app.access.principal(s.principal_id);
+        ExpiredRow {
+            name: principal
+                .as_ref()
+                .map(|(_, n)| n.clone())
+                .unwrap_or_else(|| s.principal_id.to_string()),
+            principal_type: type_label(principal.map(|(k, _)| k)),
+            kind_label: kind_label(s.kind),
+            scope: s.directory_scope_id.clone(),
+            start: ShownTime::of(s.start_date_time),
+            end: ShownTime::of(s.end_date_time.unwrap_or(s.start_date_time)),
+            renew_link: may_update.then_some(renew_link),
+        }
+    })
+    .collect();
     let rows = schedules
         .iter()
         .map(|s| {
             let principal = app.access.principal(s.principal_id);
+            let assigned = s.assignment_type == AssignmentType::Assigned;
+            let link = |mode| {
+                change::link(
+                    mode,
+                    &target_at(&s.directory_scope_id),
+                    s.principal_id,
+                    s.kind,
+                )
+            };
+            // The holder asked for an extension of this very assignment.
+            let asked = assigned && extensions.iter().any(|e| e.extend_link == link("extend"));
             AssignmentRow {
                 principal_id: s.principal_id.to_string(),
                 name: principal
@@ -288,8 +373,18 @@ async fn role_page(
                 scope: s.directory_scope_id.clone(),
                 start: ShownTime::of(s.start_date_time),
                 end: s.end_date_time.map(ShownTime::of),
-                activated: s.assignment_type == AssignmentType::Activated,
+                activated: !assigned,
                 future: s.start_date_time > now,
+                ends_in: s
+                    .end_date_time
+                    .filter(|_| extendable(s.end_date_time, now))
+                    .map(|e| eligo_core::assignment::ends_in_words(e, now)),
+                edit_link: (may_update && assigned).then(|| link("edit")),
+                extend_link: (may_update
+                    && assigned
+                    && (asked || extendable(s.end_date_time, now)))
+                .then(|| link("extend")),
+                asked,
             }
         })
         .collect();
@@ -415,25 +510,57 @@ async fn role_page(
         may_update: viewer.can.update_role_assignments,
         may_settings: viewer.can.read_policies,
         rows,
+        expired,
+        extensions,
         form,
+        window,
+        with_start: true,
         errors,
         exposure,
         exposure_summary,
     })
 }
 
-fn expiry_words(rule: &eligo_core::policy::ExpirationRule) -> String {
-    if rule.is_expiration_required {
-        format!(
-            "must end, at most {}",
-            duration_words(rule.maximum_duration)
-        )
-    } else {
-        format!(
-            "may be permanent; if timebound, at most {}",
-            duration_words(rule.maximum_duration)
-        )
+fn kind_label(kind: ScheduleKind) -> &'static str {
+    match kind {
+        ScheduleKind::Eligible => "Eligible",
+        ScheduleKind::Active => "Active",
     }
+}
+
+/// The ended assignments an administrator gave that may be renewed, latest end first, once per
+/// holder, kind and scope: the latest that ended within the renewal window, unless an
+/// administrator removed it or it was given again since (a live one of the same holder, kind
+/// and scope).
+fn expired_rows<'a, T>(
+    ended: &'a [eligo_core::schedule::RoleSchedule],
+    live: &[eligo_core::schedule::RoleSchedule],
+    removed: &HashSet<Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+    with: impl Fn(&eligo_core::schedule::RoleSchedule) -> T,
+) -> Vec<(&'a eligo_core::schedule::RoleSchedule, T)> {
+    let key = |s: &eligo_core::schedule::RoleSchedule| {
+        (s.principal_id, s.kind, s.directory_scope_id.clone())
+    };
+    let mut seen: HashSet<_> = live
+        .iter()
+        .filter(|s| s.assignment_type == AssignmentType::Assigned)
+        .map(key)
+        .collect();
+    let mut candidates: Vec<_> = ended
+        .iter()
+        .filter(|s| {
+            s.assignment_type == AssignmentType::Assigned && renewable(s.end_date_time, now)
+        })
+        .collect();
+    candidates.sort_by_key(|s| std::cmp::Reverse(s.end_date_time));
+    // The latest end of each counts: one removed last is not offered again.
+    candidates
+        .into_iter()
+        .filter(|s| seen.insert(key(s)))
+        .filter(|s| !removed.contains(&s.id))
+        .map(|s| (s, with(s)))
+        .collect()
 }
 
 /// A role's page is for those who may read its assignments (the service decides).
@@ -450,8 +577,9 @@ pub async fn detail(
 ) -> PageResult<Response> {
     require_read(&app, &viewer.caller)?;
     let role = load_role(&app, &id).await?;
-    let form = AssignValues::from_form(&AssignForm::default());
-    let page = role_page(&app, &viewer, role, form, FieldErrors::new()).await?;
+    let form = AssignForm::default();
+    let values = (AssignValues::from_form(&form), WindowValues::default());
+    let page = role_page(&app, &viewer, role, values, FieldErrors::new()).await?;
     Ok(render(&page))
 }
 
@@ -459,6 +587,7 @@ pub async fn detail(
 async fn read_assign_form(
     app: &App,
     role: Uuid,
+    form: &AssignForm,
     v: &AssignValues,
     errors: &mut FieldErrors,
 ) -> PageResult<Option<NewRequest>> {
@@ -479,65 +608,8 @@ async fn read_assign_form(
             None
         }
     };
-    let start = if v.start.trim().is_empty() {
-        None
-    } else {
-        match parse_local_time(&v.start) {
-            Some(t) => Some(t),
-            None => {
-                errors.add(
-                    "start",
-                    "Write the start as a date and time (UTC), e.g. 2026-12-01T09:00.",
-                );
-                None
-            }
-        }
-    };
-    let expiration = match v.end_type.as_str() {
-        "permanent" => Some(ExpirationInfo {
-            kind: ExpirationType::NoExpiration,
-            end_date_time: None,
-            duration: None,
-        }),
-        "duration" => match parse_typed_duration(&v.duration) {
-            Ok(d) => Some(ExpirationInfo {
-                kind: ExpirationType::AfterDuration,
-                end_date_time: None,
-                duration: Some(d),
-            }),
-            Err(m) => {
-                errors.add("duration", m);
-                None
-            }
-        },
-        "date" => match parse_local_time(&v.end_date) {
-            Some(t) => Some(ExpirationInfo {
-                kind: ExpirationType::AfterDateTime,
-                end_date_time: Some(t),
-                duration: None,
-            }),
-            None => {
-                errors.add(
-                    "end_date",
-                    "Write the end as a date and time (UTC), e.g. 2026-12-31T18:00.",
-                );
-                None
-            }
-        },
-        _ => {
-            errors.add("end_type", "Choose how the assignment ends.");
-            None
-        }
-    };
-    let ticket = if v.ticket_number.trim().is_empty() && v.ticket_system.trim().is_empty() {
-        None
-    } else {
-        Some(Ticket {
-            number: v.ticket_number.trim().to_string(),
-            system: v.ticket_system.trim().to_string(),
-        })
-    };
-    let (Some(principal_id), Some(kind), Some(expiration)) = (principal, kind, expiration) else {
+    let window = form.window.read(true, errors);
+    let (Some(principal_id), Some(kind), Some(window)) = (principal, kind, window) else {
         return Ok(None);
     };
     if !errors.is_empty() {
@@ -549,12 +621,9 @@ async fn read_assign_form(
         principal_id,
         role_definition_id: role,
         directory_scope_id: v.scope.trim().to_string(),
-        justification: Some(v.justification.clone()).filter(|j| !j.trim().is_empty()),
-        ticket,
-        schedule_info: Some(ScheduleInfo {
-            start_date_time: start,
-            expiration,
-        }),
+        justification: window.justification,
+        ticket: window.ticket,
+        schedule_info: Some(window.schedule_info),
         is_validation_only: false,
     }))
 }
@@ -576,7 +645,7 @@ pub async fn assign(
     let values = AssignValues::from_form(&form);
     let mut errors = FieldErrors::new();
     let mut status = StatusCode::BAD_REQUEST;
-    if let Some(new) = read_assign_form(&app, role.id, &values, &mut errors).await? {
+    if let Some(new) = read_assign_form(&app, role.id, &form, &values, &mut errors).await? {
         let kind = new.kind;
         match submit::submit(&app, &viewer.caller, new).await {
             Ok(request) => {
@@ -602,32 +671,14 @@ pub async fn assign(
                 ));
             }
             Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
-                if e.status() != StatusCode::BAD_REQUEST {
-                    status = e.status();
-                }
-                let end_field = match values.end_type.as_str() {
-                    "permanent" => "end_type",
-                    "date" => "end_date",
-                    _ => "duration",
-                };
-                errors.absorb(&e, |target| match target {
-                    "justification" => Some("justification"),
-                    "ticketInfo" => Some("ticket_number"),
-                    "scheduleInfo.startDateTime" => Some("start"),
-                    "directoryScopeId" => Some("scope"),
-                    t if t.starts_with("scheduleInfo.expiration") => Some(end_field),
-                    _ => None,
-                });
-                if e.details.iter().any(|d| d.code == "MfaRule") || e.code == "MfaRequired" {
-                    errors.add_general(
-                        "This role's policy asks for a recent second factor for this: verify under Security info (step-up), then submit again.",
-                    );
-                }
+                let end_type = form.window.end_type.as_deref().unwrap_or("duration");
+                status = window_form::absorb(&e, &mut errors, end_type);
             }
             Err(e) => return Err(e.into()),
         }
     }
-    let page = role_page(&app, &viewer, role, values, errors).await?;
+    let shown = (values, form.window.values());
+    let page = role_page(&app, &viewer, role, shown, errors).await?;
     Ok(render_status(status, &page))
 }
 

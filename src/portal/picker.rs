@@ -12,10 +12,11 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use eligo_core::directory::PrincipalKind;
+use eligo_store::Tx;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{App, AppState};
-use crate::auth::Caller;
+use crate::app::AppState;
+use crate::error::ApiResult;
 use crate::portal::page::PageResult;
 use crate::portal::session::Viewer;
 use crate::service::directory::{self, Candidate, Kinds};
@@ -77,10 +78,11 @@ async fn pick(
         return Ok(answer(Vec::new()));
     }
     let found = directory::find_principals(&app, &viewer.caller, &typed, kinds, SHOWN).await?;
+    let mut tx = app.store.read().await?;
     let mut results = Vec::new();
     for c in found.exact.into_iter().chain(found.starting).take(SHOWN) {
         results.push(Choice {
-            value: field_value(&app, &c, kinds).await?,
+            value: field_value(&mut *tx, &c, kinds).await?,
             label: c.display_name.clone(),
             detail: detail(&c),
         });
@@ -110,11 +112,11 @@ fn detail(c: &Candidate) -> String {
 
 /// The text that names `c` and nothing else when the form is posted: a user's user name, a
 /// group's or service principal's name when no other principal has it, else its id.
-async fn field_value(app: &App, c: &Candidate, kinds: Kinds) -> PageResult<String> {
+async fn field_value(tx: &mut dyn Tx, c: &Candidate, kinds: Kinds) -> PageResult<String> {
     if let (PrincipalKind::User, Some(upn)) = (c.kind, &c.handle) {
         return Ok(upn.clone());
     }
-    let same_name = directory::named_exactly(app, &c.display_name, kinds).await?;
+    let same_name = directory::named_exactly(tx, &c.display_name, kinds).await?;
     Ok(if same_name.len() == 1 {
         c.display_name.clone()
     } else {
@@ -122,19 +124,22 @@ async fn field_value(app: &App, c: &Candidate, kinds: Kinds) -> PageResult<Strin
     })
 }
 
-/// Who `typed` names among `kinds`, or the field's error in words: what to type, and the
-/// closest matches (those the viewer may list) when it named nothing or several.
+/// Who `typed` names among the kinds a field `accepts`, or the field's error in words: what
+/// to type, and, when it named nothing or several, the closest matches among the kinds the
+/// viewer may list (`listable`, from `directory::listable`: nobody learns names from an error
+/// they could not have listed). Resolving an exact name asks no permission: the use case the
+/// form calls decides whether the viewer may act on whoever it names.
 pub async fn resolve(
-    app: &App,
-    caller: &Caller,
+    tx: &mut dyn Tx,
     typed: &str,
-    kinds: Kinds,
-) -> PageResult<Result<Candidate, String>> {
+    accepts: Kinds,
+    listable: Kinds,
+) -> ApiResult<Result<Candidate, String>> {
     let typed = typed.trim();
     if typed.is_empty() {
-        return Ok(Err(format!("Enter {}.", what_to_type(kinds))));
+        return Ok(Err(format!("Enter {}.", what_to_type(accepts))));
     }
-    let mut exact = directory::named_exactly(app, typed, kinds).await?;
+    let mut exact = directory::named_exactly(tx, typed, accepts).await?;
     match exact.len() {
         1 => return Ok(Ok(exact.remove(0))),
         0 => {}
@@ -145,18 +150,19 @@ pub async fn resolve(
             )));
         }
     }
-    let near = directory::find_principals(app, caller, typed, kinds, SHOWN)
-        .await
-        .map(|f| f.starting)
-        .unwrap_or_default();
+    let near = directory::search(tx, typed, accepts.and(listable), SHOWN)
+        .await?
+        .starting;
+    let nothing = if typed.contains('@') && accepts.users {
+        format!("No user has the user name “{typed}”.")
+    } else {
+        format!("Nothing is called “{typed}”.")
+    };
     Ok(Err(if near.is_empty() {
-        format!(
-            "Nothing in the directory is called “{typed}”. Enter {}.",
-            what_to_type(kinds)
-        )
+        format!("{nothing} Enter {}.", what_to_type(accepts))
     } else {
         format!(
-            "Nothing is called exactly “{typed}”. Did you mean {}? Enter the user name or the whole name.",
+            "{nothing} Did you mean {}? Enter the user name or the whole name.",
             list(&near)
         )
     }))

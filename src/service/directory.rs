@@ -28,7 +28,7 @@ pub use reads::{
     group_transitive_members, may_read_role_definitions, member_of, service_principal_reader,
     transitive_member_of, user_reader,
 };
-pub use search::{Candidate, Found, Kinds, find_principals, named_exactly};
+pub use search::{Candidate, Found, Kinds, find_principals, listable, named_exactly, search};
 
 pub struct NewUser {
     pub user_principal_name: String,

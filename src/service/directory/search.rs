@@ -85,22 +85,31 @@ pub struct Found {
     pub starting: Vec<Candidate>,
 }
 
-/// The kinds the caller may read among those `wanted`; none is a refusal.
-fn readable(app: &App, caller: &Caller, wanted: Kinds) -> UseCaseResult<Kinds> {
+/// The kinds among `wanted` the caller may list (through the API's read permissions): a
+/// search for them shows names only of those.
+pub fn listable(app: &App, caller: &Caller, wanted: Kinds) -> Kinds {
     let may = |want: bool, action: &'static str| {
         want && authorize::act(app, caller, action, false).is_ok()
     };
-    let kinds = Kinds {
+    Kinds {
         users: may(wanted.users, actions::USERS_READ),
         groups: may(wanted.groups, actions::GROUPS_READ),
         service_principals: may(wanted.service_principals, actions::SERVICE_PRINCIPALS_READ),
-    };
-    if kinds.users || kinds.groups || kinds.service_principals {
-        Ok(kinds)
-    } else {
-        Err(Failure::forbidden(
-            "searching the directory needs permission to read it",
-        ))
+    }
+}
+
+impl Kinds {
+    pub fn is_empty(self) -> bool {
+        !(self.users || self.groups || self.service_principals)
+    }
+
+    /// The kinds in both.
+    pub fn and(self, other: Kinds) -> Kinds {
+        Kinds {
+            users: self.users && other.users,
+            groups: self.groups && other.groups,
+            service_principals: self.service_principals && other.service_principals,
+        }
     }
 }
 
@@ -113,15 +122,30 @@ pub async fn find_principals(
     wanted: Kinds,
     limit: usize,
 ) -> UseCaseResult<Found> {
-    let kinds = readable(app, caller, wanted)?;
+    let kinds = listable(app, caller, wanted);
+    if kinds.is_empty() {
+        return Err(Failure::forbidden(
+            "searching the directory needs permission to read it",
+        ));
+    }
+    search(&mut *app.store.read().await?, typed, kinds, limit).await
+}
+
+/// [`find_principals`] inside a transaction, for `kinds` the caller may list (see
+/// [`listable`]): the caller of this function has made that decision.
+pub async fn search(
+    tx: &mut dyn Tx,
+    typed: &str,
+    kinds: Kinds,
+    limit: usize,
+) -> UseCaseResult<Found> {
     let typed = typed.trim();
     let mut found = Found::default();
-    if typed.is_empty() {
+    if typed.is_empty() || kinds.is_empty() {
         return Ok(found);
     }
-    let mut tx = app.store.read().await?;
     if let Ok(id) = Uuid::parse_str(typed) {
-        found.exact.extend(by_id(&mut *tx, id, kinds).await?);
+        found.exact.extend(by_id(tx, id, kinds).await?);
         return Ok(found);
     }
     let lower = typed.to_lowercase();
@@ -189,14 +213,17 @@ pub async fn find_principals(
 /// The principals `typed` names exactly: by object id (or appId), user name, or whole display
 /// name. Not a listing, so no read permission is asked: a form resolves what its user typed
 /// and the use case it calls decides whether they may act on it.
-pub async fn named_exactly(app: &App, typed: &str, kinds: Kinds) -> UseCaseResult<Vec<Candidate>> {
+pub async fn named_exactly(
+    tx: &mut dyn Tx,
+    typed: &str,
+    kinds: Kinds,
+) -> UseCaseResult<Vec<Candidate>> {
     let typed = typed.trim();
     if typed.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = app.store.read().await?;
     if let Ok(id) = Uuid::parse_str(typed) {
-        return Ok(by_id(&mut *tx, id, kinds).await?.into_iter().collect());
+        return Ok(by_id(tx, id, kinds).await?.into_iter().collect());
     }
     let few = Page { top: 10, skip: 0 };
     let mut out = Vec::new();

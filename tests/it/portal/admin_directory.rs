@@ -354,7 +354,7 @@ async fn ada_manages_a_group_members_owners_and_nesting() {
         .submit(&add, &[("relation", "member"), ("who", "Twin")])
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
-    assert!(page.has("Several objects are called"), "{}", page.body);
+    assert!(page.has("Several are called"), "{}", page.body);
     assert!(page.has("twin1@contoso.example") && page.has("twin2@contoso.example"));
     let done = b
         .submit(

@@ -98,3 +98,61 @@ async fn a_viewer_sees_only_the_kinds_they_may_read() {
     assert!(page.status.is_redirection(), "{}", page.status);
     assert!(!page.body.contains("Ada"));
 }
+
+#[tokio::test]
+async fn without_javascript_a_form_offers_the_closest_matches_to_type() {
+    let t = TestApp::demo().await;
+    let (mut b, _) = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    let (_, helpdesk) = t
+        .get(
+            "/v1/groups?$filter=displayName eq 'Helpdesk Team'",
+            BOOTSTRAP,
+        )
+        .await;
+    let group = helpdesk["value"][0]["id"].as_str().unwrap().to_string();
+    let add = format!("/portal/admin/groups/{group}/add");
+    b.get(&format!("/portal/admin/groups/{group}")).await;
+    // "Car" names nobody exactly; the error offers Carol with the user name to type.
+    let page = b
+        .submit(&add, &[("relation", "member"), ("who", "Car")])
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(
+        page.has("Nothing is called “Car”. Did you mean Carol Security (carol@contoso.example)?"),
+        "{}",
+        page.body
+    );
+    // A whole display name is enough when it is one person's.
+    let done = b
+        .submit(&add, &[("relation", "member"), ("who", "Carol Security")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+}
+
+#[tokio::test]
+async fn an_owner_who_may_not_list_the_directory_gets_no_names_in_the_error() {
+    let t = TestApp::demo().await;
+    let (_, body) = t
+        .get(
+            "/v1/groups?$filter=displayName eq 'Compliance Portal Admins'",
+            BOOTSTRAP,
+        )
+        .await;
+    let group = body["value"][0]["id"].as_str().unwrap().to_string();
+    // Bob owns the group but holds no directory role: he may not list the directory, so a
+    // form he posts by hand names nobody in its error.
+    let mut bob = Browser::signed_in(&t, "bob@contoso.example", DEMO_PASSWORD).await;
+    bob.get("/portal/roles").await;
+    let page = bob
+        .submit(
+            &format!("/portal/admin/groups/{group}/add"),
+            &[("relation", "member"), ("who", "Car")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.has("Nothing is called “Car”."), "{}", page.body);
+    assert!(!page.has("carol@contoso.example"), "{}", page.body);
+    // The picker refuses him too.
+    let refused = bob.get("/portal/pick?kinds=principals&q=car").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}

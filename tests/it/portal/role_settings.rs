@@ -304,9 +304,9 @@ async fn an_approver_that_names_nobody_or_several_is_refused_by_row() {
     let refused = post(&mut b, &f).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
     for said in [
-        "Stage 1, approver 1: No user has the user name (UPN)",
-        "Stage 1, approver 2: 2 groups or service principals are named",
-        "Stage 1, escalation approver 1: No group is named",
+        "Stage 1, approver 1: No user has the user name",
+        "Stage 1, approver 2: Several are called",
+        "Stage 1, escalation approver 1: Nothing is called",
     ] {
         assert!(refused.has(said), "{said}: {}", refused.body);
     }

@@ -21,12 +21,13 @@ use crate::app::{App, AppState};
 use crate::error::ApiError;
 use crate::notify::templates::format_time;
 use crate::portal::admin::pim::change::{self, ExtensionRow};
-use crate::portal::admin::pim::resolve_principal;
 use crate::portal::admin::pim::window_form::{self, WindowFields, WindowValues};
 use crate::portal::flash::Flash;
 use crate::portal::form::Posted;
 use crate::portal::page::{FieldErrors, PageResult, redirect_with, render_status};
+use crate::portal::picker;
 use crate::portal::session::Viewer;
+use crate::service::directory::{self, Kinds};
 use crate::service::pim::submit::{self, NewRequest};
 use crate::service::pim::views::{self, HoldingQuery};
 
@@ -248,14 +249,15 @@ pub async fn assign(
     let group = path_id(&id, "group")?;
     let mut errors = FieldErrors::new();
     let mut tx = app.store.read().await?;
-    let principal =
-        match resolve_principal(&mut *tx, form.principal.as_deref().unwrap_or(""), true).await? {
-            Ok(p) => Some(p.id()),
-            Err(m) => {
-                errors.add("pim_principal", m);
-                None
-            }
-        };
+    let typed = form.principal.as_deref().unwrap_or("");
+    let listable = directory::listable(&app, &viewer.caller, Kinds::ALL);
+    let principal = match picker::resolve(&mut *tx, typed, Kinds::ALL, listable).await? {
+        Ok(p) => Some(p.id),
+        Err(m) => {
+            errors.add("pim_principal", m);
+            None
+        }
+    };
     drop(tx);
     let access = form.access.as_deref().and_then(GroupAccess::parse);
     if access.is_none() {

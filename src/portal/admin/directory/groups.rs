@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use eligo_core::directory::{Group, PrincipalKind, Relation};
-use eligo_store::{GroupQuery, Page, UserQuery};
+use eligo_store::GroupQuery;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -25,8 +25,9 @@ use crate::portal::form::Posted;
 use crate::portal::page::{
     Chrome, FieldErrors, PageResult, Section, redirect_with, render, render_status,
 };
+use crate::portal::picker;
 use crate::portal::session::Viewer;
-use crate::service::directory::{self, NewGroup};
+use crate::service::directory::{self, Kinds, NewGroup};
 
 pub struct GroupRow {
     pub id: Uuid,
@@ -384,77 +385,14 @@ fn relation_of(raw: Option<&str>) -> PageResult<Relation> {
     }
 }
 
-/// Who the text typed into "Add member/owner" names: an object id, a user name (UPN), or the
-/// exact name of one user, group or service principal. The error is in words for the field.
-async fn resolve(app: &App, typed: &str) -> PageResult<Result<Uuid, String>> {
-    if typed.is_empty() {
-        return Ok(Err(
-            "Type a user name (UPN), a group's name or a service principal's name.".into(),
-        ));
-    }
+/// Who the text typed into "Add member/owner" names (see `picker::resolve`); an error in
+/// words for the field.
+async fn resolve(app: &App, viewer: &Viewer, typed: &str) -> PageResult<Result<Uuid, String>> {
+    let listable = directory::listable(app, &viewer.caller, Kinds::ALL);
     let mut tx = app.store.read().await?;
-    if let Ok(id) = Uuid::parse_str(typed) {
-        return Ok(match tx.principal_kind(id).await? {
-            Some(_) => Ok(id),
-            None => Err(format!(
-                "No user, group or service principal has the id {typed}."
-            )),
-        });
-    }
-    if typed.contains('@') {
-        return Ok(match tx.find_user_by_upn(typed).await? {
-            Some(u) => Ok(u.id),
-            None => Err(format!("No user has the user name {typed}.")),
-        });
-    }
-    let few = Page { top: 10, skip: 0 };
-    let mut found: Vec<(Uuid, String)> = Vec::new();
-    for u in tx
-        .list_users(
-            &UserQuery {
-                display_name: Some(typed.to_string()),
-                ..Default::default()
-            },
-            few,
-        )
+    Ok(picker::resolve(&mut *tx, typed, Kinds::ALL, listable)
         .await?
-    {
-        found.push((
-            u.id,
-            format!("{} (user {})", u.display_name, u.user_principal_name),
-        ));
-    }
-    for g in tx
-        .list_groups(
-            &GroupQuery {
-                display_name: Some(typed.to_string()),
-                ..Default::default()
-            },
-            few,
-        )
-        .await?
-    {
-        found.push((g.id, format!("{} (group)", g.display_name)));
-    }
-    for sp in tx.list_service_principals(Page::ALL).await? {
-        if sp.display_name.eq_ignore_ascii_case(typed) {
-            found.push((sp.id, format!("{} (service principal)", sp.display_name)));
-        }
-    }
-    Ok(match found.as_slice() {
-        [] => Err(format!(
-            "Nothing is called “{typed}”. Type a user name (UPN) like name@contoso.example, or the exact name of a group or service principal."
-        )),
-        [(id, _)] => Ok(*id),
-        several => Err(format!(
-            "Several objects are called “{typed}”: {}. Type the user name (UPN) or the object id instead.",
-            several
-                .iter()
-                .map(|(_, d)| d.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )),
-    })
+        .map(|c| c.id))
 }
 
 pub async fn add(
@@ -470,7 +408,7 @@ pub async fn add(
     let field = relation.as_str();
     let typed = text(&form.who);
     let mut errors = FieldErrors::new();
-    match resolve(&app, &typed).await? {
+    match resolve(&app, &viewer, &typed).await? {
         Err(message) => errors.add(field, message),
         Ok(principal) => {
             match directory::add_relation(&app, &viewer.caller, group, principal, relation).await {

@@ -14,11 +14,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, TimeDelta, Utc};
 use eligo_core::duration::format_duration;
-use eligo_store::{GroupQuery, Page, Tx};
-use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::error::ApiResult;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -99,97 +96,6 @@ pub fn expiry_words(rule: &eligo_core::policy::ExpirationRule) -> String {
             duration_words(rule.maximum_duration)
         )
     }
-}
-
-/// What a typed name resolves to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resolved {
-    User(Uuid),
-    Group(Uuid),
-    ServicePrincipal(Uuid),
-}
-
-impl Resolved {
-    pub fn id(self) -> Uuid {
-        match self {
-            Resolved::User(id) | Resolved::Group(id) | Resolved::ServicePrincipal(id) => id,
-        }
-    }
-}
-
-/// Finds the one principal `text` names: a user by UPN, a group by its exact display name, a
-/// service principal by display name or appId, or any of them by object id. `Err` says in
-/// words why nothing (or more than one) matched. `allow_sp`: service principals count.
-pub async fn resolve_principal(
-    tx: &mut dyn Tx,
-    text: &str,
-    allow_sp: bool,
-) -> ApiResult<Result<Resolved, String>> {
-    use eligo_core::directory::PrincipalKind;
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(Err(
-            "Enter a user's UPN, a group's name or a service principal's name or appId.".into(),
-        ));
-    }
-    if let Ok(id) = Uuid::parse_str(text) {
-        match tx.principal_kind(id).await? {
-            Some(PrincipalKind::User) => return Ok(Ok(Resolved::User(id))),
-            Some(PrincipalKind::Group) => return Ok(Ok(Resolved::Group(id))),
-            Some(PrincipalKind::ServicePrincipal) if allow_sp => {
-                return Ok(Ok(Resolved::ServicePrincipal(id)));
-            }
-            _ => {}
-        }
-        if allow_sp && let Some(sp) = tx.find_service_principal_by_app_id(id).await? {
-            return Ok(Ok(Resolved::ServicePrincipal(sp.id)));
-        }
-        return Ok(Err(format!(
-            "Nothing in the directory has the id '{text}'."
-        )));
-    }
-    if text.contains('@') {
-        return Ok(match tx.find_user_by_upn(text).await? {
-            Some(u) => Ok(Resolved::User(u.id)),
-            None => Err(format!("No user has the user name (UPN) '{text}'.")),
-        });
-    }
-    let groups = tx
-        .list_groups(
-            &GroupQuery {
-                display_name: Some(text.to_string()),
-                ..Default::default()
-            },
-            Page::ALL,
-        )
-        .await?;
-    let mut found: Vec<Resolved> = groups
-        .iter()
-        .filter(|g| g.display_name.eq_ignore_ascii_case(text))
-        .map(|g| Resolved::Group(g.id))
-        .collect();
-    if allow_sp {
-        found.extend(
-            tx.list_service_principals(Page::ALL)
-                .await?
-                .iter()
-                .filter(|s| s.display_name.eq_ignore_ascii_case(text))
-                .map(|s| Resolved::ServicePrincipal(s.id)),
-        );
-    }
-    Ok(match found.as_slice() {
-        [one] => Ok(*one),
-        [] if allow_sp => Err(format!(
-            "No group or service principal is named '{text}' (a user is found by user name, e.g. erin@contoso.example)."
-        )),
-        [] => Err(format!(
-            "No group is named '{text}' (a user is found by user name, e.g. ada@contoso.example)."
-        )),
-        many => Err(format!(
-            "{} groups or service principals are named '{text}'; give the id of the one you mean instead.",
-            many.len()
-        )),
-    })
 }
 
 #[cfg(test)]

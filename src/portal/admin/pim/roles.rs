@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::change::{self, ExtensionRow};
 use super::window_form::{self, WindowFields, WindowValues};
-use super::{ShownTime, duration_words, expiry_words, resolve_principal};
+use super::{ShownTime, duration_words, expiry_words};
 use crate::app::{App, AppState};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -30,9 +30,10 @@ use crate::portal::form::Posted;
 use crate::portal::page::{
     Chrome, FieldErrors, PageResult, Section, redirect_with, render, render_status, worded,
 };
+use crate::portal::picker;
 use crate::portal::session::Viewer;
 use crate::service::access::exposure::{self, Exposure};
-use crate::service::directory;
+use crate::service::directory::{self, Kinds};
 use crate::service::pim::submit::{self, NewRequest};
 use crate::service::pim::views;
 use crate::service::policies;
@@ -586,14 +587,16 @@ pub async fn detail(
 /// Reads the Add assignment form into a request, or field errors.
 async fn read_assign_form(
     app: &App,
+    caller: &Caller,
     role: Uuid,
     form: &AssignForm,
     v: &AssignValues,
     errors: &mut FieldErrors,
 ) -> PageResult<Option<NewRequest>> {
     let mut tx = app.store.read().await?;
-    let principal = match resolve_principal(&mut *tx, &v.principal, true).await? {
-        Ok(p) => Some(p.id()),
+    let listable = directory::listable(app, caller, Kinds::ALL);
+    let principal = match picker::resolve(&mut *tx, &v.principal, Kinds::ALL, listable).await? {
+        Ok(p) => Some(p.id),
         Err(message) => {
             errors.add("principal", message);
             None
@@ -645,7 +648,9 @@ pub async fn assign(
     let values = AssignValues::from_form(&form);
     let mut errors = FieldErrors::new();
     let mut status = StatusCode::BAD_REQUEST;
-    if let Some(new) = read_assign_form(&app, role.id, &form, &values, &mut errors).await? {
+    if let Some(new) =
+        read_assign_form(&app, &viewer.caller, role.id, &form, &values, &mut errors).await?
+    {
         let kind = new.kind;
         match submit::submit(&app, &viewer.caller, new).await {
             Ok(request) => {

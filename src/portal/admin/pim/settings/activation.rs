@@ -15,6 +15,7 @@ use super::form::{
 use super::principals::{self, Names};
 use crate::error::ApiResult;
 use crate::portal::page::FieldErrors;
+use crate::service::directory::Kinds;
 
 /// The rules this tab writes; saving it never sends another.
 pub const RULES: [&str; 4] = [
@@ -195,6 +196,7 @@ pub fn change(v: &mut Values, op: &str) -> Option<Option<String>> {
 /// one) gets its error, naming the row as the page labels it.
 async fn approvers_of(
     tx: &mut dyn Tx,
+    listable: Kinds,
     v: &Values,
     list: &str,
     row_label: &str,
@@ -205,7 +207,7 @@ async fn approvers_of(
         if typed.trim().is_empty() {
             continue;
         }
-        match principals::approver(tx, &typed).await? {
+        match principals::approver(tx, listable, &typed).await? {
             // The same approver twice counts once.
             Ok(a) if out.contains(&a) => {}
             Ok(a) => out.push(a),
@@ -221,6 +223,7 @@ async fn approvers_of(
 /// This tab's rules as the form sets them, or its field errors.
 pub async fn rules_of(
     tx: &mut dyn Tx,
+    listable: Kinds,
     policy: &RolePolicy,
     v: &Values,
     least: TimeDelta,
@@ -267,6 +270,7 @@ pub async fn rules_of(
     for n in 1..=count {
         let primary = approvers_of(
             tx,
+            listable,
             v,
             &stage_field(n, "primary"),
             &format!("Stage {n}, approver"),
@@ -275,6 +279,7 @@ pub async fn rules_of(
         .await?;
         let escalation = approvers_of(
             tx,
+            listable,
             v,
             &stage_field(n, "escalation"),
             &format!("Stage {n}, escalation approver"),

@@ -39,6 +39,7 @@ use crate::portal::page::{
     Chrome, FieldErrors, PageResult, Section, redirect_with, render, render_status, worded,
 };
 use crate::portal::session::Viewer;
+use crate::service::directory::{self, Kinds};
 use crate::service::policies;
 
 /// Entra's three tabs.
@@ -117,15 +118,16 @@ impl Tab {
     async fn rules_of(
         self,
         tx: &mut dyn Tx,
+        listable: Kinds,
         policy: &RolePolicy,
         v: &Values,
         least: TimeDelta,
         errors: &mut FieldErrors,
     ) -> ApiResult<Vec<(String, Value)>> {
         Ok(match self {
-            Tab::Activation => activation::rules_of(tx, policy, v, least, errors).await?,
+            Tab::Activation => activation::rules_of(tx, listable, policy, v, least, errors).await?,
             Tab::Assignment => assignment::rules_of(v, least, errors),
-            Tab::Notification => notification::rules_of(tx, policy, v, errors).await?,
+            Tab::Notification => notification::rules_of(tx, listable, policy, v, errors).await?,
         })
     }
 
@@ -377,9 +379,11 @@ async fn post(
         return Ok(render(&page(app, viewer, &subject, &policy, shown)));
     }
     let mut errors = FieldErrors::new();
+    let listable = directory::listable(app, &viewer.caller, Kinds::PEOPLE);
     let rules = tab
         .rules_of(
             &mut *tx,
+            listable,
             &policy,
             &values,
             app.config.min_duration,

@@ -11,6 +11,7 @@ use super::form::{Ctx, Group, Values, flag, on, put_rows, row_field, rows_of, te
 use super::principals;
 use crate::error::ApiResult;
 use crate::portal::page::FieldErrors;
+use crate::service::directory::Kinds;
 
 /// The rules this tab writes; saving it never sends another.
 pub const RULES: [&str; 9] = NOTIFICATION_RULE_IDS;
@@ -97,6 +98,7 @@ pub fn values_of(policy: &RolePolicy) -> Values {
 /// This tab's rules as the form sets them, or its field errors.
 pub async fn rules_of(
     tx: &mut dyn Tx,
+    listable: Kinds,
     policy: &RolePolicy,
     v: &Values,
     errors: &mut FieldErrors,
@@ -117,7 +119,7 @@ pub async fn rules_of(
                 continue;
             }
             let row = row_field(&list, index);
-            match principals::recipient(tx, &typed).await? {
+            match principals::recipient(tx, listable, &typed).await? {
                 Ok(address) if eligo_core::directory::validate_mail(&address).is_err() => {
                     errors.add(
                         &row,

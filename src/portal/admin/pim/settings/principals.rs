@@ -10,9 +10,11 @@ use eligo_store::{GroupQuery, Page, Tx};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::super::{Resolved, resolve_principal};
 use crate::app::App;
 use crate::error::ApiResult;
+use crate::portal::picker;
+use crate::service::directory::Kinds;
+use eligo_core::directory::PrincipalKind;
 
 /// How one user or group reads: in sentences, and in an input box (where it must resolve back
 /// to the same principal when the form is saved again).
@@ -175,21 +177,20 @@ fn typed(text: &str) -> Typed<'_> {
 }
 
 /// The approver a box names, as the API's JSON, or why it names none.
-pub async fn approver(tx: &mut dyn Tx, text: &str) -> ApiResult<Result<Value, String>> {
+pub async fn approver(
+    tx: &mut dyn Tx,
+    listable: Kinds,
+    text: &str,
+) -> ApiResult<Result<Value, String>> {
     Ok(match typed(text) {
         Typed::Manager(level) => {
             Ok(json!({ "@odata.type": "#microsoft.graph.requestorManager", "managerLevel": level }))
         }
-        Typed::Key(key) => match resolve_principal(tx, key, false).await? {
-            Ok(Resolved::User(id)) => {
-                Ok(json!({ "@odata.type": "#microsoft.graph.singleUser", "userId": id }))
+        Typed::Key(key) => match picker::resolve(tx, key, Kinds::PEOPLE, listable).await? {
+            Ok(c) if c.kind == PrincipalKind::Group => {
+                Ok(json!({ "@odata.type": "#microsoft.graph.groupMembers", "groupId": c.id }))
             }
-            Ok(Resolved::Group(id)) => {
-                Ok(json!({ "@odata.type": "#microsoft.graph.groupMembers", "groupId": id }))
-            }
-            Ok(Resolved::ServicePrincipal(_)) => Err(format!(
-                "'{key}' is a service principal; approvers are people or groups."
-            )),
+            Ok(c) => Ok(json!({ "@odata.type": "#microsoft.graph.singleUser", "userId": c.id })),
             Err(message) => Err(message),
         },
     })
@@ -197,7 +198,11 @@ pub async fn approver(tx: &mut dyn Tx, text: &str) -> ApiResult<Result<Value, St
 
 /// The address a recipient box names: an email address as typed, or a user's mail (their
 /// user name when they have none). A group has no address of its own in Eligo.
-pub async fn recipient(tx: &mut dyn Tx, text: &str) -> ApiResult<Result<String, String>> {
+pub async fn recipient(
+    tx: &mut dyn Tx,
+    listable: Kinds,
+    text: &str,
+) -> ApiResult<Result<String, String>> {
     let key = match typed(text) {
         Typed::Manager(_) => {
             return Ok(Err(
@@ -214,16 +219,18 @@ pub async fn recipient(tx: &mut dyn Tx, text: &str) -> ApiResult<Result<String, 
             None => key.to_string(),
         }));
     }
-    Ok(match resolve_principal(tx, key, false).await? {
-        Ok(Resolved::User(id)) => match tx.get_user(id).await? {
-            Some(u) => Ok(u.mail.unwrap_or(u.user_principal_name)),
-            None => Err(format!("Nothing in the directory has the id '{key}'.")),
+    Ok(
+        match picker::resolve(tx, key, Kinds::PEOPLE, listable).await? {
+            Ok(c) if c.kind == PrincipalKind::User => match tx.get_user(c.id).await? {
+                Some(u) => Ok(u.mail.unwrap_or(u.user_principal_name)),
+                None => Err(format!("Nothing in the directory has the id '{key}'.")),
+            },
+            Ok(_) => Err(format!(
+                "'{key}' is a group; notifications go to addresses, so enter the group's mailbox address."
+            )),
+            Err(message) => Err(format!("{message} Or enter an email address.")),
         },
-        Ok(_) => Err(format!(
-            "'{key}' is a group; notifications go to addresses, so enter the group's mailbox address."
-        )),
-        Err(message) => Err(format!("{message} Or enter an email address.")),
-    })
+    )
 }
 
 /// The role page's sentence on who approves an activation: "Activation needs approval from:

@@ -48,6 +48,12 @@ pub mod actions {
     /// Security alerts.
     pub const ALERTS_READ: &str = "microsoft.directory/alerts/read";
     pub const ALERTS_UPDATE: &str = "microsoft.directory/alerts/update";
+    /// Entitlement management: catalogs, resources, access packages, policies (Microsoft's
+    /// own action names).
+    pub const ENTITLEMENT_READ: &str =
+        "microsoft.directory/entitlementManagement/allProperties/read";
+    pub const ENTITLEMENT_UPDATE: &str =
+        "microsoft.directory/entitlementManagement/allProperties/allTasks";
 }
 
 /// One role the principal holds now: its action patterns and the scope it was granted at.

@@ -272,7 +272,10 @@ impl AssignmentPolicy {
         let self_service = rs.enable_targets_to_self_add_access
             || rs.enable_targets_to_self_update_access
             || rs.enable_on_behalf_requestors_to_add_access;
-        if scope == AllowedTargetScope::NotSpecified && self_service {
+        if scope == AllowedTargetScope::NotSpecified
+            && self_service
+            && !f.has_problem_under("allowedTargetScope")
+        {
             f.push(
                 "InvalidAllowedTargetScope",
                 "allowedTargetScope",
@@ -491,10 +494,16 @@ mod tests {
             read(json!({"displayName": "x", "allowedTargetScope": "everyone",
                         "requestorSettings": {"enableTargetsToSelfAddAccess": true}}))
             .unwrap_err(),
-            [
-                "InvalidValue allowedTargetScope",
-                "InvalidAllowedTargetScope allowedTargetScope"
-            ]
+            ["InvalidValue allowedTargetScope"],
+            "a scope that does not read is reported once"
+        );
+        assert_eq!(
+            read(
+                json!({"displayName": "x", "allowedTargetScope": "notSpecified",
+                        "requestorSettings": {"enableTargetsToSelfAddAccess": true}})
+            )
+            .unwrap_err(),
+            ["InvalidAllowedTargetScope allowedTargetScope"]
         );
     }
 

@@ -151,6 +151,11 @@ fn cross_field_rules(doc: &mut Value) {
             "Reference",
             json!({ "oneOf": [{ "required": ["id"] }, { "required": ["@odata.id"] }] }),
         ),
+        // The other package or group of a separation-of-duties `$ref`, the same way.
+        (
+            "RefBody",
+            json!({ "oneOf": [{ "required": ["id"] }, { "required": ["@odata.id"] }] }),
+        ),
         // A role-assignable group is a security group.
         (
             "CreateGroup",
@@ -275,6 +280,7 @@ fn add_component_schemas(doc: &mut Value) {
     with_parts::<schemas::Question>(&mut all);
     with_parts::<schemas::IdOrMine>(&mut all);
     with_parts::<schemas::IdOrMineOrApprover>(&mut all);
+    with_parts::<schemas::IdOrAllowedRequestor>(&mut all);
     with_parts::<schemas::PolicyId>(&mut all);
     with_parts::<schemas::RuleId>(&mut all);
     with_parts::<schemas::JobStatus>(&mut all);

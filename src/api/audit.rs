@@ -84,7 +84,7 @@ fn query_from(opts: &odata::ListOptions) -> ApiResult<AuditQuery> {
 
 #[utoipa::path(get, path = "/v1/auditLogs/directoryAudits", tag = "audit",
     params(("$filter" = Option<String>, Query, description = "category, activityDisplayName, initiatedBy/user/id, initiatedBy/app/id, targetId: eq; targetResources/any(t: t/id eq '...'); activityDateTime: ge, gt, le, lt, eq; conditions joined by `and` (a field once, a date-time range by one lower and one upper bound)",
-               pattern = r"^(category eq '(RoleManagement|GroupManagement|UserManagement|ApplicationManagement|Policy|Authentication)'|activityDisplayName eq '[^'\u0000-\u001f]{0,64}'|initiatedBy/(user|app)/id eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|targetId eq '[^'\u0000-\u001f]{0,64}'|targetResources/any\(t: t/id eq '[^'\u0000-\u001f]{0,64}'\)|activityDateTime (ge|gt|le|lt|eq) 20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)$"),
+               pattern = r"^(category eq '(RoleManagement|GroupManagement|UserManagement|ApplicationManagement|Policy|Authentication|EntitlementManagement)'|activityDisplayName eq '[^'\u0000-\u001f]{0,64}'|initiatedBy/(user|app)/id eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|targetId eq '[^'\u0000-\u001f]{0,64}'|targetResources/any\(t: t/id eq '[^'\u0000-\u001f]{0,64}'\)|activityDateTime (ge|gt|le|lt|eq) 20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)$"),
            ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, description = "Audit entries, newest first", body = Collection<schemas::AuditEntry>)))]
 async fn list(

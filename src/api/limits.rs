@@ -40,7 +40,12 @@ pub fn class_of(path: &str) -> BodyClass {
         "/portal/security",
         "/approvals/",
     ];
-    const ADMIN: [&str; 3] = ["/v1/access/check", "/v1/connectors", "/v1/policies/"];
+    const ADMIN: [&str; 4] = [
+        "/v1/access/check",
+        "/v1/connectors",
+        "/v1/policies/",
+        "/v1/identityGovernance/entitlementManagement/assignmentPolicies",
+    ];
     if AUTH.iter().any(|p| path.starts_with(p)) {
         BodyClass::Auth
     } else if ADMIN.iter().any(|p| path.starts_with(p)) {
@@ -115,6 +120,7 @@ mod tests {
             "/v1/connectors",
             "/v1/connectors/abc",
             "/v1/policies/roleManagementPolicies/x/rules/y",
+            "/v1/identityGovernance/entitlementManagement/assignmentPolicies",
         ] {
             assert_eq!(class_of(admin), BodyClass::Admin, "{admin}");
         }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod body;
 pub mod connectors;
 pub mod directory_object;
+pub mod entitlement;
 pub mod groups;
 pub mod health;
 pub mod limits;
@@ -46,4 +47,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(outbox::routes())
         .merge(subscriptions::routes())
         .merge(alerts::routes())
+        .merge(entitlement::routes())
 }

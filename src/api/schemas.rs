@@ -646,6 +646,7 @@ pub enum AuditCategory {
     ApplicationManagement,
     Policy,
     Authentication,
+    EntitlementManagement,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1617,4 +1618,323 @@ mod tests {
         let _ = <PolicyId as utoipa::PartialSchema>::schema();
         let _ = <RuleId as utoipa::PartialSchema>::schema();
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entitlement management
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum EmCatalogState {
+    Published,
+    Unpublished,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmCatalog {
+    pub id: Uuid,
+    pub display_name: String,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    /// `userManaged`.
+    pub catalog_type: String,
+    pub state: EmCatalogState,
+    pub is_externally_visible: bool,
+    pub created_date_time: DateTime<Utc>,
+    pub modified_date_time: DateTime<Utc>,
+}
+
+/// A new catalog. Enum values are read in any case.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmCatalogBody {
+    #[schema(schema_with = field::display_name)]
+    pub display_name: String,
+    #[schema(schema_with = field::description_or_null)]
+    pub description: Option<String>,
+    #[schema(nullable = false, pattern = "^[Uu]ser[Mm]anaged$")]
+    pub catalog_type: Option<String>,
+    #[schema(nullable = false, pattern = "^([Pp]ublished|[Uu]npublished)$")]
+    pub state: Option<String>,
+    #[schema(nullable = false)]
+    pub is_externally_visible: Option<bool>,
+}
+
+/// The fields to change.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmCatalogPatch {
+    #[schema(schema_with = field::display_name)]
+    pub display_name: Option<String>,
+    #[schema(schema_with = field::description_or_null)]
+    pub description: Option<String>,
+    #[schema(nullable = false, pattern = "^([Pp]ublished|[Uu]npublished)$")]
+    pub state: Option<String>,
+    #[schema(nullable = false)]
+    pub is_externally_visible: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub enum EmOriginSystem {
+    AadGroup,
+    DirectoryRole,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmResource {
+    pub id: Uuid,
+    pub display_name: String,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    pub origin_id: String,
+    pub origin_system: EmOriginSystem,
+    pub created_date_time: DateTime<Utc>,
+}
+
+/// `Member`/`Owner` of a group, `Eligible`/`Active` of a directory role.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmResourceRole {
+    pub id: Uuid,
+    pub display_name: String,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    /// `{displayName}_{resource originId}`.
+    pub origin_id: String,
+    pub origin_system: EmOriginSystem,
+    /// In a package's resource role scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub resource: Option<EmResource>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmResourceScope {
+    pub id: Uuid,
+    #[schema(required = true)]
+    pub display_name: Option<String>,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    pub origin_id: String,
+    pub origin_system: EmOriginSystem,
+    pub is_root_scope: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmResourceRoleScope {
+    /// `{roleId}_{scopeId}`.
+    pub id: String,
+    pub created_date_time: DateTime<Utc>,
+    pub role: EmResourceRole,
+    pub scope: EmResourceScope,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmResourceRequest {
+    pub id: Uuid,
+    /// `adminAdd` or `adminRemove`.
+    pub request_type: String,
+    /// `delivered`: done at once.
+    pub state: String,
+    pub created_date_time: DateTime<Utc>,
+    pub catalog: IdOnly,
+    pub resource: EmResource,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmAccessPackage {
+    pub id: Uuid,
+    pub display_name: String,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    pub is_hidden: bool,
+    pub created_date_time: DateTime<Utc>,
+    pub modified_date_time: DateTime<Utc>,
+    pub catalog: IdOnly,
+    /// With `$expand=resourceRoleScopes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub resource_role_scopes: Option<Vec<EmResourceRoleScope>>,
+    /// With `$expand=assignmentPolicies`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub assignment_policies: Option<Vec<EmAssignmentPolicy>>,
+}
+
+/// A package, or (`filterByCurrentUser`) the packages the caller may request.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EmAccessPackageOrMine {
+    One(EmAccessPackage),
+    Mine(Collection<EmAccessPackage>),
+}
+
+/// A path segment that is an id, or `filterByCurrentUser(on='allowedRequestor')`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum IdOrAllowedRequestor {
+    Id(Uuid),
+    Mine(AllowedRequestorFunction),
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(pattern = r"^filterByCurrentUser\(on='allowedRequestor'\)$")]
+pub struct AllowedRequestorFunction(String);
+
+#[derive(Serialize, ToSchema)]
+pub struct CatalogRef {
+    #[schema(schema_with = field::uuid)]
+    pub id: String,
+}
+
+/// A new access package in an existing catalog (`catalog.id`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmAccessPackageBody {
+    #[schema(schema_with = field::display_name)]
+    pub display_name: String,
+    #[schema(schema_with = field::description_or_null)]
+    pub description: Option<String>,
+    #[schema(nullable = false)]
+    pub is_hidden: Option<bool>,
+    pub catalog: CatalogRef,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmAccessPackagePatch {
+    #[schema(schema_with = field::display_name)]
+    pub display_name: Option<String>,
+    #[schema(schema_with = field::description_or_null)]
+    pub description: Option<String>,
+    #[schema(nullable = false)]
+    pub is_hidden: Option<bool>,
+}
+
+/// An assignment policy as governance.md section 1 lists it: who may be assigned
+/// (`allowedTargetScope`, `specificAllowedTargets`), `expiration`, `requestorSettings`,
+/// `requestApprovalSettings` (up to 3 stages), `questions`, `reviewSettings`,
+/// `notificationSettings`, `customExtensionStageSettings`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmAssignmentPolicy {
+    pub id: Uuid,
+    pub display_name: String,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    pub allowed_target_scope: String,
+    #[schema(value_type = Vec<Object>)]
+    pub specific_allowed_targets: Vec<Value>,
+    #[schema(value_type = Object)]
+    pub expiration: Value,
+    #[schema(value_type = Object)]
+    pub requestor_settings: Value,
+    #[schema(value_type = Object)]
+    pub request_approval_settings: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub questions: Vec<Value>,
+    #[schema(value_type = Option<Object>, required = true)]
+    pub review_settings: Option<Value>,
+    #[schema(value_type = Object)]
+    pub notification_settings: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub custom_extension_stage_settings: Vec<Value>,
+    pub created_date_time: DateTime<Utc>,
+    pub modified_date_time: DateTime<Utc>,
+    pub access_package: IdOnly,
+    pub catalog: IdOnly,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessPackageRef {
+    #[schema(schema_with = field::uuid)]
+    pub id: String,
+}
+
+/// A new policy of an existing access package (`accessPackage.id`); the settings are read as
+/// Graph writes them (enum values in any case, `@odata.type` on subject sets and questions).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmAssignmentPolicyBody {
+    #[schema(schema_with = field::display_name)]
+    pub display_name: String,
+    #[schema(schema_with = field::description_or_null)]
+    pub description: Option<String>,
+    pub access_package: AccessPackageRef,
+    #[schema(nullable = false)]
+    pub allowed_target_scope: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>, nullable = false)]
+    pub specific_allowed_targets: Option<Vec<Value>>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub expiration: Option<Value>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub requestor_settings: Option<Value>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub request_approval_settings: Option<Value>,
+    #[schema(value_type = Option<Vec<Object>>, nullable = false)]
+    pub questions: Option<Vec<Value>>,
+    #[schema(value_type = Option<Object>)]
+    pub review_settings: Option<Value>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub notification_settings: Option<Value>,
+    #[schema(value_type = Option<Vec<Object>>, nullable = false)]
+    pub custom_extension_stage_settings: Option<Vec<Value>>,
+}
+
+/// The fields to replace; the result is read whole again.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmAssignmentPolicyPatch {
+    #[schema(schema_with = field::display_name)]
+    pub display_name: Option<String>,
+    #[schema(schema_with = field::description_or_null)]
+    pub description: Option<String>,
+    #[schema(nullable = false)]
+    pub allowed_target_scope: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>, nullable = false)]
+    pub specific_allowed_targets: Option<Vec<Value>>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub expiration: Option<Value>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub requestor_settings: Option<Value>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub request_approval_settings: Option<Value>,
+    #[schema(value_type = Option<Vec<Object>>, nullable = false)]
+    pub questions: Option<Vec<Value>>,
+}
+
+/// What a policy asks of a requestor (`accessPackageAssignmentRequestRequirements`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmRequirements {
+    pub policy_id: Uuid,
+    pub policy_display_name: String,
+    #[schema(required = true)]
+    pub policy_description: Option<String>,
+    pub is_approval_required_for_add: bool,
+    pub is_approval_required_for_update: bool,
+    pub is_requestor_justification_required: bool,
+    pub allow_custom_assignment_schedule: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub questions: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub existing_answers: Vec<Value>,
+    #[schema(value_type = Object)]
+    pub schedule: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmGroup {
+    pub id: Uuid,
+    pub display_name: String,
+    #[schema(required = true)]
+    pub description: Option<String>,
 }

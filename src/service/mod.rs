@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod connectors;
 pub mod demo;
 pub mod directory;
+pub mod entitlement;
 pub mod notices;
 pub mod outbox;
 pub mod pim;

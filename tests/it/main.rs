@@ -14,6 +14,7 @@ mod bad_input;
 mod breakglass;
 mod directory;
 mod downstream;
+mod entitlement;
 mod failure_bursts;
 mod fuzz;
 mod limits;

@@ -18,6 +18,7 @@ pub enum Category {
     ApplicationManagement,
     Policy,
     Authentication,
+    EntitlementManagement,
 }
 
 impl Category {
@@ -29,6 +30,7 @@ impl Category {
             Category::ApplicationManagement => "ApplicationManagement",
             Category::Policy => "Policy",
             Category::Authentication => "Authentication",
+            Category::EntitlementManagement => "EntitlementManagement",
         }
     }
 
@@ -40,6 +42,7 @@ impl Category {
             Category::ApplicationManagement,
             Category::Policy,
             Category::Authentication,
+            Category::EntitlementManagement,
         ]
         .into_iter()
         .find(|c| c.as_str().eq_ignore_ascii_case(s))

@@ -48,6 +48,12 @@ pub mod actions {
     /// Security alerts.
     pub const ALERTS_READ: &str = "microsoft.directory/alerts/read";
     pub const ALERTS_UPDATE: &str = "microsoft.directory/alerts/update";
+    /// Entitlement management: catalogs, resources, access packages, policies (Microsoft's
+    /// own action names).
+    pub const ENTITLEMENT_READ: &str =
+        "microsoft.directory/entitlementManagement/allProperties/read";
+    pub const ENTITLEMENT_UPDATE: &str =
+        "microsoft.directory/entitlementManagement/allProperties/allTasks";
 }
 
 /// One role the principal holds now: its action patterns and the scope it was granted at.
@@ -145,6 +151,12 @@ pub enum Operation {
     },
     Account(AccountChange),
     Group(GroupChange),
+    /// Putting a resource into an entitlement-management catalog, from where packages hand it
+    /// out: a directory role only by whoever may assign roles, a protected group (the target's
+    /// protection) only by whoever may change protected groups' membership.
+    CatalogResource {
+        directory_role: bool,
+    },
 }
 
 /// Why an operation is refused; each names the rule (the server maps them to 403 codes).
@@ -224,6 +236,19 @@ pub fn decide(subject: &Subject, op: Operation, protection: &Protection) -> Resu
         }
     };
     match op {
+        Operation::CatalogResource { directory_role } => {
+            need(ENTITLEMENT_UPDATE)?;
+            if directory_role {
+                need(ROLE_ASSIGNMENTS_UPDATE)?;
+            } else if let Protection::Protected(reason) = protection
+                && !allows(RA_GROUPS_MEMBERS)
+            {
+                return Err(Denied::ProtectedGroup {
+                    reason: reason.clone(),
+                });
+            }
+            strong()
+        }
         Operation::Act { action, strong: s } => {
             need(action)?;
             if s { strong() } else { Ok(()) }
@@ -390,6 +415,46 @@ mod tests {
         assert!(
             !Grants::default().allows_directory(USERS_READ),
             "no role reads nothing"
+        );
+    }
+
+    #[test]
+    fn catalog_resources_hand_out_only_what_the_caller_could() {
+        let me = uuid::Uuid::from_u128(1);
+        let protected = Protection::Protected("it is role-assignable".into());
+        let decide_as = |role: &str, op, target: &Protection| {
+            let grants = grants_of(role, "/");
+            let subject = Subject {
+                id: me,
+                grants: &grants,
+                strong: true,
+            };
+            decide(&subject, op, target).map_err(|d| d.code())
+        };
+        let group = Operation::CatalogResource {
+            directory_role: false,
+        };
+        let role = Operation::CatalogResource {
+            directory_role: true,
+        };
+        let iga = ids::IDENTITY_GOVERNANCE_ADMINISTRATOR;
+        assert_eq!(decide_as(iga, group, &Protection::Ordinary), Ok(()));
+        assert_eq!(decide_as(iga, group, &protected), Err("ProtectedGroup"));
+        assert_eq!(
+            decide_as(iga, role, &Protection::Ordinary),
+            Err("Authorization_RequestDenied")
+        );
+        assert_eq!(
+            decide_as(ids::GLOBAL_ADMINISTRATOR, role, &protected),
+            Ok(())
+        );
+        assert_eq!(
+            decide_as(
+                ids::PRIVILEGED_ROLE_ADMINISTRATOR,
+                group,
+                &Protection::Ordinary
+            ),
+            Err("Authorization_RequestDenied")
         );
     }
 

@@ -14,6 +14,7 @@ pub mod authz;
 pub mod directory;
 pub mod duration;
 pub mod duration_words;
+pub mod entitlement;
 pub mod filter;
 pub mod invalid;
 pub mod policy;

@@ -167,7 +167,7 @@ const BUILT_INS: &[BuiltIn] = &[
         name: "Identity Governance Administrator",
         description: "Can manage access packages and access reviews.",
         actions: &[
-            "microsoft.directory/accessPackages/*",
+            "microsoft.directory/entitlementManagement/*",
             "microsoft.directory/accessReviews/*",
             USERS_READ,
             GROUPS_READ,
@@ -241,6 +241,42 @@ mod tests {
                 .iter()
                 .all(|r| r.is_built_in && r.template_id == Some(r.id))
         );
+    }
+
+    #[test]
+    fn identity_governance_administers_entitlement_management() {
+        use crate::authz::{Grants, HeldRole};
+        let held = |id: &str| {
+            let role = built_in_roles()
+                .into_iter()
+                .find(|r| r.id.to_string() == id)
+                .unwrap();
+            Grants {
+                roles: vec![HeldRole {
+                    actions: role.actions().map(String::from).collect(),
+                    scope: "/".into(),
+                }],
+            }
+        };
+        for (role, read, update) in [
+            (ids::IDENTITY_GOVERNANCE_ADMINISTRATOR, true, true),
+            (ids::GLOBAL_ADMINISTRATOR, true, true),
+            (ids::GLOBAL_READER, true, false),
+            (ids::USER_ADMINISTRATOR, false, false),
+            (ids::PRIVILEGED_ROLE_ADMINISTRATOR, false, false),
+        ] {
+            let g = held(role);
+            assert_eq!(
+                g.allows_directory(actions::ENTITLEMENT_READ),
+                read,
+                "{role}"
+            );
+            assert_eq!(
+                g.allows_directory(actions::ENTITLEMENT_UPDATE),
+                update,
+                "{role}"
+            );
+        }
     }
 
     #[test]

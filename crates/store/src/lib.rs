@@ -13,6 +13,7 @@
 
 mod changes;
 mod effects;
+mod entitlement;
 mod model;
 mod postgres;
 pub mod seal;
@@ -32,6 +33,7 @@ use uuid::Uuid;
 
 pub use changes::{BeforeCommit, Change, Listener, PrincipalRow};
 pub use effects::*;
+pub use entitlement::EntitlementTx;
 pub use model::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +88,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// Everything a use case can do inside one transaction.
 #[async_trait]
-pub trait Tx: EffectsTx + Send {
+pub trait Tx: EffectsTx + EntitlementTx + Send {
     // Principals.
     async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>>;
     async fn count_principals(&mut self) -> Result<i64>;

@@ -26,6 +26,9 @@ mod shared;
 #[path = "shared_effects_sql.rs"]
 mod shared_effects;
 #[allow(clippy::duplicate_mod)]
+#[path = "shared_entitlement_sql.rs"]
+mod shared_entitlement;
+#[allow(clippy::duplicate_mod)]
 #[path = "shared_seal_sql.rs"]
 mod shared_seal;
 
@@ -86,6 +89,13 @@ fn migrator() -> Migrator {
             "audit initiator index".into(),
             MigrationType::Simple,
             include_str!("../migrations/postgres/0007_audit_initiator.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            9,
+            "entitlement management".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0009_entitlement.sql").into_sql_str(),
             false,
         ),
     ])

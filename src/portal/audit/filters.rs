@@ -12,13 +12,14 @@ use uuid::Uuid;
 use crate::portal::page::{FieldErrors, PageResult};
 
 /// Every category, in the order the `<select>` offers them.
-pub const CATEGORIES: [Category; 6] = [
+pub const CATEGORIES: [Category; 7] = [
     Category::RoleManagement,
     Category::GroupManagement,
     Category::UserManagement,
     Category::ApplicationManagement,
     Category::Policy,
     Category::Authentication,
+    Category::EntitlementManagement,
 ];
 
 /// The filters as typed (kept as they are to show them again).

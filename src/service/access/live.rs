@@ -470,6 +470,22 @@ impl LiveIndex {
         facts
     }
 
+    /// A user's manager, as the index knows it now.
+    pub fn manager_of(&self, id: Uuid) -> Option<Uuid> {
+        self.read().principals.get(&id).and_then(|p| p.manager)
+    }
+
+    /// The users whose manager is `manager` (a scan: asked only when listing what a manager
+    /// may request for their reports).
+    pub fn direct_reports(&self, manager: Uuid) -> Vec<Uuid> {
+        self.read()
+            .principals
+            .values()
+            .filter(|p| p.manager == Some(manager))
+            .map(|p| p.id)
+            .collect()
+    }
+
     /// Is this principal's account enabled (users and service principals)?
     pub fn is_enabled(&self, id: Uuid) -> bool {
         self.read().principals.get(&id).is_some_and(|p| p.enabled)

@@ -70,6 +70,16 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-operation-id = ["patchV1PoliciesRoleManagementPoliciesByIdRulesByRuleId", "patchV1RoleManagementDirectoryRoleAssignmentApprovalsByIdStepsByStepId", "patchV1IdentityGovernancePrivilegedAccessGroupAssignmentApprovalsByIdStepsByStepId"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+# Entitlement management: what a body names must exist where it is named (a package's catalog,
+# a policy's package and the people it names, a resource's group or role, a role in the
+# package's catalog: 400 UnknownCatalog, UnknownAccessPackage, UnknownPrincipal,
+# UnknownResource, InvalidResourceRoleScope), a package is not incompatible with itself (400
+# SelfIncompatible), and a policy's settings are held to rules between their fields
+# (governance.md section 1: 400 InvalidAssignmentPolicy).
+[[operations]]
+include-operation-id = ["postV1IdentityGovernanceEntitlementManagementAccessPackages", "postV1IdentityGovernanceEntitlementManagementAssignmentPolicies", "putV1IdentityGovernanceEntitlementManagementAssignmentPoliciesById", "patchV1IdentityGovernanceEntitlementManagementAssignmentPoliciesById", "postV1IdentityGovernanceEntitlementManagementResourceRequests", "postV1IdentityGovernanceEntitlementManagementAccessPackagesByIdResourceRoleScopes", "postV1IdentityGovernanceEntitlementManagementAccessPackagesByIdIncompatibleAccessPackagesRef"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 "#;
 
 /// A program on PATH, or None after a loud message (a panic under CI).

@@ -59,6 +59,7 @@ mod audit;
 mod changes;
 mod common;
 mod credentials;
+mod entitlement;
 mod outbox;
 mod principals;
 mod relations;

@@ -1,0 +1,21 @@
+//! `/v1/identityGovernance/entitlementManagement`: catalogs, resources, access packages and
+//! their assignment policies, shaped like Graph's entitlement management. Handlers parse and
+//! shape; the use cases in `service::entitlement` decide and write.
+
+mod catalogs;
+mod packages;
+mod policies;
+mod shape;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+
+pub const BASE: &str = "/v1/identityGovernance/entitlementManagement";
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(catalogs::routes())
+        .merge(packages::routes())
+        .merge(policies::routes())
+}

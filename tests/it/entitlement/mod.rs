@@ -1,0 +1,8 @@
+//! Entitlement management through Graph's `identityGovernance/entitlementManagement` API:
+//! administration round trips, bad input, authorization, separation-of-duties `$ref`s and who
+//! may request what.
+
+mod admin;
+mod bad_input;
+mod requestable;
+mod support;

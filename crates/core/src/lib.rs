@@ -17,6 +17,7 @@ pub mod duration_words;
 pub mod filter;
 pub mod invalid;
 pub mod policy;
+pub mod policy_changes;
 pub mod privilege;
 pub mod request;
 pub mod roles;

@@ -88,6 +88,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0007_audit_initiator.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            8,
+            "audit names".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0008_audit_names.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -199,6 +199,18 @@ impl AuditEvent {
         self
     }
 
+    /// `modified` for each of `properties` (a policy save's `policy_changes`, a directory
+    /// object's `directory_changes`).
+    pub fn modified_all<P: Into<ModifiedProperty>>(
+        self,
+        properties: impl IntoIterator<Item = P>,
+    ) -> Self {
+        properties.into_iter().fold(self, |e, p| {
+            let p = p.into();
+            e.modified(p.display_name, p.old_value, p.new_value)
+        })
+    }
+
     /// `modified` for a secret: the values never appear, only that it changed.
     pub fn modified_secret(self, name: impl Into<String>) -> Self {
         self.modified(name, "", SECRET_CHANGED)

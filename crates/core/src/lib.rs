@@ -12,6 +12,7 @@ pub mod assignment;
 pub mod audit;
 pub mod authz;
 pub mod directory;
+pub mod directory_changes;
 pub mod duration;
 pub mod duration_words;
 pub mod filter;

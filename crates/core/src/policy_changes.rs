@@ -37,6 +37,16 @@ pub struct Change {
     pub kind: ValueKind,
 }
 
+impl From<Change> for crate::audit::ModifiedProperty {
+    fn from(c: Change) -> Self {
+        Self {
+            display_name: c.setting,
+            old_value: c.old,
+            new_value: c.new,
+        }
+    }
+}
+
 /// Every setting that differs between `old` and `new`, in the settings page's order.
 pub fn changes(old: &PolicyRules, new: &PolicyRules) -> Vec<Change> {
     let mut out = Changes(Vec::new());
@@ -113,6 +123,22 @@ pub fn changes(old: &PolicyRules, new: &PolicyRules) -> Vec<Change> {
             .find(|(i, _)| i == id)
             .map(|(_, r)| r);
         out.notification(id, o, n);
+    }
+    // Whatever else differs (an approver's description, a notification's type) is still a
+    // change: its rule as Graph writes it, so no save is recorded without what it changed.
+    let (old_graph, new_graph) = (old.to_graph(), new.to_graph());
+    for n in &new_graph {
+        let id = n["id"].as_str().unwrap_or_default();
+        let o = old_graph.iter().find(|o| o["id"] == n["id"]);
+        if o != Some(n) && !out.0.iter().any(|c| c.rule_id == id) {
+            out.push(
+                id,
+                id,
+                o.map(|o| o.to_string()).unwrap_or_default(),
+                n.to_string(),
+                ValueKind::Text,
+            );
+        }
     }
     out.0
 }
@@ -438,6 +464,17 @@ mod tests {
                 .iter()
                 .all(|c| c.setting == "Approval stages" || c.new.is_empty())
         );
+    }
+
+    #[test]
+    fn a_difference_without_words_is_recorded_as_its_rule() {
+        let old = PolicyRules::default();
+        let mut new = old.clone();
+        new.notifications[1].1.notification_type = "Teams".into();
+        let c = changes(&old, &new);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].setting, "Notification_Requestor_Admin_Eligibility");
+        assert!(c[0].old.contains("\"Email\"") && c[0].new.contains("\"Teams\""));
     }
 
     #[test]

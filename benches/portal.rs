@@ -2,8 +2,11 @@
 //! (issue 6's goal: each under 100 ms), in-process through the same router `eligo serve` runs,
 //! signed in through the sign-in form like a browser. Each page is fetched `--count N` times
 //! (default 200) after a warm-up; prints p50, p99 and max per page and one `RESULT` line each.
-//! `--audit-entries N` first grows the audit log by N entries, to see the
-//! audit page on a long history. Fails (exit 1) when a page does not answer 200.
+//! The audit log is first grown by `--audit-entries N` entries (default 100,000; 0 skips it),
+//! each saying what it changed (role-setting saves naming approvers by id, user updates,
+//! activations), so the Audit page is measured rendering before/after with names on a long
+//! history, filtered by actor, target and activity too. Fails (exit 1) when a page does not
+//! answer 200.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +31,7 @@ struct Args {
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         count: 200,
-        audit_entries: 0,
+        audit_entries: 100_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -114,6 +117,92 @@ async fn sign_in(router: &Router, upn: &str) -> anyhow::Result<Session> {
     Ok(s)
 }
 
+/// Appends `n` entries through the store's real audit path (hash chain, index columns and
+/// names), 1,000 per transaction, as a long-running tenant's history: every entry records what
+/// it changed, with ids the page must name.
+async fn grow_audit_log(app: &eligo::app::AppState, n: usize) -> anyhow::Result<()> {
+    use eligo_core::audit::{Actor, AuditEvent, Category, Initiator};
+    let now = eligo::clock::Clock::now(&eligo::clock::SystemClock);
+    let mut tx = app.store.read().await?;
+    let people: Vec<eligo_core::directory::User> = tx
+        .list_users(&Default::default(), eligo_store::Page::ALL)
+        .await?;
+    drop(tx);
+    let actor = |u: &eligo_core::directory::User| {
+        Initiator::User(Actor {
+            id: Some(u.id),
+            display_name: u.display_name.clone(),
+            user_principal_name: Some(u.user_principal_name.clone()),
+        })
+    };
+    let mut left = n;
+    let mut i = 0usize;
+    while left > 0 {
+        let batch = left.min(1000);
+        let mut tx = app.store.write().await?;
+        for _ in 0..batch {
+            let by = &people[i % people.len()];
+            let other = &people[(i + 1) % people.len()];
+            let event = match i % 3 {
+                0 => AuditEvent::new(
+                    now,
+                    Category::Policy,
+                    "Update role setting in PIM",
+                    actor(by),
+                )
+                .target(
+                    format!("DirectoryRole_{}", ids::SECURITY_ADMINISTRATOR),
+                    "Policy",
+                    Some("Security Administrator"),
+                )
+                .modified("Activation maximum duration", "PT8H", "PT3H")
+                .modified("Activation requires approval", "No", "Yes")
+                .modified(
+                    "Approvers (stage 1)",
+                    by.id.to_string(),
+                    format!("{}, {}", other.id, by.id),
+                )
+                .target(
+                    ids::SECURITY_ADMINISTRATOR,
+                    "DirectoryRole",
+                    Some("Security Administrator"),
+                ),
+                1 => AuditEvent::new(now, Category::UserManagement, "Update user", actor(by))
+                    .target_user(other.id, &other.display_name, &other.user_principal_name)
+                    .modified(
+                        "displayName",
+                        format!("{} (old)", other.display_name),
+                        other.display_name.clone(),
+                    )
+                    .modified("manager", "", by.id.to_string()),
+                _ => AuditEvent::new(
+                    now,
+                    Category::RoleManagement,
+                    "Add member to role completed (PIM activation)",
+                    actor(other),
+                )
+                .target(
+                    ids::HELPDESK_ADMINISTRATOR,
+                    "Role",
+                    Some("Helpdesk Administrator"),
+                )
+                .target_user(other.id, &other.display_name, &other.user_principal_name)
+                .target(uuid::Uuid::new_v4(), "Schedule", None)
+                .modified("Assignment type", "", "Activated")
+                .modified("Scope", "", "/")
+                .modified("Start", "", "2026-11-22T10:00:00Z")
+                .modified("End", "", "2026-11-22T13:00:00Z")
+                .detail("justification", "x".repeat(200)),
+            };
+            tx.append_audit(event).await?;
+            i += 1;
+        }
+        tx.commit().await?;
+        left -= batch;
+    }
+    Ok(())
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -137,29 +226,7 @@ async fn main() -> anyhow::Result<()> {
     let router = eligo::app::build_router(app.clone());
 
     if args.audit_entries > 0 {
-        // Appended through the store's real audit path (hash chain and all), 1,000 per
-        // transaction, as a long-running tenant's history.
-        use eligo_core::audit::{AuditEvent, Category, Initiator};
-        let now = eligo::clock::Clock::now(&eligo::clock::SystemClock);
-        let mut left = args.audit_entries;
-        while left > 0 {
-            let batch = left.min(1000);
-            let mut tx = app.store.write().await?;
-            for i in 0..batch {
-                tx.append_audit(
-                    AuditEvent::new(
-                        now,
-                        Category::UserManagement,
-                        "Update user",
-                        Initiator::system(),
-                    )
-                    .detail("bench", i.to_string()),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            left -= batch;
-        }
+        grow_audit_log(&app, args.audit_entries).await?;
     }
 
     let mut ada = sign_in(&router, "ada@contoso.example").await?;
@@ -183,6 +250,15 @@ async fn main() -> anyhow::Result<()> {
         ("ada", format!("/portal/admin/roles/{ga}/settings")),
         ("ada", "/portal/admin/connectors".into()),
         ("ada", "/portal/audit".into()),
+        ("ada", "/portal/audit?actor=ada".into()),
+        ("ada", "/portal/audit?target=dave+aud".into()),
+        ("ada", "/portal/audit?activity=role+setting".into()),
+        (
+            "ada",
+            "/portal/audit?category=Policy&target=security".into(),
+        ),
+        // The worst case: a part of an activity no entry has reads the whole log.
+        ("ada", "/portal/audit?activity=no+such+activity".into()),
     ];
     println!(
         "portal page server time, demo tenant, {} requests per page{}",

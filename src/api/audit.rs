@@ -57,8 +57,7 @@ fn query_from(opts: &odata::ListOptions) -> ApiResult<AuditQuery> {
         activity: odata::eq_text(f, "activityDisplayName")?,
         initiator_id: initiator,
         target_id: target,
-        since: None,
-        until: None,
+        ..Default::default()
     };
     for c in f.on("activityDateTime") {
         let t = c.value.as_datetime().ok_or_else(|| {

@@ -684,6 +684,20 @@ pub struct AuditTarget {
     pub kind: String,
     #[schema(required = true)]
     pub display_name: Option<String>,
+    /// A user target's UPN when the entry was written (absent in older entries).
+    pub user_principal_name: Option<String>,
+    /// What the change did to this target (Graph's modifiedProperties); absent when nothing.
+    pub modified_properties: Option<Vec<ModifiedProperty>>,
+}
+
+/// One changed property: its name and its values before and after (empty: none; a secret's
+/// values are never recorded, only `(changed)`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModifiedProperty {
+    pub display_name: String,
+    pub old_value: String,
+    pub new_value: String,
 }
 
 #[derive(Serialize, ToSchema)]

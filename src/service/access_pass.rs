@@ -113,7 +113,19 @@ pub async fn issue(
                     "Admin registered temporary access pass method for user",
                     caller.initiator(),
                 )
-                .target(user, "User", Some(&target.user_principal_name))
+                .target_user(user, &target.display_name, &target.user_principal_name)
+                .modified_secret("temporaryAccessPass")
+                .modified(
+                    "startDateTime",
+                    "",
+                    crate::service::pim::time_text(record.start_date_time),
+                )
+                .modified(
+                    "lifetimeInMinutes",
+                    "",
+                    record.lifetime_in_minutes.to_string(),
+                )
+                .modified("isUsableOnce", "", record.is_usable_once.to_string())
                 .detail("startDateTime", record.start_date_time.to_rfc3339())
                 .detail("lifetimeInMinutes", record.lifetime_in_minutes.to_string())
                 .detail("isUsableOnce", record.is_usable_once.to_string()),
@@ -182,7 +194,12 @@ pub async fn delete(app: &App, caller: &Caller, user: Uuid, method: Uuid) -> Use
                     "Admin deleted temporary access pass method for user",
                     caller.initiator(),
                 )
-                .target(user, "User", Some(&target.user_principal_name)),
+                .target_user(user, &target.display_name, &target.user_principal_name)
+                .modified(
+                    "temporaryAccessPass",
+                    eligo_core::audit::SECRET_CHANGED,
+                    "",
+                ),
             )
             .await?;
             tx.commit().await?;

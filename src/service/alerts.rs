@@ -42,6 +42,7 @@ pub async fn update(
                 .get_alert(id)
                 .await?
                 .ok_or_else(|| Failure::not_found("alert"))?;
+            let old_status = row.status.clone();
             row.status = status.to_string();
             if status == "resolved" {
                 // A resolved alert frees its key, so the next episode raises a new one.
@@ -60,6 +61,7 @@ pub async fn update(
                     caller.initiator(),
                 )
                 .target(id, "Alert", Some(&row.kind))
+                .modified("status", old_status, status)
                 .detail("status", status.to_string()),
             )
             .await?;

@@ -47,7 +47,8 @@ pub async fn ensure_built_in_roles(app: &App) -> anyhow::Result<()> {
                     "Add role definition",
                     Initiator::system(),
                 )
-                .target(role.id, "RoleDefinition", Some(&role.display_name)),
+                .target(role.id, "RoleDefinition", Some(&role.display_name))
+                .modified("displayName", "", role.display_name.as_str()),
             )
             .await?;
         }
@@ -125,6 +126,8 @@ pub async fn first_start(app: &App) -> anyhow::Result<FirstStart> {
             Initiator::system(),
         )
         .target(user.id, "User", Some(BREAKGLASS_UPN))
+        .modified("userPrincipalName", "", BREAKGLASS_UPN)
+        .modified("accountEnabled", "", "true")
         .detail("reason", "bootstrap: emergency access account"),
     )
     .await?;
@@ -137,6 +140,9 @@ pub async fn first_start(app: &App) -> anyhow::Result<FirstStart> {
         )
         .target(ga, "Role", Some("Global Administrator"))
         .target(user.id, "User", Some(BREAKGLASS_UPN))
+        .modified("Assignment type", "", "Active")
+        .modified("Scope", "", "/")
+        .modified("End", "", "permanent")
         .detail("assignmentType", "permanent active (emergency access)"),
     )
     .await?;
@@ -201,7 +207,8 @@ pub async fn ensure_configured_token(app: &App) -> anyhow::Result<()> {
             "Break-glass token restored from configuration",
             Initiator::system(),
         )
-        .target(user.id, "User", Some(BREAKGLASS_UPN)),
+        .target(user.id, "User", Some(BREAKGLASS_UPN))
+        .modified_secret("breakGlassToken"),
     )
     .await?;
     tx.commit().await?;
@@ -252,7 +259,8 @@ pub async fn rotate(app: &App) -> anyhow::Result<String> {
             "Break-glass token rotated",
             Initiator::system(),
         )
-        .target(user.id, "User", Some(BREAKGLASS_UPN)),
+        .target(user.id, "User", Some(BREAKGLASS_UPN))
+        .modified_secret("breakGlassToken"),
     )
     .await?;
     tx.commit().await?;

@@ -85,6 +85,48 @@ async fn audited<T>(
     authorize::audited(app, caller, activity, Category::GroupManagement, run).await
 }
 
+/// A connector's name and settings, before and after, as modified properties: every setting
+/// by name (`settings.url`), a secret only as "(changed)" — never its value.
+fn connector_changes(
+    old: Option<&ConnectorRow>,
+    new: Option<&ConnectorRow>,
+) -> Vec<eligo_core::audit::ModifiedProperty> {
+    let kind = new.or(old).map(|r| r.kind.as_str()).unwrap_or_default();
+    let secrets = registry::secret_fields(kind);
+    let settings = |r: Option<&ConnectorRow>| {
+        r.and_then(|r| r.settings.as_object().cloned())
+            .unwrap_or_default()
+    };
+    let (before, after) = (settings(old), settings(new));
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let text = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    };
+    let mut out = vec![eligo_core::audit::ModifiedProperty {
+        display_name: "displayName".into(),
+        old_value: old.map(|r| r.display_name.clone()).unwrap_or_default(),
+        new_value: new.map(|r| r.display_name.clone()).unwrap_or_default(),
+    }];
+    for key in keys {
+        let (o, n) = (text(before.get(key)), text(after.get(key)));
+        let (o, n) = if secrets.contains(&key.as_str()) && o != n {
+            (String::new(), eligo_core::audit::SECRET_CHANGED.to_string())
+        } else {
+            (o, n)
+        };
+        out.push(eligo_core::audit::ModifiedProperty {
+            display_name: format!("settings.{key}"),
+            old_value: o,
+            new_value: n,
+        });
+    }
+    out
+}
+
 fn connector_event(
     caller: &Caller,
     now: chrono::DateTime<Utc>,
@@ -141,12 +183,10 @@ async fn create_authorized(
     };
     let mut tx = app.store.write().await?;
     tx.insert_connector(&row).await?;
-    tx.append_audit(connector_event(
-        caller,
-        now,
-        "Add downstream connector",
-        &row,
-    ))
+    tx.append_audit(
+        connector_event(caller, now, "Add downstream connector", &row)
+            .modified_all(connector_changes(None, Some(&row))),
+    )
     .await?;
     tx.commit().await?;
     Ok(row)
@@ -197,6 +237,7 @@ async fn update_authorized(
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let mut row = load(&mut *tx, id).await?;
+    let before = row.clone();
     if let Some(name) = display_name {
         row.display_name = display_name_ok(name)?;
     }
@@ -223,7 +264,8 @@ async fn update_authorized(
     }
     row.updated_at = now;
     tx.update_connector(&row).await?;
-    let mut event = connector_event(caller, now, "Update downstream connector", &row);
+    let mut event = connector_event(caller, now, "Update downstream connector", &before)
+        .modified_all(connector_changes(Some(&before), Some(&row)));
     if !changed_fields.is_empty() {
         // The names of what changed, never a value (secrets are among them).
         event = event.detail("changedFields", changed_fields.join(","));
@@ -290,12 +332,10 @@ async fn delete_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCaseResul
         ));
     }
     tx.delete_connector(id).await?;
-    tx.append_audit(connector_event(
-        caller,
-        now,
-        "Delete downstream connector",
-        &row,
-    ))
+    tx.append_audit(
+        connector_event(caller, now, "Delete downstream connector", &row)
+            .modified_all(connector_changes(Some(&row), None)),
+    )
     .await?;
     tx.commit().await?;
     app.connectors.forget(id);
@@ -390,8 +430,13 @@ async fn map_group_authorized(
             "Add group provisioning",
             caller.initiator(),
         )
-        .target(group, "Group", Some(&g.display_name))
         .target(c.id, "Connector", Some(&c.display_name))
+        .target(group, "Group", Some(&g.display_name))
+        .modified(
+            "provisionedTo",
+            "",
+            format!("{} ({target})", c.display_name),
+        )
         .detail("downstreamGroup", target.to_string()),
     )
     .await?;
@@ -454,8 +499,9 @@ async fn unmap_group_authorized(
             "Remove group provisioning",
             caller.initiator(),
         )
-        .target(group, "Group", g.as_ref().map(|g| g.display_name.as_str()))
         .target(m.connector_id, "Connector", None)
+        .target(group, "Group", g.as_ref().map(|g| g.display_name.as_str()))
+        .modified("provisionedTo", m.target.clone(), "")
         .detail("downstreamGroup", m.target.clone())
         .detail("membersLeftDownstream", left.join("; ")),
     )

@@ -270,6 +270,10 @@ async fn role_settings(
                 Initiator::system(),
             )
             .target(&policy.id, "Policy", None)
+            .modified_all(eligo_core::policy_changes::changes(
+                &RolePolicy::default_for(ScopeType::DirectoryRole, "/", role).rules,
+                &policy.rules,
+            ))
             .detail("reason", "demo tenant"),
         )
         .await?;

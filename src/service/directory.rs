@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEvent, Category};
 use eligo_core::authz::{AccountChange, GroupChange, Operation, Protection, actions};
 use eligo_core::directory::{self as dir, Group, PrincipalKind, Relation, ServicePrincipal, User};
+use eligo_core::directory_changes as changes;
 use eligo_core::invalid::Invalid;
 use eligo_core::roles::{self, RoleDefinition, RolePermission};
 use eligo_core::schedule::ScheduleKind;
@@ -138,7 +139,8 @@ async fn create_user_authorized(app: &App, caller: &Caller, new: NewUser) -> Use
             "Add user",
             caller.initiator(),
         )
-        .target(user.id, "User", Some(&user.user_principal_name)),
+        .target_user(user.id, &user.display_name, &user.user_principal_name)
+        .modified_all(changes::user(None, Some(&user))),
     )
     .await?;
     tx.commit().await?;
@@ -264,6 +266,7 @@ async fn update_user_authorized(
         .await?
         .ok_or_else(|| Failure::not_found("user"))?;
     authorize_account_change(app, &mut *tx, caller, id, &changes, now).await?;
+    let before = user.clone();
     let disabling = patch.account_enabled == Some(false) && user.account_enabled;
     let patch_password = hash.is_some();
     let mut changed = Vec::new();
@@ -306,11 +309,12 @@ async fn update_user_authorized(
                 "Reset user password",
                 caller.initiator(),
             )
-            .target(id, "User", Some(&user.user_principal_name)),
+            .target_user(id, &user.display_name, &user.user_principal_name)
+            .modified_secret("passwordProfile"),
         )
         .await?;
     }
-    if !changed.is_empty() {
+    if !changes::user(Some(&before), Some(&user)).is_empty() {
         tx.append_audit(
             AuditEvent::new(
                 now,
@@ -318,8 +322,8 @@ async fn update_user_authorized(
                 "Update user",
                 caller.initiator(),
             )
-            .target(id, "User", Some(&user.user_principal_name))
-            .detail("modifiedProperties", changed.join(",")),
+            .target_user(id, &before.display_name, &before.user_principal_name)
+            .modified_all(changes::user(Some(&before), Some(&user))),
         )
         .await?;
     }
@@ -374,7 +378,8 @@ async fn delete_user_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCase
             "Delete user",
             caller.initiator(),
         )
-        .target(id, "User", Some(&user.user_principal_name)),
+        .target_user(id, &user.display_name, &user.user_principal_name)
+        .modified_all(changes::user(Some(&user), None)),
     )
     .await?;
     tx.commit().await?;
@@ -463,6 +468,7 @@ async fn create_group_authorized(
             caller.initiator(),
         )
         .target(group.id, "Group", Some(&group.display_name))
+        .modified_all(changes::group(None, Some(&group)))
         .detail(
             "isAssignableToRole",
             group.is_assignable_to_role.to_string(),
@@ -532,7 +538,8 @@ async fn update_group_authorized(
             "Update group",
             caller.initiator(),
         )
-        .target(id, "Group", Some(&group.display_name)),
+        .target(id, "Group", Some(&before.display_name))
+        .modified_all(changes::group(Some(&before), Some(&group))),
     )
     .await?;
     tx.commit().await?;
@@ -594,7 +601,8 @@ async fn delete_group_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCas
             "Delete group",
             caller.initiator(),
         )
-        .target(id, "Group", Some(&group.display_name)),
+        .target(id, "Group", Some(&group.display_name))
+        .modified_all(changes::group(Some(&group), None)),
     )
     .await?;
     tx.commit().await?;
@@ -754,11 +762,14 @@ async fn add_relation_authorized(
         Relation::Member => "Add member to group",
         Relation::Owner => "Add owner to group",
     };
-    tx.append_audit(
+    let who = access::principal_summary(&mut *tx, principal).await?;
+    tx.append_audit(relation_event(
         AuditEvent::new(now, Category::GroupManagement, activity, caller.initiator())
             .target(group_id, "Group", Some(&group.display_name))
-            .target(principal, kind_label(kind), None),
-    )
+            .modified(relation_property(relation), "", principal.to_string()),
+        principal,
+        who.as_ref(),
+    ))
     .await?;
     tx.commit().await?;
     Ok(())
@@ -811,6 +822,7 @@ async fn remove_relation_authorized(
             ));
         }
     }
+    let who = access::principal_summary(&mut *tx, principal).await?;
     if !tx.remove_relation(group_id, principal, relation).await? {
         return Err(Failure::not_found(&format!(
             "{} {principal} of this group",
@@ -832,14 +844,40 @@ async fn remove_relation_authorized(
         Relation::Member => "Remove member from group",
         Relation::Owner => "Remove owner from group",
     };
-    tx.append_audit(
+    tx.append_audit(relation_event(
         AuditEvent::new(now, Category::GroupManagement, activity, caller.initiator())
             .target(group_id, "Group", Some(&group.display_name))
-            .target(principal, "DirectoryObject", None),
-    )
+            .modified(relation_property(relation), principal.to_string(), ""),
+        principal,
+        who.as_ref(),
+    ))
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The group's property a membership change modifies (its value: the member's id).
+fn relation_property(relation: Relation) -> &'static str {
+    match relation {
+        Relation::Member => "members",
+        Relation::Owner => "owners",
+    }
+}
+
+/// The member as the change's second target, with its name and UPN as they are now (so the
+/// entry is found by them later, whatever happens to the member).
+fn relation_event(
+    event: AuditEvent,
+    principal: Uuid,
+    who: Option<&access::PrincipalSummary>,
+) -> AuditEvent {
+    match who {
+        Some(p) => match &p.upn {
+            Some(upn) => event.target_user(principal, &p.display_name, upn),
+            None => event.target(principal, kind_label(p.kind), Some(&p.display_name)),
+        },
+        None => event.target(principal, "DirectoryObject", None),
+    }
 }
 
 pub fn kind_label(kind: PrincipalKind) -> &'static str {
@@ -898,7 +936,9 @@ async fn create_service_principal_authorized(
             "Add service principal",
             caller.initiator(),
         )
-        .target(sp.id, "ServicePrincipal", Some(&sp.display_name)),
+        .target(sp.id, "ServicePrincipal", Some(&sp.display_name))
+        .modified_all(changes::service_principal(None, Some(&sp)))
+        .modified_secret("clientSecret"),
     )
     .await?;
     tx.commit().await?;
@@ -945,7 +985,8 @@ async fn delete_service_principal_authorized(
             "Remove service principal",
             caller.initiator(),
         )
-        .target(id, "ServicePrincipal", Some(&sp.display_name)),
+        .target(id, "ServicePrincipal", Some(&sp.display_name))
+        .modified_all(changes::service_principal(Some(&sp), None)),
     )
     .await?;
     tx.commit().await?;
@@ -1021,7 +1062,14 @@ async fn create_role_definition_authorized(
             "Add role definition",
             caller.initiator(),
         )
-        .target(role.id, "RoleDefinition", Some(&role.display_name)),
+        .target(role.id, "RoleDefinition", Some(&role.display_name))
+        .modified("displayName", "", role.display_name.as_str())
+        .modified("isEnabled", "", role.is_enabled.to_string())
+        .modified(
+            "allowedResourceActions",
+            "",
+            role.actions().collect::<Vec<_>>().join(", "),
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEvent, Category};
 use eligo_core::authz::actions;
 use eligo_core::policy::{PolicyRules, RolePolicy, ScopeType};
+use eligo_core::policy_changes::{self, Change};
 use eligo_core::scope;
 use eligo_store::Tx;
 use serde_json::Value;
@@ -96,6 +97,7 @@ async fn update_rule_authorized(
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let mut policy = by_id(&mut *tx, policy_id).await?;
+    let before = policy.rules.clone();
     policy.rules.apply(rule_id, body).map_err(|broken| {
         Failure::invalid_all(
             "InvalidPolicyRule",
@@ -103,11 +105,16 @@ async fn update_rule_authorized(
             broken,
         )
     })?;
+    let changes = policy_changes::changes(&before, &policy.rules);
+    if changes.is_empty() {
+        // The rule already is as sent: nothing to store or record (as `update_rules`).
+        return Ok(policy);
+    }
     policy.last_modified_by = Some(caller.id);
     policy.last_modified_date_time = Some(now);
     tx.put_policy(&policy, now.timestamp_micros()).await?;
     let name = governed_name(&mut *tx, &policy).await?;
-    tx.append_audit(rule_event(caller, &policy, name.as_deref(), rule_id, now))
+    tx.append_audit(save_event(caller, &policy, name.as_deref(), &changes, now))
         .await?;
     tx.commit().await?;
     Ok(policy)
@@ -137,40 +144,49 @@ async fn governed_name(tx: &mut dyn Tx, policy: &RolePolicy) -> UseCaseResult<Op
     })
 }
 
-/// The audit entry of one changed rule.
-fn rule_event(
+/// The audit entry of one save: ONE entry however many settings it changed, each setting a
+/// modified property of the policy in words with its old and new value.
+fn save_event(
     caller: &Caller,
     policy: &RolePolicy,
     governed: Option<&str>,
-    rule_id: &str,
+    changes: &[Change],
     now: DateTime<Utc>,
 ) -> AuditEvent {
-    let new_rule = rule_json(&policy.rules, rule_id);
+    let mut rule_ids: Vec<&str> = changes.iter().map(|c| c.rule_id.as_str()).collect();
+    rule_ids.dedup();
     AuditEvent::new(now, Category::Policy, UPDATE_ACTIVITY, caller.initiator())
-        .target(&policy.id, "Policy", None)
+        .target(&policy.id, "Policy", governed)
+        .modified_all(changes.iter().cloned())
         .target(
             &policy.role_definition_id,
             policy.scope_type.as_str(),
             governed,
         )
-        .detail("ruleId", rule_id)
-        .detail("newValue", new_rule.to_string())
+        .detail("ruleIds", rule_ids.join(", "))
         .detail(
             "appliesTo",
             "requests made from now on; existing access keeps its end time",
         )
 }
 
-/// The outcome of `update_rules`: the policy as it now stands and the rules that changed.
+/// The outcome of `update_rules`: the policy as it now stands, the rules that changed and,
+/// setting by setting, what changed.
 pub struct RulesUpdate {
     pub policy: RolePolicy,
-    /// Rule ids whose value changed (each has its audit entry); empty: nothing was written.
+    /// Rule ids whose value changed; empty: nothing was written.
     pub changed: Vec<String>,
+    /// Each changed setting in words with its old and new value, in the settings page's
+    /// order (`eligo_core::policy_changes`): exactly the modified properties of the save's one
+    /// audit entry. Empty when nothing was written.
+    pub changes: Vec<Change>,
 }
 
 /// Applies several rule changes to one policy in ONE transaction, each validated exactly as
-/// `update_rule` validates a PATCH. A rule whose new value equals its current value is not a
-/// change: it is neither written nor audited, so submitting the same settings twice changes
+/// `update_rule` validates a PATCH, and records the save as ONE audit entry naming each changed
+/// setting with its old and new value (also returned, for the page to say what it saved). A
+/// rule whose new value equals its current value is not a change: it is neither written nor
+/// audited, so submitting the same settings twice changes
 /// nothing the second time. On any invalid rule nothing changes; the refusal carries one
 /// detail per problem, its target prefixed with the rule id (`Expiration_EndUser_Assignment:
 /// maximumDuration`). `unchanged_since`: when given and the stored policy was modified at
@@ -203,6 +219,7 @@ async fn update_rules_authorized(
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
     let mut policy = by_id(&mut *tx, policy_id).await?;
+    let before = policy.rules.clone();
     let mut broken = Vec::new();
     let mut changed = Vec::new();
     for (rule_id, body) in changes {
@@ -226,8 +243,13 @@ async fn update_rules_authorized(
             broken,
         ));
     }
-    if changed.is_empty() {
-        return Ok(RulesUpdate { policy, changed });
+    let changes = policy_changes::changes(&before, &policy.rules);
+    if changed.is_empty() || changes.is_empty() {
+        return Ok(RulesUpdate {
+            policy,
+            changed: Vec::new(),
+            changes: Vec::new(),
+        });
     }
     if let Some(seen) = unchanged_since
         && seen != policy.last_modified_date_time
@@ -242,12 +264,14 @@ async fn update_rules_authorized(
     policy.last_modified_date_time = Some(now);
     tx.put_policy(&policy, now.timestamp_micros()).await?;
     let name = governed_name(&mut *tx, &policy).await?;
-    for rule_id in &changed {
-        tx.append_audit(rule_event(caller, &policy, name.as_deref(), rule_id, now))
-            .await?;
-    }
+    tx.append_audit(save_event(caller, &policy, name.as_deref(), &changes, now))
+        .await?;
     tx.commit().await?;
-    Ok(RulesUpdate { policy, changed })
+    Ok(RulesUpdate {
+        policy,
+        changed,
+        changes,
+    })
 }
 
 /// The portal's question before it reads a settings form it was sent: may this caller change

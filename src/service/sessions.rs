@@ -675,7 +675,8 @@ pub async fn sign_out(app: &App, caller: &Caller) -> UseCaseResult<()> {
             "User signed out",
             caller.initiator(),
         )
-        .target(caller.id, "User", caller.upn.as_deref()),
+        .target(caller.id, "User", caller.upn.as_deref())
+        .modified("session", "active", "revoked"),
     )
     .await?;
     tx.commit().await?;
@@ -834,6 +835,7 @@ pub async fn verify_totp(app: &App, caller: &Caller, code: &str) -> UseCaseResul
             caller.initiator(),
         )
         .target(caller.id, "User", caller.upn.as_deref())
+        .modified_secret("authenticationMethods.totp")
         .detail("method", "totp"),
     )
     .await?;

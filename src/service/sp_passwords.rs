@@ -150,7 +150,8 @@ pub async fn add(
                     "Update application – Certificates and secrets management",
                     caller.initiator(),
                 )
-                .target(sp, "ServicePrincipal", Some(&name))
+                                .target(sp, "ServicePrincipal", Some(&name))
+                .modified("passwordCredentials", "", password.key_id.to_string())
                 .detail("added", password.key_id.to_string())
                 .detail("endDateTime", end.to_rfc3339()),
             )
@@ -194,6 +195,7 @@ pub async fn remove(app: &App, caller: &Caller, sp: Uuid, key_id: Uuid) -> UseCa
                     caller.initiator(),
                 )
                 .target(sp, "ServicePrincipal", Some(&name))
+                .modified("passwordCredentials", key_id.to_string(), "")
                 .detail("removed", key_id.to_string()),
             )
             .await?;

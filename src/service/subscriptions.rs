@@ -61,6 +61,9 @@ pub async fn create(
                     caller.initiator(),
                 )
                 .target(row.id, "Subscription", None)
+                .modified("url", "", new.url.clone())
+                .modified("eventTypes", "", new.event_types.join(", "))
+                .modified_secret("secret")
                 .detail("url", new.url.clone()),
             )
             .await?;
@@ -99,9 +102,24 @@ pub async fn delete(app: &App, caller: &Caller, id: UseCaseResult<Uuid>) -> UseC
             let id = id?;
             let now = app.clock.now();
             let mut tx = app.store.write().await?;
+            let gone = tx.get_subscription(id).await?;
             if !tx.delete_subscription(id).await? {
                 return Err(Failure::not_found("subscription"));
             }
+            let field = |k: &str| {
+                gone.as_ref()
+                    .and_then(|g| g.data.get(k))
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Array(a) => a
+                            .iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        other => other.to_string(),
+                    })
+                    .unwrap_or_default()
+            };
             tx.append_audit(
                 AuditEvent::new(
                     now,
@@ -109,7 +127,9 @@ pub async fn delete(app: &App, caller: &Caller, id: UseCaseResult<Uuid>) -> UseC
                     "Delete webhook subscription",
                     caller.initiator(),
                 )
-                .target(id, "Subscription", None),
+                .target(id, "Subscription", None)
+                .modified("url", field("url"), "")
+                .modified("eventTypes", field("eventTypes"), ""),
             )
             .await?;
             tx.commit().await?;

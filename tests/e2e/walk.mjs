@@ -3,8 +3,9 @@
 //   (a) alice signs in, enrols TOTP, activates Helpdesk Administrator and deactivates it;
 //   (b) carol requests Global Administrator, ada approves it on the Approvals page, carol sees
 //       it active and deactivates it;
-//   (c) ada changes a role setting and finds the change in the audit log;
-//   (d) ada edits an assignment's end; alice requests an extension, ada sees it.
+//   (c) ada changes a role setting and finds the change in the audit log, as before → after;
+//   (d) role settings in tabs with a picker; ada edits an assignment's end; alice requests an
+//       extension, ada sees it.
 // Screenshots of the main pages go to SHOTS (a folder) when set.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
@@ -294,6 +295,29 @@ try {
     const unit = await d.page.getByLabel("Activation maximum duration: unit").inputValue();
     if (`${value} ${unit}` !== "4 hours") throw new Error(`the setting reads ${value} ${unit}, not 4 hours`);
   });
+  // ---- Issue 15, item 9: an audit that shows what changed. The save above reads as
+  // before → after on the Audit page, in words, one row for the one save; the actor filter
+  // finds it by the start of a name. (A block of its own, to keep merges simple.)
+  await step("c: before/after in the audit page", async () => {
+    await d.page.goto(`${BASE}/portal/audit?activity=role+setting`);
+    const rows = d.page.locator("main table.changes");
+    const text = await rows.first().innerText();
+    for (const want of ["Activation maximum duration", "8 hours (PT8H)", "4 hours (PT4H)"]) {
+      if (!text.includes(want)) throw new Error(`the before/after does not say ${want}: ${text}`);
+    }
+    if (/[0-9a-f]{8}-[0-9a-f]{4}-/.test(text) || text.includes("newValue")) {
+      throw new Error(`the before/after shows ids or raw JSON: ${text}`);
+    }
+    await d.page.getByLabel("Actor").fill("ada adm");
+    await d.page.getByRole("button", { name: "Apply filters" }).click();
+    await expectText(d.page, "Update role setting in PIM");
+    const mine = await d.page.locator("main table.changes").count();
+    if (mine !== 1) throw new Error(`one save should be one row with changes, found ${mine}`);
+    await accessible(d.page, "audit before/after");
+    await fitsPhone(d.page, "audit-changes");
+    await shot(d.page, "audit-changes", false);
+  });
+  // ---- end of issue 15, item 9
   // (d) Role settings in Entra's tabs (issue 15, item 6). A block of its own, so that other
   // changes to the walk merge cleanly: ada goes through the three tabs (links, the current one
   // marked), sets the maximum activation as a number and a unit, names an approver in its own

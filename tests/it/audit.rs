@@ -320,7 +320,8 @@ async fn health_and_metrics() {
 }
 
 /// Rule 8: an entry hidden from filtered views by changing its indexed columns behind Eligo's
-/// back (its activity, category, initiator, time, id or target rows) breaks the chain there,
+/// back (its activity, category, initiator, time, id, target rows or the names it is found by)
+/// breaks the chain there,
 /// although the hashed entry itself is untouched.
 #[tokio::test]
 async fn a_changed_index_column_breaks_verification_at_its_entry() {
@@ -345,6 +346,9 @@ async fn a_changed_index_column_breaks_verification_at_its_entry() {
         "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET activity_at = activity_at - 86400000000 WHERE sequence = {v};",
         "DELETE FROM audit_targets WHERE sequence = {v};",
         "INSERT INTO audit_targets (sequence, target_id) VALUES ({v}, 'someone-else');",
+        // The names the actor and target filters find it by.
+        "DELETE FROM audit_names WHERE sequence = {v} AND kind = 'target' AND name LIKE '%@%';",
+        "INSERT INTO audit_names (kind, name, sequence) VALUES ('actor', 'someone else', {v});",
     ];
     for sql in tampering {
         let t = TestApp::new().await;

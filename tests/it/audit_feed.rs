@@ -137,7 +137,7 @@ async fn every_audit_entry_reaches_the_subscriber_in_order_through_refusals_and_
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
     assert!(
         got.iter()
-            .any(|e| e["data"]["targetResources"][0]["displayName"]
+            .any(|e| e["data"]["targetResources"][0]["userPrincipalName"]
                 == "after-restart@contoso.example"),
         "{got:?}"
     );

@@ -315,7 +315,8 @@ impl TestApp {
                 Initiator::system(),
             )
             .target(role_id, "Role", None)
-            .target(principal, "User", None),
+            .target(principal, "User", None)
+            .modified("Assignment type", "", "Active"),
         )
         .await
         .unwrap();

@@ -8,6 +8,7 @@ mod access;
 mod access_pass;
 mod attacks;
 mod audit;
+mod audit_changes;
 mod audit_feed;
 mod auth;
 mod bad_input;

@@ -97,7 +97,32 @@ pub struct TargetResource {
     #[serde(rename = "type")]
     pub kind: String,
     pub display_name: Option<String>,
+    /// A user target's UPN as it was at the time (Graph's `targetResources[].userPrincipalName`),
+    /// so the entry can still be found by it after the user is renamed or deleted. Absent from
+    /// entries written before it existed, which therefore hash as they always did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_principal_name: Option<String>,
+    /// What the change did to this target (Graph's `modifiedProperties`): each property by
+    /// name with its value before and after. Covered by the hash like the rest of the entry;
+    /// absent (not empty) when nothing is recorded, so entries sealed before the field existed
+    /// verify unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modified_properties: Vec<ModifiedProperty>,
 }
+
+/// One changed property (Graph's `modifiedProperty`). Values are text as people read them
+/// (`PT8H`, `Yes`, a list of ids); an empty value means "none" (a creation has no old value,
+/// a deletion no new one). Secrets are never values: their properties say `(changed)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModifiedProperty {
+    pub display_name: String,
+    pub old_value: String,
+    pub new_value: String,
+}
+
+/// What a secret's old and new values are recorded as.
+pub const SECRET_CHANGED: &str = "(changed)";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyValue {
@@ -140,8 +165,65 @@ impl AuditEvent {
             id: id.to_string(),
             kind: kind.into(),
             display_name: name.map(String::from),
+            user_principal_name: None,
+            modified_properties: Vec::new(),
         });
         self
+    }
+
+    /// A user as a target: its display name and UPN as they are now.
+    pub fn target_user(self, id: impl ToString, display_name: &str, upn: &str) -> Self {
+        let mut event = self.target(id, "User", Some(display_name));
+        if let Some(t) = event.target_resources.last_mut() {
+            t.user_principal_name = Some(upn.to_string());
+        }
+        event
+    }
+
+    /// Records that the last target's property `name` went from `old` to `new`; nothing when
+    /// they are equal (an entry lists what changed, not what was submitted). An event without
+    /// a target gets none (a change is always a change *of* something).
+    pub fn modified(
+        mut self,
+        name: impl Into<String>,
+        old: impl Into<String>,
+        new: impl Into<String>,
+    ) -> Self {
+        let (old, new) = (old.into(), new.into());
+        if old != new
+            && let Some(t) = self.target_resources.last_mut()
+        {
+            t.modified_properties.push(ModifiedProperty {
+                display_name: name.into(),
+                old_value: old,
+                new_value: new,
+            });
+        }
+        self
+    }
+
+    /// `modified` for each of `properties` (a policy save's `policy_changes`, a directory
+    /// object's `directory_changes`).
+    pub fn modified_all<P: Into<ModifiedProperty>>(
+        self,
+        properties: impl IntoIterator<Item = P>,
+    ) -> Self {
+        properties.into_iter().fold(self, |e, p| {
+            let p = p.into();
+            e.modified(p.display_name, p.old_value, p.new_value)
+        })
+    }
+
+    /// `modified` for a secret: the values never appear, only that it changed.
+    pub fn modified_secret(self, name: impl Into<String>) -> Self {
+        self.modified(name, "", SECRET_CHANGED)
+    }
+
+    /// Every modified property of every target.
+    pub fn modified_properties(&self) -> impl Iterator<Item = &ModifiedProperty> {
+        self.target_resources
+            .iter()
+            .flat_map(|t| t.modified_properties.iter())
     }
 
     pub fn detail(mut self, key: &str, value: impl Into<String>) -> Self {
@@ -229,6 +311,22 @@ impl AuditEntry {
         let mut target_ids: Vec<String> = self.target_ids().map(str::to_lowercase).collect();
         target_ids.sort_unstable();
         target_ids.dedup();
+        let actor = match &self.initiated_by {
+            Initiator::User(a) | Initiator::App(a) => a,
+        };
+        let actor_names = search_names(
+            [
+                Some(&actor.display_name),
+                actor.user_principal_name.as_ref(),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        let target_names = search_names(self.target_resources.iter().flat_map(|t| {
+            [t.display_name.as_ref(), t.user_principal_name.as_ref()]
+                .into_iter()
+                .flatten()
+        }));
         IndexColumns {
             sequence: self.sequence,
             id: self.id.to_string(),
@@ -237,12 +335,50 @@ impl AuditEntry {
             activity: self.activity_display_name.clone(),
             initiator_id: self.initiated_by.id().map(|id| id.to_string()),
             target_ids,
+            actor_names,
+            target_names,
         }
+    }
+
+    /// Every modified property of every target.
+    pub fn modified_properties(&self) -> impl Iterator<Item = &ModifiedProperty> {
+        self.target_resources
+            .iter()
+            .flat_map(|t| t.modified_properties.iter())
     }
 }
 
+/// The longest name kept for searching (a prefix search never needs more).
+pub const SEARCH_NAME_MAX_CHARS: usize = 128;
+
+/// A name as the store keeps it to search by prefix: ASCII letters lower-cased (only ASCII,
+/// because the migrations that fill these columns for older entries lower-case in SQL, where
+/// SQLite's `lower` and PostgreSQL's `lower` under the "C" collation touch ASCII only, and
+/// verification compares them byte for byte), cut to `SEARCH_NAME_MAX_CHARS` characters
+/// (`substr` in SQL). A search lower-cases its prefix the same way.
+pub fn search_name(name: &str) -> String {
+    name.chars()
+        .take(SEARCH_NAME_MAX_CHARS)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// `search_name` of each non-empty name, sorted, once each.
+fn search_names<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut out: Vec<String> = names
+        .map(|n| search_name(n))
+        .filter(|n| !n.is_empty())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// What a store writes beside each entry (see `AuditEntry::index_columns`): its place, id and
-/// time, category, activity, initiator and target ids (lower-case, sorted, once each).
+/// time, category, activity, initiator and target ids (lower-case, sorted, once each), and the
+/// names to find it by (`search_name`s, sorted, once each): the initiator's display name and
+/// UPN, and the targets' display names and UPNs, as recorded in the entry — so an entry about
+/// someone since renamed or deleted is still found by the name it was written with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexColumns {
     pub sequence: i64,
@@ -252,6 +388,8 @@ pub struct IndexColumns {
     pub activity: String,
     pub initiator_id: Option<String>,
     pub target_ids: Vec<String>,
+    pub actor_names: Vec<String>,
+    pub target_names: Vec<String>,
 }
 
 pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -411,7 +549,9 @@ mod tests {
             v.finish(Some(&c[3].hash))
         };
         assert!(run((0..4).map(stored).collect()).valid);
-        let tampered: [fn(&mut IndexColumns); 6] = [
+        let tampered: [fn(&mut IndexColumns); 8] = [
+            |col| col.actor_names.clear(),
+            |col| col.target_names = vec!["bob".into()],
             |col| col.activity = "Sign-in".into(),
             |col| col.category = "Policy".into(),
             |col| col.initiator_id = Some(Uuid::nil().to_string()),
@@ -425,5 +565,111 @@ mod tests {
             assert_eq!(run(columns).first_bad_sequence, Some(3));
         }
         assert_eq!(stored(0).target_ids, ["u0"], "lower-case, sorted, once");
+    }
+
+    /// An entry exactly as Eligo sealed it before targets carried modified properties or
+    /// UPNs: the JSON has neither key.
+    const SEALED_BEFORE: &str = r#"{"id":"00000000-0000-0000-0000-000000000000","sequence":1,"activityDateTime":"2026-01-01T10:00:00Z","activityDisplayName":"Update user","category":"UserManagement","result":"success","initiatedBy":{"app":{"id":null,"displayName":"Eligo"}},"targetResources":[{"id":"u1","type":"User","displayName":"Alice"}],"additionalDetails":[{"key":"modifiedProperties","value":"displayName"}],"previousHash":"0000000000000000000000000000000000000000000000000000000000000000","hash":""}"#;
+
+    #[test]
+    fn an_entry_sealed_before_modified_properties_existed_still_verifies() {
+        let mut old: AuditEntry = serde_json::from_str(SEALED_BEFORE).unwrap();
+        // Its hash as the older code computed it: over exactly the JSON above (minus the hash).
+        let mut h = Sha256::new();
+        h.update(GENESIS_HASH.as_bytes());
+        h.update(b"\n");
+        h.update(SEALED_BEFORE.as_bytes());
+        old.hash = hex::encode(h.finalize());
+        assert!(old.target_resources[0].modified_properties.is_empty());
+        assert_eq!(old.compute_hash(), old.hash, "the same bytes are hashed");
+        assert!(
+            !serde_json::to_string(&old)
+                .unwrap()
+                .contains("modifiedProperties\":["),
+            "no empty list is written"
+        );
+        assert!(verify(&[old.clone()], Some(&old.hash)).valid);
+    }
+
+    fn changed_entry() -> AuditEntry {
+        AuditEvent::new(
+            DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            Category::Policy,
+            "Update role setting in PIM",
+            Initiator::system(),
+        )
+        .target("p1", "Policy", None)
+        .modified("Activation maximum duration", "PT8H", "PT3H")
+        .modified("Unchanged", "x", "x")
+        .target_user("u1", "Ada Lovelace", "Ada@Contoso.example")
+        .modified_secret("Password")
+        .seal(1, GENESIS_HASH)
+    }
+
+    #[test]
+    fn modified_properties_belong_to_their_target_and_are_hashed() {
+        let e = changed_entry();
+        let props: Vec<_> = e.target_resources[0].modified_properties.clone();
+        assert_eq!(
+            props,
+            [ModifiedProperty {
+                display_name: "Activation maximum duration".into(),
+                old_value: "PT8H".into(),
+                new_value: "PT3H".into(),
+            }],
+            "an unchanged property is not recorded"
+        );
+        assert_eq!(
+            e.target_resources[1].modified_properties[0].new_value,
+            SECRET_CHANGED
+        );
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            json["targetResources"][0]["modifiedProperties"][0]["displayName"],
+            "Activation maximum duration"
+        );
+        assert_eq!(
+            json["targetResources"][0]["modifiedProperties"][0]["oldValue"],
+            "PT8H"
+        );
+        assert_eq!(
+            json["targetResources"][1]["userPrincipalName"],
+            "Ada@Contoso.example"
+        );
+        let round: AuditEntry = serde_json::from_value(json).unwrap();
+        assert!(verify(&[round], Some(&e.hash)).valid);
+
+        for tamper in [
+            |e: &mut AuditEntry| {
+                e.target_resources[0].modified_properties[0].old_value = "PT1H".into()
+            },
+            |e: &mut AuditEntry| {
+                e.target_resources[0].modified_properties[0].display_name = "x".into()
+            },
+            |e: &mut AuditEntry| e.target_resources[0].modified_properties.clear(),
+            |e: &mut AuditEntry| e.target_resources[1].user_principal_name = None,
+        ] {
+            let mut bad = e.clone();
+            tamper(&mut bad);
+            assert_eq!(verify(&[bad], None).first_bad_sequence, Some(1));
+        }
+    }
+
+    #[test]
+    fn names_to_search_by_come_from_the_entry() {
+        let e = changed_entry();
+        let c = e.index_columns();
+        assert_eq!(c.actor_names, ["eligo"]);
+        assert_eq!(
+            c.target_names,
+            ["ada lovelace", "ada@contoso.example"],
+            "display names and UPNs, ASCII lower-case, sorted"
+        );
+        assert_eq!(
+            search_name("ÉLODIE Ångström"),
+            "Élodie Ångström",
+            "ASCII only"
+        );
+        assert_eq!(search_name(&"x".repeat(300)).len(), SEARCH_NAME_MAX_CHARS);
     }
 }

@@ -79,9 +79,21 @@ pub struct RequestQuery {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditQuery {
     pub category: Option<String>,
+    /// The activity is exactly this.
     pub activity: Option<String>,
+    /// The activity starts with this (case-insensitive).
+    pub activity_prefix: Option<String>,
+    /// The activity contains this (case-insensitive); not indexed (it reads newest first
+    /// until a page is full).
+    pub activity_contains: Option<String>,
     pub initiator_id: Option<Uuid>,
+    /// The initiator's display name or UPN, as the entry records it, starts with this
+    /// (ASCII case-insensitive: `eligo_core::audit::search_name`).
+    pub initiator_prefix: Option<String>,
     pub target_id: Option<String>,
+    /// A target's display name or UPN, as the entry records it, starts with this (ASCII
+    /// case-insensitive).
+    pub target_prefix: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
 }

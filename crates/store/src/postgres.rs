@@ -92,6 +92,13 @@ fn migrator() -> Migrator {
             false,
         ),
         Migration::new(
+            8,
+            "audit names".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0008_audit_names.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
             9,
             "entitlement management".into(),
             MigrationType::Simple,

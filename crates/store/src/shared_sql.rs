@@ -139,6 +139,38 @@ fn push_prefixes(q: &mut QueryBuilder<Db>, columns: &[&'static str], prefix: &st
     q.push(")");
 }
 
+/// The kinds of `audit_names` rows: the initiator's names, the targets' names.
+const AUDIT_ACTOR: &str = "actor";
+const AUDIT_TARGET: &str = "target";
+
+/// ` AND` the entry has a name of `kind` starting with `prefix` (as `search_name` folds it):
+/// a range of `audit_names`' primary key (byte order on both backends), so it stays indexed.
+fn push_name_prefix(q: &mut QueryBuilder<Db>, kind: &'static str, prefix: &str) {
+    let low = eligo_core::audit::search_name(prefix);
+    // Every name that starts with `low` sorts at or after it and before `low` + the last
+    // code point.
+    let high = format!("{low}\u{10FFFF}");
+    q.push(" AND sequence IN (SELECT sequence FROM audit_names WHERE kind = ")
+        .push_bind(kind)
+        .push(" AND name >= ")
+        .push_bind(low)
+        .push(" AND name < ")
+        .push_bind(high)
+        .push(")");
+}
+
+/// `text` with LIKE's wildcards and the escape character escaped (`ESCAPE '\'`).
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub(super) fn push_page(q: &mut QueryBuilder<Db>, page: Page) {
     q.push(" LIMIT ")
         .push_bind(page.top)
@@ -1061,6 +1093,19 @@ impl Tx for SqlTx {
                 .execute(&mut *self.tx)
                 .await?;
         }
+        for (kind, names) in [
+            (AUDIT_ACTOR, &columns.actor_names),
+            (AUDIT_TARGET, &columns.target_names),
+        ] {
+            for name in names {
+                sqlx::query("INSERT INTO audit_names (kind, name, sequence) VALUES ($1, $2, $3)")
+                    .bind(kind)
+                    .bind(name)
+                    .bind(entry.sequence)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+        }
         sqlx::query("UPDATE audit_head SET sequence = $1, hash = $2 WHERE id = 1")
             .bind(entry.sequence)
             .bind(&entry.hash)
@@ -1077,9 +1122,25 @@ impl Tx for SqlTx {
         if let Some(activity) = &query.activity {
             q.push(" AND activity = ").push_bind(activity.clone());
         }
+        if let Some(prefix) = &query.activity_prefix {
+            q.push(" AND lower(activity) LIKE ")
+                .push_bind(format!("{}%", like_escaped(&prefix.to_lowercase())))
+                .push(" ESCAPE '\\'");
+        }
+        if let Some(part) = &query.activity_contains {
+            q.push(" AND lower(activity) LIKE ")
+                .push_bind(format!("%{}%", like_escaped(&part.to_lowercase())))
+                .push(" ESCAPE '\\'");
+        }
         if let Some(initiator) = query.initiator_id {
             q.push(" AND initiator_id = ")
                 .push_bind(initiator.to_string());
+        }
+        if let Some(prefix) = &query.initiator_prefix {
+            push_name_prefix(&mut q, AUDIT_ACTOR, prefix);
+        }
+        if let Some(prefix) = &query.target_prefix {
+            push_name_prefix(&mut q, AUDIT_TARGET, prefix);
         }
         if let Some(target) = &query.target_id {
             q.push(" AND sequence IN (SELECT sequence FROM audit_targets WHERE target_id = ")
@@ -1148,6 +1209,27 @@ impl Tx for SqlTx {
                 .or_default()
                 .push(r.try_get::<String, _>(1)?);
         }
+        let mut names: std::collections::HashMap<(i64, bool), Vec<String>> = Default::default();
+        let name_rows = sqlx::query(
+            "SELECT sequence, kind, name FROM audit_names WHERE sequence > $1 AND sequence <= $2",
+        )
+        .bind(after)
+        .bind(last)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for r in name_rows {
+            let is_actor = r.try_get::<String, _>(1)? == AUDIT_ACTOR;
+            names
+                .entry((r.try_get::<i64, _>(0)?, is_actor))
+                .or_default()
+                .push(r.try_get::<String, _>(2)?);
+        }
+        // Sorted here, not by the database's collation, as `index_columns` sorts.
+        let mut sorted = |key: (i64, bool)| {
+            let mut v = names.remove(&key).unwrap_or_default();
+            v.sort_unstable();
+            v
+        };
         rows.iter()
             .map(|r| {
                 let mut entry: AuditEntry = from_json(&r.try_get::<String, _>(0)?)?;
@@ -1166,6 +1248,8 @@ impl Tx for SqlTx {
                         ids.sort_unstable();
                         ids
                     },
+                    actor_names: sorted((sequence, true)),
+                    target_names: sorted((sequence, false)),
                 };
                 Ok((entry, columns))
             })

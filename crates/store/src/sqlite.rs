@@ -96,6 +96,13 @@ fn migrator() -> Migrator {
             false,
         ),
         Migration::new(
+            8,
+            "audit names".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0008_audit_names.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
             9,
             "entitlement management".into(),
             MigrationType::Simple,

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use eligo_core::audit::{AuditEntry, Category, Outcome};
-use eligo_store::{AuditQuery, GroupQuery, Page, RoleQuery, Tx};
+use eligo_store::{AuditQuery, Page, Tx};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -110,13 +110,9 @@ fn parse_time(s: &str) -> Option<(DateTime<Utc>, bool)> {
 
 const TIME_HINT: &str = "Give a date and time such as 2026-11-22T10:00 (UTC).";
 
-/// Checks the filters; every problem goes to its field. Names are resolved to ids with one
-/// indexed read each.
-pub async fn select(
-    tx: &mut dyn Tx,
-    f: &Filters,
-    errors: &mut FieldErrors,
-) -> PageResult<Selection> {
+/// Checks the filters; every problem goes to its field. Names are matched by the store against
+/// what each entry recorded (an indexed prefix), so nothing is looked up here.
+pub fn select(f: &Filters, errors: &mut FieldErrors) -> Selection {
     let mut s = Selection::default();
     if let Some(from) = text(&f.from) {
         match parse_time(from) {
@@ -150,7 +146,8 @@ pub async fn select(
         }
     }
     if let Some(a) = text(&f.activity) {
-        s.query.activity = Some(a.to_string());
+        // A part of the activity, any case: "role setting" finds "Update role setting in PIM".
+        s.query.activity_contains = Some(a.to_string());
     }
     if let Some(r) = text(&f.result) {
         match r.to_ascii_lowercase().as_str() {
@@ -159,60 +156,21 @@ pub async fn select(
             _ => errors.add("result", "Choose success or failure."),
         }
     }
+    // An id is matched exactly; anything else is the start of a name or UPN as the entry
+    // recorded it (so someone renamed or deleted since is still found by what they were).
     if let Some(actor) = text(&f.actor) {
         match Uuid::parse_str(actor) {
             Ok(id) => s.query.initiator_id = Some(id),
-            Err(_) => match tx.find_user_by_upn(actor).await? {
-                Some(u) => s.query.initiator_id = Some(u.id),
-                None => errors.add(
-                    "actor",
-                    "No user has this user name. Give a user name (UPN) or an id.",
-                ),
-            },
+            Err(_) => s.query.initiator_prefix = Some(actor.to_string()),
         }
     }
     if let Some(target) = text(&f.target) {
-        match resolve_target(tx, target).await? {
-            Some(id) => s.query.target_id = Some(id),
-            None => errors.add(
-                "target",
-                "Nothing has this name. Give an id, a user name (UPN), or the exact name of a group or role.",
-            ),
+        match Uuid::parse_str(target) {
+            Ok(id) => s.query.target_id = Some(id.to_string()),
+            Err(_) => s.query.target_prefix = Some(target.to_string()),
         }
     }
-    Ok(s)
-}
-
-/// A target's id from an id, a UPN, or the exact name of a group or a role.
-async fn resolve_target(tx: &mut dyn Tx, target: &str) -> PageResult<Option<String>> {
-    if let Ok(id) = Uuid::parse_str(target) {
-        return Ok(Some(id.to_string()));
-    }
-    if let Some(u) = tx.find_user_by_upn(target).await? {
-        return Ok(Some(u.id.to_string()));
-    }
-    let groups = tx
-        .list_groups(
-            &GroupQuery {
-                display_name: Some(target.to_string()),
-                ..Default::default()
-            },
-            Page { top: 1, skip: 0 },
-        )
-        .await?;
-    if let Some(g) = groups.first() {
-        return Ok(Some(g.id.to_string()));
-    }
-    let roles = tx
-        .list_role_definitions(&RoleQuery {
-            display_name: Some(target.to_string()),
-        })
-        .await?;
-    if let Some(r) = roles.first() {
-        return Ok(Some(r.id.to_string()));
-    }
-    // Anything else (a request id, an app's id) is matched as given.
-    Ok(None)
+    s
 }
 
 /// How many rows the store hands over at a time when the result filter reads through.

@@ -1,8 +1,11 @@
 //! Audit: the audit log for people who may read it (`auditLogs/read`), newest first, filtered
-//! (time, actor, target, category, activity, result) and paged; every entry with its details;
+//! (time, actor and target by name or UPN prefix, category, activity by a part of it, result)
+//! and paged; every entry with what it changed (a before/after table with names, `changes`)
+//! and its details;
 //! the filtered entries as a CSV or JSON download; and, at the top, whether the hash chain is
 //! intact, from the very verification `GET /v1/auditLogs/verify` runs.
 
+pub mod changes;
 pub mod csv;
 pub mod filters;
 
@@ -68,6 +71,8 @@ pub struct EntryView {
     pub targets: Vec<String>,
     pub ok: bool,
     pub details: Vec<(String, String)>,
+    /// What the entry changed, property by property (empty for what changes nothing).
+    pub changes: Vec<changes::ChangeView>,
     pub hash: String,
 }
 
@@ -117,7 +122,7 @@ pub fn target_texts(e: &AuditEntry) -> Vec<String> {
         .collect()
 }
 
-fn entry_view(e: &AuditEntry) -> EntryView {
+fn entry_view(e: &AuditEntry, names: &changes::Names) -> EntryView {
     EntryView {
         sequence: e.sequence,
         id: e.id.to_string(),
@@ -132,6 +137,7 @@ fn entry_view(e: &AuditEntry) -> EntryView {
             .iter()
             .map(|d| (d.key.clone(), d.value.clone()))
             .collect(),
+        changes: names.changes(e),
         hash: e.hash.clone(),
     }
 }
@@ -176,12 +182,14 @@ async fn show(app: &AppState, viewer: Viewer, p: Params) -> PageResult<Response>
         .await?;
     let verdict = chain.verdict;
     let mut errors = FieldErrors::new();
-    let selection = filters::select(&mut *tx, &p.filters, &mut errors).await?;
+    let selection = filters::select(&p.filters, &mut errors);
     let (rows, more) = if errors.is_empty() {
         filters::fetch(&mut *tx, &selection, (page - 1) * PAGE_SIZE, PAGE_SIZE).await?
     } else {
         (Vec::new(), false)
     };
+    // Every id the page's changes mention, named in one pass.
+    let names = changes::Names::of(app, &mut *tx, &rows).await?;
     let base = p.filters.query_string();
     let link = |n: usize| {
         if base.is_empty() {
@@ -213,7 +221,7 @@ async fn show(app: &AppState, viewer: Viewer, p: Params) -> PageResult<Response>
                     selected: c.as_str().eq_ignore_ascii_case(chosen.trim()),
                 })
                 .collect(),
-            entries: rows.iter().map(entry_view).collect(),
+            entries: rows.iter().map(|e| entry_view(e, &names)).collect(),
             previous: (page > 1 && errors.is_empty()).then(|| link(page - 1)),
             next: (more && errors.is_empty()).then(|| link(page + 1)),
             page,
@@ -244,7 +252,7 @@ async fn export(
     }
     let mut tx = app.store.read().await?;
     let mut errors = FieldErrors::new();
-    let selection: Selection = filters::select(&mut *tx, &p.filters, &mut errors).await?;
+    let selection: Selection = filters::select(&p.filters, &mut errors);
     if !errors.is_empty() {
         // The filters are wrong: the page says which, with what was typed.
         drop(tx);

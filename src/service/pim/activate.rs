@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::failure::UseCaseResult;
 use crate::service::pim::admin::{end_now, grant};
 use crate::service::pim::{
-    Target, does_not_exist, holders, live_schedules, role_event, rule_failure,
+    Target, does_not_exist, holders, live_schedules, role_event, rule_failure, schedule_changed,
 };
 
 /// A renewal re-activates what ended at most this long ago.
@@ -147,6 +147,7 @@ pub async fn run(
                     ),
                 )]));
             }
+            let before = current.clone();
             end_now(&mut current, now);
             tx.update_role_schedule(&current).await?;
             crate::service::pim::cascade::after_schedule_ended(
@@ -160,12 +161,16 @@ pub async fn run(
             request.target_schedule_id = Some(current.id);
             request.status = RequestStatus::Revoked;
             request.completed_date_time = Some(now);
-            tx.append_audit(role_event(
-                now,
-                "Remove member from role completed (PIM deactivate)",
-                caller.initiator(),
-                target,
-                request,
+            tx.append_audit(schedule_changed(
+                role_event(
+                    now,
+                    "Remove member from role completed (PIM deactivate)",
+                    caller.initiator(),
+                    target,
+                    request,
+                ),
+                Some(&before),
+                Some(&current),
             ))
             .await?;
         }
@@ -396,8 +401,12 @@ async fn create_activation(
     } else {
         "Add member to role completed (PIM activation)"
     };
-    tx.append_audit(role_event(now, activity, initiator, target, request))
-        .await?;
+    tx.append_audit(schedule_changed(
+        role_event(now, activity, initiator, target, request),
+        None,
+        Some(&schedule),
+    ))
+    .await?;
     Ok(())
 }
 
@@ -410,16 +419,21 @@ async fn extend_with(
     initiator: eligo_core::audit::Initiator,
     now: DateTime<Utc>,
 ) -> UseCaseResult<()> {
+    let before = current.clone();
     current.end_date_time = (end != DateTime::<Utc>::MAX_UTC).then_some(end);
     current.end_pending = current.end_date_time.is_some();
     tx.update_role_schedule(current).await?;
     grant(request, current, now);
-    tx.append_audit(role_event(
-        now,
-        "Extend member in role completed (PIM activation)",
-        initiator,
-        target,
-        request,
+    tx.append_audit(schedule_changed(
+        role_event(
+            now,
+            "Extend member in role completed (PIM activation)",
+            initiator,
+            target,
+            request,
+        ),
+        Some(&before),
+        Some(current),
     ))
     .await?;
     Ok(())

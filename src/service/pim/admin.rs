@@ -17,6 +17,7 @@ use crate::auth::Caller;
 use crate::failure::UseCaseResult;
 use crate::service::pim::{
     Target, cascade, does_not_exist, extension, live_schedules, role_event, rule_failure,
+    schedule_changed,
 };
 
 pub async fn run(
@@ -132,12 +133,10 @@ pub async fn run(
                     "Add member to role in PIM completed (timebound)"
                 }
             };
-            tx.append_audit(role_event(
-                now,
-                activity,
-                caller.initiator(),
-                target,
-                request,
+            tx.append_audit(schedule_changed(
+                role_event(now, activity, caller.initiator(), target, request),
+                None,
+                Some(&schedule),
             ))
             .await?;
         }
@@ -147,6 +146,7 @@ pub async fn run(
                 .cloned()
                 .ok_or_else(|| does_not_exist(&format!("{word} assignment")))?;
             let (start, end) = decide(request)?;
+            let before = schedule.clone();
             if request.action == RequestAction::AdminExtend {
                 let Some(current_end) = schedule.end_date_time else {
                     return Err(rule_failure(vec![Invalid::new(
@@ -198,12 +198,10 @@ pub async fn run(
                 (ScheduleKind::Eligible, _) => "Update eligible member in role in PIM",
                 (ScheduleKind::Active, _) => "Update member in role in PIM",
             };
-            tx.append_audit(role_event(
-                now,
-                activity,
-                caller.initiator(),
-                target,
-                request,
+            tx.append_audit(schedule_changed(
+                role_event(now, activity, caller.initiator(), target, request),
+                Some(&before),
+                Some(&schedule),
             ))
             .await?;
         }
@@ -213,7 +211,9 @@ pub async fn run(
             if existing.is_empty() {
                 return Err(does_not_exist(&format!("{word} assignment")));
             }
+            let mut ended = Vec::new();
             for mut schedule in existing {
+                let before = schedule.clone();
                 end_now(&mut schedule, now);
                 tx.update_role_schedule(&schedule).await?;
                 cascade::after_schedule_ended(app, tx, &schedule, &caller.initiator(), now).await?;
@@ -229,6 +229,7 @@ pub async fn run(
                     .await?;
                 }
                 request.target_schedule_id = Some(schedule.id);
+                ended.push((before, schedule));
             }
             request.status = RequestStatus::Revoked;
             request.completed_date_time = Some(now);
@@ -237,14 +238,11 @@ pub async fn run(
                 ScheduleKind::Eligible => "Remove eligible member from role in PIM completed",
                 ScheduleKind::Active => "Remove member from role in PIM completed",
             };
-            tx.append_audit(role_event(
-                now,
-                activity,
-                caller.initiator(),
-                target,
-                request,
-            ))
-            .await?;
+            let event = ended.iter().fold(
+                role_event(now, activity, caller.initiator(), target, request),
+                |event, (before, after)| schedule_changed(event, Some(before), Some(after)),
+            );
+            tx.append_audit(event).await?;
         }
         _ => unreachable!("self actions are routed to activate::run"),
     }

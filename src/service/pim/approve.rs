@@ -388,6 +388,7 @@ pub async fn review_in(
         ),
     };
     let mut event = role_event(now, activity, reviewer.initiator.clone(), &target, &request)
+        .modified(format!("Approval stage {stage}"), "", format!("{result:?}"))
         .detail("stage", stage.to_string())
         .detail("reviewResult", format!("{result:?}"));
     if let Some(j) = request
@@ -478,17 +479,21 @@ async fn cancel_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCaseResul
         crate::service::pim::admin::end_now(&mut schedule, now);
         tx.update_role_schedule(&schedule).await?;
     }
+    let old_status = request.status;
     request.status = RequestStatus::Canceled;
     request.completed_date_time = Some(now);
     tx.update_schedule_request(&request).await?;
     let target = load_target(&mut *tx, &request.target(), request.principal_id).await?;
-    tx.append_audit(role_event(
-        now,
-        "Add member to role canceled (PIM activation)",
-        caller.initiator(),
-        &target,
-        &request,
-    ))
+    tx.append_audit(
+        role_event(
+            now,
+            "Add member to role canceled (PIM activation)",
+            caller.initiator(),
+            &target,
+            &request,
+        )
+        .modified("status", old_status.as_str(), request.status.as_str()),
+    )
     .await?;
     tx.commit().await?;
     Ok(())

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::failure::UseCaseResult;
 use crate::service::pim::admin::end_now;
-use crate::service::pim::schedule_event;
+use crate::service::pim::{end_text, schedule_event};
 
 /// Ends, or trims to the eligibility's new end, every running or scheduled activation drawn from
 /// `eligibility` (whoever activated it). `eligibility` is its new state: an end at or before
@@ -56,6 +56,7 @@ pub async fn activations_of_eligibility(
         {
             continue;
         }
+        let old_end = activation.end_date_time;
         if limit <= now {
             end_now(&mut activation, now);
         } else {
@@ -71,6 +72,7 @@ pub async fn activations_of_eligibility(
                 None,
                 None,
             )
+            .modified("End", end_text(old_end), end_text(activation.end_date_time))
             .detail("cause", cause),
         )
         .await?;
@@ -169,6 +171,7 @@ async fn membership_ended(
             if !holder.is_nil() && reaches(tx, principal, holder, now).await? {
                 continue;
             }
+            let old_end = activation.end_date_time;
             end_now(&mut activation, now);
             tx.update_role_schedule(&activation).await?;
             tx.append_audit(
@@ -180,6 +183,7 @@ async fn membership_ended(
                     None,
                     None,
                 )
+                .modified("End", end_text(old_end), end_text(activation.end_date_time))
                 .detail("cause", cause),
             )
             .await?;
@@ -213,6 +217,7 @@ pub async fn after_principal_disabled(
         if activation.assignment_type != AssignmentType::Activated || activation.has_ended(now) {
             continue;
         }
+        let old_end = activation.end_date_time;
         end_now(&mut activation, now);
         tx.update_role_schedule(&activation).await?;
         tx.append_audit(
@@ -224,6 +229,7 @@ pub async fn after_principal_disabled(
                 None,
                 None,
             )
+            .modified("End", end_text(old_end), end_text(activation.end_date_time))
             .detail("cause", "account disabled"),
         )
         .await?;

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod approve;
 pub mod cascade;
 pub mod extension;
+pub mod refused;
 pub mod scheduler;
 pub mod submit;
 pub mod views;
@@ -283,15 +284,62 @@ pub fn schedule_event(
     };
     let mut event = AuditEvent::new(now, category, &activity, initiator)
         .target(id, kind, role_name)
-        .target(schedule.principal_id, "Principal", principal_name)
+        .target(schedule.principal_id, "Principal", principal_name);
+    if let Some(request) = schedule.created_using {
+        event = event.target(request, "Request", None);
+    }
+    // The schedule last: what changed is recorded on it (`.modified`).
+    event = event
         .target(schedule.id, "Schedule", None)
         .detail("directoryScopeId", schedule.directory_scope_id.as_str())
         .detail("startDateTime", schedule.start_date_time.to_rfc3339());
     if let Some(end) = schedule.end_date_time {
         event = event.detail("endDateTime", end.to_rfc3339());
     }
-    if let Some(request) = schedule.created_using {
-        event = event.target(request, "Request", None);
-    }
     event
+}
+
+/// Records on `event` how a schedule changed, as a target of its own: its type, scope, start
+/// and end before and after (`None`: it did not exist before, or no longer exists). An entry
+/// granting several schedules or ending them calls this once for each.
+pub fn schedule_changed(
+    event: AuditEvent,
+    before: Option<&RoleSchedule>,
+    after: Option<&RoleSchedule>,
+) -> AuditEvent {
+    let Some(id) = after.or(before).map(|s| s.id) else {
+        return event;
+    };
+    let kind = |s: Option<&RoleSchedule>| s.map(schedule_type).unwrap_or_default();
+    let scope =
+        |s: Option<&RoleSchedule>| s.map(|s| s.directory_scope_id.clone()).unwrap_or_default();
+    let start =
+        |s: Option<&RoleSchedule>| s.map(|s| time_text(s.start_date_time)).unwrap_or_default();
+    let end = |s: Option<&RoleSchedule>| s.map(|s| end_text(s.end_date_time)).unwrap_or_default();
+    event
+        .target(id, "Schedule", None)
+        .modified("Assignment type", kind(before), kind(after))
+        .modified("Scope", scope(before), scope(after))
+        .modified("Start", start(before), start(after))
+        .modified("End", end(before), end(after))
+}
+
+/// "Eligible", "Active" (given by an administrator) or "Activated" (by its holder).
+pub fn schedule_type(s: &RoleSchedule) -> String {
+    match (s.kind, s.assignment_type) {
+        (ScheduleKind::Eligible, _) => "Eligible",
+        (ScheduleKind::Active, eligo_core::schedule::AssignmentType::Assigned) => "Active",
+        (ScheduleKind::Active, eligo_core::schedule::AssignmentType::Activated) => "Activated",
+    }
+    .to_string()
+}
+
+/// A time as audit values write it (RFC 3339, seconds, UTC).
+pub fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// An end as audit values write it: its time, or "permanent".
+pub fn end_text(end: Option<DateTime<Utc>>) -> String {
+    end.map(time_text).unwrap_or_else(|| "permanent".into())
 }

@@ -273,6 +273,7 @@ async fn handle_schedule(
                 role_name.as_deref(),
                 principal.as_deref(),
             )
+            .modified("Status", "Scheduled", "Started")
             .detail("scheduled", "true"),
         )
         .await?;
@@ -309,6 +310,7 @@ async fn handle_schedule(
                 role_name.as_deref(),
                 principal.as_deref(),
             )
+            .modified("Status", "Started", "Expired")
             .detail(
                 "noticedAfterMilliseconds",
                 lag.num_milliseconds().to_string(),

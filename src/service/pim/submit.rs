@@ -14,7 +14,9 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
-use crate::service::pim::{Governed, Target, activate, activity_for, admin, load_target};
+use crate::service::pim::{
+    Governed, Target, activate, activity_for, admin, load_target, refused,
+};
 use crate::service::{authorize, directory};
 use eligo_core::directory::Relation;
 use eligo_core::target::{GroupAccess, Target as AccessTarget};
@@ -31,18 +33,24 @@ pub struct NewRequest {
     pub is_validation_only: bool,
 }
 
-/// Submits a request; a refusal (403) is audited as a failure of what was asked.
+/// Submits a request; a refusal (403) is audited as a failure of what was asked, and so is a
+/// holder's own request that the policy or the eligibility refuses (`refused`, coalesced).
 pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> UseCaseResult<ScheduleRequest> {
     let is_group = AccessTarget::of(new.role_definition_id, &new.directory_scope_id).is_group();
     let (category, activity) = activity_for(is_group, requested(new.kind, new.action));
-    authorize::audited(
+    let asked = refused::Asked::of(&new);
+    let result = authorize::audited(
         app,
         caller,
         &activity,
         category,
         submit_authorized(app, caller, new),
     )
-    .await
+    .await;
+    match result {
+        Err(e) => Err(refused::record(app, caller, &asked, category, &activity, e).await),
+        ok => ok,
+    }
 }
 
 /// The portal's question before it reads an assignment form it was sent: may this caller

@@ -196,9 +196,24 @@ async fn ada_shortens_helpdesk_activation_and_requires_justification() {
         rule(&now, "Enablement_EndUser_Assignment")["enabledRules"],
         json!(["MultiFactorAuthentication", "Justification"])
     );
-    // One audit entry per changed rule, attributed to ada; nothing for the untouched rules.
+    // One save, one audit entry, attributed to ada, naming each changed setting with its old
+    // and new value; nothing for the untouched rules.
     let audits = setting_audits(&t, &ada).await;
-    assert_eq!(audits.len(), 2, "{audits:#?}");
+    assert_eq!(audits.len(), 1, "{audits:#?}");
+    let changed: Vec<&str> = audits[0]["targetResources"][0]["modifiedProperties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["displayName"].as_str().unwrap())
+        .collect();
+    assert!(
+        changed.contains(&"Activation maximum duration"),
+        "{changed:?}"
+    );
+    assert!(
+        changed.iter().all(|c| c.starts_with("Activation")),
+        "{changed:?}"
+    );
     assert!(
         audits
             .iter()
@@ -210,7 +225,7 @@ async fn ada_shortens_helpdesk_activation_and_requires_justification() {
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
     let shown = b.follow(&again).await;
     assert!(shown.has("Nothing changed."), "{}", shown.body);
-    assert_eq!(setting_audits(&t, &ada).await.len(), 2);
+    assert_eq!(setting_audits(&t, &ada).await.len(), 1);
     assert_eq!(rules(&t, &format!("DirectoryRole_{HELPDESK}")).await, now);
 }
 

@@ -56,6 +56,7 @@ macro_rules! contract_url {
 
 mod append_only;
 mod audit;
+mod audit_names;
 mod changes;
 mod common;
 mod credentials;

@@ -362,8 +362,8 @@ try {
     await fitsPhone(d.page, "role-settings-more-approvers");
     // Enter in a field saves (the form's first button is Save, not "Add another approver").
     await max.press("Enter");
-    await expectText(d.page, "Activation maximum duration: 4 hours → 90 minutes.");
-    await expectText(d.page, "Stage 1 approvers: none named → Dave Auditor (dave@contoso.example).");
+    await expectText(d.page, "Activation maximum duration: 4 hours → 1 hour 30 minutes.");
+    await expectText(d.page, "Approvers (stage 1): none → Dave Auditor (dave@contoso.example).");
     const shown = await approvers.getByLabel("Approver 1", { exact: true }).inputValue();
     if (shown !== "Dave Auditor (dave@contoso.example)") throw new Error(`approver 1 shows ${shown}`);
     await shot(d.page, "role-settings-saved", false);

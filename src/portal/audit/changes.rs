@@ -77,13 +77,23 @@ fn ids_in(text: &str) -> impl Iterator<Item = (usize, Uuid)> + '_ {
 impl Names {
     /// Resolves every id mentioned in the modified properties of `entries`.
     pub async fn of(app: &App, tx: &mut dyn Tx, entries: &[AuditEntry]) -> PageResult<Self> {
+        let values = entries
+            .iter()
+            .flat_map(|e| e.modified_properties())
+            .flat_map(|p| [p.old_value.as_str(), p.new_value.as_str()]);
+        Self::of_values(app, tx, values).await
+    }
+
+    /// Resolves every id mentioned in `values` (a settings page's confirmation uses the same
+    /// words as the audit page).
+    pub async fn of_values<'v>(
+        app: &App,
+        tx: &mut dyn Tx,
+        values: impl Iterator<Item = &'v str>,
+    ) -> PageResult<Self> {
         let mut wanted = HashSet::new();
-        for e in entries {
-            for p in e.modified_properties() {
-                for value in [&p.old_value, &p.new_value] {
-                    wanted.extend(ids_in(value).map(|(_, id)| id));
-                }
-            }
+        for value in values {
+            wanted.extend(ids_in(value).map(|(_, id)| id));
         }
         let mut by_id = HashMap::with_capacity(wanted.len());
         for id in wanted {
@@ -124,6 +134,19 @@ impl Names {
         }
         out.push_str(&value[at..]);
         out
+    }
+
+    /// `value` in a sentence: a duration in words alone, nothing as "none", ids as names.
+    pub fn said(&self, value: &str) -> String {
+        if value.is_empty() {
+            return "none".into();
+        }
+        if value.starts_with('P')
+            && let Ok(d) = eligo_core::duration::parse_duration(value)
+        {
+            return eligo_core::duration_words::in_words(d);
+        }
+        self.readable(value)
     }
 
     /// The changes of one entry, target by target.

@@ -14,9 +14,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
-use crate::service::pim::{
-    Governed, Target, activate, activity_for, admin, load_target, refused,
-};
+use crate::service::pim::{Governed, Target, activate, activity_for, admin, load_target, refused};
 use crate::service::{authorize, directory};
 use eligo_core::directory::Relation;
 use eligo_core::target::{GroupAccess, Target as AccessTarget};

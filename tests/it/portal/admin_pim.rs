@@ -181,7 +181,7 @@ async fn ada_shortens_helpdesk_activation_and_requires_justification() {
     );
     let after = b.follow(&saved).await;
     assert!(
-        after.has("Saved. Activation maximum duration: 8 hours → 4 hours. Require justification on activation: off → on."),
+        after.has("Saved. Activation maximum duration: 8 hours → 4 hours. Activation requires justification: No → Yes."),
         "{}",
         after.body
     );
@@ -362,7 +362,7 @@ async fn group_membership_settings_save() {
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let shown = b.follow(&saved).await;
     assert!(
-        shown.has("Saved. Activation alert to administrators: all notifications → critical only."),
+        shown.has("Saved. Notify admins when an eligible member activates: level: All → Critical."),
         "{}",
         shown.body
     );

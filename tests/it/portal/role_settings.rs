@@ -80,7 +80,7 @@ async fn each_tab_saves_only_its_own_rules() {
     );
     let shown = b.follow(&saved).await;
     assert!(
-        shown.has("Saved. Require ticket information on activation: off → on."),
+        shown.has("Saved. Activation requires ticket information: No → Yes."),
         "{}",
         shown.body
     );
@@ -116,7 +116,7 @@ async fn each_tab_saves_only_its_own_rules() {
     );
     let shown = b.follow(&saved).await;
     assert!(
-        shown.has("Saved. Expire active assignments after: 180 days → 90 days."),
+        shown.has("Saved. Active assignment maximum duration: 180 days → 90 days."),
         "{}",
         shown.body
     );
@@ -133,7 +133,7 @@ async fn each_tab_saves_only_its_own_rules() {
     let shown = b.follow(&saved).await;
     assert!(
         shown.has(
-            "Saved. Eligible assignment alert to administrators, default recipients: on → off."
+            "Saved. Notify admins when a member is assigned as eligible: default recipients: Yes → No."
         ),
         "{}",
         shown.body
@@ -230,10 +230,10 @@ async fn stages_and_approvers_come_and_go_without_javascript() {
     let shown = b.follow(&saved).await;
     for said in [
         "Saved. Activation maximum duration: 8 hours → 3 hours.",
-        "Require approval to activate: off → on.",
+        "Activation requires approval: No → Yes.",
         "Approval stages: 1 → 2.",
-        "Stage 1 approvers: none named → Dave Auditor (dave@contoso.example), Tier 0 Operators (group).",
-        "Approval stage 2 added, approved by the requestor&#39;s manager.",
+        "Approvers (stage 1): none → Dave Auditor (dave@contoso.example), Tier 0 Operators (group).",
+        "Approvers (stage 2): none → Requestor&#39;s manager.",
     ] {
         assert!(shown.has(said), "{said}: {}", shown.body);
     }
@@ -409,11 +409,11 @@ async fn durations_are_a_number_and_a_unit() {
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let shown = b.follow(&saved).await;
     assert!(
-        shown.has("Activation maximum duration: 8 hours → 90 minutes."),
+        shown.has("Activation maximum duration: 8 hours → 1 hour 30 minutes."),
         "{}",
         shown.body
     );
-    assert!(shown.has("Stage 1 escalates after: none → 2 hours."));
+    assert!(shown.has("Escalation after minutes (stage 1): 0 → 120."));
     let now = rules(&t, &policy()).await;
     assert_eq!(
         rule(&now, "Expiration_EndUser_Assignment")["maximumDuration"],
@@ -492,7 +492,7 @@ async fn recipients_are_addresses_or_users() {
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let shown = b.follow(&saved).await;
     assert!(
-        shown.has("Saved. Activation alert to administrators, additional recipients: none → soc@contoso.example, carol@contoso.example."),
+        shown.has("Saved. Notify admins when an eligible member activates: additional recipients: none → soc@contoso.example, carol@contoso.example."),
         "{}",
         shown.body
     );
@@ -535,7 +535,7 @@ async fn group_access_settings_have_the_same_tabs() {
     );
     let shown = b.follow(&saved).await;
     assert!(
-        shown.has("Saved. Expire eligible assignments after: 365 days → 90 days."),
+        shown.has("Saved. Eligible assignment maximum duration: 365 days → 90 days."),
         "{}",
         shown.body
     );

@@ -349,7 +349,7 @@ async fn assign_activate_extend_deactivate() {
         out.stderr
             .contains("RoleAssignmentRequestPolicyValidationFailed")
             && out.stderr.contains("ExpirationRule")
-            && out.stderr.contains("PT8H")
+            && out.stderr.contains("maximum of 8 hours")
             && out.stderr.contains("JustificationRule"),
         "{}",
         out.show()

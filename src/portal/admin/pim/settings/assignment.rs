@@ -5,7 +5,6 @@ use chrono::TimeDelta;
 use eligo_core::policy::{Enablement, ExpirationRule, PolicyRules, RolePolicy};
 use serde_json::{Value, json};
 
-use super::changes::Changes;
 use super::form::{Bounds, Ctx, Group, Values, flag, on, put_duration, read_duration, words};
 use crate::portal::page::FieldErrors;
 
@@ -188,25 +187,4 @@ pub fn groups(c: &Ctx, least: TimeDelta) -> Vec<Group> {
             Group::new(kind.legend, fields)
         })
         .collect()
-}
-
-/// This tab's changes between two versions of the rules, in words.
-pub fn describe(before: &PolicyRules, after: &PolicyRules, c: &mut Changes) {
-    for kind in &KINDS {
-        let (bx, be) = rules_of_kind(before, kind);
-        let (ax, ae) = rules_of_kind(after, kind);
-        c.flag(
-            kind.permanent,
-            !bx.is_expiration_required,
-            !ax.is_expiration_required,
-        );
-        c.value(
-            kind.max,
-            words(bx.maximum_duration),
-            words(ax.maximum_duration),
-        );
-        for (_, e, label) in &kind.enablement {
-            c.flag(label, be.contains(e), ae.contains(e));
-        }
-    }
 }

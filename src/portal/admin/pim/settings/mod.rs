@@ -23,6 +23,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, TimeDelta, Utc};
 use eligo_core::policy::{RolePolicy, ScopeType};
+use eligo_core::policy_changes::Change;
 use eligo_core::target::is_reserved_role_id;
 use eligo_store::Tx;
 use serde::Deserialize;
@@ -33,6 +34,7 @@ use self::form::{Ctx, Group, Values, add_row, text};
 pub use self::principals::approval_summary;
 use crate::app::{App, AppState};
 use crate::error::{ApiError, ApiResult};
+use crate::portal::audit::changes::Names;
 use crate::portal::flash::Flash;
 use crate::portal::form::Posted;
 use crate::portal::page::{
@@ -407,7 +409,7 @@ async fn post(
         };
         match policies::update_rules(app, &viewer.caller, &policy.id, &rules, seen).await {
             Ok(done) => {
-                let text = confirmation(app, &policy, &done.policy, done.changed.len()).await?;
+                let text = confirmation(app, &done.changes).await?;
                 let flash = if done.changed.is_empty() {
                     Flash::info(text)
                 } else {
@@ -453,25 +455,17 @@ async fn post(
     ))
 }
 
-/// The message after a save, naming the approvers it mentions.
-async fn confirmation(
-    app: &App,
-    before: &RolePolicy,
-    after: &RolePolicy,
-    changed_rules: usize,
-) -> ApiResult<String> {
-    let stages = |p: &RolePolicy| p.rules.approval_end_user_assignment.approval_stages.clone();
-    let (b, a) = (stages(before), stages(after));
+/// The message after a save: what the use case says changed, with names.
+async fn confirmation(app: &App, changes: &[Change]) -> PageResult<String> {
     let mut tx = app.store.read().await?;
-    let approvers = b
+    let values = changes
         .iter()
-        .chain(&a)
-        .flat_map(activation::all_approvers)
-        .collect();
-    let names = principals::Names::of(&mut *tx, approvers).await?;
-    drop(tx);
-    let lines = changes::what_changed(&before.rules, &after.rules, &names);
-    Ok(changes::confirmation(changed_rules, &lines))
+        .flat_map(|c| [c.old.as_str(), c.new.as_str()]);
+    let names = Names::of_values(app, &mut *tx, values).await?;
+    Ok(changes::confirmation(
+        changes.len(),
+        &changes::lines(changes, &names),
+    ))
 }
 
 pub async fn role_form(

@@ -6,7 +6,6 @@ use eligo_core::policy::{NOTIFICATION_RULE_IDS, NotificationRule, PolicyRules, R
 use eligo_store::Tx;
 use serde_json::{Value, json};
 
-use super::changes::Changes;
 use super::form::{Ctx, Group, Values, flag, on, put_rows, row_field, rows_of, text};
 use super::principals;
 use crate::error::ApiResult;
@@ -26,33 +25,23 @@ const LEVELS: [(&str, &str); 3] = [
 /// goes to.
 struct About {
     heading: &'static str,
-    event: &'static str,
     recipient: &'static str,
-    short: &'static str,
 }
 
 fn about(rule_id: &str) -> About {
-    let (heading, event) = if rule_id.ends_with("Admin_Eligibility") {
-        (
-            "When members are assigned as eligible",
-            "Eligible assignment",
-        )
+    let heading = if rule_id.ends_with("Admin_Eligibility") {
+        "When members are assigned as eligible"
     } else if rule_id.ends_with("Admin_Assignment") {
-        ("When members are assigned as active", "Active assignment")
+        "When members are assigned as active"
     } else {
-        ("When eligible members activate", "Activation")
+        "When eligible members activate"
     };
-    let (recipient, short) = match rule_id.split('_').nth(1) {
-        Some("Admin") => ("Alert to administrators", "alert to administrators"),
-        Some("Requestor") => ("Notice to the assignee", "notice to the assignee"),
-        _ => ("Request to approvers", "request to approvers"),
+    let recipient = match rule_id.split('_').nth(1) {
+        Some("Admin") => "Alert to administrators",
+        Some("Requestor") => "Notice to the assignee",
+        _ => "Request to approvers",
     };
-    About {
-        heading,
-        event,
-        recipient,
-        short,
-    }
+    About { heading, recipient }
 }
 
 fn field(i: usize, what: &str) -> String {
@@ -185,42 +174,4 @@ pub fn groups(c: &Ctx) -> Vec<Group> {
         out.push(group);
     }
     out
-}
-
-fn level_words(level: &str) -> String {
-    LEVELS
-        .iter()
-        .find(|(l, _)| *l == level)
-        .map(|(_, words)| words.to_lowercase())
-        .unwrap_or_else(|| level.to_string())
-}
-
-/// This tab's changes between two versions of the rules, in words.
-pub fn describe(before: &PolicyRules, after: &PolicyRules, c: &mut Changes) {
-    for ((_, id, b), (_, _, a)) in rules(before).zip(rules(after)) {
-        let about = about(id);
-        let label = |what: &str| format!("{} {}{what}", about.event, about.short);
-        c.value(
-            &label(""),
-            level_words(&b.notification_level),
-            level_words(&a.notification_level),
-        );
-        c.flag(
-            &label(", default recipients"),
-            b.is_default_recipients_enabled,
-            a.is_default_recipients_enabled,
-        );
-        let list = |r: &[String]| {
-            if r.is_empty() {
-                "none".to_string()
-            } else {
-                r.join(", ")
-            }
-        };
-        c.value(
-            &label(", additional recipients"),
-            list(&b.notification_recipients),
-            list(&a.notification_recipients),
-        );
-    }
 }

@@ -2,8 +2,8 @@
 //! access `/portal/admin/groups/{id}/settings/member|owner`) in Entra's three tabs: Activation,
 //! Assignment, Notification. A tab is a link (`?tab=`), and each tab is its own form that
 //! posts only its own rules to `service::policies::update_rules`, which validates each exactly
-//! as the API's PATCH does and writes the rules that really changed, with one audit entry each,
-//! in one transaction. Everything works without JavaScript: buttons that add an approver or a
+//! as the API's PATCH does and writes the rules that really changed, with one audit entry for
+//! the save, in one transaction. Everything works without JavaScript: buttons that add an approver or a
 //! stage re-render the form with what was typed.
 //!
 //! `form` is the plumbing the tabs share, `principals` names and resolves approvers and

@@ -233,6 +233,21 @@ async fn main() -> anyhow::Result<()> {
     let mut alice = sign_in(&router, "alice@contoso.example").await?;
     let ga = ids::GLOBAL_ADMINISTRATOR;
     let helpdesk = ids::HELPDESK_ADMINISTRATOR;
+    let helpdesk_team = app
+        .store
+        .read()
+        .await?
+        .list_groups(
+            &eligo_store::GroupQuery {
+                display_name: Some("Helpdesk Team".into()),
+                ..Default::default()
+            },
+            eligo_store::Page::ALL,
+        )
+        .await?
+        .first()
+        .context("the demo tenant has the Helpdesk Team")?
+        .id;
     let pages: Vec<(&str, String)> = vec![
         ("alice", "/portal/roles".into()),
         (
@@ -247,7 +262,18 @@ async fn main() -> anyhow::Result<()> {
         ("ada", "/portal/admin/groups".into()),
         ("ada", "/portal/admin/roles".into()),
         ("ada", format!("/portal/admin/roles/{ga}")),
+        ("ada", format!("/portal/admin/roles/{helpdesk}")),
         ("ada", format!("/portal/admin/roles/{ga}/settings")),
+        (
+            "ada",
+            format!("/portal/admin/roles/{ga}/settings?tab=assignment"),
+        ),
+        (
+            "ada",
+            format!("/portal/admin/roles/{ga}/settings?tab=notification"),
+        ),
+        ("ada", format!("/portal/admin/groups/{helpdesk_team}")),
+        ("ada", "/portal/pick?kinds=principals&q=car".into()),
         ("ada", "/portal/admin/connectors".into()),
         ("ada", "/portal/audit".into()),
         ("ada", "/portal/audit?actor=ada".into()),

@@ -105,6 +105,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0009_entitlement.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            11,
+            "audit activity index".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0011_audit_activity.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -159,18 +159,6 @@ fn push_name_prefix(q: &mut QueryBuilder<Db>, kind: &'static str, prefix: &str) 
         .push(")");
 }
 
-/// `text` with LIKE's wildcards and the escape character escaped (`ESCAPE '\'`).
-fn like_escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 pub(super) fn push_page(q: &mut QueryBuilder<Db>, page: Page) {
     q.push(" LIMIT ")
         .push_bind(page.top)
@@ -1122,15 +1110,33 @@ impl Tx for SqlTx {
         if let Some(activity) = &query.activity {
             q.push(" AND activity = ").push_bind(activity.clone());
         }
-        if let Some(prefix) = &query.activity_prefix {
-            q.push(" AND lower(activity) LIKE ")
-                .push_bind(format!("{}%", like_escaped(&prefix.to_lowercase())))
-                .push(" ESCAPE '\\'");
-        }
-        if let Some(part) = &query.activity_contains {
-            q.push(" AND lower(activity) LIKE ")
-                .push_bind(format!("%{}%", like_escaped(&part.to_lowercase())))
-                .push(" ESCAPE '\\'");
+        // A part of an activity is matched against the few distinct activities first (read
+        // from the activity index), so a filter that matches nothing does not read the log.
+        if query.activity_prefix.is_some() || query.activity_contains.is_some() {
+            let prefix = query.activity_prefix.as_deref().map(str::to_lowercase);
+            let part = query.activity_contains.as_deref().map(str::to_lowercase);
+            let activities: Vec<String> =
+                sqlx::query_scalar("SELECT DISTINCT activity FROM audit_log")
+                    .fetch_all(&mut *self.tx)
+                    .await?
+                    .into_iter()
+                    .filter(|a: &String| {
+                        let lower = a.to_lowercase();
+                        prefix
+                            .as_ref()
+                            .is_none_or(|p| lower.starts_with(p.as_str()))
+                            && part.as_ref().is_none_or(|p| lower.contains(p.as_str()))
+                    })
+                    .collect();
+            if activities.is_empty() {
+                return Ok(Vec::new());
+            }
+            q.push(" AND activity IN (");
+            let mut list = q.separated(", ");
+            for a in activities {
+                list.push_bind(a);
+            }
+            q.push(")");
         }
         if let Some(initiator) = query.initiator_id {
             q.push(" AND initiator_id = ")

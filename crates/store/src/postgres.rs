@@ -98,6 +98,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0009_entitlement.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            10,
+            "entitlement assignments".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0010_entitlement_assignments.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -425,6 +425,9 @@ pub fn conflict(c: &Conflict, names: &BTreeMap<Uuid, String>) -> Invalid {
     }
 }
 
+/// A granted window: its start, and its end (None: no end).
+pub type Window = (DateTime<Utc>, Option<DateTime<Utc>>);
+
 /// The window granted: it starts now (a start in the future is not offered yet), ends as asked
 /// or as the policy says, and is refused (never shortened) when it is longer than the policy
 /// allows or shorter than the server minimum.
@@ -434,7 +437,7 @@ pub fn schedule(
     custom_allowed: bool,
     now: DateTime<Utc>,
     min: TimeDelta,
-) -> Result<(DateTime<Utc>, Option<DateTime<Utc>>), Vec<Invalid>> {
+) -> Result<Window, Vec<Invalid>> {
     let mut problems = Vec::new();
     if asked.start_date_time.is_some_and(|s| s > now) {
         problems.push(Invalid::new(
@@ -451,8 +454,7 @@ pub fn schedule(
     };
     let asked_end = match &asked.expiration {
         None => None,
-        Some(e) if !custom_allowed => {
-            let _ = e;
+        Some(_) if !custom_allowed => {
             problems.push(Invalid::new(
                 "CustomScheduleNotAllowed",
                 "schedule.expiration",

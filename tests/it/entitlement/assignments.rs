@@ -382,3 +382,74 @@ async fn a_request_needing_approval_waits_and_its_requestor_cancels_it() {
         .await;
     assert_eq!(read["state"], "canceled");
 }
+
+#[tokio::test]
+async fn holders_extend_within_the_policy_and_managers_ask_for_their_reports() {
+    let t = TestApp::new().await;
+    let alice = t.user("alice").await;
+    let boss = t.user("boss").await;
+    t.set_manager(alice, boss).await;
+    let token = t.sign_in("alice").await;
+    let boss_token = t.sign_in("boss").await;
+    let group = t.group("IRM Admins").await;
+    let catalog = t.catalog(BOOTSTRAP, "Compliance").await;
+    let p = t
+        .group_package(
+            catalog,
+            "A day at most",
+            group,
+            json!({ "expiration": { "type": "afterDuration", "duration": "P1D" },
+                    "requestorSettings": { "enableTargetsToSelfAddAccess": true, "enableTargetsToSelfUpdateAccess": true,
+                        "allowCustomAssignmentSchedule": true, "enableOnBehalfRequestorsToAddAccess": true,
+                        "onBehalfRequestors": [{ "@odata.type": "#microsoft.graph.requestorManager", "managerLevel": 1 }] } }),
+        )
+        .await;
+    let two_hours =
+        json!({ "schedule": { "expiration": { "type": "afterDuration", "duration": "PT2H" } } });
+    // The manager asks for Alice; she is not theirs to ask for themselves.
+    let (s, r) = t
+        .ask(
+            &boss_token,
+            "OnBehalfAdd",
+            &p,
+            Some(alice),
+            two_hours.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(t.members(group).await, [alice]);
+    let (s, refused) = t
+        .ask(&token, "onBehalfAdd", &p, Some(boss), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(detail_codes(&refused), ["NotAllowedRequestor"]);
+    let (_, made) = t
+        .get(
+            &em("/assignmentRequests/filterByCurrentUser(on='createdBy')"),
+            &boss_token,
+        )
+        .await;
+    assert_eq!(made["value"].as_array().unwrap().len(), 1, "{made}");
+
+    // Alice extends to the policy's limit, not beyond; her access stays as it was meanwhile.
+    let assignment = assignment_of(&r);
+    let update = |duration: &str| {
+        json!({ "requestType": "userUpdate", "assignment": { "id": assignment },
+                "schedule": { "expiration": { "type": "afterDuration", "duration": duration } } })
+    };
+    let (s, refused) = t.post(&em(REQUESTS), &token, update("P2D")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(detail_codes(&refused), ["ExpirationRule"]);
+    let (s, ok) = t.post(&em(REQUESTS), &token, update("PT20H")).await;
+    assert_eq!(s, StatusCode::CREATED, "{ok}");
+    assert_eq!(ok["state"], "delivered", "{ok}");
+    assert_eq!(assignment_of(&ok), assignment);
+    assert_eq!(
+        t.tick(TimeDelta::hours(3)).await.expired_assignments,
+        0,
+        "extended"
+    );
+    assert_eq!(t.members(group).await, [alice]);
+    assert_eq!(t.tick(TimeDelta::hours(17)).await.expired_assignments, 1);
+    assert!(t.members(group).await.is_empty());
+}

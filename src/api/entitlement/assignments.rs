@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use eligo_core::entitlement::assignment::AssignmentState;
 use eligo_store::AssignmentQuery;
 use serde_json::Value;
@@ -172,11 +172,14 @@ fn filtered_id(filter: &eligo_core::filter::Filter, field: &str) -> ApiResult<Op
 }
 
 #[utoipa::path(get, path = "/v1/identityGovernance/entitlementManagement/assignments", tag = "entitlementManagement",
-    params(("$filter" = Option<String>, Query, description = "accessPackage/id eq '...', target/objectId eq '...', state eq 'delivered'")),
+    params(("$filter" = Option<String>, Query, description = "accessPackage/id eq '...', target/objectId eq '...' or state eq 'delivered' (conditions joined by `and`, each field once)",
+               pattern = r"^(accessPackage/id eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|target/objectId eq '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'|state eq '(delivering|delivered|expired|deliveryFailed|partiallyDelivered)')$"),
+           ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, description = "Assignments", body = Collection<schemas::EmAssignment>)))]
 async fn list_assignments(
     State(app): State<AppState>,
     caller: Caller,
+    uri: Uri,
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
     let opts = odata::parse_list_options(&q, ASSIGNMENT_FILTERS)?;
@@ -196,9 +199,14 @@ async fn list_assignments(
         state,
     };
     let rows = assignments::list_assignments(&app, &caller, query).await?;
-    Ok(Json(odata::values(
-        rows.iter().map(shape::assignment).collect(),
-    )))
+    let page = odata::probe(opts.page);
+    let shown: Vec<Value> = rows
+        .iter()
+        .skip(page.skip as usize)
+        .take(page.top as usize)
+        .map(shape::assignment)
+        .collect();
+    Ok(Json(odata::collection(&uri, opts.page, shown)))
 }
 
 /// An assignment by id, or `filterByCurrentUser(on='target')`: the caller's own.

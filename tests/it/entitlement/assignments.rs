@@ -104,9 +104,18 @@ async fn a_request_delivers_membership_at_once_and_the_holder_removes_it() {
     let (s, removed) = t.remove_assignment(&token, "UserRemove", assignment).await;
     assert_eq!(s, StatusCode::CREATED, "{removed}");
     assert_eq!(removed["requestType"], "userRemove");
+    assert_eq!(removed["state"], "delivered");
+    assert_eq!(removed["status"], "Delivered");
     assert!(t.members(group).await.is_empty());
-    assert_eq!(t.assignment(assignment).await["state"], "expired");
+    let gone = t.assignment(assignment).await;
+    assert_eq!(gone["state"], "expired", "{gone}");
+    assert_eq!(gone["status"], "Removed");
+    assert!(gone["expiredDateTime"].is_string());
     assert_eq!(t.audited_as("Remove member from group").await.len(), 1);
+    assert_eq!(
+        t.audited_as("Remove access package assignment").await.len(),
+        1
+    );
     let (s, twice) = t.remove_assignment(&token, "userRemove", assignment).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{twice}");
     assert_eq!(detail_codes(&twice), ["UnknownAssignment"]);

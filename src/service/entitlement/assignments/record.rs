@@ -34,7 +34,9 @@ pub fn settle_delivery(
     request.completed_date_time = Some(now);
 }
 
-/// The request and the assignment after a removal (`status`: `Removed`, `Expired`).
+/// The request and the assignment after a removal: the assignment `expired` with `status`
+/// (`Removed` by a person, `Expired` at its end); a person's removal request `Delivered`, the
+/// scheduler's `systemRemove` `Expired`.
 pub fn settle_removal(
     request: &mut AssignmentRequest,
     assignment: &mut Assignment,
@@ -45,7 +47,12 @@ pub fn settle_removal(
     assignment.status = status.into();
     assignment.expired_date_time = Some(now);
     request.state = RequestState::Delivered;
-    request.status = status.into();
+    request.status = if status == "Expired" {
+        "Expired"
+    } else {
+        "Delivered"
+    }
+    .into();
     request.completed_date_time = Some(now);
 }
 

@@ -462,3 +462,28 @@ async fn holders_extend_within_the_policy_and_managers_ask_for_their_reports() {
     assert_eq!(t.tick(TimeDelta::hours(17)).await.expired_assignments, 1);
     assert!(t.members(group).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_delivered_membership_is_pushed_downstream_through_the_outbox() {
+    use crate::provisioning::{connector, jobs, map};
+    let t = TestApp::new().await;
+    t.user("alice").await;
+    let token = t.sign_in("alice").await;
+    let (group, p) = setup(&t).await;
+    let ldap = connector(
+        &t,
+        "ldap",
+        json!({ "url": "ldap://127.0.0.1:9", "bindDn": "cn=admin,dc=example,dc=org",
+                "bindPassword": "secret", "userBaseDn": "ou=people,dc=example,dc=org" }),
+    )
+    .await;
+    map(&t, group, ldap, "cn=irm,ou=groups,dc=example,dc=org").await;
+    let before = jobs(&t, "pending").await.len();
+    let (s, r) = t.ask(&token, "userAdd", &p, None, json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let queued = jobs(&t, "pending").await;
+    assert!(
+        queued.len() > before,
+        "the delivery queued the push: {queued:?}"
+    );
+}

@@ -218,4 +218,27 @@ async fn separation_of_duties_names_the_conflict() {
         "{refused}"
     );
     assert!(!t.members(officers).await.contains(&bob));
+
+    // Holding the officer package, Carol may not take a package that would put her in the
+    // group the officer package excludes.
+    let carol = t.user("carol").await;
+    let carol_token = t.sign_in("carol").await;
+    let (s, r) = t
+        .ask(&carol_token, "userAdd", &officer, None, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let into_risky = t
+        .group_package(catalog, "Risky membership", risky, json!({}))
+        .await;
+    let (s, refused) = t
+        .ask(&carol_token, "userAdd", &into_risky, None, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(detail_codes(&refused), ["IncompatibleGroup"]);
+    let message = refused["error"]["details"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Risky") && message.contains("Compliance Officer"),
+        "{message}"
+    );
+    assert!(!t.members(risky).await.contains(&carol));
 }

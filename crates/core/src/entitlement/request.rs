@@ -290,6 +290,8 @@ pub struct Facts<'a> {
     /// and names to say which conflict.
     pub rules: &'a Rules,
     pub held: &'a BTreeSet<Uuid>,
+    /// The groups the package hands out membership of.
+    pub gives: &'a BTreeSet<Uuid>,
     pub names: &'a BTreeMap<Uuid, String>,
     pub now: DateTime<Utc>,
     pub min_duration: TimeDelta,
@@ -378,7 +380,9 @@ pub fn decide(f: &Facts) -> Result<Decision, Vec<Invalid>> {
         problems.extend(e.iter().cloned());
     }
     if t.is_add() {
-        for c in f.rules.conflicts(f.package_id, f.held, &f.target.groups) {
+        let mut all = f.rules.conflicts(f.package_id, f.held, &f.target.groups);
+        all.extend(f.rules.conflicts_of_groups(f.held, f.gives));
+        for c in all {
             problems.push(conflict(&c, f.names));
         }
     }
@@ -420,6 +424,15 @@ pub fn conflict(c: &Conflict, names: &BTreeMap<Uuid, String>) -> Invalid {
             format!(
                 "the target is a member of group {}, which is incompatible with this access package",
                 name(group)
+            ),
+        ),
+        Conflict::GivenGroup { group, held } => Invalid::new(
+            c.code(),
+            "assignment.accessPackageId",
+            format!(
+                "this access package gives membership of group {}, which access package {} that the target holds is incompatible with",
+                name(group),
+                name(held)
             ),
         ),
     }
@@ -612,6 +625,7 @@ mod tests {
             existing: None,
             rules: &Rules::default(),
             held: &BTreeSet::new(),
+            gives: &BTreeSet::new(),
             names: &names,
             now: now(),
             min_duration: TimeDelta::minutes(5),

@@ -7,7 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use eligo_core::entitlement::assignment::{Assignment, AssignmentState};
+use eligo_core::directory::Relation;
+use eligo_core::entitlement::assignment::{Access, Assignment, AssignmentState};
 use eligo_core::entitlement::catalog::CatalogState;
 use eligo_core::entitlement::policy::AssignmentPolicy;
 use eligo_core::entitlement::request::{
@@ -181,14 +182,30 @@ async fn add_or_update(
     let existing = live.iter().find(|a| a.access_package_id == package.id);
     let held: BTreeSet<Uuid> = live.iter().map(|a| a.access_package_id).collect();
     let rules = tx.incompatibility_rules().await?;
+    let grants = delivery::grants_of(tx, package.id).await?;
+    let gives: BTreeSet<Uuid> = grants
+        .iter()
+        .filter_map(|g| match g.access {
+            Access::Group {
+                group,
+                relation: Relation::Member,
+            } => Some(group),
+            _ => None,
+        })
+        .collect();
+    // Names for whatever a refusal may cite.
     let mut names = BTreeMap::new();
-    for other in rules.packages_against(package.id) {
+    let cited_packages = rules
+        .packages_against(package.id)
+        .into_iter()
+        .chain(held.iter().copied());
+    for other in cited_packages {
         if let Some(p) = tx.get_package(other).await? {
             names.insert(other, p.display_name);
         }
     }
     for &(p, g) in &rules.groups {
-        if p == package.id
+        if (p == package.id || (held.contains(&p) && gives.contains(&g)))
             && let Some(group) = tx.get_group(g).await?
         {
             names.insert(g, group.display_name);
@@ -206,6 +223,7 @@ async fn add_or_update(
         existing: existing.map(|a| a.id),
         rules: &rules,
         held: &held,
+        gives: &gives,
         names: &names,
         now,
         min_duration: app.config.min_duration,
@@ -268,7 +286,7 @@ async fn add_or_update(
             created_date_time: now,
             created_by_request: request.id,
             last_request: request.id,
-            grants: delivery::grants_of(tx, package.id).await?,
+            grants,
         },
     };
     request.assignment_id = Some(assignment.id);

@@ -184,7 +184,17 @@ async fn removal_never_takes_what_someone_else_gave() {
 
 #[tokio::test]
 async fn assignments_expire_on_the_scheduler_once_even_across_a_restart() {
-    let t = TestApp::new().await;
+    expiry(TestApp::new().await).await;
+}
+
+#[tokio::test]
+async fn assignments_expire_once_on_postgresql_too() {
+    if let Some(t) = TestApp::postgres().await {
+        expiry(t).await;
+    }
+}
+
+async fn expiry(t: TestApp) {
     let alice = t.user("alice").await;
     let bob = t.user("bob").await;
     let group = t.group("IRM Admins").await;

@@ -1952,3 +1952,117 @@ pub struct EmGroup {
     #[schema(required = true)]
     pub description: Option<String>,
 }
+
+/// An access package assignment request as answered.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmAssignmentRequest {
+    pub id: Uuid,
+    /// userAdd, userUpdate, userRemove, adminAdd, adminUpdate, adminRemove, onBehalfAdd,
+    /// systemRemove.
+    pub request_type: String,
+    /// submitted, pendingApproval, delivering, delivered, deliveryFailed, denied, scheduled,
+    /// canceled, partiallyDelivered.
+    pub state: String,
+    pub status: String,
+    #[schema(required = true)]
+    pub justification: Option<String>,
+    pub created_date_time: DateTime<Utc>,
+    #[schema(schema_with = field::date_time_or_null)]
+    pub completed_date_time: Option<String>,
+    /// `{id}`; with `$expand=requestor` also displayName, email, principalName.
+    #[schema(value_type = Object)]
+    pub requestor: Value,
+    #[schema(value_type = Object)]
+    pub target: Value,
+    /// `{id}`; the whole package with `$expand=accessPackage`.
+    #[schema(value_type = Object)]
+    pub access_package: Value,
+    #[schema(value_type = Option<Object>, required = true)]
+    pub assignment_policy: Option<Value>,
+    /// `{id}`; the whole assignment with `$expand=assignment`.
+    #[schema(value_type = Option<Object>, required = true)]
+    pub assignment: Option<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub answers: Vec<Value>,
+    #[schema(value_type = Object)]
+    pub schedule: Value,
+}
+
+/// What Graph SDKs send: `assignment: {targetId, assignmentPolicyId, accessPackageId}` for an
+/// add, `assignment: {id}` for an update or removal (or the legacy `accessPackageAssignment`),
+/// enum values in any case.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmAssignmentRequestBody {
+    pub request_type: String,
+    #[schema(nullable = false)]
+    pub justification: Option<String>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub assignment: Option<Value>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub access_package_assignment: Option<Value>,
+    #[schema(value_type = Option<Vec<Object>>, nullable = false)]
+    pub answers: Option<Vec<Value>>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub schedule: Option<Value>,
+}
+
+/// A request, or (`filterByCurrentUser`) the caller's requests.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EmAssignmentRequestOrMine {
+    One(EmAssignmentRequest),
+    Mine(Collection<EmAssignmentRequest>),
+}
+
+/// A path segment that is an id, or `filterByCurrentUser(on='target'|'createdBy')`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum IdOrMyRequests {
+    Id(Uuid),
+    Mine(MyRequestsFunction),
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(pattern = r"^filterByCurrentUser\(on='(target|createdBy)'\)$")]
+pub struct MyRequestsFunction(String);
+
+/// An access package assignment.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmAssignment {
+    pub id: Uuid,
+    /// delivering, delivered, expired, deliveryFailed, partiallyDelivered.
+    pub state: String,
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub schedule: Value,
+    #[schema(schema_with = field::date_time_or_null)]
+    pub expired_date_time: Option<String>,
+    /// `{id, objectId, displayName, principalName}`.
+    #[schema(value_type = Object)]
+    pub target: Value,
+    pub access_package: IdOnly,
+    pub assignment_policy: IdOnly,
+}
+
+/// An assignment, or (`filterByCurrentUser`) the caller's assignments.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EmAssignmentOrMine {
+    One(EmAssignment),
+    Mine(Collection<EmAssignment>),
+}
+
+/// A path segment that is an id, or `filterByCurrentUser(on='target')`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum IdOrMyAssignments {
+    Id(Uuid),
+    Mine(MyAssignmentsFunction),
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(pattern = r"^filterByCurrentUser\(on='target'\)$")]
+pub struct MyAssignmentsFunction(String);

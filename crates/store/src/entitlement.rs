@@ -4,15 +4,34 @@
 //! are looked up or joined on; the JSON is the truth and the columns are derived from it.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use eligo_core::entitlement::assignment::{Assignment, AssignmentState};
 use eligo_core::entitlement::catalog::Catalog;
 use eligo_core::entitlement::package::{AccessPackage, ResourceRoleScope};
 use eligo_core::entitlement::policy::AssignmentPolicy;
+use eligo_core::entitlement::request::AssignmentRequest;
 use eligo_core::entitlement::resource::{
     NewResource, OriginSystem, Resource, ResourceRole, ResourceScope,
 };
 use uuid::Uuid;
 
 use crate::Result;
+
+/// Which assignment requests to list (every field given must match).
+#[derive(Debug, Clone, Default)]
+pub struct AssignmentRequestQuery {
+    pub target: Option<Uuid>,
+    pub requestor: Option<Uuid>,
+    pub package: Option<Uuid>,
+}
+
+/// Which assignments to list (every field given must match).
+#[derive(Debug, Clone, Default)]
+pub struct AssignmentQuery {
+    pub package: Option<Uuid>,
+    pub target: Option<Uuid>,
+    pub state: Option<AssignmentState>,
+}
 
 #[async_trait]
 pub trait EntitlementTx: Send {
@@ -99,4 +118,26 @@ pub trait EntitlementTx: Send {
     async fn incompatibility_rules(
         &mut self,
     ) -> Result<eligo_core::entitlement::incompatible::Rules>;
+
+    // Assignment requests.
+    async fn insert_assignment_request(&mut self, request: &AssignmentRequest) -> Result<()>;
+    /// Replaces the stored request with the same id. False when none.
+    async fn update_assignment_request(&mut self, request: &AssignmentRequest) -> Result<bool>;
+    async fn get_assignment_request(&mut self, id: Uuid) -> Result<Option<AssignmentRequest>>;
+    /// Newest first.
+    async fn list_assignment_requests(
+        &mut self,
+        query: &AssignmentRequestQuery,
+    ) -> Result<Vec<AssignmentRequest>>;
+
+    // Assignments.
+    async fn insert_assignment(&mut self, assignment: &Assignment) -> Result<()>;
+    /// Replaces the stored assignment with the same id (its due time follows from it). False
+    /// when none.
+    async fn update_assignment(&mut self, assignment: &Assignment) -> Result<bool>;
+    async fn get_assignment(&mut self, id: Uuid) -> Result<Option<Assignment>>;
+    /// Oldest first.
+    async fn list_assignments(&mut self, query: &AssignmentQuery) -> Result<Vec<Assignment>>;
+    /// Live assignments whose end is at or before `now`, the earliest first, at most `limit`.
+    async fn due_assignments(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Assignment>>;
 }

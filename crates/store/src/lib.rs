@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 pub use changes::{BeforeCommit, Change, Listener, PrincipalRow};
 pub use effects::*;
-pub use entitlement::EntitlementTx;
+pub use entitlement::{AssignmentQuery, AssignmentRequestQuery, EntitlementTx};
 pub use model::*;
 
 #[derive(Debug, thiserror::Error)]

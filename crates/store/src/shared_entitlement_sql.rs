@@ -1,10 +1,13 @@
 //! The SQL of every `EntitlementTx` method, compiled once per backend like `shared_sql.rs`.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use eligo_core::entitlement::assignment::Assignment;
 use eligo_core::entitlement::catalog::Catalog;
 use eligo_core::entitlement::incompatible::Rules;
 use eligo_core::entitlement::package::{AccessPackage, ResourceRoleScope};
 use eligo_core::entitlement::policy::AssignmentPolicy;
+use eligo_core::entitlement::request::AssignmentRequest;
 use eligo_core::entitlement::resource::{
     NewResource, OriginSystem, Resource, ResourceRole, ResourceScope,
 };
@@ -14,7 +17,7 @@ use uuid::Uuid;
 
 use super::Db;
 use super::shared::{SqlTx, conflict_on_unique, from_json, parse_uuid, to_json};
-use crate::entitlement::EntitlementTx;
+use crate::entitlement::{AssignmentQuery, AssignmentRequestQuery, EntitlementTx};
 use crate::{Result, from_micros, micros};
 
 type DbRow = <Db as sqlx::Database>::Row;
@@ -510,5 +513,125 @@ impl EntitlementTx for SqlTx {
             packages: pairs(packages)?,
             groups: pairs(groups)?,
         })
+    }
+
+    async fn insert_assignment_request(&mut self, r: &AssignmentRequest) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO em_assignment_requests (id, package_id, policy_id, target_id, \
+             requestor_id, assignment_id, state, created_at, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(r.id.to_string())
+        .bind(r.access_package_id.to_string())
+        .bind(r.assignment_policy_id.map(|p| p.to_string()))
+        .bind(r.target_id.to_string())
+        .bind(r.requestor_id.to_string())
+        .bind(r.assignment_id.map(|a| a.to_string()))
+        .bind(r.state.as_str())
+        .bind(micros(r.created_date_time))
+        .bind(to_json(r))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique("id"))?;
+        Ok(())
+    }
+
+    async fn update_assignment_request(&mut self, r: &AssignmentRequest) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE em_assignment_requests SET assignment_id = $2, state = $3, data = $4 \
+             WHERE id = $1",
+        )
+        .bind(r.id.to_string())
+        .bind(r.assignment_id.map(|a| a.to_string()))
+        .bind(r.state.as_str())
+        .bind(to_json(r))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn get_assignment_request(&mut self, id: Uuid) -> Result<Option<AssignmentRequest>> {
+        self.em_one("SELECT data FROM em_assignment_requests WHERE id = $1", id)
+            .await
+    }
+
+    async fn list_assignment_requests(
+        &mut self,
+        q: &AssignmentRequestQuery,
+    ) -> Result<Vec<AssignmentRequest>> {
+        let rows = sqlx::query(
+            "SELECT data FROM em_assignment_requests \
+             WHERE ($1 IS NULL OR target_id = $1) AND ($2 IS NULL OR requestor_id = $2) \
+             AND ($3 IS NULL OR package_id = $3) ORDER BY created_at DESC, id DESC",
+        )
+        .bind(q.target.map(|t| t.to_string()))
+        .bind(q.requestor.map(|t| t.to_string()))
+        .bind(q.package.map(|t| t.to_string()))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        records(rows)
+    }
+
+    async fn insert_assignment(&mut self, a: &Assignment) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO em_assignments (id, package_id, policy_id, target_id, state, due_at, \
+             created_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(a.id.to_string())
+        .bind(a.access_package_id.to_string())
+        .bind(a.assignment_policy_id.to_string())
+        .bind(a.target_id.to_string())
+        .bind(a.state.as_str())
+        .bind(a.due_at().map(micros))
+        .bind(micros(a.created_date_time))
+        .bind(to_json(a))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique("id"))?;
+        Ok(())
+    }
+
+    async fn update_assignment(&mut self, a: &Assignment) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE em_assignments SET state = $2, due_at = $3, data = $4 WHERE id = $1",
+        )
+        .bind(a.id.to_string())
+        .bind(a.state.as_str())
+        .bind(a.due_at().map(micros))
+        .bind(to_json(a))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn get_assignment(&mut self, id: Uuid) -> Result<Option<Assignment>> {
+        self.em_one("SELECT data FROM em_assignments WHERE id = $1", id)
+            .await
+    }
+
+    async fn list_assignments(&mut self, q: &AssignmentQuery) -> Result<Vec<Assignment>> {
+        let rows = sqlx::query(
+            "SELECT data FROM em_assignments \
+             WHERE ($1 IS NULL OR package_id = $1) AND ($2 IS NULL OR target_id = $2) \
+             AND ($3 IS NULL OR state = $3) ORDER BY created_at, id",
+        )
+        .bind(q.package.map(|t| t.to_string()))
+        .bind(q.target.map(|t| t.to_string()))
+        .bind(q.state.map(|s| s.as_str()))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        records(rows)
+    }
+
+    async fn due_assignments(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Assignment>> {
+        let rows = sqlx::query(
+            "SELECT data FROM em_assignments WHERE due_at IS NOT NULL AND due_at <= $1 \
+             ORDER BY due_at, id LIMIT $2",
+        )
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        records(rows)
     }
 }

@@ -1016,6 +1016,8 @@ impl Tx for SqlTx {
              UNION ALL SELECT MIN(end_at) AS due_at FROM role_schedules WHERE end_pending \
              UNION ALL SELECT MIN(deadline_at) AS due_at FROM schedule_requests \
              WHERE status = 'PendingApproval' \
+             UNION ALL SELECT MIN(due_at) AS due_at FROM em_assignments \
+             WHERE due_at IS NOT NULL \
              ) AS due",
         )
         .fetch_one(&mut *self.tx)

@@ -110,6 +110,13 @@ fn migrator() -> Migrator {
             false,
         ),
         Migration::new(
+            10,
+            "entitlement assignments".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0010_entitlement_assignments.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
             11,
             "audit activity index".into(),
             MigrationType::Simple,

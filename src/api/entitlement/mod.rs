@@ -2,6 +2,7 @@
 //! their assignment policies, shaped like Graph's entitlement management. Handlers parse and
 //! shape; the use cases in `service::entitlement` decide and write.
 
+mod assignments;
 mod catalogs;
 mod packages;
 mod policies;
@@ -15,6 +16,7 @@ pub const BASE: &str = "/v1/identityGovernance/entitlementManagement";
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(assignments::routes())
         .merge(catalogs::routes())
         .merge(packages::routes())
         .merge(policies::routes())

@@ -6,6 +6,9 @@ use eligo_core::entitlement::policy::AssignmentPolicy;
 use eligo_core::entitlement::resource::{Resource, ResourceRole, ResourceScope};
 use serde_json::{Value, json};
 
+use eligo_core::entitlement::request::AssignmentRequest;
+
+use crate::service::entitlement::assignments::{AssignmentView, RequestView};
 use crate::service::entitlement::packages::RoleScopeView;
 
 pub fn resource(r: &Resource) -> Value {
@@ -57,4 +60,79 @@ pub fn policy(p: &AssignmentPolicy) -> Value {
 
 pub fn group(g: &Group) -> Value {
     json!({ "id": g.id, "displayName": g.display_name, "description": g.description })
+}
+
+fn expiration_of(end: Option<chrono::DateTime<chrono::Utc>>) -> Value {
+    match end {
+        Some(e) => json!({ "type": "afterDateTime", "endDateTime": e, "duration": null }),
+        None => json!({ "type": "noExpiration", "endDateTime": null, "duration": null }),
+    }
+}
+
+pub fn assignment(v: &AssignmentView) -> Value {
+    let a = &v.assignment;
+    json!({
+        "id": a.id, "state": a.state, "status": a.status,
+        "schedule": { "startDateTime": a.start_date_time, "expiration": expiration_of(a.end_date_time) },
+        "expiredDateTime": a.expired_date_time,
+        "target": {
+            "id": a.target_id, "objectId": a.target_id,
+            "displayName": v.target.as_ref().map(|t| t.display_name.clone()),
+            "principalName": v.target.as_ref().and_then(|t| t.upn.clone()),
+        },
+        "accessPackage": { "id": a.access_package_id },
+        "assignmentPolicy": { "id": a.assignment_policy_id },
+    })
+}
+
+pub fn request(r: &AssignmentRequest) -> Value {
+    let answers: Vec<Value> = r
+        .answers
+        .iter()
+        .map(|a| {
+            json!({
+                "@odata.type": "#microsoft.graph.accessPackageAnswerString",
+                "value": a.value, "displayValue": a.display_value,
+                "answeredQuestion": { "id": a.question_id },
+            })
+        })
+        .collect();
+    json!({
+        "id": r.id, "requestType": r.request_type, "state": r.state, "status": r.status,
+        "justification": r.justification,
+        "createdDateTime": r.created_date_time, "completedDateTime": r.completed_date_time,
+        "requestor": { "id": r.requestor_id },
+        "target": { "id": r.target_id, "objectId": r.target_id },
+        "accessPackage": { "id": r.access_package_id },
+        "assignmentPolicy": r.assignment_policy_id.map(|p| json!({ "id": p })),
+        "assignment": r.assignment_id.map(|a| json!({ "id": a })),
+        "answers": answers,
+        "schedule": { "startDateTime": r.schedule.start_date_time, "expiration": r.schedule.expiration },
+    })
+}
+
+/// A request with what `$expand` asked for.
+pub fn request_expanded(
+    v: &RequestView,
+    requestor: bool,
+    package_: bool,
+    assignment_: bool,
+) -> Value {
+    let mut out = request(&v.request);
+    if requestor && let Some(p) = &v.requestor {
+        out["requestor"] = json!({
+            "id": v.request.requestor_id, "displayName": p.display_name, "email": p.upn,
+            "principalName": p.upn,
+        });
+    }
+    if package_ && let Some(p) = &v.package {
+        out["accessPackage"] = package(p);
+    }
+    if assignment_ && let Some(a) = &v.assignment {
+        out["assignment"] = assignment(&AssignmentView {
+            assignment: a.clone(),
+            target: None,
+        });
+    }
+    out
 }

@@ -7,6 +7,7 @@
 //! (Global Administrator has them) and a fresh second factor; reads need the read action. The
 //! decisions are the core's (`eligo_core::entitlement`), authorization `service::authorize`'s.
 
+pub mod assignments;
 pub mod catalogs;
 pub mod packages;
 pub mod policies;

@@ -81,14 +81,32 @@ pub async fn update(
     .await
 }
 
-/// Deletes the package with its policies, resource roles and incompatibility rules. (Once
-/// assignments exist, a package that has any is refused, as in Graph.)
+/// Deletes the package with its policies, resource roles and incompatibility rules; refused
+/// (409) while it has live assignments, as in Graph. Expired assignments and past requests stay
+/// as history.
 pub async fn delete(app: &App, caller: &Caller, id: UseCaseResult<Uuid>) -> UseCaseResult<()> {
     let activity = "Delete access package";
     authorize::audited(app, caller, activity, super::CATEGORY, async {
         may_manage(app, caller)?;
         let mut tx = app.store.write().await?;
         let package = load(&mut *tx, id?).await?;
+        let live = tx
+            .list_assignments(&eligo_store::AssignmentQuery {
+                package: Some(package.id),
+                ..Default::default()
+            })
+            .await?
+            .iter()
+            .filter(|a| a.is_live())
+            .count();
+        if live > 0 {
+            return Err(Failure::conflict(
+                "AccessPackageHasAssignments",
+                format!(
+                    "the access package has {live} live assignment(s); remove them before deleting it"
+                ),
+            ));
+        }
         tx.delete_package(package.id).await?;
         tx.append_audit(event(app, caller, activity).target(
             package.id,

@@ -21,7 +21,7 @@ use crate::failure::{Failure, UseCaseResult};
 use crate::service::directory::transitive_groups;
 
 /// The facts of one principal now: kind, groups, manager chain.
-fn facts_of(app: &App, id: Uuid, kind: PrincipalKind) -> PrincipalFacts {
+pub(crate) fn facts_of(app: &App, id: Uuid, kind: PrincipalKind) -> PrincipalFacts {
     let sort = match kind {
         PrincipalKind::User => PrincipalSort::User,
         PrincipalKind::ServicePrincipal => PrincipalSort::ServicePrincipal,

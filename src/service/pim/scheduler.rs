@@ -1,5 +1,6 @@
 //! The scheduler: announces schedules that start later at their start, ends schedules at their
-//! end, and expires requests whose approval stage timed out. It sleeps until the next due
+//! end, expires requests whose approval stage timed out, and removes access package
+//! assignments at their end (`service::entitlement::assignments::expiry`). It sleeps until the next due
 //! moment the store reports (or until a write wakes it), so work is done within moments of
 //! falling due; on start it catches up whatever fell due while Eligo was down.
 //!
@@ -24,7 +25,7 @@ use crate::app::App;
 use crate::failure::UseCaseResult;
 use crate::notify::event::NoticeKind;
 use crate::service::pim::{bare_request_event, cascade, load_target, role_event, schedule_event};
-use crate::service::{access, notices};
+use crate::service::{access, entitlement, notices};
 use eligo_core::target::Target as AccessTarget;
 
 /// How many due items one transaction handles.
@@ -52,6 +53,8 @@ pub struct Pass {
     pub started: usize,
     pub ended: usize,
     pub expired_requests: usize,
+    /// Access package assignments removed at their end.
+    pub expired_assignments: usize,
 }
 
 /// Handles everything due at the clock's `now`. Tests call this after moving the mock clock.
@@ -62,7 +65,8 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
         let mut tx = app.store.write().await?;
         let schedules = tx.due_role_schedules(now, BATCH).await?;
         let requests = tx.due_schedule_requests(now, BATCH).await?;
-        if schedules.is_empty() && requests.is_empty() {
+        let assignments = tx.due_assignments(now, BATCH).await?;
+        if schedules.is_empty() && requests.is_empty() && assignments.is_empty() {
             return Ok(pass);
         }
         let before = pass;
@@ -119,6 +123,11 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
             };
             tx.append_audit(event).await?;
             pass.expired_requests += 1;
+        }
+        for assignment in &assignments {
+            if entitlement::assignments::expiry::expire(app, &mut *tx, assignment, now).await? {
+                pass.expired_assignments += 1;
+            }
         }
         tx.commit().await?;
         // The lag an auditor sees: from each end to the commit of its expiry entry.

@@ -3,6 +3,8 @@
 //! may request what.
 
 mod admin;
+mod assignments;
 mod bad_input;
+mod request_refusals;
 mod requestable;
 mod support;

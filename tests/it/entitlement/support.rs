@@ -143,3 +143,150 @@ pub fn open_to(scope: &str, targets: Value) -> Value {
         "requestorSettings": { "enableTargetsToSelfAddAccess": true },
     })
 }
+
+/// A catalog with one group resource and a package handing out its membership (or, with
+/// `relation` "Owner", its ownership), under an open policy `policy` (merged onto
+/// self-service, no approval).
+pub struct GroupPackage {
+    pub catalog: Uuid,
+    pub package: Uuid,
+    pub policy: Uuid,
+}
+
+pub const REQUESTS: &str = "/assignmentRequests";
+
+impl TestApp {
+    /// Adds `origin` (a group or a role definition) to the package with `role` (Member, Owner,
+    /// Eligible, Active).
+    pub async fn add_role_scope(
+        &self,
+        catalog: Uuid,
+        package: Uuid,
+        origin: &str,
+        system: &str,
+        role: &str,
+    ) {
+        let (s, r) = self
+            .post(
+                &em("/resourceRequests"),
+                BOOTSTRAP,
+                json!({ "requestType": "AdminAdd", "catalog": { "id": catalog },
+                        "resource": { "originId": origin, "originSystem": system } }),
+            )
+            .await;
+        assert!(
+            s == StatusCode::CREATED || code(&r) == "ResourceAlreadyInCatalog",
+            "{r}"
+        );
+        let scope = if system == "DirectoryRole" {
+            "/"
+        } else {
+            origin
+        };
+        let (s, rs) = self
+            .post(
+                &em(&format!("/accessPackages/{package}/resourceRoleScopes")),
+                BOOTSTRAP,
+                json!({ "role": { "originId": format!("{role}_{origin}"), "originSystem": system,
+                                  "resource": { "originId": origin, "originSystem": system } },
+                        "scope": { "originId": scope, "originSystem": system, "isRootScope": true } }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{rs}");
+    }
+
+    /// A package in `catalog` giving membership of `group`, with one policy `extra` merged onto
+    /// "every member user may ask for themselves and remove it, no approval".
+    pub async fn group_package(
+        &self,
+        catalog: Uuid,
+        name: &str,
+        group: Uuid,
+        extra: Value,
+    ) -> GroupPackage {
+        let package = self.package(BOOTSTRAP, catalog, name).await;
+        self.add_role_scope(catalog, package, &group.to_string(), "AadGroup", "Member")
+            .await;
+        let policy = self.policy(BOOTSTRAP, package, open_policy(extra)).await;
+        GroupPackage {
+            catalog,
+            package,
+            policy: id_of(&policy),
+        }
+    }
+
+    /// `requestType` for `target` (None: the caller) of `p` through its policy.
+    pub async fn ask(
+        &self,
+        token: &str,
+        kind: &str,
+        p: &GroupPackage,
+        target: Option<Uuid>,
+        extra: Value,
+    ) -> (StatusCode, Value) {
+        let mut body = json!({ "requestType": kind, "justification": "audit work",
+            "assignment": { "assignmentPolicyId": p.policy, "accessPackageId": p.package } });
+        if let Some(t) = target {
+            body["assignment"]["targetId"] = json!(t);
+        }
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        self.post(&em(REQUESTS), token, body).await
+    }
+
+    /// Removes an assignment with `kind` (userRemove, adminRemove).
+    pub async fn remove_assignment(
+        &self,
+        token: &str,
+        kind: &str,
+        assignment: Uuid,
+    ) -> (StatusCode, Value) {
+        self.post(
+            &em(REQUESTS),
+            token,
+            json!({ "requestType": kind, "assignment": { "id": assignment } }),
+        )
+        .await
+    }
+
+    /// The direct members of `group`, from `/v1/groups/{id}/members`.
+    pub async fn members(&self, group: Uuid) -> Vec<Uuid> {
+        let (s, b) = self
+            .get(&format!("/v1/groups/{group}/members"), BOOTSTRAP)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b["value"].as_array().unwrap().iter().map(id_of).collect()
+    }
+
+    pub async fn assignment(&self, id: Uuid) -> Value {
+        let (s, b) = self
+            .get(&em(&format!("/assignments/{id}")), BOOTSTRAP)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b
+    }
+}
+
+/// Self-service for every member user, removable by its holder, no approval; `extra` merged.
+pub fn open_policy(extra: Value) -> Value {
+    let mut p = json!({
+        "allowedTargetScope": "allMemberUsers",
+        "requestorSettings": { "enableTargetsToSelfAddAccess": true, "enableTargetsToSelfRemoveAccess": true,
+                               "enableTargetsToSelfUpdateAccess": true },
+        "expiration": { "type": "afterDuration", "duration": "P30D" },
+    });
+    if let (Some(b), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    p
+}
+
+/// The assignment a delivered request made.
+pub fn assignment_of(request: &Value) -> Uuid {
+    Uuid::parse_str(request["assignment"]["id"].as_str().expect("an assignment")).unwrap()
+}

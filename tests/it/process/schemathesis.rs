@@ -80,6 +80,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-operation-id = ["postV1IdentityGovernanceEntitlementManagementAccessPackages", "postV1IdentityGovernanceEntitlementManagementAssignmentPolicies", "putV1IdentityGovernanceEntitlementManagementAssignmentPoliciesById", "patchV1IdentityGovernanceEntitlementManagementAssignmentPoliciesById", "postV1IdentityGovernanceEntitlementManagementResourceRequests", "postV1IdentityGovernanceEntitlementManagementAccessPackagesByIdResourceRoleScopes", "postV1IdentityGovernanceEntitlementManagementAccessPackagesByIdIncompatibleAccessPackagesRef"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+# An assignment request names a package, policy, target or assignment that must exist, and is
+# decided against its policy, the target's assignments and separation of duties (400
+# InvalidRequest with a detail per broken rule).
+[[operations]]
+include-operation-id = ["postV1IdentityGovernanceEntitlementManagementAssignmentRequests"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 "#;
 
 /// A program on PATH, or None after a loud message (a panic under CI).

@@ -22,13 +22,16 @@ pub enum Conflict {
     Package { other: Uuid },
     /// The person is a member of `group`, incompatible with the package.
     Group { group: Uuid },
+    /// The package would make the person a member of `group`, which `held`, a package the
+    /// person holds, declared incompatible.
+    GivenGroup { group: Uuid, held: Uuid },
 }
 
 impl Conflict {
     pub fn code(&self) -> &'static str {
         match self {
             Conflict::Package { .. } => "IncompatibleAccessPackage",
-            Conflict::Group { .. } => "IncompatibleGroup",
+            Conflict::Group { .. } | Conflict::GivenGroup { .. } => "IncompatibleGroup",
         }
     }
 }
@@ -69,6 +72,24 @@ impl Rules {
                 .filter(|&&(p, g)| p == package && groups.contains(&g))
                 .map(|&(_, group)| Conflict::Group { group }),
         );
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// What a person holding `held` packages breaks by being made a member of `gives` (the
+    /// groups a package hands out membership of): a held package declared one incompatible.
+    pub fn conflicts_of_groups(
+        &self,
+        held: &BTreeSet<Uuid>,
+        gives: &BTreeSet<Uuid>,
+    ) -> Vec<Conflict> {
+        let mut out: Vec<Conflict> = self
+            .groups
+            .iter()
+            .filter(|(p, g)| held.contains(p) && gives.contains(g))
+            .map(|&(held, group)| Conflict::GivenGroup { group, held })
+            .collect();
         out.sort();
         out.dedup();
         out
@@ -122,5 +143,18 @@ mod tests {
                 .is_empty()
         );
         assert!(check_pair(officer, officer).is_err());
+        // Holding the officer package, a package that gives the group conflicts too.
+        assert_eq!(
+            rules.conflicts_of_groups(&set(&[officer]), &set(&[group, other])),
+            [Conflict::GivenGroup {
+                group,
+                held: officer
+            }]
+        );
+        assert!(
+            rules
+                .conflicts_of_groups(&set(&[helpdesk]), &set(&[group]))
+                .is_empty()
+        );
     }
 }

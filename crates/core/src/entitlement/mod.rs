@@ -11,6 +11,7 @@
 //! (`requestor::PrincipalFacts`) that the server resolves at the moment of the decision.
 
 pub mod approval;
+pub mod assignment;
 pub mod catalog;
 pub mod expiration;
 pub mod incompatible;
@@ -18,6 +19,7 @@ pub mod package;
 pub mod policy;
 pub mod question;
 mod read;
+pub mod request;
 pub mod requestor;
 pub mod resource;
 pub mod review;

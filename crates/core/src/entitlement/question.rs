@@ -277,7 +277,7 @@ impl<'de> Deserialize<'de> for Question {
 
 /// One answer of a request (Graph's `accessPackageAnswerString`): the question it answers and
 /// its value (a choice's `actualValue` for a multiple choice question).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Answer {
     pub question_id: String,

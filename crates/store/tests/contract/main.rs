@@ -61,6 +61,7 @@ mod changes;
 mod common;
 mod credentials;
 mod entitlement;
+mod entitlement_assignments;
 mod outbox;
 mod principals;
 mod relations;

@@ -1,0 +1,374 @@
+//! `POST assignmentRequests`: read the body, look up what it names, resolve the facts now
+//! (who the target is, which groups they are in, which packages they hold), let the core
+//! decide, and write the request with what it did in one transaction: an add or update that
+//! needs no approval is delivered at once; one that needs approval is stored as
+//! `pendingApproval` (approval stages come with the next slice: until then such a request
+//! stays there until it is canceled); a removal takes back what the assignment gave.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use eligo_core::directory::Relation;
+use eligo_core::entitlement::assignment::{Access, Assignment, AssignmentState};
+use eligo_core::entitlement::catalog::CatalogState;
+use eligo_core::entitlement::policy::AssignmentPolicy;
+use eligo_core::entitlement::request::{
+    AssignmentRequest, Facts, RequestState, RequestType, Submission, decide,
+};
+use eligo_core::invalid::Invalid;
+use eligo_store::{AssignmentQuery, AssignmentRequestQuery, Tx};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{delivery, record};
+use crate::app::App;
+use crate::auth::Caller;
+use crate::failure::UseCaseResult;
+use crate::service::authorize;
+use crate::service::entitlement::requestable::facts_of;
+use crate::service::entitlement::{CATEGORY, event, invalid, may_manage};
+
+const ACTIVITY: &str = "Create access package assignment request";
+
+pub async fn submit(app: &App, caller: &Caller, body: Value) -> UseCaseResult<AssignmentRequest> {
+    authorize::audited(app, caller, ACTIVITY, CATEGORY, async {
+        let now = app.clock.now();
+        let sub = Submission::read(&body, now)
+            .map_err(|p| invalid("InvalidRequest", "assignment request", p))?;
+        // An administrator's request needs the administrator's rights (403, audited).
+        if sub.request_type.is_admin() {
+            may_manage(app, caller)?;
+        }
+        let mut tx = app.store.write().await?;
+        let request = if sub.request_type.is_remove() {
+            remove(app, caller, &mut *tx, &sub).await?
+        } else {
+            add_or_update(app, caller, &mut *tx, &sub).await?
+        };
+        tx.commit().await?;
+        if let Some(id) = request.assignment_id {
+            let mut tx = app.store.read().await?;
+            if let Some(a) = tx.get_assignment(id).await? {
+                app.scheduler.due_at(a.due_at());
+            }
+        }
+        Ok(request)
+    })
+    .await
+}
+
+fn refused(problems: Vec<Invalid>) -> crate::failure::Failure {
+    invalid("InvalidRequest", "assignment request", problems)
+}
+
+/// A new request record for `sub`, not yet decided.
+fn new_request(
+    caller: &Caller,
+    sub: &Submission,
+    target: Uuid,
+    package: Uuid,
+    policy: Option<Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AssignmentRequest {
+    AssignmentRequest {
+        id: Uuid::new_v4(),
+        request_type: sub.request_type,
+        state: RequestState::Submitted,
+        status: "Accepted".into(),
+        justification: sub.justification.clone(),
+        requestor_id: caller.id,
+        target_id: target,
+        access_package_id: package,
+        assignment_policy_id: policy,
+        assignment_id: sub.assignment_id,
+        answers: sub.answers.clone(),
+        schedule: sub.schedule.clone(),
+        created_date_time: now,
+        completed_date_time: None,
+    }
+}
+
+async fn add_or_update(
+    app: &App,
+    caller: &Caller,
+    tx: &mut dyn Tx,
+    sub: &Submission,
+) -> UseCaseResult<AssignmentRequest> {
+    let now = app.clock.now();
+    let mut problems = Vec::new();
+    // An update names the assignment; its package, target and (unless named) policy follow.
+    let existing_named = match sub.assignment_id {
+        Some(id) if sub.request_type.is_update() => {
+            let a = tx.get_assignment(id).await?.filter(Assignment::is_live);
+            if a.is_none() {
+                problems.push(Invalid::new(
+                    "UnknownAssignment",
+                    "assignment.id",
+                    "no live assignment has this id",
+                ));
+            }
+            a
+        }
+        _ => None,
+    };
+    let target_id = existing_named
+        .as_ref()
+        .map(|a| a.target_id)
+        .or(sub.target_id)
+        .unwrap_or(caller.id);
+    let package_id = existing_named
+        .as_ref()
+        .map(|a| a.access_package_id)
+        .or(sub.access_package_id)
+        .unwrap_or_default();
+    let policy_id = sub
+        .assignment_policy_id
+        .or(existing_named.as_ref().map(|a| a.assignment_policy_id))
+        .unwrap_or_default();
+    let package = tx.get_package(package_id).await?;
+    let is_update = sub.request_type.is_update();
+    if package.is_none() && !is_update {
+        problems.push(Invalid::new(
+            "UnknownAccessPackage",
+            "assignment.accessPackageId",
+            "no access package has this id",
+        ));
+    }
+    let policy: Option<AssignmentPolicy> = tx.get_assignment_policy(policy_id).await?;
+    if policy.is_none() && !(is_update && existing_named.is_none()) {
+        problems.push(Invalid::new(
+            "UnknownAssignmentPolicy",
+            "assignment.assignmentPolicyId",
+            "no assignment policy has this id",
+        ));
+    }
+    let kind = tx.principal_kind(target_id).await?;
+    if kind.is_none() {
+        problems.push(Invalid::new(
+            "UnknownTarget",
+            "assignment.targetId",
+            "no user or service principal has this id",
+        ));
+    }
+    let (Some(package), Some(policy), Some(kind), true) =
+        (package, policy, kind, problems.is_empty())
+    else {
+        return Err(refused(problems));
+    };
+    // People request only from published catalogs; administrators assign from any.
+    if !sub.request_type.is_admin()
+        && !tx
+            .get_catalog(package.catalog_id)
+            .await?
+            .is_some_and(|c| c.state == CatalogState::Published)
+    {
+        return Err(refused(vec![Invalid::new(
+            "CatalogNotPublished",
+            "assignment.accessPackageId",
+            "this access package's catalog is not published",
+        )]));
+    }
+    let target = facts_of(app, target_id, kind);
+    let requestor = facts_of(app, caller.id, caller.kind);
+    // What the target holds now, for duplicates and separation of duties.
+    let live: Vec<Assignment> = tx
+        .list_assignments(&AssignmentQuery {
+            target: Some(target_id),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(Assignment::is_live)
+        .collect();
+    let existing = live.iter().find(|a| a.access_package_id == package.id);
+    let held: BTreeSet<Uuid> = live.iter().map(|a| a.access_package_id).collect();
+    let rules = tx.incompatibility_rules().await?;
+    let grants = delivery::grants_of(tx, package.id).await?;
+    let gives: BTreeSet<Uuid> = grants
+        .iter()
+        .filter_map(|g| match g.access {
+            Access::Group {
+                group,
+                relation: Relation::Member,
+            } => Some(group),
+            _ => None,
+        })
+        .collect();
+    // Names for whatever a refusal may cite.
+    let mut names = BTreeMap::new();
+    let cited_packages = rules
+        .packages_against(package.id)
+        .into_iter()
+        .chain(held.iter().copied());
+    for other in cited_packages {
+        if let Some(p) = tx.get_package(other).await? {
+            names.insert(other, p.display_name);
+        }
+    }
+    for &(p, g) in &rules.groups {
+        if (p == package.id || (held.contains(&p) && gives.contains(&g)))
+            && let Some(group) = tx.get_group(g).await?
+        {
+            names.insert(g, group.display_name);
+        }
+    }
+    let decision = decide(&Facts {
+        request_type: sub.request_type,
+        package_id: package.id,
+        policy: &policy,
+        requestor: &requestor,
+        target: &target,
+        justification: sub.justification.as_deref(),
+        answers: &sub.answers,
+        schedule: &sub.schedule,
+        existing: existing.map(|a| a.id),
+        rules: &rules,
+        held: &held,
+        gives: &gives,
+        names: &names,
+        now,
+        min_duration: app.config.min_duration,
+    });
+    let mut problems = decision.as_ref().err().cloned().unwrap_or_default();
+    // One request waiting at a time for a target and package.
+    let waiting = tx
+        .list_assignment_requests(&AssignmentRequestQuery {
+            target: Some(target_id),
+            package: Some(package.id),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .any(|r| r.state == RequestState::PendingApproval);
+    if waiting {
+        problems.push(Invalid::new(
+            "PendingRequestExists",
+            "assignment.accessPackageId",
+            "a request for this access package and target is already waiting for approval",
+        ));
+    }
+    let decision = match decision {
+        Ok(d) if problems.is_empty() => d,
+        _ => return Err(refused(problems)),
+    };
+
+    let mut request = new_request(caller, sub, target_id, package.id, Some(policy.id), now);
+    request.assignment_id = existing.map(|a| a.id);
+    if decision.needs_approval {
+        request.state = RequestState::PendingApproval;
+        request.status = "PendingApproval".into();
+        tx.insert_assignment_request(&request).await?;
+        tx.append_audit(record::request_event(
+            app, caller, ACTIVITY, &request, &package,
+        ))
+        .await?;
+        return Ok(request);
+    }
+    let mut assignment = match existing {
+        // An update: the new end, from the request.
+        Some(a) => {
+            let mut a = a.clone();
+            a.end_date_time = decision.end;
+            a.assignment_policy_id = policy.id;
+            a.last_request = request.id;
+            a
+        }
+        None => Assignment {
+            id: Uuid::new_v4(),
+            access_package_id: package.id,
+            assignment_policy_id: policy.id,
+            catalog_id: package.catalog_id,
+            target_id,
+            state: AssignmentState::Delivering,
+            status: "Delivering".into(),
+            start_date_time: decision.start,
+            end_date_time: decision.end,
+            expired_date_time: None,
+            created_date_time: now,
+            created_by_request: request.id,
+            last_request: request.id,
+            grants,
+        },
+    };
+    request.assignment_id = Some(assignment.id);
+    tx.insert_assignment_request(&request).await?;
+    tx.append_audit(record::request_event(
+        app, caller, ACTIVITY, &request, &package,
+    ))
+    .await?;
+    if existing.is_some() {
+        // The role schedules it created follow the new end.
+        record::follow_end(tx, &assignment, now).await?;
+    }
+    delivery::deliver(tx, &mut assignment, &caller.initiator(), now).await?;
+    record::settle_delivery(&mut request, &mut assignment, now);
+    if existing.is_some() {
+        tx.update_assignment(&assignment).await?;
+    } else {
+        tx.insert_assignment(&assignment).await?;
+    }
+    tx.update_assignment_request(&request).await?;
+    tx.append_audit(record::assignment_event(
+        event(app, caller, "Fulfill access package assignment request"),
+        &assignment,
+        &package,
+    ))
+    .await?;
+    Ok(request)
+}
+
+async fn remove(
+    app: &App,
+    caller: &Caller,
+    tx: &mut dyn Tx,
+    sub: &Submission,
+) -> UseCaseResult<AssignmentRequest> {
+    let now = app.clock.now();
+    let id = sub.assignment_id.unwrap_or_default();
+    let Some(mut assignment) = tx.get_assignment(id).await?.filter(Assignment::is_live) else {
+        return Err(refused(vec![Invalid::new(
+            "UnknownAssignment",
+            "assignment.id",
+            "no live assignment has this id",
+        )]));
+    };
+    if sub.request_type == RequestType::UserRemove {
+        let policy = tx
+            .get_assignment_policy(assignment.assignment_policy_id)
+            .await?;
+        let allowed = assignment.target_id == caller.id
+            && policy.is_some_and(|p| p.requestor_settings.enable_targets_to_self_remove_access);
+        if !allowed {
+            return Err(refused(vec![Invalid::new(
+                "NotAllowedRequestor",
+                "requestType",
+                "only the assignment's target may remove it with userRemove, when its policy lets them",
+            )]));
+        }
+    }
+    let package =
+        crate::service::entitlement::packages::load(tx, assignment.access_package_id).await?;
+    let mut request = new_request(
+        caller,
+        sub,
+        assignment.target_id,
+        assignment.access_package_id,
+        Some(assignment.assignment_policy_id),
+        now,
+    );
+    request.assignment_id = Some(assignment.id);
+    delivery::take_back_all(app, tx, &mut assignment, &caller.initiator(), now).await?;
+    record::settle_removal(&mut request, &mut assignment, "Removed", now);
+    tx.insert_assignment_request(&request).await?;
+    tx.update_assignment(&assignment).await?;
+    tx.append_audit(record::request_event(
+        app, caller, ACTIVITY, &request, &package,
+    ))
+    .await?;
+    tx.append_audit(record::assignment_event(
+        event(app, caller, "Remove access package assignment"),
+        &assignment,
+        &package,
+    ))
+    .await?;
+    Ok(request)
+}

@@ -29,6 +29,12 @@ pub struct Filters {
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "is_blank")]
     pub to: Option<String>,
+    /// The viewer's zone at `from` and `to`, minutes east of UTC (the script fills it from the
+    /// browser; without it the times are UTC).
+    #[serde(default, skip_serializing_if = "is_blank")]
+    pub from_offset: Option<String>,
+    #[serde(default, skip_serializing_if = "is_blank")]
+    pub to_offset: Option<String>,
     #[serde(default, skip_serializing_if = "is_blank")]
     pub actor: Option<String>,
     #[serde(default, skip_serializing_if = "is_blank")]
@@ -55,6 +61,8 @@ impl Filters {
         let v = match field {
             "from" => &self.from,
             "to" => &self.to,
+            "from_offset" => &self.from_offset,
+            "to_offset" => &self.to_offset,
             "actor" => &self.actor,
             "target" => &self.target,
             "category" => &self.category,
@@ -88,12 +96,17 @@ impl Selection {
     }
 }
 
-/// A `datetime-local` value (`2026-11-22T10:00`, seconds optional) or an RFC 3339 time, as UTC.
-/// The bool says whether seconds were given (a minute-precise "to" covers its whole minute).
-fn parse_time(s: &str) -> Option<(DateTime<Utc>, bool)> {
+/// A `datetime-local` value (`2026-11-22T10:00`, seconds optional) read in the zone `offset`
+/// minutes east of UTC (none: UTC), or an RFC 3339 time (which names its own offset). The bool
+/// says whether seconds were given (a minute-precise "to" covers its whole minute).
+fn parse_time(s: &str, offset: Option<&str>) -> Option<(DateTime<Utc>, bool)> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some((t.with_timezone(&Utc), true));
     }
+    let offset = match offset.map(str::trim).filter(|o| !o.is_empty()) {
+        None => 0,
+        Some(o) => o.parse::<i64>().ok().filter(|m| m.abs() <= 14 * 60)?,
+    };
     for (format, seconds) in [
         ("%Y-%m-%dT%H:%M", false),
         ("%Y-%m-%dT%H:%M:%S", true),
@@ -102,20 +115,20 @@ fn parse_time(s: &str) -> Option<(DateTime<Utc>, bool)> {
         ("%Y-%m-%d %H:%M:%S", true),
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
-            return Some((t.and_utc(), seconds));
+            return Some((t.and_utc() - TimeDelta::minutes(offset), seconds));
         }
     }
     None
 }
 
-const TIME_HINT: &str = "Give a date and time such as 2026-11-22T10:00 (UTC).";
+const TIME_HINT: &str = "Give a date and time such as 2026-11-22T10:00.";
 
 /// Checks the filters; every problem goes to its field. Names are matched by the store against
 /// what each entry recorded (an indexed prefix), so nothing is looked up here.
 pub fn select(f: &Filters, errors: &mut FieldErrors) -> Selection {
     let mut s = Selection::default();
     if let Some(from) = text(&f.from) {
-        match parse_time(from) {
+        match parse_time(from, f.from_offset.as_deref()) {
             Some((t, _)) => s.query.since = Some(t),
             None => errors.add(
                 "from",
@@ -124,7 +137,7 @@ pub fn select(f: &Filters, errors: &mut FieldErrors) -> Selection {
         }
     }
     if let Some(to) = text(&f.to) {
-        match parse_time(to) {
+        match parse_time(to, f.to_offset.as_deref()) {
             Some((t, seconds)) => {
                 let end = if seconds {
                     t
@@ -257,13 +270,22 @@ mod tests {
 
     #[test]
     fn times_parse_as_utc() {
-        let (t, s) = parse_time("2026-11-22T10:05").unwrap();
+        let (t, s) = parse_time("2026-11-22T10:05", None).unwrap();
         assert_eq!(t.to_rfc3339(), "2026-11-22T10:05:00+00:00");
         assert!(!s);
-        assert!(parse_time("2026-11-22T10:05:30").unwrap().1);
-        assert!(parse_time("2026-11-22T10:05:00Z").is_some());
-        assert!(parse_time("yesterday").is_none());
-        assert!(parse_time("2026-13-40T10:05").is_none());
+        assert!(parse_time("2026-11-22T10:05:30", None).unwrap().1);
+        assert!(parse_time("2026-11-22T10:05:00Z", None).is_some());
+        assert!(parse_time("yesterday", None).is_none());
+        // Typed in Berlin in winter (UTC+1): 10:05 there is 09:05 UTC; an offset beyond any
+        // zone's is refused; an RFC 3339 time keeps its own offset.
+        let (berlin, _) = parse_time("2026-11-22T10:05", Some("60")).unwrap();
+        assert_eq!(berlin, parse_time("2026-11-22T09:05", None).unwrap().0);
+        assert!(parse_time("2026-11-22T10:05", Some("9999")).is_none());
+        assert_eq!(
+            parse_time("2026-11-22T10:05:00Z", Some("60")).unwrap().0,
+            parse_time("2026-11-22T10:05:00", None).unwrap().0
+        );
+        assert!(parse_time("2026-13-40T10:05", None).is_none());
     }
 
     #[test]

@@ -136,6 +136,17 @@ async fn dave_reads_filters_pages_and_exports_the_audit_log() {
     assert_eq!(cells(&recent, "Add user"), 1, "{}", recent.body);
     assert!(recent.has("late"));
     assert!(!recent.has("temp00"));
+    // The same moment typed on a Berlin clock (UTC+1, the offset the page's script sends)
+    // finds the same entries; read as UTC it would lie an hour later and find none.
+    let berlin = (later + TimeDelta::hours(1))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let local = dave
+        .get(&format!("/portal/audit?from={berlin}&from_offset=60"))
+        .await;
+    assert_eq!(cells(&local, "Add user"), 1, "{}", local.body);
+    let as_utc = dave.get(&format!("/portal/audit?from={berlin}")).await;
+    assert_eq!(cells(&as_utc, "Add user"), 0, "{}", as_utc.body);
     // ...and up to just before it, none of them.
     let to = (later - TimeDelta::minutes(1))
         .format("%Y-%m-%dT%H:%M")

@@ -117,6 +117,11 @@ async fn refusal(tx: &mut dyn Tx, person: Uuid, breach: &Breach) -> UseCaseResul
     .with_detail(code, format!("principal/{person}")))
 }
 
+/// Whether `e` is a refusal for separation of duties (not a store error).
+pub fn is_refusal(e: &Failure) -> bool {
+    matches!(e.code, "IncompatibleGroup" | "IncompatibleAccessPackage")
+}
+
 /// Records a refusal for separation of duties as a failure of what was asked (nothing else
 /// was written: the change's transaction was dropped).
 pub async fn audit_refusal<T>(
@@ -128,7 +133,7 @@ pub async fn audit_refusal<T>(
     result: UseCaseResult<T>,
 ) -> UseCaseResult<T> {
     if let Err(e) = &result
-        && matches!(e.code, "IncompatibleGroup" | "IncompatibleAccessPackage")
+        && is_refusal(e)
     {
         let event = AuditEvent::new(app.clock.now(), category, activity, caller.initiator())
             .target(target.0, target.1, None)

@@ -70,7 +70,13 @@ async fn failures(t: &TestApp, activity: &str, code_: &str) -> usize {
 async fn pim(t: &TestApp, token: &str, what: &str, body: Value) -> (StatusCode, Value) {
     let mut body = body;
     body["justification"] = json!("on-call rota");
-    body["scheduleInfo"] = json!({ "expiration": { "type": "afterDuration", "duration": "PT4H" } });
+    let duration = if what.starts_with("eligibility") {
+        "P30D"
+    } else {
+        "PT4H"
+    };
+    body["scheduleInfo"] =
+        json!({ "expiration": { "type": "afterDuration", "duration": duration } });
     t.post(&format!("{G}/{what}"), token, body).await
 }
 
@@ -309,4 +315,88 @@ async fn the_report_lists_who_held_both_before_the_rule_until_removed() {
     assert_eq!(rows(&b), [("bob".into(), "group".into(), "Risky".into())]);
     let (s, b) = t.get(&report(Uuid::new_v4()), BOOTSTRAP).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+}
+
+#[tokio::test]
+async fn an_activation_approved_after_the_rule_was_declared_fails() {
+    let t = TestApp::new().await;
+    let alice_person = t.person("alice").await;
+    let (alice, alice_token) = (alice_person.id, alice_person.token.clone());
+    let bob_person = t.person("bob").await;
+    let (bob, bob_token) = (bob_person.id, bob_person.token.clone());
+    let officers = t.group("Compliance officers").await;
+    let risky = t.group("Risky").await;
+    let catalog = t.catalog(BOOTSTRAP, "Compliance").await;
+    let officer = t
+        .group_package(catalog, "Compliance Officer", officers, json!({}))
+        .await;
+    let (s, r) = t
+        .ask(&alice_token, "userAdd", &officer, None, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let (s, b) = pim(
+        &t,
+        BOOTSTRAP,
+        "eligibilityScheduleRequests",
+        json!({ "action": "adminAssign", "principalId": alice, "groupId": risky, "accessId": "member" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // Bob approves activations of Risky membership.
+    let (s, b) = t
+        .get(
+            &format!(
+                "/v1/policies/roleManagementPolicyAssignments?$filter=scopeId eq '{risky}' and scopeType eq 'Group' and roleDefinitionId eq 'member'"
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let policy = b["value"][0]["policyId"].as_str().unwrap().to_string();
+    let (s, b) = t
+        .patch(
+            &format!(
+                "/v1/policies/roleManagementPolicies/{policy}/rules/Approval_EndUser_Assignment"
+            ),
+            BOOTSTRAP,
+            json!({ "setting": { "isApprovalRequired": true, "approvalStages": [
+                { "approvalStageTimeOutInDays": 1, "primaryApprovers": [
+                    { "@odata.type": "#microsoft.graph.singleUser", "userId": bob } ] } ] } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    t.step_up(&alice_person).await;
+    let (s, request) = pim(
+        &t,
+        &alice_token,
+        "assignmentScheduleRequests",
+        json!({ "action": "selfActivate", "principalId": alice, "groupId": risky, "accessId": "member" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{request}");
+    assert_eq!(request["status"], "PendingApproval");
+    // While it waits, the package is declared incompatible with the group.
+    incompatible_group(&t, officer.package, risky).await;
+    t.step_up(&bob_person).await;
+    let approval = request["approvalId"].as_str().unwrap();
+    let (s, b) = t
+        .get(&format!("{G}/assignmentApprovals/{approval}"), &bob_token)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let step = b["steps"][0]["id"].as_str().unwrap().to_string();
+    let (s, b) = t
+        .patch(
+            &format!("{G}/assignmentApprovals/{approval}/steps/{step}"),
+            &bob_token,
+            json!({ "reviewResult": "Approve", "justification": "known change" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert!(!t.members(risky).await.contains(&alice));
+    let id = request["id"].as_str().unwrap();
+    let (s, b) = t
+        .get(&format!("{G}/assignmentScheduleRequests/{id}"), BOOTSTRAP)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "Failed", "{b}");
 }

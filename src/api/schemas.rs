@@ -1953,6 +1953,42 @@ pub struct EmGroup {
     pub description: Option<String>,
 }
 
+/// One line of an access package's incompatibility report (Eligo): a person who holds the
+/// package and, already, something incompatible with it (granted before the rule).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmIncompatibility {
+    pub principal: EmIncompatibilityPrincipal,
+    pub access_package: EmNamedRef,
+    pub conflicts_with: EmIncompatibilityConflict,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmIncompatibilityPrincipal {
+    pub id: Uuid,
+    pub display_name: String,
+    #[schema(required = true)]
+    pub user_principal_name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmNamedRef {
+    pub id: Uuid,
+    pub display_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmIncompatibilityConflict {
+    /// `accessPackage` or `group`.
+    #[schema(pattern = "^(accessPackage|group)$")]
+    pub kind: String,
+    pub id: Uuid,
+    pub display_name: String,
+}
+
 /// An access package assignment request as answered.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -702,12 +702,21 @@ pub async fn add_relation(
         Relation::Member => "Add member to group",
         Relation::Owner => "Add owner to group",
     };
-    authorize::audited(
+    let result = authorize::audited(
         app,
         caller,
         activity,
         Category::GroupManagement,
         add_relation_authorized(app, caller, group_id, principal, relation),
+    )
+    .await;
+    crate::service::separation::audit_refusal(
+        app,
+        caller,
+        Category::GroupManagement,
+        activity,
+        (group_id, "Group"),
+        result,
     )
     .await
 }
@@ -744,6 +753,15 @@ async fn add_relation_authorized(
             "this nesting would make the group a member of itself",
         )
         .with_detail("NestingCycle", "id"));
+    }
+    if relation == Relation::Member {
+        // Separation of duties: the new member, or every member of the nested group, gains
+        // this group and every group it is in.
+        let mut affected = vec![principal];
+        if kind == PrincipalKind::Group {
+            affected.extend(transitive_members(app, principal));
+        }
+        crate::service::separation::check_membership(app, &mut *tx, group_id, &affected).await?;
     }
     let added = tx
         .add_relation(group_id, principal, relation, now.timestamp_micros())

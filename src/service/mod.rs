@@ -15,6 +15,7 @@ pub mod notices;
 pub mod outbox;
 pub mod pim;
 pub mod policies;
+pub mod separation;
 pub mod sessions;
 pub mod sp_passwords;
 pub mod subscriptions;

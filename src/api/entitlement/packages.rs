@@ -39,6 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_incompatible_groups))
         .routes(routes!(add_incompatible_group))
         .routes(routes!(remove_incompatible_group))
+        .routes(routes!(incompatibility_report))
 }
 
 fn id(raw: &str) -> ApiResult<Uuid> {
@@ -454,4 +455,38 @@ async fn remove_incompatible_group(
     let other = odata::parse_id(&group, "group").map(Incompatible::Group);
     packages::incompatible(&app, &caller, id(&raw), other, false).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/identityGovernance/entitlementManagement/accessPackages/{id}/incompatibilityReport", tag = "entitlementManagement",
+    description = "Eligo: the people who hold this package and, already, an incompatible package or group (granted before the rule), one line per conflict.",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Who holds this package and something incompatible", body = Collection<schemas::EmIncompatibility>),
+        (status = 403, description = "Not a reader of entitlement management"),
+        (status = 404, description = "No such access package")))]
+async fn incompatibility_report(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let reader = entitlement::reader(&app, &caller)?;
+    let rows = reader.incompatibility_report(id(&raw)?).await?;
+    Ok(Json(odata::values(
+        rows.iter()
+            .map(|r| {
+                json!({
+                    "principal": {
+                        "id": r.principal,
+                        "displayName": r.display_name,
+                        "userPrincipalName": r.upn,
+                    },
+                    "accessPackage": { "id": r.package.0, "displayName": r.package.1 },
+                    "conflictsWith": {
+                        "kind": r.kind,
+                        "id": r.conflicts_with.0,
+                        "displayName": r.conflicts_with.1,
+                    },
+                })
+            })
+            .collect(),
+    )))
 }

@@ -224,6 +224,21 @@ pub async fn apply_approved(
             return fail(tx, target, request, &reasons.join("; "), initiator, now).await;
         }
     };
+    // Separation of duties again as of approval: a rule declared while the request waited.
+    if let crate::service::pim::Governed::Group {
+        group,
+        access: eligo_core::target::GroupAccess::Member,
+    } = &target.governed
+        && let Err(e) =
+            crate::service::separation::check_membership(app, tx, group.id, &[request.principal_id])
+                .await
+    {
+        if !crate::service::separation::is_refusal(&e) {
+            return Err(e);
+        }
+        let reason = format!("{}: {}", e.code, e.message);
+        return fail(tx, target, request, &reason, initiator, now).await;
+    }
     match extending {
         Some(mut current) => {
             extend_with(

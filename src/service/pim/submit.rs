@@ -37,6 +37,10 @@ pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> UseCaseResul
     let is_group = AccessTarget::of(new.role_definition_id, &new.directory_scope_id).is_group();
     let (category, activity) = activity_for(is_group, requested(new.kind, new.action));
     let asked = refused::Asked::of(&new);
+    let new_group = match AccessTarget::of(new.role_definition_id, &new.directory_scope_id) {
+        AccessTarget::Group { group, .. } => Some(group),
+        AccessTarget::Role { .. } => None,
+    };
     let result = authorize::audited(
         app,
         caller,
@@ -45,6 +49,21 @@ pub async fn submit(app: &App, caller: &Caller, new: NewRequest) -> UseCaseResul
         submit_authorized(app, caller, new),
     )
     .await;
+    let target_group = new_group;
+    let result = match target_group {
+        Some(group) => {
+            crate::service::separation::audit_refusal(
+                app,
+                caller,
+                category,
+                &activity,
+                (group, "Group"),
+                result,
+            )
+            .await
+        }
+        None => result,
+    };
     match result {
         Err(e) => Err(refused::record(app, caller, &asked, category, &activity, e).await),
         ok => ok,
@@ -158,6 +177,26 @@ async fn submit_authorized(
     if target.is_group() && !new.action.is_self() {
         let adding = !matches!(new.action, RequestAction::AdminRemove);
         authorize_admin(app, caller, &mut *tx, &target, new.principal_id, adding).await?;
+    }
+    // Separation of duties: membership of a group (eligible, active or activated) must not
+    // give a holder of an incompatible package both.
+    if let Governed::Group {
+        group,
+        access: GroupAccess::Member,
+    } = &target.governed
+        && matches!(
+            new.action,
+            RequestAction::AdminAssign
+                | RequestAction::AdminRenew
+                | RequestAction::AdminUpdate
+                | RequestAction::AdminExtend
+                | RequestAction::SelfActivate
+                | RequestAction::SelfRenew
+                | RequestAction::SelfExtend
+        )
+    {
+        crate::service::separation::check_membership(app, &mut *tx, group.id, &[new.principal_id])
+            .await?;
     }
     let mut request = ScheduleRequest {
         id: Uuid::new_v4(),

@@ -7,4 +7,5 @@ mod assignments;
 mod bad_input;
 mod request_refusals;
 mod requestable;
+mod separation;
 mod support;

@@ -29,6 +29,7 @@ fn request(n: u128, target: u128, requestor: u128, package: u128) -> AssignmentR
         schedule: AskedSchedule::default(),
         created_date_time: t(n as i64),
         completed_date_time: None,
+        approval: None,
     }
 }
 

@@ -384,3 +384,68 @@ async fn two_approvers_at_once_deliver_exactly_once() {
     assert_eq!(s, StatusCode::OK, "{all}");
     assert_eq!(all["value"].as_array().unwrap().len(), 1, "{all}");
 }
+
+#[tokio::test]
+async fn an_undecided_stage_times_out_on_the_scheduler_once_even_across_a_restart() {
+    let t = TestApp::new().await;
+    let boss = t.person("boss").await;
+    let (alice, token, group, p) = setup(
+        &t,
+        approval(vec![stage(
+            vec![manager(1)],
+            json!({ "durationBeforeAutomaticDenial": "PT12H" }),
+        )]),
+    )
+    .await;
+    t.set_manager(alice, boss.id).await;
+    let id = ask(&t, &token, &p).await;
+    let run = || eligo::service::pim::scheduler::run_due(&t.app);
+    t.clock.advance(TimeDelta::hours(11));
+    assert_eq!(run().await.unwrap().timed_out_package_requests, 0);
+    assert_eq!(t.request_state(&id).await["state"], "pendingApproval");
+    // Down past the deadline: the restarted server denies it, once.
+    let later = t.restarted(t.clock.now_utc() + TimeDelta::hours(2)).await;
+    let run = || eligo::service::pim::scheduler::run_due(&later.app);
+    assert_eq!(run().await.unwrap().timed_out_package_requests, 1);
+    assert_eq!(run().await.unwrap().timed_out_package_requests, 0);
+    let r = later.request_state(&id).await;
+    assert_eq!(r["state"], "denied", "{r}");
+    assert_eq!(r["status"], "TimedOut", "{r}");
+    let (_, a) = later.approval_of(BOOTSTRAP, &id).await;
+    assert_eq!(a["stages"][0]["status"], "Expired", "{a}");
+    assert!(later.members(group).await.is_empty());
+    // Too late to approve.
+    t.clock.set(later.clock.now_utc());
+    let boss_now = t.sign_in("boss").await;
+    let (s, b) = t.decide(&boss_now, &id, 0, "Approve").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert_eq!(
+        later
+            .audited_as("Access package assignment request timed out")
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn past_its_deadline_a_stage_is_not_approved_before_the_scheduler_runs() {
+    let t = TestApp::new().await;
+    let boss = t.person("boss").await;
+    let (alice, token, group, p) = setup(
+        &t,
+        approval(vec![stage(
+            vec![manager(1)],
+            json!({ "durationBeforeAutomaticDenial": "PT1H" }),
+        )]),
+    )
+    .await;
+    t.set_manager(alice, boss.id).await;
+    let id = ask(&t, &token, &p).await;
+    t.clock.advance(TimeDelta::hours(2));
+    t.step_up(&boss).await;
+    let (s, b) = t.decide(&boss.token, &id, 0, "Approve").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert_eq!(code(&b), "ApprovalExpired");
+    assert!(t.members(group).await.is_empty());
+}

@@ -391,3 +391,42 @@ async fn approved(
         }
     }
 }
+
+/// The scheduler's timeout of a request whose current stage was not decided in time
+/// (`durationBeforeAutomaticDenial`): the request ends `denied` with status `TimedOut`, nothing
+/// delivered. `request` is as read in this transaction; false when it was not due after all
+/// (decided, canceled or timed out already), so a restart never denies twice.
+pub async fn time_out(
+    tx: &mut dyn Tx,
+    request: &AssignmentRequest,
+    now: DateTime<Utc>,
+) -> UseCaseResult<bool> {
+    let mut request = request.clone();
+    if request.state != RequestState::PendingApproval {
+        return Ok(false);
+    }
+    let Some(mut approval) = request.approval.clone() else {
+        return Ok(false);
+    };
+    if !approval.progress.expire(now) {
+        return Ok(false);
+    }
+    request.approval = Some(approval);
+    end_denied(&mut request, "TimedOut", now);
+    tx.update_assignment_request(&request).await?;
+    tx.append_audit(
+        eligo_core::audit::AuditEvent::new(
+            now,
+            CATEGORY,
+            "Access package assignment request timed out",
+            eligo_core::audit::Initiator::system(),
+        )
+        .target(request.id, "AccessPackageAssignmentRequest", None)
+        .target(request.access_package_id, "AccessPackage", None)
+        .target(request.target_id, "DirectoryObject", None)
+        .detail("requestState", request.state.as_str())
+        .detail("requestStatus", "TimedOut"),
+    )
+    .await?;
+    Ok(true)
+}

@@ -49,6 +49,7 @@ pub async fn submit(app: &App, caller: &Caller, body: Value) -> UseCaseResult<As
             add_or_update(app, caller, &mut *tx, &sub).await?
         };
         tx.commit().await?;
+        app.scheduler.due_at(request.deadline());
         if let Some(id) = request.assignment_id {
             let mut tx = app.store.read().await?;
             if let Some(a) = tx.get_assignment(id).await? {

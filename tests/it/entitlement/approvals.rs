@@ -449,3 +449,32 @@ async fn past_its_deadline_a_stage_is_not_approved_before_the_scheduler_runs() {
     assert_eq!(code(&b), "ApprovalExpired");
     assert!(t.members(group).await.is_empty());
 }
+
+#[tokio::test]
+async fn approve_and_cancel_at_once_one_wins_and_the_other_is_a_conflict() {
+    let t = TestApp::new().await;
+    let boss = t.person("boss").await;
+    let (alice, token, group, p) =
+        setup(&t, approval(vec![stage(vec![manager(1)], json!({}))])).await;
+    t.set_manager(alice, boss.id).await;
+    let id = ask(&t, &token, &p).await;
+    let cancel = em(&format!("{REQUESTS}/{id}/cancel"));
+    let (approved, canceled) = tokio::join!(
+        t.decide(&boss.token, &id, 0, "Approve"),
+        t.post(&cancel, &token, json!({}))
+    );
+    let state = t.request_state(&id).await;
+    match state["state"].as_str().unwrap() {
+        "delivered" => {
+            assert_eq!(approved.0, StatusCode::NO_CONTENT, "{approved:?}");
+            assert_eq!(canceled.0, StatusCode::CONFLICT, "{canceled:?}");
+            assert_eq!(t.members(group).await, [alice]);
+        }
+        "canceled" => {
+            assert_eq!(canceled.0, StatusCode::NO_CONTENT, "{canceled:?}");
+            assert_eq!(approved.0, StatusCode::CONFLICT, "{approved:?}");
+            assert!(t.members(group).await.is_empty());
+        }
+        other => panic!("unexpected state {other}: {state}"),
+    }
+}

@@ -478,3 +478,71 @@ async fn approve_and_cancel_at_once_one_wins_and_the_other_is_a_conflict() {
         other => panic!("unexpected state {other}: {state}"),
     }
 }
+
+#[tokio::test]
+async fn group_members_approve_through_nesting_the_second_manager_too_and_justification_is_enforced()
+ {
+    let t = TestApp::new().await;
+    let nested = t.person("nested").await;
+    let grand = t.person("grand").await;
+    let boss = t.user("boss").await;
+    let approvers = t.group("Approvers").await;
+    let inner = t.group("Inner approvers").await;
+    t.add_member(approvers, inner).await;
+    t.add_member(inner, nested.id).await;
+    let (alice, token, group, p) = setup(
+        &t,
+        approval(vec![
+            stage(
+                vec![
+                    json!({ "@odata.type": "#microsoft.graph.groupMembers", "groupId": approvers }),
+                ],
+                json!({ "isApproverJustificationRequired": true }),
+            ),
+            stage(vec![manager(2)], json!({})),
+        ]),
+    )
+    .await;
+    t.set_manager(alice, boss).await;
+    t.set_manager(boss, grand.id).await;
+    let id = ask(&t, &token, &p).await;
+    let (_, a) = t.approval_of(BOOTSTRAP, &id).await;
+    let stage0 = a["stages"][0]["id"].as_str().unwrap().to_string();
+    let (s, b) = t
+        .patch(
+            &em(&format!("{APPROVALS}/{id}/stages/{stage0}")),
+            &nested.token,
+            json!({ "reviewResult": "Approve" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(code(&b), "ApproverJustificationRequired");
+    let (s, b) = t.decide(&nested.token, &id, 0, "Approve").await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (s, b) = t.decide(&grand.token, &id, 1, "Approve").await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(t.members(group).await, [alice]);
+}
+
+#[tokio::test]
+async fn someone_who_is_not_an_approver_is_refused_and_audited() {
+    let t = TestApp::new().await;
+    let boss = t.person("boss").await;
+    let other = t.person("other").await;
+    let (alice, token, group, p) =
+        setup(&t, approval(vec![stage(vec![manager(1)], json!({}))])).await;
+    t.set_manager(alice, boss.id).await;
+    let id = ask(&t, &token, &p).await;
+    // Someone with no part in it does not learn that the approval exists.
+    let (s, _) = t.approval_of(&other.token, &id).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // An entitlement reader sees it but is no approver of it: 403, audited as a failure.
+    let (s, b) = t.decide(BOOTSTRAP, &id, 0, "Approve").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let entries = t
+        .audited_as("Review access package assignment request")
+        .await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["result"], "failure", "{}", entries[0]);
+    assert!(t.members(group).await.is_empty());
+}

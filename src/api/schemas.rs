@@ -2064,6 +2064,72 @@ pub enum IdOrMyRequests {
 #[schema(pattern = r"^filterByCurrentUser\(on='(target|createdBy)'\)$")]
 pub struct MyRequestsFunction(String);
 
+/// Who reviewed a stage.
+#[derive(Serialize, ToSchema)]
+pub struct EmReviewer {
+    pub id: Uuid,
+}
+
+/// One review of a stage (Eligo: a stage may need several, `minimumApprovals`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmStageReview {
+    pub reviewed_by: EmReviewer,
+    #[schema(pattern = "^(Approved|Denied|NotReviewed)$")]
+    pub review_result: String,
+    pub reviewed_date_time: DateTime<Utc>,
+    #[schema(required = true)]
+    pub justification: Option<String>,
+}
+
+/// One stage of an access package assignment approval.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmApprovalStage {
+    pub id: Uuid,
+    pub display_name: String,
+    #[schema(pattern = "^(NotStarted|InProgress|Completed|Expired)$")]
+    pub status: String,
+    #[schema(pattern = "^(NotReviewed|Approved|Denied)$")]
+    pub review_result: String,
+    pub assigned_to_me: bool,
+    #[schema(required = true)]
+    pub reviewed_by: Option<EmReviewer>,
+    #[schema(required = true)]
+    pub reviewed_date_time: Option<DateTime<Utc>>,
+    #[schema(required = true)]
+    pub justification: Option<String>,
+    pub reviews: Vec<EmStageReview>,
+    pub minimum_approvals: u32,
+}
+
+/// An access package assignment approval: its id is the request's.
+#[derive(Serialize, ToSchema)]
+pub struct EmApproval {
+    pub id: Uuid,
+    pub stages: Vec<EmApprovalStage>,
+}
+
+/// An approval, or (`filterByCurrentUser(on='approver')`) those waiting on the caller.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EmApprovalOrMine {
+    One(EmApproval),
+    Mine(Collection<EmApproval>),
+}
+
+/// A path segment that is a request id, or `filterByCurrentUser(on='approver')`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum IdOrMyApprovals {
+    Id(Uuid),
+    Mine(MyApprovalsFunction),
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(pattern = r"^filterByCurrentUser\(on='approver'\)$")]
+pub struct MyApprovalsFunction(String);
+
 /// An access package assignment.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

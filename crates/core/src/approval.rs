@@ -45,6 +45,20 @@ pub struct Step {
     pub status: StepStatus,
     pub started_date_time: Option<DateTime<Utc>>,
     pub reviews: Vec<Review>,
+    /// Stages timed in durations rather than days and minutes (access package policies:
+    /// `durationBeforeAutomaticDenial`, `durationBeforeEscalation`): when present, these
+    /// replace the settings' timeout and escalation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<StepTiming>,
+}
+
+/// A stage's times as durations, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepTiming {
+    pub timeout_seconds: i64,
+    /// When escalation approvers may decide too, after the stage starts; none without escalation.
+    pub escalation_seconds: Option<i64>,
 }
 
 impl Step {
@@ -64,12 +78,23 @@ impl Step {
 
     /// The stage times out this long after it starts.
     pub fn deadline(&self) -> Option<DateTime<Utc>> {
+        if let Some(t) = self.timing {
+            return self
+                .started_date_time
+                .map(|s| s + TimeDelta::seconds(t.timeout_seconds));
+        }
         let days = i64::from(self.settings.approval_stage_time_out_in_days.max(1));
         self.started_date_time.map(|s| s + TimeDelta::days(days))
     }
 
     /// From when escalation approvers may decide too.
     pub fn escalation_from(&self) -> Option<DateTime<Utc>> {
+        if let Some(t) = self.timing {
+            let after = t.escalation_seconds?;
+            return self
+                .started_date_time
+                .map(|s| s + TimeDelta::seconds(after));
+        }
         if !self.settings.is_escalation_enabled {
             return None;
         }
@@ -182,6 +207,7 @@ impl Approval {
                 },
                 started_date_time: (i == 0).then_some(now),
                 reviews: Vec::new(),
+                timing: None,
             })
             .collect();
         Self { steps }

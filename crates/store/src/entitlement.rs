@@ -130,6 +130,15 @@ pub trait EntitlementTx: Send {
         query: &AssignmentRequestQuery,
     ) -> Result<Vec<AssignmentRequest>>;
 
+    /// Requests waiting for approval whose current stage's deadline is at or before `now`,
+    /// the earliest first, at most `limit` (`due_at`, kept from `AssignmentRequest::deadline`
+    /// by every insert and update).
+    async fn due_assignment_requests(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<AssignmentRequest>>;
+
     // Assignments.
     async fn insert_assignment(&mut self, assignment: &Assignment) -> Result<()>;
     /// Replaces the stored assignment with the same id (its due time follows from it). False

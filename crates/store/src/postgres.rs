@@ -119,6 +119,14 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0011_audit_activity.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            12,
+            "entitlement approval deadline".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0012_entitlement_approval_deadline.sql")
+                .into_sql_str(),
+            false,
+        ),
     ])
 }
 

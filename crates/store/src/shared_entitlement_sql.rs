@@ -518,8 +518,8 @@ impl EntitlementTx for SqlTx {
     async fn insert_assignment_request(&mut self, r: &AssignmentRequest) -> Result<()> {
         sqlx::query(
             "INSERT INTO em_assignment_requests (id, package_id, policy_id, target_id, \
-             requestor_id, assignment_id, state, created_at, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             requestor_id, assignment_id, state, created_at, data, due_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(r.id.to_string())
         .bind(r.access_package_id.to_string())
@@ -530,6 +530,7 @@ impl EntitlementTx for SqlTx {
         .bind(r.state.as_str())
         .bind(micros(r.created_date_time))
         .bind(to_json(r))
+        .bind(r.deadline().map(micros))
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique("id"))?;
@@ -538,13 +539,14 @@ impl EntitlementTx for SqlTx {
 
     async fn update_assignment_request(&mut self, r: &AssignmentRequest) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE em_assignment_requests SET assignment_id = $2, state = $3, data = $4 \
-             WHERE id = $1",
+            "UPDATE em_assignment_requests SET assignment_id = $2, state = $3, data = $4, \
+             due_at = $5 WHERE id = $1",
         )
         .bind(r.id.to_string())
         .bind(r.assignment_id.map(|a| a.to_string()))
         .bind(r.state.as_str())
         .bind(to_json(r))
+        .bind(r.deadline().map(micros))
         .execute(&mut *self.tx)
         .await?;
         Ok(done.rows_affected() > 0)
@@ -618,6 +620,22 @@ impl EntitlementTx for SqlTx {
         .bind(q.package.map(|t| t.to_string()))
         .bind(q.target.map(|t| t.to_string()))
         .bind(q.state.map(|s| s.as_str()))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        records(rows)
+    }
+
+    async fn due_assignment_requests(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<AssignmentRequest>> {
+        let rows = sqlx::query(
+            "SELECT data FROM em_assignment_requests WHERE due_at IS NOT NULL AND due_at <= $1 \
+             ORDER BY due_at, id LIMIT $2",
+        )
+        .bind(micros(now))
+        .bind(limit)
         .fetch_all(&mut *self.tx)
         .await?;
         records(rows)

@@ -1018,6 +1018,8 @@ impl Tx for SqlTx {
              WHERE status = 'PendingApproval' \
              UNION ALL SELECT MIN(due_at) AS due_at FROM em_assignments \
              WHERE due_at IS NOT NULL \
+             UNION ALL SELECT MIN(due_at) AS due_at FROM em_assignment_requests \
+             WHERE due_at IS NOT NULL \
              ) AS due",
         )
         .fetch_one(&mut *self.tx)

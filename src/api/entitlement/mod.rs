@@ -2,6 +2,7 @@
 //! their assignment policies, shaped like Graph's entitlement management. Handlers parse and
 //! shape; the use cases in `service::entitlement` decide and write.
 
+mod approvals;
 mod assignments;
 mod catalogs;
 mod packages;
@@ -16,6 +17,7 @@ pub const BASE: &str = "/v1/identityGovernance/entitlementManagement";
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(approvals::routes())
         .merge(assignments::routes())
         .merge(catalogs::routes())
         .merge(packages::routes())

@@ -55,6 +55,8 @@ pub struct Pass {
     pub expired_requests: usize,
     /// Access package assignments removed at their end.
     pub expired_assignments: usize,
+    /// Access package requests denied because a stage was not decided in time.
+    pub timed_out_package_requests: usize,
 }
 
 /// Handles everything due at the clock's `now`. Tests call this after moving the mock clock.
@@ -66,7 +68,12 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
         let schedules = tx.due_role_schedules(now, BATCH).await?;
         let requests = tx.due_schedule_requests(now, BATCH).await?;
         let assignments = tx.due_assignments(now, BATCH).await?;
-        if schedules.is_empty() && requests.is_empty() && assignments.is_empty() {
+        let em_requests = tx.due_assignment_requests(now, BATCH).await?;
+        if schedules.is_empty()
+            && requests.is_empty()
+            && assignments.is_empty()
+            && em_requests.is_empty()
+        {
             return Ok(pass);
         }
         let before = pass;
@@ -127,6 +134,11 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
         for assignment in &assignments {
             if entitlement::assignments::expiry::expire(app, &mut *tx, assignment, now).await? {
                 pass.expired_assignments += 1;
+            }
+        }
+        for request in &em_requests {
+            if entitlement::assignments::approve::time_out(&mut *tx, request, now).await? {
+                pass.timed_out_package_requests += 1;
             }
         }
         tx.commit().await?;

@@ -3,6 +3,7 @@
 //! may request what.
 
 mod admin;
+mod approvals;
 mod assignments;
 mod bad_input;
 mod request_refusals;

@@ -66,9 +66,10 @@ include-operation-id = ["postV1ServicePrincipalsByIdAddPassword", "postV1UsersBy
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 
 # A policy rule's body is the one of the rule the path names (400 InvalidPolicyRule); a review
-# needs a justification when the stage's policy asks for one (400 ApproverJustificationRequired).
+# needs a justification when the stage's policy asks for one (400 ApproverJustificationRequired),
+# for roles, groups and access packages alike.
 [[operations]]
-include-operation-id = ["patchV1PoliciesRoleManagementPoliciesByIdRulesByRuleId", "patchV1RoleManagementDirectoryRoleAssignmentApprovalsByIdStepsByStepId", "patchV1IdentityGovernancePrivilegedAccessGroupAssignmentApprovalsByIdStepsByStepId"]
+include-operation-id = ["patchV1PoliciesRoleManagementPoliciesByIdRulesByRuleId", "patchV1RoleManagementDirectoryRoleAssignmentApprovalsByIdStepsByStepId", "patchV1IdentityGovernancePrivilegedAccessGroupAssignmentApprovalsByIdStepsByStepId", "patchV1IdentityGovernanceEntitlementManagementAccessPackageAssignmentApprovalsByIdStagesByStageId"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 
 # Entitlement management: what a body names must exist where it is named (a package's catalog,

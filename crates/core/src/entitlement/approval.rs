@@ -208,6 +208,52 @@ impl ApprovalStage {
     }
 }
 
+/// A request's approval: the policy's stages as they were when the request was made (so a
+/// later policy change does not move the goalposts) beside the progress of the one approval
+/// engine (`crate::approval`), whose steps carry the stages' durations. Who may decide a stage
+/// is resolved by the server at the moment of the review from `stages[i]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestApproval {
+    pub stages: Vec<ApprovalStage>,
+    pub progress: crate::approval::Approval,
+}
+
+impl RequestApproval {
+    /// The approval of a request made at `now`: its first stage starts now.
+    pub fn start(
+        stages: &[ApprovalStage],
+        ids: impl FnMut() -> uuid::Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        let engine: Vec<crate::policy::ApprovalStage> = stages
+            .iter()
+            .map(|s| crate::policy::ApprovalStage {
+                approval_stage_time_out_in_days: 1,
+                is_approver_justification_required: s.is_approver_justification_required,
+                escalation_time_in_minutes: 0,
+                is_escalation_enabled: s.is_escalation_enabled,
+                primary_approvers: Vec::new(),
+                escalation_approvers: Vec::new(),
+                minimum_approvals: s.minimum_approvals.max(1),
+            })
+            .collect();
+        let mut progress = crate::approval::Approval::start(&engine, ids, now);
+        for (step, stage) in progress.steps.iter_mut().zip(stages) {
+            step.timing = Some(crate::approval::StepTiming {
+                timeout_seconds: stage.duration_before_automatic_denial.num_seconds(),
+                escalation_seconds: stage
+                    .is_escalation_enabled
+                    .then(|| stage.duration_before_escalation.num_seconds()),
+            });
+        }
+        Self {
+            stages: stages.to_vec(),
+            progress,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +332,48 @@ mod tests {
             p,
             ["InvalidDuration requestApprovalSettings.stages[0].durationBeforeEscalation"]
         );
+    }
+
+    #[test]
+    fn a_request_approval_times_its_stages_in_durations() {
+        use crate::approval::{ReviewResult, StageApprovers};
+        let (a, _) = read(json!({
+            "isApprovalRequiredForAdd": true,
+            "stages": [{"durationBeforeAutomaticDenial": "PT12H", "primaryApprovers": [user()],
+                        "isEscalationEnabled": true, "durationBeforeEscalation": "PT2H",
+                        "escalationApprovers": [user()], "minimumApprovals": 2}]
+        }));
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut n = 0u128;
+        let mut r = RequestApproval::start(
+            &a.stages,
+            || {
+                n += 1;
+                uuid::Uuid::from_u128(n)
+            },
+            t0,
+        );
+        let step = &r.progress.steps[0];
+        assert_eq!(step.deadline(), Some(t0 + TimeDelta::hours(12)));
+        assert_eq!(step.escalation_from(), Some(t0 + TimeDelta::hours(2)));
+        let who = StageApprovers {
+            primary: [uuid::Uuid::from_u128(7), uuid::Uuid::from_u128(8)].into(),
+            escalation: Default::default(),
+        };
+        let one = r.progress.review(
+            0,
+            uuid::Uuid::from_u128(7),
+            ReviewResult::Approve,
+            None,
+            &who,
+            &[],
+            t0,
+        );
+        assert_eq!(one, Ok(crate::approval::Outcome::Recorded { remaining: 1 }));
+        assert!(!r.progress.is_expired(t0 + TimeDelta::hours(11)));
+        assert!(r.progress.is_expired(t0 + TimeDelta::hours(12)));
+        // Stored as it was: a later policy change does not reach it.
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(serde_json::from_value::<RequestApproval>(v).unwrap(), r);
     }
 }

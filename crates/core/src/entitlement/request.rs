@@ -103,6 +103,21 @@ pub struct AssignmentRequest {
     pub schedule: AskedSchedule,
     pub created_date_time: DateTime<Utc>,
     pub completed_date_time: Option<DateTime<Utc>>,
+    /// The approval stages of a request that needed approval, copied from its policy when it
+    /// was made, with their progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<super::approval::RequestApproval>,
+}
+
+impl AssignmentRequest {
+    /// When the scheduler owes this request a timeout: the current stage's deadline while it
+    /// waits for approval.
+    pub fn deadline(&self) -> Option<DateTime<Utc>> {
+        if self.state != RequestState::PendingApproval {
+            return None;
+        }
+        self.approval.as_ref().and_then(|a| a.progress.deadline())
+    }
 }
 
 /// A request body as read: the ids it names, before any of them is looked up.

@@ -29,6 +29,7 @@ fn request(n: u128, target: u128, requestor: u128, package: u128) -> AssignmentR
         schedule: AskedSchedule::default(),
         created_date_time: t(n as i64),
         completed_date_time: None,
+        approval: None,
     }
 }
 
@@ -202,3 +203,65 @@ async fn requests_and_assignments(store: Arc<dyn Store>) {
 }
 
 contract!(requests_and_assignments => requests_and_assignments_sqlite, requests_and_assignments_postgres);
+
+/// A request waiting for approval owes the scheduler its stage's deadline while it waits, and
+/// nothing once it is decided (or timed out), so a restart neither loses nor repeats it.
+async fn approval_deadlines_are_due(store: Arc<dyn Store>) {
+    use eligo_core::entitlement::approval::{ApprovalStage, RequestApproval};
+    let stage = ApprovalStage {
+        duration_before_automatic_denial: chrono::TimeDelta::seconds(30),
+        is_approver_justification_required: false,
+        is_escalation_enabled: false,
+        duration_before_escalation: chrono::TimeDelta::zero(),
+        primary_approvers: vec![],
+        fallback_primary_approvers: vec![],
+        escalation_approvers: vec![],
+        fallback_escalation_approvers: vec![],
+        minimum_approvals: 1,
+    };
+    let mut waiting = request(1, 10, 10, 20);
+    let mut n = 100;
+    waiting.approval = Some(RequestApproval::start(
+        &[stage],
+        || {
+            n += 1;
+            id(n)
+        },
+        t(10),
+    ));
+    let mut tx = write(&store).await;
+    tx.insert_assignment_request(&waiting).await.unwrap();
+    // Without approval stages a request owes nothing.
+    tx.insert_assignment_request(&request(2, 11, 11, 20))
+        .await
+        .unwrap();
+    commit(tx).await;
+    let mut tx = read(&store).await;
+    assert!(
+        tx.due_assignment_requests(t(39), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = tx.due_assignment_requests(t(40), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0], waiting);
+    assert_eq!(tx.next_due().await.unwrap(), Some(t(40)));
+    drop(tx);
+
+    let mut tx = write(&store).await;
+    waiting.state = RequestState::Denied;
+    waiting.status = "TimedOut".into();
+    assert!(tx.update_assignment_request(&waiting).await.unwrap());
+    commit(tx).await;
+    let mut tx = read(&store).await;
+    assert!(
+        tx.due_assignment_requests(t(1000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(tx.next_due().await.unwrap(), None);
+}
+
+contract!(approval_deadlines_are_due => approval_deadlines_due_sqlite, approval_deadlines_due_postgres);

@@ -45,6 +45,7 @@ pub async fn expire(
         schedule: AskedSchedule::default(),
         created_date_time: now,
         completed_date_time: None,
+        approval: None,
     };
     delivery::take_back_all(app, tx, &mut a, &system, now).await?;
     record::settle_removal(&mut request, &mut a, "Expired", now);

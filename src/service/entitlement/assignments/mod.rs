@@ -7,6 +7,7 @@
 //! own (as target or requestor) and cancels their own waiting request; reprocess is an
 //! administrator's repair.
 
+pub mod approve;
 mod delivery;
 pub mod expiry;
 mod record;

@@ -2,17 +2,21 @@
 //! (who the target is, which groups they are in, which packages they hold), let the core
 //! decide, and write the request with what it did in one transaction: an add or update that
 //! needs no approval is delivered at once; one that needs approval is stored as
-//! `pendingApproval` (approval stages come with the next slice: until then such a request
-//! stays there until it is canceled); a removal takes back what the assignment gave.
+//! `pendingApproval` with a copy of its policy's stages (`approve` decides it, and delivers
+//! through [`fulfil`] with the schedule decided again then); a removal takes back what the
+//! assignment gave.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use eligo_core::directory::PrincipalKind;
 use eligo_core::directory::Relation;
-use eligo_core::entitlement::assignment::{Access, Assignment, AssignmentState};
+use eligo_core::entitlement::approval::RequestApproval;
+use eligo_core::entitlement::assignment::{Access, Assignment, AssignmentState, Grant};
 use eligo_core::entitlement::catalog::CatalogState;
+use eligo_core::entitlement::package::AccessPackage;
 use eligo_core::entitlement::policy::AssignmentPolicy;
 use eligo_core::entitlement::request::{
-    AssignmentRequest, Facts, RequestState, RequestType, Submission, decide,
+    AssignmentRequest, Decision, Facts, RequestState, RequestType, Submission, decide,
 };
 use eligo_core::invalid::Invalid;
 use eligo_store::{AssignmentQuery, AssignmentRequestQuery, Tx};
@@ -45,6 +49,7 @@ pub async fn submit(app: &App, caller: &Caller, body: Value) -> UseCaseResult<As
             add_or_update(app, caller, &mut *tx, &sub).await?
         };
         tx.commit().await?;
+        app.scheduler.due_at(request.deadline());
         if let Some(id) = request.assignment_id {
             let mut tx = app.store.read().await?;
             if let Some(a) = tx.get_assignment(id).await? {
@@ -84,6 +89,23 @@ fn new_request(
         schedule: sub.schedule.clone(),
         created_date_time: now,
         completed_date_time: None,
+        approval: None,
+    }
+}
+
+/// An add or update as decided now: what it names and the core's decision.
+pub(super) struct Prepared {
+    package: AccessPackage,
+    policy: AssignmentPolicy,
+    target_id: Uuid,
+    existing: Option<Assignment>,
+    grants: Vec<Grant>,
+    decision: Decision,
+}
+
+impl Prepared {
+    pub(super) fn needs_approval(&self) -> bool {
+        self.decision.needs_approval
     }
 }
 
@@ -94,6 +116,62 @@ async fn add_or_update(
     sub: &Submission,
 ) -> UseCaseResult<AssignmentRequest> {
     let now = app.clock.now();
+    let prepared = prepare(app, tx, caller.id, caller.kind, sub, None, now)
+        .await?
+        .map_err(refused)?;
+    let mut request = new_request(
+        caller,
+        sub,
+        prepared.target_id,
+        prepared.package.id,
+        Some(prepared.policy.id),
+        now,
+    );
+    request.assignment_id = prepared.existing.as_ref().map(|a| a.id);
+    if prepared.needs_approval() {
+        request.state = RequestState::PendingApproval;
+        request.status = "PendingApproval".into();
+        request.approval = Some(RequestApproval::start(
+            &prepared.policy.request_approval_settings.stages,
+            Uuid::new_v4,
+            now,
+        ));
+        tx.insert_assignment_request(&request).await?;
+        tx.append_audit(record::request_event(
+            app,
+            caller,
+            ACTIVITY,
+            &request,
+            &prepared.package,
+        ))
+        .await?;
+        return Ok(request);
+    }
+    tx.insert_assignment_request(&request).await?;
+    tx.append_audit(record::request_event(
+        app,
+        caller,
+        ACTIVITY,
+        &request,
+        &prepared.package,
+    ))
+    .await?;
+    fulfil(app, caller, tx, &mut request, prepared, now).await?;
+    Ok(request)
+}
+
+/// Looks up what `sub` names, resolves the facts at `now` and lets the core decide: the
+/// refusals (every broken rule) or what to grant. `waiting` is the request being decided
+/// (at approval), which does not count as another request waiting.
+pub(super) async fn prepare(
+    app: &App,
+    tx: &mut dyn Tx,
+    requestor_id: Uuid,
+    requestor_kind: PrincipalKind,
+    sub: &Submission,
+    waiting: Option<Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> UseCaseResult<Result<Prepared, Vec<Invalid>>> {
     let mut problems = Vec::new();
     // An update names the assignment; its package, target and (unless named) policy follow.
     let existing_named = match sub.assignment_id {
@@ -114,7 +192,7 @@ async fn add_or_update(
         .as_ref()
         .map(|a| a.target_id)
         .or(sub.target_id)
-        .unwrap_or(caller.id);
+        .unwrap_or(requestor_id);
     let package_id = existing_named
         .as_ref()
         .map(|a| a.access_package_id)
@@ -152,7 +230,7 @@ async fn add_or_update(
     let (Some(package), Some(policy), Some(kind), true) =
         (package, policy, kind, problems.is_empty())
     else {
-        return Err(refused(problems));
+        return Ok(Err(problems));
     };
     // People request only from published catalogs; administrators assign from any.
     if !sub.request_type.is_admin()
@@ -161,14 +239,14 @@ async fn add_or_update(
             .await?
             .is_some_and(|c| c.state == CatalogState::Published)
     {
-        return Err(refused(vec![Invalid::new(
+        return Ok(Err(vec![Invalid::new(
             "CatalogNotPublished",
             "assignment.accessPackageId",
             "this access package's catalog is not published",
         )]));
     }
     let target = facts_of(app, target_id, kind);
-    let requestor = facts_of(app, caller.id, caller.kind);
+    let requestor = facts_of(app, requestor_id, requestor_kind);
     // What the target holds now, for duplicates and separation of duties.
     let live: Vec<Assignment> = tx
         .list_assignments(&AssignmentQuery {
@@ -238,7 +316,7 @@ async fn add_or_update(
         })
         .await?
         .into_iter()
-        .any(|r| r.state == RequestState::PendingApproval);
+        .any(|r| r.state == RequestState::PendingApproval && Some(r.id) != waiting);
     if waiting {
         problems.push(Invalid::new(
             "PendingRequestExists",
@@ -248,22 +326,38 @@ async fn add_or_update(
     }
     let decision = match decision {
         Ok(d) if problems.is_empty() => d,
-        _ => return Err(refused(problems)),
+        _ => return Ok(Err(problems)),
     };
+    Ok(Ok(Prepared {
+        existing: existing.cloned(),
+        package,
+        policy,
+        target_id,
+        grants,
+        decision,
+    }))
+}
 
-    let mut request = new_request(caller, sub, target_id, package.id, Some(policy.id), now);
-    request.assignment_id = existing.map(|a| a.id);
-    if decision.needs_approval {
-        request.state = RequestState::PendingApproval;
-        request.status = "PendingApproval".into();
-        tx.insert_assignment_request(&request).await?;
-        tx.append_audit(record::request_event(
-            app, caller, ACTIVITY, &request, &package,
-        ))
-        .await?;
-        return Ok(request);
-    }
-    let mut assignment = match existing {
+/// Delivers a decided add or update in the request's transaction: the same code whether the
+/// request needed no approval or was just approved. The request is stored already; it is left
+/// delivered (or partially, or failed) with its assignment, and the fulfilment audited.
+pub(super) async fn fulfil(
+    app: &App,
+    caller: &Caller,
+    tx: &mut dyn Tx,
+    request: &mut AssignmentRequest,
+    prepared: Prepared,
+    now: chrono::DateTime<chrono::Utc>,
+) -> UseCaseResult<()> {
+    let Prepared {
+        package,
+        policy,
+        target_id,
+        existing,
+        grants,
+        decision,
+    } = prepared;
+    let mut assignment = match &existing {
         // An update: the new end, from the request.
         Some(a) => {
             let mut a = a.clone();
@@ -290,30 +384,25 @@ async fn add_or_update(
         },
     };
     request.assignment_id = Some(assignment.id);
-    tx.insert_assignment_request(&request).await?;
-    tx.append_audit(record::request_event(
-        app, caller, ACTIVITY, &request, &package,
-    ))
-    .await?;
     if existing.is_some() {
         // The role schedules it created follow the new end.
         record::follow_end(tx, &assignment, now).await?;
     }
     delivery::deliver(tx, &mut assignment, &caller.initiator(), now).await?;
-    record::settle_delivery(&mut request, &mut assignment, now);
+    record::settle_delivery(request, &mut assignment, now);
     if existing.is_some() {
         tx.update_assignment(&assignment).await?;
     } else {
         tx.insert_assignment(&assignment).await?;
     }
-    tx.update_assignment_request(&request).await?;
+    tx.update_assignment_request(request).await?;
     tx.append_audit(record::assignment_event(
         event(app, caller, "Fulfill access package assignment request"),
         &assignment,
         &package,
     ))
     .await?;
-    Ok(request)
+    Ok(())
 }
 
 async fn remove(

@@ -9,7 +9,7 @@ use eligo_core::entitlement::assignment::{Assignment, AssignmentState};
 use eligo_core::entitlement::catalog::Catalog;
 use eligo_core::entitlement::package::{AccessPackage, ResourceRoleScope};
 use eligo_core::entitlement::policy::AssignmentPolicy;
-use eligo_core::entitlement::request::AssignmentRequest;
+use eligo_core::entitlement::request::{AssignmentRequest, RequestState};
 use eligo_core::entitlement::resource::{
     NewResource, OriginSystem, Resource, ResourceRole, ResourceScope,
 };
@@ -23,6 +23,8 @@ pub struct AssignmentRequestQuery {
     pub target: Option<Uuid>,
     pub requestor: Option<Uuid>,
     pub package: Option<Uuid>,
+    /// Only requests in this state (e.g. those waiting for approval).
+    pub state: Option<RequestState>,
 }
 
 /// Which assignments to list (every field given must match).

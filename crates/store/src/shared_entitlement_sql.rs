@@ -564,11 +564,13 @@ impl EntitlementTx for SqlTx {
         let rows = sqlx::query(
             "SELECT data FROM em_assignment_requests \
              WHERE ($1 IS NULL OR target_id = $1) AND ($2 IS NULL OR requestor_id = $2) \
-             AND ($3 IS NULL OR package_id = $3) ORDER BY created_at DESC, id DESC",
+             AND ($3 IS NULL OR package_id = $3) AND ($4 IS NULL OR state = $4) \
+             ORDER BY created_at DESC, id DESC",
         )
         .bind(q.target.map(|t| t.to_string()))
         .bind(q.requestor.map(|t| t.to_string()))
         .bind(q.package.map(|t| t.to_string()))
+        .bind(q.state.map(|s| s.as_str()))
         .fetch_all(&mut *self.tx)
         .await?;
         records(rows)

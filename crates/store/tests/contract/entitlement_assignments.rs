@@ -121,6 +121,15 @@ async fn requests_and_assignments(store: Arc<dyn Store>) {
         [id(3), id(1)],
         "newest first"
     );
+    let done = AssignmentRequestQuery {
+        state: Some(RequestState::Delivered),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(tx.list_assignment_requests(&done).await.unwrap()),
+        [id(1)],
+        "by state"
+    );
     let by = AssignmentRequestQuery {
         requestor: Some(id(12)),
         ..Default::default()

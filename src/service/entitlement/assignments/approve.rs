@@ -188,12 +188,15 @@ pub async fn waiting_on_me(app: &App, caller: &Caller) -> UseCaseResult<Vec<Appr
     let now = app.clock.now();
     let all = {
         let mut tx = app.store.read().await?;
-        tx.list_assignment_requests(&AssignmentRequestQuery::default())
-            .await?
+        tx.list_assignment_requests(&AssignmentRequestQuery {
+            state: Some(RequestState::PendingApproval),
+            ..Default::default()
+        })
+        .await?
     };
     Ok(all
         .into_iter()
-        .filter(|r| r.state == RequestState::PendingApproval && r.approval.is_some())
+        .filter(|r| r.approval.is_some())
         .map(|r| view(app, caller, r, now))
         .filter(|v| v.stages.iter().any(|s| s.assigned_to_me))
         .collect())

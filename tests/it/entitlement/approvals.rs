@@ -230,6 +230,48 @@ async fn fallback_approvers_decide_when_the_target_has_no_manager() {
 }
 
 #[tokio::test]
+async fn a_request_nobody_could_approve_is_refused_and_nothing_waits() {
+    let t = TestApp::new().await;
+    // Stage 2 is the target's manager with no fallback, and Alice has no manager; stage 1's
+    // only approver is Alice herself, who never approves her own request.
+    let (alice, token, group, p) = setup(&t, json!({})).await;
+    let (s, b) = t
+        .patch(
+            &em(&format!("/assignmentPolicies/{}", p.policy)),
+            BOOTSTRAP,
+            approval(vec![
+                stage(vec![single(alice)], json!({})),
+                stage(vec![manager(1)], json!({})),
+            ]),
+        )
+        .await;
+    assert!(s.is_success(), "{b}");
+    let (s, r) = t.ask(&token, "userAdd", &p, None, json!({})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{r}");
+    let details = r["error"]["details"].as_array().unwrap();
+    assert_eq!(details.len(), 1, "{r}");
+    assert_eq!(details[0]["code"], "NoApprover", "{r}");
+    let message = details[0]["message"].as_str().unwrap();
+    assert!(message.contains("stage 1 and stage 2"), "{message}");
+    let (_, mine) = t
+        .get(
+            &em(&format!("{REQUESTS}/filterByCurrentUser(on='target')")),
+            &token,
+        )
+        .await;
+    assert_eq!(mine["value"].as_array().unwrap().len(), 0, "{mine}");
+    assert!(t.members(group).await.is_empty());
+
+    // Once Alice has a manager, stage 2 resolves; stage 1 still names only her.
+    let boss = t.person("boss").await;
+    t.set_manager(alice, boss.id).await;
+    let (s, r) = t.ask(&token, "userAdd", &p, None, json!({})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{r}");
+    let message = r["error"]["details"][0]["message"].as_str().unwrap();
+    assert!(message.contains("stage 1 of"), "{message}");
+}
+
+#[tokio::test]
 async fn escalation_approvers_join_after_the_duration() {
     let t = TestApp::new().await;
     let boss = t.person("boss").await;
@@ -265,6 +307,8 @@ async fn an_approver_needs_a_fresh_second_factor_and_the_requestor_never_approve
     let boss_token = t.sign_in("boss").await;
     let (alice, _token, group, p) = setup(&t, json!({})).await;
     t.set_manager(alice, boss).await;
+    // A second approver, so that the request filed by the manager can be decided by someone.
+    let deputy = t.user("deputy").await;
     let (s, b) = t
         .patch(
             &em(&format!("/assignmentPolicies/{}", p.policy)),
@@ -273,7 +317,7 @@ async fn an_approver_needs_a_fresh_second_factor_and_the_requestor_never_approve
                                             "enableOnBehalfRequestorsToAddAccess": true,
                                             "onBehalfRequestors": [manager(1)] },
                     "requestApprovalSettings": { "isApprovalRequiredForAdd": true,
-                        "stages": [stage(vec![manager(1)], json!({}))] } }),
+                        "stages": [stage(vec![manager(1), single(deputy)], json!({}))] } }),
         )
         .await;
     assert!(s.is_success(), "{b}");

@@ -357,7 +357,9 @@ async fn administrators_assign_reprocess_and_cannot_delete_a_package_in_use() {
 #[tokio::test]
 async fn a_request_needing_approval_waits_and_its_requestor_cancels_it() {
     let t = TestApp::new().await;
-    t.user("alice").await;
+    let alice = t.user("alice").await;
+    let boss = t.user("boss").await;
+    t.set_manager(alice, boss).await;
     let token = t.sign_in("alice").await;
     let group = t.group("IRM Admins").await;
     let catalog = t.catalog(BOOTSTRAP, "Compliance").await;
@@ -496,4 +498,38 @@ async fn a_delivered_membership_is_pushed_downstream_through_the_outbox() {
         queued.len() > before,
         "the delivery queued the push: {queued:?}"
     );
+}
+
+#[tokio::test]
+async fn two_requests_at_once_make_one_assignment() {
+    let t = TestApp::new().await;
+    let alice = t.user("alice").await;
+    let token = t.sign_in("alice").await;
+    let (group, p) = setup(&t).await;
+    let (first, second) = tokio::join!(
+        t.ask(&token, "userAdd", &p, None, json!({})),
+        t.ask(&token, "userAdd", &p, None, json!({}))
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::BAD_REQUEST],
+        "{first:?} {second:?}"
+    );
+    let refused = if first.0 == StatusCode::CREATED {
+        &second.1
+    } else {
+        &first.1
+    };
+    assert_eq!(
+        refused["error"]["details"][0]["code"], "AssignmentExists",
+        "{refused}"
+    );
+    assert_eq!(t.members(group).await, [alice]);
+    let (s, mine) = t
+        .get(&em("/assignments/filterByCurrentUser(on='target')"), &token)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{mine}");
+    assert_eq!(mine["value"].as_array().unwrap().len(), 1, "{mine}");
 }

@@ -54,7 +54,7 @@ fn excluded(request: &AssignmentRequest) -> Vec<Uuid> {
 }
 
 /// The approvers of stage `index` as they are at `now`.
-fn approvers_of(
+pub(super) fn approvers_of(
     app: &App,
     request: &AssignmentRequest,
     stage: &ApprovalStage,
@@ -114,6 +114,25 @@ fn approvers_of(
             BTreeSet::new()
         },
     }
+}
+
+/// The stages (1-based) whose approvers, fallback and escalation included, resolve to nobody
+/// for `request` at `now`: such a request could only time out, so it is refused when made.
+pub(super) fn stages_nobody_decides(
+    app: &App,
+    request: &AssignmentRequest,
+    stages: &[ApprovalStage],
+    now: DateTime<Utc>,
+) -> Vec<usize> {
+    stages
+        .iter()
+        .enumerate()
+        .filter(|(_, stage)| {
+            let who = approvers_of(app, request, stage, now);
+            who.primary.is_empty() && who.escalation.is_empty()
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
 }
 
 fn view(

@@ -23,7 +23,7 @@ use eligo_store::{AssignmentQuery, AssignmentRequestQuery, Tx};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{delivery, record};
+use super::{approve, delivery, record};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::failure::UseCaseResult;
@@ -129,6 +129,11 @@ async fn add_or_update(
     );
     request.assignment_id = prepared.existing.as_ref().map(|a| a.id);
     if prepared.needs_approval() {
+        let stages = &prepared.policy.request_approval_settings.stages;
+        let undecidable = approve::stages_nobody_decides(app, &request, stages, now);
+        if !undecidable.is_empty() {
+            return Err(refused(vec![nobody_approves(&undecidable)]));
+        }
         request.state = RequestState::PendingApproval;
         request.status = "PendingApproval".into();
         request.approval = Some(RequestApproval::start(
@@ -158,6 +163,24 @@ async fn add_or_update(
     .await?;
     fulfil(app, caller, tx, &mut request, prepared, now).await?;
     Ok(request)
+}
+
+/// The refusal of a request no one could approve (the target has no manager, a named group is
+/// empty, the only approver is the requestor, and the stage names no fallback approvers).
+fn nobody_approves(stages: &[usize]) -> Invalid {
+    let which = stages
+        .iter()
+        .map(|s| format!("stage {s}"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    Invalid::new(
+        "NoApprover",
+        "assignment.assignmentPolicyId",
+        format!(
+            "Nobody can approve {which} of this request: its approvers resolve to no one \
+             who may decide it. Ask an administrator to name fallback approvers in the policy."
+        ),
+    )
 }
 
 /// Looks up what `sub` names, resolves the facts at `now` and lets the core decide: the

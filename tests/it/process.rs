@@ -7,6 +7,7 @@ mod access_cli;
 mod cli;
 mod cli_usability;
 mod crash;
+mod graph_sdk;
 mod master_key;
 mod offline;
 mod outbox;

@@ -48,6 +48,9 @@ pub fn parse_duration(s: &str) -> Result<TimeDelta, DurationError> {
     if s.starts_with('-') {
         return Err(fail("negative durations are not supported"));
     }
+    if let Some(python) = parse_python_timedelta(s) {
+        return python.ok_or_else(|| fail("exceeds the largest representable duration"));
+    }
     if s.chars().any(|c| c.is_ascii_lowercase()) {
         return Err(fail(
             "designators must be uppercase, as Graph writes them (e.g. 'PT8H', not 'pt8h')",
@@ -97,6 +100,51 @@ pub fn parse_duration(s: &str) -> Result<TimeDelta, DurationError> {
         .map_err(|_| fail("exceeds the largest representable duration"))?;
     let subsec = (total % NANOS_PER_SECOND) as u32;
     TimeDelta::new(secs, subsec).ok_or_else(|| fail("exceeds the largest representable duration"))
+}
+
+/// Reads the form Microsoft's Graph SDK for Python sends for a `timedelta` property: its
+/// serializer (kiota-serialization-json) writes `str(timedelta)`, so `duration=timedelta(days=7)`
+/// reaches the server as `7 days, 0:00:00` and `timedelta(hours=1)` as `1:00:00`. The shape is
+/// exact and unambiguous (`[N day[s], ]H:MM:SS[.ffffff]`, hours below 24, minutes and seconds
+/// two digits below 60), so accepting it misreads nothing. `None`: not this shape at all;
+/// `Some(None)`: this shape but too long.
+fn parse_python_timedelta(s: &str) -> Option<Option<TimeDelta>> {
+    let (days, clock) = match s.split_once(", ") {
+        Some((days, clock)) => {
+            let n = days
+                .strip_suffix(" days")
+                .or_else(|| days.strip_suffix(" day"))?;
+            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (n.parse::<i64>().ok(), clock)
+        }
+        None => (Some(0), s),
+    };
+    let (hms, micros) = match clock.split_once('.') {
+        Some((hms, f)) if f.len() == 6 && f.bytes().all(|b| b.is_ascii_digit()) => {
+            (hms, f.parse::<i64>().ok()?)
+        }
+        Some(_) => return None,
+        None => (clock, 0),
+    };
+    let mut parts = hms.split(':');
+    let (h, m, sec) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |x: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&x.len()) && x.bytes().all(|b| b.is_ascii_digit())
+    };
+    if parts.next().is_some() || !digits(h, 1..=2) || !digits(m, 2..=2) || !digits(sec, 2..=2) {
+        return None;
+    }
+    let (h, m, sec): (i64, i64, i64) = (h.parse().ok()?, m.parse().ok()?, sec.parse().ok()?);
+    if h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    let total = days.and_then(|d| {
+        d.checked_mul(SECONDS_PER_DAY)?
+            .checked_add(h * 3_600 + m * 60 + sec)
+    });
+    Some(total.and_then(|secs| TimeDelta::new(secs, (micros * 1_000) as u32)))
 }
 
 /// Writes a [`TimeDelta`] in the canonical form the server stores and returns: days, then
@@ -253,6 +301,35 @@ mod tests {
     }
 
     const DAY: i64 = 86_400;
+
+    #[test]
+    fn reads_what_the_python_graph_sdk_writes_for_a_timedelta() {
+        assert_eq!(parse_duration("7 days, 0:00:00"), Ok(TimeDelta::days(7)));
+        assert_eq!(
+            parse_duration("1 day, 2:03:04"),
+            Ok(TimeDelta::seconds(93_784))
+        );
+        assert_eq!(parse_duration("1:00:00"), Ok(TimeDelta::hours(1)));
+        assert_eq!(parse_duration("0:30:00"), Ok(TimeDelta::minutes(30)));
+        assert_eq!(
+            parse_duration("0:00:01.500000"),
+            Ok(TimeDelta::milliseconds(1_500))
+        );
+        for bad in [
+            "-1 day, 23:00:00",
+            "7 days,0:00:00",
+            "24:00:00",
+            "1:60:00",
+            "1:0:00",
+            "1:00",
+            "x days, 1:00:00",
+            "1:00:00.5",
+            " 1:00:00",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_duration("99999999999999999 days, 0:00:00").is_err());
+    }
 
     #[test]
     fn parses_graph_durations() {

@@ -330,6 +330,26 @@ impl Answer {
 /// left unanswered. Patterns match anywhere in the answer unless anchored (`^...$`), as .NET's
 /// `Regex.IsMatch` does for Entra.
 pub fn validate_answers(questions: &[Question], answers: &[Answer]) -> Vec<Invalid> {
+    let mut problems = validate_given_answers(questions, answers);
+    for q in questions.iter().filter(|q| q.is_required) {
+        let answered = answers
+            .iter()
+            .any(|a| a.question_id == q.id && !a.value.trim().is_empty());
+        if !answered {
+            problems.push(Invalid::new(
+                "RequiredQuestionUnanswered",
+                "answers",
+                format!("question '{}' ({}) needs an answer", q.text, q.id),
+            ));
+        }
+    }
+    problems
+}
+
+/// The answers that were given, each held to its question (a known question, its pattern or
+/// choices, one line, once), without asking for the required ones: an administrator's
+/// assignment asks no questions, but what it records as answers must still be answers.
+pub fn validate_given_answers(questions: &[Question], answers: &[Answer]) -> Vec<Invalid> {
     let mut problems = Vec::new();
     for (i, a) in answers.iter().enumerate() {
         let at = format!("answers[{i}]");
@@ -406,18 +426,6 @@ pub fn validate_answers(questions: &[Question], answers: &[Answer]) -> Vec<Inval
                     ));
                 }
             }
-        }
-    }
-    for q in questions.iter().filter(|q| q.is_required) {
-        let answered = answers
-            .iter()
-            .any(|a| a.question_id == q.id && !a.value.trim().is_empty());
-        if !answered {
-            problems.push(Invalid::new(
-                "RequiredQuestionUnanswered",
-                "answers",
-                format!("question '{}' ({}) needs an answer", q.text, q.id),
-            ));
         }
     }
     problems

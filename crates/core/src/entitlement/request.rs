@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::expiration::{Expiration, ExpirationType};
 use super::incompatible::{Conflict, Rules};
 use super::policy::AssignmentPolicy;
-use super::question::{Answer, validate_answers};
+use super::question::{Answer, validate_answers, validate_given_answers};
 use super::read::{Fields, graph_enum};
 use super::requestor::{PrincipalFacts, PrincipalSort, is_allowed_target};
 use crate::invalid::Invalid;
@@ -375,6 +375,8 @@ pub fn decide(f: &Facts) -> Result<Decision, Vec<Invalid>> {
             ));
         }
         problems.extend(validate_answers(&p.questions, f.answers));
+    } else {
+        problems.extend(validate_given_answers(&p.questions, f.answers));
     }
     match (t.is_add(), f.existing) {
         (true, Some(_)) => problems.push(Invalid::new(
@@ -684,6 +686,24 @@ mod tests {
             ["IncompatibleAccessPackage", "IncompatibleGroup"]
         );
         assert!(refused[0].message.contains("'Help Desk'"));
+        // An administrator is asked no questions, but what they answer must fit the question.
+        let admin = Facts {
+            request_type: RequestType::AdminAdd,
+            justification: None,
+            answers: &[],
+            ..base
+        };
+        assert!(decide(&admin).is_ok());
+        let wrong = [Answer {
+            question_id: "case".into(),
+            value: "not a case".into(),
+            display_value: None,
+        }];
+        let admin = Facts {
+            answers: &wrong,
+            ..admin
+        };
+        assert_eq!(codes(decide(&admin)), ["AnswerDoesNotMatchPattern"]);
     }
 
     #[test]

@@ -17,6 +17,9 @@ use crate::app::App;
 use crate::auth::password;
 use crate::service::sessions;
 
+mod packages;
+pub use packages::{CATALOG, HELPDESK_PACKAGE, IRM_GROUP, IRM_PACKAGE, OFFICER_PACKAGE};
+
 pub const DEMO_PASSWORD: &str = "Eligo-demo-2026!";
 
 /// Alice's eligibility for Security Administrator ends this many days after the demo starts,
@@ -73,6 +76,15 @@ const PEOPLE: &[Person] = &[
     },
 ];
 
+/// Everyone reports to Ada, but Erin to Alice: Erin asks for the Insider Risk Management
+/// package and her manager Alice approves (Ada, the policy's fallback approver, otherwise).
+fn manager_of(nick: &str) -> &'static str {
+    match nick {
+        "erin" => "alice",
+        _ => "ada",
+    }
+}
+
 pub async fn load(app: &App) -> anyhow::Result<()> {
     let now = app.clock.now();
     let hash = password::hash(DEMO_PASSWORD);
@@ -90,7 +102,7 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
             display_name: p.name.into(),
             mail: Some(upn.clone()),
             mail_nickname: Some(p.nick.into()),
-            manager_id: ids_by_nick.get("ada").copied(),
+            manager_id: ids_by_nick.get(manager_of(p.nick)).copied(),
             account_enabled: true,
             created_date_time: now,
         };
@@ -117,6 +129,7 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
     // Groups, their direct members, and who is eligible for membership (PIM for Groups): the
     // compliance portal's admin group stays empty at rest and Bob activates membership when he
     // needs it; Carol can join Tier 0 (which can activate Privileged Role Administrator).
+    let mut group_ids = std::collections::HashMap::new();
     let groups = [
         ("Helpdesk Team", false, vec!["alice", "erin"], vec![]),
         ("Tier 0 Operators", true, vec![], vec!["carol"]),
@@ -133,6 +146,7 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
             created_date_time: now,
         };
         tx.insert_group(&group).await?;
+        group_ids.insert(name, group.id);
         tx.append_audit(demo("Add group").target(group.id, "Group", Some(name)))
             .await?;
         for nick in members {
@@ -200,6 +214,12 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
         }
     }
     role_settings(&mut *tx, ids_by_nick["ada"], now).await?;
+    let seed = packages::Seed {
+        owner: ids_by_nick["ada"],
+        fallback_approver: ids_by_nick["ada"],
+        helpdesk_group: group_ids["Helpdesk Team"],
+    };
+    packages::load(&mut *tx, &seed, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -6,6 +6,7 @@ mod admin;
 mod approvals;
 mod assignments;
 mod bad_input;
+mod demo;
 mod request_refusals;
 mod requestable;
 mod separation;

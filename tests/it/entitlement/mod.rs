@@ -6,6 +6,7 @@ mod admin;
 mod approvals;
 mod assignments;
 mod bad_input;
+mod notices;
 mod request_refusals;
 mod requestable;
 mod separation;

@@ -7,6 +7,8 @@ use crate::app::App;
 use crate::notify::event::{BreakGlassUse, Notice};
 use crate::notify::links;
 use crate::notify::mail::OutgoingMail;
+use crate::notify::package::PackageNotice;
+use crate::notify::package_mail::{self, PackageAudience};
 use crate::notify::templates::{self, Audience};
 use crate::notify::webhooks::{DeliveryError, OutgoingEvent, event_body};
 use crate::outbox::jobs::MailAudience;
@@ -105,6 +107,41 @@ pub async fn webhook(app: &App, subscription: Uuid, notice: &Notice) -> Delivery
             Failure::new(format!("subscription {subscription}: {m}")),
             None,
         ),
+    }
+}
+
+/// Mails one access package notice to one recipient.
+pub async fn package_mail(
+    app: &App,
+    to: &str,
+    audience: PackageAudience,
+    notice: &PackageNotice,
+) -> Delivery {
+    let Some(mailer) = &app.mailer else {
+        return Delivery::failed(
+            Failure::new("mail is not configured (set ELIGO_SMTP_URL)"),
+            None,
+        );
+    };
+    let rendered = package_mail::render(notice, audience, &app.config.public_url);
+    let host = app
+        .config
+        .mail_from
+        .rsplit_once('@')
+        .map_or("eligo.local", |(_, h)| h);
+    let message = OutgoingMail {
+        to: vec![to.to_string()],
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        message_id: format!("<{}.{}@{host}>", notice.id, Uuid::new_v4().simple()),
+    };
+    match mailer.send(&message).await {
+        Ok(()) => Delivery::default(),
+        Err(e) if e.is_transient() => {
+            Delivery::failed(Failure::new(format!("mail to {to}: {e}")), None)
+        }
+        Err(e) => Delivery::failed(Failure::permanent(format!("mail to {to}: {e}")), None),
     }
 }
 

@@ -112,7 +112,9 @@ impl SecurityEvent {
 
 /// Is `event_type` a type a subscription may name (`*` aside)?
 pub fn is_known_event_type(event_type: &str) -> bool {
-    NoticeKind::parse(event_type).is_some() || SecurityEvent::parse(event_type).is_some()
+    NoticeKind::parse(event_type).is_some()
+        || SecurityEvent::parse(event_type).is_some()
+        || super::package::PackageEvent::parse(event_type).is_some()
 }
 
 /// Every type a subscription may name, for error messages.
@@ -121,6 +123,7 @@ pub fn known_event_types() -> Vec<&'static str> {
         .iter()
         .map(|k| k.as_str())
         .chain(SecurityEvent::ALL.iter().map(|k| k.as_str()))
+        .chain(super::package::PackageEvent::ALL.iter().map(|k| k.as_str()))
         .collect()
 }
 

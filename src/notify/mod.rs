@@ -6,6 +6,8 @@ pub mod dispatch;
 pub mod event;
 pub mod links;
 pub mod mail;
+pub mod package;
+pub mod package_mail;
 pub mod signing;
 pub mod templates;
 pub mod webhooks;

@@ -495,7 +495,7 @@ fn facts(n: &Notice) -> Vec<Fact> {
     out
 }
 
-fn party(p: &crate::notify::event::Party) -> String {
+pub(crate) fn party(p: &crate::notify::event::Party) -> String {
     match &p.user_principal_name {
         Some(upn) if upn != &p.display_name => format!("{} ({upn})", p.display_name),
         _ => p.display_name.clone(),
@@ -513,14 +513,14 @@ pub fn format_duration(d: TimeDelta) -> String {
 }
 
 /// Control characters (a display name may hold a newline) become spaces.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
 
 /// At most one blank line in a row, and a final newline.
-fn tidy(text: &str) -> String {
+pub(crate) fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
     for line in text.trim().lines() {

@@ -105,6 +105,23 @@ impl OutgoingEvent {
         }
     }
 
+    /// An event of another family (`accessPackage.*`), under its own type name.
+    pub fn named(
+        id: Uuid,
+        event_type: &str,
+        occurred_at: DateTime<Utc>,
+        text: &str,
+        data: serde_json::Value,
+    ) -> Self {
+        Self {
+            id,
+            event_type: event_type.to_string(),
+            occurred_at,
+            text: slack_escape(text),
+            data,
+        }
+    }
+
     pub fn body(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("an event always serializes")
     }

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::notify::event::{BreakGlassUse, Notice};
+use crate::notify::package::PackageNotice;
+use crate::notify::package_mail::PackageAudience;
 use crate::notify::webhooks::OutgoingEvent;
 
 /// Who a mail is for, and so how it reads.
@@ -38,6 +40,13 @@ pub enum Payload {
     Webhook {
         subscription_id: Uuid,
         notice: Box<Notice>,
+    },
+    /// One access package notice mailed to one recipient.
+    #[serde(rename = "mail.package")]
+    PackageMail {
+        to: String,
+        audience: PackageAudience,
+        notice: Box<PackageNotice>,
     },
     /// One break-glass use mailed to one Global Administrator.
     #[serde(rename = "mail.breakglass")]
@@ -79,6 +88,7 @@ impl Payload {
         match self {
             Payload::Mail { .. } => "mail",
             Payload::Webhook { .. } => "webhook",
+            Payload::PackageMail { .. } => "mail.package",
             Payload::BreakGlassMail { .. } => "mail.breakglass",
             Payload::Event { .. } => "event",
             Payload::AuditFeed { .. } => "audit.feed",
@@ -90,7 +100,9 @@ impl Payload {
     /// What the job concerns, shown by `GET /v1/outbox`.
     fn subject(&self) -> String {
         match self {
-            Payload::Mail { to, .. } | Payload::BreakGlassMail { to, .. } => format!("mail:{to}"),
+            Payload::Mail { to, .. }
+            | Payload::BreakGlassMail { to, .. }
+            | Payload::PackageMail { to, .. } => format!("mail:{to}"),
             Payload::Webhook {
                 subscription_id, ..
             }

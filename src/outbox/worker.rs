@@ -218,6 +218,11 @@ async fn deliver(app: &AppState, job: Job) -> Attempt {
             subscription_id,
             notice,
         } => crate::notify::dispatch::webhook(app, *subscription_id, notice).await,
+        Payload::PackageMail {
+            to,
+            audience,
+            notice,
+        } => crate::notify::dispatch::package_mail(app, to, *audience, notice).await,
         Payload::BreakGlassMail { to, notice } => {
             crate::notify::dispatch::breakglass_mail(app, to, notice).await
         }

@@ -85,7 +85,7 @@ fn sends(rule: Option<&NotificationRule>, kind: NoticeKind) -> Option<(bool, Vec
     })
 }
 
-async fn party(tx: &mut dyn Tx, id: Uuid) -> UseCaseResult<Party> {
+pub(crate) async fn party(tx: &mut dyn Tx, id: Uuid) -> UseCaseResult<Party> {
     let summary = crate::service::access::principal_summary(tx, id).await?;
     Ok(Party {
         id,
@@ -98,7 +98,10 @@ async fn party(tx: &mut dyn Tx, id: Uuid) -> UseCaseResult<Party> {
 }
 
 /// Where a user's mail goes: their mail, else a UPN that is an address.
-async fn address_of(tx: &mut dyn Tx, user: Uuid) -> UseCaseResult<Option<(Uuid, String)>> {
+pub(crate) async fn address_of(
+    tx: &mut dyn Tx,
+    user: Uuid,
+) -> UseCaseResult<Option<(Uuid, String)>> {
     Ok(tx.get_user(user).await?.and_then(|u| {
         if !u.account_enabled {
             return None;

@@ -151,4 +151,31 @@ pub trait EntitlementTx: Send {
     async fn list_assignments(&mut self, query: &AssignmentQuery) -> Result<Vec<Assignment>>;
     /// Live assignments whose end is at or before `now`, the earliest first, at most `limit`.
     async fn due_assignments(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Assignment>>;
+
+    // Notices the scheduler owes (migration 0013).
+    /// Sets (or clears) when the assignment's next "ends soon" reminder is owed. False when
+    /// none. `update_assignment` clears it when the assignment expires.
+    async fn set_assignment_reminder(
+        &mut self,
+        id: Uuid,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
+    /// Assignments whose reminder is owed at or before `now`, the earliest first, at most
+    /// `limit`, each with when it was owed.
+    async fn due_assignment_reminders(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Assignment, DateTime<Utc>)>>;
+    /// Sets (or clears) when the waiting request's current stage escalates (its escalation
+    /// approvers are mailed then). False when none. `update_assignment_request` clears it once
+    /// the request no longer waits for approval.
+    async fn set_request_notice(&mut self, id: Uuid, at: Option<DateTime<Utc>>) -> Result<bool>;
+    /// Requests whose escalation notice is owed at or before `now`, the earliest first, at most
+    /// `limit`.
+    async fn due_request_notices(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<AssignmentRequest>>;
 }

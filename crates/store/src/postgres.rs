@@ -127,6 +127,13 @@ fn migrator() -> Migrator {
                 .into_sql_str(),
             false,
         ),
+        Migration::new(
+            13,
+            "entitlement notices".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0013_entitlement_notices.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

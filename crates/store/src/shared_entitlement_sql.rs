@@ -540,7 +540,9 @@ impl EntitlementTx for SqlTx {
     async fn update_assignment_request(&mut self, r: &AssignmentRequest) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE em_assignment_requests SET assignment_id = $2, state = $3, data = $4, \
-             due_at = $5 WHERE id = $1",
+             due_at = $5, \
+             notice_at = CASE WHEN $3 = 'pendingApproval' THEN notice_at ELSE NULL END \
+             WHERE id = $1",
         )
         .bind(r.id.to_string())
         .bind(r.assignment_id.map(|a| a.to_string()))
@@ -597,7 +599,8 @@ impl EntitlementTx for SqlTx {
 
     async fn update_assignment(&mut self, a: &Assignment) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE em_assignments SET state = $2, due_at = $3, data = $4 WHERE id = $1",
+            "UPDATE em_assignments SET state = $2, due_at = $3, data = $4, \
+             remind_at = CASE WHEN $2 = 'expired' THEN NULL ELSE remind_at END WHERE id = $1",
         )
         .bind(a.id.to_string())
         .bind(a.state.as_str())
@@ -647,6 +650,65 @@ impl EntitlementTx for SqlTx {
         let rows = sqlx::query(
             "SELECT data FROM em_assignments WHERE due_at IS NOT NULL AND due_at <= $1 \
              ORDER BY due_at, id LIMIT $2",
+        )
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        records(rows)
+    }
+
+    async fn set_assignment_reminder(
+        &mut self,
+        id: Uuid,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let done = sqlx::query("UPDATE em_assignments SET remind_at = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(at.map(micros))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn due_assignment_reminders(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Assignment, DateTime<Utc>)>> {
+        let rows = sqlx::query(
+            "SELECT data, remind_at FROM em_assignments \
+             WHERE remind_at IS NOT NULL AND remind_at <= $1 ORDER BY remind_at, id LIMIT $2",
+        )
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let a: Assignment = from_json(&r.try_get::<String, _>(0)?)?;
+                Ok((a, from_micros(r.try_get::<i64, _>(1)?)))
+            })
+            .collect()
+    }
+
+    async fn set_request_notice(&mut self, id: Uuid, at: Option<DateTime<Utc>>) -> Result<bool> {
+        let done = sqlx::query("UPDATE em_assignment_requests SET notice_at = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(at.map(micros))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn due_request_notices(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<AssignmentRequest>> {
+        let rows = sqlx::query(
+            "SELECT data FROM em_assignment_requests \
+             WHERE notice_at IS NOT NULL AND notice_at <= $1 ORDER BY notice_at, id LIMIT $2",
         )
         .bind(micros(now))
         .bind(limit)

@@ -1020,6 +1020,10 @@ impl Tx for SqlTx {
              WHERE due_at IS NOT NULL \
              UNION ALL SELECT MIN(due_at) AS due_at FROM em_assignment_requests \
              WHERE due_at IS NOT NULL \
+             UNION ALL SELECT MIN(remind_at) AS due_at FROM em_assignments \
+             WHERE remind_at IS NOT NULL \
+             UNION ALL SELECT MIN(notice_at) AS due_at FROM em_assignment_requests \
+             WHERE notice_at IS NOT NULL \
              ) AS due",
         )
         .fetch_one(&mut *self.tx)

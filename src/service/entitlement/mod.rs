@@ -9,6 +9,7 @@
 
 pub mod assignments;
 pub mod catalogs;
+pub mod notices;
 pub mod packages;
 pub mod policies;
 mod reads;

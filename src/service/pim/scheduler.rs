@@ -57,6 +57,8 @@ pub struct Pass {
     pub expired_assignments: usize,
     /// Access package requests denied because a stage was not decided in time.
     pub timed_out_package_requests: usize,
+    /// Access package reminders and escalation notices that fell due (sent, or found not due).
+    pub package_notices: usize,
 }
 
 /// Handles everything due at the clock's `now`. Tests call this after moving the mock clock.
@@ -69,10 +71,12 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
         let requests = tx.due_schedule_requests(now, BATCH).await?;
         let assignments = tx.due_assignments(now, BATCH).await?;
         let em_requests = tx.due_assignment_requests(now, BATCH).await?;
+        let em_notices = entitlement::notices::Due::read(&mut *tx, now, BATCH).await?;
         if schedules.is_empty()
             && requests.is_empty()
             && assignments.is_empty()
             && em_requests.is_empty()
+            && em_notices.is_empty()
         {
             return Ok(pass);
         }
@@ -134,13 +138,16 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
         for assignment in &assignments {
             if entitlement::assignments::expiry::expire(app, &mut *tx, assignment, now).await? {
                 pass.expired_assignments += 1;
+                entitlement::notices::expired(app, &mut *tx, assignment.id, now).await?;
             }
         }
         for request in &em_requests {
             if entitlement::assignments::approve::time_out(&mut *tx, request, now).await? {
                 pass.timed_out_package_requests += 1;
+                entitlement::notices::timed_out(app, &mut *tx, request.id, now).await?;
             }
         }
+        pass.package_notices += em_notices.handle(app, &mut *tx, now).await?;
         tx.commit().await?;
         // The lag an auditor sees: from each end to the commit of its expiry entry.
         let committed = app.clock.now();

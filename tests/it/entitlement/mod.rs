@@ -7,6 +7,7 @@ mod approvals;
 mod assignments;
 mod bad_input;
 mod demo;
+mod notices;
 mod request_refusals;
 mod requestable;
 mod separation;

@@ -19,6 +19,7 @@ pub mod package;
 pub mod policy;
 pub mod question;
 mod read;
+pub mod reminder;
 pub mod request;
 pub mod requestor;
 pub mod resource;

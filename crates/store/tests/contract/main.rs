@@ -62,6 +62,7 @@ mod common;
 mod credentials;
 mod entitlement;
 mod entitlement_assignments;
+mod entitlement_notices;
 mod outbox;
 mod principals;
 mod relations;

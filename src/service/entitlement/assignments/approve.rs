@@ -28,7 +28,7 @@ use crate::auth::Caller;
 use crate::failure::{Failure, Kind, UseCaseResult};
 use crate::service::authorize;
 use crate::service::entitlement::requestable::facts_of;
-use crate::service::entitlement::{CATEGORY, event};
+use crate::service::entitlement::{CATEGORY, event, notices};
 
 const ACTIVITY: &str = "Review access package assignment request";
 
@@ -54,7 +54,7 @@ fn excluded(request: &AssignmentRequest) -> Vec<Uuid> {
 }
 
 /// The approvers of stage `index` as they are at `now`.
-pub(super) fn approvers_of(
+pub(crate) fn approvers_of(
     app: &App,
     request: &AssignmentRequest,
     stage: &ApprovalStage,
@@ -327,6 +327,7 @@ async fn review_in(
         .target(request.target_id, "DirectoryObject", None)
         .detail("stage", (index + 1).to_string())
         .detail("reviewResult", format!("{result:?}"));
+    let next_stage = matches!(outcome, Outcome::NextStage { .. });
     match outcome {
         Outcome::Recorded { .. } | Outcome::NextStage { .. } => {
             tx.update_assignment_request(&request).await?;
@@ -344,6 +345,7 @@ async fn review_in(
             approved(app, caller, tx, &mut request, now).await?;
         }
     }
+    notices::after_review(app, tx, &request, next_stage, now).await?;
     Ok(request)
 }
 

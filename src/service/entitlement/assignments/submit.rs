@@ -29,7 +29,7 @@ use crate::auth::Caller;
 use crate::failure::UseCaseResult;
 use crate::service::authorize;
 use crate::service::entitlement::requestable::facts_of;
-use crate::service::entitlement::{CATEGORY, event, invalid, may_manage};
+use crate::service::entitlement::{CATEGORY, event, invalid, may_manage, notices};
 
 const ACTIVITY: &str = "Create access package assignment request";
 
@@ -150,6 +150,7 @@ async fn add_or_update(
             &prepared.package,
         ))
         .await?;
+        notices::stage_waiting(app, tx, &request, now).await?;
         return Ok(request);
     }
     tx.insert_assignment_request(&request).await?;
@@ -425,7 +426,7 @@ pub(super) async fn fulfil(
         &package,
     ))
     .await?;
-    Ok(())
+    notices::delivered(app, tx, request, &assignment, now).await
 }
 
 async fn remove(
@@ -482,5 +483,6 @@ async fn remove(
         &package,
     ))
     .await?;
+    notices::ended(app, tx, &assignment, now).await?;
     Ok(request)
 }

@@ -131,6 +131,14 @@ fn migrator() -> Migrator {
                 .into_sql_str(),
             false,
         ),
+        Migration::new(
+            14,
+            "entitlement custom extensions".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0014_entitlement_custom_extensions.sql")
+                .into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -9,8 +9,10 @@
 
 pub mod assignments;
 pub mod catalogs;
+pub mod extensions;
 pub mod packages;
 pub mod policies;
+pub mod protect;
 mod reads;
 pub mod requestable;
 

@@ -57,6 +57,8 @@ pub struct Pass {
     pub expired_assignments: usize,
     /// Access package requests denied because a stage was not decided in time.
     pub timed_out_package_requests: usize,
+    /// Scheduled access package requests delivered (or denied) at their start.
+    pub started_package_requests: usize,
 }
 
 /// Handles everything due at the clock's `now`. Tests call this after moving the mock clock.
@@ -137,7 +139,13 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
             }
         }
         for request in &em_requests {
-            if entitlement::assignments::approve::time_out(&mut *tx, request, now).await? {
+            // A `scheduled` request is due at its start; one waiting for approval at its
+            // stage's deadline.
+            if entitlement::assignments::scheduled::start(app, &mut *tx, request, now).await? {
+                pass.started_package_requests += 1;
+            } else if entitlement::assignments::callouts::time_out(&mut *tx, request, now).await?
+                || entitlement::assignments::approve::time_out(&mut *tx, request, now).await?
+            {
                 pass.timed_out_package_requests += 1;
             }
         }

@@ -237,3 +237,50 @@ pub async fn event(app: &App, subscription: Uuid, event: &OutgoingEvent) -> Deli
         ),
     }
 }
+
+/// Posts an access package custom extension's event to its endpoint, signed with the
+/// extension's own secret. An extension deleted meanwhile, or its secret gone, is a permanent
+/// failure named in the dead letter.
+pub async fn callout(
+    app: &App,
+    extension: Uuid,
+    event_id: Uuid,
+    body: &serde_json::Value,
+) -> Delivery {
+    let target = async {
+        let mut tx = app.store.read().await?;
+        let url = tx
+            .get_custom_extension(extension)
+            .await?
+            .map(|e| e.endpoint.url);
+        let secret = tx
+            .get_server_secret(&crate::service::entitlement::extensions::secret_name(
+                extension,
+            ))
+            .await?;
+        Ok::<_, eligo_store::StoreError>(url.zip(secret))
+    };
+    let (url, secret) = match target.await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return Delivery::failed(
+                Failure::permanent(format!(
+                    "custom extension {extension} was deleted before its event was delivered"
+                )),
+                None,
+            );
+        }
+        Err(e) => return Delivery::failed(Failure::new(e.to_string()), None),
+    };
+    match app
+        .webhooks
+        .post_signed(&url, &secret, event_id, body, app.clock.now())
+        .await
+    {
+        Ok(()) => Delivery::default(),
+        Err(DeliveryError::Retryable(m)) | Err(DeliveryError::Refused(m)) => Delivery::failed(
+            Failure::new(format!("custom extension {extension}: {m}")),
+            None,
+        ),
+    }
+}

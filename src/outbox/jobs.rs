@@ -64,6 +64,14 @@ pub enum Payload {
     /// cursor kept with the subscription, in order (`notify::audit_feed`).
     #[serde(rename = "audit.feed")]
     AuditFeed { subscription_id: Uuid },
+    /// An access package custom extension's event (`service::entitlement::assignments::
+    /// callouts`): the very body posted on every attempt, signed with the extension's secret.
+    #[serde(rename = "extension.callout")]
+    Callout {
+        extension_id: Uuid,
+        event_id: Uuid,
+        body: serde_json::Value,
+    },
     /// Make one principal's presence in one mapped downstream group match Eligo: add when a
     /// member now, remove when not. `cause_at` is when the change happened (for an expiry,
     /// the end time), from which revocation latency is measured.
@@ -92,6 +100,7 @@ impl Payload {
             Payload::BreakGlassMail { .. } => "mail.breakglass",
             Payload::Event { .. } => "event",
             Payload::AuditFeed { .. } => "audit.feed",
+            Payload::Callout { .. } => "extension.callout",
             Payload::ProvisionMember { .. } => "provision.member",
             Payload::ProvisionGroup { .. } => "provision.group",
         }
@@ -110,6 +119,7 @@ impl Payload {
                 subscription_id, ..
             }
             | Payload::AuditFeed { subscription_id } => format!("subscription:{subscription_id}"),
+            Payload::Callout { extension_id, .. } => format!("extension:{extension_id}"),
             Payload::ProvisionMember {
                 mapping_id,
                 principal_id,

@@ -233,6 +233,11 @@ async fn deliver(app: &AppState, job: Job) -> Attempt {
         Payload::AuditFeed { subscription_id } => {
             crate::notify::audit_feed::deliver(app, *subscription_id).await
         }
+        Payload::Callout {
+            extension_id,
+            event_id,
+            body,
+        } => crate::notify::dispatch::callout(app, *extension_id, *event_id, body).await,
     };
     Attempt { job, delivery }
 }

@@ -572,6 +572,13 @@ async fn delete_group_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCas
             "this group is provisioned to a downstream system; remove its provisioning first",
         ));
     }
+    // A group an access package hands out stays while the package uses it (409 naming it).
+    crate::service::entitlement::protect::before_delete(
+        &mut *tx,
+        eligo_core::entitlement::resource::OriginSystem::AadGroup,
+        id,
+    )
+    .await?;
     // Eligibilities the group holds go with it, and so do the activations drawn from them.
     let held = tx
         .list_role_schedules(&eligo_store::ScheduleQuery {

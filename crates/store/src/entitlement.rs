@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use eligo_core::entitlement::assignment::{Assignment, AssignmentState};
 use eligo_core::entitlement::catalog::Catalog;
+use eligo_core::entitlement::extension::CustomExtension;
 use eligo_core::entitlement::package::{AccessPackage, ResourceRoleScope};
 use eligo_core::entitlement::policy::AssignmentPolicy;
 use eligo_core::entitlement::request::{AssignmentRequest, RequestState};
@@ -72,6 +73,32 @@ pub trait EntitlementTx: Send {
     async fn get_resource_scope(&mut self, id: Uuid) -> Result<Option<ResourceScope>>;
     /// The packages that use a role of this resource.
     async fn packages_using_resource(&mut self, resource: Uuid) -> Result<Vec<Uuid>>;
+    /// The origin ids of every resource of this kind in any catalog, each once (the groups
+    /// that are catalog resources are protected groups, threat-model rule 3).
+    async fn catalog_origin_ids(&mut self, origin_system: OriginSystem) -> Result<Vec<String>>;
+    /// The packages that use a role of any catalog's resource with this origin (a group or a
+    /// directory role), each once.
+    async fn packages_using_origin(
+        &mut self,
+        origin_system: OriginSystem,
+        origin_id: &str,
+    ) -> Result<Vec<Uuid>>;
+    /// Removes every catalog's resource with this origin (with its roles and scope); the
+    /// caller made sure no package uses them. How many went.
+    async fn delete_resources_of_origin(
+        &mut self,
+        origin_system: OriginSystem,
+        origin_id: &str,
+    ) -> Result<u64>;
+
+    // Custom extensions.
+    async fn insert_custom_extension(&mut self, extension: &CustomExtension) -> Result<()>;
+    /// False when none has this id.
+    async fn update_custom_extension(&mut self, extension: &CustomExtension) -> Result<bool>;
+    async fn get_custom_extension(&mut self, id: Uuid) -> Result<Option<CustomExtension>>;
+    /// A catalog's extensions, oldest first.
+    async fn list_custom_extensions(&mut self, catalog: Uuid) -> Result<Vec<CustomExtension>>;
+    async fn delete_custom_extension(&mut self, id: Uuid) -> Result<bool>;
 
     // Access packages.
     async fn insert_package(&mut self, package: &AccessPackage) -> Result<()>;

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use eligo_core::entitlement::assignment::Assignment;
 use eligo_core::entitlement::catalog::Catalog;
+use eligo_core::entitlement::extension::CustomExtension;
 use eligo_core::entitlement::incompatible::Rules;
 use eligo_core::entitlement::package::{AccessPackage, ResourceRoleScope};
 use eligo_core::entitlement::policy::AssignmentPolicy;
@@ -245,6 +246,98 @@ impl EntitlementTx for SqlTx {
             resource,
         )
         .await
+    }
+
+    async fn insert_custom_extension(&mut self, e: &CustomExtension) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO em_custom_extensions (id, catalog_id, created_at, data) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(e.id.to_string())
+        .bind(e.catalog_id.to_string())
+        .bind(micros(e.created_date_time))
+        .bind(to_json(e))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique("id"))?;
+        Ok(())
+    }
+
+    async fn update_custom_extension(&mut self, e: &CustomExtension) -> Result<bool> {
+        Ok(
+            sqlx::query("UPDATE em_custom_extensions SET data = $2 WHERE id = $1")
+                .bind(e.id.to_string())
+                .bind(to_json(e))
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected()
+                > 0,
+        )
+    }
+
+    async fn get_custom_extension(&mut self, id: Uuid) -> Result<Option<CustomExtension>> {
+        self.em_one("SELECT data FROM em_custom_extensions WHERE id = $1", id)
+            .await
+    }
+
+    async fn list_custom_extensions(&mut self, catalog: Uuid) -> Result<Vec<CustomExtension>> {
+        self.em_all(
+            "SELECT data FROM em_custom_extensions WHERE catalog_id = $1 ORDER BY created_at, id",
+            catalog,
+        )
+        .await
+    }
+
+    async fn delete_custom_extension(&mut self, id: Uuid) -> Result<bool> {
+        self.em_run("DELETE FROM em_custom_extensions WHERE id = $1", id, None)
+            .await
+    }
+
+    async fn catalog_origin_ids(&mut self, origin_system: OriginSystem) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT origin_id FROM em_resources WHERE origin_system = $1 \
+             ORDER BY origin_id",
+        )
+        .bind(origin_system.as_str())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    async fn packages_using_origin(
+        &mut self,
+        origin_system: OriginSystem,
+        origin_id: &str,
+    ) -> Result<Vec<Uuid>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT rs.package_id FROM em_role_scopes rs \
+             JOIN em_resource_roles ro ON ro.id = rs.role_id \
+             JOIN em_resources r ON r.id = ro.resource_id \
+             WHERE r.origin_system = $1 AND r.origin_id = $2 ORDER BY rs.package_id",
+        )
+        .bind(origin_system.as_str())
+        .bind(origin_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        ids(rows)
+    }
+
+    async fn delete_resources_of_origin(
+        &mut self,
+        origin_system: OriginSystem,
+        origin_id: &str,
+    ) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM em_resources WHERE origin_system = $1 AND origin_id = $2")
+                .bind(origin_system.as_str())
+                .bind(origin_id)
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected(),
+        )
     }
 
     async fn insert_package(&mut self, p: &AccessPackage) -> Result<()> {

@@ -138,6 +138,14 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0013_entitlement_notices.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            14,
+            "entitlement custom extensions".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0014_entitlement_custom_extensions.sql")
+                .into_sql_str(),
+            false,
+        ),
     ])
 }
 

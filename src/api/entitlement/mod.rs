@@ -5,6 +5,7 @@
 mod approvals;
 mod assignments;
 mod catalogs;
+mod extensions;
 mod packages;
 mod policies;
 mod shape;
@@ -20,6 +21,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(approvals::routes())
         .merge(assignments::routes())
         .merge(catalogs::routes())
+        .merge(extensions::routes())
         .merge(packages::routes())
         .merge(policies::routes())
 }

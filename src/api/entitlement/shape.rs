@@ -108,6 +108,20 @@ pub fn request(r: &AssignmentRequest) -> Value {
         "assignment": r.assignment_id.map(|a| json!({ "id": a })),
         "answers": answers,
         "schedule": { "startDateTime": r.schedule.start_date_time, "expiration": r.schedule.expiration },
+        "customExtensionCalloutInstances": r.callout.iter().map(callout).collect::<Vec<_>>(),
+    })
+}
+
+/// A custom extension call a request waited on, as Graph's `customExtensionCalloutInstance`.
+fn callout(c: &eligo_core::entitlement::extension::Callout) -> Value {
+    let status = match c.outcome.as_deref() {
+        None => "waitingForCallback",
+        Some("timedOut") => "callbackTimedOut",
+        Some(_) => "callbackReceived",
+    };
+    json!({
+        "id": c.instance_id, "customExtensionId": c.extension_id, "status": status,
+        "detail": c.detail,
     })
 }
 

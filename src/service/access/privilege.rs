@@ -46,6 +46,8 @@ pub async fn evaluate(app: &App, tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCase
         .into_iter()
         .map(|m| m.group_id)
         .collect();
+    // Rule 3: a group a catalog hands out is protected, used by a package yet or not.
+    facts.package_groups = crate::service::entitlement::protect::catalog_groups(tx).await?;
     facts.managers = managers_up_to(&facts.managers, manager_levels);
     Ok(privilege::evaluate(&facts, now))
 }

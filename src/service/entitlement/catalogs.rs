@@ -187,24 +187,25 @@ pub async fn request(app: &App, caller: &Caller, req: ResourceRequest) -> UseCas
             tx.insert_resource(&new).await?;
             new.resource
         } else {
-            let resource = existing.ok_or_else(|| Failure::not_found("resource in this catalog"))?;
+            let resource =
+                existing.ok_or_else(|| Failure::not_found("resource in this catalog"))?;
             let users = tx.packages_using_resource(resource.id).await?;
             if !users.is_empty() {
-                return Err(Failure::conflict(
-                    "ResourceInUse",
-                    format!(
-                        "{} access package(s) use this resource's roles; remove them from the packages first",
-                        users.len()
-                    ),
-                )
-                .with_detail("ResourceInUse", "resource.originId"));
+                let what = format!("resource '{}'", resource.display_name);
+                return Err(
+                    super::protect::in_use(&mut *tx, &what, &users, "resource.originId").await?,
+                );
             }
             tx.delete_resource(resource.id).await?;
             resource
         };
         tx.append_audit(
             event(app, caller, activity)
-                .target(catalog.id, "AccessPackageCatalog", Some(&catalog.display_name))
+                .target(
+                    catalog.id,
+                    "AccessPackageCatalog",
+                    Some(&catalog.display_name),
+                )
                 .target(
                     &resource.origin_id,
                     resource.origin_system.as_str(),

@@ -9,9 +9,11 @@
 
 pub mod assignments;
 pub mod catalogs;
+pub mod extensions;
 pub mod notices;
 pub mod packages;
 pub mod policies;
+pub mod protect;
 mod reads;
 pub mod requestable;
 

@@ -136,7 +136,8 @@ fn audit(
         .target(policy.access_package_id, "AccessPackage", None)
 }
 
-/// Each user, service principal and group a policy names exists, as the kind it is named as.
+/// Each user, service principal and group a policy names exists, as the kind it is named as,
+/// and each custom extension it calls is its catalog's.
 async fn names_exist(tx: &mut dyn Tx, policy: &AssignmentPolicy) -> UseCaseResult<()> {
     let mut problems = Vec::new();
     for (at, set) in policy.subject_sets() {
@@ -155,6 +156,16 @@ async fn names_exist(tx: &mut dyn Tx, policy: &AssignmentPolicy) -> UseCaseResul
                 format!("no {} has the id {id}", expected.as_str()),
             ));
         }
+    }
+    // Every custom extension a stage calls is one of the package's catalog.
+    let known = tx
+        .list_custom_extensions(policy.catalog_id)
+        .await?
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    if let Err(p) = policy.check_custom_extensions(&known) {
+        problems.extend(p);
     }
     if problems.is_empty() {
         Ok(())

@@ -59,6 +59,8 @@ pub struct Pass {
     pub timed_out_package_requests: usize,
     /// Access package reminders and escalation notices that fell due (sent, or found not due).
     pub package_notices: usize,
+    /// Scheduled access package requests delivered (or denied) at their start.
+    pub started_package_requests: usize,
 }
 
 /// Handles everything due at the clock's `now`. Tests call this after moving the mock clock.
@@ -142,7 +144,13 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
             }
         }
         for request in &em_requests {
-            if entitlement::assignments::approve::time_out(&mut *tx, request, now).await? {
+            // A `scheduled` request is due at its start; one waiting for approval at its
+            // stage's deadline.
+            if entitlement::assignments::scheduled::start(app, &mut *tx, request, now).await? {
+                pass.started_package_requests += 1;
+            } else if entitlement::assignments::callouts::time_out(&mut *tx, request, now).await?
+                || entitlement::assignments::approve::time_out(&mut *tx, request, now).await?
+            {
                 pass.timed_out_package_requests += 1;
                 entitlement::notices::timed_out(app, &mut *tx, request.id, now).await?;
             }

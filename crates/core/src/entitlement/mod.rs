@@ -14,6 +14,7 @@ pub mod approval;
 pub mod assignment;
 pub mod catalog;
 pub mod expiration;
+pub mod extension;
 pub mod incompatible;
 pub mod package;
 pub mod policy;

@@ -70,7 +70,7 @@ pub struct NotificationSettings {
     pub is_assignment_notification_disabled: bool,
 }
 
-/// A custom extension called at a stage (kept as data until custom extensions exist).
+/// A custom extension called at a stage (`check_custom_extensions` holds it to the catalog).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomExtensionStageSetting {
@@ -325,6 +325,48 @@ impl AssignmentPolicy {
         })
     }
 
+    /// The reader's rule that needs the catalog: every `customExtensionStageSettings` entry
+    /// names, by its GUID, a custom extension of the package's catalog (`known`), and each
+    /// stage is named once (one call per stage). Called with every read, POST and PATCH alike.
+    pub fn check_custom_extensions(
+        &self,
+        known: &std::collections::BTreeSet<Uuid>,
+    ) -> Result<(), Vec<Invalid>> {
+        let mut problems = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, s) in self.custom_extension_stage_settings.iter().enumerate() {
+            let at = format!("customExtensionStageSettings[{i}]");
+            match Uuid::parse_str(&s.custom_extension.id) {
+                Ok(id) if known.contains(&id) => {}
+                _ => problems.push(Invalid::new(
+                    "UnknownCustomExtension",
+                    format!("{at}.customExtension.id"),
+                    "no custom extension of this access package's catalog has this id",
+                )),
+            }
+            if !seen.insert(s.stage.as_str()) {
+                problems.push(Invalid::new(
+                    "DuplicateStage",
+                    format!("{at}.stage"),
+                    format!("{} is named more than once", s.stage.as_str()),
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The custom extension this policy calls at `stage`.
+    pub fn extension_at(&self, stage: CustomExtensionStage) -> Option<Uuid> {
+        self.custom_extension_stage_settings
+            .iter()
+            .find(|s| s.stage == stage)
+            .and_then(|s| Uuid::parse_str(&s.custom_extension.id).ok())
+    }
+
     /// The policy as Graph shows it (without the server's relations `accessPackage` and
     /// `catalog`, which the API adds).
     pub fn to_graph(&self) -> Value {
@@ -514,5 +556,50 @@ mod tests {
         let q = AssignmentPolicy::read(place(), &merged, || unreachable!()).unwrap();
         assert_eq!(q.display_name, "Renamed");
         assert_eq!(q.questions, p.questions);
+    }
+
+    #[test]
+    fn custom_extensions_are_the_catalogs_and_each_stage_is_named_once() {
+        let ext = Uuid::from_u128(77);
+        let mut body = insider_risk();
+        body["customExtensionStageSettings"] = json!([
+            {"stage": "assignmentRequestCreated", "customExtension": {"id": ext}},
+            {"stage": "assignmentRequestGranted", "customExtension": {"id": ext}},
+        ]);
+        let p = read(body.clone()).unwrap();
+        let known = std::collections::BTreeSet::from([ext]);
+        assert!(p.check_custom_extensions(&known).is_ok());
+        assert_eq!(
+            p.extension_at(CustomExtensionStage::AssignmentRequestGranted),
+            Some(ext)
+        );
+        assert_eq!(
+            p.extension_at(CustomExtensionStage::AssignmentRequestRemoved),
+            None
+        );
+        // Another catalog's (unknown here), a non-GUID, a stage twice.
+        body["customExtensionStageSettings"] = json!([
+            {"stage": "assignmentRequestCreated", "customExtension": {"id": Uuid::from_u128(78)}},
+            {"stage": "assignmentRequestCreated", "customExtension": {"id": "ext-1"}},
+        ]);
+        let err = read(body)
+            .unwrap()
+            .check_custom_extensions(&known)
+            .unwrap_err();
+        let got: Vec<_> = err.iter().map(|i| (i.code, i.target.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "UnknownCustomExtension",
+                    "customExtensionStageSettings[0].customExtension.id"
+                ),
+                (
+                    "UnknownCustomExtension",
+                    "customExtensionStageSettings[1].customExtension.id"
+                ),
+                ("DuplicateStage", "customExtensionStageSettings[1].stage"),
+            ]
+        );
     }
 }

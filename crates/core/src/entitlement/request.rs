@@ -107,16 +107,39 @@ pub struct AssignmentRequest {
     /// was made, with their progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<super::approval::RequestApproval>,
+    /// The custom extension call at `assignmentRequestCreated` that the request waits on (or
+    /// waited on: its outcome), when the extension takes a callback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callout: Option<super::extension::Callout>,
 }
 
 impl AssignmentRequest {
-    /// When the scheduler owes this request a timeout: the current stage's deadline while it
-    /// waits for approval.
+    /// When the scheduler owes this request something: the current stage's deadline while it
+    /// waits for approval (its timeout), its start while it is `scheduled` (its delivery).
     pub fn deadline(&self) -> Option<DateTime<Utc>> {
-        if self.state != RequestState::PendingApproval {
-            return None;
+        match self.state {
+            RequestState::PendingApproval => match &self.callout {
+                Some(c) if c.outcome.is_none() => Some(c.deadline),
+                _ => self.approval.as_ref().and_then(|a| a.progress.deadline()),
+            },
+            RequestState::Scheduled => self.schedule.start_date_time,
+            _ => None,
         }
-        self.approval.as_ref().and_then(|a| a.progress.deadline())
+    }
+
+    /// Whether the request waits for its custom extension's callback (`resume`).
+    pub fn waits_for_callback(&self) -> bool {
+        self.state == RequestState::PendingApproval
+            && self.callout.as_ref().is_some_and(|c| c.outcome.is_none())
+    }
+
+    /// Whether the request still waits for something (approval, or its start): it may be
+    /// canceled, and no other request for the same target and package may be made meanwhile.
+    pub fn is_waiting(&self) -> bool {
+        matches!(
+            self.state,
+            RequestState::Submitted | RequestState::PendingApproval | RequestState::Scheduled
+        )
     }
 }
 
@@ -392,6 +415,13 @@ pub fn decide(f: &Facts) -> Result<Decision, Vec<Invalid>> {
         _ => {}
     }
     let custom = t.is_admin() || s.allow_custom_assignment_schedule;
+    if !t.is_add() && f.schedule.start_date_time.is_some_and(|s| s > f.now) {
+        problems.push(Invalid::new(
+            "FutureStartNotSupported",
+            "schedule.startDateTime",
+            "an update applies when it is delivered; leave startDateTime out or in the past",
+        ));
+    }
     let window = schedule(&p.expiration, f.schedule, custom, f.now, f.min_duration);
     if let Err(e) = &window {
         problems.extend(e.iter().cloned());
@@ -458,9 +488,10 @@ pub fn conflict(c: &Conflict, names: &BTreeMap<Uuid, String>) -> Invalid {
 /// A granted window: its start, and its end (None: no end).
 pub type Window = (DateTime<Utc>, Option<DateTime<Utc>>);
 
-/// The window granted: it starts now (a start in the future is not offered yet), ends as asked
-/// or as the policy says, and is refused (never shortened) when it is longer than the policy
-/// allows or shorter than the server minimum.
+/// The window granted: it starts now, or at the asked start when that is later and the
+/// requestor may choose their schedule (the request then waits as `scheduled`); it ends as
+/// asked or as the policy says, counted from the start, and is refused (never shortened) when
+/// it is longer than the policy allows or shorter than the server minimum.
 pub fn schedule(
     policy: &Expiration,
     asked: &AskedSchedule,
@@ -469,14 +500,18 @@ pub fn schedule(
     min: TimeDelta,
 ) -> Result<Window, Vec<Invalid>> {
     let mut problems = Vec::new();
-    if asked.start_date_time.is_some_and(|s| s > now) {
-        problems.push(Invalid::new(
-            "FutureStartNotSupported",
-            "schedule.startDateTime",
-            "an assignment starts when it is delivered; leave startDateTime out or in the past",
-        ));
-    }
-    let start = now;
+    let start = match asked.start_date_time {
+        Some(s) if s > now && !custom_allowed => {
+            problems.push(Invalid::new(
+                "CustomScheduleNotAllowed",
+                "schedule.startDateTime",
+                "this policy does not let requestors choose when access starts; leave startDateTime out",
+            ));
+            now
+        }
+        Some(s) if s > now => s,
+        _ => now,
+    };
     let longest = match policy.kind {
         ExpirationType::AfterDateTime => policy.end_date_time,
         ExpirationType::AfterDuration => policy.duration.map(|d| start + d),
@@ -751,13 +786,34 @@ mod tests {
             .unwrap(),
             (now(), None)
         );
+        // A later start is kept when the requestor may choose; the end counts from it.
         let later = AskedSchedule {
             start_date_time: Some(now() + TimeDelta::hours(1)),
+            expiration: Some(Expiration {
+                kind: ExpirationType::AfterDuration,
+                end_date_time: None,
+                duration: Some(TimeDelta::hours(2)),
+            }),
+        };
+        assert_eq!(
+            schedule(&day, &later, true, now(), min).unwrap(),
+            (
+                now() + TimeDelta::hours(1),
+                Some(now() + TimeDelta::hours(3))
+            )
+        );
+        assert_eq!(
+            schedule(&day, &later, false, now(), min).unwrap_err()[0].code,
+            "CustomScheduleNotAllowed"
+        );
+        // The policy's longest also counts from the start.
+        let late = AskedSchedule {
+            start_date_time: Some(now() + TimeDelta::days(3)),
             expiration: None,
         };
         assert_eq!(
-            schedule(&day, &later, true, now(), min).unwrap_err()[0].code,
-            "FutureStartNotSupported"
+            schedule(&day, &late, true, now(), min).unwrap(),
+            (now() + TimeDelta::days(3), Some(now() + TimeDelta::days(4)))
         );
     }
 }

@@ -273,3 +273,170 @@ async fn packages_policies_and_rules(store: Arc<dyn Store>) {
 }
 
 contract!(packages_policies_and_rules => packages_policies_and_rules_sqlite, packages_policies_and_rules_postgres);
+
+/// What protects a group or a role that is a catalog resource: the groups in any catalog, the
+/// packages using a group or role through any catalog, and removing the resources of a group
+/// that goes (only when no package uses them).
+async fn resources_by_origin(store: Arc<dyn Store>) {
+    let mut tx = write(&store).await;
+    tx.insert_group(&group(50, "IRM Admins", false))
+        .await
+        .unwrap();
+    tx.insert_group(&group(51, "Help desk", false))
+        .await
+        .unwrap();
+    tx.insert_catalog(&catalog(1, "Compliance")).await.unwrap();
+    tx.insert_catalog(&catalog(2, "Help desk")).await.unwrap();
+    tx.insert_resource(&resource(1, 50, 100)).await.unwrap();
+    tx.insert_resource(&resource(2, 50, 200)).await.unwrap();
+    tx.insert_resource(&resource(2, 51, 300)).await.unwrap();
+    tx.insert_package(&package(10, 2, "Help Desk Technician"))
+        .await
+        .unwrap();
+    // The package uses the group 50 through catalog 2's resource (201: roles 202, 203; scope 204).
+    assert!(
+        tx.add_role_scope(&ResourceRoleScope {
+            package_id: id(10),
+            role_id: id(202),
+            scope_id: id(204),
+            created_date_time: t(20),
+        })
+        .await
+        .unwrap()
+    );
+    commit(tx).await;
+
+    let mut tx = read(&store).await;
+    let mut groups = vec![id(50).to_string(), id(51).to_string()];
+    groups.sort();
+    assert_eq!(
+        tx.catalog_origin_ids(OriginSystem::AadGroup).await.unwrap(),
+        groups,
+        "each group once, whatever the number of catalogs"
+    );
+    assert!(
+        tx.catalog_origin_ids(OriginSystem::DirectoryRole)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        tx.packages_using_origin(OriginSystem::AadGroup, &id(50).to_string())
+            .await
+            .unwrap(),
+        [id(10)]
+    );
+    assert!(
+        tx.packages_using_origin(OriginSystem::AadGroup, &id(51).to_string())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        tx.packages_using_origin(OriginSystem::DirectoryRole, &id(50).to_string())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(tx);
+
+    let mut tx = write(&store).await;
+    assert_eq!(
+        tx.delete_resources_of_origin(OriginSystem::AadGroup, &id(51).to_string())
+            .await
+            .unwrap(),
+        1
+    );
+    commit(tx).await;
+    let mut tx = read(&store).await;
+    assert_eq!(
+        tx.catalog_origin_ids(OriginSystem::AadGroup).await.unwrap(),
+        [id(50).to_string()]
+    );
+    assert!(tx.get_resource_role(id(302)).await.unwrap().is_none());
+}
+
+contract!(resources_by_origin => resources_by_origin_sqlite, resources_by_origin_postgres);
+
+fn extension(
+    n: u128,
+    catalog: u128,
+    name: &str,
+) -> eligo_core::entitlement::extension::CustomExtension {
+    eligo_core::entitlement::extension::CustomExtension::create(
+        id(n),
+        id(catalog),
+        &json!({ "displayName": name, "endpointConfiguration": {
+            "@odata.type": "#microsoft.graph.httpRequestEndpoint", "targetUrl": "https://hooks.example/x" },
+            "callbackConfiguration": { "timeoutDuration": "PT1H" } }),
+        t(n as i64),
+    )
+    .unwrap()
+}
+
+/// A catalog's custom extensions: kept whole, listed oldest first, replaced, deleted, and gone
+/// with their catalog.
+async fn custom_extensions(store: Arc<dyn Store>) {
+    let mut tx = write(&store).await;
+    tx.insert_catalog(&catalog(1, "Compliance")).await.unwrap();
+    tx.insert_catalog(&catalog(2, "Help desk")).await.unwrap();
+    tx.insert_custom_extension(&extension(20, 1, "SoD check"))
+        .await
+        .unwrap();
+    tx.insert_custom_extension(&extension(21, 1, "Ticket"))
+        .await
+        .unwrap();
+    tx.insert_custom_extension(&extension(22, 2, "Other"))
+        .await
+        .unwrap();
+    commit(tx).await;
+    let mut tx = write(&store).await;
+    assert_conflict(
+        tx.insert_custom_extension(&extension(20, 1, "Again")).await,
+        "id",
+    );
+    drop(tx);
+
+    let mut tx = read(&store).await;
+    assert_eq!(
+        tx.get_custom_extension(id(20)).await.unwrap().unwrap(),
+        extension(20, 1, "SoD check")
+    );
+    let of_one = tx.list_custom_extensions(id(1)).await.unwrap();
+    assert_eq!(
+        of_one.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [id(20), id(21)]
+    );
+    drop(tx);
+
+    let mut tx = write(&store).await;
+    let mut renamed = extension(21, 1, "Ticket");
+    renamed.display_name = "Ticket check".into();
+    assert!(tx.update_custom_extension(&renamed).await.unwrap());
+    assert!(
+        !tx.update_custom_extension(&extension(29, 1, "x"))
+            .await
+            .unwrap()
+    );
+    assert!(tx.delete_custom_extension(id(20)).await.unwrap());
+    assert!(!tx.delete_custom_extension(id(20)).await.unwrap());
+    assert!(tx.delete_catalog(id(2)).await.unwrap());
+    commit(tx).await;
+
+    let mut tx = read(&store).await;
+    assert!(tx.get_custom_extension(id(20)).await.unwrap().is_none());
+    assert_eq!(
+        tx.get_custom_extension(id(21))
+            .await
+            .unwrap()
+            .unwrap()
+            .display_name,
+        "Ticket check"
+    );
+    assert!(
+        tx.get_custom_extension(id(22)).await.unwrap().is_none(),
+        "gone with its catalog"
+    );
+}
+
+contract!(custom_extensions => custom_extensions_sqlite, custom_extensions_postgres);

@@ -30,6 +30,7 @@ fn request(n: u128, target: u128, requestor: u128, package: u128) -> AssignmentR
         created_date_time: t(n as i64),
         completed_date_time: None,
         approval: None,
+        callout: None,
     }
 }
 
@@ -274,3 +275,67 @@ async fn approval_deadlines_are_due(store: Arc<dyn Store>) {
 }
 
 contract!(approval_deadlines_are_due => approval_deadlines_due_sqlite, approval_deadlines_due_postgres);
+
+/// A `scheduled` request owes the scheduler its start, and a request waiting for its custom
+/// extension's callback the callback's timeout; neither once it is delivered, denied or
+/// canceled.
+async fn starts_and_callbacks_are_due(store: Arc<dyn Store>) {
+    use eligo_core::entitlement::extension::Callout;
+    use eligo_core::entitlement::policy::CustomExtensionStage;
+    let mut scheduled = request(1, 10, 10, 20);
+    scheduled.state = RequestState::Scheduled;
+    scheduled.status = "Scheduled".into();
+    scheduled.schedule.start_date_time = Some(t(50));
+    let mut waiting = request(2, 11, 11, 20);
+    waiting.status = "WaitingForCallback".into();
+    waiting.callout = Some(Callout {
+        instance_id: id(30),
+        extension_id: id(31),
+        stage: CustomExtensionStage::AssignmentRequestCreated,
+        sent_date_time: t(10),
+        deadline: t(70),
+        approval_stages: None,
+        outcome: None,
+        detail: None,
+    });
+    let mut tx = write(&store).await;
+    tx.insert_assignment_request(&scheduled).await.unwrap();
+    tx.insert_assignment_request(&waiting).await.unwrap();
+    commit(tx).await;
+    let mut tx = read(&store).await;
+    assert_eq!(tx.next_due().await.unwrap(), Some(t(50)));
+    assert!(
+        tx.due_assignment_requests(t(49), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        tx.due_assignment_requests(t(50), 10).await.unwrap(),
+        [scheduled.clone()]
+    );
+    assert_eq!(
+        tx.due_assignment_requests(t(70), 10).await.unwrap(),
+        [scheduled.clone(), waiting.clone()]
+    );
+    drop(tx);
+
+    let mut tx = write(&store).await;
+    scheduled.state = RequestState::Canceled;
+    if let Some(c) = waiting.callout.as_mut() {
+        c.outcome = Some("resumed".into());
+    }
+    assert!(tx.update_assignment_request(&scheduled).await.unwrap());
+    assert!(tx.update_assignment_request(&waiting).await.unwrap());
+    commit(tx).await;
+    let mut tx = read(&store).await;
+    assert!(
+        tx.due_assignment_requests(t(1000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(tx.next_due().await.unwrap(), None);
+}
+
+contract!(starts_and_callbacks_are_due => starts_and_callbacks_due_sqlite, starts_and_callbacks_due_postgres);

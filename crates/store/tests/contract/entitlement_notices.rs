@@ -50,6 +50,7 @@ fn waiting(n: u128) -> AssignmentRequest {
         created_date_time: t(n as i64),
         completed_date_time: None,
         approval: None,
+        callout: None,
     }
 }
 

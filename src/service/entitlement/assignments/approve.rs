@@ -342,6 +342,15 @@ async fn review_in(
         Outcome::Approved => {
             tx.update_assignment_request(&request).await?;
             tx.append_audit(decided).await?;
+            super::callouts::notify(
+                app,
+                tx,
+                eligo_core::entitlement::policy::CustomExtensionStage::AssignmentRequestApproved,
+                &request,
+                None,
+                now,
+            )
+            .await?;
             approved(app, caller, tx, &mut request, now).await?;
         }
     }
@@ -358,7 +367,7 @@ fn end_denied(request: &mut AssignmentRequest, status: &str, now: DateTime<Utc>)
 /// The last stage approved: decide the request again now and deliver it, or leave it denied
 /// with why (a duplicate, separation of duties, a policy that no longer lets its requestor
 /// ask), nothing delivered.
-async fn approved(
+pub(super) async fn approved(
     app: &App,
     caller: &Caller,
     tx: &mut dyn Tx,
@@ -390,6 +399,10 @@ async fn approved(
     )
     .await?
     {
+        Ok(prepared) if super::scheduled::hold(request, &prepared, now) => {
+            tx.update_assignment_request(request).await?;
+            Ok(())
+        }
         Ok(prepared) => submit::fulfil(app, caller, tx, request, prepared, now).await,
         Err(problems) => {
             let why: Vec<String> = problems

@@ -46,11 +46,21 @@ pub async fn expire(
         created_date_time: now,
         completed_date_time: None,
         approval: None,
+        callout: None,
     };
     delivery::take_back_all(app, tx, &mut a, &system, now).await?;
     record::settle_removal(&mut request, &mut a, "Expired", now);
     tx.insert_assignment_request(&request).await?;
     tx.update_assignment(&a).await?;
+    super::callouts::notify(
+        app,
+        tx,
+        eligo_core::entitlement::policy::CustomExtensionStage::AssignmentRequestRemoved,
+        &request,
+        Some(&a),
+        now,
+    )
+    .await?;
     let name = tx
         .get_package(a.access_package_id)
         .await?

@@ -8,9 +8,11 @@
 //! administrator's repair.
 
 pub mod approve;
+pub mod callouts;
 mod delivery;
 pub mod expiry;
 mod record;
+pub mod scheduled;
 mod submit;
 
 use eligo_core::authz::actions;
@@ -119,7 +121,7 @@ pub async fn get_request(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<
     })
 }
 
-/// Cancels a request still waiting for approval: its requestor, its target, or an
+/// Cancels a request still waiting (for approval, or `scheduled` for its start): its requestor, its target, or an
 /// administrator. A decided request is a 409.
 pub async fn cancel(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
     let activity = "Cancel access package assignment request";
@@ -133,10 +135,7 @@ pub async fn cancel(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<()> {
         if !is_mine(caller, &request) {
             may_manage(app, caller)?;
         }
-        if !matches!(
-            request.state,
-            RequestState::PendingApproval | RequestState::Submitted
-        ) {
+        if !request.is_waiting() {
             return Err(Failure::conflict(
                 "RequestNotCancelable",
                 format!(

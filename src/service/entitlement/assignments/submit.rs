@@ -14,7 +14,7 @@ use eligo_core::entitlement::approval::RequestApproval;
 use eligo_core::entitlement::assignment::{Access, Assignment, AssignmentState, Grant};
 use eligo_core::entitlement::catalog::CatalogState;
 use eligo_core::entitlement::package::AccessPackage;
-use eligo_core::entitlement::policy::AssignmentPolicy;
+use eligo_core::entitlement::policy::{AssignmentPolicy, CustomExtensionStage};
 use eligo_core::entitlement::request::{
     AssignmentRequest, Decision, Facts, RequestState, RequestType, Submission, decide,
 };
@@ -90,6 +90,7 @@ fn new_request(
         created_date_time: now,
         completed_date_time: None,
         approval: None,
+        callout: None,
     }
 }
 
@@ -106,6 +107,11 @@ pub(super) struct Prepared {
 impl Prepared {
     pub(super) fn needs_approval(&self) -> bool {
         self.decision.needs_approval
+    }
+
+    /// When the decided access starts.
+    pub(super) fn start(&self) -> chrono::DateTime<chrono::Utc> {
+        self.decision.start
     }
 }
 
@@ -128,6 +134,22 @@ async fn add_or_update(
         now,
     );
     request.assignment_id = prepared.existing.as_ref().map(|a| a.id);
+    // A custom extension that takes a callback holds the request until it answers.
+    let stages = prepared
+        .needs_approval()
+        .then(|| prepared.policy.request_approval_settings.stages.clone());
+    if super::callouts::created(app, tx, &mut request, stages, now).await? {
+        tx.insert_assignment_request(&request).await?;
+        tx.append_audit(record::request_event(
+            app,
+            caller,
+            ACTIVITY,
+            &request,
+            &prepared.package,
+        ))
+        .await?;
+        return Ok(request);
+    }
     if prepared.needs_approval() {
         let stages = &prepared.policy.request_approval_settings.stages;
         let undecidable = approve::stages_nobody_decides(app, &request, stages, now);
@@ -153,6 +175,8 @@ async fn add_or_update(
         notices::stage_waiting(app, tx, &request, now).await?;
         return Ok(request);
     }
+    // A later start waits, `scheduled`, for the scheduler to deliver it then.
+    let later = super::scheduled::hold(&mut request, &prepared, now);
     tx.insert_assignment_request(&request).await?;
     tx.append_audit(record::request_event(
         app,
@@ -162,7 +186,9 @@ async fn add_or_update(
         &prepared.package,
     ))
     .await?;
-    fulfil(app, caller, tx, &mut request, prepared, now).await?;
+    if !later {
+        fulfil(app, caller, tx, &mut request, prepared, now).await?;
+    }
     Ok(request)
 }
 
@@ -340,12 +366,12 @@ pub(super) async fn prepare(
         })
         .await?
         .into_iter()
-        .any(|r| r.state == RequestState::PendingApproval && Some(r.id) != waiting);
+        .any(|r| r.is_waiting() && Some(r.id) != waiting);
     if waiting {
         problems.push(Invalid::new(
             "PendingRequestExists",
             "assignment.accessPackageId",
-            "a request for this access package and target is already waiting for approval",
+            "a request for this access package and target is already waiting (for approval or its start)",
         ));
     }
     let decision = match decision {
@@ -368,6 +394,19 @@ pub(super) async fn prepare(
 pub(super) async fn fulfil(
     app: &App,
     caller: &Caller,
+    tx: &mut dyn Tx,
+    request: &mut AssignmentRequest,
+    prepared: Prepared,
+    now: chrono::DateTime<chrono::Utc>,
+) -> UseCaseResult<()> {
+    fulfil_as(app, &caller.initiator(), tx, request, prepared, now).await
+}
+
+/// [`fulfil`] on behalf of `initiator` (the scheduler's system initiator for a request
+/// delivered at its start).
+pub(super) async fn fulfil_as(
+    app: &App,
+    initiator: &eligo_core::audit::Initiator,
     tx: &mut dyn Tx,
     request: &mut AssignmentRequest,
     prepared: Prepared,
@@ -412,7 +451,7 @@ pub(super) async fn fulfil(
         // The role schedules it created follow the new end.
         record::follow_end(tx, &assignment, now).await?;
     }
-    delivery::deliver(tx, &mut assignment, &caller.initiator(), now).await?;
+    delivery::deliver(tx, &mut assignment, initiator, now).await?;
     record::settle_delivery(request, &mut assignment, now);
     if existing.is_some() {
         tx.update_assignment(&assignment).await?;
@@ -420,8 +459,22 @@ pub(super) async fn fulfil(
         tx.insert_assignment(&assignment).await?;
     }
     tx.update_assignment_request(request).await?;
+    super::callouts::notify(
+        app,
+        tx,
+        CustomExtensionStage::AssignmentRequestGranted,
+        request,
+        Some(&assignment),
+        now,
+    )
+    .await?;
     tx.append_audit(record::assignment_event(
-        event(app, caller, "Fulfill access package assignment request"),
+        eligo_core::audit::AuditEvent::new(
+            app.clock.now(),
+            crate::service::entitlement::CATEGORY,
+            "Fulfill access package assignment request",
+            initiator.clone(),
+        ),
         &assignment,
         &package,
     ))
@@ -473,6 +526,15 @@ async fn remove(
     record::settle_removal(&mut request, &mut assignment, "Removed", now);
     tx.insert_assignment_request(&request).await?;
     tx.update_assignment(&assignment).await?;
+    super::callouts::notify(
+        app,
+        tx,
+        CustomExtensionStage::AssignmentRequestRemoved,
+        &request,
+        Some(&assignment),
+        now,
+    )
+    .await?;
     tx.append_audit(record::request_event(
         app, caller, ACTIVITY, &request, &package,
     ))

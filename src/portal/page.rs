@@ -42,6 +42,7 @@ pub enum Section {
     MyRequests,
     Approvals,
     Administration,
+    AccessPackages,
     Audit,
     Security,
 }
@@ -62,6 +63,13 @@ impl Chrome {
         ];
         if can.administer {
             nav.push((Section::Administration, "/portal/admin", "Administration"));
+        }
+        if can.read_entitlement || can.manage_entitlement {
+            nav.push((
+                Section::AccessPackages,
+                "/portal/admin/entitlement/packages",
+                "Access packages",
+            ));
         }
         if can.read_audit {
             nav.push((Section::Audit, "/portal/audit", "Audit"));

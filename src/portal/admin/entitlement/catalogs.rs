@@ -83,10 +83,14 @@ fn catalog_body(form: &CatalogForm) -> serde_json::Value {
     let description = text(&form.description);
     body(vec![
         ("displayName", Some(json!(text(&form.display_name)))),
-        // Left out when empty: the core refuses an empty description.
+        // Empty clears it (null), as in Graph.
         (
             "description",
-            (!description.is_empty()).then(|| json!(description)),
+            Some(if description.is_empty() {
+                serde_json::Value::Null
+            } else {
+                json!(description)
+            }),
         ),
     ])
 }

@@ -106,9 +106,14 @@ fn package_body(form: &PackageForm, with_catalog: bool) -> serde_json::Value {
     let catalog = text(&form.catalog);
     body(vec![
         ("displayName", Some(json!(text(&form.display_name)))),
+        // Empty clears it (null), as in Graph.
         (
             "description",
-            (!description.is_empty()).then(|| json!(description)),
+            Some(if description.is_empty() {
+                serde_json::Value::Null
+            } else {
+                json!(description)
+            }),
         ),
         ("isHidden", Some(json!(ticked(&form.hidden)))),
         ("catalog", with_catalog.then(|| json!({ "id": catalog }))),

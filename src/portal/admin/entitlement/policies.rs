@@ -390,13 +390,16 @@ fn values(pairs: Vec<(String, String)>) -> Values {
 }
 
 /// Saves the posted form through the use case (`policy`: None creates one for `package`), or
-/// answers the form again: with one more question slot, or with what was refused.
+/// answers the form again: with one more question slot, or with what was refused. `kept`: the
+/// stored policy's custom extension settings, which the form does not show and a save must
+/// not drop.
 async fn submit(
     app: &App,
     viewer: Viewer,
     package: AccessPackage,
     policy: Option<Uuid>,
     mut v: Values,
+    kept: Option<serde_json::Value>,
 ) -> PageResult<Response> {
     let caller = &viewer.caller;
     if val(&v, "op") == "add_question" {
@@ -420,6 +423,9 @@ async fn submit(
     }
     .body()
     .await?;
+    if let Some(kept) = kept {
+        body["customExtensionStageSettings"] = kept;
+    }
     if !errors.is_empty() {
         // What the form could not read is not sent; the refusal still needs the right to save.
         entitlement::may_manage(app, caller)?;
@@ -456,7 +462,7 @@ pub async fn create(
     let Posted { viewer, form } = posted;
     let id = path_id(&id, "access package")?;
     let package = reader(&app, &viewer)?.package(id).await?;
-    submit(&app, viewer, package, None, values(form)).await
+    submit(&app, viewer, package, None, values(form), None).await
 }
 
 pub async fn save(
@@ -469,7 +475,8 @@ pub async fn save(
     let r = reader(&app, &viewer)?;
     let policy = r.policy(id).await?;
     let package = r.package(policy.access_package_id).await?;
-    submit(&app, viewer, package, Some(id), values(form)).await
+    let kept = policy.to_graph()["customExtensionStageSettings"].clone();
+    submit(&app, viewer, package, Some(id), values(form), Some(kept)).await
 }
 
 pub async fn delete(

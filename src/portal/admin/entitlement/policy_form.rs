@@ -646,3 +646,62 @@ pub fn question_slot(v: &Values, j: usize) -> usize {
         .nth(j)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> Values {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn refusals_land_on_their_fields() {
+        let v = values(&[
+            ("q_count", "3"),
+            ("q0_text", ""),
+            ("q1_text", "Why"),
+            ("q2_text", "Case"),
+        ]);
+        let at = |t: &str| field_of(&v, t).map(|(f, _)| f);
+        assert_eq!(
+            at("requestApprovalSettings.stages[1].primaryApprovers[0].userId").as_deref(),
+            Some("s2_primary")
+        );
+        assert_eq!(
+            at("requestApprovalSettings.stages[0].fallbackPrimaryApprovers").as_deref(),
+            Some("s1_fallback")
+        );
+        assert_eq!(
+            at("requestApprovalSettings.stages[2].durationBeforeEscalation").as_deref(),
+            Some("s3_esc")
+        );
+        assert_eq!(
+            at("requestApprovalSettings.stages").as_deref(),
+            Some("stages")
+        );
+        // The second question sent was the third slot (the first was empty).
+        assert_eq!(at("questions[1].regexPattern").as_deref(), Some("q2_regex"));
+        assert_eq!(at("expiration.endDateTime").as_deref(), Some("exp_date"));
+        assert_eq!(at("expiration.duration").as_deref(), Some("exp_n"));
+        assert_eq!(
+            at("requestorSettings.onBehalfRequestors").as_deref(),
+            Some("on_behalf")
+        );
+        assert_eq!(at("specificAllowedTargets[0]").as_deref(), Some("targets"));
+        assert_eq!(at("somethingElse"), None);
+    }
+
+    #[test]
+    fn question_slots_are_bounded() {
+        assert_eq!(question_count(&values(&[])), 1);
+        assert_eq!(
+            question_count(&values(&[("q_count", "999")])),
+            MAX_QUESTIONS
+        );
+        assert_eq!(question_count(&values(&[("q_count", "x")])), 1);
+    }
+}

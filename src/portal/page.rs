@@ -352,6 +352,10 @@ impl IntoResponse for PageError {
                         "Your session has ended",
                         "Sign in again. Nothing was changed.".to_string(),
                     ),
+                    StatusCode::FORBIDDEN if e.details.iter().any(|d| d.code == "MfaRequired") => (
+                        "Verify it is you",
+                        "This needs a recent second factor: verify under Security info (step-up), then submit again. Nothing was changed.".to_string(),
+                    ),
                     StatusCode::FORBIDDEN => (
                         "You do not have access",
                         format!(

@@ -138,16 +138,43 @@ async fn administrators_build_a_package_and_a_two_stage_policy_through_the_forms
         ("s2_deny_unit", "days"),
         ("s2_primary", "Auditors"),
         ("s2_min", "1"),
-        ("q_count", "1"),
         ("q0_kind", "text"),
         ("q0_text", "Case number"),
         ("q0_regex", "^IRM-[0-9]+$"),
         ("q0_single", "on"),
         ("q0_required", "on"),
-        ("rv_behavior", "keepAccess"),
+        ("rv_enabled", "on"),
+        ("rv_start", "2030-01-01"),
+        ("rv_duration", "14"),
+        ("rv_duration_unit", "days"),
+        ("rv_primary", "manager"),
+        ("rv_behavior", "removeAccess"),
         ("rv_pattern", "absoluteMonthly"),
         ("rv_interval", "3"),
+        ("on_behalf", "manager"),
+        ("obo_add", "on"),
+        ("notif_disabled", "on"),
     ];
+    // "Add a question" answers the form again with one more slot, saving nothing.
+    let more = b
+        .submit(
+            &format!("{ADMIN}/packages/{package}/policies"),
+            &[
+                ("q_count", "1"),
+                ("op", "add_question"),
+                ("display_name", "Two stages"),
+            ],
+        )
+        .await;
+    assert_eq!(more.status, StatusCode::OK, "{}", more.body);
+    assert!(more.has("name=\"q1_text\""), "{}", more.body);
+    assert!(list(&t, "/assignmentPolicies").await.is_empty());
+    fields.extend([
+        ("q_count", "2"),
+        ("q1_kind", "choice"),
+        ("q1_text", "Site"),
+        ("q1_choices", "par = Paris\nlis = Lisbon"),
+    ]);
     let saved = b
         .submit(&format!("{ADMIN}/packages/{package}/policies"), &fields)
         .await;
@@ -167,6 +194,21 @@ async fn administrators_build_a_package_and_a_two_stage_policy_through_the_forms
     assert_eq!(stages[1]["primaryApprovers"][0]["groupId"], json!(group));
     assert_eq!(p["questions"][0]["regexPattern"], "^IRM-[0-9]+$", "{p}");
     assert_eq!(p["questions"][0]["isRequired"], true);
+    assert_eq!(p["questions"][1]["choices"][1]["actualValue"], "lis", "{p}");
+    assert_eq!(p["questions"][1]["choices"][1]["text"], "Lisbon", "{p}");
+    assert_eq!(p["reviewSettings"]["isEnabled"], true, "{p}");
+    assert_eq!(
+        p["reviewSettings"]["schedule"]["expiration"]["duration"], "P14D",
+        "{p}"
+    );
+    assert_eq!(
+        p["requestorSettings"]["onBehalfRequestors"][0]["managerLevel"], 1,
+        "{p}"
+    );
+    assert_eq!(
+        p["notificationSettings"]["isAssignmentNotificationDisabled"],
+        true
+    );
     let policy = id_of(p);
 
     // The stored policy fills the form again.
@@ -174,6 +216,9 @@ async fn administrators_build_a_package_and_a_two_stage_policy_through_the_forms
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
     assert!(form.has(">manager</textarea>"), "{}", form.body);
     assert!(form.has("Case number"), "{}", form.body);
+    assert!(form.has(">ada@contoso.example</textarea>"), "{}", form.body);
+    assert!(form.has(">Auditors</textarea>"), "{}", form.body);
+    assert!(form.has("par = Paris"), "{}", form.body);
 
     // Bad input: a stage without approvers (the core's refusal) and a duration that is no
     // number (the form's own): both under their fields, nothing changed.
@@ -399,4 +444,59 @@ async fn people_without_the_role_see_no_link_and_are_refused_everywhere() {
     );
     assert_eq!(list(&t, "/assignmentPolicies").await.len(), 1);
     assert!(list(&t, "/assignments").await.is_empty());
+}
+
+#[tokio::test]
+async fn readers_see_everything_and_change_nothing() {
+    let t = TestApp::demo().await;
+    let catalog = t.catalog(BOOTSTRAP, "Finance").await;
+    let package = t.package(BOOTSTRAP, catalog, "Audit").await;
+    let mut b = Browser::signed_in(&t, "dave@contoso.example", DEMO_PASSWORD).await;
+    let home = b.get("/portal/roles").await;
+    assert!(home.has("Access packages"), "{}", home.body);
+    let list_page = b.get(&format!("{ADMIN}/packages")).await;
+    assert_eq!(list_page.status, StatusCode::OK, "{}", list_page.body);
+    assert!(list_page.has("Audit"), "{}", list_page.body);
+    assert!(
+        !list_page.has("Create access package"),
+        "{}",
+        list_page.body
+    );
+    let page = b.get(&format!("{ADMIN}/packages/{package}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(!page.has("Save access package"), "{}", page.body);
+    let refused = b
+        .submit(
+            &format!("{ADMIN}/packages/{package}"),
+            &[("display_name", "Renamed")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    // A policy the form cannot even read is refused for the right, not for the input.
+    let refused = b
+        .submit(
+            &format!("{ADMIN}/packages/{package}/policies"),
+            &[
+                ("display_name", "P"),
+                ("exp_type", "afterDuration"),
+                ("exp_n", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(list(&t, "/accessPackages").await[0]["displayName"], "Audit");
+    assert!(list(&t, "/assignmentPolicies").await.is_empty());
+}
+
+#[tokio::test]
+async fn administration_without_a_fresh_second_factor_says_so_and_changes_nothing() {
+    let t = TestApp::demo().await;
+    let mut b = Browser::signed_in(&t, "ada@contoso.example", DEMO_PASSWORD).await;
+    b.get(&format!("{ADMIN}/catalogs")).await;
+    let refused = b
+        .submit(&format!("{ADMIN}/catalogs"), &[("display_name", "Finance")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.has("Verify it is you"), "{}", refused.body);
+    assert!(list(&t, "/catalogs").await.is_empty());
 }

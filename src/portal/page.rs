@@ -42,6 +42,7 @@ pub enum Section {
     MyRequests,
     Approvals,
     Administration,
+    AccessPackages,
     Audit,
     Security,
 }
@@ -62,6 +63,13 @@ impl Chrome {
         ];
         if can.administer {
             nav.push((Section::Administration, "/portal/admin", "Administration"));
+        }
+        if can.read_entitlement || can.manage_entitlement {
+            nav.push((
+                Section::AccessPackages,
+                "/portal/admin/entitlement/packages",
+                "Access packages",
+            ));
         }
         if can.read_audit {
             nav.push((Section::Audit, "/portal/audit", "Audit"));
@@ -343,6 +351,10 @@ impl IntoResponse for PageError {
                     StatusCode::UNAUTHORIZED => (
                         "Your session has ended",
                         "Sign in again. Nothing was changed.".to_string(),
+                    ),
+                    StatusCode::FORBIDDEN if e.details.iter().any(|d| d.code == "MfaRequired") => (
+                        "Verify it is you",
+                        "This needs a recent second factor: verify under Security info (step-up), then submit again. Nothing was changed.".to_string(),
                     ),
                     StatusCode::FORBIDDEN => (
                         "You do not have access",

@@ -115,6 +115,10 @@ pub struct Capabilities {
     pub read_outbox: bool,
     pub read_alerts: bool,
     pub read_audit: bool,
+    /// Entitlement management: reading catalogs, packages, policies and assignments, and
+    /// administering them (the portal's Access packages section).
+    pub read_entitlement: bool,
+    pub manage_entitlement: bool,
     /// May read one of the Administration section's pages (users, groups, roles, role
     /// settings, connectors); each page still decides its own.
     pub administer: bool,
@@ -146,6 +150,8 @@ pub fn capabilities(app: &App, caller: &Caller) -> Capabilities {
         read_outbox: may(actions::OUTBOX_READ),
         read_alerts: may(actions::ALERTS_READ),
         read_audit: may(actions::AUDIT_READ),
+        read_entitlement: may(actions::ENTITLEMENT_READ),
+        manage_entitlement: may(actions::ENTITLEMENT_UPDATE),
         administer: false,
     };
     can.administer = can.read_users

@@ -3,6 +3,7 @@
 //! roles itself; the navigation only hides what cannot be used.
 
 pub mod directory;
+pub mod entitlement;
 pub mod pim;
 
 use axum::Router;
@@ -12,5 +13,6 @@ use crate::app::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(directory::routes())
+        .merge(entitlement::routes())
         .merge(pim::routes())
 }

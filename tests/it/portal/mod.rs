@@ -8,6 +8,7 @@ mod admin_pim;
 mod approvals;
 mod audit;
 mod e2e;
+mod entitlement_admin;
 mod layers;
 mod my_roles;
 mod picker;

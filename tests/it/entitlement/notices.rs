@@ -725,3 +725,56 @@ async fn a_removal_is_announced_to_the_target() {
         "Your assignment of the access package IRM was removed",
     );
 }
+
+#[tokio::test]
+async fn a_manager_who_asked_on_behalf_is_told_too_and_is_never_asked_to_approve() {
+    let Some((t, maildev)) = mail_app().await else {
+        return;
+    };
+    let fallback = t.person("fallback").await;
+    let manager = json!({ "@odata.type": "#microsoft.graph.requestorManager", "managerLevel": 1 });
+    let mut extra = approval(vec![stage(
+        vec![manager.clone()],
+        vec![single(fallback.id)],
+    )]);
+    extra["requestorSettings"] = json!({ "enableTargetsToSelfAddAccess": true,
+        "enableOnBehalfRequestorsToAddAccess": true, "onBehalfRequestors": [manager] });
+    let (p, _) = package(&t, extra).await;
+    let boss = t.user("boss").await;
+    let boss_token = t.sign_in("boss").await;
+    let alice = t.user("alice").await;
+    t.set_manager(alice, boss).await;
+    let (s, r) = t
+        .ask(&boss_token, "onBehalfAdd", &p, Some(alice), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    // The manager filed it, so the stage falls to the fallback approver.
+    let mails = package_mails(&t).await;
+    assert_eq!(
+        count(&mails, "fallback@contoso.example", "approvalRequested"),
+        1
+    );
+    assert_eq!(
+        count(&mails, "boss@contoso.example", "approvalRequested"),
+        0
+    );
+    let (s, b) = t
+        .decide_stage(&fallback.token, r["id"].as_str().unwrap(), 0, "Approve")
+        .await;
+    assert!(s.is_success(), "{b}");
+    let mails = package_mails(&t).await;
+    for who in ["alice@contoso.example", "boss@contoso.example"] {
+        assert_eq!(count(&mails, who, "requestApproved"), 1, "{mails:?}");
+        assert_eq!(count(&mails, who, "assignmentDelivered"), 1, "{mails:?}");
+    }
+    crate::provisioning::deliver(&t).await;
+    let got = inbox(&maildev, 5).await;
+    let to_boss = mail_to(&got, "boss@contoso.example", "was approved");
+    assert!(
+        to_boss["subject"]
+            .as_str()
+            .unwrap()
+            .contains("alice's request for the access package IRM"),
+        "{to_boss}"
+    );
+}

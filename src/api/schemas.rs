@@ -143,8 +143,8 @@ pub mod field {
         json_schema(json!({"type": "string", "enum": ["member", "owner"]}))
     }
 
-    /// What a webhook subscription may name: notices and security events, or `*` (all
-    /// notices and `breakglass.used`) with at most the audit events beside it.
+    /// What a webhook subscription may name: notices (access package ones too) and security
+    /// events, or `*` (all notices and `breakglass.used`) with at most the audit events beside it.
     pub fn event_types() -> Schema {
         json_schema(json!({
             "oneOf": [
@@ -155,6 +155,9 @@ pub mod field {
                         "request.expired", "access.activated", "eligibility.granted",
                         "assignment.granted", "access.expiring", "access.expired",
                         "breakglass.used", "audit.entry", "audit.checkpoint",
+                        "accessPackage.approvalRequested", "accessPackage.requestApproved",
+                        "accessPackage.requestDenied", "accessPackage.assignmentDelivered",
+                        "accessPackage.assignmentExpiring", "accessPackage.assignmentExpired",
                     ]},
                 },
                 {

@@ -642,3 +642,139 @@ async fn subscribers_get_signed_access_package_events_of_their_types() {
             .ends_with(&format!("/accessPackageAssignmentApprovals/{id}"))
     );
 }
+
+/// The `accessPackage.*` event jobs so far: (type, daysLeft).
+async fn package_events(t: &TestApp) -> Vec<(String, Option<u64>)> {
+    let mut out = Vec::new();
+    for status in ["pending", "running", "delivered", "failed"] {
+        for job in crate::provisioning::jobs(t, status).await {
+            let e = &job["payload"]["event"];
+            if job["kind"] == "event"
+                && e["type"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("accessPackage."))
+            {
+                out.push((
+                    e["type"].as_str().unwrap().to_string(),
+                    e["data"]["daysLeft"].as_u64(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_reminder_sent_before_a_restart_is_not_sent_again_after_it() {
+    let t = TestApp::new().await;
+    let (s, b) = t
+        .post(
+            "/v1/subscriptions",
+            BOOTSTRAP,
+            json!({ "url": "https://hooks.example/eligo", "secret": SECRET,
+                    "eventTypes": ["accessPackage.assignmentExpiring"] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (p, _) = package(&t, json!({})).await;
+    t.user("alice").await;
+    let alice = t.sign_in("alice").await;
+    ask_ok(&t, &alice, &p, json!({})).await;
+    t.tick(TimeDelta::days(16)).await;
+    let expiring = vec![("accessPackage.assignmentExpiring".to_string(), Some(14))];
+    assert_eq!(package_events(&t).await, expiring);
+
+    // Another Eligo on the same database, an hour later: nothing is owed until the 1-day one.
+    let again = t.restarted(t.clock.now_utc() + TimeDelta::hours(1)).await;
+    again.tick(TimeDelta::zero()).await;
+    assert_eq!(package_events(&again).await, expiring);
+    again.tick(TimeDelta::days(13)).await;
+    again.tick(TimeDelta::zero()).await;
+    let mut both = expiring.clone();
+    both.insert(0, ("accessPackage.assignmentExpiring".to_string(), Some(1)));
+    assert_eq!(package_events(&again).await, both);
+}
+
+#[tokio::test]
+async fn a_removal_is_announced_to_the_target() {
+    let Some((t, maildev)) = mail_app().await else {
+        return;
+    };
+    let (p, _) = package(&t, json!({})).await;
+    t.user("alice").await;
+    let alice = t.sign_in("alice").await;
+    let r = ask_ok(&t, &alice, &p, json!({})).await;
+    let (s, b) = t
+        .remove_assignment(&alice, "userRemove", assignment_of(&r))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // Nothing is owed after it: no reminder, no second end.
+    t.tick(TimeDelta::days(31)).await;
+    let mails = package_mails(&t).await;
+    assert_eq!(
+        count(&mails, "alice@contoso.example", "assignmentExpired"),
+        1
+    );
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    crate::provisioning::deliver(&t).await;
+    let got = inbox(&maildev, 2).await;
+    mail_to(
+        &got,
+        "alice@contoso.example",
+        "Your assignment of the access package IRM was removed",
+    );
+}
+
+#[tokio::test]
+async fn a_manager_who_asked_on_behalf_is_told_too_and_is_never_asked_to_approve() {
+    let Some((t, maildev)) = mail_app().await else {
+        return;
+    };
+    let fallback = t.person("fallback").await;
+    let manager = json!({ "@odata.type": "#microsoft.graph.requestorManager", "managerLevel": 1 });
+    let mut extra = approval(vec![stage(
+        vec![manager.clone()],
+        vec![single(fallback.id)],
+    )]);
+    extra["requestorSettings"] = json!({ "enableTargetsToSelfAddAccess": true,
+        "enableOnBehalfRequestorsToAddAccess": true, "onBehalfRequestors": [manager] });
+    let (p, _) = package(&t, extra).await;
+    let boss = t.user("boss").await;
+    let boss_token = t.sign_in("boss").await;
+    let alice = t.user("alice").await;
+    t.set_manager(alice, boss).await;
+    let (s, r) = t
+        .ask(&boss_token, "onBehalfAdd", &p, Some(alice), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    // The manager filed it, so the stage falls to the fallback approver.
+    let mails = package_mails(&t).await;
+    assert_eq!(
+        count(&mails, "fallback@contoso.example", "approvalRequested"),
+        1
+    );
+    assert_eq!(
+        count(&mails, "boss@contoso.example", "approvalRequested"),
+        0
+    );
+    let (s, b) = t
+        .decide_stage(&fallback.token, r["id"].as_str().unwrap(), 0, "Approve")
+        .await;
+    assert!(s.is_success(), "{b}");
+    let mails = package_mails(&t).await;
+    for who in ["alice@contoso.example", "boss@contoso.example"] {
+        assert_eq!(count(&mails, who, "requestApproved"), 1, "{mails:?}");
+        assert_eq!(count(&mails, who, "assignmentDelivered"), 1, "{mails:?}");
+    }
+    crate::provisioning::deliver(&t).await;
+    let got = inbox(&maildev, 5).await;
+    let to_boss = mail_to(&got, "boss@contoso.example", "was approved");
+    assert!(
+        to_boss["subject"]
+            .as_str()
+            .unwrap()
+            .contains("alice's request for the access package IRM"),
+        "{to_boss}"
+    );
+}

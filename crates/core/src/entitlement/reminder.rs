@@ -3,7 +3,8 @@
 //! functions say what that time is when an assignment is delivered or its end moves, and, when
 //! it falls due, which reminder to send and what is owed next. A reminder whose moment passed
 //! while nothing ran is not sent late when a later one is due already (a clock that jumped past
-//! both sends only the 1-day one; past the end, none: the expiry says it).
+//! both sends only the 1-day one; past the end, none: the expiry says it), nor when a week or
+//! less is left.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -31,6 +32,10 @@ pub struct Due {
     pub next: Option<DateTime<Utc>>,
 }
 
+/// A 14-day reminder is sent only while more than this many days are left (so a late one
+/// never says "14 days" with 3 left; the 1-day one follows).
+const STALE_AFTER_DAYS: i64 = 7;
+
 /// The reminder due at `now` for an assignment ending at `end`: the nearest one whose moment
 /// has come (so only one is sent however far the clock jumped), and the next one owed.
 pub fn on_due(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Due {
@@ -40,7 +45,12 @@ pub fn on_due(end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Due {
             next: None,
         };
     };
-    let days_left = LEAD_DAYS.iter().rev().copied().find(|&d| at(end, d) <= now);
+    let days_left = LEAD_DAYS
+        .iter()
+        .rev()
+        .copied()
+        .find(|&d| at(end, d) <= now)
+        .filter(|&d| d == 1 || end - now > TimeDelta::days(STALE_AFTER_DAYS));
     Due {
         days_left,
         next: first_after(Some(end), now),
@@ -89,6 +99,10 @@ mod tests {
         let due = on_due(end, t("2027-02-01T00:00:00Z"));
         assert_eq!(due.days_left, None);
         assert_eq!(due.next, None);
+        // Late for the 14-day one (3 days left): none now, the 1-day one next.
+        let due = on_due(end, t("2027-01-28T12:00:00Z"));
+        assert_eq!(due.days_left, None);
+        assert_eq!(due.next, Some(t("2027-01-30T12:00:00Z")));
         // Not due after all (the end moved later): nothing now, the new first one next.
         let due = on_due(end, t("2027-01-02T00:00:00Z"));
         assert_eq!(due.days_left, None);

@@ -4,6 +4,7 @@
 //! `PATCH .../roleAssignmentApprovals/{id}/steps/{stepId}`, with the viewer as reviewer: the
 //! portal can decide nothing the API would refuse.
 
+pub mod packages;
 pub mod view;
 
 use askama::Template;
@@ -43,6 +44,10 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/approvals", get(list))
         .route("/portal/approvals/bulk", axum::routing::post(bulk))
         .route("/portal/approvals/{id}", get(detail).post(decide))
+        .route(
+            "/portal/approvals/packages/{id}",
+            get(packages::detail).post(packages::decide),
+        )
 }
 
 /// One of the viewer's recent decisions, from the audit log.
@@ -59,6 +64,8 @@ pub struct RecentView {
 struct ListPage {
     chrome: Chrome,
     waiting: Vec<RequestView>,
+    /// Access package requests waiting on the viewer, in their own section.
+    packages: Vec<packages::PackageView>,
     recent: Vec<RecentView>,
     /// The shared request part sits one heading level deeper here.
     nested: bool,
@@ -128,7 +135,9 @@ async fn list_page(
         views.push(view::build(&mut *tx, &mut names, request, &steps, now).await?);
     }
     let recent = recent_decisions(&mut *tx, viewer.caller.id).await?;
+    drop(tx);
     Ok(ListPage {
+        packages: packages::waiting(app, viewer).await?,
         chrome: viewer.chrome(Section::Approvals),
         waiting: views,
         recent,

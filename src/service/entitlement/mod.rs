@@ -9,6 +9,7 @@
 
 pub mod assignments;
 pub mod catalogs;
+pub mod mine;
 pub mod packages;
 pub mod policies;
 mod reads;

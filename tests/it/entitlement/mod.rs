@@ -9,4 +9,4 @@ mod bad_input;
 mod request_refusals;
 mod requestable;
 mod separation;
-mod support;
+pub mod support;

@@ -1207,6 +1207,9 @@ pub struct Approval {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WaitingExtras {
+    /// `role` or `group` (an access package request is `accessPackage`).
+    #[schema(pattern = "^(role|group)$")]
+    pub kind: String,
     /// The role's name (for a group access, the name of the access).
     #[schema(required = true)]
     pub role_display_name: Option<String>,
@@ -1237,6 +1240,20 @@ pub struct WaitingGroupRequest {
 pub enum WaitingRequest {
     Role(WaitingRoleRequest),
     Group(WaitingGroupRequest),
+    Package(WaitingPackageRequest),
+}
+
+/// An access package assignment request waiting on the caller, with its approval; the
+/// package, requestor and target carry their `displayName`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitingPackageRequest {
+    /// `accessPackage`.
+    #[schema(pattern = "^accessPackage$")]
+    pub kind: String,
+    #[serde(flatten)]
+    pub request: EmAssignmentRequest,
+    pub approval: EmApproval,
 }
 
 #[derive(Serialize, ToSchema)]

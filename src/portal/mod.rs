@@ -7,6 +7,7 @@
 //! anti-forgery token (`csrf`); sessions are cookies (HttpOnly, SameSite=Lax, Secure over TLS)
 //! that end after `ELIGO_PORTAL_IDLE_TIMEOUT` without use.
 
+pub mod access;
 pub mod admin;
 pub mod approvals;
 pub mod assets;
@@ -42,6 +43,7 @@ pub fn routes(app: AppState) -> Router<AppState> {
         .merge(sign_in::routes())
         .merge(security::routes())
         .merge(me::routes())
+        .merge(access::routes())
         .merge(approvals::routes())
         .merge(admin::routes())
         .merge(audit::routes())

@@ -40,6 +40,7 @@ pub struct Chrome {
 pub enum Section {
     MyRoles,
     MyRequests,
+    MyAccess,
     Approvals,
     Administration,
     AccessPackages,
@@ -59,6 +60,7 @@ impl Chrome {
         let mut nav = vec![
             (Section::MyRoles, "/portal/roles", "My roles"),
             (Section::MyRequests, "/portal/requests", "My requests"),
+            (Section::MyAccess, "/portal/access", "My access"),
             (Section::Approvals, "/portal/approvals", "Approvals"),
         ];
         if can.administer {

@@ -110,9 +110,13 @@ impl FromRequestParts<AppState> for Viewer {
         let flash = cookies::get(&parts.headers, cookies::FLASH)
             .and_then(|v| Flash::open(&app.link_key, v));
         let waiting = if reading {
+            // Role and group requests, and access package requests, both wait on decisions.
             crate::service::pim::approve::waiting_on(app, &caller)
                 .await?
                 .len()
+                + crate::service::entitlement::assignments::approve::waiting_on_me(app, &caller)
+                    .await?
+                    .len()
         } else {
             0
         };

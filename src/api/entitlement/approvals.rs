@@ -44,7 +44,8 @@ fn stage_status(step: &Step, view: &ApprovalView) -> &'static str {
     }
 }
 
-fn shape(view: &ApprovalView) -> Value {
+/// An approval as Graph shapes it (also an item of `GET /v1/me/approvals`).
+pub(crate) fn shape(view: &ApprovalView) -> Value {
     let stages: Vec<Value> = view
         .stages
         .iter()

@@ -2,13 +2,13 @@
 //! their assignment policies, shaped like Graph's entitlement management. Handlers parse and
 //! shape; the use cases in `service::entitlement` decide and write.
 
-mod approvals;
+pub(crate) mod approvals;
 mod assignments;
 mod catalogs;
 mod extensions;
 mod packages;
 mod policies;
-mod shape;
+pub(crate) mod shape;
 
 use utoipa_axum::router::OpenApiRouter;
 

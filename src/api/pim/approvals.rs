@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::api::body::JsonBody;
+use crate::api::entitlement::{approvals as em_approvals, shape as em_shape};
 use crate::api::odata;
 use crate::api::pim::{Family, shape};
 use crate::api::schemas::{self, Collection};
@@ -19,6 +20,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::service::access;
+use crate::service::entitlement::mine;
 use crate::service::pim::{approve, views};
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleAssignmentApprovals/{id}", tag = "pim",
@@ -114,7 +116,7 @@ pub async fn review(
 }
 
 #[utoipa::path(get, path = "/v1/me/approvals", tag = "me",
-    responses((status = 200, description = "Requests now waiting on the caller's decision", body = Collection<schemas::WaitingRequest>)))]
+    responses((status = 200, description = "Requests now waiting on the caller's decision (roles, groups, access packages), told apart by `kind`", body = Collection<schemas::WaitingRequest>)))]
 async fn my_approvals(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let waiting = approve::waiting_on(&app, &caller).await?;
     let now = app.clock.now();
@@ -130,9 +132,38 @@ async fn my_approvals(State(app): State<AppState>, caller: Caller) -> ApiResult<
         );
         let steps = approve::steps_for(&mut *tx, &app.access, &request, caller.id, now).await?;
         v["approval"] = shape::approval(&request, &steps);
+        v["kind"] = json!(match request.target() {
+            AccessTarget::Role { .. } => "role",
+            AccessTarget::Group { .. } => "group",
+        });
         out.push(v);
     }
+    // Access package requests waiting on the caller, told apart by `kind`.
+    for d in mine::waiting_on_me(&app, &caller).await? {
+        out.push(package_item(&mut *tx, &d).await?);
+    }
     Ok(Json(odata::values(out)))
+}
+
+/// A waiting access package request: the request as Graph shapes it, with the package's,
+/// the requestor's and the target's names, and its approval.
+async fn package_item(tx: &mut dyn eligo_store::Tx, d: &mine::ApprovalDetails) -> ApiResult<Value> {
+    let r = &d.approval.request;
+    let mut v = em_shape::request(r);
+    v["kind"] = json!("accessPackage");
+    v["accessPackage"]["displayName"] = json!(d.package.as_ref().map(|p| p.display_name.clone()));
+    v["requestor"]["displayName"] = json!(
+        access::principal_summary(tx, r.requestor_id)
+            .await?
+            .map(|p| p.display_name)
+    );
+    v["target"]["displayName"] = json!(
+        access::principal_summary(tx, r.target_id)
+            .await?
+            .map(|p| p.display_name)
+    );
+    v["approval"] = em_approvals::shape(&d.approval);
+    Ok(v)
 }
 
 #[utoipa::path(get, path = "/v1/me/roles", tag = "me",

@@ -1,5 +1,7 @@
-//! An approver's side: `approvals` (what waits on me, roles and groups), `approve` and `deny`
-//! (by the request's id or a unique prefix of it).
+//! An approver's side: `approvals` (what waits on me: roles, groups and access packages),
+//! `approve` and `deny` of a role or group request (by the request's id or a unique prefix of
+//! it; access package requests are decided in the portal or through
+//! `accessPackageAssignmentApprovals`).
 
 use std::collections::HashMap;
 
@@ -25,8 +27,22 @@ async fn waiting(pim: &Pim) -> anyhow::Result<(Value, HashMap<String, String>)> 
     Ok((waiting, groups))
 }
 
-/// `Security Administrator`, `member of group Tier 0 Operators`.
+fn is_package(r: &Value) -> bool {
+    r["kind"] == "accessPackage"
+}
+
+/// `Security Administrator`, `member of group Tier 0 Operators`, `access package IRM`.
 fn what(r: &Value, groups: &HashMap<String, String>) -> String {
+    if is_package(r) {
+        let p = &r["accessPackage"];
+        return format!(
+            "access package {}",
+            p["displayName"]
+                .as_str()
+                .or(p["id"].as_str())
+                .unwrap_or("?")
+        );
+    }
     if let Some(group) = r["groupId"].as_str() {
         let name = groups.get(group).map(String::as_str).unwrap_or(group);
         return format!(
@@ -43,6 +59,14 @@ fn what(r: &Value, groups: &HashMap<String, String>) -> String {
 }
 
 fn requester(r: &Value) -> String {
+    if is_package(r) {
+        let t = &r["target"];
+        return t["displayName"]
+            .as_str()
+            .or(t["id"].as_str())
+            .unwrap_or("?")
+            .to_string();
+    }
     r["principalDisplayName"]
         .as_str()
         .or(r["principalId"].as_str())
@@ -61,10 +85,15 @@ pub async fn list(pim: &Pim, json: bool) -> anyhow::Result<()> {
         .into_iter()
         .flatten()
         .map(|r| {
-            let asked = &r["requestedScheduleInfo"]["expiration"];
+            let asked = if is_package(r) {
+                &r["schedule"]["expiration"]
+            } else {
+                &r["requestedScheduleInfo"]["expiration"]
+            };
             let length = match (asked["duration"].as_str(), asked["endDateTime"].is_null()) {
                 (Some(d), _) => human_duration(d),
                 (None, false) => format!("until {}", when(&asked["endDateTime"])),
+                (None, true) if is_package(r) => "as its policy says".into(),
                 (None, true) => "permanent".into(),
             };
             let stage = my_step(&r["approval"])
@@ -104,10 +133,11 @@ pub async fn list(pim: &Pim, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The step of an approval that waits on the caller.
+/// The step (an access package approval: the stage) of an approval that waits on the caller.
 fn my_step(approval: &Value) -> Option<&Value> {
     approval["steps"]
-        .as_array()?
+        .as_array()
+        .or(approval["stages"].as_array())?
         .iter()
         .find(|s| s["assignedToMe"] == true)
 }
@@ -116,7 +146,18 @@ fn my_step(approval: &Value) -> Option<&Value> {
 /// read through its family's API.
 async fn find(pim: &Pim, given: &str) -> anyhow::Result<(String, Family, Value)> {
     let (waiting, groups) = waiting(pim).await?;
-    let rows = waiting["value"].as_array().cloned().unwrap_or_default();
+    let all = waiting["value"].as_array().cloned().unwrap_or_default();
+    if all.iter().any(|r| {
+        is_package(r)
+            && r["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(given.trim()))
+    }) {
+        bail!(
+            "request {given} is for an access package: decide it in the portal (Approvals) or through accessPackageAssignmentApprovals"
+        );
+    }
+    let rows: Vec<Value> = all.into_iter().filter(|r| !is_package(r)).collect();
     let whole = uuid::Uuid::parse_str(given.trim()).is_ok();
     let known = rows.iter().any(|r| {
         r["id"]

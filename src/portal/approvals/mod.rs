@@ -4,6 +4,7 @@
 //! `PATCH .../roleAssignmentApprovals/{id}/steps/{stepId}`, with the viewer as reviewer: the
 //! portal can decide nothing the API would refuse.
 
+pub mod packages;
 pub mod view;
 
 use askama::Template;
@@ -43,6 +44,10 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/approvals", get(list))
         .route("/portal/approvals/bulk", axum::routing::post(bulk))
         .route("/portal/approvals/{id}", get(detail).post(decide))
+        .route(
+            "/portal/approvals/packages/{id}",
+            get(packages::detail).post(packages::decide),
+        )
 }
 
 /// One of the viewer's recent decisions, from the audit log.
@@ -51,7 +56,8 @@ pub struct RecentView {
     pub what: String,
     pub requester: String,
     pub approved: bool,
-    pub request_id: String,
+    /// The request's page ("" when there is none to open).
+    pub href: String,
 }
 
 #[derive(Template)]
@@ -59,6 +65,8 @@ pub struct RecentView {
 struct ListPage {
     chrome: Chrome,
     waiting: Vec<RequestView>,
+    /// Access package requests waiting on the viewer, in their own section.
+    packages: Vec<packages::PackageView>,
     recent: Vec<RecentView>,
     /// The shared request part sits one heading level deeper here.
     nested: bool,
@@ -127,8 +135,10 @@ async fn list_page(
             approve::steps_for(&mut *tx, &app.access, request, viewer.caller.id, now).await?;
         views.push(view::build(&mut *tx, &mut names, request, &steps, now).await?);
     }
-    let recent = recent_decisions(&mut *tx, viewer.caller.id).await?;
+    let recent = recent_decisions(app, &mut *tx, viewer.caller.id).await?;
+    drop(tx);
     Ok(ListPage {
+        packages: packages::waiting(app, viewer).await?,
         chrome: viewer.chrome(Section::Approvals),
         waiting: views,
         recent,
@@ -245,6 +255,7 @@ async fn bulk(
 
 /// The viewer's latest decisions: one indexed audit query (by initiator), no per-row reads.
 async fn recent_decisions(
+    app: &App,
     tx: &mut dyn eligo_store::Tx,
     who: Uuid,
 ) -> Result<Vec<RecentView>, PageError> {
@@ -272,16 +283,37 @@ async fn recent_decisions(
                     .and_then(|t| t.display_name.clone())
                     .unwrap_or_default()
             };
+            // An access package review names the request, the package and its target.
+            if let Some(r) = e
+                .target_resources
+                .iter()
+                .find(|t| t.kind == "AccessPackageAssignmentRequest")
+            {
+                let of = |kind: &str| e.target_resources.iter().find(|t| t.kind == kind);
+                return Some(RecentView {
+                    at: When::of(e.activity_date_time),
+                    what: of("AccessPackage")
+                        .and_then(|t| t.display_name.clone())
+                        .unwrap_or_default(),
+                    requester: of("DirectoryObject")
+                        .and_then(|t| Uuid::parse_str(&t.id).ok())
+                        .and_then(|id| app.access.principal(id))
+                        .map(|(_, n)| n)
+                        .unwrap_or_default(),
+                    approved: result == "Approve",
+                    href: format!("/portal/approvals/packages/{}", r.id),
+                });
+            }
             Some(RecentView {
                 at: When::of(e.activity_date_time),
                 what: name(0),
                 requester: name(1),
                 approved: result == "Approve",
-                request_id: e
+                href: e
                     .target_resources
                     .iter()
                     .find(|t| t.kind == "Request")
-                    .map(|t| t.id.clone())
+                    .map(|t| format!("/portal/approvals/{}", t.id))
                     .unwrap_or_default(),
             })
         })

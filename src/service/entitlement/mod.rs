@@ -11,6 +11,7 @@ pub mod assignments;
 pub mod catalogs;
 pub mod extensions;
 pub mod notices;
+pub mod mine;
 pub mod packages;
 pub mod policies;
 pub mod protect;

@@ -14,4 +14,4 @@ mod request_refusals;
 mod requestable;
 mod scheduled;
 mod separation;
-mod support;
+pub mod support;

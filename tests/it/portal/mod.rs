@@ -3,6 +3,7 @@
 
 pub mod browser;
 
+mod access;
 mod admin_directory;
 mod admin_pim;
 mod approvals;

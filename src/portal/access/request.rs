@@ -1,0 +1,297 @@
+//! The request form (`userAdd`: pick the policy when several apply, justification, every
+//! question, a custom end when the policy allows one) and the extension form (`userUpdate` of
+//! an assignment the viewer holds, under its policy). Both build the API's body and call
+//! `assignments::submit` with the viewer as caller; a refusal comes back as field errors in
+//! the core's words, and nothing was changed.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use eligo_core::entitlement::request::{AssignmentRequest, RequestState};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::form::{self, Asks, Fields, PolicyOption, QuestionView};
+use super::parse_id;
+use crate::app::{App, AppState};
+use crate::error::ApiError;
+use crate::portal::admin::pim::window_form::parse_local_time;
+use crate::portal::flash::Flash;
+use crate::portal::form::Posted;
+use crate::portal::page::{
+    Chrome, FieldErrors, PageError, PageResult, Section, redirect_with, render_status,
+};
+use crate::portal::session::Viewer;
+use crate::service::entitlement::assignments;
+use crate::service::entitlement::{mine, requestable};
+
+#[derive(Template)]
+#[template(path = "portal/access/request.html")]
+struct RequestPage {
+    chrome: Chrome,
+    heading: String,
+    description: String,
+    action: String,
+    /// The policies to pick from (none shown when there is one).
+    policies: Vec<PolicyOption>,
+    /// The policy the fields below belong to.
+    policy: String,
+    approval: bool,
+    duration: String,
+    justification_required: bool,
+    justification: String,
+    questions: Vec<QuestionView>,
+    custom_schedule: bool,
+    end: String,
+    errors: FieldErrors,
+    submit_label: &'static str,
+}
+
+/// What a request form is about: a package to request, or an assignment to extend.
+struct Subject {
+    package: String,
+    description: String,
+    policies: Vec<Asks>,
+    /// An extension names the assignment.
+    assignment: Option<Uuid>,
+}
+
+/// A package the viewer may request now (404 otherwise: nothing learned about it).
+async fn requestable_package(app: &App, viewer: &Viewer, id: Uuid) -> PageResult<Subject> {
+    let package = requestable::allowed_requestor(app, &viewer.caller)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| PageError::Api(ApiError::not_found("access package")))?;
+    let policies: Vec<Asks> = requestable::requirements(app, &viewer.caller, Ok(id))
+        .await?
+        .into_iter()
+        .map(Asks::of_requirements)
+        .collect();
+    if policies.is_empty() {
+        return Err(PageError::Api(ApiError::not_found("access package")));
+    }
+    Ok(Subject {
+        package: package.display_name,
+        description: package.description.unwrap_or_default(),
+        policies,
+        assignment: None,
+    })
+}
+
+/// One of the viewer's own live assignments, under its policy (404 otherwise).
+async fn own_assignment(app: &App, viewer: &Viewer, id: Uuid) -> PageResult<Subject> {
+    let mut mine = mine::my_access(app, &viewer.caller).await?;
+    let not_found = || PageError::Api(ApiError::not_found("access package assignment"));
+    let a = mine
+        .assignments
+        .iter()
+        .find(|a| a.id == id && a.is_live())
+        .ok_or_else(not_found)?;
+    let policy = mine
+        .policies
+        .get(&a.assignment_policy_id)
+        .ok_or_else(not_found)?;
+    let package = mine.packages.remove(&a.access_package_id);
+    Ok(Subject {
+        package: package
+            .as_ref()
+            .map(|p| p.display_name.clone())
+            .unwrap_or_default(),
+        description: package.and_then(|p| p.description).unwrap_or_default(),
+        policies: vec![Asks::of_update(policy)],
+        assignment: Some(id),
+    })
+}
+
+fn chosen<'a>(subject: &'a Subject, form: &Fields) -> Option<&'a Asks> {
+    if subject.policies.len() == 1 {
+        return subject.policies.first();
+    }
+    let picked = form::value(form, "policy");
+    subject
+        .policies
+        .iter()
+        .find(|p| p.id.to_string() == picked.trim())
+}
+
+fn page(
+    viewer: &Viewer,
+    subject: &Subject,
+    form: &Fields,
+    errors: FieldErrors,
+    action: String,
+) -> RequestPage {
+    let picked = chosen(subject, form).or(subject.policies.first());
+    let (heading, submit_label) = match subject.assignment {
+        Some(_) => (
+            format!("Extend {}", subject.package),
+            "Ask for the extension",
+        ),
+        None => (format!("Request {}", subject.package), "Send the request"),
+    };
+    RequestPage {
+        chrome: viewer.chrome(Section::MyAccess),
+        heading,
+        description: subject.description.clone(),
+        action,
+        policies: if subject.policies.len() > 1 {
+            subject
+                .policies
+                .iter()
+                .map(|p| form::policy_option(p, Some(p.id) == picked.map(|x| x.id)))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        policy: picked.map(|p| p.id.to_string()).unwrap_or_default(),
+        approval: picked.is_some_and(|p| p.approval),
+        duration: picked.map(Asks::duration).unwrap_or_default(),
+        justification_required: picked.is_some_and(|p| p.justification),
+        justification: form::value(form, "justification"),
+        questions: picked.map(|p| form::questions(p, form)).unwrap_or_default(),
+        custom_schedule: picked.is_some_and(|p| p.custom_schedule),
+        end: form::value(form, "end"),
+        errors,
+        submit_label,
+    }
+}
+
+pub async fn form(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let id = parse_id(&id, "access package")?;
+    let subject = requestable_package(&app, &viewer, id).await?;
+    let action = format!("/portal/access/packages/{id}/request");
+    Ok(render_status(
+        StatusCode::OK,
+        &page(&viewer, &subject, &Vec::new(), FieldErrors::new(), action),
+    ))
+}
+
+pub async fn extend_form(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult<Response> {
+    let id = parse_id(&id, "access package assignment")?;
+    let subject = own_assignment(&app, &viewer, id).await?;
+    let action = format!("/portal/access/assignments/{id}/extend");
+    Ok(render_status(
+        StatusCode::OK,
+        &page(&viewer, &subject, &Vec::new(), FieldErrors::new(), action),
+    ))
+}
+
+pub async fn submit(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<Fields>,
+) -> PageResult<Response> {
+    let id = parse_id(&id, "access package")?;
+    let subject = requestable_package(&app, &posted.viewer, id).await?;
+    let action = format!("/portal/access/packages/{id}/request");
+    post(&app, posted, subject, id, action).await
+}
+
+pub async fn extend(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<Fields>,
+) -> PageResult<Response> {
+    let id = parse_id(&id, "access package assignment")?;
+    let subject = own_assignment(&app, &posted.viewer, id).await?;
+    let action = format!("/portal/access/assignments/{id}/extend");
+    post(&app, posted, subject, id, action).await
+}
+
+/// The API's body for what the form carried, or the form's own errors (a policy not picked,
+/// an end that is not a time).
+fn body(subject: &Subject, package: Uuid, policy: &Asks, form: &Fields) -> (Value, Vec<String>) {
+    let (answers, answer_fields) = form::answers(policy, form);
+    let mut body = match subject.assignment {
+        Some(a) => json!({ "requestType": "userUpdate", "assignment": { "id": a } }),
+        None => json!({ "requestType": "userAdd",
+            "assignment": { "accessPackageId": package, "assignmentPolicyId": policy.id } }),
+    };
+    body["answers"] = Value::Array(answers);
+    let justification = form::value(form, "justification");
+    if !justification.trim().is_empty() {
+        body["justification"] = json!(justification);
+    }
+    (body, answer_fields)
+}
+
+async fn post(
+    app: &App,
+    posted: Posted<Fields>,
+    subject: Subject,
+    id: Uuid,
+    action: String,
+) -> PageResult<Response> {
+    let Posted { viewer, form } = posted;
+    let mut errors = FieldErrors::new();
+    let Some(policy) = chosen(&subject, &form) else {
+        errors.add("policy", "Choose the policy to request under.");
+        let page = page(&viewer, &subject, &form, errors, action);
+        return Ok(render_status(StatusCode::BAD_REQUEST, &page));
+    };
+    let (mut body, answer_fields) = body(&subject, id, policy, &form);
+    let end = form::value(&form, "end");
+    if policy.custom_schedule && !end.trim().is_empty() {
+        match parse_local_time(&end, Some(form::value(&form, "end_offset").as_str())) {
+            Some(t) => {
+                body["schedule"] =
+                    json!({ "expiration": { "type": "afterDateTime", "endDateTime": t } })
+            }
+            None => errors.add(
+                "end",
+                "Enter the end as a date and time, such as 2030-01-31 17:00.",
+            ),
+        }
+    }
+    if !errors.is_empty() {
+        let page = page(&viewer, &subject, &form, errors, action);
+        return Ok(render_status(StatusCode::BAD_REQUEST, &page));
+    }
+    match assignments::submit(app, &viewer.caller, body).await {
+        Ok(request) => Ok(done(app, &subject, &request)),
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            form::absorb(&e, &mut errors, Some(policy), &answer_fields);
+            let status = e.status();
+            let page = page(&viewer, &subject, &form, errors, action);
+            Ok(render_status(status, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Back to My access, saying what became of the request.
+fn done(app: &App, subject: &Subject, request: &AssignmentRequest) -> Response {
+    let what = &subject.package;
+    let extension = subject.assignment.is_some();
+    let (text, tab) = match request.state {
+        RequestState::PendingApproval => (
+            format!(
+                "Your request for {what} was sent. It waits for approval; you will find it under Request history."
+            ),
+            "history",
+        ),
+        RequestState::Delivered if extension => {
+            (format!("Your access to {what} was extended."), "active")
+        }
+        RequestState::Delivered => (format!("You now have {what}."), "active"),
+        _ => (
+            format!("Your request for {what} was recorded: {}.", request.status),
+            "history",
+        ),
+    };
+    redirect_with(
+        app,
+        &format!("/portal/access?tab={tab}"),
+        Flash::success(text),
+    )
+}

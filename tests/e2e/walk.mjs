@@ -5,7 +5,8 @@
 //       it active and deactivates it;
 //   (c) ada changes a role setting and finds the change in the audit log, as before → after;
 //   (d) role settings in tabs with a picker; ada edits an assignment's end; alice requests an
-//       extension, ada sees it.
+//       extension, ada sees it;
+//   (e) ada builds a catalog, an access package and its policy in Access packages.
 // Screenshots of the main pages go to SHOTS (a folder) when set.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
@@ -419,6 +420,47 @@ try {
     await fitsPhone(d.page, "group-privileged-access");
   });
   // ---- end of (d) ----
+
+  // ---- (e) issue 16, item 6: entitlement management administration. ----
+  // Ada builds a catalog with the Helpdesk Team group, a package giving its membership, and a
+  // policy with one approval stage and a question, all through the forms.
+  await step("e: ada builds an access package and its policy", async () => {
+    await d.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Access packages" }).click();
+    await d.page.getByRole("link", { name: "Catalogs" }).click();
+    await d.page.getByLabel("Name", { exact: true }).fill("Helpdesk");
+    await d.page.getByRole("button", { name: "Create catalog" }).click();
+    await expectText(d.page, "The catalog Helpdesk was created.");
+    await d.page.getByLabel("Add a group").fill("Helpdesk Team");
+    await d.page.getByRole("button", { name: "Add group" }).click();
+    await expectText(d.page, "Helpdesk Team was added to the catalog.");
+    await shot(d.page, "em-catalog", false);
+    await fitsPhone(d.page, "em-catalog");
+    await d.page.getByRole("link", { name: "New access package" }).click();
+    await d.page.getByLabel("Name", { exact: true }).fill("Helpdesk shift");
+    await d.page.getByRole("button", { name: "Create access package" }).click();
+    await expectText(d.page, "The access package Helpdesk shift was created.");
+    await d.page.getByLabel("Add a role of the catalog's resources").selectOption({ label: "Member of Helpdesk Team" });
+    await d.page.getByRole("button", { name: "Add role" }).click();
+    await expectText(d.page, "The package now gives Member of Helpdesk Team.");
+    await d.page.getByRole("link", { name: "New policy" }).click();
+    await d.page.getByLabel("Name", { exact: true }).fill("Employees, one approval");
+    await d.page.getByLabel("Requests need approval").check();
+    await d.page.getByLabel("Approval stages").selectOption("1");
+    const stage = d.page.getByRole("group", { name: "Approval stage 1" });
+    await stage.getByLabel("Approvers", { exact: true }).fill("ada@contoso.example");
+    await d.page.getByRole("group", { name: "Question 1" }).getByLabel("Question", { exact: true }).fill("Ticket number");
+    await shot(d.page, "em-policy", true);
+    await fitsPhone(d.page, "em-policy");
+    await d.page.getByRole("button", { name: "Save policy" }).click();
+    await expectText(d.page, "The policy Employees, one approval was saved.");
+    await shot(d.page, "em-package", false);
+    await fitsPhone(d.page, "em-package");
+    await d.page.getByRole("link", { name: "Assignments and requests" }).click();
+    await expectText(d.page, "Nobody has this package.");
+    await shot(d.page, "em-assignments", false);
+    await fitsPhone(d.page, "em-assignments");
+  });
+  // ---- end of (e) ----
 
   await step("admin pages render", async () => {
     for (const [page, name] of [

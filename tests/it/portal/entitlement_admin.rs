@@ -103,7 +103,7 @@ async fn administrators_build_a_package_and_a_two_stage_policy_through_the_forms
         .await,
     );
     let page = b.get(&format!("{ADMIN}/packages/{package}")).await;
-    let member = option(&page, "Member · ");
+    let member = option(&page, "Member of Auditors");
     let added = b
         .submit(
             &format!("{ADMIN}/packages/{package}/roles"),

@@ -63,8 +63,8 @@ pub struct PackagePage {
     package: AccessPackage,
     catalog: Catalog,
     role_scopes: Vec<RoleScopeView>,
-    /// The catalog's roles that are not in the package yet.
-    offered: Vec<ResourceRole>,
+    /// The catalog's roles that are not in the package yet: id and "Member of Auditors".
+    offered: Vec<(Uuid, String)>,
     incompatible_packages: Vec<AccessPackage>,
     /// Packages that declared this one incompatible.
     declared_by: Vec<AccessPackage>,
@@ -204,12 +204,22 @@ pub async fn package_page(
     let package = r.package(id).await?;
     let catalog = r.catalog(package.catalog_id).await?;
     let role_scopes = r.role_scopes(id).await?;
-    let offered = r
+    let resources = r.resources(catalog.id).await?;
+    let mut offered: Vec<(Uuid, String)> = r
         .resource_roles(catalog.id)
         .await?
         .into_iter()
         .filter(|role| !role_scopes.iter().any(|s| s.role.id == role.id))
+        .map(|role: ResourceRole| {
+            let of = resources
+                .iter()
+                .find(|x| x.id == role.resource_id)
+                .map(|x| x.display_name.clone())
+                .unwrap_or_else(|| role.origin_id.clone());
+            (role.id, format!("{} of {of}", role.display_name))
+        })
         .collect();
+    offered.sort_by(|a, b| a.1.cmp(&b.1));
     let incompatible_packages = r.incompatible_packages(id, false).await?;
     let declared_by = r.incompatible_packages(id, true).await?;
     let incompatible_groups = r.incompatible_groups(id).await?;

@@ -10,6 +10,7 @@ mod crash;
 mod master_key;
 mod offline;
 mod outbox;
+mod packages_cli;
 pub mod pim_cli;
 mod scheduler;
 mod schemathesis;

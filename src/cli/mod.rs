@@ -1,13 +1,15 @@
 //! The `eligo` command line: the server (`serve`, `migrate`), offline audit tools (`audit`),
 //! benchmarks (`bench`), and a client that talks to a running server (`login`, `whoami`,
-//! `mfa`, `users`, `groups`, and PIM: `roles`, `activate`, `approvals`, `assign`, `policy`,
-//! ...). Every client error names the server it talked to; `--json` prints the server's JSON.
+//! `mfa`, `users`, `groups`, PIM: `roles`, `activate`, `approvals`, `assign`, `policy`, ...,
+//! and access packages: `access`, `packages`). Every client error names the server it talked
+//! to; `--json` prints the server's JSON.
 
 mod bench;
 mod client;
 mod mfa;
 mod net;
 mod offline;
+mod packages;
 mod pim;
 mod term;
 
@@ -112,6 +114,8 @@ enum Command {
     Client(client::ClientCommand),
     #[command(flatten)]
     Pim(pim::PimCommand),
+    #[command(flatten)]
+    Packages(packages::PackagesTop),
 }
 
 pub fn main() -> ExitCode {
@@ -250,6 +254,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pim(command) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             pim::run(command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Packages(command) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            packages::run(command).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

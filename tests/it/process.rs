@@ -11,6 +11,7 @@ mod graph_sdk;
 mod master_key;
 mod offline;
 mod outbox;
+mod packages_cli;
 pub mod pim_cli;
 mod scheduler;
 mod schemathesis;

@@ -19,7 +19,7 @@ mod http;
 mod me;
 mod policy;
 mod target;
-mod text;
+pub(super) mod text;
 
 pub(super) use text::when;
 

@@ -217,7 +217,6 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
     let seed = packages::Seed {
         owner: ids_by_nick["ada"],
         fallback_approver: ids_by_nick["ada"],
-        helpdesk_group: group_ids["Helpdesk Team"],
     };
     packages::load(&mut *tx, &seed, now).await?;
     tx.commit().await?;

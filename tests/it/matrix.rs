@@ -1387,7 +1387,7 @@ fn portal_words(code: &str) -> &str {
         "Authorization_RequestDenied" => "insufficient privileges",
         "PrivilegedTarget" => "this account is privileged",
         "ProtectedGroup" => "this group is protected",
-        "MfaRequired" => "needs a second factor",
+        "MfaRequired" => "needs a recent second factor",
         "SelfEscalationDenied" => "cannot add themselves",
         other => other,
     }

@@ -13,6 +13,7 @@ mod offline;
 mod outbox;
 mod packages_cli;
 pub mod pim_cli;
+mod readme_tours;
 mod scheduler;
 mod schemathesis;
 mod startup;

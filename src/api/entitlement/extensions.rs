@@ -55,32 +55,88 @@ pub struct EmCustomExtension {
     pub signing_secret: Option<String>,
 }
 
-/// What a POST or PATCH sends (Graph's shape; every field checked by the core).
+/// What a POST sends (Graph's shape; every field checked by the core; a PATCH sends any of
+/// them).
 #[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EmCustomExtensionBody {
     #[serde(rename = "@odata.type")]
-    #[schema(nullable = false)]
+    #[schema(
+        nullable = false,
+        pattern = r"^#?microsoft\.graph\.accessPackageAssignmentRequestWorkflowExtension$"
+    )]
     pub odata_type: Option<String>,
+    #[schema(schema_with = crate::api::schemas::field::display_name)]
     pub display_name: String,
-    #[schema(nullable = false)]
+    #[schema(schema_with = crate::api::schemas::field::description_or_null)]
     pub description: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = endpoint_schema)]
     pub endpoint_configuration: Value,
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = callback_schema)]
     pub callback_configuration: Option<Value>,
 }
 
+fn json_schema(v: Value) -> utoipa::openapi::Schema {
+    serde_json::from_value(v).expect("the schemas here are valid")
+}
+
+const URL: &str =
+    r"^https?://[a-z][a-z0-9-]{0,40}(\.[a-z][a-z0-9-]{0,40}){1,3}(/[A-Za-z0-9._~-]{0,40}){0,4}$";
+
+/// A Logic App's trigger (`url`) or any HTTP endpoint (`targetUrl`).
+fn endpoint_schema() -> utoipa::openapi::Schema {
+    json_schema(serde_json::json!({ "oneOf": [
+        { "type": "object", "additionalProperties": false, "required": ["@odata.type", "url"],
+          "properties": {
+            "@odata.type": { "type": "string", "pattern": r"^#?microsoft\.graph\.logicAppTriggerEndpointConfiguration$" },
+            "url": { "type": "string", "maxLength": 2048, "pattern": URL },
+            "subscriptionId": { "type": "string", "maxLength": 100 },
+            "resourceGroupName": { "type": "string", "maxLength": 100 },
+            "logicAppWorkflowName": { "type": "string", "maxLength": 100 } } },
+        { "type": "object", "additionalProperties": false, "required": ["@odata.type", "targetUrl"],
+          "properties": {
+            "@odata.type": { "type": "string", "pattern": r"^#?microsoft\.graph\.httpRequestEndpoint$" },
+            "targetUrl": { "type": "string", "maxLength": 2048, "pattern": URL } } },
+    ] }))
+}
+
+/// `{timeoutDuration}` from PT5M to P14D, or null (no callback).
+fn callback_schema() -> utoipa::openapi::Schema {
+    json_schema(serde_json::json!({ "oneOf": [
+        { "type": "null" },
+        { "type": "object", "additionalProperties": false, "required": ["timeoutDuration"],
+          "properties": {
+            "@odata.type": { "type": "string", "pattern": r"^#?microsoft\.graph\.customExtensionCallbackConfiguration$" },
+            "timeoutDuration": { "type": "string", "enum": ["PT5M", "PT30M", "PT1H", "PT12H", "P1D", "P14D"] } } },
+    ] }))
+}
+
 /// `{source, type, data: {@odata.type, stage, customExtensionStageInstanceId,
-/// customExtensionStageInstanceDetail, state}}`.
+/// customExtensionStageInstanceDetail, state}}`: only `assignmentRequestCreated` waits.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EmResumeBody {
-    #[schema(nullable = false)]
+    #[schema(nullable = false, max_length = 200)]
     pub source: Option<String>,
     #[serde(rename = "type")]
+    #[schema(
+        pattern = r"^microsoft\.graph\.accessPackageCustomExtensionStage\.assignmentRequestCreated$"
+    )]
     pub kind: String,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = resume_data_schema)]
     pub data: Value,
+}
+
+fn resume_data_schema() -> utoipa::openapi::Schema {
+    json_schema(serde_json::json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["stage", "customExtensionStageInstanceId"],
+        "properties": {
+            "@odata.type": { "type": "string", "pattern": r"^#?microsoft\.graph\.accessPackageAssignmentRequestCallbackData$" },
+            "stage": { "type": "string", "enum": ["assignmentRequestCreated"] },
+            "customExtensionStageInstanceId": { "type": "string", "format": "uuid" },
+            "customExtensionStageInstanceDetail": { "type": "string", "maxLength": 1000 },
+            "state": { "type": "string", "enum": ["Denied", "Canceled", "denied", "canceled"] } } }))
 }
 
 fn catalog_id(raw: &str) -> ApiResult<Uuid> {

@@ -7,6 +7,9 @@
 //! - `activations`: self-activations without approval (policy check, durable write, audit).
 //! - `expiry`: activations ending at the same instant, and how soon after it they are gone from
 //!   reads and their expiry is in the audit log, with the real background scheduler.
+//! - `package-requests`, `package-expiry`, `package-separation`: access packages requested and
+//!   delivered without approval, assignments ending together under the real scheduler, and the
+//!   separation-of-duties check on adding a group member with many packages and rules.
 //! - `gen` and `check`: the effective-access index (no database): `gen` writes a generated
 //!   workload, `check` builds the index from a workload file, verifies every query's expected
 //!   answer and times the checks.
@@ -17,6 +20,8 @@ mod checkpoints;
 mod expiry;
 mod r#gen;
 mod http;
+mod package_expiry;
+mod packages;
 mod signin;
 mod writes;
 
@@ -42,6 +47,46 @@ use crate::service::pim::submit::{NewRequest, submit};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Access package requests (userAdd, a policy without approval) from the call until they
+    /// answer `delivered`: per second, p50 and p99; then checks every membership is there.
+    PackageRequests {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Number of requests (one user each).
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+    },
+    /// Access package assignments that all end at one instant T: how late after T each
+    /// membership is gone, with the real scheduler as `eligo serve` runs it.
+    PackageExpiry {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Number of assignments ending at T.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+    },
+    /// What separation of duties costs when a member is added to a group, with many packages
+    /// and incompatibility rules: add-member p50/p99 to a group no rule names and to one a rule
+    /// names.
+    PackageSeparation {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Access packages (a group each).
+        #[arg(long, default_value_t = 1000)]
+        packages: usize,
+        /// Packages declared incompatible with a group of their own.
+        #[arg(long, default_value_t = 100)]
+        rules: usize,
+        /// Users holding a ruled package (read by the check when a ruled group is gained).
+        #[arg(long, default_value_t = 1000)]
+        holders: usize,
+        /// Timed add-member calls of each kind.
+        #[arg(long, default_value_t = 500)]
+        adds: usize,
+    },
     /// Audited writes per second and their latency, then audit verification cost.
     Writes {
         /// Database URL; default: a fresh SQLite file in a temporary directory.
@@ -172,6 +217,27 @@ pub enum BenchCommand {
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     let outcome = match command {
+        BenchCommand::PackageRequests {
+            database_url,
+            count,
+        } => packages::run_requests(database_url, count.max(1)).await?,
+        BenchCommand::PackageExpiry {
+            database_url,
+            count,
+        } => package_expiry::run(database_url, count.max(1)).await?,
+        BenchCommand::PackageSeparation {
+            database_url,
+            packages: n,
+            rules,
+            holders,
+            adds,
+        } => {
+            anyhow::ensure!(
+                rules >= 1 && rules <= n,
+                "--rules must be between 1 and --packages"
+            );
+            packages::run_separation(database_url, n, rules, holders.max(1), adds.max(1)).await?
+        }
         BenchCommand::Writes {
             database_url,
             count,

@@ -1,14 +1,14 @@
 //! "My access": the access packages of the signed-in person. `tabs` lists what they may
 //! request, what they hold (with Extend and Remove access), what has ended and their requests
 //! (with Cancel); `request` is the request form (and the extension form, the same fields under
-//! a `userUpdate`); `actions` removes an assignment and cancels a request. Every action builds
+//! a `userUpdate`); `withdraw` removes an assignment and cancels a request. Every action builds
 //! the API's body and calls the API's use case (`service::entitlement::assignments`) with the
 //! viewer as caller; the core decides and its refusals come back as field errors.
 
-mod actions;
 mod form;
 mod request;
 mod tabs;
+mod withdraw;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -34,9 +34,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/portal/access/assignments/{id}/remove",
-            get(actions::remove_form).post(actions::remove),
+            get(withdraw::remove_form).post(withdraw::remove),
         )
-        .route("/portal/access/requests/{id}/cancel", post(actions::cancel))
+        .route(
+            "/portal/access/requests/{id}/cancel",
+            post(withdraw::cancel),
+        )
 }
 
 /// A path id; anything else names nothing (404).

@@ -22,7 +22,9 @@ use crate::portal::form::Posted;
 use crate::portal::page::{
     Chrome, FieldErrors, PageError, PageResult, Section, redirect_with, render_status,
 };
+use crate::portal::picker;
 use crate::portal::session::Viewer;
+use crate::service::directory::{self, Kinds};
 use crate::service::entitlement::assignments;
 use crate::service::entitlement::{mine, requestable};
 
@@ -44,6 +46,9 @@ struct RequestPage {
     questions: Vec<QuestionView>,
     custom_schedule: bool,
     end: String,
+    /// Offer "For whom" (a policy lets the viewer request on behalf of someone).
+    on_behalf: bool,
+    for_whom: String,
     errors: FieldErrors,
     submit_label: &'static str,
 }
@@ -55,6 +60,10 @@ struct Subject {
     policies: Vec<Asks>,
     /// An extension names the assignment.
     assignment: Option<Uuid>,
+    /// The form may ask for whom (`onBehalfAdd`).
+    on_behalf: bool,
+    /// Whom an on-behalf request is for (the policies above are then theirs).
+    target: Option<Uuid>,
 }
 
 /// A package the viewer may request now (404 otherwise: nothing learned about it).
@@ -69,7 +78,8 @@ async fn requestable_package(app: &App, viewer: &Viewer, id: Uuid) -> PageResult
         .into_iter()
         .map(Asks::of_requirements)
         .collect();
-    if policies.is_empty() {
+    let on_behalf = requestable::offers_on_behalf(app, &viewer.caller, id).await?;
+    if policies.is_empty() && !on_behalf {
         return Err(PageError::Api(ApiError::not_found("access package")));
     }
     Ok(Subject {
@@ -77,6 +87,8 @@ async fn requestable_package(app: &App, viewer: &Viewer, id: Uuid) -> PageResult
         description: package.description.unwrap_or_default(),
         policies,
         assignment: None,
+        on_behalf,
+        target: None,
     })
 }
 
@@ -102,6 +114,8 @@ async fn own_assignment(app: &App, viewer: &Viewer, id: Uuid) -> PageResult<Subj
         description: package.and_then(|p| p.description).unwrap_or_default(),
         policies: vec![Asks::of_update(policy)],
         assignment: Some(id),
+        on_behalf: false,
+        target: None,
     })
 }
 
@@ -153,6 +167,8 @@ fn page(
         questions: picked.map(|p| form::questions(p, form)).unwrap_or_default(),
         custom_schedule: picked.is_some_and(|p| p.custom_schedule),
         end: form::value(form, "end"),
+        on_behalf: subject.on_behalf,
+        for_whom: form::value(form, "for"),
         errors,
         submit_label,
     }
@@ -192,8 +208,30 @@ pub async fn submit(
     posted: Posted<Fields>,
 ) -> PageResult<Response> {
     let id = parse_id(&id, "access package")?;
-    let subject = requestable_package(&app, &posted.viewer, id).await?;
+    let mut subject = requestable_package(&app, &posted.viewer, id).await?;
     let action = format!("/portal/access/packages/{id}/request");
+    let typed = form::value(&posted.form, "for");
+    if subject.on_behalf && !typed.trim().is_empty() {
+        let mut errors = FieldErrors::new();
+        match for_whom(&app, &posted.viewer, &subject, id, &typed).await? {
+            Ok(Some((target, policies))) => {
+                subject.target = Some(target);
+                subject.policies = policies;
+            }
+            Ok(None) => {}
+            Err(e) => errors.add("for", e),
+        }
+        if !errors.is_empty() {
+            let page = page(&posted.viewer, &subject, &posted.form, errors, action);
+            return Ok(render_status(StatusCode::BAD_REQUEST, &page));
+        }
+    }
+    if subject.policies.is_empty() {
+        let mut errors = FieldErrors::new();
+        errors.add("for", "Enter whom you request this for.");
+        let page = page(&posted.viewer, &subject, &posted.form, errors, action);
+        return Ok(render_status(StatusCode::BAD_REQUEST, &page));
+    }
     post(&app, posted, subject, id, action).await
 }
 
@@ -208,13 +246,49 @@ pub async fn extend(
     post(&app, posted, subject, id, action).await
 }
 
+/// Whom "For whom" names, and the policies that let the viewer request the package for them
+/// (`Ok(None)`: the viewer named themselves); the field's error otherwise.
+async fn for_whom(
+    app: &App,
+    viewer: &Viewer,
+    subject: &Subject,
+    package: Uuid,
+    typed: &str,
+) -> PageResult<Result<Option<(Uuid, Vec<Asks>)>, String>> {
+    let listable = directory::listable(app, &viewer.caller, Kinds::USERS);
+    let mut tx = app.store.read().await?;
+    let who = match picker::resolve(&mut *tx, typed, Kinds::USERS, listable).await? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    drop(tx);
+    if who.id == viewer.caller.id {
+        return Ok(Ok(None));
+    }
+    let policies: Vec<Asks> =
+        requestable::requirements_on_behalf(app, &viewer.caller, package, who.id)
+            .await?
+            .into_iter()
+            .map(Asks::of_requirements)
+            .collect();
+    if policies.is_empty() {
+        return Ok(Err(format!(
+            "You may not request {} for {}: no policy of it lets you ask on their behalf.",
+            subject.package, who.display_name
+        )));
+    }
+    Ok(Ok(Some((who.id, policies))))
+}
+
 /// The API's body for what the form carried, or the form's own errors (a policy not picked,
 /// an end that is not a time).
 fn body(subject: &Subject, package: Uuid, policy: &Asks, form: &Fields) -> (Value, Vec<String>) {
     let (answers, answer_fields) = form::answers(policy, form);
-    let mut body = match subject.assignment {
-        Some(a) => json!({ "requestType": "userUpdate", "assignment": { "id": a } }),
-        None => json!({ "requestType": "userAdd",
+    let mut body = match (subject.assignment, subject.target) {
+        (Some(a), _) => json!({ "requestType": "userUpdate", "assignment": { "id": a } }),
+        (None, Some(t)) => json!({ "requestType": "onBehalfAdd",
+            "assignment": { "accessPackageId": package, "assignmentPolicyId": policy.id, "targetId": t } }),
+        (None, None) => json!({ "requestType": "userAdd",
             "assignment": { "accessPackageId": package, "assignmentPolicyId": policy.id } }),
     };
     body["answers"] = Value::Array(answers);
@@ -273,6 +347,18 @@ async fn post(
 fn done(app: &App, subject: &Subject, request: &AssignmentRequest) -> Response {
     let what = &subject.package;
     let extension = subject.assignment.is_some();
+    if subject.target.is_some() {
+        let text = match request.state {
+            RequestState::PendingApproval => {
+                format!("Your request for {what} on their behalf was sent. It waits for approval.")
+            }
+            _ => format!(
+                "Your request for {what} on their behalf was recorded: {}.",
+                request.status
+            ),
+        };
+        return redirect_with(app, "/portal/access?tab=history", Flash::success(text));
+    }
     let (text, tab) = match request.state {
         RequestState::PendingApproval => (
             format!(

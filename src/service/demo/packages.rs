@@ -23,12 +23,10 @@ pub const IRM_PACKAGE: &str = "Insider Risk Management";
 pub const OFFICER_PACKAGE: &str = "Compliance Officer";
 pub const HELPDESK_PACKAGE: &str = "Help Desk Technician";
 
-/// Who the packages need by name: the group owner and fallback approver, and the groups the
-/// separation-of-duties packages hand out.
+/// Who the packages need by name: the groups' owner and the fallback approver.
 pub struct Seed {
     pub owner: Uuid,
     pub fallback_approver: Uuid,
-    pub helpdesk_group: Uuid,
 }
 
 pub async fn load(tx: &mut dyn Tx, seed: &Seed, now: DateTime<Utc>) -> anyhow::Result<()> {
@@ -49,6 +47,9 @@ pub async fn load(tx: &mut dyn Tx, seed: &Seed, now: DateTime<Utc>) -> anyhow::R
 
     let irm_group = group(tx, IRM_GROUP, seed.owner, now).await?;
     let officers = group(tx, "Compliance Officers", seed.owner, now).await?;
+    // Its own group, not the demo's Helpdesk Team: a group in a catalog is protected, and a
+    // team's members would all become privileged accounts through it.
+    let technicians = group(tx, "Help Desk Technicians", seed.owner, now).await?;
 
     package(
         tx,
@@ -75,7 +76,7 @@ pub async fn load(tx: &mut dyn Tx, seed: &Seed, now: DateTime<Utc>) -> anyhow::R
         &catalog,
         HELPDESK_PACKAGE,
         "Work help desk tickets",
-        seed.helpdesk_group,
+        technicians,
         self_service(),
         now,
     )

@@ -10,8 +10,8 @@
 pub mod assignments;
 pub mod catalogs;
 pub mod extensions;
-pub mod notices;
 pub mod mine;
+pub mod notices;
 pub mod packages;
 pub mod policies;
 pub mod protect;

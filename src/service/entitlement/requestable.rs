@@ -126,3 +126,61 @@ pub async fn requirements(
         .map(Requirements::of)
         .collect())
 }
+
+/// What each policy of the package asks when the caller requests it on behalf of `target`
+/// (`onBehalfAdd`): the policies that name the caller an on-behalf requestor for them (none
+/// when the catalog is unpublished or `target` is nobody the caller may request for).
+pub async fn requirements_on_behalf(
+    app: &App,
+    caller: &Caller,
+    package: Uuid,
+    target: Uuid,
+) -> UseCaseResult<Vec<Requirements>> {
+    let Some((kind, _)) = app.access.principal(target) else {
+        return Ok(Vec::new());
+    };
+    let policies = published_policies(app, package).await?;
+    let me = facts_of(app, caller.id, caller.kind);
+    let them = facts_of(app, target, kind);
+    Ok(applicable_policies(&policies, &me, Some(&them))
+        .into_iter()
+        .map(Requirements::of)
+        .collect())
+}
+
+/// May the caller request the package on behalf of anyone (a policy of it names them an
+/// on-behalf requestor for at least one of their reports)? Decides whether a form offers
+/// "for whom".
+pub async fn offers_on_behalf(app: &App, caller: &Caller, package: Uuid) -> UseCaseResult<bool> {
+    let policies = published_policies(app, package).await?;
+    if !policies.iter().any(|p| {
+        p.requestor_settings
+            .enable_on_behalf_requestors_to_add_access
+    }) {
+        return Ok(false);
+    }
+    let facts = requestor_facts(app, caller, true);
+    Ok(policies.iter().any(|p| {
+        facts
+            .reports
+            .iter()
+            .any(|t| eligo_core::entitlement::requestor::may_request_on_behalf(p, &facts.me, t))
+    }))
+}
+
+/// The package's policies, when its catalog is published (otherwise none).
+async fn published_policies(app: &App, package: Uuid) -> UseCaseResult<Vec<AssignmentPolicy>> {
+    let mut tx = app.store.read().await?;
+    let package = tx
+        .get_package(package)
+        .await?
+        .ok_or_else(|| Failure::not_found("access package"))?;
+    let published = tx
+        .get_catalog(package.catalog_id)
+        .await?
+        .is_some_and(|c| c.state == CatalogState::Published);
+    if !published {
+        return Ok(Vec::new());
+    }
+    Ok(tx.list_assignment_policies(Some(package.id)).await?)
+}

@@ -483,3 +483,80 @@ async fn a_callback_may_deny_and_one_that_never_comes_times_out() {
     );
     assert!(t.members(s.group).await.is_empty());
 }
+
+/// A resumed request that needs approval starts its stages then; the approver delivers it.
+#[tokio::test]
+async fn after_the_callback_the_approval_stages_start() {
+    let t = TestApp::new().await;
+    let boss = t.person("boss").await;
+    let alice = t.user("alice").await;
+    let token = t.sign_in("alice").await;
+    let group = t.group("IRM Admins").await;
+    let catalog = t.catalog(BOOTSTRAP, "Compliance").await;
+    let (url, endpoint) = endpoint().await;
+    *endpoint.now.lock().unwrap() = t.clock.now_utc().timestamp();
+    let (_, e) = t
+        .post(
+            &extensions(catalog),
+            BOOTSTRAP,
+            extension_body(&url, Some("PT1H")),
+        )
+        .await;
+    *endpoint.secret.lock().unwrap() = e["signingSecret"].as_str().unwrap().as_bytes().to_vec();
+    let p = t
+        .group_package(
+            catalog,
+            "Insider Risk Management",
+            group,
+            json!({ "customExtensionStageSettings": [
+                    { "stage": "assignmentRequestCreated", "customExtension": { "id": id_of(&e) } },
+                    { "stage": "assignmentRequestApproved", "customExtension": { "id": id_of(&e) } }],
+                "requestApprovalSettings": { "isApprovalRequiredForAdd": true, "stages": [
+                    { "durationBeforeAutomaticDenial": "P2D", "primaryApprovers": [
+                        { "@odata.type": "#microsoft.graph.singleUser", "userId": boss.id }] }] } }),
+        )
+        .await;
+    let (_, r) = t.ask(&token, "UserAdd", &p, None, json!({})).await;
+    let id = r["id"].as_str().unwrap().to_string();
+    let approvals = em(&format!("/accessPackageAssignmentApprovals/{id}"));
+    // No stage to decide while the extension has not answered.
+    let (s, _) = t.get(&approvals, &boss.token).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    crate::provisioning::deliver(&t).await;
+    let instance = endpoint.verified()[0]["data"]["customExtensionStageInstanceId"].clone();
+    let (s, b) = t
+        .post(
+            &resume_url(&id),
+            BOOTSTRAP,
+            resume_body("assignmentRequestCreated", &instance, None),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "pendingApproval", "{b}");
+    assert_eq!(b["status"], "PendingApproval");
+    let (s, a) = t.get(&approvals, &boss.token).await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    let stage = a["stages"][0]["id"].as_str().unwrap().to_string();
+    let (s, b) = t
+        .patch(
+            &format!("{approvals}/stages/{stage}"),
+            &boss.token,
+            json!({ "reviewResult": "Approve", "justification": "known work" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(t.members(group).await, [alice]);
+    crate::provisioning::deliver(&t).await;
+    let types: Vec<String> = endpoint
+        .verified()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "microsoft.graph.accessPackageCustomExtensionStage.assignmentRequestCreated",
+            "microsoft.graph.accessPackageCustomExtensionStage.assignmentRequestApproved",
+        ]
+    );
+}

@@ -184,3 +184,46 @@ async fn a_scheduled_request_is_canceled_before_its_start_and_never_delivered() 
     let (s, r) = t.ask(&token, "UserAdd", &p, None, json!({})).await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
 }
+
+/// Approval first, then the wait: the approver's decision leaves it `scheduled`.
+#[tokio::test]
+async fn an_approved_request_that_starts_later_waits_for_its_start() {
+    let t = TestApp::new().await;
+    let boss = t.person("boss").await;
+    let alice = t.user("alice").await;
+    let token = t.sign_in("alice").await;
+    let group = t.group("IRM Admins").await;
+    let catalog = t.catalog(BOOTSTRAP, "Compliance").await;
+    let p = t
+        .group_package(
+            catalog,
+            "Insider Risk Management",
+            group,
+            json!({ "requestorSettings": { "enableTargetsToSelfAddAccess": true, "allowCustomAssignmentSchedule": true },
+                "requestApprovalSettings": { "isApprovalRequiredForAdd": true, "stages": [
+                    { "durationBeforeAutomaticDenial": "P2D", "primaryApprovers": [
+                        { "@odata.type": "#microsoft.graph.singleUser", "userId": boss.id }] }] } }),
+        )
+        .await;
+    let (start, body) = later(&t);
+    let (s, r) = t.ask(&token, "UserAdd", &p, None, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "pendingApproval", "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    let approvals = em(&format!("/accessPackageAssignmentApprovals/{id}"));
+    let (_, a) = t.get(&approvals, BOOTSTRAP).await;
+    let stage = a["stages"][0]["id"].as_str().unwrap().to_string();
+    let (s, b) = t
+        .patch(
+            &format!("{approvals}/stages/{stage}"),
+            &boss.token,
+            json!({ "reviewResult": "Approve", "justification": "known work" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(request(&t, &id).await["state"], "scheduled");
+    assert!(t.members(group).await.is_empty());
+    t.clock.set(start);
+    assert_eq!(run_due(&t.app).await.unwrap().started_package_requests, 1);
+    assert_eq!(t.members(group).await, [alice]);
+}

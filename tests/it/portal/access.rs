@@ -380,3 +380,57 @@ async fn an_incompatible_package_is_refused_naming_the_conflict() {
     );
     assert_eq!(requests(&t).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_manager_requests_on_behalf_of_a_report_and_of_nobody_else() {
+    let t = TestApp::new().await;
+    let alice = t.user("alice").await;
+    let boss = t.user("boss").await;
+    t.user("eve").await;
+    t.set_manager(alice, boss).await;
+    let group = t.group("Field team").await;
+    let catalog = t.catalog(BOOTSTRAP, "Field").await;
+    let p = t
+        .group_package(
+            catalog,
+            "Field kit",
+            group,
+            json!({ "requestorSettings": { "enableTargetsToSelfAddAccess": false,
+                "enableOnBehalfRequestorsToAddAccess": true,
+                "onBehalfRequestors": [{ "@odata.type": "#microsoft.graph.requestorManager", "managerLevel": 1 }] } }),
+        )
+        .await;
+    let mut b = Browser::signed_in(&t, &upn("boss"), PASSWORD).await;
+    let form = b.get(&request_path(&p)).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.has("For whom") && form.has("data-picker"));
+
+    let nobody = b.submit(&request_path(&p), &[]).await;
+    assert_eq!(nobody.status, StatusCode::BAD_REQUEST);
+    assert!(nobody.has("Enter whom you request this for."));
+    let eve = b.submit(&request_path(&p), &[("for", &upn("eve"))]).await;
+    assert_eq!(eve.status, StatusCode::BAD_REQUEST, "{}", eve.body);
+    assert!(
+        eve.has("You may not request Field kit for eve"),
+        "{}",
+        eve.body
+    );
+    assert!(requests(&t).await.is_empty());
+
+    let sent = b
+        .submit(
+            &request_path(&p),
+            &[("for", &upn("alice")), ("justification", "new starter")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let history = b.follow(&sent).await;
+    assert!(
+        history.has("on their behalf") && history.has("for alice"),
+        "{}",
+        history.body
+    );
+    let all = requests(&t).await;
+    assert_eq!(all[0]["requestType"], "onBehalfAdd");
+    assert!(t.members(group).await.contains(&alice));
+}

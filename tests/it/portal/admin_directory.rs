@@ -88,9 +88,9 @@ async fn the_administration_home_shows_the_sections_with_counts_and_alerts() {
         assert!(home.has(&format!("href=\"{section}\"")), "{section}");
     }
     // The seven demo people and the bootstrap administrator; the three demo groups and the
-    // two the demo's access packages hand out.
+    // three the demo's access packages hand out.
     assert!(home.has("<strong>8</strong> users"), "{}", home.body);
-    assert!(home.has("<strong>5</strong> groups"), "{}", home.body);
+    assert!(home.has("<strong>6</strong> groups"), "{}", home.body);
     assert!(home.has("Open alerts") && home.has("No open alerts."));
     assert!(home.has("aria-current=\"page\">Administration"));
 

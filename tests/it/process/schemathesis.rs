@@ -88,6 +88,14 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-operation-id = ["postV1IdentityGovernanceEntitlementManagementAssignmentRequests"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+# A custom extension's URL is held to the outbound rules where its name resolves (400
+# OutboundRefused); a resume must name the stage and the call its request waits on (400
+# InvalidResume when the type and the stage disagree, 403 StageInstanceMismatch, 409
+# RequestNotWaitingForCallback).
+[[operations]]
+include-operation-id = ["postV1IdentityGovernanceEntitlementManagementCatalogsByIdCustomWorkflowExtensions", "patchV1IdentityGovernanceEntitlementManagementCatalogsByIdCustomWorkflowExtensionsByExtensionId", "postV1IdentityGovernanceEntitlementManagementAssignmentRequestsByIdResume"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 "#;
 
 /// A program on PATH, or None after a loud message (a panic under CI).

@@ -229,8 +229,9 @@ impl Server {
                 .arg(format!("127.0.0.1:{port}"))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
+            // A setting may name the port the server gets ("{port}"), e.g. its public URL.
             for (k, v) in spec.env() {
-                cmd.env(k, v);
+                cmd.env(k, v.replace("{port}", &port.to_string()));
             }
             let mut child = cmd.spawn().expect("spawning eligo serve");
             let (stdout, out_task) = capture(child.stdout.take().expect("stdout piped"));

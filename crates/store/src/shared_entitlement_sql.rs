@@ -30,6 +30,27 @@ fn records<T: DeserializeOwned>(rows: Vec<DbRow>) -> Result<Vec<T>> {
         .collect()
 }
 
+/// `SELECT data FROM table` with only the filters given (column = value), in `order`. Only
+/// the filters present are in the SQL: a `($1 IS NULL OR col = $1)` filter keeps SQLite from
+/// using the column's index, so a person's assignments would be found by reading everyone's.
+fn filtered<const N: usize>(
+    table: &str,
+    filters: [(&str, Option<String>); N],
+    order: &str,
+) -> sqlx::QueryBuilder<Db> {
+    let mut q = sqlx::QueryBuilder::new(format!("SELECT data FROM {table}"));
+    let mut first = true;
+    for (column, value) in filters {
+        if let Some(v) = value {
+            q.push(if first { " WHERE " } else { " AND " });
+            q.push(column).push(" = ").push_bind(v);
+            first = false;
+        }
+    }
+    q.push(" ORDER BY ").push(order);
+    q
+}
+
 fn record<T: DeserializeOwned>(row: Option<DbRow>) -> Result<Option<T>> {
     row.map(|r| from_json(&r.try_get::<String, _>(0)?))
         .transpose()
@@ -656,16 +677,17 @@ impl EntitlementTx for SqlTx {
         &mut self,
         q: &AssignmentRequestQuery,
     ) -> Result<Vec<AssignmentRequest>> {
-        let rows = sqlx::query(
-            "SELECT data FROM em_assignment_requests \
-             WHERE ($1 IS NULL OR target_id = $1) AND ($2 IS NULL OR requestor_id = $2) \
-             AND ($3 IS NULL OR package_id = $3) AND ($4 IS NULL OR state = $4) \
-             ORDER BY created_at DESC, id DESC",
+        let rows = filtered(
+            "em_assignment_requests",
+            [
+                ("target_id", q.target.map(|t| t.to_string())),
+                ("requestor_id", q.requestor.map(|t| t.to_string())),
+                ("package_id", q.package.map(|t| t.to_string())),
+                ("state", q.state.map(|s| s.as_str().to_string())),
+            ],
+            "created_at DESC, id DESC",
         )
-        .bind(q.target.map(|t| t.to_string()))
-        .bind(q.requestor.map(|t| t.to_string()))
-        .bind(q.package.map(|t| t.to_string()))
-        .bind(q.state.map(|s| s.as_str()))
+        .build()
         .fetch_all(&mut *self.tx)
         .await?;
         records(rows)
@@ -710,14 +732,16 @@ impl EntitlementTx for SqlTx {
     }
 
     async fn list_assignments(&mut self, q: &AssignmentQuery) -> Result<Vec<Assignment>> {
-        let rows = sqlx::query(
-            "SELECT data FROM em_assignments \
-             WHERE ($1 IS NULL OR package_id = $1) AND ($2 IS NULL OR target_id = $2) \
-             AND ($3 IS NULL OR state = $3) ORDER BY created_at, id",
+        let rows = filtered(
+            "em_assignments",
+            [
+                ("package_id", q.package.map(|t| t.to_string())),
+                ("target_id", q.target.map(|t| t.to_string())),
+                ("state", q.state.map(|s| s.as_str().to_string())),
+            ],
+            "created_at, id",
         )
-        .bind(q.package.map(|t| t.to_string()))
-        .bind(q.target.map(|t| t.to_string()))
-        .bind(q.state.map(|s| s.as_str()))
+        .build()
         .fetch_all(&mut *self.tx)
         .await?;
         records(rows)

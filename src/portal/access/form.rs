@@ -232,6 +232,8 @@ pub fn absorb(
         };
         let field = if d.target == "justification" {
             Some("justification".to_string())
+        } else if d.target.starts_with("schedule.startDateTime") {
+            Some("start".to_string())
         } else if d.target.starts_with("schedule") {
             Some("end".to_string())
         } else if d.target == "assignment.assignmentPolicyId" {

@@ -45,6 +45,9 @@ struct RequestPage {
     justification: String,
     questions: Vec<QuestionView>,
     custom_schedule: bool,
+    /// A new request may start later (`scheduled`); an extension applies when delivered.
+    offer_start: bool,
+    start: String,
     end: String,
     /// Offer "For whom" (a policy lets the viewer request on behalf of someone).
     on_behalf: bool,
@@ -166,6 +169,8 @@ fn page(
         justification: form::value(form, "justification"),
         questions: picked.map(|p| form::questions(p, form)).unwrap_or_default(),
         custom_schedule: picked.is_some_and(|p| p.custom_schedule),
+        offer_start: picked.is_some_and(|p| p.custom_schedule) && subject.assignment.is_none(),
+        start: form::value(form, "start"),
         end: form::value(form, "end"),
         on_behalf: subject.on_behalf,
         for_whom: form::value(form, "for"),
@@ -299,6 +304,48 @@ fn body(subject: &Subject, package: Uuid, policy: &Asks, form: &Fields) -> (Valu
     (body, answer_fields)
 }
 
+/// The schedule the person typed (a start only on a new request), in their time zone; none
+/// when both are empty (the policy's own). Whether it fits the policy is the core's to say.
+fn schedule(
+    form: &Fields,
+    offer_start: bool,
+) -> Result<Option<Value>, (&'static str, &'static str)> {
+    let read = |field: &str| {
+        let typed = form::value(form, field);
+        if typed.trim().is_empty() {
+            return Ok(None);
+        }
+        let offset = form::value(form, &format!("{field}_offset"));
+        parse_local_time(&typed, Some(offset.as_str()))
+            .map(Some)
+            .ok_or(())
+    };
+    let start = if offer_start {
+        read("start").map_err(|()| {
+            (
+                "start",
+                "Enter the start as a date and time, such as 2030-01-31 09:00.",
+            )
+        })?
+    } else {
+        None
+    };
+    let end = read("end").map_err(|()| {
+        (
+            "end",
+            "Enter the end as a date and time, such as 2030-01-31 17:00.",
+        )
+    })?;
+    let mut schedule = json!({});
+    if let Some(s) = start {
+        schedule["startDateTime"] = json!(s);
+    }
+    if let Some(e) = end {
+        schedule["expiration"] = json!({ "type": "afterDateTime", "endDateTime": e });
+    }
+    Ok((start.is_some() || end.is_some()).then_some(schedule))
+}
+
 async fn post(
     app: &App,
     posted: Posted<Fields>,
@@ -314,17 +361,12 @@ async fn post(
         return Ok(render_status(StatusCode::BAD_REQUEST, &page));
     };
     let (mut body, answer_fields) = body(&subject, id, policy, &form);
-    let end = form::value(&form, "end");
-    if policy.custom_schedule && !end.trim().is_empty() {
-        match parse_local_time(&end, Some(form::value(&form, "end_offset").as_str())) {
-            Some(t) => {
-                body["schedule"] =
-                    json!({ "expiration": { "type": "afterDateTime", "endDateTime": t } })
-            }
-            None => errors.add(
-                "end",
-                "Enter the end as a date and time, such as 2030-01-31 17:00.",
-            ),
+    if policy.custom_schedule {
+        let offer_start = subject.assignment.is_none();
+        match schedule(&form, offer_start) {
+            Ok(Some(schedule)) => body["schedule"] = schedule,
+            Ok(None) => {}
+            Err((field, message)) => errors.add(field, message),
         }
     }
     if !errors.is_empty() {
@@ -370,6 +412,16 @@ fn done(app: &App, subject: &Subject, request: &AssignmentRequest) -> Response {
             (format!("Your access to {what} was extended."), "active")
         }
         RequestState::Delivered => (format!("You now have {what}."), "active"),
+        RequestState::Scheduled => (
+            match request.schedule.start_date_time {
+                Some(at) => format!(
+                    "Your request for {what} is scheduled: it starts {} UTC.",
+                    at.format("%Y-%m-%d %H:%M")
+                ),
+                None => format!("Your request for {what} is scheduled."),
+            },
+            "history",
+        ),
         _ => (
             format!("Your request for {what} was recorded: {}.", request.status),
             "history",

@@ -10,6 +10,7 @@ mod demo;
 mod extensions;
 mod notices;
 mod protected;
+mod races;
 mod request_refusals;
 mod requestable;
 mod scheduled;

@@ -434,3 +434,85 @@ async fn a_manager_requests_on_behalf_of_a_report_and_of_nobody_else() {
     assert_eq!(all[0]["requestType"], "onBehalfAdd");
     assert!(t.members(group).await.contains(&alice));
 }
+
+#[tokio::test]
+async fn a_request_may_start_later_and_waits_scheduled_until_then() {
+    let t = TestApp::new().await;
+    let alice = t.user("alice").await;
+    let group = t.group("Auditors").await;
+    let catalog = t.catalog(BOOTSTRAP, "Audit").await;
+    let open = t
+        .group_package(
+            catalog,
+            "Audit reading",
+            group,
+            json!({ "expiration": { "type": "afterDuration", "duration": "P10D" },
+                    "requestorSettings": { "enableTargetsToSelfAddAccess": true,
+                                           "allowCustomAssignmentSchedule": true } }),
+        )
+        .await;
+    let mut b = Browser::signed_in(&t, &upn("alice"), PASSWORD).await;
+    let form = b.get(&request_path(&open)).await;
+    assert!(
+        form.has("name=\"start\"") && form.has("name=\"end\""),
+        "{}",
+        form.body
+    );
+
+    // Not a time: said under the field, nothing requested.
+    let refused = b
+        .submit(&request_path(&open), &[("start", "next tuesday")])
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.has("Enter the start as a date and time"));
+    assert!(requests(&t).await.is_empty());
+
+    // Tomorrow at nine, typed in Berlin (UTC+1 in winter: 60 minutes east, as the page's
+    // script reports it).
+    let start = (t.clock.now_utc() + TimeDelta::days(1)).date_naive();
+    let typed = format!("{start}T09:00");
+    let sent = b
+        .submit(
+            &request_path(&open),
+            &[("start", typed.as_str()), ("start_offset", "60")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let history = b.follow(&sent).await;
+    assert!(
+        history.has(&format!(
+            "Your request for Audit reading is scheduled: it starts {start} 08:00 UTC."
+        )),
+        "{}",
+        history.body
+    );
+    let r = &requests(&t).await[0];
+    assert_eq!(r["state"], "scheduled", "{r}");
+    assert!(
+        t.members(group).await.is_empty(),
+        "nothing before the start"
+    );
+
+    // The scheduler delivers it at its start.
+    let until = start.and_hms_opt(8, 0, 0).unwrap().and_utc() - t.clock.now_utc();
+    t.tick(until).await;
+    assert_eq!(t.members(group).await, [alice]);
+
+    // An extension form offers no start (an update applies when it is delivered).
+    let assignment = Uuid::parse_str(
+        requests(&t)
+            .await
+            .iter()
+            .find(|r| r["state"] == "delivered")
+            .unwrap()["assignment"]["id"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut b = Browser::signed_in(&t, &upn("alice"), PASSWORD).await;
+    let extend = b
+        .get(&format!("/portal/access/assignments/{assignment}/extend"))
+        .await;
+    assert_eq!(extend.status, StatusCode::OK, "{}", extend.body);
+    assert!(!extend.has("name=\"start\""), "{}", extend.body);
+}

@@ -36,7 +36,7 @@ async fn matches_people_and_groups_by_name_or_user_name_prefix() {
     assert_eq!(values(&by_upn), ["carol@contoso.example"]);
 
     // Groups are chosen by their name when it is theirs alone.
-    let groups = b.get("/portal/pick?kinds=groups&q=help").await;
+    let groups = b.get("/portal/pick?kinds=groups&q=helpd").await;
     assert_eq!(values(&groups), ["Helpdesk Team"]);
     assert_eq!(results(&groups)[0]["detail"], "Group");
 

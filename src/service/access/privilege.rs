@@ -19,6 +19,11 @@ use crate::failure::UseCaseResult;
 
 /// Evaluates rule 1 and rule 3 for the whole directory at `now`.
 pub async fn evaluate(app: &App, tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCaseResult<Privilege> {
+    Ok(privilege::evaluate(&facts(app, tx).await?, now))
+}
+
+/// What rules 1 and 3 are evaluated from: the access index's facts and the store's.
+async fn facts(app: &App, tx: &mut dyn Tx) -> UseCaseResult<privilege::Facts> {
     let mut facts = app.access.privilege_facts();
     let mut manager_levels = 1u8;
     for policy in tx.list_policies().await? {
@@ -49,7 +54,7 @@ pub async fn evaluate(app: &App, tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCase
     // Rule 3: a group a catalog hands out is protected, used by a package yet or not.
     facts.package_groups = crate::service::entitlement::protect::catalog_groups(tx).await?;
     facts.managers = managers_up_to(&facts.managers, manager_levels);
-    Ok(privilege::evaluate(&facts, now))
+    Ok(facts)
 }
 
 /// (user, manager) pairs extended so that a manager `levels` up the chain counts as the user's
@@ -95,6 +100,25 @@ pub async fn of_group(
     now: DateTime<Utc>,
 ) -> UseCaseResult<Protection> {
     let privilege = evaluate(app, tx, now).await?;
+    Ok(match privilege.protected(id) {
+        Some(reason) => Protection::Protected(describe_group(app, reason)),
+        None => Protection::Ordinary,
+    })
+}
+
+/// The protection a group has besides being handed out by a catalog (role-assignable, holding
+/// a role, approvers, mapped downstream, PIM for Groups, or nested in or owning such a group):
+/// what an entitlement administrator may not hand out through a package. Being a catalog's
+/// resource protects a group from direct changes, not from the package that hands it out.
+pub async fn of_group_besides_catalogs(
+    app: &App,
+    tx: &mut dyn Tx,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> UseCaseResult<Protection> {
+    let mut facts = facts(app, tx).await?;
+    facts.package_groups.clear();
+    let privilege = privilege::evaluate(&facts, now);
     Ok(match privilege.protected(id) {
         Some(reason) => Protection::Protected(describe_group(app, reason)),
         None => Protection::Ordinary,

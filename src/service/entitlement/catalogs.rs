@@ -152,7 +152,8 @@ pub async fn request(app: &App, caller: &Caller, req: ResourceRequest) -> UseCas
             let (name, description, op, protection) = match req.origin_system {
                 OriginSystem::AadGroup => {
                     let group = tx.get_group(origin).await?.ok_or_else(unknown)?;
-                    let protection = privilege::of_group(app, &mut *tx, origin, now).await?;
+                    let protection =
+                        privilege::of_group_besides_catalogs(app, &mut *tx, origin, now).await?;
                     (
                         group.display_name,
                         group.description,

@@ -10,6 +10,7 @@
 pub mod assignments;
 pub mod catalogs;
 pub mod extensions;
+pub mod hand_out;
 pub mod mine;
 pub mod notices;
 pub mod packages;

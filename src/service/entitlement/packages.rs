@@ -173,6 +173,8 @@ pub async fn add_role_scope(
             )
             .with_detail("ResourceRoleScopeExists", "role"));
         }
+        // With the new role in it: refused, nothing is kept.
+        super::hand_out::may_hand_out(app, &mut *tx, caller, package.id).await?;
         tx.append_audit(
             event(app, caller, activity)
                 .target(package.id, KIND, Some(&package.display_name))

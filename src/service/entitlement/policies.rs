@@ -53,6 +53,7 @@ pub async fn create(app: &App, caller: &Caller, body: Value) -> UseCaseResult<As
                 return Err(invalid(CODE, WHAT, problems));
             }
         };
+        super::hand_out::may_hand_out(app, &mut *tx, caller, policy.access_package_id).await?;
         names_exist(&mut *tx, &policy).await?;
         tx.insert_assignment_policy(&policy).await?;
         tx.append_audit(audit(app, caller, activity, &policy))
@@ -77,6 +78,7 @@ pub async fn update(
         may_manage(app, caller)?;
         let mut tx = app.store.write().await?;
         let old = load(&mut *tx, id?).await?;
+        super::hand_out::may_hand_out(app, &mut *tx, caller, old.access_package_id).await?;
         let body = if patch {
             old.merged(&body).map_err(|p| invalid(CODE, WHAT, p))?
         } else {
@@ -110,6 +112,7 @@ pub async fn delete(app: &App, caller: &Caller, id: UseCaseResult<Uuid>) -> UseC
         may_manage(app, caller)?;
         let mut tx = app.store.write().await?;
         let policy = load(&mut *tx, id?).await?;
+        super::hand_out::may_hand_out(app, &mut *tx, caller, policy.access_package_id).await?;
         tx.delete_assignment_policy(policy.id).await?;
         tx.append_audit(audit(app, caller, activity, &policy))
             .await?;

@@ -8,6 +8,7 @@ mod assignments;
 mod bad_input;
 mod demo;
 mod extensions;
+mod hand_out;
 mod notices;
 mod protected;
 mod races;

@@ -9,7 +9,7 @@
 
 pub mod approve;
 pub mod callouts;
-mod delivery;
+pub(crate) mod delivery;
 pub mod expiry;
 mod record;
 pub mod scheduled;

@@ -125,6 +125,11 @@ async fn add_or_update(
     let prepared = prepare(app, tx, caller.id, caller.kind, sub, None, now)
         .await?
         .map_err(refused)?;
+    // An administrator's grant is handing the package's contents out directly.
+    if sub.request_type.is_admin() {
+        crate::service::entitlement::hand_out::may_hand_out(app, tx, caller, prepared.package.id)
+            .await?;
+    }
     let mut request = new_request(
         caller,
         sub,

@@ -1,7 +1,8 @@
 //! Who is privileged and which groups are protected (threat-model rules 1 and 3), answered
 //! by the pure `eligo_core::privilege` from the access index's facts plus what only the store
-//! knows: approvers named in policies (users, groups, and how far up the manager chain
-//! `requestorManager` reaches) and groups mapped downstream. Read inside the caller's write
+//! knows: approvers named in policies, role settings' and access packages' alike (users,
+//! groups, and how far up the manager chain `requestorManager` reaches) and groups mapped
+//! downstream. Read inside the caller's write
 //! transaction, so the answer is the state the change is decided against. A store failure is an
 //! error, never "unprivileged".
 
@@ -9,6 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use eligo_core::authz::Protection;
+use eligo_core::entitlement::subject_set::SubjectSet;
 use eligo_core::policy::Approver;
 use eligo_core::privilege::{self, GroupReason, PrincipalReason, Privilege};
 use eligo_store::Tx;
@@ -41,6 +43,34 @@ async fn facts(app: &App, tx: &mut dyn Tx) -> UseCaseResult<privilege::Facts> {
                     Approver::RequestorManager { manager_level } => {
                         manager_levels = manager_levels.max(*manager_level)
                     }
+                }
+            }
+        }
+    }
+    // Access package approvers are approvers too: their decision hands out what the package
+    // gives (protected groups, roles).
+    for policy in tx.list_assignment_policies(None).await? {
+        for stage in &policy.request_approval_settings.stages {
+            for approver in stage
+                .primary_approvers
+                .iter()
+                .chain(&stage.fallback_primary_approvers)
+                .chain(&stage.escalation_approvers)
+                .chain(&stage.fallback_escalation_approvers)
+            {
+                match approver {
+                    SubjectSet::SingleUser { user_id, .. } => facts.approver_users.push(*user_id),
+                    SubjectSet::SingleServicePrincipal {
+                        service_principal_id,
+                        ..
+                    } => facts.approver_users.push(*service_principal_id),
+                    SubjectSet::GroupMembers { group_id, .. } => {
+                        facts.approver_groups.push(*group_id)
+                    }
+                    SubjectSet::RequestorManager { manager_level } => {
+                        manager_levels = manager_levels.max(*manager_level)
+                    }
+                    _ => {}
                 }
             }
         }

@@ -189,3 +189,36 @@ async fn a_group_nested_in_a_pim_group_is_not_theirs_to_hand_out_an_ordinary_one
     assert_eq!(b["state"], "delivered", "{b}");
     assert_eq!(t.members(plain).await, [iga]);
 }
+
+/// Rule 1: whoever approves an access package request decides who gets what it gives, so a
+/// User Administrator may not take over their account by resetting its password (then approve
+/// as them). Someone no policy names stays theirs to manage.
+#[tokio::test]
+async fn an_access_package_approver_is_managed_only_from_above() {
+    let t = TestApp::new().await;
+    let approver = t.user("vera").await;
+    let bystander = t.user("bert").await;
+    let group = t.group("IRM Admins").await;
+    let catalog = t.catalog(BOOTSTRAP, "Compliance").await;
+    t.group_package(
+        catalog,
+        "IRM",
+        group,
+        json!({ "requestApprovalSettings": { "isApprovalRequiredForAdd": true,
+            "stages": [{ "durationBeforeAutomaticDenial": "P2D",
+                "primaryApprovers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": approver }] }] } }),
+    )
+    .await;
+    let (_, uad) = t.admin("uad", ids::USER_ADMINISTRATOR).await;
+    let body = json!({ "passwordProfile": { "password": "attacker chosen password 1" } });
+    let (s, b) = t
+        .patch(&format!("/v1/users/{approver}"), &uad, body.clone())
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::FORBIDDEN, "PrivilegedTarget"),
+        "{b}"
+    );
+    let (s, b) = t.patch(&format!("/v1/users/{bystander}"), &uad, body).await;
+    assert!(s.is_success(), "{b}");
+}

@@ -380,3 +380,98 @@ async fn sign_in_activity_is_read_only_by_those_who_may_read_the_audit_log() {
         json!(signed_in_again)
     );
 }
+
+#[tokio::test]
+async fn a_portal_sign_in_is_recorded_and_a_wrong_password_there_is_not() {
+    let t = TestApp::new().await;
+    let zed = t.user("zed").await;
+    let mut b = crate::portal::browser::Browser::new(&t);
+    let page = b
+        .sign_in("zed@contoso.example", "not the password", None)
+        .await;
+    assert_ne!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(
+        sign_in_activity(&t, zed).await["lastSignInDateTime"],
+        Value::Null
+    );
+    t.clock.advance(TimeDelta::minutes(7));
+    let page = b.sign_in("zed@contoso.example", PASSWORD, None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(
+        sign_in_activity(&t, zed).await["lastSignInDateTime"],
+        json!(t.clock.now_utc())
+    );
+}
+
+#[tokio::test]
+async fn a_group_membership_approved_later_is_recorded_at_the_approval() {
+    let t = TestApp::new().await;
+    let approver = t.person("appr").await;
+    let group = new_group(&t, "Payroll admins", false).await;
+    let policy = format!("Group_{group}_member");
+    let (status, answer) = t
+        .patch(
+            &format!(
+                "/v1/policies/roleManagementPolicies/{policy}/rules/Approval_EndUser_Assignment"
+            ),
+            BOOTSTRAP,
+            json!({ "setting": { "isApprovalRequired": true, "approvalStages": [
+                { "primaryApprovers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": approver.id }] }
+            ] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let p = t.person("req").await;
+    let (status, body) = t
+        .post(
+            "/v1/identityGovernance/privilegedAccess/group/eligibilityScheduleRequests",
+            BOOTSTRAP,
+            json!({ "action": "adminAssign", "principalId": p.id, "groupId": group,
+                    "accessId": "member", "justification": "payroll run",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "P30D" } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    t.step_up(&p).await;
+    let (status, body) = t
+        .post(
+            "/v1/identityGovernance/privilegedAccess/group/assignmentScheduleRequests",
+            &p.token,
+            json!({ "action": "selfActivate", "principalId": p.id, "groupId": group,
+                    "accessId": "member", "justification": "payroll run",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "PT2H" } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "PendingApproval", "{body}");
+    let member = Target::Group {
+        group,
+        access: GroupAccess::Member,
+    };
+    let h = history::for_system(&t.app);
+    assert_eq!(h.last_activation(p.id, &member).await.unwrap(), None);
+
+    t.clock.advance(TimeDelta::minutes(45));
+    t.step_up(&approver).await;
+    let url = format!(
+        "/v1/identityGovernance/privilegedAccess/group/assignmentApprovals/{}",
+        body["approvalId"].as_str().unwrap()
+    );
+    let (status, approval) = t.get(&url, &approver.token).await;
+    assert_eq!(status, StatusCode::OK, "{approval}");
+    let step = approval["steps"][0]["id"].as_str().unwrap();
+    let (status, answer) = t
+        .patch(
+            &format!("{url}/steps/{step}"),
+            &approver.token,
+            json!({ "reviewResult": "Approve", "justification": "reviewed" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+    let last = h
+        .last_activation(p.id, &member)
+        .await
+        .unwrap()
+        .expect("recorded at the approval");
+    assert_eq!(last.activated_at, t.clock.now_utc());
+}

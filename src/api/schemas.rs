@@ -296,6 +296,21 @@ pub struct User {
     pub manager_id: Option<Uuid>,
     pub account_enabled: bool,
     pub created_date_time: DateTime<Utc>,
+    /// Only when `$select` names it (and the caller may read the audit log).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in_activity: Option<SignInActivity>,
+}
+
+/// Graph's `signInActivity`: the last successful sign-ins, null when never.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInActivity {
+    /// Interactive: password, portal, Temporary Access Pass.
+    #[schema(required = true)]
+    pub last_sign_in_date_time: Option<DateTime<Utc>>,
+    /// Non-interactive (a service principal's client credentials; null for people today).
+    #[schema(required = true)]
+    pub last_non_interactive_sign_in_date_time: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::service::directory::{self, NewUser, UserPatch};
+use crate::service::history;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -137,7 +138,8 @@ async fn create_user(
 #[utoipa::path(get, path = "/v1/users", tag = "users",
     params(("$filter" = Option<String>, Query, description = "userPrincipalName, displayName, mail: eq; displayName: startswith; conditions joined by `and`, each field once",
                pattern = r"^((userPrincipalName|displayName|mail) eq '[^'\u0000-\u001f]{0,64}'|startswith\(displayName, ?'[^'\u0000-\u001f]{0,64}'\))$"),
-           ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query)),
+           ("$top" = Option<i64>, Query), ("$skiptoken" = Option<String>, Query),
+           ("$select" = Option<String>, Query, description = "`signInActivity` adds each user's last sign-ins (callers who may read the audit log; 403 for others); other fields are always answered")),
     responses((status = 200, description = "A page of users", body = Collection<schemas::User>)))]
 async fn list_users(
     State(app): State<AppState>,
@@ -146,6 +148,7 @@ async fn list_users(
     Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
     let users = directory::user_reader(&app, &caller)?;
+    let history = sign_in_history(&app, &caller, &q)?;
     let opts = odata::parse_list_options(
         &q,
         &[
@@ -163,20 +166,64 @@ async fn list_users(
         mail: odata::eq_text(&opts.filter, "mail")?,
     };
     let rows = users.list(&query, odata::probe(opts.page)).await?;
-    let rows: Vec<Value> = rows.iter().map(directory_object::user).collect();
+    let activity = match &history {
+        Some(history) => {
+            let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
+            Some(history.last_sign_ins_of(&ids).await?)
+        }
+        None => None,
+    };
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|u| {
+            let mut v = directory_object::user(u);
+            if let Some(activity) = &activity {
+                v["signInActivity"] = history::sign_in_activity_json(activity.get(&u.id));
+            }
+            v
+        })
+        .collect();
     Ok(Json(odata::collection(&uri, opts.page, rows)))
 }
 
-#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path),
+    ("$select" = Option<String>, Query, description = "`signInActivity` adds the user's last sign-ins (callers who may read the audit log; 403 for others); other fields are always answered")),
     responses((status = 200, description = "The user", body = schemas::User), (status = 404, description = "No such user")))]
 async fn get_user(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(q): Query<odata::RawQuery>,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "user")?;
     let user = directory::get_user(&app, &caller, id).await?;
-    Ok(Json(directory_object::user(&user)))
+    let mut body = directory_object::user(&user);
+    if let Some(history) = sign_in_history(&app, &caller, &q)? {
+        let activity = history.last_sign_in(user.id).await?;
+        body["signInActivity"] = history::sign_in_activity_json(Some(&activity));
+    }
+    Ok(Json(body))
+}
+
+/// Whether `$select` names `signInActivity` (Graph's property names, in any case).
+fn selects_sign_in_activity(q: &odata::RawQuery) -> bool {
+    q.iter()
+        .filter(|(k, _)| k == "$select")
+        .flat_map(|(_, v)| v.split(','))
+        .any(|field| field.trim().eq_ignore_ascii_case("signInActivity"))
+}
+
+/// The history reader when `$select` asks for `signInActivity`, which the service allows only
+/// to callers who may read the audit log (403 for the others).
+fn sign_in_history<'a>(
+    app: &'a AppState,
+    caller: &Caller,
+    q: &odata::RawQuery,
+) -> ApiResult<Option<history::History<'a>>> {
+    if !selects_sign_in_activity(q) {
+        return Ok(None);
+    }
+    Ok(Some(history::reader(app, caller)?))
 }
 
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UpdateUser,

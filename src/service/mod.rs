@@ -11,6 +11,7 @@ pub mod connectors;
 pub mod demo;
 pub mod directory;
 pub mod entitlement;
+pub mod history;
 pub mod notices;
 pub mod outbox;
 pub mod pim;

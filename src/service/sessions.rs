@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use eligo_core::audit::{Actor, AuditEvent, Category, Initiator};
 use eligo_core::directory::User;
-use eligo_store::TokenRecord;
+use eligo_store::{SignInKind, TokenRecord};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -143,6 +143,10 @@ async fn open_session(
             signed_in = signed_in.detail(key, value);
         }
         tx.append_audit(signed_in).await?;
+        // Kept with the session it opens: a sign-in is in the history if and only if it
+        // committed (password, portal and Temporary Access Pass sign-ins are interactive).
+        tx.record_sign_in(user.id, SignInKind::Interactive, now)
+            .await?;
         tx.commit().await
     };
     if let Err(e) = written.await {
@@ -559,6 +563,9 @@ pub async fn sign_in_service_principal(
     let (raw, record) = new_session(app, sp.id, now, amr.clone(), false, Channel::Api);
     let mut tx = app.store.write().await?;
     tx.insert_token(&record).await?;
+    // Client credentials are Graph's non-interactive sign-ins.
+    tx.record_sign_in(sp.id, SignInKind::NonInteractive, now)
+        .await?;
     tx.append_audit(
         AuditEvent::new(
             now,

@@ -18,6 +18,7 @@ mod downstream;
 mod entitlement;
 mod failure_bursts;
 mod fuzz;
+mod history;
 mod limits;
 mod matrix;
 mod notices;

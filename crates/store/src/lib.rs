@@ -14,6 +14,7 @@
 mod changes;
 mod effects;
 mod entitlement;
+mod history;
 mod model;
 mod postgres;
 pub mod seal;
@@ -34,6 +35,7 @@ use uuid::Uuid;
 pub use changes::{BeforeCommit, Change, Listener, PrincipalRow};
 pub use effects::*;
 pub use entitlement::{AssignmentQuery, AssignmentRequestQuery, EntitlementTx};
+pub use history::{Activation, HistoryTx, LastActivation, SignInActivity, SignInKind};
 pub use model::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +90,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// Everything a use case can do inside one transaction.
 #[async_trait]
-pub trait Tx: EffectsTx + EntitlementTx + Send {
+pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + Send {
     // Principals.
     async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>>;
     async fn count_principals(&mut self) -> Result<i64>;

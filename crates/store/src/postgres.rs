@@ -29,6 +29,9 @@ mod shared_effects;
 #[path = "shared_entitlement_sql.rs"]
 mod shared_entitlement;
 #[allow(clippy::duplicate_mod)]
+#[path = "shared_history_sql.rs"]
+mod shared_history;
+#[allow(clippy::duplicate_mod)]
 #[path = "shared_seal_sql.rs"]
 mod shared_seal;
 
@@ -140,6 +143,13 @@ fn migrator() -> Migrator {
             MigrationType::Simple,
             include_str!("../migrations/postgres/0014_entitlement_custom_extensions.sql")
                 .into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            15,
+            "sign-in and activation history".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0015_history.sql").into_sql_str(),
             false,
         ),
     ])

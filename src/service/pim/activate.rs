@@ -410,6 +410,15 @@ async fn create_activation(
     schedule.created_using = Some(request.id);
     schedule.linked_eligibility_id = eligibility;
     tx.insert_role_schedule(&schedule).await?;
+    // The history reviews and alerts read, in the transaction of the grant: at once, or at
+    // the approval that completes the request (when it was granted, even for a later start).
+    tx.record_activation(&eligo_store::Activation {
+        principal_id: schedule.principal_id,
+        target: schedule.target(),
+        schedule_id: schedule.id,
+        activated_at: now,
+    })
+    .await?;
     grant(request, &schedule, now);
     let activity = if schedule.start_date_time > now {
         "Add member to role scheduled (PIM activation)"

@@ -15,6 +15,7 @@ mod changes;
 mod effects;
 mod entitlement;
 mod model;
+mod pim_alerts;
 mod postgres;
 pub mod seal;
 mod sqlite;
@@ -35,6 +36,7 @@ pub use changes::{BeforeCommit, Change, Listener, PrincipalRow};
 pub use effects::*;
 pub use entitlement::{AssignmentQuery, AssignmentRequestQuery, EntitlementTx};
 pub use model::*;
+pub use pim_alerts::{AlertScanTimes, PimAlertTx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -88,7 +90,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// Everything a use case can do inside one transaction.
 #[async_trait]
-pub trait Tx: EffectsTx + EntitlementTx + Send {
+pub trait Tx: EffectsTx + EntitlementTx + PimAlertTx + Send {
     // Principals.
     async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>>;
     async fn count_principals(&mut self) -> Result<i64>;

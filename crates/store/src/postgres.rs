@@ -29,6 +29,9 @@ mod shared_effects;
 #[path = "shared_entitlement_sql.rs"]
 mod shared_entitlement;
 #[allow(clippy::duplicate_mod)]
+#[path = "shared_pim_alerts_sql.rs"]
+mod shared_pim_alerts;
+#[allow(clippy::duplicate_mod)]
 #[path = "shared_seal_sql.rs"]
 mod shared_seal;
 
@@ -140,6 +143,13 @@ fn migrator() -> Migrator {
             MigrationType::Simple,
             include_str!("../migrations/postgres/0014_entitlement_custom_extensions.sql")
                 .into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            16,
+            "pim alerts".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0016_pim_alerts.sql").into_sql_str(),
             false,
         ),
     ])

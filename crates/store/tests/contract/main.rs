@@ -64,6 +64,7 @@ mod entitlement;
 mod entitlement_assignments;
 mod entitlement_notices;
 mod outbox;
+mod pim_alerts;
 mod principals;
 mod relations;
 mod reopen;

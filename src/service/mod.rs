@@ -14,6 +14,7 @@ pub mod entitlement;
 pub mod notices;
 pub mod outbox;
 pub mod pim;
+pub mod pim_alerts;
 pub mod policies;
 pub mod separation;
 pub mod sessions;

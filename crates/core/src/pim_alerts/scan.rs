@@ -22,11 +22,9 @@ pub struct ActiveAssignment {
     pub directory_scope_id: String,
     /// No end.
     pub permanent: bool,
-    /// The request (or access package assignment) that created it; None when no Eligo
-    /// request did (an import, a migration, a direct store change).
+    /// The request or access package assignment that created it; None when neither did (an
+    /// import, a migration, a direct store change).
     pub created_using: Option<Uuid>,
-    /// Delivered by an access package assignment.
-    pub from_access_package: bool,
     /// An activation of an eligibility (always made through Eligo).
     pub activated: bool,
     pub created_date_time: DateTime<Utc>,
@@ -138,7 +136,7 @@ pub fn roles_assigned_outside_pim(facts: &Facts) -> Vec<Cause> {
             let privileged = facts
                 .role(a.role_definition_id)
                 .is_none_or(|r| r.privileged);
-            let outside = a.created_using.is_none() && !a.from_access_package;
+            let outside = a.created_using.is_none();
             outside || (a.permanent && privileged)
         })
         .map(|a| {

@@ -31,7 +31,6 @@ fn assignment(principal: Uuid, role: Uuid) -> ActiveAssignment {
         directory_scope_id: "/".into(),
         permanent: false,
         created_using: Some(Uuid::from_u128(7)),
-        from_access_package: false,
         activated: false,
         created_date_time: t0(),
     }
@@ -262,8 +261,7 @@ fn outside_pim_finds_unrequested_and_permanent_privileged() {
     permanent.permanent = true;
     f.assignments.push(permanent.clone());
     // From an access package (its assignment id is created_using): fine.
-    let mut package = assignment(n(4), ua());
-    package.from_access_package = true;
+    let package = assignment(n(4), ua());
     f.assignments.push(package);
     // An activation: fine.
     let mut activation = assignment(n(5), ua());

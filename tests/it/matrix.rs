@@ -578,6 +578,13 @@ const CONNECTORS: &[Rule] = &[
 /// Alerts: `alerts/update` (Global and Security Administrators); no rule asks a fresh factor.
 const ALERTS: &[Rule] = &[Rule(admins(&[Global, Security], Sess::Any), On::Any, OK)];
 
+/// PIM alerts' writes (a configuration PATCH, a refresh): `alerts/update` (Global and Security
+/// Administrators) with a fresh second factor.
+const PIM_ALERTS: &[Rule] = &[
+    Rule(admins(&[Global, Security], Sess::Fresh), On::Any, OK),
+    Rule(admins(&[Global, Security], Sess::Stale), On::Any, MFA),
+];
+
 /// The outbox: `outbox/update` (Global Administrators); no rule asks a fresh factor.
 const OUTBOX: &[Rule] = &[Rule(admins(&[Global], Sess::Any), On::Any, OK)];
 
@@ -684,6 +691,8 @@ enum Op {
     CreateSubscription,
     DeleteSubscription,
     PatchAlert,
+    PatchPimAlertConfiguration,
+    RefreshPimAlerts,
     RetryJob,
     ReviewApproval,
     CancelRequest,
@@ -754,6 +763,8 @@ const NEW_SUBSCRIPTION: &[Target] = &[Target::Thing("a new subscription")];
 const SUBSCRIPTION: &[Target] = &[Target::Thing("a subscription")];
 const ALERT: &[Target] = &[Target::Thing("an active alert")];
 const JOB: &[Target] = &[Target::Thing("a failed outbox job")];
+const PIM_ALERT_CONFIGURATION: &[Target] = &[Target::Thing("a PIM alert configuration")];
+const PIM_ALERT_SCOPE: &[Target] = &[Target::Thing("the PIM alerts of the directory")];
 const PENDING: &[Target] = &[Target::Thing(
     "a pending activation of Security Administrator",
 )];
@@ -1054,6 +1065,18 @@ static ROWS: &[Row] = &[
         CONNECTORS,
     ),
     row("PATCH /v1/alerts/{id}", Op::PatchAlert, ALERT, ALERTS),
+    row(
+        "PATCH /v1/identityGovernance/roleManagementAlerts/alertConfigurations/{id}",
+        Op::PatchPimAlertConfiguration,
+        PIM_ALERT_CONFIGURATION,
+        PIM_ALERTS,
+    ),
+    row(
+        "POST /v1/identityGovernance/roleManagementAlerts/alerts/refresh",
+        Op::RefreshPimAlerts,
+        PIM_ALERT_SCOPE,
+        PIM_ALERTS,
+    ),
     row("POST /v1/outbox/{id}/retry", Op::RetryJob, JOB, OUTBOX),
     // The portal's main form actions: the same use cases, the same rules.
     row(
@@ -1897,6 +1920,14 @@ impl Ctx {
                 ))
             }
             Op::PatchAlert => Made::of(self.active_alert().await),
+            Op::PatchPimAlertConfiguration | Op::RefreshPimAlerts => {
+                let tenant = eligo::service::pim_alerts::tenant_id(&self.t.app)
+                    .await
+                    .unwrap_or_else(|e| panic!("the tenant id: {}", e.message));
+                Made::of(format!(
+                    "DirectoryRole_{tenant}_TooManyGlobalAdminsAssignedToTenantAlert"
+                ))
+            }
             Op::RetryJob => Made::of(self.failed_job().await),
         }
     }
@@ -2165,6 +2196,22 @@ impl Ctx {
                 format!("/v1/alerts/{id}"),
                 Some(json!({ "status": "resolved" })),
                 vec![get(format!("/v1/alerts/{id}"))],
+            ),
+            Op::PatchPimAlertConfiguration => call(
+                Method::PATCH,
+                format!("/v1/identityGovernance/roleManagementAlerts/alertConfigurations/{id}"),
+                Some(json!({ "globalAdminCountThreshold": 2 + n % 50 })),
+                vec![get(format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alertConfigurations/{id}"
+                ))],
+            ),
+            Op::RefreshPimAlerts => call(
+                Method::POST,
+                "/v1/identityGovernance/roleManagementAlerts/alerts/refresh".into(),
+                Some(json!({ "scopeId": "/", "scopeType": "DirectoryRole" })),
+                vec![get(format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alerts/{id}"
+                ))],
             ),
             Op::RetryJob => call(
                 Method::POST,

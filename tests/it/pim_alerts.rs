@@ -318,13 +318,25 @@ async fn pim_alerts_no_mfa_raised_and_remediated() {
 
 #[tokio::test]
 async fn pim_alerts_outside_pim_raised_and_remediated_by_removal() {
-    let t = TestApp::new().await;
-    let id = alert_id(&t, "RolesAssignedOutsidePimAlert").await;
+    outside_pim_raised_and_remediated(&TestApp::new().await).await;
+}
+
+/// The same on PostgreSQL (skipped loudly by the testkit where there is none).
+#[tokio::test]
+async fn pim_alerts_outside_pim_raised_and_remediated_on_postgres() {
+    let Some(t) = TestApp::postgres().await else {
+        return;
+    };
+    outside_pim_raised_and_remediated(&t).await;
+}
+
+async fn outside_pim_raised_and_remediated(t: &TestApp) {
+    let id = alert_id(t, "RolesAssignedOutsidePimAlert").await;
     // Through Eligo and time-bound: not outside. The break-glass account: by design.
     let ada = t.user("ada").await;
-    assign(&t, ada, USER_ADMINISTRATOR).await;
-    refresh(&t).await;
-    assert!(incidents(&t, &id).await.is_empty());
+    assign(t, ada, USER_ADMINISTRATOR).await;
+    refresh(t).await;
+    assert!(incidents(t, &id).await.is_empty());
 
     // Written into the store as an import would: no request created it.
     let bob = t.user("bob").await;
@@ -335,8 +347,8 @@ async fn pim_alerts_outside_pim_raised_and_remediated_by_removal() {
         Some(TimeDelta::days(30)),
     )
     .await;
-    refresh(&t).await;
-    let found = incidents(&t, &id).await;
+    refresh(t).await;
+    let found = incidents(t, &id).await;
     assert_eq!(found.len(), 1, "{found:?}");
     let incident = &found[0];
     assert_eq!(
@@ -361,7 +373,7 @@ async fn pim_alerts_outside_pim_raised_and_remediated_by_removal() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert!(incidents(&t, &id).await.is_empty());
+    assert!(incidents(t, &id).await.is_empty());
     let (status, body) = t
         .get(
             &format!(

@@ -390,7 +390,8 @@ async fn require_mfa(app: &App, caller: &Caller, incident: &Incident) -> UseCase
 }
 
 /// Scans every alert at the interval `ELIGO_ALERT_SCAN_INTERVAL` (hourly by default), the
-/// first time at start.
+/// first time one interval after start (a refresh scans at once), so starting a server writes
+/// nothing on its own.
 pub async fn run_forever(app: AppState) {
     let every = app
         .config
@@ -398,9 +399,9 @@ pub async fn run_forever(app: AppState) {
         .to_std()
         .unwrap_or(std::time::Duration::from_secs(3600));
     loop {
+        tokio::time::sleep(every).await;
         if let Err(e) = scan_all(&app).await {
             tracing::error!(error = ?e.message, "the PIM alert scan failed");
         }
-        tokio::time::sleep(every).await;
     }
 }

@@ -518,3 +518,55 @@ async fn pim_alerts_refused_callers_and_bad_input_change_nothing() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(incidents(&t, &many).await.len(), found.len());
 }
+
+#[tokio::test]
+async fn pim_alerts_permanent_privileged_assignment_made_through_eligo_is_outside_pim() {
+    let t = TestApp::new().await;
+    let id = alert_id(&t, "RolesAssignedOutsidePimAlert").await;
+    // The role's settings allow permanent active assignments; one is made through the API.
+    t.set_rule(
+        USER_ADMINISTRATOR,
+        "Expiration_Admin_Assignment",
+        json!({ "isExpirationRequired": false, "maximumDuration": "P180D" }),
+    )
+    .await;
+    let ada = t.user("ada").await;
+    let (status, body) = t
+        .post(
+            ASSIGNMENT_URL,
+            BOOTSTRAP,
+            json!({
+                "action": "adminAssign", "principalId": ada, "roleDefinitionId": USER_ADMINISTRATOR,
+                "directoryScopeId": "/", "justification": "standing",
+                "scheduleInfo": { "expiration": { "type": "noExpiration" } },
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    refresh(&t).await;
+    let found = incidents(&t, &id).await;
+    assert_eq!(assignees(&found), [ada.to_string()]);
+    // Removed by an administrator: resolved at the next scan.
+    unassign(&t, ada, USER_ADMINISTRATOR).await;
+    refresh(&t).await;
+    assert!(incidents(&t, &id).await.is_empty());
+}
+
+#[tokio::test]
+async fn pim_alerts_tenant_id_is_kept_across_a_restart() {
+    let t = TestApp::new().await;
+    let before = alert_id(&t, "NoMfaOnRoleActivationAlert").await;
+    let tenant = before
+        .strip_prefix("DirectoryRole_")
+        .and_then(|r| r.split('_').next())
+        .unwrap();
+    Uuid::parse_str(tenant).expect("the tenant id is a uuid");
+    let again = t.restarted(t.clock.now_utc()).await;
+    assert_eq!(alert_id(&again, "NoMfaOnRoleActivationAlert").await, before);
+    let (status, body) = again
+        .get(&format!("{BASE}/alertDefinitions/{before}"), BOOTSTRAP)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["severityLevel"], "medium");
+    assert_eq!(body["isRemediatable"], true);
+}

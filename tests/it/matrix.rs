@@ -585,6 +585,15 @@ const PIM_ALERTS: &[Rule] = &[
     Rule(admins(&[Global, Security], Sess::Stale), On::Any, MFA),
 ];
 
+/// Remediating a role assigned outside PIM removes it: `alerts/update` and what an
+/// administrator's removal needs (`roleAssignments/update`), both with a fresh second factor.
+/// A Security Administrator (alerts, not role assignments) and a Privileged Role Administrator
+/// (role assignments, not alerts) are each refused.
+const PIM_REMEDIATE: &[Rule] = &[
+    Rule(admins(&[Global], Sess::Fresh), On::Any, OK),
+    Rule(admins(&[Global, Security], Sess::Stale), On::Any, MFA),
+];
+
 /// The outbox: `outbox/update` (Global Administrators); no rule asks a fresh factor.
 const OUTBOX: &[Rule] = &[Rule(admins(&[Global], Sess::Any), On::Any, OK)];
 
@@ -693,6 +702,7 @@ enum Op {
     PatchAlert,
     PatchPimAlertConfiguration,
     RefreshPimAlerts,
+    RemediatePimAlertIncident,
     RetryJob,
     ReviewApproval,
     CancelRequest,
@@ -765,6 +775,9 @@ const ALERT: &[Target] = &[Target::Thing("an active alert")];
 const JOB: &[Target] = &[Target::Thing("a failed outbox job")];
 const PIM_ALERT_CONFIGURATION: &[Target] = &[Target::Thing("a PIM alert configuration")];
 const PIM_ALERT_SCOPE: &[Target] = &[Target::Thing("the PIM alerts of the directory")];
+const PIM_ALERT_INCIDENT: &[Target] = &[Target::Thing(
+    "an incident of a User Administrator assigned outside PIM",
+)];
 const PENDING: &[Target] = &[Target::Thing(
     "a pending activation of Security Administrator",
 )];
@@ -1076,6 +1089,12 @@ static ROWS: &[Row] = &[
         Op::RefreshPimAlerts,
         PIM_ALERT_SCOPE,
         PIM_ALERTS,
+    ),
+    row(
+        "POST /v1/identityGovernance/roleManagementAlerts/alerts/{id}/alertIncidents/{incidentId}/remediate",
+        Op::RemediatePimAlertIncident,
+        PIM_ALERT_INCIDENT,
+        PIM_REMEDIATE,
     ),
     row("POST /v1/outbox/{id}/retry", Op::RetryJob, JOB, OUTBOX),
     // The portal's main form actions: the same use cases, the same rules.
@@ -1928,6 +1947,7 @@ impl Ctx {
                     "DirectoryRole_{tenant}_TooManyGlobalAdminsAssignedToTenantAlert"
                 ))
             }
+            Op::RemediatePimAlertIncident => self.outside_pim_incident().await,
             Op::RetryJob => Made::of(self.failed_job().await),
         }
     }
@@ -2213,6 +2233,16 @@ impl Ctx {
                     "/v1/identityGovernance/roleManagementAlerts/alerts/{id}"
                 ))],
             ),
+            Op::RemediatePimAlertIncident => call(
+                Method::POST,
+                format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alerts/{id}/alertIncidents/{other}/remediate"
+                ),
+                None,
+                vec![get(format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alerts/{id}/alertIncidents"
+                ))],
+            ),
             Op::RetryJob => call(
                 Method::POST,
                 format!("/v1/outbox/{id}/retry"),
@@ -2303,6 +2333,40 @@ impl Ctx {
         .unwrap();
         tx.commit().await.unwrap();
         id
+    }
+
+    /// A User Administrator assignment written into the store as an import would (no request
+    /// created it), scanned: the alert's id and the incident's.
+    async fn outside_pim_incident(&self) -> Made {
+        let user = self.new_user("imported").await;
+        self.t
+            .grant(
+                user,
+                ids::USER_ADMINISTRATOR,
+                ScheduleKind::Active,
+                Some(TimeDelta::days(30)),
+            )
+            .await;
+        let app = &self.t.app;
+        fn fail<T>(e: eligo::failure::Failure) -> T {
+            panic!("{}", e.message)
+        }
+        eligo::service::pim_alerts::scan_all(app)
+            .await
+            .unwrap_or_else(fail);
+        let tenant = eligo::service::pim_alerts::tenant_id(app)
+            .await
+            .unwrap_or_else(fail);
+        let kind = eligo_core::pim_alerts::AlertKind::RolesAssignedOutsidePim;
+        let mut tx = app.store.read().await.unwrap();
+        let incident = tx
+            .list_alert_incidents(kind, true)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.data["assigneeId"] == user.to_string())
+            .expect("the incident");
+        Made::with(kind.id(tenant), incident.id)
     }
 
     /// A dead letter in the outbox (no worker runs in these tests).

@@ -481,7 +481,38 @@ async fn pim_alerts_refused_callers_and_bad_input_change_nothing() {
         let (status, body) = t.get(&path, BOOTSTRAP).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
+    let unknown = format!(
+        "DirectoryRole_{}_RolesAssignedOutsidePimAlert",
+        Uuid::new_v4()
+    );
+    let (status, _) = t
+        .post(
+            &format!("{BASE}/alerts/{unknown}/refresh"),
+            BOOTSTRAP,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = t
+        .patch(
+            &format!("{BASE}/alertConfigurations/{unknown}"),
+            BOOTSTRAP,
+            json!({ "isEnabled": false }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(alert(&t, &id).await["lastScannedDateTime"], Value::Null);
+    // Without the filter: the same nine alerts.
+    let (status, body) = t.get(&format!("{BASE}/alerts"), BOOTSTRAP).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["value"].as_array().unwrap().len(), 9);
+    assert!(
+        body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["isActive"] == false)
+    );
 
     // An alert without a remediation.
     refresh(&t).await;

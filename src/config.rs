@@ -131,6 +131,8 @@ pub struct Config {
     /// A break-glass session is announced (mail to Global Administrators, `breakglass.used`)
     /// at its first use and then at most once per this period while it is used.
     pub breakglass_notice_interval: TimeDelta,
+    /// How often the scheduler scans for PIM alerts (`ELIGO_ALERT_SCAN_INTERVAL`, hourly).
+    pub alert_scan_interval: TimeDelta,
     /// Failed sign-ins and step-ups: the first of a burst is audited at once, the rest of the
     /// burst (same account, address or session, same reason) is counted and audited as one
     /// entry when the burst ends or every this long.
@@ -191,6 +193,7 @@ struct FileConfig {
     audit_export_file: Option<PathBuf>,
     audit_export_syslog: Option<String>,
     breakglass_notice_interval: Option<String>,
+    alert_scan_interval: Option<String>,
     audit_failure_window: Option<String>,
     audit_verify_interval: Option<String>,
     tls_cert_file: Option<PathBuf>,
@@ -242,6 +245,7 @@ impl Config {
             audit_export_file: None,
             audit_export_syslog: None,
             breakglass_notice_interval: TimeDelta::hours(1),
+            alert_scan_interval: TimeDelta::hours(1),
             audit_failure_window: TimeDelta::minutes(1),
             audit_verify_interval: TimeDelta::seconds(10),
             max_auth_body_bytes: 16 * 1024,
@@ -374,6 +378,9 @@ impl Config {
         if let Some(v) = var("ELIGO_BREAKGLASS_NOTICE_INTERVAL") {
             cfg.breakglass_notice_interval = duration("ELIGO_BREAKGLASS_NOTICE_INTERVAL", &v)?;
         }
+        if let Some(v) = var("ELIGO_ALERT_SCAN_INTERVAL") {
+            cfg.alert_scan_interval = duration("ELIGO_ALERT_SCAN_INTERVAL", &v)?;
+        }
         if let Some(v) = var("ELIGO_AUDIT_FAILURE_WINDOW") {
             cfg.audit_failure_window = duration("ELIGO_AUDIT_FAILURE_WINDOW", &v)?;
         }
@@ -446,6 +453,10 @@ impl Config {
         // Below a minute a burst of break-glass requests would become a burst of mail.
         if cfg.breakglass_notice_interval < TimeDelta::minutes(1) {
             bail!("ELIGO_BREAKGLASS_NOTICE_INTERVAL must be at least PT1M");
+        }
+        // A scan reads every active assignment in a write transaction: not more than that.
+        if cfg.alert_scan_interval < TimeDelta::minutes(1) {
+            bail!("ELIGO_ALERT_SCAN_INTERVAL must be at least PT1M");
         }
         if cfg.audit_failure_window < TimeDelta::seconds(1)
             || cfg.audit_failure_window > TimeDelta::hours(1)
@@ -528,6 +539,9 @@ impl Config {
         }
         if let Some(v) = f.breakglass_notice_interval {
             self.breakglass_notice_interval = duration("breakglass_notice_interval", &v)?;
+        }
+        if let Some(v) = f.alert_scan_interval {
+            self.alert_scan_interval = duration("alert_scan_interval", &v)?;
         }
         if let Some(v) = f.audit_failure_window {
             self.audit_failure_window = duration("audit_failure_window", &v)?;
@@ -696,6 +710,7 @@ mod tests {
     fn audit_and_break_glass_settings() {
         let c = load(&[], None).unwrap();
         assert_eq!(c.breakglass_notice_interval, TimeDelta::hours(1));
+        assert_eq!(c.alert_scan_interval, TimeDelta::hours(1));
         assert_eq!(c.audit_failure_window, TimeDelta::minutes(1));
         assert_eq!(c.audit_verify_interval, TimeDelta::seconds(10));
         assert_eq!(c.audit_export_syslog, None);

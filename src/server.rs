@@ -98,6 +98,8 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let outbox = tokio::spawn(crate::outbox::worker::run_forever(app.clone()));
     // Compares every provisioned downstream group with Eligo's view on a timer.
     let reconciler = tokio::spawn(crate::provisioning::reconcile::run_forever(app.clone()));
+    // Scans for PIM alerts on a timer (ELIGO_ALERT_SCAN_INTERVAL), the first one interval on.
+    let alert_scans = tokio::spawn(crate::service::pim_alerts::run_forever(app.clone()));
     // Signs the audit head outside the database now and then, and once more at shutdown.
     let signer = Arc::new(
         crate::checkpoint::Signer::open(&app.config.checkpoint_dir())
@@ -170,6 +172,7 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     scheduler.abort();
     outbox.abort();
     reconciler.abort();
+    alert_scans.abort();
     store.close().await;
     tracing::info!("eligo stopped");
     Ok(())

@@ -18,6 +18,7 @@ pub mod me;
 pub mod odata;
 pub mod outbox;
 pub mod pim;
+pub mod pim_alerts;
 pub mod policies;
 pub mod roles;
 pub mod schemas;
@@ -48,4 +49,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(subscriptions::routes())
         .merge(alerts::routes())
         .merge(entitlement::routes())
+        .merge(pim_alerts::routes())
 }

@@ -15,6 +15,7 @@ pub mod history;
 pub mod notices;
 pub mod outbox;
 pub mod pim;
+pub mod pim_alerts;
 pub mod policies;
 pub mod separation;
 pub mod sessions;

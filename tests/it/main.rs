@@ -24,6 +24,7 @@ mod matrix;
 mod notices;
 mod outbound;
 mod pim;
+mod pim_alerts;
 mod policies;
 mod portal;
 mod process;

@@ -578,6 +578,22 @@ const CONNECTORS: &[Rule] = &[
 /// Alerts: `alerts/update` (Global and Security Administrators); no rule asks a fresh factor.
 const ALERTS: &[Rule] = &[Rule(admins(&[Global, Security], Sess::Any), On::Any, OK)];
 
+/// PIM alerts' writes (a configuration PATCH, a refresh): `alerts/update` (Global and Security
+/// Administrators) with a fresh second factor.
+const PIM_ALERTS: &[Rule] = &[
+    Rule(admins(&[Global, Security], Sess::Fresh), On::Any, OK),
+    Rule(admins(&[Global, Security], Sess::Stale), On::Any, MFA),
+];
+
+/// Remediating a role assigned outside PIM removes it: `alerts/update` and what an
+/// administrator's removal needs (`roleAssignments/update`), both with a fresh second factor.
+/// A Security Administrator (alerts, not role assignments) and a Privileged Role Administrator
+/// (role assignments, not alerts) are each refused.
+const PIM_REMEDIATE: &[Rule] = &[
+    Rule(admins(&[Global], Sess::Fresh), On::Any, OK),
+    Rule(admins(&[Global, Security], Sess::Stale), On::Any, MFA),
+];
+
 /// The outbox: `outbox/update` (Global Administrators); no rule asks a fresh factor.
 const OUTBOX: &[Rule] = &[Rule(admins(&[Global], Sess::Any), On::Any, OK)];
 
@@ -684,6 +700,9 @@ enum Op {
     CreateSubscription,
     DeleteSubscription,
     PatchAlert,
+    PatchPimAlertConfiguration,
+    RefreshPimAlerts,
+    RemediatePimAlertIncident,
     RetryJob,
     ReviewApproval,
     CancelRequest,
@@ -754,6 +773,11 @@ const NEW_SUBSCRIPTION: &[Target] = &[Target::Thing("a new subscription")];
 const SUBSCRIPTION: &[Target] = &[Target::Thing("a subscription")];
 const ALERT: &[Target] = &[Target::Thing("an active alert")];
 const JOB: &[Target] = &[Target::Thing("a failed outbox job")];
+const PIM_ALERT_CONFIGURATION: &[Target] = &[Target::Thing("a PIM alert configuration")];
+const PIM_ALERT_SCOPE: &[Target] = &[Target::Thing("the PIM alerts of the directory")];
+const PIM_ALERT_INCIDENT: &[Target] = &[Target::Thing(
+    "an incident of a User Administrator assigned outside PIM",
+)];
 const PENDING: &[Target] = &[Target::Thing(
     "a pending activation of Security Administrator",
 )];
@@ -1054,6 +1078,24 @@ static ROWS: &[Row] = &[
         CONNECTORS,
     ),
     row("PATCH /v1/alerts/{id}", Op::PatchAlert, ALERT, ALERTS),
+    row(
+        "PATCH /v1/identityGovernance/roleManagementAlerts/alertConfigurations/{id}",
+        Op::PatchPimAlertConfiguration,
+        PIM_ALERT_CONFIGURATION,
+        PIM_ALERTS,
+    ),
+    row(
+        "POST /v1/identityGovernance/roleManagementAlerts/alerts/refresh",
+        Op::RefreshPimAlerts,
+        PIM_ALERT_SCOPE,
+        PIM_ALERTS,
+    ),
+    row(
+        "POST /v1/identityGovernance/roleManagementAlerts/alerts/{id}/alertIncidents/{incidentId}/remediate",
+        Op::RemediatePimAlertIncident,
+        PIM_ALERT_INCIDENT,
+        PIM_REMEDIATE,
+    ),
     row("POST /v1/outbox/{id}/retry", Op::RetryJob, JOB, OUTBOX),
     // The portal's main form actions: the same use cases, the same rules.
     row(
@@ -1897,6 +1939,15 @@ impl Ctx {
                 ))
             }
             Op::PatchAlert => Made::of(self.active_alert().await),
+            Op::PatchPimAlertConfiguration | Op::RefreshPimAlerts => {
+                let tenant = eligo::service::pim_alerts::tenant_id(&self.t.app)
+                    .await
+                    .unwrap_or_else(|e| panic!("the tenant id: {}", e.message));
+                Made::of(format!(
+                    "DirectoryRole_{tenant}_TooManyGlobalAdminsAssignedToTenantAlert"
+                ))
+            }
+            Op::RemediatePimAlertIncident => self.outside_pim_incident().await,
             Op::RetryJob => Made::of(self.failed_job().await),
         }
     }
@@ -2166,6 +2217,32 @@ impl Ctx {
                 Some(json!({ "status": "resolved" })),
                 vec![get(format!("/v1/alerts/{id}"))],
             ),
+            Op::PatchPimAlertConfiguration => call(
+                Method::PATCH,
+                format!("/v1/identityGovernance/roleManagementAlerts/alertConfigurations/{id}"),
+                Some(json!({ "globalAdminCountThreshold": 2 + n % 50 })),
+                vec![get(format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alertConfigurations/{id}"
+                ))],
+            ),
+            Op::RefreshPimAlerts => call(
+                Method::POST,
+                "/v1/identityGovernance/roleManagementAlerts/alerts/refresh".into(),
+                Some(json!({ "scopeId": "/", "scopeType": "DirectoryRole" })),
+                vec![get(format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alerts/{id}"
+                ))],
+            ),
+            Op::RemediatePimAlertIncident => call(
+                Method::POST,
+                format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alerts/{id}/alertIncidents/{other}/remediate"
+                ),
+                None,
+                vec![get(format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alerts/{id}/alertIncidents"
+                ))],
+            ),
             Op::RetryJob => call(
                 Method::POST,
                 format!("/v1/outbox/{id}/retry"),
@@ -2256,6 +2333,40 @@ impl Ctx {
         .unwrap();
         tx.commit().await.unwrap();
         id
+    }
+
+    /// A User Administrator assignment written into the store as an import would (no request
+    /// created it), scanned: the alert's id and the incident's.
+    async fn outside_pim_incident(&self) -> Made {
+        let user = self.new_user("imported").await;
+        self.t
+            .grant(
+                user,
+                ids::USER_ADMINISTRATOR,
+                ScheduleKind::Active,
+                Some(TimeDelta::days(30)),
+            )
+            .await;
+        let app = &self.t.app;
+        fn fail<T>(e: eligo::failure::Failure) -> T {
+            panic!("{}", e.message)
+        }
+        eligo::service::pim_alerts::scan_all(app)
+            .await
+            .unwrap_or_else(fail);
+        let tenant = eligo::service::pim_alerts::tenant_id(app)
+            .await
+            .unwrap_or_else(fail);
+        let kind = eligo_core::pim_alerts::AlertKind::RolesAssignedOutsidePim;
+        let mut tx = app.store.read().await.unwrap();
+        let incident = tx
+            .list_alert_incidents(kind, true)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.data["assigneeId"] == user.to_string())
+            .expect("the incident");
+        Made::with(kind.id(tenant), incident.id)
     }
 
     /// A dead letter in the outbox (no worker runs in these tests).

@@ -18,6 +18,7 @@ pub mod duration_words;
 pub mod entitlement;
 pub mod filter;
 pub mod invalid;
+pub mod pim_alerts;
 pub mod policy;
 pub mod policy_changes;
 pub mod privilege;

@@ -16,6 +16,7 @@ mod effects;
 mod entitlement;
 mod history;
 mod model;
+mod pim_alerts;
 mod postgres;
 pub mod seal;
 mod sqlite;
@@ -37,6 +38,7 @@ pub use effects::*;
 pub use entitlement::{AssignmentQuery, AssignmentRequestQuery, EntitlementTx};
 pub use history::{Activation, HistoryTx, LastActivation, SignInActivity, SignInKind};
 pub use model::*;
+pub use pim_alerts::{AlertScanTimes, PimAlertTx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -90,7 +92,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// Everything a use case can do inside one transaction.
 #[async_trait]
-pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + Send {
+pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + Send {
     // Principals.
     async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>>;
     async fn count_principals(&mut self) -> Result<i64>;

@@ -32,6 +32,9 @@ mod shared_entitlement;
 #[path = "shared_history_sql.rs"]
 mod shared_history;
 #[allow(clippy::duplicate_mod)]
+#[path = "shared_pim_alerts_sql.rs"]
+mod shared_pim_alerts;
+#[allow(clippy::duplicate_mod)]
 #[path = "shared_seal_sql.rs"]
 mod shared_seal;
 
@@ -150,6 +153,13 @@ fn migrator() -> Migrator {
             "sign-in and activation history".into(),
             MigrationType::Simple,
             include_str!("../migrations/postgres/0015_history.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            16,
+            "pim alerts".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0016_pim_alerts.sql").into_sql_str(),
             false,
         ),
     ])

@@ -65,6 +65,7 @@ mod entitlement_assignments;
 mod entitlement_notices;
 mod history;
 mod outbox;
+mod pim_alerts;
 mod principals;
 mod relations;
 mod reopen;

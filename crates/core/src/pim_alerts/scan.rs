@@ -1,0 +1,208 @@
+//! The scans of this slice, each from plain facts the server gathers in its transaction, and
+//! `reconcile`: which incidents to raise and which to resolve.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{AlertKind, Configuration};
+use crate::roles::ids::GLOBAL_ADMINISTRATOR;
+
+/// An active directory-role assignment current at the scan (not an eligibility; group access
+/// is left out by the server).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveAssignment {
+    pub schedule_id: Uuid,
+    pub principal_id: Uuid,
+    pub principal_display_name: String,
+    pub principal_upn: Option<String>,
+    pub role_definition_id: Uuid,
+    pub directory_scope_id: String,
+    /// No end.
+    pub permanent: bool,
+    /// The request or access package assignment that created it; None when neither did (an
+    /// import, a migration, a direct store change).
+    pub created_using: Option<Uuid>,
+    /// An activation of an eligibility (always made through Eligo).
+    pub activated: bool,
+    pub created_date_time: DateTime<Utc>,
+}
+
+/// A directory role and what the scans need of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleFacts {
+    pub id: Uuid,
+    pub display_name: String,
+    pub template_id: Option<Uuid>,
+    /// Held or reachable, it makes its holder privileged (threat-model rule 1).
+    pub privileged: bool,
+    /// The role's settings demand a second factor on activation (`Enablement_EndUser_Assignment`
+    /// holds `MultiFactorAuthentication`).
+    pub mfa_on_activation: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub assignments: Vec<ActiveAssignment>,
+    pub roles: Vec<RoleFacts>,
+    /// The break-glass accounts: their standing Global Administrator is by design.
+    pub break_glass: Vec<Uuid>,
+}
+
+impl Facts {
+    fn role(&self, id: Uuid) -> Option<&RoleFacts> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+}
+
+/// A cause found now: the key that identifies it among the incidents of its alert, and the
+/// incident's Graph fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cause {
+    pub key: String,
+    pub data: Value,
+}
+
+fn global_administrator() -> Uuid {
+    Uuid::parse_str(GLOBAL_ADMINISTRATOR).expect("a uuid")
+}
+
+/// `TooManyGlobalAdminsAssignedToTenantAlert`: one incident per active Global Administrator
+/// (permanent or time-bound; eligible holders do not count, as in Entra) when their number
+/// reaches `globalAdminCountThreshold` AND their share of everyone holding an active role
+/// reaches `percentageOfGlobalAdminsOutOfRolesThreshold` (Entra raises it only when both are
+/// met).
+pub fn too_many_global_admins(facts: &Facts, config: &Configuration) -> Vec<Cause> {
+    let ga = global_administrator();
+    let mut admins: BTreeMap<Uuid, &ActiveAssignment> = BTreeMap::new();
+    let mut holders: HashSet<Uuid> = HashSet::new();
+    for a in &facts.assignments {
+        holders.insert(a.principal_id);
+        if a.role_definition_id == ga {
+            admins.entry(a.principal_id).or_insert(a);
+        }
+    }
+    let count = admins.len() as u64;
+    let all = holders.len() as u64;
+    let reaches_count = count >= u64::from(config.count_threshold());
+    // count / all >= p / 100, in integers.
+    let reaches_share = all > 0 && count * 100 >= u64::from(config.percentage_threshold()) * all;
+    if !(reaches_count && reaches_share) {
+        return Vec::new();
+    }
+    admins
+        .values()
+        .map(|a| Cause {
+            key: a.principal_id.to_string(),
+            data: json!({
+                "assigneeId": a.principal_id.to_string(),
+                "assigneeDisplayName": a.principal_display_name,
+                "assigneeUserPrincipalName": a.principal_upn,
+            }),
+        })
+        .collect()
+}
+
+/// `NoMfaOnRoleActivationAlert`: one incident per role whose activation does not demand a
+/// second factor.
+pub fn no_mfa_on_role_activation(facts: &Facts) -> Vec<Cause> {
+    facts
+        .roles
+        .iter()
+        .filter(|r| !r.mfa_on_activation)
+        .map(|r| Cause {
+            key: r.id.to_string(),
+            data: json!({
+                "roleDefinitionId": r.id.to_string(),
+                "roleDisplayName": r.display_name,
+                "roleTemplateId": r.template_id.unwrap_or(r.id).to_string(),
+            }),
+        })
+        .collect()
+}
+
+/// `RolesAssignedOutsidePimAlert`: one incident per standing active assignment that no Eligo
+/// request or access package created, and per permanent active assignment of a privileged role
+/// to anyone but the break-glass accounts (whose standing Global Administrator is by design).
+pub fn roles_assigned_outside_pim(facts: &Facts) -> Vec<Cause> {
+    let glass: BTreeSet<Uuid> = facts.break_glass.iter().copied().collect();
+    facts
+        .assignments
+        .iter()
+        .filter(|a| !a.activated && !glass.contains(&a.principal_id))
+        .filter(|a| {
+            let privileged = facts
+                .role(a.role_definition_id)
+                .is_none_or(|r| r.privileged);
+            let outside = a.created_using.is_none();
+            outside || (a.permanent && privileged)
+        })
+        .map(|a| {
+            let role = facts.role(a.role_definition_id);
+            Cause {
+                key: a.schedule_id.to_string(),
+                data: json!({
+                    "assigneeId": a.principal_id.to_string(),
+                    "assigneeDisplayName": a.principal_display_name,
+                    "assigneeUserPrincipalName": a.principal_upn,
+                    "assignmentCreatedDateTime": a.created_date_time,
+                    "roleDefinitionId": a.role_definition_id.to_string(),
+                    "roleDisplayName": role.map(|r| r.display_name.clone()),
+                    "roleTemplateId": role
+                        .and_then(|r| r.template_id)
+                        .unwrap_or(a.role_definition_id)
+                        .to_string(),
+                    "directoryScopeId": a.directory_scope_id,
+                }),
+            }
+        })
+        .collect()
+}
+
+/// The causes of `kind` found in `facts`; None for the definitions this slice does not scan.
+/// A disabled alert finds nothing, so its incidents resolve.
+pub fn scan(kind: AlertKind, facts: &Facts, config: &Configuration) -> Option<Vec<Cause>> {
+    if !kind.is_scanned() {
+        return None;
+    }
+    if !config.is_enabled {
+        return Some(Vec::new());
+    }
+    Some(match kind {
+        AlertKind::TooManyGlobalAdmins => too_many_global_admins(facts, config),
+        AlertKind::NoMfaOnRoleActivation => no_mfa_on_role_activation(facts),
+        AlertKind::RolesAssignedOutsidePim => roles_assigned_outside_pim(facts),
+        _ => Vec::new(),
+    })
+}
+
+/// What a scan changes: the causes to raise as new incidents, and the unresolved incidents to
+/// resolve.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reconciled {
+    pub raise: Vec<Cause>,
+    pub resolve: Vec<Uuid>,
+}
+
+/// Given the unresolved incidents `(id, cause key)` and the causes found now: a cause with an
+/// unresolved incident is left alone (raised once), one without is raised (anew, if an
+/// earlier incident of it was resolved), and an incident whose cause is gone is resolved.
+pub fn reconcile(active: &[(Uuid, String)], found: &[Cause]) -> Reconciled {
+    let open: HashSet<&str> = active.iter().map(|(_, k)| k.as_str()).collect();
+    let now: HashSet<&str> = found.iter().map(|c| c.key.as_str()).collect();
+    let mut seen = HashSet::new();
+    Reconciled {
+        raise: found
+            .iter()
+            .filter(|c| !open.contains(c.key.as_str()) && seen.insert(c.key.as_str()))
+            .cloned()
+            .collect(),
+        resolve: active
+            .iter()
+            .filter(|(_, k)| !now.contains(k.as_str()))
+            .map(|(id, _)| *id)
+            .collect(),
+    }
+}

@@ -99,4 +99,11 @@ pub trait HistoryTx: Send {
     /// The last activation (and the number of activations) per (principal, target) for every
     /// principal and target ever activated, in one query (for scans).
     async fn last_activations(&mut self) -> Result<Vec<LastActivation>>;
+    /// Every activation made in `[from, to)` (the start included, the end not), of every
+    /// principal and target, ordered by principal, target and time, in one query (for scans).
+    async fn activations_between(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Activation>>;
 }

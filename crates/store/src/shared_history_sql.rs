@@ -239,4 +239,36 @@ impl HistoryTx for SqlTx {
             })
             .collect()
     }
+
+    async fn activations_between(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Activation>> {
+        let rows = sqlx::query(
+            "SELECT principal_id, target_kind, target_id, access_id, directory_scope_id, \
+             schedule_id, activated_at FROM activation_history \
+             WHERE activated_at >= $1 AND activated_at < $2 \
+             ORDER BY principal_id, target_id, access_id, directory_scope_id, activated_at",
+        )
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Activation {
+                    principal_id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+                    target: target_from(
+                        &r.try_get::<String, _>(1)?,
+                        &r.try_get::<String, _>(2)?,
+                        &r.try_get::<String, _>(3)?,
+                        r.try_get(4)?,
+                    )?,
+                    schedule_id: parse_uuid(&r.try_get::<String, _>(5)?)?,
+                    activated_at: from_micros(r.try_get(6)?),
+                })
+            })
+            .collect()
+    }
 }

@@ -123,6 +123,12 @@ async fn a_rolled_back_sign_in_records_nothing(store: Arc<dyn Store>) {
     assert!(tx.all_sign_in_activity().await.unwrap().is_empty());
     assert_eq!(tx.last_activation(user, &target).await.unwrap(), None);
     assert!(tx.last_activations().await.unwrap().is_empty());
+    assert!(
+        tx.activations_between(t(0), t(10_000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 contract!(a_rolled_back_sign_in_records_nothing => a_rolled_back_sign_in_records_nothing_sqlite, a_rolled_back_sign_in_records_nothing_postgres);
@@ -201,6 +207,29 @@ async fn activations_are_counted_per_target(store: Arc<dyn Store>) {
         activated_at: t(at),
         count,
     };
+    // Every activation in [from, to), by principal, target and time.
+    let between = tx.activations_between(t(150), t(500)).await.unwrap();
+    let mut expected = vec![
+        activation(1, &admin, 71, 200),
+        activation(1, &admin, 72, 300),
+        activation(1, &admin_in_unit, 73, 400),
+        activation(1, &member, 74, 150),
+    ];
+    expected.sort_by_key(|a| (a.principal_id, target_key(&a.target), a.activated_at));
+    assert_eq!(between, expected);
+    assert_eq!(
+        tx.activations_between(t(500), t(601)).await.unwrap(),
+        vec![
+            activation(2, &admin, 75, 500),
+            activation(3, &owner, 76, 600)
+        ]
+    );
+    assert!(
+        tx.activations_between(t(601), t(10_000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         sorted_by_key(all),
         sorted_by_key(vec![
@@ -211,6 +240,18 @@ async fn activations_are_counted_per_target(store: Arc<dyn Store>) {
             expect(3, &owner, 600, 1),
         ])
     );
+}
+
+/// The order the store lists targets in: target id, access, scope.
+fn target_key(target: &Target) -> (String, String, String) {
+    match target {
+        Target::Role { role, scope } => (role.to_string(), String::new(), scope.clone()),
+        Target::Group { group, access } => (
+            group.to_string(),
+            access.as_str().to_string(),
+            String::new(),
+        ),
+    }
 }
 
 fn sorted_by_key(mut items: Vec<LastActivation>) -> Vec<LastActivation> {

@@ -12,10 +12,10 @@ use uuid::Uuid;
 
 use crate::harness::*;
 
-const BASE: &str = "/v1/identityGovernance/roleManagementAlerts";
+pub(crate) const BASE: &str = "/v1/identityGovernance/roleManagementAlerts";
 
 /// The alert's id (`DirectoryRole_{tenant}_{name}`), as listed.
-async fn alert_id(t: &TestApp, name: &str) -> String {
+pub(crate) async fn alert_id(t: &TestApp, name: &str) -> String {
     let (status, body) = t
         .get(
             &format!("{BASE}/alerts?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole'"),
@@ -32,7 +32,7 @@ async fn alert_id(t: &TestApp, name: &str) -> String {
         .expect("the alert")
 }
 
-async fn refresh(t: &TestApp) {
+pub(crate) async fn refresh(t: &TestApp) {
     let (status, body) = t
         .post(
             &format!("{BASE}/alerts/refresh"),
@@ -43,7 +43,7 @@ async fn refresh(t: &TestApp) {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
 
-async fn incidents(t: &TestApp, id: &str) -> Vec<Value> {
+pub(crate) async fn incidents(t: &TestApp, id: &str) -> Vec<Value> {
     let (status, body) = t
         .get(&format!("{BASE}/alerts/{id}/alertIncidents"), BOOTSTRAP)
         .await;

@@ -12,7 +12,8 @@ use eligo_core::authz::actions;
 use eligo_core::pim_alerts::{self as core, AlertKind, Configuration, Incident};
 use eligo_core::policy::{RolePolicy, ScopeType};
 use eligo_core::request::{RequestAction, RequestKind};
-use eligo_store::{AlertScanTimes, Tx};
+use eligo_core::schedule::ScheduleKind;
+use eligo_store::{AlertScanTimes, ScheduleQuery, Targets, Tx};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -310,6 +311,10 @@ pub async fn remediate(
         match kind {
             AlertKind::RolesAssignedOutsidePim => remove_assignment(app, caller, &incident).await?,
             AlertKind::NoMfaOnRoleActivation => require_mfa(app, caller, &incident).await?,
+            AlertKind::StaleSignIn => remove_holdings(app, caller, kind, &incident, true).await?,
+            AlertKind::RedundantAssignment => {
+                remove_holdings(app, caller, kind, &incident, false).await?
+            }
             _ => {}
         }
         let now = app.clock.now();
@@ -367,6 +372,78 @@ async fn remove_assignment(app: &App, caller: &Caller, incident: &Incident) -> U
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Removes what the incident's assignee holds of its role, at every scope, as an
+/// administrator's `adminRemove` would: each eligibility through the eligibility requests and,
+/// when `active` too, each standing active assignment through the assignment requests (an
+/// activation ends with the eligibility it came from, or at its own end).
+async fn remove_holdings(
+    app: &App,
+    caller: &Caller,
+    kind: AlertKind,
+    incident: &Incident,
+    active: bool,
+) -> UseCaseResult<()> {
+    let principal = field(incident, "assigneeId")?;
+    let role = field(incident, "roleDefinitionId")?;
+    let now = app.clock.now();
+    let mut held: Vec<(RequestKind, String)> = Vec::new();
+    {
+        let mut tx = app.store.read().await?;
+        let kinds: &[ScheduleKind] = if active {
+            &[ScheduleKind::Eligible, ScheduleKind::Active]
+        } else {
+            &[ScheduleKind::Eligible]
+        };
+        for &schedule_kind in kinds {
+            let schedules = tx
+                .list_role_schedules(&ScheduleQuery {
+                    kind: Some(schedule_kind),
+                    targets: Targets::Roles,
+                    principal_ids: Some(vec![principal]),
+                    role_definition_id: Some(role),
+                    directory_scope_id: None,
+                })
+                .await?;
+            for s in schedules {
+                if s.has_ended(now) || s.linked_eligibility_id.is_some() {
+                    continue;
+                }
+                let request_kind = match schedule_kind {
+                    ScheduleKind::Eligible => RequestKind::Eligibility,
+                    ScheduleKind::Active => RequestKind::Assignment,
+                };
+                if !held.contains(&(request_kind, s.directory_scope_id.clone())) {
+                    held.push((request_kind, s.directory_scope_id));
+                }
+            }
+        }
+    }
+    // Gone meanwhile: the rescan resolves the incident.
+    for (request_kind, scope) in held {
+        pim::submit::submit(
+            app,
+            caller,
+            pim::submit::NewRequest {
+                kind: request_kind,
+                action: RequestAction::AdminRemove,
+                principal_id: principal,
+                role_definition_id: role,
+                directory_scope_id: scope,
+                justification: Some(format!(
+                    "Remediation of PIM alert incident {} ({})",
+                    incident.id,
+                    kind.name()
+                )),
+                ticket: None,
+                schedule_info: None,
+                is_validation_only: false,
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 

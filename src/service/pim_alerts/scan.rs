@@ -5,18 +5,20 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEvent, Category, Initiator};
+use eligo_core::directory::PrincipalKind;
 use eligo_core::pim_alerts::{
-    self as core, ActiveAssignment, AlertKind, Facts, Incident, RoleFacts,
+    self as core, ActiveAssignment, AlertKind, Eligibility, Facts, Holder, Incident,
+    RoleActivation, RoleFacts,
 };
 use eligo_core::policy::{Enablement, RolePolicy, ScopeType};
-use eligo_core::schedule::ScheduleKind;
+use eligo_core::schedule::{RoleSchedule, ScheduleKind};
+use eligo_core::target::Target;
 use eligo_store::{RoleQuery, ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
 use super::{configuration, tenant_id};
 use crate::app::App;
 use crate::failure::UseCaseResult;
-use crate::service::access::principal_summary;
 use crate::service::bootstrap::BREAKGLASS_UPN;
 
 /// What a scan changed.
@@ -98,9 +100,14 @@ pub(super) async fn run(
     Ok(done)
 }
 
-/// The facts of this slice's scans: the directory roles' active assignments current now, the
-/// roles with their activation MFA rule, and the break-glass account.
+/// The facts of the scans: the directory roles' active assignments and eligibilities current
+/// now, their holders (names, account creation), the roles with their activation MFA rule, the
+/// break-glass account, and the history (every principal's last sign-in, the last activation
+/// per principal and role, the activations of the sequential window), each a bulk read.
 async fn facts(tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCaseResult<Facts> {
+    let current = |s: &RoleSchedule| {
+        !(s.start_date_time > now || s.has_ended(now) || s.end_date_time == Some(s.start_date_time))
+    };
     let schedules = tx
         .list_role_schedules(&ScheduleQuery {
             kind: Some(ScheduleKind::Active),
@@ -108,29 +115,36 @@ async fn facts(tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCaseResult<Facts> {
             ..Default::default()
         })
         .await?;
-    let mut names: HashMap<Uuid, (String, Option<String>)> = HashMap::new();
+    let eligible = tx
+        .list_role_schedules(&ScheduleQuery {
+            kind: Some(ScheduleKind::Eligible),
+            targets: Targets::Roles,
+            ..Default::default()
+        })
+        .await?;
+    let from = now - core::SEQUENTIAL_WINDOW;
+    let recent_activations: Vec<RoleActivation> = tx
+        .activations_between(from, now + chrono::TimeDelta::microseconds(1))
+        .await?
+        .into_iter()
+        .filter_map(|a| match a.target {
+            Target::Role { role, .. } => Some(RoleActivation {
+                principal_id: a.principal_id,
+                role_definition_id: role,
+                at: a.activated_at,
+            }),
+            Target::Group { .. } => None,
+        })
+        .collect();
+    let mut principals: HashMap<Uuid, Holder> = HashMap::new();
     let mut assignments = Vec::new();
-    for s in schedules {
-        if s.start_date_time > now || s.has_ended(now) || s.end_date_time == Some(s.start_date_time)
-        {
-            continue;
-        }
-        let (name, upn) = match names.get(&s.principal_id) {
-            Some(known) => known.clone(),
-            None => {
-                let found = principal_summary(tx, s.principal_id)
-                    .await?
-                    .map(|p| (p.display_name, p.upn))
-                    .unwrap_or_else(|| (s.principal_id.to_string(), None));
-                names.insert(s.principal_id, found.clone());
-                found
-            }
-        };
+    for s in schedules.into_iter().filter(current) {
+        let holder = holder(tx, &mut principals, s.principal_id).await?;
         assignments.push(ActiveAssignment {
             schedule_id: s.id,
             principal_id: s.principal_id,
-            principal_display_name: name,
-            principal_upn: upn,
+            principal_display_name: holder.display_name,
+            principal_upn: holder.upn,
             role_definition_id: s.role_definition_id,
             directory_scope_id: s.directory_scope_id.clone(),
             permanent: s.end_date_time.is_none(),
@@ -138,6 +152,35 @@ async fn facts(tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCaseResult<Facts> {
             activated: s.linked_eligibility_id.is_some(),
             created_date_time: s.created_date_time,
         });
+    }
+    let mut eligibilities = Vec::new();
+    for s in eligible.into_iter().filter(current) {
+        holder(tx, &mut principals, s.principal_id).await?;
+        eligibilities.push(Eligibility {
+            schedule_id: s.id,
+            principal_id: s.principal_id,
+            role_definition_id: s.role_definition_id,
+            directory_scope_id: s.directory_scope_id.clone(),
+            created_date_time: s.created_date_time,
+        });
+    }
+    for a in &recent_activations {
+        holder(tx, &mut principals, a.principal_id).await?;
+    }
+    let last_sign_ins = tx
+        .all_sign_in_activity()
+        .await?
+        .into_iter()
+        .filter_map(|(p, a)| a.last_any().map(|at| (p, at)))
+        .collect();
+    let mut last_activations: HashMap<(Uuid, Uuid), DateTime<Utc>> = HashMap::new();
+    for a in tx.last_activations().await? {
+        if let Target::Role { role, .. } = a.target {
+            let at = last_activations
+                .entry((a.principal_id, role))
+                .or_insert(a.activated_at);
+            *at = (*at).max(a.activated_at);
+        }
     }
     let policies: HashMap<String, RolePolicy> = tx
         .list_policies()
@@ -174,8 +217,53 @@ async fn facts(tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCaseResult<Facts> {
         .map(|u| vec![u.id])
         .unwrap_or_default();
     Ok(Facts {
+        now,
         assignments,
+        eligibilities,
         roles,
         break_glass,
+        principals,
+        last_sign_ins,
+        last_activations,
+        recent_activations,
     })
+}
+
+/// The principal's names and account creation, looked up once per scan. One gone meanwhile is
+/// named by its id, created at the epoch.
+async fn holder(
+    tx: &mut dyn Tx,
+    known: &mut HashMap<Uuid, Holder>,
+    id: Uuid,
+) -> UseCaseResult<Holder> {
+    if let Some(h) = known.get(&id) {
+        return Ok(h.clone());
+    }
+    let found = match tx.principal_kind(id).await? {
+        Some(PrincipalKind::User) => tx.get_user(id).await?.map(|u| Holder {
+            display_name: u.display_name,
+            upn: Some(u.user_principal_name),
+            created: u.created_date_time,
+        }),
+        Some(PrincipalKind::ServicePrincipal) => {
+            tx.get_service_principal(id).await?.map(|s| Holder {
+                display_name: s.display_name,
+                upn: None,
+                created: s.created_date_time,
+            })
+        }
+        Some(PrincipalKind::Group) => tx.get_group(id).await?.map(|g| Holder {
+            display_name: g.display_name,
+            upn: None,
+            created: g.created_date_time,
+        }),
+        None => None,
+    }
+    .unwrap_or_else(|| Holder {
+        display_name: id.to_string(),
+        upn: None,
+        created: DateTime::<Utc>::UNIX_EPOCH,
+    });
+    known.insert(id, found.clone());
+    Ok(found)
 }

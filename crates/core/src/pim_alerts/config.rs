@@ -202,6 +202,28 @@ impl Configuration {
             .unwrap_or(DEFAULT_GLOBAL_ADMIN_COUNT)
     }
 
+    /// `duration` (stale sign-ins, redundant assignments), or its default.
+    pub fn duration(&self) -> TimeDelta {
+        self.duration
+            .as_deref()
+            .and_then(|d| parse_duration(d).ok())
+            .unwrap_or(TimeDelta::days(30))
+    }
+
+    /// `sequentialActivationCounterThreshold`, or its default.
+    pub fn sequential_count(&self) -> u32 {
+        self.sequential_activation_counter_threshold
+            .unwrap_or(DEFAULT_SEQUENTIAL_COUNT)
+    }
+
+    /// `timeIntervalBetweenActivations`, or its default.
+    pub fn sequential_interval(&self) -> TimeDelta {
+        self.time_interval_between_activations
+            .as_deref()
+            .and_then(|d| parse_duration(d).ok())
+            .unwrap_or(TimeDelta::hours(1))
+    }
+
     /// `percentageOfGlobalAdminsOutOfRolesThreshold`, or its default.
     pub fn percentage_threshold(&self) -> u32 {
         self.percentage_of_global_admins_out_of_roles_threshold

@@ -7,11 +7,15 @@ mod config;
 mod scan;
 #[cfg(test)]
 mod tests;
+mod usage;
 
 pub use config::Configuration;
 pub use scan::{
-    ActiveAssignment, Cause, Facts, Reconciled, RoleFacts, no_mfa_on_role_activation, reconcile,
-    roles_assigned_outside_pim, scan, too_many_global_admins,
+    ActiveAssignment, Cause, Eligibility, Facts, Holder, Reconciled, RoleActivation, RoleFacts,
+    no_mfa_on_role_activation, reconcile, roles_assigned_outside_pim, scan, too_many_global_admins,
+};
+pub use usage::{
+    SEQUENTIAL_WINDOW, redundant_assignment, sequential_activation_renewals, stale_sign_in,
 };
 
 use chrono::{DateTime, Utc};
@@ -217,13 +221,16 @@ impl AlertKind {
         self.text().configurable
     }
 
-    /// Whether this slice scans for it (the others are listed and configurable only).
+    /// Whether Eligo scans for it (the others are listed and configurable only).
     pub fn is_scanned(self) -> bool {
         matches!(
             self,
             AlertKind::RolesAssignedOutsidePim
                 | AlertKind::TooManyGlobalAdmins
                 | AlertKind::NoMfaOnRoleActivation
+                | AlertKind::StaleSignIn
+                | AlertKind::RedundantAssignment
+                | AlertKind::SequentialActivationRenewals
         )
     }
 

@@ -1,7 +1,9 @@
-//! The scans of this slice, each from plain facts the server gathers in its transaction, and
-//! `reconcile`: which incidents to raise and which to resolve.
+//! The facts every scan reads, the scans of the assignments and role settings (each from the
+//! plain facts the server gathers in its transaction; the history's scans are in `usage`),
+//! `scan`, which picks a definition's scan, and `reconcile`: which incidents to raise and which
+//! to resolve.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -43,12 +45,49 @@ pub struct RoleFacts {
     pub mfa_on_activation: bool,
 }
 
+/// A directory-role eligibility current at the scan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Eligibility {
+    pub schedule_id: Uuid,
+    pub principal_id: Uuid,
+    pub role_definition_id: Uuid,
+    pub directory_scope_id: String,
+    pub created_date_time: DateTime<Utc>,
+}
+
+/// A principal named in the facts: its names and when its account was created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holder {
+    pub display_name: String,
+    pub upn: Option<String>,
+    pub created: DateTime<Utc>,
+}
+
+/// One activation of a directory role (at any scope).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleActivation {
+    pub principal_id: Uuid,
+    pub role_definition_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
+    /// The scan's time.
+    pub now: DateTime<Utc>,
     pub assignments: Vec<ActiveAssignment>,
+    pub eligibilities: Vec<Eligibility>,
     pub roles: Vec<RoleFacts>,
     /// The break-glass accounts: their standing Global Administrator is by design.
     pub break_glass: Vec<Uuid>,
+    /// Every principal holding an assignment or eligibility, or named by a recent activation.
+    pub principals: HashMap<Uuid, Holder>,
+    /// Each principal's last successful sign-in of either kind; absent: never.
+    pub last_sign_ins: HashMap<Uuid, DateTime<Utc>>,
+    /// The newest activation per (principal, role), over every scope; absent: never.
+    pub last_activations: HashMap<(Uuid, Uuid), DateTime<Utc>>,
+    /// The directory-role activations of (at least) the sequential window, in any order.
+    pub recent_activations: Vec<RoleActivation>,
 }
 
 impl Facts {
@@ -161,7 +200,7 @@ pub fn roles_assigned_outside_pim(facts: &Facts) -> Vec<Cause> {
         .collect()
 }
 
-/// The causes of `kind` found in `facts`; None for the definitions this slice does not scan.
+/// The causes of `kind` found in `facts`; None for the definitions Eligo does not scan.
 /// A disabled alert finds nothing, so its incidents resolve.
 pub fn scan(kind: AlertKind, facts: &Facts, config: &Configuration) -> Option<Vec<Cause>> {
     if !kind.is_scanned() {
@@ -174,6 +213,11 @@ pub fn scan(kind: AlertKind, facts: &Facts, config: &Configuration) -> Option<Ve
         AlertKind::TooManyGlobalAdmins => too_many_global_admins(facts, config),
         AlertKind::NoMfaOnRoleActivation => no_mfa_on_role_activation(facts),
         AlertKind::RolesAssignedOutsidePim => roles_assigned_outside_pim(facts),
+        AlertKind::StaleSignIn => super::usage::stale_sign_in(facts, config),
+        AlertKind::RedundantAssignment => super::usage::redundant_assignment(facts, config),
+        AlertKind::SequentialActivationRenewals => {
+            super::usage::sequential_activation_renewals(facts, config)
+        }
         _ => Vec::new(),
     })
 }

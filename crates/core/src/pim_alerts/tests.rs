@@ -296,8 +296,11 @@ fn scan_skips_unscanned_and_disabled() {
     assert_eq!(scan(kind, &f, &c).unwrap().len(), 6);
     c.is_enabled = false;
     assert_eq!(scan(kind, &f, &c), Some(vec![]));
-    let stale = AlertKind::StaleSignIn;
-    assert_eq!(scan(stale, &f, &Configuration::default_for(stale)), None);
+    let unscanned = AlertKind::BreakGlassUsed;
+    assert_eq!(
+        scan(unscanned, &f, &Configuration::default_for(unscanned)),
+        None
+    );
 }
 
 #[test]
@@ -344,4 +347,253 @@ fn incident_as_graph() {
     let a = alert(n(1), AlertKind::NoMfaOnRoleActivation, 2, Some(t0()), None);
     assert_eq!(a["isActive"], true);
     assert_eq!(a["incidentCount"], 2);
+}
+
+// The scans from sign-in and activation history, at each threshold's edge.
+
+fn holder(created: DateTime<Utc>) -> Holder {
+    Holder {
+        display_name: "Ada".into(),
+        upn: Some("ada@contoso.example".into()),
+        created,
+    }
+}
+
+fn eligibility(principal: Uuid, role: Uuid, created: DateTime<Utc>) -> Eligibility {
+    Eligibility {
+        schedule_id: Uuid::from_u128(principal.as_u128() * 1000 + 1),
+        principal_id: principal,
+        role_definition_id: role,
+        directory_scope_id: "/".into(),
+        created_date_time: created,
+    }
+}
+
+fn days(d: i64) -> chrono::TimeDelta {
+    chrono::TimeDelta::days(d)
+}
+
+/// Ada (principal 1), created at t0, holds User Administrator actively and eligibly since t0;
+/// the scan runs 60 days later.
+fn history_tenant() -> Facts {
+    let mut f = Facts {
+        now: t0() + days(60),
+        roles: vec![role(ga(), true), role(ua(), true)],
+        ..Default::default()
+    };
+    f.principals.insert(n(1), holder(t0()));
+    f.assignments.push(assignment(n(1), ua()));
+    f.eligibilities.push(eligibility(n(1), ua(), t0()));
+    f
+}
+
+fn with_duration(kind: AlertKind, d: &str) -> Configuration {
+    let mut c = Configuration::default_for(kind);
+    c.patch(kind, &json!({ "duration": d })).unwrap();
+    c
+}
+
+#[test]
+fn stale_sign_in_at_the_duration_edge() {
+    let kind = AlertKind::StaleSignIn;
+    let c = Configuration::default_for(kind);
+    let mut f = history_tenant();
+    let cutoff = f.now - days(30);
+    // Exactly 30 days ago: within the duration.
+    f.last_sign_ins.insert(n(1), cutoff);
+    assert!(stale_sign_in(&f, &c).is_empty());
+    // Just inside.
+    f.last_sign_ins
+        .insert(n(1), cutoff + chrono::TimeDelta::microseconds(1));
+    assert!(stale_sign_in(&f, &c).is_empty());
+    // Just outside: one incident for the (assignee, role), though active and eligible both.
+    let last = cutoff - chrono::TimeDelta::microseconds(1);
+    f.last_sign_ins.insert(n(1), last);
+    let found = stale_sign_in(&f, &c);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].key, format!("{}_{}", n(1), ua()));
+    assert_eq!(found[0].data["assigneeId"], n(1).to_string());
+    assert_eq!(
+        found[0].data["assigneeUserPrincipalName"],
+        "ada@contoso.example"
+    );
+    assert_eq!(found[0].data["lastSignInDateTime"], json!(last));
+    assert_eq!(found[0].data["assignmentCreatedDateTime"], json!(t0()));
+    assert_eq!(found[0].data["roleDefinitionId"], ua().to_string());
+    assert_eq!(found[0].data["roleTemplateId"], ua().to_string());
+    assert_eq!(found[0].data["roleDisplayName"], format!("role {}", ua()));
+    // A shorter configured duration applies.
+    f.last_sign_ins.insert(n(1), f.now - days(10));
+    assert!(stale_sign_in(&f, &c).is_empty());
+    assert_eq!(stale_sign_in(&f, &with_duration(kind, "P7D")).len(), 1);
+    // Through scan, and nothing when disabled.
+    assert_eq!(
+        scan(kind, &f, &with_duration(kind, "P7D")).unwrap().len(),
+        1
+    );
+    let mut off = with_duration(kind, "P7D");
+    off.is_enabled = false;
+    assert_eq!(scan(kind, &f, &off), Some(vec![]));
+}
+
+#[test]
+fn stale_sign_in_never_signed_in_judged_by_the_account_age() {
+    let c = Configuration::default_for(AlertKind::StaleSignIn);
+    let mut f = history_tenant();
+    let cutoff = f.now - days(30);
+    // Created exactly 30 days ago, and just after: new.
+    f.principals.insert(n(1), holder(cutoff));
+    assert!(stale_sign_in(&f, &c).is_empty());
+    f.principals
+        .insert(n(1), holder(cutoff + chrono::TimeDelta::microseconds(1)));
+    assert!(stale_sign_in(&f, &c).is_empty());
+    // Just older: stale, with a null last sign-in.
+    f.principals
+        .insert(n(1), holder(cutoff - chrono::TimeDelta::microseconds(1)));
+    let found = stale_sign_in(&f, &c);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].data["lastSignInDateTime"], serde_json::Value::Null);
+}
+
+#[test]
+fn stale_sign_in_leaves_out_break_glass_and_unprivileged_roles() {
+    let c = Configuration::default_for(AlertKind::StaleSignIn);
+    let mut f = history_tenant();
+    f.break_glass.push(n(1));
+    assert!(stale_sign_in(&f, &c).is_empty());
+    let mut f = history_tenant();
+    f.roles[1].privileged = false;
+    assert!(stale_sign_in(&f, &c).is_empty());
+}
+
+#[test]
+fn redundant_assignment_at_the_duration_edges() {
+    let kind = AlertKind::RedundantAssignment;
+    let c = Configuration::default_for(kind);
+    let mut f = history_tenant();
+    f.assignments.clear();
+    let cutoff = f.now - days(30);
+    // Never activated, eligible since t0 (60 days): redundant, with a null last activation.
+    let found = redundant_assignment(&f, &c);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].key, format!("{}_{}", n(1), ua()));
+    assert_eq!(
+        found[0].data["lastActivationDateTime"],
+        serde_json::Value::Null
+    );
+    assert_eq!(found[0].data["assigneeDisplayName"], "Ada");
+    // The eligibility's age: exactly 30 days and just under are new; just over is not.
+    f.eligibilities[0].created_date_time = cutoff;
+    assert!(redundant_assignment(&f, &c).is_empty());
+    f.eligibilities[0].created_date_time = cutoff + chrono::TimeDelta::microseconds(1);
+    assert!(redundant_assignment(&f, &c).is_empty());
+    f.eligibilities[0].created_date_time = cutoff - chrono::TimeDelta::microseconds(1);
+    assert_eq!(redundant_assignment(&f, &c).len(), 1);
+    // The last activation: exactly 30 days ago and just inside are within; just outside not.
+    f.last_activations.insert((n(1), ua()), cutoff);
+    assert!(redundant_assignment(&f, &c).is_empty());
+    f.last_activations
+        .insert((n(1), ua()), cutoff + chrono::TimeDelta::microseconds(1));
+    assert!(redundant_assignment(&f, &c).is_empty());
+    let last = cutoff - chrono::TimeDelta::microseconds(1);
+    f.last_activations.insert((n(1), ua()), last);
+    let found = redundant_assignment(&f, &c);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].data["lastActivationDateTime"], json!(last));
+    // An activation of another role does not count; a shorter duration applies.
+    f.last_activations.insert((n(1), ga()), f.now);
+    assert_eq!(redundant_assignment(&f, &c).len(), 1);
+    f.last_activations.insert((n(1), ua()), f.now - days(10));
+    assert!(redundant_assignment(&f, &c).is_empty());
+    assert_eq!(
+        redundant_assignment(&f, &with_duration(kind, "P7D")).len(),
+        1
+    );
+    // Active assignments alone are not eligibilities.
+    let mut f = history_tenant();
+    f.eligibilities.clear();
+    assert!(redundant_assignment(&f, &c).is_empty());
+}
+
+fn activated(f: &mut Facts, principal: Uuid, role: Uuid, at: DateTime<Utc>) {
+    f.recent_activations.push(RoleActivation {
+        principal_id: principal,
+        role_definition_id: role,
+        at,
+    });
+}
+
+#[test]
+fn sequential_activations_at_the_count_and_the_interval() {
+    let kind = AlertKind::SequentialActivationRenewals;
+    // Defaults: two activations, each within an hour of the one before.
+    let c = Configuration::default_for(kind);
+    let hour = chrono::TimeDelta::hours(1);
+    let us = chrono::TimeDelta::microseconds(1);
+    let mut f = history_tenant();
+    let start = f.now - chrono::TimeDelta::hours(5);
+    // One activation: below the count.
+    activated(&mut f, n(1), ua(), start);
+    assert!(sequential_activation_renewals(&f, &c).is_empty());
+    // The second just outside the interval: two sequences of one.
+    activated(&mut f, n(1), ua(), start + hour + us);
+    assert!(sequential_activation_renewals(&f, &c).is_empty());
+    // Exactly at the interval: a sequence of two, at the count.
+    f.recent_activations.pop();
+    activated(&mut f, n(1), ua(), start + hour);
+    let found = sequential_activation_renewals(&f, &c);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].key, format!("{}_{}", n(1), ua()));
+    assert_eq!(found[0].data["activationCount"], 2);
+    assert_eq!(found[0].data["sequenceStartDateTime"], json!(start));
+    assert_eq!(found[0].data["sequenceEndDateTime"], json!(start + hour));
+    assert_eq!(found[0].data["roleTemplateId"], ua().to_string());
+    assert_eq!(
+        found[0].data["assigneeUserPrincipalName"],
+        "ada@contoso.example"
+    );
+    // Just inside the interval, out of order: the same.
+    f.recent_activations.pop();
+    activated(&mut f, n(1), ua(), start + hour - us);
+    assert_eq!(sequential_activation_renewals(&f, &c).len(), 1);
+    // A threshold of three: two are below it, three at it.
+    let mut three = Configuration::default_for(kind);
+    three
+        .patch(kind, &json!({ "sequentialActivationCounterThreshold": 3 }))
+        .unwrap();
+    assert!(sequential_activation_renewals(&f, &three).is_empty());
+    activated(&mut f, n(1), ua(), start + hour * 2 - us);
+    let found = sequential_activation_renewals(&f, &three);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].data["activationCount"], 3);
+    // Other roles and other people are counted apart.
+    let mut f = history_tenant();
+    activated(&mut f, n(1), ua(), start);
+    activated(&mut f, n(1), ga(), start + chrono::TimeDelta::minutes(5));
+    activated(&mut f, n(2), ua(), start + chrono::TimeDelta::minutes(6));
+    assert!(sequential_activation_renewals(&f, &c).is_empty());
+}
+
+#[test]
+fn sequential_activations_in_the_last_24_hours_only() {
+    let c = Configuration::default_for(AlertKind::SequentialActivationRenewals);
+    let us = chrono::TimeDelta::microseconds(1);
+    let mut f = history_tenant();
+    let from = f.now - SEQUENTIAL_WINDOW;
+    // The first just before the window: one left, below the count.
+    activated(&mut f, n(1), ua(), from - us);
+    activated(&mut f, n(1), ua(), from + chrono::TimeDelta::minutes(30));
+    assert!(sequential_activation_renewals(&f, &c).is_empty());
+    // At the window's start: included.
+    f.recent_activations[0].at = from;
+    assert_eq!(sequential_activation_renewals(&f, &c).len(), 1);
+    // Of two sequences, the latest is reported.
+    let now = f.now;
+    activated(&mut f, n(1), ua(), now - chrono::TimeDelta::minutes(20));
+    activated(&mut f, n(1), ua(), now - chrono::TimeDelta::minutes(10));
+    activated(&mut f, n(1), ua(), now);
+    let found = sequential_activation_renewals(&f, &c);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].data["activationCount"], 3);
+    assert_eq!(found[0].data["sequenceEndDateTime"], json!(f.now));
 }

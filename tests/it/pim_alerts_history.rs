@@ -72,28 +72,40 @@ async fn schedules(t: &TestApp, kind: &str, principal: Uuid) -> Vec<Value> {
 
 #[tokio::test]
 async fn pim_alerts_stale_sign_in_raised_resolved_configured_and_remediated() {
-    let t = TestApp::new().await;
-    let id = alert_id(&t, "StaleSignInAlert").await;
+    stale_sign_in(&TestApp::new().await).await;
+}
+
+/// The same on PostgreSQL (skipped loudly by the testkit where there is none).
+#[tokio::test]
+async fn pim_alerts_stale_sign_in_on_postgres() {
+    let Some(t) = TestApp::postgres().await else {
+        return;
+    };
+    stale_sign_in(&t).await;
+}
+
+async fn stale_sign_in(t: &TestApp) {
+    let id = alert_id(t, "StaleSignInAlert").await;
     // Ada signs in and is eligible; Bob holds the role actively and never signs in; both
     // accounts are new. The break-glass account is left out throughout.
     let ada = t.user("ada").await;
     let bob = t.user("bob").await;
-    hold(&t, ELIGIBILITY_URL, ada, SECURITY_ADMINISTRATOR).await;
-    hold(&t, ASSIGNMENT_URL, bob, USER_ADMINISTRATOR).await;
+    hold(t, ELIGIBILITY_URL, ada, SECURITY_ADMINISTRATOR).await;
+    hold(t, ASSIGNMENT_URL, bob, USER_ADMINISTRATOR).await;
     t.password_sign_in("ada").await;
     let signed_in = t.clock.now_utc();
-    refresh(&t).await;
-    assert!(incidents(&t, &id).await.is_empty());
+    refresh(t).await;
+    assert!(incidents(t, &id).await.is_empty());
 
     // 29 days on: both still within the default P30D.
     t.clock.advance(TimeDelta::days(29));
-    refresh(&t).await;
-    assert!(incidents(&t, &id).await.is_empty());
+    refresh(t).await;
+    assert!(incidents(t, &id).await.is_empty());
 
     // 31 days on: Ada's last sign-in is older than the duration, and Bob's account too.
     t.clock.advance(TimeDelta::days(2));
-    refresh(&t).await;
-    let found = incidents(&t, &id).await;
+    refresh(t).await;
+    let found = incidents(t, &id).await;
     assert_eq!(found.len(), 2, "{found:?}");
     let a = of(&found, ada).unwrap();
     assert_eq!(
@@ -110,16 +122,16 @@ async fn pim_alerts_stale_sign_in_raised_resolved_configured_and_remediated() {
     let b = of(&found, bob).unwrap();
     assert_eq!(b["lastSignInDateTime"], Value::Null);
     assert_eq!(b["roleDefinitionId"], USER_ADMINISTRATOR);
-    assert_eq!(raised_audits(&t, &id).await, 2);
+    assert_eq!(raised_audits(t, &id).await, 2);
     // Raised once: a second refresh changes nothing.
-    refresh(&t).await;
-    assert_eq!(incidents(&t, &id).await.len(), 2);
-    assert_eq!(raised_audits(&t, &id).await, 2);
+    refresh(t).await;
+    assert_eq!(incidents(t, &id).await.len(), 2);
+    assert_eq!(raised_audits(t, &id).await, 2);
 
     // Ada signs in: resolved at the next refresh.
     t.password_sign_in("ada").await;
-    refresh(&t).await;
-    let found = incidents(&t, &id).await;
+    refresh(t).await;
+    let found = incidents(t, &id).await;
     assert_eq!(found.len(), 1);
     assert!(of(&found, ada).is_none());
 
@@ -133,25 +145,25 @@ async fn pim_alerts_stale_sign_in_raised_resolved_configured_and_remediated() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     t.clock.advance(TimeDelta::days(6));
-    refresh(&t).await;
-    assert!(of(&incidents(&t, &id).await, ada).is_none());
+    refresh(t).await;
+    assert!(of(&incidents(t, &id).await, ada).is_none());
     t.clock.advance(TimeDelta::days(2));
-    refresh(&t).await;
-    assert!(of(&incidents(&t, &id).await, ada).is_some());
-    assert_eq!(raised_audits(&t, &id).await, 3);
+    refresh(t).await;
+    assert!(of(&incidents(t, &id).await, ada).is_some());
+    assert_eq!(raised_audits(t, &id).await, 3);
 
     // Remediation removes Bob's assignment through the administrators' removal, and resolves.
-    let found = incidents(&t, &id).await;
-    let (status, body) = remediate(&t, &id, of(&found, bob).unwrap()).await;
+    let found = incidents(t, &id).await;
+    let (status, body) = remediate(t, &id, of(&found, bob).unwrap()).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert!(schedules(&t, "Assignment", bob).await.is_empty());
-    let found = incidents(&t, &id).await;
+    assert!(schedules(t, "Assignment", bob).await.is_empty());
+    let found = incidents(t, &id).await;
     assert!(of(&found, bob).is_none(), "{found:?}");
     // And Ada's eligibility through the eligibility removal.
-    let (status, body) = remediate(&t, &id, of(&found, ada).unwrap()).await;
+    let (status, body) = remediate(t, &id, of(&found, ada).unwrap()).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert!(schedules(&t, "Eligibility", ada).await.is_empty());
-    assert!(incidents(&t, &id).await.is_empty());
+    assert!(schedules(t, "Eligibility", ada).await.is_empty());
+    assert!(incidents(t, &id).await.is_empty());
     assert_eq!(t.audited_as("Remediate PIM alert incident").await.len(), 2);
 }
 
@@ -215,10 +227,22 @@ async fn pim_alerts_redundant_assignment_raised_resolved_and_remediated() {
 
 #[tokio::test]
 async fn pim_alerts_sequential_activations_at_the_count_not_below_and_not_remediable() {
-    let t = TestApp::new().await;
-    let id = alert_id(&t, "SequentialActivationRenewalsAlert").await;
+    sequential_activations(&TestApp::new().await).await;
+}
+
+/// The same on PostgreSQL (skipped loudly by the testkit where there is none).
+#[tokio::test]
+async fn pim_alerts_sequential_activations_on_postgres() {
+    let Some(t) = TestApp::postgres().await else {
+        return;
+    };
+    sequential_activations(&t).await;
+}
+
+async fn sequential_activations(t: &TestApp) {
+    let id = alert_id(t, "SequentialActivationRenewalsAlert").await;
     let pat = t.person("pat").await;
-    hold(&t, ELIGIBILITY_URL, pat.id, SECURITY_ADMINISTRATOR).await;
+    hold(t, ELIGIBILITY_URL, pat.id, SECURITY_ADMINISTRATOR).await;
     let activate = async |p: Person| {
         let p = Person {
             token: t.sign_in("pat").await,
@@ -234,15 +258,15 @@ async fn pim_alerts_sequential_activations_at_the_count_not_below_and_not_remedi
     // One activation: below the default count of two.
     let pat = activate(pat).await;
     let first = t.clock.now_utc();
-    refresh(&t).await;
-    assert!(incidents(&t, &id).await.is_empty());
+    refresh(t).await;
+    assert!(incidents(t, &id).await.is_empty());
 
     // It ends after 30 minutes; renewed a minute later, within the default hour: two.
     t.tick(TimeDelta::minutes(31)).await;
     let pat = activate(pat).await;
     let second = t.clock.now_utc();
-    refresh(&t).await;
-    let found = incidents(&t, &id).await;
+    refresh(t).await;
+    let found = incidents(t, &id).await;
     assert_eq!(found.len(), 1, "{found:?}");
     let i = &found[0];
     assert_eq!(
@@ -257,16 +281,16 @@ async fn pim_alerts_sequential_activations_at_the_count_not_below_and_not_remedi
     assert_eq!(i["sequenceEndDateTime"], json!(second));
     assert_eq!(i["roleDisplayName"], "Security Administrator");
     assert_eq!(i["roleTemplateId"], SECURITY_ADMINISTRATOR);
-    assert_eq!(raised_audits(&t, &id).await, 1);
+    assert_eq!(raised_audits(t, &id).await, 1);
 
     // Not remediable: 400, nothing changed.
-    let (status, body) = remediate(&t, &id, i).await;
+    let (status, body) = remediate(t, &id, i).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(code(&body), "AlertNotRemediable");
-    assert_eq!(incidents(&t, &id).await.len(), 1);
+    assert_eq!(incidents(t, &id).await.len(), 1);
 
     // A day later the sequence has left the 24-hour window: resolved.
     t.tick(TimeDelta::hours(25)).await;
-    refresh(&t).await;
-    assert!(incidents(&t, &id).await.is_empty());
+    refresh(t).await;
+    assert!(incidents(t, &id).await.is_empty());
 }

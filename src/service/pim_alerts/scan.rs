@@ -49,7 +49,8 @@ pub(super) async fn run(
     by: Initiator,
     now: DateTime<Utc>,
 ) -> UseCaseResult<Scan> {
-    let facts = facts(tx, now).await?;
+    let history = kinds.iter().any(|k| k.reads_history());
+    let facts = facts(tx, now, history).await?;
     let mut done = Scan::default();
     for &kind in kinds {
         let config = configuration(tx, kind).await?;
@@ -103,8 +104,10 @@ pub(super) async fn run(
 /// The facts of the scans: the directory roles' active assignments and eligibilities current
 /// now, their holders (names, account creation), the roles with their activation MFA rule, the
 /// break-glass account, and the history (every principal's last sign-in, the last activation
-/// per principal and role, the activations of the sequential window), each a bulk read.
-async fn facts(tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCaseResult<Facts> {
+/// per principal and role, the activations of the sequential window), each a bulk read. The
+/// eligibilities and the history are read only when `history` (a scan of an alert that reads
+/// them); otherwise they are left empty.
+async fn facts(tx: &mut dyn Tx, now: DateTime<Utc>, history: bool) -> UseCaseResult<Facts> {
     let current = |s: &RoleSchedule| {
         !(s.start_date_time > now || s.has_ended(now) || s.end_date_time == Some(s.start_date_time))
     };
@@ -115,17 +118,24 @@ async fn facts(tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCaseResult<Facts> {
             ..Default::default()
         })
         .await?;
-    let eligible = tx
-        .list_role_schedules(&ScheduleQuery {
-            kind: Some(ScheduleKind::Eligible),
-            targets: Targets::Roles,
-            ..Default::default()
-        })
-        .await?;
-    let from = now - core::SEQUENTIAL_WINDOW;
-    let recent_activations: Vec<RoleActivation> = tx
-        .activations_between(from, now + chrono::TimeDelta::microseconds(1))
-        .await?
+    let (eligible, recent) = if history {
+        let eligible = tx
+            .list_role_schedules(&ScheduleQuery {
+                kind: Some(ScheduleKind::Eligible),
+                targets: Targets::Roles,
+                ..Default::default()
+            })
+            .await?;
+        // The window `[now - 24h, now]`: the end included.
+        let from = now - core::SEQUENTIAL_WINDOW;
+        let recent = tx
+            .activations_between(from, now + chrono::TimeDelta::microseconds(1))
+            .await?;
+        (eligible, recent)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let recent_activations: Vec<RoleActivation> = recent
         .into_iter()
         .filter_map(|a| match a.target {
             Target::Role { role, .. } => Some(RoleActivation {
@@ -167,14 +177,22 @@ async fn facts(tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCaseResult<Facts> {
     for a in &recent_activations {
         holder(tx, &mut principals, a.principal_id).await?;
     }
-    let last_sign_ins = tx
-        .all_sign_in_activity()
-        .await?
-        .into_iter()
-        .filter_map(|(p, a)| a.last_any().map(|at| (p, at)))
-        .collect();
+    let mut last_sign_ins = HashMap::new();
     let mut last_activations: HashMap<(Uuid, Uuid), DateTime<Utc>> = HashMap::new();
-    for a in tx.last_activations().await? {
+    let (sign_ins, activations) = if history {
+        (
+            tx.all_sign_in_activity().await?,
+            tx.last_activations().await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    for (p, a) in sign_ins {
+        if let Some(at) = a.last_any() {
+            last_sign_ins.insert(p, at);
+        }
+    }
+    for a in activations {
         if let Target::Role { role, .. } = a.target {
             let at = last_activations
                 .entry((a.principal_id, role))

@@ -234,6 +234,16 @@ impl AlertKind {
         )
     }
 
+    /// Whether its scan reads the eligibilities and the sign-in and activation history.
+    pub fn reads_history(self) -> bool {
+        matches!(
+            self,
+            AlertKind::StaleSignIn
+                | AlertKind::RedundantAssignment
+                | AlertKind::SequentialActivationRenewals
+        )
+    }
+
     /// `#microsoft.graph.{type}Configuration`.
     pub fn configuration_type(self) -> String {
         format!("#microsoft.graph.{}Configuration", self.text().graph_type)

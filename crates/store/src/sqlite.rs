@@ -166,6 +166,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0016_pim_alerts.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            17,
+            "activation history by time".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0017_activation_history_time.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

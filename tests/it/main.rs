@@ -25,6 +25,7 @@ mod notices;
 mod outbound;
 mod pim;
 mod pim_alerts;
+mod pim_alerts_eligo;
 mod pim_alerts_history;
 mod policies;
 mod portal;

@@ -143,6 +143,11 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + Send {
     async fn all_principals(&mut self) -> Result<Vec<PrincipalRow>>;
     /// Every direct relation `(group, principal, relation)` (to build the access index).
     async fn all_relations(&mut self) -> Result<Vec<(Uuid, Uuid, Relation)>>;
+    /// Every direct membership of one of `groups`: `(group, member, when it was made)`.
+    async fn memberships_since(
+        &mut self,
+        groups: &[Uuid],
+    ) -> Result<Vec<(Uuid, Uuid, DateTime<Utc>)>>;
 
     // Credentials: opaque JSON per (principal, kind), e.g. "password", "totp", "clientSecret".
     async fn get_credential(

@@ -640,6 +640,34 @@ impl Tx for SqlTx {
             .collect()
     }
 
+    async fn memberships_since(
+        &mut self,
+        groups: &[Uuid],
+    ) -> Result<Vec<(Uuid, Uuid, DateTime<Utc>)>> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::new(
+            "SELECT group_id, principal_id, created_at FROM group_relations \
+             WHERE relation = 'member' AND group_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for g in groups {
+            list.push_bind(g.to_string());
+        }
+        q.push(") ORDER BY group_id, principal_id");
+        let rows = q.build().fetch_all(&mut *self.tx).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_uuid(&r.try_get::<String, _>(0)?)?,
+                    parse_uuid(&r.try_get::<String, _>(1)?)?,
+                    from_micros(r.try_get::<i64, _>(2)?),
+                ))
+            })
+            .collect()
+    }
+
     async fn groups_of_principal(
         &mut self,
         principal: Uuid,

@@ -9,6 +9,7 @@ mod scan;
 
 use eligo_core::audit::{AuditEvent, Category};
 use eligo_core::authz::actions;
+use eligo_core::directory::Relation;
 use eligo_core::pim_alerts::{self as core, AlertKind, Configuration, Incident};
 use eligo_core::policy::{RolePolicy, ScopeType};
 use eligo_core::request::{RequestAction, RequestKind};
@@ -20,7 +21,7 @@ use uuid::Uuid;
 use crate::app::{App, AppState};
 use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
-use crate::service::{authorize, pim, policies};
+use crate::service::{authorize, directory, entitlement, pim, policies};
 
 pub use scan::{Scan, scan_all};
 
@@ -262,7 +263,7 @@ pub async fn refresh(app: &App, caller: &Caller, of: RefreshOf<'_>) -> UseCaseRe
         };
         let now = app.clock.now();
         let mut tx = app.store.write().await?;
-        let done = scan::run(tenant, &mut *tx, &kinds, caller.initiator(), now).await?;
+        let done = scan::run(app, tenant, &mut *tx, &kinds, caller.initiator(), now).await?;
         let mut event = AuditEvent::new(now, Category::RoleManagement, REFRESH, caller.initiator())
             .detail("raised", done.raised.to_string())
             .detail("resolved", done.resolved.to_string());
@@ -315,11 +316,12 @@ pub async fn remediate(
             AlertKind::RedundantAssignment => {
                 remove_holdings(app, caller, kind, &incident, false).await?
             }
+            AlertKind::SeparationOfDutiesConflict => remove_newer(app, caller, &incident).await?,
             _ => {}
         }
         let now = app.clock.now();
         let mut tx = app.store.write().await?;
-        scan::run(tenant, &mut *tx, &[kind], caller.initiator(), now).await?;
+        scan::run(app, tenant, &mut *tx, &[kind], caller.initiator(), now).await?;
         tx.append_audit(
             AuditEvent::new(now, Category::RoleManagement, REMEDIATE, caller.initiator())
                 .target(kind.id(tenant), "PimAlert", Some(kind.name()))
@@ -445,6 +447,39 @@ async fn remove_holdings(
         .await?;
     }
     Ok(())
+}
+
+/// Removes the newer of the two conflicting accesses the scan named: an access package
+/// assignment through the administrators' `adminRemove` request, a direct group membership
+/// through the directory's remove-member use case (each audited by its use case).
+async fn remove_newer(app: &App, caller: &Caller, incident: &Incident) -> UseCaseResult<()> {
+    let id = field(incident, "newerAccessId")?;
+    match incident.data["newerAccessType"].as_str() {
+        Some("groupMembership") => {
+            let principal = field(incident, "principalId")?;
+            match directory::remove_relation(app, caller, id, principal, Relation::Member).await {
+                // Gone meanwhile: the rescan resolves the incident.
+                Err(e) if e.kind == crate::failure::Kind::NotFound => Ok(()),
+                other => other,
+            }
+        }
+        _ => {
+            entitlement::assignments::submit(
+                app,
+                caller,
+                json!({
+                    "requestType": "adminRemove",
+                    "assignment": { "id": id },
+                    "justification": format!(
+                        "Remediation of PIM alert incident {} (SeparationOfDutiesConflictAlert)",
+                        incident.id
+                    ),
+                }),
+            )
+            .await?;
+            Ok(())
+        }
+    }
 }
 
 /// Turns the activation MFA rule on for the role, through the role-settings use case.

@@ -1,25 +1,26 @@
 //! A scan: gather the facts in the caller's write transaction, let the core decide, raise and
 //! resolve incidents (each audited), and record the scan.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEvent, Category, Initiator};
 use eligo_core::directory::PrincipalKind;
 use eligo_core::pim_alerts::{
-    self as core, ActiveAssignment, AlertKind, Eligibility, Facts, Holder, Incident,
-    RoleActivation, RoleFacts,
+    self as core, ActiveAssignment, AlertKind, Eligibility, Facts, HeldGroup, HeldPackage, Holder,
+    Incident, RoleActivation, RoleFacts, SodHolder,
 };
 use eligo_core::policy::{Enablement, RolePolicy, ScopeType};
 use eligo_core::schedule::{RoleSchedule, ScheduleKind};
 use eligo_core::target::Target;
-use eligo_store::{RoleQuery, ScheduleQuery, Targets, Tx};
+use eligo_store::{AssignmentQuery, RoleQuery, ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
 use super::{configuration, tenant_id};
 use crate::app::App;
 use crate::failure::UseCaseResult;
 use crate::service::bootstrap::BREAKGLASS_UPN;
+use crate::service::directory;
 
 /// What a scan changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,13 +37,22 @@ pub async fn scan_all(app: &App) -> UseCaseResult<Scan> {
     let tenant = tenant_id(app).await?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    let done = run(tenant, &mut *tx, &AlertKind::ALL, Initiator::system(), now).await?;
+    let done = run(
+        app,
+        tenant,
+        &mut *tx,
+        &AlertKind::ALL,
+        Initiator::system(),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(done)
 }
 
 /// Scans `kinds` inside `tx` (the caller commits).
 pub(super) async fn run(
+    app: &App,
     tenant: Uuid,
     tx: &mut dyn Tx,
     kinds: &[AlertKind],
@@ -50,7 +60,10 @@ pub(super) async fn run(
     now: DateTime<Utc>,
 ) -> UseCaseResult<Scan> {
     let history = kinds.iter().any(|k| k.reads_history());
-    let facts = facts(tx, now, history).await?;
+    let mut facts = facts(tx, now, history).await?;
+    if kinds.iter().any(|k| k.reads_separation()) {
+        separation(app, tx, &mut facts).await?;
+    }
     let mut done = Scan::default();
     for &kind in kinds {
         let config = configuration(tx, kind).await?;
@@ -244,7 +257,81 @@ async fn facts(tx: &mut dyn Tx, now: DateTime<Utc>, history: bool) -> UseCaseRes
         last_sign_ins,
         last_activations,
         recent_activations,
+        ..Default::default()
     })
+}
+
+/// The separation-of-duties facts, as the incompatibility report reads them but once for all
+/// packages: the rules (one read), the live assignments (one read, kept for the packages a rule
+/// names), each such package's and each ruled group's name (one read each), the direct
+/// memberships of the ruled groups with their time (one read), and, per holder, the groups it
+/// is in from the access index (no query) and its names (looked up once per scan, as every
+/// holder of the scans). Nothing is read past the rules when there are none.
+async fn separation(app: &App, tx: &mut dyn Tx, facts: &mut Facts) -> UseCaseResult<()> {
+    let rules = tx.incompatibility_rules().await?;
+    if rules.packages.is_empty() && rules.groups.is_empty() {
+        facts.sod_rules = rules;
+        return Ok(());
+    }
+    let ruled_packages: BTreeSet<Uuid> = rules
+        .packages
+        .iter()
+        .flat_map(|&(a, b)| [a, b])
+        .chain(rules.groups.iter().map(|&(p, _)| p))
+        .collect();
+    let ruled_groups: BTreeSet<Uuid> = rules.groups.iter().map(|&(_, g)| g).collect();
+    let mut package_names: HashMap<Uuid, String> = HashMap::new();
+    for &p in &ruled_packages {
+        let name = tx.get_package(p).await?.map(|p| p.display_name);
+        package_names.insert(p, name.unwrap_or_else(|| p.to_string()));
+    }
+    let mut group_names: HashMap<Uuid, String> = HashMap::new();
+    for &g in &ruled_groups {
+        let name = tx.get_group(g).await?.map(|g| g.display_name);
+        group_names.insert(g, name.unwrap_or_else(|| g.to_string()));
+    }
+    let groups: Vec<Uuid> = ruled_groups.iter().copied().collect();
+    let direct: HashMap<(Uuid, Uuid), DateTime<Utc>> = tx
+        .memberships_since(&groups)
+        .await?
+        .into_iter()
+        .map(|(g, m, at)| ((g, m), at))
+        .collect();
+    let mut held: BTreeMap<Uuid, Vec<HeldPackage>> = BTreeMap::new();
+    for a in tx
+        .list_assignments(&AssignmentQuery::default())
+        .await?
+        .into_iter()
+        .filter(|a| a.is_live() && ruled_packages.contains(&a.access_package_id))
+    {
+        held.entry(a.target_id).or_default().push(HeldPackage {
+            assignment_id: a.id,
+            package_id: a.access_package_id,
+            display_name: package_names[&a.access_package_id].clone(),
+            since: a.created_date_time,
+        });
+    }
+    for (person, packages) in held {
+        let h = holder(tx, &mut facts.principals, person).await?;
+        let groups = directory::transitive_groups(app, person)
+            .into_iter()
+            .filter(|g| ruled_groups.contains(g))
+            .map(|g| HeldGroup {
+                group_id: g,
+                display_name: group_names[&g].clone(),
+                direct_since: direct.get(&(g, person)).copied(),
+            })
+            .collect();
+        facts.sod_holders.push(SodHolder {
+            principal_id: person,
+            display_name: h.display_name,
+            upn: h.upn,
+            packages,
+            groups,
+        });
+    }
+    facts.sod_rules = rules;
+    Ok(())
 }
 
 /// The principal's names and account creation, looked up once per scan. One gone meanwhile is

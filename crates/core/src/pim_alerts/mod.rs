@@ -5,6 +5,7 @@
 
 mod config;
 mod scan;
+mod separation;
 #[cfg(test)]
 mod tests;
 mod usage;
@@ -13,6 +14,9 @@ pub use config::Configuration;
 pub use scan::{
     ActiveAssignment, Cause, Eligibility, Facts, Holder, Reconciled, RoleActivation, RoleFacts,
     no_mfa_on_role_activation, reconcile, roles_assigned_outside_pim, scan, too_many_global_admins,
+};
+pub use separation::{
+    HeldGroup, HeldPackage, Newer, SodHolder, newer, separation_of_duties_conflicts,
 };
 pub use usage::{
     SEQUENTIAL_WINDOW, redundant_assignment, sequential_activation_renewals, stale_sign_in,
@@ -231,7 +235,14 @@ impl AlertKind {
                 | AlertKind::StaleSignIn
                 | AlertKind::RedundantAssignment
                 | AlertKind::SequentialActivationRenewals
+                | AlertKind::SeparationOfDutiesConflict
         )
+    }
+
+    /// Whether its scan reads the separation-of-duties facts (the incompatibility rules, the
+    /// live assignments of the packages they name and their holders' groups).
+    pub fn reads_separation(self) -> bool {
+        self == AlertKind::SeparationOfDutiesConflict
     }
 
     /// Whether its scan reads the eligibilities and the sign-in and activation history.

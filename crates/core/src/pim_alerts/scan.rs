@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{AlertKind, Configuration};
+use super::{AlertKind, Configuration, SodHolder};
+use crate::entitlement::incompatible::Rules;
 use crate::roles::ids::GLOBAL_ADMINISTRATOR;
 
 /// An active directory-role assignment current at the scan (not an eligibility; group access
@@ -88,6 +89,10 @@ pub struct Facts {
     pub last_activations: HashMap<(Uuid, Uuid), DateTime<Utc>>,
     /// The directory-role activations of (at least) the sequential window, in any order.
     pub recent_activations: Vec<RoleActivation>,
+    /// The incompatibility rules (separation of duties).
+    pub sod_rules: Rules,
+    /// Every principal holding a live assignment of a package a rule names.
+    pub sod_holders: Vec<SodHolder>,
 }
 
 impl Facts {
@@ -217,6 +222,9 @@ pub fn scan(kind: AlertKind, facts: &Facts, config: &Configuration) -> Option<Ve
         AlertKind::RedundantAssignment => super::usage::redundant_assignment(facts, config),
         AlertKind::SequentialActivationRenewals => {
             super::usage::sequential_activation_renewals(facts, config)
+        }
+        AlertKind::SeparationOfDutiesConflict => {
+            super::separation::separation_of_duties_conflicts(facts)
         }
         _ => Vec::new(),
     })

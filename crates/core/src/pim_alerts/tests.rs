@@ -597,3 +597,133 @@ fn sequential_activations_in_the_last_24_hours_only() {
     assert_eq!(found[0].data["activationCount"], 3);
     assert_eq!(found[0].data["sequenceEndDateTime"], json!(f.now));
 }
+
+fn held(package: u128, at: DateTime<Utc>) -> HeldPackage {
+    HeldPackage {
+        assignment_id: n(package * 10),
+        package_id: n(package),
+        display_name: format!("package {package}"),
+        since: at,
+    }
+}
+
+fn sod_tenant() -> Facts {
+    use crate::entitlement::incompatible::Rules;
+    // Packages 1 and 2 are incompatible; package 1 with group 9.
+    Facts {
+        now: t0(),
+        sod_rules: Rules {
+            packages: vec![(n(2), n(1))],
+            groups: vec![(n(1), n(9))],
+        },
+        ..Default::default()
+    }
+}
+
+fn sod_holder(id: u128, packages: Vec<HeldPackage>, groups: Vec<HeldGroup>) -> SodHolder {
+    SodHolder {
+        principal_id: n(id),
+        display_name: format!("p{id}"),
+        upn: Some(format!("p{id}@contoso.example")),
+        packages,
+        groups,
+    }
+}
+
+#[test]
+fn separation_of_duties_one_incident_per_conflict_naming_the_newer_access() {
+    let mut f = sod_tenant();
+    let group = |direct: Option<DateTime<Utc>>| HeldGroup {
+        group_id: n(9),
+        display_name: "Risky".into(),
+        direct_since: direct,
+    };
+    f.sod_holders = vec![
+        // Both packages, package 1 the newer: one incident, the pair once.
+        sod_holder(
+            100,
+            vec![held(1, t0() + days(2)), held(2, t0())],
+            Vec::new(),
+        ),
+        // Package 1 and a direct membership made later: the membership is the newer.
+        sod_holder(101, vec![held(1, t0())], vec![group(Some(t0() + days(1)))]),
+        // Package 1 and the group through nesting only: the assignment is what can go.
+        sod_holder(102, vec![held(1, t0())], vec![group(None)]),
+        // Package 2 and the group: no rule.
+        sod_holder(103, vec![held(2, t0())], vec![group(Some(t0()))]),
+    ];
+    let config = Configuration::default_for(AlertKind::SeparationOfDutiesConflict);
+    let found = scan(AlertKind::SeparationOfDutiesConflict, &f, &config).unwrap();
+    assert_eq!(found.len(), 3, "{found:?}");
+    let of = |p: u128| {
+        found
+            .iter()
+            .find(|c| c.data["principalId"] == n(p).to_string())
+    };
+    let both = of(100).unwrap();
+    assert_eq!(
+        both.key,
+        format!("{}:{}:accessPackage:{}", n(100), n(1), n(2))
+    );
+    assert_eq!(both.data["conflictType"], "accessPackage");
+    assert_eq!(both.data["accessPackageDisplayName"], "package 1");
+    assert_eq!(
+        both.data["conflictingAccessPackageDisplayName"],
+        "package 2"
+    );
+    assert_eq!(
+        both.data["principalUserPrincipalName"],
+        "p100@contoso.example"
+    );
+    assert_eq!(both.data["newerAccessType"], "accessPackageAssignment");
+    assert_eq!(both.data["newerAccessId"], n(10).to_string());
+    let member = of(101).unwrap();
+    assert_eq!(member.data["conflictType"], "group");
+    assert_eq!(member.data["conflictingGroupDisplayName"], "Risky");
+    assert_eq!(member.data["newerAccessType"], "groupMembership");
+    assert_eq!(member.data["newerAccessId"], n(9).to_string());
+    let nested = of(102).unwrap();
+    assert_eq!(nested.data["newerAccessType"], "accessPackageAssignment");
+    assert_eq!(nested.data["newerAccessId"], n(10).to_string());
+    assert!(of(103).is_none());
+
+    // The same causes again raise nothing; one gone resolves its incident.
+    let open: Vec<(Uuid, String)> = found
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (n(5000 + i as u128), c.key.clone()))
+        .collect();
+    assert!(reconcile(&open, &found).raise.is_empty());
+    f.sod_holders.remove(0);
+    let now = scan(AlertKind::SeparationOfDutiesConflict, &f, &config).unwrap();
+    let r = reconcile(&open, &now);
+    assert_eq!(r.resolve, [open[0].0]);
+    // Disabled: nothing.
+    let mut off = config.clone();
+    off.is_enabled = false;
+    assert!(
+        scan(AlertKind::SeparationOfDutiesConflict, &f, &off)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_newer_of_two_assignments_on_a_tie_is_the_second() {
+    let (a, b) = (held(1, t0()), held(2, t0()));
+    assert_eq!(newer(&a, Ok(&b)), Newer::Assignment(b.assignment_id));
+    let later = held(1, t0() + days(1));
+    assert_eq!(
+        newer(&later, Ok(&b)),
+        Newer::Assignment(later.assignment_id)
+    );
+    let same_time = HeldGroup {
+        group_id: n(9),
+        display_name: "g".into(),
+        direct_since: Some(t0()),
+    };
+    assert_eq!(
+        newer(&a, Err(&same_time)),
+        Newer::Assignment(a.assignment_id)
+    );
+}

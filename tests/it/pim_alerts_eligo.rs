@@ -1,0 +1,168 @@
+//! Eligo's own PIM alerts with the mock clock: `SeparationOfDutiesConflictAlert` raised for each
+//! conflict the incompatibility report lists, once however often refreshed, resolved when the
+//! conflict goes, and remediated by removing the newer of the two accesses (the older kept),
+//! audited.
+
+use axum::http::StatusCode;
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::entitlement::support::*;
+use crate::harness::*;
+use crate::pim_alerts::{BASE, alert_id, incidents, refresh};
+
+async fn declare(t: &TestApp, package: Uuid, what: &str, url: String) {
+    let (s, b) = t
+        .post(
+            &em(&format!("/accessPackages/{package}/{what}/$ref")),
+            BOOTSTRAP,
+            json!({ "@odata.id": url }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+}
+
+async fn remediate(t: &TestApp, id: &str, incident: &Value) -> (StatusCode, Value) {
+    t.post(
+        &format!(
+            "{BASE}/alerts/{id}/alertIncidents/{}/remediate",
+            incident["id"].as_str().unwrap()
+        ),
+        BOOTSTRAP,
+        json!({}),
+    )
+    .await
+}
+
+fn live(a: &Value) -> bool {
+    a["state"] != "expired" && a["state"] != "Expired"
+}
+
+#[tokio::test]
+async fn pim_alerts_separation_of_duties_raised_once_and_the_newer_access_removed() {
+    let t = TestApp::new().await;
+    let alice = t.user("alice").await;
+    let alice_token = t.sign_in("alice").await;
+    let bob = t.user("bob").await;
+    let bob_token = t.sign_in("bob").await;
+    let officers = t.group("Compliance officers").await;
+    let helpdesk_group = t.group("Help desk").await;
+    let risky = t.group("Risky").await;
+    let catalog = t.catalog(BOOTSTRAP, "Compliance").await;
+    let officer = t
+        .group_package(catalog, "Compliance Officer", officers, json!({}))
+        .await;
+    let helpdesk = t
+        .group_package(catalog, "Help Desk Technician", helpdesk_group, json!({}))
+        .await;
+    let id = alert_id(&t, "SeparationOfDutiesConflictAlert").await;
+
+    // Alice gets the officer package, and ten minutes later the help desk package; Bob the officer
+    // package, and ten minutes later a direct membership of Risky. Both before any rule.
+    let (s, r) = t
+        .ask(&alice_token, "userAdd", &officer, None, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let alice_officer = assignment_of(&r);
+    let (s, r) = t
+        .ask(&bob_token, "userAdd", &officer, None, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let bob_officer = assignment_of(&r);
+    t.clock.advance(TimeDelta::minutes(10));
+    let (s, r) = t
+        .ask(&alice_token, "userAdd", &helpdesk, None, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let alice_helpdesk = assignment_of(&r);
+    t.add_member(risky, bob).await;
+    refresh(&t).await;
+    assert!(incidents(&t, &id).await.is_empty(), "no rule yet");
+
+    declare(
+        &t,
+        officer.package,
+        "incompatibleAccessPackages",
+        format!(
+            "https://graph.microsoft.com/v1.0/identityGovernance/entitlementManagement/accessPackages/{}",
+            helpdesk.package
+        ),
+    )
+    .await;
+    declare(
+        &t,
+        officer.package,
+        "incompatibleGroups",
+        format!("https://graph.microsoft.com/v1.0/groups/{risky}"),
+    )
+    .await;
+    refresh(&t).await;
+    refresh(&t).await;
+    let found = incidents(&t, &id).await;
+    assert_eq!(found.len(), 2, "raised once: {found:?}");
+    assert_eq!(t.audited_as("PIM alert raised").await.len(), 2);
+    let of = |p: Uuid| {
+        found
+            .iter()
+            .find(|i| i["principalId"] == p.to_string())
+            .cloned()
+            .unwrap()
+    };
+    let a = of(alice);
+    assert_eq!(
+        a["@odata.type"],
+        "#microsoft.graph.separationOfDutiesConflictAlertIncident"
+    );
+    assert_eq!(a["principalDisplayName"], "alice");
+    assert!(
+        a["principalUserPrincipalName"]
+            .as_str()
+            .unwrap()
+            .starts_with("alice@")
+    );
+    assert_eq!(a["conflictType"], "accessPackage");
+    let names = [
+        a["accessPackageDisplayName"].as_str().unwrap(),
+        a["conflictingAccessPackageDisplayName"].as_str().unwrap(),
+    ];
+    assert!(names.contains(&"Compliance Officer") && names.contains(&"Help Desk Technician"));
+    assert_eq!(a["newerAccessType"], "accessPackageAssignment");
+    assert_eq!(a["newerAccessId"], alice_helpdesk.to_string());
+    let b = of(bob);
+    assert_eq!(b["conflictType"], "group");
+    assert_eq!(b["accessPackageDisplayName"], "Compliance Officer");
+    assert_eq!(b["conflictingGroupId"], risky.to_string());
+    assert_eq!(b["conflictingGroupDisplayName"], "Risky");
+    assert_eq!(b["newerAccessType"], "groupMembership");
+
+    // Remediating Alice's: the help desk assignment (the newer) goes, the officer one stays.
+    let (s, body) = remediate(&t, &id, &a).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    assert!(!live(&t.assignment(alice_helpdesk).await));
+    assert!(live(&t.assignment(alice_officer).await));
+    // Remediating Bob's: his membership of Risky (the newer) goes, the package stays.
+    let (s, body) = remediate(&t, &id, &b).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    assert!(!t.members(risky).await.contains(&bob));
+    assert!(live(&t.assignment(bob_officer).await));
+    assert!(incidents(&t, &id).await.is_empty(), "both resolved");
+    assert_eq!(t.audited_as("PIM alert resolved").await.len(), 2);
+    assert_eq!(t.audited_as("Remediate PIM alert incident").await.len(), 2);
+    assert!(!t.audited_as("Remove member from group").await.is_empty());
+    let (s, body) = remediate(&t, &id, &a).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(code(&body), "IncidentResolved");
+
+    // The rule now refuses making Bob a member again, and a refresh raises nothing.
+    let (s, body) = t
+        .post(
+            &format!("/v1/groups/{risky}/members/$ref"),
+            BOOTSTRAP,
+            json!({ "@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{bob}") }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    refresh(&t).await;
+    assert!(incidents(&t, &id).await.is_empty());
+}

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::entitlement::support::*;
 use crate::harness::*;
-use crate::pim_alerts::{BASE, alert_id, incidents, refresh};
+use crate::pim_alerts::{BASE, alert_id, audits_of, incidents, refresh};
 
 async fn declare(t: &TestApp, package: Uuid, what: &str, url: String) {
     let (s, b) = t
@@ -101,7 +101,7 @@ async fn pim_alerts_separation_of_duties_raised_once_and_the_newer_access_remove
     refresh(&t).await;
     let found = incidents(&t, &id).await;
     assert_eq!(found.len(), 2, "raised once: {found:?}");
-    assert_eq!(t.audited_as("PIM alert raised").await.len(), 2);
+    assert_eq!(audits_of(&t, "PIM alert raised", &id).await.len(), 2);
     let of = |p: Uuid| {
         found
             .iter()
@@ -147,7 +147,7 @@ async fn pim_alerts_separation_of_duties_raised_once_and_the_newer_access_remove
     assert!(!t.members(risky).await.contains(&bob));
     assert!(live(&t.assignment(bob_officer).await));
     assert!(incidents(&t, &id).await.is_empty(), "both resolved");
-    assert_eq!(t.audited_as("PIM alert resolved").await.len(), 2);
+    assert_eq!(audits_of(&t, "PIM alert resolved", &id).await.len(), 2);
     assert_eq!(t.audited_as("Remediate PIM alert incident").await.len(), 2);
     assert!(!t.audited_as("Remove member from group").await.is_empty());
     let (s, body) = remediate(&t, &id, &a).await;
@@ -165,4 +165,45 @@ async fn pim_alerts_separation_of_duties_raised_once_and_the_newer_access_remove
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     refresh(&t).await;
     assert!(incidents(&t, &id).await.is_empty());
+}
+
+/// `BreakGlassUsedAlert`: the bootstrap token the tests call with is the break-glass
+/// credential, so its first use (announced as `breakglass.used`) is an incident: raised once
+/// (further uses in the quiet period are the same announcement), not remediable, and resolved
+/// seven days after the use, when the next use announced is a new incident.
+#[tokio::test]
+async fn pim_alerts_break_glass_use_raised_once_resolved_after_seven_days() {
+    let t = TestApp::new().await;
+    let id = alert_id(&t, "BreakGlassUsedAlert").await;
+    refresh(&t).await;
+    refresh(&t).await;
+    let found = incidents(&t, &id).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let first = found[0].clone();
+    assert_eq!(
+        first["@odata.type"],
+        "#microsoft.graph.breakGlassUsedAlertIncident"
+    );
+    assert_eq!(first["credential"], "bootstrapToken");
+    assert!(first["accountId"].is_string());
+    assert!(first["usedDateTime"].is_string());
+    assert!(first.get("ipAddress").is_some());
+    assert_eq!(audits_of(&t, "PIM alert raised", &id).await.len(), 1);
+    let (s, body) = remediate(&t, &id, &first).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(code(&body), "AlertNotRemediable");
+
+    // Six days on: still active (this refresh is a use past the quiet period: a second one).
+    t.clock.advance(TimeDelta::days(6));
+    refresh(&t).await;
+    let found = incidents(&t, &id).await;
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().any(|i| i["id"] == first["id"]));
+    // Seven days after the first use it resolves; the second stays.
+    t.clock.advance(TimeDelta::days(1));
+    refresh(&t).await;
+    let found = incidents(&t, &id).await;
+    assert!(found.iter().all(|i| i["id"] != first["id"]), "{found:?}");
+    assert!(!found.is_empty());
+    assert_eq!(audits_of(&t, "PIM alert resolved", &id).await.len(), 1);
 }

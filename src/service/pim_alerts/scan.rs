@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEvent, Category, Initiator};
 use eligo_core::directory::PrincipalKind;
 use eligo_core::pim_alerts::{
-    self as core, ActiveAssignment, AlertKind, Eligibility, Facts, HeldGroup, HeldPackage, Holder,
-    Incident, RoleActivation, RoleFacts, SodHolder,
+    self as core, ActiveAssignment, AlertKind, BreakGlassUse, Eligibility, Facts, HeldGroup,
+    HeldPackage, Holder, Incident, RoleActivation, RoleFacts, SodHolder,
 };
 use eligo_core::policy::{Enablement, RolePolicy, ScopeType};
 use eligo_core::schedule::{RoleSchedule, ScheduleKind};
 use eligo_core::target::Target;
-use eligo_store::{AssignmentQuery, RoleQuery, ScheduleQuery, Targets, Tx};
+use eligo_store::{AssignmentQuery, AuditQuery, Page, RoleQuery, ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
 use super::{configuration, tenant_id};
@@ -63,6 +63,10 @@ pub(super) async fn run(
     let mut facts = facts(tx, now, history).await?;
     if kinds.iter().any(|k| k.reads_separation()) {
         separation(app, tx, &mut facts).await?;
+    }
+    if kinds.iter().any(|k| k.reads_break_glass_uses()) {
+        facts.break_glass_uses =
+            break_glass_uses(tx, now, facts.break_glass.first().copied()).await?;
     }
     let mut done = Scan::default();
     for &kind in kinds {
@@ -332,6 +336,69 @@ async fn separation(app: &App, tx: &mut dyn Tx, facts: &mut Facts) -> UseCaseRes
     }
     facts.sod_rules = rules;
     Ok(())
+}
+
+/// The announced uses of the break-glass account in the last `BREAK_GLASS_WINDOW`, from the
+/// audit log: each "Break-glass token used" entry and each "User signed in" entry of the
+/// account that carries a `noticeId` (the `breakglass.used` announcement; uses within its
+/// quiet period are audited without one). Two reads, by activity and time.
+async fn break_glass_uses(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+    account: Option<Uuid>,
+) -> UseCaseResult<Vec<BreakGlassUse>> {
+    let since = now - core::BREAK_GLASS_WINDOW;
+    let mut out = Vec::new();
+    let queries = [
+        ("Break-glass token used", "bootstrapToken", None),
+        ("User signed in", "signIn", account),
+    ];
+    for (activity, credential, target) in queries {
+        if activity == "User signed in" && target.is_none() {
+            continue;
+        }
+        let entries = tx
+            .list_audit(
+                &AuditQuery {
+                    activity: Some(activity.to_string()),
+                    target_id: target.map(|t| t.to_string()),
+                    since: Some(since),
+                    until: Some(now + chrono::TimeDelta::microseconds(1)),
+                    ..Default::default()
+                },
+                Page::ALL,
+            )
+            .await?;
+        for e in entries {
+            let detail = |k: &str| {
+                e.additional_details
+                    .iter()
+                    .find(|d| d.key == k)
+                    .map(|d| d.value.clone())
+            };
+            let Some(notice_id) = detail("noticeId") else {
+                continue;
+            };
+            let Some(user) = e.target_resources.iter().find(|t| t.kind == "User") else {
+                continue;
+            };
+            let Ok(account_id) = Uuid::parse_str(&user.id) else {
+                continue;
+            };
+            out.push(BreakGlassUse {
+                notice_id,
+                account_id,
+                account_upn: user
+                    .user_principal_name
+                    .clone()
+                    .or_else(|| user.display_name.clone()),
+                at: e.activity_date_time,
+                credential,
+                ip_address: detail("ipAddress").filter(|a| a != "-"),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The principal's names and account creation, looked up once per scan. One gone meanwhile is

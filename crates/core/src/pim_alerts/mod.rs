@@ -3,6 +3,7 @@
 //! scans (from facts the server gathers) and `reconcile`, which decides which incidents to raise
 //! and which to resolve. No I/O, no clock: `now` and ids come in as arguments.
 
+mod break_glass;
 mod config;
 mod scan;
 mod separation;
@@ -10,6 +11,7 @@ mod separation;
 mod tests;
 mod usage;
 
+pub use break_glass::{BREAK_GLASS_WINDOW, BreakGlassUse, break_glass_used};
 pub use config::Configuration;
 pub use scan::{
     ActiveAssignment, Cause, Eligibility, Facts, Holder, Reconciled, RoleActivation, RoleFacts,
@@ -236,6 +238,7 @@ impl AlertKind {
                 | AlertKind::RedundantAssignment
                 | AlertKind::SequentialActivationRenewals
                 | AlertKind::SeparationOfDutiesConflict
+                | AlertKind::BreakGlassUsed
         )
     }
 
@@ -243,6 +246,11 @@ impl AlertKind {
     /// live assignments of the packages they name and their holders' groups).
     pub fn reads_separation(self) -> bool {
         self == AlertKind::SeparationOfDutiesConflict
+    }
+
+    /// Whether its scan reads the break-glass uses of the audit log.
+    pub fn reads_break_glass_uses(self) -> bool {
+        self == AlertKind::BreakGlassUsed
     }
 
     /// Whether its scan reads the eligibilities and the sign-in and activation history.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{AlertKind, Configuration, SodHolder};
+use super::{AlertKind, BreakGlassUse, Configuration, SodHolder};
 use crate::entitlement::incompatible::Rules;
 use crate::roles::ids::GLOBAL_ADMINISTRATOR;
 
@@ -93,6 +93,9 @@ pub struct Facts {
     pub sod_rules: Rules,
     /// Every principal holding a live assignment of a package a rule names.
     pub sod_holders: Vec<SodHolder>,
+    /// The announced uses of the break-glass account of (at least) the last
+    /// `BREAK_GLASS_WINDOW`.
+    pub break_glass_uses: Vec<BreakGlassUse>,
 }
 
 impl Facts {
@@ -226,6 +229,7 @@ pub fn scan(kind: AlertKind, facts: &Facts, config: &Configuration) -> Option<Ve
         AlertKind::SeparationOfDutiesConflict => {
             super::separation::separation_of_duties_conflicts(facts)
         }
+        AlertKind::BreakGlassUsed => super::break_glass::break_glass_used(facts),
         _ => Vec::new(),
     })
 }

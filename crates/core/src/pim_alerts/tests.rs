@@ -296,7 +296,7 @@ fn scan_skips_unscanned_and_disabled() {
     assert_eq!(scan(kind, &f, &c).unwrap().len(), 6);
     c.is_enabled = false;
     assert_eq!(scan(kind, &f, &c), Some(vec![]));
-    let unscanned = AlertKind::BreakGlassUsed;
+    let unscanned = AlertKind::MembersAddedOutsideEligo;
     assert_eq!(
         scan(unscanned, &f, &Configuration::default_for(unscanned)),
         None
@@ -726,4 +726,47 @@ fn the_newer_of_two_assignments_on_a_tie_is_the_second() {
         newer(&a, Err(&same_time)),
         Newer::Assignment(a.assignment_id)
     );
+}
+
+#[test]
+fn break_glass_use_raised_once_and_resolved_seven_days_after() {
+    let use_at = |notice: &str, at: DateTime<Utc>| BreakGlassUse {
+        notice_id: notice.into(),
+        account_id: n(1),
+        account_upn: Some("breakglass@eligo.local".into()),
+        at,
+        credential: "bootstrapToken",
+        ip_address: Some("203.0.113.9".into()),
+    };
+    let mut f = Facts {
+        now: t0(),
+        break_glass_uses: vec![use_at("a", t0() - days(1)), use_at("old", t0() - days(7))],
+        ..Default::default()
+    };
+    let config = Configuration::default_for(AlertKind::BreakGlassUsed);
+    let found = scan(AlertKind::BreakGlassUsed, &f, &config).unwrap();
+    assert_eq!(
+        found.len(),
+        1,
+        "seven days old is past the window: {found:?}"
+    );
+    assert_eq!(found[0].key, "a");
+    assert_eq!(found[0].data["ipAddress"], "203.0.113.9");
+    assert_eq!(
+        found[0].data["accountUserPrincipalName"],
+        "breakglass@eligo.local"
+    );
+    assert_eq!(found[0].data["credential"], "bootstrapToken");
+    let open = vec![(n(900), "a".to_string())];
+    assert!(reconcile(&open, &found).raise.is_empty(), "raised once");
+    // Just before seven days it is still active; at seven days it resolves.
+    f.now = t0() - days(1) + days(7) - chrono::TimeDelta::seconds(1);
+    assert_eq!(
+        scan(AlertKind::BreakGlassUsed, &f, &config).unwrap().len(),
+        1
+    );
+    f.now = t0() - days(1) + days(7);
+    let later = scan(AlertKind::BreakGlassUsed, &f, &config).unwrap();
+    assert_eq!(reconcile(&open, &later).resolve, [n(900)]);
+    assert!(!AlertKind::BreakGlassUsed.is_remediatable());
 }

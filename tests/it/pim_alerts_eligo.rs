@@ -5,6 +5,7 @@
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;
+use eligo::clock::Clock;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -206,4 +207,99 @@ async fn pim_alerts_break_glass_use_raised_once_resolved_after_seven_days() {
     assert!(found.iter().all(|i| i["id"] != first["id"]), "{found:?}");
     assert!(!found.is_empty());
     assert_eq!(audits_of(&t, "PIM alert resolved", &id).await.len(), 1);
+}
+
+/// A "Members added outside Eligo" alert as connector reconciliation raises it for a stray
+/// (written to the store as reconciliation writes it: the downstream systems it talks to are
+/// covered in `provisioning`), naming `connector`.
+async fn stray_alert(t: &TestApp, connector: Uuid, member: &str) -> Uuid {
+    let id = Uuid::new_v4();
+    let mut tx = t.app.store.write().await.unwrap();
+    tx.insert_alert(&eligo_store::AlertRow {
+        id,
+        kind: eligo::provisioning::reconcile::STRAY_ALERT.into(),
+        status: "active".into(),
+        dedupe_key: None,
+        data: json!({
+            "title": "Members added outside Eligo",
+            "severity": "high",
+            "member": member,
+            "downstreamMember": format!("ref-{member}"),
+            "downstreamGroup": "ops",
+            "connectorId": connector,
+            "connectorDisplayName": "webhook downstream",
+            "connectorType": "webhook",
+            "detectedDateTime": t.clock.now().to_rfc3339(),
+        }),
+        created_at: t.clock.now(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// `MembersAddedOutsideEligoAlert` mirrors the stray alerts of `/v1/alerts`: one incident per
+/// active one, raised once, resolved when it is resolved there; remediation reconciles the
+/// connector (reconciliation removes strays) and resolves the stray alert, audited.
+#[tokio::test]
+async fn pim_alerts_strays_mirror_the_stray_alerts_and_are_remediated_by_reconciliation() {
+    let t = TestApp::new().await;
+    let id = alert_id(&t, "MembersAddedOutsideEligoAlert").await;
+    let connector = crate::provisioning::connector(
+        &t,
+        "webhook",
+        json!({ "url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef-secret" }),
+    )
+    .await;
+    refresh(&t).await;
+    assert!(incidents(&t, &id).await.is_empty());
+    let mallory = stray_alert(&t, connector, "mallory").await;
+    let eve = stray_alert(&t, connector, "eve").await;
+    refresh(&t).await;
+    refresh(&t).await;
+    let found = incidents(&t, &id).await;
+    assert_eq!(found.len(), 2, "raised once: {found:?}");
+    assert_eq!(audits_of(&t, "PIM alert raised", &id).await.len(), 2);
+    let of = |a: Uuid| {
+        found
+            .iter()
+            .find(|i| i["alertId"] == a.to_string())
+            .cloned()
+            .unwrap()
+    };
+    let m = of(mallory);
+    assert_eq!(
+        m["@odata.type"],
+        "#microsoft.graph.membersAddedOutsideEligoAlertIncident"
+    );
+    assert_eq!(m["connectorId"], connector.to_string());
+    assert_eq!(m["downstreamGroup"], "ops");
+    assert_eq!(m["memberDisplayName"], "mallory");
+
+    // Resolved in /v1/alerts: the incident resolves at the next scan; /v1/alerts unchanged.
+    let (s, body) = t
+        .patch(
+            &format!("/v1/alerts/{eve}"),
+            BOOTSTRAP,
+            json!({ "status": "resolved" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    refresh(&t).await;
+    let found = incidents(&t, &id).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["alertId"], mallory.to_string());
+
+    // Remediation: the connector is reconciled and the stray alert resolved, then the incident.
+    let (s, body) = remediate(&t, &id, &m).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    assert!(incidents(&t, &id).await.is_empty());
+    let (s, body) = t.get(&format!("/v1/alerts/{mallory}"), BOOTSTRAP).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "resolved");
+    // Eve's by hand, Mallory's by the remediation.
+    assert_eq!(t.audited_as("Update security alert").await.len(), 2);
+    assert_eq!(audits_of(&t, "PIM alert resolved", &id).await.len(), 2);
+    assert_eq!(t.audited_as("Remediate PIM alert incident").await.len(), 1);
 }

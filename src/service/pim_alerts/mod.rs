@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::app::{App, AppState};
 use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
-use crate::service::{authorize, directory, entitlement, pim, policies};
+use crate::service::{alerts, authorize, connectors, directory, entitlement, pim, policies};
 
 pub use scan::{Scan, scan_all};
 
@@ -317,6 +317,7 @@ pub async fn remediate(
                 remove_holdings(app, caller, kind, &incident, false).await?
             }
             AlertKind::SeparationOfDutiesConflict => remove_newer(app, caller, &incident).await?,
+            AlertKind::MembersAddedOutsideEligo => remove_stray(app, caller, &incident).await?,
             _ => {}
         }
         let now = app.clock.now();
@@ -480,6 +481,32 @@ async fn remove_newer(app: &App, caller: &Caller, incident: &Incident) -> UseCas
             Ok(())
         }
     }
+}
+
+/// Removes the stray downstream the way reconciliation does: reconciliation is the only path
+/// that removes a member Eligo did not put there, so the connector is reconciled now through
+/// the administrators' use case (audited, needs `provisioning/update`); when that run reports
+/// no error the stray is gone downstream, and its `/v1/alerts` alert is resolved through the
+/// alerts' use case (audited), which resolves the incident at the rescan. A run that fails
+/// leaves both open and answers its failure.
+async fn remove_stray(app: &App, caller: &Caller, incident: &Incident) -> UseCaseResult<()> {
+    let alert = Uuid::parse_str(&incident.cause_key)
+        .map_err(|e| Failure::internal("remediating an incident", e))?;
+    let connector = field(incident, "connectorId")?;
+    let reports = connectors::reconcile_now(app, caller, connector).await?;
+    let target = incident.data["downstreamGroup"].as_str();
+    if let Some(e) = reports
+        .iter()
+        .filter(|r| target.is_none_or(|t| r.target == t))
+        .find_map(|r| r.error.clone())
+    {
+        return Err(Failure::conflict(
+            "ReconciliationFailed",
+            format!("the stray could not be removed downstream: {e}"),
+        ));
+    }
+    alerts::update(app, caller, Ok(alert), "resolved").await?;
+    Ok(())
 }
 
 /// Turns the activation MFA rule on for the role, through the role-settings use case.

@@ -8,7 +8,7 @@ use eligo_core::audit::{AuditEvent, Category, Initiator};
 use eligo_core::directory::PrincipalKind;
 use eligo_core::pim_alerts::{
     self as core, ActiveAssignment, AlertKind, BreakGlassUse, Eligibility, Facts, HeldGroup,
-    HeldPackage, Holder, Incident, RoleActivation, RoleFacts, SodHolder,
+    HeldPackage, Holder, Incident, RoleActivation, RoleFacts, SodHolder, Stray,
 };
 use eligo_core::policy::{Enablement, RolePolicy, ScopeType};
 use eligo_core::schedule::{RoleSchedule, ScheduleKind};
@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::{configuration, tenant_id};
 use crate::app::App;
 use crate::failure::UseCaseResult;
+use crate::provisioning::reconcile::STRAY_ALERT;
 use crate::service::bootstrap::BREAKGLASS_UPN;
 use crate::service::directory;
 
@@ -63,6 +64,9 @@ pub(super) async fn run(
     let mut facts = facts(tx, now, history).await?;
     if kinds.iter().any(|k| k.reads_separation()) {
         separation(app, tx, &mut facts).await?;
+    }
+    if kinds.iter().any(|k| k.reads_strays()) {
+        facts.strays = strays(tx).await?;
     }
     if kinds.iter().any(|k| k.reads_break_glass_uses()) {
         facts.break_glass_uses =
@@ -336,6 +340,33 @@ async fn separation(app: &App, tx: &mut dyn Tx, facts: &mut Facts) -> UseCaseRes
     }
     facts.sod_rules = rules;
     Ok(())
+}
+
+/// The active "Members added outside Eligo" alerts of `/v1/alerts` (one read), with the
+/// fields reconciliation recorded.
+async fn strays(tx: &mut dyn Tx) -> UseCaseResult<Vec<Stray>> {
+    Ok(tx
+        .list_alerts(Some("active"), Page::ALL)
+        .await?
+        .into_iter()
+        .filter(|a| a.kind == STRAY_ALERT)
+        .map(|a| {
+            let text = |k: &str| a.data[k].as_str().map(String::from);
+            let id = |k: &str| a.data[k].as_str().and_then(|s| Uuid::parse_str(s).ok());
+            Stray {
+                alert_id: a.id,
+                connector_id: id("connectorId"),
+                connector_display_name: text("connectorDisplayName"),
+                connector_type: text("connectorType"),
+                downstream_group: text("downstreamGroup"),
+                downstream_member: text("downstreamMember"),
+                member: text("member"),
+                group_id: id("groupId"),
+                group_display_name: text("groupDisplayName"),
+                detected: a.created_at,
+            }
+        })
+        .collect())
 }
 
 /// The announced uses of the break-glass account in the last `BREAK_GLASS_WINDOW`, from the

@@ -7,6 +7,7 @@ mod break_glass;
 mod config;
 mod scan;
 mod separation;
+mod strays;
 #[cfg(test)]
 mod tests;
 mod usage;
@@ -20,6 +21,7 @@ pub use scan::{
 pub use separation::{
     HeldGroup, HeldPackage, Newer, SodHolder, newer, separation_of_duties_conflicts,
 };
+pub use strays::{Stray, members_added_outside_eligo};
 pub use usage::{
     SEQUENTIAL_WINDOW, redundant_assignment, sequential_activation_renewals, stale_sign_in,
 };
@@ -239,6 +241,7 @@ impl AlertKind {
                 | AlertKind::SequentialActivationRenewals
                 | AlertKind::SeparationOfDutiesConflict
                 | AlertKind::BreakGlassUsed
+                | AlertKind::MembersAddedOutsideEligo
         )
     }
 
@@ -246,6 +249,11 @@ impl AlertKind {
     /// live assignments of the packages they name and their holders' groups).
     pub fn reads_separation(self) -> bool {
         self == AlertKind::SeparationOfDutiesConflict
+    }
+
+    /// Whether its scan reads the active stray alerts of `/v1/alerts`.
+    pub fn reads_strays(self) -> bool {
+        self == AlertKind::MembersAddedOutsideEligo
     }
 
     /// Whether its scan reads the break-glass uses of the audit log.
@@ -268,7 +276,7 @@ impl AlertKind {
         format!("#microsoft.graph.{}Configuration", self.text().graph_type)
     }
 
-    /// `#microsoft.graph.{type}Incident`.
+    /// `#microsoft.graph.{type}Incident` (Eligo's own definitions name Eligo types).
     pub fn incident_type(self) -> String {
         format!("#microsoft.graph.{}Incident", self.text().graph_type)
     }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{AlertKind, BreakGlassUse, Configuration, SodHolder};
+use super::{AlertKind, BreakGlassUse, Configuration, SodHolder, Stray};
 use crate::entitlement::incompatible::Rules;
 use crate::roles::ids::GLOBAL_ADMINISTRATOR;
 
@@ -96,6 +96,8 @@ pub struct Facts {
     /// The announced uses of the break-glass account of (at least) the last
     /// `BREAK_GLASS_WINDOW`.
     pub break_glass_uses: Vec<BreakGlassUse>,
+    /// The active "Members added outside Eligo" alerts of `/v1/alerts`.
+    pub strays: Vec<Stray>,
 }
 
 impl Facts {
@@ -230,7 +232,7 @@ pub fn scan(kind: AlertKind, facts: &Facts, config: &Configuration) -> Option<Ve
             super::separation::separation_of_duties_conflicts(facts)
         }
         AlertKind::BreakGlassUsed => super::break_glass::break_glass_used(facts),
-        _ => Vec::new(),
+        AlertKind::MembersAddedOutsideEligo => super::strays::members_added_outside_eligo(facts),
     })
 }
 

@@ -296,11 +296,8 @@ fn scan_skips_unscanned_and_disabled() {
     assert_eq!(scan(kind, &f, &c).unwrap().len(), 6);
     c.is_enabled = false;
     assert_eq!(scan(kind, &f, &c), Some(vec![]));
-    let unscanned = AlertKind::MembersAddedOutsideEligo;
-    assert_eq!(
-        scan(unscanned, &f, &Configuration::default_for(unscanned)),
-        None
-    );
+    // All nine are scanned now.
+    assert!(AlertKind::ALL.iter().all(|k| k.is_scanned()));
 }
 
 #[test]
@@ -769,4 +766,43 @@ fn break_glass_use_raised_once_and_resolved_seven_days_after() {
     let later = scan(AlertKind::BreakGlassUsed, &f, &config).unwrap();
     assert_eq!(reconcile(&open, &later).resolve, [n(900)]);
     assert!(!AlertKind::BreakGlassUsed.is_remediatable());
+}
+
+#[test]
+fn a_stray_alert_is_one_incident_until_it_is_resolved() {
+    let stray = Stray {
+        alert_id: n(77),
+        connector_id: Some(n(5)),
+        connector_display_name: Some("scim downstream".into()),
+        connector_type: Some("scim".into()),
+        downstream_group: Some("ops".into()),
+        downstream_member: Some("ref-1".into()),
+        member: Some("mallory".into()),
+        group_id: Some(n(9)),
+        group_display_name: Some("Ops".into()),
+        detected: t0(),
+    };
+    let mut f = Facts {
+        now: t0(),
+        strays: vec![stray],
+        ..Default::default()
+    };
+    let kind = AlertKind::MembersAddedOutsideEligo;
+    let config = Configuration::default_for(kind);
+    let found = scan(kind, &f, &config).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].key, n(77).to_string());
+    assert_eq!(found[0].data["connectorId"], n(5).to_string());
+    assert_eq!(found[0].data["downstreamGroup"], "ops");
+    assert_eq!(found[0].data["memberDisplayName"], "mallory");
+    assert_eq!(
+        kind.incident_type(),
+        "#microsoft.graph.membersAddedOutsideEligoAlertIncident"
+    );
+    let open = vec![(n(900), n(77).to_string())];
+    assert!(reconcile(&open, &found).raise.is_empty());
+    // The stray alert resolved: no longer read, so its incident resolves.
+    f.strays.clear();
+    let r = reconcile(&open, &scan(kind, &f, &config).unwrap());
+    assert_eq!(r.resolve, [n(900)]);
 }

@@ -74,6 +74,19 @@ async fn relations(store: Arc<dyn Store>) {
     assert_eq!(member_of(&mut tx, g3).await, [g2]);
     assert_eq!(member_of(&mut tx, s1).await, [g1]);
     assert_eq!(member_of(&mut tx, id(404)).await, Vec::<Uuid>::new());
+    // The direct memberships of some groups with their time (owners left out), in one read.
+    let at = |us: i64| chrono::DateTime::from_timestamp_micros(us).unwrap();
+    let mut since = tx.memberships_since(&[g1, g3]).await.unwrap();
+    since.sort();
+    let mut want = vec![(g1, u1, at(100)), (g1, u2, at(200)), (g1, s1, at(300))];
+    want.sort();
+    assert_eq!(since, want);
+    assert_eq!(
+        tx.memberships_since(&[g2]).await.unwrap().len(),
+        2,
+        "a nested group is a member too"
+    );
+    assert!(tx.memberships_since(&[]).await.unwrap().is_empty());
     drop(tx);
 
     let mut tx = write(&store).await;

@@ -303,3 +303,52 @@ async fn pim_alerts_strays_mirror_the_stray_alerts_and_are_remediated_by_reconci
     assert_eq!(audits_of(&t, "PIM alert resolved", &id).await.len(), 2);
     assert_eq!(t.audited_as("Remediate PIM alert incident").await.len(), 1);
 }
+
+/// A sign-in to the break-glass account is a use too: one incident naming the account, with
+/// `credential: signIn`, however many sign-ins the quiet period covers.
+#[tokio::test]
+async fn pim_alerts_break_glass_sign_in_is_an_incident() {
+    let t = TestApp::new().await;
+    let id = alert_id(&t, "BreakGlassUsedAlert").await;
+    let (_, found) = t
+        .get(
+            "/v1/users?$filter=userPrincipalName eq 'breakglass@eligo.local'",
+            BOOTSTRAP,
+        )
+        .await;
+    let account = found["value"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = t
+        .patch(
+            &format!("/v1/users/{account}"),
+            BOOTSTRAP,
+            json!({ "passwordProfile": { "password": PASSWORD } }),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    for _ in 0..2 {
+        let (status, body) = t
+            .call(
+                axum::http::Method::POST,
+                "/v1/auth/token",
+                None,
+                Some(json!({ "username": "breakglass@eligo.local", "password": PASSWORD })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    refresh(&t).await;
+    refresh(&t).await;
+    let found = incidents(&t, &id).await;
+    let sign_ins: Vec<&Value> = found
+        .iter()
+        .filter(|i| i["credential"] == "signIn")
+        .collect();
+    assert_eq!(sign_ins.len(), 1, "{found:?}");
+    assert_eq!(sign_ins[0]["accountId"], account);
+    assert_eq!(
+        sign_ins[0]["accountUserPrincipalName"],
+        "breakglass@eligo.local"
+    );
+    // The token's use of this test is the other one.
+    assert_eq!(found.len(), 2, "{found:?}");
+}

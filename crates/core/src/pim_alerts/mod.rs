@@ -229,7 +229,8 @@ impl AlertKind {
         self.text().configurable
     }
 
-    /// Whether Eligo scans for it (the others are listed and configurable only).
+    /// Whether Eligo scans for it (all nine now; a definition added later may be listed and
+    /// configurable before it is scanned).
     pub fn is_scanned(self) -> bool {
         matches!(
             self,

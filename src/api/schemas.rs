@@ -154,7 +154,7 @@ pub mod field {
                         "activation.requested", "request.approved", "request.denied",
                         "request.expired", "access.activated", "eligibility.granted",
                         "assignment.granted", "access.expiring", "access.expired",
-                        "breakglass.used", "audit.entry", "audit.checkpoint",
+                        "breakglass.used", "alert.raised", "audit.entry", "audit.checkpoint",
                         "accessPackage.approvalRequested", "accessPackage.requestApproved",
                         "accessPackage.requestDenied", "accessPackage.assignmentDelivered",
                         "accessPackage.assignmentExpiring", "accessPackage.assignmentExpired",

@@ -71,6 +71,8 @@ impl NoticeKind {
 pub enum SecurityEvent {
     /// The break-glass credential was used (`notify::event::BreakGlassUse`).
     BreakGlassUsed,
+    /// A PIM alert scan raised an incident (`service::pim_alerts::scan`).
+    AlertRaised,
     /// One audit entry, every entry in order (`notify::audit_feed`).
     AuditEntry,
     /// A signed audit checkpoint (`crate::checkpoint`).
@@ -78,8 +80,9 @@ pub enum SecurityEvent {
 }
 
 impl SecurityEvent {
-    pub const ALL: [SecurityEvent; 3] = [
+    pub const ALL: [SecurityEvent; 4] = [
         SecurityEvent::BreakGlassUsed,
+        SecurityEvent::AlertRaised,
         SecurityEvent::AuditEntry,
         SecurityEvent::AuditCheckpoint,
     ];
@@ -87,6 +90,7 @@ impl SecurityEvent {
     pub fn as_str(self) -> &'static str {
         match self {
             SecurityEvent::BreakGlassUsed => "breakglass.used",
+            SecurityEvent::AlertRaised => "alert.raised",
             SecurityEvent::AuditEntry => "audit.entry",
             SecurityEvent::AuditCheckpoint => "audit.checkpoint",
         }

@@ -616,3 +616,40 @@ async fn pim_alerts_tenant_id_is_kept_across_a_restart() {
     assert_eq!(body["severityLevel"], "medium");
     assert_eq!(body["isRemediatable"], true);
 }
+
+/// A raised incident is announced once to `alert.raised` subscribers (and `*`), signed like
+/// every webhook event; a refresh that raises nothing new sends nothing.
+#[tokio::test]
+async fn pim_alerts_a_raised_incident_is_an_alert_raised_event_once() {
+    let t = TestApp::new().await;
+    let id = alert_id(&t, "TooManyGlobalAdminsAssignedToTenantAlert").await;
+    refresh(&t).await;
+    let (url, inbox) = crate::breakglass::receiver(&t).await;
+    let (status, body) = crate::breakglass::subscribe(&t, BOOTSTRAP, &url, &["alert.raised"]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for nick in ["ada", "bob", "cyd", "dee"] {
+        let p = t.user(nick).await;
+        assign(&t, p, GLOBAL_ADMINISTRATOR).await;
+    }
+    refresh(&t).await;
+    let raised = incidents(&t, &id).await;
+    assert_eq!(raised.len(), 5, "{raised:?}");
+    crate::breakglass::deliver(&t).await;
+    let events = inbox.take();
+    let ours: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["data"]["alertId"] == json!(id))
+        .collect();
+    assert_eq!(ours.len(), 5, "{events:?}");
+    assert!(ours.iter().all(|e| e["type"] == "alert.raised"));
+    assert!(ours.iter().all(|e| e["data"]["severityLevel"] == "low"));
+    refresh(&t).await;
+    crate::breakglass::deliver(&t).await;
+    assert!(
+        inbox
+            .take()
+            .iter()
+            .all(|e| e["data"]["alertId"] != json!(id)),
+        "nothing new, nothing sent"
+    );
+}

@@ -14,11 +14,15 @@ use eligo_core::policy::{Enablement, RolePolicy, ScopeType};
 use eligo_core::schedule::{RoleSchedule, ScheduleKind};
 use eligo_core::target::Target;
 use eligo_store::{AssignmentQuery, AuditQuery, Page, RoleQuery, ScheduleQuery, Targets, Tx};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{configuration, tenant_id};
 use crate::app::App;
 use crate::failure::UseCaseResult;
+use crate::notify::event::{SecurityEvent, subscribed_to};
+use crate::notify::webhooks::OutgoingEvent;
+use crate::outbox::jobs::Payload;
 use crate::provisioning::reconcile::STRAY_ALERT;
 use crate::service::bootstrap::BREAKGLASS_UPN;
 use crate::service::directory;
@@ -112,6 +116,7 @@ pub(super) async fn run(
                 }
             }
             tx.append_audit(event).await?;
+            announce(tx, tenant, &incident, now).await?;
         }
         let changed = !decided.raise.is_empty() || !decided.resolve.is_empty();
         tx.touch_alert(kind, Some(now), changed.then_some(now))
@@ -120,6 +125,42 @@ pub(super) async fn run(
         done.resolved += decided.resolve.len();
     }
     Ok(done)
+}
+
+/// An `alert.raised` event to every subscription that asked for it (or `*`), written with
+/// the incident in the scan's transaction: a raised incident is announced exactly once.
+async fn announce(
+    tx: &mut dyn Tx,
+    tenant: Uuid,
+    incident: &Incident,
+    now: DateTime<Utc>,
+) -> UseCaseResult<()> {
+    let kind = incident.kind;
+    let text = format!(
+        "PIM alert {} ({} severity) raised an incident",
+        kind.name(),
+        kind.severity().as_str()
+    );
+    let event = OutgoingEvent::new(
+        incident.id,
+        SecurityEvent::AlertRaised,
+        now,
+        &text,
+        json!({ "alertId": kind.id(tenant), "alertDefinitionId": kind.id(tenant),
+                "alertName": kind.name(), "severityLevel": kind.severity().as_str(),
+                "incidentId": incident.id, "incident": incident.data }),
+    );
+    for sub in tx.list_subscriptions().await? {
+        if subscribed_to(&sub.data["eventTypes"], SecurityEvent::AlertRaised) {
+            let payload = Payload::Event {
+                subscription_id: sub.id,
+                event: Box::new(event.clone()),
+            };
+            let once = format!("{}:subscription:{}", incident.id, sub.id);
+            tx.enqueue_job(&payload.job(now, Some(once)), now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The facts of the scans: the directory roles' active assignments and eligibilities current

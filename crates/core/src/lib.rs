@@ -23,6 +23,7 @@ pub mod policy;
 pub mod policy_changes;
 pub mod privilege;
 pub mod request;
+pub mod review;
 pub mod roles;
 pub mod schedule;
 pub mod scope;

@@ -19,7 +19,7 @@ pub mod incompatible;
 pub mod package;
 pub mod policy;
 pub mod question;
-mod read;
+pub(crate) mod read;
 pub mod reminder;
 pub mod request;
 pub mod requestor;

@@ -18,6 +18,7 @@ mod history;
 mod model;
 mod pim_alerts;
 mod postgres;
+mod reviews;
 pub mod seal;
 mod sqlite;
 
@@ -39,6 +40,7 @@ pub use entitlement::{AssignmentQuery, AssignmentRequestQuery, EntitlementTx};
 pub use history::{Activation, HistoryTx, LastActivation, SignInActivity, SignInKind};
 pub use model::*;
 pub use pim_alerts::{AlertScanTimes, PimAlertTx};
+pub use reviews::ReviewTx;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -92,7 +94,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// Everything a use case can do inside one transaction.
 #[async_trait]
-pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + Send {
+pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Send {
     // Principals.
     async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>>;
     async fn count_principals(&mut self) -> Result<i64>;

@@ -35,6 +35,9 @@ mod shared_history;
 #[path = "shared_pim_alerts_sql.rs"]
 mod shared_pim_alerts;
 #[allow(clippy::duplicate_mod)]
+#[path = "shared_reviews_sql.rs"]
+mod shared_reviews;
+#[allow(clippy::duplicate_mod)]
 #[path = "shared_seal_sql.rs"]
 mod shared_seal;
 
@@ -167,6 +170,13 @@ fn migrator() -> Migrator {
             "activation history by time".into(),
             MigrationType::Simple,
             include_str!("../migrations/postgres/0017_activation_history_time.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            18,
+            "access reviews".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0018_access_reviews.sql").into_sql_str(),
             false,
         ),
     ])

@@ -1052,6 +1052,10 @@ impl Tx for SqlTx {
              WHERE remind_at IS NOT NULL \
              UNION ALL SELECT MIN(notice_at) AS due_at FROM em_assignment_requests \
              WHERE notice_at IS NOT NULL \
+             UNION ALL SELECT MIN(next_start_at) AS due_at FROM review_definitions \
+             WHERE next_start_at IS NOT NULL \
+             UNION ALL SELECT MIN(due_at) AS due_at FROM review_instances \
+             WHERE due_at IS NOT NULL \
              ) AS due",
         )
         .fetch_one(&mut *self.tx)

@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod pim;
 pub mod pim_alerts;
 pub mod policies;
+pub mod reviews;
 pub mod roles;
 pub mod schemas;
 pub mod service_principals;
@@ -50,4 +51,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(alerts::routes())
         .merge(entitlement::routes())
         .merge(pim_alerts::routes())
+        .merge(reviews::routes())
 }

@@ -8,6 +8,7 @@ pub mod links;
 pub mod mail;
 pub mod package;
 pub mod package_mail;
+pub mod review_mail;
 pub mod signing;
 pub mod templates;
 pub mod webhooks;

@@ -171,6 +171,12 @@ pub fn render_breakglass(b: &BreakGlassUse, public_url: &str) -> RenderedMail {
             value: request.clone(),
         });
     }
+    plain(content, facts, public_url)
+}
+
+/// A mail without decision links: a subject, a heading, paragraphs, a table of facts and why
+/// the reader receives it.
+fn plain(content: Content, facts: Vec<Fact>, public_url: &str) -> RenderedMail {
     let subject = one_line(&format!("Eligo: {}", content.subject));
     let text = TextMail {
         heading: &content.heading,
@@ -198,6 +204,31 @@ pub fn render_breakglass(b: &BreakGlassUse, public_url: &str) -> RenderedMail {
         text: tidy(&text),
         html,
     }
+}
+
+/// A plain mail (see [`plain`]) from its parts, for notices rendered elsewhere.
+pub fn render_plain(
+    subject: String,
+    heading: String,
+    paragraphs: Vec<String>,
+    facts: Vec<(&'static str, String)>,
+    reason: &'static str,
+    public_url: &str,
+) -> RenderedMail {
+    let facts = facts
+        .into_iter()
+        .map(|(label, value)| Fact { label, value })
+        .collect();
+    plain(
+        Content {
+            subject,
+            heading,
+            paragraphs,
+            reason,
+        },
+        facts,
+        public_url.trim_end_matches('/'),
+    )
 }
 
 struct Content {

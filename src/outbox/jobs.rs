@@ -54,6 +54,12 @@ pub enum Payload {
         to: String,
         notice: Box<BreakGlassUse>,
     },
+    /// One access review mail (a stage to review, a reminder) to one reviewer.
+    #[serde(rename = "mail.review")]
+    ReviewMail {
+        to: String,
+        notice: Box<crate::notify::review_mail::ReviewNotice>,
+    },
     /// One security event (`breakglass.used`, `audit.checkpoint`) to one subscription.
     #[serde(rename = "event")]
     Event {
@@ -98,6 +104,7 @@ impl Payload {
             Payload::Webhook { .. } => "webhook",
             Payload::PackageMail { .. } => "mail.package",
             Payload::BreakGlassMail { .. } => "mail.breakglass",
+            Payload::ReviewMail { .. } => "mail.review",
             Payload::Event { .. } => "event",
             Payload::AuditFeed { .. } => "audit.feed",
             Payload::Callout { .. } => "extension.callout",
@@ -111,6 +118,7 @@ impl Payload {
         match self {
             Payload::Mail { to, .. }
             | Payload::BreakGlassMail { to, .. }
+            | Payload::ReviewMail { to, .. }
             | Payload::PackageMail { to, .. } => format!("mail:{to}"),
             Payload::Webhook {
                 subscription_id, ..

@@ -3,7 +3,7 @@
 //! its audit entry in one transaction.
 
 use chrono::{DateTime, Utc};
-use eligo_core::audit::{AuditEvent, Category};
+use eligo_core::audit::{AuditEvent, Category, Initiator};
 use eligo_core::authz::{AccountChange, GroupChange, Operation, Protection, actions};
 use eligo_core::directory::{self as dir, Group, PrincipalKind, Relation, ServicePrincipal, User};
 use eligo_core::directory_changes as changes;
@@ -847,38 +847,59 @@ async fn remove_relation_authorized(
             ));
         }
     }
-    let who = access::principal_summary(&mut *tx, principal).await?;
-    if !tx.remove_relation(group_id, principal, relation).await? {
+    if !remove_relation_as(
+        app,
+        &mut *tx,
+        &group,
+        principal,
+        relation,
+        &caller.initiator(),
+        Vec::new(),
+        now,
+    )
+    .await?
+    {
         return Err(Failure::not_found(&format!(
             "{} {principal} of this group",
             relation.as_str()
         )));
     }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a direct relation as `initiator` (an administrator, after authorization; or Eligo
+/// itself, for an access review's Deny), with what the member held through the group, and
+/// audits it with `details`. False when there was no such relation.
+#[allow(clippy::too_many_arguments)]
+pub async fn remove_relation_as(
+    app: &App,
+    tx: &mut dyn Tx,
+    group: &Group,
+    principal: Uuid,
+    relation: Relation,
+    initiator: &Initiator,
+    details: Vec<(&'static str, String)>,
+    now: DateTime<Utc>,
+) -> UseCaseResult<bool> {
+    let who = access::principal_summary(tx, principal).await?;
+    if !tx.remove_relation(group.id, principal, relation).await? {
+        return Ok(false);
+    }
     if relation == Relation::Member {
-        cascade::after_membership_removed(
-            app,
-            &mut *tx,
-            group_id,
-            principal,
-            &caller.initiator(),
-            now,
-        )
-        .await?;
+        cascade::after_membership_removed(app, tx, group.id, principal, initiator, now).await?;
     }
     let activity = match relation {
         Relation::Member => "Remove member from group",
         Relation::Owner => "Remove owner from group",
     };
-    tx.append_audit(relation_event(
-        AuditEvent::new(now, Category::GroupManagement, activity, caller.initiator())
-            .target(group_id, "Group", Some(&group.display_name))
-            .modified(relation_property(relation), principal.to_string(), ""),
-        principal,
-        who.as_ref(),
-    ))
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let event = AuditEvent::new(now, Category::GroupManagement, activity, initiator.clone())
+        .target(group.id, "Group", Some(&group.display_name))
+        .modified(relation_property(relation), principal.to_string(), "");
+    let event = details.into_iter().fold(event, |e, (k, v)| e.detail(k, v));
+    tx.append_audit(relation_event(event, principal, who.as_ref()))
+        .await?;
+    Ok(true)
 }
 
 /// The group's property a membership change modifies (its value: the member's id).

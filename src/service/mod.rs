@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod pim;
 pub mod pim_alerts;
 pub mod policies;
+pub mod reviews;
 pub mod separation;
 pub mod sessions;
 pub mod sp_passwords;

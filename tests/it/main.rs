@@ -31,5 +31,6 @@ mod policies;
 mod portal;
 mod process;
 mod provisioning;
+mod reviews;
 mod secrets;
 mod syslog;

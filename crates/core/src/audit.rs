@@ -19,6 +19,7 @@ pub enum Category {
     Policy,
     Authentication,
     EntitlementManagement,
+    AccessReviews,
 }
 
 impl Category {
@@ -31,6 +32,7 @@ impl Category {
             Category::Policy => "Policy",
             Category::Authentication => "Authentication",
             Category::EntitlementManagement => "EntitlementManagement",
+            Category::AccessReviews => "AccessReviews",
         }
     }
 
@@ -43,6 +45,7 @@ impl Category {
             Category::Policy,
             Category::Authentication,
             Category::EntitlementManagement,
+            Category::AccessReviews,
         ]
         .into_iter()
         .find(|c| c.as_str().eq_ignore_ascii_case(s))

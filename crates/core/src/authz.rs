@@ -54,6 +54,11 @@ pub mod actions {
         "microsoft.directory/entitlementManagement/allProperties/read";
     pub const ENTITLEMENT_UPDATE: &str =
         "microsoft.directory/entitlementManagement/allProperties/allTasks";
+    /// Access reviews: read every definition, instance and decision; create and run reviews
+    /// (of what the caller could also remove directly, see `service::reviews`).
+    pub const ACCESS_REVIEWS_READ: &str = "microsoft.directory/accessReviews/allProperties/read";
+    pub const ACCESS_REVIEWS_UPDATE: &str =
+        "microsoft.directory/accessReviews/allProperties/allTasks";
 }
 
 /// One role the principal holds now: its action patterns and the scope it was granted at.

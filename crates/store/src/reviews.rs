@@ -31,8 +31,11 @@ pub trait ReviewTx: Send {
     /// A definition's instances, oldest first.
     async fn list_review_instances(&mut self, definition_id: Uuid) -> Result<Vec<Instance>>;
     /// Instances owing the scheduler work at or before `now` (`Instance::due_at`).
-    async fn due_review_instances(&mut self, now: DateTime<Utc>, limit: i64)
-    -> Result<Vec<Instance>>;
+    async fn due_review_instances(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Instance>>;
 
     /// Inserts decisions with their reviewers (in batches: a snapshot may hold thousands).
     async fn insert_review_decisions(&mut self, items: &[DecisionItem]) -> Result<()>;

@@ -14,7 +14,9 @@ use crate::{Result, micros};
 /// Rows per multi-row INSERT (well under both backends' bind-parameter limits).
 const CHUNK: usize = 400;
 
-fn rows_of<T: serde::de::DeserializeOwned>(rows: Vec<<Db as sqlx::Database>::Row>) -> Result<Vec<T>> {
+fn rows_of<T: serde::de::DeserializeOwned>(
+    rows: Vec<<Db as sqlx::Database>::Row>,
+) -> Result<Vec<T>> {
     rows.iter()
         .map(|r| from_json(&r.try_get::<String, _>(0)?))
         .collect()
@@ -38,16 +40,18 @@ impl ReviewTx for SqlTx {
     }
 
     async fn update_review_definition(&mut self, d: &Definition) -> Result<bool> {
-        Ok(sqlx::query(
-            "UPDATE review_definitions SET next_start_at = $2, data = $3 WHERE id = $1",
+        Ok(
+            sqlx::query(
+                "UPDATE review_definitions SET next_start_at = $2, data = $3 WHERE id = $1",
+            )
+            .bind(d.id.to_string())
+            .bind(d.next_start.map(micros))
+            .bind(to_json(d))
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected()
+                > 0,
         )
-        .bind(d.id.to_string())
-        .bind(d.next_start.map(micros))
-        .bind(to_json(d))
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected()
-            > 0)
     }
 
     async fn delete_review_definition(&mut self, id: Uuid) -> Result<bool> {

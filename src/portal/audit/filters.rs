@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::portal::page::{FieldErrors, PageResult};
 
 /// Every category, in the order the `<select>` offers them.
-pub const CATEGORIES: [Category; 7] = [
+pub const CATEGORIES: [Category; 8] = [
     Category::RoleManagement,
     Category::GroupManagement,
     Category::UserManagement,
@@ -20,6 +20,7 @@ pub const CATEGORIES: [Category; 7] = [
     Category::Policy,
     Category::Authentication,
     Category::EntitlementManagement,
+    Category::AccessReviews,
 ];
 
 /// The filters as typed (kept as they are to show them again).

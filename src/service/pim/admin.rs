@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use eligo_core::assignment::{AdminRequest, RENEWABLE_FOR, decide_admin};
+use eligo_core::audit::Initiator;
 use eligo_core::invalid::Invalid;
 use eligo_core::request::{
     RequestAction, RequestKind, RequestStatus, ScheduleInfo, ScheduleRequest,
@@ -64,15 +65,7 @@ pub async fn run(
         .map_err(rule_failure)
     };
     // The principal's own schedules of this kind, role and scope, given by an administrator.
-    let mut existing = live_schedules(
-        tx,
-        kind,
-        vec![request.principal_id],
-        request.role_definition_id,
-        now,
-    )
-    .await?;
-    existing.retain(|s| s.directory_scope_id == request.directory_scope_id);
+    let existing = concerned(tx, kind, request, now).await?;
     let assigned: Vec<RoleSchedule> = existing
         .iter()
         .filter(|s| s.assignment_type == AssignmentType::Assigned)
@@ -206,47 +199,86 @@ pub async fn run(
             .await?;
         }
         RequestAction::AdminRemove => {
-            // Removing an active assignment also ends activations of the same role and scope:
-            // an administrator's revoke must not leave a running activation behind.
-            if existing.is_empty() {
-                return Err(does_not_exist(&format!("{word} assignment")));
-            }
-            let mut ended = Vec::new();
-            for mut schedule in existing {
-                let before = schedule.clone();
-                end_now(&mut schedule, now);
-                tx.update_role_schedule(&schedule).await?;
-                cascade::after_schedule_ended(app, tx, &schedule, &caller.initiator(), now).await?;
-                if kind == ScheduleKind::Eligible {
-                    cascade::activations_of_eligibility(
-                        app,
-                        tx,
-                        &schedule,
-                        "eligibility removed",
-                        &caller.initiator(),
-                        now,
-                    )
-                    .await?;
-                }
-                request.target_schedule_id = Some(schedule.id);
-                ended.push((before, schedule));
-            }
-            request.status = RequestStatus::Revoked;
-            request.completed_date_time = Some(now);
-            extension::settle(tx, target, request, &caller.initiator(), now).await?;
-            let activity = match kind {
-                ScheduleKind::Eligible => "Remove eligible member from role in PIM completed",
-                ScheduleKind::Active => "Remove member from role in PIM completed",
-            };
-            let event = ended.iter().fold(
-                role_event(now, activity, caller.initiator(), target, request),
-                |event, (before, after)| schedule_changed(event, Some(before), Some(after)),
-            );
-            tx.append_audit(event).await?;
+            remove(app, tx, target, request, existing, &caller.initiator(), now).await?;
         }
         _ => unreachable!("self actions are routed to activate::run"),
     }
     Ok(())
+}
+
+/// An administrator's removal (or Eligo's own, for an access review's Deny): ends `existing`
+/// (the principal's live schedules of the request's kind, role and scope) now, with what drew
+/// on them, and records it. Removing an active assignment also ends activations of the same
+/// role and scope: a revoke must not leave a running activation behind.
+pub async fn remove(
+    app: &App,
+    tx: &mut dyn Tx,
+    target: &Target,
+    request: &mut ScheduleRequest,
+    existing: Vec<RoleSchedule>,
+    initiator: &Initiator,
+    now: DateTime<Utc>,
+) -> UseCaseResult<()> {
+    let (kind, word) = match request.kind {
+        RequestKind::Eligibility => (ScheduleKind::Eligible, "eligible"),
+        RequestKind::Assignment => (ScheduleKind::Active, "active"),
+    };
+    if existing.is_empty() {
+        return Err(does_not_exist(&format!("{word} assignment")));
+    }
+    let mut ended = Vec::new();
+    for mut schedule in existing {
+        let before = schedule.clone();
+        end_now(&mut schedule, now);
+        tx.update_role_schedule(&schedule).await?;
+        cascade::after_schedule_ended(app, tx, &schedule, initiator, now).await?;
+        if kind == ScheduleKind::Eligible {
+            cascade::activations_of_eligibility(
+                app,
+                tx,
+                &schedule,
+                "eligibility removed",
+                initiator,
+                now,
+            )
+            .await?;
+        }
+        request.target_schedule_id = Some(schedule.id);
+        ended.push((before, schedule));
+    }
+    request.status = RequestStatus::Revoked;
+    request.completed_date_time = Some(now);
+    extension::settle(tx, target, request, initiator, now).await?;
+    let activity = match kind {
+        ScheduleKind::Eligible => "Remove eligible member from role in PIM completed",
+        ScheduleKind::Active => "Remove member from role in PIM completed",
+    };
+    let event = ended.iter().fold(
+        role_event(now, activity, initiator.clone(), target, request),
+        |event, (before, after)| schedule_changed(event, Some(before), Some(after)),
+    );
+    tx.append_audit(event).await?;
+    Ok(())
+}
+
+/// The live schedules an administrator's request concerns: the principal's own of `kind`,
+/// role and scope.
+pub async fn concerned(
+    tx: &mut dyn Tx,
+    kind: ScheduleKind,
+    request: &ScheduleRequest,
+    now: DateTime<Utc>,
+) -> UseCaseResult<Vec<RoleSchedule>> {
+    let mut existing = live_schedules(
+        tx,
+        kind,
+        vec![request.principal_id],
+        request.role_definition_id,
+        now,
+    )
+    .await?;
+    existing.retain(|s| s.directory_scope_id == request.directory_scope_id);
+    Ok(existing)
 }
 
 /// Marks the request granted with the schedule it created or changed.

@@ -25,7 +25,7 @@ use crate::app::App;
 use crate::failure::UseCaseResult;
 use crate::notify::event::NoticeKind;
 use crate::service::pim::{bare_request_event, cascade, load_target, role_event, schedule_event};
-use crate::service::{access, entitlement, notices};
+use crate::service::{access, entitlement, notices, reviews};
 use eligo_core::target::Target as AccessTarget;
 
 /// How many due items one transaction handles.
@@ -61,6 +61,9 @@ pub struct Pass {
     pub package_notices: usize,
     /// Scheduled access package requests delivered (or denied) at their start.
     pub started_package_requests: usize,
+    /// Access review instances started, and stages (or instances) ended.
+    pub reviews_started: usize,
+    pub review_stages_ended: usize,
 }
 
 /// Handles everything due at the clock's `now`. Tests call this after moving the mock clock.
@@ -74,11 +77,13 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
         let assignments = tx.due_assignments(now, BATCH).await?;
         let em_requests = tx.due_assignment_requests(now, BATCH).await?;
         let em_notices = entitlement::notices::Due::read(&mut *tx, now, BATCH).await?;
+        let reviews_due = reviews::lifecycle::any_due(&mut *tx, now).await?;
         if schedules.is_empty()
             && requests.is_empty()
             && assignments.is_empty()
             && em_requests.is_empty()
             && em_notices.is_empty()
+            && !reviews_due
         {
             return Ok(pass);
         }
@@ -156,6 +161,11 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
             }
         }
         pass.package_notices += em_notices.handle(app, &mut *tx, now).await?;
+        if reviews_due {
+            let reviewed = reviews::lifecycle::run_due(app, &mut *tx, now, BATCH).await?;
+            pass.reviews_started += reviewed.started;
+            pass.review_stages_ended += reviewed.stages_ended;
+        }
         tx.commit().await?;
         // The lag an auditor sees: from each end to the commit of its expiry entry.
         let committed = app.clock.now();

@@ -93,7 +93,7 @@ pub struct Party {
 }
 
 /// The one piece of access a decision is about, precisely enough to remove it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum Access {
     /// Membership of a group; `direct` false: only through nested groups (not removable
@@ -154,19 +154,16 @@ pub struct Instance {
     pub stages: Vec<StageRun>,
     /// The index of the stage under way (the last one once the instance is completed).
     pub current_stage: usize,
-    /// Apply the decisions once completed (auto-apply, or `applyDecisions` asked early).
-    pub apply_pending: bool,
 }
 
 impl Instance {
-    /// When the scheduler next owes this instance work: the end of its stage while in
-    /// progress, at once when an apply is pending; None when there is nothing left.
+    /// When the scheduler next owes this instance work: the end of its running stage (the
+    /// end of the instance, for the last); None once it is completed.
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
         match self.status {
             InstanceStatus::InProgress => {
                 self.stages.get(self.current_stage).map(|s| s.end_date_time)
             }
-            InstanceStatus::Completed if self.apply_pending => Some(self.end_date_time),
             _ => None,
         }
     }

@@ -156,7 +156,7 @@ pub fn parse_scope(query: &str) -> Option<ScopeQuery> {
 }
 
 /// Who reviews, as a definition names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum ReviewerQuery {
     User {

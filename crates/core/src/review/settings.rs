@@ -300,9 +300,12 @@ impl Settings {
                 .unwrap_or(false),
             default_decision_enabled: s.opt("defaultDecisionEnabled").unwrap_or(false),
             default_decision: s.opt("defaultDecision").unwrap_or(DefaultDecision::None),
-            instance_duration_in_days: s
-                .opt("instanceDurationInDays")
-                .unwrap_or(d.instance_duration_in_days),
+            // Absent: 14 days, or the whole period of a shorter recurrence.
+            instance_duration_in_days: s.opt("instanceDurationInDays").unwrap_or_else(|| {
+                recurrence.map_or(d.instance_duration_in_days, |r| {
+                    d.instance_duration_in_days.min(r.shortest_period_days())
+                })
+            }),
             auto_apply_decisions_enabled: s.opt("autoApplyDecisionsEnabled").unwrap_or(false),
             recommendations_enabled: s.opt("recommendationsEnabled").unwrap_or(false),
             recommendation_look_back_duration: look_back,

@@ -267,7 +267,6 @@ fn instance(status: InstanceStatus, current_stage: usize) -> Instance {
         status,
         stages: Vec::new(),
         current_stage,
-        apply_pending: false,
     }
 }
 

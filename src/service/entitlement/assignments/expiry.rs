@@ -29,13 +29,47 @@ pub async fn expire(
     if a.due_at().is_none_or(|end| end > now) {
         return Ok(false);
     }
-    let system = Initiator::system();
+    let lag = now - a.end_date_time.unwrap_or(now);
+    let removal = SystemRemoval {
+        justification: "the assignment reached its end".into(),
+        status: "Expired",
+        activity: "Remove access package assignment (expired)",
+        details: vec![(
+            "noticedAfterMilliseconds",
+            lag.num_milliseconds().to_string(),
+        )],
+    };
+    system_remove(app, tx, &mut a, removal, &Initiator::system(), now).await?;
+    Ok(true)
+}
+
+/// Why Eligo itself removes an assignment, in the words of its record.
+pub struct SystemRemoval {
+    pub justification: String,
+    /// The assignment's status afterwards (`Expired`, `Removed`).
+    pub status: &'static str,
+    pub activity: &'static str,
+    /// More details for the audit entry (an access review's ids, the lag behind the end).
+    pub details: Vec<(&'static str, String)>,
+}
+
+/// Removes a live assignment as Eligo's own `systemRemove` (at its end, or denied in an access
+/// review): what it gave is taken back as by an administrator's removal, recorded as a
+/// request, announced to custom extensions, audited.
+pub async fn system_remove(
+    app: &App,
+    tx: &mut dyn Tx,
+    a: &mut Assignment,
+    removal: SystemRemoval,
+    initiator: &Initiator,
+    now: DateTime<Utc>,
+) -> UseCaseResult<()> {
     let mut request = AssignmentRequest {
         id: Uuid::new_v4(),
         request_type: RequestType::SystemRemove,
         state: RequestState::Submitted,
         status: "Accepted".into(),
-        justification: Some("the assignment reached its end".into()),
+        justification: Some(removal.justification),
         requestor_id: Uuid::nil(),
         target_id: a.target_id,
         access_package_id: a.access_package_id,
@@ -48,16 +82,16 @@ pub async fn expire(
         approval: None,
         callout: None,
     };
-    delivery::take_back_all(app, tx, &mut a, &system, now).await?;
-    record::settle_removal(&mut request, &mut a, "Expired", now);
+    delivery::take_back_all(app, tx, a, initiator, now).await?;
+    record::settle_removal(&mut request, a, removal.status, now);
     tx.insert_assignment_request(&request).await?;
-    tx.update_assignment(&a).await?;
+    tx.update_assignment(a).await?;
     super::callouts::notify(
         app,
         tx,
         eligo_core::entitlement::policy::CustomExtensionStage::AssignmentRequestRemoved,
         &request,
-        Some(&a),
+        Some(a),
         now,
     )
     .await?;
@@ -65,23 +99,15 @@ pub async fn expire(
         .get_package(a.access_package_id)
         .await?
         .map(|p| p.display_name);
-    let lag = now - a.end_date_time.unwrap_or(now);
-    tx.append_audit(
-        AuditEvent::new(
-            now,
-            CATEGORY,
-            "Remove access package assignment (expired)",
-            system,
-        )
+    let event = AuditEvent::new(now, CATEGORY, removal.activity, initiator.clone())
         .target(a.id, "AccessPackageAssignment", None)
         .target(a.access_package_id, "AccessPackage", name.as_deref())
         .target(a.target_id, "DirectoryObject", None)
-        .detail("requestType", RequestType::SystemRemove.as_str())
-        .detail(
-            "noticedAfterMilliseconds",
-            lag.num_milliseconds().to_string(),
-        ),
-    )
-    .await?;
-    Ok(true)
+        .detail("requestType", RequestType::SystemRemove.as_str());
+    let event = removal
+        .details
+        .into_iter()
+        .fold(event, |e, (k, v)| e.detail(k, v));
+    tx.append_audit(event).await?;
+    Ok(())
 }

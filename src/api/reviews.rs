@@ -129,11 +129,17 @@ pub struct AccessReviewDecision {
     pub apply_result: String,
 }
 
+fn decision_schema() -> utoipa::openapi::Schema {
+    serde_json::from_value(json!({ "type": "string", "enum": ["Approve", "Deny", "DontKnow"] }))
+        .expect("a valid schema")
+}
+
 /// `PATCH decisions/{id}`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionBody {
-    /// Approve, Deny or DontKnow.
+    /// Approve, Deny or DontKnow (any case).
+    #[schema(schema_with = decision_schema)]
     pub decision: String,
     #[schema(nullable = false)]
     pub justification: Option<String>,
@@ -143,7 +149,8 @@ pub struct DecisionBody {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchDecisionBody {
-    /// Approve, Deny or DontKnow.
+    /// Approve, Deny or DontKnow (any case).
+    #[schema(schema_with = decision_schema)]
     pub decision: String,
     #[schema(nullable = false)]
     pub justification: Option<String>,
@@ -151,6 +158,19 @@ pub struct BatchDecisionBody {
     pub principal_id: Option<Uuid>,
     #[schema(nullable = false)]
     pub resource_id: Option<Uuid>,
+}
+
+/// The one function `accessReviews/decisions` answers.
+#[derive(Serialize, ToSchema)]
+#[schema(pattern = r"^filterByCurrentUser\(on='reviewer'\)$")]
+pub struct MyReviewsFunction(String);
+
+/// A path segment that is an id, or `filterByCurrentUser(on='reviewer')`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum IdOrMyReviews {
+    Id(Uuid),
+    Mine(MyReviewsFunction),
 }
 
 /// A reviewer contacted in an instance, with how many decisions they have.
@@ -208,6 +228,7 @@ pub fn decision_json(d: &DecisionItem) -> Value {
     json!({
         "id": d.id,
         "accessReviewId": d.instance_id,
+        "accessReviewDefinitionId": d.definition_id,
         "decision": d.decision.as_str(),
         "recommendation": d.recommendation.as_str(),
         "recommendationReason": d.recommendation_reason,
@@ -268,7 +289,7 @@ async fn create_definition(
 }
 
 #[utoipa::path(get, path = "/v1/identityGovernance/accessReviews/definitions/{id}", tag = "accessReviews",
-    params(("id" = String, Path, description = "a definition id, or filterByCurrentUser(on='reviewer')")),
+    params(("id" = IdOrMyReviews, Path, description = "a definition id, or filterByCurrentUser(on='reviewer')")),
     responses((status = 200, description = "The definition, or the definitions the caller reviews in", body = AccessReviewDefinition)))]
 async fn get_definition(
     State(app): State<AppState>,
@@ -342,7 +363,7 @@ async fn list_instances(
 }
 
 #[utoipa::path(get, path = "/v1/identityGovernance/accessReviews/definitions/{id}/instances/{instanceId}", tag = "accessReviews",
-    params(("id" = Uuid, Path), ("instanceId" = String, Path, description = "an instance id, or filterByCurrentUser(on='reviewer')")),
+    params(("id" = Uuid, Path), ("instanceId" = IdOrMyReviews, Path, description = "an instance id, or filterByCurrentUser(on='reviewer')")),
     responses((status = 200, description = "The instance, or the instances the caller reviews in", body = AccessReviewInstance)))]
 async fn get_instance(
     State(app): State<AppState>,
@@ -469,7 +490,7 @@ async fn list_decisions(
 }
 
 #[utoipa::path(get, path = "/v1/identityGovernance/accessReviews/definitions/{id}/instances/{instanceId}/decisions/{decisionId}", tag = "accessReviews",
-    params(("id" = Uuid, Path), ("instanceId" = Uuid, Path), ("decisionId" = String, Path, description = "a decision id, or filterByCurrentUser(on='reviewer')")),
+    params(("id" = Uuid, Path), ("instanceId" = Uuid, Path), ("decisionId" = IdOrMyReviews, Path, description = "a decision id, or filterByCurrentUser(on='reviewer')")),
     responses((status = 200, description = "The decision, or the caller's decisions", body = AccessReviewDecision)))]
 async fn get_decision(
     State(app): State<AppState>,
@@ -596,7 +617,7 @@ async fn contacted_reviewers(
 }
 
 #[utoipa::path(get, path = "/v1/identityGovernance/accessReviews/decisions/{function}", tag = "accessReviews",
-    params(("function" = String, Path, description = "filterByCurrentUser(on='reviewer')")),
+    params(("function" = MyReviewsFunction, Path, description = "filterByCurrentUser(on='reviewer')")),
     responses((status = 200, description = "The caller's decisions waiting in every instance in progress", body = Collection<AccessReviewDecision>)))]
 async fn my_decisions(
     State(app): State<AppState>,

@@ -11,6 +11,7 @@ mod net;
 mod offline;
 mod packages;
 mod pim;
+mod reviews;
 mod term;
 
 use std::path::PathBuf;
@@ -116,6 +117,11 @@ enum Command {
     Pim(pim::PimCommand),
     #[command(flatten)]
     Packages(packages::PackagesTop),
+    /// Access reviews: decide what waits on you, or stop and apply a review you run.
+    Reviews {
+        #[command(subcommand)]
+        command: reviews::ReviewsCommand,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -259,6 +265,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Packages(command) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             packages::run(command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reviews { command } => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reviews::run(command).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -14,6 +14,7 @@ mod outbox;
 mod packages_cli;
 pub mod pim_cli;
 mod readme_tours;
+mod reviews_cli;
 mod scheduler;
 mod schemathesis;
 mod startup;

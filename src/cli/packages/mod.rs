@@ -15,7 +15,7 @@ macro_rules! say {
 
 mod admin;
 mod approvals;
-mod lookup;
+pub(crate) mod lookup;
 mod me;
 
 use clap::{ArgGroup, Args, Subcommand};

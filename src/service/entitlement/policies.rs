@@ -14,7 +14,7 @@ use super::{event, invalid, may_manage};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
-use crate::service::authorize;
+use crate::service::{authorize, reviews};
 
 const KIND: &str = "AccessPackageAssignmentPolicy";
 const WHAT: &str = "assignment policy";
@@ -58,6 +58,9 @@ pub async fn create(app: &App, caller: &Caller, body: Value) -> UseCaseResult<As
         tx.insert_assignment_policy(&policy).await?;
         tx.append_audit(audit(app, caller, activity, &policy))
             .await?;
+        reviews::packages::follow_policy(app, &mut *tx, caller, &policy, now)
+            .await?
+            .map_err(|p| invalid(CODE, WHAT, p))?;
         tx.commit().await?;
         Ok(policy)
     })
@@ -95,6 +98,9 @@ pub async fn update(
             .map_err(|p| invalid(CODE, WHAT, p))?;
         names_exist(&mut *tx, &policy).await?;
         tx.update_assignment_policy(&policy).await?;
+        reviews::packages::follow_policy(app, &mut *tx, caller, &policy, app.clock.now())
+            .await?
+            .map_err(|p| invalid(CODE, WHAT, p))?;
         tx.append_audit(
             audit(app, caller, activity, &policy)
                 .detail("note", "applies to requests made from now on"),
@@ -114,6 +120,8 @@ pub async fn delete(app: &App, caller: &Caller, id: UseCaseResult<Uuid>) -> UseC
         let policy = load(&mut *tx, id?).await?;
         super::hand_out::may_hand_out(app, &mut *tx, caller, policy.access_package_id).await?;
         tx.delete_assignment_policy(policy.id).await?;
+        reviews::packages::policy_deleted(app, &mut *tx, caller, policy.id, app.clock.now())
+            .await?;
         tx.append_audit(audit(app, caller, activity, &policy))
             .await?;
         tx.commit().await?;

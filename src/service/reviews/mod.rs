@@ -18,6 +18,7 @@ pub mod definitions;
 pub mod instances;
 pub mod lifecycle;
 mod notices;
+pub mod packages;
 pub mod snapshot;
 
 use eligo_core::audit::Category;

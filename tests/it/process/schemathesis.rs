@@ -96,6 +96,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-operation-id = ["postV1IdentityGovernanceEntitlementManagementCatalogsByIdCustomWorkflowExtensions", "patchV1IdentityGovernanceEntitlementManagementCatalogsByIdCustomWorkflowExtensionsByExtensionId", "postV1IdentityGovernanceEntitlementManagementAssignmentRequestsByIdResume"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+# An access review definition is held to rules between its fields and must name what exists
+# (governance.md section 2: 400 InvalidAccessReview); an approval may need a justification
+# where the definition asks for one (400 JustificationRequired).
+[[operations]]
+include-operation-id = ["postV1IdentityGovernanceAccessReviewsDefinitions", "putV1IdentityGovernanceAccessReviewsDefinitionsById", "patchV1IdentityGovernanceAccessReviewsDefinitionsByIdInstancesByInstanceIdDecisionsByDecisionId", "postV1IdentityGovernanceAccessReviewsDefinitionsByIdInstancesByInstanceIdBatchRecordDecisions"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 "#;
 
 /// A program on PATH, or None after a loud message (a panic under CI).

@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod lifecycle;
+mod packages;
 mod stages;
 mod support;
 mod who_runs;

@@ -15,6 +15,7 @@ use crate::entitlement::read::graph_enum;
 
 pub mod decide;
 pub mod definition;
+pub mod package;
 pub mod query;
 pub mod settings;
 #[cfg(test)]

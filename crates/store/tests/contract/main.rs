@@ -70,6 +70,7 @@ mod principals;
 mod relations;
 mod reopen;
 mod requests;
+mod reviews;
 mod roles;
 mod sealing;
 mod transactions;

@@ -175,6 +175,40 @@ pub async fn breakglass_mail(app: &App, to: &str, notice: &BreakGlassUse) -> Del
     }
 }
 
+/// Sends one mail already rendered (PIM alert and digest mails); `seed` makes its Message-ID.
+pub async fn rendered_mail(
+    app: &App,
+    to: &str,
+    rendered: templates::RenderedMail,
+    seed: Uuid,
+) -> Delivery {
+    let Some(mailer) = &app.mailer else {
+        return Delivery::failed(
+            Failure::new("mail is not configured (set ELIGO_SMTP_URL)"),
+            None,
+        );
+    };
+    let host = app
+        .config
+        .mail_from
+        .rsplit_once('@')
+        .map_or("eligo.local", |(_, h)| h);
+    let message = OutgoingMail {
+        to: vec![to.to_string()],
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        message_id: format!("<{}.{}@{host}>", seed, Uuid::new_v4().simple()),
+    };
+    match mailer.send(&message).await {
+        Ok(()) => Delivery::default(),
+        Err(e) if e.is_transient() => {
+            Delivery::failed(Failure::new(format!("mail to {to}: {e}")), None)
+        }
+        Err(e) => Delivery::failed(Failure::permanent(format!("mail to {to}: {e}")), None),
+    }
+}
+
 /// Where a subscription's events go and the secret that signs them; `Ok(None)` when it was
 /// deleted since (nothing to deliver).
 pub(crate) async fn subscription_target(

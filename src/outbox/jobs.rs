@@ -5,6 +5,7 @@ use eligo_store::NewJob;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::notify::alert_mail::AlertRaised;
 use crate::notify::event::{BreakGlassUse, Notice};
 use crate::notify::package::PackageNotice;
 use crate::notify::package_mail::PackageAudience;
@@ -54,6 +55,12 @@ pub enum Payload {
         to: String,
         notice: Box<BreakGlassUse>,
     },
+    /// One PIM alert's new incidents mailed to one Global or Privileged Role Administrator.
+    #[serde(rename = "mail.alert")]
+    AlertMail {
+        to: String,
+        notice: Box<AlertRaised>,
+    },
     /// One security event (`breakglass.used`, `audit.checkpoint`) to one subscription.
     #[serde(rename = "event")]
     Event {
@@ -98,6 +105,7 @@ impl Payload {
             Payload::Webhook { .. } => "webhook",
             Payload::PackageMail { .. } => "mail.package",
             Payload::BreakGlassMail { .. } => "mail.breakglass",
+            Payload::AlertMail { .. } => "mail.alert",
             Payload::Event { .. } => "event",
             Payload::AuditFeed { .. } => "audit.feed",
             Payload::Callout { .. } => "extension.callout",
@@ -111,6 +119,7 @@ impl Payload {
         match self {
             Payload::Mail { to, .. }
             | Payload::BreakGlassMail { to, .. }
+            | Payload::AlertMail { to, .. }
             | Payload::PackageMail { to, .. } => format!("mail:{to}"),
             Payload::Webhook {
                 subscription_id, ..

@@ -226,6 +226,10 @@ async fn deliver(app: &AppState, job: Job) -> Attempt {
         Payload::BreakGlassMail { to, notice } => {
             crate::notify::dispatch::breakglass_mail(app, to, notice).await
         }
+        Payload::AlertMail { to, notice } => {
+            let rendered = crate::notify::alert_mail::render(notice, &app.config.public_url);
+            crate::notify::dispatch::rendered_mail(app, to, rendered, notice.id).await
+        }
         Payload::Event {
             subscription_id,
             event,

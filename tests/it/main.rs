@@ -27,6 +27,7 @@ mod pim;
 mod pim_alerts;
 mod pim_alerts_eligo;
 mod pim_alerts_history;
+mod pim_alerts_mail;
 mod policies;
 mod portal;
 mod process;

@@ -3,6 +3,7 @@
 
 pub mod alert_mail;
 pub mod audit_feed;
+pub mod digest_mail;
 pub mod dispatch;
 pub mod event;
 pub mod links;

@@ -10,6 +10,7 @@ use crate::notify::event::{BreakGlassUse, Notice};
 use crate::notify::package::PackageNotice;
 use crate::notify::package_mail::PackageAudience;
 use crate::notify::webhooks::OutgoingEvent;
+use crate::service::digest::Digest;
 
 /// Who a mail is for, and so how it reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +62,9 @@ pub enum Payload {
         to: String,
         notice: Box<AlertRaised>,
     },
+    /// The weekly digest mailed to one Global or Privileged Role Administrator.
+    #[serde(rename = "mail.digest")]
+    DigestMail { to: String, digest: Box<Digest> },
     /// One security event (`breakglass.used`, `audit.checkpoint`) to one subscription.
     #[serde(rename = "event")]
     Event {
@@ -106,6 +110,7 @@ impl Payload {
             Payload::PackageMail { .. } => "mail.package",
             Payload::BreakGlassMail { .. } => "mail.breakglass",
             Payload::AlertMail { .. } => "mail.alert",
+            Payload::DigestMail { .. } => "mail.digest",
             Payload::Event { .. } => "event",
             Payload::AuditFeed { .. } => "audit.feed",
             Payload::Callout { .. } => "extension.callout",
@@ -120,6 +125,7 @@ impl Payload {
             Payload::Mail { to, .. }
             | Payload::BreakGlassMail { to, .. }
             | Payload::AlertMail { to, .. }
+            | Payload::DigestMail { to, .. }
             | Payload::PackageMail { to, .. } => format!("mail:{to}"),
             Payload::Webhook {
                 subscription_id, ..

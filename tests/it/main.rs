@@ -26,6 +26,7 @@ mod notices;
 mod outbound;
 mod pim;
 mod pim_alerts;
+mod pim_alerts_demo;
 mod pim_alerts_eligo;
 mod pim_alerts_history;
 mod pim_alerts_mail;

@@ -50,6 +50,11 @@ async fn the_demo_raises_too_many_global_admins_at_seeding() {
     assert_eq!(changed.len(), 1, "{changed:#?}");
     assert_eq!(changed[0]["targetResources"][0]["id"], id.as_str());
 
+    // The demo writes its standing assignments directly, as an import would: the same scan
+    // finds them outside PIM (ARCHITECTURE.md says so).
+    let outside = alert_id(&t, "RolesAssignedOutsidePimAlert").await;
+    assert!(!incidents(&t, &outside).await.is_empty());
+
     // The Alerts page shows it on first sign-in, before any refresh.
     let (mut b, _) = Browser::signed_in_with_mfa(&t, "ada@contoso.example", DEMO_PASSWORD).await;
     let page = b.get("/portal/admin/alerts").await;

@@ -139,6 +139,12 @@ async fn the_alerts_page_refreshes_remediates_and_configures_through_the_use_cas
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
     assert!(refused.has("Nothing was saved."));
+    // The refused form shows what was typed, not what is stored.
+    assert!(
+        refused.has("id=\"globalAdminCountThreshold-TooManyGlobalAdminsAssignedToTenantAlert\" name=\"globalAdminCountThreshold\" value=\"0\""),
+        "{}",
+        refused.body
+    );
     assert!(
         refused
             .has("id=\"globalAdminCountThreshold-TooManyGlobalAdminsAssignedToTenantAlert-error\""),

@@ -108,7 +108,8 @@ async fn configure(
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {
             let mut errors = FieldErrors::new();
             errors.absorb(&e, config::field_of);
-            let page = view::page(&app, &viewer, Some((id, errors))).await?;
+            let refused = view::Refused { id, errors, body };
+            let page = view::page(&app, &viewer, Some(refused)).await?;
             Ok(render_status(StatusCode::BAD_REQUEST, &page))
         }
         Err(e) => Err(PageError::Api(e)),

@@ -65,12 +65,21 @@ fn severity_rank(s: &str) -> u8 {
     }
 }
 
-/// The page, with `posted` (an alert id and its form's refusal) shown on its alert.
-pub async fn page(
-    app: &App,
-    viewer: &Viewer,
-    posted: Option<(String, FieldErrors)>,
-) -> PageResult<AlertsPage> {
+/// A configuration form the use case refused: its alert, the refusal filed under its fields,
+/// and the body it sent (shown again as typed, so nothing has to be typed twice).
+pub struct Refused {
+    pub id: String,
+    pub errors: FieldErrors,
+    pub body: Value,
+}
+
+/// A value as the form shows it: a JSON string bare, anything else as JSON.
+fn shown(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), String::from)
+}
+
+/// The page, with `refused` shown on its alert.
+pub async fn page(app: &App, viewer: &Viewer, refused: Option<Refused>) -> PageResult<AlertsPage> {
     let reader = pim_alerts::reader(app, &viewer.caller).await?;
     let definitions = reader.definitions();
     let configurations = reader.configurations().await?;
@@ -101,22 +110,20 @@ pub async fn page(
         } else {
             Vec::new()
         };
+        let mine = refused.as_ref().filter(|r| r.id == id);
+        // What the form shows: what was just refused, else what is stored.
+        let values = mine.map_or(&config, |r| &r.body);
         let fields = THRESHOLDS
             .iter()
-            .filter_map(|t| {
-                let v = config.get(t.name)?;
-                Some(FieldView {
-                    name: t.name,
-                    label: t.label,
-                    value: v.as_str().map_or_else(|| v.to_string(), String::from),
-                    numeric: t.numeric,
-                })
+            .filter(|t| config.get(t.name).is_some())
+            .map(|t| FieldView {
+                name: t.name,
+                label: t.label,
+                value: values.get(t.name).map(shown).unwrap_or_default(),
+                numeric: t.numeric,
             })
             .collect();
-        let errors = match &posted {
-            Some((p, e)) if *p == id => e.clone(),
-            _ => FieldErrors::new(),
-        };
+        let errors = mine.map(|r| r.errors.clone()).unwrap_or_default();
         alerts.push(AlertView {
             name: id.rsplit('_').next().unwrap_or_default().to_string(),
             id,
@@ -132,7 +139,7 @@ pub async fn page(
                 .map(|t| Shown::of(t.with_timezone(&Utc))),
             remediable: def["isRemediatable"].as_bool().unwrap_or(false),
             incidents,
-            enabled: config["isEnabled"].as_bool().unwrap_or(true),
+            enabled: values["isEnabled"].as_bool().unwrap_or(true),
             fields,
             errors,
         });

@@ -133,6 +133,9 @@ pub struct Config {
     pub breakglass_notice_interval: TimeDelta,
     /// How often the scheduler scans for PIM alerts (`ELIGO_ALERT_SCAN_INTERVAL`, hourly).
     pub alert_scan_interval: TimeDelta,
+    /// How often the digest is mailed to the Global and Privileged Role Administrators
+    /// (`ELIGO_DIGEST_INTERVAL`, weekly; zero disables it).
+    pub digest_interval: TimeDelta,
     /// Failed sign-ins and step-ups: the first of a burst is audited at once, the rest of the
     /// burst (same account, address or session, same reason) is counted and audited as one
     /// entry when the burst ends or every this long.
@@ -194,6 +197,7 @@ struct FileConfig {
     audit_export_syslog: Option<String>,
     breakglass_notice_interval: Option<String>,
     alert_scan_interval: Option<String>,
+    digest_interval: Option<String>,
     audit_failure_window: Option<String>,
     audit_verify_interval: Option<String>,
     tls_cert_file: Option<PathBuf>,
@@ -246,6 +250,7 @@ impl Config {
             audit_export_syslog: None,
             breakglass_notice_interval: TimeDelta::hours(1),
             alert_scan_interval: TimeDelta::hours(1),
+            digest_interval: TimeDelta::days(7),
             audit_failure_window: TimeDelta::minutes(1),
             audit_verify_interval: TimeDelta::seconds(10),
             max_auth_body_bytes: 16 * 1024,
@@ -381,6 +386,9 @@ impl Config {
         if let Some(v) = var("ELIGO_ALERT_SCAN_INTERVAL") {
             cfg.alert_scan_interval = duration("ELIGO_ALERT_SCAN_INTERVAL", &v)?;
         }
+        if let Some(v) = var("ELIGO_DIGEST_INTERVAL") {
+            cfg.digest_interval = digest_interval("ELIGO_DIGEST_INTERVAL", &v)?;
+        }
         if let Some(v) = var("ELIGO_AUDIT_FAILURE_WINDOW") {
             cfg.audit_failure_window = duration("ELIGO_AUDIT_FAILURE_WINDOW", &v)?;
         }
@@ -457,6 +465,10 @@ impl Config {
         // A scan reads every active assignment in a write transaction: not more than that.
         if cfg.alert_scan_interval < TimeDelta::minutes(1) {
             bail!("ELIGO_ALERT_SCAN_INTERVAL must be at least PT1M");
+        }
+        // A digest reads every pending request and the week's activations: not more than hourly.
+        if cfg.digest_interval > TimeDelta::zero() && cfg.digest_interval < TimeDelta::hours(1) {
+            bail!("ELIGO_DIGEST_INTERVAL must be 0 (off) or at least PT1H");
         }
         if cfg.audit_failure_window < TimeDelta::seconds(1)
             || cfg.audit_failure_window > TimeDelta::hours(1)
@@ -543,6 +555,9 @@ impl Config {
         if let Some(v) = f.alert_scan_interval {
             self.alert_scan_interval = duration("alert_scan_interval", &v)?;
         }
+        if let Some(v) = f.digest_interval {
+            self.digest_interval = digest_interval("digest_interval", &v)?;
+        }
         if let Some(v) = f.audit_failure_window {
             self.audit_failure_window = duration("audit_failure_window", &v)?;
         }
@@ -612,6 +627,14 @@ fn positive(name: &str, value: &str) -> anyhow::Result<usize> {
 
 fn duration(name: &str, value: &str) -> anyhow::Result<TimeDelta> {
     eligo_core::duration::parse_duration(value).with_context(|| name.to_string())
+}
+
+/// A duration, or `0` for "off".
+fn digest_interval(name: &str, value: &str) -> anyhow::Result<TimeDelta> {
+    if value.trim() == "0" {
+        return Ok(TimeDelta::zero());
+    }
+    duration(name, value)
 }
 
 pub fn sqlite_url(data_dir: &Path) -> String {
@@ -704,6 +727,19 @@ mod tests {
         assert!(load(&[("ELIGO_MIN_DURATION", "5 minutes")], None).is_err());
         assert!(load(&[("ELIGO_BOOTSTRAP_TOKEN", "short")], None).is_err());
         assert!(load(&[], Some("unknown_key = 1")).is_err());
+    }
+
+    #[test]
+    fn the_digest_is_weekly_off_at_zero_and_never_more_than_hourly() {
+        assert_eq!(load(&[], None).unwrap().digest_interval, TimeDelta::days(7));
+        let off = load(&[("ELIGO_DIGEST_INTERVAL", "0")], None).unwrap();
+        assert_eq!(off.digest_interval, TimeDelta::zero());
+        let daily = load(&[("ELIGO_DIGEST_INTERVAL", "P1D")], None).unwrap();
+        assert_eq!(daily.digest_interval, TimeDelta::days(1));
+        assert!(load(&[("ELIGO_DIGEST_INTERVAL", "PT30M")], None).is_err());
+        assert!(load(&[("ELIGO_DIGEST_INTERVAL", "weekly")], None).is_err());
+        let file = load(&[], Some("digest_interval = \"P14D\"")).unwrap();
+        assert_eq!(file.digest_interval, TimeDelta::days(14));
     }
 
     #[test]

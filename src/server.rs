@@ -100,6 +100,8 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let reconciler = tokio::spawn(crate::provisioning::reconcile::run_forever(app.clone()));
     // Scans for PIM alerts on a timer (ELIGO_ALERT_SCAN_INTERVAL), the first one interval on.
     let alert_scans = tokio::spawn(crate::service::pim_alerts::run_forever(app.clone()));
+    // Mails the weekly digest once per ELIGO_DIGEST_INTERVAL (the period recorded in the store).
+    let digests = tokio::spawn(crate::service::digest::run_forever(app.clone()));
     // Signs the audit head outside the database now and then, and once more at shutdown.
     let signer = Arc::new(
         crate::checkpoint::Signer::open(&app.config.checkpoint_dir())
@@ -173,6 +175,7 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     outbox.abort();
     reconciler.abort();
     alert_scans.abort();
+    digests.abort();
     store.close().await;
     tracing::info!("eligo stopped");
     Ok(())

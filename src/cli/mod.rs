@@ -1,9 +1,10 @@
 //! The `eligo` command line: the server (`serve`, `migrate`), offline audit tools (`audit`),
 //! benchmarks (`bench`), and a client that talks to a running server (`login`, `whoami`,
 //! `mfa`, `users`, `groups`, PIM: `roles`, `activate`, `approvals`, `assign`, `policy`, ...,
-//! and access packages: `access`, `packages`). Every client error names the server it talked
+//! access packages: `access`, `packages`, and PIM alerts: `alerts`). Every client error names the server it talked
 //! to; `--json` prints the server's JSON.
 
+mod alerts;
 mod bench;
 mod client;
 mod mfa;
@@ -122,6 +123,8 @@ enum Command {
         #[command(subcommand)]
         command: reviews::ReviewsCommand,
     },
+    #[command(flatten)]
+    Alerts(alerts::AlertsTop),
 }
 
 pub fn main() -> ExitCode {
@@ -270,6 +273,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reviews { command } => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             reviews::run(command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Alerts(command) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            alerts::run(command).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

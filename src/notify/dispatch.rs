@@ -9,7 +9,7 @@ use crate::notify::links;
 use crate::notify::mail::OutgoingMail;
 use crate::notify::package::PackageNotice;
 use crate::notify::package_mail::{self, PackageAudience};
-use crate::notify::templates::{self, Audience, RenderedMail};
+use crate::notify::templates::{self, Audience};
 use crate::notify::webhooks::{DeliveryError, OutgoingEvent, event_body};
 use crate::outbox::jobs::MailAudience;
 use crate::outbox::worker::{Delivery, Failure};
@@ -148,11 +148,17 @@ pub async fn package_mail(
 /// Mails one Global Administrator that the break-glass account was used.
 pub async fn breakglass_mail(app: &App, to: &str, notice: &BreakGlassUse) -> Delivery {
     let rendered = templates::render_breakglass(notice, &app.config.public_url);
-    send_rendered(app, to, rendered, notice.id).await
+    rendered_mail(app, to, rendered, notice.id).await
 }
 
-/// Sends one rendered mail about the notice `id` (its Message-ID names it).
-pub async fn send_rendered(app: &App, to: &str, rendered: RenderedMail, id: Uuid) -> Delivery {
+/// Sends one mail already rendered (break-glass, PIM alert, digest and access review mails);
+/// `seed` makes its Message-ID.
+pub async fn rendered_mail(
+    app: &App,
+    to: &str,
+    rendered: templates::RenderedMail,
+    seed: Uuid,
+) -> Delivery {
     let Some(mailer) = &app.mailer else {
         return Delivery::failed(
             Failure::new("mail is not configured (set ELIGO_SMTP_URL)"),
@@ -169,7 +175,7 @@ pub async fn send_rendered(app: &App, to: &str, rendered: RenderedMail, id: Uuid
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
-        message_id: format!("<{id}.{}@{host}>", Uuid::new_v4().simple()),
+        message_id: format!("<{}.{}@{host}>", seed, Uuid::new_v4().simple()),
     };
     match mailer.send(&message).await {
         Ok(()) => Delivery::default(),

@@ -1,7 +1,9 @@
 //! Telling people and systems what happened: notices (what happened, to whom), e-mail over
 //! SMTP, signed webhooks (the audit trail too: `audit_feed`), and the one-click approve/deny links carried by approval mails.
 
+pub mod alert_mail;
 pub mod audit_feed;
+pub mod digest_mail;
 pub mod dispatch;
 pub mod event;
 pub mod links;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::notify::templates::{RenderedMail, format_time, render_plain};
+use crate::notify::templates::{RenderedMail, format_time, plain_mail};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,7 +55,7 @@ pub fn render(n: &ReviewNotice, public_url: &str) -> RenderedMail {
         "Review them in My reviews: {}",
         review_url(public_url, n.instance_id)
     ));
-    render_plain(
+    plain_mail(
         subject.clone(),
         subject,
         paragraphs,
@@ -64,7 +64,7 @@ pub fn render(n: &ReviewNotice, public_url: &str) -> RenderedMail {
             ("Decisions", n.decisions.to_string()),
             ("Ends", format_time(n.ends_at)),
         ],
-        "You receive this mail because you are a reviewer in this access review.",
         public_url,
+        "You receive this mail because you are a reviewer in this access review.",
     )
 }

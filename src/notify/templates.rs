@@ -171,34 +171,35 @@ pub fn render_breakglass(b: &BreakGlassUse, public_url: &str) -> RenderedMail {
             value: request.clone(),
         });
     }
-    plain(content, facts, public_url)
+    compose(&content, &facts, public_url)
 }
 
-/// A mail without decision links: a subject, a heading, paragraphs, a table of facts and why
-/// the reader receives it.
-fn plain(content: Content, facts: Vec<Fact>, public_url: &str) -> RenderedMail {
+/// A mail without decision links, from its content and facts: the break-glass, PIM alert and
+/// digest mails share the one layout.
+fn compose(content: &Content, facts: &[Fact], public_url: &str) -> RenderedMail {
+    let public_url = public_url.trim_end_matches('/');
     let subject = one_line(&format!("Eligo: {}", content.subject));
     let text = TextMail {
         heading: &content.heading,
         paragraphs: &content.paragraphs,
-        facts: &facts,
+        facts,
         links: None,
         public_url,
         reason: content.reason,
     }
     .render()
-    .unwrap_or_else(|_| fallback(&content, None));
+    .unwrap_or_else(|_| fallback(content, None));
     let html = HtmlMail {
         subject: &subject,
         heading: &content.heading,
         paragraphs: &content.paragraphs,
-        facts: &facts,
+        facts,
         links: None,
         public_url,
         reason: content.reason,
     }
     .render()
-    .unwrap_or_else(|_| format!("<pre>{}</pre>", escape(&fallback(&content, None))));
+    .unwrap_or_else(|_| format!("<pre>{}</pre>", escape(&fallback(content, None))));
     RenderedMail {
         subject,
         text: tidy(&text),
@@ -206,29 +207,28 @@ fn plain(content: Content, facts: Vec<Fact>, public_url: &str) -> RenderedMail {
     }
 }
 
-/// A plain mail (see [`plain`]) from its parts, for notices rendered elsewhere.
-pub fn render_plain(
+/// A mail of paragraphs and labelled facts (label, value), said to administrators: what PIM
+/// alert and digest mails are. Empty values are left out.
+pub(crate) fn plain_mail(
     subject: String,
     heading: String,
     paragraphs: Vec<String>,
     facts: Vec<(&'static str, String)>,
-    reason: &'static str,
     public_url: &str,
+    reason: &'static str,
 ) -> RenderedMail {
-    let facts = facts
+    let facts: Vec<Fact> = facts
         .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
         .map(|(label, value)| Fact { label, value })
         .collect();
-    plain(
-        Content {
-            subject,
-            heading,
-            paragraphs,
-            reason,
-        },
-        facts,
-        public_url.trim_end_matches('/'),
-    )
+    let content = Content {
+        subject,
+        heading,
+        paragraphs,
+        reason,
+    };
+    compose(&content, &facts, public_url)
 }
 
 struct Content {

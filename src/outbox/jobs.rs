@@ -5,10 +5,12 @@ use eligo_store::NewJob;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::notify::alert_mail::AlertRaised;
 use crate::notify::event::{BreakGlassUse, Notice};
 use crate::notify::package::PackageNotice;
 use crate::notify::package_mail::PackageAudience;
 use crate::notify::webhooks::OutgoingEvent;
+use crate::service::digest::Digest;
 
 /// Who a mail is for, and so how it reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +62,15 @@ pub enum Payload {
         to: String,
         notice: Box<crate::notify::review_mail::ReviewNotice>,
     },
+    /// One PIM alert's new incidents mailed to one Global or Privileged Role Administrator.
+    #[serde(rename = "mail.alert")]
+    AlertMail {
+        to: String,
+        notice: Box<AlertRaised>,
+    },
+    /// The weekly digest mailed to one Global or Privileged Role Administrator.
+    #[serde(rename = "mail.digest")]
+    DigestMail { to: String, digest: Box<Digest> },
     /// One security event (`breakglass.used`, `audit.checkpoint`) to one subscription.
     #[serde(rename = "event")]
     Event {
@@ -105,6 +116,8 @@ impl Payload {
             Payload::PackageMail { .. } => "mail.package",
             Payload::BreakGlassMail { .. } => "mail.breakglass",
             Payload::ReviewMail { .. } => "mail.review",
+            Payload::AlertMail { .. } => "mail.alert",
+            Payload::DigestMail { .. } => "mail.digest",
             Payload::Event { .. } => "event",
             Payload::AuditFeed { .. } => "audit.feed",
             Payload::Callout { .. } => "extension.callout",
@@ -119,6 +132,8 @@ impl Payload {
             Payload::Mail { to, .. }
             | Payload::BreakGlassMail { to, .. }
             | Payload::ReviewMail { to, .. }
+            | Payload::AlertMail { to, .. }
+            | Payload::DigestMail { to, .. }
             | Payload::PackageMail { to, .. } => format!("mail:{to}"),
             Payload::Webhook {
                 subscription_id, ..

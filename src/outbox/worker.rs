@@ -228,7 +228,15 @@ async fn deliver(app: &AppState, job: Job) -> Attempt {
         }
         Payload::ReviewMail { to, notice } => {
             let rendered = crate::notify::review_mail::render(notice, &app.config.public_url);
-            crate::notify::dispatch::send_rendered(app, to, rendered, notice.id).await
+            crate::notify::dispatch::rendered_mail(app, to, rendered, notice.id).await
+        }
+        Payload::AlertMail { to, notice } => {
+            let rendered = crate::notify::alert_mail::render(notice, &app.config.public_url);
+            crate::notify::dispatch::rendered_mail(app, to, rendered, notice.id).await
+        }
+        Payload::DigestMail { to, digest } => {
+            let rendered = crate::notify::digest_mail::render(digest, &app.config.public_url);
+            crate::notify::dispatch::rendered_mail(app, to, rendered, digest.id).await
         }
         Payload::Event {
             subscription_id,

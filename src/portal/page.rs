@@ -44,6 +44,7 @@ pub enum Section {
     Approvals,
     Administration,
     AccessPackages,
+    Alerts,
     Audit,
     Security,
 }
@@ -72,6 +73,9 @@ impl Chrome {
                 "/portal/admin/entitlement/packages",
                 "Access packages",
             ));
+        }
+        if can.read_alerts {
+            nav.push((Section::Alerts, "/portal/admin/alerts", "Alerts"));
         }
         if can.read_audit {
             nav.push((Section::Audit, "/portal/audit", "Audit"));

@@ -125,6 +125,8 @@ pub struct Capabilities {
     pub update_provisioning: bool,
     pub read_outbox: bool,
     pub read_alerts: bool,
+    /// PIM alerts: refresh, remediate, configure (`alerts/update`).
+    pub update_alerts: bool,
     pub read_audit: bool,
     /// Entitlement management: reading catalogs, packages, policies and assignments, and
     /// administering them (the portal's Access packages section).
@@ -160,6 +162,7 @@ pub fn capabilities(app: &App, caller: &Caller) -> Capabilities {
         update_provisioning: may(actions::PROVISIONING_UPDATE),
         read_outbox: may(actions::OUTBOX_READ),
         read_alerts: may(actions::ALERTS_READ),
+        update_alerts: may(actions::ALERTS_UPDATE),
         read_audit: may(actions::AUDIT_READ),
         read_entitlement: may(actions::ENTITLEMENT_READ),
         manage_entitlement: may(actions::ENTITLEMENT_UPDATE),

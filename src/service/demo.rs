@@ -1,6 +1,8 @@
 //! The demo tenant (`eligo serve --demo`, first start only): people and groups from
 //! docs/scenarios.md, so the README's tour works on a fresh machine. Every user's password is
-//! `DEMO_PASSWORD`; it is printed in the README and must never be used outside a demo.
+//! `DEMO_PASSWORD`; it is printed in the README and must never be used outside a demo. Its
+//! PIM alerts are scanned once it is loaded (`alerts`), with "too many Global Administrators"
+//! configured for its size, so the Alerts page is not empty on first start.
 
 use chrono::TimeDelta;
 use eligo_core::audit::{AuditEvent, Category, Initiator};
@@ -17,7 +19,9 @@ use crate::app::App;
 use crate::auth::password;
 use crate::service::sessions;
 
+mod alerts;
 mod packages;
+pub use alerts::{GLOBAL_ADMIN_COUNT, GLOBAL_ADMIN_PERCENTAGE};
 pub use packages::{CATALOG, HELPDESK_PACKAGE, IRM_GROUP, IRM_PACKAGE, OFFICER_PACKAGE};
 
 pub const DEMO_PASSWORD: &str = "Eligo-demo-2026!";
@@ -87,6 +91,7 @@ fn manager_of(nick: &str) -> &'static str {
 
 pub async fn load(app: &App) -> anyhow::Result<()> {
     let now = app.clock.now();
+    let tenant = alerts::tenant(app).await?;
     let hash = password::hash(DEMO_PASSWORD);
     let mut tx = app.store.write().await?;
     let demo = |activity: &str| {
@@ -219,7 +224,9 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
         fallback_approver: ids_by_nick["ada"],
     };
     packages::load(&mut *tx, &seed, now).await?;
+    alerts::configure(&mut *tx, tenant, now).await?;
     tx.commit().await?;
+    alerts::scan(app).await?;
     Ok(())
 }
 

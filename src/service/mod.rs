@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod bootstrap;
 pub mod connectors;
 pub mod demo;
+pub mod digest;
 pub mod directory;
 pub mod entitlement;
 pub mod history;

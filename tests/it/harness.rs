@@ -66,6 +66,18 @@ impl TestApp {
         t
     }
 
+    /// As [`Self::restarted`], with the configuration `adjust` changes (mail, intervals...).
+    pub async fn restarted_with(
+        &self,
+        at: DateTime<Utc>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        let url = self.app.config.database_url.expose().to_string();
+        let t = Self::build(url, temp_dir("restart"), adjust).await;
+        t.clock.set(at);
+        t
+    }
+
     /// A fresh app (SQLite) whose configuration `adjust` changes first (mail, links...).
     pub async fn configured(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = temp_dir("app");

@@ -717,6 +717,9 @@ enum Op {
     PortalCreateServicePrincipal,
     PortalDeleteServicePrincipal,
     PortalReconcile,
+    PortalRefreshPimAlerts,
+    PortalConfigurePimAlert,
+    PortalRemediatePimAlertIncident,
 }
 
 impl Op {
@@ -732,6 +735,9 @@ impl Op {
                 | Op::PortalCreateServicePrincipal
                 | Op::PortalDeleteServicePrincipal
                 | Op::PortalReconcile
+                | Op::PortalRefreshPimAlerts
+                | Op::PortalConfigurePimAlert
+                | Op::PortalRemediatePimAlertIncident
         )
     }
 }
@@ -1157,6 +1163,24 @@ static ROWS: &[Row] = &[
         Op::PortalReconcile,
         CONNECTOR,
         CONNECTORS,
+    ),
+    row(
+        "POST /portal/admin/alerts/refresh",
+        Op::PortalRefreshPimAlerts,
+        PIM_ALERT_SCOPE,
+        PIM_ALERTS,
+    ),
+    row(
+        "POST /portal/admin/alerts/{id}/configure",
+        Op::PortalConfigurePimAlert,
+        PIM_ALERT_CONFIGURATION,
+        PIM_ALERTS,
+    ),
+    row(
+        "POST /portal/admin/alerts/{id}/incidents/{incidentId}/remediate",
+        Op::PortalRemediatePimAlertIncident,
+        PIM_ALERT_INCIDENT,
+        PIM_REMEDIATE,
     ),
 ];
 
@@ -1939,7 +1963,10 @@ impl Ctx {
                 ))
             }
             Op::PatchAlert => Made::of(self.active_alert().await),
-            Op::PatchPimAlertConfiguration | Op::RefreshPimAlerts => {
+            Op::PatchPimAlertConfiguration
+            | Op::RefreshPimAlerts
+            | Op::PortalRefreshPimAlerts
+            | Op::PortalConfigurePimAlert => {
                 let tenant = eligo::service::pim_alerts::tenant_id(&self.t.app)
                     .await
                     .unwrap_or_else(|e| panic!("the tenant id: {}", e.message));
@@ -1947,7 +1974,9 @@ impl Ctx {
                     "DirectoryRole_{tenant}_TooManyGlobalAdminsAssignedToTenantAlert"
                 ))
             }
-            Op::RemediatePimAlertIncident => self.outside_pim_incident().await,
+            Op::RemediatePimAlertIncident | Op::PortalRemediatePimAlertIncident => {
+                self.outside_pim_incident().await
+            }
             Op::RetryJob => Made::of(self.failed_job().await),
         }
     }
@@ -2313,6 +2342,31 @@ impl Ctx {
                 format!("/portal/admin/connectors/{id}/reconcile"),
                 &[],
                 vec![get(format!("/v1/connectors/{id}"))],
+            ),
+            Op::PortalRefreshPimAlerts => form(
+                "/portal/admin/alerts/refresh".into(),
+                &[],
+                vec![get(format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alerts/{id}"
+                ))],
+            ),
+            Op::PortalConfigurePimAlert => form(
+                format!("/portal/admin/alerts/{id}/configure"),
+                &[
+                    ("isEnabled", "on"),
+                    ("globalAdminCountThreshold", &(2 + n % 50).to_string()),
+                    ("percentageOfGlobalAdminsOutOfRolesThreshold", "50"),
+                ],
+                vec![get(format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alertConfigurations/{id}"
+                ))],
+            ),
+            Op::PortalRemediatePimAlertIncident => form(
+                format!("/portal/admin/alerts/{id}/incidents/{other}/remediate"),
+                &[],
+                vec![get(format!(
+                    "/v1/identityGovernance/roleManagementAlerts/alerts/{id}/alertIncidents"
+                ))],
             ),
         }
     }

@@ -4,6 +4,7 @@
 
 mod abuse;
 mod access_cli;
+mod alerts_cli;
 mod cli;
 mod cli_usability;
 mod crash;

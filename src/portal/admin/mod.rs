@@ -1,7 +1,8 @@
-//! Administration: the directory (users, groups, service principals) and PIM (roles,
-//! assignments, role settings, exposure, connectors). Each page checks the caller's current
+//! Administration: the directory (users, groups, service principals), PIM (roles,
+//! assignments, role settings, exposure, connectors) and the PIM alerts. Each page checks the caller's current
 //! roles itself; the navigation only hides what cannot be used.
 
+pub mod alerts;
 pub mod directory;
 pub mod entitlement;
 pub mod pim;
@@ -12,6 +13,7 @@ use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(alerts::routes())
         .merge(directory::routes())
         .merge(entitlement::routes())
         .merge(pim::routes())

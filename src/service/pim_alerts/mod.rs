@@ -5,6 +5,7 @@
 //! (`eligo_core::pim_alerts`), incidents are raised and resolved, each audited, and the scan
 //! times updated. The scheduler scans every `ELIGO_ALERT_SCAN_INTERVAL` (`run_forever`).
 
+pub mod notices;
 mod scan;
 
 use eligo_core::audit::{AuditEvent, Category};

@@ -17,7 +17,7 @@ use eligo_store::{AssignmentQuery, AuditQuery, Page, RoleQuery, ScheduleQuery, T
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{configuration, tenant_id};
+use super::{configuration, notices, tenant_id};
 use crate::app::App;
 use crate::failure::UseCaseResult;
 use crate::notify::event::{SecurityEvent, subscribed_to};
@@ -85,6 +85,7 @@ pub(super) async fn run(
         let open = tx.list_alert_incidents(kind, true).await?;
         let keys: Vec<(Uuid, String)> = open.iter().map(|i| (i.id, i.cause_key.clone())).collect();
         let decided = core::reconcile(&keys, &found);
+        let mut raised = Vec::new();
         for id in &decided.resolve {
             tx.resolve_alert_incident(*id, now).await?;
             tx.append_audit(
@@ -117,7 +118,9 @@ pub(super) async fn run(
             }
             tx.append_audit(event).await?;
             announce(tx, tenant, &incident, now).await?;
+            raised.push(incident);
         }
+        notices::mail_raised(app, tx, tenant, kind, config.is_enabled, &raised, now).await?;
         let changed = !decided.raise.is_empty() || !decided.resolve.is_empty();
         tx.touch_alert(kind, Some(now), changed.then_some(now))
             .await?;

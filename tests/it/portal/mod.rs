@@ -6,6 +6,7 @@ pub mod browser;
 mod access;
 mod admin_directory;
 mod admin_pim;
+mod alerts;
 mod approvals;
 mod audit;
 mod e2e;

@@ -5,6 +5,7 @@
 
 mod break_glass;
 mod config;
+mod describe;
 mod scan;
 mod separation;
 mod strays;
@@ -14,6 +15,7 @@ mod usage;
 
 pub use break_glass::{BREAK_GLASS_WINDOW, BreakGlassUse, break_glass_used};
 pub use config::Configuration;
+pub use describe::describe;
 pub use scan::{
     ActiveAssignment, Cause, Eligibility, Facts, Holder, Reconciled, RoleActivation, RoleFacts,
     no_mfa_on_role_activation, reconcile, roles_assigned_outside_pim, scan, too_many_global_admins,
@@ -215,6 +217,19 @@ impl AlertKind {
 
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The definition's title (`There are too many global administrators`).
+    pub fn display_name(self) -> &'static str {
+        self.text().display_name
+    }
+
+    pub fn description(self) -> &'static str {
+        self.text().description
+    }
+
+    pub fn mitigation_steps(self) -> &'static str {
+        self.text().mitigation_steps
     }
 
     pub fn severity(self) -> Severity {

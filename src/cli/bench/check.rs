@@ -204,7 +204,7 @@ impl Histogram {
 }
 
 /// Peak resident set of this process in MiB (`VmHWM`), where the system tells.
-fn peak_rss_mib() -> Option<f64> {
+pub(super) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line

@@ -15,6 +15,7 @@
 //!   answer and times the checks.
 
 mod activations;
+mod alert_scan;
 mod check;
 mod checkpoints;
 mod expiry;
@@ -22,6 +23,7 @@ mod r#gen;
 mod http;
 mod package_expiry;
 mod packages;
+mod reviews;
 mod signin;
 mod writes;
 
@@ -66,6 +68,28 @@ pub enum BenchCommand {
         /// Number of assignments ending at T.
         #[arg(long, default_value_t = 10_000)]
         count: usize,
+    },
+    /// An access review of a group with this many members: the start (snapshot), a
+    /// batchRecordDecisions denying all, and the stop with auto-apply until every removal is
+    /// committed and pushed to a webhook downstream on loopback.
+    Review {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Number of decisions (members of the reviewed group).
+        #[arg(long, default_value_t = 10_000)]
+        decisions: usize,
+    },
+    /// A full PIM alert scan over this many users and role assignments: the first scan and a
+    /// steady-state one.
+    AlertScan {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        #[arg(long, default_value_t = 20_000)]
+        assignments: usize,
     },
     /// What separation of duties costs when a member is added to a group, with many packages
     /// and incompatibility rules: add-member p50/p99 to a group no rule names and to one a rule
@@ -225,6 +249,15 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             database_url,
             count,
         } => package_expiry::run(database_url, count.max(1)).await?,
+        BenchCommand::Review {
+            database_url,
+            decisions,
+        } => reviews::run(database_url, decisions.max(1)).await?,
+        BenchCommand::AlertScan {
+            database_url,
+            users,
+            assignments,
+        } => alert_scan::run(database_url, users.max(1), assignments).await?,
         BenchCommand::PackageSeparation {
             database_url,
             packages: n,

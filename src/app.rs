@@ -33,6 +33,8 @@ pub struct App {
     pub link_key: [u8; 32],
     /// Wakes the outbox worker when a commit writes a job.
     pub jobs: crate::waker::Waker,
+    /// Wakes the PIM alert scanner after a change to who holds what (`pim_alerts::run_forever`).
+    pub alert_scans: crate::waker::Waker,
     /// Live clients of the downstream connectors, and the per-mapping locks.
     pub connectors: crate::provisioning::registry::Registry,
     /// When the scheduler last looked for "ends soon" reminders (Unix seconds).
@@ -83,6 +85,7 @@ impl App {
             access: access.clone(),
             link_key,
             jobs: Default::default(),
+            alert_scans: Default::default(),
             connectors: crate::provisioning::registry::Registry::new(outbound.clone()),
             reminded_at: Default::default(),
             mailer,
@@ -108,6 +111,13 @@ impl App {
                 })
                 .min();
             app.jobs.due_at(due);
+            // Who holds, may activate or is member of what changed: the alerts look again.
+            if changes
+                .iter()
+                .any(|c| !matches!(c, eligo_store::Change::JobEnqueued { .. }))
+            {
+                app.alert_scans.wake();
+            }
         }));
         store.before_commit(Arc::new(crate::provisioning::planner::Planner {
             access,

@@ -117,6 +117,8 @@ async fn update_rule_authorized(
     tx.append_audit(save_event(caller, &policy, name.as_deref(), &changes, now))
         .await?;
     tx.commit().await?;
+    // A role's settings feed the alerts (MFA, approval, duration rules).
+    app.alert_scans.wake();
     Ok(policy)
 }
 
@@ -267,6 +269,8 @@ async fn update_rules_authorized(
     tx.append_audit(save_event(caller, &policy, name.as_deref(), &changes, now))
         .await?;
     tx.commit().await?;
+    // A role's settings feed the alerts (MFA, approval, duration rules).
+    app.alert_scans.wake();
     Ok(RulesUpdate {
         policy,
         changed,

@@ -4,6 +4,7 @@
 
 mod abuse;
 mod access_cli;
+mod alert_scans;
 mod alerts_cli;
 mod cli;
 mod cli_usability;

@@ -3,7 +3,8 @@
 //! `actions::ALERTS_UPDATE` with a fresh second factor: a configuration PATCH, a refresh and a
 //! remediation. A scan runs in one write transaction: the facts are gathered, the core decides
 //! (`eligo_core::pim_alerts`), incidents are raised and resolved, each audited, and the scan
-//! times updated. The scheduler scans every `ELIGO_ALERT_SCAN_INTERVAL` (`run_forever`).
+//! times updated. The scheduler scans every `ELIGO_ALERT_SCAN_INTERVAL`, and a couple of
+//! seconds after any change to who holds what or to a role's settings (`run_forever`).
 
 pub mod notices;
 mod scan;
@@ -539,9 +540,19 @@ pub async fn run_forever(app: AppState) {
         .to_std()
         .unwrap_or(std::time::Duration::from_secs(3600));
     loop {
-        tokio::time::sleep(every).await;
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = app.alert_scans.notify.notified() => {
+                // A change to who holds what (or to a role's settings): scan once the burst
+                // it belongs to has settled, so a hundred assignments make one scan.
+                tokio::time::sleep(SETTLE).await;
+            }
+        }
         if let Err(e) = scan_all(&app).await {
             tracing::error!(error = ?e.message, "the PIM alert scan failed");
         }
     }
 }
+
+/// How long a change waits for the ones that follow it before the scan it causes.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);

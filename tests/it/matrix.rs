@@ -1390,23 +1390,10 @@ static ROWS: &[Row] = &[
 fn disagreements() -> Vec<(&'static str, Caller, Target)> {
     // Found and fixed so far: a password-only Global Administrator session deleted a
     // privileged service principal (rule 4); the portal's add-member and add-owner forms
-    // refused a group's owners (rule 3) before the use case could decide.
-    //
-    // Open: running a review of an ordinary group's members from a password-only Identity
-    // Governance Administrator session is refused as missing `groups/members/update` (the
-    // first of the operations `service::reviews::authorize_manage` tries), not as needing a
-    // fresh second factor, though `accessReviews` would allow it after a step-up (rule 4).
-    let iga = Caller::Admin(IdentityGovernance, Mfa::PasswordOnly);
-    let ordinary = Target::Group(GroupKind::Plain);
-    [
-        "POST /v1/identityGovernance/accessReviews/definitions (a group's members)",
-        "POST /v1/identityGovernance/accessReviews/definitions/{id}/instances/{instanceId}/stop",
-        "POST /v1/identityGovernance/accessReviews/definitions/{id}/instances/{instanceId}/applyDecisions",
-        "DELETE /v1/identityGovernance/accessReviews/definitions/{id} (a group's members)",
-    ]
-    .into_iter()
-    .map(|route| (route, iga, ordinary))
-    .collect()
+    // refused a group's owners (rule 3) before the use case could decide; a password-only
+    // Identity Governance Administrator running a review of an ordinary group was refused as
+    // missing `groups/members/update` rather than as needing a fresh second factor (rule 4).
+    Vec::new()
 }
 
 /// The expected outcome of one case: the row's first matching rule, else the defaults.

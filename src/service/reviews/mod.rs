@@ -87,7 +87,8 @@ async fn operations(
 }
 
 /// May the caller create, change, stop, apply or reset this review (with a fresh second
-/// factor)? The refusal names the first operation's rule.
+/// factor)? When one of the operations would allow it after a step-up, the refusal says so
+/// (MfaRequired); otherwise it names the first operation's rule.
 pub async fn authorize_manage(
     app: &App,
     tx: &mut dyn Tx,
@@ -95,16 +96,16 @@ pub async fn authorize_manage(
     reviewed: &Reviewed,
 ) -> UseCaseResult<()> {
     let ops = operations(app, tx, caller, reviewed).await?;
-    let mut first = None;
-    for (op, protection) in &ops {
-        match authorize::check(app, caller, *op, protection) {
-            Ok(()) => return Ok(()),
-            Err(e) => {
-                first.get_or_insert(e);
-            }
-        }
+    if let Some((op, protection)) = ops
+        .iter()
+        .find(|(op, protection)| authorize::could(caller, *op, protection))
+    {
+        return Ok(authorize::check(app, caller, *op, protection)?);
     }
-    Err(first
+    let refusal = ops
+        .first()
+        .and_then(|(op, protection)| authorize::check(app, caller, *op, protection).err());
+    Err(refusal
         .map(Failure::from)
         .unwrap_or_else(|| Failure::forbidden("you may not manage this access review")))
 }

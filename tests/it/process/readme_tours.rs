@@ -122,3 +122,27 @@ async fn the_access_package_tour_runs_as_written() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_access_review_tour_runs_as_written() {
+    let dir = temp_dir("proc-readme-reviews");
+    let server = Server::start(&Spec::sqlite(&dir).args(&["--demo"])).await;
+    let out = run_tour(&server, &dir, "<!-- tour: access reviews (API)").await;
+    assert!(out.ok(), "the tour failed: {}", out.show());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines.contains(
+            &"[('erin@contoso.example', 'NoInfoAvailable', 'access given less than 30 days ago: too recent to judge')]"
+        ),
+        "{}",
+        out.show()
+    );
+    assert!(lines.contains(&"Applied"), "{}", out.show());
+    assert_eq!(
+        lines.last(),
+        Some(&"['alice@contoso.example']"),
+        "{}",
+        out.show()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

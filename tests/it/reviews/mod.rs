@@ -6,5 +6,5 @@
 mod bad_input;
 mod lifecycle;
 mod stages;
-mod support;
+pub(crate) mod support;
 mod who_runs;

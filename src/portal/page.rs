@@ -45,6 +45,7 @@ pub enum Section {
     Reviews,
     Administration,
     AccessPackages,
+    AccessReviews,
     Audit,
     Security,
 }
@@ -74,6 +75,13 @@ impl Chrome {
                 Section::AccessPackages,
                 "/portal/admin/entitlement/packages",
                 "Access packages",
+            ));
+        }
+        if can.administer_reviews {
+            nav.push((
+                Section::AccessReviews,
+                "/portal/admin/reviews",
+                "Access reviews",
             ));
         }
         if can.read_audit {

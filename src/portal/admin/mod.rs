@@ -5,6 +5,7 @@
 pub mod directory;
 pub mod entitlement;
 pub mod pim;
+pub mod reviews;
 
 use axum::Router;
 
@@ -15,4 +16,5 @@ pub fn routes() -> Router<AppState> {
         .merge(directory::routes())
         .merge(entitlement::routes())
         .merge(pim::routes())
+        .merge(reviews::routes())
 }

@@ -13,6 +13,7 @@ mod entitlement_admin;
 mod layers;
 mod my_roles;
 mod picker;
+mod review_admin;
 mod reviews;
 mod role_settings;
 mod sign_in;

@@ -18,6 +18,7 @@ use crate::auth::password;
 use crate::service::sessions;
 
 mod packages;
+pub mod reviews;
 pub use packages::{CATALOG, HELPDESK_PACKAGE, IRM_GROUP, IRM_PACKAGE, OFFICER_PACKAGE};
 
 pub const DEMO_PASSWORD: &str = "Eligo-demo-2026!";
@@ -220,6 +221,7 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
     };
     packages::load(&mut *tx, &seed, now).await?;
     tx.commit().await?;
+    reviews::load(app, &ids_by_nick).await?;
     Ok(())
 }
 

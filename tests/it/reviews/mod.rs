@@ -4,6 +4,7 @@
 //! run a review at all.
 
 mod bad_input;
+mod demo;
 mod lifecycle;
 mod stages;
 pub(crate) mod support;

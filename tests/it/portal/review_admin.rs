@@ -340,3 +340,52 @@ async fn a_user_administrator_is_refused_the_section() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert!(definition(&t, "Sneaky").await.is_none());
 }
+
+/// The demo's review: Ada decides two of her three decisions under My reviews, the results
+/// show the progress, a reminder is asked for (audited; no mail server here), and a reset takes
+/// every decision back to Not reviewed.
+#[tokio::test]
+async fn a_reminder_and_a_reset_on_the_running_demo_review() {
+    let t = TestApp::demo().await;
+    let mut b = ada(&t).await;
+    let def = id_of(
+        &definition(&t, eligo::service::demo::reviews::REVIEW)
+            .await
+            .unwrap(),
+    );
+    let instance = id_of(&t.instance(def).await);
+    b.get(&format!("/portal/reviews/{instance}")).await;
+    let done = b
+        .submit(&format!("/portal/reviews/{instance}/accept"), &[])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    let page = b.get(&format!("/portal/admin/reviews/{def}")).await;
+    assert!(page.has("2/3 decided"), "{}", page.body);
+    let path = format!("/portal/admin/reviews/{def}/instances/{instance}");
+    b.get(&path).await;
+    let reminded = b.submit(&format!("{path}/remind"), &[]).await;
+    assert_eq!(reminded.status, StatusCode::SEE_OTHER, "{}", reminded.body);
+    let page = b.follow(&reminded).await;
+    // No mail server in this test: nobody is mailed, and the attempt is audited.
+    assert!(page.has("Nobody was reminded"), "{}", page.body);
+    let (s, audit) = t
+        .get(
+            "/v1/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Send access review reminder'",
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{audit}");
+    assert_eq!(audit["value"].as_array().unwrap().len(), 1, "{audit}");
+    let reset = b.submit(&format!("{path}/reset"), &[]).await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER, "{}", reset.body);
+    let page = b.follow(&reset).await;
+    assert!(page.has("Every decision was reset"), "{}", page.body);
+    assert!(page.has("0/3 decided"), "{}", page.body);
+    for d in t.decisions(BOOTSTRAP, def, instance).await {
+        assert_eq!(d["decision"], "NotReviewed", "{d}");
+    }
+    // An action the page does not offer names nothing.
+    let unknown = b.submit(&format!("{path}/delete"), &[]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+}

@@ -232,3 +232,57 @@ async fn a_stale_second_factor_goes_through_step_up_and_back() {
     assert_eq!(done.location(), Some(path.as_str()));
     assert_eq!(by_name(&t, def, instance, "cam").await["decision"], "Deny");
 }
+
+#[tokio::test]
+async fn dont_know_is_recorded_and_nothing_is_decided_once_the_review_ended() {
+    let t = TestApp::new().await;
+    let (def, instance, _) = reviewed_by_mia(&t).await;
+    let (mut b, secret) = Browser::signed_in_with_mfa(&t, "mia@contoso.example", PASSWORD).await;
+    let path = format!("/portal/reviews/{instance}");
+    b.get(&path).await;
+    let cam = by_name(&t, def, instance, "cam").await;
+    let cam_path = format!("{path}/decisions/{}", cam["id"].as_str().unwrap());
+    let done = b.submit(&cam_path, &[("decision", "dontknow")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        by_name(&t, def, instance, "cam").await["decision"],
+        "DontKnow"
+    );
+    let unknown = b.submit(&cam_path, &[("decision", "maybe")]).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+    assert!(
+        unknown.has("Choose Approve, Deny or Don&#39;t know.")
+            || unknown.has("Choose Approve, Deny or Don&#x27;t know."),
+        "{}",
+        unknown.body
+    );
+
+    // The review ends; the page says so, offers no form, and a stale form changes nothing.
+    t.tick(TimeDelta::days(7)).await;
+    let code = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let signed = b
+        .sign_in("mia@contoso.example", PASSWORD, Some(&code))
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let page = b.get(&path).await;
+    assert!(
+        page.has("decisions can no longer be changed"),
+        "{}",
+        page.body
+    );
+    assert!(!page.has("Accept all recommendations"), "{}", page.body);
+    let late = b
+        .submit(
+            &cam_path,
+            &[("decision", "deny"), ("justification", "late")],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
+    assert!(late.has("Nothing was changed."), "{}", late.body);
+    assert_eq!(
+        by_name(&t, def, instance, "cam").await["decision"],
+        "DontKnow"
+    );
+    let list = b.get("/portal/reviews").await;
+    assert!(list.has("Reviews you took part in"), "{}", list.body);
+}

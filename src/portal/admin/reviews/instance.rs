@@ -149,7 +149,14 @@ pub async fn act(
             .map(|()| "Every decision was reset to Not reviewed.".to_string()),
         "remind" => instances::send_reminder(&app, caller, def_id, id)
             .await
-            .map(|_| "A reminder was sent to the reviewers who have not finished.".to_string()),
+            .map(|n| match n {
+                0 => {
+                    "Nobody was reminded: the review's mail is off, or every reviewer has decided."
+                        .to_string()
+                }
+                1 => "1 reviewer who has not finished was reminded.".to_string(),
+                n => format!("{n} reviewers who have not finished were reminded."),
+            }),
         _ => return Err(ApiError::not_found("action").into()),
     };
     let back = format!("/portal/admin/reviews/{def_id}/instances/{id}");

@@ -72,9 +72,16 @@ await walk(async () => {
 
   await step("r: ada, as administrator, stops the review and its decisions apply", async () => {
     await a.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Access reviews" }).click();
+    await shot(a.page, "reviews-admin");
+    await a.page.getByRole("link", { name: "New access review" }).click();
+    await shot(a.page, "review-new");
+    await fitsPhone(a.page, "review-new");
+    await a.page.goBack();
     await a.page.getByRole("link", { name: REVIEW }).click();
+    await shot(a.page, "review-definition");
     await a.page.getByRole("link", { name: "Results" }).first().click();
     await shot(a.page, "review-results");
+    await fitsPhone(a.page, "review-results");
     await a.page.getByRole("button", { name: "Stop" }).click();
     await expectText(a.page, "The review was stopped");
     await expectText(a.page, "Applied");
@@ -85,5 +92,8 @@ await walk(async () => {
     await f.page.reload();
     await expectText(f.page, "You are not eligible for any role or group access.");
     await shot(f.page, "review-applied-my-roles");
+    await f.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My reviews" }).click();
+    await expectText(f.page, "No access review waits on you right now.");
+    await shot(f.page, "reviews-none");
   });
 });

@@ -57,6 +57,12 @@ async fn a_recurring_review_with_every_setting_is_created_through_the_form() {
         list.has("href=\"/portal/admin/reviews\""),
         "in the navigation"
     );
+    let home = b.get("/portal/admin").await;
+    assert!(
+        home.has("<a href=\"/portal/admin/reviews\">Access reviews</a>"),
+        "a card on the Administration home: {}",
+        home.body
+    );
     let done = create(
         &mut b,
         &[

@@ -198,6 +198,9 @@ async fn activated(
         at,
     );
     schedule.linked_eligibility_id = Some(eligibility);
+    // Its end passed three days ago and was seen then (audited below): nothing is left for
+    // the scheduler.
+    schedule.end_pending = false;
     tx.insert_role_schedule(&schedule).await?;
     tx.record_activation(&Activation {
         principal_id: principal,
@@ -211,6 +214,18 @@ async fn activated(
             at,
             Category::RoleManagement,
             "Add member to role completed (PIM activation)",
+            Initiator::system(),
+        )
+        .target(role, "Role", None)
+        .target(principal, "User", None)
+        .detail("reason", "demo tenant"),
+    )
+    .await?;
+    tx.append_audit(
+        AuditEvent::new(
+            at + TimeDelta::hours(1),
+            Category::RoleManagement,
+            "Remove member from role (PIM activation expired)",
             Initiator::system(),
         )
         .target(role, "Role", None)

@@ -19,6 +19,7 @@ pub mod form;
 pub mod me;
 pub mod page;
 pub mod picker;
+pub mod reviews;
 pub mod security;
 pub mod session;
 pub mod sign_in;
@@ -45,6 +46,7 @@ pub fn routes(app: AppState) -> Router<AppState> {
         .merge(me::routes())
         .merge(access::routes())
         .merge(approvals::routes())
+        .merge(reviews::routes())
         .merge(admin::routes())
         .merge(audit::routes())
         .merge(picker::routes())

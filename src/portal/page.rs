@@ -21,7 +21,7 @@ pub struct NavItem {
     pub label: &'static str,
     /// This page's section: marked `aria-current="page"`.
     pub current: bool,
-    /// A count shown beside the entry (requests waiting on the viewer's decision).
+    /// A count shown beside the entry (requests, or review decisions, waiting on the viewer).
     pub count: Option<usize>,
 }
 
@@ -42,9 +42,11 @@ pub enum Section {
     MyRequests,
     MyAccess,
     Approvals,
+    Reviews,
     Administration,
     AccessPackages,
     Alerts,
+    AccessReviews,
     Audit,
     Security,
 }
@@ -57,12 +59,14 @@ impl Chrome {
         flash: Option<Flash>,
         section: Section,
         waiting: usize,
+        reviews_waiting: usize,
     ) -> Self {
         let mut nav = vec![
             (Section::MyRoles, "/portal/roles", "My roles"),
             (Section::MyRequests, "/portal/requests", "My requests"),
             (Section::MyAccess, "/portal/access", "My access"),
             (Section::Approvals, "/portal/approvals", "Approvals"),
+            (Section::Reviews, "/portal/reviews", "My reviews"),
         ];
         if can.administer {
             nav.push((Section::Administration, "/portal/admin", "Administration"));
@@ -76,6 +80,13 @@ impl Chrome {
         }
         if can.read_alerts {
             nav.push((Section::Alerts, "/portal/admin/alerts", "Alerts"));
+        }
+        if can.administer_reviews {
+            nav.push((
+                Section::AccessReviews,
+                "/portal/admin/reviews",
+                "Access reviews",
+            ));
         }
         if can.read_audit {
             nav.push((Section::Audit, "/portal/audit", "Audit"));
@@ -91,7 +102,12 @@ impl Chrome {
                     href,
                     label,
                     current: s == section,
-                    count: (s == Section::Approvals && waiting > 0).then_some(waiting),
+                    count: match s {
+                        Section::Approvals => Some(waiting),
+                        Section::Reviews => Some(reviews_waiting),
+                        _ => None,
+                    }
+                    .filter(|n| *n > 0),
                 })
                 .collect(),
             flash,

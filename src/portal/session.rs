@@ -33,6 +33,9 @@ pub struct Viewer {
     /// How many requests wait on the viewer's decision (the count beside Approvals); read for
     /// pages only, not for form posts.
     pub waiting: usize,
+    /// How many access review decisions wait on the viewer (the count beside My reviews);
+    /// for pages only, like `waiting`.
+    pub reviews_waiting: usize,
 }
 
 impl Viewer {
@@ -45,6 +48,7 @@ impl Viewer {
             self.flash.clone(),
             section,
             self.waiting,
+            self.reviews_waiting,
         )
     }
 }
@@ -120,12 +124,22 @@ impl FromRequestParts<AppState> for Viewer {
         } else {
             0
         };
+        let reviews_waiting = if reading {
+            crate::service::reviews::decisions::mine_everywhere(app, &caller)
+                .await?
+                .iter()
+                .filter(|d| d.decision == eligo_core::review::Decision::NotReviewed)
+                .count()
+        } else {
+            0
+        };
         Ok(Viewer {
             csrf: csrf_for(app, &caller.session.token_hash),
             can: authorize::capabilities(app, &caller),
             caller,
             flash,
             waiting,
+            reviews_waiting,
         })
     }
 }

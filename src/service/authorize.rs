@@ -132,6 +132,10 @@ pub struct Capabilities {
     /// administering them (the portal's Access packages section).
     pub read_entitlement: bool,
     pub manage_entitlement: bool,
+    /// Access reviews: may read every review (`accessReviews/read`) or run one (the review
+    /// or the removal rights of what it reviews: governance.md section 2); the portal's
+    /// Access reviews administration.
+    pub administer_reviews: bool,
     /// May read one of the Administration section's pages (users, groups, roles, role
     /// settings, connectors); each page still decides its own.
     pub administer: bool,
@@ -166,6 +170,9 @@ pub fn capabilities(app: &App, caller: &Caller) -> Capabilities {
         read_audit: may(actions::AUDIT_READ),
         read_entitlement: may(actions::ENTITLEMENT_READ),
         manage_entitlement: may(actions::ENTITLEMENT_UPDATE),
+        administer_reviews: may(actions::ACCESS_REVIEWS_READ)
+            || may(actions::ACCESS_REVIEWS_UPDATE)
+            || may(actions::ROLE_ASSIGNMENTS_UPDATE),
         administer: false,
     };
     can.administer = can.read_users

@@ -22,6 +22,7 @@ use crate::service::sessions;
 mod alerts;
 mod packages;
 pub use alerts::{GLOBAL_ADMIN_COUNT, GLOBAL_ADMIN_PERCENTAGE};
+pub mod reviews;
 pub use packages::{CATALOG, HELPDESK_PACKAGE, IRM_GROUP, IRM_PACKAGE, OFFICER_PACKAGE};
 
 pub const DEMO_PASSWORD: &str = "Eligo-demo-2026!";
@@ -226,6 +227,7 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
     packages::load(&mut *tx, &seed, now).await?;
     alerts::configure(&mut *tx, tenant, now).await?;
     tx.commit().await?;
+    reviews::load(app, &ids_by_nick).await?;
     alerts::scan(app).await?;
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod directory;
 pub mod entitlement;
 pub mod pim;
+pub mod reviews;
 
 use axum::Router;
 
@@ -17,4 +18,5 @@ pub fn routes() -> Router<AppState> {
         .merge(directory::routes())
         .merge(entitlement::routes())
         .merge(pim::routes())
+        .merge(reviews::routes())
 }

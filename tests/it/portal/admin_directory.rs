@@ -87,9 +87,9 @@ async fn the_administration_home_shows_the_sections_with_counts_and_alerts() {
     ] {
         assert!(home.has(&format!("href=\"{section}\"")), "{section}");
     }
-    // The seven demo people and the bootstrap administrator; the three demo groups and the
-    // three the demo's access packages hand out.
-    assert!(home.has("<strong>8</strong> users"), "{}", home.body);
+    // The seven demo people, the two its access review is about and the bootstrap
+    // administrator; the three demo groups and the three the demo's access packages hand out.
+    assert!(home.has("<strong>10</strong> users"), "{}", home.body);
     assert!(home.has("<strong>6</strong> groups"), "{}", home.body);
     assert!(home.has("Open alerts") && home.has("No open alerts."));
     assert!(home.has("aria-current=\"page\">Administration"));

@@ -205,3 +205,89 @@ async fn wait_for_ldap(ldap: &Slapd, group_dn: &str, member_dn: &str, present: b
         ldap.group_members(group_dn).await
     );
 }
+
+/// The demo's access review end to end (`tests/e2e/review.mjs`): the manager's mail (a real
+/// maildev) leads to the review, the recommendations are accepted, an administrator stops the
+/// review, auto-apply removes Frank's stale Global Administrator eligibility (gone from his My
+/// roles, and here from the store, removed by the review).
+#[tokio::test]
+async fn the_demo_review_goes_from_mail_to_the_removal_of_the_stale_eligibility() {
+    let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    let Some(runner) = eligo_testkit::browser::runner(&scripts) else {
+        return;
+    };
+    let Some(mail) = eligo_testkit::maildev::maildev().await else {
+        return;
+    };
+    let dir = temp_dir("e2e-review");
+    let spec = Spec::sqlite(&dir)
+        .args(&["--demo"])
+        .setting("ELIGO_SMTP_URL", &mail.smtp_url())
+        .setting("ELIGO_PUBLIC_URL", "http://localhost:{port}");
+    let server = Server::start(&spec).await;
+    let outcome = runner
+        .run(
+            "review.mjs",
+            &[
+                ("ELIGO_URL", format!("http://localhost:{}", server.port)),
+                ("MAILDEV_URL", mail.api_url()),
+                ("SHOTS", dir.join("screenshots").display().to_string()),
+            ],
+            Duration::from_secs(180),
+        )
+        .await;
+    println!("{}", outcome.output);
+    assert!(
+        outcome.success,
+        "the access review walk failed:\n{}\n--- server stderr ---\n{}",
+        outcome.output,
+        server.stderr()
+    );
+    let api = server.client();
+    let eligible = |upn: &'static str| {
+        let api = &api;
+        async move {
+            let (status, users) = api
+                .get(
+                    &format!("/v1/users?$filter=userPrincipalName eq '{upn}'"),
+                    BOOTSTRAP,
+                )
+                .await;
+            assert_eq!(status, 200, "{users}");
+            let id = users["value"][0]["id"].as_str().unwrap().to_string();
+            let (status, body) = api
+                .get(
+                    &format!("/v1/roleManagement/directory/roleEligibilityScheduleInstances?$filter=principalId eq '{id}'"),
+                    BOOTSTRAP,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["roleDefinitionId"] == eligo_core::roles::ids::GLOBAL_ADMINISTRATOR)
+        }
+    };
+    assert!(
+        !eligible("frank@contoso.example").await,
+        "frank is still eligible"
+    );
+    assert!(
+        eligible("grace@contoso.example").await,
+        "grace lost her eligibility"
+    );
+    let (status, body) = api
+        .get("/v1/auditLogs/directoryAudits?$top=500", BOOTSTRAP)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["value"].as_array().unwrap().iter().any(|e| {
+            e.to_string()
+                .contains("Access review: Global Administrator eligibility")
+                && e.to_string().contains("Remove eligible")
+        }),
+        "no removal audited with the review as its cause"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -14,6 +14,8 @@ mod entitlement_admin;
 mod layers;
 mod my_roles;
 mod picker;
+mod review_admin;
+mod reviews;
 mod role_settings;
 mod sign_in;
 mod templates;

@@ -4,8 +4,9 @@
 //! run a review at all.
 
 mod bad_input;
+mod demo;
 mod lifecycle;
 mod packages;
 mod stages;
-mod support;
+pub(crate) mod support;
 mod who_runs;

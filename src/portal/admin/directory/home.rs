@@ -94,6 +94,15 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> PageResult<Res
             text: "Downstream systems (LDAP, SCIM, webhooks) that group memberships are pushed to, and their health.",
         });
     }
+    if can.administer_reviews {
+        cards.push(Card {
+            title: "Access reviews",
+            href: "/portal/admin/reviews",
+            count: None,
+            unit: "",
+            text: "Reviews of who holds a role, a group or an access package: create them, follow their progress, apply the results.",
+        });
+    }
     let alerts = if can.read_alerts {
         let rows = tx
             .list_alerts(

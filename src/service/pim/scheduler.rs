@@ -64,6 +64,8 @@ pub struct Pass {
     /// Access review instances started, and stages (or instances) ended.
     pub reviews_started: usize,
     pub review_stages_ended: usize,
+    /// Access review reminders sent halfway through a stage.
+    pub reviews_reminded: usize,
 }
 
 /// Handles everything due at the clock's `now`. Tests call this after moving the mock clock.
@@ -165,6 +167,7 @@ pub async fn run_due(app: &App) -> UseCaseResult<Pass> {
             let reviewed = reviews::lifecycle::run_due(app, &mut *tx, now, BATCH).await?;
             pass.reviews_started += reviewed.started;
             pass.review_stages_ended += reviewed.stages_ended;
+            pass.reviews_reminded += reviewed.reminded;
         }
         tx.commit().await?;
         // The lag an auditor sees: from each end to the commit of its expiry entry.

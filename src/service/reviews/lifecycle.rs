@@ -68,7 +68,7 @@ pub async fn start(
             }
         })
         .collect();
-    let instance = Instance {
+    let mut instance = Instance {
         id: Uuid::new_v4(),
         definition_id: def.id,
         start_date_time: now,
@@ -76,7 +76,9 @@ pub async fn start(
         status: InstanceStatus::InProgress,
         stages: runs,
         current_stage: 0,
+        remind_at: None,
     };
+    instance.plan_reminder(reminders(def));
     let candidates = snapshot::in_scope(app, tx, def, now).await?;
     let resource = snapshot::resource_of(tx, &def.scope_query.reviewed).await?;
     let mut reviewers = Reviewers::default();
@@ -193,6 +195,7 @@ pub async fn end_stage(
     run.start_date_time = now;
     run.end_date_time = now + duration;
     instance.current_stage = next;
+    instance.plan_reminder(reminders(def));
     tx.update_review_instance(instance).await?;
     tx.append_audit(
         event(def, now, "Access review stage started", by)
@@ -224,6 +227,7 @@ pub async fn complete(
     }
     instance.status = InstanceStatus::Completed;
     instance.end_date_time = instance.end_date_time.min(now);
+    instance.remind_at = None;
     let mut items = tx.list_review_decisions(instance.id, None).await?;
     let mut settled = Vec::new();
     for item in items.iter_mut().filter(|i| i.is_final) {
@@ -251,11 +255,17 @@ pub async fn complete(
     Ok(())
 }
 
+/// Does the definition send reminders (its mails on, reminders on)?
+fn reminders(def: &Definition) -> bool {
+    def.settings.mail_notifications_enabled && def.settings.reminder_notifications_enabled
+}
+
 /// What one scheduler pass did for access reviews.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
     pub started: usize,
     pub stages_ended: usize,
+    pub reminded: usize,
 }
 
 /// Starts the instances and ends the stages due at `now`, in the scheduler's transaction.
@@ -280,6 +290,13 @@ pub async fn run_due(
         let Some(mut def) = tx.get_review_definition(instance.definition_id).await? else {
             continue;
         };
+        if instance.reminder_due(now) {
+            notices::remind(app, tx, &def, &instance, now).await?;
+            instance.remind_at = None;
+            tx.update_review_instance(&instance).await?;
+            pass.reminded += 1;
+            continue;
+        }
         end_stage(app, tx, &mut def, &mut instance, Initiator::system(), now).await?;
         pass.stages_ended += 1;
     }

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::failure::UseCaseResult;
 use crate::service::access;
+use crate::service::bootstrap::BREAKGLASS_UPN;
 
 /// One piece of access in scope.
 #[derive(Debug, Clone)]
@@ -255,6 +256,11 @@ pub async fn in_scope(
     now: DateTime<Utc>,
 ) -> UseCaseResult<Vec<Candidate>> {
     let mut all = accesses(app, tx, def, now).await?;
+    // The break-glass account is never reviewed: a review denying it (or its default decision)
+    // must not be the way everyone gets locked out.
+    if let Some(break_glass) = tx.find_user_by_upn(BREAKGLASS_UPN).await? {
+        all.retain(|c| c.principal != break_glass.id);
+    }
     if def.scope_query.users_only {
         all.retain(|c| {
             app.access

@@ -7,6 +7,8 @@ mod bad_input;
 mod demo;
 mod lifecycle;
 mod packages;
+mod reminders;
+mod scopes;
 mod stages;
 pub(crate) mod support;
 mod who_runs;

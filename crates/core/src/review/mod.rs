@@ -155,18 +155,39 @@ pub struct Instance {
     pub stages: Vec<StageRun>,
     /// The index of the stage under way (the last one once the instance is completed).
     pub current_stage: usize,
+    /// When the running stage's reviewers with undecided decisions are reminded (halfway
+    /// through it, when the definition sends reminders); cleared once sent.
+    #[serde(default)]
+    pub remind_at: Option<DateTime<Utc>>,
 }
 
 impl Instance {
-    /// When the scheduler next owes this instance work: the end of its running stage (the
-    /// end of the instance, for the last); None once it is completed.
+    /// When the scheduler next owes this instance work: its reminder, then the end of its
+    /// running stage (the end of the instance, for the last); None once it is completed.
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
         match self.status {
             InstanceStatus::InProgress => {
-                self.stages.get(self.current_stage).map(|s| s.end_date_time)
+                let end = self.stages.get(self.current_stage).map(|s| s.end_date_time);
+                [end, self.remind_at].into_iter().flatten().min()
             }
             _ => None,
         }
+    }
+
+    /// Is the reminder (not the stage's end) what falls due at `now`?
+    pub fn reminder_due(&self, now: DateTime<Utc>) -> bool {
+        let end = self.stages.get(self.current_stage).map(|s| s.end_date_time);
+        self.remind_at.is_some_and(|r| r <= now) && end.is_none_or(|e| e > now)
+    }
+
+    /// Plans the running stage's reminder halfway through it (none for a stage of a day).
+    pub fn plan_reminder(&mut self, reminders: bool) {
+        self.remind_at = self
+            .stages
+            .get(self.current_stage)
+            .filter(|_| reminders)
+            .filter(|s| s.end_date_time - s.start_date_time >= chrono::TimeDelta::days(2))
+            .map(|s| s.start_date_time + (s.end_date_time - s.start_date_time) / 2);
     }
 
     pub fn is_in_progress(&self) -> bool {

@@ -267,6 +267,7 @@ fn instance(status: InstanceStatus, current_stage: usize) -> Instance {
         status,
         stages: Vec::new(),
         current_stage,
+        remind_at: None,
     }
 }
 

@@ -49,6 +49,7 @@ fn instance(n: u128, def: u128, end: i64) -> Instance {
             status: InstanceStatus::InProgress,
         }],
         current_stage: 0,
+        remind_at: None,
     }
 }
 

@@ -283,6 +283,7 @@ fn add_component_schemas(doc: &mut Value) {
     with_parts::<schemas::IdOrAllowedRequestor>(&mut all);
     with_parts::<schemas::IdOrMyRequests>(&mut all);
     with_parts::<schemas::IdOrMyApprovals>(&mut all);
+    with_parts::<crate::api::reviews::IdOrMyReviews>(&mut all);
     with_parts::<schemas::IdOrMyAssignments>(&mut all);
     with_parts::<schemas::PolicyId>(&mut all);
     with_parts::<schemas::RuleId>(&mut all);

@@ -395,3 +395,118 @@ async fn a_reminder_and_a_reset_on_the_running_demo_review() {
     let unknown = b.submit(&format!("{path}/delete"), &[]).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
 }
+
+#[tokio::test]
+async fn a_review_is_changed_through_its_filled_in_form_then_stopped_and_deleted() {
+    let t = TestApp::demo().await;
+    let mut b = ada(&t).await;
+    let fields = [
+        ("displayName", "Helpdesk members"),
+        ("scopeKind", "group_members"),
+        ("target", "Helpdesk Team"),
+        ("reviewers", "users"),
+        ("reviewerUsers", "dave@contoso.example"),
+        ("durationDays", "7"),
+        ("recurrence", "weekly"),
+        ("interval", "2"),
+        ("startDate", "2030-01-15"),
+        ("rangeEnd", "none"),
+        ("recommendations", "on"),
+        ("lookBackDays", "30"),
+        ("defaultDecision", "Recommendation"),
+        ("mail", "on"),
+    ];
+    let done = create(&mut b, &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let def = definition(&t, "Helpdesk members").await.expect("created");
+    let id = def["id"].as_str().unwrap().to_string();
+    // The form comes back filled in from the definition.
+    let edit = b.get(&format!("/portal/admin/reviews/{id}/edit")).await;
+    assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
+    for shown in [
+        "Helpdesk members",
+        "Helpdesk Team",
+        "dave@contoso.example",
+        "2030-01-15",
+    ] {
+        assert!(edit.has(shown), "{shown}: {}", edit.body);
+    }
+    assert!(
+        edit.has("cannot change"),
+        "the scope is fixed: {}",
+        edit.body
+    );
+    // A change: another name, 10 days, and an attempt at another scope (ignored).
+    let mut changed: Vec<(&str, &str)> = fields
+        .iter()
+        .copied()
+        .filter(|(k, _)| !["displayName", "durationDays", "target"].contains(k))
+        .collect();
+    changed.extend([
+        ("displayName", "Helpdesk members, fortnightly"),
+        ("durationDays", "10"),
+        ("target", "Tier 0 Operators"),
+    ]);
+    let saved = b
+        .submit(&format!("/portal/admin/reviews/{id}/edit"), &changed)
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let def = definition(&t, "Helpdesk members, fortnightly")
+        .await
+        .expect("renamed");
+    assert_eq!(def["settings"]["instanceDurationInDays"], 10);
+    assert!(
+        def["scope"]["query"]
+            .as_str()
+            .unwrap()
+            .contains(&user_group(&t, "Helpdesk Team").await.to_string()),
+        "{def}"
+    );
+    // A refused change says why on its field and changes nothing.
+    let mut bad = changed.clone();
+    bad.retain(|(k, _)| *k != "durationDays");
+    bad.push(("durationDays", "30"));
+    let refused = b
+        .submit(&format!("/portal/admin/reviews/{id}/edit"), &bad)
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(
+        definition(&t, "Helpdesk members, fortnightly")
+            .await
+            .unwrap()["settings"]["instanceDurationInDays"],
+        10
+    );
+    // Stop, then delete.
+    b.get(&format!("/portal/admin/reviews/{id}")).await;
+    let stopped = b
+        .submit(&format!("/portal/admin/reviews/{id}/stop"), &[])
+        .await;
+    assert_eq!(stopped.status, StatusCode::SEE_OTHER, "{}", stopped.body);
+    assert_eq!(
+        definition(&t, "Helpdesk members, fortnightly")
+            .await
+            .unwrap()["status"],
+        "Completed"
+    );
+    b.get(&format!("/portal/admin/reviews/{id}")).await;
+    let deleted = b
+        .submit(&format!("/portal/admin/reviews/{id}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    assert!(
+        definition(&t, "Helpdesk members, fortnightly")
+            .await
+            .is_none()
+    );
+}
+
+async fn user_group(t: &TestApp, name: &str) -> Uuid {
+    let (s, b) = t
+        .get(
+            &format!("/v1/groups?$filter=displayName eq '{name}'"),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    id_of(&b["value"][0])
+}

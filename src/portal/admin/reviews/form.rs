@@ -31,10 +31,10 @@ const STAGES: [usize; 3] = [1, 2, 3];
 
 /// What was typed, by field name; a repeated field (the stages' decisions) keeps every value.
 #[derive(Default)]
-struct Typed(HashMap<String, Vec<String>>);
+pub(super) struct Typed(HashMap<String, Vec<String>>);
 
 impl Typed {
-    fn of(pairs: Vec<(String, String)>) -> Self {
+    pub(super) fn of(pairs: Vec<(String, String)>) -> Self {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         for (k, v) in pairs {
             map.entry(k).or_default().push(v);
@@ -60,18 +60,32 @@ impl Typed {
         !matches!(self.get(name), "" | "off" | "false")
     }
 
-    fn set(&mut self, name: &str, value: &str) {
+    pub(super) fn set(&mut self, name: &str, value: &str) {
         self.0.insert(name.to_string(), vec![value.to_string()]);
+    }
+
+    /// Adds one more value to a repeated field (a stage's decisions that move on).
+    pub(super) fn push(&mut self, name: &str, value: &str) {
+        self.0
+            .entry(name.to_string())
+            .or_default()
+            .push(value.to_string());
     }
 }
 
 #[derive(Template)]
 #[template(path = "portal/admin/reviews/new.html")]
-struct NewPage {
+pub(super) struct NewPage {
     chrome: Chrome,
     typed: Typed,
     errors: FieldErrors,
     stages: [usize; 3],
+    /// Where the form posts, its heading and its button: a new review, or changing one.
+    action: String,
+    heading: String,
+    submit: &'static str,
+    /// Changing a review: its scope is fixed (the fields show it, the post ignores them).
+    editing: bool,
 }
 
 impl NewPage {
@@ -106,6 +120,27 @@ fn page(viewer: &Viewer, typed: Typed, errors: FieldErrors) -> NewPage {
         typed,
         errors,
         stages: STAGES,
+        action: "/portal/admin/reviews/new".into(),
+        heading: "New access review".into(),
+        submit: "Create access review",
+        editing: false,
+    }
+}
+
+/// The same form for changing the review `id` called `name`.
+pub(super) fn edit_page(
+    viewer: &Viewer,
+    typed: Typed,
+    errors: FieldErrors,
+    id: Uuid,
+    name: &str,
+) -> NewPage {
+    NewPage {
+        action: format!("/portal/admin/reviews/{id}/edit"),
+        heading: format!("Change {name}"),
+        submit: "Save changes",
+        editing: true,
+        ..page(viewer, typed, errors)
     }
 }
 
@@ -297,7 +332,7 @@ async fn reviewers(
 }
 
 /// The Graph body the form describes, or None with the form's errors.
-async fn body(
+pub(super) async fn body(
     app: &App,
     viewer: &Viewer,
     typed: &Typed,
@@ -444,7 +479,7 @@ async fn body(
 }
 
 /// The form field an API refusal's target belongs to.
-fn field_of(target: &str) -> Option<&'static str> {
+pub(super) fn field_of(target: &str) -> Option<&'static str> {
     let t = target;
     Some(match t {
         _ if t.starts_with("displayName") => "displayName",

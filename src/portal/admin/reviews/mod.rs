@@ -5,6 +5,7 @@
 //! `service::reviews`, which decides who may run a review; the section itself opens only for
 //! those `authorize::capabilities` says may administer reviews.
 
+mod edit;
 mod form;
 mod instance;
 
@@ -31,6 +32,11 @@ pub fn routes() -> Router<AppState> {
             get(form::new_form).post(form::create),
         )
         .route("/portal/admin/reviews/{def}", get(definition))
+        .route(
+            "/portal/admin/reviews/{def}/edit",
+            get(edit::edit_form).post(edit::update),
+        )
+        .route("/portal/admin/reviews/{def}/{action}", post(edit::act))
         .route(
             "/portal/admin/reviews/{def}/instances/{id}",
             get(instance::page),

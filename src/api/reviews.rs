@@ -160,6 +160,30 @@ pub struct BatchDecisionBody {
     pub resource_id: Option<Uuid>,
 }
 
+/// A definition, or (`filterByCurrentUser(on='reviewer')`) those the caller reviews in.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DefinitionOrMine {
+    One(AccessReviewDefinition),
+    Mine(Collection<AccessReviewDefinition>),
+}
+
+/// An instance, or (`filterByCurrentUser(on='reviewer')`) those the caller reviews in.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum InstanceOrMine {
+    One(AccessReviewInstance),
+    Mine(Collection<AccessReviewInstance>),
+}
+
+/// A decision, or (`filterByCurrentUser(on='reviewer')`) the caller's.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DecisionOrMine {
+    One(AccessReviewDecision),
+    Mine(Collection<AccessReviewDecision>),
+}
+
 /// The one function `accessReviews/decisions` answers.
 #[derive(Serialize, ToSchema)]
 #[schema(pattern = r"^filterByCurrentUser\(on='reviewer'\)$")]
@@ -290,7 +314,7 @@ async fn create_definition(
 
 #[utoipa::path(get, path = "/v1/identityGovernance/accessReviews/definitions/{id}", tag = "accessReviews",
     params(("id" = IdOrMyReviews, Path, description = "a definition id, or filterByCurrentUser(on='reviewer')")),
-    responses((status = 200, description = "The definition, or the definitions the caller reviews in", body = AccessReviewDefinition)))]
+    responses((status = 200, description = "The definition, or the definitions the caller reviews in", body = DefinitionOrMine)))]
 async fn get_definition(
     State(app): State<AppState>,
     caller: Caller,
@@ -364,7 +388,7 @@ async fn list_instances(
 
 #[utoipa::path(get, path = "/v1/identityGovernance/accessReviews/definitions/{id}/instances/{instanceId}", tag = "accessReviews",
     params(("id" = Uuid, Path), ("instanceId" = IdOrMyReviews, Path, description = "an instance id, or filterByCurrentUser(on='reviewer')")),
-    responses((status = 200, description = "The instance, or the instances the caller reviews in", body = AccessReviewInstance)))]
+    responses((status = 200, description = "The instance, or the instances the caller reviews in", body = InstanceOrMine)))]
 async fn get_instance(
     State(app): State<AppState>,
     caller: Caller,
@@ -491,7 +515,7 @@ async fn list_decisions(
 
 #[utoipa::path(get, path = "/v1/identityGovernance/accessReviews/definitions/{id}/instances/{instanceId}/decisions/{decisionId}", tag = "accessReviews",
     params(("id" = Uuid, Path), ("instanceId" = Uuid, Path), ("decisionId" = IdOrMyReviews, Path, description = "a decision id, or filterByCurrentUser(on='reviewer')")),
-    responses((status = 200, description = "The decision, or the caller's decisions", body = AccessReviewDecision)))]
+    responses((status = 200, description = "The decision, or the caller's decisions", body = DecisionOrMine)))]
 async fn get_decision(
     State(app): State<AppState>,
     caller: Caller,

@@ -74,12 +74,24 @@ pub async fn list(
 /// every instance in progress.
 pub async fn mine_everywhere(app: &App, caller: &Caller) -> UseCaseResult<Vec<DecisionItem>> {
     let mut tx = app.store.read().await?;
+    // Each instance read once: a reviewer may have thousands of decisions in a few instances.
+    let mut running: std::collections::HashMap<Uuid, Option<usize>> =
+        std::collections::HashMap::new();
     let mut out = Vec::new();
     for item in tx.review_decisions_of_reviewer(caller.id, None).await? {
-        if let Some(i) = tx.get_review_instance(item.instance_id).await?
-            && i.is_in_progress()
-            && i.current_stage == item.stage
-        {
+        let stage = match running.get(&item.instance_id) {
+            Some(s) => *s,
+            None => {
+                let s = tx
+                    .get_review_instance(item.instance_id)
+                    .await?
+                    .filter(|i| i.is_in_progress())
+                    .map(|i| i.current_stage);
+                running.insert(item.instance_id, s);
+                s
+            }
+        };
+        if stage == Some(item.stage) {
             out.push(item);
         }
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Decision;
-use crate::entitlement::read::{Fields, graph_enum};
+use crate::entitlement::read::{Fields, graph_enum, odata_type};
 
 graph_enum! {
     /// What an unreviewed decision becomes at the end, when `defaultDecisionEnabled`.
@@ -317,6 +317,18 @@ impl Settings {
                 .unwrap_or(false),
             recurrence,
         };
+        // What a Deny does: Eligo removes the access; disabling or deleting the account is
+        // not something a review does here, so asking for it is refused, not ignored.
+        for (i, action) in s.items("applyActions").into_iter().enumerate() {
+            let kind = odata_type(action).unwrap_or("");
+            if !kind.eq_ignore_ascii_case("removeAccessApplyAction") {
+                s.push(
+                    "UnsupportedApplyAction",
+                    &format!("applyActions[{i}]"),
+                    "a denied decision removes the access (removeAccessApplyAction); Eligo does not disable or delete accounts from a review",
+                );
+            }
+        }
         if !(1..=MAX_DURATION_DAYS).contains(&settings.instance_duration_in_days) {
             s.push("InvalidValue", "instanceDurationInDays", "must be 1 to 365");
         } else if let Some(r) = &settings.recurrence

@@ -194,6 +194,15 @@ fn a_definition_is_read_with_its_recurrence_and_refused_with_every_problem() {
             "{expected} in {problems:?}"
         );
     }
+    let mut disable = base();
+    disable["settings"]["applyActions"] = json!([
+        {"@odata.type": "#microsoft.graph.removeAccessApplyAction"},
+        {"@odata.type": "#microsoft.graph.disableAndDeleteUserApplyAction"}
+    ]);
+    assert_eq!(
+        definition(disable).unwrap_err(),
+        ["UnsupportedApplyAction settings.applyActions[1]"]
+    );
     let mut long = base();
     long["settings"]["recurrence"]["pattern"] = json!({"type": "weekly", "interval": 1});
     assert_eq!(

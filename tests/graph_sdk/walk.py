@@ -57,6 +57,19 @@ from msgraph.generated.role_management.directory.role_definitions.role_definitio
     RoleDefinitionsRequestBuilder,
 )
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
+from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
+from msgraph.generated.identity_governance.access_reviews.definitions.item.instances.item.batch_record_decisions.batch_record_decisions_post_request_body import (
+    BatchRecordDecisionsPostRequestBody,
+)
+from msgraph.generated.models.access_review_query_scope import AccessReviewQueryScope
+from msgraph.generated.models.access_review_reviewer_scope import AccessReviewReviewerScope
+from msgraph.generated.models.access_review_schedule_definition import AccessReviewScheduleDefinition
+from msgraph.generated.models.access_review_schedule_settings import AccessReviewScheduleSettings
+from msgraph.generated.models.patterned_recurrence import PatternedRecurrence
+from msgraph.generated.models.recurrence_pattern import RecurrencePattern
+from msgraph.generated.models.recurrence_pattern_type import RecurrencePatternType
+from msgraph.generated.models.recurrence_range import RecurrenceRange
+from msgraph.generated.models.recurrence_range_type import RecurrenceRangeType
 
 BASE, TOKEN = sys.argv[1], sys.argv[2]
 
@@ -277,10 +290,77 @@ async def entitlement(g):
     step("deletes")
 
 
+async def access_reviews(g):
+    erin = await user_named(g, "erin@contoso.example")
+    me = await g.me.get()
+    q = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(
+        filter="displayName eq 'Helpdesk Team'"
+    )
+    team = (await g.groups.get(request_configuration=RequestConfiguration(query_parameters=q))).value[0]
+    definition = await g.identity_governance.access_reviews.definitions.post(
+        AccessReviewScheduleDefinition(
+            display_name="Helpdesk Team (SDK)",
+            description_for_reviewers="Who still needs it?",
+            scope=AccessReviewQueryScope(
+                odata_type="#microsoft.graph.accessReviewQueryScope",
+                query=f"/groups/{team.id}/transitiveMembers",
+                query_type="MicrosoftGraph",
+            ),
+            reviewers=[
+                AccessReviewReviewerScope(query=f"/users/{me.id}", query_type="MicrosoftGraph")
+            ],
+            settings=AccessReviewScheduleSettings(
+                instance_duration_in_days=3,
+                recommendations_enabled=True,
+                default_decision_enabled=False,
+                auto_apply_decisions_enabled=False,
+                mail_notifications_enabled=False,
+                recurrence=PatternedRecurrence(
+                    pattern=RecurrencePattern(type=RecurrencePatternType.Weekly, interval=1),
+                    range=RecurrenceRange(
+                        type=RecurrenceRangeType.Numbered,
+                        number_of_occurrences=1,
+                        start_date=datetime.date.today(),
+                    ),
+                ),
+            ),
+        )
+    )
+    assert definition.id and definition.status == "InProgress", definition
+    by_def = g.identity_governance.access_reviews.definitions.by_access_review_schedule_definition_id(
+        definition.id
+    )
+    got = await by_def.get()
+    assert got.settings.recurrence.range.start_date == datetime.date.today(), got.settings
+    instances = (await by_def.instances.get()).value
+    assert len(instances) == 1 and instances[0].status == "InProgress", instances
+    by_instance = by_def.instances.by_access_review_instance_id(instances[0].id)
+    mine = (await by_instance.decisions.filter_by_current_user_with_on("reviewer").get()).value
+    assert {d.principal.id for d in mine} >= {erin.id}, [d.principal.id for d in mine]
+    assert all(d.decision == "NotReviewed" and d.recommendation for d in mine), mine
+    step("access review created with its snapshot")
+    await by_instance.batch_record_decisions.post(
+        BatchRecordDecisionsPostRequestBody(decision="Deny", justification="moved teams", principal_id=erin.id)
+    )
+    decided = (await by_instance.decisions.get()).value
+    erins = [d for d in decided if d.principal.id == erin.id][0]
+    assert erins.decision == "Deny" and erins.reviewed_by.id == me.id, erins
+    step("access review decisions recorded")
+    await by_instance.stop.post()
+    await by_instance.apply_decisions.post()
+    applied = await by_instance.get()
+    assert applied.status == "Applied", applied.status
+    members = await g.groups.by_group_id(team.id).members.get()
+    assert erin.id not in [m.id for m in members.value], members.value
+    await by_def.delete()
+    step("access review applied")
+
+
 async def main():
     g = client(TOKEN)
     await pim(g)
     await entitlement(g)
+    await access_reviews(g)
 
 
 try:

@@ -1,6 +1,6 @@
 //! Eligo as Microsoft's Graph SDK for Python sees it: `tests/graph_sdk/walk.py` drives
-//! `eligo serve --demo` with `msgraph-sdk` unchanged but for its base URL (PIM for roles and
-//! entitlement management, including the SDK's own serialization quirks such as a `timedelta`
+//! `eligo serve --demo` with `msgraph-sdk` unchanged but for its base URL (PIM for roles,
+//! entitlement management and access reviews from creation to applied decisions, including the SDK's own serialization quirks such as a `timedelta`
 //! sent as `str(timedelta)`), and fails at the first answer a Graph client could not use.
 //!
 //! `msgraph-sdk` comes from PyPI (`python3 -m pip install msgraph-sdk`); `ELIGO_GRAPH_SDK_PYTHON`
@@ -49,7 +49,7 @@ async fn python_with_sdk() -> Option<String> {
 }
 
 #[tokio::test]
-async fn the_python_graph_sdk_drives_pim_and_entitlement_management() {
+async fn the_python_graph_sdk_drives_pim_entitlement_management_and_access_reviews() {
     let Some(python) = python_with_sdk().await else {
         return;
     };
@@ -78,4 +78,5 @@ async fn the_python_graph_sdk_drives_pim_and_entitlement_management() {
         server.stderr()
     );
     assert!(stdout.contains("ok: deletes"), "{stdout}");
+    assert!(stdout.contains("ok: access review applied"), "{stdout}");
 }

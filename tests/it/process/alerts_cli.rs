@@ -3,58 +3,11 @@
 //! incidents, and remediates the incident by a prefix of its id; the fix is read back from the
 //! API. Someone without `alerts/read` is refused. Output is read as a person would read it.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
-
 use eligo_core::roles::ids::USER_ADMINISTRATOR;
 use serde_json::{Value, json};
 
 use super::support::*;
 use crate::harness::*;
-
-struct Person {
-    config: PathBuf,
-}
-
-impl Person {
-    fn new(dir: &Path, name: &str) -> Self {
-        Self {
-            config: dir.join(format!("config-{name}")),
-        }
-    }
-
-    async fn run(&self, args: &[&str]) -> Out {
-        let mut cmd = eligo();
-        cmd.args(args)
-            .env("ELIGO_CONFIG_DIR", &self.config)
-            .env("ELIGO_PASSWORD", DEMO_PASSWORD)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let output = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-            .await
-            .unwrap_or_else(|_| panic!("eligo {args:?} did not finish within 60 s"))
-            .expect("running eligo");
-        Out {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    async fn ok(&self, args: &[&str]) -> Out {
-        let out = self.run(args).await;
-        assert_eq!(out.code(), Some(0), "eligo {args:?}: {}", out.show());
-        out
-    }
-
-    async fn fails(&self, args: &[&str]) -> Out {
-        let out = self.run(args).await;
-        assert!(!out.ok(), "eligo {args:?} succeeded: {}", out.show());
-        assert!(out.stderr.contains("error"), "{}", out.show());
-        out
-    }
-}
 
 fn line_with<'a>(text: &'a str, parts: &[&str]) -> Option<&'a str> {
     text.lines().find(|l| parts.iter().all(|p| l.contains(p)))
@@ -77,7 +30,7 @@ async fn help_lists_the_alerts_commands() {
 async fn alerts_are_listed_refreshed_and_remediated_from_the_terminal() {
     let dir = temp_dir("proc-alerts-cli");
     let server = Server::start(&Spec::sqlite(&dir).args(&["--demo"])).await;
-    let admin = Person::new(&dir, "admin");
+    let admin = Terminal::new(&dir, "admin");
     admin
         .ok(&["use-token", "--server", &server.base, "--token", BOOTSTRAP])
         .await;
@@ -196,7 +149,7 @@ async fn alerts_are_listed_refreshed_and_remediated_from_the_terminal() {
     );
 
     // Erin holds no role: refused.
-    let erin = Person::new(&dir, "erin");
+    let erin = Terminal::new(&dir, "erin");
     erin.ok(&[
         "login",
         "--server",

@@ -4,60 +4,12 @@
 //! package, gives access up; an administrator reads the history and the rules, and makes,
 //! assigns and deletes a package and a catalog. Output is read as a person would read it.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
-
 use chrono::TimeDelta;
 use eligo::clock::{Clock, SystemClock};
 use serde_json::{Value, json};
 
 use super::support::*;
 use crate::harness::*;
-
-/// One person at a terminal: their own config directory (session file).
-struct Person {
-    config: PathBuf,
-}
-
-impl Person {
-    fn new(dir: &Path, name: &str) -> Self {
-        Self {
-            config: dir.join(format!("config-{name}")),
-        }
-    }
-
-    async fn run(&self, args: &[&str]) -> Out {
-        let mut cmd = eligo();
-        cmd.args(args)
-            .env("ELIGO_CONFIG_DIR", &self.config)
-            .env("ELIGO_PASSWORD", DEMO_PASSWORD)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let output = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-            .await
-            .unwrap_or_else(|_| panic!("eligo {args:?} did not finish within 60 s"))
-            .expect("running eligo");
-        Out {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    async fn ok(&self, args: &[&str]) -> Out {
-        let out = self.run(args).await;
-        assert_eq!(out.code(), Some(0), "eligo {args:?}: {}", out.show());
-        out
-    }
-
-    async fn fails(&self, args: &[&str]) -> Out {
-        let out = self.run(args).await;
-        assert!(!out.ok(), "eligo {args:?} succeeded: {}", out.show());
-        assert!(out.stderr.contains("error"), "{}", out.show());
-        out
-    }
-}
 
 fn has_line(text: &str, parts: &[&str]) -> bool {
     text.lines().any(|l| parts.iter().all(|p| l.contains(p)))
@@ -71,10 +23,6 @@ fn request_id(out: &Out) -> String {
         .unwrap_or_else(|| panic!("no request id printed: {}", out.show()));
     let rest = &out.stdout[at + "(request ".len()..];
     rest[..rest.find(')').unwrap()].to_string()
-}
-
-fn code_now(secret: &str, steps: i64) -> String {
-    eligo::auth::totp::code_at(secret, SystemClock.now() + TimeDelta::seconds(30 * steps)).unwrap()
 }
 
 #[tokio::test]
@@ -123,9 +71,9 @@ async fn help_lists_the_access_package_commands() {
 async fn the_readme_access_package_tour() {
     let dir = temp_dir("proc-packages-cli");
     let server = Server::start(&Spec::sqlite(&dir).args(&["--demo"])).await;
-    let erin = Person::new(&dir, "erin");
-    let alice = Person::new(&dir, "alice");
-    let admin = Person::new(&dir, "admin");
+    let erin = Terminal::new(&dir, "erin");
+    let alice = Terminal::new(&dir, "alice");
+    let admin = Terminal::new(&dir, "admin");
     erin.ok(&[
         "login",
         "--server",

@@ -3,56 +3,10 @@
 //! with a fresh second factor and accepts the rest; the administrator stops the review, applies
 //! it and the denied member is gone from the group.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
-
-use chrono::TimeDelta;
-use eligo::clock::{Clock, SystemClock};
 use serde_json::json;
 
 use super::support::*;
 use crate::harness::*;
-
-struct Terminal {
-    config: PathBuf,
-}
-
-impl Terminal {
-    fn new(dir: &Path, name: &str) -> Self {
-        Self {
-            config: dir.join(format!("config-{name}")),
-        }
-    }
-
-    async fn run(&self, args: &[&str]) -> Out {
-        let mut cmd = eligo();
-        cmd.args(args)
-            .env("ELIGO_CONFIG_DIR", &self.config)
-            .env("ELIGO_PASSWORD", DEMO_PASSWORD)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let output = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-            .await
-            .unwrap_or_else(|_| panic!("eligo {args:?} did not finish within 60 s"))
-            .expect("running eligo");
-        Out {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    async fn ok(&self, args: &[&str]) -> Out {
-        let out = self.run(args).await;
-        assert_eq!(out.code(), Some(0), "eligo {args:?}: {}", out.show());
-        out
-    }
-}
-
-fn code_now(secret: &str, steps: i64) -> String {
-    eligo::auth::totp::code_at(secret, SystemClock.now() + TimeDelta::seconds(30 * steps)).unwrap()
-}
 
 #[tokio::test]
 async fn a_reviewer_decides_from_the_terminal_and_the_administrator_applies() {

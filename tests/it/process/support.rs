@@ -496,3 +496,58 @@ impl Api {
 pub fn clean(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// One person at a terminal running `eligo` with the demo password: their own config
+/// directory (session file).
+pub struct Terminal {
+    config: std::path::PathBuf,
+}
+
+impl Terminal {
+    pub fn new(dir: &std::path::Path, name: &str) -> Self {
+        Self {
+            config: dir.join(format!("config-{name}")),
+        }
+    }
+
+    pub async fn run(&self, args: &[&str]) -> Out {
+        let mut cmd = eligo();
+        cmd.args(args)
+            .env("ELIGO_CONFIG_DIR", &self.config)
+            .env("ELIGO_PASSWORD", DEMO_PASSWORD)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let output = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+            .await
+            .unwrap_or_else(|_| panic!("eligo {args:?} did not finish within 60 s"))
+            .expect("running eligo");
+        Out {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    pub async fn ok(&self, args: &[&str]) -> Out {
+        let out = self.run(args).await;
+        assert_eq!(out.code(), Some(0), "eligo {args:?}: {}", out.show());
+        out
+    }
+
+    pub async fn fails(&self, args: &[&str]) -> Out {
+        let out = self.run(args).await;
+        assert!(!out.ok(), "eligo {args:?} succeeded: {}", out.show());
+        assert!(out.stderr.contains("error"), "{}", out.show());
+        out
+    }
+}
+
+/// The TOTP code `steps` periods of 30 s from now (a code is accepted once).
+pub fn code_now(secret: &str, steps: i64) -> String {
+    use eligo::clock::Clock;
+    eligo::auth::totp::code_at(
+        secret,
+        eligo::clock::SystemClock.now() + chrono::TimeDelta::seconds(30 * steps),
+    )
+    .unwrap()
+}

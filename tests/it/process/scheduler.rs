@@ -1,6 +1,7 @@
 //! The scheduler in the real server, on the real clock: an activation ends by itself and the
 //! expiry reaches the audit trail without anyone asking; after a kill -9 the restarted server
-//! catches up what fell due while it was down. These are liveness checks with generous
+//! catches up what fell due while it was down; three servers on one PostgreSQL expire each
+//! activation once. These are liveness checks with generous
 //! deadlines, not timing assertions (the latency is measured by `eligo bench expiry`).
 
 use std::time::Duration;
@@ -135,5 +136,49 @@ async fn after_kill_9_the_restarted_server_catches_up_missed_expiries() {
     assert_eq!(wait_for_expiry(&api, &id).await.len(), 1);
     let (_, verdict) = api.get("/v1/auditLogs/verify", BOOTSTRAP).await;
     assert_eq!(verdict["valid"], true, "{verdict}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Three servers on one PostgreSQL, each handed a third of the activations (so each one's
+/// scheduler wakes for the common end): every expiry is processed and audited exactly once,
+/// whichever server gets to it, and the audit chain stays whole. Writes are serialized across
+/// servers on the audit head row, and each due item is read again inside the write that
+/// clears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_on_one_postgresql_expire_each_activation_once() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return;
+    };
+    let dir = temp_dir("sched-three");
+    // One master key for the three, as a deployment shares its key.
+    let spec = Spec::postgres(&dir, url).setting("ELIGO_MIN_DURATION", "PT1S");
+    let first = Server::start(&spec).await;
+    let api = first.client();
+    relax_policy(&api).await;
+    // Everyone is eligible before the other servers start, so every index knows it.
+    let mut people = Vec::new();
+    for i in 0..45 {
+        people.push(eligible_user(&api, &format!("triple{i}")).await);
+    }
+    let second = Server::start(&spec).await;
+    let third = Server::start(&spec).await;
+    let apis = [first.client(), second.client(), third.client()];
+    for (i, (id, token)) in people.iter().enumerate() {
+        activate(&apis[i % 3], id, token, "PT5S").await;
+    }
+    for (id, _) in &people {
+        let entries = wait_for_expiry(&api, id).await;
+        assert_eq!(entries.len(), 1, "{id}: {entries:?}");
+    }
+    // Still once each after every scheduler had its chance again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (id, _) in &people {
+        assert_eq!(wait_for_expiry(&apis[1], id).await.len(), 1, "{id}");
+    }
+    let (_, verdict) = api.get("/v1/auditLogs/verify", BOOTSTRAP).await;
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    for s in [first, second, third] {
+        s.stop().await;
+    }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -248,6 +248,27 @@ pub fn instance_json(def: &Definition, i: &Instance) -> Value {
     })
 }
 
+/// A decision with the earlier stages' decisions about the same access (Eligo's
+/// `previousDecisions`, where the caller may see them).
+fn decision_with_history(d: &DecisionItem, history: Option<&Vec<DecisionItem>>) -> Value {
+    let mut v = decision_json(d);
+    if let Some(earlier) = history {
+        v["previousDecisions"] = json!(
+            earlier
+                .iter()
+                .map(|e| json!({
+                    "stage": e.stage + 1,
+                    "decision": e.decision.as_str(),
+                    "justification": e.justification,
+                    "reviewedBy": e.reviewed_by.as_ref().map(identity),
+                    "reviewedDateTime": e.reviewed_date_time,
+                }))
+                .collect::<Vec<_>>()
+        );
+    }
+    v
+}
+
 pub fn decision_json(d: &DecisionItem) -> Value {
     json!({
         "id": d.id,
@@ -508,8 +529,11 @@ async fn list_decisions(
     Path((id, instance)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<Json<Value>> {
     let rows = decisions::list(&app, &caller, id, instance, Which::Latest, false).await?;
+    let histories = decisions::histories(&app, &caller, id, instance).await?;
     Ok(Json(odata::values(
-        rows.iter().map(decision_json).collect(),
+        rows.iter()
+            .map(|d| decision_with_history(d, histories.get(&d.id)))
+            .collect(),
     )))
 }
 
@@ -523,8 +547,11 @@ async fn get_decision(
 ) -> ApiResult<Json<Value>> {
     if reviewer_only(&raw)? {
         let rows = decisions::list(&app, &caller, id, instance, Which::Latest, true).await?;
+        let histories = decisions::histories(&app, &caller, id, instance).await?;
         return Ok(Json(odata::values(
-            rows.iter().map(decision_json).collect(),
+            rows.iter()
+                .map(|d| decision_with_history(d, histories.get(&d.id)))
+                .collect(),
         )));
     }
     let decision = odata::parse_id(&raw, "access review decision")?;

@@ -70,6 +70,42 @@ pub async fn list(
     Ok(items)
 }
 
+/// The earlier stages' decisions about the same access, for each decision of a later stage:
+/// shown to its reviewers when the definition's `decisionHistoriesForReviewersEnabled` is on,
+/// and always to those who read the whole review. Keyed by the later decision's id.
+pub async fn histories(
+    app: &App,
+    caller: &Caller,
+    def_id: Uuid,
+    id: Uuid,
+) -> UseCaseResult<std::collections::HashMap<Uuid, Vec<DecisionItem>>> {
+    let mut tx = app.store.read().await?;
+    let v = match visible(app, &mut *tx, caller, def_id, id).await {
+        Err(e) if e.kind == Kind::NotFound => return Ok(Default::default()),
+        other => other?,
+    };
+    let mut out = std::collections::HashMap::new();
+    if !v.all && !v.def.settings.decision_histories_for_reviewers_enabled {
+        return Ok(out);
+    }
+    let all = tx.list_review_decisions(id, None).await?;
+    for later in all.iter().filter(|d| d.stage > 0) {
+        let earlier: Vec<DecisionItem> = all
+            .iter()
+            .filter(|d| {
+                d.stage < later.stage
+                    && d.principal.id == later.principal.id
+                    && d.access == later.access
+            })
+            .cloned()
+            .collect();
+        if !earlier.is_empty() {
+            out.insert(later.id, earlier);
+        }
+    }
+    Ok(out)
+}
+
 /// `accessReviews/decisions/filterByCurrentUser(on='reviewer')`: the caller's decisions in
 /// every instance in progress.
 pub async fn mine_everywhere(app: &App, caller: &Caller) -> UseCaseResult<Vec<DecisionItem>> {

@@ -72,6 +72,19 @@ async fn a_self_review_stage_then_an_auditor_decides_what_moved_on() {
     assert_eq!(instance["stages"][1]["status"], "InProgress");
     let second = t.my_decisions(&auditor.token, def_id, instance_id).await;
     assert_eq!(second.len(), 2, "{second:?}");
+    // Decision histories are off for reviewers here: the auditor sees no earlier decision.
+    assert!(
+        second.iter().all(|d| d.get("previousDecisions").is_none()),
+        "{second:?}"
+    );
+    // Readers of the whole review see them.
+    let all = t.decisions(BOOTSTRAP, def_id, instance_id).await;
+    let ada_now = about(&all, ada.id);
+    assert_eq!(
+        ada_now["previousDecisions"][0]["decision"], "Approve",
+        "{ada_now}"
+    );
+    assert_eq!(ada_now["previousDecisions"][0]["stage"], 1);
     // Ada can no longer change her stage-1 decision.
     let (s, b) = t
         .review_decide(&ada.token, def_id, instance_id, id_of(&own[0]), "Deny")
@@ -106,4 +119,52 @@ async fn a_self_review_stage_then_an_auditor_decides_what_moved_on() {
     assert_eq!(latest.len(), 3);
     assert_eq!(about(&latest, cy.id)["stage"], 1);
     assert_eq!(about(&latest, ben.id)["stage"], 2);
+}
+
+#[tokio::test]
+async fn with_decision_histories_a_later_stage_reviewer_sees_what_the_earlier_stage_decided() {
+    let t = TestApp::new().await;
+    let first = t.person("first").await;
+    let second = t.person("second").await;
+    let team = t.group("History").await;
+    let dee = t.user("dee").await;
+    t.add_member(team, dee).await;
+    let def = t
+        .review(
+            BOOTSTRAP,
+            json!({
+                "displayName": "With history",
+                "scope": group_scope(team),
+                "stageSettings": [
+                    { "stageId": "1", "dependsOn": [], "durationInDays": 1,
+                      "decisionsThatWillMoveToNextStage": ["Approve"], "reviewers": [user_reviewer(first.id)] },
+                    { "stageId": "2", "dependsOn": ["1"], "durationInDays": 1,
+                      "reviewers": [user_reviewer(second.id)] }
+                ],
+                "settings": { "decisionHistoriesForReviewersEnabled": true }
+            }),
+        )
+        .await;
+    let def_id = id_of(&def);
+    let instance = id_of(&t.instance(def_id).await);
+    let item = id_of(&t.my_decisions(&first.token, def_id, instance).await[0]);
+    let (s, b) = t
+        .review_decide(&first.token, def_id, instance, item, "Approve")
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    t.tick(TimeDelta::days(1)).await;
+    let second = Person {
+        token: t.sign_in("second").await,
+        ..second
+    };
+    let mine = t.my_decisions(&second.token, def_id, instance).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        mine[0]["previousDecisions"][0]["decision"], "Approve",
+        "{mine:?}"
+    );
+    assert_eq!(
+        mine[0]["previousDecisions"][0]["reviewedBy"]["id"],
+        first.id.to_string()
+    );
 }

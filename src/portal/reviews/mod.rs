@@ -167,7 +167,11 @@ async fn detail_page(
 ) -> PageResult<DetailPage> {
     let (def, instance) = mine(app, viewer, id).await?;
     let items = my_decisions(app, viewer, &def, &instance).await?;
-    let views: Vec<DecisionView> = items.iter().map(DecisionView::of).collect();
+    let earlier = decisions::histories(app, &viewer.caller, def.id, instance.id).await?;
+    let views: Vec<DecisionView> = items
+        .iter()
+        .map(|d| DecisionView::of(d).with_earlier(earlier.get(&d.id)))
+        .collect();
     Ok(DetailPage {
         chrome: viewer.chrome(Section::Reviews),
         instance_id: instance.id,

@@ -24,6 +24,9 @@ pub struct DecisionView {
     pub decided: bool,
     pub justification: String,
     pub reviewed_by: String,
+    /// The earlier stages' decisions about this access, in words ("Stage 1: Approve by Ada:
+    /// still needed"), where the review shows them to its reviewers.
+    pub earlier: Vec<String>,
 }
 
 /// The kind of access, in words, followed by the resource's name.
@@ -103,6 +106,33 @@ impl DecisionView {
                 .as_ref()
                 .map(|p| p.display_name.clone())
                 .unwrap_or_default(),
+            earlier: Vec::new(),
         }
+    }
+
+    /// With the earlier stages' decisions about the same access.
+    pub fn with_earlier(mut self, earlier: Option<&Vec<DecisionItem>>) -> Self {
+        self.earlier = earlier
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let by = e
+                    .reviewed_by
+                    .as_ref()
+                    .map(|p| format!(" by {}", p.display_name))
+                    .unwrap_or_default();
+                let why = e
+                    .justification
+                    .as_ref()
+                    .map(|j| format!(": {j}"))
+                    .unwrap_or_default();
+                format!(
+                    "Stage {}: {}{by}{why}",
+                    e.stage + 1,
+                    decision_text(e.decision)
+                )
+            })
+            .collect();
+        self
     }
 }

@@ -125,7 +125,7 @@ async fn a_self_review_stage_then_an_auditor_decides_what_moved_on() {
 async fn with_decision_histories_a_later_stage_reviewer_sees_what_the_earlier_stage_decided() {
     let t = TestApp::new().await;
     let first = t.person("first").await;
-    let second = t.person("second").await;
+    let second = t.user("second").await;
     let team = t.group("History").await;
     let dee = t.user("dee").await;
     t.add_member(team, dee).await;
@@ -139,7 +139,7 @@ async fn with_decision_histories_a_later_stage_reviewer_sees_what_the_earlier_st
                     { "stageId": "1", "dependsOn": [], "durationInDays": 1,
                       "decisionsThatWillMoveToNextStage": ["Approve"], "reviewers": [user_reviewer(first.id)] },
                     { "stageId": "2", "dependsOn": ["1"], "durationInDays": 1,
-                      "reviewers": [user_reviewer(second.id)] }
+                      "reviewers": [user_reviewer(second)] }
                 ],
                 "settings": { "decisionHistoriesForReviewersEnabled": true }
             }),
@@ -153,11 +153,8 @@ async fn with_decision_histories_a_later_stage_reviewer_sees_what_the_earlier_st
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
     t.tick(TimeDelta::days(1)).await;
-    let second = Person {
-        token: t.sign_in("second").await,
-        ..second
-    };
-    let mine = t.my_decisions(&second.token, def_id, instance).await;
+    let token = t.password_sign_in("second").await;
+    let mine = t.my_decisions(&token, def_id, instance).await;
     assert_eq!(mine.len(), 1);
     assert_eq!(
         mine[0]["previousDecisions"][0]["decision"], "Approve",
@@ -166,5 +163,16 @@ async fn with_decision_histories_a_later_stage_reviewer_sees_what_the_earlier_st
     assert_eq!(
         mine[0]["previousDecisions"][0]["reviewedBy"]["id"],
         first.id.to_string()
+    );
+    // And in My reviews, beside the decision to make.
+    let mut b =
+        crate::portal::browser::Browser::signed_in(&t, "second@contoso.example", PASSWORD).await;
+    let page = b.get(&format!("/portal/reviews/{instance}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("Earlier stages"), "{}", page.body);
+    assert!(
+        page.has("Stage 1: Approved by first: reviewed"),
+        "{}",
+        page.body
     );
 }

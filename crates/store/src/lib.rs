@@ -184,6 +184,11 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
     async fn insert_role_schedule(&mut self, schedule: &RoleSchedule) -> Result<()>;
     async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>>;
     async fn get_role_schedule(&mut self, id: Uuid) -> Result<Option<RoleSchedule>>;
+    /// The database's plan for one of the hot reads, built exactly as its method runs it
+    /// (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL `EXPLAIN`), one line per plan node: for the
+    /// contract tests that assert which index a read uses.
+    #[doc(hidden)]
+    async fn explain(&mut self, query: &HotQuery) -> Result<Vec<String>>;
     /// Replaces the stored schedule with the same id (window, flags, links). False when none.
     async fn update_role_schedule(&mut self, schedule: &RoleSchedule) -> Result<bool>;
     /// Schedules the scheduler owes work at `now`: `start_pending` with start <= now, or

@@ -97,6 +97,9 @@ pub trait Store: Send + Sync + 'static {
 pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Send {
     // Principals.
     async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>>;
+    /// The principals of `ids` that exist, in the order of `ids` (each once): one read per
+    /// thousand ids, for a listing that answers with many principals.
+    async fn get_principals(&mut self, ids: &[Uuid]) -> Result<Vec<Principal>>;
     async fn count_principals(&mut self) -> Result<i64>;
     async fn delete_principal(&mut self, id: Uuid) -> Result<bool>;
 

@@ -2,7 +2,7 @@
 //! eligo-core).
 
 use chrono::{DateTime, Utc};
-use eligo_core::directory::Relation;
+use eligo_core::directory::{Group, Relation, ServicePrincipal, User};
 use eligo_core::request::{RequestKind, RequestStatus};
 use eligo_core::schedule::ScheduleKind;
 use serde::{Deserialize, Serialize};
@@ -54,6 +54,14 @@ pub struct ScheduleQuery {
     pub principal_ids: Option<Vec<Uuid>>,
     pub role_definition_id: Option<Uuid>,
     pub directory_scope_id: Option<String>,
+}
+
+/// A principal read by id, whatever its kind (`Tx::get_principals`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Principal {
+    User(User),
+    Group(Group),
+    ServicePrincipal(ServicePrincipal),
 }
 
 /// A hot read whose plan [`crate::Tx::explain`] shows, built exactly as the store runs it (the

@@ -23,8 +23,8 @@ use super::Db;
 use crate::changes::{Change, Journal, PrincipalRow};
 use crate::seal::{Keyring, place};
 use crate::{
-    AuditQuery, GroupQuery, HotQuery, Page, RequestQuery, Result, RoleQuery, ScheduleQuery,
-    StoreError, Targets, TokenRecord, Tx, UserQuery, from_micros, micros,
+    AuditQuery, GroupQuery, HotQuery, Page, Principal, RequestQuery, Result, RoleQuery,
+    ScheduleQuery, StoreError, Targets, TokenRecord, Tx, UserQuery, from_micros, micros,
 };
 
 pub struct SqlTx {
@@ -371,6 +371,34 @@ impl Tx for SqlTx {
                     .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))
             }
         }
+    }
+
+    async fn get_principals(&mut self, ids: &[Uuid]) -> Result<Vec<Principal>> {
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let mut q =
+                QueryBuilder::<Db>::new("SELECT id, kind, data FROM principals WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_string());
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *self.tx).await? {
+                let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
+                let kind: String = r.try_get(1)?;
+                let data: String = r.try_get(2)?;
+                let principal = match PrincipalKind::parse(&kind) {
+                    Some(PrincipalKind::User) => Principal::User(from_json(&data)?),
+                    Some(PrincipalKind::Group) => Principal::Group(from_json(&data)?),
+                    Some(PrincipalKind::ServicePrincipal) => {
+                        Principal::ServicePrincipal(from_json(&data)?)
+                    }
+                    None => return Err(StoreError::Corrupt(format!("principal kind {kind}"))),
+                };
+                found.insert(id, principal);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     async fn count_principals(&mut self) -> Result<i64> {

@@ -97,6 +97,9 @@ pub trait Store: Send + Sync + 'static {
 pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Send {
     // Principals.
     async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>>;
+    /// The principals of `ids` that exist, in the order of `ids` (each once): one read per
+    /// thousand ids, for a listing that answers with many principals.
+    async fn get_principals(&mut self, ids: &[Uuid]) -> Result<Vec<Principal>>;
     async fn count_principals(&mut self) -> Result<i64>;
     async fn delete_principal(&mut self, id: Uuid) -> Result<bool>;
 
@@ -184,6 +187,11 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
     async fn insert_role_schedule(&mut self, schedule: &RoleSchedule) -> Result<()>;
     async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>>;
     async fn get_role_schedule(&mut self, id: Uuid) -> Result<Option<RoleSchedule>>;
+    /// The database's plan for one of the hot reads, built exactly as its method runs it
+    /// (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL `EXPLAIN`), one line per plan node: for the
+    /// contract tests that assert which index a read uses.
+    #[doc(hidden)]
+    async fn explain(&mut self, query: &HotQuery) -> Result<Vec<String>>;
     /// Replaces the stored schedule with the same id (window, flags, links). False when none.
     async fn update_role_schedule(&mut self, schedule: &RoleSchedule) -> Result<bool>;
     /// Schedules the scheduler owes work at `now`: `start_pending` with start <= now, or

@@ -2,6 +2,7 @@
 //! eligo-core).
 
 use chrono::{DateTime, Utc};
+use eligo_core::directory::{Group, Relation, ServicePrincipal, User};
 use eligo_core::request::{RequestKind, RequestStatus};
 use eligo_core::schedule::ScheduleKind;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,25 @@ pub struct ScheduleQuery {
     pub principal_ids: Option<Vec<Uuid>>,
     pub role_definition_id: Option<Uuid>,
     pub directory_scope_id: Option<String>,
+}
+
+/// A principal read by id, whatever its kind (`Tx::get_principals`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Principal {
+    User(User),
+    Group(Group),
+    ServicePrincipal(ServicePrincipal),
+}
+
+/// A hot read whose plan [`crate::Tx::explain`] shows, built exactly as the store runs it (the
+/// store contract asserts the index each one uses).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum HotQuery {
+    /// `list_role_schedules` with this query.
+    Schedules(ScheduleQuery),
+    /// `relations_of_group`.
+    RelationsOfGroup(Uuid, Relation),
 }
 
 /// Which schedules or requests a listing covers: directory roles, group accesses (PIM for

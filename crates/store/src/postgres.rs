@@ -179,6 +179,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0018_access_reviews.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            19,
+            "schedules by scope".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0019_schedules_by_scope.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -23,8 +23,8 @@ use super::Db;
 use crate::changes::{Change, Journal, PrincipalRow};
 use crate::seal::{Keyring, place};
 use crate::{
-    AuditQuery, GroupQuery, Page, RequestQuery, Result, RoleQuery, ScheduleQuery, StoreError,
-    Targets, TokenRecord, Tx, UserQuery, from_micros, micros,
+    AuditQuery, GroupQuery, HotQuery, Page, Principal, RequestQuery, Result, RoleQuery,
+    ScheduleQuery, StoreError, Targets, TokenRecord, Tx, UserQuery, from_micros, micros,
 };
 
 pub struct SqlTx {
@@ -177,6 +177,44 @@ fn schedule_from_row(row: &<Db as sqlx::Database>::Row) -> Result<RoleSchedule> 
 }
 
 /// Roles only, groups only, or both (see `Targets`).
+/// A group's direct members (or owners), oldest first: the primary key's prefix.
+const RELATIONS_OF_GROUP: &str = "SELECT principal_id FROM group_relations \
+     WHERE group_id = $1 AND relation = $2 ORDER BY created_at, principal_id";
+
+/// `list_role_schedules`' statement after `prefix` (empty, or `EXPLAIN`); none when the query
+/// names an empty set of principals. A scope narrows it through `role_schedules_scope`
+/// (directory_scope_id, role_definition_id, kind): one group's schedules, not every group's.
+fn schedules_query(prefix: &str, query: &ScheduleQuery) -> Option<QueryBuilder<Db>> {
+    let mut q = QueryBuilder::<Db>::new(format!(
+        "{prefix}SELECT data, start_pending, end_pending FROM role_schedules WHERE 1 = 1"
+    ));
+    if let Some(kind) = query.kind {
+        q.push(" AND kind = ").push_bind(kind.as_str());
+    }
+    push_targets(&mut q, query.targets);
+    if let Some(ids) = &query.principal_ids {
+        if ids.is_empty() {
+            return None;
+        }
+        q.push(" AND principal_id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        q.push(")");
+    }
+    if let Some(role) = query.role_definition_id {
+        q.push(" AND role_definition_id = ")
+            .push_bind(role.to_string());
+    }
+    if let Some(scope) = &query.directory_scope_id {
+        q.push(" AND directory_scope_id = ")
+            .push_bind(scope.clone());
+    }
+    q.push(" ORDER BY start_at, id");
+    Some(q)
+}
+
 fn push_targets(q: &mut QueryBuilder<Db>, targets: Targets) {
     match targets {
         Targets::All => {}
@@ -333,6 +371,34 @@ impl Tx for SqlTx {
                     .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))
             }
         }
+    }
+
+    async fn get_principals(&mut self, ids: &[Uuid]) -> Result<Vec<Principal>> {
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let mut q =
+                QueryBuilder::<Db>::new("SELECT id, kind, data FROM principals WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_string());
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *self.tx).await? {
+                let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
+                let kind: String = r.try_get(1)?;
+                let data: String = r.try_get(2)?;
+                let principal = match PrincipalKind::parse(&kind) {
+                    Some(PrincipalKind::User) => Principal::User(from_json(&data)?),
+                    Some(PrincipalKind::Group) => Principal::Group(from_json(&data)?),
+                    Some(PrincipalKind::ServicePrincipal) => {
+                        Principal::ServicePrincipal(from_json(&data)?)
+                    }
+                    None => return Err(StoreError::Corrupt(format!("principal kind {kind}"))),
+                };
+                found.insert(id, principal);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     async fn count_principals(&mut self) -> Result<i64> {
@@ -571,14 +637,11 @@ impl Tx for SqlTx {
     }
 
     async fn relations_of_group(&mut self, group: Uuid, relation: Relation) -> Result<Vec<Uuid>> {
-        let rows = sqlx::query(
-            "SELECT principal_id FROM group_relations WHERE group_id = $1 AND relation = $2 \
-             ORDER BY created_at, principal_id",
-        )
-        .bind(group.to_string())
-        .bind(relation.as_str())
-        .fetch_all(&mut *self.tx)
-        .await?;
+        let rows = sqlx::query(RELATIONS_OF_GROUP)
+            .bind(group.to_string())
+            .bind(relation.as_str())
+            .fetch_all(&mut *self.tx)
+            .await?;
         rows.iter()
             .map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
             .collect()
@@ -847,34 +910,36 @@ impl Tx for SqlTx {
     }
 
     async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>> {
-        let mut q = QueryBuilder::<Db>::new(
-            "SELECT data, start_pending, end_pending FROM role_schedules WHERE 1 = 1",
-        );
-        if let Some(kind) = query.kind {
-            q.push(" AND kind = ").push_bind(kind.as_str());
-        }
-        push_targets(&mut q, query.targets);
-        if let Some(ids) = &query.principal_ids {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            q.push(" AND principal_id IN (");
-            let mut list = q.separated(", ");
-            for id in ids {
-                list.push_bind(id.to_string());
-            }
-            q.push(")");
-        }
-        if let Some(role) = query.role_definition_id {
-            q.push(" AND role_definition_id = ")
-                .push_bind(role.to_string());
-        }
-        if let Some(scope) = &query.directory_scope_id {
-            q.push(" AND directory_scope_id = ")
-                .push_bind(scope.clone());
-        }
-        q.push(" ORDER BY start_at, id");
+        let Some(mut q) = schedules_query("", query) else {
+            return Ok(Vec::new());
+        };
         schedules_from_rows(q.build().fetch_all(&mut *self.tx).await?)
+    }
+
+    async fn explain(&mut self, query: &HotQuery) -> Result<Vec<String>> {
+        let prefix = if <Db as sqlx::Database>::NAME == "SQLite" {
+            "EXPLAIN QUERY PLAN "
+        } else {
+            "EXPLAIN "
+        };
+        let rows = match query {
+            HotQuery::Schedules(query) => match schedules_query(prefix, query) {
+                Some(mut q) => q.build().fetch_all(&mut *self.tx).await?,
+                None => Vec::new(),
+            },
+            HotQuery::RelationsOfGroup(group, relation) => {
+                // Both parts are constants of this file.
+                sqlx::query(sqlx::AssertSqlSafe(format!("{prefix}{RELATIONS_OF_GROUP}")))
+                    .bind(group.to_string())
+                    .bind(relation.as_str())
+                    .fetch_all(&mut *self.tx)
+                    .await?
+            }
+        };
+        // The plan text is the last column on both (SQLite's `detail`, PostgreSQL's only one).
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(r.len() - 1)?))
+            .collect()
     }
 
     async fn get_role_schedule(&mut self, id: Uuid) -> Result<Option<RoleSchedule>> {

@@ -10,6 +10,8 @@
 //! - `package-requests`, `package-expiry`, `package-separation`: access packages requested and
 //!   delivered without approval, assignments ending together under the real scheduler, and the
 //!   separation-of-duties check on adding a group member with many packages and rules.
+//! - `group-members`: `GET /v1/groups/{id}/members` (and `/owners`) of one group on a store of
+//!   many users and grants (PIM for Groups schedules over many groups among them).
 //! - `gen` and `check`: the effective-access index (no database): `gen` writes a generated
 //!   workload, `check` builds the index from a workload file, verifies every query's expected
 //!   answer and times the checks.
@@ -20,6 +22,7 @@ mod check;
 mod checkpoints;
 mod expiry;
 mod r#gen;
+mod group_members;
 mod http;
 mod package_expiry;
 mod packages;
@@ -110,6 +113,29 @@ pub enum BenchCommand {
         /// Timed add-member calls of each kind.
         #[arg(long, default_value_t = 500)]
         adds: usize,
+    },
+    /// A group's members and owners read through the use case behind
+    /// `GET /v1/groups/{id}/members` (`/owners`), on a store of --users users and --grants
+    /// grants (direct memberships, PIM for Groups schedules over --groups groups, role
+    /// schedules): p50 and p99 of each read, the answer checked every time.
+    GroupMembers {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        /// Groups (the grants that are not role schedules are spread over them).
+        #[arg(long, default_value_t = 500)]
+        groups: usize,
+        /// Grants: group memberships and role schedules, the read group's included.
+        #[arg(long, default_value_t = 20_000)]
+        grants: usize,
+        /// Members of the read group (half direct, half through an active PIM membership).
+        #[arg(long, default_value_t = 200)]
+        members: usize,
+        /// Timed reads of each kind.
+        #[arg(long, default_value_t = 500)]
+        reads: usize,
     },
     /// Audited writes per second and their latency, then audit verification cost.
     Writes {
@@ -270,6 +296,26 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
                 "--rules must be between 1 and --packages"
             );
             packages::run_separation(database_url, n, rules, holders.max(1), adds.max(1)).await?
+        }
+        BenchCommand::GroupMembers {
+            database_url,
+            users,
+            groups,
+            grants,
+            members,
+            reads,
+        } => {
+            group_members::run(
+                database_url,
+                group_members::Params {
+                    users,
+                    groups,
+                    grants,
+                    members,
+                    reads,
+                },
+            )
+            .await?
         }
         BenchCommand::Writes {
             database_url,
@@ -804,6 +850,32 @@ mod tests {
         let out = super::activations::run(None, 10, 2, true).await.unwrap();
         assert!(out.problems.is_empty(), "{:?}", out.problems);
         assert_eq!(fields(&out.line)["bench"], "activations");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_members_bench_checks_the_answer_and_reports() {
+        let params = super::group_members::Params {
+            users: 60,
+            groups: 5,
+            grants: 300,
+            members: 20,
+            reads: 5,
+        };
+        let out = super::group_members::run(None, params).await.unwrap();
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        let f = fields(&out.line);
+        assert_eq!(f["bench"], "group-members");
+        assert_eq!(f["backend"], "sqlite");
+        assert_eq!(number(&f, "members"), 20.0);
+        assert_eq!(number(&f, "grants"), 300.0);
+        for key in [
+            "members_p50_ms",
+            "members_p99_ms",
+            "owners_p50_ms",
+            "owners_p99_ms",
+        ] {
+            assert!(number(&f, key) >= 0.0, "{key}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

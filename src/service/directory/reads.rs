@@ -3,8 +3,8 @@
 //! portal's role pages, role definitions.
 
 use eligo_core::authz::actions;
-use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, User};
-use eligo_store::{GroupQuery, Page, Tx, UserQuery};
+use eligo_core::directory::{Group, Relation, ServicePrincipal, User};
+use eligo_store::{GroupQuery, Page, Principal, Tx, UserQuery};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -23,20 +23,17 @@ pub enum DirectoryObject {
 
 /// The objects of `ids` that still exist, in that order.
 async fn load_objects(tx: &mut dyn Tx, ids: &[Uuid]) -> UseCaseResult<Vec<DirectoryObject>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for &id in ids {
-        let object = match tx.principal_kind(id).await? {
-            Some(PrincipalKind::User) => tx.get_user(id).await?.map(DirectoryObject::User),
-            Some(PrincipalKind::Group) => tx.get_group(id).await?.map(DirectoryObject::Group),
-            Some(PrincipalKind::ServicePrincipal) => tx
-                .get_service_principal(id)
-                .await?
-                .map(DirectoryObject::ServicePrincipal),
-            None => None,
-        };
-        out.extend(object);
-    }
-    Ok(out)
+    // One read for the whole answer, not two statements per object.
+    Ok(tx
+        .get_principals(ids)
+        .await?
+        .into_iter()
+        .map(|p| match p {
+            Principal::User(u) => DirectoryObject::User(u),
+            Principal::Group(g) => DirectoryObject::Group(g),
+            Principal::ServicePrincipal(s) => DirectoryObject::ServicePrincipal(s),
+        })
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ mod entitlement_notices;
 mod history;
 mod outbox;
 mod pim_alerts;
+mod plans;
 mod principals;
 mod relations;
 mod reopen;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use eligo_core::directory::{Group, PrincipalKind};
-use eligo_store::{GroupQuery, Page, Store};
+use eligo_store::{GroupQuery, Page, Principal, Store};
 
 use crate::common::*;
 
@@ -229,4 +229,55 @@ contract!(
     groups_list_display_name_prefix =>
     groups_list_display_name_prefix_sqlite,
     groups_list_display_name_prefix_postgres,
+);
+
+/// Principals of every kind read by id in one call: in the order asked, each once, the missing
+/// left out; more ids than one statement takes.
+async fn principals_by_id(store: Arc<dyn Store>) {
+    let (g, u, s) = (
+        group(20, "G", false),
+        user(10, "u@x.com", "U"),
+        service_principal(30, "S", id(0xA1)),
+    );
+    let mut tx = write(&store).await;
+    tx.insert_group(&g).await.unwrap();
+    tx.insert_user(&u).await.unwrap();
+    tx.insert_service_principal(&s).await.unwrap();
+    for n in 0..1_500u128 {
+        tx.insert_user(&user(1_000 + n, &format!("m{n}@x.com"), "M"))
+            .await
+            .unwrap();
+    }
+    commit(tx).await;
+
+    let mut tx = read(&store).await;
+    let got = tx
+        .get_principals(&[s.id, id(99), u.id, g.id, u.id])
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        vec![
+            Principal::ServicePrincipal(s.clone()),
+            Principal::User(u.clone()),
+            Principal::Group(g.clone()),
+        ]
+    );
+    assert!(tx.get_principals(&[]).await.unwrap().is_empty());
+    let many: Vec<_> = (0..1_500u128).rev().map(|n| id(1_000 + n)).collect();
+    let got = tx.get_principals(&many).await.unwrap();
+    let ids: Vec<_> = got
+        .iter()
+        .map(|p| match p {
+            Principal::User(u) => u.id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, many);
+}
+
+contract!(
+    principals_by_id =>
+    principals_by_id_sqlite,
+    principals_by_id_postgres,
 );

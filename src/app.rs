@@ -26,7 +26,8 @@ pub struct App {
     pub config: Config,
     pub throttle: Throttle,
     pub scheduler: crate::service::pim::scheduler::Waker,
-    /// Who holds what now: the effective-access index, kept current by the store's journal.
+    /// Who holds what now: the effective-access index, kept current by the store's journal
+    /// and change log (`service::access::feed`).
     pub access: Arc<crate::service::access::live::LiveIndex>,
     /// The key that signs one-click approval links (from `ELIGO_LINK_SECRET`, or generated
     /// once and kept in the store).
@@ -65,8 +66,9 @@ impl App {
         clock: Arc<dyn Clock>,
         config: Config,
     ) -> crate::error::ApiResult<AppState> {
-        let access =
-            Arc::new(crate::service::access::live::LiveIndex::load(&*store, clock.now()).await?);
+        let (index, head) =
+            crate::service::access::live::LiveIndex::load(&*store, clock.now()).await?;
+        let access = Arc::new(index);
         let link_key = crate::notify::links::load_key(&store, &config).await?;
         let mailer = match &config.smtp_url {
             Some(url) => Some(
@@ -96,29 +98,17 @@ impl App {
             failure_bursts: Default::default(),
             audit_verify: Default::default(),
         });
-        // Every committed change reaches the index first, then wakes the outbox worker if it
-        // wrote a job (the job's delivery reads the index). A weak reference: the store must
-        // not keep the app alive.
-        let weak = Arc::downgrade(&app);
-        store.listen(Arc::new(move |changes: &[eligo_store::Change]| {
-            let Some(app) = weak.upgrade() else { return };
-            app.access.apply(changes);
-            let due = changes
-                .iter()
-                .filter_map(|c| match c {
-                    eligo_store::Change::JobEnqueued { due_at } => Some(*due_at),
-                    _ => None,
-                })
-                .min();
-            app.jobs.due_at(due);
-            // Who holds, may activate or is member of what changed: the alerts look again.
-            if changes
-                .iter()
-                .any(|c| !matches!(c, eligo_store::Change::JobEnqueued { .. }))
-            {
-                app.alert_scans.wake();
-            }
-        }));
+        // Every committed change (and on PostgreSQL every other server's, from the change
+        // log after the snapshot the index was built from) reaches the index.
+        store.listen(
+            crate::service::access::feed::listener(Arc::downgrade(&app)),
+            head,
+        );
+        if store.feed_status().is_some() {
+            tokio::spawn(crate::service::access::feed::keep_following(
+                Arc::downgrade(&app),
+            ));
+        }
         store.before_commit(Arc::new(crate::provisioning::planner::Planner {
             access,
             clock,
@@ -234,7 +224,7 @@ async fn method_not_allowed() -> ApiError {
 /// At most `ELIGO_MAX_IN_FLIGHT` requests at once; beyond that 503 with `Retry-After`, at once,
 /// rather than a queue that grows until memory runs out. The health check is never shed.
 async fn shed_load(slots: Arc<tokio::sync::Semaphore>, req: Request, next: Next) -> Response {
-    if req.uri().path() == "/healthz" {
+    if matches!(req.uri().path(), "/healthz" | "/readyz") {
         return next.run(req).await;
     }
     let Ok(_slot) = slots.try_acquire() else {

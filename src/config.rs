@@ -79,6 +79,9 @@ pub struct Config {
     pub token_lifetime: TimeDelta,
     /// How recent a session's MFA must be for actions that demand step-up.
     pub mfa_freshness: TimeDelta,
+    /// How far behind the database this server's access index may be before it answers 503
+    /// rather than from stale state (several servers on PostgreSQL; issue 18).
+    pub max_staleness: TimeDelta,
     pub log_format: LogFormat,
     pub max_body_bytes: usize,
     /// Where mail goes (`smtp://host:port`, `smtps://user:pass@host`, `?tls=required` for
@@ -173,6 +176,7 @@ struct FileConfig {
     bootstrap_token: Option<Secret>,
     token_lifetime: Option<String>,
     mfa_freshness: Option<String>,
+    max_staleness: Option<String>,
     log_format: Option<LogFormat>,
     smtp_url: Option<Secret>,
     mail_from: Option<String>,
@@ -225,6 +229,7 @@ impl Config {
             bootstrap_token: None,
             token_lifetime: TimeDelta::hours(8),
             mfa_freshness: TimeDelta::minutes(10),
+            max_staleness: TimeDelta::seconds(1),
             log_format: LogFormat::Text,
             max_body_bytes: 64 * 1024,
             smtp_url: None,
@@ -311,6 +316,9 @@ impl Config {
         }
         if let Some(v) = var("ELIGO_MFA_FRESHNESS") {
             cfg.mfa_freshness = duration("ELIGO_MFA_FRESHNESS", &v)?;
+        }
+        if let Some(v) = var("ELIGO_MAX_STALENESS") {
+            cfg.max_staleness = duration("ELIGO_MAX_STALENESS", &v)?;
         }
         if let Some(v) = var("ELIGO_TRUSTED_PROXIES") {
             cfg.trusted_proxies = crate::auth::client_address::parse_proxies(&v)
@@ -503,6 +511,9 @@ impl Config {
         }
         if let Some(v) = f.mfa_freshness {
             self.mfa_freshness = duration("mfa_freshness", &v)?;
+        }
+        if let Some(v) = f.max_staleness {
+            self.max_staleness = duration("max_staleness", &v)?;
         }
         if let Some(v) = f.log_format {
             self.log_format = v;

@@ -102,6 +102,14 @@ impl Failure {
         self
     }
 
+    /// Eligo cannot answer now (its database is unreachable, its access index behind it):
+    /// 503 with `Retry-After`, never a stale or guessed answer.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        let mut e = Self::new(Kind::Unavailable, "ServiceUnavailable", message);
+        e.retry_after_secs = Some(1);
+        e
+    }
+
     /// A failure that is Eligo's fault: logged in full, answered bare.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "{context}");
@@ -156,6 +164,10 @@ impl From<StoreError> for Failure {
                 format!("another object with the same value for property {what} already exists"),
             )
             .with_detail("ObjectConflict", what),
+            other if other.is_unreachable() => {
+                tracing::warn!(error = %other, "the database is unreachable");
+                Failure::unavailable("the database is unreachable; try again in a moment")
+            }
             other => Failure::internal("store failure", other),
         }
     }

@@ -1,33 +1,67 @@
-//! `GET /healthz`: 200 when the store answers, 503 when it does not.
+//! `GET /healthz`: 200 when the store answers, 503 when it does not, with where the access
+//! index stands in the change log (PostgreSQL). `GET /readyz`: 200 only when this server may
+//! take traffic: the store answers and the index is within `ELIGO_MAX_STALENESS` of it (a load
+//! balancer sends requests elsewhere meanwhile, e.g. while a restarted server catches up).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::api::schemas::{FeedHealth, Health, HealthStatus};
+use crate::app::{App, AppState};
+use crate::service::access::feed;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+}
+
+/// The store's answer and the feed's position; `ready` also demands a fresh index.
+async fn health(app: &App, ready: bool) -> (StatusCode, Json<Health>) {
+    let reachable = match app.store.ping().await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: store unreachable");
+            false
+        }
+    };
+    let fresh = feed::is_fresh(app);
+    let feed = app.store.feed_status().map(|s| FeedHealth {
+        applied: s.applied,
+        head: s.head,
+        lag_ms: s.confirmed_ago.map(|d| d.as_millis() as u64),
+        gap: s.gap,
+        fresh,
+    });
+    let ok = reachable && (fresh || !ready);
+    let status = if ok {
+        (StatusCode::OK, HealthStatus::Ok)
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Unavailable)
+    };
+    (
+        status.0,
+        Json(Health {
+            status: status.1,
+            store: app.store.backend().into(),
+            feed,
+        }),
+    )
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "health", security(()),
-    responses((status = 200, description = "The store is reachable", body = crate::api::schemas::Health),
-        (status = 503, description = "The store is not reachable", body = crate::api::schemas::Health)))]
-async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
-    match app.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({ "status": "ok", "store": app.store.backend() })),
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: store unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "store": app.store.backend() })),
-            )
-        }
-    }
+    responses((status = 200, description = "The store is reachable", body = Health),
+        (status = 503, description = "The store is not reachable", body = Health)))]
+async fn healthz(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
+    health(&app, false).await
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "health", security(()),
+    responses((status = 200, description = "The store is reachable and the access index current", body = Health),
+        (status = 503, description = "The store is not reachable, or the access index is behind it", body = Health)))]
+async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<Health>) {
+    health(&app, true).await
 }

@@ -256,6 +256,26 @@ pub struct Health {
     pub status: HealthStatus,
     /// `sqlite` or `postgres`.
     pub store: String,
+    /// Where this server's access index stands in the change log (PostgreSQL only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed: Option<FeedHealth>,
+}
+
+/// How far this server's access index is behind the database (several servers, issue 18).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedHealth {
+    /// The last change number the index applied.
+    pub applied: u64,
+    /// The newest change number this server knows was committed.
+    pub head: u64,
+    /// Milliseconds since the index was last known to hold every committed change (absent:
+    /// never since start).
+    pub lag_ms: Option<u64>,
+    /// The change log lost entries this server needs; the index is being rebuilt.
+    pub gap: bool,
+    /// Whether the lag is within `ELIGO_MAX_STALENESS` (the server answers from its index).
+    pub fresh: bool,
 }
 
 // ---------------------------------------------------------------------------------------------

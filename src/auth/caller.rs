@@ -133,13 +133,17 @@ impl Caller {
         let principal = access::principal_summary(&mut *tx, session.principal_id)
             .await?
             .ok_or_else(invalid)?;
+        // Every commit before this snapshot, on any server, is in the index before the
+        // caller's grants are read from it (503 if it cannot be within the staleness bound).
+        let head = tx.change_head().await?;
+        drop(tx);
+        access::feed::caught_up(app, head).await?;
         if !principal.enabled {
             return Err(ApiError::unauthorized(
                 "AccountDisabled",
                 "this account is disabled",
             ));
         }
-        // The access index answers for the store: it has every committed write already.
         let grants = app.access.grants(session.principal_id, now);
         Ok(Caller {
             id: session.principal_id,

@@ -30,17 +30,22 @@ pub fn is_strong(caller: &Caller, now: DateTime<Utc>, freshness: chrono::TimeDel
         || caller.mfa_is_fresh(now, freshness)
 }
 
-/// Decides `op` on a target with `protection` for `caller`, now.
+/// Decides `op` on a target with `protection` for `caller`, now. The grants are read from the
+/// index at this moment, not those the request started with: inside a write transaction the
+/// index holds every commit on every server (the store waits for it under the head lock), so
+/// a role removed through another server a moment ago no longer lets this write through.
 pub fn check(
     app: &App,
     caller: &Caller,
     op: Operation,
     protection: &Protection,
 ) -> Result<(), Denied> {
+    let now = app.clock.now();
+    let grants = app.access.grants(caller.id, now);
     let subject = Subject {
         id: caller.id,
-        grants: &caller.grants,
-        strong: is_strong(caller, app.clock.now(), app.config.mfa_freshness),
+        grants: &grants,
+        strong: is_strong(caller, now, app.config.mfa_freshness),
     };
     authz::decide(&subject, op, protection)
 }

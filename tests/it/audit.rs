@@ -298,6 +298,9 @@ async fn health_and_metrics() {
         (status, body["store"].as_str()),
         (StatusCode::OK, Some("sqlite"))
     );
+    // SQLite has no change log to lag behind: ready, and no feed reported.
+    let (status, body) = t.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!((status, body.get("feed")), (StatusCode::OK, None), "{body}");
     t.get("/v1/me", BOOTSTRAP).await;
     let (status, metrics) = t
         .call(
@@ -315,6 +318,10 @@ async fn health_and_metrics() {
     t.app.store.close().await;
     assert_eq!(
         t.call(Method::GET, "/healthz", None, None).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        t.call(Method::GET, "/readyz", None, None).await.0,
         StatusCode::SERVICE_UNAVAILABLE
     );
 }

@@ -19,5 +19,6 @@ mod readme_tours;
 mod reviews_cli;
 mod scheduler;
 mod schemathesis;
+mod several_servers;
 mod startup;
 pub mod support;

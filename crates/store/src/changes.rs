@@ -18,8 +18,10 @@ use uuid::Uuid;
 
 use crate::{Result, Tx};
 
-/// One committed change that can alter effective access.
-#[derive(Debug, Clone, PartialEq)]
+/// One committed change that can alter effective access. Serialized into the change log
+/// (PostgreSQL), where the other servers read it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Change {
     /// A direct relation was added (`added`) or removed.
     Relation {
@@ -52,7 +54,7 @@ pub trait BeforeCommit: Send + Sync {
 }
 
 /// What the access index keeps of a principal.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PrincipalRow {
     pub id: Uuid,
     pub kind: PrincipalKind,
@@ -69,17 +71,33 @@ pub struct PrincipalRow {
 /// Receives each committed transaction's changes, in commit order.
 pub type Listener = Arc<dyn Fn(&[Change]) + Send + Sync>;
 
-/// The store's side: the listener (if any) and the commit-order lock.
+/// The store's side: the listener (if any), the commit-order lock, and on PostgreSQL the feed
+/// that brings the other servers' commits in the same order.
 #[derive(Default)]
 pub(crate) struct Journal {
     listener: RwLock<Option<Listener>>,
     hook: RwLock<Option<Arc<dyn BeforeCommit>>>,
-    order: tokio::sync::Mutex<()>,
+    /// Held while a commit's changes (local or followed) reach the listener: one at a time,
+    /// in sequence order.
+    pub(crate) order: tokio::sync::Mutex<()>,
+    feed: Option<Arc<crate::feed::Feed>>,
 }
 
 impl Journal {
+    /// A journal whose listener also receives the other servers' commits through `feed`.
+    pub(crate) fn following(feed: Arc<crate::feed::Feed>) -> Self {
+        Self {
+            feed: Some(feed),
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn set(&self, listener: Listener) {
         *self.listener.write().unwrap_or_else(|e| e.into_inner()) = Some(listener);
+    }
+
+    pub(crate) fn feed(&self) -> Option<&Arc<crate::feed::Feed>> {
+        self.feed.as_ref()
     }
 
     pub(crate) fn set_hook(&self, hook: Arc<dyn BeforeCommit>) {
@@ -90,7 +108,7 @@ impl Journal {
         self.hook.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn listener(&self) -> Option<Listener> {
+    pub(crate) fn listener(&self) -> Option<Listener> {
         self.listener
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -98,7 +116,15 @@ impl Journal {
     }
 
     /// Runs `commit`, then reports `changes` to the listener, both under the commit-order lock.
-    pub(crate) async fn commit<F, E>(&self, changes: Vec<Change>, commit: F) -> Result<(), E>
+    /// `seq` is the transaction's number in the change log (PostgreSQL): when the feed has not
+    /// applied everything before it yet (another server committed in between), those changes
+    /// are read from the log and reported first, so the listener sees one order everywhere.
+    pub(crate) async fn commit<F, E>(
+        &self,
+        changes: Vec<Change>,
+        seq: Option<u64>,
+        commit: F,
+    ) -> Result<(), E>
     where
         F: Future<Output = Result<(), E>>,
     {
@@ -108,7 +134,10 @@ impl Journal {
         };
         let _order = self.order.lock().await;
         commit.await?;
-        listener(&changes);
+        match (self.feed(), seq) {
+            (Some(feed), Some(seq)) => feed.committed_here(seq, &changes, &listener).await,
+            _ => listener(&changes),
+        }
         Ok(())
     }
 }

@@ -14,6 +14,7 @@
 mod changes;
 mod effects;
 mod entitlement;
+mod feed;
 mod history;
 mod model;
 mod pim_alerts;
@@ -37,6 +38,7 @@ use uuid::Uuid;
 pub use changes::{BeforeCommit, Change, Listener, PrincipalRow};
 pub use effects::*;
 pub use entitlement::{AssignmentQuery, AssignmentRequestQuery, EntitlementTx};
+pub use feed::{FeedStatus, HEARTBEAT as FEED_HEARTBEAT};
 pub use history::{Activation, HistoryTx, LastActivation, SignInActivity, SignInKind};
 pub use model::*;
 pub use pim_alerts::{AlertScanTimes, PimAlertTx};
@@ -55,6 +57,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
+    /// This server's access index could not be brought up to the database's change `0` in
+    /// time (the change log unreadable, or a gap being repaired): nothing was written.
+    #[error("this server's access index is behind the database (change {0})")]
+    Behind(u64),
     /// The master key is missing, wrong for this database, or unusable: the store refuses to
     /// open (and changes nothing) rather than seal new secrets under a key that cannot open the
     /// old ones.
@@ -68,6 +74,33 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The database could not be reached (down, restarting, the pool exhausted or closed), as
+    /// opposed to refusing or failing a statement: a condition to wait out, not a bug.
+    pub fn is_unreachable(&self) -> bool {
+        let e = match self {
+            StoreError::Database(e) => e,
+            StoreError::Behind(_) => return true,
+            _ => return false,
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            // A connection cut mid-conversation (mid-handshake: "unexpected response").
+            | sqlx::Error::Protocol(_) => true,
+            // Connection exceptions (08xxx), and the server shutting down or starting (57P01
+            // admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[async_trait]
@@ -77,9 +110,21 @@ pub trait Store: Send + Sync + 'static {
     /// A write transaction. Only one runs at a time (see the crate docs).
     async fn write(&self) -> Result<Box<dyn Tx>>;
     /// Reports every committed write transaction's access changes to `listener`, in commit
-    /// order, before that transaction's `commit` returns (see `Change`). One listener; a second
-    /// call replaces the first.
-    fn listen(&self, listener: Listener);
+    /// order, before that transaction's `commit` returns (see `Change`); on PostgreSQL also
+    /// every other server's, read from the change log after number `from` (the `change_head`
+    /// of the snapshot the listener's state was built from). One listener; a second call
+    /// replaces the first and starts again from its `from`.
+    fn listen(&self, listener: Listener, from: u64);
+    /// Waits (at most `within`) until the listener has received change number `head` (a
+    /// `Tx::change_head`): false when it could not. Always true on SQLite.
+    async fn caught_up(&self, head: u64, within: std::time::Duration) -> bool {
+        let _ = (head, within);
+        true
+    }
+    /// Where the listener stands in the change log (PostgreSQL); None without a log.
+    fn feed_status(&self) -> Option<FeedStatus> {
+        None
+    }
     /// Runs `hook` inside every write transaction that changed something, before COMMIT (see
     /// `BeforeCommit`). One hook; a second call replaces the first.
     fn before_commit(&self, hook: Arc<dyn BeforeCommit>);
@@ -247,6 +292,9 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
     ) -> Result<Vec<(AuditEntry, eligo_core::audit::IndexColumns)>>;
     /// The recorded head (sequence, hash); sequence 0 before the first entry.
     async fn audit_head(&mut self) -> Result<(i64, String)>;
+    /// The number of the last change committed (the change log's head; 0 on SQLite, whose
+    /// one writer reports its commits directly).
+    async fn change_head(&mut self) -> Result<u64>;
 
     async fn commit(self: Box<Self>) -> Result<()>;
 }

@@ -12,7 +12,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use std::sync::Arc;
 
-use crate::changes::{Journal, Listener};
+use crate::changes::{Change, Journal, Listener};
+use crate::feed::{CHANNEL, Feed, FeedStatus};
 use crate::seal::Keyring;
 use crate::{KeyProvider, Result, Store, StoreError, Tx};
 
@@ -40,6 +41,9 @@ mod shared_reviews;
 #[allow(clippy::duplicate_mod)]
 #[path = "shared_seal_sql.rs"]
 mod shared_seal;
+
+/// How long a write waits, under the head lock, for the feed to bring the index to the head.
+const WRITE_WAIT: Duration = Duration::from_secs(5);
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -186,6 +190,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0019_schedules_by_scope.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            20,
+            "change log".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0020_change_log.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 
@@ -193,14 +204,22 @@ impl PostgresStore {
     pub async fn open(url: &str, keys: KeyProvider<'_>) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            // A request waits this long for a connection, then gets 503: a database that is
+            // down (or a pool saturated that long) is answered at once, not after a long hang.
+            .acquire_timeout(Duration::from_secs(3))
             .connect(url)
             .await?;
         // sqlx takes an advisory lock, so servers starting together migrate once.
         migrator().run(&pool).await?;
         let sealed_with = shared_seal::sealed_with(&pool).await?;
         let keys = Arc::new(keys(sealed_with.as_deref()).map_err(StoreError::MasterKey)?);
-        let journal = Arc::<Journal>::default();
+        // The feed's own connections: one listens, one or two read the log.
+        let feed_pool = PgPoolOptions::new()
+            .max_connections(3)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect(url)
+            .await?;
+        let journal = Arc::new(Journal::following(Arc::new(Feed::new(feed_pool))));
         // Under the head lock, like every write: servers starting together seal once.
         let mut tx = pool.begin().await?;
         sqlx::query("SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE")
@@ -229,11 +248,22 @@ impl Store for PostgresStore {
         Ok(Box::new(shared::SqlTx::read(tx, self.keys.clone())))
     }
 
+    /// Takes the head lock, then waits until this server's listener has every change committed
+    /// before it (nobody else can commit while the lock is held, so the head read here is
+    /// final): whatever the transaction decides from the access index (authorization, the
+    /// downstream plan) it decides on the database's state, not on a lagging copy.
     async fn write(&self) -> Result<Box<dyn Tx>> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE")
-            .execute(&mut *tx)
-            .await?;
+        let head: i64 =
+            sqlx::query_scalar("SELECT change_seq FROM audit_head WHERE id = 1 FOR UPDATE")
+                .fetch_one(&mut *tx)
+                .await?;
+        if let Some(feed) = self.journal.feed()
+            && feed.is_following()
+            && !feed.caught_up(head as u64, WRITE_WAIT).await
+        {
+            return Err(StoreError::Behind(head as u64));
+        }
         Ok(Box::new(shared::SqlTx::write(
             tx,
             self.journal.clone(),
@@ -241,8 +271,22 @@ impl Store for PostgresStore {
         )))
     }
 
-    fn listen(&self, listener: Listener) {
+    fn listen(&self, listener: Listener, from: u64) {
         self.journal.set(listener);
+        if let Some(feed) = self.journal.feed() {
+            feed.follow_from(&self.journal, from);
+        }
+    }
+
+    async fn caught_up(&self, head: u64, within: Duration) -> bool {
+        match self.journal.feed() {
+            Some(feed) => feed.caught_up(head, within).await,
+            None => true,
+        }
+    }
+
+    fn feed_status(&self) -> Option<FeedStatus> {
+        self.journal.feed().map(|f| f.status())
     }
 
     fn before_commit(&self, hook: Arc<dyn crate::BeforeCommit>) {
@@ -264,5 +308,34 @@ impl Store for PostgresStore {
 
     async fn close(&self) {
         self.pool.close().await;
+        if let Some(feed) = self.journal.feed() {
+            feed.close().await;
+        }
     }
+}
+
+/// Numbers a write transaction's changes and writes them to the change log, with a
+/// notification delivered at COMMIT (see `feed`). Runs under the head lock, so the numbers
+/// follow commit order without gaps; a rollback takes the number back.
+pub(crate) async fn log_changes(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    changes: &[Change],
+) -> Result<Option<u64>> {
+    let body = serde_json::to_string(changes).expect("changes always serialize");
+    let seq: i64 = sqlx::query_scalar(
+        "WITH next AS (UPDATE audit_head SET change_seq = change_seq + 1 WHERE id = 1 \
+         RETURNING change_seq) \
+         INSERT INTO change_log (seq, body, created_at) \
+         SELECT change_seq, $1, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT \
+         FROM next RETURNING seq",
+    )
+    .bind(body)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(seq.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(Some(seq as u64))
 }

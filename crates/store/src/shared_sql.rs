@@ -1367,6 +1367,13 @@ impl Tx for SqlTx {
             .collect()
     }
 
+    async fn change_head(&mut self) -> Result<u64> {
+        let head: i64 = sqlx::query_scalar("SELECT change_seq FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(head as u64)
+    }
+
     async fn audit_head(&mut self) -> Result<(i64, String)> {
         let row = sqlx::query("SELECT sequence, hash FROM audit_head WHERE id = 1")
             .fetch_one(&mut *self.tx)
@@ -1382,14 +1389,21 @@ impl Tx for SqlTx {
             hook.before_commit(&mut *self, &changes).await?;
         }
         let SqlTx {
-            tx,
+            mut tx,
             journal,
             changes,
             ..
         } = *self;
         match journal {
             None => tx.commit().await?,
-            Some(journal) => journal.commit(changes, tx.commit()).await?,
+            Some(journal) => {
+                let seq = if changes.is_empty() {
+                    None
+                } else {
+                    super::log_changes(&mut tx, &changes).await?
+                };
+                journal.commit(changes, seq, tx.commit()).await?
+            }
         }
         Ok(())
     }

@@ -190,6 +190,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0019_schedules_by_scope.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            20,
+            "change log".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0020_change_log.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 
@@ -250,7 +257,9 @@ impl Store for SqliteStore {
         )))
     }
 
-    fn listen(&self, listener: Listener) {
+    /// One process writes a SQLite database: its journal sees every commit, so there is no
+    /// log to follow and `from` does not matter.
+    fn listen(&self, listener: Listener, _from: u64) {
         self.journal.set(listener);
     }
 
@@ -275,4 +284,12 @@ impl Store for SqliteStore {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+/// No change log on SQLite: the one writing process reports its commits directly.
+pub(crate) async fn log_changes(
+    _tx: &mut sqlx::Transaction<'static, Db>,
+    _changes: &[crate::changes::Change],
+) -> Result<Option<u64>> {
+    Ok(None)
 }

@@ -233,9 +233,11 @@ impl State {
 }
 
 impl LiveIndex {
-    /// Builds the index from everything in the store (schedules already over are left out).
-    pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> UseCaseResult<LiveIndex> {
+    /// Builds the index from everything in the store (schedules already over are left out),
+    /// with the change log's head in the same snapshot: the number to follow the log from.
+    pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> UseCaseResult<(LiveIndex, u64)> {
         let mut tx = store.read().await?;
+        let head = tx.change_head().await?;
         let mut state = State::default();
         for row in tx.all_principals().await? {
             state.principals.insert(row.id, row);
@@ -251,9 +253,17 @@ impl LiveIndex {
                 state.place(schedule);
             }
         }
-        Ok(LiveIndex {
+        let index = LiveIndex {
             state: RwLock::new(state),
-        })
+        };
+        Ok((index, head))
+    }
+
+    /// Takes `other`'s contents (an index rebuilt after the change log lost what this one
+    /// needed).
+    pub fn replace(&self, other: LiveIndex) {
+        let fresh = other.state.into_inner().unwrap_or_else(|e| e.into_inner());
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = fresh;
     }
 
     /// Applies one committed transaction's changes (called by the store's journal).

@@ -12,6 +12,7 @@ use crate::failure::UseCaseResult;
 
 pub mod check;
 pub mod exposure;
+pub mod feed;
 pub mod live;
 pub mod privilege;
 

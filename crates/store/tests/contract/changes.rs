@@ -11,12 +11,16 @@ use eligo_store::{Change, ScheduleQuery, Store, Targets};
 
 use crate::common::*;
 
-fn recorder(store: &Arc<dyn Store>) -> Arc<Mutex<Vec<Vec<Change>>>> {
+async fn recorder(store: &Arc<dyn Store>) -> Arc<Mutex<Vec<Vec<Change>>>> {
     let seen: Arc<Mutex<Vec<Vec<Change>>>> = Arc::default();
     let sink = seen.clone();
-    store.listen(Arc::new(move |changes: &[Change]| {
-        sink.lock().unwrap().push(changes.to_vec());
-    }));
+    let head = store.read().await.unwrap().change_head().await.unwrap();
+    store.listen(
+        Arc::new(move |changes: &[Change]| {
+            sink.lock().unwrap().push(changes.to_vec());
+        }),
+        head,
+    );
     seen
 }
 
@@ -25,7 +29,7 @@ async fn reports_committed_changes_in_order(store: Arc<dyn Store>) {
     tx.insert_user(&user(10, "a@x", "A")).await.unwrap();
     tx.insert_group(&group(20, "G", false)).await.unwrap();
     commit(tx).await;
-    let seen = recorder(&store);
+    let seen = recorder(&store).await;
 
     let mut tx = write(&store).await;
     assert!(
@@ -80,7 +84,7 @@ async fn group_schedules_go_with_their_group(store: Arc<dyn Store>) {
     tx.insert_user(&user(10, "a@x", "A")).await.unwrap();
     tx.insert_group(&group(20, "G", false)).await.unwrap();
     commit(tx).await;
-    let seen = recorder(&store);
+    let seen = recorder(&store).await;
 
     let (role, scope) = Target::Group {
         group: id(20),

@@ -63,6 +63,7 @@ mod credentials;
 mod entitlement;
 mod entitlement_assignments;
 mod entitlement_notices;
+mod feed;
 mod history;
 mod outbox;
 mod pim_alerts;

@@ -30,9 +30,11 @@ const ALL: Page = Page { top: 100, skip: 0 };
 async fn jobs_are_written_coalesced_and_once(store: Arc<dyn Store>) {
     let seen: Arc<Mutex<Vec<Change>>> = Arc::default();
     let sink = seen.clone();
-    store.listen(Arc::new(move |c: &[Change]| {
-        sink.lock().unwrap().extend(c.iter().cloned())
-    }));
+    let head = store.read().await.unwrap().change_head().await.unwrap();
+    store.listen(
+        Arc::new(move |c: &[Change]| sink.lock().unwrap().extend(c.iter().cloned())),
+        head,
+    );
     // A rolled-back transaction leaves no job.
     let mut tx = write(&store).await;
     assert!(tx.enqueue_job(&job(1, None, None, 10), t(1)).await.unwrap());

@@ -1,0 +1,149 @@
+//! The change log (PostgreSQL, issue 18 item 1): two stores opened on one database stand for
+//! two servers. Each one's listener receives both servers' commits in the one order the log
+//! gives them; `caught_up` waits for a head number read in a snapshot; a hole in the log (pruned
+//! while a server was behind) is reported as a gap, never skipped.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eligo_core::directory::Relation;
+use eligo_store::{Change, Store};
+
+use crate::common::*;
+
+type Seen = Arc<Mutex<Vec<Change>>>;
+
+async fn head(store: &Arc<dyn Store>) -> u64 {
+    read(store).await.change_head().await.unwrap()
+}
+
+async fn follow(store: &Arc<dyn Store>, from: u64) -> Seen {
+    let seen: Seen = Arc::default();
+    let sink = seen.clone();
+    store.listen(
+        Arc::new(move |c: &[Change]| sink.lock().unwrap().extend(c.iter().cloned())),
+        from,
+    );
+    seen
+}
+
+async fn relate(store: &Arc<dyn Store>, group: u128, member: u128, added: bool) {
+    let mut tx = write(store).await;
+    if added {
+        assert!(
+            tx.add_relation(id(group), id(member), Relation::Member, 1)
+                .await
+                .unwrap()
+        );
+    } else {
+        assert!(
+            tx.remove_relation(id(group), id(member), Relation::Member)
+                .await
+                .unwrap()
+        );
+    }
+    commit(tx).await;
+}
+
+fn member(group: u128, member: u128, added: bool) -> Change {
+    Change::Relation {
+        group: id(group),
+        principal: id(member),
+        relation: Relation::Member,
+        added,
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_see_every_commit_in_one_order() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return;
+    };
+    let a = open(&url, "postgres").await;
+    let b = open(&url, "postgres").await;
+    let mut tx = write(&a).await;
+    tx.insert_user(&user(10, "a@x", "A")).await.unwrap();
+    tx.insert_group(&group(20, "G", false)).await.unwrap();
+    tx.insert_group(&group(21, "H", false)).await.unwrap();
+    commit(tx).await;
+    let start = head(&a).await;
+    assert!(start > 0, "the creations were logged");
+    let seen_a = follow(&a, start).await;
+    let seen_b = follow(&b, start).await;
+
+    // A writes; B learns it by the log (waiting on the head number a request would read).
+    relate(&a, 20, 10, true).await;
+    let h = head(&b).await;
+    assert_eq!(h, start + 1);
+    assert!(b.caught_up(h, WAIT).await, "B caught up with A's commit");
+    assert_eq!(*seen_b.lock().unwrap(), vec![member(20, 10, true)]);
+
+    // Interleaved writers: both listeners get the same order, B's own commit after A's.
+    relate(&a, 21, 10, true).await;
+    relate(&b, 20, 10, false).await;
+    relate(&a, 21, 10, false).await;
+    let h = head(&a).await;
+    assert_eq!(h, start + 4);
+    assert!(a.caught_up(h, WAIT).await && b.caught_up(h, WAIT).await);
+    let order = vec![
+        member(20, 10, true),
+        member(21, 10, true),
+        member(20, 10, false),
+        member(21, 10, false),
+    ];
+    assert_eq!(*seen_a.lock().unwrap(), order);
+    assert_eq!(*seen_b.lock().unwrap(), order);
+    let status = b.feed_status().expect("PostgreSQL follows a log");
+    assert_eq!((status.applied, status.gap), (h, false));
+
+    // A rolled-back write takes no number.
+    let mut tx = write(&a).await;
+    tx.add_relation(id(20), id(10), Relation::Member, 1)
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(head(&a).await, h);
+
+    // A server that follows from before a pruned entry reports a gap and is never caught up.
+    let raw = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM change_log WHERE seq <= $1")
+        .bind((start + 1) as i64)
+        .execute(&raw)
+        .await
+        .unwrap();
+    let c = open(&url, "postgres").await;
+    let seen_c = follow(&c, start).await;
+    assert!(!c.caught_up(h, Duration::from_secs(2)).await);
+    let status = c.feed_status().unwrap();
+    assert!(status.gap, "{status:?}");
+    assert!(seen_c.lock().unwrap().is_empty(), "nothing after the hole");
+    // Following again from a fresh snapshot (what the server does after rebuilding) recovers.
+    let seen_c = follow(&c, h).await;
+    relate(&a, 20, 10, true).await;
+    assert!(c.caught_up(h + 1, WAIT).await);
+    assert_eq!(*seen_c.lock().unwrap(), vec![member(20, 10, true)]);
+    for s in [a, b, c] {
+        s.close().await;
+    }
+    raw.close().await;
+}
+
+/// SQLite has one writing process: no log, always caught up, head stays 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_has_no_log_to_follow() {
+    let db = SqliteDb::new("sqlite_has_no_log_to_follow");
+    let store = open(&db.url, "sqlite").await;
+    let seen = follow(&store, 0).await;
+    let mut tx = write(&store).await;
+    tx.insert_user(&user(10, "a@x", "A")).await.unwrap();
+    tx.insert_group(&group(20, "G", false)).await.unwrap();
+    commit(tx).await;
+    relate(&store, 20, 10, true).await;
+    assert_eq!(head(&store).await, 0);
+    assert!(store.caught_up(0, Duration::ZERO).await);
+    assert!(store.feed_status().is_none());
+    assert!(seen.lock().unwrap().contains(&member(20, 10, true)));
+    store.close().await;
+}

@@ -26,6 +26,7 @@ mod group_members;
 mod http;
 mod package_expiry;
 mod packages;
+mod propagation;
 mod reviews;
 mod signin;
 mod writes;
@@ -136,6 +137,17 @@ pub enum BenchCommand {
         /// Timed reads of each kind.
         #[arg(long, default_value_t = 500)]
         reads: usize,
+    },
+    /// Two servers on one PostgreSQL (in this process, each with its own store and HTTP
+    /// listener): the time from a write acknowledged by one to the other's index applying it
+    /// unasked, and to its first right answer to `GET /v1/access/check` (p50, p99, max).
+    Propagation {
+        /// A PostgreSQL URL (a fresh database).
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Writes through the first server (half timed each way).
+        #[arg(long, default_value_t = 1000)]
+        rounds: usize,
     },
     /// Audited writes per second and their latency, then audit verification cost.
     Writes {
@@ -317,6 +329,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             )
             .await?
         }
+        BenchCommand::Propagation {
+            database_url,
+            rounds,
+        } => propagation::run(database_url, rounds).await?,
         BenchCommand::Writes {
             database_url,
             count,

@@ -29,6 +29,8 @@ pub struct App {
     /// Who holds what now: the effective-access index, kept current by the store's journal
     /// and change log (`service::access::feed`).
     pub access: Arc<crate::service::access::live::LiveIndex>,
+    /// Every live session by token hash, kept current like the index (`auth::sessions`).
+    pub sessions: crate::auth::sessions::SessionTable,
     /// The key that signs one-click approval links (from `ELIGO_LINK_SECRET`, or generated
     /// once and kept in the store).
     pub link_key: [u8; 32],
@@ -69,6 +71,8 @@ impl App {
         let (index, head) =
             crate::service::access::live::LiveIndex::load(&*store, clock.now()).await?;
         let access = Arc::new(index);
+        // Read after the index's snapshot: the log from `head` on brings it to the same state.
+        let sessions = crate::service::access::feed::load_sessions(&*store, clock.now()).await?;
         let link_key = crate::notify::links::load_key(&store, &config).await?;
         let mailer = match &config.smtp_url {
             Some(url) => Some(
@@ -85,6 +89,7 @@ impl App {
             throttle: Throttle::default(),
             scheduler: Default::default(),
             access: access.clone(),
+            sessions,
             link_key,
             jobs: Default::default(),
             alert_scans: Default::default(),

@@ -3,6 +3,7 @@
 //! caller's access is cached across requests, so a role that has ended stops working at once.
 
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use eligo_core::audit::{Actor, Initiator};
@@ -73,7 +74,14 @@ impl FromRequestParts<AppState> for Caller {
                 "an Authorization: Bearer token is required",
             )
         })?;
-        let caller = Caller::from_token(app, raw).await?;
+        // A read may be answered from this server's session table and index when they are
+        // within the staleness bound; a write always reads its session from the store, in
+        // the same snapshot as the head its server must have reached.
+        let caller = if matches!(parts.method, Method::GET | Method::HEAD) {
+            Caller::from_table(app, raw).await?
+        } else {
+            Caller::from_token(app, raw).await?
+        };
         if caller
             .session
             .amr
@@ -114,6 +122,24 @@ impl Caller {
         Ok(caller)
     }
 
+    /// As [`Caller::from_token`], from the session table and the index without a database read
+    /// when this server is current within `ELIGO_MAX_STALENESS` and knows the token; otherwise
+    /// (a token it has not seen, a server behind) exactly `from_token`.
+    pub async fn from_table(app: &AppState, raw: &str) -> ApiResult<Caller> {
+        let hash = token::digest(raw);
+        let known = access::feed::is_fresh(app)
+            .then(|| app.sessions.get(&hash))
+            .flatten()
+            .and_then(|session| {
+                let principal = app.access.summary(session.principal_id)?;
+                Some((session, principal))
+            });
+        let Some((session, principal)) = known else {
+            return Caller::from_token(app, raw).await;
+        };
+        Caller::admit(app, session, principal)
+    }
+
     /// The live session a raw token names (bearer header or portal cookie), with the roles
     /// its principal holds now; 401 when the token is unknown, revoked or expired.
     pub async fn from_token(app: &AppState, raw: &str) -> ApiResult<Caller> {
@@ -138,6 +164,23 @@ impl Caller {
         let head = tx.change_head().await?;
         drop(tx);
         access::feed::caught_up(app, head).await?;
+        Caller::admit(app, session, principal)
+    }
+
+    /// The caller of a live `session` of `principal`: 401 when the session is revoked or
+    /// expired or the account disabled, else with the roles it holds now.
+    fn admit(
+        app: &AppState,
+        session: TokenRecord,
+        principal: access::PrincipalSummary,
+    ) -> ApiResult<Caller> {
+        let now = app.clock.now();
+        if session.revoked_at.is_some() || session.expires_at.is_some_and(|end| now >= end) {
+            return Err(ApiError::unauthorized(
+                "InvalidAuthenticationToken",
+                "the access token is invalid or has expired",
+            ));
+        }
         if !principal.enabled {
             return Err(ApiError::unauthorized(
                 "AccountDisabled",

@@ -4,6 +4,7 @@
 pub mod caller;
 pub mod client_address;
 pub mod password;
+pub mod sessions;
 pub mod throttle;
 pub mod token;
 pub mod totp;

@@ -43,6 +43,14 @@ pub enum Change {
     JobEnqueued { due_at: DateTime<Utc> },
     /// A group's downstream provisioning was mapped or unmapped.
     Provisioning { group: Uuid },
+    /// A session was opened or changed (step-up, revocation, expiry moved): its new state.
+    Session(crate::TokenRecord),
+    /// Every live session of `principal` but `keep` (a token hash) was revoked at `at`.
+    SessionsRevoked {
+        principal: Uuid,
+        keep: Option<String>,
+        at: DateTime<Utc>,
+    },
 }
 
 /// Runs inside every write transaction that changed something, after its last statement and
@@ -66,6 +74,9 @@ pub struct PrincipalRow {
     pub manager: Option<Uuid>,
     /// Whether the account may sign in (users and service principals; groups: false).
     pub enabled: bool,
+    /// A user's userPrincipalName (for the audit trail's initiator).
+    #[serde(default)]
+    pub upn: Option<String>,
 }
 
 /// Receives each committed transaction's changes, in commit order.

@@ -217,6 +217,8 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
     async fn insert_token(&mut self, token: &TokenRecord) -> Result<()>;
     async fn get_token(&mut self, token_hash: &str) -> Result<Option<TokenRecord>>;
     async fn update_token(&mut self, token: &TokenRecord) -> Result<()>;
+    /// Every session neither revoked nor expired at `now` (the server's session table).
+    async fn live_tokens(&mut self, now: DateTime<Utc>) -> Result<Vec<TokenRecord>>;
     /// Revokes every live session of `principal` except `keep` (a token hash); how many.
     async fn revoke_tokens_of(
         &mut self,

@@ -267,6 +267,7 @@ impl SqlTx {
             role_assignable: names.role_assignable,
             manager: names.manager,
             enabled: names.enabled,
+            upn: names.upn.map(str::to_string),
         }));
         Ok(())
     }
@@ -301,6 +302,7 @@ impl SqlTx {
                 role_assignable: names.role_assignable,
                 manager: names.manager,
                 enabled: names.enabled,
+                upn: names.upn.map(str::to_string),
             }));
         }
         Ok(())
@@ -661,6 +663,8 @@ impl Tx for SqlTx {
             manager_id: Option<Uuid>,
             #[serde(default)]
             account_enabled: bool,
+            #[serde(default)]
+            user_principal_name: Option<String>,
         }
         rows.iter()
             .map(|r| {
@@ -675,6 +679,7 @@ impl Tx for SqlTx {
                     role_assignable: r.try_get(3)?,
                     manager: steering.manager_id,
                     enabled: steering.account_enabled,
+                    upn: steering.user_principal_name,
                 })
             })
             .collect()
@@ -802,7 +807,21 @@ impl Tx for SqlTx {
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique("token"))?;
+        self.record(Change::Session(token.clone()));
         Ok(())
+    }
+
+    async fn live_tokens(&mut self, now: DateTime<Utc>) -> Result<Vec<TokenRecord>> {
+        let rows = sqlx::query(
+            "SELECT data FROM tokens WHERE revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $1)",
+        )
+        .bind(micros(now))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| from_json(&r.try_get::<String, _>(0)?))
+            .collect()
     }
 
     async fn get_token(&mut self, token_hash: &str) -> Result<Option<TokenRecord>> {
@@ -835,6 +854,13 @@ impl Tx for SqlTx {
         .bind(keep.unwrap_or(""))
         .execute(&mut *self.tx)
         .await?;
+        if done.rows_affected() > 0 {
+            self.record(Change::SessionsRevoked {
+                principal,
+                keep: keep.map(str::to_string),
+                at,
+            });
+        }
         Ok(done.rows_affected())
     }
 
@@ -848,6 +874,7 @@ impl Tx for SqlTx {
         .bind(to_json(token))
         .execute(&mut *self.tx)
         .await?;
+        self.record(Change::Session(token.clone()));
         Ok(())
     }
 

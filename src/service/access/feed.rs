@@ -12,7 +12,10 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use eligo_store::{Change, Listener};
+use chrono::{DateTime, Utc};
+use eligo_store::{Change, Listener, Store};
+
+use crate::auth::sessions::SessionTable;
 
 use crate::app::App;
 use crate::failure::{Failure, UseCaseResult};
@@ -24,6 +27,7 @@ pub fn listener(app: Weak<App>) -> Listener {
     Arc::new(move |changes: &[Change]| {
         let Some(app) = app.upgrade() else { return };
         app.access.apply(changes);
+        app.sessions.apply(changes, app.clock.now());
         let due = changes
             .iter()
             .filter_map(|c| match c {
@@ -33,10 +37,12 @@ pub fn listener(app: Weak<App>) -> Listener {
             .min();
         app.jobs.due_at(due);
         // Who holds, may activate or is member of what changed: the alerts look again.
-        if changes
-            .iter()
-            .any(|c| !matches!(c, Change::JobEnqueued { .. }))
-        {
+        if changes.iter().any(|c| {
+            !matches!(
+                c,
+                Change::JobEnqueued { .. } | Change::Session(_) | Change::SessionsRevoked { .. }
+            )
+        }) {
             app.alert_scans.wake();
         }
     })
@@ -71,6 +77,12 @@ pub fn is_fresh(app: &App) -> bool {
     }
 }
 
+/// The session table from the store: every session neither revoked nor expired at `now`.
+pub async fn load_sessions(store: &dyn Store, now: DateTime<Utc>) -> UseCaseResult<SessionTable> {
+    let mut tx = store.read().await?;
+    Ok(SessionTable::load(tx.live_tokens(now).await?))
+}
+
 /// Rebuilds the index whenever the feed reports a gap; runs while the app lives.
 pub async fn keep_following(app: Weak<App>) {
     loop {
@@ -80,9 +92,15 @@ pub async fn keep_following(app: Weak<App>) {
             continue;
         }
         tracing::warn!("the change log lost entries this server needs; rebuilding its index");
-        match super::live::LiveIndex::load(&*app.store, app.clock.now()).await {
-            Ok((index, head)) => {
+        let rebuilt = async {
+            let (index, head) = super::live::LiveIndex::load(&*app.store, app.clock.now()).await?;
+            let sessions = load_sessions(&*app.store, app.clock.now()).await?;
+            UseCaseResult::Ok((index, sessions, head))
+        };
+        match rebuilt.await {
+            Ok((index, sessions, head)) => {
                 app.access.replace(index);
+                app.sessions.replace(sessions);
                 app.store.listen(listener(Arc::downgrade(&app)), head);
                 tracing::info!(head, "access index rebuilt; following the log again");
             }

@@ -226,8 +226,11 @@ impl State {
             Change::RoleDefinition(role) => {
                 self.roles.insert(role.id, role.clone());
             }
-            // Side effects, not access.
-            Change::JobEnqueued { .. } | Change::Provisioning { .. } => {}
+            // Side effects and sessions (the session table's), not access.
+            Change::JobEnqueued { .. }
+            | Change::Provisioning { .. }
+            | Change::Session(_)
+            | Change::SessionsRevoked { .. } => {}
         }
     }
 }
@@ -276,6 +279,20 @@ impl LiveIndex {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Who `id` is, as the store last committed it (for a caller known from the session
+    /// table, without a database read).
+    pub fn summary(&self, id: Uuid) -> Option<super::PrincipalSummary> {
+        self.read()
+            .principals
+            .get(&id)
+            .map(|p| super::PrincipalSummary {
+                kind: p.kind,
+                display_name: p.display_name.clone(),
+                upn: p.upn.clone(),
+                enabled: p.enabled,
+            })
     }
 
     pub fn principal(&self, id: Uuid) -> Option<(PrincipalKind, String)> {

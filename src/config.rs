@@ -160,6 +160,10 @@ pub struct Config {
     /// Earlier master keys still accepted while secrets are sealed again under the new one
     /// (`ELIGO_MASTER_KEY_PREVIOUS_FILE`, comma-separated files).
     pub master_key_previous_files: Vec<PathBuf>,
+    /// This server among those sharing one database (`ELIGO_SERVER_ID`; a fresh UUID v4 per
+    /// process start otherwise): the outbox jobs it claims carry it, so a restart with the same
+    /// id takes its own unfinished claims back at once and never another live server's.
+    pub server_id: String,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -205,6 +209,7 @@ struct FileConfig {
     master_key: Option<Secret>,
     master_key_file: Option<PathBuf>,
     master_key_previous_file: Option<String>,
+    server_id: Option<String>,
 }
 
 impl Config {
@@ -260,6 +265,7 @@ impl Config {
             master_key: None,
             master_key_file: None,
             master_key_previous_files: Vec::new(),
+            server_id: uuid::Uuid::new_v4().to_string(),
         }
     }
 
@@ -386,6 +392,9 @@ impl Config {
         if let Some(v) = var("ELIGO_ALERT_SCAN_INTERVAL") {
             cfg.alert_scan_interval = duration("ELIGO_ALERT_SCAN_INTERVAL", &v)?;
         }
+        if let Some(v) = var("ELIGO_SERVER_ID") {
+            cfg.server_id = server_id(&v)?;
+        }
         if let Some(v) = var("ELIGO_DIGEST_INTERVAL") {
             cfg.digest_interval = digest_interval("ELIGO_DIGEST_INTERVAL", &v)?;
         }
@@ -491,6 +500,9 @@ impl Config {
         }
         if let Some(v) = f.database_url {
             self.database_url = v;
+        }
+        if let Some(v) = f.server_id {
+            self.server_id = server_id(&v)?;
         }
         if let Some(v) = f.min_duration {
             self.min_duration = duration("min_duration", &v)?;
@@ -637,6 +649,21 @@ fn digest_interval(name: &str, value: &str) -> anyhow::Result<TimeDelta> {
     duration(name, value)
 }
 
+/// A server id: printable, no spaces, at most 64 characters (it is logged and stored with
+/// every outbox claim).
+fn server_id(value: &str) -> anyhow::Result<String> {
+    let v = value.trim();
+    if v.is_empty()
+        || v.len() > 64
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+    {
+        bail!("ELIGO_SERVER_ID must be 1 to 64 letters, digits, '-', '_', '.' or ':'");
+    }
+    Ok(v.to_string())
+}
+
 pub fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("eligo.db").display())
 }
@@ -727,6 +754,20 @@ mod tests {
         assert!(load(&[("ELIGO_MIN_DURATION", "5 minutes")], None).is_err());
         assert!(load(&[("ELIGO_BOOTSTRAP_TOKEN", "short")], None).is_err());
         assert!(load(&[], Some("unknown_key = 1")).is_err());
+    }
+
+    #[test]
+    fn the_server_id_is_given_or_fresh_per_start() {
+        let a = load(&[], None).unwrap().server_id;
+        let b = load(&[], None).unwrap().server_id;
+        assert_ne!(a, b, "a fresh id per process start");
+        assert!(uuid::Uuid::parse_str(&a).is_ok());
+        let given = load(&[("ELIGO_SERVER_ID", "eligo-2")], None).unwrap();
+        assert_eq!(given.server_id, "eligo-2");
+        let file = load(&[], Some("server_id = \"node:a\"")).unwrap();
+        assert_eq!(file.server_id, "node:a");
+        assert!(load(&[("ELIGO_SERVER_ID", "two words")], None).is_err());
+        assert!(load(&[("ELIGO_SERVER_ID", "x".repeat(65).as_str())], None).is_err());
     }
 
     #[test]

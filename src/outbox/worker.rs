@@ -1,5 +1,5 @@
-//! Delivering outbox jobs: claim what is due (a lease, so a crashed worker's jobs come back),
-//! deliver them concurrently, then record every outcome and its consequences (what was pushed
+//! Delivering outbox jobs: claim what is due (a lease, so a crashed worker's jobs come back;
+//! each claim names this server's `ELIGO_SERVER_ID`), deliver them concurrently, then record every outcome and its consequences (what was pushed
 //! downstream, audit entries, connector health) in one transaction.
 //!
 //! The loop sleeps until the next job is due and is woken by every commit that writes a job
@@ -143,7 +143,9 @@ pub async fn run_due(app: &AppState) -> ApiResult<Delivered> {
     loop {
         let now = app.clock.now();
         let mut tx = app.store.write().await?;
-        let jobs = tx.claim_jobs(now, now + LEASE, BATCH).await?;
+        let jobs = tx
+            .claim_jobs(now, now + LEASE, BATCH, &app.config.server_id)
+            .await?;
         tx.commit().await?;
         if jobs.is_empty() {
             return Ok(total);
@@ -397,22 +399,23 @@ async fn export_counts(app: &AppState) -> ApiResult<()> {
     Ok(())
 }
 
-/// The background loop `eligo serve` runs. On a single server (SQLite) nobody else can hold
-/// a claim, so jobs left running by a crash are released at once instead of after the lease.
+/// The background loop `eligo serve` runs. Jobs this server id claimed before a crash are
+/// released at once (`ELIGO_SERVER_ID` fixed across restarts); other servers' claims are never
+/// touched at start: they may be alive and delivering, and their lease brings them back if not.
 pub async fn run_forever(app: AppState) {
-    if app.store.backend() == "sqlite" {
-        let released = async {
-            let mut tx = app.store.write().await?;
-            let n = tx.release_running_jobs(app.clock.now()).await?;
-            tx.commit().await?;
-            Ok::<u64, crate::error::ApiError>(n)
-        }
-        .await;
-        match released {
-            Ok(n) if n > 0 => tracing::info!(jobs = n, "released jobs a previous run left"),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = ?e.message, "could not release claimed jobs"),
-        }
+    let released = async {
+        let mut tx = app.store.write().await?;
+        let n = tx
+            .release_running_jobs(app.clock.now(), &app.config.server_id)
+            .await?;
+        tx.commit().await?;
+        Ok::<u64, crate::error::ApiError>(n)
+    }
+    .await;
+    match released {
+        Ok(n) if n > 0 => tracing::info!(jobs = n, "released jobs a previous run left"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = ?e.message, "could not release claimed jobs"),
     }
     let mut last_prune = app.clock.now() - TimeDelta::days(1);
     loop {
@@ -459,10 +462,13 @@ async fn pass_and_next(app: &AppState) -> ApiResult<Option<DateTime<Utc>>> {
     Ok(tx.next_job_due().await?)
 }
 
-/// Delivered jobs are kept a week for the API, then forgotten (the audit log keeps the story).
+/// Delivered jobs are kept a week for the API, then forgotten (the audit log keeps the story);
+/// so are throttle windows that are over.
 async fn prune(app: &AppState, now: DateTime<Utc>) -> ApiResult<()> {
     let mut tx = app.store.write().await?;
     tx.prune_delivered_jobs(now - TimeDelta::days(7)).await?;
     tx.commit().await?;
+    // Sign-in throttle windows that are over (shared by the servers, pruned by any).
+    app.throttle.prune(&*app.store, now).await?;
     Ok(())
 }

@@ -1,0 +1,85 @@
+//! What several servers on one database share through the store (issue 18, item 2): sign-in
+//! throttling, used TOTP codes, and the scheduler's periodic looks. Two in-process apps on one
+//! database stand for two servers.
+
+use axum::http::StatusCode;
+use chrono::TimeDelta;
+use eligo::auth::totp;
+use serde_json::json;
+
+use crate::auth::{enrol, login, token_request};
+use crate::harness::*;
+
+#[tokio::test]
+async fn failures_on_two_servers_count_against_one_budget() {
+    let one = TestApp::new().await;
+    one.user("dave").await;
+    let two = one.restarted(one.clock.now_utc()).await;
+    // Five wrong passwords, spread over both servers: the budget of one server.
+    for n in 0..5 {
+        let server = if n % 2 == 0 { &one } else { &two };
+        let (status, _) = token_request(server, login("dave", "wrong password!!")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    for server in [&one, &two] {
+        let (status, body) = token_request(server, login("dave", PASSWORD)).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
+            "the right password is refused on both servers while throttled"
+        );
+    }
+    // The window passes for both; a success on one clears the account on the other.
+    one.clock.advance(TimeDelta::minutes(16));
+    two.clock.advance(TimeDelta::minutes(16));
+    for _ in 0..4 {
+        token_request(&one, login("dave", "wrong password!!")).await;
+    }
+    assert_eq!(
+        token_request(&two, login("dave", PASSWORD)).await.0,
+        StatusCode::OK
+    );
+    token_request(&two, login("dave", "wrong password!!")).await;
+    assert_eq!(
+        token_request(&one, login("dave", PASSWORD)).await.0,
+        StatusCode::OK,
+        "four failures before the success were forgotten everywhere"
+    );
+}
+
+#[tokio::test]
+async fn a_totp_code_used_on_one_server_is_refused_on_the_other() {
+    let one = TestApp::new().await;
+    one.user("alice").await;
+    let token = one.sign_in("alice").await;
+    let secret = enrol(&one, &token).await;
+    one.clock.advance(TimeDelta::seconds(30));
+    let two = one.restarted(one.clock.now_utc()).await;
+    let mut body = login("alice", PASSWORD);
+    body["otp"] = json!(totp::code_at(&secret, one.clock.now_utc()).unwrap());
+    let (status, issued) = token_request(&one, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let (status, replay) = token_request(&two, body).await;
+    assert_eq!(
+        (status, code(&replay)),
+        (StatusCode::UNAUTHORIZED, "InvalidCredentials")
+    );
+}
+
+#[tokio::test]
+async fn servers_look_for_reminders_once_per_period_between_them() {
+    use eligo::service::pim::scheduler::{REMINDER_LOOK_EVERY, remind_if_due};
+    let one = TestApp::new().await;
+    let two = one.restarted(one.clock.now_utc()).await;
+    assert!(remind_if_due(&one.app).await.unwrap().is_some());
+    assert_eq!(
+        remind_if_due(&two.app).await.unwrap(),
+        None,
+        "the other server looked a moment ago"
+    );
+    assert_eq!(remind_if_due(&one.app).await.unwrap(), None);
+    two.clock.advance(REMINDER_LOOK_EVERY);
+    assert!(remind_if_due(&two.app).await.unwrap().is_some());
+    one.clock.advance(REMINDER_LOOK_EVERY);
+    assert_eq!(remind_if_due(&one.app).await.unwrap(), None);
+}

@@ -97,6 +97,9 @@ pub struct Config {
     pub reconcile_interval: TimeDelta,
     /// Delivery attempts before an outbox job is dead-lettered (status failed).
     pub outbox_max_attempts: u32,
+    /// How long an outbox claim holds (`ELIGO_OUTBOX_LEASE`): a job whose server died is
+    /// delivered by another after it. Longer than any delivery takes.
+    pub outbox_lease: TimeDelta,
     /// A portal session ends after this long without a request (its absolute end is
     /// `token_lifetime`).
     pub portal_idle_timeout: TimeDelta,
@@ -185,6 +188,7 @@ struct FileConfig {
     link_lifetime: Option<String>,
     reconcile_interval: Option<String>,
     outbox_max_attempts: Option<u32>,
+    outbox_lease: Option<String>,
     portal_idle_timeout: Option<String>,
     first_factor_enrolment: Option<FirstFactorEnrolment>,
     trusted_proxies: Option<String>,
@@ -239,6 +243,7 @@ impl Config {
             link_lifetime: TimeDelta::days(1),
             reconcile_interval: TimeDelta::minutes(5),
             outbox_max_attempts: 10,
+            outbox_lease: TimeDelta::seconds(60),
             portal_idle_timeout: TimeDelta::minutes(30),
             first_factor_enrolment: FirstFactorEnrolment::Open,
             trusted_proxies: Vec::new(),
@@ -392,6 +397,9 @@ impl Config {
         if let Some(v) = var("ELIGO_ALERT_SCAN_INTERVAL") {
             cfg.alert_scan_interval = duration("ELIGO_ALERT_SCAN_INTERVAL", &v)?;
         }
+        if let Some(v) = var("ELIGO_OUTBOX_LEASE") {
+            cfg.outbox_lease = duration("ELIGO_OUTBOX_LEASE", &v)?;
+        }
         if let Some(v) = var("ELIGO_SERVER_ID") {
             cfg.server_id = server_id(&v)?;
         }
@@ -476,6 +484,9 @@ impl Config {
             bail!("ELIGO_ALERT_SCAN_INTERVAL must be at least PT1M");
         }
         // A digest reads every pending request and the week's activations: not more than hourly.
+        if cfg.outbox_lease < TimeDelta::seconds(1) {
+            bail!("ELIGO_OUTBOX_LEASE must be at least PT1S");
+        }
         if cfg.digest_interval > TimeDelta::zero() && cfg.digest_interval < TimeDelta::hours(1) {
             bail!("ELIGO_DIGEST_INTERVAL must be 0 (off) or at least PT1H");
         }
@@ -500,6 +511,9 @@ impl Config {
         }
         if let Some(v) = f.database_url {
             self.database_url = v;
+        }
+        if let Some(v) = f.outbox_lease {
+            self.outbox_lease = duration("outbox_lease", &v)?;
         }
         if let Some(v) = f.server_id {
             self.server_id = server_id(&v)?;
@@ -767,6 +781,13 @@ mod tests {
         let file = load(&[], Some("server_id = \"node:a\"")).unwrap();
         assert_eq!(file.server_id, "node:a");
         assert!(load(&[("ELIGO_SERVER_ID", "two words")], None).is_err());
+        assert_eq!(
+            load(&[], None).unwrap().outbox_lease,
+            TimeDelta::seconds(60)
+        );
+        let short = load(&[("ELIGO_OUTBOX_LEASE", "PT3S")], None).unwrap();
+        assert_eq!(short.outbox_lease, TimeDelta::seconds(3));
+        assert!(load(&[("ELIGO_OUTBOX_LEASE", "PT0S")], None).is_err());
         assert!(load(&[("ELIGO_SERVER_ID", "x".repeat(65).as_str())], None).is_err());
     }
 

@@ -92,8 +92,9 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, store = app.store.backend(),
         server_id = %app.config.server_id, "eligo listening");
-    // On the terminal too, whatever the log filter: operators match claims to servers by it.
-    eprintln!("eligo server id: {}", app.config.server_id);
+    // On stdout too, whatever the log filter or format (stderr may be JSON lines): operators
+    // match outbox claims to servers by it.
+    println!("eligo server id: {}", app.config.server_id);
     let store = app.store.clone();
     // Starts and ends schedules on time; catches up first whatever fell due while down.
     let scheduler = tokio::spawn(crate::service::pim::scheduler::run_forever(app.clone()));

@@ -24,8 +24,6 @@ use crate::outbox::jobs::Payload;
 const BATCH: i64 = 512;
 /// Deliveries in flight at once.
 const IN_FLIGHT: usize = 32;
-/// How long a claim holds; a job whose worker died runs again after it.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
 /// The longest the worker sleeps without looking (a safety net; commits wake it).
 const MAX_NAP: Duration = Duration::from_secs(30);
 /// Consecutive failures of one connector before an alert is raised.
@@ -144,7 +142,12 @@ pub async fn run_due(app: &AppState) -> ApiResult<Delivered> {
         let now = app.clock.now();
         let mut tx = app.store.write().await?;
         let jobs = tx
-            .claim_jobs(now, now + LEASE, BATCH, &app.config.server_id)
+            .claim_jobs(
+                now,
+                now + app.config.outbox_lease,
+                BATCH,
+                &app.config.server_id,
+            )
             .await?;
         tx.commit().await?;
         if jobs.is_empty() {

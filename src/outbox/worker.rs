@@ -402,15 +402,16 @@ async fn export_counts(app: &AppState) -> ApiResult<()> {
     Ok(())
 }
 
-/// The background loop `eligo serve` runs. Jobs this server id claimed before a crash are
-/// released at once (`ELIGO_SERVER_ID` fixed across restarts); other servers' claims are never
-/// touched at start: they may be alive and delivering, and their lease brings them back if not.
+/// The background loop `eligo serve` runs. At start, jobs left running by a crash are
+/// released at once: on SQLite all of them (one server per database: nobody else can hold a
+/// claim); on PostgreSQL only those this server id claimed (`ELIGO_SERVER_ID` fixed across
+/// restarts), never another server's: it may be alive and delivering, and if not, its lease
+/// brings them back.
 pub async fn run_forever(app: AppState) {
+    let mine = (app.store.backend() != "sqlite").then_some(app.config.server_id.as_str());
     let released = async {
         let mut tx = app.store.write().await?;
-        let n = tx
-            .release_running_jobs(app.clock.now(), &app.config.server_id)
-            .await?;
+        let n = tx.release_running_jobs(app.clock.now(), mine).await?;
         tx.commit().await?;
         Ok::<u64, crate::error::ApiError>(n)
     }

@@ -171,9 +171,14 @@ pub trait EffectsTx: Send {
     /// Jobs per status.
     async fn count_jobs(&mut self) -> Result<Vec<(JobStatus, i64)>>;
     /// The running jobs `server` claimed back to pending, due at `now` (that server starting
-    /// again: whatever it had claimed died with its previous process). Other servers' claims
-    /// are left to their lease: they may be alive and delivering.
-    async fn release_running_jobs(&mut self, now: DateTime<Utc>, server: &str) -> Result<u64>;
+    /// again: whatever it had claimed died with its previous process); None: every running job
+    /// (a single server, on SQLite, starting: nobody else can hold a claim). Other servers'
+    /// claims are left to their lease: they may be alive and delivering.
+    async fn release_running_jobs(
+        &mut self,
+        now: DateTime<Utc>,
+        server: Option<&str>,
+    ) -> Result<u64>;
     /// Forgets delivered jobs finished before `before` (the outbox is not an archive; the
     /// audit log is).
     async fn prune_delivered_jobs(&mut self, before: DateTime<Utc>) -> Result<u64>;

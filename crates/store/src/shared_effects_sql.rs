@@ -238,10 +238,14 @@ impl EffectsTx for SqlTx {
             .collect()
     }
 
-    async fn release_running_jobs(&mut self, now: DateTime<Utc>, server: &str) -> Result<u64> {
+    async fn release_running_jobs(
+        &mut self,
+        now: DateTime<Utc>,
+        server: Option<&str>,
+    ) -> Result<u64> {
         let sql = format!(
             "UPDATE outbox SET status = 'pending', next_attempt_at = $1, updated_at = $1, \
-             {KEEP_COALESCE_KEY} WHERE status = 'running' AND claimed_by = $2"
+             {KEEP_COALESCE_KEY} WHERE status = 'running' AND ($2 IS NULL OR claimed_by = $2)"
         );
         let done = sqlx::query(AssertSqlSafe(sql))
             .bind(micros(now))

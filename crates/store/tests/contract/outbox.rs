@@ -183,7 +183,10 @@ async fn claims_lease_fail_retry_release_and_prune(store: Arc<dyn Store>) {
     drop(r);
     // A server starting again releases what it had running.
     let mut tx = write(&store).await;
-    assert_eq!(tx.release_running_jobs(t(104), "s1").await.unwrap(), 2);
+    assert_eq!(
+        tx.release_running_jobs(t(104), Some("s1")).await.unwrap(),
+        2
+    );
     assert!(
         tx.complete_job(id(2), &JobOutcome::Delivered, t(104))
             .await
@@ -363,8 +366,11 @@ async fn claims_belong_to_their_server(store: Arc<dyn Store>) {
     assert_eq!(all.len(), 4, "every job claimed once");
     // b restarts (same id): its own claims come back at once, a's stay running.
     let mut tx = write(&store).await;
-    assert_eq!(tx.release_running_jobs(t(3), "b").await.unwrap(), 2);
-    assert_eq!(tx.release_running_jobs(t(3), "fresh").await.unwrap(), 0);
+    assert_eq!(tx.release_running_jobs(t(3), Some("b")).await.unwrap(), 2);
+    assert_eq!(
+        tx.release_running_jobs(t(3), Some("fresh")).await.unwrap(),
+        0
+    );
     commit(tx).await;
     let mut r = read(&store).await;
     for j in &a {
@@ -380,6 +386,7 @@ async fn claims_belong_to_their_server(store: Arc<dyn Store>) {
     }
     drop(r);
     // c takes b's released jobs now, and a's only after their lease (a died silently).
+    // (A single server on SQLite releases every running job at its start: None.)
     let mut tx = write(&store).await;
     let got = tx.claim_jobs(t(4), t(64), 10, "c").await.unwrap();
     assert_eq!(
@@ -401,6 +408,8 @@ async fn claims_belong_to_their_server(store: Arc<dyn Store>) {
         late.iter()
             .all(|j| j.attempts == 2 && j.claimed_by.as_deref() == Some("c"))
     );
+    // A single server starting (SQLite) releases every running job, whoever claimed it.
+    assert_eq!(tx.release_running_jobs(t(62), None).await.unwrap(), 4);
     commit(tx).await;
 }
 

@@ -83,3 +83,40 @@ async fn servers_look_for_reminders_once_per_period_between_them() {
     one.clock.advance(REMINDER_LOOK_EVERY);
     assert_eq!(remind_if_due(&one.app).await.unwrap(), None);
 }
+
+/// An `audit.entry` feed is delivered by one job at a time, whichever server runs it: while a
+/// server holds its job, another server's plan queues none (it would post the same entries
+/// concurrently, out of order); once that job is done, the next plan queues one.
+#[tokio::test]
+async fn a_feed_being_delivered_on_one_server_is_not_queued_again_on_another() {
+    use eligo::notify::audit_feed::plan;
+    let one = TestApp::new().await;
+    let (url, _inbox) = crate::breakglass::receiver(&one).await;
+    let (status, sub) = crate::breakglass::subscribe(&one, BOOTSTRAP, &url, &["audit.entry"]).await;
+    assert_eq!(status, StatusCode::CREATED, "{sub}");
+    let two = one.restarted(one.clock.now_utc()).await;
+    assert_eq!(plan(&one.app).await.unwrap(), 1);
+    // Server one claims the feed's job (its delivery is under way).
+    let now = one.clock.now_utc();
+    let mut tx = one.app.store.write().await.unwrap();
+    let claimed = tx
+        .claim_jobs(now, now + TimeDelta::minutes(1), 10, "one")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    // More entries meanwhile; server two finds the feed behind and in flight: nothing queued.
+    one.user("another").await;
+    assert_eq!(plan(&two.app).await.unwrap(), 0);
+    assert_eq!(plan(&one.app).await.unwrap(), 0);
+    let mut tx = one.app.store.write().await.unwrap();
+    assert!(
+        tx.complete_job(claimed[0].id, &eligo_store::JobOutcome::Delivered, now)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    // Done (its cursor not moved here): the next plan, on either server, queues the feed again.
+    assert_eq!(plan(&two.app).await.unwrap(), 1);
+    assert_eq!(plan(&one.app).await.unwrap(), 0, "queued already");
+}

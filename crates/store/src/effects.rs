@@ -161,6 +161,9 @@ pub trait EffectsTx: Send {
         outcome: &JobOutcome,
         now: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Whether a pending or running job holds `coalesce_key` (e.g. a feed whose delivery is
+    /// under way on some server, which a second job would repeat concurrently).
+    async fn job_in_flight(&mut self, coalesce_key: &str) -> Result<bool>;
     async fn get_job(&mut self, id: Uuid) -> Result<Option<Job>>;
     /// Newest first.
     async fn list_jobs(&mut self, status: Option<JobStatus>, page: Page) -> Result<Vec<Job>>;

@@ -176,6 +176,17 @@ impl EffectsTx for SqlTx {
         Ok(query.execute(&mut *self.tx).await?.rows_affected() == 1)
     }
 
+    async fn job_in_flight(&mut self, coalesce_key: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM outbox WHERE coalesce_key = $1 AND status IN ('pending', 'running') \
+             LIMIT 1",
+        )
+        .bind(coalesce_key)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.is_some())
+    }
+
     async fn get_job(&mut self, id: Uuid) -> Result<Option<Job>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM outbox WHERE id = $1");
         sqlx::query(AssertSqlSafe(sql))

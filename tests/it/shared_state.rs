@@ -120,3 +120,19 @@ async fn a_feed_being_delivered_on_one_server_is_not_queued_again_on_another() {
     assert_eq!(plan(&two.app).await.unwrap(), 1);
     assert_eq!(plan(&one.app).await.unwrap(), 0, "queued already");
 }
+
+/// The timed PIM alert scan runs once per interval between the servers (a store marker written
+/// with the scan), not once per server.
+#[tokio::test]
+async fn servers_scan_for_alerts_once_per_interval_between_them() {
+    use eligo::service::pim_alerts::scan_if_due;
+    let one = TestApp::new().await;
+    let two = one.restarted(one.clock.now_utc()).await;
+    let every = TimeDelta::hours(1);
+    assert!(scan_if_due(&one.app, every).await.unwrap().is_some());
+    assert!(scan_if_due(&two.app, every).await.unwrap().is_none());
+    two.clock.advance(every);
+    assert!(scan_if_due(&two.app, every).await.unwrap().is_some());
+    one.clock.advance(every + TimeDelta::minutes(1));
+    assert!(scan_if_due(&one.app, every).await.unwrap().is_none());
+}

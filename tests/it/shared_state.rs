@@ -136,3 +136,50 @@ async fn servers_scan_for_alerts_once_per_interval_between_them() {
     one.clock.advance(every + TimeDelta::minutes(1));
     assert!(scan_if_due(&one.app, every).await.unwrap().is_none());
 }
+
+/// Two servers on one PostgreSQL run their scheduler passes at the same moment over the same
+/// due approval timeouts: each is handled and audited once (a pass reads
+/// what is due inside its write transaction, which holds the audit head's lock).
+#[tokio::test]
+async fn two_schedulers_at_once_expire_each_approval_timeout_once() {
+    use eligo::service::pim::scheduler::run_due;
+    use eligo_core::roles::ids;
+    let Some(one) = TestApp::postgres().await else {
+        return;
+    };
+    const ROLE: &str = ids::SECURITY_ADMINISTRATOR;
+    let approver = one.person("appr").await;
+    one.set_rule(
+        ROLE,
+        "Approval_EndUser_Assignment",
+        json!({ "setting": { "isApprovalRequired": true, "approvalStages": [{
+            "approvalStageTimeOutInDays": 1,
+            "primaryApprovers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": approver.id }]
+        }] } }),
+    )
+    .await;
+    for i in 0..4 {
+        let p = one.person(&format!("req{i}")).await;
+        one.make_eligible(p.id, ROLE).await;
+        one.step_up(&p).await;
+        let (status, body) = one.activate(&p, ROLE, "PT1H", json!({})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["status"], "PendingApproval");
+    }
+    let two = one.restarted(one.clock.now_utc()).await;
+    let later = one.clock.now_utc() + TimeDelta::days(2);
+    one.clock.set(later);
+    two.clock.set(later);
+    let (a, b) = tokio::join!(run_due(&one.app), run_due(&two.app));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.expired_requests + b.expired_requests, 4, "{a:?} {b:?}");
+    let (_, log) = one
+        .get(
+            "/v1/auditLogs/directoryAudits?$filter=activityDisplayName eq 'PIM activation request expired'",
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(log["value"].as_array().unwrap().len(), 4, "{log}");
+    let (a, b) = tokio::join!(run_due(&one.app), run_due(&two.app));
+    assert_eq!(a.unwrap().expired_requests + b.unwrap().expired_requests, 0);
+}

@@ -1,6 +1,7 @@
 //! Delivering outbox jobs: claim what is due (a lease, so a crashed worker's jobs come back;
-//! each claim names this server's `ELIGO_SERVER_ID`), deliver them concurrently, then record every outcome and its consequences (what was pushed
-//! downstream, audit entries, connector health) in one transaction.
+//! each claim names this server's `ELIGO_SERVER_ID`), deliver them concurrently, then record
+//! every outcome and its consequences (what was pushed downstream, audit entries, connector
+//! health) in one transaction.
 //!
 //! The loop sleeps until the next job is due and is woken by every commit that writes a job
 //! (the store's journal reports `JobEnqueued`), so a job runs within moments of its commit.

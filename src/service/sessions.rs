@@ -59,19 +59,19 @@ async fn fail(
     error: Failure,
 ) -> Failure {
     let now = event.activity_date_time;
-    // Counted in the store first: refused attempts must count even if the audit write fails.
-    if let Err(e) = app
+    // Counted in the store (shared by every server), and audited whether or not that worked.
+    let counted = app
         .throttle
         .record_failure(&*app.store, account, scope, now)
-        .await
-    {
-        return Failure::from(e);
-    }
+        .await;
     let key = crate::auth::throttle::FailureBursts::key(&event, account, scope);
     let due = app
         .failure_bursts
         .record(key, account, event, now, app.config.audit_failure_window);
     if let Err(e) = crate::service::audit::write_failures(app, due).await {
+        return Failure::from(e);
+    }
+    if let Err(e) = counted {
         return Failure::from(e);
     }
     error
@@ -161,7 +161,10 @@ async fn open_session(
         let _ = crate::service::audit::write_failures(app, counted).await;
         return Err(e.into());
     }
-    app.throttle.record_success(&*app.store, account).await?;
+    // The session is committed: a count left behind only slows the owner's next failures.
+    if let Err(e) = app.throttle.record_success(&*app.store, account).await {
+        tracing::warn!(error = %e, "could not clear the sign-in throttle after a success");
+    }
     Ok(Issued {
         access_token: raw,
         expires_in: app.config.token_lifetime.num_seconds(),

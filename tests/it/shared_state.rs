@@ -138,8 +138,8 @@ async fn servers_scan_for_alerts_once_per_interval_between_them() {
 }
 
 /// Two servers on one PostgreSQL run their scheduler passes at the same moment over the same
-/// due approval timeouts: each is handled and audited once (a pass reads
-/// what is due inside its write transaction, which holds the audit head's lock).
+/// due approval timeouts: each is handled and audited once (a pass reads what is due inside its
+/// write transaction, which holds the audit head's lock).
 #[tokio::test]
 async fn two_schedulers_at_once_expire_each_approval_timeout_once() {
     use eligo::service::pim::scheduler::run_due;

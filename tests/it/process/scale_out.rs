@@ -238,6 +238,15 @@ async fn kill_9_of_one_server_under_load_loses_nothing_acknowledged() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         waited += Duration::from_millis(200);
     }
+    // The API names the server that delivered each job.
+    let (status, jobs) = apis[0].get("/v1/outbox?status=delivered", BOOTSTRAP).await;
+    assert_eq!(status, 200, "{jobs}");
+    let jobs = jobs["value"].as_array().unwrap();
+    assert!(!jobs.is_empty());
+    for job in jobs {
+        let by = job["claimedBy"].as_str().unwrap_or_default();
+        assert!(["s1", "s2", "s3"].contains(&by), "{job}");
+    }
     let (_, verdict) = apis[0].get("/v1/auditLogs/verify", BOOTSTRAP).await;
     assert_eq!(verdict["valid"], true, "{verdict}");
     for s in servers {

@@ -40,8 +40,6 @@ pub struct App {
     pub alert_scans: crate::waker::Waker,
     /// Live clients of the downstream connectors, and the per-mapping locks.
     pub connectors: crate::provisioning::registry::Registry,
-    /// When the scheduler last looked for "ends soon" reminders (Unix seconds).
-    pub reminded_at: std::sync::atomic::AtomicI64,
     /// The SMTP relay, when `ELIGO_SMTP_URL` is set.
     pub mailer: Option<crate::notify::mail::Mailer>,
     /// Posts signed webhook events.
@@ -94,7 +92,6 @@ impl App {
             jobs: Default::default(),
             alert_scans: Default::default(),
             connectors: crate::provisioning::registry::Registry::new(outbound.clone()),
-            reminded_at: Default::default(),
             mailer,
             webhooks: crate::notify::webhooks::WebhookClient::default().with_outbound(outbound),
             chain_check: Default::default(),

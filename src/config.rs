@@ -100,6 +100,9 @@ pub struct Config {
     pub reconcile_interval: TimeDelta,
     /// Delivery attempts before an outbox job is dead-lettered (status failed).
     pub outbox_max_attempts: u32,
+    /// How long an outbox claim holds (`ELIGO_OUTBOX_LEASE`): a job whose server died is
+    /// delivered by another after it. Longer than any delivery takes.
+    pub outbox_lease: TimeDelta,
     /// A portal session ends after this long without a request (its absolute end is
     /// `token_lifetime`).
     pub portal_idle_timeout: TimeDelta,
@@ -163,6 +166,10 @@ pub struct Config {
     /// Earlier master keys still accepted while secrets are sealed again under the new one
     /// (`ELIGO_MASTER_KEY_PREVIOUS_FILE`, comma-separated files).
     pub master_key_previous_files: Vec<PathBuf>,
+    /// This server among those sharing one database (`ELIGO_SERVER_ID`; a fresh UUID v4 per
+    /// process start otherwise): the outbox jobs it claims carry it, so a restart with the same
+    /// id takes its own unfinished claims back at once and never another live server's.
+    pub server_id: String,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -185,6 +192,7 @@ struct FileConfig {
     link_lifetime: Option<String>,
     reconcile_interval: Option<String>,
     outbox_max_attempts: Option<u32>,
+    outbox_lease: Option<String>,
     portal_idle_timeout: Option<String>,
     first_factor_enrolment: Option<FirstFactorEnrolment>,
     trusted_proxies: Option<String>,
@@ -209,6 +217,7 @@ struct FileConfig {
     master_key: Option<Secret>,
     master_key_file: Option<PathBuf>,
     master_key_previous_file: Option<String>,
+    server_id: Option<String>,
 }
 
 impl Config {
@@ -239,6 +248,7 @@ impl Config {
             link_lifetime: TimeDelta::days(1),
             reconcile_interval: TimeDelta::minutes(5),
             outbox_max_attempts: 10,
+            outbox_lease: TimeDelta::seconds(60),
             portal_idle_timeout: TimeDelta::minutes(30),
             first_factor_enrolment: FirstFactorEnrolment::Open,
             trusted_proxies: Vec::new(),
@@ -265,6 +275,7 @@ impl Config {
             master_key: None,
             master_key_file: None,
             master_key_previous_files: Vec::new(),
+            server_id: uuid::Uuid::new_v4().to_string(),
         }
     }
 
@@ -394,6 +405,12 @@ impl Config {
         if let Some(v) = var("ELIGO_ALERT_SCAN_INTERVAL") {
             cfg.alert_scan_interval = duration("ELIGO_ALERT_SCAN_INTERVAL", &v)?;
         }
+        if let Some(v) = var("ELIGO_OUTBOX_LEASE") {
+            cfg.outbox_lease = duration("ELIGO_OUTBOX_LEASE", &v)?;
+        }
+        if let Some(v) = var("ELIGO_SERVER_ID") {
+            cfg.server_id = server_id(&v)?;
+        }
         if let Some(v) = var("ELIGO_DIGEST_INTERVAL") {
             cfg.digest_interval = digest_interval("ELIGO_DIGEST_INTERVAL", &v)?;
         }
@@ -475,6 +492,9 @@ impl Config {
             bail!("ELIGO_ALERT_SCAN_INTERVAL must be at least PT1M");
         }
         // A digest reads every pending request and the week's activations: not more than hourly.
+        if cfg.outbox_lease < TimeDelta::seconds(1) {
+            bail!("ELIGO_OUTBOX_LEASE must be at least PT1S");
+        }
         if cfg.digest_interval > TimeDelta::zero() && cfg.digest_interval < TimeDelta::hours(1) {
             bail!("ELIGO_DIGEST_INTERVAL must be 0 (off) or at least PT1H");
         }
@@ -499,6 +519,12 @@ impl Config {
         }
         if let Some(v) = f.database_url {
             self.database_url = v;
+        }
+        if let Some(v) = f.outbox_lease {
+            self.outbox_lease = duration("outbox_lease", &v)?;
+        }
+        if let Some(v) = f.server_id {
+            self.server_id = server_id(&v)?;
         }
         if let Some(v) = f.min_duration {
             self.min_duration = duration("min_duration", &v)?;
@@ -648,6 +674,21 @@ fn digest_interval(name: &str, value: &str) -> anyhow::Result<TimeDelta> {
     duration(name, value)
 }
 
+/// A server id: printable, no spaces, at most 64 characters (it is logged and stored with
+/// every outbox claim).
+fn server_id(value: &str) -> anyhow::Result<String> {
+    let v = value.trim();
+    if v.is_empty()
+        || v.len() > 64
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+    {
+        bail!("ELIGO_SERVER_ID must be 1 to 64 letters, digits, '-', '_', '.' or ':'");
+    }
+    Ok(v.to_string())
+}
+
 pub fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("eligo.db").display())
 }
@@ -738,6 +779,27 @@ mod tests {
         assert!(load(&[("ELIGO_MIN_DURATION", "5 minutes")], None).is_err());
         assert!(load(&[("ELIGO_BOOTSTRAP_TOKEN", "short")], None).is_err());
         assert!(load(&[], Some("unknown_key = 1")).is_err());
+    }
+
+    #[test]
+    fn the_server_id_is_given_or_fresh_per_start() {
+        let a = load(&[], None).unwrap().server_id;
+        let b = load(&[], None).unwrap().server_id;
+        assert_ne!(a, b, "a fresh id per process start");
+        assert!(uuid::Uuid::parse_str(&a).is_ok());
+        let given = load(&[("ELIGO_SERVER_ID", "eligo-2")], None).unwrap();
+        assert_eq!(given.server_id, "eligo-2");
+        let file = load(&[], Some("server_id = \"node:a\"")).unwrap();
+        assert_eq!(file.server_id, "node:a");
+        assert!(load(&[("ELIGO_SERVER_ID", "two words")], None).is_err());
+        assert_eq!(
+            load(&[], None).unwrap().outbox_lease,
+            TimeDelta::seconds(60)
+        );
+        let short = load(&[("ELIGO_OUTBOX_LEASE", "PT3S")], None).unwrap();
+        assert_eq!(short.outbox_lease, TimeDelta::seconds(3));
+        assert!(load(&[("ELIGO_OUTBOX_LEASE", "PT0S")], None).is_err());
+        assert!(load(&[("ELIGO_SERVER_ID", "x".repeat(65).as_str())], None).is_err());
     }
 
     #[test]

@@ -90,7 +90,11 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    tracing::info!(address = %listener.local_addr()?, store = app.store.backend(), "eligo listening");
+    tracing::info!(address = %listener.local_addr()?, store = app.store.backend(),
+        server_id = %app.config.server_id, "eligo listening");
+    // On stdout too, whatever the log filter or format (stderr may be JSON lines): operators
+    // match outbox claims to servers by it.
+    println!("eligo server id: {}", app.config.server_id);
     let store = app.store.clone();
     // Starts and ends schedules on time; catches up first whatever fell due while down.
     let scheduler = tokio::spawn(crate::service::pim::scheduler::run_forever(app.clone()));

@@ -38,6 +38,7 @@ fn shape(job: &Job) -> Value {
         "createdDateTime": job.created_at,
         "lastModifiedDateTime": job.updated_at,
         "deliveredDateTime": job.delivered_at,
+        "claimedBy": job.claimed_by,
         "payload": job.payload,
     })
 }

@@ -1505,6 +1505,9 @@ pub struct Job {
     pub last_modified_date_time: DateTime<Utc>,
     #[schema(required = true)]
     pub delivered_date_time: Option<DateTime<Utc>>,
+    /// The server (`ELIGO_SERVER_ID`) that claimed it last; null until a server did.
+    #[schema(required = true)]
+    pub claimed_by: Option<String>,
     #[schema(value_type = Object)]
     pub payload: Value,
 }

@@ -1,20 +1,26 @@
 //! Sign-in throttling: after too many failures in a window, further attempts for that account
-//! (or from that address) are refused until the window passes, whatever the password. Counted
-//! in memory per server: with several servers an attacker gets at most N times the budget,
-//! which is still a hard limit. Time comes from the injected clock.
+//! (or from that address) are refused until the window passes, whatever the password. The
+//! counts live in the store (`Store::throttle_*`, a row per key with its count and window
+//! start), written in each failure's own small transaction and read at every sign-in, so every
+//! server on one database sees the same counts: N servers give a guesser the budget of one.
+//! Each server keeps a copy of the counts it last read or wrote, only for the re-check made
+//! after waiting for a password-hashing slot (`blocked_as_seen`), which must not add a query
+//! to every queued attempt. Time comes from the injected clock.
 //!
 //! [`FailureBursts`] keeps the audit trail of failures from becoming the attacker's lever: a
 //! guesser's every attempt would otherwise be one serialized audit write. The first failure of
 //! a burst is written at once (nobody hides by failing fast); further ones with the same
 //! activity, account, address or session and reason are counted in memory and written as one
 //! entry (`failureCount`) when the burst ends, every window while it lasts, before the
-//! account's next successful sign-in, and at graceful shutdown.
+//! account's next successful sign-in, and at graceful shutdown. Those counts stay per server:
+//! they decide only how failures are grouped in the trail, never whether one is refused.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use eligo_core::audit::AuditEvent;
+use eligo_store::{Store, StoreError};
 
 /// Besides the account, what else a failure counts against: the client's address (sign-in), or
 /// the session that tried (step-up: its owner's other sessions and everyone else are not
@@ -29,7 +35,8 @@ pub struct Throttle {
     window: TimeDelta,
     per_account: u32,
     per_address: u32,
-    failures: Mutex<HashMap<String, (u32, DateTime<Utc>)>>,
+    /// The counts this server last read or wrote, by key (see the module's text).
+    seen: Mutex<HashMap<String, (u32, DateTime<Utc>)>>,
 }
 
 impl Default for Throttle {
@@ -38,13 +45,16 @@ impl Default for Throttle {
     }
 }
 
+/// Keys remembered at most in the copy; past that, the oldest windows are forgotten.
+const MAX_SEEN: usize = 100_000;
+
 impl Throttle {
     pub fn new(window: TimeDelta, per_account: u32, per_address: u32) -> Self {
         Self {
             window,
             per_account,
             per_address,
-            failures: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -59,42 +69,96 @@ impl Throttle {
         keys
     }
 
-    /// Seconds until the caller may try again, if it is blocked now.
-    pub fn blocked(&self, account: &str, scope: Scope, now: DateTime<Utc>) -> Option<u64> {
-        let map = self.failures.lock().expect("throttle lock");
-        Self::keys(account, scope)
-            .iter()
-            .find_map(|(key, is_account)| {
-                let (count, since) = map.get(key)?;
-                let limit = if *is_account {
-                    self.per_account
-                } else {
-                    self.per_address
-                };
-                let until = *since + self.window;
-                (*count >= limit && now < until).then(|| (until - now).num_seconds().max(1) as u64)
-            })
+    fn names(keys: &[(String, bool)]) -> Vec<String> {
+        keys.iter().map(|(k, _)| k.clone()).collect()
     }
 
-    pub fn record_failure(&self, account: &str, scope: Scope, now: DateTime<Utc>) {
-        let mut map = self.failures.lock().expect("throttle lock");
-        for (key, _) in Self::keys(account, scope) {
-            let entry = map.entry(key).or_insert((0, now));
+    /// Seconds until the caller may try again, if it is blocked now: the store's counts, as
+    /// every server sees them.
+    pub async fn blocked(
+        &self,
+        store: &dyn Store,
+        account: &str,
+        scope: Scope<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let keys = Self::keys(account, scope);
+        let counts = store
+            .throttle_counts(&Self::names(&keys), now - self.window)
+            .await?;
+        let mut seen = self.seen.lock().expect("throttle lock");
+        for (key, _) in &keys {
+            seen.remove(key);
+        }
+        for (key, failures, since) in counts {
+            seen.insert(key, (u32::try_from(failures).unwrap_or(u32::MAX), since));
+        }
+        Ok(self.verdict(&seen, &keys, now))
+    }
+
+    /// As [`Self::blocked`], from the counts this server last read or wrote (no query).
+    pub fn blocked_as_seen(&self, account: &str, scope: Scope, now: DateTime<Utc>) -> Option<u64> {
+        let seen = self.seen.lock().expect("throttle lock");
+        self.verdict(&seen, &Self::keys(account, scope), now)
+    }
+
+    fn verdict(
+        &self,
+        seen: &HashMap<String, (u32, DateTime<Utc>)>,
+        keys: &[(String, bool)],
+        now: DateTime<Utc>,
+    ) -> Option<u64> {
+        keys.iter().find_map(|(key, is_account)| {
+            let (count, since) = seen.get(key)?;
+            let limit = if *is_account {
+                self.per_account
+            } else {
+                self.per_address
+            };
+            let until = *since + self.window;
+            (*count >= limit && now < until).then(|| (until - now).num_seconds().max(1) as u64)
+        })
+    }
+
+    /// Counts a failure in the store (its own small transaction), and in this server's copy.
+    pub async fn record_failure(
+        &self,
+        store: &dyn Store,
+        account: &str,
+        scope: Scope<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let keys = Self::keys(account, scope);
+        store
+            .throttle_failure(&Self::names(&keys), now, self.window)
+            .await?;
+        let mut seen = self.seen.lock().expect("throttle lock");
+        for (key, _) in keys {
+            let entry = seen.entry(key).or_insert((0, now));
             if now >= entry.1 + self.window {
                 *entry = (0, now);
             }
             entry.0 += 1;
         }
-        // Forget old windows so the map cannot grow without bound.
-        if map.len() > 100_000 {
+        // Forget old windows so the copy cannot grow without bound.
+        if seen.len() > MAX_SEEN {
             let window = self.window;
-            map.retain(|_, (_, since)| now < *since + window);
+            seen.retain(|_, (_, since)| now < *since + window);
         }
+        Ok(())
     }
 
-    pub fn record_success(&self, account: &str) {
+    /// The account signed in: its failures are forgotten (its address's are not).
+    pub async fn record_success(&self, store: &dyn Store, account: &str) -> Result<(), StoreError> {
         let key = format!("acct:{}", account.to_lowercase());
-        self.failures.lock().expect("throttle lock").remove(&key);
+        store.throttle_clear(&key).await?;
+        self.seen.lock().expect("throttle lock").remove(&key);
+        Ok(())
+    }
+
+    /// Forgets the stored windows that are over (any server may do it; it changes no answer).
+    pub async fn prune(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        store.prune_throttle(now - self.window).await
     }
 }
 
@@ -264,48 +328,141 @@ impl FailureBursts {
 mod tests {
     use super::*;
 
-    #[test]
-    fn blocks_after_limit_until_window_passes() {
-        let t = Throttle::new(TimeDelta::minutes(15), 3, 100);
-        let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
-        for _ in 0..3 {
-            assert!(
-                t.blocked("Alice@x", Scope::Address(Some("1.2.3.4")), now)
-                    .is_none()
-            );
-            t.record_failure("alice@x", Scope::Address(Some("1.2.3.4")), now);
-        }
-        assert_eq!(
-            t.blocked("ALICE@x", Scope::Address(Some("5.6.7.8")), now),
-            Some(900)
-        );
-        assert!(
-            t.blocked("bob@x", Scope::Address(Some("1.2.3.4")), now)
-                .is_none(),
-            "address limit is higher"
-        );
-        assert!(
-            t.blocked(
-                "alice@x",
-                Scope::Address(None),
-                now + TimeDelta::minutes(15)
-            )
-            .is_none()
-        );
-        t.record_success("alice@x");
-        assert!(t.blocked("alice@x", Scope::Address(None), now).is_none());
+    async fn store() -> std::sync::Arc<dyn Store> {
+        use eligo_store::seal::{Keyring, MasterKey};
+        let dir = std::env::temp_dir().join(format!("eligo-throttle-{}", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}", dir.join("t.db").display());
+        let keys = |_: Option<&str>| {
+            let key = MasterKey::from_bytes(&[7; 32]).map_err(|e| e.to_string())?;
+            Ok(Keyring::new(key, Vec::new()))
+        };
+        eligo_store::open(&url, &keys).await.unwrap()
     }
 
-    #[test]
-    fn step_up_failures_count_against_their_session_not_a_shared_bucket() {
+    #[tokio::test]
+    async fn blocks_after_limit_until_window_passes() {
+        let s = store().await;
+        let t = Throttle::new(TimeDelta::minutes(15), 3, 100);
+        let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let here = Scope::Address(Some("1.2.3.4"));
+        for _ in 0..3 {
+            assert!(
+                t.blocked(&*s, "Alice@x", here, now)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            t.record_failure(&*s, "alice@x", here, now).await.unwrap();
+        }
+        let there = Scope::Address(Some("5.6.7.8"));
+        assert_eq!(
+            t.blocked(&*s, "ALICE@x", there, now).await.unwrap(),
+            Some(900)
+        );
+        assert_eq!(t.blocked_as_seen("ALICE@x", there, now), Some(900));
+        assert!(
+            t.blocked(&*s, "bob@x", here, now).await.unwrap().is_none(),
+            "address limit is higher"
+        );
+        let later = now + TimeDelta::minutes(15);
+        assert!(
+            t.blocked(&*s, "alice@x", Scope::Address(None), later)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A failure after the window starts a new one.
+        t.record_failure(&*s, "alice@x", here, later).await.unwrap();
+        assert!(
+            t.blocked(&*s, "alice@x", here, later)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        t.record_success(&*s, "alice@x").await.unwrap();
+        assert!(
+            t.blocked(&*s, "alice@x", Scope::Address(None), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            t.prune(&*s, later + TimeDelta::minutes(16)).await.unwrap(),
+            1,
+            "the address"
+        );
+    }
+
+    #[tokio::test]
+    async fn two_servers_count_against_one_budget() {
+        let s = store().await;
+        let (one, two) = (Throttle::default(), Throttle::default());
+        let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let here = Scope::Address(Some("1.2.3.4"));
+        for n in 0..5 {
+            let server = if n % 2 == 0 { &one } else { &two };
+            assert!(
+                server
+                    .blocked(&*s, "eve@x", here, now)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            server
+                .record_failure(&*s, "eve@x", here, now)
+                .await
+                .unwrap();
+        }
+        assert!(
+            one.blocked(&*s, "eve@x", here, now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            two.blocked(&*s, "eve@x", here, now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // A success on either clears the account for both.
+        two.record_success(&*s, "eve@x").await.unwrap();
+        assert!(
+            one.blocked(&*s, "eve@x", here, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn step_up_failures_count_against_their_session_not_a_shared_bucket() {
+        let s = store().await;
         let t = Throttle::new(TimeDelta::minutes(15), 100, 3);
         let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
         for n in 0..3 {
-            t.record_failure(&format!("u{n}@x"), Scope::Session("s1"), now);
+            t.record_failure(&*s, &format!("u{n}@x"), Scope::Session("s1"), now)
+                .await
+                .unwrap();
         }
-        assert!(t.blocked("v@x", Scope::Session("s1"), now).is_some());
-        assert!(t.blocked("v@x", Scope::Session("s2"), now).is_none());
-        assert!(t.blocked("v@x", Scope::Address(None), now).is_none());
+        assert!(
+            t.blocked(&*s, "v@x", Scope::Session("s1"), now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            t.blocked(&*s, "v@x", Scope::Session("s2"), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            t.blocked(&*s, "v@x", Scope::Address(None), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     fn failure(at: DateTime<Utc>, reason: &str) -> AuditEvent {
@@ -406,15 +563,14 @@ mod tests {
         assert_eq!(detail(&taken[0], "failureCount"), Some("2"));
     }
 
-    #[test]
-    fn address_limit_applies_across_accounts() {
+    #[tokio::test]
+    async fn address_limit_applies_across_accounts() {
+        let s = store().await;
         let t = Throttle::new(TimeDelta::minutes(15), 100, 2);
         let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
-        t.record_failure("a@x", Scope::Address(Some("9.9.9.9")), now);
-        t.record_failure("b@x", Scope::Address(Some("9.9.9.9")), now);
-        assert!(
-            t.blocked("c@x", Scope::Address(Some("9.9.9.9")), now)
-                .is_some()
-        );
+        let here = Scope::Address(Some("9.9.9.9"));
+        t.record_failure(&*s, "a@x", here, now).await.unwrap();
+        t.record_failure(&*s, "b@x", here, now).await.unwrap();
+        assert!(t.blocked(&*s, "c@x", here, now).await.unwrap().is_some());
     }
 }

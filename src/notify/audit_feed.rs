@@ -9,8 +9,10 @@
 //!   subscription (`audit.feed`, at most one waiting): it posts the entries after the cursor in
 //!   order and stops at the first refusal; the worker then records the new cursor in the same
 //!   transaction as the job's outcome, so a crash between a post and that record repeats
-//!   entries (at least once) and never skips one. A failing receiver is retried with the
-//!   outbox's backoff and shows in `GET /v1/outbox`; entries wait for it, in order.
+//!   entries (at least once) and never skips one. While a feed's job is pending or running on
+//!   any server, no other is queued for it, so two servers do not post one feed at once (unless
+//!   a delivery outlives its lease). A failing receiver is retried with the outbox's backoff and
+//!   shows in `GET /v1/outbox`; entries wait for it, in order.
 //! - `audit.checkpoint`: every signed checkpoint `crate::checkpoint` writes, as an outbox event
 //!   per subscription, written right after the checkpoint reached its file.
 //!
@@ -44,6 +46,15 @@ const BATCH: i64 = 100;
 #[derive(Default)]
 pub struct Planned {
     heads: Mutex<HashMap<Uuid, i64>>,
+}
+
+/// The coalesce key of a feed's jobs (`Payload::AuditFeed`).
+fn feed_key(subscription: Uuid) -> String {
+    Payload::AuditFeed {
+        subscription_id: subscription,
+    }
+    .coalesce_key()
+    .unwrap_or_default()
 }
 
 fn cursor_of(data: &Value) -> i64 {
@@ -81,8 +92,7 @@ pub async fn plan(app: &App) -> UseCaseResult<usize> {
         return Ok(0);
     }
     let (head, _) = tx.audit_head().await?;
-    drop(tx);
-    let due: Vec<Uuid> = {
+    let behind: Vec<Uuid> = {
         let planned = app.audit_feeds.heads.lock().expect("feed plan lock");
         feeds
             .iter()
@@ -90,24 +100,40 @@ pub async fn plan(app: &App) -> UseCaseResult<usize> {
             .map(|(id, _)| *id)
             .collect()
     };
+    // A feed being delivered (on any server) is left to that delivery and looked at again on
+    // the next plan, so nothing is written meanwhile and nothing waits for the next entry.
+    let mut due = Vec::new();
+    for id in behind {
+        if !tx.job_in_flight(&feed_key(id)).await? {
+            due.push(id);
+        }
+    }
+    drop(tx);
     if due.is_empty() {
         return Ok(0);
     }
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    for id in &due {
+    let mut queued = Vec::new();
+    for id in due {
+        // One delivery of a feed at a time, whichever server runs it: re-checked under the
+        // write lock, as claims are made under it too.
+        if tx.job_in_flight(&feed_key(id)).await? {
+            continue;
+        }
         let job = Payload::AuditFeed {
-            subscription_id: *id,
+            subscription_id: id,
         }
         .job(now, None);
         tx.enqueue_job(&job, now).await?;
+        queued.push(id);
     }
     tx.commit().await?;
     let mut planned = app.audit_feeds.heads.lock().expect("feed plan lock");
-    for id in &due {
+    for id in &queued {
         planned.insert(*id, head);
     }
-    Ok(due.len())
+    Ok(queued.len())
 }
 
 /// Queues the feeds every half second, until aborted (`eligo serve`).

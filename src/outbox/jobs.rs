@@ -155,7 +155,7 @@ impl Payload {
     /// Provisioning jobs re-read the desired state when they run, so one pending job per
     /// member and mapping (or per mapping) is enough; so does an audit feed, which reads its
     /// cursor when it runs. A mail or an event is never merged.
-    fn coalesce_key(&self) -> Option<String> {
+    pub fn coalesce_key(&self) -> Option<String> {
         match self {
             Payload::ProvisionMember { .. } | Payload::ProvisionGroup { .. } => {
                 Some(self.subject())

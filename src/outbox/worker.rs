@@ -1,6 +1,7 @@
-//! Delivering outbox jobs: claim what is due (a lease, so a crashed worker's jobs come back),
-//! deliver them concurrently, then record every outcome and its consequences (what was pushed
-//! downstream, audit entries, connector health) in one transaction.
+//! Delivering outbox jobs: claim what is due (a lease, so a crashed worker's jobs come back;
+//! each claim names this server's `ELIGO_SERVER_ID`), deliver them concurrently, then record
+//! every outcome and its consequences (what was pushed downstream, audit entries, connector
+//! health) in one transaction.
 //!
 //! The loop sleeps until the next job is due and is woken by every commit that writes a job
 //! (the store's journal reports `JobEnqueued`), so a job runs within moments of its commit.
@@ -24,8 +25,6 @@ use crate::outbox::jobs::Payload;
 const BATCH: i64 = 512;
 /// Deliveries in flight at once.
 const IN_FLIGHT: usize = 32;
-/// How long a claim holds; a job whose worker died runs again after it.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
 /// The longest the worker sleeps without looking (a safety net; commits wake it).
 const MAX_NAP: Duration = Duration::from_secs(30);
 /// Consecutive failures of one connector before an alert is raised.
@@ -143,7 +142,14 @@ pub async fn run_due(app: &AppState) -> ApiResult<Delivered> {
     loop {
         let now = app.clock.now();
         let mut tx = app.store.write().await?;
-        let jobs = tx.claim_jobs(now, now + LEASE, BATCH).await?;
+        let jobs = tx
+            .claim_jobs(
+                now,
+                now + app.config.outbox_lease,
+                BATCH,
+                &app.config.server_id,
+            )
+            .await?;
         tx.commit().await?;
         if jobs.is_empty() {
             return Ok(total);
@@ -397,22 +403,24 @@ async fn export_counts(app: &AppState) -> ApiResult<()> {
     Ok(())
 }
 
-/// The background loop `eligo serve` runs. On a single server (SQLite) nobody else can hold
-/// a claim, so jobs left running by a crash are released at once instead of after the lease.
+/// The background loop `eligo serve` runs. At start, jobs left running by a crash are
+/// released at once: on SQLite all of them (one server per database: nobody else can hold a
+/// claim); on PostgreSQL only those this server id claimed (`ELIGO_SERVER_ID` fixed across
+/// restarts), never another server's: it may be alive and delivering, and if not, its lease
+/// brings them back.
 pub async fn run_forever(app: AppState) {
-    if app.store.backend() == "sqlite" {
-        let released = async {
-            let mut tx = app.store.write().await?;
-            let n = tx.release_running_jobs(app.clock.now()).await?;
-            tx.commit().await?;
-            Ok::<u64, crate::error::ApiError>(n)
-        }
-        .await;
-        match released {
-            Ok(n) if n > 0 => tracing::info!(jobs = n, "released jobs a previous run left"),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = ?e.message, "could not release claimed jobs"),
-        }
+    let mine = (app.store.backend() != "sqlite").then_some(app.config.server_id.as_str());
+    let released = async {
+        let mut tx = app.store.write().await?;
+        let n = tx.release_running_jobs(app.clock.now(), mine).await?;
+        tx.commit().await?;
+        Ok::<u64, crate::error::ApiError>(n)
+    }
+    .await;
+    match released {
+        Ok(n) if n > 0 => tracing::info!(jobs = n, "released jobs a previous run left"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = ?e.message, "could not release claimed jobs"),
     }
     let mut last_prune = app.clock.now() - TimeDelta::days(1);
     loop {
@@ -459,10 +467,13 @@ async fn pass_and_next(app: &AppState) -> ApiResult<Option<DateTime<Utc>>> {
     Ok(tx.next_job_due().await?)
 }
 
-/// Delivered jobs are kept a week for the API, then forgotten (the audit log keeps the story).
+/// Delivered jobs are kept a week for the API, then forgotten (the audit log keeps the story);
+/// so are throttle windows that are over.
 async fn prune(app: &AppState, now: DateTime<Utc>) -> ApiResult<()> {
     let mut tx = app.store.write().await?;
     tx.prune_delivered_jobs(now - TimeDelta::days(7)).await?;
     tx.commit().await?;
+    // Sign-in throttle windows that are over (shared by the servers, pruned by any).
+    app.throttle.prune(&*app.store, now).await?;
     Ok(())
 }

@@ -59,12 +59,19 @@ async fn fail(
     error: Failure,
 ) -> Failure {
     let now = event.activity_date_time;
-    app.throttle.record_failure(account, scope, now);
+    // Counted in the store (shared by every server), and audited whether or not that worked.
+    let counted = app
+        .throttle
+        .record_failure(&*app.store, account, scope, now)
+        .await;
     let key = crate::auth::throttle::FailureBursts::key(&event, account, scope);
     let due = app
         .failure_bursts
         .record(key, account, event, now, app.config.audit_failure_window);
     if let Err(e) = crate::service::audit::write_failures(app, due).await {
+        return Failure::from(e);
+    }
+    if let Err(e) = counted {
         return Failure::from(e);
     }
     error
@@ -154,7 +161,10 @@ async fn open_session(
         let _ = crate::service::audit::write_failures(app, counted).await;
         return Err(e.into());
     }
-    app.throttle.record_success(account);
+    // The session is committed: a count left behind only slows the owner's next failures.
+    if let Err(e) = app.throttle.record_success(&*app.store, account).await {
+        tracing::warn!(error = %e, "could not clear the sign-in throttle after a success");
+    }
     Ok(Issued {
         access_token: raw,
         expires_in: app.config.token_lifetime.num_seconds(),
@@ -188,7 +198,10 @@ pub async fn sign_in_user(
     // Throttling slows a guesser and never locks the owner out: while the account or address
     // is throttled, only the whole proof (password and code) gets through, and every failure
     // answers as throttled, so nothing is learnt about the password.
-    let blocked = app.throttle.blocked(upn, Scope::Address(address), now);
+    let blocked = app
+        .throttle
+        .blocked(&*app.store, upn, Scope::Address(address), now)
+        .await?;
     if let Some(secs) = blocked
         && otp.is_none()
     {
@@ -212,7 +225,7 @@ pub async fn sign_in_user(
         otp.is_none()
             .then(|| {
                 app.throttle
-                    .blocked(upn, Scope::Address(address), app.clock.now())
+                    .blocked_as_seen(upn, Scope::Address(address), app.clock.now())
             })
             .flatten()
     };
@@ -377,7 +390,11 @@ pub async fn sign_in_with_pass(
         .detail("method", PASS_METHOD)
         .failed(reason)
     };
-    if let Some(secs) = app.throttle.blocked(upn, Scope::Address(address), now) {
+    if let Some(secs) = app
+        .throttle
+        .blocked(&*app.store, upn, Scope::Address(address), now)
+        .await?
+    {
         return Err(fail(
             app,
             anonymous("throttled"),
@@ -511,7 +528,8 @@ pub async fn sign_in_service_principal(
     };
     if let Some(secs) = app
         .throttle
-        .blocked(client_id, Scope::Address(address), now)
+        .blocked(&*app.store, client_id, Scope::Address(address), now)
+        .await?
     {
         return Err(fail(
             app,
@@ -602,9 +620,11 @@ pub async fn has_authenticator(app: &App, who: Uuid) -> UseCaseResult<bool> {
 pub async fn step_up(app: &App, caller: &Caller, code: &str) -> UseCaseResult<DateTime<Utc>> {
     let now = app.clock.now();
     let account = caller.upn.clone().unwrap_or_else(|| caller.id.to_string());
-    if let Some(secs) =
-        app.throttle
-            .blocked(&account, Scope::Session(&caller.session.token_hash), now)
+    let session = Scope::Session(&caller.session.token_hash);
+    if let Some(secs) = app
+        .throttle
+        .blocked(&*app.store, &account, session, now)
+        .await?
     {
         return Err(throttled(secs));
     }

@@ -8,17 +8,17 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-async fn token_request(t: &TestApp, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn token_request(t: &TestApp, body: Value) -> (StatusCode, Value) {
     t.call(Method::POST, "/v1/auth/token", None, Some(body))
         .await
 }
 
-fn login(nick: &str, password: &str) -> Value {
+pub(crate) fn login(nick: &str, password: &str) -> Value {
     json!({ "username": format!("{nick}@contoso.example"), "password": password })
 }
 
 /// Enrols TOTP for a signed-in user and returns the secret.
-async fn enrol(t: &TestApp, token: &str) -> String {
+pub(crate) async fn enrol(t: &TestApp, token: &str) -> String {
     let (status, body) = t
         .post("/v1/me/authenticationMethods/totp", token, json!({}))
         .await;

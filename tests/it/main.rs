@@ -36,4 +36,5 @@ mod process;
 mod provisioning;
 mod reviews;
 mod secrets;
+mod shared_state;
 mod syslog;

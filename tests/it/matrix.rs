@@ -2813,7 +2813,7 @@ impl Ctx {
         tx.commit().await.unwrap();
         let mut tx = self.t.app.store.write().await.unwrap();
         let claimed = tx
-            .claim_jobs(now, now + TimeDelta::minutes(5), 10_000)
+            .claim_jobs(now, now + TimeDelta::minutes(5), 10_000, "matrix")
             .await
             .unwrap();
         assert!(claimed.iter().any(|j| j.id == id), "the job was claimed");

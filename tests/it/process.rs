@@ -17,6 +17,7 @@ mod packages_cli;
 pub mod pim_cli;
 mod readme_tours;
 mod reviews_cli;
+mod scale_out;
 mod scheduler;
 mod schemathesis;
 mod several_servers;

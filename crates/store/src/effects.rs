@@ -74,6 +74,8 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The server (`ELIGO_SERVER_ID`) that claimed it last.
+    pub claimed_by: Option<String>,
 }
 
 /// How an attempt ended.
@@ -141,12 +143,16 @@ pub trait EffectsTx: Send {
     /// Writes `job` unless a pending job has its coalesce key or any job its once key (false).
     async fn enqueue_job(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<bool>;
     /// Claims up to `limit` jobs due at `now` (pending, or running with an expired lease), the
-    /// earliest first: each becomes running until `lease_until` with one more attempt.
+    /// earliest first, for `server`: each becomes running until `lease_until` with one more
+    /// attempt. Called in a write transaction, so on PostgreSQL under the audit head's lock:
+    /// claims are serial across servers, and a claimed job is nobody else's until its lease
+    /// ends (no `SKIP LOCKED` needed, nothing else can hold its row).
     async fn claim_jobs(
         &mut self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+        server: &str,
     ) -> Result<Vec<Job>>;
     /// Records how a running job's attempt ended; false when it is not running (e.g. reclaimed).
     async fn complete_job(
@@ -155,6 +161,9 @@ pub trait EffectsTx: Send {
         outcome: &JobOutcome,
         now: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Whether a pending or running job holds `coalesce_key` (e.g. a feed whose delivery is
+    /// under way on some server, which a second job would repeat concurrently).
+    async fn job_in_flight(&mut self, coalesce_key: &str) -> Result<bool>;
     async fn get_job(&mut self, id: Uuid) -> Result<Option<Job>>;
     /// Newest first.
     async fn list_jobs(&mut self, status: Option<JobStatus>, page: Page) -> Result<Vec<Job>>;
@@ -164,8 +173,15 @@ pub trait EffectsTx: Send {
     async fn next_job_due(&mut self) -> Result<Option<DateTime<Utc>>>;
     /// Jobs per status.
     async fn count_jobs(&mut self) -> Result<Vec<(JobStatus, i64)>>;
-    /// Every running job back to pending (a single server starting: nobody else runs them).
-    async fn release_running_jobs(&mut self, now: DateTime<Utc>) -> Result<u64>;
+    /// The running jobs `server` claimed back to pending, due at `now` (that server starting
+    /// again: whatever it had claimed died with its previous process); None: every running job
+    /// (a single server, on SQLite, starting: nobody else can hold a claim). Other servers'
+    /// claims are left to their lease: they may be alive and delivering.
+    async fn release_running_jobs(
+        &mut self,
+        now: DateTime<Utc>,
+        server: Option<&str>,
+    ) -> Result<u64>;
     /// Forgets delivered jobs finished before `before` (the outbox is not an archive; the
     /// audit log is).
     async fn prune_delivered_jobs(&mut self, before: DateTime<Utc>) -> Result<u64>;
@@ -226,6 +242,17 @@ pub trait EffectsTx: Send {
         until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<eligo_core::schedule::RoleSchedule>>;
+
+    // Periodic duties shared by the servers.
+    /// Records that `duty` runs at `now`, unless it last ran less than `every` before `now`
+    /// (false: another server, or this one, did it lately). Written in the duty's own
+    /// transaction, so the run and its marker commit together; a clock gone back runs it.
+    async fn claim_duty(
+        &mut self,
+        duty: &str,
+        now: DateTime<Utc>,
+        every: chrono::TimeDelta,
+    ) -> Result<bool>;
 
     // One-click links and generated keys.
     /// Records a link as used; false when it was used before.

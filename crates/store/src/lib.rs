@@ -130,6 +130,29 @@ pub trait Store: Send + Sync + 'static {
     fn before_commit(&self, hook: Arc<dyn BeforeCommit>);
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    // Sign-in throttling, shared by every server on this database. Each call is its own small
+    // transaction outside the write transactions' order (counting a failure never waits for a
+    // use case, nor a use case for it): an upsert per key is atomic by itself.
+    /// `(key, failures, window start)` of those of `keys` whose window started after `since`.
+    async fn throttle_counts(
+        &self,
+        keys: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, i64, DateTime<Utc>)>>;
+    /// One more failure at `now` for each of `keys`; a key whose window started `window` or
+    /// more before `now` starts a new window at `now` with this failure.
+    async fn throttle_failure(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        window: chrono::TimeDelta,
+    ) -> Result<()>;
+    /// Forgets `key`'s failures (its account signed in).
+    async fn throttle_clear(&self, key: &str) -> Result<()>;
+    /// Forgets windows that started before `before`.
+    async fn prune_throttle(&self, before: DateTime<Utc>) -> Result<u64>;
+
     /// The id of the master key secrets are sealed under, and how many stored values `open`
     /// sealed again (plaintext from before sealing, or under an earlier key).
     fn sealing(&self) -> (&str, u64);

@@ -41,6 +41,9 @@ mod shared_reviews;
 #[allow(clippy::duplicate_mod)]
 #[path = "shared_seal_sql.rs"]
 mod shared_seal;
+#[allow(clippy::duplicate_mod)]
+#[path = "shared_throttle_sql.rs"]
+mod shared_throttle;
 
 /// How long a write waits, under the head lock, for the feed to bring the index to the head.
 const WRITE_WAIT: Duration = Duration::from_secs(5);
@@ -197,6 +200,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0020_change_log.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            21,
+            "shared across servers".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0021_shared_across_servers.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 
@@ -299,6 +309,31 @@ impl Store for PostgresStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn throttle_counts(
+        &self,
+        keys: &[String],
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(String, i64, chrono::DateTime<chrono::Utc>)>> {
+        shared_throttle::counts(&self.pool, keys, since).await
+    }
+
+    async fn throttle_failure(
+        &self,
+        keys: &[String],
+        now: chrono::DateTime<chrono::Utc>,
+        window: chrono::TimeDelta,
+    ) -> Result<()> {
+        shared_throttle::failure(&self.pool, keys, now, window).await
+    }
+
+    async fn throttle_clear(&self, key: &str) -> Result<()> {
+        shared_throttle::clear(&self.pool, key).await
+    }
+
+    async fn prune_throttle(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+        shared_throttle::prune(&self.pool, before).await
     }
 
     async fn ping(&self) -> Result<()> {

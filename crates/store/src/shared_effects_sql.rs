@@ -21,7 +21,7 @@ use crate::{Page, Result, StoreError, from_micros, micros};
 type DbRow = <Db as sqlx::Database>::Row;
 
 const JOB_COLUMNS: &str = "id, kind, payload, status, subject, attempts, next_attempt_at, \
-     last_error, created_at, updated_at, delivered_at";
+     last_error, created_at, updated_at, delivered_at, claimed_by";
 
 fn job_from_row(r: &DbRow) -> Result<Job> {
     let status: String = r.try_get(3)?;
@@ -38,6 +38,7 @@ fn job_from_row(r: &DbRow) -> Result<Job> {
         created_at: from_micros(r.try_get(8)?),
         updated_at: from_micros(r.try_get(9)?),
         delivered_at: r.try_get::<Option<i64>, _>(10)?.map(from_micros),
+        claimed_by: r.try_get(11)?,
     })
 }
 
@@ -120,10 +121,11 @@ impl EffectsTx for SqlTx {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+        server: &str,
     ) -> Result<Vec<Job>> {
         let sql = format!(
             "UPDATE outbox SET status = 'running', attempts = attempts + 1, \
-             next_attempt_at = $1, updated_at = $2 \
+             next_attempt_at = $1, updated_at = $2, claimed_by = $4 \
              WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'running') \
              AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3) \
              RETURNING {JOB_COLUMNS}"
@@ -132,6 +134,7 @@ impl EffectsTx for SqlTx {
             .bind(micros(lease_until))
             .bind(micros(now))
             .bind(limit)
+            .bind(server)
             .fetch_all(&mut *self.tx)
             .await?;
         let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
@@ -171,6 +174,17 @@ impl EffectsTx for SqlTx {
             .bind(error.clone()),
         };
         Ok(query.execute(&mut *self.tx).await?.rows_affected() == 1)
+    }
+
+    async fn job_in_flight(&mut self, coalesce_key: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM outbox WHERE coalesce_key = $1 AND status IN ('pending', 'running') \
+             LIMIT 1",
+        )
+        .bind(coalesce_key)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.is_some())
     }
 
     async fn get_job(&mut self, id: Uuid) -> Result<Option<Job>> {
@@ -235,13 +249,18 @@ impl EffectsTx for SqlTx {
             .collect()
     }
 
-    async fn release_running_jobs(&mut self, now: DateTime<Utc>) -> Result<u64> {
+    async fn release_running_jobs(
+        &mut self,
+        now: DateTime<Utc>,
+        server: Option<&str>,
+    ) -> Result<u64> {
         let sql = format!(
             "UPDATE outbox SET status = 'pending', next_attempt_at = $1, updated_at = $1, \
-             {KEEP_COALESCE_KEY} WHERE status = 'running'"
+             {KEEP_COALESCE_KEY} WHERE status = 'running' AND ($2 IS NULL OR claimed_by = $2)"
         );
         let done = sqlx::query(AssertSqlSafe(sql))
             .bind(micros(now))
+            .bind(server)
             .execute(&mut *self.tx)
             .await?;
         Ok(done.rows_affected())
@@ -564,6 +583,25 @@ impl EffectsTx for SqlTx {
         )
         .bind(token_hash)
         .bind(at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_duty(
+        &mut self,
+        duty: &str,
+        now: DateTime<Utc>,
+        every: chrono::TimeDelta,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO duty_runs (duty, last_run_at) VALUES ($1, $2) \
+             ON CONFLICT (duty) DO UPDATE SET last_run_at = $2 \
+             WHERE duty_runs.last_run_at <= $3 OR duty_runs.last_run_at > $2",
+        )
+        .bind(duty)
+        .bind(micros(now))
+        .bind(micros(now - every))
         .execute(&mut *self.tx)
         .await?;
         Ok(done.rows_affected() == 1)

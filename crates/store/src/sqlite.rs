@@ -43,6 +43,9 @@ mod shared_reviews;
 #[allow(clippy::duplicate_mod)]
 #[path = "shared_seal_sql.rs"]
 mod shared_seal;
+#[allow(clippy::duplicate_mod)]
+#[path = "shared_throttle_sql.rs"]
+mod shared_throttle;
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -197,6 +200,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0020_change_log.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            21,
+            "shared across servers".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0021_shared_across_servers.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 
@@ -273,6 +283,31 @@ impl Store for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn throttle_counts(
+        &self,
+        keys: &[String],
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(String, i64, chrono::DateTime<chrono::Utc>)>> {
+        shared_throttle::counts(&self.reader, keys, since).await
+    }
+
+    async fn throttle_failure(
+        &self,
+        keys: &[String],
+        now: chrono::DateTime<chrono::Utc>,
+        window: chrono::TimeDelta,
+    ) -> Result<()> {
+        shared_throttle::failure(&self.writer, keys, now, window).await
+    }
+
+    async fn throttle_clear(&self, key: &str) -> Result<()> {
+        shared_throttle::clear(&self.writer, key).await
+    }
+
+    async fn prune_throttle(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+        shared_throttle::prune(&self.writer, before).await
     }
 
     async fn ping(&self) -> Result<()> {

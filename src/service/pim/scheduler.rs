@@ -8,6 +8,15 @@
 //! "pending" flag is cleared in that same transaction with the audit entry, so a crash either
 //! leaves the item due (handled after restart) or handled (never again). Reads never depend on
 //! the scheduler: an ended schedule stops granting at its end whether or not it has run.
+//!
+//! Several servers: every duty's once-ness is in the store, never in a server's memory. A pass
+//! reads what is due inside its write transaction, which on PostgreSQL holds the audit head's
+//! lock, so passes are serial across servers and the second finds the first's flags cleared
+//! (starts, ends, approval timeouts, package requests and notices, review stages). Reminders
+//! carry once keys and the look for them is a `claim_duty` marker committed with them; the
+//! digest records its period as a server secret in its sending transaction; alert incidents
+//! are raised once by their key in the scan's transaction; an audit feed's cursor moves only
+//! from the value its job started at.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -218,9 +227,35 @@ async fn announce_end(
 /// now, and only if it started before that (a two-hour activation needs no 14-day notice).
 const REMINDERS: [(i64, i64); 2] = [(14, 7), (1, 1)];
 
+/// How often the servers look for reminders between them (their windows are days wide).
+pub const REMINDER_LOOK_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
 /// Writes the reminders due at `now` (idempotent: each is written once, by its once key).
 pub async fn remind_expiring(app: &App, now: DateTime<Utc>) -> UseCaseResult<usize> {
     let mut tx = app.store.write().await?;
+    let written = remind_in(app, &mut *tx, now).await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// Looks for reminders unless some server looked within [`REMINDER_LOOK_EVERY`] (the look is
+/// recorded in the store with the reminders it writes, so N servers look once per period
+/// between them, not N times). None when it did not look.
+pub async fn remind_if_due(app: &App) -> UseCaseResult<Option<usize>> {
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    if !tx
+        .claim_duty("pim.reminders", now, REMINDER_LOOK_EVERY)
+        .await?
+    {
+        return Ok(None);
+    }
+    let written = remind_in(app, &mut *tx, now).await?;
+    tx.commit().await?;
+    Ok(Some(written))
+}
+
+async fn remind_in(app: &App, tx: &mut dyn Tx, now: DateTime<Utc>) -> UseCaseResult<usize> {
     if !notices::anyone_listens(app, &mut *tx).await? {
         return Ok(0);
     }
@@ -259,7 +294,6 @@ pub async fn remind_expiring(app: &App, now: DateTime<Utc>) -> UseCaseResult<usi
             written += 1;
         }
     }
-    tx.commit().await?;
     Ok(written)
 }
 
@@ -408,13 +442,8 @@ async fn pass_and_next(app: &App) -> UseCaseResult<Option<DateTime<Utc>>> {
     if pass != Pass::default() {
         tracing::info!(?pass, "scheduler pass");
     }
-    // Reminders are looked for at most every ten minutes (their windows are days wide).
-    let now = app.clock.now();
-    let last = app.reminded_at.load(Ordering::Acquire);
-    if now.timestamp() - last >= 600 {
-        app.reminded_at.store(now.timestamp(), Ordering::Release);
-        remind_expiring(app, now).await?;
-    }
+    // Reminders are looked for every ten minutes by one of the servers.
+    remind_if_due(app).await?;
     let mut tx = app.store.read().await?;
     Ok(tx.next_due().await?)
 }

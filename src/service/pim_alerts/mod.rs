@@ -25,7 +25,7 @@ use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
 use crate::service::{alerts, authorize, connectors, directory, entitlement, pim, policies};
 
-pub use scan::{Scan, scan_all};
+pub use scan::{Scan, scan_all, scan_if_due};
 
 /// The server secret that keeps the installation's tenant id (16 bytes), generated once.
 const TENANT_SECRET: &str = "pim-alerts-tenant-id";
@@ -532,23 +532,26 @@ async fn require_mfa(app: &App, caller: &Caller, incident: &Incident) -> UseCase
 
 /// Scans every alert at the interval `ELIGO_ALERT_SCAN_INTERVAL` (hourly by default), the
 /// first time one interval after start (a refresh scans at once), so starting a server writes
-/// nothing on its own.
+/// nothing on its own. With several servers the timed scan runs once per interval between them
+/// (`scan_if_due`); a change wakes only the server that made it, which scans after it settles.
 pub async fn run_forever(app: AppState) {
     let every = app
         .config
         .alert_scan_interval
         .to_std()
         .unwrap_or(std::time::Duration::from_secs(3600));
+    let interval = app.config.alert_scan_interval;
     loop {
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
+        let scanned = tokio::select! {
+            () = tokio::time::sleep(every) => scan::scan_if_due(&app, interval).await.map(|_| ()),
             () = app.alert_scans.notify.notified() => {
                 // A change to who holds what (or to a role's settings): scan once the burst
                 // it belongs to has settled, so a hundred assignments make one scan.
                 tokio::time::sleep(SETTLE).await;
+                scan_all(&app).await.map(|_| ())
             }
-        }
-        if let Err(e) = scan_all(&app).await {
+        };
+        if let Err(e) = scanned {
             tracing::error!(error = ?e.message, "the PIM alert scan failed");
         }
     }

@@ -55,6 +55,31 @@ pub async fn scan_all(app: &App) -> UseCaseResult<Scan> {
     Ok(done)
 }
 
+/// The periodic scan: [`scan_all`], unless some server scanned on its timer less than `every`
+/// ago (the look is a `claim_duty` marker committed with the scan, so N servers scan once per
+/// interval between them). None when it did not scan.
+pub async fn scan_if_due(app: &App, every: chrono::TimeDelta) -> UseCaseResult<Option<Scan>> {
+    let tenant = tenant_id(app).await?;
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    // A second's slack: a timer of `every` after the last scan must find it due.
+    let slack = chrono::TimeDelta::seconds(1).min(every / 2);
+    if !tx.claim_duty("pim.alert-scan", now, every - slack).await? {
+        return Ok(None);
+    }
+    let done = run(
+        app,
+        tenant,
+        &mut *tx,
+        &AlertKind::ALL,
+        Initiator::system(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(done))
+}
+
 /// Scans `kinds` inside `tx` (the caller commits).
 pub(super) async fn run(
     app: &App,

@@ -92,7 +92,7 @@ async fn jobs_are_written_coalesced_and_once(store: Arc<dyn Store>) {
 
     // Claimed (running), the key is free again; the once key never is.
     let mut tx = write(&store).await;
-    let claimed = tx.claim_jobs(t(10), t(70), 10).await.unwrap();
+    let claimed = tx.claim_jobs(t(10), t(70), 10, "s1").await.unwrap();
     assert_eq!(claimed.len(), 2);
     assert!(
         claimed
@@ -156,14 +156,14 @@ async fn claims_lease_fail_retry_release_and_prune(store: Arc<dyn Store>) {
     commit(tx).await;
     // Only what is due, at most `limit`, earliest first.
     let mut tx = write(&store).await;
-    let got = tx.claim_jobs(t(2), t(100), 1).await.unwrap();
+    let got = tx.claim_jobs(t(2), t(100), 1, "s1").await.unwrap();
     assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id(1)]);
     commit(tx).await;
     // A claim that ran out of lease comes back (its worker died); one within it does not.
     let mut tx = write(&store).await;
-    let got = tx.claim_jobs(t(50), t(150), 10).await.unwrap();
+    let got = tx.claim_jobs(t(50), t(150), 10, "s1").await.unwrap();
     assert_eq!(sorted(got.iter().map(|j| j.id)), vec![id(2), id(3)]);
-    let again = tx.claim_jobs(t(101), t(200), 10).await.unwrap();
+    let again = tx.claim_jobs(t(101), t(200), 10, "s1").await.unwrap();
     assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id(1)]);
     assert_eq!(again[0].attempts, 2);
     commit(tx).await;
@@ -183,9 +183,12 @@ async fn claims_lease_fail_retry_release_and_prune(store: Arc<dyn Store>) {
     let one = r.get_job(id(1)).await.unwrap().unwrap();
     assert_eq!((one.status, one.attempts), (JobStatus::Pending, 0));
     drop(r);
-    // A starting single server releases what is running.
+    // A server starting again releases what it had running.
     let mut tx = write(&store).await;
-    assert_eq!(tx.release_running_jobs(t(104)).await.unwrap(), 2);
+    assert_eq!(
+        tx.release_running_jobs(t(104), Some("s1")).await.unwrap(),
+        2
+    );
     assert!(
         tx.complete_job(id(2), &JobOutcome::Delivered, t(104))
             .await
@@ -193,7 +196,7 @@ async fn claims_lease_fail_retry_release_and_prune(store: Arc<dyn Store>) {
     );
     commit(tx).await;
     let mut tx = write(&store).await;
-    let got = tx.claim_jobs(t(105), t(200), 10).await.unwrap();
+    let got = tx.claim_jobs(t(105), t(200), 10, "s1").await.unwrap();
     assert_eq!(got.len(), 3);
     for j in &got {
         tx.complete_job(j.id, &JobOutcome::Delivered, t(106))
@@ -337,3 +340,154 @@ async fn alerts_links_and_secrets(store: Arc<dyn Store>) {
 }
 
 contract!(alerts_links_and_secrets => alerts_links_and_secrets_sqlite, alerts_links_and_secrets_postgres);
+
+/// Several servers on one database: each claim names its server; a server starting takes back
+/// only its own claims (another's may be alive and delivering), and a claim nobody completes
+/// comes back to whoever looks after its lease, once.
+async fn claims_belong_to_their_server(store: Arc<dyn Store>) {
+    let mut tx = write(&store).await;
+    for n in 1..=4 {
+        tx.enqueue_job(&job(n, None, None, 1), t(0)).await.unwrap();
+    }
+    commit(tx).await;
+    // Server a claims two, server b the other two; nothing is left for c.
+    let mut tx = write(&store).await;
+    let a = tx.claim_jobs(t(1), t(61), 2, "a").await.unwrap();
+    let b = tx.claim_jobs(t(1), t(61), 10, "b").await.unwrap();
+    let c = tx.claim_jobs(t(2), t(62), 10, "c").await.unwrap();
+    commit(tx).await;
+    assert_eq!(a.len(), 2);
+    assert_eq!(b.len(), 2);
+    assert!(
+        c.is_empty(),
+        "a claimed job is nobody else's within its lease"
+    );
+    assert!(a.iter().all(|j| j.claimed_by.as_deref() == Some("a")));
+    let mut all = sorted(a.iter().chain(&b).map(|j| j.id));
+    all.dedup();
+    assert_eq!(all.len(), 4, "every job claimed once");
+    // b restarts (same id): its own claims come back at once, a's stay running.
+    let mut tx = write(&store).await;
+    assert_eq!(tx.release_running_jobs(t(3), Some("b")).await.unwrap(), 2);
+    assert_eq!(
+        tx.release_running_jobs(t(3), Some("fresh")).await.unwrap(),
+        0
+    );
+    commit(tx).await;
+    let mut r = read(&store).await;
+    for j in &a {
+        let now = r.get_job(j.id).await.unwrap().unwrap();
+        assert_eq!(
+            (now.status, now.claimed_by.as_deref()),
+            (JobStatus::Running, Some("a"))
+        );
+    }
+    for j in &b {
+        let now = r.get_job(j.id).await.unwrap().unwrap();
+        assert_eq!(now.status, JobStatus::Pending);
+    }
+    drop(r);
+    // c takes b's released jobs now, and a's only after their lease (a died silently).
+    // (A single server on SQLite releases every running job at its start: None.)
+    let mut tx = write(&store).await;
+    let got = tx.claim_jobs(t(4), t(64), 10, "c").await.unwrap();
+    assert_eq!(
+        sorted(got.iter().map(|j| j.id)),
+        sorted(b.iter().map(|j| j.id))
+    );
+    assert!(
+        tx.claim_jobs(t(60), t(120), 10, "c")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let late = tx.claim_jobs(t(61), t(121), 10, "c").await.unwrap();
+    assert_eq!(
+        sorted(late.iter().map(|j| j.id)),
+        sorted(a.iter().map(|j| j.id))
+    );
+    assert!(
+        late.iter()
+            .all(|j| j.attempts == 2 && j.claimed_by.as_deref() == Some("c"))
+    );
+    // A single server starting (SQLite) releases every running job, whoever claimed it.
+    assert_eq!(tx.release_running_jobs(t(62), None).await.unwrap(), 4);
+    commit(tx).await;
+}
+
+contract!(claims_belong_to_their_server => claims_belong_to_their_server_sqlite, claims_belong_to_their_server_postgres);
+
+/// Throttle counts are the store's, whatever server counts: one window per key, restarted
+/// once it is over, cleared on success, pruned when old.
+async fn throttle_counts_are_shared(store: Arc<dyn Store>) {
+    let keys = vec!["acct:eve@x".to_string(), "addr:1.2.3.4".to_string()];
+    let window = chrono::TimeDelta::seconds(100);
+    for n in 0..3 {
+        store.throttle_failure(&keys, t(n), window).await.unwrap();
+    }
+    let mut got = store.throttle_counts(&keys, t(-100)).await.unwrap();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("acct:eve@x".to_string(), 3, t(0)),
+            ("addr:1.2.3.4".to_string(), 3, t(0))
+        ]
+    );
+    // Counted after its window: a new window with this failure.
+    store
+        .throttle_failure(&keys[..1], t(100), window)
+        .await
+        .unwrap();
+    let got = store.throttle_counts(&keys[..1], t(0)).await.unwrap();
+    assert_eq!(got, vec![("acct:eve@x".to_string(), 1, t(100))]);
+    // A window that started before `since` is not answered.
+    assert!(
+        store
+            .throttle_counts(&keys[1..], t(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.throttle_clear("acct:eve@x").await.unwrap();
+    assert!(
+        store
+            .throttle_counts(&keys, t(-100))
+            .await
+            .unwrap()
+            .iter()
+            .all(|(k, _, _)| k != "acct:eve@x")
+    );
+    assert_eq!(store.prune_throttle(t(50)).await.unwrap(), 1);
+    assert!(
+        store
+            .throttle_counts(&keys, t(-100))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+contract!(throttle_counts_are_shared => throttle_counts_are_shared_sqlite, throttle_counts_are_shared_postgres);
+
+/// A periodic duty runs once per period whichever server asks, and only if its transaction
+/// commits.
+async fn duties_run_once_per_period(store: Arc<dyn Store>) {
+    let every = chrono::TimeDelta::seconds(600);
+    let mut tx = write(&store).await;
+    assert!(tx.claim_duty("d", t(1000), every).await.unwrap());
+    drop(tx); // rolled back: not recorded
+    let mut tx = write(&store).await;
+    assert!(tx.claim_duty("d", t(1000), every).await.unwrap());
+    assert!(!tx.claim_duty("d", t(1001), every).await.unwrap());
+    assert!(tx.claim_duty("other", t(1001), every).await.unwrap());
+    commit(tx).await;
+    let mut tx = write(&store).await;
+    assert!(!tx.claim_duty("d", t(1599), every).await.unwrap());
+    assert!(tx.claim_duty("d", t(1600), every).await.unwrap());
+    // A clock gone back runs it rather than wait.
+    assert!(tx.claim_duty("d", t(10), every).await.unwrap());
+    commit(tx).await;
+}
+
+contract!(duties_run_once_per_period => duties_run_once_per_period_sqlite, duties_run_once_per_period_postgres);

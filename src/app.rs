@@ -29,6 +29,8 @@ pub struct App {
     /// Who holds what now: the effective-access index, kept current by the store's journal
     /// and change log (`service::access::feed`).
     pub access: Arc<crate::service::access::live::LiveIndex>,
+    /// Set at SIGTERM: `/readyz` answers 503 while requests are still served (the drain).
+    pub draining: std::sync::atomic::AtomicBool,
     /// Every live session by token hash, kept current like the index (`auth::sessions`).
     pub sessions: crate::auth::sessions::SessionTable,
     /// The key that signs one-click approval links (from `ELIGO_LINK_SECRET`, or generated
@@ -88,6 +90,7 @@ impl App {
             scheduler: Default::default(),
             access: access.clone(),
             sessions,
+            draining: Default::default(),
             link_key,
             jobs: Default::default(),
             alert_scans: Default::default(),

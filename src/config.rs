@@ -106,6 +106,9 @@ pub struct Config {
     /// A portal session ends after this long without a request (its absolute end is
     /// `token_lifetime`).
     pub portal_idle_timeout: TimeDelta,
+    /// After SIGTERM, how long the server keeps serving while `/readyz` says 503, so a load
+    /// balancer stops sending it requests before it stops accepting them (rolling restarts).
+    pub shutdown_drain: TimeDelta,
     /// Who may enrol a first authenticator without a Temporary Access Pass.
     pub first_factor_enrolment: FirstFactorEnrolment,
     /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed (reverse proxies).
@@ -194,6 +197,7 @@ struct FileConfig {
     outbox_max_attempts: Option<u32>,
     outbox_lease: Option<String>,
     portal_idle_timeout: Option<String>,
+    shutdown_drain: Option<String>,
     first_factor_enrolment: Option<FirstFactorEnrolment>,
     trusted_proxies: Option<String>,
     outbound_allow: Option<String>,
@@ -250,6 +254,7 @@ impl Config {
             outbox_max_attempts: 10,
             outbox_lease: TimeDelta::seconds(60),
             portal_idle_timeout: TimeDelta::minutes(30),
+            shutdown_drain: TimeDelta::zero(),
             first_factor_enrolment: FirstFactorEnrolment::Open,
             trusted_proxies: Vec::new(),
             outbound_allow: Vec::new(),
@@ -321,6 +326,9 @@ impl Config {
         }
         if let Some(v) = var("ELIGO_TOKEN_LIFETIME") {
             cfg.token_lifetime = duration("ELIGO_TOKEN_LIFETIME", &v)?;
+        }
+        if let Some(v) = var("ELIGO_SHUTDOWN_DRAIN") {
+            cfg.shutdown_drain = digest_interval("ELIGO_SHUTDOWN_DRAIN", &v)?;
         }
         if let Some(v) = var("ELIGO_PORTAL_IDLE_TIMEOUT") {
             cfg.portal_idle_timeout = duration("ELIGO_PORTAL_IDLE_TIMEOUT", &v)?;
@@ -565,6 +573,9 @@ impl Config {
         if let Some(v) = f.outbox_max_attempts {
             self.outbox_max_attempts = v;
         }
+        if let Some(v) = f.shutdown_drain {
+            self.shutdown_drain = digest_interval("shutdown_drain", &v)?;
+        }
         if let Some(v) = f.portal_idle_timeout {
             self.portal_idle_timeout = duration("portal_idle_timeout", &v)?;
         }
@@ -666,7 +677,7 @@ fn duration(name: &str, value: &str) -> anyhow::Result<TimeDelta> {
     eligo_core::duration::parse_duration(value).with_context(|| name.to_string())
 }
 
-/// A duration, or `0` for "off".
+/// A duration, or `0` for "off" (the digest's interval, the shutdown drain).
 fn digest_interval(name: &str, value: &str) -> anyhow::Result<TimeDelta> {
     if value.trim() == "0" {
         return Ok(TimeDelta::zero());

@@ -139,7 +139,24 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     // Counted failed sign-ins and step-ups are written when their burst ends.
     let failures = tokio::spawn(crate::service::audit::flush_failures_forever(app.clone()));
     let router = app::build_router(app.clone());
-    crate::listener::serve(listener, router, limits, tls, shutdown_signal()).await;
+    let drained = {
+        let app = app.clone();
+        async move {
+            shutdown_signal().await;
+            // Not ready any more, still serving: the load balancer moves on first.
+            app.draining
+                .store(true, std::sync::atomic::Ordering::Release);
+            let drain = app.config.shutdown_drain.to_std().unwrap_or_default();
+            if !drain.is_zero() {
+                tracing::info!(
+                    seconds = drain.as_secs_f64(),
+                    "draining: /readyz answers 503"
+                );
+                tokio::time::sleep(drain).await;
+            }
+        }
+    };
+    crate::listener::serve(listener, router, limits, tls, drained).await;
     // No request runs any more: every failure counted goes to the trail before it is exported
     // and signed for the last time.
     failures.abort();

@@ -1,7 +1,8 @@
 //! `GET /healthz`: 200 when the store answers, 503 when it does not, with where the access
 //! index stands in the change log (PostgreSQL). `GET /readyz`: 200 only when this server may
 //! take traffic: the store answers and the index is within `ELIGO_MAX_STALENESS` of it (a load
-//! balancer sends requests elsewhere meanwhile, e.g. while a restarted server catches up).
+//! balancer sends requests elsewhere meanwhile, e.g. while a restarted server catches up, and
+//! during the drain after SIGTERM, `ELIGO_SHUTDOWN_DRAIN`).
 
 use axum::Json;
 use axum::extract::State;
@@ -36,7 +37,8 @@ async fn health(app: &App, ready: bool) -> (StatusCode, Json<Health>) {
         gap: s.gap,
         fresh,
     });
-    let ok = reachable && (fresh || !ready);
+    let draining = app.draining.load(std::sync::atomic::Ordering::Acquire);
+    let ok = reachable && (!ready || (fresh && !draining));
     let status = if ok {
         (StatusCode::OK, HealthStatus::Ok)
     } else {

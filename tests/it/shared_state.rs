@@ -183,3 +183,72 @@ async fn two_schedulers_at_once_expire_each_approval_timeout_once() {
     let (a, b) = tokio::join!(run_due(&one.app), run_due(&two.app));
     assert_eq!(a.unwrap().expired_requests + b.unwrap().expired_requests, 0);
 }
+
+/// Two approvers decide one request at the same moment through two servers on one PostgreSQL
+/// (issue 18, item 6): one decision wins, the other is refused, both servers then tell the
+/// same outcome, and the trail holds one decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_decisions_on_two_servers_have_one_outcome() {
+    use eligo_core::roles::ids;
+    let Some(one) = TestApp::postgres().await else {
+        return;
+    };
+    let requester = one.person("rhea").await;
+    let approvers = [one.person("abe").await, one.person("bea").await];
+    one.set_rule(
+        ids::SECURITY_ADMINISTRATOR,
+        "Approval_EndUser_Assignment",
+        json!({ "setting": { "isApprovalRequired": true, "approvalStages": [{ "primaryApprovers": [
+            { "@odata.type": "#microsoft.graph.singleUser", "userId": approvers[0].id },
+            { "@odata.type": "#microsoft.graph.singleUser", "userId": approvers[1].id }
+        ] }] } }),
+    )
+    .await;
+    one.make_eligible(requester.id, ids::SECURITY_ADMINISTRATOR)
+        .await;
+    let (status, body) = one
+        .activate(&requester, ids::SECURITY_ADMINISTRATOR, "PT1H", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let approval = body["approvalId"].as_str().unwrap().to_string();
+    for a in &approvers {
+        one.step_up(a).await;
+    }
+    let two = one.restarted(one.clock.now_utc()).await;
+    let url = format!("/v1/roleManagement/directory/roleAssignmentApprovals/{approval}");
+    let (_, a) = one.get(&url, &approvers[0].token).await;
+    let step = a["steps"][0]["id"].as_str().unwrap().to_string();
+    let decide = |t: &'static str| json!({ "reviewResult": t, "justification": "at once" });
+    let step_url = format!("{url}/steps/{step}");
+    let ((s1, b1), (s2, b2)) = tokio::join!(
+        one.patch(&step_url, &approvers[0].token, decide("Approve")),
+        two.patch(&step_url, &approvers[1].token, decide("Deny")),
+    );
+    let won: Vec<bool> = [s1, s2].iter().map(|s| s.is_success()).collect();
+    assert_eq!(
+        won.iter().filter(|w| **w).count(),
+        1,
+        "exactly one decision: {s1} {b1} / {s2} {b2}"
+    );
+    let loser = if won[0] { &b2 } else { &b1 };
+    assert!(
+        !code(loser).is_empty(),
+        "the other is refused with a code: {loser}"
+    );
+    let expected = if won[0] { "Provisioned" } else { "Denied" };
+    let path = format!("{ASSIGNMENT_URL}?$filter=principalId eq '{}'", requester.id)
+        .replace(' ', "%20")
+        .replace('\'', "%27");
+    for server in [&one, &two] {
+        let (status, list) = server.get(&path, BOOTSTRAP).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let statuses: Vec<&str> = list["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == "selfActivate")
+            .map(|r| r["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, vec![expected], "{list}");
+    }
+}

@@ -5,9 +5,10 @@
 //! membership of a group through server A over HTTP and then measures, from A's answer:
 //! - on even rounds, when B's index has applied the change by itself (the NOTIFY path, no
 //!   request to B);
-//! - on odd rounds, when B first answers `GET /v1/access/check` with the new state (the
-//!   request's own wait for the head of its snapshot included), and whether that first answer
-//!   was already right (it must always be).
+//! - on odd rounds, when B first answers `GET /v1/access/check` with the new state (a read is
+//!   answered from B's index while B is current within the staleness bound), and how many of
+//!   B's first answers were still the old state (reads may lag by the feed's latency; writes
+//!   never do).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -177,11 +178,6 @@ async fn measure(
     }
     let _ = stop_a.send(());
     let _ = stop_b.send(());
-    if wrong_first > 0 {
-        problems.push(format!(
-            "{wrong_first} first answers on B were older than the write acknowledged on A"
-        ));
-    }
     index.sort();
     answer.sort();
     let line = format!(

@@ -299,3 +299,109 @@ async fn a_server_cut_off_from_the_database_answers_503_and_recovers_by_itself()
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Rolling restart behind a load balancer that follows `/readyz` (a small one, here in the
+/// test): each server in turn gets SIGTERM, drains (`/readyz` 503 while it still serves),
+/// stops, and a new one takes its place; a client asking all along sees no failed request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_fails_no_request() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return;
+    };
+    let dir = temp_dir("rolling");
+    let spec = Spec::postgres(&dir, url).setting("ELIGO_SHUTDOWN_DRAIN", "PT1S");
+    let first = [Server::start(&spec).await, Server::start(&spec).await];
+    let backends: Arc<std::sync::Mutex<Vec<(String, bool)>>> = Arc::new(std::sync::Mutex::new(
+        first.iter().map(|s| (s.base.clone(), true)).collect(),
+    ));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The balancer's health checks, every 100 ms.
+    let checker = {
+        let (backends, stop) = (backends.clone(), stop.clone());
+        tokio::spawn(async move {
+            let http = http();
+            loop {
+                let bases: Vec<String> = backends
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|b| b.0.clone())
+                    .collect();
+                for base in bases {
+                    let ready = matches!(
+                        http.get(format!("{base}/readyz")).timeout(Duration::from_millis(500)).send().await,
+                        Ok(r) if r.status() == 200
+                    );
+                    for b in backends.lock().unwrap().iter_mut().filter(|b| b.0 == base) {
+                        b.1 = ready;
+                    }
+                }
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    // The client: round robin over the backends the balancer thinks ready.
+    let client = {
+        let (backends, stop) = (backends.clone(), stop.clone());
+        tokio::spawn(async move {
+            let http = http();
+            let (mut sent, mut failed, mut turn) = (0u32, Vec::new(), 0usize);
+            loop {
+                let ready: Vec<String> = backends
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|b| b.1)
+                    .map(|b| b.0.clone())
+                    .collect();
+                if let Some(base) = ready.get(turn % ready.len().max(1)) {
+                    turn += 1;
+                    sent += 1;
+                    match http
+                        .get(format!("{base}/v1/me"))
+                        .bearer_auth(BOOTSTRAP)
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status() == 200 => {}
+                        Ok(r) => failed.push(format!("{base}: {}", r.status())),
+                        Err(e) => failed.push(format!("{base}: {e}")),
+                    }
+                }
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return (sent, failed);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let mut running = Vec::new();
+    for mut old in first {
+        let replacement = Server::start(&spec).await;
+        backends
+            .lock()
+            .unwrap()
+            .push((replacement.base.clone(), false));
+        old.signal("TERM");
+        old.wait_exit(Duration::from_secs(30)).await;
+        backends.lock().unwrap().retain(|b| b.0 != old.base);
+        running.push(replacement);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (sent, failed) = client.await.unwrap();
+    checker.abort();
+    assert!(sent > 50, "the client kept asking: {sent}");
+    assert!(
+        failed.is_empty(),
+        "{} of {sent} failed: {failed:?}",
+        failed.len()
+    );
+    for s in running {
+        s.stop().await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

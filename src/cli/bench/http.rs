@@ -4,8 +4,10 @@
 //! through a role-assignable group, loaded through the use cases (not HTTP, so setup is quick).
 //! Every question's answer is verified first; then `concurrency` keep-alive clients ask for
 //! `seconds` each in two modes: one `GET /v1/access/check` per question, and
-//! `POST /v1/access/check` with 100 questions per request. Every request authenticates its
-//! bearer token as a real one would (a store read per request).
+//! `POST /v1/access/check` with 100 questions per request. The questions are asked by a user
+//! holding Global Reader with an ordinary session (the break-glass token would audit every
+//! request); a `GET` is authenticated from the session table, a `POST` reads its session from
+//! the store.
 //!
 //! The clients run in the same process and on the same cores as the server, so on a small
 //! machine they take part of its CPU: the figures are a floor for the server alone.
@@ -64,7 +66,12 @@ struct Directory {
     via_group: Uuid,
     /// Held directly (every seventh user).
     direct: Uuid,
+    /// The workload that asks: a user holding Global Reader, signed in with a password (an
+    /// ordinary session; the break-glass token would audit every request it makes).
+    reader_upn: String,
 }
+
+const READER_PASSWORD: &str = "bench-Reader-password-1";
 
 fn role(id: &str) -> Uuid {
     Uuid::parse_str(id).expect("a built-in role id")
@@ -76,13 +83,13 @@ pub async fn run(url: Option<String>, p: Params) -> anyhow::Result<Outcome> {
     let app = db
         .open(|c| c.bootstrap_token = Some(Secret::new(token.clone())))
         .await?;
-    let result = measure(&app, &token, &p).await;
+    let result = measure(&app, &p).await;
     app.store.close().await;
     db.remove();
     result
 }
 
-async fn measure(app: &AppState, token: &str, p: &Params) -> anyhow::Result<Outcome> {
+async fn measure(app: &AppState, p: &Params) -> anyhow::Result<Outcome> {
     let admin = bench_admin(app).await?;
     let setup = Stopwatch::start();
     let dir = load(app, &admin, p.users.max(1), p.groups.max(1)).await?;
@@ -104,6 +111,18 @@ async fn measure(app: &AppState, token: &str, p: &Params) -> anyhow::Result<Outc
         .await
     });
     let base = format!("http://{addr}");
+    let signed_in: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/auth/token"))
+        .json(&json!({ "username": dir.reader_upn, "password": READER_PASSWORD }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let reader_token = signed_in["access_token"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("the reader's sign-in failed: {signed_in}"))?
+        .to_string();
+    let token = reader_token.as_str();
 
     let mut problems = verify(&base, token, &questions).await?;
     let mut lines = Vec::new();
@@ -184,8 +203,25 @@ async fn load(
         groups: group_ids,
         via_group: role(eligo_core::roles::ids::HELPDESK_ADMINISTRATOR),
         direct: role(eligo_core::roles::ids::SECURITY_READER),
+        reader_upn: format!("http-bench-reader-{run}@bench.example"),
     };
     assign(app, admin, tier, dir.via_group).await?;
+    let reader = directory::create_user(
+        app,
+        admin,
+        NewUser {
+            user_principal_name: dir.reader_upn.clone(),
+            display_name: "HTTP bench reader".into(),
+            mail: None,
+            mail_nickname: None,
+            password: Some(READER_PASSWORD.into()),
+            manager_id: None,
+            account_enabled: true,
+        },
+    )
+    .await
+    .map_err(api)?;
+    assign(app, admin, reader.id, role(eligo_core::roles::ids::GLOBAL_READER)).await?;
 
     // Users in a few tasks (writes are serialized by the store either way).
     let tasks_n = 4.min(users);

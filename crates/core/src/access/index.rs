@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -133,11 +134,12 @@ struct Grant {
 }
 
 /// An assignment as the index keeps it: its id, and its role, holder and scope (as given) by
-/// interned id, in 64 bytes and one heap string, where the `Assignment` itself would take 128
-/// and four.
+/// interned id, in 64 bytes and one heap string (the id, shared with `Index::by_id`), where the
+/// `Assignment` itself would take 128 bytes and four strings.
 #[derive(Debug, Clone)]
 struct Slot {
-    id: Box<str>,
+    /// Shared with the key of `Index::by_id`: one allocation for both.
+    id: Arc<str>,
     role: u32,
     holder: u32,
     /// In `Index::given_scopes`: the scope as it was given, for reports.
@@ -179,7 +181,7 @@ pub struct Index {
     /// Assignments by slot; removed ones leave `None` and their slot on `free`.
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
-    by_id: FastMap<Box<str>, u32>,
+    by_id: FastMap<Arc<str>, u32>,
     /// `(role << 32) | holder` to what it holds.
     by_role_holder: FastMap<u64, SmallList<Grant, 1>>,
     /// By holder: its slots, every role.
@@ -357,7 +359,7 @@ impl Index {
         let role = self.roles.intern(&assignment.role);
         let holder = self.principal_mut(&assignment.principal);
         let scope = self.scopes.intern(&lower(&assignment.scope));
-        let id: Box<str> = assignment.id.as_str().into();
+        let id: Arc<str> = Arc::from(assignment.id);
         let window = assignment.window;
         let slot = Slot {
             id: id.clone(),

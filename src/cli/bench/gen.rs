@@ -5,24 +5,17 @@
 
 use std::io::Write;
 
-use eligo_core::access::workload::generate;
+use eligo_core::access::workload::{Shape, generate_shaped};
 
 /// Writes the workload to `out`.
-pub fn write(
-    out: &mut impl Write,
-    users: usize,
-    groups: usize,
-    assignments: usize,
-    seed: u64,
-) -> anyhow::Result<()> {
-    let text = generate(users, groups, assignments, seed);
+pub fn write(out: &mut impl Write, shape: &Shape) -> anyhow::Result<()> {
+    let text = generate_shaped(shape).to_jsonl();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
 }
 
-pub fn run(users: usize, groups: usize, assignments: usize, seed: u64) -> anyhow::Result<()> {
+pub fn run(shape: &Shape) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    write(&mut out, users, groups, assignments, seed)
-        .map_err(|e| anyhow::anyhow!("cannot write the workload to stdout: {e}"))
+    write(&mut out, shape).map_err(|e| anyhow::anyhow!("cannot write the workload to stdout: {e}"))
 }

@@ -14,7 +14,7 @@
 //!   many users and grants (PIM for Groups schedules over many groups among them).
 //! - `gen` and `check`: the effective-access index (no database): `gen` writes a generated
 //!   workload, `check` builds the index from a workload file, verifies every query's expected
-//!   answer and times the checks.
+//!   answer against the index and a plain reference evaluator (`reference`), and times both.
 
 mod activations;
 mod alert_scan;
@@ -27,6 +27,7 @@ mod http;
 mod package_expiry;
 mod packages;
 mod propagation;
+mod reference;
 mod reviews;
 mod signin;
 mod writes;
@@ -38,6 +39,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use clap::Subcommand;
+use eligo_core::access::workload::Shape;
 use eligo_core::request::{
     ExpirationInfo, ExpirationType, RequestAction, RequestKind, ScheduleInfo,
 };
@@ -194,15 +196,30 @@ pub enum BenchCommand {
         /// Users (each in one to three groups).
         #[arg(long, default_value_t = 100_000)]
         users: usize,
-        /// Groups (nested up to four deep).
+        /// Groups (nested up to --depth deep).
         #[arg(long, default_value_t = 10_000)]
         groups: usize,
-        /// Role assignments (to users and groups); also the number of queries (at least 1,000).
+        /// Role assignments (to users and groups); also the number of queries (at least 1,000)
+        /// unless --queries says.
         #[arg(long, default_value_t = 20_000)]
         assignments: usize,
         /// Seed of the generator.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Levels of nested groups (1 to 8): chains up to this many groups deep.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=8))]
+        depth: u8,
+        /// A scope tree of this many scopes (at least 12), up to four levels below `/`; by
+        /// default `/`, `/sub-N` and `/sub-N/rg-M` (11 to 40 subscriptions).
+        #[arg(long)]
+        scopes: Option<usize>,
+        /// Zipf exponent of group sizes (e.g. 1.0: a few huge groups, many small; one user in
+        /// fifty in 10 to 40 groups); 0, the default, draws groups uniformly.
+        #[arg(long, default_value_t = 0.0)]
+        skew: f64,
+        /// Queries (default: as many as assignments, at least 1,000).
+        #[arg(long)]
+        queries: Option<usize>,
     },
     /// Builds the effective-access index from a workload file, checks every query against its
     /// `expect` (each mismatch on stderr; any makes the command fail), then times the checks on
@@ -361,8 +378,19 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             groups,
             assignments,
             seed,
+            depth,
+            scopes,
+            skew,
+            queries,
         } => {
-            r#gen::run(users, groups, assignments, seed)?;
+            let shape = Shape {
+                depth: usize::from(depth),
+                scopes,
+                skew: skew.max(0.0),
+                queries,
+                ..Shape::new(users, groups, assignments, seed)
+            };
+            r#gen::run(&shape)?;
             return Ok(ExitCode::SUCCESS);
         }
         BenchCommand::Check {
@@ -713,7 +741,8 @@ mod tests {
                 uuid::Uuid::new_v4().simple()
             ));
             let mut file = std::fs::File::create(&path).unwrap();
-            super::r#gen::write(&mut file, 200, 20, 300, 5).unwrap();
+            let shape = eligo_core::access::workload::Shape::new(200, 20, 300, 5);
+            super::r#gen::write(&mut file, &shape).unwrap();
             Self(path)
         }
     }
@@ -751,6 +780,8 @@ mod tests {
             keys,
             [
                 "checks_per_sec",
+                "reference_checks_per_sec",
+                "ratio",
                 "p50_ns",
                 "p99_ns",
                 "build_ms",
@@ -760,6 +791,8 @@ mod tests {
         );
         assert_eq!(number(&f, "mismatches"), 0.0);
         assert!(number(&f, "checks_per_sec") > 0.0);
+        assert!(number(&f, "reference_checks_per_sec") > 0.0);
+        assert!(number(&f, "ratio") > 0.0);
         assert!(number(&f, "p50_ns") <= number(&f, "p99_ns"));
         assert!(number(&f, "build_ms") >= 0.0);
         assert!(number(&f, "rss_mib") > 0.0);

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -132,11 +133,18 @@ struct Grant {
     window: Window,
 }
 
+/// An assignment as the index keeps it: its id, and its role, holder and scope (as given) by
+/// interned id, in 64 bytes and one heap string (the id, shared with `Index::by_id`), where the
+/// `Assignment` itself would take 128 bytes and four strings.
 #[derive(Debug, Clone)]
 struct Slot {
-    assignment: Assignment,
+    /// Shared with the key of `Index::by_id`: one allocation for both.
+    id: Arc<str>,
     role: u32,
     holder: u32,
+    /// In `Index::given_scopes`: the scope as it was given, for reports.
+    scope: u32,
+    window: Window,
 }
 
 /// Sizes, for reports and benchmarks.
@@ -161,6 +169,8 @@ pub struct Index {
     roles: Interner,
     /// Assignment scopes, lower-cased (coverage is ASCII case-insensitive).
     scopes: Interner,
+    /// Assignment scopes as they were given (reported as given).
+    given_scopes: Interner,
     /// By principal: its role bits and first groups.
     nodes: Vec<Vertex>,
     /// By member in more than [`INLINE_UP`] groups: the groups past those in its node.
@@ -171,7 +181,7 @@ pub struct Index {
     /// Assignments by slot; removed ones leave `None` and their slot on `free`.
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
-    by_id: FastMap<Box<str>, u32>,
+    by_id: FastMap<Arc<str>, u32>,
     /// `(role << 32) | holder` to what it holds.
     by_role_holder: FastMap<u64, SmallList<Grant, 1>>,
     /// By holder: its slots, every role.
@@ -348,13 +358,15 @@ impl Index {
         let old = self.remove_assignment(&assignment.id);
         let role = self.roles.intern(&assignment.role);
         let holder = self.principal_mut(&assignment.principal);
-        let scope = self.scopes.intern(&assignment.scope.to_ascii_lowercase());
-        let id: Box<str> = assignment.id.as_str().into();
+        let scope = self.scopes.intern(&lower(&assignment.scope));
+        let id: Arc<str> = Arc::from(assignment.id);
         let window = assignment.window;
         let slot = Slot {
-            assignment,
+            id: id.clone(),
             role,
             holder,
+            scope: self.given_scopes.intern(&assignment.scope),
+            window,
         };
         let s = match self.free.pop() {
             Some(s) => {
@@ -412,17 +424,22 @@ impl Index {
             .fold(0, |bits, &x| bits | role_bit(self.slot(x).role));
         self.nodes[slot.holder as usize].role_bits = bits;
         self.free.push(s);
-        Some(slot.assignment)
+        Some(self.assignment_of(&slot))
     }
 
-    pub fn assignment(&self, id: &str) -> Option<&Assignment> {
+    pub fn assignment(&self, id: &str) -> Option<Assignment> {
         let s = *self.by_id.get(id)?;
-        self.slots[s as usize].as_ref().map(|slot| &slot.assignment)
+        self.slots[s as usize]
+            .as_ref()
+            .map(|slot| self.assignment_of(slot))
     }
 
     /// Every assignment, in no particular order.
-    pub fn assignments(&self) -> impl Iterator<Item = &Assignment> {
-        self.slots.iter().flatten().map(|slot| &slot.assignment)
+    pub fn assignments(&self) -> impl Iterator<Item = Assignment> + '_ {
+        self.slots
+            .iter()
+            .flatten()
+            .map(|slot| self.assignment_of(slot))
     }
 
     // ---- questions -----------------------------------------------------------------------
@@ -579,7 +596,7 @@ impl Index {
         while let Some(i) = self.next_up(&mut walk, at) {
             for &s in self.by_holder.get(&walk.nodes[i].id).into_iter().flatten() {
                 let slot = self.slot(s);
-                if slot.assignment.window.contains(at) {
+                if slot.window.contains(at) {
                     paths.push(self.path_up(&walk, i, slot));
                 }
             }
@@ -598,10 +615,10 @@ impl Index {
         };
         let mut out = Vec::new();
         for slot in self.slots.iter().flatten() {
-            if slot.role != r || !slot.assignment.window.contains(at) {
+            if slot.role != r || !slot.window.contains(at) {
                 continue;
             }
-            let a = &slot.assignment;
+            let a = self.assignment_of(slot);
             let mut walk = Walk::new(slot.holder);
             while let Some(i) = self.next_down(&mut walk, at) {
                 let node = &walk.nodes[i];
@@ -665,11 +682,7 @@ impl Index {
     /// The interned scopes `held` with `scope::covers(held, scope)`: `/`, the scope itself, and
     /// each prefix of it that a `/` follows (lower-cased, as coverage is case-insensitive).
     fn targets(&self, scope: &str) -> Targets {
-        let lower: Cow<str> = if scope.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(scope.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(scope)
-        };
+        let lower = lower(scope);
         let mut t = Targets::default();
         let mut add = |s: &str| {
             if let Some(id) = self.scopes.get(s) {
@@ -694,16 +707,36 @@ impl Index {
             .collect()
     }
 
+    /// The assignment a slot keeps, as it was given.
+    fn assignment_of(&self, slot: &Slot) -> Assignment {
+        Assignment {
+            id: slot.id.to_string(),
+            principal: self.principals.name(slot.holder).to_owned(),
+            role: self.roles.name(slot.role).to_owned(),
+            scope: self.given_scopes.name(slot.scope).to_owned(),
+            window: slot.window,
+        }
+    }
+
     fn path_up(&self, walk: &Walk, i: usize, slot: &Slot) -> Path {
-        let a = &slot.assignment;
+        let a = self.assignment_of(slot);
         Path {
-            assignment_id: a.id.clone(),
-            role: a.role.clone(),
-            scope: a.scope.clone(),
-            holder: a.principal.clone(),
+            assignment_id: a.id,
+            role: a.role,
+            scope: a.scope,
+            holder: a.principal,
             via: self.names(walk.via_up(i)),
             end: walk.nodes[i].until.min(Until::from_end(a.window.end)).end(),
         }
+    }
+}
+
+/// `s` ASCII lower-cased, copied only when it has an upper-case letter.
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
 }
 

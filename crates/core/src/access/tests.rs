@@ -1,10 +1,12 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 
 use super::naive::Naive;
-use super::workload::{generate, generate_workload, parse_workload};
+use super::workload::{
+    Shape, Workload, WorkloadParser, generate, generate_shaped, generate_workload, parse_workload,
+};
 use super::*;
 
 fn t(hours: i64) -> DateTime<Utc> {
@@ -687,6 +689,161 @@ fn generated_workload_checks_itself() {
     );
     let groups_only = parse_workload(&generate(0, 5, 20, 1)).unwrap();
     assert!(groups_only.index().stats().assignments == 20);
+}
+
+#[test]
+fn parsing_line_by_line_in_parts_gives_the_same_workload() {
+    let text = generate(50, 8, 120, 2);
+    let whole = parse_workload(&text).unwrap();
+    let mut parser = WorkloadParser::default();
+    let mut parts = Workload::default();
+    for (n, line) in text.lines().enumerate() {
+        parser.line(line).unwrap();
+        if n % 7 == 0 {
+            let part = parser.take();
+            parts.members.extend(part.members);
+            parts.assignments.extend(part.assignments);
+            parts.queries.extend(part.queries);
+        }
+    }
+    let rest = parser.finish();
+    parts.members.extend(rest.members);
+    parts.assignments.extend(rest.assignments);
+    parts.queries.extend(rest.queries);
+    assert_eq!(parts.members, whole.members);
+    assert_eq!(
+        parts.assignments, whole.assignments,
+        "default ids count every line"
+    );
+    assert_eq!(parts.queries, whole.queries);
+    // A repeated id is refused even after the first was taken out.
+    let mut parser = WorkloadParser::default();
+    let line = r#"{"kind":"assignment","principal":"u1","role":"r","scope":"/"}"#;
+    parser.line(line).unwrap();
+    parser.take();
+    parser.line("").unwrap();
+    let repeat = r#"{"kind":"assignment","id":"a1","principal":"u2","role":"r","scope":"/"}"#;
+    let err = parser.line(repeat).unwrap_err();
+    assert_eq!(err.line, 3);
+    assert!(err.message.contains("used twice"), "{err}");
+}
+
+#[test]
+fn eight_deep_nesting_and_inherited_scopes() {
+    // u in g1 in g2 ... in g8; g8 holds r1 at /a, g5 holds r2 at /a/b/c for a while.
+    let mut members = vec![Member {
+        group: "g1".into(),
+        member: "u".into(),
+        window: Window::ALWAYS,
+    }];
+    for i in 1..8 {
+        let window = if i == 6 { until(10) } else { Window::ALWAYS };
+        members.push(Member {
+            group: format!("g{}", i + 1),
+            member: format!("g{i}"),
+            window,
+        });
+    }
+    let assignments = vec![
+        assignment("a1", "g8", "r1", "/a", Window::ALWAYS),
+        assignment("a2", "g5", "r2", "/a/b/c", within(-5, 5)),
+    ];
+    let ix = Index::from_parts(members.clone(), assignments.clone());
+    let naive = Naive::new(&members, &assignments);
+    for (role, target, hour, expect) in [
+        ("r1", "/a/b/c/d", 0, true), // eight groups up, four scope levels down
+        ("r1", "/a", 0, true),
+        ("r1", "/A/B", 0, true),
+        ("r1", "/ab/c", 0, false),
+        ("r1", "/", 0, false),
+        ("r1", "/a/b/c/d", 10, false), // g6 -> g7 ended: g8 is out of reach
+        ("r2", "/a/b/c/d/e", 0, true),
+        ("r2", "/a/b", 0, false),
+        ("r2", "/a/b/c", 5, false),
+    ] {
+        let at = t(hour);
+        assert_eq!(
+            ix.allows("u", role, target, at),
+            expect,
+            "{role} {target} {hour}"
+        );
+        assert_eq!(
+            naive.allows("u", role, target, at),
+            expect,
+            "{role} {target} {hour}"
+        );
+        assert_eq!(ix.check("u", role, target, at).allowed, expect);
+    }
+    let d = ix.check("u", "r1", "/a/b/c/d", t(0));
+    let via: Vec<String> = (1..=8).map(|i| format!("g{i}")).collect();
+    assert_eq!(d.paths.len(), 1);
+    assert_eq!((&d.paths[0].via, d.paths[0].end), (&via, Some(t(10))));
+    assert_eq!(ix.groups_of("u", t(0)).len(), 8);
+    assert_eq!(ix.groups_of("u", t(10)).len(), 6);
+}
+
+#[test]
+fn shaped_workload_is_deep_skewed_and_checks_itself() {
+    let shape = Shape {
+        depth: 8,
+        scopes: Some(500),
+        skew: 1.0,
+        queries: Some(3000),
+        ..Shape::new(600, 80, 900, 3)
+    };
+    let w = generate_shaped(&shape);
+    assert_eq!(w, generate_shaped(&shape), "deterministic");
+    assert_eq!(parse_workload(&w.to_jsonl()).expect("parses"), w);
+    assert_eq!((w.users.len(), w.groups.len()), (600, 80));
+    assert_eq!((w.assignments.len(), w.queries.len()), (900, 3000));
+    // The scope tree: exactly as many scopes, four levels below `/`, `/sub-1` beside `/sub-10`.
+    assert_eq!(w.scopes.len(), 500);
+    assert_eq!(w.scopes.iter().collect::<BTreeSet<_>>().len(), 500);
+    assert!(w.scopes.iter().any(|s| s == "/sub-10"));
+    assert!(
+        w.scopes.iter().any(|s| s.matches('/').count() == 4),
+        "{:?}",
+        w.scopes
+    );
+    // Eight deep: u1 in g1 in g2 ... in g8.
+    let ix = w.index();
+    assert!(longest_chain(&w.members, "u1", &mut Vec::new()) >= 8);
+    assert!(ix.is_member("u1", "g8", t(0)).member);
+    // Skewed: the largest group has many times the members of a typical one.
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for m in &w.members {
+        *sizes.entry(&m.group).or_default() += 1;
+    }
+    let mut sizes: Vec<usize> = sizes.into_values().collect();
+    sizes.sort_unstable();
+    let (median, largest) = (sizes[sizes.len() / 2], sizes[sizes.len() - 1]);
+    assert!(largest > 10 * median, "largest {largest}, median {median}");
+    assert!(w.users.iter().any(|u| ix.groups_of(u, t(0)).len() >= 10));
+    // Every answer as the naive evaluator's, a useful mix, and inheritance deciding some.
+    let (mut allowed, mut inherited) = (0, 0);
+    for q in &w.queries {
+        let expect = q.expect.expect("generated queries say what they expect");
+        assert_eq!(
+            ix.allows(&q.principal, &q.role, &q.scope, q.at),
+            expect,
+            "{q:?}"
+        );
+        let d = ix.check(&q.principal, &q.role, &q.scope, q.at);
+        assert_eq!(d.allowed, expect, "{q:?}");
+        allowed += usize::from(expect);
+        inherited += usize::from(expect && d.paths.iter().all(|p| p.scope != q.scope));
+    }
+    assert!(allowed > w.queries.len() / 10, "{allowed} allowed");
+    assert!(allowed < w.queries.len() * 9 / 10, "{allowed} allowed");
+    assert!(
+        inherited > allowed / 5,
+        "{inherited} of {allowed} through a wider scope"
+    );
+    // The defaults are the original shape.
+    assert_eq!(
+        generate_shaped(&Shape::new(300, 40, 1200, 7)),
+        generate_workload(300, 40, 1200, 7)
+    );
 }
 
 /// The most groups on one simple chain of edges up from `p`.

@@ -23,7 +23,7 @@
 
 mod generate;
 
-pub use generate::{generate, generate_workload};
+pub use generate::{Shape, generate, generate_shaped, generate_workload};
 
 use std::collections::BTreeSet;
 
@@ -132,25 +132,63 @@ fn valid_window(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Res
 
 /// Parses a workload; the first bad line is the error.
 pub fn parse_workload(text: &str) -> Result<Workload, WorkloadError> {
-    let mut w = Workload::default();
-    let mut ids = BTreeSet::new();
-    for (i, raw) in text.lines().enumerate() {
+    let mut parser = WorkloadParser::default();
+    for raw in text.lines() {
+        parser.line(raw)?;
+    }
+    Ok(parser.finish())
+}
+
+/// A workload parsed one line at a time, for a caller that reads a large file line by line
+/// rather than holding its text beside the parse (`eligo bench check`). Lines are counted from
+/// 1 in errors, blank ones included, as [`parse_workload`] counts them.
+#[derive(Debug, Default)]
+pub struct WorkloadParser {
+    workload: Workload,
+    ids: BTreeSet<String>,
+    lines: usize,
+    /// Assignment lines in workloads already taken.
+    taken: usize,
+}
+
+impl WorkloadParser {
+    /// Parses the next line.
+    pub fn line(&mut self, raw: &str) -> Result<(), WorkloadError> {
+        self.lines += 1;
         let raw = raw.trim();
         if raw.is_empty() {
-            continue;
+            return Ok(());
         }
         let line = serde_json::from_str::<Line>(raw).map_err(|e| e.to_string());
-        let result = line.and_then(|line| w.push(line, &mut ids));
+        let result = line.and_then(|line| self.workload.push(line, &mut self.ids, self.taken));
         result.map_err(|message| WorkloadError {
-            line: i + 1,
+            line: self.lines,
             message,
-        })?;
+        })
     }
-    Ok(w)
+
+    /// What was parsed since the last call, taken out (a caller may index it and keep the
+    /// queries in a form of its own as it reads). Assignment ids stay known: one repeated in a
+    /// later line is still refused.
+    pub fn take(&mut self) -> Workload {
+        self.taken += self.workload.assignments.len();
+        std::mem::take(&mut self.workload)
+    }
+
+    /// The workload of every line so far (since the last [`WorkloadParser::take`]).
+    pub fn finish(self) -> Workload {
+        self.workload
+    }
 }
 
 impl Workload {
-    fn push(&mut self, line: Line, ids: &mut BTreeSet<String>) -> Result<(), String> {
+    /// Adds a line; `earlier` assignment lines were taken out before (for default ids).
+    fn push(
+        &mut self,
+        line: Line,
+        ids: &mut BTreeSet<String>,
+        earlier: usize,
+    ) -> Result<(), String> {
         match line {
             Line::User { id } => {
                 nonempty("id", &id)?;
@@ -195,7 +233,8 @@ impl Workload {
                 nonempty("role", &role)?;
                 valid_scope("scope", &scope)?;
                 valid_window(start, end)?;
-                let id = id.unwrap_or_else(|| default_assignment_id(self.assignments.len() + 1));
+                let n = earlier + self.assignments.len() + 1;
+                let id = id.unwrap_or_else(|| default_assignment_id(n));
                 nonempty("id", &id)?;
                 if !ids.insert(id.clone()) {
                     return Err(format!("assignment id {id:?} is used twice"));

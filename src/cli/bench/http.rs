@@ -12,7 +12,6 @@
 //! The clients run in the same process and on the same cores as the server, so on a small
 //! machine they take part of its CPU: the figures are a floor for the server alone.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use chrono::TimeDelta;
@@ -21,7 +20,7 @@ use eligo_core::request::{ExpirationType, RequestAction, RequestKind};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::app::{self, AppState};
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clock::Stopwatch;
 use crate::config::Secret;
@@ -96,21 +95,7 @@ async fn measure(app: &AppState, p: &Params) -> anyhow::Result<Outcome> {
     let setup = setup.elapsed();
     let questions = questions(&dir);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = app::build_router(app.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = stopped.await;
-        })
-        .await
-    });
-    let base = format!("http://{addr}");
+    let (base, server) = super::serve_in_process(app).await?;
     let signed_in: Value = reqwest::Client::new()
         .post(format!("{base}/v1/auth/token"))
         .json(&json!({ "username": dir.reader_upn, "password": READER_PASSWORD }))
@@ -134,8 +119,7 @@ async fn measure(app: &AppState, p: &Params) -> anyhow::Result<Outcome> {
             lines.push(drive(&base, token, &questions, p, true).await?);
         }
     }
-    let _ = stop.send(());
-    server.await??;
+    server.stop().await?;
 
     let mut results = Vec::new();
     for (line, errors) in lines {
@@ -221,7 +205,13 @@ async fn load(
     )
     .await
     .map_err(api)?;
-    assign(app, admin, reader.id, role(eligo_core::roles::ids::GLOBAL_READER)).await?;
+    assign(
+        app,
+        admin,
+        reader.id,
+        role(eligo_core::roles::ids::GLOBAL_READER),
+    )
+    .await?;
 
     // Users in a few tasks (writes are serialized by the store either way).
     let tasks_n = 4.min(users);

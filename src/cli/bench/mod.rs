@@ -500,6 +500,39 @@ fn api(e: ApiError) -> anyhow::Error {
     anyhow::anyhow!("{}: {} [{}]", e.code, e.message, details.join("; "))
 }
 
+/// A server in this process: the router `eligo serve` uses on a loopback port. Answers its
+/// base URL and a handle that stops it (gracefully) and waits for it.
+async fn serve_in_process(app: &AppState) -> anyhow::Result<(String, InProcessServer)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let router = crate::app::build_router(app.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    Ok((format!("http://{addr}"), InProcessServer { stop, task }))
+}
+
+struct InProcessServer {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl InProcessServer {
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await??;
+        Ok(())
+    }
+}
+
 /// The database a benchmark runs on: the given URL, or a scratch SQLite file removed afterwards.
 struct BenchDb {
     url: String,

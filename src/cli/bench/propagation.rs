@@ -10,35 +10,16 @@
 //!   B's first answers were still the old state (reads may lag by the feed's latency; writes
 //!   never do).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::app::{self, AppState};
+use crate::app::AppState;
 use crate::clock::Stopwatch;
 use crate::config::Secret;
 
 use super::{BenchDb, Outcome, ms, percentile};
-
-async fn serve(app: &AppState) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = app::build_router(app.clone());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = stopped.await;
-        })
-        .await
-    });
-    Ok((format!("http://{addr}"), stop))
-}
 
 async fn send(
     http: &reqwest::Client,
@@ -80,8 +61,8 @@ async fn measure(
     token: &str,
     rounds: usize,
 ) -> anyhow::Result<Outcome> {
-    let (base_a, stop_a) = serve(a).await?;
-    let (base_b, stop_b) = serve(b).await?;
+    let (base_a, server_a) = super::serve_in_process(a).await?;
+    let (base_b, server_b) = super::serve_in_process(b).await?;
     let http = reqwest::Client::new();
     let nick = Uuid::new_v4().simple().to_string();
     let (status, user) = send(
@@ -176,8 +157,8 @@ async fn measure(
             answer.push(acked.elapsed());
         }
     }
-    let _ = stop_a.send(());
-    let _ = stop_b.send(());
+    server_a.stop().await?;
+    server_b.stop().await?;
     index.sort();
     answer.sort();
     let line = format!(

@@ -405,3 +405,70 @@ async fn a_rolling_restart_fails_no_request() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A sign-out through one server holds on the other: at once for a write (which reads its
+/// session from the store), within the staleness bound for a read (answered from the session
+/// table), and never undone; a disabled account likewise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_or_a_disabled_account_holds_on_every_server() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return;
+    };
+    let dir = temp_dir("sign-out");
+    let spec = Spec::postgres(&dir, url);
+    let (a, b) = tokio::join!(Server::start(&spec), Server::start(&spec));
+    let (api_a, api_b) = (a.client(), b.client());
+    for nick in ["leaver", "disabled"] {
+        create_user(&api_a, nick).await;
+    }
+    let token_of = |body: Value| body["access_token"].as_str().unwrap().to_string();
+    let (_, signed) = api_a.sign_in("leaver@contoso.example", PASSWORD).await;
+    let leaver = token_of(signed);
+    let (_, signed) = api_b.sign_in("disabled@contoso.example", PASSWORD).await;
+    let disabled = token_of(signed);
+    for token in [&leaver, &disabled] {
+        // Each session works on the server that did not issue it.
+        for api in [&api_a, &api_b] {
+            let (status, me) = api.get("/v1/me", token).await;
+            assert_eq!(status, 200, "{me}");
+        }
+    }
+
+    let (status, body) = api_a.post("/v1/auth/logout", &leaver, json!({})).await;
+    assert!(status == 204 || status == 200, "{status} {body}");
+    let (_, me) = api_b.get("/v1/me", &disabled).await;
+    let id_disabled = me["id"].as_str().unwrap().to_string();
+    let (status, body) = api_a
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/v1/users/{id_disabled}"),
+            Some(BOOTSTRAP),
+            Some(json!({ "accountEnabled": false })),
+        )
+        .await
+        .unwrap();
+    assert!(status == 204 || status == 200, "{status} {body}");
+
+    for token in [&leaver, &disabled] {
+        // A write through B: refused at once.
+        let (status, body) = api_b
+            .post("/v1/me/authenticationMethods/totp", token, json!({}))
+            .await;
+        assert_eq!(status, 401, "a write with a dead session: {body}");
+        // A read through B: refused within the bound, and from then on.
+        let mut polls = 0;
+        while api_b.get("/v1/me", token).await.0 != 401 {
+            polls += 1;
+            assert!(polls < 400, "a read with a dead session still answered");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for _ in 0..3 {
+            assert_eq!(api_b.get("/v1/me", token).await.0, 401);
+            assert_eq!(api_a.get("/v1/me", token).await.0, 401);
+        }
+    }
+    for s in [a, b] {
+        s.stop().await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

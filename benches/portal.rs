@@ -223,7 +223,7 @@ async fn main() -> anyhow::Result<()> {
     config.master_key = Some(Secret::new(eligo::keys::BENCH_KEY));
     let clock = Arc::new(eligo::clock::SystemClock);
     let (app, _) = eligo::server::prepare(config, clock, true).await?;
-    let router = eligo::app::build_router(app.clone());
+    let router = eligo::router::build_router(app.clone());
 
     if args.audit_entries > 0 {
         grow_audit_log(&app, args.audit_entries).await?;

@@ -21,6 +21,8 @@ pub mod outbound;
 pub mod outbox;
 pub mod portal;
 pub mod provisioning;
+pub mod router;
 pub mod server;
 pub mod service;
 pub mod waker;
+pub mod wiring;

@@ -10,7 +10,7 @@
 //! - Shutdown stops accepting, lets in-flight requests finish (up to 10 s), then returns.
 //!
 //! Per-request limits (a request timeout, a cap on requests in flight answered 503 with
-//! `Retry-After`) are layers of the router (`app::build_router`), so the tests see them too.
+//! `Retry-After`) are layers of the router (`router::build_router`), so the tests see them too.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -401,7 +401,7 @@ mod tests {
     /// errors with Graph's error body.
     #[test]
     fn every_operation_declares_its_errors() {
-        let (_, doc) = crate::app::routes();
+        let (_, doc) = crate::router::routes();
         let doc = polish(&doc);
         assert!(doc.pointer("/components/schemas/Error").is_some());
         // Every reference resolves.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::app::{self, App, AppState};
+use crate::app::{App, AppState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::service::{bootstrap, demo};
@@ -120,7 +120,7 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
                 .with_context(|| format!("binding ELIGO_METRICS_LISTEN {addr}"))?;
             tracing::info!(address = %listener.local_addr()?, "metrics listening");
             Some(tokio::spawn(async move {
-                let _ = axum::serve(listener, app::metrics_router()).await;
+                let _ = axum::serve(listener, crate::router::metrics_router()).await;
             }))
         }
         None => None,
@@ -138,7 +138,7 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let feeds = tokio::spawn(crate::notify::audit_feed::run_forever(app.clone()));
     // Counted failed sign-ins and step-ups are written when their burst ends.
     let failures = tokio::spawn(crate::service::audit::flush_failures_forever(app.clone()));
-    let router = app::build_router(app.clone());
+    let router = crate::router::build_router(app.clone());
     let drained = {
         let app = app.clone();
         async move {

@@ -1519,7 +1519,7 @@ async fn repeated_filter_conditions_are_all_applied() {
 
 /// A known path with a method it does not serve answers 405, but with an empty body.
 ///
-/// Where: `src/app.rs` `build_router` sets `.fallback(not_found)`, which does not cover a
+/// Where: `src/router.rs` `build_router` sets `.fallback(not_found)`, which does not cover a
 /// path that exists with another method; it needs a method-not-allowed fallback too.
 #[tokio::test]
 async fn wrong_methods_answer_in_the_error_shape() {

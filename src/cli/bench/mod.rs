@@ -506,7 +506,7 @@ async fn serve_in_process(app: &AppState) -> anyhow::Result<(String, InProcessSe
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = crate::app::build_router(app.clone());
+    let router = crate::router::build_router(app.clone());
     let task = tokio::spawn(async move {
         axum::serve(
             listener,

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::{self, AppState};
+use crate::app::AppState;
 use crate::auth::totp::TotpCredential;
 use crate::clock::Stopwatch;
 use crate::service::directory::{self, NewUser};
@@ -68,7 +68,7 @@ async fn measure(app: &AppState, p: &Params) -> anyhow::Result<Outcome> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = app::build_router(app.clone());
+    let router = crate::router::build_router(app.clone());
     let server = tokio::spawn(async move {
         axum::serve(
             listener,

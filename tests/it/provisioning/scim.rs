@@ -121,7 +121,7 @@ async fn an_activation_is_pushed_and_its_expiry_removes_it() {
 
     // The time from the end to the removal downstream is exported for Prometheus (served on
     // the metrics listener or to the metrics token: `audit::health_and_metrics` covers that).
-    let text = eligo::app::metrics_handle().render();
+    let text = eligo::router::metrics_handle().render();
     assert!(
         text.contains("eligo_revocation_latency_seconds"),
         "the revocation histogram is exported"

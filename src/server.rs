@@ -40,6 +40,7 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
             "--demo serves a tenant whose passwords are public; it listens only on a loopback address (not {listen})"
         );
     }
+    let _only_server = lock_sqlite(config.database_url.expose())?;
     let (app, first) = prepare(config, Arc::new(SystemClock), with_demo).await?;
     if let Some(note) = crate::keys::take_generated_note() {
         println!("\n{note}\n");
@@ -200,6 +201,38 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("eligo stopped");
     Ok(())
+}
+
+/// One `eligo serve` per SQLite database: its index and session table learn only its own
+/// commits (there is no change log to follow, unlike PostgreSQL), so a second server on the
+/// same file would answer from a state that never sees the first one's sign-outs and
+/// revocations. The lock file is held until the process ends (a crash releases it too).
+fn lock_sqlite(database_url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(path) = database_url.strip_prefix("sqlite://") else {
+        return Ok(None);
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    let lock = std::path::PathBuf::from(format!("{path}.serve-lock"));
+    if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .with_context(|| format!("opening {}", lock.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another eligo serve is using the SQLite database {path} (lock {}); one server per \
+             SQLite database, or run several on PostgreSQL (README: Several servers)",
+            lock.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", lock.display()))
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -291,3 +291,25 @@ async fn bench_writes_smoke() {
     assert!(result.contains("backend=sqlite"), "{result}");
     clean(&dir);
 }
+
+/// One `eligo serve` per SQLite database (its index and session table follow only its own
+/// commits): a second refuses to start and says why; after the first is killed the database
+/// is free again.
+#[tokio::test]
+async fn a_second_server_on_one_sqlite_database_refuses_to_start() {
+    let dir = temp_dir("proc-one-sqlite");
+    let spec = Spec::sqlite(&dir);
+    let first = Server::start(&spec).await;
+    let out = run_on(&spec, &["serve", "--listen", "127.0.0.1:0"], &[]).await;
+    assert!(!out.ok(), "a second server started: {}", out.show());
+    assert!(
+        out.stderr
+            .contains("another eligo serve is using the SQLite database"),
+        "{}",
+        out.show()
+    );
+    first.kill9().await;
+    let again = Server::start(&spec).await;
+    again.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

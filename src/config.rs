@@ -100,6 +100,9 @@ pub struct Config {
     pub reconcile_interval: TimeDelta,
     /// Delivery attempts before an outbox job is dead-lettered (status failed).
     pub outbox_max_attempts: u32,
+    /// Write transactions committed together at most (`ELIGO_GROUP_COMMIT_MAX`; 1 turns
+    /// group commit off).
+    pub group_commit_max: usize,
     /// How long an outbox claim holds (`ELIGO_OUTBOX_LEASE`): a job whose server died is
     /// delivered by another after it. Longer than any delivery takes.
     pub outbox_lease: TimeDelta,
@@ -195,6 +198,7 @@ struct FileConfig {
     link_lifetime: Option<String>,
     reconcile_interval: Option<String>,
     outbox_max_attempts: Option<u32>,
+    group_commit_max: Option<usize>,
     outbox_lease: Option<String>,
     portal_idle_timeout: Option<String>,
     shutdown_drain: Option<String>,
@@ -252,6 +256,7 @@ impl Config {
             link_lifetime: TimeDelta::days(1),
             reconcile_interval: TimeDelta::minutes(5),
             outbox_max_attempts: 10,
+            group_commit_max: 32,
             outbox_lease: TimeDelta::seconds(60),
             portal_idle_timeout: TimeDelta::minutes(30),
             shutdown_drain: TimeDelta::zero(),
@@ -460,6 +465,11 @@ impl Config {
                 .parse()
                 .with_context(|| format!("ELIGO_OUTBOX_MAX_ATTEMPTS={v} is not a number"))?;
         }
+        if let Some(v) = var("ELIGO_GROUP_COMMIT_MAX") {
+            cfg.group_commit_max = v
+                .parse()
+                .with_context(|| format!("ELIGO_GROUP_COMMIT_MAX={v} is not a number"))?;
+        }
         cfg.public_url = cfg.public_url.trim_end_matches('/').to_string();
         if !(cfg.public_url.starts_with("http://") || cfg.public_url.starts_with("https://")) {
             bail!("ELIGO_PUBLIC_URL must start with http:// or https://");
@@ -472,6 +482,9 @@ impl Config {
         }
         if cfg.outbox_max_attempts == 0 {
             bail!("ELIGO_OUTBOX_MAX_ATTEMPTS must be at least 1");
+        }
+        if !(1..=1000).contains(&cfg.group_commit_max) {
+            bail!("ELIGO_GROUP_COMMIT_MAX must be between 1 (off) and 1000");
         }
         if let Some(s) = &cfg.link_secret
             && s.expose().len() < 32
@@ -572,6 +585,9 @@ impl Config {
         }
         if let Some(v) = f.outbox_max_attempts {
             self.outbox_max_attempts = v;
+        }
+        if let Some(v) = f.group_commit_max {
+            self.group_commit_max = v;
         }
         if let Some(v) = f.shutdown_drain {
             self.shutdown_drain = digest_interval("shutdown_drain", &v)?;

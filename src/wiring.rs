@@ -22,6 +22,7 @@ impl App {
         clock: Arc<dyn Clock>,
         config: Config,
     ) -> crate::error::ApiResult<AppState> {
+        store.limit_group_commit(config.group_commit_max);
         let (index, head) =
             crate::service::access::live::LiveIndex::load(&*store, clock.now()).await?;
         let access = Arc::new(index);

@@ -255,7 +255,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { command } => bench::run(command).await,
+        Command::Bench { command } => {
+            // Quiet unless asked (ELIGO_LOG=sqlx::query=debug counts a benchmark's statements).
+            if std::env::var_os("ELIGO_LOG").is_some() {
+                init_logging(LogFormat::Text);
+            }
+            bench::run(command).await
+        }
         Command::Client(command) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             client::run(command).await

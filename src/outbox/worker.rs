@@ -296,6 +296,8 @@ async fn record(app: &AppState, attempts: Vec<Attempt>) -> ApiResult<Delivered> 
     // Each connector's last outcome in this batch decides its health.
     let mut health: HashMap<Uuid, Result<(), String>> = HashMap::new();
     let mut revoked = Vec::new();
+    // Delivered jobs are recorded together at the end (one statement, not one per job).
+    let mut delivered = Vec::new();
     for attempt in attempts {
         let kind = attempt.job.kind.clone();
         for effect in attempt.delivery.effects {
@@ -371,8 +373,14 @@ async fn record(app: &AppState, attempts: Vec<Attempt>) -> ApiResult<Delivered> 
         };
         metrics::counter!("eligo_outbox_deliveries_total", "kind" => kind, "result" => result)
             .increment(1);
-        tx.complete_job(attempt.job.id, &outcome, now).await?;
+        match outcome {
+            JobOutcome::Delivered => delivered.push(attempt.job.id),
+            outcome => {
+                tx.complete_job(attempt.job.id, &outcome, now).await?;
+            }
+        }
     }
+    tx.complete_delivered_jobs(&delivered, now).await?;
     for (connector, outcome) in health {
         crate::provisioning::health::record(&mut *tx, connector, outcome, now).await?;
     }

@@ -145,10 +145,16 @@ impl Journal {
         };
         let _order = self.order.lock().await;
         commit.await?;
-        match (self.feed(), seq) {
-            (Some(feed), Some(seq)) => feed.committed_here(seq, &changes, &listener).await,
-            _ => listener(&changes),
-        }
+        self.report(&changes, seq, &listener).await;
         Ok(())
+    }
+
+    /// Hands one committed transaction's `changes` (number `seq` in the change log, if any) to
+    /// `listener`; the caller holds the commit-order lock.
+    pub(crate) async fn report(&self, changes: &[Change], seq: Option<u64>, listener: &Listener) {
+        match (self.feed(), seq) {
+            (Some(feed), Some(seq)) => feed.committed_here(seq, changes, listener).await,
+            _ => listener(changes),
+        }
     }
 }

@@ -154,6 +154,9 @@ pub trait EffectsTx: Send {
         limit: i64,
         server: &str,
     ) -> Result<Vec<Job>>;
+    /// Records that the running jobs of `ids` were delivered at `now`, in one statement per
+    /// thousand; returns how many were still running (a reclaimed one is left alone).
+    async fn complete_delivered_jobs(&mut self, ids: &[Uuid], now: DateTime<Utc>) -> Result<u64>;
     /// Records how a running job's attempt ended; false when it is not running (e.g. reclaimed).
     async fn complete_job(
         &mut self,

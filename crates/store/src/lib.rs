@@ -61,6 +61,10 @@ pub enum StoreError {
     /// time (the change log unreadable, or a gap being repaired): nothing was written.
     #[error("this server's access index is behind the database (change {0})")]
     Behind(u64),
+    /// The group-committed batch this write was part of did not commit (see `batch`); nothing
+    /// of it was written.
+    #[error("write batch failed: {message}")]
+    Batch { message: String, unreachable: bool },
     /// The master key is missing, wrong for this database, or unusable: the store refuses to
     /// open (and changes nothing) rather than seal new secrets under a key that cannot open the
     /// old ones.
@@ -81,6 +85,7 @@ impl StoreError {
         let e = match self {
             StoreError::Database(e) => e,
             StoreError::Behind(_) => return true,
+            StoreError::Batch { unreachable, .. } => return *unreachable,
             _ => return false,
         };
         match e {
@@ -99,6 +104,15 @@ impl StoreError {
             _ => false,
         }
     }
+}
+
+/// What group commit did since the store opened: database transactions committed, the write
+/// transactions (members) in them, and writers waiting for their turn now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupCommits {
+    pub commits: u64,
+    pub members: u64,
+    pub waiting: u64,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -130,6 +144,14 @@ pub trait Store: Send + Sync + 'static {
     fn before_commit(&self, hook: Arc<dyn BeforeCommit>);
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// At most `max_members` write transactions per database commit (1: each commits alone).
+    fn limit_group_commit(&self, max_members: usize) {
+        let _ = max_members;
+    }
+    /// Group commit so far (see `GroupCommits`).
+    fn group_commits(&self) -> GroupCommits {
+        GroupCommits::default()
+    }
 
     // Sign-in throttling, shared by every server on this database. Each call is its own small
     // transaction outside the write transactions' order (counting a failure never waits for a

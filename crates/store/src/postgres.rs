@@ -21,6 +21,9 @@ pub type Db = sqlx::Postgres;
 
 // The shared SQL is compiled once per backend on purpose (see shared_sql.rs).
 #[allow(clippy::duplicate_mod)]
+#[path = "batch.rs"]
+mod batch;
+#[allow(clippy::duplicate_mod)]
 #[path = "shared_sql.rs"]
 mod shared;
 #[allow(clippy::duplicate_mod)]
@@ -51,6 +54,8 @@ const WRITE_WAIT: Duration = Duration::from_secs(5);
 pub struct PostgresStore {
     pool: PgPool,
     journal: Arc<Journal>,
+    /// Group commit of the write transactions (see `batch`).
+    batcher: batch::Batcher,
     keys: Arc<Keyring>,
     /// How many stored values `open` sealed again.
     resealed: u64,
@@ -235,11 +240,12 @@ impl PostgresStore {
         sqlx::query("SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE")
             .execute(&mut *tx)
             .await?;
-        let mut tx = shared::SqlTx::write(tx, journal.clone(), keys.clone());
+        let mut tx = shared::SqlTx::write(shared::Conn::Own(tx), journal.clone(), keys.clone());
         let resealed = tx.reseal().await?;
         Box::new(tx).commit().await?;
         Ok(Self {
             pool,
+            batcher: batch::Batcher::new(journal.clone()),
             journal,
             keys,
             resealed,
@@ -263,19 +269,25 @@ impl Store for PostgresStore {
     /// final): whatever the transaction decides from the access index (authorization, the
     /// downstream plan) it decides on the database's state, not on a lagging copy.
     async fn write(&self) -> Result<Box<dyn Tx>> {
-        let mut tx = self.pool.begin().await?;
-        let head: i64 =
-            sqlx::query_scalar("SELECT change_seq FROM audit_head WHERE id = 1 FOR UPDATE")
-                .fetch_one(&mut *tx)
-                .await?;
-        if let Some(feed) = self.journal.feed()
-            && feed.is_following()
-            && !feed.caught_up(head as u64, WRITE_WAIT).await
-        {
-            return Err(StoreError::Behind(head as u64));
-        }
+        let begin = async || {
+            let mut tx = self.pool.begin().await?;
+            let head: i64 =
+                sqlx::query_scalar("SELECT change_seq FROM audit_head WHERE id = 1 FOR UPDATE")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if let Some(feed) = self.journal.feed()
+                && feed.is_following()
+                && !feed.caught_up(head as u64, WRITE_WAIT).await
+            {
+                return Err(StoreError::Behind(head as u64));
+            }
+            Ok(tx)
+        };
+        // A batch holds the head lock from its first member to its COMMIT: nobody else
+        // commits meanwhile, so the index stays current but for the batch's own additions.
+        let member = self.batcher.join(begin).await?;
         Ok(Box::new(shared::SqlTx::write(
-            tx,
+            shared::Conn::Member(member),
             self.journal.clone(),
             self.keys.clone(),
         )))
@@ -305,6 +317,14 @@ impl Store for PostgresStore {
 
     fn sealing(&self) -> (&str, u64) {
         (self.keys.primary_id(), self.resealed)
+    }
+
+    fn limit_group_commit(&self, max_members: usize) {
+        self.batcher.limit(max_members);
+    }
+
+    fn group_commits(&self) -> crate::GroupCommits {
+        self.batcher.stats()
     }
 
     fn backend(&self) -> &'static str {
@@ -353,7 +373,7 @@ impl Store for PostgresStore {
 /// notification delivered at COMMIT (see `feed`). Runs under the head lock, so the numbers
 /// follow commit order without gaps; a rollback takes the number back.
 pub(crate) async fn log_changes(
-    tx: &mut sqlx::Transaction<'static, Db>,
+    tx: &mut <Db as sqlx::Database>::Connection,
     changes: &[Change],
 ) -> Result<Option<u64>> {
     let body = serde_json::to_string(changes).expect("changes always serialize");
@@ -365,12 +385,12 @@ pub(crate) async fn log_changes(
          FROM next RETURNING seq",
     )
     .bind(body)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(CHANNEL)
         .bind(seq.to_string())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(Some(seq as u64))
 }

@@ -111,7 +111,7 @@ impl EffectsTx for SqlTx {
         .await?;
         let written = done.rows_affected() == 1;
         if written {
-            self.record(Change::JobEnqueued { due_at: job.due_at });
+            self.record_addition(Change::JobEnqueued { due_at: job.due_at });
         }
         Ok(written)
     }
@@ -140,6 +140,25 @@ impl EffectsTx for SqlTx {
         let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
         jobs.sort_by_key(|j| j.created_at);
         Ok(jobs)
+    }
+
+    async fn complete_delivered_jobs(&mut self, ids: &[Uuid], now: DateTime<Utc>) -> Result<u64> {
+        let mut done = 0;
+        for chunk in ids.chunks(1000) {
+            let mut q =
+                QueryBuilder::<Db>::new("UPDATE outbox SET status = 'delivered', delivered_at = ");
+            q.push_bind(micros(now))
+                .push(", updated_at = ")
+                .push_bind(micros(now))
+                .push(", last_error = NULL WHERE status = 'running' AND id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_string());
+            }
+            q.push(")");
+            done += q.build().execute(&mut *self.tx).await?.rows_affected();
+        }
+        Ok(done)
     }
 
     async fn complete_job(
@@ -221,7 +240,7 @@ impl EffectsTx for SqlTx {
             .await?;
         let retried = done.rows_affected() == 1;
         if retried {
-            self.record(Change::JobEnqueued { due_at: now });
+            self.record_addition(Change::JobEnqueued { due_at: now });
         }
         Ok(retried)
     }

@@ -28,33 +28,74 @@ use crate::{
 };
 
 pub struct SqlTx {
-    pub(super) tx: sqlx::Transaction<'static, Db>,
+    pub(super) tx: Conn,
     /// For a write transaction: the store's journal, and what this transaction changed.
     journal: Option<Arc<Journal>>,
     changes: Vec<Change>,
+    /// A change may have taken access away (see `record`): a batch commits after it.
+    narrows: bool,
+    /// The audit chain's head as this transaction sees it, read once; `head_moved` when
+    /// entries were appended and the head row is to be written at commit (one statement per
+    /// transaction rather than one per entry).
+    head: Option<(i64, String)>,
+    head_moved: bool,
+    /// Entries appended (sealed onto `head`) but not yet inserted: written together, a few
+    /// statements for a whole transaction's entries, before anything reads the audit tables
+    /// and at commit.
+    pending_audit: Vec<PendingEntry>,
     /// Seals and opens the secrets this transaction writes and reads (see `seal`).
     pub(super) keys: Arc<Keyring>,
+}
+
+/// The connection a transaction's statements run on: a transaction of its own (reads, and
+/// the writes at opening), or a turn in the open group-commit batch (see `batch`).
+pub enum Conn {
+    Own(sqlx::Transaction<'static, Db>),
+    Member(super::batch::Member),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = <Db as sqlx::Database>::Connection;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Conn::Own(tx) => tx,
+            Conn::Member(m) => &m.open().tx,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Conn::Own(tx) => tx,
+            Conn::Member(m) => &mut m.open_mut().tx,
+        }
+    }
 }
 
 impl SqlTx {
     pub(super) fn read(tx: sqlx::Transaction<'static, Db>, keys: Arc<Keyring>) -> Self {
         Self {
-            tx,
+            tx: Conn::Own(tx),
             journal: None,
             changes: Vec::new(),
+            narrows: false,
+            head: None,
+            head_moved: false,
+            pending_audit: Vec::new(),
             keys,
         }
     }
 
-    pub(super) fn write(
-        tx: sqlx::Transaction<'static, Db>,
-        journal: Arc<Journal>,
-        keys: Arc<Keyring>,
-    ) -> Self {
+    pub(super) fn write(tx: Conn, journal: Arc<Journal>, keys: Arc<Keyring>) -> Self {
         Self {
             tx,
             journal: Some(journal),
             changes: Vec::new(),
+            narrows: false,
+            head: None,
+            head_moved: false,
+            pending_audit: Vec::new(),
             keys,
         }
     }
@@ -83,7 +124,69 @@ impl SqlTx {
             })
     }
 
+    /// Journals a change that may take access away (a removal, an update, a revocation).
     pub(super) fn record(&mut self, change: Change) {
+        if self.journal.is_some() {
+            self.changes.push(change);
+            self.narrows = true;
+        }
+    }
+
+    /// Inserts the entries appended since the last flush: the log rows, their targets and
+    /// their names, one statement each.
+    async fn flush_audit(&mut self) -> Result<()> {
+        if self.pending_audit.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending_audit);
+        let mut q = QueryBuilder::<Db>::new(
+            "INSERT INTO audit_log (sequence, id, activity_at, category, activity, initiator_id, data) ",
+        );
+        q.push_values(&pending, |mut row, p| {
+            let c = &p.columns;
+            row.push_bind(c.sequence)
+                .push_bind(&c.id)
+                .push_bind(c.activity_at_micros)
+                .push_bind(&c.category)
+                .push_bind(&c.activity)
+                .push_bind(&c.initiator_id)
+                .push_bind(&p.data);
+        });
+        q.build().execute(&mut *self.tx).await?;
+        let targets: Vec<(i64, &String)> = pending
+            .iter()
+            .flat_map(|p| p.columns.target_ids.iter().map(|t| (p.columns.sequence, t)))
+            .collect();
+        if !targets.is_empty() {
+            let mut q = QueryBuilder::<Db>::new("INSERT INTO audit_targets (sequence, target_id) ");
+            q.push_values(&targets, |mut row, (sequence, target)| {
+                row.push_bind(*sequence).push_bind(*target);
+            });
+            q.build().execute(&mut *self.tx).await?;
+        }
+        let names: Vec<(i64, &str, &String)> = pending
+            .iter()
+            .flat_map(|p| {
+                let c = &p.columns;
+                c.actor_names
+                    .iter()
+                    .map(|n| (c.sequence, AUDIT_ACTOR, n))
+                    .chain(c.target_names.iter().map(|n| (c.sequence, AUDIT_TARGET, n)))
+            })
+            .collect();
+        if !names.is_empty() {
+            let mut q = QueryBuilder::<Db>::new("INSERT INTO audit_names (kind, name, sequence) ");
+            q.push_values(&names, |mut row, (sequence, kind, name)| {
+                row.push_bind(*kind).push_bind(*name).push_bind(*sequence);
+            });
+            q.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Journals a change that can only add (an insert): the members of a batch after it may
+    /// be decided on an index that does not have it yet (see `batch`).
+    pub(super) fn record_addition(&mut self, change: Change) {
         if self.journal.is_some() {
             self.changes.push(change);
         }
@@ -140,6 +243,16 @@ fn push_prefixes(q: &mut QueryBuilder<Db>, columns: &[&'static str], prefix: &st
 }
 
 /// The kinds of `audit_names` rows: the initiator's names, the targets' names.
+/// An audit entry sealed in a transaction, waiting to be inserted with the others.
+struct PendingEntry {
+    columns: eligo_core::audit::IndexColumns,
+    data: String,
+}
+
+/// Pending entries are inserted at commit, before a read of the audit tables, or when this
+/// many wait (each statement's parameters stay far below both databases' limits).
+const AUDIT_FLUSH_AT: usize = 64;
+
 const AUDIT_ACTOR: &str = "actor";
 const AUDIT_TARGET: &str = "target";
 
@@ -260,7 +373,7 @@ impl SqlTx {
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique(names.unique_what))?;
-        self.record(Change::Principal(PrincipalRow {
+        self.record_addition(Change::Principal(PrincipalRow {
             id,
             kind,
             display_name: names.display_name.to_string(),
@@ -602,7 +715,7 @@ impl Tx for SqlTx {
         .await?;
         let added = done.rows_affected() > 0;
         if added {
-            self.record(Change::Relation {
+            self.record_addition(Change::Relation {
                 group,
                 principal,
                 relation,
@@ -807,7 +920,7 @@ impl Tx for SqlTx {
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique("token"))?;
-        self.record(Change::Session(token.clone()));
+        self.record_addition(Change::Session(token.clone()));
         Ok(())
     }
 
@@ -889,7 +1002,7 @@ impl Tx for SqlTx {
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique("roleDefinition"))?;
-        self.record(Change::RoleDefinition(role.clone()));
+        self.record_addition(Change::RoleDefinition(role.clone()));
         Ok(())
     }
 
@@ -932,7 +1045,7 @@ impl Tx for SqlTx {
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique("roleSchedule"))?;
-        self.record(Change::Schedule(s.clone()));
+        self.record_addition(Change::Schedule(s.clone()));
         Ok(())
     }
 
@@ -1191,50 +1304,21 @@ impl Tx for SqlTx {
     async fn append_audit(&mut self, event: AuditEvent) -> Result<AuditEntry> {
         let (head_sequence, head_hash) = self.audit_head().await?;
         let entry = event.seal(head_sequence + 1, &head_hash);
-        // Every column is derived from the hashed entry, so `verify` can hold it against it.
-        let columns = entry.index_columns();
-        sqlx::query(
-            "INSERT INTO audit_log (sequence, id, activity_at, category, activity, initiator_id, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(columns.sequence)
-        .bind(&columns.id)
-        .bind(columns.activity_at_micros)
-        .bind(&columns.category)
-        .bind(&columns.activity)
-        .bind(&columns.initiator_id)
-        .bind(to_json(&entry))
-        .execute(&mut *self.tx)
-        .await?;
-        for target in &columns.target_ids {
-            sqlx::query("INSERT INTO audit_targets (sequence, target_id) VALUES ($1, $2)")
-                .bind(entry.sequence)
-                .bind(target)
-                .execute(&mut *self.tx)
-                .await?;
+        self.head = Some((entry.sequence, entry.hash.clone()));
+        self.head_moved = true;
+        self.pending_audit.push(PendingEntry {
+            // Every column is derived from the hashed entry, so `verify` can hold it against it.
+            columns: entry.index_columns(),
+            data: to_json(&entry),
+        });
+        if self.pending_audit.len() >= AUDIT_FLUSH_AT {
+            self.flush_audit().await?;
         }
-        for (kind, names) in [
-            (AUDIT_ACTOR, &columns.actor_names),
-            (AUDIT_TARGET, &columns.target_names),
-        ] {
-            for name in names {
-                sqlx::query("INSERT INTO audit_names (kind, name, sequence) VALUES ($1, $2, $3)")
-                    .bind(kind)
-                    .bind(name)
-                    .bind(entry.sequence)
-                    .execute(&mut *self.tx)
-                    .await?;
-            }
-        }
-        sqlx::query("UPDATE audit_head SET sequence = $1, hash = $2 WHERE id = 1")
-            .bind(entry.sequence)
-            .bind(&entry.hash)
-            .execute(&mut *self.tx)
-            .await?;
         Ok(entry)
     }
 
     async fn list_audit(&mut self, query: &AuditQuery, page: Page) -> Result<Vec<AuditEntry>> {
+        self.flush_audit().await?;
         let mut q = QueryBuilder::<Db>::new("SELECT data FROM audit_log WHERE 1 = 1");
         if let Some(category) = &query.category {
             q.push(" AND category = ").push_bind(category.clone());
@@ -1297,6 +1381,7 @@ impl Tx for SqlTx {
     }
 
     async fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        self.flush_audit().await?;
         let rows = sqlx::query(
             "SELECT data, sequence FROM audit_log WHERE sequence > $1 ORDER BY sequence LIMIT $2",
         )
@@ -1320,6 +1405,7 @@ impl Tx for SqlTx {
         after: i64,
         limit: i64,
     ) -> Result<Vec<(AuditEntry, eligo_core::audit::IndexColumns)>> {
+        self.flush_audit().await?;
         let rows = sqlx::query(
             "SELECT data, sequence, id, activity_at, category, activity, initiator_id \
              FROM audit_log WHERE sequence > $1 ORDER BY sequence LIMIT $2",
@@ -1402,10 +1488,15 @@ impl Tx for SqlTx {
     }
 
     async fn audit_head(&mut self) -> Result<(i64, String)> {
+        if let Some(head) = &self.head {
+            return Ok(head.clone());
+        }
         let row = sqlx::query("SELECT sequence, hash FROM audit_head WHERE id = 1")
             .fetch_one(&mut *self.tx)
             .await?;
-        Ok((row.try_get(0)?, row.try_get(1)?))
+        let head: (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+        self.head = Some(head.clone());
+        Ok(head)
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
@@ -1415,22 +1506,31 @@ impl Tx for SqlTx {
             let changes = self.changes.clone();
             hook.before_commit(&mut *self, &changes).await?;
         }
+        self.flush_audit().await?;
+        if self.head_moved
+            && let Some((sequence, hash)) = &self.head
+        {
+            sqlx::query("UPDATE audit_head SET sequence = $1, hash = $2 WHERE id = 1")
+                .bind(sequence)
+                .bind(hash)
+                .execute(&mut *self.tx)
+                .await?;
+        }
         let SqlTx {
             mut tx,
             journal,
             changes,
+            narrows,
             ..
         } = *self;
-        match journal {
-            None => tx.commit().await?,
-            Some(journal) => {
-                let seq = if changes.is_empty() {
-                    None
-                } else {
-                    super::log_changes(&mut tx, &changes).await?
-                };
-                journal.commit(changes, seq, tx.commit()).await?
-            }
+        let seq = match &journal {
+            Some(_) if !changes.is_empty() => super::log_changes(&mut tx, &changes).await?,
+            _ => None,
+        };
+        match (tx, journal) {
+            (Conn::Member(member), _) => member.commit(changes, seq, narrows).await?,
+            (Conn::Own(tx), None) => tx.commit().await?,
+            (Conn::Own(tx), Some(journal)) => journal.commit(changes, seq, tx.commit()).await?,
         }
         Ok(())
     }

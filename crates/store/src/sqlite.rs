@@ -23,6 +23,9 @@ pub type Db = sqlx::Sqlite;
 
 // The shared SQL is compiled once per backend on purpose (see shared_sql.rs).
 #[allow(clippy::duplicate_mod)]
+#[path = "batch.rs"]
+mod batch;
+#[allow(clippy::duplicate_mod)]
 #[path = "shared_sql.rs"]
 mod shared;
 #[allow(clippy::duplicate_mod)]
@@ -51,6 +54,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     journal: Arc<Journal>,
+    /// Group commit of the write transactions (see `batch`).
+    batcher: batch::Batcher,
     keys: Arc<Keyring>,
     /// How many stored values `open` sealed again.
     resealed: u64,
@@ -233,7 +238,11 @@ impl SqliteStore {
         let sealed_with = shared_seal::sealed_with(&writer).await?;
         let keys = Arc::new(keys(sealed_with.as_deref()).map_err(StoreError::MasterKey)?);
         let journal = Arc::<Journal>::default();
-        let mut tx = shared::SqlTx::write(writer.begin().await?, journal.clone(), keys.clone());
+        let mut tx = shared::SqlTx::write(
+            shared::Conn::Own(writer.begin().await?),
+            journal.clone(),
+            keys.clone(),
+        );
         let resealed = tx.reseal().await?;
         Box::new(tx).commit().await?;
         let reader = SqlitePoolOptions::new()
@@ -243,6 +252,7 @@ impl SqliteStore {
         Ok(Self {
             writer,
             reader,
+            batcher: batch::Batcher::new(journal.clone()),
             journal,
             keys,
             resealed,
@@ -260,8 +270,12 @@ impl Store for SqliteStore {
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
+        let member = self
+            .batcher
+            .join(async || Ok(self.writer.begin().await?))
+            .await?;
         Ok(Box::new(shared::SqlTx::write(
-            self.writer.begin().await?,
+            shared::Conn::Member(member),
             self.journal.clone(),
             self.keys.clone(),
         )))
@@ -279,6 +293,14 @@ impl Store for SqliteStore {
 
     fn sealing(&self) -> (&str, u64) {
         (self.keys.primary_id(), self.resealed)
+    }
+
+    fn limit_group_commit(&self, max_members: usize) {
+        self.batcher.limit(max_members);
+    }
+
+    fn group_commits(&self) -> crate::GroupCommits {
+        self.batcher.stats()
     }
 
     fn backend(&self) -> &'static str {
@@ -323,7 +345,7 @@ impl Store for SqliteStore {
 
 /// No change log on SQLite: the one writing process reports its commits directly.
 pub(crate) async fn log_changes(
-    _tx: &mut sqlx::Transaction<'static, Db>,
+    _tx: &mut <Db as sqlx::Database>::Connection,
     _changes: &[crate::changes::Change],
 ) -> Result<Option<u64>> {
     Ok(None)

@@ -24,9 +24,12 @@ pub async fn run(
     count: usize,
     concurrency: usize,
     with_scheduler: bool,
+    group_commit_max: usize,
 ) -> anyhow::Result<Outcome> {
     let db = BenchDb::new(url);
-    let app = db.open(|_| {}).await?;
+    let app = db
+        .open(|config| config.group_commit_max = group_commit_max)
+        .await?;
     let admin = bench_admin(&app).await?;
     let role = bench_role();
     let callers = eligible_users(&app, &admin, role, count, concurrency.min(4)).await?;
@@ -40,6 +43,7 @@ pub async fn run(
     for (i, caller) in callers.into_iter().enumerate() {
         shares[i % concurrency].push(caller);
     }
+    let batched = app.store.group_commits();
     let total = Stopwatch::start();
     let mut tasks = Vec::new();
     for share in shares {
@@ -76,6 +80,13 @@ pub async fn run(
         lat.extend(t.await??);
     }
     let elapsed = total.elapsed();
+    let batched = {
+        let after = app.store.group_commits();
+        (
+            after.commits - batched.commits,
+            after.members - batched.members,
+        )
+    };
     if let Some(b) = background {
         b.abort();
     }
@@ -128,13 +139,15 @@ pub async fn run(
         ms(lat.last().copied().unwrap_or_default()),
     );
     let details = vec![format!(
-        "DETAIL bench=activations with_scheduler={with_scheduler} activations_found={} audit_entries={} chain_valid={} verify_ms={:.0} p90_ms={:.2} p999_ms={:.2}",
+        "DETAIL bench=activations with_scheduler={with_scheduler} activations_found={} audit_entries={} chain_valid={} verify_ms={:.0} p90_ms={:.2} p999_ms={:.2} group_commit_max={group_commit_max} commits={} writes_per_commit={:.1}",
         activated.len(),
         verdict.entries,
         verdict.valid,
         ms(verify),
         ms(percentile(&lat, 0.90)),
         ms(percentile(&lat, 0.999)),
+        batched.0,
+        batched.1 as f64 / batched.0.max(1) as f64,
     )];
     app.store.close().await;
     db.remove();

@@ -179,6 +179,10 @@ pub enum BenchCommand {
         /// request wakes it).
         #[arg(long)]
         with_scheduler: bool,
+        /// Write transactions committed together at most, as `ELIGO_GROUP_COMMIT_MAX`
+        /// (1: each commits alone, as before group commit).
+        #[arg(long, default_value_t = 32)]
+        group_commit_max: usize,
     },
     /// Activations that all end at one instant T: time from T until they are gone from what
     /// holds now, and until their expiry audit entries are committed by the real scheduler.
@@ -360,12 +364,14 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             count,
             concurrency,
             with_scheduler,
+            group_commit_max,
         } => {
             activations::run(
                 database_url,
                 count.max(1),
                 concurrency.max(1),
                 with_scheduler,
+                group_commit_max.clamp(1, 1000),
             )
             .await?
         }
@@ -915,7 +921,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn activations_bench_runs_and_reports() {
-        let out = super::activations::run(None, 20, 4, false).await.unwrap();
+        let out = super::activations::run(None, 20, 4, false, 32)
+            .await
+            .unwrap();
         assert!(out.problems.is_empty(), "{:?}", out.problems);
         let f = fields(&out.line);
         assert_eq!(f["bench"], "activations");
@@ -929,7 +937,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn activations_bench_runs_with_the_scheduler() {
-        let out = super::activations::run(None, 10, 2, true).await.unwrap();
+        let out = super::activations::run(None, 10, 2, true, 1).await.unwrap();
         assert!(out.problems.is_empty(), "{:?}", out.problems);
         assert_eq!(fields(&out.line)["bench"], "activations");
     }

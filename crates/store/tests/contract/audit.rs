@@ -546,3 +546,61 @@ contract!(
     audit_concurrent_appends_sqlite,
     audit_concurrent_appends_postgres,
 );
+
+/// Entries appended in a transaction are inserted together (at commit, or before a read of
+/// the audit tables): the transaction reads its own entries and head at once, more entries
+/// than one insert takes arrive whole, and a rollback leaves neither entries nor head.
+async fn a_transaction_sees_the_entries_it_appended(store: Arc<dyn Store>) {
+    append(&store, event(1, Category::UserManagement, "Before")).await;
+    let mut tx = write(&store).await;
+    let mut last = None;
+    for n in 0..150 {
+        let mut e = event(2, Category::RoleManagement, &format!("Entry {n}"));
+        e.target_resources = vec![eligo_core::audit::TargetResource {
+            id: Uuid::from_u128(1000 + n as u128).to_string(),
+            kind: "User".into(),
+            display_name: Some(format!("Target {n}")),
+            user_principal_name: None,
+            modified_properties: Vec::new(),
+        }];
+        last = Some(tx.append_audit(e).await.unwrap());
+    }
+    let last = last.unwrap();
+    assert_eq!(tx.audit_head().await.unwrap(), (151, last.hash.clone()));
+    assert_eq!(tx.audit_after(0, 1000).await.unwrap().len(), 151);
+    let found = tx
+        .list_audit(
+            &AuditQuery {
+                target_id: Some(Uuid::from_u128(1149).to_string()),
+                ..Default::default()
+            },
+            Page { top: 10, skip: 0 },
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the last entry's target is searchable");
+    drop(tx);
+    assert_eq!(
+        head(&store).await.0,
+        1,
+        "rolled back: the head did not move"
+    );
+    assert_eq!(verify(&store).await.entries, 1);
+
+    let mut tx = write(&store).await;
+    for n in 0..70 {
+        tx.append_audit(event(3, Category::RoleManagement, &format!("Kept {n}")))
+            .await
+            .unwrap();
+    }
+    commit(tx).await;
+    let verdict = verify(&store).await;
+    assert!(verdict.valid, "{verdict:?}");
+    assert_eq!(verdict.entries, 71);
+    assert_eq!(head(&store).await.0, 71);
+}
+contract!(
+    a_transaction_sees_the_entries_it_appended =>
+    a_transaction_sees_the_entries_it_appended_sqlite,
+    a_transaction_sees_the_entries_it_appended_postgres,
+);

@@ -64,6 +64,7 @@ mod entitlement;
 mod entitlement_assignments;
 mod entitlement_notices;
 mod feed;
+mod group_commit;
 mod history;
 mod outbox;
 mod pim_alerts;

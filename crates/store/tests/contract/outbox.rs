@@ -491,3 +491,37 @@ async fn duties_run_once_per_period(store: Arc<dyn Store>) {
 }
 
 contract!(duties_run_once_per_period => duties_run_once_per_period_sqlite, duties_run_once_per_period_postgres);
+
+/// Delivered jobs are recorded together: only those still running change (a job another
+/// server reclaimed, or one already recorded, is left as it is).
+async fn delivered_jobs_are_recorded_together(store: Arc<dyn Store>) {
+    let mut tx = write(&store).await;
+    for n in 1..=4 {
+        tx.enqueue_job(&job(n, None, None, 1), t(0)).await.unwrap();
+    }
+    commit(tx).await;
+    let mut tx = write(&store).await;
+    let got = tx.claim_jobs(t(2), t(100), 3, "s1").await.unwrap();
+    assert_eq!(got.len(), 3);
+    let running: Vec<Uuid> = got.iter().map(|j| j.id).collect();
+    // One of them finished already (failed), and the fourth was never claimed.
+    let failed = JobOutcome::Failed {
+        error: "gave up".into(),
+    };
+    assert!(tx.complete_job(running[2], &failed, t(3)).await.unwrap());
+    let all = [running.clone(), vec![id(4)]].concat();
+    assert_eq!(tx.complete_delivered_jobs(&all, t(4)).await.unwrap(), 2);
+    assert_eq!(tx.complete_delivered_jobs(&[], t(4)).await.unwrap(), 0);
+    commit(tx).await;
+    let mut r = read(&store).await;
+    for (job, status) in [
+        (running[0], JobStatus::Delivered),
+        (running[1], JobStatus::Delivered),
+        (running[2], JobStatus::Failed),
+        (id(4), JobStatus::Pending),
+    ] {
+        assert_eq!(r.get_job(job).await.unwrap().unwrap().status, status);
+    }
+}
+
+contract!(delivered_jobs_are_recorded_together => delivered_jobs_are_recorded_together_sqlite, delivered_jobs_are_recorded_together_postgres);

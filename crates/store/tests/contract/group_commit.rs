@@ -1,0 +1,298 @@
+//! Group commit (issue 18, item 3): writers that queue while one runs share its database
+//! transaction and its COMMIT. Each contract holds a first writer open while the others queue
+//! behind it (the store reports how many wait), so the batch is made on purpose, not by luck.
+
+use std::sync::{Arc, Mutex};
+
+use eligo_core::audit::Category;
+use eligo_core::directory::Relation;
+use eligo_store::{Change, Store, StoreError};
+use tokio::task::JoinHandle;
+
+use crate::common::*;
+
+/// Yields until `n` writers wait for their turn (a test timeout ends a hang).
+async fn until_waiting(store: &Arc<dyn Store>, n: u64) {
+    within("writers queue", async {
+        while store.group_commits().waiting < n {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+}
+
+/// A writer that adds user `n` with an audit entry; `fail` drops it before commit instead
+/// (as a use case that refuses does), after its statements ran.
+fn writer(store: &Arc<dyn Store>, n: u128, fail: bool) -> JoinHandle<Result<(), StoreError>> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut tx = store.write().await?;
+        tx.insert_user(&user(n, &format!("u{n}@x.com"), &format!("U{n}")))
+            .await?;
+        tx.append_audit(event(n as i64, Category::UserManagement, "Add user"))
+            .await?;
+        if fail {
+            return Err(StoreError::Conflict("refused by the use case".into()));
+        }
+        tx.commit().await
+    })
+}
+
+async fn queued_writers_commit_together_and_a_failing_one_alone_is_undone(store: Arc<dyn Store>) {
+    let before = store.group_commits();
+    let mut first = write(&store).await;
+    first.insert_user(&user(1, "u1@x.com", "U1")).await.unwrap();
+    first
+        .append_audit(event(1, Category::UserManagement, "Add user"))
+        .await
+        .unwrap();
+    let mut queued = Vec::new();
+    for n in 2..=6u128 {
+        queued.push((n, writer(&store, n, n == 4)));
+        until_waiting(&store, n as u64 - 1).await;
+    }
+    commit(first).await;
+    for (n, handle) in queued {
+        let result = within("writer", handle).await.unwrap();
+        assert_eq!(result.is_ok(), n != 4, "writer {n}: {result:?}");
+    }
+
+    let after = store.group_commits();
+    assert_eq!(
+        after.members - before.members,
+        5,
+        "the five writers that committed were counted once each: {after:?}"
+    );
+    assert_eq!(
+        after.commits - before.commits,
+        1,
+        "one database commit for the batch: {after:?}"
+    );
+    let mut tx = read(&store).await;
+    for n in 1..=6u128 {
+        assert_eq!(
+            tx.get_user(id(n)).await.unwrap().is_some(),
+            n != 4,
+            "user {n}"
+        );
+    }
+    // The chain holds the five audited writes in one order, the undone one's entry gone.
+    let entries = tx.audit_after(0, 100).await.unwrap();
+    assert_eq!(entries.len(), 5);
+    let mut verifier = eligo_core::audit::ChainVerifier::new();
+    let (_, head) = tx.audit_head().await.unwrap();
+    eligo_store::feed_audit_verifier(&mut *tx, &mut verifier, 0)
+        .await
+        .unwrap();
+    let verdict = verifier.finish(Some(&head));
+    assert!(verdict.valid, "the chain verifies: {verdict:?}");
+}
+contract!(
+    queued_writers_commit_together_and_a_failing_one_alone_is_undone =>
+    queued_writers_commit_together_and_a_failing_one_alone_is_undone_sqlite,
+    queued_writers_commit_together_and_a_failing_one_alone_is_undone_postgres,
+);
+
+/// On PostgreSQL a failed statement aborts the transaction; the member's savepoint restores
+/// it, so a conflict in one member costs the others nothing.
+async fn a_conflict_in_one_member_leaves_the_batch_usable(store: Arc<dyn Store>) {
+    let mut first = write(&store).await;
+    first
+        .insert_user(&user(1, "same@x.com", "First"))
+        .await
+        .unwrap();
+    let clash = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await.unwrap();
+            tx.insert_user(&user(2, "same@x.com", "Second")).await
+        })
+    };
+    until_waiting(&store, 1).await;
+    let after = writer(&store, 3, false);
+    until_waiting(&store, 2).await;
+    commit(first).await;
+    assert_conflict(
+        within("clash", clash).await.unwrap(),
+        "same userPrincipalName",
+    );
+    within("after", after).await.unwrap().unwrap();
+    let mut tx = read(&store).await;
+    assert!(tx.get_user(id(1)).await.unwrap().is_some());
+    assert!(tx.get_user(id(2)).await.unwrap().is_none());
+    assert!(tx.get_user(id(3)).await.unwrap().is_some());
+}
+contract!(
+    a_conflict_in_one_member_leaves_the_batch_usable =>
+    a_conflict_in_one_member_leaves_the_batch_usable_sqlite,
+    a_conflict_in_one_member_leaves_the_batch_usable_postgres,
+);
+
+/// Each member's `commit` returns only after its changes reached the listener (the index),
+/// and the listener gets them in the members' order.
+async fn every_member_is_reported_before_its_commit_returns(store: Arc<dyn Store>) {
+    let seen: Arc<Mutex<Vec<Change>>> = Arc::default();
+    let sink = seen.clone();
+    let from = read(&store).await.change_head().await.unwrap();
+    store.listen(
+        Arc::new(move |c: &[Change]| sink.lock().unwrap().extend(c.iter().cloned())),
+        from,
+    );
+    let mut tx = write(&store).await;
+    tx.insert_group(&group(100, "G", false)).await.unwrap();
+    for n in 1..=4u128 {
+        tx.insert_user(&user(n, &format!("u{n}@x.com"), "U"))
+            .await
+            .unwrap();
+    }
+    commit(tx).await;
+
+    let mut first = write(&store).await;
+    first
+        .add_relation(id(100), id(1), Relation::Member, 1)
+        .await
+        .unwrap();
+    let mut queued = Vec::new();
+    for n in 2..=4u128 {
+        let writer = store.clone();
+        let seen = seen.clone();
+        queued.push(tokio::spawn(async move {
+            let mut tx = writer.write().await.unwrap();
+            tx.add_relation(id(100), id(n), Relation::Member, 1)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            let seen = seen.lock().unwrap();
+            assert!(
+                seen.iter().any(
+                    |c| matches!(c, Change::Relation { principal, .. } if *principal == id(n))
+                ),
+                "member {n}'s change reached the listener before its commit returned"
+            );
+        }));
+        until_waiting(&store, n as u64 - 1).await;
+    }
+    commit(first).await;
+    for q in queued {
+        within("member", q).await.unwrap();
+    }
+    let order: Vec<_> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|c| match c {
+            Change::Relation { principal, .. } => Some(*principal),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, vec![id(1), id(2), id(3), id(4)]);
+}
+contract!(
+    every_member_is_reported_before_its_commit_returns =>
+    every_member_is_reported_before_its_commit_returns_sqlite,
+    every_member_is_reported_before_its_commit_returns_postgres,
+);
+
+/// A change that may take access away ends the batch: the writers after it decide on an index
+/// that has it, so none can be authorized by access it just removed.
+async fn a_removal_commits_before_the_next_writer_runs(store: Arc<dyn Store>) {
+    let mut tx = write(&store).await;
+    tx.insert_group(&group(100, "G", false)).await.unwrap();
+    for n in 1..=2u128 {
+        tx.insert_user(&user(n, &format!("u{n}@x.com"), "U"))
+            .await
+            .unwrap();
+    }
+    tx.add_relation(id(100), id(1), Relation::Member, 1)
+        .await
+        .unwrap();
+    commit(tx).await;
+
+    let before = store.group_commits();
+    let mut removal = write(&store).await;
+    assert!(
+        removal
+            .remove_relation(id(100), id(1), Relation::Member)
+            .await
+            .unwrap()
+    );
+    let next = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await.unwrap();
+            // The removal is committed (a fresh snapshot sees it) before this writer runs.
+            let committed = store
+                .read()
+                .await
+                .unwrap()
+                .relations_of_group(id(100), Relation::Member)
+                .await
+                .unwrap();
+            tx.add_relation(id(100), id(2), Relation::Member, 1)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            committed
+        })
+    };
+    until_waiting(&store, 1).await;
+    commit(removal).await;
+    let committed = within("next writer", next).await.unwrap();
+    assert!(
+        committed.is_empty(),
+        "seen by the next writer: {committed:?}"
+    );
+    let after = store.group_commits();
+    assert_eq!(
+        (
+            after.commits - before.commits,
+            after.members - before.members
+        ),
+        (2, 2),
+        "the removal committed alone, though a writer was waiting"
+    );
+}
+contract!(
+    a_removal_commits_before_the_next_writer_runs =>
+    a_removal_commits_before_the_next_writer_runs_sqlite,
+    a_removal_commits_before_the_next_writer_runs_postgres,
+);
+
+/// A writer that gives up while queued (its request went away) does not strand the members
+/// that handed the batch over to it: they are committed and answered.
+async fn a_waiter_that_gives_up_does_not_strand_the_batch(store: Arc<dyn Store>) {
+    let mut first = write(&store).await;
+    first.insert_user(&user(1, "u1@x.com", "U1")).await.unwrap();
+    let second = writer(&store, 2, false);
+    until_waiting(&store, 1).await;
+    let quitter = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let _ = store.write().await;
+        })
+    };
+    until_waiting(&store, 2).await;
+    commit(first).await;
+    // The second member ran and handed over to the quitter; the quitter gives up in its turn
+    // or before it: either way the second's commit must come back.
+    quitter.abort();
+    within("second writer", second).await.unwrap().unwrap();
+    let mut tx = read(&store).await;
+    assert!(tx.get_user(id(2)).await.unwrap().is_some());
+    drop(tx);
+    // And the store still writes.
+    let mut tx = write(&store).await;
+    tx.insert_user(&user(3, "u3@x.com", "U3")).await.unwrap();
+    commit(tx).await;
+    assert_eq!(
+        store.group_commits().waiting,
+        0,
+        "nobody counted as waiting: {:?}",
+        store.group_commits()
+    );
+}
+contract!(
+    a_waiter_that_gives_up_does_not_strand_the_batch =>
+    a_waiter_that_gives_up_does_not_strand_the_batch_sqlite,
+    a_waiter_that_gives_up_does_not_strand_the_batch_postgres,
+);

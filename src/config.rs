@@ -830,6 +830,21 @@ mod tests {
     }
 
     #[test]
+    fn group_commit_is_on_by_default_bounded_and_can_be_turned_off() {
+        assert_eq!(load(&[], None).unwrap().group_commit_max, 32);
+        let off = load(&[("ELIGO_GROUP_COMMIT_MAX", "1")], None).unwrap();
+        assert_eq!(off.group_commit_max, 1);
+        let file = load(&[], Some("group_commit_max = 8")).unwrap();
+        assert_eq!(file.group_commit_max, 8);
+        for bad in ["0", "1001", "many", "-3"] {
+            assert!(
+                load(&[("ELIGO_GROUP_COMMIT_MAX", bad)], None).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn the_digest_is_weekly_off_at_zero_and_never_more_than_hourly() {
         assert_eq!(load(&[], None).unwrap().digest_interval, TimeDelta::days(7));
         let off = load(&[("ELIGO_DIGEST_INTERVAL", "0")], None).unwrap();

@@ -18,8 +18,8 @@ use super::patch::{self, Attr, Shape};
 use super::schema::{self, GROUP};
 use super::users::values_of;
 use super::{
-    Client, ListQuery, ScimQuery, base_url, check_schemas, list_response, parse_id, read_body,
-    respond,
+    Client, ListQuery, Projection, ScimQuery, base_url, check_schemas, list_response, parse_id,
+    read_body, respond,
 };
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -45,7 +45,7 @@ pub const SHAPE: Shape = Shape {
             name: "members",
             multi: true,
             subs: &["value", "$ref", "type", "display"],
-            read_only_subs: &["display"],
+            read_only_subs: &["display", "type"],
         },
     ],
     extension: None,
@@ -132,12 +132,15 @@ fn to_json(g: &ScimGroup, base: &str) -> Value {
     let members: Vec<Value> = g
         .members
         .iter()
-        .map(|(id, kind, name)| {
-            let (ty, path) = match kind {
-                PrincipalKind::Group => ("Group", "Groups"),
-                _ => ("User", "Users"),
+        // A member is its id and where it lives (its kind is in the path): `type` and
+        // `display` are not answered, so that a client's own view of the member list compares
+        // equal to Eligo's.
+        .map(|(id, kind, _)| {
+            let path = match kind {
+                PrincipalKind::Group => "Groups",
+                _ => "Users",
             };
-            json!({"value": id, "$ref": format!("{base}/{path}/{id}"), "type": ty, "display": name})
+            json!({"value": id, "$ref": format!("{base}/{path}/{id}")})
         })
         .collect();
     let mut v = json!({
@@ -184,16 +187,47 @@ pub async fn list(
     headers: HeaderMap,
     ScimQuery(q): ScimQuery<ListQuery>,
 ) -> ScimResult<Response> {
+    list_with(&app, &caller, &headers, q).await
+}
+
+pub async fn search(
+    State(app): State<AppState>,
+    Client(caller): Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<Response> {
+    let q = ListQuery::from_search(&read_body(&headers, &body)?)?;
+    list_with(&app, &caller, &headers, q).await
+}
+
+async fn list_with(
+    app: &AppState,
+    caller: &crate::auth::Caller,
+    headers: &HeaderMap,
+    q: ListQuery,
+) -> ScimResult<Response> {
     let listing = q.parse(&schema::GROUP_FILTERS)?;
-    let base = base_url(&headers);
+    let matching = docs(app, caller, headers, &listing, &q).await?;
+    Ok(list_response(matching, &listing))
+}
+
+/// The client's resources of this type that match, as answered (projected), unpaged.
+pub async fn docs(
+    app: &AppState,
+    caller: &crate::auth::Caller,
+    headers: &HeaderMap,
+    listing: &super::Listing,
+    q: &ListQuery,
+) -> ScimResult<Vec<Value>> {
+    let base = base_url(headers);
     let candidates = match listing.filter.as_ref().and_then(|f| f.as_equality()) {
         Some(("externalId", ext)) => {
-            match scim_service::by_external_id(&app, &caller, "group", ext).await? {
-                Some(id) => vec![scim_service::group(&app, &caller, id).await?],
+            match scim_service::by_external_id(app, caller, "group", ext).await? {
+                Some(id) => vec![scim_service::group(app, caller, id).await?],
                 None => vec![],
             }
         }
-        _ => scim_service::groups(&app, &caller).await?,
+        _ => scim_service::groups(app, caller).await?,
     };
     let matching: Vec<Value> = candidates
         .iter()
@@ -204,8 +238,19 @@ pub async fn list(
                 .as_ref()
                 .is_none_or(|f| f.matches(&|a| values_of(doc, a), &schema::CASE_EXACT))
         })
+        .map(|mut doc| {
+            if let Value::Object(m) = &mut doc {
+                patch::project(
+                    &SHAPE,
+                    m,
+                    q.attributes.as_deref(),
+                    q.excluded_attributes.as_deref(),
+                );
+            }
+            doc
+        })
         .collect();
-    Ok(list_response(matching, &listing))
+    Ok(matching)
 }
 
 pub async fn get_one(
@@ -213,12 +258,19 @@ pub async fn get_one(
     Client(caller): Client,
     headers: HeaderMap,
     Path(id): Path<String>,
+    ScimQuery(p): ScimQuery<Projection>,
 ) -> ScimResult<Response> {
     let group = scim_service::group(&app, &caller, parse_id(&id)?).await?;
-    Ok(respond(
-        StatusCode::OK,
-        &to_json(&group, &base_url(&headers)),
-    ))
+    let mut doc = to_json(&group, &base_url(&headers));
+    if let Value::Object(m) = &mut doc {
+        patch::project(
+            &SHAPE,
+            m,
+            p.attributes.as_deref(),
+            p.excluded_attributes.as_deref(),
+        );
+    }
+    Ok(respond(StatusCode::OK, &doc))
 }
 
 pub async fn create(

@@ -35,7 +35,9 @@ pub fn routes() -> Router<AppState> {
         .route("/ResourceTypes/{id}", get(resource_type))
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(one_schema))
+        .route("/.search", axum::routing::post(search_everything))
         .route("/Users", get(users::list).post(users::create))
+        .route("/Users/.search", axum::routing::post(users::search))
         .route(
             "/Users/{id}",
             get(users::get_one)
@@ -44,6 +46,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(users::delete),
         )
         .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups/.search", axum::routing::post(groups::search))
         .route(
             "/Groups/{id}",
             get(groups::get_one)
@@ -60,6 +63,29 @@ pub fn routes() -> Router<AppState> {
             )
         });
     Router::new().nest(PREFIX, inner)
+}
+
+/// `POST /.search`: users and groups at once (RFC 7644 3.4.3), filtered on the attributes
+/// of either.
+async fn search_everything(
+    State(app): State<AppState>,
+    Client(caller): Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<Response> {
+    let q = ListQuery::from_search(&read_body(&headers, &body)?)?;
+    let mut attributes: Vec<&str> = schema::USER_FILTERS.to_vec();
+    attributes.extend(
+        schema::GROUP_FILTERS
+            .iter()
+            .filter(|a| !attributes.contains(a))
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    let listing = q.parse(&attributes)?;
+    let mut matching = users::docs(&app, &caller, &headers, &listing, &q).await?;
+    matching.extend(groups::docs(&app, &caller, &headers, &listing, &q).await?);
+    Ok(list_response(matching, &listing))
 }
 
 async fn unknown(_client: Client) -> ScimError {
@@ -174,20 +200,82 @@ pub fn check_schemas(
     Ok(())
 }
 
-/// `filter`, `startIndex` and `count` of a list request.
-#[derive(Deserialize)]
+/// `filter`, `startIndex`, `count`, `attributes` and `excludedAttributes` of a list request
+/// (a query string, or a `.search` body).
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     filter: Option<String>,
     start_index: Option<String>,
     count: Option<String>,
-    /// Accepted and ignored (every attribute is answered).
-    #[serde(default)]
-    #[allow(dead_code)]
-    attributes: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    excluded_attributes: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+}
+
+/// `attributes` / `excludedAttributes` of a request for one resource.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Projection {
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+}
+
+const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+impl ListQuery {
+    /// A `POST .../.search` body (RFC 7644 section 3.4.3) as the query it stands for.
+    pub fn from_search(body: &serde_json::Map<String, Value>) -> ScimResult<ListQuery> {
+        let mut q = ListQuery::default();
+        let mut has_schema = false;
+        let list = |v: &Value, what: &str| -> ScimResult<String> {
+            match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| {
+                        x.as_str().map(String::from).ok_or_else(|| {
+                            ScimError::bad("invalidValue", format!("{what} must hold strings"))
+                        })
+                    })
+                    .collect::<ScimResult<Vec<_>>>()
+                    .map(|v| v.join(",")),
+                _ => Err(ScimError::bad(
+                    "invalidValue",
+                    format!("{what} must be a list"),
+                )),
+            }
+        };
+        for (k, v) in body {
+            match k.to_ascii_lowercase().as_str() {
+                "schemas" => {
+                    has_schema = v
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(SEARCH_REQUEST)))
+                }
+                "filter" => q.filter = v.as_str().map(String::from),
+                "startindex" => q.start_index = Some(v.to_string()),
+                "count" => q.count = Some(v.to_string()),
+                "attributes" => q.attributes = Some(list(v, "attributes")?),
+                "excludedattributes" => {
+                    q.excluded_attributes = Some(list(v, "excludedAttributes")?)
+                }
+                "sortby" | "sortorder" => {}
+                _ => {
+                    return Err(ScimError::bad(
+                        "invalidSyntax",
+                        format!("unknown attribute \"{k}\" of a SearchRequest"),
+                    ));
+                }
+            }
+        }
+        if !has_schema {
+            return Err(ScimError::bad(
+                "invalidSyntax",
+                format!("schemas must be [\"{SEARCH_REQUEST}\"]"),
+            ));
+        }
+        Ok(q)
+    }
 }
 
 pub struct Listing {
@@ -323,6 +411,3 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for ScimQ
             .map_err(|e| ScimError::bad("invalidValue", e.body_text()))
     }
 }
-
-#[allow(unused_imports)]
-use State as _;

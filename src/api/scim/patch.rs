@@ -231,7 +231,10 @@ fn apply_one(shape: &Shape, doc: &mut Map<String, Value>, op: &Value) -> ScimRes
                     let inner = v.as_object().ok_or_else(|| {
                         ScimError::bad("invalidValue", "an extension's value must be an object")
                     })?;
-                    for (k2, v2) in inner {
+                    for (k2, v2) in inner
+                        .iter()
+                        .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+                    {
                         let p = format!("{urn}:{k2}");
                         let path = parse_path(shape, &p)?;
                         set(doc, &path, kind, v2.clone(), &p)?;
@@ -287,7 +290,9 @@ fn set(
         })?;
         let target = container(doc, path);
         for (k, v) in map {
-            target.insert(k, v);
+            if !k.eq_ignore_ascii_case("schemas") {
+                target.insert(k, v);
+            }
         }
         return Ok(());
     };
@@ -434,4 +439,102 @@ fn remove(doc: &mut Map<String, Value>, path: &Path, raw: &str) -> ScimResult<()
         }
     }
     Ok(())
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644 section 3.9): keeps only the named attributes
+/// (with `id` and `schemas`, always returned), or drops the excluded ones. Unknown names are
+/// ignored, as the RFC allows.
+pub fn project(
+    shape: &Shape,
+    doc: &mut Map<String, Value>,
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+) {
+    let names = |list: &str| -> Vec<String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    if let Some(list) = attributes.filter(|l| !l.trim().is_empty()) {
+        let mut kept = Map::new();
+        for key in ["schemas", "id"] {
+            if let Some(v) = doc.get(key) {
+                kept.insert(key.into(), v.clone());
+            }
+        }
+        for name in names(list) {
+            let Ok(path) = parse_path(shape, &name) else {
+                continue;
+            };
+            copy(doc, &mut kept, &path);
+        }
+        *doc = kept;
+    }
+    if let Some(list) = excluded {
+        for name in names(list) {
+            if let Ok(path) = parse_path(shape, &name)
+                && path.attr.is_none_or(|a| a.name != "id")
+            {
+                let _ = remove(doc, &path, &name);
+                if let Some(urn) = path.extension
+                    && doc
+                        .get(urn)
+                        .and_then(Value::as_object)
+                        .is_some_and(Map::is_empty)
+                {
+                    doc.remove(urn);
+                }
+            }
+        }
+    }
+}
+
+fn copy(from: &Map<String, Value>, to: &mut Map<String, Value>, path: &Path) {
+    let (source, target) = match path.extension {
+        None => (Some(from), to),
+        Some(urn) => {
+            let source = from.get(urn).and_then(Value::as_object);
+            if source.is_none() {
+                return;
+            }
+            let slot = to
+                .entry(urn.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            (source, slot.as_object_mut().expect("an object"))
+        }
+    };
+    let Some(source) = source else { return };
+    let Some(attr) = path.attr else {
+        for (k, v) in source {
+            target.insert(k.clone(), v.clone());
+        }
+        return;
+    };
+    let Some(value) = source.get(attr.name) else {
+        return;
+    };
+    match (path.sub, value) {
+        (Some(sub), Value::Object(m)) => {
+            if let Some(v) = m.get(sub) {
+                let slot = target
+                    .entry(attr.name.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Some(o) = slot.as_object_mut() {
+                    o.insert(sub.to_string(), v.clone());
+                }
+            }
+        }
+        (Some(sub), Value::Array(list)) => {
+            let picked: Vec<Value> = list
+                .iter()
+                .filter_map(|e| e.get(sub).map(|v| serde_json::json!({ sub: v })))
+                .collect();
+            target.insert(attr.name.to_string(), Value::Array(picked));
+        }
+        _ => {
+            target.insert(attr.name.to_string(), value.clone());
+        }
+    }
 }

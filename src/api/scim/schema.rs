@@ -128,7 +128,8 @@ fn group_attributes() -> Vec<A> {
             a("$ref", "reference")
                 .refs(&["User", "Group"])
                 .mutability("immutable"),
-            a("type", "string").mutability("immutable"),
+            // Answered from what the member is, never taken from the client.
+            a("type", "string").mutability("readOnly"),
             a("display", "string").mutability("readOnly"),
         ]),
     ]

@@ -15,8 +15,8 @@ use super::errors::{ScimError, ScimResult};
 use super::patch::{self, Attr, Shape};
 use super::schema::{self, ENTERPRISE, USER};
 use super::{
-    Client, ListQuery, ScimQuery, base_url, check_schemas, list_response, parse_id, read_body,
-    respond,
+    Client, ListQuery, Projection, ScimQuery, base_url, check_schemas, list_response, parse_id,
+    read_body, respond,
 };
 use crate::app::AppState;
 use crate::service::directory::{self, NewUser, Provisioned, UserPatch};
@@ -213,6 +213,9 @@ fn read_doc(body: &Map<String, Value>) -> ScimResult<Doc> {
                     }
                 };
                 for (ek, ev) in &ext {
+                    if ek.eq_ignore_ascii_case("schemas") {
+                        continue;
+                    }
                     if !ek.eq_ignore_ascii_case("manager") {
                         return Err(ScimError::bad(
                             "invalidSyntax",
@@ -354,21 +357,52 @@ pub async fn list(
     headers: HeaderMap,
     ScimQuery(q): ScimQuery<ListQuery>,
 ) -> ScimResult<Response> {
+    list_with(&app, &caller, &headers, q).await
+}
+
+pub async fn search(
+    State(app): State<AppState>,
+    Client(caller): Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<Response> {
+    let q = ListQuery::from_search(&read_body(&headers, &body)?)?;
+    list_with(&app, &caller, &headers, q).await
+}
+
+async fn list_with(
+    app: &AppState,
+    caller: &crate::auth::Caller,
+    headers: &HeaderMap,
+    q: ListQuery,
+) -> ScimResult<Response> {
     let listing = q.parse(&schema::USER_FILTERS)?;
-    let base = base_url(&headers);
+    let matching = docs(app, caller, headers, &listing, &q).await?;
+    Ok(list_response(matching, &listing))
+}
+
+/// The client's resources of this type that match, as answered (projected), unpaged.
+pub async fn docs(
+    app: &AppState,
+    caller: &crate::auth::Caller,
+    headers: &HeaderMap,
+    listing: &super::Listing,
+    q: &ListQuery,
+) -> ScimResult<Vec<Value>> {
+    let base = base_url(headers);
     // The lookups a provisioning client makes before each write are answered from an index.
     let candidates = match listing.filter.as_ref().and_then(|f| f.as_equality()) {
-        Some(("userName", name)) => scim_service::user_by_upn(&app, &caller, &upn_of(name))
+        Some(("userName", name)) => scim_service::user_by_upn(app, caller, &upn_of(name))
             .await?
             .into_iter()
             .collect(),
         Some(("externalId", ext)) => {
-            match scim_service::by_external_id(&app, &caller, "user", ext).await? {
-                Some(id) => vec![scim_service::user(&app, &caller, id).await?],
+            match scim_service::by_external_id(app, caller, "user", ext).await? {
+                Some(id) => vec![scim_service::user(app, caller, id).await?],
                 None => vec![],
             }
         }
-        _ => scim_service::users(&app, &caller).await?,
+        _ => scim_service::users(app, caller).await?,
     };
     let matching: Vec<Value> = candidates
         .iter()
@@ -379,8 +413,19 @@ pub async fn list(
                 .as_ref()
                 .is_none_or(|f| f.matches(&|a| values_of(doc, a), &schema::CASE_EXACT))
         })
+        .map(|mut doc| {
+            if let Value::Object(m) = &mut doc {
+                patch::project(
+                    &SHAPE,
+                    m,
+                    q.attributes.as_deref(),
+                    q.excluded_attributes.as_deref(),
+                );
+            }
+            doc
+        })
         .collect();
-    Ok(list_response(matching, &listing))
+    Ok(matching)
 }
 
 pub async fn get_one(
@@ -388,12 +433,19 @@ pub async fn get_one(
     Client(caller): Client,
     headers: HeaderMap,
     Path(id): Path<String>,
+    ScimQuery(p): ScimQuery<Projection>,
 ) -> ScimResult<Response> {
     let user = scim_service::user(&app, &caller, parse_id(&id)?).await?;
-    Ok(respond(
-        StatusCode::OK,
-        &to_json(&user, &base_url(&headers)),
-    ))
+    let mut doc = to_json(&user, &base_url(&headers));
+    if let Value::Object(m) = &mut doc {
+        patch::project(
+            &SHAPE,
+            m,
+            p.attributes.as_deref(),
+            p.excluded_attributes.as_deref(),
+        );
+    }
+    Ok(respond(StatusCode::OK, &doc))
 }
 
 pub async fn create(

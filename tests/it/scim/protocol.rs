@@ -246,7 +246,12 @@ async fn groups_with_members_put_and_patch() {
         scim(&t, Method::PUT, &format!("/Groups/{g}"), &token, Some(put)).await;
     assert_eq!(status, StatusCode::OK, "{replaced}");
     assert_eq!(replaced["displayName"], "Engineering");
-    assert_eq!(replaced["members"][0]["type"], "Group");
+    assert!(
+        replaced["members"][0]["$ref"]
+            .as_str()
+            .unwrap()
+            .contains("/Groups/")
+    );
     assert!(replaced.get("externalId").is_none(), "{replaced}");
 
     let (_, found) = scim(
@@ -427,4 +432,68 @@ async fn bad_input_is_a_scim_error_and_changes_nothing() {
 async fn total_users(t: &TestApp, token: &str) -> serde_json::Value {
     let (_, all) = scim(t, Method::GET, "/Users", token, None).await;
     all["totalResults"].clone()
+}
+
+#[tokio::test]
+async fn attributes_projection_and_search() {
+    let t = TestApp::new().await;
+    let (_, token) = client(&t, "Okta").await;
+    let id = scim_user(&t, &token, "proj").await;
+    scim_group(&t, &token, "Team", &[id]).await;
+    let (_, only) = scim(
+        &t,
+        Method::GET,
+        &format!("/Users/{id}?attributes=userName,name.givenName"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(only["userName"], "proj@idp.example");
+    assert_eq!(only["name"], json!({ "givenName": "proj" }));
+    assert!(
+        only.get("emails").is_none() && only["id"] == json!(id),
+        "{only}"
+    );
+    let (_, without) = scim(
+        &t,
+        Method::GET,
+        &format!("/Users/{id}?excludedAttributes=emails,name"),
+        &token,
+        None,
+    )
+    .await;
+    assert!(
+        without.get("emails").is_none() && without.get("name").is_none(),
+        "{without}"
+    );
+    assert_eq!(without["displayName"], "proj Tester");
+
+    let search = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "displayName sw \"proj\"",
+        "attributes": ["displayName"],
+        "startIndex": 1,
+        "count": 10,
+    });
+    let (status, found) = scim(&t, Method::POST, "/Users/.search", &token, Some(search)).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["totalResults"], json!(1));
+    assert!(found["Resources"][0].get("userName").is_none());
+    let everything = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"] });
+    let (_, found) = scim(&t, Method::POST, "/.search", &token, Some(everything)).await;
+    assert_eq!(found["totalResults"], json!(2), "users and groups: {found}");
+    let (status, body) = scim(
+        &t,
+        Method::POST,
+        "/.search",
+        &token,
+        Some(json!({ "schemas": [USER] })),
+    )
+    .await;
+    scim_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        Some("invalidSyntax"),
+    );
 }

@@ -415,6 +415,25 @@ async fn the_source_is_authoritative_and_eligo_keeps_its_layer() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     t.make_eligible(user, ids::USER_ADMINISTRATOR).await;
+    // An imported group is mapped to a downstream system like any other: its effective
+    // members (the source's and Eligo's activations) are pushed by the existing connectors.
+    let (status, connector) = t
+        .post(
+            "/v1/connectors",
+            BOOTSTRAP,
+            json!({ "type": "webhook", "displayName": "downstream",
+                    "settings": { "url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef-secret" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{connector}");
+    let (status, mapping) = t
+        .post(
+            &format!("/v1/groups/{group}/provisioning"),
+            BOOTSTRAP,
+            json!({ "connectorId": connector["id"], "target": "finance" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{mapping}");
     // An administrator may always pull the emergency stop; re-enabling is the source's.
     let (status, body) = t
         .patch(

@@ -277,9 +277,6 @@ impl Doc {
         if let Some(n) = &self.name {
             attributes["name"] = Value::Object(n.clone());
         }
-        if self.display_name.is_some() {
-            attributes["displayName"] = json!(true);
-        }
         Provisioned {
             external_id: self.external_id.clone(),
             attributes,

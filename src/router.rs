@@ -76,6 +76,7 @@ pub fn build_router(app: AppState) -> Router {
         )
         .route("/metrics", axum::routing::get(serve_metrics))
         .merge(api::links::routes())
+        .merge(api::scim::routes())
         .merge(crate::portal::routes(app.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -206,6 +206,7 @@ async fn update_group(
         GroupPatch {
             display_name: req.display_name,
             description: req.description,
+            provisioned: None,
         },
     )
     .await?;

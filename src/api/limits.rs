@@ -40,8 +40,10 @@ pub fn class_of(path: &str) -> BodyClass {
         "/portal/security",
         "/approvals/",
     ];
-    const ADMIN: [&str; 4] = [
+    const ADMIN: [&str; 5] = [
         "/v1/access/check",
+        // SCIM groups carry their members: a thousand fit.
+        "/scim/v2/",
         "/v1/connectors",
         "/v1/policies/",
         "/v1/identityGovernance/entitlementManagement/assignmentPolicies",

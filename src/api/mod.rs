@@ -23,6 +23,8 @@ pub mod policies;
 pub mod reviews;
 pub mod roles;
 pub mod schemas;
+pub mod scim;
+pub mod scim_clients;
 pub mod service_principals;
 pub mod subscriptions;
 pub mod users;
@@ -52,4 +54,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(entitlement::routes())
         .merge(pim_alerts::routes())
         .merge(reviews::routes())
+        .merge(scim_clients::routes())
 }

@@ -242,6 +242,7 @@ async fn update_user(
         mail: req.mail,
         manager_id: req.manager_id,
         account_enabled: req.account_enabled,
+        provisioned: None,
     };
     directory::update_user(&app, &caller, id, patch).await?;
     Ok(StatusCode::NO_CONTENT)

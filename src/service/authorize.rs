@@ -20,6 +20,14 @@ use crate::failure::{Failure, UseCaseResult};
 
 /// The amr value of the break-glass bearer token (`ELIGO_BOOTSTRAP_TOKEN`).
 pub const BOOTSTRAP_METHOD: &str = "bootstrap";
+/// The amr value of an inbound SCIM client's token: its grants are its own operation set
+/// (`authz::provisioning_grants`), never a role, and `Operation::Provision` is asked on top.
+pub const PROVISIONING_METHOD: &str = "scim";
+
+/// Is the caller an inbound provisioning (SCIM) client?
+pub fn is_provisioning(caller: &Caller) -> bool {
+    caller.session.amr.iter().any(|m| m == PROVISIONING_METHOD)
+}
 
 /// Has the caller's session strong authentication now? A user's session needs a second factor
 /// proved within `ELIGO_MFA_FRESHNESS`; a service principal (a client secret) and the
@@ -41,12 +49,20 @@ pub fn check(
     protection: &Protection,
 ) -> Result<(), Denied> {
     let now = app.clock.now();
-    let grants = app.access.grants(caller.id, now);
+    let provisioning = is_provisioning(caller);
+    let grants = if provisioning {
+        authz::provisioning_grants()
+    } else {
+        app.access.grants(caller.id, now)
+    };
     let subject = Subject {
         id: caller.id,
         grants: &grants,
         strong: is_strong(caller, now, app.config.mfa_freshness),
     };
+    if provisioning {
+        authz::decide(&subject, Operation::Provision, protection)?;
+    }
     authz::decide(&subject, op, protection)
 }
 

@@ -10,6 +10,7 @@ use eligo_core::directory_changes as changes;
 use eligo_core::invalid::Invalid;
 use eligo_core::roles::{self, RoleDefinition, RolePermission};
 use eligo_core::schedule::ScheduleKind;
+use eligo_core::source::Change as SourceChange;
 use eligo_core::target::{GroupAccess, Target as AccessTarget};
 use eligo_store::Tx;
 use serde_json::json;
@@ -23,6 +24,7 @@ use crate::service::{access, authorize, sessions};
 
 mod reads;
 mod search;
+pub mod source;
 pub use reads::{
     DirectoryObject, GroupReader, ServicePrincipalReader, UserReader, check_member_groups,
     get_group, get_service_principal, get_user, group_reader, group_relation,
@@ -30,6 +32,7 @@ pub use reads::{
     transitive_member_of, user_reader,
 };
 pub use search::{Candidate, Found, Kinds, find_principals, listable, named_exactly, search};
+pub use source::Provisioned;
 
 pub struct NewUser {
     pub user_principal_name: String,
@@ -49,6 +52,8 @@ pub struct UserPatch {
     pub manager_id: Option<Option<Uuid>>,
     pub account_enabled: Option<bool>,
     pub password: Option<String>,
+    /// From an inbound SCIM client: its externalId and attributes, replaced whole.
+    pub provisioned: Option<Provisioned>,
 }
 
 fn collect(results: impl IntoIterator<Item = Result<(), Invalid>>) -> UseCaseResult<()> {
@@ -84,17 +89,33 @@ pub fn may_create_user(app: &App, caller: &Caller) -> UseCaseResult<()> {
 }
 
 pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> UseCaseResult<User> {
+    create_user_from(app, caller, new, None).await
+}
+
+/// `create_user`, recording what a provisioning client says about the user (its source) in
+/// the same transaction.
+pub async fn create_user_from(
+    app: &App,
+    caller: &Caller,
+    new: NewUser,
+    provisioned: Option<Provisioned>,
+) -> UseCaseResult<User> {
     authorize::audited(
         app,
         caller,
         "Add user",
         Category::UserManagement,
-        create_user_authorized(app, caller, new),
+        create_user_authorized(app, caller, new, provisioned),
     )
     .await
 }
 
-async fn create_user_authorized(app: &App, caller: &Caller, new: NewUser) -> UseCaseResult<User> {
+async fn create_user_authorized(
+    app: &App,
+    caller: &Caller,
+    new: NewUser,
+    provisioned: Option<Provisioned>,
+) -> UseCaseResult<User> {
     authorize::act(app, caller, actions::USERS_CREATE, false)?;
     collect([
         dir::validate_upn(&new.user_principal_name),
@@ -122,7 +143,13 @@ async fn create_user_authorized(app: &App, caller: &Caller, new: NewUser) -> Use
     let hash = new.password.as_deref().map(password::hash);
     let mut tx = app.store.write().await?;
     require_manager(&mut *tx, user.manager_id).await?;
+    if authorize::is_provisioning(caller)
+        && let Some(manager) = user.manager_id
+    {
+        source::require(&mut *tx, caller, manager, SourceChange::Owned).await?;
+    }
     tx.insert_user(&user).await?;
+    source::record(&mut *tx, caller, user.id, "user", provisioned, now).await?;
     if let Some(hash) = hash {
         tx.put_credential(
             user.id,
@@ -266,6 +293,24 @@ async fn update_user_authorized(
         .await?
         .ok_or_else(|| Failure::not_found("user"))?;
     authorize_account_change(app, &mut *tx, caller, id, &changes, now).await?;
+    let owned = patch.user_principal_name.is_some()
+        || patch.display_name.is_some()
+        || patch.mail.is_some()
+        || patch.manager_id.is_some()
+        || patch.account_enabled == Some(true)
+        || patch.provisioned.is_some()
+        || authorize::is_provisioning(caller);
+    if owned {
+        source::require(&mut *tx, caller, id, SourceChange::Owned).await?;
+    } else if patch.account_enabled == Some(false) {
+        source::require(&mut *tx, caller, id, SourceChange::Disable).await?;
+    }
+    if authorize::is_provisioning(caller)
+        && let Some(Some(manager)) = patch.manager_id
+    {
+        source::require(&mut *tx, caller, manager, SourceChange::Owned).await?;
+    }
+    source::record(&mut *tx, caller, id, "user", patch.provisioned, now).await?;
     let before = user.clone();
     let disabling = patch.account_enabled == Some(false) && user.account_enabled;
     let patch_password = hash.is_some();
@@ -370,6 +415,7 @@ async fn delete_user_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCase
         .await?
         .ok_or_else(|| Failure::not_found("user"))?;
     authorize_account_change(app, &mut *tx, caller, id, &[AccountChange::Delete], now).await?;
+    source::require(&mut *tx, caller, id, SourceChange::Owned).await?;
     tx.delete_principal(id).await?;
     tx.append_audit(
         AuditEvent::new(
@@ -398,6 +444,8 @@ pub struct NewGroup {
 pub struct GroupPatch {
     pub display_name: Option<String>,
     pub description: Option<Option<String>>,
+    /// From an inbound SCIM client: its externalId and attributes, replaced whole.
+    pub provisioned: Option<Provisioned>,
 }
 
 /// The portal's question before it shows the new-group form: may this caller create some kind
@@ -411,12 +459,23 @@ pub fn may_create_group(app: &App, caller: &Caller) -> UseCaseResult<()> {
 }
 
 pub async fn create_group(app: &App, caller: &Caller, new: NewGroup) -> UseCaseResult<Group> {
+    create_group_from(app, caller, new, None).await
+}
+
+/// `create_group`, recording what a provisioning client says about the group (its source) in
+/// the same transaction.
+pub async fn create_group_from(
+    app: &App,
+    caller: &Caller,
+    new: NewGroup,
+    provisioned: Option<Provisioned>,
+) -> UseCaseResult<Group> {
     authorize::audited(
         app,
         caller,
         "Add group",
         Category::GroupManagement,
-        create_group_authorized(app, caller, new),
+        create_group_authorized(app, caller, new, provisioned),
     )
     .await
 }
@@ -425,6 +484,7 @@ async fn create_group_authorized(
     app: &App,
     caller: &Caller,
     new: NewGroup,
+    provisioned: Option<Provisioned>,
 ) -> UseCaseResult<Group> {
     let action = if new.is_assignable_to_role {
         actions::RA_GROUPS_CREATE
@@ -460,6 +520,7 @@ async fn create_group_authorized(
     };
     let mut tx = app.store.write().await?;
     tx.insert_group(&group).await?;
+    source::record(&mut *tx, caller, group.id, "group", provisioned, now).await?;
     tx.append_audit(
         AuditEvent::new(
             now,
@@ -519,6 +580,9 @@ async fn update_group_authorized(
         .await?
         .ok_or_else(|| Failure::not_found("group"))?;
     authorize_group_change(app, &mut *tx, caller, &group, GroupChange::Update).await?;
+    source::require(&mut *tx, caller, id, SourceChange::Owned).await?;
+    let provisioned = patch.provisioned.is_some();
+    source::record(&mut *tx, caller, id, "group", patch.provisioned, now).await?;
     let before = group.clone();
     if let Some(v) = patch.display_name {
         group.display_name = v;
@@ -527,7 +591,10 @@ async fn update_group_authorized(
         group.description = v;
     }
     if group == before {
-        // Nothing changes, so nothing is written or audited.
+        // Nothing of Eligo's record changes, so nothing of it is written or audited.
+        if provisioned {
+            tx.commit().await?;
+        }
         return Ok(group);
     }
     tx.update_group(&group).await?;
@@ -565,6 +632,7 @@ async fn delete_group_authorized(app: &App, caller: &Caller, id: Uuid) -> UseCas
         .await?
         .ok_or_else(|| Failure::not_found("group"))?;
     authorize_group_change(app, &mut *tx, caller, &group, GroupChange::Delete).await?;
+    source::require(&mut *tx, caller, id, SourceChange::Owned).await?;
     // Deleting a mapped group would orphan its downstream members, who would keep access.
     if !tx.list_mappings(Some(id), None).await?.is_empty() {
         return Err(Failure::conflict(
@@ -685,6 +753,24 @@ pub async fn authorize_relation_change(
     Ok(())
 }
 
+/// A group's direct members are its source's (ownerships stay Eligo's); a provisioning client
+/// names only members it provisioned itself.
+async fn require_relation_authority(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    group: Uuid,
+    principal: Uuid,
+    relation: Relation,
+) -> UseCaseResult<()> {
+    if relation == Relation::Member || authorize::is_provisioning(caller) {
+        source::require(tx, caller, group, SourceChange::Owned).await?;
+    }
+    if authorize::is_provisioning(caller) {
+        source::require(tx, caller, principal, SourceChange::Owned).await?;
+    }
+    Ok(())
+}
+
 /// Authorizes a change to a group itself (update, delete) against its protection.
 async fn authorize_group_change(
     app: &App,
@@ -750,6 +836,7 @@ async fn add_relation_authorized(
         .with_detail("UnknownPrincipal", "id")
     })?;
     authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, true).await?;
+    require_relation_authority(&mut *tx, caller, group_id, principal, relation).await?;
     dir::check_nesting(&group, kind, relation)?;
     if relation == Relation::Member
         && kind == PrincipalKind::Group
@@ -835,6 +922,7 @@ async fn remove_relation_authorized(
         .await?
         .ok_or_else(|| Failure::not_found("group"))?;
     authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, false).await?;
+    require_relation_authority(&mut *tx, caller, group_id, principal, relation).await?;
     if relation == Relation::Owner {
         let owners = tx.relations_of_group(group_id, Relation::Owner).await?;
         if owners == [principal]

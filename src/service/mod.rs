@@ -19,6 +19,7 @@ pub mod pim;
 pub mod pim_alerts;
 pub mod policies;
 pub mod reviews;
+pub mod scim;
 pub mod separation;
 pub mod sessions;
 pub mod sp_passwords;

@@ -35,6 +35,7 @@ mod portal;
 mod process;
 mod provisioning;
 mod reviews;
+mod scim;
 mod secrets;
 mod shared_state;
 mod syslog;

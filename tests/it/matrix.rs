@@ -830,6 +830,8 @@ enum Op {
     UnmapGroup,
     CreateSubscription,
     DeleteSubscription,
+    CreateScimClient,
+    RevokeScimClient,
     PatchAlert,
     PatchPimAlertConfiguration,
     RefreshPimAlerts,
@@ -916,6 +918,8 @@ const CONNECTOR: &[Target] = &[Target::Thing("a webhook connector")];
 const MAPPING: &[Target] = &[Target::Thing("an ordinary group's provisioning")];
 const NEW_SUBSCRIPTION: &[Target] = &[Target::Thing("a new subscription")];
 const SUBSCRIPTION: &[Target] = &[Target::Thing("a subscription")];
+const NEW_SCIM_CLIENT: &[Target] = &[Target::Thing("a new SCIM client")];
+const SCIM_CLIENT: &[Target] = &[Target::Thing("a SCIM client")];
 const ALERT: &[Target] = &[Target::Thing("an active alert")];
 const JOB: &[Target] = &[Target::Thing("a failed outbox job")];
 const PIM_ALERT_CONFIGURATION: &[Target] = &[Target::Thing("a PIM alert configuration")];
@@ -1280,6 +1284,19 @@ static ROWS: &[Row] = &[
         "DELETE /v1/subscriptions/{id}",
         Op::DeleteSubscription,
         SUBSCRIPTION,
+        CONNECTORS,
+    ),
+    // Inbound SCIM clients: `provisioningClients/allTasks` (Global Administrators), fresh.
+    row(
+        "POST /v1/scim/clients",
+        Op::CreateScimClient,
+        NEW_SCIM_CLIENT,
+        CONNECTORS,
+    ),
+    row(
+        "DELETE /v1/scim/clients/{id}",
+        Op::RevokeScimClient,
+        SCIM_CLIENT,
         CONNECTORS,
     ),
     row("PATCH /v1/alerts/{id}", Op::PatchAlert, ALERT, ALERTS),
@@ -2091,6 +2108,7 @@ impl Ctx {
             | Op::CreateRoleDefinition
             | Op::CreateConnector
             | Op::CreateSubscription
+            | Op::CreateScimClient
             | Op::PortalCreateUser
             | Op::PortalCreateGroup
             | Op::PortalCreateServicePrincipal => Made::of(format!("new-{}", self.n())),
@@ -2160,6 +2178,18 @@ impl Ctx {
             Op::UnmapGroup => {
                 let id = self.new_group("mapped", false).await;
                 Made::with(id, self.map(id).await)
+            }
+            Op::RevokeScimClient => {
+                let n = self.n();
+                Made::of(id_of(
+                    &self
+                        .ok(
+                            Method::POST,
+                            "/v1/scim/clients",
+                            Some(json!({ "displayName": format!("client {n}") })),
+                        )
+                        .await,
+                ))
             }
             Op::DeleteSubscription => {
                 let n = self.n();
@@ -2569,6 +2599,18 @@ impl Ctx {
                 format!("/v1/subscriptions/{id}"),
                 None,
                 vec![get(format!("/v1/subscriptions/{id}"))],
+            ),
+            Op::CreateScimClient => call(
+                Method::POST,
+                "/v1/scim/clients".into(),
+                Some(json!({ "displayName": format!("client {id}") })),
+                vec![get("/v1/scim/clients".into())],
+            ),
+            Op::RevokeScimClient => call(
+                Method::DELETE,
+                format!("/v1/scim/clients/{id}"),
+                None,
+                vec![get("/v1/scim/clients".into())],
             ),
             Op::PatchAlert => call(
                 Method::PATCH,

@@ -20,6 +20,7 @@ mod reviews_cli;
 mod scale_out;
 mod scheduler;
 mod schemathesis;
+mod scim_conformance;
 mod several_servers;
 mod startup;
 pub mod support;

@@ -59,6 +59,41 @@ pub mod actions {
     pub const ACCESS_REVIEWS_READ: &str = "microsoft.directory/accessReviews/allProperties/read";
     pub const ACCESS_REVIEWS_UPDATE: &str =
         "microsoft.directory/accessReviews/allProperties/allTasks";
+    /// Inbound SCIM provisioning clients: create and revoke their tokens (Eligo). Only
+    /// `microsoft.directory/*` (Global Administrator) covers it among the built-in roles.
+    pub const SCIM_CLIENTS_READ: &str = "microsoft.directory/provisioningClients/read";
+    pub const SCIM_CLIENTS_UPDATE: &str = "microsoft.directory/provisioningClients/allTasks";
+
+    /// What an inbound provisioning (SCIM) client may do: the lifecycle of ordinary users and
+    /// groups and the membership of ordinary groups. Deliberately absent: role-assignable
+    /// groups, administrators' credentials, role assignments, policies, owners.
+    pub const PROVISIONING_CLIENT: [&str; 10] = [
+        USERS_READ,
+        USERS_CREATE,
+        USERS_UPDATE,
+        USERS_DELETE,
+        USERS_CREDENTIALS,
+        GROUPS_READ,
+        GROUPS_CREATE,
+        GROUPS_UPDATE,
+        GROUPS_DELETE,
+        GROUPS_MEMBERS,
+    ];
+}
+
+/// The grant set of an inbound provisioning client (see `actions::PROVISIONING_CLIENT`): a
+/// built-in operation set of its own, never a role, so no role assignment or custom role can
+/// widen it.
+pub fn provisioning_grants() -> Grants {
+    Grants {
+        roles: vec![HeldRole {
+            actions: actions::PROVISIONING_CLIENT
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+            scope: crate::scope::ROOT.to_string(),
+        }],
+    }
 }
 
 /// One role the principal holds now: its action patterns and the scope it was granted at.
@@ -162,6 +197,10 @@ pub enum Operation {
     CatalogResource {
         directory_role: bool,
     },
+    /// Asked on top of every other operation of an inbound provisioning client: it may change
+    /// ordinary principals only, never a privileged one (rule 1, Graph's protected targets) nor
+    /// a protected group (rule 3), so a provisioning token can neither gain nor grant privilege.
+    Provision,
 }
 
 /// Why an operation is refused; each names the rule (the server maps them to 403 codes).
@@ -241,6 +280,15 @@ pub fn decide(subject: &Subject, op: Operation, protection: &Protection) -> Resu
         }
     };
     match op {
+        Operation::Provision => match protection {
+            Protection::Ordinary => Ok(()),
+            Protection::Privileged(reason) => Err(Denied::PrivilegedTarget {
+                reason: reason.clone(),
+            }),
+            Protection::Protected(reason) => Err(Denied::ProtectedGroup {
+                reason: reason.clone(),
+            }),
+        },
         Operation::CatalogResource { directory_role } => {
             need(ENTITLEMENT_UPDATE)?;
             if directory_role {
@@ -703,6 +751,79 @@ mod tests {
             };
             let got = decide(&subject, op, protection).map_err(|d| d.code());
             assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn provisioning_clients_never_touch_privilege() {
+        use crate::directory::Relation;
+        let me = uuid::Uuid::from_u128(1);
+        let grants = provisioning_grants();
+        let subject = Subject {
+            id: me,
+            grants: &grants,
+            strong: true,
+        };
+        let privileged = Protection::Privileged("holds Global Administrator".into());
+        let protected = Protection::Protected("it is role-assignable".into());
+        let code = |op, p: &Protection| decide(&subject, op, p).map_err(|d| d.code());
+        assert_eq!(code(Operation::Provision, &Protection::Ordinary), Ok(()));
+        assert_eq!(
+            code(Operation::Provision, &privileged),
+            Err("PrivilegedTarget")
+        );
+        assert_eq!(
+            code(Operation::Provision, &protected),
+            Err("ProtectedGroup")
+        );
+        let act = |action| Operation::Act {
+            action,
+            strong: false,
+        };
+        assert_eq!(code(act(USERS_CREATE), &Protection::Ordinary), Ok(()));
+        for denied in [
+            RA_GROUPS_CREATE,
+            ROLE_ASSIGNMENTS_UPDATE,
+            POLICIES_UPDATE,
+            SCIM_CLIENTS_UPDATE,
+        ] {
+            assert_eq!(
+                code(act(denied), &Protection::Ordinary),
+                Err("Authorization_RequestDenied"),
+                "{denied}"
+            );
+        }
+        assert_eq!(
+            code(Operation::Account(AccountChange::Credentials), &privileged),
+            Err("PrivilegedTarget")
+        );
+        let member = Operation::Group(GroupChange::Relation {
+            relation: Relation::Member,
+            adding: true,
+            principal: uuid::Uuid::from_u128(2),
+            subject_is_owner: false,
+        });
+        assert_eq!(code(member, &Protection::Ordinary), Ok(()));
+        assert_eq!(code(member, &protected), Err("ProtectedGroup"));
+        let owner = Operation::Group(GroupChange::Relation {
+            relation: Relation::Owner,
+            adding: true,
+            principal: uuid::Uuid::from_u128(2),
+            subject_is_owner: false,
+        });
+        assert_eq!(
+            code(owner, &Protection::Ordinary),
+            Err("Authorization_RequestDenied")
+        );
+        // Only the Global Administrator's wildcard covers provisioning clients.
+        for role in built_in_roles() {
+            let g = grants_of(&role.id.to_string(), "/");
+            assert_eq!(
+                g.allows_directory(SCIM_CLIENTS_UPDATE),
+                role.id.to_string() == ids::GLOBAL_ADMINISTRATOR,
+                "{}",
+                role.display_name
+            );
         }
     }
 

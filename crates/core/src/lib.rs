@@ -26,5 +26,7 @@ pub mod request;
 pub mod review;
 pub mod roles;
 pub mod schedule;
+pub mod scim_filter;
 pub mod scope;
+pub mod source;
 pub mod target;

@@ -124,6 +124,30 @@ pub struct SubscriptionRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// An inbound SCIM provisioning client. Its token is kept only as a hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimClientRow {
+    pub id: Uuid,
+    pub display_name: String,
+    pub token_hash: String,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The source of a principal a provisioning client created (who owns what).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRow {
+    pub principal_id: Uuid,
+    /// `user` or `group`.
+    pub kind: String,
+    pub client_id: Uuid,
+    pub external_id: Option<String>,
+    /// The SCIM attributes Eligo's record has no field for (userName as sent, name, emails).
+    pub attributes: Value,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRow {
     pub id: Uuid,
@@ -227,6 +251,27 @@ pub trait EffectsTx: Send {
     async fn get_subscription(&mut self, id: Uuid) -> Result<Option<SubscriptionRow>>;
     async fn list_subscriptions(&mut self) -> Result<Vec<SubscriptionRow>>;
     async fn delete_subscription(&mut self, id: Uuid) -> Result<bool>;
+
+    // Inbound SCIM clients and the sources of what they provisioned.
+    async fn insert_scim_client(&mut self, row: &ScimClientRow) -> Result<()>;
+    async fn get_scim_client(&mut self, id: Uuid) -> Result<Option<ScimClientRow>>;
+    /// The client whose token hashes to `token_hash`, revoked or not.
+    async fn scim_client_by_token(&mut self, token_hash: &str) -> Result<Option<ScimClientRow>>;
+    async fn list_scim_clients(&mut self) -> Result<Vec<ScimClientRow>>;
+    /// False when there is no such client or it was revoked already.
+    async fn revoke_scim_client(&mut self, id: Uuid, at: DateTime<Utc>) -> Result<bool>;
+    /// Conflict when the client has another principal of this kind with the same externalId.
+    async fn put_source(&mut self, row: &SourceRow) -> Result<()>;
+    async fn get_source(&mut self, principal: Uuid) -> Result<Option<SourceRow>>;
+    /// The principal of `kind` the client knows as `external_id`.
+    async fn find_by_external_id(
+        &mut self,
+        client: Uuid,
+        kind: &str,
+        external_id: &str,
+    ) -> Result<Option<Uuid>>;
+    /// Every principal of `kind` the client provisioned, oldest first.
+    async fn list_sourced(&mut self, client: Uuid, kind: &str) -> Result<Vec<SourceRow>>;
 
     // Alerts.
     /// False when an alert with the same dedupe key exists.

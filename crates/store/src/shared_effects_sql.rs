@@ -13,7 +13,7 @@ use super::shared::{
 use crate::changes::Change;
 use crate::effects::{
     AlertRow, ConnectorRow, EffectsTx, Job, JobOutcome, JobStatus, MappingRow, NewJob,
-    SubscriptionRow,
+    ScimClientRow, SourceRow, SubscriptionRow,
 };
 use crate::seal::place;
 use crate::{Page, Result, StoreError, from_micros, micros};
@@ -71,6 +71,36 @@ fn subscription_from_row(tx: &SqlTx, r: &DbRow) -> Result<SubscriptionRow> {
         id,
         data: tx.open_json(&place::subscription(id), &r.try_get::<String, _>(1)?)?,
         created_at: from_micros(r.try_get(2)?),
+    })
+}
+
+const SCIM_CLIENT_COLUMNS: &str =
+    "id, display_name, token_hash, created_by, created_at, revoked_at";
+
+fn scim_client_from_row(r: &DbRow) -> Result<ScimClientRow> {
+    Ok(ScimClientRow {
+        id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        display_name: r.try_get(1)?,
+        token_hash: r.try_get(2)?,
+        created_by: r
+            .try_get::<Option<String>, _>(3)?
+            .map(|s| parse_uuid(&s))
+            .transpose()?,
+        created_at: from_micros(r.try_get(4)?),
+        revoked_at: r.try_get::<Option<i64>, _>(5)?.map(from_micros),
+    })
+}
+
+const SOURCE_COLUMNS: &str = "principal_id, kind, client_id, external_id, attributes, created_at";
+
+fn source_from_row(r: &DbRow) -> Result<SourceRow> {
+    Ok(SourceRow {
+        principal_id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        kind: r.try_get(1)?,
+        client_id: parse_uuid(&r.try_get::<String, _>(2)?)?,
+        external_id: r.try_get(3)?,
+        attributes: from_json(&r.try_get::<String, _>(4)?)?,
+        created_at: from_micros(r.try_get(5)?),
     })
 }
 
@@ -523,6 +553,133 @@ impl EffectsTx for SqlTx {
             .execute(&mut *self.tx)
             .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_scim_client(&mut self, row: &ScimClientRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO scim_clients (id, display_name, token_hash, created_by, created_at, \
+             revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(row.id.to_string())
+        .bind(&row.display_name)
+        .bind(&row.token_hash)
+        .bind(row.created_by.map(|u| u.to_string()))
+        .bind(micros(row.created_at))
+        .bind(row.revoked_at.map(micros))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique("scim client"))?;
+        Ok(())
+    }
+
+    async fn get_scim_client(&mut self, id: Uuid) -> Result<Option<ScimClientRow>> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SCIM_CLIENT_COLUMNS} FROM scim_clients WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .as_ref()
+        .map(scim_client_from_row)
+        .transpose()
+    }
+
+    async fn scim_client_by_token(&mut self, token_hash: &str) -> Result<Option<ScimClientRow>> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SCIM_CLIENT_COLUMNS} FROM scim_clients WHERE token_hash = $1"
+        )))
+        .bind(token_hash)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .as_ref()
+        .map(scim_client_from_row)
+        .transpose()
+    }
+
+    async fn list_scim_clients(&mut self) -> Result<Vec<ScimClientRow>> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SCIM_CLIENT_COLUMNS} FROM scim_clients ORDER BY created_at, id"
+        )))
+        .fetch_all(&mut *self.tx)
+        .await?
+        .iter()
+        .map(scim_client_from_row)
+        .collect()
+    }
+
+    async fn revoke_scim_client(&mut self, id: Uuid, at: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE scim_clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(micros(at))
+        .bind(id.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_source(&mut self, row: &SourceRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO principal_sources (principal_id, kind, client_id, external_id, \
+             attributes, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (principal_id) DO UPDATE \
+             SET external_id = excluded.external_id, attributes = excluded.attributes",
+        )
+        .bind(row.principal_id.to_string())
+        .bind(&row.kind)
+        .bind(row.client_id.to_string())
+        .bind(&row.external_id)
+        .bind(to_json(&row.attributes))
+        .bind(micros(row.created_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(conflict_on_unique("externalId"))?;
+        Ok(())
+    }
+
+    async fn get_source(&mut self, principal: Uuid) -> Result<Option<SourceRow>> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SOURCE_COLUMNS} FROM principal_sources WHERE principal_id = $1"
+        )))
+        .bind(principal.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .as_ref()
+        .map(source_from_row)
+        .transpose()
+    }
+
+    async fn find_by_external_id(
+        &mut self,
+        client: Uuid,
+        kind: &str,
+        external_id: &str,
+    ) -> Result<Option<Uuid>> {
+        let row = sqlx::query(
+            "SELECT principal_id FROM principal_sources \
+             WHERE client_id = $1 AND kind = $2 AND external_id = $3",
+        )
+        .bind(client.to_string())
+        .bind(kind)
+        .bind(external_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
+            .transpose()
+    }
+
+    async fn list_sourced(&mut self, client: Uuid, kind: &str) -> Result<Vec<SourceRow>> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SOURCE_COLUMNS} FROM principal_sources WHERE client_id = $1 AND kind = $2 \
+             ORDER BY created_at, principal_id"
+        )))
+        .bind(client.to_string())
+        .bind(kind)
+        .fetch_all(&mut *self.tx)
+        .await?
+        .iter()
+        .map(source_from_row)
+        .collect()
     }
 
     async fn insert_alert(&mut self, row: &AlertRow) -> Result<bool> {

@@ -530,6 +530,10 @@ impl Tx for SqlTx {
             .await?;
         let deleted = done.rows_affected() > 0;
         if deleted {
+            sqlx::query("DELETE FROM principal_sources WHERE principal_id = $1")
+                .bind(id.to_string())
+                .execute(&mut *self.tx)
+                .await?;
             self.record(Change::PrincipalDeleted(id));
         }
         Ok(deleted)

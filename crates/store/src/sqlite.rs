@@ -212,6 +212,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0021_shared_across_servers.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            22,
+            "inbound scim".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0022_scim.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -12,6 +12,7 @@
 //!   separation-of-duties check on adding a group member with many packages and rules.
 //! - `group-members`: `GET /v1/groups/{id}/members` (and `/owners`) of one group on a store of
 //!   many users and grants (PIM for Groups schedules over many groups among them).
+//! - `scim`: an identity provider pushing users and groups through the inbound SCIM server.
 //! - `gen` and `check`: the effective-access index (no database): `gen` writes a generated
 //!   workload, `check` builds the index from a workload file, verifies every query's expected
 //!   answer against the index and a plain reference evaluator (`reference`), and times both.
@@ -29,6 +30,7 @@ mod packages;
 mod propagation;
 mod reference;
 mod reviews;
+mod scim;
 mod signin;
 mod writes;
 
@@ -139,6 +141,24 @@ pub enum BenchCommand {
         /// Timed reads of each kind.
         #[arg(long, default_value_t = 500)]
         reads: usize,
+    },
+    /// An identity provider pushing its directory through SCIM over HTTP: --users users (each
+    /// looked up, then created) and --groups groups (each created, then filled with one PATCH
+    /// of --members members). Time, rates, p50/p99 and peak memory.
+    Scim {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        #[arg(long, default_value_t = 1000)]
+        groups: usize,
+        /// Members of each group.
+        #[arg(long, default_value_t = 10)]
+        members: usize,
+        /// Concurrent requests.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
     },
     /// Two servers on one PostgreSQL (in this process, each with its own store and HTTP
     /// listener): the time from a write acknowledged by one to the other's index applying it
@@ -354,6 +374,24 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             database_url,
             rounds,
         } => propagation::run(database_url, rounds).await?,
+        BenchCommand::Scim {
+            database_url,
+            users,
+            groups,
+            members,
+            concurrency,
+        } => {
+            scim::run(
+                database_url,
+                scim::Params {
+                    users: users.max(1),
+                    groups,
+                    members,
+                    concurrency: concurrency.max(1),
+                },
+            )
+            .await?
+        }
         BenchCommand::Writes {
             database_url,
             count,

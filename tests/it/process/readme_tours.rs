@@ -146,3 +146,19 @@ async fn the_access_review_tour_runs_as_written() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_scim_provisioning_tour_runs_as_written() {
+    let dir = temp_dir("proc-readme-scim");
+    let server = Server::start(&Spec::sqlite(&dir).args(&["--demo"])).await;
+    let out = run_tour(&server, &dir, "<!-- tour: SCIM provisioning (API)").await;
+    assert!(out.ok(), "the tour failed: {}", out.show());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        ["1", "1", "SourceAuthoritative", "False", "204", "401"],
+        "{}",
+        out.show()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -75,6 +75,7 @@ mod reopen;
 mod requests;
 mod reviews;
 mod roles;
+mod scim;
 mod sealing;
 mod transactions;
 mod users;

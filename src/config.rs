@@ -9,6 +9,8 @@ use anyhow::{Context, bail};
 use chrono::TimeDelta;
 use serde::Deserialize;
 
+pub mod oidc;
+
 /// A value that must not reach logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -173,6 +175,11 @@ pub struct Config {
     /// process start otherwise): the outbox jobs it claims carry it, so a restart with the same
     /// id takes its own unfinished claims back at once and never another live server's.
     pub server_id: String,
+    /// OpenID Connect providers people may sign in with (`config::oidc`); empty: none.
+    pub oidc: Vec<oidc::OidcProvider>,
+    /// Whether people may sign in with a password (`ELIGO_PASSWORD_SIGNIN`, default true).
+    /// The break-glass account keeps its local credential whatever this says.
+    pub password_sign_in: bool,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -222,6 +229,8 @@ struct FileConfig {
     master_key_file: Option<PathBuf>,
     master_key_previous_file: Option<String>,
     server_id: Option<String>,
+    oidc: Option<Vec<oidc::FileProvider>>,
+    password_signin: Option<bool>,
 }
 
 impl Config {
@@ -281,6 +290,8 @@ impl Config {
             master_key_file: None,
             master_key_previous_files: Vec::new(),
             server_id: uuid::Uuid::new_v4().to_string(),
+            oidc: Vec::new(),
+            password_sign_in: true,
         }
     }
 
@@ -460,6 +471,14 @@ impl Config {
                 .parse()
                 .with_context(|| format!("ELIGO_OUTBOX_MAX_ATTEMPTS={v} is not a number"))?;
         }
+        if let Some(p) = oidc::from_env(&var)? {
+            cfg.oidc.retain(|q| q.name != p.name);
+            cfg.oidc.insert(0, p);
+        }
+        oidc::check(&cfg.oidc)?;
+        if let Some(v) = var("ELIGO_PASSWORD_SIGNIN") {
+            cfg.password_sign_in = oidc::password_sign_in(&v)?;
+        }
         cfg.public_url = cfg.public_url.trim_end_matches('/').to_string();
         if !(cfg.public_url.starts_with("http://") || cfg.public_url.starts_with("https://")) {
             bail!("ELIGO_PUBLIC_URL must start with http:// or https://");
@@ -518,6 +537,12 @@ impl Config {
     }
 
     fn apply_file(&mut self, f: FileConfig) -> anyhow::Result<()> {
+        if let Some(v) = f.oidc {
+            self.oidc = oidc::from_file(v)?;
+        }
+        if let Some(v) = f.password_signin {
+            self.password_sign_in = v;
+        }
         if let Some(v) = f.listen {
             self.listen = v;
         }

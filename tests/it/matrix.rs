@@ -3075,6 +3075,7 @@ async fn fixture_session(
             vec!["pwd".into()]
         },
         channel,
+        acr: None,
     })
     .await
     .unwrap();

@@ -595,6 +595,7 @@ async fn bench_admin(app: &App) -> anyhow::Result<Caller> {
             last_mfa_at: None,
             amr: vec![crate::service::authorize::BOOTSTRAP_METHOD.into()],
             channel: eligo_store::SessionChannel::Api,
+            acr: None,
         },
         grants,
     })
@@ -630,6 +631,7 @@ async fn user_caller(app: &App, id: Uuid) -> anyhow::Result<Caller> {
             last_mfa_at: Some(now),
             amr: vec!["pwd".into(), "mfa".into()],
             channel: eligo_store::SessionChannel::Api,
+            acr: None,
         },
         grants,
     })

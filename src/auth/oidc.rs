@@ -259,6 +259,7 @@ pub async fn begin(
     channel: SessionChannel,
     redirect_uri: String,
     next: String,
+    acr: Option<&str>,
 ) -> Result<Started, OidcError> {
     let now = app.clock.now();
     let meta = app.oidc.metadata(provider, now, false).await?;
@@ -271,15 +272,21 @@ pub async fn begin(
     )
     .set_redirect_uri(redirect);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state, nonce) = client
+    let mut request = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
             CsrfToken::new_random,
             Nonce::new_random,
         )
         .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    // An authentication context a policy asks for (step-up at the provider).
+    if let Some(acr) = acr.filter(|a| valid_acr(a)) {
+        request = request.add_auth_context_value(openidconnect::AuthenticationContextClass::new(
+            acr.to_string(),
+        ));
+    }
+    let (url, state, nonce) = request.url();
     let binding = token::generate("");
     let pending = Pending {
         provider: provider.name.clone(),
@@ -300,6 +307,11 @@ pub async fn begin(
         state: state.secret().clone(),
         binding,
     })
+}
+
+/// An `acr` value worth passing on: short, printable, no spaces.
+pub fn valid_acr(acr: &str) -> bool {
+    !acr.is_empty() && acr.len() <= 200 && acr.bytes().all(|b| b.is_ascii_graphic())
 }
 
 const ASYMMETRIC: [CoreJwsSigningAlgorithm; 9] = [

@@ -67,6 +67,8 @@ fn status_of(e: &OidcError) -> StatusCode {
 struct StartQuery {
     provider: Option<String>,
     next: Option<String>,
+    /// An authentication context to ask the provider for (a policy's `claimValue`).
+    acr: Option<String>,
 }
 
 async fn start(
@@ -91,6 +93,7 @@ async fn start(
         eligo_store::SessionChannel::Portal,
         redirect,
         next,
+        q.acr.as_deref(),
     )
     .await
     {

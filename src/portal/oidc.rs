@@ -6,12 +6,14 @@
 //! with no session and nothing else changed.
 
 use askama::Template;
+use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::api::auth::ClientAddress;
 use crate::app::{App, AppState};
@@ -27,6 +29,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/oidc/start", get(start))
         .route("/auth/oidc/callback", get(callback))
+        .route("/auth/oidc/cli/start", post(cli_start))
+        .route("/auth/oidc/cli/token", post(cli_token))
 }
 
 #[derive(Template)]
@@ -197,4 +201,165 @@ fn clear_binding(app: &App, mut resp: Response) -> Response {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp
+}
+
+// The CLI's sign-in (`eligo login --sso`): RFC 8252's loopback redirect. The CLI listens on
+// 127.0.0.1 on a port of its own, asks here for an authorization URL that sends the browser back
+// there, and hands the code with the state and its binding secret to `cli/token`, which answers
+// an API session. The binding secret never leaves the CLI's memory, so a code and state seen by
+// someone else (a browser history) open nothing.
+
+/// Is `uri` an http URL on a loopback address (where only the CLI on this machine listens)?
+fn loopback_redirect(uri: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(uri) else {
+        return false;
+    };
+    url.scheme() == "http"
+        && url.port().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.fragment().is_none()
+        && url.host_str().is_some_and(|h| {
+            h == "localhost"
+                || h.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|a| a.is_loopback())
+        })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CliStart {
+    provider: Option<String>,
+    redirect_uri: String,
+}
+
+fn cli_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
+}
+
+async fn cli_start(
+    State(app): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    body: Result<Json<CliStart>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(req)) = body else {
+        return cli_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "send {\"redirectUri\": \"http://127.0.0.1:PORT/callback\"}",
+        );
+    };
+    if !loopback_redirect(&req.redirect_uri) {
+        return cli_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRedirectUri",
+            "the CLI's redirect URI must be http on a loopback address with a port",
+        );
+    }
+    let provider = match oidc::provider(&app, req.provider.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return cli_error(status_of(&e), "UnknownProvider", &e.message()),
+    };
+    match oidc::begin(
+        &app,
+        provider,
+        eligo_store::SessionChannel::Api,
+        req.redirect_uri,
+        String::new(),
+        None,
+    )
+    .await
+    {
+        Ok(started) => Json(json!({
+            "authorizationUrl": started.authorize_url,
+            "binding": started.binding,
+            "provider": provider.display_name,
+        }))
+        .into_response(),
+        Err(e) => {
+            sso::protocol_failed(&app, &provider.name, &e, address.as_deref()).await;
+            cli_error(status_of(&e), "IdentityProviderUnavailable", &e.message())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CliToken {
+    state: String,
+    code: String,
+    binding: String,
+}
+
+async fn cli_token(
+    State(app): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    body: Result<Json<CliToken>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(req)) = body else {
+        return cli_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "send state, code and binding",
+        );
+    };
+    let provider_hint = app
+        .config
+        .oidc
+        .first()
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
+    let verified = match oidc::finish(&app, &req.state, &req.code, Some(&req.binding)).await {
+        Ok(v) => v,
+        Err(e) => {
+            sso::protocol_failed(&app, &provider_hint, &e, address.as_deref()).await;
+            return cli_error(status_of(&e), e.reason(), &e.message());
+        }
+    };
+    if verified.channel != eligo_store::SessionChannel::Api {
+        let e = OidcError::State("unknownState");
+        sso::protocol_failed(&app, &verified.provider, &e, address.as_deref()).await;
+        return cli_error(status_of(&e), e.reason(), &e.message());
+    }
+    match sso::sign_in(&app, &verified, address.as_deref()).await {
+        Ok(issued) => Json::<Value>(json!({
+            "access_token": issued.access_token,
+            "token_type": "Bearer",
+            "expires_in": issued.expires_in,
+            "amr": issued.amr,
+        }))
+        .into_response(),
+        Err(e) => cli_error(e.status(), e.code, &e.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cli_may_only_be_sent_back_to_loopback() {
+        for ok in [
+            "http://127.0.0.1:5000/callback",
+            "http://localhost:1234/",
+            "http://[::1]:8080/cb",
+        ] {
+            assert!(super::loopback_redirect(ok), "{ok}");
+        }
+        for bad in [
+            "https://127.0.0.1:5000/callback",
+            "http://127.0.0.1/callback",
+            "http://evil.example:5000/callback",
+            "http://127.0.0.1.evil.example:5000/",
+            "http://user@127.0.0.1:5000/",
+            "http://10.0.0.1:5000/",
+            "not a url",
+        ] {
+            assert!(!super::loopback_redirect(bad), "{bad}");
+        }
+    }
 }

@@ -138,6 +138,11 @@ pub fn cookie_value(cookies: &[String], name: &str) -> Option<String> {
 /// Walks the provider's redirects (with its cookies) from `url` until it sends the browser
 /// back to Eligo; answers that URL.
 pub async fn through_provider(url: &str) -> String {
+    through_provider_to(url, PUBLIC_URL).await
+}
+
+/// As [`through_provider`], until the provider sends the browser to an address under `back`.
+pub async fn through_provider_to(url: &str, back: &str) -> String {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -145,7 +150,7 @@ pub async fn through_provider(url: &str) -> String {
     let mut jar: HashMap<String, String> = HashMap::new();
     let mut url = url.to_string();
     for _ in 0..10 {
-        if url.starts_with(PUBLIC_URL) {
+        if url.starts_with(back) {
             return url;
         }
         let cookie = jar

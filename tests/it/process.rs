@@ -21,5 +21,6 @@ mod scale_out;
 mod scheduler;
 mod schemathesis;
 mod several_servers;
+mod sso;
 mod startup;
 pub mod support;

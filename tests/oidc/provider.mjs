@@ -58,6 +58,22 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = false;
 
+// RFC 8252 section 7.3: a redirect to a loopback address may use any port (the CLI's, a test
+// server's), as Entra ID, Okta and Keycloak allow for loopback redirect URIs. The path must
+// match a registered loopback URI's.
+const loopback = (u) => u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+const exactly = provider.Client.prototype.redirectUriAllowed;
+provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(value) {
+  if (exactly.call(this, value)) return true;
+  let asked;
+  try { asked = new URL(value); } catch { return false; }
+  if (!loopback(asked)) return false;
+  return this.redirectUris.some((r) => {
+    const known = new URL(r);
+    return loopback(known) && known.hostname === asked.hostname && known.pathname === asked.pathname && !asked.search;
+  });
+};
+
 async function readJson(req) {
   const chunks = [];
   for await (const c of req) chunks.push(c);

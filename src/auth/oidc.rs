@@ -333,6 +333,7 @@ pub async fn finish(
     state: &str,
     code: &str,
     binding: Option<&str>,
+    iss: Option<&str>,
 ) -> Result<Verified, OidcError> {
     let now = app.clock.now();
     let taken = app
@@ -353,6 +354,15 @@ pub async fn finish(
     }
     let provider = provider(app, Some(&pending.provider))?;
     let meta = app.oidc.metadata(provider, now, false).await?;
+    // RFC 9207: a provider that names itself in the response must be the one asked (a mix-up
+    // between several providers sends one's code to another).
+    if let Some(iss) = iss
+        && iss != meta.issuer().as_str()
+    {
+        return Err(OidcError::IdToken(format!(
+            "the authorization response came from {iss:?}, not the provider asked"
+        )));
+    }
     let redirect = RedirectUrl::new(pending.redirect_uri.clone())
         .map_err(|e| OidcError::Unavailable(format!("redirect URI: {e}")))?;
     let client = CoreClient::from_provider_metadata(

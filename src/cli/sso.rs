@@ -42,18 +42,18 @@ pub async fn login(conn: &Conn, provider: Option<&str>) -> anyhow::Result<Value>
             .as_str()
             .unwrap_or("your identity provider")
     );
-    let (state, code) = tokio::time::timeout(WAIT, wait_for_code(&listener))
+    let (state, code, iss) = tokio::time::timeout(WAIT, wait_for_code(&listener))
         .await
         .context("no sign-in came back within five minutes")??;
     conn.post(
         "/auth/oidc/cli/token",
-        &json!({ "state": state, "code": code, "binding": binding }),
+        &json!({ "state": state, "code": code, "binding": binding, "iss": iss }),
     )
     .await
 }
 
 /// The first request to `/callback` with a code (or an error) ends the wait.
-async fn wait_for_code(listener: &TcpListener) -> anyhow::Result<(String, String)> {
+async fn wait_for_code(listener: &TcpListener) -> anyhow::Result<(String, String, Option<String>)> {
     loop {
         let (mut stream, _) = listener.accept().await?;
         let mut buf = vec![0u8; 8192];
@@ -80,7 +80,7 @@ async fn wait_for_code(listener: &TcpListener) -> anyhow::Result<(String, String
         let (message, outcome) = match (get("state"), get("code"), get("error")) {
             (Some(s), Some(c), _) => (
                 "Signed in. You can close this window and go back to the terminal.",
-                Ok((s, c)),
+                Ok((s, c, get("iss"))),
             ),
             (_, _, Some(e)) => (
                 "The identity provider did not sign you in. See the terminal.",

@@ -126,6 +126,8 @@ struct CallbackQuery {
     state: Option<String>,
     code: Option<String>,
     error: Option<String>,
+    /// RFC 9207: the provider that answers.
+    iss: Option<String>,
 }
 
 async fn callback(
@@ -160,7 +162,7 @@ async fn callback(
         sso::protocol_failed(&app, &provider_hint, &e, address.as_deref()).await;
         return clear_binding(&app, problem(status_of(&e), &e.message()));
     };
-    let verified = match oidc::finish(&app, state, code, binding).await {
+    let verified = match oidc::finish(&app, state, code, binding, q.iss.as_deref()).await {
         Ok(v) => v,
         Err(e) => {
             sso::protocol_failed(&app, &provider_hint, &e, address.as_deref()).await;
@@ -295,6 +297,8 @@ struct CliToken {
     state: String,
     code: String,
     binding: String,
+    /// RFC 9207: the provider that answered, if it said.
+    iss: Option<String>,
 }
 
 async fn cli_token(
@@ -315,7 +319,15 @@ async fn cli_token(
         .first()
         .map(|p| p.name.clone())
         .unwrap_or_default();
-    let verified = match oidc::finish(&app, &req.state, &req.code, Some(&req.binding)).await {
+    let verified = match oidc::finish(
+        &app,
+        &req.state,
+        &req.code,
+        Some(&req.binding),
+        req.iss.as_deref(),
+    )
+    .await
+    {
         Ok(v) => v,
         Err(e) => {
             sso::protocol_failed(&app, &provider_hint, &e, address.as_deref()).await;

@@ -646,3 +646,44 @@ async fn a_provider_that_is_down_leaves_local_sign_in() {
         answer.body
     );
 }
+
+#[tokio::test]
+async fn a_response_naming_another_issuer_is_refused() {
+    let Some(s) = Sso::start(|_, _| {}).await else {
+        return;
+    };
+    let t = &s.t;
+    t.user("kate").await;
+    s.login_as("kate@contoso.example", &["pwd"], None, None)
+        .await;
+    let start = eligo(t, "/auth/oidc/start", None).await;
+    let binding = cookie_value(&start.cookies, "eligo_oidc").unwrap();
+    let back = through_provider(start.location.as_deref().unwrap()).await;
+    // RFC 9207: the provider names itself; a mix-up names another.
+    let url = reqwest::Url::parse(&back).unwrap();
+    assert!(
+        url.query_pairs()
+            .any(|(k, v)| k == "iss" && v == s.idp.issuer()),
+        "{back}"
+    );
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "iss" {
+                "http://127.0.0.1:1/other".into()
+            } else {
+                v.to_string()
+            };
+            (k.to_string(), v)
+        })
+        .collect();
+    let query = serde_urlencoded::to_string(&pairs).unwrap();
+    let answer = eligo(
+        t,
+        &format!("/auth/oidc/callback?{query}"),
+        Some(&format!("eligo_oidc={binding}")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert!(cookie_value(&answer.cookies, "eligo_session").is_none());
+}

@@ -748,6 +748,50 @@ mod tests {
     }
 
     #[test]
+    fn several_oidc_providers_from_the_file_and_one_from_the_environment() {
+        let secret = std::env::temp_dir().join(format!("eligo-oidc-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&secret, "kc-secret\n").unwrap();
+        let file = format!(
+            "password_signin = false\n\n[[oidc]]\nname = \"entra\"\nissuer = \"https://login.example/t/v2.0\"\nclient_id = \"a\"\nprincipal_claim = \"upn\"\n\n[[oidc]]\nname = \"kc\"\ndisplay_name = \"Partners\"\nissuer = \"https://kc.example/realms/r\"\nclient_id = \"b\"\nclient_secret_file = \"{}\"\nauto_create = true\n",
+            secret.display()
+        );
+        let c = load(&[], Some(&file)).unwrap();
+        assert!(!c.password_sign_in);
+        let names: Vec<&str> = c.oidc.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["entra", "kc"]);
+        assert_eq!(c.oidc[0].principal_claim, oidc::PrincipalClaim::Upn);
+        assert!(c.oidc[0].client_secret.is_none());
+        assert_eq!(
+            c.oidc[1].client_secret.as_ref().unwrap().expose(),
+            "kc-secret"
+        );
+        assert!(c.oidc[1].auto_create && !c.oidc[0].auto_create);
+        assert!(!format!("{c:?}").contains("kc-secret"));
+        // The environment's provider comes first (and replaces one of the same name).
+        let c = load(
+            &[
+                ("ELIGO_OIDC_ISSUER", "https://idp.example"),
+                ("ELIGO_OIDC_CLIENT_ID", "c"),
+                ("ELIGO_OIDC_NAME", "kc"),
+                ("ELIGO_PASSWORD_SIGNIN", "true"),
+            ],
+            Some(&file),
+        )
+        .unwrap();
+        let names: Vec<&str> = c.oidc.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["kc", "entra"]);
+        assert_eq!(c.oidc[0].issuer, "https://idp.example");
+        assert!(c.password_sign_in);
+        // Two of one name, a bad name, a bad issuer: refused at start.
+        let twice = "[[oidc]]\nname = \"x\"\nissuer = \"https://a\"\nclient_id = \"a\"\n[[oidc]]\nname = \"x\"\nissuer = \"https://b\"\nclient_id = \"b\"\n";
+        assert!(load(&[], Some(twice)).is_err());
+        let bad = "[[oidc]]\nname = \"a b\"\nissuer = \"https://a\"\nclient_id = \"a\"\n";
+        assert!(load(&[], Some(bad)).is_err());
+        let ftp = "[[oidc]]\nissuer = \"ftp://a\"\nclient_id = \"a\"\n";
+        assert!(load(&[], Some(ftp)).is_err());
+    }
+
+    #[test]
     fn defaults_then_file_then_env() {
         let c = load(&[], None).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8400");

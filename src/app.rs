@@ -46,6 +46,8 @@ pub struct App {
     pub failure_bursts: crate::auth::throttle::FailureBursts,
     /// `GET /v1/auditLogs/verify`: one walk at a time, at most one started per interval.
     pub audit_verify: crate::service::audit::VerifyGate,
+    /// The OpenID Connect providers' discovered metadata and keys (`auth::oidc`).
+    pub oidc: crate::auth::oidc::Providers,
 }
 
 pub type AppState = Arc<App>;

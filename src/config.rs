@@ -9,6 +9,8 @@ use anyhow::{Context, bail};
 use chrono::TimeDelta;
 use serde::Deserialize;
 
+pub mod oidc;
+
 /// A value that must not reach logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -176,6 +178,11 @@ pub struct Config {
     /// process start otherwise): the outbox jobs it claims carry it, so a restart with the same
     /// id takes its own unfinished claims back at once and never another live server's.
     pub server_id: String,
+    /// OpenID Connect providers people may sign in with (`config::oidc`); empty: none.
+    pub oidc: Vec<oidc::OidcProvider>,
+    /// Whether people may sign in with a password (`ELIGO_PASSWORD_SIGNIN`, default true).
+    /// The break-glass account keeps its local credential whatever this says.
+    pub password_sign_in: bool,
 }
 
 /// The TOML file's shape: every key optional, names as in the environment without `ELIGO_`.
@@ -226,6 +233,8 @@ struct FileConfig {
     master_key_file: Option<PathBuf>,
     master_key_previous_file: Option<String>,
     server_id: Option<String>,
+    oidc: Option<Vec<oidc::FileProvider>>,
+    password_signin: Option<bool>,
 }
 
 impl Config {
@@ -286,6 +295,8 @@ impl Config {
             master_key_file: None,
             master_key_previous_files: Vec::new(),
             server_id: uuid::Uuid::new_v4().to_string(),
+            oidc: Vec::new(),
+            password_sign_in: true,
         }
     }
 
@@ -470,6 +481,14 @@ impl Config {
                 .parse()
                 .with_context(|| format!("ELIGO_GROUP_COMMIT_MAX={v} is not a number"))?;
         }
+        if let Some(p) = oidc::from_env(&var)? {
+            cfg.oidc.retain(|q| q.name != p.name);
+            cfg.oidc.insert(0, p);
+        }
+        oidc::check(&cfg.oidc)?;
+        if let Some(v) = var("ELIGO_PASSWORD_SIGNIN") {
+            cfg.password_sign_in = oidc::password_sign_in(&v)?;
+        }
         cfg.public_url = cfg.public_url.trim_end_matches('/').to_string();
         if !(cfg.public_url.starts_with("http://") || cfg.public_url.starts_with("https://")) {
             bail!("ELIGO_PUBLIC_URL must start with http:// or https://");
@@ -531,6 +550,12 @@ impl Config {
     }
 
     fn apply_file(&mut self, f: FileConfig) -> anyhow::Result<()> {
+        if let Some(v) = f.oidc {
+            self.oidc = oidc::from_file(v)?;
+        }
+        if let Some(v) = f.password_signin {
+            self.password_sign_in = v;
+        }
         if let Some(v) = f.listen {
             self.listen = v;
         }
@@ -736,6 +761,50 @@ mod tests {
             p
         });
         Config::load(path.as_deref(), &|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn several_oidc_providers_from_the_file_and_one_from_the_environment() {
+        let secret = std::env::temp_dir().join(format!("eligo-oidc-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&secret, "kc-secret\n").unwrap();
+        let file = format!(
+            "password_signin = false\n\n[[oidc]]\nname = \"entra\"\nissuer = \"https://login.example/t/v2.0\"\nclient_id = \"a\"\nprincipal_claim = \"upn\"\n\n[[oidc]]\nname = \"kc\"\ndisplay_name = \"Partners\"\nissuer = \"https://kc.example/realms/r\"\nclient_id = \"b\"\nclient_secret_file = \"{}\"\nauto_create = true\n",
+            secret.display()
+        );
+        let c = load(&[], Some(&file)).unwrap();
+        assert!(!c.password_sign_in);
+        let names: Vec<&str> = c.oidc.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["entra", "kc"]);
+        assert_eq!(c.oidc[0].principal_claim, oidc::PrincipalClaim::Upn);
+        assert!(c.oidc[0].client_secret.is_none());
+        assert_eq!(
+            c.oidc[1].client_secret.as_ref().unwrap().expose(),
+            "kc-secret"
+        );
+        assert!(c.oidc[1].auto_create && !c.oidc[0].auto_create);
+        assert!(!format!("{c:?}").contains("kc-secret"));
+        // The environment's provider comes first (and replaces one of the same name).
+        let c = load(
+            &[
+                ("ELIGO_OIDC_ISSUER", "https://idp.example"),
+                ("ELIGO_OIDC_CLIENT_ID", "c"),
+                ("ELIGO_OIDC_NAME", "kc"),
+                ("ELIGO_PASSWORD_SIGNIN", "true"),
+            ],
+            Some(&file),
+        )
+        .unwrap();
+        let names: Vec<&str> = c.oidc.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["kc", "entra"]);
+        assert_eq!(c.oidc[0].issuer, "https://idp.example");
+        assert!(c.password_sign_in);
+        // Two of one name, a bad name, a bad issuer: refused at start.
+        let twice = "[[oidc]]\nname = \"x\"\nissuer = \"https://a\"\nclient_id = \"a\"\n[[oidc]]\nname = \"x\"\nissuer = \"https://b\"\nclient_id = \"b\"\n";
+        assert!(load(&[], Some(twice)).is_err());
+        let bad = "[[oidc]]\nname = \"a b\"\nissuer = \"https://a\"\nclient_id = \"a\"\n";
+        assert!(load(&[], Some(bad)).is_err());
+        let ftp = "[[oidc]]\nissuer = \"ftp://a\"\nclient_id = \"a\"\n";
+        assert!(load(&[], Some(ftp)).is_err());
     }
 
     #[test]

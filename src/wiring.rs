@@ -57,6 +57,7 @@ impl App {
             breakglass: Default::default(),
             failure_bursts: Default::default(),
             audit_verify: Default::default(),
+            oidc: Default::default(),
         });
         // Every committed change (and on PostgreSQL every other server's, from the change
         // log after the snapshot the index was built from) reaches the index.

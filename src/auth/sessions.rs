@@ -166,6 +166,7 @@ mod tests {
             last_mfa_at: None,
             amr: vec!["pwd".into()],
             channel: Default::default(),
+            acr: None,
         }
     }
 

@@ -14,17 +14,24 @@ use super::net::{Conn, Session, encode, forget_session, save_session};
 
 #[derive(Subcommand)]
 pub enum ClientCommand {
-    /// Sign in and remember the session (password from $ELIGO_PASSWORD or standard input).
+    /// Sign in and remember the session (password from $ELIGO_PASSWORD or standard input), or
+    /// with `--sso` through the server's identity provider in a browser.
     Login {
         /// The server's base URL.
         #[arg(long, default_value = "http://127.0.0.1:8400", env = "ELIGO_SERVER")]
         server: String,
         /// Your userPrincipalName.
-        #[arg(long, short = 'u')]
-        username: String,
+        #[arg(long, short = 'u', required_unless_present = "sso")]
+        username: Option<String>,
         /// A TOTP code, to sign in with MFA.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "sso")]
         otp: Option<String>,
+        /// Sign in through the server's single sign-on provider (OpenID Connect) in a browser.
+        #[arg(long, conflicts_with = "username")]
+        sso: bool,
+        /// Which provider, when the server has several.
+        #[arg(long, requires = "sso")]
+        provider: Option<String>,
     },
     /// Use a bearer token you already have (e.g. the bootstrap token).
     UseToken {
@@ -253,14 +260,29 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<ExitCode> {
             server,
             username,
             otp,
+            sso,
+            provider,
         } => {
-            let password = read_password()?;
             let conn = Conn::new(&server, None)?;
-            let mut body = json!({ "username": username, "password": password });
-            if let Some(otp) = otp {
-                body["otp"] = json!(otp);
-            }
-            let got = conn.post("/v1/auth/token", &body).await?;
+            let got = if sso {
+                super::sso::login(&conn, provider.as_deref()).await?
+            } else {
+                let password = read_password()?;
+                let mut body = json!({ "username": username, "password": password });
+                if let Some(otp) = otp {
+                    body["otp"] = json!(otp);
+                }
+                conn.post("/v1/auth/token", &body).await?
+            };
+            let username = match username {
+                Some(u) => u,
+                None => Conn::new(&conn.server, got["access_token"].as_str().map(String::from))?
+                    .get("/v1/me")
+                    .await?["userPrincipalName"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string(),
+            };
             let token = got["access_token"]
                 .as_str()
                 .with_context(|| format!("{} sent no token", conn.server))?

@@ -13,6 +13,7 @@ mod offline;
 mod packages;
 mod pim;
 mod reviews;
+mod sso;
 mod term;
 
 use std::path::PathBuf;

@@ -17,6 +17,7 @@ pub mod csrf;
 pub mod flash;
 pub mod form;
 pub mod me;
+pub mod oidc;
 pub mod page;
 pub mod picker;
 pub mod reviews;
@@ -42,6 +43,7 @@ pub fn routes(app: AppState) -> Router<AppState> {
         .route("/portal/", get(|| async { Redirect::to("/portal/roles") }))
         .merge(assets::routes())
         .merge(sign_in::routes())
+        .merge(oidc::routes())
         .merge(security::routes())
         .merge(me::routes())
         .merge(access::routes())

@@ -37,6 +37,10 @@ struct SignInPage {
     code: String,
     notice: Option<&'static str>,
     errors: FieldErrors,
+    /// "Sign in with ..." links: (start URL, provider's display name).
+    providers: Vec<(String, String)>,
+    /// Whether people sign in with a password here (else only the break-glass account does).
+    password: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,7 +72,25 @@ fn presession(app: &App, headers: &HeaderMap) -> (String, Option<String>) {
     }
 }
 
+/// The single sign-on links, each carrying `next` (encoded) to come back to.
+fn provider_links(app: &App, next: &str) -> Vec<(String, String)> {
+    let next: String =
+        percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC).collect();
+    app.config
+        .oidc
+        .iter()
+        .map(|p| {
+            (
+                format!("/auth/oidc/start?provider={}&next={next}", p.name),
+                p.display_name.clone(),
+            )
+        })
+        .collect()
+}
+
 fn page(app: &App, headers: &HeaderMap, status: StatusCode, mut form: SignInPage) -> Response {
+    form.providers = provider_links(app, &form.next);
+    form.password = app.config.password_sign_in;
     let (pre, set) = presession(app, headers);
     form.csrf = csrf::token(&app.link_key, "presession", &pre);
     let mut resp = render_status(status, &form);
@@ -129,6 +151,8 @@ async fn show(
         code: String::new(),
         notice,
         errors: FieldErrors::new(),
+        providers: Vec::new(),
+        password: true,
     };
     page(&app, &headers, StatusCode::OK, form)
 }
@@ -149,6 +173,8 @@ async fn submit(
             code: String::new(),
             notice: None,
             errors,
+            providers: Vec::new(),
+            password: true,
         };
         return page(&app, &headers, StatusCode::BAD_REQUEST, again);
     };
@@ -162,6 +188,8 @@ async fn submit(
         code: code.chars().filter(char::is_ascii_digit).take(6).collect(),
         notice: None,
         errors: FieldErrors::new(),
+        providers: Vec::new(),
+        password: true,
     };
     if !genuine(&app, &headers, form.csrf.as_deref()) {
         again.errors.add_general(EXPIRED);

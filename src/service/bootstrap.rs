@@ -116,6 +116,7 @@ pub async fn first_start(app: &App) -> anyhow::Result<FirstStart> {
         last_mfa_at: None,
         amr: vec!["bootstrap".into()],
         channel: eligo_store::SessionChannel::Api,
+        acr: None,
     })
     .await?;
     tx.append_audit(
@@ -178,6 +179,7 @@ pub async fn ensure_configured_token(app: &App) -> anyhow::Result<()> {
         last_mfa_at: None,
         amr: vec!["bootstrap".into()],
         channel: eligo_store::SessionChannel::Api,
+        acr: None,
     };
     match tx.get_token(&hash).await? {
         None => {
@@ -249,6 +251,7 @@ pub async fn rotate(app: &App) -> anyhow::Result<String> {
         last_mfa_at: None,
         amr: vec!["bootstrap".into()],
         channel: eligo_store::SessionChannel::Api,
+        acr: None,
     })
     .await?;
     tx.revoke_tokens_of(user.id, Some(&hash), now).await?;

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod entitlement;
 pub mod history;
 pub mod notices;
+pub mod oidc;
 pub mod outbox;
 pub mod pim;
 pub mod pim_alerts;

@@ -98,13 +98,16 @@ async fn update_rule_authorized(
     let mut tx = app.store.write().await?;
     let mut policy = by_id(&mut *tx, policy_id).await?;
     let before = policy.rules.clone();
-    policy.rules.apply(rule_id, body).map_err(|broken| {
-        Failure::invalid_all(
-            "InvalidPolicyRule",
-            &format!("the rule {rule_id} is not valid"),
-            broken,
-        )
-    })?;
+    policy
+        .rules
+        .apply_with(rule_id, body, !app.config.oidc.is_empty())
+        .map_err(|broken| {
+            Failure::invalid_all(
+                "InvalidPolicyRule",
+                &format!("the rule {rule_id} is not valid"),
+                broken,
+            )
+        })?;
     let changes = policy_changes::changes(&before, &policy.rules);
     if changes.is_empty() {
         // The rule already is as sent: nothing to store or record (as `update_rules`).
@@ -226,7 +229,10 @@ async fn update_rules_authorized(
     let mut changed = Vec::new();
     for (rule_id, body) in changes {
         let before = rule_json(&policy.rules, rule_id);
-        match policy.rules.apply(rule_id, body) {
+        match policy
+            .rules
+            .apply_with(rule_id, body, !app.config.oidc.is_empty())
+        {
             Ok(()) => {
                 if rule_json(&policy.rules, rule_id) != before && !changed.contains(rule_id) {
                     changed.push(rule_id.clone());

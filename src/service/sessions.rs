@@ -40,7 +40,7 @@ fn invalid_credentials() -> Failure {
     )
 }
 
-fn user_actor(user: &User) -> Initiator {
+pub(crate) fn user_actor(user: &User) -> Initiator {
     Initiator::User(Actor {
         id: Some(user.id),
         display_name: user.display_name.clone(),
@@ -51,7 +51,7 @@ fn user_actor(user: &User) -> Initiator {
 /// Records a failed attempt, then answers with `error`. The first failure of a burst is
 /// written at once; repeats are counted and written as one entry later
 /// (`auth::throttle::FailureBursts`, flushed by `service::audit::flush_failures`).
-async fn fail(
+pub(crate) async fn fail(
     app: &App,
     event: AuditEvent,
     account: &str,
@@ -87,7 +87,7 @@ fn throttled(secs: u64) -> Failure {
     e
 }
 
-fn new_session(
+pub(crate) fn new_session(
     app: &App,
     principal: Uuid,
     now: DateTime<Utc>,
@@ -112,6 +112,7 @@ fn new_session(
         last_mfa_at: mfa.then_some(now),
         amr,
         channel,
+        acr: None,
     };
     (raw, record)
 }
@@ -195,6 +196,26 @@ pub async fn sign_in_user(
         .detail("ipAddress", address.unwrap_or("-"))
         .failed(reason)
     };
+    // With single sign-on the only deployment's way in, a password opens the break-glass
+    // account alone (its local credential is for when the provider is down).
+    if !app.config.password_sign_in
+        && !upn
+            .trim()
+            .eq_ignore_ascii_case(crate::service::bootstrap::BREAKGLASS_UPN)
+    {
+        return Err(fail(
+            app,
+            attempt("passwordSignInDisabled"),
+            upn,
+            Scope::Address(address),
+            Failure::new(
+                crate::failure::Kind::Denied,
+                "PasswordSignInDisabled",
+                "sign-in with a password is turned off here; use single sign-on",
+            ),
+        )
+        .await);
+    }
     // Throttling slows a guesser and never locks the owner out: while the account or address
     // is throttled, only the whole proof (password and code) gets through, and every failure
     // answers as throttled, so nothing is learnt about the password.

@@ -258,6 +258,7 @@ impl TestApp {
             last_mfa_at: Some(now),
             amr: vec!["pwd".into(), "otp".into()],
             channel,
+            acr: None,
         })
         .await
         .unwrap();

@@ -23,6 +23,7 @@ mod history;
 mod limits;
 mod matrix;
 mod notices;
+mod oidc;
 mod outbound;
 mod pim;
 mod pim_alerts;

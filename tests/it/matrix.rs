@@ -3117,6 +3117,7 @@ async fn fixture_session(
             vec!["pwd".into()]
         },
         channel,
+        acr: None,
     })
     .await
     .unwrap();

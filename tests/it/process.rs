@@ -22,5 +22,6 @@ mod scheduler;
 mod schemathesis;
 mod scim_conformance;
 mod several_servers;
+mod sso;
 mod startup;
 pub mod support;

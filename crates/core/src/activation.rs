@@ -35,6 +35,9 @@ pub struct ActivationRequest {
     pub start: Option<DateTime<Utc>>,
     pub expiration: Expiration,
     pub mfa_is_fresh: bool,
+    /// The authentication context class the session's identity provider vouched for (OIDC
+    /// `acr`); None for a session Eligo authenticated itself.
+    pub acr: Option<String>,
 }
 
 /// What a valid request grants, and whether someone must approve it first.
@@ -57,6 +60,38 @@ pub fn deactivatable_from(
     min_duration: TimeDelta,
 ) -> Option<DateTime<Utc>> {
     (start <= now && now - start < min_duration).then(|| start + min_duration)
+}
+
+/// The authentication-context rule: with a `claimValue`, met only by a session whose identity
+/// provider vouched for that `acr` at sign-in (whatever else the session proved). Without one
+/// (stored before Eligo could carry `acr`), it is enforced as the strongest thing Eligo checks
+/// itself, a fresh second factor: never activation without MFA.
+fn authentication_context_broken(
+    rule: &crate::policy::AuthenticationContextRule,
+    mfa_rule_on: bool,
+    request: &ActivationRequest,
+) -> Option<Invalid> {
+    if !rule.is_enabled {
+        return None;
+    }
+    match rule.claim_value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        Some(wanted) => (request.acr.as_deref() != Some(wanted)).then(|| {
+            Invalid::new(
+                "AuthenticationContextRule",
+                "acr",
+                format!(
+                    "This role's policy requires the authentication context '{wanted}'. Sign in again through your organisation's single sign-on so that it asks for it, then try again."
+                ),
+            )
+        }),
+        None => (!mfa_rule_on && !request.mfa_is_fresh).then(|| {
+            Invalid::new(
+                "MfaRule",
+                "mfa",
+                "This role's policy requires an authentication context, which needs a recent multi-factor authentication. Verify your identity again, then try again.",
+            )
+        }),
+    }
 }
 
 /// The code of a request refused because another one for the same access waits for approval.
@@ -135,18 +170,11 @@ pub fn decide_activation(
         request.ticket.as_ref(),
         request.mfa_is_fresh,
     ));
-    // An authentication context stored before Eligo refused to enable one is enforced as the
-    // strongest thing Eligo can check, a fresh second factor: never activation without MFA.
-    if rules.authentication_context_end_user_assignment.is_enabled
-        && !enabled.contains(&Enablement::MultiFactorAuthentication)
-        && !request.mfa_is_fresh
-    {
-        broken.push(Invalid::new(
-            "MfaRule",
-            "mfa",
-            "This role's policy requires an authentication context, which needs a recent multi-factor authentication. Verify your identity again, then try again.",
-        ));
-    }
+    broken.extend(authentication_context_broken(
+        &rules.authentication_context_end_user_assignment,
+        enabled.contains(&Enablement::MultiFactorAuthentication),
+        request,
+    ));
 
     // Eligibility must cover the whole requested window at the requested scope.
     if let Some(end) = end {
@@ -318,6 +346,59 @@ mod tests {
             start: None,
             expiration: Expiration::AfterDuration(TimeDelta::minutes(minutes)),
             mfa_is_fresh: true,
+            acr: None,
+        }
+    }
+
+    #[test]
+    fn authentication_context_is_met_by_the_providers_acr_only() {
+        use crate::policy::AuthenticationContextRule;
+        let rule = |is_enabled: bool, claim: Option<&str>| AuthenticationContextRule {
+            is_enabled,
+            claim_value: claim.map(String::from),
+        };
+        let req = |mfa: bool, acr: Option<&str>| ActivationRequest {
+            mfa_is_fresh: mfa,
+            acr: acr.map(String::from),
+            ..request(60)
+        };
+        let code = |rule: &AuthenticationContextRule, mfa_rule: bool, r: &ActivationRequest| {
+            authentication_context_broken(rule, mfa_rule, r).map(|i| i.code)
+        };
+        let c1 = rule(true, Some("c1"));
+        // (rule, MFA rule on, fresh MFA, session acr) -> refusal
+        type Case<'a> = (
+            &'a AuthenticationContextRule,
+            bool,
+            bool,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let cases: [Case; 9] = [
+            (&c1, false, true, Some("c1"), None),
+            (&c1, false, false, Some("c1"), None),
+            (&c1, false, true, None, Some("AuthenticationContextRule")),
+            (
+                &c1,
+                true,
+                true,
+                Some("c2"),
+                Some("AuthenticationContextRule"),
+            ),
+            (
+                &c1,
+                false,
+                true,
+                Some("C1"),
+                Some("AuthenticationContextRule"),
+            ),
+            (&rule(false, Some("c1")), false, false, None, None),
+            (&rule(true, None), false, false, None, Some("MfaRule")),
+            (&rule(true, Some("  ")), false, true, None, None),
+            (&rule(true, None), true, false, None, None),
+        ];
+        for (i, (r, mfa_rule, mfa, acr, want)) in cases.into_iter().enumerate() {
+            assert_eq!(code(r, mfa_rule, &req(mfa, acr)), want, "case {i}");
         }
     }
 

@@ -374,6 +374,18 @@ impl PolicyRules {
     /// Replaces one rule from the JSON an administrator PATCHed. Every problem is reported,
     /// and on any problem nothing changes.
     pub fn apply(&mut self, rule_id: &str, body: &Value) -> Result<(), Vec<Invalid>> {
+        self.apply_with(rule_id, body, false)
+    }
+
+    /// As `apply`; `auth_context_supported`: the deployment has an identity provider that
+    /// can vouch for an authentication context (OpenID Connect's `acr`), so the rule may be
+    /// enabled, with a `claimValue`.
+    pub fn apply_with(
+        &mut self,
+        rule_id: &str,
+        body: &Value,
+        auth_context_supported: bool,
+    ) -> Result<(), Vec<Invalid>> {
         let mut next = self.clone();
         let result = match rule_id {
             "Expiration_Admin_Eligibility" => {
@@ -401,12 +413,27 @@ impl PolicyRules {
             // authentication context yet, so enabling one is refused rather than stored and
             // silently ignored (Entra admins turn it on *instead of* the MFA rule).
             "AuthenticationContext_EndUser_Assignment"
-                if body.get("isEnabled").and_then(Value::as_bool) == Some(true) =>
+                if body.get("isEnabled").and_then(Value::as_bool) == Some(true)
+                    && auth_context_supported
+                    && body
+                        .get("claimValue")
+                        .and_then(Value::as_str)
+                        .is_none_or(|v| v.trim().is_empty()) =>
+            {
+                Err(vec![Invalid::new(
+                    "ClaimValueRequired",
+                    "claimValue",
+                    "name the authentication context class (the provider's acr value) this rule asks for",
+                )])
+            }
+            "AuthenticationContext_EndUser_Assignment"
+                if body.get("isEnabled").and_then(Value::as_bool) == Some(true)
+                    && !auth_context_supported =>
             {
                 Err(vec![Invalid::new(
                     "AuthenticationContextNotSupported",
                     "isEnabled",
-                    "Eligo cannot enforce an authentication context yet; require multifactor authentication in Enablement_EndUser_Assignment instead",
+                    "Eligo enforces an authentication context only with single sign-on (an OpenID Connect provider carries acr); configure one, or require multifactor authentication in Enablement_EndUser_Assignment instead",
                 )])
             }
             "AuthenticationContext_EndUser_Assignment" => {

@@ -175,6 +175,24 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets windows that started before `before`.
     async fn prune_throttle(&self, before: DateTime<Utc>) -> Result<u64>;
 
+    // OpenID Connect sign-ins under way, shared by every server (each call its own small
+    // transaction, like the throttle).
+    /// Keeps a pending sign-in under the hash of its state until `expires_at` (and forgets
+    /// those that expired before `now`).
+    async fn oidc_pending_put(
+        &self,
+        state_hash: &str,
+        expires_at: DateTime<Utc>,
+        data: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Takes the pending sign-in of this state hash: the row is deleted in the same statement,
+    /// so of two callbacks with one state only one gets it. The caller checks its expiry.
+    async fn oidc_pending_take(
+        &self,
+        state_hash: &str,
+    ) -> Result<Option<(DateTime<Utc>, serde_json::Value)>>;
+
     /// The id of the master key secrets are sealed under, and how many stored values `open`
     /// sealed again (plaintext from before sealing, or under an earlier key).
     fn sealing(&self) -> (&str, u64);

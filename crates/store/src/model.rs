@@ -137,6 +137,10 @@ pub struct TokenRecord {
     /// this field existed read as `Api`, which keeps them out of the portal (fail closed).
     #[serde(default)]
     pub channel: SessionChannel,
+    /// The authentication context class an OpenID Connect provider vouched for at sign-in
+    /// (its `acr` claim); None for Eligo's own sign-ins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 /// Where a session was issued and may be used.
@@ -159,6 +163,7 @@ impl std::fmt::Debug for TokenRecord {
             .field("revoked_at", &self.revoked_at)
             .field("amr", &self.amr)
             .field("channel", &self.channel)
+            .field("acr", &self.acr)
             .finish()
     }
 }

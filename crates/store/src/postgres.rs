@@ -36,6 +36,9 @@ mod shared_entitlement;
 #[path = "shared_history_sql.rs"]
 mod shared_history;
 #[allow(clippy::duplicate_mod)]
+#[path = "shared_oidc_sql.rs"]
+mod shared_oidc;
+#[allow(clippy::duplicate_mod)]
 #[path = "shared_pim_alerts_sql.rs"]
 mod shared_pim_alerts;
 #[allow(clippy::duplicate_mod)]
@@ -219,6 +222,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0022_scim.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            23,
+            "oidc pending".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0023_oidc_pending.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 
@@ -361,6 +371,23 @@ impl Store for PostgresStore {
 
     async fn prune_throttle(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
         shared_throttle::prune(&self.pool, before).await
+    }
+
+    async fn oidc_pending_put(
+        &self,
+        state_hash: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+        data: &serde_json::Value,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        shared_oidc::put(&self.pool, state_hash, expires_at, data, now).await
+    }
+
+    async fn oidc_pending_take(
+        &self,
+        state_hash: &str,
+    ) -> Result<Option<(chrono::DateTime<chrono::Utc>, serde_json::Value)>> {
+        shared_oidc::take(&self.pool, state_hash).await
     }
 
     async fn ping(&self) -> Result<()> {

@@ -3,6 +3,7 @@
 //! - [`postgres_database`]: a fresh, empty database on a shared real PostgreSQL (started once per
 //!   test process, or the server named by `ELIGO_TEST_POSTGRES_URL`).
 //! - [`browser::runner`]: Chromium driven by playwright-core from a Node.js script.
+//! - [`oidc::oidc_provider`]: a real OpenID Connect provider (npm oidc-provider) from a script.
 //! - [`free_port`]: a free TCP port on 127.0.0.1.
 //!
 //! Components that cannot be found make their helper return `None` after a loud message, except
@@ -11,6 +12,7 @@
 pub mod browser;
 mod component;
 pub mod maildev;
+pub mod oidc;
 pub mod postgres;
 pub mod scim;
 pub mod slapd;

@@ -25,6 +25,7 @@ mod expiry;
 mod r#gen;
 mod group_members;
 mod http;
+mod oidc;
 mod package_expiry;
 mod packages;
 mod propagation;
@@ -296,6 +297,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         every: usize,
     },
+    /// Single sign-on round trips on loopback against a real OpenID Connect provider (npm
+    /// oidc-provider, started from --provider-dir): the browser's redirects, Eligo's start and
+    /// callback (code redeemed with PKCE, ID token verified). One RESULT line: round trips per
+    /// second, p50 and p99 of the whole and of Eligo's share.
+    Oidc {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        /// The folder with provider.mjs and node_modules/oidc-provider (the repository's
+        /// tests/oidc after `npm ci --prefix tests/oidc`).
+        #[arg(long, default_value = "tests/oidc")]
+        provider_dir: PathBuf,
+        /// Sign-ins, one after another.
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+    },
     /// Password-and-code sign-ins over real HTTP: one phase quiet, one while an attacker sends
     /// wrong passwords for the same accounts at --attack-rate per second from another address.
     /// One RESULT line: sign-ins per second, p50 and p99 in each phase.
@@ -446,6 +463,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             writes,
             every,
         } => checkpoints::run(database_url, writes.max(1), every).await?,
+        BenchCommand::Oidc {
+            database_url,
+            provider_dir,
+            rounds,
+        } => oidc::run(database_url, provider_dir, rounds).await?,
         BenchCommand::SignIn {
             database_url,
             users,
@@ -639,6 +661,7 @@ async fn bench_admin(app: &App) -> anyhow::Result<Caller> {
             last_mfa_at: None,
             amr: vec![crate::service::authorize::BOOTSTRAP_METHOD.into()],
             channel: eligo_store::SessionChannel::Api,
+            acr: None,
         },
         grants,
     })
@@ -674,6 +697,7 @@ async fn user_caller(app: &App, id: Uuid) -> anyhow::Result<Caller> {
             last_mfa_at: Some(now),
             amr: vec!["pwd".into(), "mfa".into()],
             channel: eligo_store::SessionChannel::Api,
+            acr: None,
         },
         grants,
     })

@@ -33,6 +33,10 @@ pub async fn run(
     now: DateTime<Utc>,
 ) -> UseCaseResult<()> {
     let mfa_is_fresh = caller.mfa_is_fresh(now, app.config.mfa_freshness);
+    let proof = Proof {
+        mfa_is_fresh,
+        acr: caller.session.acr.clone(),
+    };
     let approval = &target.policy.rules.approval_end_user_assignment;
     match request.action {
         RequestAction::SelfActivate | RequestAction::SelfRenew => {
@@ -43,7 +47,7 @@ pub async fn run(
                     "activation that ended within the last day to renew",
                 ));
             }
-            let decided = decide(app, tx, target, request, now, mfa_is_fresh, None).await?;
+            let decided = decide(app, tx, target, request, now, &proof, None).await?;
             let needs_approval = match request.action {
                 RequestAction::SelfRenew => {
                     approval.is_approval_required || approval.is_approval_required_for_extension
@@ -82,16 +86,7 @@ pub async fn run(
             let Some(mut current) = activation else {
                 return crate::service::pim::extension::ask(caller, tx, target, request, now).await;
             };
-            let decided = decide(
-                app,
-                tx,
-                target,
-                request,
-                now,
-                mfa_is_fresh,
-                Some(current.id),
-            )
-            .await?;
+            let decided = decide(app, tx, target, request, now, &proof, Some(current.id)).await?;
             if current.end_date_time.is_some_and(|e| decided.1.end <= e) {
                 return Err(rule_failure(vec![Invalid::new(
                     "ExpirationRule",
@@ -213,7 +208,16 @@ pub async fn apply_approved(
         target,
         request,
         now,
-        true,
+        // The requester's proof was checked when they asked; the authentication context too.
+        &Proof {
+            mfa_is_fresh: true,
+            acr: target
+                .policy
+                .rules
+                .authentication_context_end_user_assignment
+                .claim_value
+                .clone(),
+        },
         extending.as_ref().map(|c| c.id),
     )
     .await;
@@ -297,6 +301,13 @@ fn wait_for_approval(request: &mut ScheduleRequest, stages: &[ApprovalStage], no
     request.status = RequestStatus::PendingApproval;
 }
 
+/// What the requester's session proved: a recent second factor, and the authentication
+/// context its identity provider vouched for (OIDC `acr`).
+struct Proof {
+    mfa_is_fresh: bool,
+    acr: Option<String>,
+}
+
 /// Runs the core decision with what the store knows: the eligibilities (direct or through
 /// role-assignable groups), the activations and assignments already there, and the
 /// activation requests still pending (a second request for the same role and scope is a
@@ -307,7 +318,7 @@ async fn decide(
     target: &Target,
     request: &ScheduleRequest,
     now: DateTime<Utc>,
-    mfa_is_fresh: bool,
+    proof: &Proof,
     extending: Option<Uuid>,
 ) -> UseCaseResult<(Option<Uuid>, Grant)> {
     let role = request.role_definition_id;
@@ -340,7 +351,8 @@ async fn decide(
         ticket: request.ticket_info.clone(),
         start,
         expiration: request.schedule_info.expiration(),
-        mfa_is_fresh,
+        mfa_is_fresh: proof.mfa_is_fresh,
+        acr: proof.acr.clone(),
     };
     let grant = decide_activation(
         &target.policy.rules,

@@ -51,6 +51,7 @@ pub async fn authenticate(app: &App, raw: &str) -> UseCaseResult<Caller> {
             last_mfa_at: None,
             amr: vec![authorize::PROVISIONING_METHOD.into()],
             channel: SessionChannel::Api,
+            acr: None,
         },
         grants: eligo_core::authz::provisioning_grants(),
     })

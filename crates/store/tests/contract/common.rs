@@ -153,6 +153,7 @@ pub fn token(hash: &str, principal: Uuid) -> TokenRecord {
         last_mfa_at: None,
         amr: vec!["pwd".into()],
         channel: eligo_store::SessionChannel::Api,
+        acr: None,
     }
 }
 

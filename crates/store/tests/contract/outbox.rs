@@ -525,3 +525,33 @@ async fn delivered_jobs_are_recorded_together(store: Arc<dyn Store>) {
 }
 
 contract!(delivered_jobs_are_recorded_together => delivered_jobs_are_recorded_together_sqlite, delivered_jobs_are_recorded_together_postgres);
+/// Pending OpenID Connect sign-ins: a state is taken once (of two takes only one gets it), a
+/// row past its end is forgotten when the next is kept.
+async fn oidc_pending_is_taken_once(store: Arc<dyn Store>) {
+    let data = json!({ "provider": "p", "nonce": "n" });
+    store
+        .oidc_pending_put("state-a", t(600), &data, t(0))
+        .await
+        .unwrap();
+    store
+        .oidc_pending_put("state-b", t(10), &data, t(0))
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        store.oidc_pending_take("state-a"),
+        store.oidc_pending_take("state-a")
+    );
+    let got: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(got, vec![(t(600), data.clone())]);
+    assert!(store.oidc_pending_take("state-a").await.unwrap().is_none());
+    assert!(store.oidc_pending_take("unknown").await.unwrap().is_none());
+    // Keeping another after state-b's end forgets state-b.
+    store
+        .oidc_pending_put("state-c", t(700), &data, t(20))
+        .await
+        .unwrap();
+    assert!(store.oidc_pending_take("state-b").await.unwrap().is_none());
+    assert!(store.oidc_pending_take("state-c").await.unwrap().is_some());
+}
+
+contract!(oidc_pending_is_taken_once => oidc_pending_is_taken_once_sqlite, oidc_pending_is_taken_once_postgres);

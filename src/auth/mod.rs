@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod client_address;
+pub mod passkey;
 pub mod password;
 pub mod sessions;
 pub mod throttle;

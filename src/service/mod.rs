@@ -15,6 +15,7 @@ pub mod entitlement;
 pub mod history;
 pub mod notices;
 pub mod outbox;
+pub mod passkeys;
 pub mod pim;
 pub mod pim_alerts;
 pub mod policies;

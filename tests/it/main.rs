@@ -24,6 +24,7 @@ mod limits;
 mod matrix;
 mod notices;
 mod outbound;
+mod passkey;
 mod pim;
 mod pim_alerts;
 mod pim_alerts_demo;

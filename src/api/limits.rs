@@ -21,7 +21,8 @@ use crate::error::ApiError;
 /// Which limit a path gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyClass {
-    /// Sign-in, step-up, authenticator enrolment, the approval links' confirmation.
+    /// Sign-in, step-up, authenticator enrolment (TOTP and passkeys), the approval links'
+    /// confirmation.
     Auth,
     /// Bulk and administration: batches of access checks, connectors, role management
     /// policies.
@@ -110,6 +111,11 @@ mod tests {
             "/v1/auth/token",
             "/v1/auth/stepup",
             "/v1/me/authenticationMethods/totp/verify",
+            "/v1/me/authenticationMethods/passkeys",
+            "/v1/me/authenticationMethods/passkeys/registrationOptions",
+            "/v1/auth/passkeys/signInOptions",
+            "/v1/auth/passkeys/signIn",
+            "/v1/auth/passkeys/stepUp",
             "/portal/sign-in",
             "/portal/sign-in/pass",
             "/portal/step-up",

@@ -17,6 +17,7 @@ pub mod links;
 pub mod me;
 pub mod odata;
 pub mod outbox;
+pub mod passkeys;
 pub mod pim;
 pub mod pim_alerts;
 pub mod policies;
@@ -39,6 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(access::routes())
         .merge(auth::routes())
         .merge(me::routes())
+        .merge(passkeys::routes())
         .merge(users::routes())
         .merge(access_pass::routes())
         .merge(groups::routes())

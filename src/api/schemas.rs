@@ -2226,3 +2226,41 @@ pub enum IdOrMyAssignments {
 #[derive(Serialize, ToSchema)]
 #[schema(pattern = r"^filterByCurrentUser\(on='target'\)$")]
 pub struct MyAssignmentsFunction(String);
+
+// ---------------------------------------------------------------------------------------------
+// Passkeys
+// ---------------------------------------------------------------------------------------------
+
+/// Graph's fido2AuthenticationMethod.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Passkey {
+    #[serde(rename = "@odata.type")]
+    pub odata_type: String,
+    pub id: Uuid,
+    pub display_name: String,
+    pub created_date_time: DateTime<Utc>,
+    pub aa_guid: Uuid,
+    pub last_used_date_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasskeyList {
+    pub value: Vec<Passkey>,
+}
+
+/// WebAuthn options for `navigator.credentials.create` / `.get` (`publicKey`), as
+/// webauthn-rs writes them (binary fields in base64url).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyOptions {
+    pub public_key: BTreeMap<String, Value>,
+}
+
+/// The options of a passkey sign-in and the ceremony to name when answering them.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeySignInOptions {
+    pub ceremony_id: Uuid,
+    pub public_key: BTreeMap<String, Value>,
+}

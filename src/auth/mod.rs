@@ -4,6 +4,7 @@
 pub mod caller;
 pub mod client_address;
 pub mod oidc;
+pub mod passkey;
 pub mod password;
 pub mod sessions;
 pub mod throttle;

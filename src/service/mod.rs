@@ -16,6 +16,7 @@ pub mod history;
 pub mod notices;
 pub mod oidc;
 pub mod outbox;
+pub mod passkeys;
 pub mod pim;
 pub mod pim_alerts;
 pub mod policies;

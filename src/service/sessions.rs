@@ -33,7 +33,7 @@ pub struct Issued {
 
 /// The one answer to every failed sign-in: it never tells a right password from a wrong one,
 /// nor whether the account has an authenticator (a missing code answers the same).
-fn invalid_credentials() -> Failure {
+pub(crate) fn invalid_credentials() -> Failure {
     Failure::unauthorized(
         "InvalidCredentials",
         "the user name, password or code is incorrect (an account with an authenticator also needs its current code)",
@@ -77,7 +77,7 @@ pub(crate) async fn fail(
     error
 }
 
-fn throttled(secs: u64) -> Failure {
+pub(crate) fn throttled(secs: u64) -> Failure {
     let mut e = Failure::new(
         crate::failure::Kind::Throttled,
         "TooManyRequests",
@@ -119,7 +119,7 @@ pub(crate) fn new_session(
 
 /// Stores a new session with its "User signed in" entry, commits, clears the throttle of the
 /// `account` name that was typed, and hands out the token.
-async fn open_session(
+pub(crate) async fn open_session(
     app: &App,
     mut tx: Box<dyn eligo_store::Tx + '_>,
     account: &str,
@@ -280,6 +280,7 @@ pub async fn sign_in_user(
         .await?
         .and_then(|v| serde_json::from_value(v).ok())
         .filter(|c: &TotpCredential| c.verified);
+    let has_passkeys = crate::service::passkeys::has_passkeys(&mut *tx, user.id).await?;
     drop(tx);
     let password_ok = match password::verify_off_thread_unless(pwd, hash, gate).await {
         Ok(ok) => ok,
@@ -322,7 +323,7 @@ pub async fn sign_in_user(
     }
     // A password alone never opens a session of an account with a second factor, on any
     // channel; the answer is the generic one, so it tells nothing about the password.
-    if otp.is_none() && totp_cred.is_some() {
+    if otp.is_none() && (totp_cred.is_some() || has_passkeys) {
         return Err(fail(
             app,
             attempt("otpMissing"),
@@ -488,7 +489,7 @@ pub fn signed_in_with_pass(caller: &Caller) -> bool {
 /// May the caller enrol an authenticator now? A replacement needs the old factor fresh, or a
 /// Temporary Access Pass session (the person lost it); a first one follows
 /// `ELIGO_FIRST_FACTOR_ENROLMENT`.
-async fn may_enrol(
+pub(crate) async fn may_enrol(
     app: &App,
     tx: &mut dyn eligo_store::Tx,
     caller: &Caller,
@@ -628,14 +629,15 @@ pub async fn sign_in_service_principal(
 }
 
 /// Records a fresh second factor on the calling session.
-/// Has `who` a verified authenticator app (a second factor to step up with)?
+/// Has `who` a second factor to step up with (a verified authenticator app or a passkey)?
 pub async fn has_authenticator(app: &App, who: Uuid) -> UseCaseResult<bool> {
     let mut tx = app.store.read().await?;
-    Ok(tx
+    let totp = tx
         .get_credential(who, TOTP)
         .await?
         .and_then(|v| serde_json::from_value::<TotpCredential>(v).ok())
-        .is_some_and(|c| c.verified))
+        .is_some_and(|c| c.verified);
+    Ok(totp || crate::service::passkeys::has_passkeys(&mut *tx, who).await?)
 }
 
 pub async fn step_up(app: &App, caller: &Caller, code: &str) -> UseCaseResult<DateTime<Utc>> {

@@ -25,6 +25,7 @@ mod matrix;
 mod notices;
 mod oidc;
 mod outbound;
+mod passkey;
 mod pim;
 mod pim_alerts;
 mod pim_alerts_demo;

@@ -52,6 +52,14 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-operation-id = ["postV1AuthStepup", "postV1MeAuthenticationMethodsTotpVerify"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 
+# Passkeys: an assertion or attestation is right only for a challenge the server issued to this
+# session or sign-in (400 NoPendingCeremony, InvalidAttestation, InvalidPublicKeyCredential,
+# MfaNotEnrolled; 401 InvalidCredentials), and the test server's public URL is an IP address,
+# which WebAuthn cannot use (400 PasskeysUnavailable).
+[[operations]]
+include-operation-id = ["postV1MeAuthenticationMethodsPasskeysRegistrationOptions", "postV1MeAuthenticationMethodsPasskeys", "postV1AuthPasskeysSignInOptions", "postV1AuthPasskeysSignIn", "postV1AuthPasskeysStepUpOptions", "postV1AuthPasskeysStepUp"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
 # A connector's settings are checked by its type (LDAP DNs, URLs, CA certificates: 400
 # InvalidConnectorSettings), and a mapping names an existing connector (400 InvalidConnector).
 [[operations]]

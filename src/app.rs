@@ -15,7 +15,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub config: Config,
     pub throttle: Throttle,
-    pub scheduler: crate::service::pim::scheduler::Waker,
+    pub scheduler: crate::waker::Waker,
     /// Who holds what now: the effective-access index, kept current by the store's journal
     /// and change log (`service::access::feed`).
     pub access: Arc<crate::service::access::live::LiveIndex>,
@@ -39,15 +39,15 @@ pub struct App {
     /// The audit chain's last verification, for the portal's Audit page.
     pub chain_check: crate::portal::audit::chain::ChainCheck,
     /// The head each `audit.entry` webhook feed was last queued for.
-    pub audit_feeds: crate::notify::audit_feed::Planned,
+    pub audit_feeds: crate::notify::audit_feed_heads::Planned,
     /// When each break-glass session was last announced (one notice per quiet period).
-    pub breakglass: crate::service::bootstrap::Announced,
+    pub breakglass: crate::service::breakglass_notices::Announced,
     /// Failed sign-ins and step-ups counted between their audit entries (bursts).
     pub failure_bursts: crate::auth::throttle::FailureBursts,
     /// `GET /v1/auditLogs/verify`: one walk at a time, at most one started per interval.
-    pub audit_verify: crate::service::audit::VerifyGate,
+    pub audit_verify: crate::service::verify_gate::VerifyGate,
     /// The OpenID Connect providers' discovered metadata and keys (`auth::oidc`).
-    pub oidc: crate::auth::oidc::Providers,
+    pub oidc: crate::auth::oidc_provider::Providers,
 }
 
 pub type AppState = Arc<App>;

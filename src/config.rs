@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 use chrono::TimeDelta;
 use serde::Deserialize;
 
+pub mod networks;
 pub mod oidc;
+pub mod syslog;
 
 /// A value that must not reach logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -141,7 +143,7 @@ pub struct Config {
     pub audit_export_file: Option<PathBuf>,
     /// Where every audit entry is sent as an RFC 5424 syslog message (`crate::export`): a unix
     /// datagram socket or `udp://host:port` (loopback unless `outbound_allow` lists it).
-    pub audit_export_syslog: Option<crate::export::SyslogTarget>,
+    pub audit_export_syslog: Option<syslog::SyslogTarget>,
     /// A break-glass session is announced (mail to Global Administrators, `breakglass.used`)
     /// at its first use and then at most once per this period while it is used.
     pub breakglass_notice_interval: TimeDelta,
@@ -356,7 +358,7 @@ impl Config {
             cfg.max_staleness = duration("ELIGO_MAX_STALENESS", &v)?;
         }
         if let Some(v) = var("ELIGO_TRUSTED_PROXIES") {
-            cfg.trusted_proxies = crate::auth::client_address::parse_proxies(&v)
+            cfg.trusted_proxies = crate::config::networks::parse(&v)
                 .map_err(|e| anyhow::anyhow!("ELIGO_TRUSTED_PROXIES: {e}"))?;
         }
         if let Some(v) = var("ELIGO_AUDIT_CHECKPOINT_DIR") {
@@ -378,7 +380,7 @@ impl Config {
             cfg.max_in_flight = positive("ELIGO_MAX_IN_FLIGHT", &v)?;
         }
         if let Some(v) = var("ELIGO_OUTBOUND_ALLOW") {
-            cfg.outbound_allow = crate::outbound::parse_allow(&v)
+            cfg.outbound_allow = crate::config::networks::parse(&v)
                 .map_err(|e| anyhow::anyhow!("ELIGO_OUTBOUND_ALLOW: {e}"))?;
         }
         if let Some(v) = var("ELIGO_FIRST_FACTOR_ENROLMENT") {
@@ -419,7 +421,7 @@ impl Config {
         }
         if let Some(v) = var("ELIGO_AUDIT_EXPORT_SYSLOG") {
             cfg.audit_export_syslog = Some(
-                crate::export::SyslogTarget::parse(&v)
+                syslog::SyslogTarget::parse(&v)
                     .map_err(|e| anyhow::anyhow!("ELIGO_AUDIT_EXPORT_SYSLOG: {e}"))?,
             );
         }
@@ -634,7 +636,7 @@ impl Config {
         }
         if let Some(v) = f.audit_export_syslog {
             self.audit_export_syslog = Some(
-                crate::export::SyslogTarget::parse(&v)
+                syslog::SyslogTarget::parse(&v)
                     .map_err(|e| anyhow::anyhow!("audit_export_syslog: {e}"))?,
             );
         }
@@ -687,11 +689,11 @@ impl Config {
             self.max_in_flight = v;
         }
         if let Some(v) = f.outbound_allow {
-            self.outbound_allow = crate::outbound::parse_allow(&v)
+            self.outbound_allow = crate::config::networks::parse(&v)
                 .map_err(|e| anyhow::anyhow!("outbound_allow: {e}"))?;
         }
         if let Some(v) = f.trusted_proxies {
-            self.trusted_proxies = crate::auth::client_address::parse_proxies(&v)
+            self.trusted_proxies = crate::config::networks::parse(&v)
                 .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         }
         Ok(())
@@ -950,7 +952,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.audit_export_syslog,
-            Some(crate::export::SyslogTarget::Unix("/dev/log".into()))
+            Some(syslog::SyslogTarget::Unix("/dev/log".into()))
         );
         assert_eq!(c.breakglass_notice_interval, TimeDelta::minutes(15));
         assert_eq!(c.audit_failure_window, TimeDelta::seconds(30));
@@ -964,7 +966,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             c.audit_export_syslog,
-            Some(crate::export::SyslogTarget::Udp { port: 514, .. })
+            Some(syslog::SyslogTarget::Udp { port: 514, .. })
         ));
         assert_eq!(c.audit_verify_interval, TimeDelta::minutes(1));
         // A mail per request is what the quiet period prevents; a window of hours would keep

@@ -211,11 +211,6 @@ pub fn refusal_in(error: &(dyn std::error::Error + 'static)) -> Option<Refused> 
     None
 }
 
-/// Parses `ELIGO_OUTBOUND_ALLOW`: CIDRs or addresses, separated by commas or spaces.
-pub fn parse_allow(value: &str) -> Result<Vec<IpNet>, String> {
-    crate::auth::client_address::parse_proxies(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,7 +283,7 @@ mod tests {
 
     #[test]
     fn the_allow_list_opens_exactly_what_it_names() {
-        let o = Outbound::allowing(parse_allow("127.0.0.0/8, ::1").unwrap());
+        let o = Outbound::allowing(crate::config::networks::parse("127.0.0.0/8, ::1").unwrap());
         assert!(o.check(ip("127.0.0.1")).is_ok());
         assert!(o.check(ip("::1")).is_ok());
         assert!(o.check(ip("::ffff:127.0.0.1")).is_ok());
@@ -310,7 +305,8 @@ mod tests {
         let o = Outbound::default();
         assert!(o.check_host("localhost", 389).await.is_err());
         assert!(o.check_host("[::1]", 389).await.is_err());
-        let allowed = Outbound::allowing(parse_allow("127.0.0.0/8, ::1").unwrap());
+        let allowed =
+            Outbound::allowing(crate::config::networks::parse("127.0.0.0/8, ::1").unwrap());
         assert!(allowed.check_host("localhost", 389).await.is_ok());
     }
 }

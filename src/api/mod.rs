@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod caller;
 pub mod connectors;
 pub mod directory_object;
 pub mod entitlement;

@@ -3,7 +3,9 @@
 
 pub mod caller;
 pub mod client_address;
+pub mod credential;
 pub mod oidc;
+pub mod oidc_provider;
 pub mod passkey;
 pub mod password;
 pub mod sessions;

@@ -19,9 +19,6 @@
 //! Subscribing to either needs permission to read the audit log (checked when the subscription
 //! is made, by `service::subscriptions`); `*` never covers them.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use eligo_core::audit::{AuditEntry, Initiator, Outcome};
 use eligo_store::{StoreError, SubscriptionRow, Tx};
 use serde_json::Value;
@@ -32,21 +29,13 @@ use crate::checkpoint::Checkpoint;
 use crate::failure::UseCaseResult;
 use crate::notify::event::{SecurityEvent, subscribed_to};
 use crate::notify::webhooks::{DeliveryError, OutgoingEvent};
+use crate::outbox::delivery::{Delivery, Effect, Failure};
 use crate::outbox::jobs::Payload;
-use crate::outbox::worker::{Delivery, Effect, Failure};
 
 /// Where a subscription keeps the last sequence its receiver acknowledged.
 pub const CURSOR: &str = "auditCursor";
 /// Entries posted by one job; a full batch queues the next job at once.
 const BATCH: i64 = 100;
-
-/// The head each feed was last queued for, so a worker pass that finds the head unmoved does
-/// not write again (a job for it waits already, or its receiver is dead-lettered until the
-/// next entry).
-#[derive(Default)]
-pub struct Planned {
-    heads: Mutex<HashMap<Uuid, i64>>,
-}
 
 /// The coalesce key of a feed's jobs (`Payload::AuditFeed`).
 fn feed_key(subscription: Uuid) -> String {

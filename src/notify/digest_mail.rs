@@ -2,8 +2,8 @@
 //! lines, with the Alerts and Approvals pages linked.
 
 use crate::notify::alert_mail::ALERTS_PAGE;
+use crate::notify::digest::Digest;
 use crate::notify::templates::{RenderedMail, format_time, plain_mail};
-use crate::service::digest::Digest;
 
 pub fn render(d: &Digest, public_url: &str) -> RenderedMail {
     let base = public_url.trim_end_matches('/');

@@ -11,8 +11,8 @@ use crate::notify::package::PackageNotice;
 use crate::notify::package_mail::{self, PackageAudience};
 use crate::notify::templates::{self, Audience};
 use crate::notify::webhooks::{DeliveryError, OutgoingEvent, event_body};
+use crate::outbox::delivery::{Delivery, Failure};
 use crate::outbox::jobs::MailAudience;
-use crate::outbox::worker::{Delivery, Failure};
 
 pub async fn mail(app: &App, to: &str, audience: &MailAudience, notice: &Notice) -> Delivery {
     let Some(mailer) = &app.mailer else {

@@ -3,6 +3,8 @@
 
 pub mod alert_mail;
 pub mod audit_feed;
+pub mod audit_feed_heads;
+pub mod digest;
 pub mod digest_mail;
 pub mod dispatch;
 pub mod event;

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::notify::alert_mail::AlertRaised;
+use crate::notify::digest::Digest;
 use crate::notify::event::{BreakGlassUse, Notice};
 use crate::notify::package::PackageNotice;
 use crate::notify::package_mail::PackageAudience;
 use crate::notify::webhooks::OutgoingEvent;
-use crate::service::digest::Digest;
 
 /// Who a mail is for, and so how it reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

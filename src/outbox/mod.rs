@@ -8,6 +8,7 @@
 //! that runs twice, late, or after a newer one, still converges.
 
 pub mod backoff;
+pub mod delivery;
 pub mod jobs;
 pub mod worker;
 

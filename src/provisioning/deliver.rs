@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::connectors::{ConnectorError, Downstream, MemberIdentity};
-use crate::outbox::worker::{Delivery, Effect, Failure};
+use crate::outbox::delivery::{Delivery, Effect, Failure};
 
 /// Everything a delivery needs, read in one snapshot.
 struct Loaded {

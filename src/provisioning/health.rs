@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::ApiResult;
-use crate::outbox::worker::{FAILURES_BEFORE_ALERT, health_after};
+use crate::outbox::delivery::{FAILURES_BEFORE_ALERT, health_after};
 
 pub const FAILING_ALERT: &str = "connectorFailing";
 

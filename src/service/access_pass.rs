@@ -118,7 +118,7 @@ pub async fn issue(
                 .modified(
                     "startDateTime",
                     "",
-                    crate::service::pim::time_text(record.start_date_time),
+                    crate::service::audit_values::time_text(record.start_date_time),
                 )
                 .modified(
                     "lifetimeInMinutes",

@@ -18,11 +18,11 @@ use eligo_core::pim_alerts::AlertKind;
 use eligo_core::request::RequestStatus;
 use eligo_core::target::Target;
 use eligo_store::{AssignmentRequestQuery, Page, RequestQuery, Tx};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::app::{App, AppState};
 use crate::failure::UseCaseResult;
+pub use crate::notify::digest::{Digest, DigestSection};
 use crate::notify::templates::format_time;
 use crate::outbox::jobs::Payload;
 use crate::service::notices::party;
@@ -30,52 +30,8 @@ use crate::service::pim_alerts::notices::addresses;
 
 /// How far back the activations section looks.
 pub const LOOK_BACK: TimeDelta = TimeDelta::days(7);
-/// At most this many lines under a section (the count says how many there are in all).
-const MAX_LINES: usize = 10;
 /// The most activated roles and groups named.
 const TOP_ROLES: usize = 5;
-
-/// The digest as mailed (kept whole in each mail's outbox job).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Digest {
-    /// The mail's Message-ID seed.
-    pub id: Uuid,
-    pub generated_at: DateTime<Utc>,
-    /// The start of the activations' window (`generated_at - LOOK_BACK`).
-    pub since: DateTime<Utc>,
-    pub sections: Vec<DigestSection>,
-}
-
-/// One part of the digest: a stable key, a title, how many things it counts, a sentence saying
-/// so, and a line per thing (at most `MAX_LINES`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DigestSection {
-    /// `alerts`, `activations`, `pimApprovals`, `packageApprovals`, `reviews`.
-    pub key: String,
-    pub title: String,
-    pub count: usize,
-    pub summary: String,
-    pub lines: Vec<String>,
-}
-
-impl DigestSection {
-    fn new(key: &str, title: &str, count: usize, summary: String, mut lines: Vec<String>) -> Self {
-        if lines.len() > MAX_LINES {
-            let more = lines.len() - MAX_LINES;
-            lines.truncate(MAX_LINES);
-            lines.push(format!("and {more} more"));
-        }
-        Self {
-            key: key.into(),
-            title: title.into(),
-            count,
-            summary,
-            lines,
-        }
-    }
-}
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

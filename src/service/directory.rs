@@ -20,7 +20,7 @@ use crate::app::App;
 use crate::auth::{Caller, password, token};
 use crate::failure::{Failure, UseCaseResult};
 use crate::service::pim::cascade;
-use crate::service::{access, authorize, sessions};
+use crate::service::{access, authority, authorize, sessions};
 
 mod reads;
 mod search;
@@ -726,33 +726,6 @@ pub fn may_change_relation(app: &App, caller: &Caller, group: &Group, relation: 
             .allowed
 }
 
-/// Who may change a group's members or owners (threat-model rule 3): those whose role allows
-/// it — for a protected group (role-assignable, approvers, mapped downstream, handed out through
-/// PIM, nested in or owning one of those) only Global and Privileged Role Administrators — and
-/// the group's owners, who never add themselves. Every such change needs a fresh second factor.
-pub async fn authorize_relation_change(
-    app: &App,
-    tx: &mut dyn Tx,
-    caller: &Caller,
-    group: &Group,
-    principal: Uuid,
-    relation: Relation,
-    adding: bool,
-) -> UseCaseResult<()> {
-    let now = app.clock.now();
-    let protection = access::privilege::of_group(app, tx, group.id, now).await?;
-    // Ownership counts directly or through an activated ownership (PIM for Groups).
-    let subject_is_owner = app.access.owner_of(caller.id, group.id, now).allowed;
-    let change = GroupChange::Relation {
-        relation,
-        adding,
-        principal,
-        subject_is_owner,
-    };
-    authorize::check(app, caller, Operation::Group(change), &protection)?;
-    Ok(())
-}
-
 /// A group's direct members are its source's (ownerships stay Eligo's); a provisioning client
 /// names only members it provisioned itself.
 async fn require_relation_authority(
@@ -835,7 +808,8 @@ async fn add_relation_authorized(
         )
         .with_detail("UnknownPrincipal", "id")
     })?;
-    authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, true).await?;
+    authority::authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, true)
+        .await?;
     require_relation_authority(&mut *tx, caller, group_id, principal, relation).await?;
     dir::check_nesting(&group, kind, relation)?;
     if relation == Relation::Member
@@ -921,7 +895,8 @@ async fn remove_relation_authorized(
         .get_group(group_id)
         .await?
         .ok_or_else(|| Failure::not_found("group"))?;
-    authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, false).await?;
+    authority::authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, false)
+        .await?;
     require_relation_authority(&mut *tx, caller, group_id, principal, relation).await?;
     if relation == Relation::Owner {
         let owners = tx.relations_of_group(group_id, Relation::Owner).await?;
@@ -1008,17 +983,9 @@ fn relation_event(
     match who {
         Some(p) => match &p.upn {
             Some(upn) => event.target_user(principal, &p.display_name, upn),
-            None => event.target(principal, kind_label(p.kind), Some(&p.display_name)),
+            None => event.target(principal, p.kind.type_name(), Some(&p.display_name)),
         },
         None => event.target(principal, "DirectoryObject", None),
-    }
-}
-
-pub fn kind_label(kind: PrincipalKind) -> &'static str {
-    match kind {
-        PrincipalKind::User => "User",
-        PrincipalKind::Group => "Group",
-        PrincipalKind::ServicePrincipal => "ServicePrincipal",
     }
 }
 

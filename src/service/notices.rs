@@ -23,7 +23,7 @@ use crate::app::App;
 use crate::failure::UseCaseResult;
 use crate::notify::event::{Notice, NoticeKind, NoticeStage, NoticeTarget, Party};
 use crate::outbox::jobs::{MailAudience, Payload};
-use crate::service::pim::{Governed, Target, approve};
+use crate::service::pim::{Governed, Target, approvers};
 
 /// Which rule family a notice falls under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,8 +260,8 @@ pub async fn after_request(
                 of: approval.steps.len(),
                 step_id: step.id,
             });
-            let who = approve::approvers_of(tx, &app.access, request, step, now).await?;
-            let requester = approve::requester(request);
+            let who = approvers::approvers_of(tx, &app.access, request, step, now).await?;
+            let requester = approvers::requester(request);
             let users: BTreeSet<Uuid> = who
                 .primary
                 .into_iter()
@@ -392,7 +392,7 @@ async fn announce(
                 && let Some((defaults, extra)) = sends(rule(policy, "Admin", family), notice.kind)
             {
                 if defaults {
-                    for user in approve::role_administrators(&app.access, now) {
+                    for user in approvers::role_administrators(&app.access, now) {
                         if let Some((_, to)) = address_of(tx, user).await? {
                             push(to, MailAudience::Admin);
                         }

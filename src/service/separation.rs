@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
-use crate::service::{access, directory};
+use crate::service::access;
 
 /// Refuses making each of `principals` a member of `group` (and so of every group `group` is
 /// in) when one holds a package incompatible with a group gained. A conflict held before the
@@ -30,7 +30,9 @@ pub async fn check_membership(
     principals: &[Uuid],
 ) -> UseCaseResult<()> {
     let rules = tx.incompatibility_rules().await?;
-    let mut gained: BTreeSet<Uuid> = directory::transitive_groups(app, group)
+    let mut gained: BTreeSet<Uuid> = app
+        .access
+        .groups_of(group, app.clock.now())
         .into_iter()
         .collect();
     gained.insert(group);
@@ -60,7 +62,9 @@ pub async fn check_membership(
         let Some(held) = held.get(&person) else {
             continue;
         };
-        let before: BTreeSet<Uuid> = directory::transitive_groups(app, person)
+        let before: BTreeSet<Uuid> = app
+            .access
+            .groups_of(person, app.clock.now())
             .into_iter()
             .collect();
         let after: BTreeSet<Uuid> = before.union(&gained).copied().collect();
@@ -184,7 +188,10 @@ impl crate::service::entitlement::Reader<'_> {
         let mut names: BTreeMap<Uuid, String> = BTreeMap::new();
         let mut out = Vec::new();
         for (person, held) in held.into_iter().filter(|(_, h)| h.contains(&package)) {
-            let groups: BTreeSet<Uuid> = directory::transitive_groups(self.app, person)
+            let groups: BTreeSet<Uuid> = self
+                .app
+                .access
+                .groups_of(person, self.app.clock.now())
                 .into_iter()
                 .collect();
             let mut found = Vec::new();

@@ -14,10 +14,7 @@ use crate::auth::totp::{self, TotpCredential};
 use crate::auth::{Caller, password, token};
 use crate::failure::{Failure, UseCaseResult};
 
-pub const PASSWORD: &str = "password";
-pub const TOTP: &str = "totp";
-pub const TOTP_PENDING: &str = "totpPending";
-pub const CLIENT_SECRET: &str = "clientSecret";
+pub use crate::auth::credential::{CLIENT_SECRET, PASSWORD, TOTP, TOTP_PENDING};
 
 /// Where a session is used: API tokens live `token_lifetime`; portal sessions end after
 /// `portal_idle_timeout` without use (the portal slides that end forward, never past

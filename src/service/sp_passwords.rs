@@ -14,11 +14,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::App;
+use crate::auth::credential::CLIENT_SECRET;
 use crate::auth::{Caller, token};
 use crate::failure::{Failure, UseCaseResult};
 use crate::service::access::privilege;
 use crate::service::authorize;
-use crate::service::sessions::CLIENT_SECRET;
 
 /// The longest a new secret may live.
 pub const MAX_LIFETIME: TimeDelta = TimeDelta::days(730);

@@ -342,7 +342,7 @@ fn bad_password(n: usize) -> Value {
 #[tokio::test]
 async fn behind_a_trusted_proxy_one_clients_failures_do_not_block_the_others() {
     let t = TestApp::configured(|c| {
-        c.trusted_proxies = eligo::auth::client_address::parse_proxies("10.0.0.0/8").unwrap();
+        c.trusted_proxies = eligo::config::networks::parse("10.0.0.0/8").unwrap();
     })
     .await;
     t.user("ann").await;

@@ -38,6 +38,18 @@ pub fn start_time() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// Every `.rs` file below `dir` (for the tests that read the sources: layers, imports).
+pub fn rust_sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
 pub fn temp_dir(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("eligo-it-{tag}-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -368,7 +380,7 @@ impl TestApp {
 
 /// Loopback, where the tests' components listen: what `ELIGO_OUTBOUND_ALLOW` opens for them.
 pub fn loopback_nets() -> Vec<ipnet::IpNet> {
-    eligo::outbound::parse_allow("127.0.0.0/8, ::1").unwrap()
+    eligo::config::networks::parse("127.0.0.0/8, ::1").unwrap()
 }
 
 /// The outbound policy of the tests: internal addresses refused, loopback allowed.

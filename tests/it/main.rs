@@ -20,6 +20,7 @@ mod entitlement;
 mod failure_bursts;
 mod fuzz;
 mod history;
+mod imports;
 mod limits;
 mod matrix;
 mod notices;

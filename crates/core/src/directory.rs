@@ -27,6 +27,15 @@ impl PrincipalKind {
         }
     }
 
+    /// The object's type as audit targets and Graph's `@odata.type` name it.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "User",
+            PrincipalKind::Group => "Group",
+            PrincipalKind::ServicePrincipal => "ServicePrincipal",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "user" => Some(PrincipalKind::User),

@@ -24,7 +24,6 @@ use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
 use crate::service::access::check::Named;
 use crate::service::access::live::LiveIndex;
-use crate::service::directory::kind_label;
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "camelCase")]
@@ -194,7 +193,7 @@ fn entry(live: &LiveIndex, h: &Holding, exposure: Exposure, what: &str) -> Expos
     Exposed {
         principal_id: h.principal.clone(),
         display_name: principal.as_ref().map(|(_, n)| n.clone()),
-        principal_type: principal.map(|(k, _)| kind_label(k)),
+        principal_type: principal.map(|(k, _)| k.type_name()),
         exposure,
         description: format!("{what} at {}{through}{until}", h.path.scope),
         via,

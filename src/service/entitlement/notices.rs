@@ -6,7 +6,7 @@
 //! times in the store, migration 0013, cleared or moved in the transaction that sends them).
 //!
 //! Who is told: the approvers of the stage now waiting, resolved exactly as a review resolves
-//! them (`assignments::approve::approvers_of`: named users, group members, the manager chain,
+//! them (`assignments::approvers::approvers_of`: named users, group members, the manager chain,
 //! fallback when the primary set is nobody, never the requestor or the target), and the
 //! escalation approvers when the stage escalates; the target and whoever asked on the target's
 //! behalf for decisions and for the assignment's delivery, reminders and end. A policy's
@@ -25,7 +25,7 @@ use eligo_core::entitlement::request::{AssignmentRequest, RequestState};
 use eligo_store::Tx;
 use uuid::Uuid;
 
-use super::assignments::approve;
+use super::assignments::approvers;
 use crate::app::App;
 use crate::failure::UseCaseResult;
 use crate::notify::package::{AnswerLine, PackageEvent, PackageNotice, PackageRef, PackageStage};
@@ -155,7 +155,7 @@ async fn waiting_notice(
         return Ok(None);
     };
     let (step, settings) = (&approval.progress.steps[i], &approval.stages[i]);
-    let who = approve::approvers_of(app, request, settings, now);
+    let who = approvers::approvers_of(app, request, settings, now);
     let approvers = if escalated {
         who.escalation.difference(&who.primary).copied().collect()
     } else {

@@ -3,16 +3,11 @@
 //! the requester's manager; with no approvers named, whoever holds Global Administrator or
 //! Privileged Role Administrator right now), then `eligo_core::approval` decides.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
-use eligo_core::approval::{Outcome, ReviewResult, StageApprovers, Step};
+use eligo_core::approval::{Outcome, ReviewResult, Step};
 use eligo_core::audit::Initiator;
 use eligo_core::authz::actions;
-use eligo_core::directory::PrincipalKind;
-use eligo_core::policy::Approver;
 use eligo_core::request::{RequestStatus, ScheduleRequest};
-use eligo_core::roles::ids;
 use eligo_store::{Page, RequestQuery, Tx};
 use uuid::Uuid;
 
@@ -22,89 +17,7 @@ use crate::failure::{Failure, UseCaseResult};
 use crate::service::access::live::LiveIndex;
 use crate::service::pim::{activate, load_target, role_event};
 
-/// The requester and whoever filed the request for them: never approvers of it.
-pub fn requester(request: &ScheduleRequest) -> Vec<Uuid> {
-    vec![request.principal_id, request.created_by]
-}
-
-pub async fn approvers_of(
-    tx: &mut dyn Tx,
-    live: &LiveIndex,
-    request: &ScheduleRequest,
-    step: &Step,
-    now: DateTime<Utc>,
-) -> UseCaseResult<StageApprovers> {
-    let mut primary = resolve(tx, live, request, &step.settings.primary_approvers, now).await?;
-    if step.settings.primary_approvers.is_empty() {
-        primary = role_administrators(live, now);
-    }
-    let escalation = resolve(tx, live, request, &step.settings.escalation_approvers, now).await?;
-    Ok(StageApprovers {
-        primary,
-        escalation,
-    })
-}
-
-async fn resolve(
-    tx: &mut dyn Tx,
-    live: &LiveIndex,
-    request: &ScheduleRequest,
-    approvers: &[Approver],
-    now: DateTime<Utc>,
-) -> UseCaseResult<BTreeSet<Uuid>> {
-    let mut out = BTreeSet::new();
-    for approver in approvers {
-        match approver {
-            Approver::SingleUser { user_id, .. } => {
-                out.insert(*user_id);
-            }
-            Approver::GroupMembers { group_id, .. } => {
-                for member in live.members_of(*group_id, now) {
-                    if let Ok(id) = Uuid::parse_str(&member.principal)
-                        && matches!(live.principal(id), Some((PrincipalKind::User, _)))
-                    {
-                        out.insert(id);
-                    }
-                }
-            }
-            Approver::RequestorManager { .. } => {
-                if let Some(manager) = tx
-                    .get_user(request.principal_id)
-                    .await?
-                    .and_then(|u| u.manager_id)
-                {
-                    out.insert(manager);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Users who hold Global Administrator or Privileged Role Administrator now, directly or
-/// through a role-assignable group (also through an activated membership): the default
-/// approvers. Roles are held at `/` or below; only a directory-wide holder counts.
-pub fn role_administrators(live: &LiveIndex, now: DateTime<Utc>) -> BTreeSet<Uuid> {
-    let mut out = BTreeSet::new();
-    for role in [
-        ids::GLOBAL_ADMINISTRATOR,
-        ids::PRIVILEGED_ROLE_ADMINISTRATOR,
-    ] {
-        let role = Uuid::parse_str(role).expect("built-in role ids are GUIDs");
-        let (active, _) = live.exposure(role, now);
-        for holding in active {
-            let Ok(id) = Uuid::parse_str(&holding.principal) else {
-                continue;
-            };
-            if holding.path.scope == eligo_core::scope::ROOT
-                && matches!(live.principal(id), Some((PrincipalKind::User, _)))
-            {
-                out.insert(id);
-            }
-        }
-    }
-    out
-}
+pub use super::approvers::{approvers_of, requester, role_administrators};
 
 /// The steps of a request's approval with `assignedToMe` for `who`.
 pub async fn steps_for(

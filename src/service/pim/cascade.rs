@@ -23,8 +23,9 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::failure::UseCaseResult;
+use crate::service::audit_values::end_text;
 use crate::service::pim::admin::end_now;
-use crate::service::pim::{end_text, schedule_event};
+use crate::service::pim::schedule_event;
 
 /// Ends, or trims to the eligibility's new end, every running or scheduled activation drawn from
 /// `eligibility` (whoever activated it). `eligibility` is its new state: an end at or before

@@ -243,8 +243,15 @@ async fn decline_authorized(
         .await?
         .ok_or_else(|| Failure::not_found("request"))?;
     let target = super::load_target(&mut *tx, &request.target(), request.principal_id).await?;
-    super::submit::authorize_admin(app, caller, &mut *tx, &target, request.principal_id, true)
-        .await?;
+    crate::service::authority::authorize_admin(
+        app,
+        caller,
+        &mut *tx,
+        &target,
+        request.principal_id,
+        true,
+    )
+    .await?;
     if request.status != RequestStatus::PendingAdminDecision {
         return Err(Failure::bad_request(
             "RequestNotPending",

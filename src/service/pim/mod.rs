@@ -6,8 +6,10 @@
 pub mod activate;
 pub mod admin;
 pub mod approve;
+pub mod approvers;
 pub mod cascade;
 pub mod extension;
+pub mod new_request;
 pub mod refused;
 pub mod scheduler;
 pub mod submit;
@@ -29,6 +31,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::failure::{Failure, UseCaseResult};
 use crate::service::access::{self, PrincipalSummary};
+use crate::service::audit_values::{end_text, time_text};
 use crate::service::policies;
 
 /// What a request gives: a directory role, or membership or ownership of a group.
@@ -219,7 +222,7 @@ pub fn role_event(
         .target(target.id(), kind, Some(target.name()))
         .target(
             request.principal_id,
-            crate::service::directory::kind_label(target.principal.kind),
+            target.principal.kind.type_name(),
             Some(target.principal.display_name.as_str()),
         )
         .target(request.id, "Request", None)
@@ -332,14 +335,4 @@ pub fn schedule_type(s: &RoleSchedule) -> String {
         (ScheduleKind::Active, eligo_core::schedule::AssignmentType::Activated) => "Activated",
     }
     .to_string()
-}
-
-/// A time as audit values write it (RFC 3339, seconds, UTC).
-pub fn time_text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// An end as audit values write it: its time, or "permanent".
-pub fn end_text(end: Option<DateTime<Utc>>) -> String {
-    end.map(time_text).unwrap_or_else(|| "permanent".into())
 }

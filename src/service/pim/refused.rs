@@ -19,7 +19,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::auth::throttle::{FailureBursts, Scope};
 use crate::failure::{Failure, Kind};
-use crate::service::pim::submit::NewRequest;
+use crate::service::pim::new_request::NewRequest;
 
 /// Codes of a refusal that is the policy's or the eligibility's (not a malformed request, not
 /// an authorization refusal, which `authorize::audited` records).

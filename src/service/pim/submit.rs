@@ -2,34 +2,22 @@
 //! action to `admin` or `activate`, and stores the request with its audit trail — or, for
 //! `isValidationOnly`, runs every check and rolls everything back.
 
-use eligo_core::activation::Ticket;
 use eligo_core::authz::actions;
 use eligo_core::request::{
     RequestAction, RequestKind, RequestStatus, ScheduleInfo, ScheduleRequest,
 };
 use eligo_core::scope;
-use eligo_store::Tx;
+
 use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
-use crate::service::pim::{Governed, Target, activate, activity_for, admin, load_target, refused};
-use crate::service::{authorize, directory};
-use eligo_core::directory::Relation;
+pub use crate::service::authority::authorize_admin;
+use crate::service::authorize;
+pub use crate::service::pim::new_request::NewRequest;
+use crate::service::pim::{Governed, activate, activity_for, admin, load_target, refused};
 use eligo_core::target::{GroupAccess, Target as AccessTarget};
-
-pub struct NewRequest {
-    pub kind: RequestKind,
-    pub action: RequestAction,
-    pub principal_id: Uuid,
-    pub role_definition_id: Uuid,
-    pub directory_scope_id: String,
-    pub justification: Option<String>,
-    pub ticket: Option<Ticket>,
-    pub schedule_info: Option<ScheduleInfo>,
-    pub is_validation_only: bool,
-}
 
 /// Submits a request; a refusal (403) is audited as a failure of what was asked, and so is a
 /// holder's own request that the policy or the eligibility refuses (`refused`, coalesced).
@@ -108,39 +96,6 @@ fn requested(kind: RequestKind, action: RequestAction) -> &'static str {
         RequestAction::SelfExtend if eligible => "Extend eligible member in role requested (PIM)",
         RequestAction::SelfExtend => "Extend member in role requested (PIM activation)",
         RequestAction::SelfRenew => "Renew member in role requested (PIM activation)",
-    }
-}
-
-/// May `caller` act as an administrator on `principal`'s access to `target` (assign, update,
-/// extend, renew, or — `adding` false — remove it; and decide a holder's extension request,
-/// which is the same as extending)? A role needs `roleAssignments/update` with a fresh second
-/// factor; a group access whatever changing the group's members (owners) needs: the protected
-/// actions for protected groups, and its owners.
-pub async fn authorize_admin(
-    app: &App,
-    caller: &Caller,
-    tx: &mut dyn Tx,
-    target: &Target,
-    principal: Uuid,
-    adding: bool,
-) -> UseCaseResult<()> {
-    match &target.governed {
-        Governed::Role(_) => Ok(authorize::act(
-            app,
-            caller,
-            actions::ROLE_ASSIGNMENTS_UPDATE,
-            true,
-        )?),
-        Governed::Group { group, access } => {
-            let relation = match access {
-                GroupAccess::Member => Relation::Member,
-                GroupAccess::Owner => Relation::Owner,
-            };
-            directory::authorize_relation_change(
-                app, tx, caller, group, principal, relation, adding,
-            )
-            .await
-        }
     }
 }
 

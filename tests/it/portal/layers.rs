@@ -3,24 +3,15 @@
 //! page shows comes from `Viewer::can` (`authorize::capabilities`), so `src/portal` names no
 //! resource action and asks no caller's grants.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use crate::harness::rust_sources;
 
 #[test]
 fn the_portal_decides_no_access_itself() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut sources = Vec::new();
-    files(&root.join("src/portal"), &mut sources);
+    rust_sources(&root.join("src/portal"), &mut sources);
     assert!(sources.len() > 10, "found {} sources", sources.len());
     let forbidden = [
         "authz::actions",

@@ -10,24 +10,22 @@
 //! delivers it through the same code as a request that needed no approval, in the decision's
 //! transaction.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
-use eligo_core::approval::{Outcome, Refusal, ReviewResult, StageApprovers, Step};
+use eligo_core::approval::{Outcome, Refusal, ReviewResult, Step};
 use eligo_core::authz::actions;
 use eligo_core::directory::PrincipalKind;
 use eligo_core::entitlement::approval::ApprovalStage;
 use eligo_core::entitlement::request::{AssignmentRequest, RequestState, Submission};
-use eligo_core::entitlement::subject_set::SubjectSet;
 use eligo_store::{AssignmentRequestQuery, Tx};
 use uuid::Uuid;
 
+pub(crate) use super::approvers::approvers_of;
+use super::approvers::excluded;
 use super::{record, submit};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::failure::{Failure, Kind, UseCaseResult};
 use crate::service::authorize;
-use crate::service::entitlement::requestable::facts_of;
 use crate::service::entitlement::{CATEGORY, event, notices};
 
 const ACTIVITY: &str = "Review access package assignment request";
@@ -46,74 +44,6 @@ pub struct ApprovalView {
     pub id: Uuid,
     pub request: AssignmentRequest,
     pub stages: Vec<StageView>,
-}
-
-/// Who never approves a request: whoever filed it and whom it is for.
-fn excluded(request: &AssignmentRequest) -> Vec<Uuid> {
-    vec![request.requestor_id, request.target_id]
-}
-
-/// The approvers of stage `index` as they are at `now`.
-pub(crate) fn approvers_of(
-    app: &App,
-    request: &AssignmentRequest,
-    stage: &ApprovalStage,
-    now: DateTime<Utc>,
-) -> StageApprovers {
-    let managers = match app.access.principal(request.target_id) {
-        Some((kind, _)) => facts_of(app, request.target_id, kind).managers,
-        None => Vec::new(),
-    };
-    let resolve = |sets: &[SubjectSet]| -> BTreeSet<Uuid> {
-        let mut out = BTreeSet::new();
-        for set in sets {
-            match set {
-                SubjectSet::SingleUser { user_id, .. } => {
-                    out.insert(*user_id);
-                }
-                SubjectSet::GroupMembers { group_id, .. } => {
-                    for m in app.access.members_of(*group_id, now) {
-                        if let Ok(id) = Uuid::parse_str(&m.principal)
-                            && matches!(app.access.principal(id), Some((PrincipalKind::User, _)))
-                        {
-                            out.insert(id);
-                        }
-                    }
-                }
-                SubjectSet::RequestorManager { manager_level } => {
-                    if let Some(m) = managers.get(usize::from(*manager_level).saturating_sub(1)) {
-                        out.insert(*m);
-                    }
-                }
-                // Sponsors are not kept; the other sets are refused when a policy is saved.
-                _ => {}
-            }
-        }
-        // Nobody who may not approve anyway makes a set "resolve to someone".
-        for who in excluded(request) {
-            out.remove(&who);
-        }
-        out
-    };
-    let with_fallback = |primary: &[SubjectSet], fallback: &[SubjectSet]| {
-        let first = resolve(primary);
-        if first.is_empty() {
-            resolve(fallback)
-        } else {
-            first
-        }
-    };
-    StageApprovers {
-        primary: with_fallback(&stage.primary_approvers, &stage.fallback_primary_approvers),
-        escalation: if stage.is_escalation_enabled {
-            with_fallback(
-                &stage.escalation_approvers,
-                &stage.fallback_escalation_approvers,
-            )
-        } else {
-            BTreeSet::new()
-        },
-    }
 }
 
 /// The stages (1-based) whose approvers, fallback and escalation included, resolve to nobody

@@ -8,6 +8,7 @@
 //! administrator's repair.
 
 pub mod approve;
+pub(crate) mod approvers;
 pub mod callouts;
 pub(crate) mod delivery;
 pub mod expiry;

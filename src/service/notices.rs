@@ -176,8 +176,18 @@ pub async fn after_request(
         RequestKind::Eligibility => "eligible",
         RequestKind::Assignment => "active",
     };
-    let principal = party(tx, request.principal_id).await?;
+    // The target was read for this principal in this transaction: its names are at hand.
+    let principal = if target.principal_id == request.principal_id {
+        Party {
+            id: request.principal_id,
+            display_name: target.principal.display_name.clone(),
+            user_principal_name: target.principal.upn.clone(),
+        }
+    } else {
+        party(tx, request.principal_id).await?
+    };
     let actor = match actor {
+        Some(a) if a == principal.id => Some(principal.clone()),
         Some(a) => Some(party(tx, a).await?),
         None => None,
     };

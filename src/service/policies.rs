@@ -51,6 +51,17 @@ pub async fn load(
             }
         }
     }
+    of_known(tx, scope_type, scope_id, role_definition_id).await
+}
+
+/// The policy of a role or group access the caller has just read (so known to exist): the
+/// stored one, or the default.
+pub async fn of_known(
+    tx: &mut dyn Tx,
+    scope_type: ScopeType,
+    scope_id: &str,
+    role_definition_id: &str,
+) -> UseCaseResult<RolePolicy> {
     let id = RolePolicy::id_for(scope_type, scope_id, role_definition_id);
     Ok(match tx.get_policy(&id).await? {
         Some(stored) => stored,

@@ -18,8 +18,8 @@ use super::patch::{self, Attr, Shape};
 use super::schema::{self, GROUP};
 use super::users::values_of;
 use super::{
-    Client, ListQuery, Projection, ScimQuery, base_url, check_schemas, list_response, parse_id,
-    read_body, respond,
+    Client, ListQuery, Projection, ScimQuery, base_url, check_schemas, list_response,
+    page_response, parse_id, read_body, respond, shows,
 };
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -207,8 +207,36 @@ async fn list_with(
     q: ListQuery,
 ) -> ScimResult<Response> {
     let listing = q.parse(&schema::GROUP_FILTERS)?;
+    if listing.filter.is_none() {
+        // Unfiltered: only the page is read, and its members only when they are shown.
+        let (total, groups) = scim_service::groups_page(
+            app,
+            caller,
+            listing.start - 1,
+            listing.count,
+            shows(&q, "members"),
+        )
+        .await?;
+        let base = base_url(headers);
+        let page = groups.iter().map(|g| projected(g, &base, &q)).collect();
+        return Ok(page_response(total, page, &listing));
+    }
     let matching = docs(app, caller, headers, &listing, &q).await?;
     Ok(list_response(matching, &listing))
+}
+
+/// A group as answered, with the attributes the client asked for.
+fn projected(group: &ScimGroup, base: &str, q: &ListQuery) -> Value {
+    let mut doc = to_json(group, base);
+    if let Value::Object(m) = &mut doc {
+        patch::project(
+            &SHAPE,
+            m,
+            q.attributes.as_deref(),
+            q.excluded_attributes.as_deref(),
+        );
+    }
+    doc
 }
 
 /// The client's resources of this type that match, as answered (projected), unpaged.
@@ -231,24 +259,14 @@ pub async fn docs(
     };
     let matching: Vec<Value> = candidates
         .iter()
-        .map(|g| to_json(g, &base))
-        .filter(|doc| {
+        .filter(|g| {
+            let doc = to_json(g, &base);
             listing
                 .filter
                 .as_ref()
-                .is_none_or(|f| f.matches(&|a| values_of(doc, a), &schema::CASE_EXACT))
+                .is_none_or(|f| f.matches(&|a| values_of(&doc, a), &schema::CASE_EXACT))
         })
-        .map(|mut doc| {
-            if let Value::Object(m) = &mut doc {
-                patch::project(
-                    &SHAPE,
-                    m,
-                    q.attributes.as_deref(),
-                    q.excluded_attributes.as_deref(),
-                );
-            }
-            doc
-        })
+        .map(|g| projected(g, &base, q))
         .collect();
     Ok(matching)
 }

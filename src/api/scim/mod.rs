@@ -320,6 +320,11 @@ pub fn list_response(matching: Vec<Value>, listing: &Listing) -> Response {
         .skip(listing.start - 1)
         .take(listing.count)
         .collect();
+    page_response(total, page, listing)
+}
+
+/// A ListResponse of one page already cut, out of `total` resources.
+pub fn page_response(total: usize, page: Vec<Value>, listing: &Listing) -> Response {
     respond(
         StatusCode::OK,
         &json!({
@@ -330,6 +335,34 @@ pub fn list_response(matching: Vec<Value>, listing: &Listing) -> Response {
             "Resources": page,
         }),
     )
+}
+
+/// Will the answer show `attribute` (a top-level attribute such as `members`)? Not when the
+/// client lists the attributes it wants without it, nor when it excludes it.
+pub fn shows(q: &ListQuery, attribute: &str) -> bool {
+    let names = |list: &str| -> Vec<String> {
+        list.split(',')
+            .map(|n| {
+                n.trim()
+                    .rsplit(':')
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase()
+            })
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    let attribute = attribute.to_ascii_lowercase();
+    if let Some(wanted) = q.attributes.as_deref().filter(|l| !l.trim().is_empty())
+        && !names(wanted)
+            .iter()
+            .any(|n| n == &attribute || n.starts_with(&format!("{attribute}.")))
+    {
+        return false;
+    }
+    !q.excluded_attributes
+        .as_deref()
+        .is_some_and(|l| names(l).contains(&attribute))
 }
 
 /// The server's base URL as the client reached it, for `meta.location`.

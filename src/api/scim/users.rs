@@ -15,8 +15,8 @@ use super::errors::{ScimError, ScimResult};
 use super::patch::{self, Attr, Shape};
 use super::schema::{self, ENTERPRISE, USER};
 use super::{
-    Client, ListQuery, Projection, ScimQuery, base_url, check_schemas, list_response, parse_id,
-    read_body, respond,
+    Client, ListQuery, Projection, ScimQuery, base_url, check_schemas, list_response,
+    page_response, parse_id, read_body, respond,
 };
 use crate::app::AppState;
 use crate::service::directory::{self, NewUser, Provisioned, UserPatch};
@@ -374,8 +374,30 @@ async fn list_with(
     q: ListQuery,
 ) -> ScimResult<Response> {
     let listing = q.parse(&schema::USER_FILTERS)?;
+    if listing.filter.is_none() {
+        // Unfiltered: only the page is read.
+        let (total, users) =
+            scim_service::users_page(app, caller, listing.start - 1, listing.count).await?;
+        let base = base_url(headers);
+        let page = users.iter().map(|u| projected(u, &base, &q)).collect();
+        return Ok(page_response(total, page, &listing));
+    }
     let matching = docs(app, caller, headers, &listing, &q).await?;
     Ok(list_response(matching, &listing))
+}
+
+/// A user as answered, with the attributes the client asked for.
+fn projected(user: &ScimUser, base: &str, q: &ListQuery) -> Value {
+    let mut doc = to_json(user, base);
+    if let Value::Object(m) = &mut doc {
+        patch::project(
+            &SHAPE,
+            m,
+            q.attributes.as_deref(),
+            q.excluded_attributes.as_deref(),
+        );
+    }
+    doc
 }
 
 /// The client's resources of this type that match, as answered (projected), unpaged.
@@ -403,24 +425,14 @@ pub async fn docs(
     };
     let matching: Vec<Value> = candidates
         .iter()
-        .map(|u| to_json(u, &base))
-        .filter(|doc| {
+        .filter(|u| {
+            let doc = to_json(u, &base);
             listing
                 .filter
                 .as_ref()
-                .is_none_or(|f| f.matches(&|a| values_of(doc, a), &schema::CASE_EXACT))
+                .is_none_or(|f| f.matches(&|a| values_of(&doc, a), &schema::CASE_EXACT))
         })
-        .map(|mut doc| {
-            if let Value::Object(m) = &mut doc {
-                patch::project(
-                    &SHAPE,
-                    m,
-                    q.attributes.as_deref(),
-                    q.excluded_attributes.as_deref(),
-                );
-            }
-            doc
-        })
+        .map(|u| projected(u, &base, q))
         .collect();
     Ok(matching)
 }

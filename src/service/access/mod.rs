@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use eligo_core::directory::{PrincipalKind, Relation};
-use eligo_store::{ScheduleQuery, Targets, Tx};
+use eligo_store::{Principal, ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
 use crate::failure::UseCaseResult;
@@ -27,33 +27,28 @@ pub async fn principal_summary(
     tx: &mut dyn Tx,
     id: Uuid,
 ) -> UseCaseResult<Option<PrincipalSummary>> {
-    let Some(kind) = tx.principal_kind(id).await? else {
-        return Ok(None);
-    };
-    Ok(match kind {
-        PrincipalKind::User => tx.get_user(id).await?.map(|u| PrincipalSummary {
-            kind,
+    // One statement (kind and data together): this is read on every activation and approval.
+    let found = tx.get_principals(&[id]).await?.into_iter().next();
+    Ok(found.map(|p| match p {
+        Principal::User(u) => PrincipalSummary {
+            kind: PrincipalKind::User,
             display_name: u.display_name,
             upn: Some(u.user_principal_name),
             enabled: u.account_enabled,
-        }),
-        PrincipalKind::ServicePrincipal => {
-            tx.get_service_principal(id)
-                .await?
-                .map(|s| PrincipalSummary {
-                    kind,
-                    display_name: s.display_name,
-                    upn: None,
-                    enabled: s.account_enabled,
-                })
-        }
-        PrincipalKind::Group => tx.get_group(id).await?.map(|g| PrincipalSummary {
-            kind,
+        },
+        Principal::ServicePrincipal(s) => PrincipalSummary {
+            kind: PrincipalKind::ServicePrincipal,
+            display_name: s.display_name,
+            upn: None,
+            enabled: s.account_enabled,
+        },
+        Principal::Group(g) => PrincipalSummary {
+            kind: PrincipalKind::Group,
             display_name: g.display_name,
             upn: None,
             enabled: false,
-        }),
-    })
+        },
+    }))
 }
 
 /// Does `principal` hold or could it activate any role (directly or via a group)? Such users'

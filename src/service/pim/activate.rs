@@ -322,17 +322,14 @@ async fn decide(
     extending: Option<Uuid>,
 ) -> UseCaseResult<(Option<Uuid>, Grant)> {
     let role = request.role_definition_id;
-    let who = holders(app, request.principal_id);
-    let eligible = live_schedules(tx, ScheduleKind::Eligible, who, role, now).await?;
-    let mut active = live_schedules(
-        tx,
-        ScheduleKind::Active,
-        vec![request.principal_id],
-        role,
-        now,
-    )
-    .await?;
-    active.retain(|s| Some(s.id) != extending);
+    // The eligibilities of the holders (the principal and its role-assignable groups) and the
+    // principal's own activations and assignments, in one read.
+    let (eligible, mut active): (Vec<_>, Vec<_>) =
+        live_schedules(tx, None, holders(app, request.principal_id), role, now)
+            .await?
+            .into_iter()
+            .partition(|s| s.kind == ScheduleKind::Eligible);
+    active.retain(|s| s.principal_id == request.principal_id && Some(s.id) != extending);
     let pending = match extending {
         None => pending_requests(tx, request).await?,
         Some(_) => Vec::new(),

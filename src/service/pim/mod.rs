@@ -44,6 +44,8 @@ pub enum Governed {
 /// policy that governs it.
 pub struct Target {
     pub governed: Governed,
+    /// Who the request is for, and what the directory says of them.
+    pub principal_id: Uuid,
     pub principal: PrincipalSummary,
     pub policy: RolePolicy,
 }
@@ -97,7 +99,7 @@ pub async fn load_target(
                 .await?
                 .ok_or_else(|| Failure::not_found("role definition"))?;
             let policy =
-                policies::load(tx, ScopeType::DirectoryRole, "/", &role.to_string()).await?;
+                policies::of_known(tx, ScopeType::DirectoryRole, "/", &role.to_string()).await?;
             (Governed::Role(def), policy)
         }
         AccessTarget::Group { group, access } => {
@@ -106,7 +108,8 @@ pub async fn load_target(
                 .await?
                 .ok_or_else(|| Failure::not_found("group"))?;
             let policy =
-                policies::load(tx, ScopeType::Group, &group.to_string(), access.as_str()).await?;
+                policies::of_known(tx, ScopeType::Group, &group.to_string(), access.as_str())
+                    .await?;
             (
                 Governed::Group {
                     group: g,
@@ -141,6 +144,7 @@ pub async fn load_target(
     }
     Ok(Target {
         governed,
+        principal_id,
         principal,
         policy,
     })
@@ -187,17 +191,17 @@ pub fn holders(app: &App, principal: Uuid) -> Vec<Uuid> {
     out
 }
 
-/// Schedules of `kind` for these holders and role that have not ended by `now` (current or
-/// starting later).
+/// Schedules of `kind` (both kinds for None) for these holders and role that have not ended by
+/// `now` (current or starting later).
 pub async fn live_schedules(
     tx: &mut dyn Tx,
-    kind: ScheduleKind,
+    kind: impl Into<Option<ScheduleKind>>,
     holders: Vec<Uuid>,
     role: Uuid,
     now: DateTime<Utc>,
 ) -> UseCaseResult<Vec<RoleSchedule>> {
     let query = ScheduleQuery {
-        kind: Some(kind),
+        kind: kind.into(),
         principal_ids: Some(holders),
         role_definition_id: Some(role),
         ..Default::default()

@@ -80,11 +80,24 @@ fn not_found(what: &str) -> Failure {
 
 /// Every user the client provisioned, oldest first.
 pub async fn users(app: &App, caller: &Caller) -> UseCaseResult<Vec<ScimUser>> {
+    Ok(users_page(app, caller, 0, usize::MAX).await?.1)
+}
+
+/// `take` of the client's users after the first `skip` (oldest first), and how many it has in
+/// all: only the page's users are read (a list costs its page, not the directory).
+pub async fn users_page(
+    app: &App,
+    caller: &Caller,
+    skip: usize,
+    take: usize,
+) -> UseCaseResult<(usize, Vec<ScimUser>)> {
     authorize::permits(caller, actions::USERS_READ)?;
     let mut tx = app.store.read().await?;
     let sources = tx.list_sourced(caller.id, "user").await?;
-    let mut out = Vec::with_capacity(sources.len());
-    for chunk in sources.chunks(1000) {
+    let total = sources.len();
+    let page: Vec<SourceRow> = sources.into_iter().skip(skip).take(take).collect();
+    let mut out = Vec::with_capacity(page.len());
+    for chunk in page.chunks(1000) {
         let ids: Vec<Uuid> = chunk.iter().map(|s| s.principal_id).collect();
         let mut found: std::collections::HashMap<Uuid, User> = tx
             .get_principals(&ids)
@@ -104,7 +117,7 @@ pub async fn users(app: &App, caller: &Caller) -> UseCaseResult<Vec<ScimUser>> {
             }
         }
     }
-    Ok(out)
+    Ok((total, out))
 }
 
 /// One user the client provisioned; 404 for any other.
@@ -148,16 +161,55 @@ pub async fn by_external_id(
 
 /// Every group the client provisioned, oldest first, with their direct members.
 pub async fn groups(app: &App, caller: &Caller) -> UseCaseResult<Vec<ScimGroup>> {
+    Ok(groups_page(app, caller, 0, usize::MAX, true).await?.1)
+}
+
+/// `take` of the client's groups after the first `skip` (oldest first), with their direct
+/// members when `members` (a client that excludes them is spared reading them), and how many
+/// groups it has in all. Only the page's groups are read.
+pub async fn groups_page(
+    app: &App,
+    caller: &Caller,
+    skip: usize,
+    take: usize,
+    members: bool,
+) -> UseCaseResult<(usize, Vec<ScimGroup>)> {
     authorize::permits(caller, actions::GROUPS_READ)?;
     let mut tx = app.store.read().await?;
     let sources = tx.list_sourced(caller.id, "group").await?;
-    let mut out = Vec::with_capacity(sources.len());
-    for source in sources {
-        if let Some(g) = group_in(&mut *tx, source).await? {
-            out.push(g);
+    let total = sources.len();
+    let page: Vec<SourceRow> = sources.into_iter().skip(skip).take(take).collect();
+    let mut out = Vec::with_capacity(page.len());
+    if members {
+        for source in page {
+            if let Some(g) = group_in(&mut *tx, source).await? {
+                out.push(g);
+            }
+        }
+        return Ok((total, out));
+    }
+    for chunk in page.chunks(1000) {
+        let ids: Vec<Uuid> = chunk.iter().map(|s| s.principal_id).collect();
+        let mut found: std::collections::HashMap<Uuid, Group> = tx
+            .get_principals(&ids)
+            .await?
+            .into_iter()
+            .filter_map(|p| match p {
+                Principal::Group(g) => Some((g.id, g)),
+                _ => None,
+            })
+            .collect();
+        for s in chunk {
+            if let Some(group) = found.remove(&s.principal_id) {
+                out.push(ScimGroup {
+                    group,
+                    source: s.clone(),
+                    members: Vec::new(),
+                });
+            }
         }
     }
-    Ok(out)
+    Ok((total, out))
 }
 
 async fn group_in(

@@ -497,3 +497,85 @@ async fn attributes_projection_and_search() {
         Some("invalidSyntax"),
     );
 }
+
+/// A list without a filter reads only its page: the right groups in creation order, the
+/// total of all the client's groups, and members only when the answer shows them.
+#[tokio::test]
+async fn group_pages_answer_in_order_with_members_only_when_shown() {
+    let t = TestApp::new().await;
+    let (_, token) = client(&t, "Okta").await;
+    let (_, other) = client(&t, "Workday").await;
+    let a = scim_user(&t, &token, "a").await;
+    let mut groups = Vec::new();
+    for n in 0..5 {
+        groups.push(scim_group(&t, &token, &format!("G{n}"), &[a]).await);
+    }
+    // Another client's group is never counted nor shown.
+    scim_group(&t, &other, "Theirs", &[]).await;
+
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, all) = scim(&t, Method::GET, "/Groups?count=100", &token, None).await;
+    let all = ids(&all);
+    let mut expected: Vec<String> = groups.iter().map(Uuid::to_string).collect();
+    expected.sort();
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "exactly the client's groups");
+    let (_, page) = scim(
+        &t,
+        Method::GET,
+        "/Groups?startIndex=2&count=2",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(page["totalResults"], json!(5), "{page}");
+    assert_eq!(page["itemsPerPage"], json!(2));
+    assert_eq!(
+        ids(&page),
+        all[1..3],
+        "the page is the second and third of one order"
+    );
+    assert_eq!(
+        page["Resources"][0]["members"][0]["value"],
+        json!(a.to_string())
+    );
+
+    for query in [
+        "/Groups?excludedAttributes=members",
+        "/Groups?attributes=displayName",
+        "/Groups?attributes=urn:ietf:params:scim:schemas:core:2.0:Group:displayName&count=10",
+    ] {
+        let (_, page) = scim(&t, Method::GET, query, &token, None).await;
+        assert_eq!(page["totalResults"], json!(5), "{query}: {page}");
+        for r in page["Resources"].as_array().unwrap() {
+            assert!(r.get("members").is_none(), "{query}: {r}");
+            assert!(r["displayName"].as_str().unwrap().starts_with('G'), "{r}");
+        }
+    }
+    let (_, page) = scim(
+        &t,
+        Method::GET,
+        "/Groups?attributes=members.value",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        page["Resources"][0]["members"][0]["value"],
+        json!(a.to_string()),
+        "{page}"
+    );
+    // Past the end: the total, and no resources.
+    let (_, page) = scim(&t, Method::GET, "/Groups?startIndex=9", &token, None).await;
+    assert_eq!(page["totalResults"], json!(5));
+    assert_eq!(page["itemsPerPage"], json!(0));
+    assert_eq!(page["Resources"], json!([]));
+}

@@ -2,6 +2,8 @@
 //! custom roles. Each authorizes the caller, validates in the core, and writes the change with
 //! its audit entry in one transaction.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEvent, Category, Initiator};
 use eligo_core::authz::{AccountChange, GroupChange, Operation, Protection, actions};
@@ -486,6 +488,16 @@ async fn create_group_authorized(
     new: NewGroup,
     provisioned: Option<Provisioned>,
 ) -> UseCaseResult<Group> {
+    authorize_new_group(app, caller, &new)?;
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let group = insert_group(&mut *tx, caller, new, provisioned, now).await?;
+    tx.commit().await?;
+    Ok(group)
+}
+
+/// May `caller` create this group, and is it well formed?
+fn authorize_new_group(app: &App, caller: &Caller, new: &NewGroup) -> UseCaseResult<()> {
     let action = if new.is_assignable_to_role {
         actions::RA_GROUPS_CREATE
     } else {
@@ -508,7 +520,17 @@ async fn create_group_authorized(
         )
         .with_detail("InvalidGroup", "securityEnabled"));
     }
-    let now = app.clock.now();
+    Ok(())
+}
+
+/// Writes a new group (already authorized and validated) with its source and audit entry.
+async fn insert_group(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    new: NewGroup,
+    provisioned: Option<Provisioned>,
+    now: DateTime<Utc>,
+) -> UseCaseResult<Group> {
     let group = Group {
         id: Uuid::new_v4(),
         display_name: new.display_name,
@@ -518,9 +540,8 @@ async fn create_group_authorized(
         is_assignable_to_role: new.is_assignable_to_role,
         created_date_time: now,
     };
-    let mut tx = app.store.write().await?;
     tx.insert_group(&group).await?;
-    source::record(&mut *tx, caller, group.id, "group", provisioned, now).await?;
+    source::record(tx, caller, group.id, "group", provisioned, now).await?;
     tx.append_audit(
         AuditEvent::new(
             now,
@@ -536,7 +557,6 @@ async fn create_group_authorized(
         ),
     )
     .await?;
-    tx.commit().await?;
     Ok(group)
 }
 
@@ -562,6 +582,15 @@ async fn update_group_authorized(
     id: Uuid,
     patch: GroupPatch,
 ) -> UseCaseResult<Group> {
+    validate_group_patch(&patch)?;
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let group = change_group(app, &mut *tx, caller, id, patch, now).await?;
+    tx.commit().await?;
+    Ok(group)
+}
+
+fn validate_group_patch(patch: &GroupPatch) -> UseCaseResult<()> {
     collect([
         patch
             .display_name
@@ -572,17 +601,26 @@ async fn update_group_authorized(
             .as_ref()
             .and_then(|d| d.as_deref())
             .map_or(Ok(()), dir::validate_description),
-    ])?;
-    let now = app.clock.now();
-    let mut tx = app.store.write().await?;
+    ])
+}
+
+/// Changes a group's names (and its source's record) after validation, authorized here, in
+/// the caller's transaction.
+async fn change_group(
+    app: &App,
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    id: Uuid,
+    patch: GroupPatch,
+    now: DateTime<Utc>,
+) -> UseCaseResult<Group> {
     let mut group = tx
         .get_group(id)
         .await?
         .ok_or_else(|| Failure::not_found("group"))?;
-    authorize_group_change(app, &mut *tx, caller, &group, GroupChange::Update).await?;
-    source::require(&mut *tx, caller, id, SourceChange::Owned).await?;
-    let provisioned = patch.provisioned.is_some();
-    source::record(&mut *tx, caller, id, "group", patch.provisioned, now).await?;
+    authorize_group_change(app, tx, caller, &group, GroupChange::Update).await?;
+    source::require(tx, caller, id, SourceChange::Owned).await?;
+    source::record(tx, caller, id, "group", patch.provisioned, now).await?;
     let before = group.clone();
     if let Some(v) = patch.display_name {
         group.display_name = v;
@@ -592,9 +630,6 @@ async fn update_group_authorized(
     }
     if group == before {
         // Nothing of Eligo's record changes, so nothing of it is written or audited.
-        if provisioned {
-            tx.commit().await?;
-        }
         return Ok(group);
     }
     tx.update_group(&group).await?;
@@ -609,6 +644,97 @@ async fn update_group_authorized(
         .modified_all(changes::group(Some(&before), Some(&group))),
     )
     .await?;
+    Ok(group)
+}
+
+/// What a provisioning client (inbound SCIM) asks of a group in one request: create it, or
+/// change its names, and make its direct members exactly `members`.
+pub enum GroupWrite {
+    Create(NewGroup),
+    Change(Uuid, GroupPatch),
+}
+
+/// Does all of `write` and the member changes in one transaction: every step authorized,
+/// checked and audited as it would be alone, and nothing at all when any step is refused (a
+/// client's request is whole or not at all). Members are added and removed in id order.
+pub async fn provision_group(
+    app: &App,
+    caller: &Caller,
+    write: GroupWrite,
+    provisioned: Option<Provisioned>,
+    members: &BTreeSet<Uuid>,
+) -> UseCaseResult<Group> {
+    let (activity, target) = match &write {
+        GroupWrite::Create(_) => ("Add group", None),
+        GroupWrite::Change(id, _) => ("Update group", Some(*id)),
+    };
+    let result = authorize::audited(
+        app,
+        caller,
+        activity,
+        Category::GroupManagement,
+        provision_group_authorized(app, caller, write, provisioned, members),
+    )
+    .await;
+    match target {
+        Some(id) => {
+            crate::service::separation::audit_refusal(
+                app,
+                caller,
+                Category::GroupManagement,
+                activity,
+                (id, "Group"),
+                result,
+            )
+            .await
+        }
+        None => result,
+    }
+}
+
+async fn provision_group_authorized(
+    app: &App,
+    caller: &Caller,
+    write: GroupWrite,
+    provisioned: Option<Provisioned>,
+    members: &BTreeSet<Uuid>,
+) -> UseCaseResult<Group> {
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let group = match write {
+        GroupWrite::Create(new) => {
+            authorize_new_group(app, caller, &new)?;
+            insert_group(&mut *tx, caller, new, provisioned, now).await?
+        }
+        GroupWrite::Change(id, mut patch) => {
+            validate_group_patch(&patch)?;
+            if provisioned.is_some() {
+                patch.provisioned = provisioned;
+            }
+            let names_change = patch.display_name.is_some()
+                || patch.description.is_some()
+                || patch.provisioned.is_some();
+            if names_change {
+                change_group(app, &mut *tx, caller, id, patch, now).await?
+            } else {
+                // Only the members: each change below is authorized on its own.
+                tx.get_group(id)
+                    .await?
+                    .ok_or_else(|| Failure::not_found("group"))?
+            }
+        }
+    };
+    let current: BTreeSet<Uuid> = tx
+        .relations_of_group(group.id, Relation::Member)
+        .await?
+        .into_iter()
+        .collect();
+    for gone in current.difference(members) {
+        remove_relation_in(app, &mut *tx, caller, &group, *gone, Relation::Member, now).await?;
+    }
+    for new in members.difference(&current) {
+        add_relation_in(app, &mut *tx, caller, &group, *new, Relation::Member, now).await?;
+    }
     tx.commit().await?;
     Ok(group)
 }
@@ -800,6 +926,23 @@ async fn add_relation_authorized(
         .get_group(group_id)
         .await?
         .ok_or_else(|| Failure::not_found("group"))?;
+    add_relation_in(app, &mut *tx, caller, &group, principal, relation, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds a direct relation to `group` in the caller's transaction, authorized, checked (nesting,
+/// cycles, separation of duties) and audited here.
+async fn add_relation_in(
+    app: &App,
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    group: &Group,
+    principal: Uuid,
+    relation: Relation,
+    now: DateTime<Utc>,
+) -> UseCaseResult<()> {
+    let group_id = group.id;
     let kind = tx.principal_kind(principal).await?.ok_or_else(|| {
         Failure::new(
             crate::failure::Kind::NotFound,
@@ -808,13 +951,12 @@ async fn add_relation_authorized(
         )
         .with_detail("UnknownPrincipal", "id")
     })?;
-    authority::authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, true)
-        .await?;
-    require_relation_authority(&mut *tx, caller, group_id, principal, relation).await?;
-    dir::check_nesting(&group, kind, relation)?;
+    authority::authorize_relation_change(app, tx, caller, group, principal, relation, true).await?;
+    require_relation_authority(tx, caller, group_id, principal, relation).await?;
+    dir::check_nesting(group, kind, relation)?;
     if relation == Relation::Member
         && kind == PrincipalKind::Group
-        && creates_cycle(&mut *tx, group_id, principal).await?
+        && creates_cycle(tx, group_id, principal).await?
     {
         return Err(Failure::bad_request(
             "NestingCycle",
@@ -829,7 +971,7 @@ async fn add_relation_authorized(
         if kind == PrincipalKind::Group {
             affected.extend(transitive_members(app, principal));
         }
-        crate::service::separation::check_membership(app, &mut *tx, group_id, &affected).await?;
+        crate::service::separation::check_membership(app, tx, group_id, &affected).await?;
     }
     let added = tx
         .add_relation(group_id, principal, relation, now.timestamp_micros())
@@ -848,7 +990,7 @@ async fn add_relation_authorized(
         Relation::Member => "Add member to group",
         Relation::Owner => "Add owner to group",
     };
-    let who = access::principal_summary(&mut *tx, principal).await?;
+    let who = access::principal_summary(tx, principal).await?;
     tx.append_audit(relation_event(
         AuditEvent::new(now, Category::GroupManagement, activity, caller.initiator())
             .target(group_id, "Group", Some(&group.display_name))
@@ -857,7 +999,6 @@ async fn add_relation_authorized(
         who.as_ref(),
     ))
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -895,9 +1036,26 @@ async fn remove_relation_authorized(
         .get_group(group_id)
         .await?
         .ok_or_else(|| Failure::not_found("group"))?;
-    authority::authorize_relation_change(app, &mut *tx, caller, &group, principal, relation, false)
+    remove_relation_in(app, &mut *tx, caller, &group, principal, relation, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a direct relation from `group` in the caller's transaction, authorized and audited
+/// here (with what the member held through the group).
+async fn remove_relation_in(
+    app: &App,
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    group: &Group,
+    principal: Uuid,
+    relation: Relation,
+    now: DateTime<Utc>,
+) -> UseCaseResult<()> {
+    let group_id = group.id;
+    authority::authorize_relation_change(app, tx, caller, group, principal, relation, false)
         .await?;
-    require_relation_authority(&mut *tx, caller, group_id, principal, relation).await?;
+    require_relation_authority(tx, caller, group_id, principal, relation).await?;
     if relation == Relation::Owner {
         let owners = tx.relations_of_group(group_id, Relation::Owner).await?;
         if owners == [principal]
@@ -912,8 +1070,8 @@ async fn remove_relation_authorized(
     }
     if !remove_relation_as(
         app,
-        &mut *tx,
-        &group,
+        tx,
+        group,
         principal,
         relation,
         &caller.initiator(),
@@ -927,7 +1085,6 @@ async fn remove_relation_authorized(
             relation.as_str()
         )));
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use eligo_core::directory::{PrincipalKind, Relation};
+use eligo_core::directory::PrincipalKind;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ use super::{
 };
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::service::directory::{self, GroupPatch, NewGroup, Provisioned};
+use crate::service::directory::{self, GroupPatch, GroupWrite, NewGroup, Provisioned};
 use crate::service::scim::{self as scim_service, ScimGroup};
 
 pub const SHAPE: Shape = Shape {
@@ -310,10 +310,14 @@ pub async fn create(
         external_id: doc.external_id.clone(),
         attributes: json!({}),
     };
-    let group = directory::create_group_from(&app, &caller, new, Some(provisioned)).await?;
-    for m in &doc.members {
-        directory::add_relation(&app, &caller, group.id, *m, Relation::Member).await?;
-    }
+    let group = directory::provision_group(
+        &app,
+        &caller,
+        GroupWrite::Create(new),
+        Some(provisioned),
+        &doc.members,
+    )
+    .await?;
     let created = scim_service::group(&app, &caller, group.id).await?;
     Ok(respond(
         StatusCode::CREATED,
@@ -337,16 +341,15 @@ async fn apply(
             attributes: current.source.attributes.clone(),
         }),
     };
-    if patch.display_name.is_some() || patch.provisioned.is_some() {
-        directory::update_group(app, caller, g.id, patch).await?;
-    }
-    let now: BTreeSet<Uuid> = current.members.iter().map(|(id, _, _)| *id).collect();
-    for gone in now.difference(&doc.members) {
-        directory::remove_relation(app, caller, g.id, *gone, Relation::Member).await?;
-    }
-    for new in doc.members.difference(&now) {
-        directory::add_relation(app, caller, g.id, *new, Relation::Member).await?;
-    }
+    // The names, the externalId and the members: one transaction, all or nothing.
+    directory::provision_group(
+        app,
+        caller,
+        GroupWrite::Change(g.id, patch),
+        None,
+        &doc.members,
+    )
+    .await?;
     Ok(scim_service::group(app, caller, g.id).await?)
 }
 

@@ -579,3 +579,102 @@ async fn group_pages_answer_in_order_with_members_only_when_shown() {
     assert_eq!(page["itemsPerPage"], json!(0));
     assert_eq!(page["Resources"], json!([]));
 }
+
+/// A group write is one transaction: when one of its member changes is refused, the names and
+/// the other members stay as they were, and the audit trail holds no part of it.
+#[tokio::test]
+async fn a_group_write_is_whole_or_not_at_all() {
+    let t = TestApp::new().await;
+    let (_, token) = client(&t, "Okta").await;
+    let a = scim_user(&t, &token, "a").await;
+    let b = scim_user(&t, &token, "b").await;
+    let inner = scim_group(&t, &token, "Inner", &[a]).await;
+    let outer = scim_group(&t, &token, "Outer", &[inner]).await;
+    let entries = |body: &Value| body["value"].as_array().map_or(0, Vec::len);
+    let (_, before) = t
+        .get("/v1/auditLogs/directoryAudits?$top=500", BOOTSTRAP)
+        .await;
+
+    // Adding `outer` to `inner` would make a cycle: with it, b's add and the rename are undone.
+    let put = json!({
+        "schemas": [GROUP],
+        "displayName": "Renamed",
+        "members": [{ "value": a }, { "value": b }, { "value": outer }],
+    });
+    let (status, body) = scim(
+        &t,
+        Method::PUT,
+        &format!("/Groups/{inner}"),
+        &token,
+        Some(put),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    let ops = patch_op(json!([
+        { "op": "add", "path": "members", "value": [{ "value": b }, { "value": outer }] },
+        { "op": "remove", "path": format!("members[value eq \"{a}\"]") },
+    ]));
+    let (status, body) = scim(
+        &t,
+        Method::PATCH,
+        &format!("/Groups/{inner}"),
+        &token,
+        Some(ops),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status} {body}");
+
+    let (_, got) = scim(&t, Method::GET, &format!("/Groups/{inner}"), &token, None).await;
+    assert_eq!(got["displayName"], "Inner", "{got}");
+    let members: Vec<&str> = got["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, [a.to_string()], "{got}");
+    let (_, eligo) = t
+        .get(&format!("/v1/groups/{inner}/members"), BOOTSTRAP)
+        .await;
+    assert_eq!(eligo["value"].as_array().unwrap().len(), 1, "{eligo}");
+    // No member change nor rename is on the record (a refusal may be, as a failure).
+    let (_, after) = t
+        .get("/v1/auditLogs/directoryAudits?$top=500", BOOTSTRAP)
+        .await;
+    let added: Vec<&Value> = after["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(entries(&after) - entries(&before))
+        .collect();
+    let about_groups: Vec<&&Value> = added
+        .iter()
+        .filter(|e| {
+            e["activityDisplayName"]
+                .as_str()
+                .is_some_and(|a| a.to_ascii_lowercase().contains("group"))
+        })
+        .collect();
+    for entry in about_groups {
+        assert_eq!(entry["result"], "failure", "{entry}");
+    }
+
+    // The same changes without the cycle go through whole.
+    let ops = patch_op(json!([
+        { "op": "add", "path": "members", "value": [{ "value": b }] },
+        { "op": "remove", "path": format!("members[value eq \"{a}\"]") },
+        { "op": "replace", "path": "displayName", "value": "Renamed" },
+    ]));
+    let (status, got) = scim(
+        &t,
+        Method::PATCH,
+        &format!("/Groups/{inner}"),
+        &token,
+        Some(ops),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["displayName"], "Renamed");
+    assert_eq!(got["members"][0]["value"], json!(b.to_string()), "{got}");
+    assert_eq!(got["members"].as_array().unwrap().len(), 1);
+}

@@ -16,10 +16,9 @@ use uuid::Uuid;
 use super::errors::{ScimError, ScimResult};
 use super::patch::{self, Attr, Shape};
 use super::schema::{self, GROUP};
-use super::users::values_of;
 use super::{
-    Client, ListQuery, Projection, ScimQuery, base_url, check_schemas, list_response,
-    page_response, parse_id, read_body, respond, shows,
+    Client, ListQuery, Projection, ScimQuery, base_url, check_schemas, filtered, list_response,
+    page_response, parse_id, projected, read_body, respond, shows,
 };
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -218,25 +217,21 @@ async fn list_with(
         )
         .await?;
         let base = base_url(headers);
-        let page = groups.iter().map(|g| projected(g, &base, &q)).collect();
+        let page = groups
+            .iter()
+            .map(|g| {
+                projected(
+                    &SHAPE,
+                    to_json(g, &base),
+                    q.attributes.as_deref(),
+                    q.excluded_attributes.as_deref(),
+                )
+            })
+            .collect();
         return Ok(page_response(total, page, &listing));
     }
     let matching = docs(app, caller, headers, &listing, &q).await?;
     Ok(list_response(matching, &listing))
-}
-
-/// A group as answered, with the attributes the client asked for.
-fn projected(group: &ScimGroup, base: &str, q: &ListQuery) -> Value {
-    let mut doc = to_json(group, base);
-    if let Value::Object(m) = &mut doc {
-        patch::project(
-            &SHAPE,
-            m,
-            q.attributes.as_deref(),
-            q.excluded_attributes.as_deref(),
-        );
-    }
-    doc
 }
 
 /// The client's resources of this type that match, as answered (projected), unpaged.
@@ -257,18 +252,13 @@ pub async fn docs(
         }
         _ => scim_service::groups(app, caller).await?,
     };
-    let matching: Vec<Value> = candidates
-        .iter()
-        .filter(|g| {
-            let doc = to_json(g, &base);
-            listing
-                .filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&|a| values_of(&doc, a), &schema::CASE_EXACT))
-        })
-        .map(|g| projected(g, &base, q))
-        .collect();
-    Ok(matching)
+    Ok(filtered(
+        &candidates,
+        |g| to_json(g, &base),
+        listing,
+        q,
+        &SHAPE,
+    ))
 }
 
 pub async fn get_one(
@@ -279,15 +269,12 @@ pub async fn get_one(
     ScimQuery(p): ScimQuery<Projection>,
 ) -> ScimResult<Response> {
     let group = scim_service::group(&app, &caller, parse_id(&id)?).await?;
-    let mut doc = to_json(&group, &base_url(&headers));
-    if let Value::Object(m) = &mut doc {
-        patch::project(
-            &SHAPE,
-            m,
-            p.attributes.as_deref(),
-            p.excluded_attributes.as_deref(),
-        );
-    }
+    let doc = projected(
+        &SHAPE,
+        to_json(&group, &base_url(&headers)),
+        p.attributes.as_deref(),
+        p.excluded_attributes.as_deref(),
+    );
     Ok(respond(StatusCode::OK, &doc))
 }
 

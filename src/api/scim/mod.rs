@@ -323,6 +323,47 @@ pub fn list_response(matching: Vec<Value>, listing: &Listing) -> Response {
     page_response(total, page, listing)
 }
 
+/// `doc` with only the attributes the client asked for (`attributes`, `excludedAttributes`).
+pub fn projected(
+    shape: &patch::Shape,
+    mut doc: Value,
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+) -> Value {
+    if let Value::Object(m) = &mut doc {
+        patch::project(shape, m, attributes, excluded);
+    }
+    doc
+}
+
+/// The candidates the listing's filter matches, as answered (projected), in order.
+pub fn filtered<R>(
+    candidates: &[R],
+    doc_of: impl Fn(&R) -> Value,
+    listing: &Listing,
+    q: &ListQuery,
+    shape: &patch::Shape,
+) -> Vec<Value> {
+    candidates
+        .iter()
+        .map(doc_of)
+        .filter(|doc| {
+            listing
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&|a| users::values_of(doc, a), &schema::CASE_EXACT))
+        })
+        .map(|doc| {
+            projected(
+                shape,
+                doc,
+                q.attributes.as_deref(),
+                q.excluded_attributes.as_deref(),
+            )
+        })
+        .collect()
+}
+
 /// A ListResponse of one page already cut, out of `total` resources.
 pub fn page_response(total: usize, page: Vec<Value>, listing: &Listing) -> Response {
     respond(

@@ -15,8 +15,8 @@ use super::errors::{ScimError, ScimResult};
 use super::patch::{self, Attr, Shape};
 use super::schema::{self, ENTERPRISE, USER};
 use super::{
-    Client, ListQuery, Projection, ScimQuery, base_url, check_schemas, list_response,
-    page_response, parse_id, read_body, respond,
+    Client, ListQuery, Projection, ScimQuery, base_url, check_schemas, filtered, list_response,
+    page_response, parse_id, projected, read_body, respond,
 };
 use crate::app::AppState;
 use crate::service::directory::{self, NewUser, Provisioned, UserPatch};
@@ -379,25 +379,21 @@ async fn list_with(
         let (total, users) =
             scim_service::users_page(app, caller, listing.start - 1, listing.count).await?;
         let base = base_url(headers);
-        let page = users.iter().map(|u| projected(u, &base, &q)).collect();
+        let page = users
+            .iter()
+            .map(|u| {
+                projected(
+                    &SHAPE,
+                    to_json(u, &base),
+                    q.attributes.as_deref(),
+                    q.excluded_attributes.as_deref(),
+                )
+            })
+            .collect();
         return Ok(page_response(total, page, &listing));
     }
     let matching = docs(app, caller, headers, &listing, &q).await?;
     Ok(list_response(matching, &listing))
-}
-
-/// A user as answered, with the attributes the client asked for.
-fn projected(user: &ScimUser, base: &str, q: &ListQuery) -> Value {
-    let mut doc = to_json(user, base);
-    if let Value::Object(m) = &mut doc {
-        patch::project(
-            &SHAPE,
-            m,
-            q.attributes.as_deref(),
-            q.excluded_attributes.as_deref(),
-        );
-    }
-    doc
 }
 
 /// The client's resources of this type that match, as answered (projected), unpaged.
@@ -423,18 +419,13 @@ pub async fn docs(
         }
         _ => scim_service::users(app, caller).await?,
     };
-    let matching: Vec<Value> = candidates
-        .iter()
-        .filter(|u| {
-            let doc = to_json(u, &base);
-            listing
-                .filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&|a| values_of(&doc, a), &schema::CASE_EXACT))
-        })
-        .map(|u| projected(u, &base, q))
-        .collect();
-    Ok(matching)
+    Ok(filtered(
+        &candidates,
+        |u| to_json(u, &base),
+        listing,
+        q,
+        &SHAPE,
+    ))
 }
 
 pub async fn get_one(
@@ -445,15 +436,12 @@ pub async fn get_one(
     ScimQuery(p): ScimQuery<Projection>,
 ) -> ScimResult<Response> {
     let user = scim_service::user(&app, &caller, parse_id(&id)?).await?;
-    let mut doc = to_json(&user, &base_url(&headers));
-    if let Value::Object(m) = &mut doc {
-        patch::project(
-            &SHAPE,
-            m,
-            p.attributes.as_deref(),
-            p.excluded_attributes.as_deref(),
-        );
-    }
+    let doc = projected(
+        &SHAPE,
+        to_json(&user, &base_url(&headers)),
+        p.attributes.as_deref(),
+        p.excluded_attributes.as_deref(),
+    );
     Ok(respond(StatusCode::OK, &doc))
 }
 

@@ -88,6 +88,98 @@ pub(crate) async fn accepts(port: u16) -> bool {
         .is_ok()
 }
 
+/// A server process of a component (scim2-server, oidc-provider): in its own process group,
+/// its output in a log file, watched by a watchdog that kills the group once the test process
+/// has gone without dropping it.
+pub(crate) struct Running {
+    child: Child,
+    watchdog: Child,
+}
+
+impl Running {
+    /// Spawns `command` with stdout and stderr to `log` in a process group of its own, then its
+    /// watchdog (`watchdog(pid)`). `what` names the program in an error.
+    pub(crate) fn spawn(
+        mut command: Command,
+        log: &Path,
+        what: &str,
+        watchdog: impl FnOnce(u32) -> Result<Child, String>,
+    ) -> Result<Self, String> {
+        use std::os::unix::process::CommandExt;
+        let out = std::fs::File::create(log)
+            .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| format!("cannot reopen {}: {e}", log.display()))?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot run {what}: {e}"))?;
+        let watchdog = watchdog(child.id())?;
+        Ok(Self { child, watchdog })
+    }
+
+    /// Kills the whole group (a shim and the server behind it alike) and the watchdog.
+    pub(crate) fn kill(mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = self.watchdog.kill();
+        let _ = self.watchdog.wait();
+    }
+}
+
+/// Waits until `ready` says the server in `process` answers on `port`, polling every `poll` for
+/// at most `timeout`. When it exits or never answers, it is killed (`process` left `None`) and
+/// the error carries its log.
+pub(crate) async fn await_ready<F, Fut>(
+    process: &mut Option<Running>,
+    port: u16,
+    log: &Path,
+    timeout: std::time::Duration,
+    poll: std::time::Duration,
+    mut ready: F,
+) -> Result<(), String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let log_text = || std::fs::read_to_string(log).unwrap_or_default();
+    for _ in 0..timeout.as_millis() / poll.as_millis().max(1) {
+        let exited = match process.as_mut() {
+            Some(running) => running.child.try_wait().ok().flatten(),
+            None => None,
+        };
+        if let Some(status) = exited {
+            if let Some(running) = process.take() {
+                running.kill();
+            }
+            return Err(format!(
+                "on port {port}: it exited ({status}):\n{}",
+                log_text()
+            ));
+        }
+        if ready().await {
+            return Ok(());
+        }
+        tokio::time::sleep(poll).await;
+    }
+    if let Some(running) = process.take() {
+        running.kill();
+    }
+    Err(format!(
+        "on port {port}: no answer within {} s:\n{}",
+        timeout.as_secs(),
+        log_text()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

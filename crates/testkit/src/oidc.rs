@@ -9,15 +9,15 @@
 //! message, except under CI (`CI` set and non-empty), where it panics: CI never skips.
 
 use std::ffi::OsStr;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::component;
+use crate::component::{self, Running};
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(50);
@@ -33,11 +33,6 @@ pub struct OidcProvider {
     node: PathBuf,
     log: PathBuf,
     process: Option<Running>,
-}
-
-struct Running {
-    child: Child,
-    watchdog: Child,
 }
 
 /// Starts a provider whose client may redirect to `redirect_uris`; `dir` is the folder with
@@ -140,60 +135,30 @@ impl OidcProvider {
     }
 
     async fn try_start(&mut self) -> Result<(), String> {
-        let log = File::create(&self.log)
-            .map_err(|e| format!("cannot create {}: {e}", self.log.display()))?;
-        let err = log
-            .try_clone()
-            .map_err(|e| format!("cannot reopen {}: {e}", self.log.display()))?;
-        use std::os::unix::process::CommandExt;
-        let child = Command::new(&self.node)
+        let mut command = Command::new(&self.node);
+        command
             .arg("provider.mjs")
             .current_dir(&self.dir)
             .env("PORT", self.port.to_string())
             .env("CLIENT_ID", &self.client_id)
             .env("CLIENT_SECRET", &self.client_secret)
-            .env("REDIRECT_URIS", self.redirect_uris.join(","))
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot run node: {e}"))?;
-        let watchdog = spawn_watchdog(child.id())?;
-        self.process = Some(Running { child, watchdog });
-        let attempts = START_TIMEOUT.as_millis() / POLL.as_millis();
-        for _ in 0..attempts {
-            let exited = match self.process.as_mut() {
-                Some(running) => running.child.try_wait().ok().flatten(),
-                None => None,
-            };
-            if let Some(status) = exited {
-                self.process = None;
-                return Err(format!(
-                    "on port {}: it exited ({status}):\n{}",
-                    self.port,
-                    fs::read_to_string(&self.log).unwrap_or_default()
-                ));
-            }
-            let port = self.port;
-            let up = tokio::task::spawn_blocking(move || {
-                request(port, "GET", "/.well-known/openid-configuration", "")
-            })
-            .await
-            .ok()
-            .flatten();
-            if up == Some(200) {
-                return Ok(());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        self.stop();
-        Err(format!(
-            "on port {}: no answer within {} s:\n{}",
-            self.port,
-            START_TIMEOUT.as_secs(),
-            fs::read_to_string(&self.log).unwrap_or_default()
-        ))
+            .env("REDIRECT_URIS", self.redirect_uris.join(","));
+        self.process = Some(Running::spawn(command, &self.log, "node", spawn_watchdog)?);
+        let port = self.port;
+        component::await_ready(
+            &mut self.process,
+            port,
+            &self.log,
+            START_TIMEOUT,
+            POLL,
+            || async move {
+                let discovery = tokio::task::spawn_blocking(move || {
+                    request(port, "GET", "/.well-known/openid-configuration", "")
+                });
+                discovery.await.ok().flatten() == Some(200)
+            },
+        )
+        .await
     }
 }
 
@@ -201,19 +166,6 @@ impl Drop for OidcProvider {
     fn drop(&mut self) {
         self.stop();
         let _ = fs::remove_file(&self.log);
-    }
-}
-
-impl Running {
-    fn kill(mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = self.watchdog.kill();
-        let _ = self.watchdog.wait();
     }
 }
 

@@ -9,15 +9,15 @@
 //! Seeding (users, groups) is plain SCIM over HTTP: the tests do it with their own client.
 
 use std::ffi::OsStr;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::component;
+use crate::component::{self, Running};
 
 const PROGRAM: &str = "scim2-server";
 /// How long one start may take before it is given up (it usually takes under a second).
@@ -33,12 +33,6 @@ pub struct ScimServer {
     /// Its stderr and stdout, for the message when it does not start.
     log: PathBuf,
     process: Option<Running>,
-}
-
-struct Running {
-    child: Child,
-    /// Kills the server once the test process has gone, if it went without dropping us.
-    watchdog: Child,
 }
 
 /// Starts a fresh `scim2-server`, or returns `None` (after a loud message) when it is not
@@ -108,82 +102,38 @@ impl ScimServer {
     }
 
     async fn try_start(&mut self) -> Result<(), String> {
-        let log = File::create(&self.log)
-            .map_err(|e| format!("cannot create {}: {e}", self.log.display()))?;
-        let err = log
-            .try_clone()
-            .map_err(|e| format!("cannot reopen {}: {e}", self.log.display()))?;
-        use std::os::unix::process::CommandExt;
-        let child = Command::new(PROGRAM)
+        let mut command = Command::new(PROGRAM);
+        command
             .args(["--hostname", "127.0.0.1", "--port"])
             .arg(self.port.to_string())
-            .args(["--bearer-token", &self.token])
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot run {PROGRAM}: {e}"))?;
-        let watchdog = spawn_watchdog(child.id())?;
-        self.process = Some(Running { child, watchdog });
-
-        let attempts = START_TIMEOUT.as_millis() / POLL.as_millis();
-        for _ in 0..attempts {
-            let exited = match self.process.as_mut() {
-                Some(running) => running.child.try_wait().ok().flatten(),
-                None => None,
-            };
-            if let Some(status) = exited {
-                self.process = None;
-                return Err(format!(
-                    "on port {}: it exited ({status}):\n{}",
-                    self.port,
-                    fs::read_to_string(&self.log).unwrap_or_default()
-                ));
-            }
-            if self.answers().await {
-                return Ok(());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        self.stop();
-        Err(format!(
-            "on port {}: no answer within {} s:\n{}",
-            self.port,
-            START_TIMEOUT.as_secs(),
-            fs::read_to_string(&self.log).unwrap_or_default()
-        ))
-    }
-
-    /// Whether our server (it knows our token) answers on the port.
-    async fn answers(&self) -> bool {
+            .args(["--bearer-token", &self.token]);
+        self.process = Some(Running::spawn(command, &self.log, PROGRAM, spawn_watchdog)?);
         let (port, token) = (self.port, self.token.clone());
-        tokio::task::spawn_blocking(move || authenticated_get(port, &token, "/v2/Users?count=1"))
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|status| status == 200)
+        component::await_ready(
+            &mut self.process,
+            port,
+            &self.log,
+            START_TIMEOUT,
+            POLL,
+            || answers(port, token.clone()),
+        )
+        .await
     }
+}
+
+/// Whether our server (it knows our token) answers on the port.
+async fn answers(port: u16, token: String) -> bool {
+    tokio::task::spawn_blocking(move || authenticated_get(port, &token, "/v2/Users?count=1"))
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|status| status == 200)
 }
 
 impl Drop for ScimServer {
     fn drop(&mut self) {
         self.stop();
         let _ = fs::remove_file(&self.log);
-    }
-}
-
-impl Running {
-    fn kill(mut self) {
-        // Its own process group: the pyenv shim, if any, and the Python server with it.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = self.watchdog.kill();
-        let _ = self.watchdog.wait();
     }
 }
 

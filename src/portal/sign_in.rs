@@ -46,6 +46,8 @@ struct SignInPage {
     providers: Vec<(String, String)>,
     /// Whether people sign in with a password here (else only the break-glass account does).
     password: bool,
+    /// Whether "Use a passkey" is offered (`ELIGO_PUBLIC_URL` names a host).
+    passkeys: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,6 +103,7 @@ fn provider_links(app: &App, next: &str) -> Vec<(String, String)> {
 fn page(app: &App, headers: &HeaderMap, status: StatusCode, mut form: SignInPage) -> Response {
     form.providers = provider_links(app, &form.next);
     form.password = app.config.password_sign_in;
+    form.passkeys = crate::auth::passkey::relying_party(&app.config.public_url).is_ok();
     let (pre, set) = presession(app, headers);
     form.csrf = csrf::token(&app.link_key, "presession", &pre);
     let mut resp = render_status(status, &form);
@@ -163,6 +166,7 @@ async fn show(
         errors: FieldErrors::new(),
         providers: Vec::new(),
         password: true,
+        passkeys: false,
     };
     page(&app, &headers, StatusCode::OK, form)
 }
@@ -185,6 +189,7 @@ async fn submit(
             errors,
             providers: Vec::new(),
             password: true,
+            passkeys: false,
         };
         return page(&app, &headers, StatusCode::BAD_REQUEST, again);
     };
@@ -200,6 +205,7 @@ async fn submit(
         errors: FieldErrors::new(),
         providers: Vec::new(),
         password: true,
+        passkeys: false,
     };
     if !genuine(&app, &headers, form.csrf.as_deref()) {
         again.errors.add_general(EXPIRED);

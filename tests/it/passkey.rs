@@ -659,6 +659,13 @@ async fn passkeys_are_off_without_a_host_name() {
     assert_eq!(code(&body), "PasskeysUnavailable");
     let (status, body) = t.get("/v1/me/authenticationMethods/passkeys", &token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // The portal offers none: no "Use a passkey" at sign-in, no "Add a passkey".
+    let mut b = crate::portal::browser::Browser::new(&t);
+    assert!(!b.get("/portal/sign-in").await.has("Use a passkey"));
+    let mut b =
+        crate::portal::browser::Browser::signed_in(&t, "joe@contoso.example", PASSWORD).await;
+    let page = b.get("/portal/security").await;
+    assert!(page.has("Passkeys are not available on this server") && !page.has("Add a passkey"));
 }
 
 /// The routes by kind of caller (the self-service rows of the authorization matrix): nobody

@@ -133,6 +133,8 @@ async fn a_passkey_is_added_used_to_sign_in_and_step_up_and_removed_in_the_porta
 
     // Signed out, the password alone no longer opens a portal session...
     b.submit("/portal/sign-out", &[]).await;
+    let form = b.get("/portal/sign-in").await;
+    assert!(form.has("Use a passkey") && form.has("data-passkey-sign-in"));
     let refused = b.sign_in(&upn("ann"), PASSWORD, None).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
     assert!(!has_session(&b));

@@ -36,28 +36,20 @@
     (pk.allowCredentials || []).forEach(function (c) { c.id = fromB64(c.id); });
     return { publicKey: pk };
   }
+  // The browser's credential as JSON: its ids and the named binary fields of its response.
   // Extension outputs are unsigned and Eligo uses none: they are not sent.
-  function attestation(c) {
+  function asJson(c, fields) {
+    var response = {};
+    fields.forEach(function (f) { response[f] = toB64(c.response[f]); });
     return JSON.stringify({
-      id: c.id, rawId: toB64(c.rawId), type: c.type,
-      response: {
-        attestationObject: toB64(c.response.attestationObject),
-        clientDataJSON: toB64(c.response.clientDataJSON),
-      },
-      clientExtensionResults: {},
+      id: c.id, rawId: toB64(c.rawId), type: c.type, response: response, clientExtensionResults: {},
     });
   }
+  function attestation(c) {
+    return asJson(c, ["attestationObject", "clientDataJSON"]);
+  }
   function assertion(c) {
-    return JSON.stringify({
-      id: c.id, rawId: toB64(c.rawId), type: c.type,
-      response: {
-        authenticatorData: toB64(c.response.authenticatorData),
-        clientDataJSON: toB64(c.response.clientDataJSON),
-        signature: toB64(c.response.signature),
-        userHandle: toB64(c.response.userHandle),
-      },
-      clientExtensionResults: {},
-    });
+    return asJson(c, ["authenticatorData", "clientDataJSON", "signature", "userHandle"]);
   }
 
   function status(form, text) {

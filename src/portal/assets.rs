@@ -10,6 +10,8 @@ use crate::app::AppState;
 
 const CSS: &str = include_str!("../../assets/portal.css");
 const JS: &str = include_str!("../../assets/portal.js");
+/// The WebAuthn calls (base64url <-> ArrayBuffer), for the pages that offer passkeys.
+const PASSKEY_JS: &str = include_str!("../../assets/passkey.js");
 const ICON: &str = include_str!("../../assets/favicon.svg");
 
 pub fn routes() -> Router<AppState> {
@@ -21,6 +23,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/portal/static/portal.js",
             get(|| async { asset(JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/portal/static/passkey.js",
+            get(|| async { asset(PASSKEY_JS, "text/javascript; charset=utf-8") }),
         )
         .route(
             "/portal/static/favicon.svg",

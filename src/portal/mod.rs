@@ -2,6 +2,8 @@
 //! `templates/portal/`) that work without JavaScript; `assets/portal.js` only adds comfort
 //! (countdowns, confirmations). Pages call the same use cases as the API (`service`), with the
 //! signed-in person as the caller, so the portal can do nothing the API would refuse.
+//! Passkeys are the exception that needs script: `assets/passkey.js` talks to the browser's
+//! WebAuthn API (served like `portal.js`; without it, the code still works everywhere).
 //!
 //! Every page answers with a strict Content Security Policy; every form carries an
 //! anti-forgery token (`csrf`); sessions are cookies (HttpOnly, SameSite=Lax, Secure over TLS)
@@ -19,11 +21,14 @@ pub mod form;
 pub mod me;
 pub mod oidc;
 pub mod page;
+pub mod passkeys;
 pub mod picker;
+pub mod proof;
 pub mod reviews;
 pub mod security;
 pub mod session;
 pub mod sign_in;
+pub mod sign_in_passkey;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -45,6 +50,8 @@ pub fn routes(app: AppState) -> Router<AppState> {
         .merge(sign_in::routes())
         .merge(oidc::routes())
         .merge(security::routes())
+        .merge(passkeys::routes())
+        .merge(proof::routes())
         .merge(me::routes())
         .merge(access::routes())
         .merge(approvals::routes())

@@ -1,5 +1,6 @@
-//! Security info: enrolling a TOTP authenticator (a QR code to scan, the secret to type) and
-//! the step-up prompt that proves a fresh second factor before actions that demand one.
+//! Security info: enrolling a TOTP authenticator (a QR code to scan, the secret to type), the
+//! person's passkeys (`portal::passkeys` adds and removes them), and the step-up prompt that
+//! proves a fresh second factor (a code or a passkey) before actions that demand one.
 
 use askama::Template;
 use axum::Router;
@@ -20,8 +21,10 @@ use crate::portal::page::{
     Chrome, FieldErrors, PageResult, Section, local_portal_path, redirect_with, render,
     render_status,
 };
+use crate::portal::passkeys::PasskeyRow;
+use crate::portal::proof::{self, Proof};
 use crate::portal::session::Viewer;
-use crate::service::sessions;
+use crate::service::{passkeys, sessions};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -41,6 +44,9 @@ struct OverviewPage {
     mfa_fresh: bool,
     /// The session began with a Temporary Access Pass: time to enrol.
     with_pass: bool,
+    passkeys: Vec<PasskeyRow>,
+    /// Whether this server can use passkeys (`ELIGO_PUBLIC_URL` names a host).
+    passkeys_available: bool,
 }
 
 #[derive(Template)]
@@ -60,12 +66,17 @@ struct StepUpPage {
     chrome: Chrome,
     next: String,
     errors: FieldErrors,
+    /// Which second factors to offer.
+    totp: bool,
+    passkey: bool,
 }
 
 #[derive(Debug, Deserialize)]
 struct CodeForm {
     code: Option<String>,
     next: Option<String>,
+    /// A passkey's answer (the step-up page only).
+    passkey: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,12 +132,15 @@ async fn overview(
         .await?
         .is_some_and(|c| c.verified);
     let now = app.clock.now();
+    let keys = passkeys::list(&app, &viewer.caller).await?;
     Ok(render(&OverviewPage {
         next: return_path(q.next.as_deref()),
         with_pass: sessions::signed_in_with_pass(&viewer.caller),
         mfa_fresh: viewer.caller.mfa_is_fresh(now, app.config.mfa_freshness),
         chrome: viewer.chrome(Section::Security),
         enrolled,
+        passkeys: keys.iter().map(PasskeyRow::of).collect(),
+        passkeys_available: crate::auth::passkey::relying_party(&app.config.public_url).is_ok(),
     }))
 }
 
@@ -277,15 +291,13 @@ async fn step_up_form(
     viewer: Viewer,
     Query(q): Query<NextQuery>,
 ) -> PageResult<Response> {
-    let enrolled = credential(&app, viewer.caller.id, sessions::TOTP)
-        .await?
-        .is_some_and(|c| c.verified);
-    if !enrolled {
+    let factors = sessions::second_factors(&app, viewer.caller.id).await?;
+    if !factors.any() {
         return Ok(redirect_with(
             &app,
             "/portal/security",
             Flash::warning(
-                "Set up an authenticator app first: the action you chose needs its code.",
+                "Set up an authenticator app or a passkey first: the action you chose needs a second factor.",
             ),
         ));
     }
@@ -293,6 +305,8 @@ async fn step_up_form(
         chrome: viewer.chrome(Section::Security),
         next: clean_next(q.next.as_deref()),
         errors: FieldErrors::new(),
+        totp: factors.totp,
+        passkey: factors.passkeys,
     }))
 }
 
@@ -300,9 +314,20 @@ async fn step_up(State(app): State<AppState>, posted: Posted<CodeForm>) -> PageR
     let Posted { viewer, form } = posted;
     let next = clean_next(form.next.as_deref());
     let mut errors = FieldErrors::new();
-    let code = code_of(&form, &mut errors);
+    let factors = sessions::second_factors(&app, viewer.caller.id).await?;
+    let given = Proof::of(form.code.as_deref(), form.passkey.as_deref());
+    match &given {
+        Proof::Missing if !factors.totp => errors.add(
+            "code",
+            "Press Verify and answer your browser's passkey prompt.",
+        ),
+        Proof::Missing | Proof::Code(_) => {
+            code_of(&form, &mut errors);
+        }
+        Proof::Passkey(_) | Proof::Unreadable => {}
+    }
     if errors.is_empty() {
-        match sessions::step_up(&app, &viewer.caller, &code).await {
+        match proof::step_up(&app, &viewer.caller, &given).await {
             Ok(_) => {
                 return Ok(redirect_with(
                     &app,
@@ -313,13 +338,9 @@ async fn step_up(State(app): State<AppState>, posted: Posted<CodeForm>) -> PageR
             Err(e) if e.code == "MfaNotEnrolled" => {
                 return Ok(Redirect::to("/portal/security").into_response());
             }
-            Err(e) if e.status() == axum::http::StatusCode::TOO_MANY_REQUESTS => {
-                errors.add("code", e.message.clone())
+            Err(e) if e.status().is_client_error() => {
+                errors.add("code", proof::refusal_text(&given, &e))
             }
-            Err(e) if e.status().is_client_error() => errors.add(
-                "code",
-                "That code is incorrect or was already used. Wait for the next code and try again.",
-            ),
             Err(e) => return Err(e.into()),
         }
     }
@@ -329,6 +350,8 @@ async fn step_up(State(app): State<AppState>, posted: Posted<CodeForm>) -> PageR
             chrome: viewer.chrome(Section::Security),
             next,
             errors,
+            totp: factors.totp,
+            passkey: factors.passkeys,
         },
     ))
 }

@@ -1,8 +1,9 @@
 //! Signing in and out of the portal. The form posts the user name, the password and (for
-//! people with an authenticator) the current code; a person who has enrolled TOTP cannot get a
-//! portal session without it. Before sign-in there is no session to bind the form to, so a
-//! random cookie stands in for it (the form's token is that cookie's HMAC): another site can
-//! neither read the token nor sign a victim into the attacker's account.
+//! people with an authenticator) the current code, or, after "Use a passkey", a passkey's
+//! answer to the challenge the password opened (`sign_in_passkey`); a person with a second
+//! factor cannot get a portal session without it. Before sign-in there is no session to bind
+//! the form to, so a random cookie stands in for it (the form's token is that cookie's HMAC):
+//! another site can neither read the token nor sign a victim into the attacker's account.
 
 use askama::Template;
 use axum::Router;
@@ -24,6 +25,10 @@ use crate::service::sessions;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/portal/sign-in", get(show).post(submit))
+        .route(
+            "/portal/sign-in/passkey/options",
+            post(super::sign_in_passkey::options),
+        )
         .route("/portal/sign-in/pass", get(show_pass).post(submit_pass))
         .route("/portal/sign-out", post(sign_out))
 }
@@ -41,6 +46,8 @@ struct SignInPage {
     providers: Vec<(String, String)>,
     /// Whether people sign in with a password here (else only the break-glass account does).
     password: bool,
+    /// Whether "Use a passkey" is offered (`ELIGO_PUBLIC_URL` names a host).
+    passkeys: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +65,11 @@ struct SignInForm {
     username: Option<String>,
     password: Option<String>,
     code: Option<String>,
+    /// "passkey" when the person chose Use a passkey.
+    method: Option<String>,
+    /// The sign-in ceremony the password opened, and the passkey's answer to it.
+    ceremony_id: Option<String>,
+    passkey: Option<String>,
 }
 
 /// The pre-session cookie of this browser, or a new one (with the header that sets it).
@@ -91,6 +103,7 @@ fn provider_links(app: &App, next: &str) -> Vec<(String, String)> {
 fn page(app: &App, headers: &HeaderMap, status: StatusCode, mut form: SignInPage) -> Response {
     form.providers = provider_links(app, &form.next);
     form.password = app.config.password_sign_in;
+    form.passkeys = crate::auth::passkey::relying_party(&app.config.public_url).is_ok();
     let (pre, set) = presession(app, headers);
     form.csrf = csrf::token(&app.link_key, "presession", &pre);
     let mut resp = render_status(status, &form);
@@ -104,7 +117,7 @@ const EXPIRED: &str = "The sign-in form had expired. Nothing was sent; sign in a
 
 /// Did the form come from our sign-in page in this browser (its token is the pre-session
 /// cookie's HMAC)?
-fn genuine(app: &App, headers: &HeaderMap, csrf_token: Option<&str>) -> bool {
+pub(crate) fn genuine(app: &App, headers: &HeaderMap, csrf_token: Option<&str>) -> bool {
     cookies::get(headers, cookies::PRESESSION)
         .is_some_and(|pre| csrf::verify(&app.link_key, "presession", pre, csrf_token.unwrap_or("")))
 }
@@ -153,6 +166,7 @@ async fn show(
         errors: FieldErrors::new(),
         providers: Vec::new(),
         password: true,
+        passkeys: false,
     };
     page(&app, &headers, StatusCode::OK, form)
 }
@@ -175,6 +189,7 @@ async fn submit(
             errors,
             providers: Vec::new(),
             password: true,
+            passkeys: false,
         };
         return page(&app, &headers, StatusCode::BAD_REQUEST, again);
     };
@@ -190,6 +205,7 @@ async fn submit(
         errors: FieldErrors::new(),
         providers: Vec::new(),
         password: true,
+        passkeys: false,
     };
     if !genuine(&app, &headers, form.csrf.as_deref()) {
         again.errors.add_general(EXPIRED);
@@ -197,6 +213,34 @@ async fn submit(
     }
     if username.is_empty() {
         again.errors.add("username", "Enter your user name.");
+    }
+    let passkey = form.passkey.as_deref().map(str::trim).unwrap_or("");
+    if form.method.as_deref() == Some("passkey") || !passkey.is_empty() {
+        if !again.errors.is_empty() {
+            return page(&app, &headers, StatusCode::BAD_REQUEST, again);
+        }
+        let done = super::sign_in_passkey::finish(
+            &app,
+            &username,
+            form.ceremony_id.as_deref(),
+            passkey,
+            address.as_deref(),
+        )
+        .await;
+        return match done {
+            Ok(issued) => signed_in(&app, &again.next, &issued.access_token),
+            Err(e) => {
+                again
+                    .errors
+                    .add_general(super::sign_in_passkey::refusal(&e));
+                let mut resp = page(&app, &headers, e.status(), again);
+                if let Some(secs) = e.retry_after_secs {
+                    resp.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                resp
+            }
+        };
     }
     if password.is_empty() {
         again.errors.add("password", "Enter your password.");

@@ -445,6 +445,13 @@ pub async fn begin_sign_in(
         .detail("method", "passkey")
         .failed(reason)
     };
+    // Where single sign-on is the only way in, a password followed by a passkey opens the
+    // break-glass account alone, as a password followed by a code does.
+    if !sessions::password_allowed(app, upn) {
+        let refused = sessions::password_sign_in_disabled();
+        let event = anonymous("passwordSignInDisabled");
+        return Err(sessions::fail(app, event, upn, scope, refused).await);
+    }
     // As with a code, a password followed by a passkey is the whole proof: it is checked while
     // throttled (every failure then answers as throttled), so the owner is never locked out.
     let blocked = app.throttle.blocked(&*app.store, upn, scope, now).await?;

@@ -170,6 +170,24 @@ pub(crate) async fn open_session(
     })
 }
 
+/// May `upn` sign in with a password here? With single sign-on the only deployment's way in, a
+/// password (followed by a code or a passkey) opens the break-glass account alone (its local
+/// credential is for when the provider is down).
+pub(crate) fn password_allowed(app: &App, upn: &str) -> bool {
+    app.config.password_sign_in
+        || upn
+            .trim()
+            .eq_ignore_ascii_case(crate::service::bootstrap::BREAKGLASS_UPN)
+}
+
+pub(crate) fn password_sign_in_disabled() -> Failure {
+    Failure::new(
+        crate::failure::Kind::Denied,
+        "PasswordSignInDisabled",
+        "sign-in with a password is turned off here; use single sign-on",
+    )
+}
+
 pub async fn sign_in_user(
     app: &App,
     channel: Channel,
@@ -193,23 +211,13 @@ pub async fn sign_in_user(
         .detail("ipAddress", address.unwrap_or("-"))
         .failed(reason)
     };
-    // With single sign-on the only deployment's way in, a password opens the break-glass
-    // account alone (its local credential is for when the provider is down).
-    if !app.config.password_sign_in
-        && !upn
-            .trim()
-            .eq_ignore_ascii_case(crate::service::bootstrap::BREAKGLASS_UPN)
-    {
+    if !password_allowed(app, upn) {
         return Err(fail(
             app,
             attempt("passwordSignInDisabled"),
             upn,
             Scope::Address(address),
-            Failure::new(
-                crate::failure::Kind::Denied,
-                "PasswordSignInDisabled",
-                "sign-in with a password is turned off here; use single sign-on",
-            ),
+            password_sign_in_disabled(),
         )
         .await);
     }
@@ -625,18 +633,40 @@ pub async fn sign_in_service_principal(
     })
 }
 
-/// Records a fresh second factor on the calling session.
-/// Has `who` a second factor to step up with (a verified authenticator app or a passkey)?
-pub async fn has_authenticator(app: &App, who: Uuid) -> UseCaseResult<bool> {
+/// The second factors a person has, so a page offers the ones they can use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecondFactors {
+    /// A verified authenticator app.
+    pub totp: bool,
+    /// At least one passkey.
+    pub passkeys: bool,
+}
+
+impl SecondFactors {
+    pub fn any(self) -> bool {
+        self.totp || self.passkeys
+    }
+}
+
+pub async fn second_factors(app: &App, who: Uuid) -> UseCaseResult<SecondFactors> {
     let mut tx = app.store.read().await?;
     let totp = tx
         .get_credential(who, TOTP)
         .await?
         .and_then(|v| serde_json::from_value::<TotpCredential>(v).ok())
         .is_some_and(|c| c.verified);
-    Ok(totp || crate::service::passkeys::has_passkeys(&mut *tx, who).await?)
+    Ok(SecondFactors {
+        totp,
+        passkeys: crate::service::passkeys::has_passkeys(&mut *tx, who).await?,
+    })
 }
 
+/// Has `who` a second factor to step up with (a verified authenticator app or a passkey)?
+pub async fn has_authenticator(app: &App, who: Uuid) -> UseCaseResult<bool> {
+    Ok(second_factors(app, who).await?.any())
+}
+
+/// Records a fresh second factor on the calling session.
 pub async fn step_up(app: &App, caller: &Caller, code: &str) -> UseCaseResult<DateTime<Utc>> {
     let now = app.clock.now();
     let account = caller.upn.clone().unwrap_or_else(|| caller.id.to_string());

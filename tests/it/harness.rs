@@ -70,6 +70,12 @@ impl TestApp {
         Some(Self::with_url(url, temp_dir("pg")).await)
     }
 
+    /// As [`Self::postgres`], with the configuration `adjust` changes first.
+    pub async fn postgres_configured(adjust: impl FnOnce(&mut Config)) -> Option<Self> {
+        let url = eligo_testkit::postgres_database().await?;
+        Some(Self::build(url, temp_dir("pg"), adjust).await)
+    }
+
     /// A second Eligo on the same database, as after a restart, with its own clock set to
     /// `at` (the first instance stays alive only so its Drop does not remove the database).
     pub async fn restarted(&self, at: DateTime<Utc>) -> Self {
@@ -107,6 +113,13 @@ impl TestApp {
         let dir = temp_dir("demo");
         let url = format!("sqlite://{}", dir.join("eligo.db").display());
         Self::build_with(url, dir, |_| {}, true).await
+    }
+
+    /// The demo tenant with the configuration `adjust` changes first (a public URL...).
+    pub async fn demo_configured(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = temp_dir("demo");
+        let url = format!("sqlite://{}", dir.join("eligo.db").display());
+        Self::build_with(url, dir, adjust, true).await
     }
 
     async fn build(url: String, dir: std::path::PathBuf, adjust: impl FnOnce(&mut Config)) -> Self {

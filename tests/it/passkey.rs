@@ -3,7 +3,8 @@
 //! the brief's security design is a test: registration needs the signed-in owner and a fresh
 //! second factor, ceremonies are single use, bound and expire, a passkey replaces the code at
 //! sign-in and step-up, and a foreign, removed, replayed, mis-signed or mis-addressed answer is
-//! refused and audited.
+//! refused and audited. The main ceremonies run on SQLite and on PostgreSQL (the ceremonies
+//! and the passkeys live in the shared store, so any server finishes what another began).
 
 use axum::http::{Method, StatusCode};
 use base64::Engine;
@@ -138,6 +139,12 @@ pub async fn app() -> TestApp {
     TestApp::configured(|c| c.public_url = ORIGIN.into()).await
 }
 
+/// The same on PostgreSQL (None, after the testkit's loud message, where there is none; under
+/// CI the testkit starts one or fails).
+async fn postgres_app() -> Option<TestApp> {
+    TestApp::postgres_configured(|c| c.public_url = ORIGIN.into()).await
+}
+
 /// Registers a new passkey for the holder of `token` (who must be allowed to).
 pub async fn register(t: &TestApp, token: &str, name: &str) -> (SoftKey, Value) {
     let mut key = SoftKey::new();
@@ -215,7 +222,18 @@ async fn failures(t: &TestApp, activity: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn passkey_register_list_sign_in_and_step_up() {
-    let t = app().await;
+    register_list_sign_in_and_step_up(app().await).await;
+}
+
+#[tokio::test]
+async fn passkey_register_list_sign_in_and_step_up_on_postgres() {
+    let Some(t) = postgres_app().await else {
+        return;
+    };
+    register_list_sign_in_and_step_up(t).await;
+}
+
+async fn register_list_sign_in_and_step_up(t: TestApp) {
     // A person without any second factor registers a first passkey (the default policy lets
     // them), with a password session.
     t.user("ann").await;
@@ -330,7 +348,18 @@ async fn passkey_registration_needs_fresh_mfa_of_an_existing_factor() {
 
 #[tokio::test]
 async fn passkey_ceremonies_are_single_use_bound_and_expire() {
-    let t = app().await;
+    ceremonies_are_single_use_bound_and_expire(app().await).await;
+}
+
+#[tokio::test]
+async fn passkey_ceremonies_are_single_use_bound_and_expire_on_postgres() {
+    let Some(t) = postgres_app().await else {
+        return;
+    };
+    ceremonies_are_single_use_bound_and_expire(t).await;
+}
+
+async fn ceremonies_are_single_use_bound_and_expire(t: TestApp) {
     t.user("cat").await;
     t.user("dan").await;
     let cat = t.password_sign_in("cat").await;
@@ -446,7 +475,18 @@ async fn passkey_ceremonies_are_single_use_bound_and_expire() {
 
 #[tokio::test]
 async fn passkey_foreign_removed_mis_signed_or_mis_addressed_answers_are_refused() {
-    let t = app().await;
+    foreign_removed_mis_signed_or_mis_addressed_answers_are_refused(app().await).await;
+}
+
+#[tokio::test]
+async fn passkey_foreign_removed_mis_signed_or_mis_addressed_answers_are_refused_on_postgres() {
+    let Some(t) = postgres_app().await else {
+        return;
+    };
+    foreign_removed_mis_signed_or_mis_addressed_answers_are_refused(t).await;
+}
+
+async fn foreign_removed_mis_signed_or_mis_addressed_answers_are_refused(t: TestApp) {
     t.user("eve").await;
     t.user("fay").await;
     let eve = t.password_sign_in("eve").await;
@@ -619,6 +659,13 @@ async fn passkeys_are_off_without_a_host_name() {
     assert_eq!(code(&body), "PasskeysUnavailable");
     let (status, body) = t.get("/v1/me/authenticationMethods/passkeys", &token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // The portal offers none: no "Use a passkey" at sign-in, no "Add a passkey".
+    let mut b = crate::portal::browser::Browser::new(&t);
+    assert!(!b.get("/portal/sign-in").await.has("Use a passkey"));
+    let mut b =
+        crate::portal::browser::Browser::signed_in(&t, "joe@contoso.example", PASSWORD).await;
+    let page = b.get("/portal/security").await;
+    assert!(page.has("Passkeys are not available on this server") && !page.has("Add a passkey"));
 }
 
 /// The routes by kind of caller (the self-service rows of the authorization matrix): nobody
@@ -702,4 +749,23 @@ async fn passkey_routes_by_caller() {
     let (status, again) = sign_in_options(&t, "kim").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(again["error"]["message"], body["error"]["message"]);
+}
+
+/// Where single sign-on is the only way in, a password followed by a passkey opens no more
+/// than a password followed by a code: the break-glass account alone.
+#[tokio::test]
+async fn passkey_sign_in_is_off_where_password_sign_in_is() {
+    let t = TestApp::configured(|c| {
+        c.public_url = ORIGIN.into();
+        c.password_sign_in = false;
+    })
+    .await;
+    t.user("lee").await;
+    let (status, body) = sign_in_options(&t, "lee").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(code(&body), "PasswordSignInDisabled");
+    assert!(
+        !failures(&t, "User sign-in failed").await.is_empty(),
+        "the refusal is audited"
+    );
 }

@@ -26,6 +26,7 @@ use crate::portal::form::Posted;
 use crate::portal::page::{
     Chrome, FieldErrors, PageError, PageResult, Section, redirect_with, render, render_status,
 };
+use crate::portal::proof::{self, Proof};
 use crate::portal::session::Viewer;
 use crate::service::authorize;
 use crate::service::pim::approve;
@@ -72,6 +73,8 @@ struct ListPage {
     nested: bool,
     /// The bulk form asks for a code (the viewer's last second factor is not fresh).
     ask_code: bool,
+    /// ... or offers the viewer's passkey.
+    offer_passkey: bool,
     max_justification: usize,
     errors: FieldErrors,
     justification: String,
@@ -88,8 +91,10 @@ struct DetailPage {
     errors: FieldErrors,
     max_justification: usize,
     nested: bool,
-    /// The viewer's last second factor is not fresh: the form asks for a code (rule 4).
+    /// The viewer's last second factor is not fresh: the form asks for a code (rule 4), or
+    /// offers their passkey.
     ask_code: bool,
+    offer_passkey: bool,
 }
 
 #[derive(Template)]
@@ -107,11 +112,35 @@ struct DecideForm {
     justification: Option<String>,
     step: Option<String>,
     code: Option<String>,
+    /// A passkey's answer (filled by `assets/passkey.js`).
+    passkey: Option<String>,
 }
 
-/// Must the viewer's decision form ask for a code (their last second factor is not fresh)?
+/// Must the viewer's decision form ask for a second factor (their last one is not fresh)?
 fn asks_code(app: &App, viewer: &Viewer) -> bool {
     !authorize::is_strong(&viewer.caller, app.clock.now(), app.config.mfa_freshness)
+}
+
+/// What a decision form asks for: a code (also from a person with no factor at all, whose
+/// refusal then says to set one up) and the viewer's passkey when they have one.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Asks {
+    pub code: bool,
+    pub passkey: bool,
+}
+
+pub(super) async fn asks(app: &App, viewer: &Viewer) -> PageResult<Asks> {
+    if !asks_code(app, viewer) {
+        return Ok(Asks {
+            code: false,
+            passkey: false,
+        });
+    }
+    let factors = sessions::second_factors(app, viewer.caller.id).await?;
+    Ok(Asks {
+        code: factors.totp || !factors.passkeys,
+        passkey: factors.passkeys,
+    })
 }
 
 async fn list(State(app): State<AppState>, viewer: Viewer) -> PageResult<Response> {
@@ -137,13 +166,15 @@ async fn list_page(
     }
     let recent = recent_decisions(app, &mut *tx, viewer.caller.id).await?;
     drop(tx);
+    let asks = asks(app, viewer).await?;
     Ok(ListPage {
         packages: packages::waiting(app, viewer).await?,
         chrome: viewer.chrome(Section::Approvals),
         waiting: views,
         recent,
         nested: true,
-        ask_code: asks_code(app, viewer),
+        ask_code: asks.code,
+        offer_passkey: asks.passkey,
         max_justification: MAX_JUSTIFICATION,
         errors,
         justification,
@@ -194,7 +225,8 @@ async fn bulk(
         );
     }
     if errors.is_empty() && asks_code(&app, &viewer) {
-        step_up(&app, &mut viewer, Some(&value("code")), &mut errors).await?;
+        let given = Proof::of(Some(&value("code")), Some(&value("passkey")));
+        step_up(&app, &mut viewer, &given, &mut errors).await?;
     }
     let Some(result) = result.filter(|_| errors.is_empty()) else {
         let page = list_page(&app, &viewer, errors, justification).await?;
@@ -363,9 +395,11 @@ async fn detail(
 ) -> PageResult<Response> {
     let id = parse_id(&id)?;
     let (request, view) = load(&app, &viewer, id).await?;
+    let asks = asks(&app, &viewer).await?;
     Ok(render(&DetailPage {
         not_yours: not_yours(&viewer, &request, &view),
-        ask_code: asks_code(&app, &viewer),
+        ask_code: asks.code,
+        offer_passkey: asks.passkey,
         chrome: viewer.chrome(Section::Approvals),
         request: view,
         justification: String::new(),
@@ -466,7 +500,8 @@ async fn decide(
         None => view.current.map(|(_, s)| s),
     };
     if errors.is_empty() && asks_code(&app, &viewer) {
-        step_up(&app, &mut viewer, form.code.as_deref(), &mut errors).await?;
+        let given = Proof::of(form.code.as_deref(), form.passkey.as_deref());
+        step_up(&app, &mut viewer, &given, &mut errors).await?;
     }
     if let (Some(result), Some(step), true) = (result, step, errors.is_empty()) {
         match approve::review(&app, &viewer.caller, id, step, result, Some(trimmed)).await {
@@ -534,11 +569,13 @@ async fn decide(
     } else {
         StatusCode::BAD_REQUEST
     };
+    let asks = asks(&app, &viewer).await?;
     Ok(render_status(
         status,
         &DetailPage {
             not_yours: not_yours(&viewer, &request, &view),
-            ask_code: asks_code(&app, &viewer),
+            ask_code: asks.code,
+            offer_passkey: asks.passkey,
             chrome: viewer.chrome(Section::Approvals),
             request: view,
             justification,
@@ -549,31 +586,31 @@ async fn decide(
     ))
 }
 
-/// Proves the viewer's second factor with the code the form carried, or says what is wrong.
+/// Proves the viewer's second factor with the code or passkey answer the form carried, or
+/// says what is wrong.
 async fn step_up(
     app: &App,
     viewer: &mut Viewer,
-    code: Option<&str>,
+    given: &Proof,
     errors: &mut FieldErrors,
 ) -> PageResult<()> {
-    let code = code.unwrap_or("").trim();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        errors.add(
-            "code",
-            "Enter the six-digit code your authenticator app shows now: a decision on someone's access needs it.",
-        );
+    let shape = match given {
+        Proof::Missing => Some(
+            "Enter the six-digit code your authenticator app shows now, or use your passkey: a decision on someone's access needs it.",
+        ),
+        Proof::Code(code) => proof::code_shape_problem(code),
+        Proof::Passkey(_) | Proof::Unreadable => None,
+    };
+    if let Some(problem) = shape {
+        errors.add("code", problem);
         return Ok(());
     }
-    match sessions::step_up(app, &viewer.caller, code).await {
+    match proof::step_up(app, &viewer.caller, given).await {
         Ok(at) => viewer.caller.session.last_mfa_at = Some(at),
         Err(e) if e.code == "MfaNotEnrolled" => errors.add_general(
-            "A decision needs a code from an authenticator app, and you have not set one up: set it up under Security info (/portal/security) first.",
+            "A decision needs a code from an authenticator app or a passkey, and you have set up neither: set one up under Security info (/portal/security) first.",
         ),
-        Err(e) if e.status() == StatusCode::TOO_MANY_REQUESTS => errors.add("code", e.message),
-        Err(e) if e.status().is_client_error() => errors.add(
-            "code",
-            "That code is incorrect or was already used. Wait for the next code and try again.",
-        ),
+        Err(e) if e.status().is_client_error() => errors.add("code", proof::refusal_text(given, &e)),
         Err(e) => return Err(e.into()),
     }
     Ok(())

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::view::{Names, ReviewView, StageView, When};
-use super::{MAX_JUSTIFICATION, asks_code, parse_id, refused, step_up};
+use super::{Asks, MAX_JUSTIFICATION, asks, asks_code, parse_id, refused, step_up};
 use crate::app::{App, AppState};
 use crate::error::ApiError;
 use crate::portal::access::{expiration_words, state_words};
@@ -28,6 +28,7 @@ use crate::portal::form::Posted;
 use crate::portal::page::{
     Chrome, FieldErrors, PageError, PageResult, Section, redirect_with, render_status,
 };
+use crate::portal::proof::Proof;
 use crate::portal::session::Viewer;
 use crate::service::entitlement::assignments::approve;
 use crate::service::entitlement::mine::{self, ApprovalDetails};
@@ -219,6 +220,7 @@ struct PackagePage {
     max_justification: usize,
     nested: bool,
     ask_code: bool,
+    offer_passkey: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,6 +229,7 @@ pub struct DecideForm {
     justification: Option<String>,
     step: Option<String>,
     code: Option<String>,
+    passkey: Option<String>,
 }
 
 /// The approval as the viewer may see it (the API's 404 otherwise), and whether it was made
@@ -253,7 +256,7 @@ fn not_yours(request: &PackageView, theirs: bool) -> String {
 }
 
 fn page(
-    app: &App,
+    asks: Asks,
     viewer: &Viewer,
     request: PackageView,
     requester: bool,
@@ -262,7 +265,8 @@ fn page(
 ) -> PackagePage {
     PackagePage {
         not_yours: not_yours(&request, requester),
-        ask_code: asks_code(app, viewer),
+        ask_code: asks.code,
+        offer_passkey: asks.passkey,
         chrome: viewer.chrome(Section::Approvals),
         request,
         justification,
@@ -282,7 +286,7 @@ pub async fn detail(
     Ok(render_status(
         StatusCode::OK,
         &page(
-            &app,
+            asks(&app, &viewer).await?,
             &viewer,
             request,
             theirs,
@@ -349,7 +353,8 @@ pub async fn decide(
         None => request.current.map(|(_, s)| s),
     };
     if errors.is_empty() && asks_code(&app, &viewer) {
-        step_up(&app, &mut viewer, form.code.as_deref(), &mut errors).await?;
+        let given = Proof::of(form.code.as_deref(), form.passkey.as_deref());
+        step_up(&app, &mut viewer, &given, &mut errors).await?;
     }
     if let (Some(result), Some(step), true) = (result, step, errors.is_empty()) {
         let given = (!trimmed.is_empty()).then(|| trimmed.clone());
@@ -395,7 +400,14 @@ pub async fn decide(
     };
     Ok(render_status(
         status,
-        &page(&app, &viewer, request, theirs, justification, errors),
+        &page(
+            asks(&app, &viewer).await?,
+            &viewer,
+            request,
+            theirs,
+            justification,
+            errors,
+        ),
     ))
 }
 

@@ -1,9 +1,10 @@
 //! The form behind Activate, Extend and Renew: what the policy asks (read from the policy that
 //! governs the role or group access), then `selfActivate`, `selfExtend` or `selfRenew` through
 //! `service::pim::submit`, exactly as the API submits them. When the policy wants a fresh
-//! second factor the form asks for an authenticator code and proves it first
-//! (`service::sessions::step_up`) — but only once everything else would be accepted, so a form
-//! refused for another reason does not use up a code.
+//! second factor the form asks for an authenticator code or a passkey and proves it first
+//! (`portal::proof`: `sessions::step_up` or `passkeys::finish_step_up`) — but only once
+//! everything else would be accepted, so a form refused for another reason does not use up a
+//! code.
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use eligo_core::target::Target as AccessTarget;
 use eligo_store::{ScheduleQuery, Targets as Which};
 use serde::Deserialize;
 
-use super::{TargetFields, TargetView, Targets, TimeView, has_authenticator, target_fields};
+use super::{TargetFields, TargetView, Targets, TimeView, target_fields};
 use crate::app::{App, AppState};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -32,9 +33,10 @@ use crate::portal::form::Posted;
 use crate::portal::page::{
     Chrome, FieldErrors, PageError, PageResult, Section, redirect_with, render_status,
 };
+use crate::portal::proof::{self, Proof};
 use crate::portal::session::Viewer;
 use crate::service::pim::{Target, submit, views};
-use crate::service::sessions;
+use crate::service::sessions::{self, SecondFactors};
 
 /// The durations offered, each only when within the policy's maximum (which is offered too).
 const STEPS_MINUTES: [i64; 5] = [30, 60, 120, 240, 480];
@@ -86,6 +88,8 @@ pub struct ActivationForm {
     /// script, which also says which zone the field is in); absent, the start is UTC.
     pub start_offset: Option<String>,
     pub code: Option<String>,
+    /// A passkey's answer (filled by `assets/passkey.js` when the person uses one).
+    pub passkey: Option<String>,
 }
 
 /// A suggested duration (a shortcut: any length up to the maximum may be typed).
@@ -120,6 +124,8 @@ struct ActivatePage {
     allow_start: bool,
     start: String,
     ask_code: bool,
+    /// Offer the person's passkey for the step-up.
+    offer_passkey: bool,
     no_authenticator: bool,
     /// Security info, coming back to this very form once the authenticator is set up.
     enrol_link: String,
@@ -133,7 +139,7 @@ struct Context {
     view: TargetView,
     mfa_required: bool,
     mfa_fresh: bool,
-    enrolled: bool,
+    factors: SecondFactors,
     current_end: Option<DateTime<Utc>>,
 }
 
@@ -234,13 +240,13 @@ async fn context(
         return Err(not_eligible(&view, mode));
     }
     let mfa_required = super::demands_mfa(&loaded);
-    let enrolled = has_authenticator(app, me).await?;
+    let factors = sessions::second_factors(app, me).await?;
     Ok(Context {
         target,
         view,
         mfa_required,
         mfa_fresh: caller.mfa_is_fresh(now, app.config.mfa_freshness),
-        enrolled,
+        factors,
         loaded,
         current_end,
     })
@@ -339,7 +345,12 @@ fn page(
     }
     if ctx.mfa_required {
         requirements.push(if mfa_fresh {
-            "Needs a recent code from your authenticator app: you verified recently, so no code is needed now.".to_string()
+            "Needs a recent second factor: you verified recently, so nothing more is needed now."
+                .to_string()
+        } else if ctx.factors.passkeys && !ctx.factors.totp {
+            "Needs your passkey.".to_string()
+        } else if ctx.factors.passkeys {
+            "Needs a code from your authenticator app, or your passkey.".to_string()
         } else {
             "Needs a code from your authenticator app.".to_string()
         });
@@ -378,8 +389,9 @@ fn page(
         ticket_required: ticket_required(t),
         allow_start: mode == Mode::Activate,
         start: text(&form.start),
-        ask_code: ctx.mfa_required && !mfa_fresh && ctx.enrolled,
-        no_authenticator: ctx.mfa_required && !mfa_fresh && !ctx.enrolled,
+        ask_code: ctx.mfa_required && !mfa_fresh && ctx.factors.totp,
+        offer_passkey: ctx.mfa_required && !mfa_fresh && ctx.factors.passkeys,
+        no_authenticator: ctx.mfa_required && !mfa_fresh && !ctx.factors.any(),
         enrol_link: format!(
             "/portal/security?{}",
             serde_urlencoded::to_string([(
@@ -539,7 +551,8 @@ async fn post(app: AppState, posted: Posted<ActivationForm>, mode: Mode) -> Page
         system: ticket_system.clone().unwrap_or_default(),
     });
     let need_code = ctx.mfa_required && !ctx.mfa_fresh;
-    let ask_code = need_code && ctx.enrolled;
+    // Refusals about the second factor go beside its field (the code's, or the passkey's note).
+    let ask_code = need_code && ctx.factors.any();
 
     let (role_definition_id, directory_scope_id) = ctx.target.fields();
     let new = |validation_only: bool| submit::NewRequest {
@@ -584,48 +597,48 @@ async fn post(app: AppState, posted: Posted<ActivationForm>, mode: Mode) -> Page
             }
             errors.absorb(&e, |t| field_of(t, ask_code));
         }
-        if !ctx.enrolled {
+        if !ctx.factors.any() {
             errors.add_general(
-                "This needs a code from an authenticator app, and you have not set one up. Set one up under Security info (/portal/security), then come back.",
+                "This needs a code from an authenticator app or a passkey, and you have set up neither. Set one up under Security info (/portal/security), then come back.",
             );
             return refuse(errors, StatusCode::BAD_REQUEST, false);
         }
-        let code: String = form
-            .code
-            .as_deref()
-            .unwrap_or("")
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if code.is_empty() {
-            errors.add(
+        let given = Proof::of(form.code.as_deref(), form.passkey.as_deref());
+        match &given {
+            Proof::Missing if ctx.factors.totp => errors.add(
                 "code",
                 "Enter the six-digit code your authenticator app shows.",
-            );
-        } else if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            errors.add("code", "The code is six digits.");
+            ),
+            Proof::Missing => errors.add(
+                "code",
+                "Use your passkey: submit again and answer your browser's prompt.",
+            ),
+            Proof::Code(code) => {
+                if let Some(problem) = proof::code_shape_problem(code) {
+                    errors.add("code", problem);
+                }
+            }
+            Proof::Passkey(_) | Proof::Unreadable => {}
         }
         if !errors.is_empty() {
             return refuse(errors, StatusCode::BAD_REQUEST, false);
         }
-        match sessions::step_up(&app, &caller, &code).await {
+        match proof::step_up(&app, &caller, &given).await {
             Ok(at) => caller.session.last_mfa_at = Some(at),
-            Err(e) if e.status() == StatusCode::TOO_MANY_REQUESTS => {
-                errors.add("code", e.message.clone());
-                return refuse(errors, e.status(), false);
-            }
             Err(e) if e.code == "MfaNotEnrolled" => {
                 errors.add_general(
-                    "Set up an authenticator app under Security info (/portal/security) first.",
+                    "Set up an authenticator app or a passkey under Security info (/portal/security) first.",
                 );
                 return refuse(errors, StatusCode::BAD_REQUEST, false);
             }
             Err(e) if e.status().is_client_error() => {
-                errors.add(
-                    "code",
-                    "That code is incorrect or was already used. Wait for the next code and try again.",
-                );
-                return refuse(errors, StatusCode::BAD_REQUEST, false);
+                errors.add("code", proof::refusal_text(&given, &e));
+                let status = if e.status() == StatusCode::TOO_MANY_REQUESTS {
+                    e.status()
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                return refuse(errors, status, false);
             }
             Err(e) => return Err(e.into()),
         }

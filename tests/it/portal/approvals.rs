@@ -54,7 +54,7 @@ async fn step_up(t: &TestApp, token: &str, secret: &str) {
 }
 
 /// Alice asks for Security Administrator (Ada approves it); returns the request.
-async fn alice_requests(t: &TestApp) -> (String, String, Value) {
+pub async fn alice_requests(t: &TestApp) -> (String, String, Value) {
     let (token, secret) = enrolled(t, "alice").await;
     step_up(t, &token, &secret).await;
     let me = t.get("/v1/me", &token).await.1;
@@ -75,7 +75,7 @@ async fn alice_requests(t: &TestApp) -> (String, String, Value) {
     (token, secret, body)
 }
 
-async fn request_status(t: &TestApp, id: &str) -> String {
+pub async fn request_status(t: &TestApp, id: &str) -> String {
     let (status, body) = t.get(&format!("{ASSIGNMENT_URL}/{id}"), BOOTSTRAP).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["status"].as_str().unwrap().to_string()

@@ -7,11 +7,31 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use eligo_testkit::browser::Runner;
 use eligo_testkit::slapd::Slapd;
 use serde_json::{Value, json};
 
 use crate::harness::{BOOTSTRAP, temp_dir};
 use crate::process::support::{Api, Server, Spec};
+
+/// Runs the browser script `script` against `server`, shows what it printed, and fails the
+/// test (with the server's log) when the walk failed.
+pub async fn run_walk(
+    runner: &Runner,
+    script: &str,
+    env: &[(&str, String)],
+    server: &Server,
+    deadline: Duration,
+) {
+    let outcome = runner.run(script, env, deadline).await;
+    println!("{}", outcome.output);
+    assert!(
+        outcome.success,
+        "the browser walk {script} failed:\n{}\n--- server stderr ---\n{}",
+        outcome.output,
+        server.stderr()
+    );
+}
 
 #[tokio::test]
 async fn the_seed_scenarios_walk_through_in_chromium() {
@@ -28,23 +48,11 @@ async fn the_seed_scenarios_walk_through_in_chromium() {
     let shots = std::env::var("ELIGO_E2E_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|_| dir.join("screenshots"));
-    let outcome = runner
-        .run(
-            "walk.mjs",
-            &[
-                ("ELIGO_URL", format!("http://localhost:{}", server.port)),
-                ("SHOTS", shots.display().to_string()),
-            ],
-            Duration::from_secs(240),
-        )
-        .await;
-    println!("{}", outcome.output);
-    assert!(
-        outcome.success,
-        "the browser walk failed:\n{}\n--- server stderr ---\n{}",
-        outcome.output,
-        server.stderr()
-    );
+    let env = [
+        ("ELIGO_URL", format!("http://localhost:{}", server.port)),
+        ("SHOTS", shots.display().to_string()),
+    ];
+    run_walk(&runner, "walk.mjs", &env, &server, Duration::from_secs(240)).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -225,24 +233,19 @@ async fn the_demo_review_goes_from_mail_to_the_removal_of_the_stale_eligibility(
         .setting("ELIGO_SMTP_URL", &mail.smtp_url())
         .setting("ELIGO_PUBLIC_URL", "http://localhost:{port}");
     let server = Server::start(&spec).await;
-    let outcome = runner
-        .run(
-            "review.mjs",
-            &[
-                ("ELIGO_URL", format!("http://localhost:{}", server.port)),
-                ("MAILDEV_URL", mail.api_url()),
-                ("SHOTS", dir.join("screenshots").display().to_string()),
-            ],
-            Duration::from_secs(180),
-        )
-        .await;
-    println!("{}", outcome.output);
-    assert!(
-        outcome.success,
-        "the access review walk failed:\n{}\n--- server stderr ---\n{}",
-        outcome.output,
-        server.stderr()
-    );
+    let env = [
+        ("ELIGO_URL", format!("http://localhost:{}", server.port)),
+        ("MAILDEV_URL", mail.api_url()),
+        ("SHOTS", dir.join("screenshots").display().to_string()),
+    ];
+    run_walk(
+        &runner,
+        "review.mjs",
+        &env,
+        &server,
+        Duration::from_secs(180),
+    )
+    .await;
     let api = server.client();
     let eligible = |upn: &'static str| {
         let api = &api;

@@ -245,7 +245,8 @@ impl TestApp {
         raw
     }
 
-    async fn session_of(&self, principal: Uuid, channel: eligo_store::SessionChannel) -> String {
+    /// A session for `principal` on `channel` that proved password and code now, written directly.
+    pub async fn session_of(&self, principal: Uuid, channel: eligo_store::SessionChannel) -> String {
         let now = self.clock.now_utc();
         let mut tx = self.app.store.write().await.unwrap();
         let raw = eligo::auth::token::generate("elg_");

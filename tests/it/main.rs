@@ -20,6 +20,7 @@ mod entitlement;
 mod failure_bursts;
 mod fuzz;
 mod history;
+mod ldap_import;
 mod limits;
 mod matrix;
 mod notices;

@@ -9,7 +9,7 @@ pub mod clients;
 
 use eligo_core::authz::actions;
 use eligo_core::directory::{Group, PrincipalKind, Relation, User};
-use eligo_store::{Principal, SessionChannel, SourceRow, TokenRecord};
+use eligo_store::{Principal, SourceRow};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -36,25 +36,12 @@ pub async fn authenticate(app: &App, raw: &str) -> UseCaseResult<Caller> {
     let head = tx.change_head().await?;
     drop(tx);
     access::feed::caught_up(app, head).await?;
-    Ok(Caller {
-        id: client.id,
-        // An application, as the audit trail's initiator says.
-        kind: PrincipalKind::ServicePrincipal,
-        display_name: client.display_name,
-        upn: None,
-        session: TokenRecord {
-            token_hash: hash,
-            principal_id: client.id,
-            created_at: client.created_at,
-            expires_at: None,
-            revoked_at: None,
-            last_mfa_at: None,
-            amr: vec![authorize::PROVISIONING_METHOD.into()],
-            channel: SessionChannel::Api,
-            acr: None,
-        },
-        grants: eligo_core::authz::provisioning_grants(),
-    })
+    Ok(crate::service::directory::source::acting_as(
+        client.id,
+        client.display_name,
+        hash,
+        client.created_at,
+    ))
 }
 
 /// A user as its client sees it.

@@ -27,7 +27,9 @@ pub async fn run(url: Option<String>, p: Params) -> anyhow::Result<Outcome> {
     let seed_time = seeded.elapsed();
     let db = super::BenchDb::new(url);
     let app = db
-        .open(|c| c.outbound_allow = crate::outbound::parse_allow("127.0.0.0/8").unwrap_or_default())
+        .open(|c| {
+            c.outbound_allow = crate::outbound::parse_allow("127.0.0.0/8").unwrap_or_default()
+        })
         .await?;
     let result = measure(&app, &server, &p, seed_time).await;
     app.store.close().await;
@@ -42,18 +44,27 @@ async fn seed(server: &Slapd, p: &Params) -> anyhow::Result<()> {
         entry(
             BASE_DN.into(),
             vec![
-                ("objectClass", vec!["dcObject".into(), "organization".into()]),
+                (
+                    "objectClass",
+                    vec!["dcObject".into(), "organization".into()],
+                ),
                 ("dc", v("bench")),
                 ("o", v("Bench")),
             ],
         ),
         entry(
             format!("ou=people,{BASE_DN}"),
-            vec![("objectClass", v("organizationalUnit")), ("ou", v("people"))],
+            vec![
+                ("objectClass", v("organizationalUnit")),
+                ("ou", v("people")),
+            ],
         ),
         entry(
             format!("ou=groups,{BASE_DN}"),
-            vec![("objectClass", v("organizationalUnit")), ("ou", v("groups"))],
+            vec![
+                ("objectClass", v("organizationalUnit")),
+                ("ou", v("groups")),
+            ],
         ),
     ];
     add_all(&ldap, base, 1).await?;
@@ -94,9 +105,20 @@ async fn seed(server: &Slapd, p: &Params) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check(summary: &Summary, what: &str, created: usize, groups: usize, members: usize, problems: &mut Vec<String>) {
+fn check(
+    summary: &Summary,
+    what: &str,
+    created: usize,
+    groups: usize,
+    members: usize,
+    problems: &mut Vec<String>,
+) {
     let a = &summary.applied;
-    if a.created != created || a.groups_created != groups || a.members_added != members || !a.skipped.is_empty() {
+    if a.created != created
+        || a.groups_created != groups
+        || a.members_added != members
+        || !a.skipped.is_empty()
+    {
         problems.push(format!(
             "{what}: created {} users, {} groups, {} members, skipped {} (expected {created}, {groups}, {members}, 0): {:?}",
             a.created, a.groups_created, a.members_added, a.skipped.len(),
@@ -118,22 +140,37 @@ async fn measure(
         "import": { "groupBaseDn": format!("ou=groups,{BASE_DN}"), "upnSuffix": "bench.example",
                     "intervalMinutes": 0, "pageSize": 1000 },
     });
-    let connector = crate::service::connectors::create(app, &admin, "ldap", "bench directory", settings)
-        .await
-        .map_err(super::api)?;
+    let connector =
+        crate::service::connectors::create(app, &admin, "ldap", "bench directory", settings)
+            .await
+            .map_err(super::api)?;
     let mut problems = Vec::new();
     let members = p.groups * p.members.min(p.users);
 
     let started = Stopwatch::start();
-    let first = import_now(app, &admin, connector.id, false).await.map_err(super::api)?;
+    let first = import_now(app, &admin, connector.id, false)
+        .await
+        .map_err(super::api)?;
     let first_time = started.elapsed();
-    check(&first, "first pass", p.users, p.groups, members, &mut problems);
+    check(
+        &first,
+        "first pass",
+        p.users,
+        p.groups,
+        members,
+        &mut problems,
+    );
     if first.applied.managers_set != p.users.saturating_sub(1) {
-        problems.push(format!("first pass set {} managers", first.applied.managers_set));
+        problems.push(format!(
+            "first pass set {} managers",
+            first.applied.managers_set
+        ));
     }
 
     let started = Stopwatch::start();
-    let second = import_now(app, &admin, connector.id, false).await.map_err(super::api)?;
+    let second = import_now(app, &admin, connector.id, false)
+        .await
+        .map_err(super::api)?;
     let incremental_time = started.elapsed();
     check(&second, "incremental pass", 0, 0, 0, &mut problems);
     if second.mode != "incremental" {
@@ -141,7 +178,9 @@ async fn measure(
     }
 
     let started = Stopwatch::start();
-    let third = import_now(app, &admin, connector.id, true).await.map_err(super::api)?;
+    let third = import_now(app, &admin, connector.id, true)
+        .await
+        .map_err(super::api)?;
     let full_time = started.elapsed();
     check(&third, "full pass", 0, 0, 0, &mut problems);
 

@@ -45,7 +45,9 @@ impl Slapd {
             d = dir.display()
         ));
         std::fs::write(dir.join("slapd.conf"), conf)?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let url = format!("ldap://127.0.0.1:{port}/");
         let child = tokio::process::Command::new(program)
             .args(["-h", &url, "-f"])

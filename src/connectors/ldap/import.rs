@@ -73,7 +73,12 @@ async fn read_with(
         "modifyTimestamp".into(),
     ];
     let users = search
-        .all(ldap, user_base, &both(&import.user_filter, None), user_attrs)
+        .all(
+            ldap,
+            user_base,
+            &both(&import.user_filter, None),
+            user_attrs,
+        )
         .await?;
     let disabled: HashSet<String> = match &import.disabled_filter {
         Some(f) => search
@@ -112,10 +117,7 @@ async fn read_with(
         .chain(since.map(str::to_string))
         .max();
     let snapshot = Snapshot {
-        users: users
-            .iter()
-            .map(|e| user(e, import, &disabled))
-            .collect(),
+        users: users.iter().map(|e| user(e, import, &disabled)).collect(),
         groups: groups.iter().map(|e| group(e, import)).collect(),
         complete: since.is_none(),
         members_by_uid: import.member_attribute == MemberAttribute::MemberUid,
@@ -255,8 +257,14 @@ mod tests {
 
     #[test]
     fn a_mark_moves_back_in_either_form() {
-        assert_eq!(rewind("20261206051200Z", Duration::from_secs(61)), "20261206051059Z");
-        assert_eq!(rewind("20260101000000.0Z", Duration::from_secs(1)), "20251231235959Z");
+        assert_eq!(
+            rewind("20261206051200Z", Duration::from_secs(61)),
+            "20261206051059Z"
+        );
+        assert_eq!(
+            rewind("20260101000000.0Z", Duration::from_secs(1)),
+            "20251231235959Z"
+        );
         assert_eq!(rewind("garbage", Duration::from_secs(1)), "garbage");
     }
 }

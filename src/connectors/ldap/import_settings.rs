@@ -181,7 +181,10 @@ fn check_field(field: &str, value: &Value) -> Result<(), String> {
             dn::validate(text(value)?).map_err(|e| format!("not a valid DN: {e}"))
         }
         "userFilter" | "groupFilter" | "disabledFilter" => check_filter(text(value)?),
-        "userNameAttribute" | "displayNameAttribute" | "mailAttribute" | "managerAttribute"
+        "userNameAttribute"
+        | "displayNameAttribute"
+        | "mailAttribute"
+        | "managerAttribute"
         | "groupNameAttribute" => check_attribute(text(value)?),
         "upnSuffix" => check_suffix(text(value)?),
         "memberAttribute" => MemberAttribute::deserialize(value)
@@ -207,7 +210,9 @@ fn check_attribute(name: &str) -> Result<(), String> {
     let descriptor = name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     let oid = !name.is_empty()
-        && name.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        && name
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
     if (descriptor || oid) && name.len() <= 128 {
         Ok(())
     } else {

@@ -6,16 +6,17 @@
 //! assignments, downstream provisioning) never asks, so it keeps working on imported objects.
 
 use chrono::{DateTime, Utc};
+use eligo_core::directory::User;
 use eligo_core::source::{self, Change, Conflict, Editor, Source, SourceKind};
-use eligo_store::{SourceRow, Tx};
+use eligo_store::{Principal, SourceRow, Tx};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use eligo_core::directory::PrincipalKind;
-use eligo_store::{SessionChannel, TokenRecord};
 use crate::failure::{Failure, Kind, UseCaseResult};
 use crate::service::authorize;
+use eligo_core::directory::PrincipalKind;
+use eligo_store::{SessionChannel, TokenRecord};
 
 /// What a provisioning client says about an object beyond Eligo's own fields: its externalId
 /// and the SCIM attributes Eligo's record has no field for.
@@ -44,6 +45,31 @@ pub async fn of(tx: &mut dyn Tx, principal: Uuid) -> UseCaseResult<Option<Source
         client_name,
         external_id: row.external_id,
     }))
+}
+
+/// Every user `client` (a SCIM client or an import connector) provisioned, oldest first, with
+/// its source record.
+pub async fn users_of(tx: &mut dyn Tx, client: Uuid) -> UseCaseResult<Vec<(SourceRow, User)>> {
+    let sources = tx.list_sourced(client, "user").await?;
+    let mut out = Vec::with_capacity(sources.len());
+    for chunk in sources.chunks(1000) {
+        let ids: Vec<Uuid> = chunk.iter().map(|s| s.principal_id).collect();
+        let mut found: std::collections::HashMap<Uuid, User> = tx
+            .get_principals(&ids)
+            .await?
+            .into_iter()
+            .filter_map(|p| match p {
+                Principal::User(u) => Some((u.id, u)),
+                _ => None,
+            })
+            .collect();
+        for s in chunk {
+            if let Some(user) = found.remove(&s.principal_id) {
+                out.push((s.clone(), user));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Refuses `caller` a `change` of `principal` that its source owns: 409

@@ -16,9 +16,7 @@ use super::known::attributes;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::failure::{Failure, UseCaseResult};
-use crate::service::directory::{
-    self, GroupPatch, NewGroup, NewUser, Provisioned, UserPatch,
-};
+use crate::service::directory::{self, GroupPatch, NewGroup, NewUser, Provisioned, UserPatch};
 
 /// Changes in flight at once.
 const WIDTH: usize = 16;
@@ -250,7 +248,12 @@ pub async fn apply(
                 manager_id: Some(manager),
                 ..Default::default()
             };
-            (dn, directory::update_user(&app, &caller, user, patch).await.map(|_| ()))
+            (
+                dn,
+                directory::update_user(&app, &caller, user, patch)
+                    .await
+                    .map(|_| ()),
+            )
         }
     })
     .await

@@ -2,15 +2,16 @@
 //! each came from, as their source record keeps it), its groups with their direct members
 //! from the same source, and the names the import must not take.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use eligo_core::directory::{Relation, User};
 use eligo_core::directory_import::{Known, KnownGroup, KnownUser, Snapshot};
-use eligo_store::{Principal, SourceRow, Tx};
+use eligo_store::{SourceRow, Tx};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::failure::UseCaseResult;
+use crate::service::directory::source;
 
 /// The source record's attributes for an entry.
 pub fn attributes(dn: &str, uid: Option<&str>, enabled: Option<bool>) -> Value {
@@ -20,32 +21,17 @@ pub fn attributes(dn: &str, uid: Option<&str>, enabled: Option<bool>) -> Value {
 /// Everything this source (`connector`) provisioned, and the userNames of `snapshot` that
 /// belong to accounts it does not own.
 pub async fn load(tx: &mut dyn Tx, connector: Uuid, snapshot: &Snapshot) -> UseCaseResult<Known> {
-    let user_rows = tx.list_sourced(connector, "user").await?;
+    let sourced = source::users_of(tx, connector).await?;
     let group_rows = tx.list_sourced(connector, "group").await?;
-    let ours: HashSet<Uuid> = user_rows
+    let ours: HashSet<Uuid> = sourced
         .iter()
-        .chain(&group_rows)
-        .map(|r| r.principal_id)
+        .map(|(row, _)| row.principal_id)
+        .chain(group_rows.iter().map(|r| r.principal_id))
         .collect();
-
-    let mut users = Vec::with_capacity(user_rows.len());
-    for chunk in user_rows.chunks(1000) {
-        let ids: Vec<Uuid> = chunk.iter().map(|s| s.principal_id).collect();
-        let mut found: HashMap<Uuid, User> = tx
-            .get_principals(&ids)
-            .await?
-            .into_iter()
-            .filter_map(|p| match p {
-                Principal::User(u) => Some((u.id, u)),
-                _ => None,
-            })
-            .collect();
-        for row in chunk {
-            if let Some(user) = found.remove(&row.principal_id) {
-                users.push(known_user(row, user));
-            }
-        }
-    }
+    let users: Vec<KnownUser> = sourced
+        .into_iter()
+        .map(|(row, user)| known_user(&row, user))
+        .collect();
     let mut groups = Vec::with_capacity(group_rows.len());
     for row in &group_rows {
         let Some(group) = tx.get_group(row.principal_id).await? else {

@@ -80,7 +80,10 @@ fn configured(row: &ConnectorRow) -> UseCaseResult<(LdapSettings, ImportSettings
         let fields: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
         Failure::bad_request(
             "InvalidConnectorSettings",
-            format!("the connector's stored settings are invalid ({})", fields.join(", ")),
+            format!(
+                "the connector's stored settings are invalid ({})",
+                fields.join(", ")
+            ),
         )
     })?;
     let import = settings.import.clone().ok_or_else(not_configured)?;
@@ -118,9 +121,9 @@ impl Progress {
         now: DateTime<Utc>,
         force_full: bool,
     ) -> Option<String> {
-        let due = self.last_full.is_none_or(|at| {
-            now - at >= TimeDelta::hours(i64::from(import.full_sync_hours))
-        });
+        let due = self
+            .last_full
+            .is_none_or(|at| now - at >= TimeDelta::hours(i64::from(import.full_sync_hours)));
         if force_full || due || self.version.as_deref() != Some(&version(row)) {
             return None;
         }
@@ -169,10 +172,7 @@ pub async fn run(
         format!("ldap-import:{}", row.id),
         row.created_at,
     );
-    caller
-        .session
-        .amr
-        .push(authorize::IMPORT_METHOD.into());
+    caller.session.amr.push(authorize::IMPORT_METHOD.into());
     let known = {
         let mut tx = app.store.read().await?;
         known::load(&mut *tx, id, &read.snapshot).await?
@@ -306,8 +306,11 @@ async fn finished(
         ("membersRemoved", a.members_removed.to_string()),
         ("skipped", a.skipped.len().to_string()),
     ];
-    let event = AuditEvent::new(now, Category::UserManagement, ACTIVITY, initiator)
-        .target(row.id, "Connector", Some(&row.display_name));
+    let event = AuditEvent::new(now, Category::UserManagement, ACTIVITY, initiator).target(
+        row.id,
+        "Connector",
+        Some(&row.display_name),
+    );
     tx.append_audit(counts.into_iter().fold(event, |e, (k, v)| e.detail(k, v)))
         .await?;
     tx.commit().await?;

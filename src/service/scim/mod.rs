@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::{Caller, token};
 use crate::failure::{Failure, Kind, UseCaseResult};
+use crate::service::directory::source;
 use crate::service::{access, authorize};
 
 /// The caller a SCIM client's bearer token names: 401 when unknown or revoked. Read from the
@@ -69,29 +70,11 @@ fn not_found(what: &str) -> Failure {
 pub async fn users(app: &App, caller: &Caller) -> UseCaseResult<Vec<ScimUser>> {
     authorize::permits(caller, actions::USERS_READ)?;
     let mut tx = app.store.read().await?;
-    let sources = tx.list_sourced(caller.id, "user").await?;
-    let mut out = Vec::with_capacity(sources.len());
-    for chunk in sources.chunks(1000) {
-        let ids: Vec<Uuid> = chunk.iter().map(|s| s.principal_id).collect();
-        let mut found: std::collections::HashMap<Uuid, User> = tx
-            .get_principals(&ids)
-            .await?
-            .into_iter()
-            .filter_map(|p| match p {
-                Principal::User(u) => Some((u.id, u)),
-                _ => None,
-            })
-            .collect();
-        for s in chunk {
-            if let Some(user) = found.remove(&s.principal_id) {
-                out.push(ScimUser {
-                    user,
-                    source: s.clone(),
-                });
-            }
-        }
-    }
-    Ok(out)
+    Ok(source::users_of(&mut *tx, caller.id)
+        .await?
+        .into_iter()
+        .map(|(source, user)| ScimUser { user, source })
+        .collect())
 }
 
 /// One user the client provisioned; 404 for any other.

@@ -38,7 +38,10 @@ async fn a_first_import_creates_users_groups_nesting_and_managers() {
     // Nesting: staff holds bob and, through admins, alice and carol.
     let admins = group(&t, id, "admins").await;
     let staff = group(&t, id, "staff").await;
-    assert_eq!(admins.description.as_deref(), Some("Directory administrators"));
+    assert_eq!(
+        admins.description.as_deref(),
+        Some("Directory administrators")
+    );
     let mut members = transitive_members(&t, staff.id).await;
     members.sort();
     let mut expect = vec![admins.id, alice.id, bob.id, carol.id];
@@ -75,7 +78,15 @@ async fn a_first_import_creates_users_groups_nesting_and_managers() {
 
     // The same directory again changes nothing.
     let again = imported(&t, id, "?full=true").await;
-    for field in ["created", "updated", "deactivated", "groupsCreated", "membersAdded", "membersRemoved", "managersSet"] {
+    for field in [
+        "created",
+        "updated",
+        "deactivated",
+        "groupsCreated",
+        "membersAdded",
+        "membersRemoved",
+        "managersSet",
+    ] {
         assert_eq!(again[field], 0, "{field}: {again}");
     }
 }
@@ -135,9 +146,11 @@ async fn later_passes_follow_changes_and_a_full_pass_finds_removals() {
     assert_eq!(bob.display_name, "Bob Builder");
     let dave = user(&t, "dave@example.org").await.unwrap();
     assert_eq!(dave.manager_id, Some(bob.id));
-    assert!(transitive_members(&t, group(&t, id, "staff").await.id)
-        .await
-        .contains(&dave.id));
+    assert!(
+        transitive_members(&t, group(&t, id, "staff").await.id)
+            .await
+            .contains(&dave.id)
+    );
 
     // Carol's deactivation ran the cascades: her session and her activation ended.
     assert!(!user(&t, "carol@example.org").await.unwrap().account_enabled);
@@ -161,9 +174,11 @@ async fn later_passes_follow_changes_and_a_full_pass_finds_removals() {
     assert_eq!(summary["deactivated"], 1, "{summary}");
     let alice = user(&t, "alice@example.org").await.unwrap();
     assert!(!alice.account_enabled);
-    assert!(!transitive_members(&t, group(&t, id, "admins").await.id)
-        .await
-        .contains(&alice.id));
+    assert!(
+        !transitive_members(&t, group(&t, id, "admins").await.id)
+            .await
+            .contains(&alice.id)
+    );
     // Bob's manager is gone from the directory: no manager.
     assert_eq!(user(&t, "bob@example.org").await.unwrap().manager_id, None);
 
@@ -184,11 +199,27 @@ async fn the_directory_is_authoritative_and_pim_works_on_top() {
     let native = t.user("native").await;
 
     let attempts = [
-        (Method::PATCH, format!("/v1/users/{}", bob.id), Some(json!({ "displayName": "Robert" }))),
+        (
+            Method::PATCH,
+            format!("/v1/users/{}", bob.id),
+            Some(json!({ "displayName": "Robert" })),
+        ),
         (Method::DELETE, format!("/v1/users/{}", bob.id), None),
-        (Method::PATCH, format!("/v1/groups/{}", staff.id), Some(json!({ "displayName": "Renamed" }))),
-        (Method::POST, format!("/v1/groups/{}/members", staff.id), Some(json!({ "id": native }))),
-        (Method::DELETE, format!("/v1/groups/{}/members/{}", staff.id, bob.id), None),
+        (
+            Method::PATCH,
+            format!("/v1/groups/{}", staff.id),
+            Some(json!({ "displayName": "Renamed" })),
+        ),
+        (
+            Method::POST,
+            format!("/v1/groups/{}/members", staff.id),
+            Some(json!({ "id": native })),
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/groups/{}/members/{}", staff.id, bob.id),
+            None,
+        ),
     ];
     for (method, path, body) in attempts {
         let (status, answer) = t.call(method, &path, Some(BOOTSTRAP), body).await;
@@ -245,7 +276,9 @@ async fn an_entry_never_takes_over_an_account_the_import_does_not_own() {
     seed(&ldap).await;
     let t = TestApp::new().await;
     // A local Global Administrator, and a directory entry claiming the same name.
-    let (root, _) = t.admin("root", eligo_core::roles::ids::GLOBAL_ADMINISTRATOR).await;
+    let (root, _) = t
+        .admin("root", eligo_core::roles::ids::GLOBAL_ADMINISTRATOR)
+        .await;
     let people = ldap.people_dn();
     let groups = ldap.groups_dn();
     ldap.add_ldif(&format!(
@@ -267,7 +300,10 @@ async fn an_entry_never_takes_over_an_account_the_import_does_not_own() {
     assert_eq!(skipped.len(), 1, "{summary}");
     assert!(skipped[0]["dn"].as_str().unwrap().starts_with("uid=root"));
     assert!(
-        skipped[0]["reason"].as_str().unwrap().contains("never taken over"),
+        skipped[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("never taken over"),
         "{summary}"
     );
     let (status, kept) = t.get(&format!("/v1/users/{root}"), BOOTSTRAP).await;
@@ -277,12 +313,18 @@ async fn an_entry_never_takes_over_an_account_the_import_does_not_own() {
     let mut tx = t.app.store.read().await.unwrap();
     assert!(tx.get_source(root).await.unwrap().is_none());
     drop(tx);
-    assert!(!transitive_members(&t, group(&t, id, "staff").await.id)
-        .await
-        .contains(&root));
+    assert!(
+        !transitive_members(&t, group(&t, id, "staff").await.id)
+            .await
+            .contains(&root)
+    );
     // The administrator can still edit their own account.
     let (status, body) = t
-        .patch(&format!("/v1/users/{root}"), BOOTSTRAP, json!({ "displayName": "Root" }))
+        .patch(
+            &format!("/v1/users/{root}"),
+            BOOTSTRAP,
+            json!({ "displayName": "Root" }),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }

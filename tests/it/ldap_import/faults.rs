@@ -12,12 +12,12 @@ use super::*;
 async fn bad_import_settings_are_refused_field_by_field() {
     let Some(ldap) = slapd().await else { return };
     let t = TestApp::new().await;
-    let mut bad = settings(&ldap, json!({ "userFilter": "objectClass=person", "intervalMinutes": -5,
-                                          "memberAttribute": "members", "colour": 1 }));
-    bad["import"]
-        .as_object_mut()
-        .unwrap()
-        .remove("groupBaseDn");
+    let mut bad = settings(
+        &ldap,
+        json!({ "userFilter": "objectClass=person", "intervalMinutes": -5,
+                                          "memberAttribute": "members", "colour": 1 }),
+    );
+    bad["import"].as_object_mut().unwrap().remove("groupBaseDn");
     let (status, body) = t
         .post(
             "/v1/connectors",
@@ -60,7 +60,9 @@ async fn bad_import_settings_are_refused_field_by_field() {
     assert_eq!(code(&body), "InvalidQuery");
 
     // Only administrators of provisioning may import.
-    let (_, token) = t.admin("helpdesk", eligo_core::roles::ids::USER_ADMINISTRATOR).await;
+    let (_, token) = t
+        .admin("helpdesk", eligo_core::roles::ids::USER_ADMINISTRATOR)
+        .await;
     let (status, body) = t
         .post(&format!("/v1/connectors/{id}/import"), &token, json!({}))
         .await;
@@ -69,7 +71,9 @@ async fn bad_import_settings_are_refused_field_by_field() {
 
 #[tokio::test]
 async fn a_directory_that_is_down_or_refuses_the_bind_changes_nothing() {
-    let Some(mut ldap) = slapd().await else { return };
+    let Some(mut ldap) = slapd().await else {
+        return;
+    };
     seed(&ldap).await;
     let t = TestApp::new().await;
 
@@ -102,12 +106,21 @@ async fn a_directory_that_is_down_or_refuses_the_bind_changes_nothing() {
     // Only the record of the failed pass was written; every user is as it was.
     assert_eq!(t.recorded_changes().await, before);
     let passes = t.audited_as("Import from directory").await;
-    assert!(passes.iter().any(|e| e["result"] == "failure"), "{passes:?}");
+    assert!(
+        passes.iter().any(|e| e["result"] == "failure"),
+        "{passes:?}"
+    );
     assert!(user(&t, "alice@example.org").await.unwrap().account_enabled);
-    assert_eq!(user(&t, "bob@example.org").await.unwrap().display_name, "bob Example");
+    assert_eq!(
+        user(&t, "bob@example.org").await.unwrap().display_name,
+        "bob Example"
+    );
     let (_, shown) = t.get(&format!("/v1/connectors/{id}"), BOOTSTRAP).await;
     assert_eq!(shown["health"]["status"], "failing", "{shown}");
-    assert!(shown["health"]["import"]["lastError"].as_str().is_some(), "{shown}");
+    assert!(
+        shown["health"]["import"]["lastError"].as_str().is_some(),
+        "{shown}"
+    );
 
     // Back up: the next pass catches up.
     ldap.start().await;
@@ -131,7 +144,10 @@ async fn the_schedule_imports_once_per_interval() {
     assert_eq!(ran.len(), 1, "only the scheduled connector");
     assert_eq!(ran[0].0, id);
     assert_eq!(ran[0].1.as_ref().unwrap().applied.created, 3);
-    assert!(run_due(&t.app).await.unwrap().is_empty(), "not due again yet");
+    assert!(
+        run_due(&t.app).await.unwrap().is_empty(),
+        "not due again yet"
+    );
     t.clock.advance(TimeDelta::minutes(30));
     let ran = run_due(&t.app).await.unwrap();
     assert_eq!(ran.len(), 1);
@@ -154,7 +170,11 @@ async fn an_import_on_postgresql() {
     assert_eq!(summary["membersAdded"], 4, "{summary}");
     let bob = user(&t, "bob@example.org").await.unwrap();
     let (status, answer) = t
-        .patch(&format!("/v1/users/{}", bob.id), BOOTSTRAP, json!({ "mail": "x@y.example" }))
+        .patch(
+            &format!("/v1/users/{}", bob.id),
+            BOOTSTRAP,
+            json!({ "mail": "x@y.example" }),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     let again = imported(&t, id, "?full=true").await;

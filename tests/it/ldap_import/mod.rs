@@ -103,14 +103,5 @@ pub async fn group(t: &TestApp, connector: Uuid, cn: &str) -> Group {
 
 /// The ids `/v1/groups/{id}/transitiveMembers` answers.
 pub async fn transitive_members(t: &TestApp, group: Uuid) -> Vec<Uuid> {
-    let (status, body) = t
-        .get(&format!("/v1/groups/{group}/transitiveMembers"), BOOTSTRAP)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(id_of)
-        .collect()
+    member_ids(t, group, "transitiveMembers").await
 }

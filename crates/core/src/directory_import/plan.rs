@@ -163,16 +163,15 @@ impl<'a> Users<'a> {
         }
     }
 
-    /// The user an entry key names: one accepted now, or (incremental pass) one imported
-    /// before and not read this time.
+    /// The user an entry key names.
     fn resolve(&self, key: &str) -> Option<Ref> {
-        if let Some(r) = self.refs.get(key) {
-            return Some(r.clone());
-        }
-        if self.complete || self.read.contains(key) {
-            return None;
-        }
-        self.known_by_key.get(key).map(|k| Ref::Known(k.id))
+        resolve(
+            &self.refs,
+            &self.read,
+            self.complete,
+            key,
+            self.known_by_key.get(key).map(|k| k.id),
+        )
     }
 
     fn resolve_uid(&self, uid: &str) -> Option<Ref> {
@@ -278,7 +277,11 @@ impl<'a> Groups<'a> {
             }
         }
         if snapshot.complete {
-            for k in known.groups.iter().filter(|k| !read.contains(k.key.as_str())) {
+            for k in known
+                .groups
+                .iter()
+                .filter(|k| !read.contains(k.key.as_str()))
+            {
                 out.groups_removed.push(k.id);
                 out.remove_members
                     .extend(k.members.iter().map(|&m| (k.id, m)));
@@ -293,15 +296,34 @@ impl<'a> Groups<'a> {
         }
     }
 
+    /// The group an entry key names.
     fn resolve(&self, key: &str) -> Option<Ref> {
-        if let Some(r) = self.refs.get(key) {
-            return Some(r.clone());
-        }
-        if self.complete || self.read.contains(key) {
-            return None;
-        }
-        self.known_by_key.get(key).map(|k| Ref::Known(k.id))
+        resolve(
+            &self.refs,
+            &self.read,
+            self.complete,
+            key,
+            self.known_by_key.get(key).map(|k| k.id),
+        )
     }
+}
+
+/// What an entry key names: an entry accepted now, or (incremental pass) `known`, a principal
+/// imported before whose entry was not read this time. A skipped entry names nothing.
+fn resolve(
+    refs: &HashMap<&str, Ref>,
+    read: &HashSet<&str>,
+    complete: bool,
+    key: &str,
+    known: Option<Uuid>,
+) -> Option<Ref> {
+    if let Some(r) = refs.get(key) {
+        return Some(r.clone());
+    }
+    if complete || read.contains(key) {
+        return None;
+    }
+    known.map(Ref::Known)
 }
 
 fn group_update(g: &SourceGroup, k: &KnownGroup) -> Option<GroupUpdate> {
@@ -316,8 +338,7 @@ fn group_update(g: &SourceGroup, k: &KnownGroup) -> Option<GroupUpdate> {
         display_name: (g.display_name != k.display_name).then(|| g.display_name.clone()),
         description: (g.description != k.description).then(|| g.description.clone()),
     };
-    let changes =
-        update.display_name.is_some() || update.description.is_some() || g.dn != k.dn;
+    let changes = update.display_name.is_some() || update.description.is_some() || g.dn != k.dn;
     changes.then_some(update)
 }
 
@@ -376,11 +397,8 @@ fn memberships(snapshot: &Snapshot, users: &Users<'_>, groups: &Groups<'_>, out:
                 "only part of its members could be read; members are added but none removed",
             );
         }
-        out.add_members.extend(
-            wanted
-                .difference(&current)
-                .map(|m| (me.clone(), m.clone())),
-        );
+        out.add_members
+            .extend(wanted.difference(&current).map(|m| (me.clone(), m.clone())));
         if let Ref::Known(group) = me
             && !g.members_partial
         {

@@ -165,7 +165,10 @@ fn changed_attributes_are_updated_and_members_follow() {
     assert_eq!(u.user_name, None);
     assert_eq!(u.enabled, None);
     assert_eq!(p.update_groups.len(), 1);
-    assert_eq!(p.update_groups[0].description, Some(Some("the team".into())));
+    assert_eq!(
+        p.update_groups[0].description,
+        Some(Some("the team".into()))
+    );
     assert_eq!(
         p.add_members,
         vec![(Ref::Known(ids["g"]), Ref::Known(ids["bob"]))]
@@ -185,7 +188,10 @@ fn only_a_full_pass_deactivates_and_empties_what_is_gone() {
     incremental.complete = false;
     assert!(plan(&incremental, &known).is_empty());
 
-    let p = plan(&full(vec![user("alice")], vec![group("g", &["alice"])]), &known);
+    let p = plan(
+        &full(vec![user("alice")], vec![group("g", &["alice"])]),
+        &known,
+    );
     assert_eq!(p.deactivations(), 1);
     let off = &p.update_users[0];
     assert_eq!(
@@ -202,7 +208,10 @@ fn only_a_full_pass_deactivates_and_empties_what_is_gone() {
 
 #[test]
 fn an_incremental_pass_names_members_imported_before() {
-    let before = full(vec![user("alice"), user("bob")], vec![group("g", &["alice"])]);
+    let before = full(
+        vec![user("alice"), user("bob")],
+        vec![group("g", &["alice"])],
+    );
     let (known, ids) = imported(&before);
     let mut carol = user("carol");
     carol.manager = Some("alice".into());
@@ -235,12 +244,19 @@ fn a_name_eligo_or_another_source_holds_is_never_taken_over() {
     known.taken.insert("admin@example.org".into());
     let mut admin = user("admin");
     admin.user_name = "Admin@Example.org".into();
-    let snapshot = full(vec![admin, user("bob")], vec![group("g", &["admin", "bob"])]);
+    let snapshot = full(
+        vec![admin, user("bob")],
+        vec![group("g", &["admin", "bob"])],
+    );
     let p = plan(&snapshot, &known);
     assert_eq!(p.create_users.len(), 1);
     assert_eq!(p.create_users[0].key, "bob");
     assert_eq!(p.skipped.len(), 1);
-    assert!(p.skipped[0].reason.contains("never taken over"), "{:?}", p.skipped);
+    assert!(
+        p.skipped[0].reason.contains("never taken over"),
+        "{:?}",
+        p.skipped
+    );
     // The skipped entry is no member of anything either.
     assert_eq!(
         p.add_members,
@@ -268,10 +284,7 @@ fn bad_and_duplicate_entries_are_skipped_with_a_reason() {
     let mut badgroup = group("bad", &[]);
     badgroup.display_name = String::new();
     let p = plan(
-        &full(
-            vec![user("alice"), nodomain, twin, badmail],
-            vec![badgroup],
-        ),
+        &full(vec![user("alice"), nodomain, twin, badmail], vec![badgroup]),
         &Known::default(),
     );
     assert_eq!(p.create_users.len(), 1);

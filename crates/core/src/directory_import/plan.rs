@@ -47,18 +47,54 @@ fn check_group(g: &SourceGroup) -> Result<(), String> {
     Ok(())
 }
 
-/// The users of the snapshot that the plan accepts, and how references to users resolve.
-struct Users<'a> {
+/// The entries of one kind the plan accepts, and how an entry key resolves.
+struct Accepted<'a, K> {
     /// Accepted entries by key, with the principal each is (or becomes).
     refs: HashMap<&'a str, Ref>,
-    /// Known users matched to an accepted entry, by the entry's key.
-    matched: HashMap<&'a str, &'a KnownUser>,
-    by_uid: HashMap<&'a str, Ref>,
-    /// Keys the snapshot holds (accepted or skipped): those never resolve to a known user.
+    /// Principals Eligo holds, matched to an accepted entry, by the entry's key.
+    matched: HashMap<&'a str, &'a K>,
+    /// Keys the snapshot holds (accepted or skipped): those never resolve to a known one.
     read: HashSet<&'a str>,
-    known_by_key: HashMap<&'a str, &'a KnownUser>,
-    known_by_uid: HashMap<&'a str, &'a KnownUser>,
+    known_by_key: HashMap<&'a str, &'a K>,
     complete: bool,
+}
+
+/// What Eligo holds from the source, by id.
+trait Held {
+    fn id(&self) -> Uuid;
+}
+
+impl Held for KnownUser {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl Held for KnownGroup {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl<K: Held> Accepted<'_, K> {
+    /// What an entry key names: an entry accepted now, or (incremental pass) a principal
+    /// imported before whose entry was not read this time. A skipped entry names nothing.
+    fn resolve(&self, key: &str) -> Option<Ref> {
+        if let Some(r) = self.refs.get(key) {
+            return Some(r.clone());
+        }
+        if self.complete || self.read.contains(key) {
+            return None;
+        }
+        self.known_by_key.get(key).map(|k| Ref::Known(k.id()))
+    }
+}
+
+/// The users of the snapshot that the plan accepts, and how references to users resolve.
+struct Users<'a> {
+    entries: Accepted<'a, KnownUser>,
+    by_uid: HashMap<&'a str, Ref>,
+    known_by_uid: HashMap<&'a str, &'a KnownUser>,
 }
 
 impl<'a> Users<'a> {
@@ -149,41 +185,32 @@ impl<'a> Users<'a> {
             .filter_map(|u| Some((u.uid.as_deref()?, refs.get(u.key.as_str())?.clone())))
             .collect();
         Self {
-            refs,
-            matched,
             by_uid,
-            read,
             known_by_uid: known
                 .users
                 .iter()
                 .filter_map(|k| Some((k.uid.as_deref()?, k)))
                 .collect(),
-            known_by_key,
-            complete: snapshot.complete,
+            entries: Accepted {
+                refs,
+                matched,
+                read,
+                known_by_key,
+                complete: snapshot.complete,
+            },
         }
-    }
-
-    /// The user an entry key names.
-    fn resolve(&self, key: &str) -> Option<Ref> {
-        resolve(
-            &self.refs,
-            &self.read,
-            self.complete,
-            key,
-            self.known_by_key.get(key).map(|k| k.id),
-        )
     }
 
     fn resolve_uid(&self, uid: &str) -> Option<Ref> {
         if let Some(r) = self.by_uid.get(uid) {
             return Some(r.clone());
         }
-        if self.complete {
+        if self.entries.complete {
             return None;
         }
         self.known_by_uid
             .get(uid)
-            .filter(|k| !self.read.contains(k.key.as_str()))
+            .filter(|k| !self.entries.read.contains(k.key.as_str()))
             .map(|k| Ref::Known(k.id))
     }
 }
@@ -238,13 +265,7 @@ fn gone(k: &KnownUser) -> Option<UserUpdate> {
 }
 
 /// The groups of the snapshot that the plan accepts.
-struct Groups<'a> {
-    refs: HashMap<&'a str, Ref>,
-    matched: HashMap<&'a str, &'a KnownGroup>,
-    read: HashSet<&'a str>,
-    known_by_key: HashMap<&'a str, &'a KnownGroup>,
-    complete: bool,
-}
+type Groups<'a> = Accepted<'a, KnownGroup>;
 
 impl<'a> Groups<'a> {
     fn match_entries(snapshot: &'a Snapshot, known: &'a Known, out: &mut Plan) -> Self {
@@ -295,35 +316,6 @@ impl<'a> Groups<'a> {
             complete: snapshot.complete,
         }
     }
-
-    /// The group an entry key names.
-    fn resolve(&self, key: &str) -> Option<Ref> {
-        resolve(
-            &self.refs,
-            &self.read,
-            self.complete,
-            key,
-            self.known_by_key.get(key).map(|k| k.id),
-        )
-    }
-}
-
-/// What an entry key names: an entry accepted now, or (incremental pass) `known`, a principal
-/// imported before whose entry was not read this time. A skipped entry names nothing.
-fn resolve(
-    refs: &HashMap<&str, Ref>,
-    read: &HashSet<&str>,
-    complete: bool,
-    key: &str,
-    known: Option<Uuid>,
-) -> Option<Ref> {
-    if let Some(r) = refs.get(key) {
-        return Some(r.clone());
-    }
-    if complete || read.contains(key) {
-        return None;
-    }
-    known.map(Ref::Known)
 }
 
 fn group_update(g: &SourceGroup, k: &KnownGroup) -> Option<GroupUpdate> {
@@ -346,15 +338,16 @@ fn group_update(g: &SourceGroup, k: &KnownGroup) -> Option<GroupUpdate> {
 /// cannot name (outside the bases, skipped) is no manager.
 fn managers(snapshot: &Snapshot, users: &Users<'_>, out: &mut Plan) {
     for u in &snapshot.users {
-        let Some(me) = users.refs.get(u.key.as_str()) else {
+        let Some(me) = users.entries.refs.get(u.key.as_str()) else {
             continue;
         };
         let wanted = u
             .manager
             .as_deref()
-            .and_then(|m| users.resolve(m))
+            .and_then(|m| users.entries.resolve(m))
             .filter(|m| m != me);
         let current = users
+            .entries
             .matched
             .get(u.key.as_str())
             .and_then(|k| k.manager)
@@ -379,7 +372,7 @@ fn memberships(snapshot: &Snapshot, users: &Users<'_>, groups: &Groups<'_>, out:
                 if snapshot.members_by_uid {
                     users.resolve_uid(m)
                 } else {
-                    users.resolve(m).or_else(|| groups.resolve(m))
+                    users.entries.resolve(m).or_else(|| groups.resolve(m))
                 }
             })
             .filter(|m| m != me)

@@ -68,7 +68,9 @@ impl Applied {
 }
 
 /// Runs `run` over `items`, `WIDTH` at a time, and returns the outputs (in completion order).
-async fn each<T, F, Fut>(items: Vec<T>, run: F) -> Vec<Fut::Output>
+/// A change that panicked is logged and counted in `lost` (the pass is then incomplete), so
+/// one bug cannot stop the schedule.
+async fn each<T, F, Fut>(items: Vec<T>, lost: &mut usize, run: F) -> Vec<Fut::Output>
 where
     F: Fn(T) -> Fut,
     Fut: Future + Send + 'static,
@@ -76,16 +78,23 @@ where
 {
     let mut set = tokio::task::JoinSet::new();
     let mut out = Vec::with_capacity(items.len());
+    let mut keep = |done: Result<Fut::Output, tokio::task::JoinError>| match done {
+        Ok(output) => out.push(output),
+        Err(e) => {
+            tracing::error!(error = %e, "an import change failed unexpectedly");
+            *lost += 1;
+        }
+    };
     for item in items {
         if set.len() >= WIDTH
             && let Some(done) = set.join_next().await
         {
-            out.push(done.expect("an import change panicked"));
+            keep(done);
         }
         set.spawn(run(item));
     }
     while let Some(done) = set.join_next().await {
-        out.push(done.expect("an import change panicked"));
+        keep(done);
     }
     out
 }
@@ -105,7 +114,7 @@ pub async fn apply(
     let mut created: HashMap<String, Uuid> = HashMap::new();
     let task = |app: &AppState, caller: &Caller| (app.clone(), caller.clone());
 
-    for (key, dn, result) in each(plan.create_users, |u| {
+    for (key, dn, result) in each(plan.create_users, &mut done.incomplete, |u| {
         let (app, caller) = task(app, caller);
         async move {
             let new = NewUser {
@@ -139,7 +148,7 @@ pub async fn apply(
         }
     }
 
-    for (dn, deactivating, result) in each(plan.update_users, |u| {
+    for (dn, deactivating, result) in each(plan.update_users, &mut done.incomplete, |u| {
         let (app, caller) = task(app, caller);
         async move {
             let patch = UserPatch {
@@ -166,7 +175,7 @@ pub async fn apply(
         }
     }
 
-    for (key, dn, result) in each(plan.create_groups, |g| {
+    for (key, dn, result) in each(plan.create_groups, &mut done.incomplete, |g| {
         let (app, caller) = task(app, caller);
         async move {
             // Never role-assignable: an import never creates privileged state.
@@ -199,7 +208,7 @@ pub async fn apply(
         }
     }
 
-    for (dn, result) in each(plan.update_groups, |g| {
+    for (dn, result) in each(plan.update_groups, &mut done.incomplete, |g| {
         let (app, caller) = task(app, caller);
         async move {
             let patch = GroupPatch {
@@ -241,7 +250,7 @@ pub async fn apply(
             Some((user, manager, name(user)))
         })
         .collect();
-    for (dn, result) in each(managers, |(user, manager, dn)| {
+    for (dn, result) in each(managers, &mut done.incomplete, |(user, manager, dn)| {
         let (app, caller) = task(app, caller);
         async move {
             let patch = UserPatch {
@@ -269,7 +278,7 @@ pub async fn apply(
         .iter()
         .map(|&(group, member)| (group, member, name(group)))
         .collect();
-    for (dn, result) in each(removals, |(group, member, dn)| {
+    for (dn, result) in each(removals, &mut done.incomplete, |(group, member, dn)| {
         let (app, caller) = task(app, caller);
         async move { (dn, relation(&app, &caller, group, member, false).await) }
     })
@@ -289,7 +298,7 @@ pub async fn apply(
             Some((group, id_of(member)?, name(group)))
         })
         .collect();
-    for (dn, result) in each(additions, |(group, member, dn)| {
+    for (dn, result) in each(additions, &mut done.incomplete, |(group, member, dn)| {
         let (app, caller) = task(app, caller);
         async move { (dn, relation(&app, &caller, group, member, true).await) }
     })

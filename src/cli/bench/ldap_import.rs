@@ -201,9 +201,7 @@ async fn measure(
         ms(incremental_time),
         second.users_read + second.groups_read,
         full_time.as_secs_f64(),
-        super::check::peak_rss_mib()
-            .map(|m| format!("{m:.0}"))
-            .unwrap_or_else(|| "?".into()),
+        super::peak_rss(),
     );
     Ok(Outcome {
         line,

@@ -605,6 +605,13 @@ fn api(e: ApiError) -> anyhow::Error {
     anyhow::anyhow!("{}: {} [{}]", e.code, e.message, details.join("; "))
 }
 
+/// This process's peak resident memory in MiB, for a RESULT line (`?` where unknown).
+fn peak_rss() -> String {
+    check::peak_rss_mib()
+        .map(|m| format!("{m:.0}"))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// A server in this process: the router `eligo serve` uses on a loopback port. Answers its
 /// base URL and a handle that stops it (gracefully) and waits for it.
 async fn serve_in_process(app: &AppState) -> anyhow::Result<(String, InProcessServer)> {

@@ -103,6 +103,10 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let outbox = tokio::spawn(crate::outbox::worker::run_forever(app.clone()));
     // Compares every provisioned downstream group with Eligo's view on a timer.
     let reconciler = tokio::spawn(crate::provisioning::reconcile::run_forever(app.clone()));
+    // Imports people and groups from the LDAP connectors that have an `import` block.
+    let imports = tokio::spawn(crate::service::ldap_import::schedule::run_forever(
+        app.clone(),
+    ));
     // Scans for PIM alerts on a timer (ELIGO_ALERT_SCAN_INTERVAL), the first one interval on.
     let alert_scans = tokio::spawn(crate::service::pim_alerts::run_forever(app.clone()));
     // Mails the weekly digest once per ELIGO_DIGEST_INTERVAL (the period recorded in the store).
@@ -196,6 +200,7 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     scheduler.abort();
     outbox.abort();
     reconciler.abort();
+    imports.abort();
     alert_scans.abort();
     digests.abort();
     store.close().await;

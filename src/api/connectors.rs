@@ -2,7 +2,7 @@
 //! `/v1/groups/{id}/provisioning` (which downstream group mirrors an Eligo group).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(get_one, update, delete_one))
         .routes(routes!(reconcile))
+        .routes(routes!(import))
         .routes(routes!(list_mappings, create_mapping))
         .routes(routes!(delete_mapping))
 }
@@ -120,6 +121,38 @@ async fn reconcile(
     let id = odata::parse_id(&id, "connector")?;
     let reports = service::reconcile_now(&app, &caller, id).await?;
     Ok(Json(json!({ "value": reports })))
+}
+
+#[utoipa::path(post, path = "/v1/connectors/{id}/import", tag = "connectors",
+    params(("id" = String, Path),
+        ("full" = Option<bool>, Query, description = "true: read every entry (finds removals); otherwise only what changed since the last pass, unless a full pass is due")),
+    responses((status = 200, description = "What the import read and changed", body = schemas::ImportSummary),
+        (status = 400, description = "ImportNotConfigured (not an LDAP connector with an import block), InvalidQuery"),
+        (status = 409, description = "ImportRunning"),
+        (status = 503, description = "DirectoryUnavailable, DirectoryRefusedCredentials, DirectoryMisconfigured: nothing was changed")))]
+async fn import(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<odata::RawQuery>,
+) -> ApiResult<Json<Value>> {
+    let id = odata::parse_id(&id, "connector")?;
+    let mut full = false;
+    for (key, value) in &q {
+        full = match (key.as_str(), value.as_str()) {
+            ("full", "true") => true,
+            ("full", "false") => false,
+            _ => {
+                return Err(crate::failure::Failure::bad_request(
+                    "InvalidQuery",
+                    format!("unsupported query parameter {key}={value}; only full=true|false"),
+                )
+                .with_detail("InvalidValue", key.clone()));
+            }
+        };
+    }
+    let summary = crate::service::ldap_import::import_now(&app, &caller, id, full).await?;
+    Ok(Json(json!(summary)))
 }
 
 #[derive(Deserialize, ToSchema)]

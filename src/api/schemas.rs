@@ -1477,6 +1477,36 @@ pub struct ReconcileReport {
     pub error: Option<String>,
 }
 
+/// What one LDAP import read and changed (`POST /v1/connectors/{id}/import`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSummary {
+    /// `full` or `incremental`.
+    pub mode: String,
+    pub users_read: u64,
+    pub groups_read: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub deactivated: u64,
+    pub groups_created: u64,
+    pub groups_updated: u64,
+    pub groups_removed: u64,
+    pub managers_set: u64,
+    pub members_added: u64,
+    pub members_removed: u64,
+    /// Entries left alone, each with the reason (a name Eligo or another source owns, a bad
+    /// value, a change Eligo refused).
+    pub skipped: Vec<ImportSkipped>,
+    #[schema(required = true)]
+    pub high_water_mark: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportSkipped {
+    pub dn: String,
+    pub reason: String,
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {

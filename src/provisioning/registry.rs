@@ -146,6 +146,17 @@ impl Registry {
         self.turn(mapping).read_owned().await
     }
 
+    /// Held by a connector's import while it runs: one at a time on this server (the
+    /// schedule's `claim_duty` keeps the servers from running the same one each).
+    pub fn try_import(&self, connector: Uuid) -> Option<tokio::sync::OwnedRwLockWriteGuard<()>> {
+        self.turn(connector).try_write_owned().ok()
+    }
+
+    /// Where the connectors may connect (an import opens connections of its own).
+    pub fn outbound(&self) -> &Outbound {
+        &self.outbound
+    }
+
     /// Held by a whole-group delivery or a reconciliation: alone on the mapping.
     pub async fn exclusive(&self, mapping: Uuid) -> tokio::sync::OwnedRwLockWriteGuard<()> {
         self.turn(mapping).write_owned().await

@@ -24,9 +24,17 @@ pub const BOOTSTRAP_METHOD: &str = "bootstrap";
 /// (`authz::provisioning_grants`), never a role, and `Operation::Provision` is asked on top.
 pub const PROVISIONING_METHOD: &str = "scim";
 
-/// Is the caller an inbound provisioning (SCIM) client?
+/// Is the caller an inbound provisioning source (a SCIM client, or a directory import)?
 pub fn is_provisioning(caller: &Caller) -> bool {
     caller.session.amr.iter().any(|m| m == PROVISIONING_METHOD)
+}
+
+/// Marks a provisioning caller as a directory import (next to `PROVISIONING_METHOD`).
+pub const IMPORT_METHOD: &str = "import";
+
+/// Is the caller a directory import (which may turn off a privileged leaver it owns)?
+fn is_import(caller: &Caller) -> bool {
+    caller.session.amr.iter().any(|m| m == IMPORT_METHOD)
 }
 
 /// Has the caller's session strong authentication now? A user's session needs a second factor
@@ -61,7 +69,7 @@ pub fn check(
         strong: is_strong(caller, now, app.config.mfa_freshness),
     };
     if provisioning {
-        authz::decide(&subject, Operation::Provision, protection)?;
+        return authz::decide_provisioning(&subject, op, protection, is_import(caller));
     }
     authz::decide(&subject, op, protection)
 }

@@ -205,9 +205,12 @@ impl UserPatch {
         if self.user_principal_name.is_some()
             || self.mail.is_some()
             || self.manager_id.is_some()
-            || self.account_enabled.is_some()
+            || self.account_enabled == Some(true)
         {
             out.push(AccountChange::Steering);
+        }
+        if self.account_enabled == Some(false) {
+            out.push(AccountChange::Disable);
         }
         if self.password.is_some() {
             out.push(AccountChange::Credentials);

@@ -16,6 +16,7 @@ pub mod digest;
 pub mod directory;
 pub mod entitlement;
 pub mod history;
+pub mod ldap_import;
 pub mod notices;
 pub mod oidc;
 pub mod outbox;

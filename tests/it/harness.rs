@@ -270,7 +270,12 @@ impl TestApp {
         raw
     }
 
-    async fn session_of(&self, principal: Uuid, channel: eligo_store::SessionChannel) -> String {
+    /// A session for `principal` on `channel` that proved password and code now, written directly.
+    pub async fn session_of(
+        &self,
+        principal: Uuid,
+        channel: eligo_store::SessionChannel,
+    ) -> String {
         let now = self.clock.now_utc();
         let mut tx = self.app.store.write().await.unwrap();
         let raw = eligo::auth::token::generate("elg_");
@@ -399,6 +404,20 @@ pub fn loopback_nets() -> Vec<ipnet::IpNet> {
 /// The outbound policy of the tests: internal addresses refused, loopback allowed.
 pub fn loopback() -> eligo::outbound::Outbound {
     eligo::outbound::Outbound::allowing(loopback_nets())
+}
+
+/// The ids `/v1/groups/{group}/{what}` answers (`members`, `owners`, `transitiveMembers`).
+pub async fn member_ids(t: &TestApp, group: Uuid, what: &str) -> Vec<Uuid> {
+    let (status, body) = t
+        .get(&format!("/v1/groups/{group}/{what}"), BOOTSTRAP)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect()
 }
 
 pub fn id_of(v: &Value) -> Uuid {

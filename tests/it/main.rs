@@ -21,6 +21,7 @@ mod failure_bursts;
 mod fuzz;
 mod history;
 mod imports;
+mod ldap_import;
 mod limits;
 mod matrix;
 mod notices;

@@ -157,6 +157,9 @@ pub enum AccountChange {
     Profile,
     /// userPrincipalName, mail, manager, accountEnabled: they steer sign-in, mail and approval.
     Steering,
+    /// Turning the account off (accountEnabled false): decided as `Steering`, except that a
+    /// directory import may do it to a privileged account it owns (`decide_provisioning`).
+    Disable,
     /// Password, authenticators, sessions, client secrets.
     Credentials,
     /// Issuing a Temporary Access Pass: it lets its holder sign in and enrol a new second
@@ -259,6 +262,24 @@ impl std::fmt::Display for Denied {
     }
 }
 
+/// An inbound source's operation: `op` with `Provision` on top, so a source neither gains nor
+/// grants privilege. With `leavers` (a directory import), turning off an account is decided as
+/// on an ordinary one even when it is privileged: it only takes access away, and the directory
+/// is the authority on who has left, so a leaver must not keep a role because they hold one.
+/// (Which accounts a source may touch at all is `source::may_change`'s decision.)
+pub fn decide_provisioning(
+    subject: &Subject,
+    op: Operation,
+    protection: &Protection,
+    leavers: bool,
+) -> Result<(), Denied> {
+    if leavers && op == Operation::Account(AccountChange::Disable) {
+        return decide(subject, op, &Protection::Ordinary);
+    }
+    decide(subject, Operation::Provision, protection)?;
+    decide(subject, op, protection)
+}
+
 /// The one authorization decision: may `subject` perform `op` on a target with `protection`?
 /// Pure: the server computes the grants, the session's strength and the target's protection
 /// (from the effective-access index) and asks here; no handler decides access itself.
@@ -312,7 +333,9 @@ pub fn decide(subject: &Subject, op: Operation, protection: &Protection) -> Resu
         }
         Operation::Account(change) => {
             need(match change {
-                AccountChange::Profile | AccountChange::Steering => USERS_UPDATE,
+                AccountChange::Profile | AccountChange::Steering | AccountChange::Disable => {
+                    USERS_UPDATE
+                }
                 AccountChange::Credentials => USERS_CREDENTIALS,
                 AccountChange::AccessPass => PRIVILEGED_CREDENTIALS,
                 AccountChange::Delete => USERS_DELETE,
@@ -797,6 +820,17 @@ mod tests {
             code(Operation::Account(AccountChange::Credentials), &privileged),
             Err("PrivilegedTarget")
         );
+        // A leaver is turned off by a directory import however privileged; a SCIM client may
+        // not, and neither may change anything else of a privileged account.
+        let source = |op, p: &Protection, leavers| {
+            decide_provisioning(&subject, op, p, leavers).map_err(|d| d.code())
+        };
+        let disable = Operation::Account(AccountChange::Disable);
+        let steer = Operation::Account(AccountChange::Steering);
+        assert_eq!(source(disable, &privileged, true), Ok(()));
+        assert_eq!(source(disable, &privileged, false), Err("PrivilegedTarget"));
+        assert_eq!(source(steer, &privileged, true), Err("PrivilegedTarget"));
+        assert_eq!(source(disable, &Protection::Ordinary, false), Ok(()));
         let member = Operation::Group(GroupChange::Relation {
             relation: Relation::Member,
             adding: true,

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod authz;
 pub mod directory;
 pub mod directory_changes;
+pub mod directory_import;
 pub mod duration;
 pub mod duration_words;
 pub mod entitlement;

@@ -1,5 +1,5 @@
-//! Who owns what: a user or group provisioned by an inbound source (a SCIM client) is that
-//! source's to change; Eligo keeps its own layer on top (PIM eligibilities and activations,
+//! Who owns what: a user or group provisioned by an inbound source (a SCIM client, or the
+//! import of an LDAP / Active Directory connector) is that source's to change; Eligo keeps its own layer on top (PIM eligibilities and activations,
 //! ownerships, role assignments, downstream provisioning). This module only decides; the store
 //! keeps each principal's source beside it.
 
@@ -8,11 +8,31 @@ use uuid::Uuid;
 /// Where a principal came from, when not from Eligo itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
-    /// The SCIM client that created it (its id and its name as it is now).
+    pub kind: SourceKind,
+    /// The SCIM client or connector that created it (its id and its name as it is now).
     pub client_id: Uuid,
     pub client_name: String,
-    /// The client's own id for it (SCIM `externalId`), when it sent one.
+    /// The source's own id for it (SCIM `externalId`, an entry's DN), when it has one.
     pub external_id: Option<String>,
+}
+
+/// What kind of source a principal came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// An inbound SCIM provisioning client pushed it.
+    ScimClient,
+    /// An LDAP / Active Directory connector's import read it.
+    LdapImport,
+}
+
+impl Source {
+    /// The source as people read it: `the SCIM client "Okta"`, `the LDAP import "Corp AD"`.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            SourceKind::ScimClient => format!("the SCIM client \"{}\"", self.client_name),
+            SourceKind::LdapImport => format!("the LDAP import \"{}\"", self.client_name),
+        }
+    }
 }
 
 /// Who wants to change a principal.
@@ -20,8 +40,9 @@ pub struct Source {
 pub enum Editor {
     /// An administrator through the API or the portal, or Eligo's own flows.
     Eligo,
-    /// An inbound provisioning client.
-    ScimClient(Uuid),
+    /// An inbound source acting on its own objects: a SCIM client, or a connector's import
+    /// (by its id).
+    Provisioner(Uuid),
 }
 
 /// What the change touches.
@@ -40,8 +61,8 @@ pub enum Change {
 pub enum Conflict {
     /// The source is authoritative for this object (a 409 naming the source).
     SourceAuthoritative { source: Source },
-    /// A provisioning client reaching for an object it did not provision (Eligo's own, or
-    /// another client's): it may neither see nor change it.
+    /// A source reaching for an object it did not provision (Eligo's own, or another
+    /// source's): it may neither see nor change it.
     NotProvisionedByClient,
 }
 
@@ -59,11 +80,12 @@ impl std::fmt::Display for Conflict {
         match self {
             Conflict::SourceAuthoritative { source } => write!(
                 f,
-                "this object is provisioned by the SCIM client \"{}\" ({}), which is authoritative for its names, mail, manager, enabled state and direct members: change it there (Eligo's eligibilities, activations, ownerships and role assignments on it can be changed here)",
-                source.client_name, source.client_id
+                "this object is provisioned by {} ({}), which is authoritative for its names, mail, manager, enabled state and direct members: change it there (Eligo's eligibilities, activations, ownerships and role assignments on it can be changed here)",
+                source.describe(),
+                source.client_id
             ),
             Conflict::NotProvisionedByClient => {
-                write!(f, "this object was not provisioned by this SCIM client")
+                write!(f, "this object was not provisioned by this source")
             }
         }
     }
@@ -73,9 +95,9 @@ impl std::fmt::Display for Conflict {
 pub fn may_change(source: Option<&Source>, editor: Editor, change: Change) -> Result<(), Conflict> {
     match (source, editor) {
         (None, Editor::Eligo) => Ok(()),
-        (None, Editor::ScimClient(_)) => Err(Conflict::NotProvisionedByClient),
-        (Some(s), Editor::ScimClient(c)) if s.client_id == c => Ok(()),
-        (Some(_), Editor::ScimClient(_)) => Err(Conflict::NotProvisionedByClient),
+        (None, Editor::Provisioner(_)) => Err(Conflict::NotProvisionedByClient),
+        (Some(s), Editor::Provisioner(c)) if s.client_id == c => Ok(()),
+        (Some(_), Editor::Provisioner(_)) => Err(Conflict::NotProvisionedByClient),
         (Some(_), Editor::Eligo) if change == Change::Disable => Ok(()),
         (Some(s), Editor::Eligo) => Err(Conflict::SourceAuthoritative { source: s.clone() }),
     }
@@ -90,6 +112,7 @@ mod tests {
         let a = Uuid::from_u128(1);
         let b = Uuid::from_u128(2);
         let from_a = Source {
+            kind: SourceKind::ScimClient,
             client_id: a,
             client_name: "Okta".into(),
             external_id: Some("x".into()),
@@ -104,20 +127,20 @@ mod tests {
         check(None, Editor::Eligo, Change::Owned, Ok(()));
         check(
             None,
-            Editor::ScimClient(a),
+            Editor::Provisioner(a),
             Change::Owned,
             Err("NotProvisionedByClient"),
         );
         check(
             None,
-            Editor::ScimClient(a),
+            Editor::Provisioner(a),
             Change::Disable,
             Err("NotProvisionedByClient"),
         );
-        check(Some(&from_a), Editor::ScimClient(a), Change::Owned, Ok(()));
+        check(Some(&from_a), Editor::Provisioner(a), Change::Owned, Ok(()));
         check(
             Some(&from_a),
-            Editor::ScimClient(b),
+            Editor::Provisioner(b),
             Change::Disable,
             Err("NotProvisionedByClient"),
         );
@@ -131,6 +154,16 @@ mod tests {
         let message = may_change(Some(&from_a), Editor::Eligo, Change::Owned)
             .unwrap_err()
             .to_string();
-        assert!(message.contains("\"Okta\""), "{message}");
+        assert!(message.contains("the SCIM client \"Okta\""), "{message}");
+        let ldap = Source {
+            kind: SourceKind::LdapImport,
+            client_name: "Corp AD".into(),
+            ..from_a.clone()
+        };
+        let message = may_change(Some(&ldap), Editor::Eligo, Change::Owned)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("the LDAP import \"Corp AD\""), "{message}");
+        check(Some(&ldap), Editor::Provisioner(a), Change::Owned, Ok(()));
     }
 }

@@ -13,6 +13,7 @@
 //! - `group-members`: `GET /v1/groups/{id}/members` (and `/owners`) of one group on a store of
 //!   many users and grants (PIM for Groups schedules over many groups among them).
 //! - `scim`: an identity provider pushing users and groups through the inbound SCIM server.
+//! - `ldap-import`: an LDAP connector importing users and groups from a slapd it starts.
 //! - `gen` and `check`: the effective-access index (no database): `gen` writes a generated
 //!   workload, `check` builds the index from a workload file, verifies every query's expected
 //!   answer against the index and a plain reference evaluator (`reference`), and times both.
@@ -25,6 +26,7 @@ mod expiry;
 mod r#gen;
 mod group_members;
 mod http;
+mod ldap_import;
 mod oidc;
 mod package_expiry;
 mod packages;
@@ -33,6 +35,7 @@ mod reference;
 mod reviews;
 mod scim;
 mod signin;
+mod slapd;
 mod writes;
 
 use std::path::PathBuf;
@@ -160,6 +163,24 @@ pub enum BenchCommand {
         /// Concurrent requests.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+    },
+    /// An LDAP connector's import from a slapd the benchmark starts and fills: --users users
+    /// (with managers) and --groups groupOfNames of --members users; the first pass, then an
+    /// incremental and a full pass with nothing changed. Times and peak memory.
+    LdapImport {
+        /// Database URL; default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        #[arg(long, default_value_t = 1000)]
+        groups: usize,
+        /// Members of each group.
+        #[arg(long, default_value_t = 10)]
+        members: usize,
+        /// The slapd binary (`apt-get install slapd`).
+        #[arg(long, default_value = "/usr/sbin/slapd")]
+        slapd: String,
     },
     /// Two servers on one PostgreSQL (in this process, each with its own store and HTTP
     /// listener): the time from a write acknowledged by one to the other's index applying it
@@ -409,6 +430,24 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             )
             .await?
         }
+        BenchCommand::LdapImport {
+            database_url,
+            users,
+            groups,
+            members,
+            slapd,
+        } => {
+            ldap_import::run(
+                database_url,
+                ldap_import::Params {
+                    users: users.max(1),
+                    groups,
+                    members,
+                    slapd,
+                },
+            )
+            .await?
+        }
         BenchCommand::Writes {
             database_url,
             count,
@@ -564,6 +603,13 @@ fn api(e: ApiError) -> anyhow::Error {
         .map(|d| format!("{}: {}", d.code, d.message))
         .collect();
     anyhow::anyhow!("{}: {} [{}]", e.code, e.message, details.join("; "))
+}
+
+/// This process's peak resident memory in MiB, for a RESULT line (`?` where unknown).
+fn peak_rss() -> String {
+    check::peak_rss_mib()
+        .map(|m| format!("{m:.0}"))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// A server in this process: the router `eligo serve` uses on a loopback port. Answers its

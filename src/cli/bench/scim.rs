@@ -250,9 +250,7 @@ async fn measure(app: &crate::app::AppState, token: &str, p: &Params) -> anyhow:
         ms(last_page),
         ms(lookup),
         verify.as_secs_f64(),
-        super::check::peak_rss_mib()
-            .map(|m| format!("{m:.0}"))
-            .unwrap_or_else(|| "?".into()),
+        super::peak_rss(),
     );
     Ok(Outcome {
         line,

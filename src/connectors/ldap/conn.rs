@@ -105,7 +105,7 @@ impl Connection {
 }
 
 /// Connects (TLS as configured), drives the connection on a task, and binds.
-async fn connect(
+pub(super) async fn connect(
     settings: &LdapSettings,
     outbound: &crate::outbound::Outbound,
 ) -> Result<Ldap, ConnectorError> {

@@ -10,6 +10,8 @@
 
 mod conn;
 pub mod dn;
+pub mod import;
+mod import_settings;
 mod settings;
 
 use std::collections::HashSet;
@@ -17,6 +19,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use ldap3::{Mod, Scope, SearchEntry, ldap_escape};
 
+pub use import_settings::{ImportSettings, MemberAttribute};
 pub use settings::{GroupType, LdapSettings, MatchOn, SECRET_FIELDS, UserAttribute};
 
 use self::conn::{Connection, map_result};

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::dn;
+use super::import_settings::ImportSettings;
 use crate::config::Secret;
 use crate::connectors::SettingError;
 
@@ -48,6 +49,10 @@ pub struct LdapSettings {
     /// Bound on each operation, connecting included (1..=120).
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// Read people and groups from this directory into Eligo (the connector is then also a
+    /// source); absent: the connector only pushes memberships.
+    #[serde(default)]
+    pub import: Option<ImportSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -114,6 +119,7 @@ const FIELDS: &[&str] = &[
     "emptyGroupPlaceholder",
     "caCertificatePem",
     "timeoutSeconds",
+    "import",
 ];
 
 impl LdapSettings {
@@ -144,6 +150,9 @@ impl LdapSettings {
         let placeholder: Option<String> = fields.optional("emptyGroupPlaceholder");
         let ca: Option<String> = fields.optional("caCertificatePem");
         let timeout: Option<u64> = fields.optional("timeoutSeconds");
+        if let Some(import) = object.get("import") {
+            ImportSettings::check(import, &mut errors);
+        }
 
         if let Some(url) = &url {
             match check_url(url) {

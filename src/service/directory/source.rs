@@ -1,18 +1,22 @@
-//! Who owns what (issue 19, item 5): a user or group an inbound SCIM client provisioned is that
-//! client's to change, and nobody else's, in the attributes it owns (`eligo_core::source`).
+//! Who owns what (issue 19, item 5): a user or group an inbound source provisioned (a SCIM
+//! client, or an LDAP connector's import) is that source's to change, and nobody else's, in
+//! the attributes it owns (`eligo_core::source`).
 //! Every directory use case that changes such attributes asks [`require`] inside its write
 //! transaction; Eligo's own layer on top (eligibilities, activations, ownerships, role
 //! assignments, downstream provisioning) never asks, so it keeps working on imported objects.
 
 use chrono::{DateTime, Utc};
-use eligo_core::source::{self, Change, Conflict, Editor, Source};
-use eligo_store::{SourceRow, Tx};
+use eligo_core::directory::User;
+use eligo_core::source::{self, Change, Conflict, Editor, Source, SourceKind};
+use eligo_store::{Principal, SourceRow, Tx};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::failure::{Failure, Kind, UseCaseResult};
 use crate::service::authorize;
+use eligo_core::directory::PrincipalKind;
+use eligo_store::{SessionChannel, TokenRecord};
 
 /// What a provisioning client says about an object beyond Eligo's own fields: its externalId
 /// and the SCIM attributes Eligo's record has no field for.
@@ -22,26 +26,64 @@ pub struct Provisioned {
     pub attributes: Value,
 }
 
-/// The source of `principal`, with its client's name as it is now; None for Eligo's own.
+/// The source of `principal`, with its name as it is now; None for Eligo's own. A source row
+/// names a SCIM client or a connector (ids are UUIDs, so never both).
 pub async fn of(tx: &mut dyn Tx, principal: Uuid) -> UseCaseResult<Option<Source>> {
     let Some(row) = tx.get_source(principal).await? else {
         return Ok(None);
     };
-    let client_name = tx
-        .get_scim_client(row.client_id)
-        .await?
-        .map(|c| c.display_name)
-        .unwrap_or_else(|| "a removed client".into());
+    let (kind, client_name) = match tx.get_scim_client(row.client_id).await? {
+        Some(client) => (SourceKind::ScimClient, client.display_name),
+        None => match tx.get_connector(row.client_id).await? {
+            Some(connector) => (SourceKind::LdapImport, connector.display_name),
+            None => (SourceKind::ScimClient, "a removed source".into()),
+        },
+    };
     Ok(Some(Source {
+        kind,
         client_id: row.client_id,
         client_name,
         external_id: row.external_id,
     }))
 }
 
+/// Every user `client` (a SCIM client or an import connector) provisioned, oldest first, with
+/// its source record.
+pub async fn users_of(tx: &mut dyn Tx, client: Uuid) -> UseCaseResult<Vec<(SourceRow, User)>> {
+    let sources = tx.list_sourced(client, "user").await?;
+    users_in(tx, &sources).await
+}
+
+/// The users these source rows name, with their rows, in the rows' order (a row whose user is
+/// gone is left out).
+pub async fn users_in(
+    tx: &mut dyn Tx,
+    sources: &[SourceRow],
+) -> UseCaseResult<Vec<(SourceRow, User)>> {
+    let mut out = Vec::with_capacity(sources.len());
+    for chunk in sources.chunks(1000) {
+        let ids: Vec<Uuid> = chunk.iter().map(|s| s.principal_id).collect();
+        let mut found: std::collections::HashMap<Uuid, User> = tx
+            .get_principals(&ids)
+            .await?
+            .into_iter()
+            .filter_map(|p| match p {
+                Principal::User(u) => Some((u.id, u)),
+                _ => None,
+            })
+            .collect();
+        for s in chunk {
+            if let Some(user) = found.remove(&s.principal_id) {
+                out.push((s.clone(), user));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Refuses `caller` a `change` of `principal` that its source owns: 409
 /// `SourceAuthoritative` naming the source to an administrator, 404 `NotProvisionedByClient`
-/// to a SCIM client reaching for an object it did not provision.
+/// to a source (SCIM client, import) reaching for an object it did not provision.
 pub async fn require(
     tx: &mut dyn Tx,
     caller: &Caller,
@@ -50,7 +92,7 @@ pub async fn require(
 ) -> UseCaseResult<()> {
     let source = of(tx, principal).await?;
     let editor = if authorize::is_provisioning(caller) {
-        Editor::ScimClient(caller.id)
+        Editor::Provisioner(caller.id)
     } else {
         Editor::Eligo
     };
@@ -67,8 +109,8 @@ pub async fn require(
     })
 }
 
-/// Records (or replaces) what the calling SCIM client says about `principal`; nothing for
-/// any other caller.
+/// Records (or replaces) what the calling source (a SCIM client, an import) says about
+/// `principal`; nothing for any other caller.
 pub async fn record(
     tx: &mut dyn Tx,
     caller: &Caller,
@@ -93,4 +135,33 @@ pub async fn record(
     })
     .await?;
     Ok(())
+}
+
+/// The caller an inbound source acts as: an application (as the audit trail's initiator
+/// says) with the provisioning operation set and never a role, so it can neither gain nor
+/// grant privilege. `credential` names what it proved (a SCIM token's hash).
+pub fn acting_as(
+    id: Uuid,
+    display_name: String,
+    credential: String,
+    since: DateTime<Utc>,
+) -> Caller {
+    Caller {
+        id,
+        kind: PrincipalKind::ServicePrincipal,
+        display_name,
+        upn: None,
+        session: TokenRecord {
+            token_hash: credential,
+            principal_id: id,
+            created_at: since,
+            expires_at: None,
+            revoked_at: None,
+            last_mfa_at: None,
+            amr: vec![authorize::PROVISIONING_METHOD.into()],
+            channel: SessionChannel::Api,
+            acr: None,
+        },
+        grants: eligo_core::authz::provisioning_grants(),
+    }
 }

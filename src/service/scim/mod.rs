@@ -9,12 +9,13 @@ pub mod clients;
 
 use eligo_core::authz::actions;
 use eligo_core::directory::{Group, PrincipalKind, Relation, User};
-use eligo_store::{Principal, SessionChannel, SourceRow, TokenRecord};
+use eligo_store::{Principal, SourceRow};
 use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::{Caller, token};
 use crate::failure::{Failure, Kind, UseCaseResult};
+use crate::service::directory::source;
 use crate::service::{access, authorize};
 
 /// The caller a SCIM client's bearer token names: 401 when unknown or revoked. Read from the
@@ -36,25 +37,12 @@ pub async fn authenticate(app: &App, raw: &str) -> UseCaseResult<Caller> {
     let head = tx.change_head().await?;
     drop(tx);
     access::feed::caught_up(app, head).await?;
-    Ok(Caller {
-        id: client.id,
-        // An application, as the audit trail's initiator says.
-        kind: PrincipalKind::ServicePrincipal,
-        display_name: client.display_name,
-        upn: None,
-        session: TokenRecord {
-            token_hash: hash,
-            principal_id: client.id,
-            created_at: client.created_at,
-            expires_at: None,
-            revoked_at: None,
-            last_mfa_at: None,
-            amr: vec![authorize::PROVISIONING_METHOD.into()],
-            channel: SessionChannel::Api,
-            acr: None,
-        },
-        grants: eligo_core::authz::provisioning_grants(),
-    })
+    Ok(crate::service::directory::source::acting_as(
+        client.id,
+        client.display_name,
+        hash,
+        client.created_at,
+    ))
 }
 
 /// A user as its client sees it.
@@ -96,28 +84,12 @@ pub async fn users_page(
     let sources = tx.list_sourced(caller.id, "user").await?;
     let total = sources.len();
     let page: Vec<SourceRow> = sources.into_iter().skip(skip).take(take).collect();
-    let mut out = Vec::with_capacity(page.len());
-    for chunk in page.chunks(1000) {
-        let ids: Vec<Uuid> = chunk.iter().map(|s| s.principal_id).collect();
-        let mut found: std::collections::HashMap<Uuid, User> = tx
-            .get_principals(&ids)
-            .await?
-            .into_iter()
-            .filter_map(|p| match p {
-                Principal::User(u) => Some((u.id, u)),
-                _ => None,
-            })
-            .collect();
-        for s in chunk {
-            if let Some(user) = found.remove(&s.principal_id) {
-                out.push(ScimUser {
-                    user,
-                    source: s.clone(),
-                });
-            }
-        }
-    }
-    Ok((total, out))
+    let users = source::users_in(&mut *tx, &page)
+        .await?
+        .into_iter()
+        .map(|(source, user)| ScimUser { user, source })
+        .collect();
+    Ok((total, users))
 }
 
 /// One user the client provisioned; 404 for any other.

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::browser::{Browser, Page};
-use crate::harness::{BOOTSTRAP, TestApp, id_of};
+use crate::harness::{BOOTSTRAP, TestApp, id_of, member_ids};
 
 const DEMO_PASSWORD: &str = eligo::service::demo::DEMO_PASSWORD;
 const NEW_PASSWORD: &str = "a long initial password";
@@ -47,19 +47,6 @@ async fn group_id(t: &TestApp, name: &str) -> Uuid {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     id_of(&body["value"][0])
-}
-
-async fn member_ids(t: &TestApp, group: Uuid, what: &str) -> Vec<Uuid> {
-    let (status, body) = t
-        .get(&format!("/v1/groups/{group}/{what}"), BOOTSTRAP)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(id_of)
-        .collect()
 }
 
 async fn enabled(t: &TestApp, id: Uuid) -> bool {

@@ -328,3 +328,89 @@ async fn an_entry_never_takes_over_an_account_the_import_does_not_own() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
+
+/// An imported group mapped downstream (here to another group of the same directory, through
+/// the import's own connector): the members the directory gave it are pushed, and so is a PIM
+/// activation on top, which leaves downstream again when it ends.
+#[tokio::test]
+async fn pim_on_an_imported_group_is_pushed_downstream() {
+    let Some(ldap) = slapd().await else { return };
+    seed(&ldap).await;
+    let dave_dn = ldap.add_user("dave", "dave@example.org").await;
+    let t = TestApp::new().await;
+    let id = connector(&t, settings(&ldap, json!({}))).await;
+    imported(&t, id, "").await;
+    let staff = group(&t, id, "staff").await;
+    let dave = user(&t, "dave@example.org")
+        .await
+        .expect("dave was imported");
+    let target = ldap.add_group_of_names("staff-app", &[]).await;
+    let (status, body) = t
+        .post(
+            &format!("/v1/groups/{}/provisioning", staff.id),
+            BOOTSTRAP,
+            json!({ "connectorId": id, "target": target }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let deliver = || async { eligo::outbox::worker::run_due(&t.app).await.unwrap() };
+    deliver().await;
+    let downstream = |members: Vec<String>| {
+        members
+            .iter()
+            .map(|m| m.to_ascii_lowercase())
+            .filter(|m| m.starts_with("uid="))
+            .map(|m| {
+                m.split(',')
+                    .next()
+                    .unwrap()
+                    .trim_start_matches("uid=")
+                    .to_string()
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    // Bob directly, Alice and Carol through the nested `admins`.
+    assert_eq!(
+        downstream(ldap.group_members(&target).await),
+        ["alice", "bob", "carol"].map(String::from).into(),
+    );
+
+    // Dave, in no directory group, is made eligible in Eligo and activates.
+    let (status, body) = t
+        .post(
+            &format!("{G}/eligibilityScheduleRequests"),
+            BOOTSTRAP,
+            json!({ "action": "adminAssign", "principalId": dave.id, "groupId": staff.id,
+                    "accessId": "member", "justification": "on call",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "P30D" } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = t
+        .session_of(dave.id, eligo_store::SessionChannel::Api)
+        .await;
+    let (status, body) = t
+        .post(
+            &format!("{G}/assignmentScheduleRequests"),
+            &token,
+            json!({ "action": "selfActivate", "principalId": dave.id, "groupId": staff.id,
+                    "accessId": "member", "justification": "incident",
+                    "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "PT1H" } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    deliver().await;
+    let members = ldap.group_members(&target).await;
+    assert!(
+        members.iter().any(|m| m.eq_ignore_ascii_case(&dave_dn)),
+        "{members:?}"
+    );
+
+    // The activation ends: Dave leaves the downstream group, the others stay.
+    t.tick(TimeDelta::hours(2)).await;
+    deliver().await;
+    assert_eq!(
+        downstream(ldap.group_members(&target).await),
+        ["alice", "bob", "carol"].map(String::from).into(),
+    );
+}

@@ -85,6 +85,9 @@ impl Eligo {
         config.master_key = Some(Secret::new(eligo::keys::BENCH_KEY));
         config.smtp_url = smtp_url.map(Secret::new);
         config.mail_from = "eligo@contoso.example".into();
+        // slapd and the SMTP sink listen on loopback, which Eligo calls only when allowed.
+        config.outbound_allow = eligo::config::networks::parse("127.0.0.0/8, ::1")
+            .expect("the loopback networks parse");
         // The reconciler is not started; should anything consult the interval, it is long.
         config.reconcile_interval = chrono::TimeDelta::days(1);
         let (app, _) = eligo::server::prepare(config, Arc::new(SystemClock), false).await?;

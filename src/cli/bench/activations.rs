@@ -1,7 +1,9 @@
 //! `eligo bench activations`: self-activations without approval through the real use case
 //! (`service::pim::submit`): the policy decision, the durable write of the schedule and the
 //! request, and their audit entries, in one transaction each. Setup (users, their eligibilities
-//! and sessions) is not timed; only the `submit` calls are, from `concurrency` tasks.
+//! and sessions) is not timed; only the `submit` calls are, from `concurrency` tasks. With
+//! `--servers N` (PostgreSQL) the tasks take turns over N servers on the one database, each
+//! with its own connections, write queue, change feed and index, as N `eligo serve` would.
 
 use std::collections::HashSet;
 
@@ -25,11 +27,13 @@ pub async fn run(
     concurrency: usize,
     with_scheduler: bool,
     group_commit_max: usize,
+    servers: usize,
 ) -> anyhow::Result<Outcome> {
     let db = BenchDb::new(url);
-    let app = db
-        .open(|config| config.group_commit_max = group_commit_max)
+    let apps = db
+        .open_servers(servers, |config| config.group_commit_max = group_commit_max)
         .await?;
+    let app = apps[0].clone();
     let admin = bench_admin(&app).await?;
     let role = bench_role();
     let callers = eligible_users(&app, &admin, role, count, concurrency.min(4)).await?;
@@ -37,17 +41,26 @@ pub async fn run(
 
     // As in `eligo serve`, optionally: every submit wakes the scheduler, which then looks for
     // due work in a write transaction of its own.
-    let background = with_scheduler.then(|| tokio::spawn(scheduler::run_forever(app.clone())));
+    let background: Vec<_> = apps
+        .iter()
+        .filter(|_| with_scheduler)
+        .map(|app| tokio::spawn(scheduler::run_forever(app.clone())))
+        .collect();
 
     let mut shares: Vec<Vec<_>> = vec![Vec::new(); concurrency];
     for (i, caller) in callers.into_iter().enumerate() {
         shares[i % concurrency].push(caller);
     }
-    let batched = app.store.group_commits();
+    let group_commits = || {
+        apps.iter()
+            .map(|app| app.store.group_commits())
+            .fold((0, 0), |(c, m), g| (c + g.commits, m + g.members))
+    };
+    let batched = group_commits();
     let total = Stopwatch::start();
     let mut tasks = Vec::new();
-    for share in shares {
-        let app = app.clone();
+    for (t, share) in shares.into_iter().enumerate() {
+        let app = apps[t % apps.len()].clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(share.len());
             for mut caller in share {
@@ -81,13 +94,10 @@ pub async fn run(
     }
     let elapsed = total.elapsed();
     let batched = {
-        let after = app.store.group_commits();
-        (
-            after.commits - batched.commits,
-            after.members - batched.members,
-        )
+        let after = group_commits();
+        (after.0 - batched.0, after.1 - batched.1)
     };
-    if let Some(b) = background {
+    for b in background {
         b.abort();
     }
     lat.sort();
@@ -129,8 +139,9 @@ pub async fn run(
     }
 
     let line = format!(
-        "RESULT bench=activations backend={} count={} concurrency={} per_sec={:.0} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
+        "RESULT bench=activations backend={} servers={} count={} concurrency={} per_sec={:.0} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
         app.store.backend(),
+        apps.len(),
         lat.len(),
         concurrency,
         lat.len() as f64 / elapsed.as_secs_f64(),
@@ -149,7 +160,9 @@ pub async fn run(
         batched.0,
         batched.1 as f64 / batched.0.max(1) as f64,
     )];
-    app.store.close().await;
+    for app in &apps {
+        app.store.close().await;
+    }
     db.remove();
     Ok(Outcome {
         line,

@@ -204,6 +204,9 @@ pub enum BenchCommand {
         /// Concurrent writers.
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
+        /// Servers on the one PostgreSQL database, the writers spread over them in turn.
+        #[arg(long, default_value_t = 1)]
+        servers: usize,
     },
     /// Self-activations without approval per second and their latency (setup not timed), then
     /// checks that every activation exists and the audit chain verifies.
@@ -225,6 +228,9 @@ pub enum BenchCommand {
         /// (1: each commits alone, as before group commit).
         #[arg(long, default_value_t = 32)]
         group_commit_max: usize,
+        /// Servers on the one PostgreSQL database, the requesters spread over them in turn.
+        #[arg(long, default_value_t = 1)]
+        servers: usize,
     },
     /// Activations that all end at one instant T: time from T until they are gone from what
     /// holds now, and until their expiry audit entries are committed by the real scheduler.
@@ -452,13 +458,15 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             database_url,
             count,
             concurrency,
-        } => writes::run(database_url, count, concurrency.max(1)).await?,
+            servers,
+        } => writes::run(database_url, count, concurrency.max(1), servers.max(1)).await?,
         BenchCommand::Activations {
             database_url,
             count,
             concurrency,
             with_scheduler,
             group_commit_max,
+            servers,
         } => {
             activations::run(
                 database_url,
@@ -466,6 +474,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
                 concurrency.max(1),
                 with_scheduler,
                 group_commit_max.clamp(1, 1000),
+                servers.max(1),
             )
             .await?
         }
@@ -674,6 +683,25 @@ impl BenchDb {
         tune(&mut config);
         let (app, _) = crate::server::prepare(config, Arc::new(SystemClock), false).await?;
         Ok(app)
+    }
+
+    /// `servers` servers over this one database, as that many `eligo serve` would be: each
+    /// with its own connections, change feed, index and write queue. More than one needs
+    /// PostgreSQL (one SQLite file is one server's).
+    async fn open_servers(
+        &self,
+        servers: usize,
+        tune: impl Fn(&mut Config),
+    ) -> anyhow::Result<Vec<AppState>> {
+        anyhow::ensure!(
+            servers == 1 || self.url.starts_with("postgres"),
+            "several servers share one PostgreSQL: give --database-url postgres://..."
+        );
+        let mut apps = Vec::with_capacity(servers);
+        for _ in 0..servers.max(1) {
+            apps.push(self.open(&tune).await?);
+        }
+        Ok(apps)
     }
 
     fn remove(self) {
@@ -1029,7 +1057,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn activations_bench_runs_and_reports() {
-        let out = super::activations::run(None, 20, 4, false, 32)
+        let out = super::activations::run(None, 20, 4, false, 32, 1)
             .await
             .unwrap();
         assert!(out.problems.is_empty(), "{:?}", out.problems);
@@ -1045,7 +1073,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn activations_bench_runs_with_the_scheduler() {
-        let out = super::activations::run(None, 10, 2, true, 1).await.unwrap();
+        let out = super::activations::run(None, 10, 2, true, 1, 1)
+            .await
+            .unwrap();
         assert!(out.problems.is_empty(), "{:?}", out.problems);
         assert_eq!(fields(&out.line)["bench"], "activations");
     }

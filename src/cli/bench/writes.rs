@@ -1,5 +1,6 @@
 //! `eligo bench writes`: audited writes (create user) through the real use case and store, on
-//! SQLite or PostgreSQL, then the cost of verifying the audit chain.
+//! SQLite or PostgreSQL, then the cost of verifying the audit chain. With `--servers N` the
+//! writers take turns over N servers on one PostgreSQL database.
 
 use crate::api::audit::verify_chain;
 use crate::clock::Stopwatch;
@@ -7,15 +8,21 @@ use crate::service::directory::{self, NewUser};
 
 use super::{BenchDb, Outcome, api, bench_admin, ms, percentile};
 
-pub async fn run(url: Option<String>, count: usize, concurrency: usize) -> anyhow::Result<Outcome> {
+pub async fn run(
+    url: Option<String>,
+    count: usize,
+    concurrency: usize,
+    servers: usize,
+) -> anyhow::Result<Outcome> {
     let db = BenchDb::new(url);
-    let app = db.open(|_| {}).await?;
+    let apps = db.open_servers(servers, |_| {}).await?;
+    let app = apps[0].clone();
     let admin = bench_admin(&app).await?;
     let per_task = count.div_ceil(concurrency);
     let total = Stopwatch::start();
     let mut tasks = Vec::new();
     for t in 0..concurrency {
-        let (app, admin) = (app.clone(), admin.clone());
+        let (app, admin) = (apps[t % apps.len()].clone(), admin.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(per_task);
             for i in 0..per_task {
@@ -53,8 +60,9 @@ pub async fn run(url: Option<String>, count: usize, concurrency: usize) -> anyho
     let verify = v.elapsed();
     let per_100k_ms = ms(verify) * 100_000.0 / entries.max(1) as f64;
     let line = format!(
-        "RESULT backend={} writes={} concurrency={} writes_per_sec={:.0} p50_ms={:.2} p99_ms={:.2} audit_entries={} verify_ms={:.0} verify_ms_per_100k={:.0} chain_valid={}",
+        "RESULT backend={} servers={} writes={} concurrency={} writes_per_sec={:.0} p50_ms={:.2} p99_ms={:.2} audit_entries={} verify_ms={:.0} verify_ms_per_100k={:.0} chain_valid={}",
         app.store.backend(),
+        apps.len(),
         lat.len(),
         concurrency,
         lat.len() as f64 / elapsed.as_secs_f64(),
@@ -66,7 +74,9 @@ pub async fn run(url: Option<String>, count: usize, concurrency: usize) -> anyho
         verdict.valid
     );
     drop(tx);
-    app.store.close().await;
+    for app in &apps {
+        app.store.close().await;
+    }
     db.remove();
     let problems = if verdict.valid {
         vec![]

@@ -313,3 +313,60 @@ async fn a_second_server_on_one_sqlite_database_refuses_to_start() {
     again.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The activation benchmark over three servers on one PostgreSQL (issue 18's "one and three
+/// servers"): every activation lands once and the chain the three servers wrote verifies; one
+/// SQLite file is one server's, so asking for three there is refused.
+#[tokio::test]
+async fn bench_activations_over_three_servers() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return;
+    };
+    let out = run(
+        &[
+            "bench",
+            "activations",
+            "--count",
+            "30",
+            "--concurrency",
+            "6",
+            "--servers",
+            "3",
+            "--database-url",
+            &url,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    let line = |prefix: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line: {}", out.show()))
+            .to_string()
+    };
+    let result = line("RESULT ");
+    assert!(
+        result.contains("backend=postgres servers=3 count=30 "),
+        "{result}"
+    );
+    let detail = line("DETAIL ");
+    assert!(detail.contains("activations_found=30 "), "{detail}");
+    assert!(detail.contains("chain_valid=true"), "{detail}");
+
+    let dir = temp_dir("proc-bench-sqlite-three");
+    let tmp = dir.display().to_string();
+    let out = run(
+        &["bench", "activations", "--count", "5", "--servers", "3"],
+        &[("TMPDIR", &tmp)],
+    )
+    .await;
+    assert!(!out.ok(), "{}", out.show());
+    assert!(
+        out.stderr.contains("share one PostgreSQL"),
+        "{}",
+        out.show()
+    );
+    clean(&dir);
+}

@@ -10,7 +10,18 @@
 //!
 //! - A member that fails (an error, a refused decision, a dropped request) is rolled back to
 //!   its savepoint alone; the others go on. The first member of a batch needs no savepoint:
-//!   when it fails, there is nothing else in the transaction.
+//!   when it fails, there is nothing else in the transaction. A finished member's savepoint is
+//!   released by the next member's own (one round trip for both) or by the COMMIT.
+//! - The audit chain is appended once per batch: a finished member hands its sealed entries
+//!   and the head after them to the batch (`BatchAudit`), the next member seals onto that head
+//!   without reading it, and the entries are inserted, and the head row written, just before
+//!   the COMMIT. A member that must read the audit tables inserts what the batch holds first;
+//!   should that member then fail, its rollback undoes those inserts too, and they are made
+//!   again at the COMMIT.
+//! - Reads of what a use case reads on every request and an administrator rarely changes
+//!   (role definitions, role settings, notification subscriptions) are kept for the batch's
+//!   life (`BatchCache`): no other writer commits while the batch is open, a member's write of
+//!   them drops what was kept, and a member's rollback drops all of it.
 //! - The batch commits when nobody else is waiting to write, when it holds `MAX_MEMBERS` (or the configured limit), or
 //!   after a member whose changes may take access away (see `SqlTx::narrows`). The index is
 //!   updated only after COMMIT, so the members after such a change would otherwise be
@@ -23,6 +34,7 @@
 //!   waiting; a waiter that gives up before its turn leaves a closer in its place, which
 //!   commits the batch when nobody else is left to.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -36,8 +48,10 @@ use crate::{Result, StoreError};
 /// after it (`Store::limit_group_commit` changes it; 1 turns group commit off).
 pub(crate) const MAX_MEMBERS: usize = 32;
 const SAVEPOINT: &str = "SAVEPOINT eligo_member";
-const RELEASE: &str = "RELEASE SAVEPOINT eligo_member";
-const ROLLBACK_MEMBER: &str = "ROLLBACK TO SAVEPOINT eligo_member";
+/// The previous member's savepoint released and the next one's set, in one round trip.
+const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT eligo_member; SAVEPOINT eligo_member";
+/// The running member undone, and its savepoint gone with it.
+const UNDO_MEMBER: &str = "ROLLBACK TO SAVEPOINT eligo_member; RELEASE SAVEPOINT eligo_member";
 
 type Slot = Option<Open>;
 
@@ -60,8 +74,42 @@ struct Shared {
 pub(crate) struct Open {
     pub(crate) tx: sqlx::Transaction<'static, Db>,
     done: Vec<Done>,
-    /// The running member set a savepoint (every member after the first does).
+    /// A member's savepoint is open: the running member's (every member after the first sets
+    /// one), or the last finished member's, released by the next one's or by the COMMIT.
     savepoint: bool,
+    /// The audit entries finished members appended, and the chain's head after them.
+    pub(crate) audit: BatchAudit,
+    pub(crate) cache: BatchCache,
+}
+
+/// What the batch's members read of rarely written tables (see the module's comment).
+#[derive(Default)]
+pub(crate) struct BatchCache {
+    /// Role definitions found (a role is never changed once stored; one not found is not kept,
+    /// since a member may add it).
+    pub(crate) roles: HashMap<uuid::Uuid, eligo_core::roles::RoleDefinition>,
+    /// Role settings by policy id, found or not.
+    pub(crate) policies: HashMap<String, Option<eligo_core::policy::RolePolicy>>,
+    pub(crate) subscriptions: Option<Vec<crate::SubscriptionRow>>,
+}
+
+/// The batch's share of the audit chain (see the module's comment).
+#[derive(Default)]
+pub(crate) struct BatchAudit {
+    /// The head as the last finished member left it (`None`: nobody read it yet).
+    pub(crate) head: Option<(i64, String)>,
+    /// A member appended entries: the head row is written before the COMMIT.
+    pub(crate) head_moved: bool,
+    /// Finished members' entries in sequence order; the first `inserted` are in the tables.
+    pub(crate) entries: Vec<super::shared::PendingEntry>,
+    pub(crate) inserted: usize,
+}
+
+/// What a finishing member hands to the batch's `BatchAudit`.
+pub(crate) struct MemberAudit {
+    pub(crate) head: Option<(i64, String)>,
+    pub(crate) head_moved: bool,
+    pub(crate) entries: Vec<super::shared::PendingEntry>,
 }
 
 /// A member that released its savepoint and waits for the batch's outcome.
@@ -157,6 +205,7 @@ impl Batcher {
         let mut member = Member {
             guard: Some(guard),
             shared: self.shared.clone(),
+            audit_inserted: 0,
         };
         let slot = member.guard.as_mut().expect("held until finished");
         match slot.as_mut() {
@@ -166,11 +215,19 @@ impl Batcher {
                     tx,
                     done: Vec::new(),
                     savepoint: false,
+                    audit: BatchAudit::default(),
+                    cache: BatchCache::default(),
                 });
             }
             Some(open) => {
+                let statement = if open.savepoint {
+                    NEXT_SAVEPOINT
+                } else {
+                    SAVEPOINT
+                };
+                sqlx::raw_sql(statement).execute(&mut *open.tx).await?;
                 open.savepoint = true;
-                sqlx::query(SAVEPOINT).execute(&mut *open.tx).await?;
+                member.audit_inserted = open.audit.inserted;
             }
         }
         Ok(member)
@@ -195,6 +252,9 @@ impl Batcher {
 pub(crate) struct Member {
     guard: Option<OwnedMutexGuard<Slot>>,
     shared: Arc<Shared>,
+    /// How many of the batch's audit entries were inserted when this member began: a rollback
+    /// of this member undoes the inserts made after it.
+    audit_inserted: usize,
 }
 
 impl Member {
@@ -213,19 +273,23 @@ impl Member {
     }
 
     /// Ends this member's work as part of the batch: `changes` (numbered `seq` in the change
-    /// log) reach the listener after the batch's COMMIT. Returns once the batch is durable.
+    /// log) reach the listener after the batch's COMMIT, `audit` is the batch's to insert.
+    /// Returns once the batch is durable. Nothing here can fail before the member is counted
+    /// as done, so its entries are never both handed over and rolled back.
     pub(crate) async fn commit(
         mut self,
         changes: Vec<Change>,
         seq: Option<u64>,
         narrows: bool,
+        audit: MemberAudit,
     ) -> Result<()> {
         let shared = self.shared.clone();
         let open = self.open_mut();
-        if open.savepoint {
-            sqlx::query(RELEASE).execute(&mut *open.tx).await?;
-            open.savepoint = false;
+        open.audit.entries.extend(audit.entries);
+        if audit.head.is_some() {
+            open.audit.head = audit.head;
         }
+        open.audit.head_moved |= audit.head_moved;
         let hand_over = !narrows
             && open.done.len() + 1 < shared.max_members.load(Ordering::Relaxed)
             && shared.waiting.load(Ordering::Acquire) > 0;
@@ -270,13 +334,13 @@ impl Drop for Member {
             return;
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(abandon(guard, self.shared.clone()));
+            runtime.spawn(abandon(guard, self.shared.clone(), self.audit_inserted));
         }
     }
 }
 
 /// Undoes the running member's work; the batch continues with the next writer, or commits.
-async fn abandon(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) {
+async fn abandon(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>, audit_inserted: usize) {
     let Some(open) = guard.as_mut() else {
         return;
     };
@@ -285,40 +349,53 @@ async fn abandon(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) {
         *guard = None;
         return;
     }
-    if let Err(e) = undo_member(&mut open.tx).await {
-        fail_batch(guard, &e);
+    if let Err(e) = sqlx::raw_sql(UNDO_MEMBER).execute(&mut *open.tx).await {
+        fail_batch(guard, &StoreError::from(e));
         return;
     }
     open.savepoint = false;
+    open.audit.inserted = audit_inserted;
+    // What it read may include what it wrote, now undone.
+    open.cache = BatchCache::default();
     if shared.waiting.load(Ordering::Acquire) == 0 {
         let _ = commit_batch(guard, shared).await;
     }
 }
 
-async fn undo_member(tx: &mut sqlx::Transaction<'static, Db>) -> Result<()> {
-    sqlx::query(ROLLBACK_MEMBER).execute(&mut **tx).await?;
-    sqlx::query(RELEASE).execute(&mut **tx).await?;
-    Ok(())
-}
-
 /// Rolls the whole batch back and tells every member it failed.
 fn fail_batch(mut guard: OwnedMutexGuard<Slot>, why: &StoreError) {
-    let failed = Failed::from(why);
     if let Some(open) = guard.take() {
-        for done in open.done {
-            if let Some(answer) = done.answer {
-                let _ = answer.send(Err(failed.clone()));
-            }
+        fail_members(open.done, why);
+    }
+}
+
+/// Tells every finished member waiting for the batch that it failed.
+fn fail_members(done: Vec<Done>, why: &StoreError) {
+    let failed = Failed::from(why);
+    for d in done {
+        if let Some(answer) = d.answer {
+            let _ = answer.send(Err(failed.clone()));
         }
     }
 }
 
-/// COMMIT, then every member's changes to the listener in order, then the answers; the slot
-/// is released only after the report, so the next writer decides on an index that has them.
+/// The batch's audit entries and head, then COMMIT, then every member's changes to the
+/// listener in order, then the answers; the slot is released only after the report, so the
+/// next writer decides on an index that has them.
 async fn commit_batch(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) -> Result<()> {
-    let Some(Open { tx, done, .. }) = guard.take() else {
+    let Some(Open {
+        mut tx,
+        done,
+        audit,
+        ..
+    }) = guard.take()
+    else {
         return Ok(());
     };
+    if let Err(e) = super::shared::finish_audit(&mut tx, &audit).await {
+        fail_members(done, &e);
+        return Err(e);
+    }
     let journal = &shared.journal;
     let listener = journal
         .listener()
@@ -329,12 +406,7 @@ async fn commit_batch(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) -> 
     };
     if let Err(e) = tx.commit().await {
         let e = StoreError::from(e);
-        let failed = Failed::from(&e);
-        for d in done {
-            if let Some(answer) = d.answer {
-                let _ = answer.send(Err(failed.clone()));
-            }
-        }
+        fail_members(done, &e);
         return Err(e);
     }
     if let Some(listener) = &listener {

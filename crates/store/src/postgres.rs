@@ -411,20 +411,19 @@ pub(crate) async fn log_changes(
     changes: &[Change],
 ) -> Result<Option<u64>> {
     let body = serde_json::to_string(changes).expect("changes always serialize");
+    // Numbered, logged and announced in one round trip (the notification leaves at COMMIT;
+    // `pg_notify` returns void, cast to the empty text the filter keeps).
     let seq: i64 = sqlx::query_scalar(
         "WITH next AS (UPDATE audit_head SET change_seq = change_seq + 1 WHERE id = 1 \
-         RETURNING change_seq) \
-         INSERT INTO change_log (seq, body, created_at) \
+         RETURNING change_seq), \
+         logged AS (INSERT INTO change_log (seq, body, created_at) \
          SELECT change_seq, $1, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT \
-         FROM next RETURNING seq",
+         FROM next RETURNING seq) \
+         SELECT seq FROM logged WHERE pg_notify($2, seq::text)::text = ''",
     )
     .bind(body)
+    .bind(CHANNEL)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(seq.to_string())
-        .execute(&mut *tx)
-        .await?;
     Ok(Some(seq as u64))
 }

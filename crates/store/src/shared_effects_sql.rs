@@ -524,6 +524,9 @@ impl EffectsTx for SqlTx {
             .execute(&mut *self.tx)
             .await
             .map_err(conflict_on_unique("subscription"))?;
+        if let Some(cache) = self.batch_cache() {
+            cache.subscriptions = None;
+        }
         Ok(())
     }
 
@@ -538,13 +541,21 @@ impl EffectsTx for SqlTx {
     }
 
     async fn list_subscriptions(&mut self) -> Result<Vec<SubscriptionRow>> {
+        if let Some(kept) = self.batch_cache().and_then(|c| c.subscriptions.as_ref()) {
+            return Ok(kept.clone());
+        }
         let rows =
             sqlx::query("SELECT id, data, created_at FROM subscriptions ORDER BY created_at, id")
                 .fetch_all(&mut *self.tx)
                 .await?;
-        rows.iter()
+        let subscriptions: Vec<SubscriptionRow> = rows
+            .iter()
             .map(|r| subscription_from_row(self, r))
-            .collect()
+            .collect::<Result<_>>()?;
+        if let Some(cache) = self.batch_cache() {
+            cache.subscriptions = Some(subscriptions.clone());
+        }
+        Ok(subscriptions)
     }
 
     async fn delete_subscription(&mut self, id: Uuid) -> Result<bool> {
@@ -552,6 +563,9 @@ impl EffectsTx for SqlTx {
             .bind(id.to_string())
             .execute(&mut *self.tx)
             .await?;
+        if let Some(cache) = self.batch_cache() {
+            cache.subscriptions = None;
+        }
         Ok(done.rows_affected() == 1)
     }
 

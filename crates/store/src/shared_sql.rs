@@ -124,6 +124,14 @@ impl SqlTx {
             })
     }
 
+    /// The batch's reads of rarely written tables, for a member of a group-commit batch.
+    pub(super) fn batch_cache(&mut self) -> Option<&mut super::batch::BatchCache> {
+        match &mut self.tx {
+            Conn::Member(member) => Some(&mut member.open_mut().cache),
+            Conn::Own(_) => None,
+        }
+    }
+
     /// Journals a change that may take access away (a removal, an update, a revocation).
     pub(super) fn record(&mut self, change: Change) {
         if self.journal.is_some() {
@@ -132,56 +140,22 @@ impl SqlTx {
         }
     }
 
-    /// Inserts the entries appended since the last flush: the log rows, their targets and
-    /// their names, one statement each.
+    /// Inserts the entries appended since the last flush, after those the batch's finished
+    /// members left (their sequences come first).
     async fn flush_audit(&mut self) -> Result<()> {
+        if let Conn::Member(member) = &mut self.tx {
+            let open = member.open_mut();
+            let batch = &mut open.audit;
+            if batch.inserted < batch.entries.len() {
+                insert_audit(&mut open.tx, &batch.entries[batch.inserted..]).await?;
+                batch.inserted = batch.entries.len();
+            }
+        }
         if self.pending_audit.is_empty() {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending_audit);
-        let mut q = QueryBuilder::<Db>::new(
-            "INSERT INTO audit_log (sequence, id, activity_at, category, activity, initiator_id, data) ",
-        );
-        q.push_values(&pending, |mut row, p| {
-            let c = &p.columns;
-            row.push_bind(c.sequence)
-                .push_bind(&c.id)
-                .push_bind(c.activity_at_micros)
-                .push_bind(&c.category)
-                .push_bind(&c.activity)
-                .push_bind(&c.initiator_id)
-                .push_bind(&p.data);
-        });
-        q.build().execute(&mut *self.tx).await?;
-        let targets: Vec<(i64, &String)> = pending
-            .iter()
-            .flat_map(|p| p.columns.target_ids.iter().map(|t| (p.columns.sequence, t)))
-            .collect();
-        if !targets.is_empty() {
-            let mut q = QueryBuilder::<Db>::new("INSERT INTO audit_targets (sequence, target_id) ");
-            q.push_values(&targets, |mut row, (sequence, target)| {
-                row.push_bind(*sequence).push_bind(*target);
-            });
-            q.build().execute(&mut *self.tx).await?;
-        }
-        let names: Vec<(i64, &str, &String)> = pending
-            .iter()
-            .flat_map(|p| {
-                let c = &p.columns;
-                c.actor_names
-                    .iter()
-                    .map(|n| (c.sequence, AUDIT_ACTOR, n))
-                    .chain(c.target_names.iter().map(|n| (c.sequence, AUDIT_TARGET, n)))
-            })
-            .collect();
-        if !names.is_empty() {
-            let mut q = QueryBuilder::<Db>::new("INSERT INTO audit_names (kind, name, sequence) ");
-            q.push_values(&names, |mut row, (sequence, kind, name)| {
-                row.push_bind(*kind).push_bind(*name).push_bind(*sequence);
-            });
-            q.build().execute(&mut *self.tx).await?;
-        }
-        Ok(())
+        insert_audit(&mut self.tx, &pending).await
     }
 
     /// Journals a change that can only add (an insert): the members of a batch after it may
@@ -244,7 +218,7 @@ fn push_prefixes(q: &mut QueryBuilder<Db>, columns: &[&'static str], prefix: &st
 
 /// The kinds of `audit_names` rows: the initiator's names, the targets' names.
 /// An audit entry sealed in a transaction, waiting to be inserted with the others.
-struct PendingEntry {
+pub(super) struct PendingEntry {
     columns: eligo_core::audit::IndexColumns,
     data: String,
 }
@@ -252,6 +226,87 @@ struct PendingEntry {
 /// Pending entries are inserted at commit, before a read of the audit tables, or when this
 /// many wait (each statement's parameters stay far below both databases' limits).
 const AUDIT_FLUSH_AT: usize = 64;
+
+/// Inserts sealed entries: the log rows, their targets and their names, one statement each
+/// per `AUDIT_FLUSH_AT` entries.
+async fn insert_audit(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    entries: &[PendingEntry],
+) -> Result<()> {
+    for pending in entries.chunks(AUDIT_FLUSH_AT) {
+        let mut q = QueryBuilder::<Db>::new(
+            "INSERT INTO audit_log (sequence, id, activity_at, category, activity, initiator_id, data) ",
+        );
+        q.push_values(pending, |mut row, p| {
+            let c = &p.columns;
+            row.push_bind(c.sequence)
+                .push_bind(&c.id)
+                .push_bind(c.activity_at_micros)
+                .push_bind(&c.category)
+                .push_bind(&c.activity)
+                .push_bind(&c.initiator_id)
+                .push_bind(&p.data);
+        });
+        q.build().execute(&mut *conn).await?;
+        let targets: Vec<(i64, &String)> = pending
+            .iter()
+            .flat_map(|p| p.columns.target_ids.iter().map(|t| (p.columns.sequence, t)))
+            .collect();
+        if !targets.is_empty() {
+            let mut q = QueryBuilder::<Db>::new("INSERT INTO audit_targets (sequence, target_id) ");
+            q.push_values(&targets, |mut row, (sequence, target)| {
+                row.push_bind(*sequence).push_bind(*target);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        let names: Vec<(i64, &str, &String)> = pending
+            .iter()
+            .flat_map(|p| {
+                let c = &p.columns;
+                c.actor_names
+                    .iter()
+                    .map(|n| (c.sequence, AUDIT_ACTOR, n))
+                    .chain(c.target_names.iter().map(|n| (c.sequence, AUDIT_TARGET, n)))
+            })
+            .collect();
+        if !names.is_empty() {
+            let mut q = QueryBuilder::<Db>::new("INSERT INTO audit_names (kind, name, sequence) ");
+            q.push_values(&names, |mut row, (sequence, kind, name)| {
+                row.push_bind(*kind).push_bind(*name).push_bind(*sequence);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the audit chain's new head.
+async fn write_audit_head(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    (sequence, hash): &(i64, String),
+) -> Result<()> {
+    sqlx::query("UPDATE audit_head SET sequence = $1, hash = $2 WHERE id = 1")
+        .bind(sequence)
+        .bind(hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A group-commit batch's audit, just before its COMMIT: the entries not inserted yet, and
+/// the head after them.
+pub(super) async fn finish_audit(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    audit: &super::batch::BatchAudit,
+) -> Result<()> {
+    insert_audit(&mut *tx, &audit.entries[audit.inserted..]).await?;
+    if audit.head_moved
+        && let Some(head) = &audit.head
+    {
+        write_audit_head(&mut *tx, head).await?;
+    }
+    Ok(())
+}
 
 const AUDIT_ACTOR: &str = "actor";
 const AUDIT_TARGET: &str = "target";
@@ -1011,12 +1066,20 @@ impl Tx for SqlTx {
     }
 
     async fn get_role_definition(&mut self, id: Uuid) -> Result<Option<RoleDefinition>> {
+        if let Some(role) = self.batch_cache().and_then(|c| c.roles.get(&id)) {
+            return Ok(Some(role.clone()));
+        }
         let row = sqlx::query("SELECT data FROM role_definitions WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *self.tx)
             .await?;
-        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
-            .transpose()
+        let role: Option<RoleDefinition> = row
+            .map(|r| from_json(&r.try_get::<String, _>(0)?))
+            .transpose()?;
+        if let (Some(role), Some(cache)) = (&role, self.batch_cache()) {
+            cache.roles.insert(id, role.clone());
+        }
+        Ok(role)
     }
 
     async fn list_role_definitions(&mut self, query: &RoleQuery) -> Result<Vec<RoleDefinition>> {
@@ -1273,12 +1336,20 @@ impl Tx for SqlTx {
     }
 
     async fn get_policy(&mut self, id: &str) -> Result<Option<RolePolicy>> {
+        if let Some(policy) = self.batch_cache().and_then(|c| c.policies.get(id)) {
+            return Ok(policy.clone());
+        }
         let row = sqlx::query("SELECT data FROM role_policies WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *self.tx)
             .await?;
-        row.map(|r| from_json(&r.try_get::<String, _>(0)?))
-            .transpose()
+        let policy: Option<RolePolicy> = row
+            .map(|r| from_json(&r.try_get::<String, _>(0)?))
+            .transpose()?;
+        if let Some(cache) = self.batch_cache() {
+            cache.policies.insert(id.to_string(), policy.clone());
+        }
+        Ok(policy)
     }
 
     async fn list_policies(&mut self) -> Result<Vec<RolePolicy>> {
@@ -1302,6 +1373,9 @@ impl Tx for SqlTx {
         .bind(to_json(policy))
         .execute(&mut *self.tx)
         .await?;
+        if let Some(cache) = self.batch_cache() {
+            cache.policies.remove(&policy.id);
+        }
         Ok(())
     }
 
@@ -1495,6 +1569,13 @@ impl Tx for SqlTx {
         if let Some(head) = &self.head {
             return Ok(head.clone());
         }
+        // In a batch, the head the finished members left (the row is written at COMMIT).
+        if let Conn::Member(member) = &self.tx
+            && let Some(head) = &member.open().audit.head
+        {
+            self.head = Some(head.clone());
+            return Ok(head.clone());
+        }
         let row = sqlx::query("SELECT sequence, hash FROM audit_head WHERE id = 1")
             .fetch_one(&mut *self.tx)
             .await?;
@@ -1510,21 +1591,23 @@ impl Tx for SqlTx {
             let changes = self.changes.clone();
             hook.before_commit(&mut *self, &changes).await?;
         }
-        self.flush_audit().await?;
-        if self.head_moved
-            && let Some((sequence, hash)) = &self.head
-        {
-            sqlx::query("UPDATE audit_head SET sequence = $1, hash = $2 WHERE id = 1")
-                .bind(sequence)
-                .bind(hash)
-                .execute(&mut *self.tx)
-                .await?;
+        // A batch member's entries and head go to the batch, inserted once before its COMMIT.
+        if let Conn::Own(_) = &self.tx {
+            self.flush_audit().await?;
+            if self.head_moved
+                && let Some(head) = &self.head
+            {
+                write_audit_head(&mut self.tx, head).await?;
+            }
         }
         let SqlTx {
             mut tx,
             journal,
             changes,
             narrows,
+            head,
+            head_moved,
+            pending_audit,
             ..
         } = *self;
         let seq = match &journal {
@@ -1532,7 +1615,14 @@ impl Tx for SqlTx {
             _ => None,
         };
         match (tx, journal) {
-            (Conn::Member(member), _) => member.commit(changes, seq, narrows).await?,
+            (Conn::Member(member), _) => {
+                let audit = super::batch::MemberAudit {
+                    head,
+                    head_moved,
+                    entries: pending_audit,
+                };
+                member.commit(changes, seq, narrows, audit).await?
+            }
             (Conn::Own(tx), None) => tx.commit().await?,
             (Conn::Own(tx), Some(journal)) => journal.commit(changes, seq, tx.commit()).await?,
         }

@@ -296,3 +296,198 @@ contract!(
     a_waiter_that_gives_up_does_not_strand_the_batch_sqlite,
     a_waiter_that_gives_up_does_not_strand_the_batch_postgres,
 );
+
+/// The batch appends the audit chain once, before its COMMIT. A member that reads the audit
+/// tables meanwhile sees the entries of the members before it (they are inserted for its read);
+/// when that member then fails, its rollback takes those inserts with it, and the COMMIT makes
+/// them again: the chain holds every committed member's entry once, in order, and verifies.
+async fn a_member_reading_the_audit_sees_the_batch_and_its_failure_loses_nothing(
+    store: Arc<dyn Store>,
+) {
+    let mut first = write(&store).await;
+    first.insert_user(&user(1, "u1@x.com", "U1")).await.unwrap();
+    first
+        .append_audit(event(1, Category::UserManagement, "Add user"))
+        .await
+        .unwrap();
+    let second = writer(&store, 2, false);
+    until_waiting(&store, 1).await;
+    // A reader of the audit that then refuses: it sees entries 1 and 2 (and its own), then fails.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let reading = {
+        let (store, seen) = (store.clone(), seen.clone());
+        tokio::spawn(async move {
+            let mut tx = store.write().await?;
+            tx.append_audit(event(3, Category::UserManagement, "Add user"))
+                .await?;
+            let entries = tx.audit_after(0, 100).await?;
+            seen.lock()
+                .unwrap()
+                .extend(entries.iter().map(|e| e.sequence));
+            Err::<(), _>(StoreError::Conflict("refused after reading".into()))
+        })
+    };
+    until_waiting(&store, 2).await;
+    let fourth = writer(&store, 4, false);
+    until_waiting(&store, 3).await;
+    commit(first).await;
+    within("second", second).await.unwrap().unwrap();
+    assert!(within("reader", reading).await.unwrap().is_err());
+    within("fourth", fourth).await.unwrap().unwrap();
+
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![1, 2, 3],
+        "the reader saw the batch's entries before its own"
+    );
+    let mut tx = read(&store).await;
+    let entries = tx.audit_after(0, 100).await.unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        vec![1, 2, 3],
+        "the failed reader's entry is gone, the others once each, without a gap"
+    );
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| e.activity_date_time)
+            .collect::<Vec<_>>(),
+        vec![t(1), t(2), t(4)],
+        "the entries of writers 1, 2 and 4"
+    );
+    let mut verifier = eligo_core::audit::ChainVerifier::new();
+    let (sequence, head) = tx.audit_head().await.unwrap();
+    assert_eq!(
+        sequence, 3,
+        "the head row was written once, after the last entry"
+    );
+    eligo_store::feed_audit_verifier(&mut *tx, &mut verifier, 0)
+        .await
+        .unwrap();
+    let verdict = verifier.finish(Some(&head));
+    assert!(verdict.valid, "the chain verifies: {verdict:?}");
+}
+contract!(
+    a_member_reading_the_audit_sees_the_batch_and_its_failure_loses_nothing =>
+    a_member_reading_the_audit_sees_the_batch_and_its_failure_loses_nothing_sqlite,
+    a_member_reading_the_audit_sees_the_batch_and_its_failure_loses_nothing_postgres,
+);
+
+/// Role settings and subscriptions read in a batch are kept for it, but never past a change:
+/// a member's write drops what was kept, and a member that read its own write and then failed
+/// leaves nothing of it behind for the members after it.
+async fn what_a_batch_keeps_of_its_reads_follows_its_members_writes_and_failures(
+    store: Arc<dyn Store>,
+) {
+    use eligo_core::policy::{RolePolicy, ScopeType};
+    use eligo_store::SubscriptionRow;
+    let policy = RolePolicy::default_for(
+        ScopeType::DirectoryRole,
+        "/",
+        eligo_core::roles::ids::GLOBAL_ADMINISTRATOR,
+    );
+    let mut strict = policy.clone();
+    strict
+        .rules
+        .approval_end_user_assignment
+        .is_approval_required = true;
+    let subscription = |n: u128| SubscriptionRow {
+        id: id(0x5b00 + n),
+        data: serde_json::json!({ "url": format!("https://hooks.example/{n}") }),
+        created_at: t(n as i64),
+    };
+    let before = store.group_commits();
+
+    // The first member reads both (nothing stored yet), so the batch keeps "none".
+    let mut first = write(&store).await;
+    assert_eq!(first.get_policy(&policy.id).await.unwrap(), None);
+    assert!(first.list_subscriptions().await.unwrap().is_empty());
+    first.insert_user(&user(1, "u1@x.com", "U1")).await.unwrap();
+
+    // Writes both, reads its own writes back (kept by the batch), then fails.
+    let failing = {
+        let (store, strict, s1) = (store.clone(), strict.clone(), subscription(1));
+        tokio::spawn(async move {
+            let mut tx = store.write().await?;
+            tx.put_policy(&strict, 1).await?;
+            tx.insert_subscription(&s1).await?;
+            assert_eq!(tx.get_policy(&strict.id).await?, Some(strict.clone()));
+            assert_eq!(tx.list_subscriptions().await?, vec![s1]);
+            Err::<(), _>(StoreError::Conflict("refused".into()))
+        })
+    };
+    until_waiting(&store, 1).await;
+    // Sees neither of the failed member's writes, then changes the settings for real.
+    let changing = {
+        let (store, strict) = (store.clone(), strict.clone());
+        tokio::spawn(async move {
+            let mut tx = store.write().await?;
+            let seen = (
+                tx.get_policy(&strict.id).await?,
+                tx.list_subscriptions().await?,
+            );
+            tx.put_policy(&strict, 2).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(seen)
+        })
+    };
+    until_waiting(&store, 2).await;
+    // Sees the change, adds a subscription.
+    let adding = {
+        let (store, s2) = (store.clone(), subscription(2));
+        tokio::spawn(async move {
+            let mut tx = store.write().await?;
+            let seen = (
+                tx.get_policy(&policy.id).await?,
+                tx.list_subscriptions().await?,
+            );
+            tx.insert_subscription(&s2).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(seen)
+        })
+    };
+    until_waiting(&store, 3).await;
+    // Sees the subscription added before it.
+    let last = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await?;
+            let seen = tx.list_subscriptions().await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(seen)
+        })
+    };
+    until_waiting(&store, 4).await;
+    commit(first).await;
+
+    assert!(within("failing", failing).await.unwrap().is_err());
+    let (policy_seen, subscriptions_seen) = within("changing", changing).await.unwrap().unwrap();
+    assert_eq!(policy_seen, None, "the failed member's settings are gone");
+    assert!(
+        subscriptions_seen.is_empty(),
+        "the failed member's subscription is gone"
+    );
+    let (policy_seen, subscriptions_seen) = within("adding", adding).await.unwrap().unwrap();
+    assert_eq!(policy_seen, Some(strict.clone()), "the change before it");
+    assert!(subscriptions_seen.is_empty());
+    let seen = within("last", last).await.unwrap().unwrap();
+    assert_eq!(
+        seen,
+        vec![subscription(2)],
+        "the subscription added before it"
+    );
+    let after = store.group_commits();
+    assert_eq!(after.commits - before.commits, 1, "one batch: {after:?}");
+
+    let mut tx = read(&store).await;
+    assert_eq!(tx.get_policy(&strict.id).await.unwrap(), Some(strict));
+    assert_eq!(
+        tx.list_subscriptions().await.unwrap(),
+        vec![subscription(2)]
+    );
+}
+contract!(
+    what_a_batch_keeps_of_its_reads_follows_its_members_writes_and_failures =>
+    what_a_batch_keeps_of_its_reads_follows_its_members_writes_and_failures_sqlite,
+    what_a_batch_keeps_of_its_reads_follows_its_members_writes_and_failures_postgres,
+);

@@ -73,6 +73,8 @@ pub enum HotQuery {
     Schedules(ScheduleQuery),
     /// `relations_of_group`.
     RelationsOfGroup(Uuid, Relation),
+    /// `list_schedule_requests` with this query (first page).
+    Requests(RequestQuery),
 }
 
 /// Which schedules or requests a listing covers: directory roles, group accesses (PIM for

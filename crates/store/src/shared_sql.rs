@@ -191,6 +191,38 @@ pub(super) fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> Stor
     }
 }
 
+/// The requests `query` asks for, newest first; `prefix` is empty or the backend's EXPLAIN.
+fn requests_query(prefix: &str, query: &RequestQuery, page: Page) -> QueryBuilder<Db> {
+    let mut q = QueryBuilder::<Db>::new(prefix);
+    q.push("SELECT data FROM schedule_requests WHERE 1 = 1");
+    if let Some(kind) = query.kind {
+        q.push(" AND kind = ").push_bind(kind.as_str());
+    }
+    push_targets(&mut q, query.targets);
+    if let Some(principal) = query.principal_id {
+        q.push(" AND principal_id = ")
+            .push_bind(principal.to_string());
+    }
+    if let Some(role) = query.role_definition_id {
+        q.push(" AND role_definition_id = ")
+            .push_bind(role.to_string());
+    }
+    if let Some(scope) = &query.directory_scope_id {
+        q.push(" AND directory_scope_id = ")
+            .push_bind(scope.clone());
+    }
+    if let Some(status) = query.status {
+        q.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(created_by) = query.created_by {
+        q.push(" AND created_by = ")
+            .push_bind(created_by.to_string());
+    }
+    q.push(" ORDER BY created_at DESC, id DESC");
+    push_page(&mut q, page);
+    q
+}
+
 /// `display_name_lower` starts with `prefix`. substr avoids LIKE's wildcards in user input;
 /// the length is that of the lower-cased prefix (lower-casing can lengthen a string) and an
 /// INT4, because PostgreSQL has no substr(text, int, bigint).
@@ -1134,6 +1166,12 @@ impl Tx for SqlTx {
                 Some(mut q) => q.build().fetch_all(&mut *self.tx).await?,
                 None => Vec::new(),
             },
+            HotQuery::Requests(query) => {
+                requests_query(prefix, query, Page { top: 1, skip: 0 })
+                    .build()
+                    .fetch_all(&mut *self.tx)
+                    .await?
+            }
             HotQuery::RelationsOfGroup(group, relation) => {
                 // Both parts are constants of this file.
                 sqlx::query(sqlx::AssertSqlSafe(format!("{prefix}{RELATIONS_OF_GROUP}")))
@@ -1263,32 +1301,7 @@ impl Tx for SqlTx {
         query: &RequestQuery,
         page: Page,
     ) -> Result<Vec<ScheduleRequest>> {
-        let mut q = QueryBuilder::<Db>::new("SELECT data FROM schedule_requests WHERE 1 = 1");
-        if let Some(kind) = query.kind {
-            q.push(" AND kind = ").push_bind(kind.as_str());
-        }
-        push_targets(&mut q, query.targets);
-        if let Some(principal) = query.principal_id {
-            q.push(" AND principal_id = ")
-                .push_bind(principal.to_string());
-        }
-        if let Some(role) = query.role_definition_id {
-            q.push(" AND role_definition_id = ")
-                .push_bind(role.to_string());
-        }
-        if let Some(scope) = &query.directory_scope_id {
-            q.push(" AND directory_scope_id = ")
-                .push_bind(scope.clone());
-        }
-        if let Some(status) = query.status {
-            q.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(created_by) = query.created_by {
-            q.push(" AND created_by = ")
-                .push_bind(created_by.to_string());
-        }
-        q.push(" ORDER BY created_at DESC, id DESC");
-        push_page(&mut q, page);
+        let mut q = requests_query("", query, page);
         rows_to(q.build().fetch_all(&mut *self.tx).await?)
     }
 

@@ -229,6 +229,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0023_oidc_pending.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            24,
+            "requests of a principal".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0024_requests_of_a_principal.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -133,6 +133,47 @@ async fn hot_reads_use_their_index(store: Arc<dyn Store>) {
         );
         assert!(!full_scan(&plan, "group_relations"), "{plan}");
     }
+    drop(tx);
+
+    // The open-request check of every activation: one principal's pending requests for one
+    // role, among 3,000 requests of 400 principals, two thirds of them pending.
+    let mut tx = write(&store).await;
+    for n in 0..3_000u128 {
+        let mut request =
+            crate::requests::request(300_000 + n, id(20_000 + n % USERS), t(n as i64));
+        if n % 3 != 0 {
+            request.status = eligo_core::request::RequestStatus::PendingApproval;
+        }
+        tx.insert_schedule_request(&request).await.unwrap();
+    }
+    commit(tx).await;
+    let mut tx = read(&store).await;
+    let asked = crate::requests::request(0, id(20_007), t(0));
+    let query = eligo_store::RequestQuery {
+        kind: Some(asked.kind),
+        principal_id: Some(asked.principal_id),
+        role_definition_id: Some(asked.role_definition_id),
+        directory_scope_id: Some(asked.directory_scope_id.clone()),
+        status: Some(eligo_core::request::RequestStatus::PendingApproval),
+        ..Default::default()
+    };
+    let plan = tx
+        .explain(&HotQuery::Requests(query.clone()))
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(
+        plan.contains("schedule_requests_principal"),
+        "one principal's pending requests must be read through its index, not every pending one:\n{plan}"
+    );
+    assert!(!full_scan(&plan, "schedule_requests"), "{plan}");
+    let got = tx
+        .list_schedule_requests(&query, eligo_store::Page::ALL)
+        .await
+        .unwrap();
+    assert!(!got.is_empty());
+    assert!(got.iter().all(|r| r.principal_id == id(20_007)
+        && r.status == eligo_core::request::RequestStatus::PendingApproval));
 }
 
 contract!(

@@ -41,7 +41,7 @@ fn ua() -> Uuid {
 }
 
 /// A self-activation by `principal` filed at `created`, already provisioned.
-fn request(n: u128, principal: Uuid, created: DateTime<Utc>) -> ScheduleRequest {
+pub(crate) fn request(n: u128, principal: Uuid, created: DateTime<Utc>) -> ScheduleRequest {
     ScheduleRequest {
         id: id(n),
         kind: RequestKind::Assignment,

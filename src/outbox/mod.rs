@@ -10,6 +10,7 @@
 pub mod backoff;
 pub mod delivery;
 pub mod jobs;
+pub mod pushed;
 pub mod worker;
 
 pub use jobs::Payload;

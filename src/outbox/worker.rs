@@ -1,18 +1,22 @@
 //! Delivering outbox jobs: claim what is due (a lease, so a crashed worker's jobs come back;
-//! each claim names this server's `ELIGO_SERVER_ID`), deliver them concurrently, then record
-//! every outcome and its consequences (what was pushed downstream, audit entries, connector
-//! health) in one transaction.
+//! each claim names this server's `ELIGO_SERVER_ID`), deliver them concurrently (the member
+//! jobs of a mapping together, `provisioning::members`), and record the outcomes and their
+//! consequences (what was pushed downstream, audit entries, connector health) as they arrive:
+//! whatever has arrived when one record commits goes into the next, in one transaction of a
+//! few set-based statements. The next claim waits until the whole batch is recorded, so a
+//! member is never pushed by two batches at once.
 //!
 //! The loop sleeps until the next job is due and is woken by every commit that writes a job
 //! (the store's journal reports `JobEnqueued`), so a job runs within moments of its commit.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use eligo_store::{Job, JobOutcome, JobStatus};
 use tokio::sync::Semaphore;
+use tokio::sync::mpsc::UnboundedSender;
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -20,6 +24,8 @@ use crate::error::ApiResult;
 use crate::outbox::backoff;
 use crate::outbox::delivery::{Delivery, Effect, Failure};
 use crate::outbox::jobs::Payload;
+use crate::outbox::pushed::Pushed;
+use crate::provisioning::members::{self, MemberJob};
 
 /// Jobs claimed per transaction.
 const BATCH: i64 = 512;
@@ -63,8 +69,27 @@ pub async fn run_due(app: &AppState) -> ApiResult<Delivered> {
         if jobs.is_empty() {
             return Ok(total);
         }
-        let attempts = deliver_all(app, jobs).await;
-        let done = record(app, attempts).await?;
+        // Outcomes are recorded while the rest of the batch is still being delivered:
+        // whatever has arrived when the previous record is committed goes in the next one.
+        let (sink, mut arrived) = tokio::sync::mpsc::unbounded_channel();
+        let recording = async {
+            let mut done = Delivered::default();
+            while let Some(first) = arrived.recv().await {
+                let mut attempts = vec![first];
+                while let Ok(more) = arrived.try_recv() {
+                    attempts.push(more);
+                }
+                let part = record(app, attempts).await?;
+                done.delivered += part.delivered;
+                done.retried += part.retried;
+                done.failed += part.failed;
+            }
+            Ok::<_, crate::error::ApiError>(done)
+        };
+        // A failed record ends `recording` (what it had not recorded comes back after the
+        // lease); the deliveries still finish before the error is answered.
+        let ((), done) = tokio::join!(deliver_all(app, jobs, sink), recording);
+        let done = done?;
         total.delivered += done.delivered;
         total.retried += done.retried;
         total.failed += done.failed;
@@ -82,30 +107,64 @@ pub async fn run_due(app: &AppState) -> ApiResult<Delivered> {
     }
 }
 
-async fn deliver_all(app: &AppState, jobs: Vec<Job>) -> Vec<Attempt> {
+/// Delivers `jobs` concurrently, sending each attempt to `sink` as it ends.
+async fn deliver_all(app: &AppState, jobs: Vec<Job>, sink: UnboundedSender<Attempt>) {
     let limit = Arc::new(Semaphore::new(IN_FLIGHT));
+    // Member pushes have permits of their own: a whole-group job holding one of `limit` may
+    // wait for its mapping's lock, which a batch of member pushes holds until they are done.
+    let pushes = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut members: BTreeMap<Uuid, Vec<(Job, MemberJob)>> = BTreeMap::new();
     let mut set = tokio::task::JoinSet::new();
     for job in jobs {
+        let payload = Payload::from_job(&job.payload);
+        if let Ok(Payload::ProvisionMember {
+            mapping_id,
+            principal_id,
+            cause_at,
+        }) = payload
+        {
+            let member = MemberJob {
+                principal: principal_id,
+                cause_at,
+            };
+            members.entry(mapping_id).or_default().push((job, member));
+            continue;
+        }
         let app = app.clone();
         let limit = limit.clone();
+        let sink = sink.clone();
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            deliver(&app, job).await
+            // The recorder may have stopped (its transaction failed): the lease brings the job back.
+            let _ = sink.send(deliver(&app, job, payload).await);
         });
     }
-    let mut attempts = Vec::new();
+    for (mapping_id, batch) in members {
+        let app = app.clone();
+        let pushes = pushes.clone();
+        let sink = sink.clone();
+        set.spawn(async move {
+            let (jobs, asks): (Vec<Job>, Vec<MemberJob>) = batch.into_iter().unzip();
+            let mut jobs: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
+            let mut report = |i: usize, delivery: Delivery| {
+                if let Some(job) = jobs[i].take() {
+                    let _ = sink.send(Attempt { job, delivery });
+                }
+            };
+            members::deliver(&app, mapping_id, &asks, pushes, &mut report).await;
+        });
+    }
+    drop(sink);
     while let Some(done) = set.join_next().await {
-        match done {
-            Ok(attempt) => attempts.push(attempt),
-            // A panicking delivery leaves its job running; the lease brings it back.
-            Err(e) => tracing::error!(error = %e, "an outbox delivery panicked"),
+        // A panicking delivery leaves its jobs running; the lease brings them back.
+        if let Err(e) = done {
+            tracing::error!(error = %e, "an outbox delivery panicked");
         }
     }
-    attempts
 }
 
-async fn deliver(app: &AppState, job: Job) -> Attempt {
-    let payload = match Payload::from_job(&job.payload) {
+async fn deliver(app: &AppState, job: Job, payload: Result<Payload, String>) -> Attempt {
+    let payload = match payload {
         Ok(p) => p,
         Err(e) => {
             return Attempt {
@@ -115,11 +174,22 @@ async fn deliver(app: &AppState, job: Job) -> Attempt {
         }
     };
     let delivery = match &payload {
+        // Member jobs are delivered by mapping (`deliver_all`); one alone is a batch of one.
         Payload::ProvisionMember {
             mapping_id,
             principal_id,
             cause_at,
-        } => crate::provisioning::deliver::member(app, *mapping_id, *principal_id, *cause_at).await,
+        } => {
+            let ask = MemberJob {
+                principal: *principal_id,
+                cause_at: *cause_at,
+            };
+            let mut done = None;
+            let one = Arc::new(Semaphore::new(1));
+            let mut keep = |_: usize, d: Delivery| done = Some(d);
+            members::deliver(app, *mapping_id, &[ask], one, &mut keep).await;
+            done.unwrap_or_default()
+        }
         Payload::ProvisionGroup {
             mapping_id,
             cause_at,
@@ -177,8 +247,10 @@ async fn record(app: &AppState, attempts: Vec<Attempt>) -> ApiResult<Delivered> 
     // Each connector's last outcome in this batch decides its health.
     let mut health: HashMap<Uuid, Result<(), String>> = HashMap::new();
     let mut revoked = Vec::new();
-    // Delivered jobs are recorded together at the end (one statement, not one per job).
+    // Delivered jobs, and what they pushed, are recorded together at the end (a few
+    // statements for the batch, not one per job).
     let mut delivered = Vec::new();
+    let mut pushed = Pushed::default();
     for attempt in attempts {
         let kind = attempt.job.kind.clone();
         for effect in attempt.delivery.effects {
@@ -187,13 +259,8 @@ async fn record(app: &AppState, attempts: Vec<Attempt>) -> ApiResult<Delivered> 
                     mapping,
                     principal,
                     reference,
-                } => {
-                    tx.put_provisioned(mapping, principal, &reference, now)
-                        .await?
-                }
-                Effect::Unprovisioned { mapping, principal } => {
-                    tx.remove_provisioned(mapping, principal).await?;
-                }
+                } => pushed.put(mapping, principal, reference),
+                Effect::Unprovisioned { mapping, principal } => pushed.remove(mapping, principal),
                 Effect::Audit(event) => {
                     tx.append_audit(*event).await?;
                 }
@@ -261,6 +328,7 @@ async fn record(app: &AppState, attempts: Vec<Attempt>) -> ApiResult<Delivered> 
             }
         }
     }
+    pushed.record(&mut *tx, now).await?;
     tx.complete_delivered_jobs(&delivered, now).await?;
     for (connector, outcome) in health {
         crate::provisioning::health::record(&mut *tx, connector, outcome, now).await?;

@@ -16,13 +16,13 @@ use crate::connectors::{ConnectorError, Downstream, MemberIdentity};
 use crate::outbox::delivery::{Delivery, Effect, Failure};
 
 /// Everything a delivery needs, read in one snapshot.
-struct Loaded {
-    mapping: MappingRow,
-    connector: ConnectorRow,
-    client: Arc<dyn Downstream>,
+pub(super) struct Loaded {
+    pub mapping: MappingRow,
+    pub connector: ConnectorRow,
+    pub client: Arc<dyn Downstream>,
 }
 
-async fn load(app: &App, mapping_id: Uuid) -> Result<Option<Loaded>, Failure> {
+pub(super) async fn load(app: &App, mapping_id: Uuid) -> Result<Option<Loaded>, Failure> {
     let failure = |e: crate::error::ApiError| Failure::new(e.message);
     let mut tx = app.store.read().await.map_err(|e| failure(e.into()))?;
     let Some(mapping) = tx
@@ -101,26 +101,12 @@ fn event(
 pub const ADDED: &str = "Add member to group in downstream system (provisioning)";
 pub const REMOVED: &str = "Remove member from group in downstream system (provisioning)";
 
-/// `provision.member`: one principal in one mapped group.
-pub async fn member(
-    app: &App,
-    mapping_id: Uuid,
-    principal: Uuid,
-    cause_at: DateTime<Utc>,
-) -> Delivery {
-    let loaded = match load(app, mapping_id).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return Delivery::default(),
-        Err(f) => return Delivery::failed(f, None),
-    };
-    let connector = Some(loaded.connector.id);
-    // Members of one mapping are pushed side by side; a whole-group job or reconciliation
-    // waits for them (and they for it).
-    let _turn = app.connectors.shared(mapping_id).await;
-    match sync_member(app, &loaded, principal, cause_at).await {
-        Ok(effects) => Delivery::done(effects, connector),
-        Err(f) => Delivery::failed(f, connector),
-    }
+/// What Eligo knows of one member of a mapping, read after the mapping's lock is taken.
+pub(super) struct Known {
+    pub user: Option<User>,
+    /// The reference Eligo pushed for it, if any.
+    pub pushed: Option<String>,
+    pub group_name: Option<String>,
 }
 
 async fn sync_member(
@@ -130,7 +116,7 @@ async fn sync_member(
     cause_at: DateTime<Utc>,
 ) -> Result<Vec<Effect>, Failure> {
     let store_failure = |e: eligo_store::StoreError| Failure::new(e.to_string());
-    let (user, pushed, group_name) = {
+    let known = {
         let mut tx = app.store.read().await.map_err(store_failure)?;
         let user = tx.get_user(principal).await.map_err(store_failure)?;
         let pushed = tx
@@ -141,8 +127,28 @@ async fn sync_member(
             .get_group(loaded.mapping.group_id)
             .await
             .map_err(store_failure)?;
-        (user, pushed, group.map(|g| g.display_name))
+        Known {
+            user,
+            pushed,
+            group_name: group.map(|g| g.display_name),
+        }
     };
+    push_member(app, loaded, principal, known, cause_at).await
+}
+
+/// Makes `principal` downstream match what the access index says now, from what is `known`.
+pub(super) async fn push_member(
+    app: &App,
+    loaded: &Loaded,
+    principal: Uuid,
+    known: Known,
+    cause_at: DateTime<Utc>,
+) -> Result<Vec<Effect>, Failure> {
+    let Known {
+        user,
+        pushed,
+        group_name,
+    } = known;
     let now = app.clock.now();
     let wanted = user.is_some()
         && app

@@ -6,7 +6,8 @@
 //!   what it changed into provisioning jobs for the mapped groups it touches, so a crash after
 //!   the commit loses nothing;
 //! - `deliver` runs those jobs: it reads what Eligo wants *now* from the access index and makes
-//!   the downstream group match, recording what it pushed;
+//!   the downstream group match, recording what it pushed; `members` delivers the member jobs
+//!   of one claimed batch together (one read per mapping, one delivery per member);
 //! - `reconcile` compares each downstream group with Eligo's view on a timer and on demand,
 //!   removes strays and raises "Members added outside Eligo";
 //! - `registry` keeps one live client per connector; `health` what its last deliveries found.
@@ -16,6 +17,7 @@
 
 pub mod deliver;
 pub mod health;
+pub mod members;
 pub mod planner;
 pub mod reconcile;
 pub mod registry;

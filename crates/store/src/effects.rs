@@ -2,6 +2,8 @@
 //! connectors and the groups they provision, what was pushed downstream, webhook subscriptions,
 //! alerts, used one-click links, and keys Eligo generates for itself.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -166,6 +168,8 @@ pub trait EffectsTx: Send {
     // Outbox.
     /// Writes `job` unless a pending job has its coalesce key or any job its once key (false).
     async fn enqueue_job(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<bool>;
+    /// `enqueue_job` for each of `jobs`, one statement per few hundred; how many were written.
+    async fn enqueue_jobs(&mut self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<usize>;
     /// Claims up to `limit` jobs due at `now` (pending, or running with an expired lease), the
     /// earliest first, for `server`: each becomes running until `lease_until` with one more
     /// attempt. Called in a write transaction, so on PostgreSQL under the audit head's lock:
@@ -245,6 +249,24 @@ pub trait EffectsTx: Send {
     async fn get_provisioned(&mut self, mapping: Uuid, principal: Uuid) -> Result<Option<String>>;
     /// `(principal, reference)` Eligo pushed to this mapping's downstream group.
     async fn list_provisioned(&mut self, mapping: Uuid) -> Result<Vec<(Uuid, String)>>;
+    /// The references Eligo pushed to this mapping's downstream group for `principals` (one
+    /// without is absent), in one read per few hundred: a batch of member jobs reads them once.
+    async fn provisioned_refs(
+        &mut self,
+        mapping: Uuid,
+        principals: &[Uuid],
+    ) -> Result<HashMap<Uuid, String>>;
+    /// `put_provisioned` for many members of one mapping at `at`, one statement per few hundred
+    /// (a principal listed twice keeps its last reference).
+    async fn put_provisioned_many(
+        &mut self,
+        mapping: Uuid,
+        rows: &[(Uuid, String)],
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// `remove_provisioned` for many members of one mapping, one statement per few hundred;
+    /// how many were recorded.
+    async fn remove_provisioned_many(&mut self, mapping: Uuid, principals: &[Uuid]) -> Result<u64>;
 
     // Webhook subscriptions.
     async fn insert_subscription(&mut self, row: &SubscriptionRow) -> Result<()>;

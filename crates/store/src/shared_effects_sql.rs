@@ -1,6 +1,8 @@
 //! The SQL of every `EffectsTx` method, compiled once per backend like `shared_sql.rs` (each
 //! backend includes this file next to it, with its own `Db`).
 
+use std::collections::{BTreeMap, HashMap};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, QueryBuilder, Row};
@@ -19,6 +21,13 @@ use crate::seal::place;
 use crate::{Page, Result, StoreError, from_micros, micros};
 
 type DbRow = <Db as sqlx::Database>::Row;
+
+/// Rows (or keys) per statement in the set-based `provisioned` methods (4 binds a row stays far
+/// below either backend's limit on bound parameters).
+const PROVISIONED_CHUNK: usize = 500;
+
+/// Jobs per statement in `enqueue_jobs` (11 binds a row).
+const ENQUEUE_CHUNK: usize = 200;
 
 const JOB_COLUMNS: &str = "id, kind, payload, status, subject, attempts, next_attempt_at, \
      last_error, created_at, updated_at, delivered_at, claimed_by";
@@ -142,6 +151,40 @@ impl EffectsTx for SqlTx {
         let written = done.rows_affected() == 1;
         if written {
             self.record_addition(Change::JobEnqueued { due_at: job.due_at });
+        }
+        Ok(written)
+    }
+
+    async fn enqueue_jobs(&mut self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<usize> {
+        let mut written = 0;
+        for chunk in jobs.chunks(ENQUEUE_CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO outbox (id, kind, payload, status, coalesce_key, once_key, subject, \
+                 attempts, next_attempt_at, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut row, job| {
+                row.push_bind(job.id.to_string())
+                    .push_bind(job.kind.clone())
+                    .push_bind(to_json(&job.payload))
+                    .push_bind("pending")
+                    .push_bind(job.coalesce_key.clone())
+                    .push_bind(job.once_key.clone())
+                    .push_bind(job.subject.clone())
+                    .push_bind(0_i64)
+                    .push_bind(micros(job.due_at))
+                    .push_bind(micros(now))
+                    .push_bind(micros(now));
+            });
+            // Rows that collide with a job already there, or with one before them in this
+            // statement, are skipped, as `enqueue_job` skips them one by one.
+            q.push(" ON CONFLICT DO NOTHING RETURNING next_attempt_at");
+            let due: Vec<i64> = q.build_query_scalar().fetch_all(&mut *self.tx).await?;
+            written += due.len();
+            for at in due {
+                self.record_addition(Change::JobEnqueued {
+                    due_at: from_micros(at),
+                });
+            }
         }
         Ok(written)
     }
@@ -501,6 +544,74 @@ impl EffectsTx for SqlTx {
         .fetch_optional(&mut *self.tx)
         .await?;
         row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+    }
+
+    async fn provisioned_refs(
+        &mut self,
+        mapping: Uuid,
+        principals: &[Uuid],
+    ) -> Result<HashMap<Uuid, String>> {
+        let mut found = HashMap::with_capacity(principals.len());
+        for chunk in principals.chunks(PROVISIONED_CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
+                "SELECT principal_id, reference FROM provisioned WHERE mapping_id = ",
+            );
+            q.push_bind(mapping.to_string())
+                .push(" AND principal_id IN (");
+            let mut list = q.separated(", ");
+            for p in chunk {
+                list.push_bind(p.to_string());
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *self.tx).await? {
+                found.insert(parse_uuid(&r.try_get::<String, _>(0)?)?, r.try_get(1)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn put_provisioned_many(
+        &mut self,
+        mapping: Uuid,
+        rows: &[(Uuid, String)],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        // One row per principal: a statement may not upsert the same row twice.
+        let rows: BTreeMap<Uuid, &str> = rows.iter().map(|(p, r)| (*p, r.as_str())).collect();
+        let rows: Vec<(Uuid, &str)> = rows.into_iter().collect();
+        for chunk in rows.chunks(PROVISIONED_CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO provisioned (mapping_id, principal_id, reference, at) ",
+            );
+            q.push_values(chunk, |mut row, (principal, reference)| {
+                row.push_bind(mapping.to_string())
+                    .push_bind(principal.to_string())
+                    .push_bind(reference.to_string())
+                    .push_bind(micros(at));
+            });
+            q.push(
+                " ON CONFLICT (mapping_id, principal_id) \
+                 DO UPDATE SET reference = excluded.reference, at = excluded.at",
+            );
+            q.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn remove_provisioned_many(&mut self, mapping: Uuid, principals: &[Uuid]) -> Result<u64> {
+        let mut removed = 0;
+        for chunk in principals.chunks(PROVISIONED_CHUNK) {
+            let mut q = QueryBuilder::<Db>::new("DELETE FROM provisioned WHERE mapping_id = ");
+            q.push_bind(mapping.to_string())
+                .push(" AND principal_id IN (");
+            let mut list = q.separated(", ");
+            for p in chunk {
+                list.push_bind(p.to_string());
+            }
+            q.push(")");
+            removed += q.build().execute(&mut *self.tx).await?.rows_affected();
+        }
+        Ok(removed)
     }
 
     async fn list_provisioned(&mut self, mapping: Uuid) -> Result<Vec<(Uuid, String)>> {

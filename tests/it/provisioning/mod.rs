@@ -5,6 +5,7 @@
 
 mod api;
 mod ldap;
+mod ldap_expiry;
 mod scim;
 
 use axum::http::StatusCode;

@@ -67,6 +67,7 @@ mod feed;
 mod group_commit;
 mod history;
 mod outbox;
+mod outbox_sets;
 mod pim_alerts;
 mod plans;
 mod principals;

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 use eligo_core::directory::{PrincipalKind, Relation};
 use eligo_core::roles::RoleDefinition;
-use eligo_core::schedule::RoleSchedule;
+use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
 use uuid::Uuid;
 
 use crate::{Result, Tx};
@@ -59,6 +59,40 @@ pub enum Change {
 #[async_trait::async_trait]
 pub trait BeforeCommit: Send + Sync {
     async fn before_commit(&self, tx: &mut dyn Tx, changes: &[Change]) -> Result<()>;
+}
+
+/// What the access index needs of a schedule: its columns and whether it is an activation,
+/// not the whole record. `Tx::index_schedules` reads it at start (no record parsed); a
+/// committed `Change::Schedule` is narrowed to it, so both paths place the same thing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedSchedule {
+    pub id: Uuid,
+    pub kind: ScheduleKind,
+    pub principal_id: Uuid,
+    pub role_definition_id: Uuid,
+    pub directory_scope_id: String,
+    pub start: DateTime<Utc>,
+    pub end: Option<DateTime<Utc>>,
+    /// An end the scheduler has not processed yet (see `RoleSchedule::end_pending`).
+    pub end_pending: bool,
+    /// Activated by its holder (`AssignmentType::Activated`), not assigned.
+    pub activated: bool,
+}
+
+impl From<&RoleSchedule> for IndexedSchedule {
+    fn from(s: &RoleSchedule) -> Self {
+        IndexedSchedule {
+            id: s.id,
+            kind: s.kind,
+            principal_id: s.principal_id,
+            role_definition_id: s.role_definition_id,
+            directory_scope_id: s.directory_scope_id.clone(),
+            start: s.start_date_time,
+            end: s.end_date_time,
+            end_pending: s.end_pending,
+            activated: s.assignment_type == AssignmentType::Activated,
+        }
+    }
 }
 
 /// What the access index keeps of a principal.

@@ -35,7 +35,7 @@ use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::RoleSchedule;
 use uuid::Uuid;
 
-pub use changes::{BeforeCommit, Change, Listener, PrincipalRow};
+pub use changes::{BeforeCommit, Change, IndexedSchedule, Listener, PrincipalRow};
 pub use effects::*;
 pub use entitlement::{AssignmentQuery, AssignmentRequestQuery, EntitlementTx};
 pub use feed::{FeedStatus, HEARTBEAT as FEED_HEARTBEAT};
@@ -297,6 +297,17 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
     async fn insert_role_schedule(&mut self, schedule: &RoleSchedule) -> Result<()>;
     async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>>;
     async fn get_role_schedule(&mut self, id: Uuid) -> Result<Option<RoleSchedule>>;
+    /// How many schedules `index_schedules` would hand over (for the index to reserve room).
+    async fn count_index_schedules(&mut self, now: DateTime<Utc>) -> Result<usize>;
+    /// Every schedule the access index holds at `now` (no end, or an end after `now` that the
+    /// scheduler has not processed), narrowed to what the index needs (columns; no record
+    /// parsed), each handed to `each` as it is read: a million schedules are never all in
+    /// memory as rows. In no particular order.
+    async fn index_schedules(
+        &mut self,
+        now: DateTime<Utc>,
+        each: &mut (dyn FnMut(IndexedSchedule) + Send),
+    ) -> Result<()>;
     /// The database's plan for one of the hot reads, built exactly as its method runs it
     /// (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL `EXPLAIN`), one line per plan node: for the
     /// contract tests that assert which index a read uses.

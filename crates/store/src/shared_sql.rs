@@ -13,14 +13,14 @@ use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, Us
 use eligo_core::policy::RolePolicy;
 use eligo_core::request::ScheduleRequest;
 use eligo_core::roles::RoleDefinition;
-use eligo_core::schedule::RoleSchedule;
+use eligo_core::schedule::{RoleSchedule, ScheduleKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::Db;
-use crate::changes::{Change, Journal, PrincipalRow};
+use crate::changes::{Change, IndexedSchedule, Journal, PrincipalRow};
 use crate::seal::{Keyring, place};
 use crate::{
     AuditQuery, GroupQuery, HotQuery, Page, Principal, RequestQuery, Result, RoleQuery,
@@ -369,6 +369,37 @@ pub(super) fn push_page(q: &mut QueryBuilder<Db>, page: Page) {
 /// A schedule from a row of `data, start_pending, end_pending`. The flag columns are
 /// authoritative: rows written before migration 0003 have no flags in their JSON (serde
 /// defaults them to false) while the migration set their columns.
+/// The access index's narrow read of a schedule (see `Tx::index_schedules`). Whether it is an
+/// activation is in the record only; rather than parse every record, the text is matched:
+/// `to_json` writes `RoleSchedule` compactly with `assignmentType` as a bare field name, and
+/// a `"` inside any string value is escaped, so the pattern can only match that field.
+const INDEX_SCHEDULES: &str = "SELECT id, kind, principal_id, role_definition_id, \
+     directory_scope_id, start_at, end_at, end_pending, \
+     data LIKE '%\"assignmentType\":\"Activated\"%' FROM role_schedules";
+
+/// The schedules the index holds at `$1`: no end, or an end after `$1` not yet processed
+/// (`RoleSchedule::has_ended` and the index's rule for processed ends, in SQL).
+const INDEX_SCHEDULES_HELD: &str = "end_at IS NULL OR (end_pending AND end_at > $1)";
+
+fn indexed_schedule(row: &<Db as sqlx::Database>::Row) -> Result<IndexedSchedule> {
+    let kind = match row.try_get::<&str, _>(1)? {
+        "eligible" => ScheduleKind::Eligible,
+        "active" => ScheduleKind::Active,
+        other => return Err(StoreError::Corrupt(format!("schedule kind {other}"))),
+    };
+    Ok(IndexedSchedule {
+        id: parse_uuid(row.try_get(0)?)?,
+        kind,
+        principal_id: parse_uuid(row.try_get(2)?)?,
+        role_definition_id: parse_uuid(row.try_get(3)?)?,
+        directory_scope_id: row.try_get(4)?,
+        start: from_micros(row.try_get(5)?),
+        end: row.try_get::<Option<i64>, _>(6)?.map(from_micros),
+        end_pending: row.try_get(7)?,
+        activated: row.try_get(8)?,
+    })
+}
+
 fn schedule_from_row(row: &<Db as sqlx::Database>::Row) -> Result<RoleSchedule> {
     let mut schedule: RoleSchedule = from_json(&row.try_get::<String, _>(0)?)?;
     schedule.start_pending = row.try_get(1)?;
@@ -1195,6 +1226,30 @@ impl Tx for SqlTx {
         .fetch_optional(&mut *self.tx)
         .await?;
         row.as_ref().map(schedule_from_row).transpose()
+    }
+
+    async fn count_index_schedules(&mut self, now: DateTime<Utc>) -> Result<usize> {
+        let q = format!("SELECT COUNT(*) FROM role_schedules WHERE {INDEX_SCHEDULES_HELD}");
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(q))
+            .bind(micros(now))
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    async fn index_schedules(
+        &mut self,
+        now: DateTime<Utc>,
+        each: &mut (dyn FnMut(IndexedSchedule) + Send),
+    ) -> Result<()> {
+        use futures_util::TryStreamExt;
+        let q = format!("{INDEX_SCHEDULES} WHERE {INDEX_SCHEDULES_HELD}");
+        let query = sqlx::query(sqlx::AssertSqlSafe(q)).bind(micros(now));
+        let mut rows = query.fetch(&mut *self.tx);
+        while let Some(row) = rows.try_next().await? {
+            each(indexed_schedule(&row)?);
+        }
+        Ok(())
     }
 
     async fn update_role_schedule(&mut self, s: &RoleSchedule) -> Result<bool> {

@@ -20,7 +20,8 @@ use super::{BenchDb, Outcome, api};
 
 const SETUP_BATCH: usize = 2000;
 
-const ROLES: &[&str] = &[
+/// Built-in roles, Global Administrator first (also the cold-start benchmark's).
+pub(super) const ROLES: &[&str] = &[
     ids::GLOBAL_ADMINISTRATOR,
     ids::PRIVILEGED_ROLE_ADMINISTRATOR,
     ids::USER_ADMINISTRATOR,

@@ -14,6 +14,8 @@
 //!   many users and grants (PIM for Groups schedules over many groups among them).
 //! - `scim`: an identity provider pushing users and groups through the inbound SCIM server.
 //! - `ldap-import`: an LDAP connector importing users and groups from a slapd it starts.
+//! - `cold-start` (and its timed half `cold-start-open`): a server starting on a store of a
+//!   million schedules, timed and measured in a child process, its answers checked.
 //! - `gen` and `check`: the effective-access index (no database): `gen` writes a generated
 //!   workload, `check` builds the index from a workload file, verifies every query's expected
 //!   answer against the index and a plain reference evaluator (`reference`), and times both.
@@ -22,6 +24,7 @@ mod activations;
 mod alert_scan;
 mod check;
 mod checkpoints;
+mod cold_start;
 mod expiry;
 mod r#gen;
 mod group_members;
@@ -192,6 +195,36 @@ pub enum BenchCommand {
         /// Writes through the first server (half timed each way).
         #[arg(long, default_value_t = 1000)]
         rounds: usize,
+    },
+    /// A server starting on a full store: fills a fresh store (users, nested groups, owners,
+    /// memberships, --assignments role and PIM for Groups schedules, sessions), then times in
+    /// a child process what `eligo serve` does before it answers a check, with that process's
+    /// peak memory, and checks a sample of answers against the generated facts.
+    ColdStart {
+        /// Database URL (a fresh database); default: a fresh SQLite file in a temporary directory.
+        #[arg(long, env = "ELIGO_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        /// Groups (a tenth role-assignable; the others nested in chains).
+        #[arg(long, default_value_t = 10_000)]
+        groups: usize,
+        /// Role and PIM for Groups schedules (a tenth already over).
+        #[arg(long, default_value_t = 1_000_000)]
+        assignments: usize,
+        /// Keep the filled store and the sample, and print the `cold-start-open` command that
+        /// times another start on them.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// The timed half of `cold-start`: starts over a store `cold-start --keep` filled, reports
+    /// the time and this process's peak memory, and asks the sample.
+    ColdStartOpen {
+        #[arg(long)]
+        database_url: String,
+        /// The sample `cold-start` wrote (questions with their answers).
+        #[arg(long, value_name = "FILE")]
+        sample: PathBuf,
     },
     /// Audited writes per second and their latency, then audit verification cost.
     Writes {
@@ -454,6 +487,28 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             )
             .await?
         }
+        BenchCommand::ColdStart {
+            database_url,
+            users,
+            groups,
+            assignments,
+            keep,
+        } => {
+            cold_start::run(
+                database_url,
+                cold_start::Params {
+                    users: users.max(1),
+                    groups: groups.max(10),
+                    assignments,
+                    keep,
+                },
+            )
+            .await?
+        }
+        BenchCommand::ColdStartOpen {
+            database_url,
+            sample,
+        } => cold_start::open(database_url, sample).await?,
         BenchCommand::Writes {
             database_url,
             count,
@@ -671,6 +726,21 @@ impl BenchDb {
                     scratch: Some(dir),
                 }
             }
+        }
+    }
+
+    /// A database filled before (kept, never removed by this handle).
+    fn existing(url: String) -> Self {
+        Self { url, scratch: None }
+    }
+
+    /// Where a benchmark keeps a file beside its database (the scratch folder, or the
+    /// temporary directory for a given URL).
+    fn sample_path(&self) -> PathBuf {
+        let name = format!("eligo-cold-start-{}.jsonl", Uuid::new_v4().simple());
+        match &self.scratch {
+            Some(dir) => dir.join(name),
+            None => std::env::temp_dir().join(name),
         }
     }
 
@@ -1104,6 +1174,33 @@ mod tests {
         ] {
             assert!(number(&f, key) >= 0.0, "{key}");
         }
+    }
+
+    /// The cold start's sample is answered right by a server started on the filled store (in
+    /// this process: the test binary cannot be the child).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cold_start_bench_fills_a_store_and_a_start_answers_its_sample() {
+        let params = super::cold_start::Params {
+            users: 80,
+            groups: 30,
+            assignments: 1200,
+            keep: false,
+        };
+        let filled = super::cold_start::fill(None, params).await.unwrap();
+        let url = filled.db.url.clone();
+        let out = super::cold_start::open(url, filled.sample.clone())
+            .await
+            .unwrap();
+        filled.remove();
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        let f = fields(&out.line);
+        assert_eq!(f["bench"], "cold-start");
+        assert_eq!(f["backend"], "sqlite");
+        assert_eq!(number(&f, "mismatches"), 0.0);
+        assert_eq!(number(&f, "checks"), 2000.0);
+        // Enough of the sample grants for the check to mean something.
+        assert!(number(&f, "granted") > 200.0, "{}", out.line);
+        assert!(number(&f, "ms") > 0.0 && number(&f, "rss_mib") > 0.0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use eligo_core::access::{Decision, Membership, Path};
 use eligo_core::authz::actions;
 use eligo_core::directory::PrincipalKind;
-use eligo_core::schedule::AssignmentType;
 use eligo_core::target::GroupAccess;
 use serde::Serialize;
 use uuid::Uuid;
@@ -191,8 +190,7 @@ fn role_answer(live: &LiveIndex, decision: Decision) -> Answer {
         .iter()
         .map(|p: &Path| {
             let schedule = live.schedule(&p.assignment_id);
-            let activated =
-                schedule.is_some_and(|s| s.assignment_type == AssignmentType::Activated);
+            let activated = schedule.is_some_and(|s| s.activated);
             let kind = if activated {
                 "activation"
             } else {

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use eligo_core::access::Holding;
 use eligo_core::authz::actions;
-use eligo_core::schedule::AssignmentType;
 use eligo_core::target::{GroupAccess, group_scope};
 use serde::Serialize;
 use uuid::Uuid;
@@ -73,10 +72,8 @@ pub fn report(app: &App, caller: &Caller, role: Uuid) -> UseCaseResult<Report> {
     let mut holding_groups = Vec::new();
     for h in &holding {
         let schedule = live.schedule(&h.path.assignment_id);
-        let activated = schedule
-            .as_ref()
-            .is_some_and(|s| s.assignment_type == AssignmentType::Activated);
-        let assignment_end = schedule.as_ref().and_then(|s| s.end_date_time);
+        let activated = schedule.as_ref().is_some_and(|s| s.activated);
+        let assignment_end = schedule.as_ref().and_then(|s| s.end);
         // A link on the way ending before the assignment is an activated group membership.
         let bounded_link = h.path.end.is_some() && h.path.end != assignment_end;
         let exposure = if activated || bounded_link {

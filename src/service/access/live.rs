@@ -14,19 +14,27 @@
 //!
 //! Every window is evaluated at the moment of the check, so an entry whose end has passed
 //! grants nothing even before the scheduler processes it; processed ends are then pruned.
+//!
+//! A schedule is kept once, in the index: its id, holder, role, scope and window are the
+//! index's assignment. Beside it only what the index cannot say: which assignments are
+//! activations, and the PIM for Groups memberships (edges, which have no id). At a million
+//! schedules that is the difference between starting in 500 MiB and not (BENCHMARKS.md, "Cold
+//! start"); the start reads schedules narrowly and streams them (`Tx::index_schedules`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
-use eligo_core::access::{Assignment, Decision, Index, Membership, TransitiveMember, Window};
+use eligo_core::access::{
+    Assignment, AssignmentRef, Decision, Index, Membership, TransitiveMember, Window,
+};
 use eligo_core::authz::{Grants, HeldRole};
 use eligo_core::directory::{PrincipalKind, Relation};
 use eligo_core::privilege;
 use eligo_core::roles::RoleDefinition;
-use eligo_core::schedule::{RoleSchedule, ScheduleKind};
+use eligo_core::schedule::ScheduleKind;
 use eligo_core::target::{GroupAccess, Target, group_scope};
-use eligo_store::{Change, PrincipalRow, ScheduleQuery, Store};
+use eligo_store::{Change, IndexedSchedule, PrincipalRow, Store};
 use uuid::Uuid;
 
 use crate::failure::UseCaseResult;
@@ -42,14 +50,22 @@ fn owner_relation_id(group: Uuid, owner: Uuid) -> String {
     format!("owner:{group}:{owner}")
 }
 
-/// Where one schedule sits in the index, so that its next state can replace it.
-enum Placed {
-    Assignment,
-    Edge {
-        group: String,
-        member: String,
-        window: Window,
-    },
+/// An active PIM for Groups membership: an index edge, which has no id, so what taking it out
+/// again needs is kept here.
+#[derive(Clone, Copy)]
+struct PlacedEdge {
+    group: Uuid,
+    member: Uuid,
+    window: Window,
+}
+
+/// The schedule behind an index assignment, as access answers and reports describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldSchedule {
+    pub id: Uuid,
+    /// Activated by its holder rather than assigned.
+    pub activated: bool,
+    pub end: Option<DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -58,8 +74,10 @@ struct State {
     principals: HashMap<Uuid, PrincipalRow>,
     roles: HashMap<Uuid, RoleDefinition>,
     relations: HashSet<(Uuid, Uuid, Relation)>,
-    /// Schedules in the index, by id, with where they sit.
-    schedules: HashMap<Uuid, (RoleSchedule, Placed)>,
+    /// The schedules held as index assignments that are activations (the rest are assigned).
+    activated: HashSet<Uuid>,
+    /// The schedules held as index edges, by id.
+    edges: HashMap<Uuid, PlacedEdge>,
 }
 
 /// The live index, shared by every request (reads in parallel, one writer at a time).
@@ -68,8 +86,23 @@ pub struct LiveIndex {
     state: RwLock<State>,
 }
 
-fn window(s: &RoleSchedule) -> Window {
-    Window::new(Some(s.start_date_time), s.end_date_time)
+/// The group a schedule gives access to, for a group target (no allocation for a role).
+fn group_of(s: &IndexedSchedule) -> Option<(Uuid, GroupAccess)> {
+    GroupAccess::from_role_id(s.role_definition_id)?;
+    Target::of(s.role_definition_id, &s.directory_scope_id).group()
+}
+
+/// What an index role of a schedule stands for: the group access (`owner`, `eligible:member`,
+/// `eligible:owner`) or the role, and whether it is an eligibility. The inverse of `place`.
+fn decode(role: &str) -> (bool, Result<GroupAccess, Option<Uuid>>) {
+    let (eligible, what) = match role.strip_prefix("eligible:") {
+        Some(what) => (true, what),
+        None => (false, role),
+    };
+    match GroupAccess::parse(what) {
+        Some(access) => (eligible, Ok(access)),
+        None => (eligible, Err(Uuid::parse_str(what).ok())),
+    }
 }
 
 impl State {
@@ -114,70 +147,74 @@ impl State {
     }
 
     fn unplace(&mut self, id: Uuid) {
-        match self.schedules.remove(&id) {
-            Some((_, Placed::Assignment)) => {
-                self.index.remove_assignment(&id.to_string());
-            }
-            Some((
-                _,
-                Placed::Edge {
-                    group,
-                    member,
-                    window,
-                },
-            )) => {
-                self.index.remove_member(&group, &member, window);
-            }
-            None => {}
+        if let Some(e) = self.edges.remove(&id) {
+            self.index
+                .remove_member(&e.group.to_string(), &e.member.to_string(), e.window);
+        } else {
+            self.index.remove_assignment(&id.to_string());
+            self.activated.remove(&id);
         }
     }
 
-    fn place(&mut self, schedule: RoleSchedule) {
+    /// A schedule's new state replaces its old one.
+    fn place(&mut self, schedule: &IndexedSchedule) {
         self.unplace(schedule.id);
+        self.place_new(schedule);
+    }
+
+    /// Places a schedule the index does not hold (at start, ids are the table's keys).
+    fn place_new(&mut self, s: &IndexedSchedule) {
         // An end the scheduler has processed (or a deactivation set) is over: nothing to keep.
-        if schedule.end_date_time.is_some() && !schedule.end_pending {
+        if s.end.is_some() && !s.end_pending {
             return;
         }
-        let principal = schedule.principal_id.to_string();
-        let (role, scope) = match (schedule.target(), schedule.kind) {
-            (
-                Target::Group {
+        let window = Window::new(Some(s.start), s.end);
+        let (mut id, mut principal, mut role_id) = (
+            Uuid::encode_buffer(),
+            Uuid::encode_buffer(),
+            Uuid::encode_buffer(),
+        );
+        let principal = &*s.principal_id.hyphenated().encode_lower(&mut principal);
+        let held_role;
+        let group_scope_text;
+        let (role, scope): (&str, &str) = match (group_of(s), s.kind) {
+            (Some((group, GroupAccess::Member)), ScheduleKind::Active) => {
+                self.index.add_member(&group.to_string(), principal, window);
+                let edge = PlacedEdge {
                     group,
-                    access: GroupAccess::Member,
-                },
-                ScheduleKind::Active,
-            ) => {
-                let (group, window) = (group.to_string(), window(&schedule));
-                self.index.add_member(&group, &principal, window);
-                let placed = Placed::Edge {
-                    group,
-                    member: principal,
+                    member: s.principal_id,
                     window,
                 };
-                self.schedules.insert(schedule.id, (schedule, placed));
+                self.edges.insert(s.id, edge);
                 return;
             }
-            (Target::Group { group, access }, kind) => {
-                let role = match kind {
+            (Some((group, access)), kind) => {
+                held_role = match kind {
                     ScheduleKind::Active => OWNER.to_string(),
                     ScheduleKind::Eligible => eligible(access.as_str()),
                 };
-                (role, group_scope(group))
+                group_scope_text = group_scope(group);
+                (held_role.as_str(), group_scope_text.as_str())
             }
-            (Target::Role { role, scope }, ScheduleKind::Active) => (role.to_string(), scope),
-            (Target::Role { role, scope }, ScheduleKind::Eligible) => {
-                (eligible(&role.to_string()), scope)
+            (None, ScheduleKind::Active) => (
+                &*s.role_definition_id.hyphenated().encode_lower(&mut role_id),
+                s.directory_scope_id.as_str(),
+            ),
+            (None, ScheduleKind::Eligible) => {
+                held_role = eligible(&s.role_definition_id.to_string());
+                (held_role.as_str(), s.directory_scope_id.as_str())
             }
         };
-        self.index.add_assignment(Assignment {
-            id: schedule.id.to_string(),
+        self.index.add_assignment_ref(AssignmentRef {
+            id: s.id.hyphenated().encode_lower(&mut id),
             principal,
             role,
             scope,
-            window: window(&schedule),
+            window,
         });
-        self.schedules
-            .insert(schedule.id, (schedule, Placed::Assignment));
+        if s.activated {
+            self.activated.insert(s.id);
+        }
     }
 
     fn delete_principal(&mut self, id: Uuid) {
@@ -191,14 +228,21 @@ impl State {
         for (g, p, r) in gone {
             self.remove_relation(g, p, r);
         }
-        let gone: Vec<Uuid> = self
-            .schedules
-            .values()
-            .filter(|(s, _)| {
-                s.principal_id == id || s.target().group().is_some_and(|(g, _)| g == id)
-            })
-            .map(|(s, _)| s.id)
+        // Schedules it held, and those giving access to it (a group).
+        let (text, scope) = (id.to_string(), group_scope(id));
+        let mut gone: Vec<Uuid> = self
+            .edges
+            .iter()
+            .filter(|(_, e)| e.member == id || e.group == id)
+            .map(|(s, _)| *s)
             .collect();
+        gone.extend(
+            self.index
+                .assignments_ref()
+                .filter(|a| a.principal == text || (a.scope == scope && decode(a.role).1.is_ok()))
+                // Schedules only: ownership relations went with the relations above.
+                .filter_map(|a| Uuid::parse_str(a.id).ok()),
+        );
         for s in gone {
             self.unplace(s);
         }
@@ -222,7 +266,7 @@ impl State {
             Change::Principal(row) => {
                 self.principals.insert(row.id, row.clone());
             }
-            Change::Schedule(s) => self.place(s.clone()),
+            Change::Schedule(s) => self.place(&IndexedSchedule::from(s)),
             Change::RoleDefinition(role) => {
                 self.roles.insert(role.id, role.clone());
             }
@@ -242,7 +286,12 @@ impl LiveIndex {
         let mut tx = store.read().await?;
         let head = tx.change_head().await?;
         let mut state = State::default();
-        for row in tx.all_principals().await? {
+        let principals = tx.all_principals().await?;
+        // Sized once: a table that regrows holds its old and new buckets at once.
+        let schedules = tx.count_index_schedules(now).await?;
+        state.index.reserve(principals.len(), schedules);
+        state.principals.reserve(principals.len());
+        for row in principals {
             state.principals.insert(row.id, row);
         }
         for role in tx.list_role_definitions(&Default::default()).await? {
@@ -251,11 +300,8 @@ impl LiveIndex {
         for (group, principal, relation) in tx.all_relations().await? {
             state.add_relation(group, principal, relation);
         }
-        for schedule in tx.list_role_schedules(&ScheduleQuery::default()).await? {
-            if !schedule.has_ended(now) {
-                state.place(schedule);
-            }
-        }
+        tx.index_schedules(now, &mut |s| state.place_new(&s))
+            .await?;
         let index = LiveIndex {
             state: RwLock::new(state),
         };
@@ -417,9 +463,15 @@ impl LiveIndex {
     }
 
     /// The schedule behind an index assignment id, if it came from one.
-    pub fn schedule(&self, assignment_id: &str) -> Option<RoleSchedule> {
+    pub fn schedule(&self, assignment_id: &str) -> Option<HeldSchedule> {
         let id = Uuid::parse_str(assignment_id).ok()?;
-        self.read().schedules.get(&id).map(|(s, _)| s.clone())
+        let state = self.read();
+        let held = state.index.assignment_ref(assignment_id)?;
+        Some(HeldSchedule {
+            id,
+            activated: state.activated.contains(&id),
+            end: held.window.end,
+        })
     }
 
     /// Everyone eligible for `access` to some group at `now` (the path's scope names the group).
@@ -457,33 +509,51 @@ impl LiveIndex {
                 }),
             }
         }
-        for (schedule, _) in state.schedules.values() {
-            let eligible = schedule.kind == ScheduleKind::Eligible;
-            let window = window(schedule);
-            match schedule.target() {
-                Target::Group { group, access } => {
+        for e in state.edges.values() {
+            facts.pim_groups.push(e.group);
+            facts.memberships.push(privilege::MemberFact {
+                group: e.group,
+                member: e.member,
+                window: e.window,
+                eligible: false,
+            });
+        }
+        for a in state.index.assignments_ref() {
+            // Schedules only: ownership relations are above.
+            let (Ok(_), Ok(principal)) = (Uuid::parse_str(a.id), Uuid::parse_str(a.principal))
+            else {
+                continue;
+            };
+            let (eligible, what) = decode(a.role);
+            let window = a.window;
+            match what {
+                Ok(access) => {
+                    let Some((group, _)) = Target::of(access.role_id(), a.scope).group() else {
+                        continue;
+                    };
                     facts.pim_groups.push(group);
                     match access {
                         GroupAccess::Member => facts.memberships.push(privilege::MemberFact {
                             group,
-                            member: schedule.principal_id,
+                            member: principal,
                             window,
                             eligible,
                         }),
                         GroupAccess::Owner => facts.ownerships.push(privilege::OwnerFact {
                             group,
-                            owner: schedule.principal_id,
+                            owner: principal,
                             window,
                             eligible,
                         }),
                     }
                 }
-                Target::Role { role, .. } => facts.roles.push(privilege::RoleFact {
-                    principal: schedule.principal_id,
+                Err(Some(role)) => facts.roles.push(privilege::RoleFact {
+                    principal,
                     role,
                     window,
                     eligible,
                 }),
+                Err(None) => {}
             }
         }
         for p in state.principals.values() {

@@ -10,7 +10,10 @@ use chrono::{DateTime, Utc};
 
 use super::intern::{FastMap, Interner};
 use super::small::SmallList;
-use super::{Assignment, Decision, Holding, Member, Membership, Path, TransitiveMember, Window};
+use super::{
+    Assignment, AssignmentRef, Decision, Holding, Member, Membership, Path, TransitiveMember,
+    Window,
+};
 
 /// When a path ends; `Never` sorts above every instant, so "latest end" is a plain `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -356,16 +359,49 @@ impl Index {
     /// assignment's window or scope is one call.
     pub fn add_assignment(&mut self, assignment: Assignment) -> Option<Assignment> {
         let old = self.remove_assignment(&assignment.id);
-        let role = self.roles.intern(&assignment.role);
-        let holder = self.principal_mut(&assignment.principal);
-        let scope = self.scopes.intern(&lower(&assignment.scope));
-        let id: Arc<str> = Arc::from(assignment.id);
-        let window = assignment.window;
+        let a = &assignment;
+        let id: Arc<str> = Arc::from(a.id.as_str());
+        self.insert_assignment(id, &a.principal, &a.role, &a.scope, a.window);
+        old
+    }
+
+    /// [`Index::add_assignment`] from borrowed parts, for a bulk build: nothing is allocated
+    /// but the id's one copy. True if it replaced an assignment with the same id.
+    pub fn add_assignment_ref(&mut self, a: AssignmentRef<'_>) -> bool {
+        let replaced = self.remove_assignment(a.id).is_some();
+        self.insert_assignment(Arc::from(a.id), a.principal, a.role, a.scope, a.window);
+        replaced
+    }
+
+    /// Room for `principals` and `assignments` more without regrowing a table: a table that
+    /// grows holds its old and new buckets at once, which at a million assignments is the
+    /// peak of a start, so a bulk build that knows its size reserves first.
+    pub fn reserve(&mut self, principals: usize, assignments: usize) {
+        self.principals.reserve(principals);
+        self.nodes.reserve(principals);
+        self.by_holder.reserve(principals);
+        self.slots.reserve(assignments);
+        self.by_id.reserve(assignments);
+        self.by_role_holder.reserve(assignments);
+    }
+
+    fn insert_assignment(
+        &mut self,
+        id: Arc<str>,
+        principal: &str,
+        role: &str,
+        scope: &str,
+        window: Window,
+    ) {
+        let role = self.roles.intern(role);
+        let holder = self.principal_mut(principal);
+        let given = self.given_scopes.intern(scope);
+        let scope = self.scopes.intern(&lower(scope));
         let slot = Slot {
             id: id.clone(),
             role,
             holder,
-            scope: self.given_scopes.intern(&assignment.scope),
+            scope: given,
             window,
         };
         let s = match self.free.pop() {
@@ -390,7 +426,6 @@ impl Index {
             });
         self.by_holder.entry(holder).or_default().push(s);
         self.nodes[holder as usize].role_bits |= role_bit(role);
-        old
     }
 
     /// Removes the assignment with this id; returns it, or None if there was none.
@@ -432,6 +467,22 @@ impl Index {
         self.slots[s as usize]
             .as_ref()
             .map(|slot| self.assignment_of(slot))
+    }
+
+    /// The assignment with this id, borrowed.
+    pub fn assignment_ref(&self, id: &str) -> Option<AssignmentRef<'_>> {
+        let s = *self.by_id.get(id)?;
+        self.slots[s as usize]
+            .as_ref()
+            .map(|slot| self.assignment_ref_of(slot))
+    }
+
+    /// Every assignment, borrowed, in no particular order.
+    pub fn assignments_ref(&self) -> impl Iterator<Item = AssignmentRef<'_>> + '_ {
+        self.slots
+            .iter()
+            .flatten()
+            .map(|slot| self.assignment_ref_of(slot))
     }
 
     /// Every assignment, in no particular order.
@@ -705,6 +756,17 @@ impl Index {
         ids.into_iter()
             .map(|id| self.principals.name(id).to_owned())
             .collect()
+    }
+
+    /// The assignment a slot keeps, as it was given (borrowed).
+    fn assignment_ref_of<'a>(&'a self, slot: &'a Slot) -> AssignmentRef<'a> {
+        AssignmentRef {
+            id: &slot.id,
+            principal: self.principals.name(slot.holder),
+            role: self.roles.name(slot.role),
+            scope: self.given_scopes.name(slot.scope),
+            window: slot.window,
+        }
     }
 
     /// The assignment a slot keeps, as it was given.

@@ -169,6 +169,13 @@ impl Interner {
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
+
+    /// Room for `more` names (of a UUID's length) without regrowing.
+    pub(crate) fn reserve(&mut self, more: usize) {
+        self.ids.reserve(more);
+        self.ends.reserve(more);
+        self.text.reserve(more * 36);
+    }
 }
 
 #[cfg(test)]

@@ -90,6 +90,17 @@ pub struct Assignment {
     pub window: Window,
 }
 
+/// An [`Assignment`] borrowed from the index ([`Index::assignments_ref`]): walking a large index
+/// without an allocation per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssignmentRef<'a> {
+    pub id: &'a str,
+    pub principal: &'a str,
+    pub role: &'a str,
+    pub scope: &'a str,
+    pub window: Window,
+}
+
 /// A direct membership edge: `member` is in `group` during `window`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Member {

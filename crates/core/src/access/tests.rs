@@ -1024,3 +1024,62 @@ proptest! {
         }
     }
 }
+
+/// The bulk build (reserved, from borrowed parts) holds and answers exactly what the
+/// one-by-one build does, and the borrowed views agree with the owned ones.
+#[test]
+fn a_reserved_build_from_borrowed_parts_is_the_same_index() {
+    let given = [
+        assignment("a1", "u1", "r", "/", Window::ALWAYS),
+        assignment("a2", "g1", "r", "/Sub-1", within(-1, 2)),
+        assignment("a3", "u2", "eligible:r", "/sub-1/rg", until(5)),
+    ];
+    let mut one_by_one = Index::new();
+    let mut bulk = Index::new();
+    bulk.reserve(10, 10);
+    for index in [&mut one_by_one, &mut bulk] {
+        index.add_member("g1", "u1", within(-2, 3));
+    }
+    for a in &given {
+        one_by_one.add_assignment(a.clone());
+        assert!(!bulk.add_assignment_ref(AssignmentRef {
+            id: &a.id,
+            principal: &a.principal,
+            role: &a.role,
+            scope: &a.scope,
+            window: a.window,
+        }));
+    }
+    // Replacing by id, as the owned call does.
+    assert!(bulk.add_assignment_ref(AssignmentRef {
+        id: "a1",
+        principal: "u1",
+        role: "r",
+        scope: "/",
+        window: until(4),
+    }));
+    one_by_one.add_assignment(assignment("a1", "u1", "r", "/", until(4)));
+    for at in [t(-1), t(0), t(2), t(4), t(6)] {
+        for (p, role, scope) in [("u1", "r", "/sub-1/x"), ("u2", "eligible:r", "/sub-1/rg/x")] {
+            assert_eq!(
+                bulk.check(p, role, scope, at),
+                one_by_one.check(p, role, scope, at)
+            );
+        }
+    }
+    let mut owned: Vec<Assignment> = bulk.assignments().collect();
+    let mut borrowed: Vec<Assignment> = bulk
+        .assignments_ref()
+        .map(|a| assignment(a.id, a.principal, a.role, a.scope, a.window))
+        .collect();
+    owned.sort_by(|a, b| a.id.cmp(&b.id));
+    borrowed.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(owned, borrowed);
+    assert_eq!(owned.len(), 3);
+    let a2 = bulk.assignment_ref("a2").unwrap();
+    assert_eq!(
+        (a2.principal, a2.scope, a2.window),
+        ("g1", "/Sub-1", within(-1, 2))
+    );
+    assert_eq!(bulk.assignment_ref("a9"), None);
+}

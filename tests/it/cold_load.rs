@@ -1,0 +1,383 @@
+//! The access index a server builds at start (narrow rows, streamed, a schedule kept only in
+//! the index) answers exactly as the index built the old way: every schedule read whole
+//! (`list_role_schedules`) and placed from the record. The store has what changes an answer:
+//! windows (ending, ended and processed, ended and not yet processed, starting later), nesting,
+//! roles held by a role-assignable group, activations, PIM for Groups memberships and
+//! ownerships (active and eligible), and direct ownership. Both are asked every question at
+//! several instants, with paths; the schedule behind each path and the privilege facts too.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use eligo::service::access::live::{LiveIndex, eligible};
+use eligo_core::access::{Assignment, Index, Window};
+use eligo_core::directory::Relation;
+use eligo_core::roles::ids;
+use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
+use eligo_core::target::{GroupAccess, Target, group_scope};
+use uuid::Uuid;
+
+use crate::access::{add_member, new_group};
+use crate::harness::*;
+
+/// The old start: every schedule whole, placed as `live.rs` placed a `RoleSchedule`.
+async fn old_index(t: &TestApp, now: DateTime<Utc>) -> (Index, Vec<RoleSchedule>) {
+    let mut tx = t.app.store.read().await.unwrap();
+    let mut index = Index::new();
+    for (group, principal, relation) in tx.all_relations().await.unwrap() {
+        match relation {
+            Relation::Member => {
+                index.add_member(&group.to_string(), &principal.to_string(), Window::ALWAYS)
+            }
+            Relation::Owner => {
+                index.add_assignment(Assignment {
+                    id: format!("owner:{group}:{principal}"),
+                    principal: principal.to_string(),
+                    role: "owner".into(),
+                    scope: group_scope(group),
+                    window: Window::ALWAYS,
+                });
+            }
+        }
+    }
+    let mut kept = Vec::new();
+    for s in tx.list_role_schedules(&Default::default()).await.unwrap() {
+        if s.has_ended(now) || (s.end_date_time.is_some() && !s.end_pending) {
+            continue;
+        }
+        let window = Window::new(Some(s.start_date_time), s.end_date_time);
+        let principal = s.principal_id.to_string();
+        let (role, scope) = match (s.target(), s.kind) {
+            (
+                Target::Group {
+                    group,
+                    access: GroupAccess::Member,
+                },
+                ScheduleKind::Active,
+            ) => {
+                index.add_member(&group.to_string(), &principal, window);
+                kept.push(s);
+                continue;
+            }
+            (Target::Group { group, .. }, ScheduleKind::Active) => {
+                ("owner".to_string(), group_scope(group))
+            }
+            (Target::Group { group, access }, ScheduleKind::Eligible) => {
+                (eligible(access.as_str()), group_scope(group))
+            }
+            (Target::Role { role, scope }, ScheduleKind::Active) => (role.to_string(), scope),
+            (Target::Role { role, scope }, ScheduleKind::Eligible) => {
+                (eligible(&role.to_string()), scope)
+            }
+        };
+        index.add_assignment(Assignment {
+            id: s.id.to_string(),
+            principal,
+            role,
+            scope,
+            window,
+        });
+        kept.push(s);
+    }
+    (index, kept)
+}
+
+/// Writes one schedule as the use cases store it.
+#[allow(clippy::too_many_arguments)]
+async fn schedule(
+    t: &TestApp,
+    kind: ScheduleKind,
+    principal: Uuid,
+    target: Target,
+    start: DateTime<Utc>,
+    end: Option<DateTime<Utc>>,
+    how: AssignmentType,
+    processed: bool,
+) {
+    let now = t.clock.now_utc();
+    let (role, scope) = target.fields();
+    let mut s = RoleSchedule::new(
+        Uuid::new_v4(),
+        kind,
+        principal,
+        role,
+        scope,
+        (start, end),
+        how,
+        None,
+        now,
+    );
+    s.end_pending = end.is_some() && !processed;
+    let mut tx = t.app.store.write().await.unwrap();
+    tx.insert_role_schedule(&s).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn sorted<T: std::fmt::Debug>(v: &[T]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
+    v.sort();
+    v
+}
+
+async fn the_start_answers_as_before(t: TestApp) {
+    let now = t.clock.now_utc();
+    let h = |n: i64| now + TimeDelta::hours(n);
+    let role = |r: &str| Uuid::parse_str(r).unwrap();
+    let admins = new_group(&t, "Admins", true).await;
+    let outer = new_group(&t, "Outer", false).await;
+    let inner = new_group(&t, "Inner", false).await;
+    let [ann, bob, cat, dan, eve] = [
+        t.user("ann").await,
+        t.user("bob").await,
+        t.user("cat").await,
+        t.user("dan").await,
+        t.user("eve").await,
+    ];
+    add_member(&t, outer, inner).await;
+    add_member(&t, inner, ann).await;
+    add_member(&t, admins, bob).await;
+    {
+        let mut tx = t.app.store.write().await.unwrap();
+        tx.add_relation(outer, cat, Relation::Owner, now.timestamp_micros())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let at = |r: &str, scope: &str| Target::Role {
+        role: role(r),
+        scope: scope.into(),
+    };
+    let group = |group, access| Target::Group { group, access };
+    use AssignmentType::{Activated, Assigned};
+    use ScheduleKind::{Active, Eligible};
+    let s = |kind, who, target, start, end, how| {
+        schedule(&t, kind, who, target, start, end, how, false)
+    };
+    // The role-assignable group holds a role for good and is eligible for another until +48h.
+    s(
+        Active,
+        admins,
+        at(ids::USER_ADMINISTRATOR, "/"),
+        h(-1),
+        None,
+        Assigned,
+    )
+    .await;
+    s(
+        Eligible,
+        admins,
+        at(ids::SECURITY_READER, "/"),
+        h(-1),
+        Some(h(48)),
+        Assigned,
+    )
+    .await;
+    // Activations and assignments of a person: ending in 2h, starting in 24h, at a narrower scope.
+    s(
+        Active,
+        ann,
+        at(ids::GLOBAL_READER, "/"),
+        h(-1),
+        Some(h(2)),
+        Activated,
+    )
+    .await;
+    s(
+        Active,
+        bob,
+        at(ids::GLOBAL_READER, "/"),
+        h(24),
+        Some(h(30)),
+        Assigned,
+    )
+    .await;
+    let unit = "/administrativeUnits/unit-1";
+    s(
+        Eligible,
+        ann,
+        at(ids::USER_ADMINISTRATOR, unit),
+        h(-5),
+        None,
+        Assigned,
+    )
+    .await;
+    // Over: not yet processed, and processed by the scheduler.
+    s(
+        Active,
+        dan,
+        at(ids::USER_ADMINISTRATOR, "/"),
+        h(-5),
+        Some(h(-1)),
+        Activated,
+    )
+    .await;
+    schedule(
+        &t,
+        Active,
+        eve,
+        at(ids::USER_ADMINISTRATOR, "/"),
+        h(-5),
+        Some(h(-2)),
+        Activated,
+        true,
+    )
+    .await;
+    // PIM for Groups: an activated membership of the outer group until +3h, through which
+    // nobody else gains; eligible membership of the role-assignable group; ownerships.
+    s(
+        Active,
+        dan,
+        group(outer, GroupAccess::Member),
+        h(-1),
+        Some(h(3)),
+        Activated,
+    )
+    .await;
+    s(
+        Active,
+        eve,
+        group(admins, GroupAccess::Member),
+        h(1),
+        Some(h(5)),
+        Assigned,
+    )
+    .await;
+    s(
+        Eligible,
+        eve,
+        group(admins, GroupAccess::Member),
+        h(-1),
+        Some(h(72)),
+        Assigned,
+    )
+    .await;
+    s(
+        Active,
+        dan,
+        group(inner, GroupAccess::Owner),
+        h(-1),
+        Some(h(4)),
+        Activated,
+    )
+    .await;
+    s(
+        Eligible,
+        cat,
+        group(inner, GroupAccess::Owner),
+        h(-1),
+        None,
+        Assigned,
+    )
+    .await;
+
+    let started = t.restarted(now).await;
+    let cold: &LiveIndex = &started.app.access;
+    let (old, kept) = old_index(&t, now).await;
+    let people = [ann, bob, cat, dan, eve, admins, outer, inner];
+    let roles = [
+        ids::USER_ADMINISTRATOR,
+        ids::SECURITY_READER,
+        ids::GLOBAL_READER,
+    ];
+    let groups = [admins, outer, inner];
+    let mut granted = 0;
+    for when in [now, h(1), h(2), h(3) + TimeDelta::minutes(30), h(25), h(60)] {
+        for p in people {
+            let ps = p.to_string();
+            for r in roles {
+                for scope in ["/", unit] {
+                    let d = cold.check_role(p, role(r), scope, when);
+                    assert_eq!(d, old.check(&ps, r, scope, when), "{p} {r} {scope} {when}");
+                    granted += usize::from(d.allowed);
+                    let e = cold.check_eligible(p, role(r), scope, when);
+                    assert_eq!(e, old.check(&ps, &eligible(r), scope, when));
+                    granted += usize::from(e.allowed);
+                    for path in d.paths.iter().chain(&e.paths) {
+                        let held = cold.schedule(&path.assignment_id).unwrap();
+                        let record = kept.iter().find(|s| s.id == held.id).unwrap();
+                        assert_eq!(held.activated, record.assignment_type == Activated);
+                        assert_eq!(held.end, record.end_date_time);
+                    }
+                }
+            }
+            for g in groups {
+                let gs = g.to_string();
+                assert_eq!(cold.member_of(p, g, when), old.is_member(&ps, &gs, when));
+                let owner = cold.owner_of(p, g, when);
+                assert_eq!(owner, old.check(&ps, "owner", &group_scope(g), when));
+                granted += usize::from(owner.allowed);
+                for path in &owner.paths {
+                    // Direct ownership has no schedule; an activated one has.
+                    assert_eq!(
+                        cold.schedule(&path.assignment_id).is_some(),
+                        !path.assignment_id.starts_with("owner:")
+                    );
+                }
+            }
+            let old_groups: Vec<Uuid> = old
+                .groups_of(&ps, when)
+                .iter()
+                .map(|m| Uuid::parse_str(&m.group).unwrap())
+                .collect();
+            assert_eq!(sorted(&cold.groups_of(p, when)), sorted(&old_groups));
+        }
+        for g in groups {
+            assert_eq!(
+                sorted(&cold.members_of(g, when)),
+                sorted(&old.members_of(&g.to_string(), when))
+            );
+        }
+        for r in roles {
+            let (holding, eligible_) = cold.exposure(role(r), when);
+            assert_eq!(sorted(&holding), sorted(&old.holders_of(r, when)));
+            assert_eq!(
+                sorted(&eligible_),
+                sorted(&old.holders_of(&eligible(r), when))
+            );
+        }
+    }
+    assert!(
+        granted > 20,
+        "the questions must grant something: {granted}"
+    );
+    // The index that followed every write agrees too (from now on: ended entries it still
+    // holds grant nothing).
+    for p in people {
+        for r in roles {
+            assert_eq!(
+                t.app.access.check_role(p, role(r), "/", now),
+                cold.check_role(p, role(r), "/", now)
+            );
+        }
+    }
+    // Privilege facts: the same, but for what the old start left out (ended schedules), which
+    // the live index still holds until the scheduler prunes them.
+    let facts = cold.privilege_facts();
+    let live = t.app.access.privilege_facts();
+    let current = |w: &Window| w.end.is_none_or(|e| e > now);
+    assert_eq!(sorted(&facts.roles), {
+        let v: Vec<_> = live
+            .roles
+            .iter()
+            .filter(|f| current(&f.window))
+            .copied()
+            .collect();
+        sorted(&v)
+    });
+    assert_eq!(sorted(&facts.memberships), sorted(&live.memberships));
+    assert_eq!(sorted(&facts.ownerships), sorted(&live.ownerships));
+    assert_eq!(sorted(&facts.pim_groups), sorted(&live.pim_groups));
+    // Five schedules, and the break-glass account's Global Administrator.
+    assert_eq!(facts.roles.len(), 6, "{:?}", facts.roles);
+    assert_eq!(facts.role_assignable_groups, vec![admins]);
+}
+
+#[tokio::test]
+async fn the_start_answers_as_the_whole_record_load_did() {
+    the_start_answers_as_before(TestApp::new().await).await;
+}
+
+#[tokio::test]
+async fn the_start_answers_as_the_whole_record_load_did_on_postgresql() {
+    if let Some(t) = TestApp::postgres().await {
+        the_start_answers_as_before(t).await;
+    }
+}

@@ -269,9 +269,12 @@ impl SqliteStore {
         );
         let resealed = tx.reseal().await?;
         Box::new(tx).commit().await?;
+        // Readers may run ahead of a caller streaming a large read (the access index built at
+        // start from every schedule): with sqlx's default of 50 rows, the reading thread and
+        // the index build kept waiting for each other (BENCHMARKS.md, cold start).
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options.read_only(true))
+            .connect_with(options.read_only(true).row_buffer_size(4096))
             .await?;
         Ok(Self {
             writer,

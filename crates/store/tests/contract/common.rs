@@ -188,6 +188,16 @@ pub fn event(secs: i64, category: Category, activity: &str) -> AuditEvent {
     AuditEvent::new(t(secs), category, activity, Initiator::system())
 }
 
+/// The whole audit chain verified against the head row `tx` sees.
+pub async fn chain_verdict(tx: &mut dyn eligo_store::Tx) -> eligo_core::audit::Verdict {
+    let mut verifier = eligo_core::audit::ChainVerifier::new();
+    let (_, head) = tx.audit_head().await.expect("audit_head");
+    eligo_store::feed_audit_verifier(tx, &mut verifier, 0)
+        .await
+        .expect("the audit chain reads");
+    verifier.finish(Some(&head))
+}
+
 /// Inserts `users` in one committed write transaction.
 pub async fn insert_users(store: &Arc<dyn Store>, users: &[User]) {
     let mut tx = write(store).await;

@@ -79,12 +79,7 @@ async fn queued_writers_commit_together_and_a_failing_one_alone_is_undone(store:
     // The chain holds the five audited writes in one order, the undone one's entry gone.
     let entries = tx.audit_after(0, 100).await.unwrap();
     assert_eq!(entries.len(), 5);
-    let mut verifier = eligo_core::audit::ChainVerifier::new();
-    let (_, head) = tx.audit_head().await.unwrap();
-    eligo_store::feed_audit_verifier(&mut *tx, &mut verifier, 0)
-        .await
-        .unwrap();
-    let verdict = verifier.finish(Some(&head));
+    let verdict = chain_verdict(&mut *tx).await;
     assert!(verdict.valid, "the chain verifies: {verdict:?}");
 }
 contract!(
@@ -355,16 +350,12 @@ async fn a_member_reading_the_audit_sees_the_batch_and_its_failure_loses_nothing
         vec![t(1), t(2), t(4)],
         "the entries of writers 1, 2 and 4"
     );
-    let mut verifier = eligo_core::audit::ChainVerifier::new();
-    let (sequence, head) = tx.audit_head().await.unwrap();
+    let (sequence, _) = tx.audit_head().await.unwrap();
     assert_eq!(
         sequence, 3,
         "the head row was written once, after the last entry"
     );
-    eligo_store::feed_audit_verifier(&mut *tx, &mut verifier, 0)
-        .await
-        .unwrap();
-    let verdict = verifier.finish(Some(&head));
+    let verdict = chain_verdict(&mut *tx).await;
     assert!(verdict.valid, "the chain verifies: {verdict:?}");
 }
 contract!(

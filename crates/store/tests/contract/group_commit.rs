@@ -350,6 +350,11 @@ async fn a_member_reading_the_audit_sees_the_batch_and_its_failure_loses_nothing
         vec![t(1), t(2), t(4)],
         "the entries of writers 1, 2 and 4"
     );
+    // The reader's rollback went back to its own savepoint (set together with the release of
+    // the one before it), not to an earlier member's: writers 2 and 4 kept their work.
+    for n in [1u128, 2, 4] {
+        assert!(tx.get_user(id(n)).await.unwrap().is_some(), "user {n}");
+    }
     let (sequence, _) = tx.audit_head().await.unwrap();
     assert_eq!(
         sequence, 3,

@@ -115,7 +115,6 @@ pub(crate) struct MemberAudit {
 /// A member that released its savepoint and waits for the batch's outcome.
 struct Done {
     changes: Vec<Change>,
-    seq: Option<u64>,
     /// None for the member that commits (it is answered by its own call).
     answer: Option<oneshot::Sender<Result<(), Failed>>>,
 }
@@ -272,14 +271,13 @@ impl Member {
             .expect("a member holds an open batch until it finishes")
     }
 
-    /// Ends this member's work as part of the batch: `changes` (numbered `seq` in the change
-    /// log) reach the listener after the batch's COMMIT, `audit` is the batch's to insert.
-    /// Returns once the batch is durable. Nothing here can fail before the member is counted
-    /// as done, so its entries are never both handed over and rolled back.
+    /// Ends this member's work as part of the batch: `changes` are logged with the batch's
+    /// and reach the listener after its COMMIT, `audit` is the batch's to insert. Returns once
+    /// the batch is durable. Nothing here can fail before the member is counted as done, so
+    /// its entries are never both handed over and rolled back.
     pub(crate) async fn commit(
         mut self,
         changes: Vec<Change>,
-        seq: Option<u64>,
         narrows: bool,
         audit: MemberAudit,
     ) -> Result<()> {
@@ -297,7 +295,6 @@ impl Member {
             let (answer, outcome) = oneshot::channel();
             open.done.push(Done {
                 changes,
-                seq,
                 answer: Some(answer),
             });
             // The next writer continues the batch (or its closer commits it).
@@ -312,7 +309,6 @@ impl Member {
         }
         open.done.push(Done {
             changes,
-            seq,
             answer: None,
         });
         let guard = self.guard.take().expect("held until finished");
@@ -379,13 +375,14 @@ fn fail_members(done: Vec<Done>, why: &StoreError) {
     }
 }
 
-/// The batch's audit entries and head, then COMMIT, then every member's changes to the
-/// listener in order, then the answers; the slot is released only after the report, so the
-/// next writer decides on an index that has them.
+/// The batch's audit entries and head and its members' changes in one entry of the change
+/// log, then COMMIT, then those changes to the listener in the members' order, then the
+/// answers; the slot is released only after the report, so the next writer decides on an
+/// index that has them.
 async fn commit_batch(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) -> Result<()> {
     let Some(Open {
         mut tx,
-        done,
+        mut done,
         audit,
         ..
     }) = guard.take()
@@ -396,10 +393,23 @@ async fn commit_batch(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) -> 
         fail_members(done, &e);
         return Err(e);
     }
+    // One number for the batch: the other servers apply it as one transaction, which it is.
+    let changes: Vec<Change> = done
+        .iter_mut()
+        .flat_map(|d| std::mem::take(&mut d.changes))
+        .collect();
+    let seq = match changes.is_empty() {
+        true => None,
+        false => match super::log_changes(&mut tx, &changes).await {
+            Ok(seq) => seq,
+            Err(e) => {
+                fail_members(done, &e);
+                return Err(e);
+            }
+        },
+    };
     let journal = &shared.journal;
-    let listener = journal
-        .listener()
-        .filter(|_| done.iter().any(|d| !d.changes.is_empty()));
+    let listener = journal.listener().filter(|_| !changes.is_empty());
     let order = match &listener {
         Some(_) => Some(journal.order.lock().await),
         None => None,
@@ -410,9 +420,7 @@ async fn commit_batch(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) -> 
         return Err(e);
     }
     if let Some(listener) = &listener {
-        for d in done.iter().filter(|d| !d.changes.is_empty()) {
-            journal.report(&d.changes, d.seq, listener).await;
-        }
+        journal.report(&changes, seq, listener).await;
     }
     drop(order);
     drop(guard);

@@ -64,6 +64,17 @@ pub enum Principal {
     ServicePrincipal(ServicePrincipal),
 }
 
+impl Principal {
+    pub fn kind(&self) -> eligo_core::directory::PrincipalKind {
+        use eligo_core::directory::PrincipalKind;
+        match self {
+            Principal::User(_) => PrincipalKind::User,
+            Principal::Group(_) => PrincipalKind::Group,
+            Principal::ServicePrincipal(_) => PrincipalKind::ServicePrincipal,
+        }
+    }
+}
+
 /// A hot read whose plan [`crate::Tx::explain`] shows, built exactly as the store runs it (the
 /// store contract asserts the index each one uses).
 #[doc(hidden)]

@@ -236,6 +236,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0024_requests_of_a_principal.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            26,
+            "fewer indexes on writes".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0026_fewer_indexes_on_writes.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -4,6 +4,7 @@
 //! two backends cannot drift apart; what genuinely differs (connecting, locking, migrations)
 //! lives in the backend files.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -43,6 +44,11 @@ pub struct SqlTx {
     /// statements for a whole transaction's entries, before anything reads the audit tables
     /// and at commit.
     pending_audit: Vec<PendingEntry>,
+    /// Principals this transaction has read by id (None: not there), until it writes one. A
+    /// use case reads the same principal several times (who asks, who is told, where their
+    /// mail goes): each a round trip to the database, for an answer that the transaction
+    /// itself is the only one to change (writers are serial), and it drops what it writes.
+    principals: HashMap<Uuid, Option<Principal>>,
     /// Seals and opens the secrets this transaction writes and reads (see `seal`).
     pub(super) keys: Arc<Keyring>,
 }
@@ -83,6 +89,7 @@ impl SqlTx {
             head: None,
             head_moved: false,
             pending_audit: Vec::new(),
+            principals: HashMap::new(),
             keys,
         }
     }
@@ -96,6 +103,7 @@ impl SqlTx {
             head: None,
             head_moved: false,
             pending_audit: Vec::new(),
+            principals: HashMap::new(),
             keys,
         }
     }
@@ -473,6 +481,7 @@ impl SqlTx {
         created_at: i64,
         data: String,
     ) -> Result<()> {
+        self.principals.remove(&id);
         sqlx::query(
             "INSERT INTO principals (id, kind, upn_lower, app_id, display_name, \
              display_name_lower, mail_lower, is_role_assignable, created_at, data) \
@@ -511,6 +520,7 @@ impl SqlTx {
         names: PrincipalNames<'_>,
         data: String,
     ) -> Result<()> {
+        self.principals.remove(&id);
         let done = sqlx::query(
             "UPDATE principals SET upn_lower = $2, display_name = $3, display_name_lower = $4, \
              mail_lower = $5, data = $6 WHERE id = $1 AND kind = $7",
@@ -539,13 +549,12 @@ impl SqlTx {
         Ok(())
     }
 
-    async fn principal_data(&mut self, id: Uuid, kind: PrincipalKind) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT data FROM principals WHERE id = $1 AND kind = $2")
-            .bind(id.to_string())
-            .bind(kind.as_str())
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+    /// One principal by id, whatever its kind (kept: see `SqlTx::principals`).
+    async fn principal(&mut self, id: Uuid) -> Result<Option<Principal>> {
+        if !self.principals.contains_key(&id) {
+            self.get_principals(&[id]).await?;
+        }
+        Ok(self.principals.get(&id).cloned().flatten())
     }
 }
 
@@ -591,6 +600,9 @@ impl<'a> PrincipalNames<'a> {
 #[async_trait]
 impl Tx for SqlTx {
     async fn principal_kind(&mut self, id: Uuid) -> Result<Option<PrincipalKind>> {
+        if let Some(known) = self.principals.get(&id) {
+            return Ok(known.as_ref().map(Principal::kind));
+        }
         let row = sqlx::query("SELECT kind FROM principals WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *self.tx)
@@ -607,8 +619,14 @@ impl Tx for SqlTx {
     }
 
     async fn get_principals(&mut self, ids: &[Uuid]) -> Result<Vec<Principal>> {
-        let mut found = std::collections::HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(1000) {
+        let unknown: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !self.principals.contains_key(id))
+            .copied()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in unknown.chunks(1000) {
             let mut q =
                 QueryBuilder::<Db>::new("SELECT id, kind, data FROM principals WHERE id IN (");
             let mut list = q.separated(", ");
@@ -616,6 +634,7 @@ impl Tx for SqlTx {
                 list.push_bind(id.to_string());
             }
             q.push(")");
+            let mut found = HashMap::with_capacity(chunk.len());
             for r in q.build().fetch_all(&mut *self.tx).await? {
                 let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
                 let kind: String = r.try_get(1)?;
@@ -630,8 +649,17 @@ impl Tx for SqlTx {
                 };
                 found.insert(id, principal);
             }
+            for id in chunk {
+                self.principals.insert(*id, found.remove(id));
+            }
         }
-        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+        // Each principal once, in the order first asked for.
+        let mut given = HashSet::with_capacity(ids.len());
+        Ok(ids
+            .iter()
+            .filter(|id| given.insert(**id))
+            .filter_map(|id| self.principals.get(id).cloned().flatten())
+            .collect())
     }
 
     async fn count_principals(&mut self) -> Result<i64> {
@@ -642,6 +670,7 @@ impl Tx for SqlTx {
     }
 
     async fn delete_principal(&mut self, id: Uuid) -> Result<bool> {
+        self.principals.remove(&id);
         let done = sqlx::query("DELETE FROM principals WHERE id = $1")
             .bind(id.to_string())
             .execute(&mut *self.tx)
@@ -680,10 +709,10 @@ impl Tx for SqlTx {
     }
 
     async fn get_user(&mut self, id: Uuid) -> Result<Option<User>> {
-        self.principal_data(id, PrincipalKind::User)
-            .await?
-            .map(|d| from_json(&d))
-            .transpose()
+        Ok(match self.principal(id).await? {
+            Some(Principal::User(user)) => Some(user),
+            _ => None,
+        })
     }
 
     async fn find_user_by_upn(&mut self, upn: &str) -> Result<Option<User>> {
@@ -744,10 +773,10 @@ impl Tx for SqlTx {
     }
 
     async fn get_group(&mut self, id: Uuid) -> Result<Option<Group>> {
-        self.principal_data(id, PrincipalKind::Group)
-            .await?
-            .map(|d| from_json(&d))
-            .transpose()
+        Ok(match self.principal(id).await? {
+            Some(Principal::Group(group)) => Some(group),
+            _ => None,
+        })
     }
 
     async fn list_groups(&mut self, query: &GroupQuery, page: Page) -> Result<Vec<Group>> {
@@ -790,10 +819,10 @@ impl Tx for SqlTx {
     }
 
     async fn get_service_principal(&mut self, id: Uuid) -> Result<Option<ServicePrincipal>> {
-        self.principal_data(id, PrincipalKind::ServicePrincipal)
-            .await?
-            .map(|d| from_json(&d))
-            .transpose()
+        Ok(match self.principal(id).await? {
+            Some(Principal::ServicePrincipal(sp)) => Some(sp),
+            _ => None,
+        })
     }
 
     async fn find_service_principal_by_app_id(
@@ -1669,7 +1698,7 @@ impl Tx for SqlTx {
             }
         }
         let SqlTx {
-            mut tx,
+            tx,
             journal,
             changes,
             narrows,
@@ -1678,21 +1707,24 @@ impl Tx for SqlTx {
             pending_audit,
             ..
         } = *self;
-        let seq = match &journal {
-            Some(_) if !changes.is_empty() => super::log_changes(&mut tx, &changes).await?,
-            _ => None,
-        };
         match (tx, journal) {
+            // A batch logs its members' changes together, once, before its COMMIT.
             (Conn::Member(member), _) => {
                 let audit = super::batch::MemberAudit {
                     head,
                     head_moved,
                     entries: pending_audit,
                 };
-                member.commit(changes, seq, narrows, audit).await?
+                member.commit(changes, narrows, audit).await?
             }
             (Conn::Own(tx), None) => tx.commit().await?,
-            (Conn::Own(tx), Some(journal)) => journal.commit(changes, seq, tx.commit()).await?,
+            (Conn::Own(mut tx), Some(journal)) => {
+                let seq = match changes.is_empty() {
+                    true => None,
+                    false => super::log_changes(&mut tx, &changes).await?,
+                };
+                journal.commit(changes, seq, tx.commit()).await?
+            }
         }
         Ok(())
     }

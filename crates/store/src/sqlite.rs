@@ -52,6 +52,8 @@ mod shared_seal;
 #[allow(clippy::duplicate_mod)]
 #[path = "shared_throttle_sql.rs"]
 mod shared_throttle;
+#[path = "wal.rs"]
+mod wal;
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -62,6 +64,8 @@ pub struct SqliteStore {
     keys: Arc<Keyring>,
     /// How many stored values `open` sealed again.
     resealed: u64,
+    /// Copies the WAL back into the database off the writer (see `wal`).
+    _checkpointer: wal::Checkpointer,
 }
 
 fn migrator() -> Migrator {
@@ -236,6 +240,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0024_requests_of_a_principal.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            26,
+            "fewer indexes on writes".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0026_fewer_indexes_on_writes.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 
@@ -256,7 +267,14 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", wal::WRITER_AUTOCHECKPOINT.to_string())
+                    // The pages a write reads again (index interiors, the audit head) stay in
+                    // memory rather than being read back from the WAL or the file each time.
+                    .pragma("cache_size", "-32768"),
+            )
             .await?;
         migrator().run(&writer).await?;
         let sealed_with = shared_seal::sealed_with(&writer).await?;
@@ -269,6 +287,10 @@ impl SqliteStore {
         );
         let resealed = tx.reseal().await?;
         Box::new(tx).commit().await?;
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
         // Readers may run ahead of a caller streaming a large read (the access index built at
         // start from every schedule): with sqlx's default of 50 rows, the reading thread and
         // the index build kept waiting for each other (BENCHMARKS.md, cold start).
@@ -277,6 +299,7 @@ impl SqliteStore {
             .connect_with(options.read_only(true).row_buffer_size(4096))
             .await?;
         Ok(Self {
+            _checkpointer: wal::Checkpointer::start(checkpointer),
             writer,
             reader,
             batcher: batch::Batcher::new(journal.clone()),

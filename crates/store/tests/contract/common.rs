@@ -213,3 +213,14 @@ pub fn sorted<T: Ord + Clone>(items: impl IntoIterator<Item = T>) -> Vec<T> {
     v.sort();
     v
 }
+
+/// Yields until `n` writers wait for their turn in the group commit (a test timeout ends a
+/// hang): a batch made on purpose, not by luck.
+pub async fn until_waiting(store: &Arc<dyn Store>, n: u64) {
+    within("writers queue", async {
+        while store.group_commits().waiting < n {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+}

@@ -130,6 +130,71 @@ async fn two_servers_see_every_commit_in_one_order() {
     raw.close().await;
 }
 
+/// A group-commit batch is one transaction, so it is one entry of the log: the other server
+/// applies its members' changes together, in the members' order, and a member that failed
+/// inside it leaves nothing there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_reaches_the_other_server_as_one_entry_in_its_members_order() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return;
+    };
+    let a = open(&url, "postgres").await;
+    let b = open(&url, "postgres").await;
+    let mut tx = write(&a).await;
+    tx.insert_user(&user(10, "a@x", "A")).await.unwrap();
+    for g in 20..=23 {
+        tx.insert_group(&group(g, &format!("G{g}"), false))
+            .await
+            .unwrap();
+    }
+    commit(tx).await;
+    let start = head(&a).await;
+    let seen_b = follow(&b, start).await;
+
+    let mut first = write(&a).await;
+    first
+        .add_relation(id(20), id(10), Relation::Member, 1)
+        .await
+        .unwrap();
+    let mut queued = Vec::new();
+    for g in 21..=23u128 {
+        let store = a.clone();
+        queued.push(tokio::spawn(async move {
+            let mut tx = store.write().await.unwrap();
+            tx.add_relation(id(g), id(10), Relation::Member, 1)
+                .await
+                .unwrap();
+            if g == 22 {
+                return false; // refused after its write: undone alone
+            }
+            tx.commit().await.is_ok()
+        }));
+        until_waiting(&a, (g - 20) as u64).await;
+    }
+    commit(first).await;
+    for (g, handle) in (21..=23u128).zip(queued) {
+        assert_eq!(
+            within("writer", handle).await.unwrap(),
+            g != 22,
+            "writer {g}"
+        );
+    }
+    let h = head(&a).await;
+    assert_eq!(h, start + 1, "one number for the batch");
+    assert!(b.caught_up(h, WAIT).await);
+    assert_eq!(
+        *seen_b.lock().unwrap(),
+        vec![
+            member(20, 10, true),
+            member(21, 10, true),
+            member(23, 10, true)
+        ]
+    );
+    for s in [a, b] {
+        s.close().await;
+    }
+}
+
 /// SQLite has one writing process: no log, always caught up, head stays 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_has_no_log_to_follow() {

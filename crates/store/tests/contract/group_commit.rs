@@ -11,16 +11,6 @@ use tokio::task::JoinHandle;
 
 use crate::common::*;
 
-/// Yields until `n` writers wait for their turn (a test timeout ends a hang).
-async fn until_waiting(store: &Arc<dyn Store>, n: u64) {
-    within("writers queue", async {
-        while store.group_commits().waiting < n {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
-}
-
 /// A writer that adds user `n` with an audit entry; `fail` drops it before commit instead
 /// (as a use case that refuses does), after its statements ran.
 fn writer(store: &Arc<dyn Store>, n: u128, fail: bool) -> JoinHandle<Result<(), StoreError>> {

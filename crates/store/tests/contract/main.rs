@@ -80,3 +80,4 @@ mod scim;
 mod sealing;
 mod transactions;
 mod users;
+mod wal;

@@ -82,6 +82,20 @@ fn full_scan(plan: &str, table: &str) -> bool {
         || plan.contains(&format!("Seq Scan on {table}"))
 }
 
+/// Asserts `list_role_schedules(query)` reads through `index`, never the whole table.
+async fn schedules_read_through(tx: &mut dyn eligo_store::Tx, query: &ScheduleQuery, index: &str) {
+    let plan = tx
+        .explain(&HotQuery::Schedules(query.clone()))
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(
+        plan.contains(index),
+        "{query:?} must be read through {index}:\n{plan}"
+    );
+    assert!(!full_scan(&plan, "role_schedules"), "{plan}");
+}
+
 async fn hot_reads_use_their_index(store: Arc<dyn Store>) {
     seed(&store).await;
     let asked = id(10_007);
@@ -100,16 +114,7 @@ async fn hot_reads_use_their_index(store: Arc<dyn Store>) {
         directory_scope_id: Some(scope),
         ..Default::default()
     };
-    let plan = tx
-        .explain(&HotQuery::Schedules(query.clone()))
-        .await
-        .unwrap()
-        .join("\n");
-    assert!(
-        plan.contains("role_schedules_scope"),
-        "one group's schedules must be read through role_schedules_scope:\n{plan}"
-    );
-    assert!(!full_scan(&plan, "role_schedules"), "{plan}");
+    schedules_read_through(&mut *tx, &query, "role_schedules_scope").await;
     // The plan is of the query the store answers with: only that group's active memberships.
     let got = tx.list_role_schedules(&query).await.unwrap();
     assert!(!got.is_empty());
@@ -117,6 +122,15 @@ async fn hot_reads_use_their_index(store: Arc<dyn Store>) {
         got.iter()
             .all(|s| s.kind == Active && s.target().group() == Some((asked, GroupAccess::Member)))
     );
+
+    // One principal's schedules of every role ("my roles", the privileged check): the prefix
+    // of (principal_id, role_definition_id, kind), the narrower index having gone (0026).
+    let query = ScheduleQuery {
+        kind: Some(Eligible),
+        principal_ids: Some(vec![id(20_007)]),
+        ..Default::default()
+    };
+    schedules_read_through(&mut *tx, &query, "role_schedules_principal_role").await;
 
     // The direct members of one group: the primary key (group_id, relation, principal_id).
     for relation in [Member, Owner] {
@@ -163,7 +177,7 @@ async fn hot_reads_use_their_index(store: Arc<dyn Store>) {
         .unwrap()
         .join("\n");
     assert!(
-        plan.contains("schedule_requests_principal"),
+        plan.contains("schedule_requests_principal_status"),
         "one principal's pending requests must be read through its index, not every pending one:\n{plan}"
     );
     assert!(!full_scan(&plan, "schedule_requests"), "{plan}");

@@ -281,3 +281,61 @@ contract!(
     principals_by_id_sqlite,
     principals_by_id_postgres,
 );
+
+/// A transaction keeps the principals it read (a use case reads its caller several times), so
+/// what it answers must follow the transaction's own writes: an update, a delete, an insert
+/// of an id read as missing, and a kind asked for that the principal is not.
+async fn a_transaction_reads_its_own_principal_writes(store: Arc<dyn Store>) {
+    let mut tx = write(&store).await;
+    tx.insert_user(&user(1, "a@x.com", "A")).await.unwrap();
+    tx.insert_group(&group(2, "G", false)).await.unwrap();
+    commit(tx).await;
+
+    let mut tx = write(&store).await;
+    let mut a = tx.get_user(id(1)).await.unwrap().expect("user 1");
+    assert!(
+        tx.get_group(id(1)).await.unwrap().is_none(),
+        "a user is no group"
+    );
+    assert!(tx.get_service_principal(id(1)).await.unwrap().is_none());
+    assert_eq!(
+        tx.principal_kind(id(1)).await.unwrap(),
+        Some(PrincipalKind::User)
+    );
+    a.display_name = "A renamed".into();
+    a.account_enabled = false;
+    tx.update_user(&a).await.unwrap();
+    let again = tx.get_user(id(1)).await.unwrap().expect("user 1");
+    assert_eq!(
+        (again.display_name.as_str(), again.account_enabled),
+        ("A renamed", false)
+    );
+    assert_eq!(
+        tx.get_principals(&[id(1)]).await.unwrap(),
+        vec![Principal::User(a.clone())]
+    );
+
+    assert!(tx.get_principals(&[id(3)]).await.unwrap().is_empty());
+    assert!(tx.get_user(id(3)).await.unwrap().is_none());
+    let c = user(3, "c@x.com", "C");
+    tx.insert_user(&c).await.unwrap();
+    assert_eq!(tx.get_user(id(3)).await.unwrap(), Some(c));
+
+    assert!(tx.get_group(id(2)).await.unwrap().is_some());
+    assert!(tx.delete_principal(id(2)).await.unwrap());
+    assert!(tx.get_group(id(2)).await.unwrap().is_none());
+    assert_eq!(tx.principal_kind(id(2)).await.unwrap(), None);
+    commit(tx).await;
+
+    // What was committed is what the next transaction reads.
+    let mut tx = read(&store).await;
+    assert_eq!(tx.get_user(id(1)).await.unwrap(), Some(a));
+    assert!(tx.get_user(id(3)).await.unwrap().is_some());
+    assert!(tx.get_principals(&[id(2)]).await.unwrap().is_empty());
+}
+
+contract!(
+    a_transaction_reads_its_own_principal_writes =>
+    a_transaction_reads_its_own_principal_writes_sqlite,
+    a_transaction_reads_its_own_principal_writes_postgres,
+);

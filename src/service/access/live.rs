@@ -19,7 +19,8 @@
 //! index's assignment. Beside it only what the index cannot say: which assignments are
 //! activations, and the PIM for Groups memberships (edges, which have no id). At a million
 //! schedules that is the difference between starting in 500 MiB and not (BENCHMARKS.md, "Cold
-//! start"); the start reads schedules narrowly and streams them (`Tx::index_schedules`).
+//! start"); the start reads schedules narrowly, in pages or a stream, as the index is built
+//! (`Tx::index_schedules`), and principals and relations from columns (migration 0025).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;

@@ -9,7 +9,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use eligo::service::access::live::{LiveIndex, eligible};
 use eligo_core::access::{Assignment, Index, Window};
-use eligo_core::directory::Relation;
+use eligo_core::directory::{Relation, ServicePrincipal};
 use eligo_core::roles::ids;
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
 use eligo_core::target::{GroupAccess, Target, group_scope};
@@ -91,7 +91,7 @@ async fn schedule(
     end: Option<DateTime<Utc>>,
     how: AssignmentType,
     processed: bool,
-) {
+) -> RoleSchedule {
     let now = t.clock.now_utc();
     let (role, scope) = target.fields();
     let mut s = RoleSchedule::new(
@@ -109,6 +109,7 @@ async fn schedule(
     let mut tx = t.app.store.write().await.unwrap();
     tx.insert_role_schedule(&s).await.unwrap();
     tx.commit().await.unwrap();
+    s
 }
 
 fn sorted<T: std::fmt::Debug>(v: &[T]) -> Vec<String> {
@@ -379,5 +380,191 @@ async fn the_start_answers_as_the_whole_record_load_did() {
 async fn the_start_answers_as_the_whole_record_load_did_on_postgresql() {
     if let Some(t) = TestApp::postgres().await {
         the_start_answers_as_before(t).await;
+    }
+}
+
+/// Takes the store back to migration 0024 as a server of that version left it: the columns
+/// 0025 added are dropped and its migration forgotten, so the next open migrates again and
+/// backfills every row from its record alone.
+async fn back_to_0024(t: &TestApp) {
+    let url = t.app.config.database_url.expose().to_string();
+    let statements = [
+        // SQLite's covering index for the start (PostgreSQL has none).
+        "DROP INDEX IF EXISTS role_schedules_index_load",
+        "ALTER TABLE role_schedules DROP COLUMN activated",
+        "ALTER TABLE principals DROP COLUMN upn",
+        "ALTER TABLE principals DROP COLUMN manager_id",
+        "ALTER TABLE principals DROP COLUMN account_enabled",
+        "DELETE FROM _sqlx_migrations WHERE version = 25",
+    ];
+    macro_rules! run_on {
+        ($pool:ty) => {{
+            let pool = <$pool>::connect(&url).await.unwrap();
+            for q in statements {
+                sqlx::query(q).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }};
+    }
+    if url.starts_with("sqlite:") {
+        run_on!(sqlx::SqlitePool)
+    } else {
+        run_on!(sqlx::PgPool)
+    }
+}
+
+/// What a start reads of principals and activations from their columns (migration 0025) is
+/// what their records say, after every kind of write: activations made assigned and assigned
+/// schedules made activations after insert, a manager set, changed and removed, an account
+/// disabled, a UPN renamed, service principals and groups; and the same once a store of
+/// migration 0024 is migrated (`old_store`), its rows backfilled from their records.
+async fn the_start_reads_every_write(t: TestApp, old_store: bool) {
+    let now = t.clock.now_utc();
+    let h = |n: i64| now + TimeDelta::hours(n);
+    let group = new_group(&t, "Ops", true).await;
+    let [boss, ann, bob, cat] = [
+        t.user("boss").await,
+        t.user("ann").await,
+        t.user("bob").await,
+        t.user("cat").await,
+    ];
+    let (sp_on, sp_off) = (Uuid::new_v4(), Uuid::new_v4());
+    {
+        let mut tx = t.app.store.write().await.unwrap();
+        // ann: a manager, renamed, disabled; bob: a manager set then another; cat: one set
+        // then removed.
+        let mut u = tx.get_user(ann).await.unwrap().unwrap();
+        u.manager_id = Some(boss);
+        u.user_principal_name = "Ann.Renamed@Contoso.example".into();
+        u.account_enabled = false;
+        tx.update_user(&u).await.unwrap();
+        for (who, manager) in [
+            (bob, Some(cat)),
+            (bob, Some(boss)),
+            (cat, Some(boss)),
+            (cat, None),
+        ] {
+            let mut u = tx.get_user(who).await.unwrap().unwrap();
+            u.manager_id = manager;
+            tx.update_user(&u).await.unwrap();
+        }
+        for (id, enabled) in [(sp_on, true), (sp_off, false)] {
+            tx.insert_service_principal(&ServicePrincipal {
+                id,
+                display_name: format!("app {enabled}"),
+                app_id: Uuid::new_v4(),
+                account_enabled: enabled,
+                created_date_time: now,
+            })
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    let role = |r: &str| Target::Role {
+        role: Uuid::parse_str(r).unwrap(),
+        scope: "/".into(),
+    };
+    use AssignmentType::{Activated, Assigned};
+    let s = |who, r, how| {
+        schedule(
+            &t,
+            ScheduleKind::Active,
+            who,
+            role(r),
+            h(-1),
+            Some(h(8)),
+            how,
+            false,
+        )
+    };
+    let made_activated = s(ann, ids::GLOBAL_READER, Assigned).await;
+    let made_assigned = s(bob, ids::GLOBAL_READER, Activated).await;
+    let activated = s(cat, ids::SECURITY_READER, Activated).await;
+    let assigned = s(boss, ids::SECURITY_READER, Assigned).await;
+    {
+        let mut tx = t.app.store.write().await.unwrap();
+        for (mut changed, how) in [
+            (made_activated.clone(), Activated),
+            (made_assigned.clone(), Assigned),
+        ] {
+            changed.assignment_type = how;
+            changed.end_date_time = Some(h(9));
+            assert!(tx.update_role_schedule(&changed).await.unwrap());
+        }
+        tx.commit().await.unwrap();
+    }
+    if old_store {
+        back_to_0024(&t).await;
+    }
+
+    let started = t.restarted(now).await;
+    let cold = &started.app.access;
+    let live = &t.app.access;
+    // As the index that followed every write, and as written.
+    for p in [group, boss, ann, bob, cat, sp_on, sp_off] {
+        let summary = |a: &LiveIndex| {
+            let s = a.summary(p).unwrap();
+            (s.kind, s.display_name, s.upn, s.enabled, a.manager_of(p))
+        };
+        assert_eq!(summary(cold), summary(live), "{p}");
+    }
+    let said = |p| {
+        let s = cold.summary(p).unwrap();
+        (s.upn, s.enabled, cold.manager_of(p))
+    };
+    assert_eq!(
+        said(ann),
+        (
+            Some("Ann.Renamed@Contoso.example".into()),
+            false,
+            Some(boss)
+        )
+    );
+    assert_eq!(
+        said(bob),
+        (Some("bob@contoso.example".into()), true, Some(boss))
+    );
+    assert_eq!(said(cat), (Some("cat@contoso.example".into()), true, None));
+    assert_eq!(said(sp_on), (None, true, None));
+    assert_eq!(said(sp_off), (None, false, None));
+    assert_eq!(said(group), (None, false, None));
+    for (s, activated) in [
+        (&made_activated, true),
+        (&made_assigned, false),
+        (&activated, true),
+        (&assigned, false),
+    ] {
+        let held = cold.schedule(&s.id.to_string()).unwrap();
+        assert_eq!(held.activated, activated, "{}", s.id);
+        assert_eq!(Some(held), live.schedule(&s.id.to_string()));
+    }
+    assert_eq!(
+        cold.schedule(&made_activated.id.to_string()).unwrap().end,
+        Some(h(9))
+    );
+}
+
+#[tokio::test]
+async fn the_start_reads_principals_and_activations_as_written() {
+    the_start_reads_every_write(TestApp::new().await, false).await;
+}
+
+#[tokio::test]
+async fn the_start_reads_principals_and_activations_as_written_on_postgresql() {
+    if let Some(t) = TestApp::postgres().await {
+        the_start_reads_every_write(t, false).await;
+    }
+}
+
+#[tokio::test]
+async fn a_store_of_migration_0024_is_backfilled() {
+    the_start_reads_every_write(TestApp::new().await, true).await;
+}
+
+#[tokio::test]
+async fn a_store_of_migration_0024_is_backfilled_on_postgresql() {
+    if let Some(t) = TestApp::postgres().await {
+        the_start_reads_every_write(t, true).await;
     }
 }

@@ -63,14 +63,15 @@ pub trait BeforeCommit: Send + Sync {
 
 /// What the access index needs of a schedule: its columns and whether it is an activation,
 /// not the whole record. `Tx::index_schedules` reads it at start (no record parsed); a
-/// committed `Change::Schedule` is narrowed to it, so both paths place the same thing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexedSchedule {
+/// committed `Change::Schedule` is narrowed to it, so both paths place the same thing. The
+/// scope is borrowed (from the page read, or the record): nothing allocated per schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexedSchedule<'a> {
     pub id: Uuid,
     pub kind: ScheduleKind,
     pub principal_id: Uuid,
     pub role_definition_id: Uuid,
-    pub directory_scope_id: String,
+    pub directory_scope_id: &'a str,
     pub start: DateTime<Utc>,
     pub end: Option<DateTime<Utc>>,
     /// An end the scheduler has not processed yet (see `RoleSchedule::end_pending`).
@@ -79,14 +80,14 @@ pub struct IndexedSchedule {
     pub activated: bool,
 }
 
-impl From<&RoleSchedule> for IndexedSchedule {
-    fn from(s: &RoleSchedule) -> Self {
+impl<'a> From<&'a RoleSchedule> for IndexedSchedule<'a> {
+    fn from(s: &'a RoleSchedule) -> Self {
         IndexedSchedule {
             id: s.id,
             kind: s.kind,
             principal_id: s.principal_id,
             role_definition_id: s.role_definition_id,
-            directory_scope_id: s.directory_scope_id.clone(),
+            directory_scope_id: &s.directory_scope_id,
             start: s.start_date_time,
             end: s.end_date_time,
             end_pending: s.end_pending,

@@ -16,6 +16,7 @@ mod effects;
 mod entitlement;
 mod feed;
 mod history;
+mod index_rows;
 mod model;
 mod pim_alerts;
 mod postgres;
@@ -252,7 +253,8 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
         principal: Uuid,
         relation: Relation,
     ) -> Result<Vec<Uuid>>;
-    /// Every principal, as the access index keeps it (to build the index at start).
+    /// Every principal, as the access index keeps it (to build the index at start), in no
+    /// particular order.
     async fn all_principals(&mut self) -> Result<Vec<PrincipalRow>>;
     /// Every direct relation `(group, principal, relation)` (to build the access index).
     async fn all_relations(&mut self) -> Result<Vec<(Uuid, Uuid, Relation)>>;
@@ -302,11 +304,13 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
     /// Every schedule the access index holds at `now` (no end, or an end after `now` that the
     /// scheduler has not processed), narrowed to what the index needs (columns; no record
     /// parsed), each handed to `each` as it is read: a million schedules are never all in
-    /// memory as rows. In no particular order.
+    /// memory as rows. Read while the index is built: on SQLite in pages of a few thousand
+    /// (`index_rows`), each asked for before the one before it is handed over; on PostgreSQL
+    /// as one stream of rows. In no particular order.
     async fn index_schedules(
         &mut self,
         now: DateTime<Utc>,
-        each: &mut (dyn FnMut(IndexedSchedule) + Send),
+        each: &mut (dyn for<'a> FnMut(IndexedSchedule<'a>) + Send),
     ) -> Result<()>;
     /// The database's plan for one of the hot reads, built exactly as its method runs it
     /// (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL `EXPLAIN`), one line per plan node: for the

@@ -14,7 +14,7 @@ use eligo_core::directory::{Group, PrincipalKind, Relation, ServicePrincipal, Us
 use eligo_core::policy::RolePolicy;
 use eligo_core::request::ScheduleRequest;
 use eligo_core::roles::RoleDefinition;
-use eligo_core::schedule::{RoleSchedule, ScheduleKind};
+use eligo_core::schedule::{AssignmentType, RoleSchedule};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{QueryBuilder, Row};
@@ -377,36 +377,33 @@ pub(super) fn push_page(q: &mut QueryBuilder<Db>, page: Page) {
 /// A schedule from a row of `data, start_pending, end_pending`. The flag columns are
 /// authoritative: rows written before migration 0003 have no flags in their JSON (serde
 /// defaults them to false) while the migration set their columns.
-/// The access index's narrow read of a schedule (see `Tx::index_schedules`). Whether it is an
-/// activation is in the record only; rather than parse every record, the text is matched:
-/// `to_json` writes `RoleSchedule` compactly with `assignmentType` as a bare field name, and
-/// a `"` inside any string value is escaped, so the pattern can only match that field.
-const INDEX_SCHEDULES: &str = "SELECT id, kind, principal_id, role_definition_id, \
-     directory_scope_id, start_at, end_at, end_pending, \
-     data LIKE '%\"assignmentType\":\"Activated\"%' FROM role_schedules";
+/// How many schedules the index holds at `$1` (see each backend's `INDEX_SCHEDULE_PAGE` for
+/// which): the two halves of the condition counted apart, each from an index alone (the one on
+/// `end_at`, and the partial one of pending ends), where the whole condition scanned the table.
+/// They cannot overlap: one has no end, the other one.
+const COUNT_INDEX_SCHEDULES: &str = "SELECT \
+     (SELECT COUNT(*) FROM role_schedules WHERE end_at IS NULL) + \
+     (SELECT COUNT(*) FROM role_schedules WHERE end_pending AND end_at > $1)";
 
-/// The schedules the index holds at `$1`: no end, or an end after `$1` not yet processed
-/// (`RoleSchedule::has_ended` and the index's rule for processed ends, in SQL).
-const INDEX_SCHEDULES_HELD: &str = "end_at IS NULL OR (end_pending AND end_at > $1)";
+/// Every principal for the access index, from the columns migration 0025 added (no record
+/// parsed), a row per first two characters of the id (at most 256 rows; `index_rows::principals`
+/// for the text): a row per principal cost a hand-over from SQLite's worker thread each.
+const PRINCIPALS_BY_PREFIX: &str = "SELECT string_agg(id \
+     || CASE kind WHEN 'user' THEN 'u' WHEN 'group' THEN 'g' WHEN 'servicePrincipal' THEN 's' \
+        ELSE '?' END \
+     || CASE WHEN is_role_assignable THEN '1' ELSE '0' END \
+     || CASE WHEN account_enabled THEN '1' ELSE '0' END \
+     || COALESCE(manager_id, '-') \
+     || COALESCE(octet_length(upn) || ':' || upn, '-') \
+     || octet_length(display_name) || ':' || display_name, '') \
+     FROM principals GROUP BY substr(id, 1, 2)";
 
-fn indexed_schedule(row: &<Db as sqlx::Database>::Row) -> Result<IndexedSchedule> {
-    let kind = match row.try_get::<&str, _>(1)? {
-        "eligible" => ScheduleKind::Eligible,
-        "active" => ScheduleKind::Active,
-        other => return Err(StoreError::Corrupt(format!("schedule kind {other}"))),
-    };
-    Ok(IndexedSchedule {
-        id: parse_uuid(row.try_get(0)?)?,
-        kind,
-        principal_id: parse_uuid(row.try_get(2)?)?,
-        role_definition_id: parse_uuid(row.try_get(3)?)?,
-        directory_scope_id: row.try_get(4)?,
-        start: from_micros(row.try_get(5)?),
-        end: row.try_get::<Option<i64>, _>(6)?.map(from_micros),
-        end_pending: row.try_get(7)?,
-        activated: row.try_get(8)?,
-    })
-}
+/// Every direct relation for the access index, one row per group with its relations as one
+/// text (`index_rows::relations`), in the primary key's order: a row per relation cost a
+/// hand-over from SQLite's worker thread each (216,000 at a million schedules).
+const RELATIONS_BY_GROUP: &str = "SELECT group_id, string_agg(\
+     CASE relation WHEN 'member' THEN 'm' WHEN 'owner' THEN 'o' ELSE '?' END || principal_id, '' \
+     ORDER BY relation, principal_id) FROM group_relations GROUP BY group_id ORDER BY group_id";
 
 fn schedule_from_row(row: &<Db as sqlx::Database>::Row) -> Result<RoleSchedule> {
     let mut schedule: RoleSchedule = from_json(&row.try_get::<String, _>(0)?)?;
@@ -484,8 +481,9 @@ impl SqlTx {
         self.principals.remove(&id);
         sqlx::query(
             "INSERT INTO principals (id, kind, upn_lower, app_id, display_name, \
-             display_name_lower, mail_lower, is_role_assignable, created_at, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             display_name_lower, mail_lower, is_role_assignable, created_at, data, upn, \
+             manager_id, account_enabled) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(id.to_string())
         .bind(kind.as_str())
@@ -497,6 +495,9 @@ impl SqlTx {
         .bind(names.role_assignable)
         .bind(created_at)
         .bind(data)
+        .bind(names.upn)
+        .bind(names.manager.map(|m| m.to_string()))
+        .bind(names.enabled)
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique(names.unique_what))?;
@@ -523,7 +524,8 @@ impl SqlTx {
         self.principals.remove(&id);
         let done = sqlx::query(
             "UPDATE principals SET upn_lower = $2, display_name = $3, display_name_lower = $4, \
-             mail_lower = $5, data = $6 WHERE id = $1 AND kind = $7",
+             mail_lower = $5, data = $6, upn = $8, manager_id = $9, account_enabled = $10 \
+             WHERE id = $1 AND kind = $7",
         )
         .bind(id.to_string())
         .bind(names.upn.map(str::to_lowercase))
@@ -532,6 +534,9 @@ impl SqlTx {
         .bind(names.mail.map(str::to_lowercase))
         .bind(data)
         .bind(kind.as_str())
+        .bind(names.upn)
+        .bind(names.manager.map(|m| m.to_string()))
+        .bind(names.enabled)
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique(names.unique_what))?;
@@ -914,62 +919,28 @@ impl Tx for SqlTx {
     }
 
     async fn all_principals(&mut self) -> Result<Vec<PrincipalRow>> {
-        let rows = sqlx::query(
-            "SELECT id, kind, display_name, is_role_assignable, data FROM principals ORDER BY id",
-        )
-        .fetch_all(&mut *self.tx)
-        .await?;
-        /// The fields of a principal's record the index keeps beyond its columns.
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Steering {
-            #[serde(default)]
-            manager_id: Option<Uuid>,
-            #[serde(default)]
-            account_enabled: bool,
-            #[serde(default)]
-            user_principal_name: Option<String>,
+        let rows = sqlx::query(PRINCIPALS_BY_PREFIX)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let mut all = Vec::new();
+        for r in &rows {
+            crate::index_rows::principals(r.try_get(0)?, &mut |row| all.push(row))?;
         }
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get(1)?;
-                let kind = PrincipalKind::parse(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))?;
-                let steering: Steering = from_json(&r.try_get::<String, _>(4)?)?;
-                Ok(PrincipalRow {
-                    id: parse_uuid(&r.try_get::<String, _>(0)?)?,
-                    kind,
-                    display_name: r.try_get(2)?,
-                    role_assignable: r.try_get(3)?,
-                    manager: steering.manager_id,
-                    enabled: steering.account_enabled,
-                    upn: steering.user_principal_name,
-                })
-            })
-            .collect()
+        Ok(all)
     }
 
     async fn all_relations(&mut self) -> Result<Vec<(Uuid, Uuid, Relation)>> {
-        let rows = sqlx::query(
-            "SELECT group_id, principal_id, relation FROM group_relations \
-             ORDER BY group_id, relation, principal_id",
-        )
-        .fetch_all(&mut *self.tx)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let relation = match r.try_get::<String, _>(2)?.as_str() {
-                    "member" => Relation::Member,
-                    "owner" => Relation::Owner,
-                    other => return Err(StoreError::Corrupt(format!("relation {other}"))),
-                };
-                Ok((
-                    parse_uuid(&r.try_get::<String, _>(0)?)?,
-                    parse_uuid(&r.try_get::<String, _>(1)?)?,
-                    relation,
-                ))
-            })
-            .collect()
+        let rows = sqlx::query(RELATIONS_BY_GROUP)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let mut all = Vec::new();
+        for r in &rows {
+            let group = parse_uuid(r.try_get(0)?)?;
+            crate::index_rows::relations(r.try_get(1)?, &mut |principal, relation| {
+                all.push((group, principal, relation));
+            })?;
+        }
+        Ok(all)
     }
 
     async fn memberships_since(
@@ -1187,8 +1158,8 @@ impl Tx for SqlTx {
     async fn insert_role_schedule(&mut self, s: &RoleSchedule) -> Result<()> {
         sqlx::query(
             "INSERT INTO role_schedules (id, kind, principal_id, role_definition_id, \
-             directory_scope_id, start_at, end_at, start_pending, end_pending, data, group_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             directory_scope_id, start_at, end_at, start_pending, end_pending, data, group_id, \
+             activated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(s.id.to_string())
         .bind(s.kind.as_str())
@@ -1201,6 +1172,7 @@ impl Tx for SqlTx {
         .bind(s.end_pending)
         .bind(to_json(s))
         .bind(s.target().group().map(|(g, _)| g.to_string()))
+        .bind(s.assignment_type == AssignmentType::Activated)
         .execute(&mut *self.tx)
         .await
         .map_err(conflict_on_unique("roleSchedule"))?;
@@ -1258,8 +1230,7 @@ impl Tx for SqlTx {
     }
 
     async fn count_index_schedules(&mut self, now: DateTime<Utc>) -> Result<usize> {
-        let q = format!("SELECT COUNT(*) FROM role_schedules WHERE {INDEX_SCHEDULES_HELD}");
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(q))
+        let n: i64 = sqlx::query_scalar(COUNT_INDEX_SCHEDULES)
             .bind(micros(now))
             .fetch_one(&mut *self.tx)
             .await?;
@@ -1269,22 +1240,16 @@ impl Tx for SqlTx {
     async fn index_schedules(
         &mut self,
         now: DateTime<Utc>,
-        each: &mut (dyn FnMut(IndexedSchedule) + Send),
+        each: &mut (dyn for<'a> FnMut(IndexedSchedule<'a>) + Send),
     ) -> Result<()> {
-        use futures_util::TryStreamExt;
-        let q = format!("{INDEX_SCHEDULES} WHERE {INDEX_SCHEDULES_HELD}");
-        let query = sqlx::query(sqlx::AssertSqlSafe(q)).bind(micros(now));
-        let mut rows = query.fetch(&mut *self.tx);
-        while let Some(row) = rows.try_next().await? {
-            each(indexed_schedule(&row)?);
-        }
-        Ok(())
+        // Each backend reads them its fastest way (sqlite.rs: pages; postgres.rs: a stream).
+        super::index_schedules(&mut self.tx, micros(now), each).await
     }
 
     async fn update_role_schedule(&mut self, s: &RoleSchedule) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE role_schedules SET start_at = $2, end_at = $3, start_pending = $4, \
-             end_pending = $5, data = $6 WHERE id = $1",
+             end_pending = $5, data = $6, activated = $7 WHERE id = $1",
         )
         .bind(s.id.to_string())
         .bind(micros(s.start_date_time))
@@ -1292,6 +1257,7 @@ impl Tx for SqlTx {
         .bind(s.start_pending)
         .bind(s.end_pending)
         .bind(to_json(s))
+        .bind(s.assignment_type == AssignmentType::Activated)
         .execute(&mut *self.tx)
         .await?;
         let updated = done.rows_affected() > 0;

@@ -174,6 +174,9 @@ pub struct Index {
     scopes: Interner,
     /// Assignment scopes as they were given (reported as given).
     given_scopes: Interner,
+    /// By given scope: its lower-cased scope in `scopes`, so that an assignment at a scope
+    /// seen before costs one lookup, not a lower-casing and two (a start places a million).
+    scope_of_given: Vec<u32>,
     /// By principal: its role bits and first groups.
     nodes: Vec<Vertex>,
     /// By member in more than [`INLINE_UP`] groups: the groups past those in its node.
@@ -366,11 +369,15 @@ impl Index {
     }
 
     /// [`Index::add_assignment`] from borrowed parts, for a bulk build: nothing is allocated
-    /// but the id's one copy. True if it replaced an assignment with the same id.
+    /// but the id's one copy. True if it replaced an assignment with the same id. One probe of
+    /// the id table, not a removal's and an insertion's: the insertion tells whether the id was
+    /// there (a bulk build's ids never are), and only then is the old slot taken out.
     pub fn add_assignment_ref(&mut self, a: AssignmentRef<'_>) -> bool {
-        let replaced = self.remove_assignment(a.id).is_some();
-        self.insert_assignment(Arc::from(a.id), a.principal, a.role, a.scope, a.window);
-        replaced
+        let old = self.insert_assignment(Arc::from(a.id), a.principal, a.role, a.scope, a.window);
+        if let Some(old) = old {
+            self.drop_slot(old);
+        }
+        old.is_some()
     }
 
     /// Room for `principals` and `assignments` more without regrowing a table: a table that
@@ -392,11 +399,19 @@ impl Index {
         role: &str,
         scope: &str,
         window: Window,
-    ) {
+    ) -> Option<u32> {
         let role = self.roles.intern(role);
         let holder = self.principal_mut(principal);
         let given = self.given_scopes.intern(scope);
-        let scope = self.scopes.intern(&lower(scope));
+        let scope = match self.scope_of_given.get(given as usize) {
+            Some(&lowered) => lowered,
+            None => {
+                // Given ids are dense and made only here: a new one is the next index.
+                let lowered = self.scopes.intern(&lower(scope));
+                self.scope_of_given.push(lowered);
+                lowered
+            }
+        };
         let slot = Slot {
             id: id.clone(),
             role,
@@ -415,7 +430,7 @@ impl Index {
                 s
             }
         };
-        self.by_id.insert(id, s);
+        let old = self.by_id.insert(id, s);
         self.by_role_holder
             .entry(key(role, holder))
             .or_default()
@@ -426,11 +441,18 @@ impl Index {
             });
         self.by_holder.entry(holder).or_default().push(s);
         self.nodes[holder as usize].role_bits |= role_bit(role);
+        old
     }
 
     /// Removes the assignment with this id; returns it, or None if there was none.
     pub fn remove_assignment(&mut self, id: &str) -> Option<Assignment> {
         let s = self.by_id.remove(id)?;
+        let slot = self.drop_slot(s);
+        Some(self.assignment_of(&slot))
+    }
+
+    /// Takes slot `s` out of everything but `by_id` (its caller's business) and frees it.
+    fn drop_slot(&mut self, s: u32) -> Slot {
         let slot = self.slots[s as usize]
             .take()
             .expect("indexed slot is filled");
@@ -459,7 +481,7 @@ impl Index {
             .fold(0, |bits, &x| bits | role_bit(self.slot(x).role));
         self.nodes[slot.holder as usize].role_bits = bits;
         self.free.push(s);
-        Some(self.assignment_of(&slot))
+        slot
     }
 
     pub fn assignment(&self, id: &str) -> Option<Assignment> {

@@ -66,6 +66,7 @@ mod entitlement_notices;
 mod feed;
 mod group_commit;
 mod history;
+mod index_load;
 mod outbox;
 mod outbox_sets;
 mod pim_alerts;

@@ -182,6 +182,12 @@ async fn a_batch_reaches_the_other_server_as_one_entry_in_its_members_order() {
     let h = head(&a).await;
     assert_eq!(h, start + 1, "one number for the batch");
     assert!(b.caught_up(h, WAIT).await);
+    within("B's listener has the batch", async {
+        while seen_b.lock().unwrap().len() < 3 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
     assert_eq!(
         *seen_b.lock().unwrap(),
         vec![

@@ -79,7 +79,7 @@ pub trait HistoryTx: Send {
     /// principals without a row never signed in).
     async fn all_sign_in_activity(&mut self) -> Result<Vec<(Uuid, SignInActivity)>>;
 
-    /// Appends one activation.
+    /// Appends one activation (deferred, as `Tx::insert_role_schedule`).
     async fn record_activation(&mut self, activation: &Activation) -> Result<()>;
     /// The newest activation of `principal` for `target`, if any.
     async fn last_activation(

@@ -296,8 +296,15 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
     async fn insert_role_definition(&mut self, role: &RoleDefinition) -> Result<()>;
     async fn get_role_definition(&mut self, id: Uuid) -> Result<Option<RoleDefinition>>;
     async fn list_role_definitions(&mut self, query: &RoleQuery) -> Result<Vec<RoleDefinition>>;
+    /// Deferred: sent with the transaction's next statement or its commit, which report a
+    /// `Conflict` for an id already there (the transaction is then to be dropped).
     async fn insert_role_schedule(&mut self, schedule: &RoleSchedule) -> Result<()>;
     async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>>;
+    /// Asks the database, in one round trip, what this transaction is about to read: the next
+    /// `get_principals` of those principals, `list_role_schedules` of exactly that query and
+    /// `list_schedule_requests` of exactly that query and page are then answered from it,
+    /// provided nothing else ran on the transaction in between (see `read_ahead_sql`).
+    async fn read_ahead(&mut self, ahead: &ReadAhead) -> Result<()>;
     async fn get_role_schedule(&mut self, id: Uuid) -> Result<Option<RoleSchedule>>;
     /// How many schedules `index_schedules` would hand over (for the index to reserve room).
     async fn count_index_schedules(&mut self, now: DateTime<Utc>) -> Result<usize>;
@@ -328,6 +335,7 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
     ) -> Result<Vec<RoleSchedule>>;
 
     // Schedule requests (eligibility and assignment), kept for the record.
+    /// Deferred, as `insert_role_schedule`.
     async fn insert_schedule_request(&mut self, request: &ScheduleRequest) -> Result<()>;
     /// Replaces the stored request with the same id. False when none.
     async fn update_schedule_request(&mut self, request: &ScheduleRequest) -> Result<bool>;

@@ -56,6 +56,14 @@ pub struct ScheduleQuery {
     pub directory_scope_id: Option<String>,
 }
 
+/// Reads a use case is about to make, asked together (`Tx::read_ahead`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadAhead {
+    pub principals: Vec<Uuid>,
+    pub schedules: Option<ScheduleQuery>,
+    pub requests: Option<(RequestQuery, Page)>,
+}
+
 /// A principal read by id, whatever its kind (`Tx::get_principals`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Principal {

@@ -146,7 +146,7 @@ impl EffectsTx for SqlTx {
         .bind(&job.subject)
         .bind(micros(job.due_at))
         .bind(micros(now))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         let written = done.rows_affected() == 1;
         if written {
@@ -178,7 +178,7 @@ impl EffectsTx for SqlTx {
             // Rows that collide with a job already there, or with one before them in this
             // statement, are skipped, as `enqueue_job` skips them one by one.
             q.push(" ON CONFLICT DO NOTHING RETURNING next_attempt_at");
-            let due: Vec<i64> = q.build_query_scalar().fetch_all(&mut *self.tx).await?;
+            let due: Vec<i64> = q.build_query_scalar().fetch_all(self.conn().await?).await?;
             written += due.len();
             for at in due {
                 self.record_addition(Change::JobEnqueued {
@@ -208,7 +208,7 @@ impl EffectsTx for SqlTx {
             .bind(micros(now))
             .bind(limit)
             .bind(server)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
         jobs.sort_by_key(|j| j.created_at);
@@ -229,7 +229,7 @@ impl EffectsTx for SqlTx {
                 list.push_bind(id.to_string());
             }
             q.push(")");
-            done += q.build().execute(&mut *self.tx).await?.rows_affected();
+            done += q.build().execute(self.conn().await?).await?.rows_affected();
         }
         Ok(done)
     }
@@ -265,7 +265,7 @@ impl EffectsTx for SqlTx {
             .bind(micros(now))
             .bind(error.clone()),
         };
-        Ok(query.execute(&mut *self.tx).await?.rows_affected() == 1)
+        Ok(query.execute(self.conn().await?).await?.rows_affected() == 1)
     }
 
     async fn job_in_flight(&mut self, coalesce_key: &str) -> Result<bool> {
@@ -274,7 +274,7 @@ impl EffectsTx for SqlTx {
              LIMIT 1",
         )
         .bind(coalesce_key)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?;
         Ok(row.is_some())
     }
@@ -283,7 +283,7 @@ impl EffectsTx for SqlTx {
         let sql = format!("SELECT {JOB_COLUMNS} FROM outbox WHERE id = $1");
         sqlx::query(AssertSqlSafe(sql))
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?
             .as_ref()
             .map(job_from_row)
@@ -297,7 +297,7 @@ impl EffectsTx for SqlTx {
         }
         q.push(" ORDER BY created_at DESC, id");
         push_page(&mut q, page);
-        let rows = q.build().fetch_all(&mut *self.tx).await?;
+        let rows = q.build().fetch_all(self.conn().await?).await?;
         rows.iter().map(job_from_row).collect()
     }
 
@@ -309,7 +309,7 @@ impl EffectsTx for SqlTx {
         let done = sqlx::query(AssertSqlSafe(sql))
             .bind(id.to_string())
             .bind(micros(now))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         let retried = done.rows_affected() == 1;
         if retried {
@@ -322,14 +322,14 @@ impl EffectsTx for SqlTx {
         let row = sqlx::query(
             "SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('pending', 'running')",
         )
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn().await?)
         .await?;
         Ok(row.try_get::<Option<i64>, _>(0)?.map(from_micros))
     }
 
     async fn count_jobs(&mut self) -> Result<Vec<(JobStatus, i64)>> {
         let rows = sqlx::query("SELECT status, COUNT(*) FROM outbox GROUP BY status")
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         rows.iter()
             .map(|r| {
@@ -353,7 +353,7 @@ impl EffectsTx for SqlTx {
         let done = sqlx::query(AssertSqlSafe(sql))
             .bind(micros(now))
             .bind(server)
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         Ok(done.rows_affected())
     }
@@ -362,7 +362,7 @@ impl EffectsTx for SqlTx {
         let done =
             sqlx::query("DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < $1")
                 .bind(micros(before))
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await?;
         Ok(done.rows_affected())
     }
@@ -379,7 +379,7 @@ impl EffectsTx for SqlTx {
         .bind(to_json(&row.health))
         .bind(micros(row.created_at))
         .bind(micros(row.updated_at))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("connector"))?;
         Ok(())
@@ -393,7 +393,7 @@ impl EffectsTx for SqlTx {
         .bind(&row.display_name)
         .bind(self.seal_json(&place::connector(row.id), &row.settings))
         .bind(micros(row.updated_at))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -402,7 +402,7 @@ impl EffectsTx for SqlTx {
         sqlx::query("UPDATE connectors SET health = $2 WHERE id = $1")
             .bind(id.to_string())
             .bind(to_json(health))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -413,7 +413,7 @@ impl EffectsTx for SqlTx {
              FROM connectors WHERE id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?
         .as_ref()
         .map(|r| connector_from_row(self, r))
@@ -425,7 +425,7 @@ impl EffectsTx for SqlTx {
             "SELECT id, kind, display_name, settings, health, created_at, updated_at \
              FROM connectors ORDER BY created_at, id",
         )
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter().map(|r| connector_from_row(self, r)).collect()
     }
@@ -433,7 +433,7 @@ impl EffectsTx for SqlTx {
     async fn delete_connector(&mut self, id: Uuid) -> Result<bool> {
         let done = sqlx::query("DELETE FROM connectors WHERE id = $1")
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -448,7 +448,7 @@ impl EffectsTx for SqlTx {
         .bind(row.connector_id.to_string())
         .bind(&row.target)
         .bind(micros(row.created_at))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique(
             "this connector already provisions that target",
@@ -464,7 +464,7 @@ impl EffectsTx for SqlTx {
             "SELECT id, group_id, connector_id, target, created_at FROM provisioning WHERE id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?
         .as_ref()
         .map(mapping_from_row)
@@ -486,7 +486,7 @@ impl EffectsTx for SqlTx {
             q.push(" AND connector_id = ").push_bind(c.to_string());
         }
         q.push(" ORDER BY created_at, id");
-        let rows = q.build().fetch_all(&mut *self.tx).await?;
+        let rows = q.build().fetch_all(self.conn().await?).await?;
         rows.iter().map(mapping_from_row).collect()
     }
 
@@ -496,7 +496,7 @@ impl EffectsTx for SqlTx {
         };
         sqlx::query("DELETE FROM provisioning WHERE id = $1")
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         self.record(Change::Provisioning {
             group: row.group_id,
@@ -520,7 +520,7 @@ impl EffectsTx for SqlTx {
         .bind(principal.to_string())
         .bind(reference)
         .bind(micros(at))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -530,7 +530,7 @@ impl EffectsTx for SqlTx {
             sqlx::query("DELETE FROM provisioned WHERE mapping_id = $1 AND principal_id = $2")
                 .bind(mapping.to_string())
                 .bind(principal.to_string())
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -541,7 +541,7 @@ impl EffectsTx for SqlTx {
         )
         .bind(mapping.to_string())
         .bind(principal.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?;
         row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
     }
@@ -563,7 +563,7 @@ impl EffectsTx for SqlTx {
                 list.push_bind(p.to_string());
             }
             q.push(")");
-            for r in q.build().fetch_all(&mut *self.tx).await? {
+            for r in q.build().fetch_all(self.conn().await?).await? {
                 found.insert(parse_uuid(&r.try_get::<String, _>(0)?)?, r.try_get(1)?);
             }
         }
@@ -593,7 +593,7 @@ impl EffectsTx for SqlTx {
                 " ON CONFLICT (mapping_id, principal_id) \
                  DO UPDATE SET reference = excluded.reference, at = excluded.at",
             );
-            q.build().execute(&mut *self.tx).await?;
+            q.build().execute(self.conn().await?).await?;
         }
         Ok(())
     }
@@ -609,7 +609,7 @@ impl EffectsTx for SqlTx {
                 list.push_bind(p.to_string());
             }
             q.push(")");
-            removed += q.build().execute(&mut *self.tx).await?.rows_affected();
+            removed += q.build().execute(self.conn().await?).await?.rows_affected();
         }
         Ok(removed)
     }
@@ -620,7 +620,7 @@ impl EffectsTx for SqlTx {
              ORDER BY principal_id",
         )
         .bind(mapping.to_string())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| Ok((parse_uuid(&r.try_get::<String, _>(0)?)?, r.try_get(1)?)))
@@ -632,7 +632,7 @@ impl EffectsTx for SqlTx {
             .bind(row.id.to_string())
             .bind(self.seal_json(&place::subscription(row.id), &row.data))
             .bind(micros(row.created_at))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(conflict_on_unique("subscription"))?;
         if let Some(cache) = self.batch_cache() {
@@ -644,7 +644,7 @@ impl EffectsTx for SqlTx {
     async fn get_subscription(&mut self, id: Uuid) -> Result<Option<SubscriptionRow>> {
         sqlx::query("SELECT id, data, created_at FROM subscriptions WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?
             .as_ref()
             .map(|r| subscription_from_row(self, r))
@@ -657,7 +657,7 @@ impl EffectsTx for SqlTx {
         }
         let rows =
             sqlx::query("SELECT id, data, created_at FROM subscriptions ORDER BY created_at, id")
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.conn().await?)
                 .await?;
         let subscriptions: Vec<SubscriptionRow> = rows
             .iter()
@@ -672,7 +672,7 @@ impl EffectsTx for SqlTx {
     async fn delete_subscription(&mut self, id: Uuid) -> Result<bool> {
         let done = sqlx::query("DELETE FROM subscriptions WHERE id = $1")
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         if let Some(cache) = self.batch_cache() {
             cache.subscriptions = None;
@@ -691,7 +691,7 @@ impl EffectsTx for SqlTx {
         .bind(row.created_by.map(|u| u.to_string()))
         .bind(micros(row.created_at))
         .bind(row.revoked_at.map(micros))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("scim client"))?;
         Ok(())
@@ -702,7 +702,7 @@ impl EffectsTx for SqlTx {
             "SELECT {SCIM_CLIENT_COLUMNS} FROM scim_clients WHERE id = $1"
         )))
         .bind(id.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?
         .as_ref()
         .map(scim_client_from_row)
@@ -714,7 +714,7 @@ impl EffectsTx for SqlTx {
             "SELECT {SCIM_CLIENT_COLUMNS} FROM scim_clients WHERE token_hash = $1"
         )))
         .bind(token_hash)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?
         .as_ref()
         .map(scim_client_from_row)
@@ -725,7 +725,7 @@ impl EffectsTx for SqlTx {
         sqlx::query(AssertSqlSafe(format!(
             "SELECT {SCIM_CLIENT_COLUMNS} FROM scim_clients ORDER BY created_at, id"
         )))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?
         .iter()
         .map(scim_client_from_row)
@@ -738,7 +738,7 @@ impl EffectsTx for SqlTx {
         )
         .bind(micros(at))
         .bind(id.to_string())
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -756,7 +756,7 @@ impl EffectsTx for SqlTx {
         .bind(&row.external_id)
         .bind(to_json(&row.attributes))
         .bind(micros(row.created_at))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("externalId"))?;
         Ok(())
@@ -767,7 +767,7 @@ impl EffectsTx for SqlTx {
             "SELECT {SOURCE_COLUMNS} FROM principal_sources WHERE principal_id = $1"
         )))
         .bind(principal.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?
         .as_ref()
         .map(source_from_row)
@@ -787,7 +787,7 @@ impl EffectsTx for SqlTx {
         .bind(client.to_string())
         .bind(kind)
         .bind(external_id)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?;
         row.map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
             .transpose()
@@ -800,7 +800,7 @@ impl EffectsTx for SqlTx {
         )))
         .bind(client.to_string())
         .bind(kind)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?
         .iter()
         .map(source_from_row)
@@ -818,7 +818,7 @@ impl EffectsTx for SqlTx {
         .bind(&row.dedupe_key)
         .bind(to_json(&row.data))
         .bind(micros(row.created_at))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -828,7 +828,7 @@ impl EffectsTx for SqlTx {
             "SELECT id, kind, status, dedupe_key, data, created_at FROM alerts WHERE id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?
         .as_ref()
         .map(alert_from_row)
@@ -844,7 +844,7 @@ impl EffectsTx for SqlTx {
         }
         q.push(" ORDER BY created_at DESC, id");
         push_page(&mut q, page);
-        let rows = q.build().fetch_all(&mut *self.tx).await?;
+        let rows = q.build().fetch_all(self.conn().await?).await?;
         rows.iter().map(alert_from_row).collect()
     }
 
@@ -855,7 +855,7 @@ impl EffectsTx for SqlTx {
                 .bind(&row.status)
                 .bind(to_json(&row.data))
                 .bind(&row.dedupe_key)
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -873,7 +873,7 @@ impl EffectsTx for SqlTx {
         .bind(micros(after))
         .bind(micros(until))
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         schedules_from_rows(rows)
     }
@@ -884,7 +884,7 @@ impl EffectsTx for SqlTx {
         )
         .bind(token_hash)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -903,7 +903,7 @@ impl EffectsTx for SqlTx {
         .bind(duty)
         .bind(micros(now))
         .bind(micros(now - every))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -911,7 +911,7 @@ impl EffectsTx for SqlTx {
     async fn get_server_secret(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
             .bind(name)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         row.map(|r| self.open_bytes(&place::server_secret(name), &r.try_get::<String, _>(0)?))
             .transpose()
@@ -925,7 +925,7 @@ impl EffectsTx for SqlTx {
         .bind(name)
         .bind(self.keys.seal(&place::server_secret(name), value))
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }

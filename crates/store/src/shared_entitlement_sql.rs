@@ -70,7 +70,7 @@ impl SqlTx {
     ) -> Result<Option<T>> {
         let row = sqlx::query(sql)
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         record(row)
     }
@@ -78,7 +78,7 @@ impl SqlTx {
     async fn em_all<T: DeserializeOwned>(&mut self, sql: &'static str, id: Uuid) -> Result<Vec<T>> {
         let rows = sqlx::query(sql)
             .bind(id.to_string())
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         records(rows)
     }
@@ -86,7 +86,7 @@ impl SqlTx {
     async fn em_ids(&mut self, sql: &'static str, id: Uuid) -> Result<Vec<Uuid>> {
         let rows = sqlx::query(sql)
             .bind(id.to_string())
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         ids(rows)
     }
@@ -96,7 +96,7 @@ impl SqlTx {
         if let Some(b) = b {
             q = q.bind(b.to_string());
         }
-        Ok(q.execute(&mut *self.tx).await?.rows_affected() > 0)
+        Ok(q.execute(self.conn().await?).await?.rows_affected() > 0)
     }
 }
 
@@ -107,7 +107,7 @@ impl EntitlementTx for SqlTx {
             .bind(c.id.to_string())
             .bind(micros(c.created_date_time))
             .bind(to_json(c))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await
             .map_err(conflict_on_unique("id"))?;
         Ok(())
@@ -117,7 +117,7 @@ impl EntitlementTx for SqlTx {
         let done = sqlx::query("UPDATE em_catalogs SET data = $2 WHERE id = $1")
             .bind(c.id.to_string())
             .bind(to_json(c))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -129,7 +129,7 @@ impl EntitlementTx for SqlTx {
 
     async fn list_catalogs(&mut self) -> Result<Vec<Catalog>> {
         let rows = sqlx::query("SELECT data FROM em_catalogs ORDER BY created_at, id")
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         records(rows)
     }
@@ -155,7 +155,7 @@ impl EntitlementTx for SqlTx {
         .bind(&r.origin_id)
         .bind(micros(r.created_date_time))
         .bind(to_json(r))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("originId"))?;
         for (position, role) in new.roles.iter().enumerate() {
@@ -168,14 +168,14 @@ impl EntitlementTx for SqlTx {
             .bind(r.catalog_id.to_string())
             .bind(position as i64)
             .bind(to_json(role))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         }
         sqlx::query("INSERT INTO em_resource_scopes (id, resource_id, data) VALUES ($1, $2, $3)")
             .bind(new.scope.id.to_string())
             .bind(r.id.to_string())
             .bind(to_json(&new.scope))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -198,7 +198,7 @@ impl EntitlementTx for SqlTx {
         .bind(catalog.to_string())
         .bind(origin_system.as_str())
         .bind(origin_id)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?;
         record(row)
     }
@@ -278,7 +278,7 @@ impl EntitlementTx for SqlTx {
         .bind(e.catalog_id.to_string())
         .bind(micros(e.created_date_time))
         .bind(to_json(e))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("id"))?;
         Ok(())
@@ -289,7 +289,7 @@ impl EntitlementTx for SqlTx {
             sqlx::query("UPDATE em_custom_extensions SET data = $2 WHERE id = $1")
                 .bind(e.id.to_string())
                 .bind(to_json(e))
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await?
                 .rows_affected()
                 > 0,
@@ -320,7 +320,7 @@ impl EntitlementTx for SqlTx {
              ORDER BY origin_id",
         )
         .bind(origin_system.as_str())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         Ok(rows
             .iter()
@@ -341,7 +341,7 @@ impl EntitlementTx for SqlTx {
         )
         .bind(origin_system.as_str())
         .bind(origin_id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         ids(rows)
     }
@@ -355,7 +355,7 @@ impl EntitlementTx for SqlTx {
             sqlx::query("DELETE FROM em_resources WHERE origin_system = $1 AND origin_id = $2")
                 .bind(origin_system.as_str())
                 .bind(origin_id)
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await?
                 .rows_affected(),
         )
@@ -369,7 +369,7 @@ impl EntitlementTx for SqlTx {
         .bind(p.catalog_id.to_string())
         .bind(micros(p.created_date_time))
         .bind(to_json(p))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("id"))?;
         Ok(())
@@ -379,7 +379,7 @@ impl EntitlementTx for SqlTx {
         let done = sqlx::query("UPDATE em_packages SET data = $2 WHERE id = $1")
             .bind(p.id.to_string())
             .bind(to_json(p))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -400,7 +400,7 @@ impl EntitlementTx for SqlTx {
             }
             None => {
                 let rows = sqlx::query("SELECT data FROM em_packages ORDER BY created_at, id")
-                    .fetch_all(&mut *self.tx)
+                    .fetch_all(self.conn().await?)
                     .await?;
                 records(rows)
             }
@@ -430,7 +430,7 @@ impl EntitlementTx for SqlTx {
         .bind(rs.role_id.to_string())
         .bind(rs.scope_id.to_string())
         .bind(micros(rs.created_date_time))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -442,7 +442,7 @@ impl EntitlementTx for SqlTx {
         .bind(package.to_string())
         .bind(role.to_string())
         .bind(scope.to_string())
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -453,7 +453,7 @@ impl EntitlementTx for SqlTx {
              ORDER BY created_at, role_id, scope_id",
         )
         .bind(package.to_string())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -475,7 +475,7 @@ impl EntitlementTx for SqlTx {
         .bind(p.access_package_id.to_string())
         .bind(micros(p.created_date_time))
         .bind(to_json(p))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("id"))?;
         Ok(())
@@ -485,7 +485,7 @@ impl EntitlementTx for SqlTx {
         let done = sqlx::query("UPDATE em_policies SET data = $2 WHERE id = $1")
             .bind(p.id.to_string())
             .bind(to_json(p))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -509,7 +509,7 @@ impl EntitlementTx for SqlTx {
             }
             None => {
                 let rows = sqlx::query("SELECT data FROM em_policies ORDER BY created_at, id")
-                    .fetch_all(&mut *self.tx)
+                    .fetch_all(self.conn().await?)
                     .await?;
                 records(rows)
             }
@@ -534,7 +534,7 @@ impl EntitlementTx for SqlTx {
         .bind(package.to_string())
         .bind(other.to_string())
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -579,7 +579,7 @@ impl EntitlementTx for SqlTx {
         .bind(package.to_string())
         .bind(group.to_string())
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -616,12 +616,12 @@ impl EntitlementTx for SqlTx {
         let packages = sqlx::query(
             "SELECT package_id, other_id FROM em_incompatible_packages ORDER BY package_id, other_id",
         )
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         let groups = sqlx::query(
             "SELECT package_id, group_id FROM em_incompatible_groups ORDER BY package_id, group_id",
         )
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         Ok(Rules {
             packages: pairs(packages)?,
@@ -645,7 +645,7 @@ impl EntitlementTx for SqlTx {
         .bind(micros(r.created_date_time))
         .bind(to_json(r))
         .bind(r.deadline().map(micros))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("id"))?;
         Ok(())
@@ -663,7 +663,7 @@ impl EntitlementTx for SqlTx {
         .bind(r.state.as_str())
         .bind(to_json(r))
         .bind(r.deadline().map(micros))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -688,7 +688,7 @@ impl EntitlementTx for SqlTx {
             "created_at DESC, id DESC",
         )
         .build()
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         records(rows)
     }
@@ -706,7 +706,7 @@ impl EntitlementTx for SqlTx {
         .bind(a.due_at().map(micros))
         .bind(micros(a.created_date_time))
         .bind(to_json(a))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("id"))?;
         Ok(())
@@ -721,7 +721,7 @@ impl EntitlementTx for SqlTx {
         .bind(a.state.as_str())
         .bind(a.due_at().map(micros))
         .bind(to_json(a))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -742,7 +742,7 @@ impl EntitlementTx for SqlTx {
             "created_at, id",
         )
         .build()
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         records(rows)
     }
@@ -758,7 +758,7 @@ impl EntitlementTx for SqlTx {
         )
         .bind(micros(now))
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         records(rows)
     }
@@ -770,7 +770,7 @@ impl EntitlementTx for SqlTx {
         )
         .bind(micros(now))
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         records(rows)
     }
@@ -783,7 +783,7 @@ impl EntitlementTx for SqlTx {
         let done = sqlx::query("UPDATE em_assignments SET remind_at = $2 WHERE id = $1")
             .bind(id.to_string())
             .bind(at.map(micros))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -799,7 +799,7 @@ impl EntitlementTx for SqlTx {
         )
         .bind(micros(now))
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -813,7 +813,7 @@ impl EntitlementTx for SqlTx {
         let done = sqlx::query("UPDATE em_assignment_requests SET notice_at = $2 WHERE id = $1")
             .bind(id.to_string())
             .bind(at.map(micros))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -829,7 +829,7 @@ impl EntitlementTx for SqlTx {
         )
         .bind(micros(now))
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         records(rows)
     }

@@ -83,7 +83,7 @@ impl HistoryTx for SqlTx {
         .bind(principal.to_string())
         .bind(interactive)
         .bind(non_interactive)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -94,7 +94,7 @@ impl HistoryTx for SqlTx {
              WHERE principal_id = $1",
         )
         .bind(principal.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?;
         row.map(|r| activity_from(&r, 0)).transpose()
     }
@@ -114,7 +114,7 @@ impl HistoryTx for SqlTx {
                 ids.push_bind(id.to_string());
             }
             q.push(")");
-            for r in q.build().fetch_all(&mut *self.tx).await? {
+            for r in q.build().fetch_all(self.conn().await?).await? {
                 found.insert(
                     parse_uuid(&r.try_get::<String, _>(0)?)?,
                     activity_from(&r, 1)?,
@@ -129,7 +129,7 @@ impl HistoryTx for SqlTx {
             "SELECT principal_id, last_interactive_at, last_non_interactive_at \
              FROM sign_in_activity ORDER BY principal_id",
         )
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -143,22 +143,25 @@ impl HistoryTx for SqlTx {
 
     async fn record_activation(&mut self, activation: &Activation) -> Result<()> {
         let (kind, target_id, access, scope, group) = target_columns(&activation.target);
-        sqlx::query(
-            "INSERT INTO activation_history (principal_id, target_kind, target_id, access_id, \
-             directory_scope_id, group_id, schedule_id, activated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(activation.principal_id.to_string())
-        .bind(kind)
-        .bind(target_id)
-        .bind(access)
-        .bind(scope)
-        .bind(group)
-        .bind(activation.schedule_id.to_string())
-        .bind(micros(activation.activated_at))
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        // Deferred: sent with the transaction's next statement (see `deferred_sql`).
+        self.defer(8, None, |q| {
+            q.push(
+                "INSERT INTO activation_history (principal_id, target_kind, target_id, \
+                 access_id, directory_scope_id, group_id, schedule_id, activated_at) VALUES (",
+            );
+            let mut values = q.separated(", ");
+            values
+                .push_bind(activation.principal_id.to_string())
+                .push_bind(kind)
+                .push_bind(target_id)
+                .push_bind(access)
+                .push_bind(scope)
+                .push_bind(group)
+                .push_bind(activation.schedule_id.to_string())
+                .push_bind(micros(activation.activated_at));
+            values.push_unseparated(")");
+        })
+        .await
     }
 
     async fn last_activation(
@@ -176,7 +179,7 @@ impl HistoryTx for SqlTx {
         .bind(target_id)
         .bind(access)
         .bind(scope)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?;
         row.map(|r| {
             Ok(Activation {
@@ -208,7 +211,7 @@ impl HistoryTx for SqlTx {
         .bind(scope)
         .bind(micros(from))
         .bind(micros(to))
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn().await?)
         .await?;
         Ok(count)
     }
@@ -220,7 +223,7 @@ impl HistoryTx for SqlTx {
              GROUP BY principal_id, target_id, access_id, directory_scope_id \
              ORDER BY principal_id, target_id, access_id, directory_scope_id",
         )
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -253,7 +256,7 @@ impl HistoryTx for SqlTx {
         )
         .bind(micros(from))
         .bind(micros(to))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| {

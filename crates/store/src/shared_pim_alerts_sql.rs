@@ -44,7 +44,7 @@ impl PimAlertTx for SqlTx {
     async fn get_alert_configuration(&mut self, kind: AlertKind) -> Result<Option<Configuration>> {
         let row = sqlx::query("SELECT data FROM pim_alert_configurations WHERE definition = $1")
             .bind(kind.name())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         row.map(|r| from_json(&r.try_get::<String, _>(0)?))
             .transpose()
@@ -64,7 +64,7 @@ impl PimAlertTx for SqlTx {
         .bind(kind.name())
         .bind(micros(at))
         .bind(to_json(config))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -81,7 +81,7 @@ impl PimAlertTx for SqlTx {
         .bind(micros(i.raised_at))
         .bind(i.resolved_at.map(micros))
         .bind(to_json(&i.data))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("alert incident"))?;
         Ok(())
@@ -94,7 +94,7 @@ impl PimAlertTx for SqlTx {
         )
         .bind(id.to_string())
         .bind(micros(at))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?
         .rows_affected()
             > 0)
@@ -103,7 +103,7 @@ impl PimAlertTx for SqlTx {
     async fn get_alert_incident(&mut self, id: Uuid) -> Result<Option<Incident>> {
         let row = sqlx::query(incidents!("id = $1"))
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         row.as_ref().map(incident).transpose()
     }
@@ -120,7 +120,7 @@ impl PimAlertTx for SqlTx {
         };
         let rows = sqlx::query(sql)
             .bind(kind.name())
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         rows.iter().map(incident).collect()
     }
@@ -141,7 +141,7 @@ impl PimAlertTx for SqlTx {
         .bind(kind.name())
         .bind(scanned.map(micros))
         .bind(modified.map(micros))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -151,7 +151,7 @@ impl PimAlertTx for SqlTx {
             "SELECT definition, last_scanned_at, last_modified_at FROM pim_alert_scans \
              ORDER BY definition",
         )
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| {

@@ -33,7 +33,7 @@ impl ReviewTx for SqlTx {
         .bind(micros(d.created_date_time))
         .bind(d.next_start.map(micros))
         .bind(to_json(d))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("access review definition"))?;
         Ok(())
@@ -47,7 +47,7 @@ impl ReviewTx for SqlTx {
             .bind(d.id.to_string())
             .bind(d.next_start.map(micros))
             .bind(to_json(d))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?
             .rows_affected()
                 > 0,
@@ -57,7 +57,7 @@ impl ReviewTx for SqlTx {
     async fn delete_review_definition(&mut self, id: Uuid) -> Result<bool> {
         Ok(sqlx::query("DELETE FROM review_definitions WHERE id = $1")
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?
             .rows_affected()
             > 0)
@@ -66,7 +66,7 @@ impl ReviewTx for SqlTx {
     async fn get_review_definition(&mut self, id: Uuid) -> Result<Option<Definition>> {
         let row = sqlx::query("SELECT data FROM review_definitions WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         row.map(|r| from_json(&r.try_get::<String, _>(0)?))
             .transpose()
@@ -74,7 +74,7 @@ impl ReviewTx for SqlTx {
 
     async fn list_review_definitions(&mut self) -> Result<Vec<Definition>> {
         let rows = sqlx::query("SELECT data FROM review_definitions ORDER BY created_at, id")
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         rows_of(rows)
     }
@@ -91,7 +91,7 @@ impl ReviewTx for SqlTx {
         )
         .bind(micros(now))
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows_of(rows)
     }
@@ -106,7 +106,7 @@ impl ReviewTx for SqlTx {
         .bind(micros(i.start_date_time))
         .bind(i.due_at().map(micros))
         .bind(to_json(i))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("access review instance"))?;
         Ok(())
@@ -117,7 +117,7 @@ impl ReviewTx for SqlTx {
             .bind(i.id.to_string())
             .bind(i.due_at().map(micros))
             .bind(to_json(i))
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         Ok(())
     }
@@ -125,7 +125,7 @@ impl ReviewTx for SqlTx {
     async fn get_review_instance(&mut self, id: Uuid) -> Result<Option<Instance>> {
         let row = sqlx::query("SELECT data FROM review_instances WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         row.map(|r| from_json(&r.try_get::<String, _>(0)?))
             .transpose()
@@ -136,7 +136,7 @@ impl ReviewTx for SqlTx {
             "SELECT data FROM review_instances WHERE definition_id = $1 ORDER BY start_at, id",
         )
         .bind(definition_id.to_string())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows_of(rows)
     }
@@ -152,7 +152,7 @@ impl ReviewTx for SqlTx {
         )
         .bind(micros(now))
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows_of(rows)
     }
@@ -170,7 +170,7 @@ impl ReviewTx for SqlTx {
                     .push_bind(to_json(d));
             });
             q.build()
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await
                 .map_err(conflict_on_unique("access review decision"))?;
         }
@@ -187,7 +187,7 @@ impl ReviewTx for SqlTx {
                     .push_bind(d.id.to_string())
                     .push_bind(d.instance_id.to_string());
             });
-            q.build().execute(&mut *self.tx).await?;
+            q.build().execute(self.conn().await?).await?;
         }
         Ok(())
     }
@@ -197,7 +197,7 @@ impl ReviewTx for SqlTx {
             sqlx::query("UPDATE review_decisions SET data = $2 WHERE id = $1")
                 .bind(d.id.to_string())
                 .bind(to_json(d))
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await?;
         }
         Ok(())
@@ -206,7 +206,7 @@ impl ReviewTx for SqlTx {
     async fn get_review_decision(&mut self, id: Uuid) -> Result<Option<DecisionItem>> {
         let row = sqlx::query("SELECT data FROM review_decisions WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         row.map(|r| from_json(&r.try_get::<String, _>(0)?))
             .transpose()
@@ -225,7 +225,7 @@ impl ReviewTx for SqlTx {
                 )
                 .bind(instance_id.to_string())
                 .bind(stage as i64)
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.conn().await?)
                 .await?
             }
             None => {
@@ -234,7 +234,7 @@ impl ReviewTx for SqlTx {
                      ORDER BY stage, principal_id, id",
                 )
                 .bind(instance_id.to_string())
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.conn().await?)
                 .await?
             }
         };
@@ -256,7 +256,7 @@ impl ReviewTx for SqlTx {
                 )
                 .bind(reviewer.to_string())
                 .bind(instance.to_string())
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.conn().await?)
                 .await?
             }
             None => {
@@ -266,7 +266,7 @@ impl ReviewTx for SqlTx {
                      WHERE r.reviewer_id = $1 ORDER BY r.instance_id, d.stage, d.principal_id, d.id",
                 )
                 .bind(reviewer.to_string())
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.conn().await?)
                 .await?
             }
         };
@@ -278,7 +278,7 @@ impl ReviewTx for SqlTx {
             "SELECT DISTINCT instance_id FROM review_decision_reviewers WHERE reviewer_id = $1",
         )
         .bind(reviewer.to_string())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| parse_uuid(&r.try_get::<String, _>(0)?))

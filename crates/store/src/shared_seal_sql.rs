@@ -38,7 +38,7 @@ impl SqlTx {
         let rows =
             sqlx::query("SELECT principal_id, kind, data FROM credentials WHERE data NOT LIKE $1")
                 .bind(&current)
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.conn().await?)
                 .await?;
         for r in rows {
             let (principal, kind, stored): (String, String, String) =
@@ -50,7 +50,7 @@ impl SqlTx {
                 .bind(&principal)
                 .bind(&kind)
                 .bind(self.keys.seal(&place, &plain))
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await?;
             count += 1;
         }
@@ -67,7 +67,7 @@ impl SqlTx {
                 "SELECT id, {column} FROM {table} WHERE {column} NOT LIKE $1"
             )))
             .bind(&current)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
             for r in rows {
                 let (id, stored): (String, String) = (r.try_get(0)?, r.try_get(1)?);
@@ -78,7 +78,7 @@ impl SqlTx {
                 )))
                 .bind(&id)
                 .bind(self.keys.seal(&place, &plain))
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await?;
                 count += 1;
             }
@@ -86,7 +86,7 @@ impl SqlTx {
 
         let rows = sqlx::query("SELECT name, value FROM server_secrets WHERE value NOT LIKE $1")
             .bind(&current)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         for r in rows {
             let (name, stored): (String, String) = (r.try_get(0)?, r.try_get(1)?);
@@ -100,7 +100,7 @@ impl SqlTx {
             sqlx::query("UPDATE server_secrets SET value = $2 WHERE name = $1")
                 .bind(&name)
                 .bind(self.keys.seal(&place, &plain))
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await?;
             count += 1;
         }
@@ -114,7 +114,7 @@ impl SqlTx {
             self.keys
                 .seal(&place::server_secret(KEY_CHECK), KEY_CHECK_TEXT),
         )
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(count)
     }
@@ -123,7 +123,7 @@ impl SqlTx {
     async fn check_key(&mut self) -> Result<()> {
         let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
             .bind(KEY_CHECK)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         let Some(stored) = row.map(|r| r.try_get::<String, _>(0)).transpose()? else {
             return Ok(());

@@ -21,6 +21,8 @@ use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::Db;
+#[path = "read_ahead_sql.rs"]
+mod read_ahead;
 use crate::changes::{Change, IndexedSchedule, Journal, PrincipalRow};
 use crate::seal::{Keyring, place};
 use crate::{
@@ -29,7 +31,11 @@ use crate::{
 };
 
 pub struct SqlTx {
-    pub(super) tx: Conn,
+    /// Reached only through `conn`, which sends `deferred` first.
+    tx: Conn,
+    /// Writes that answer nothing, sent together before the next statement (see
+    /// `deferred_sql`).
+    deferred: super::deferred::Deferred,
     /// For a write transaction: the store's journal, and what this transaction changed.
     journal: Option<Arc<Journal>>,
     changes: Vec<Change>,
@@ -49,6 +55,8 @@ pub struct SqlTx {
     /// mail goes): each a round trip to the database, for an answer that the transaction
     /// itself is the only one to change (writers are serial), and it drops what it writes.
     principals: HashMap<Uuid, Option<Principal>>,
+    /// Answers read ahead (`Tx::read_ahead`), for the next reads asking exactly them.
+    ahead: read_ahead::Ahead,
     /// Seals and opens the secrets this transaction writes and reads (see `seal`).
     pub(super) keys: Arc<Keyring>,
 }
@@ -83,6 +91,7 @@ impl SqlTx {
     pub(super) fn read(tx: sqlx::Transaction<'static, Db>, keys: Arc<Keyring>) -> Self {
         Self {
             tx: Conn::Own(tx),
+            deferred: Default::default(),
             journal: None,
             changes: Vec::new(),
             narrows: false,
@@ -90,6 +99,7 @@ impl SqlTx {
             head_moved: false,
             pending_audit: Vec::new(),
             principals: HashMap::new(),
+            ahead: Default::default(),
             keys,
         }
     }
@@ -97,6 +107,7 @@ impl SqlTx {
     pub(super) fn write(tx: Conn, journal: Arc<Journal>, keys: Arc<Keyring>) -> Self {
         Self {
             tx,
+            deferred: Default::default(),
             journal: Some(journal),
             changes: Vec::new(),
             narrows: false,
@@ -104,6 +115,7 @@ impl SqlTx {
             head_moved: false,
             pending_audit: Vec::new(),
             principals: HashMap::new(),
+            ahead: Default::default(),
             keys,
         }
     }
@@ -132,6 +144,34 @@ impl SqlTx {
             })
     }
 
+    /// The connection, once the deferred writes are on it: every statement but those deferred
+    /// goes through here, so each sees what the transaction wrote before it.
+    pub(super) async fn conn(&mut self) -> Result<&mut <Db as sqlx::Database>::Connection> {
+        // A statement may write: what was read ahead is no longer known to be the answer.
+        self.ahead = Default::default();
+        self.deferred.send(&mut self.tx).await?;
+        Ok(&mut *self.tx)
+    }
+
+    /// Queues a statement of `binds` parameters, written by `write`, to be sent with the
+    /// next statement (see `deferred_sql`); `conflict` names the entity a unique violation
+    /// on its table is.
+    pub(super) async fn defer(
+        &mut self,
+        binds: usize,
+        conflict: Option<(&'static str, &'static str)>,
+        write: impl FnOnce(&mut QueryBuilder<Db>),
+    ) -> Result<()> {
+        // A write: what was read ahead may no longer be the answer.
+        self.ahead = Default::default();
+        write(
+            self.deferred
+                .statement(&mut self.tx, binds, conflict)
+                .await?,
+        );
+        Ok(())
+    }
+
     /// The batch's reads of rarely written tables, for a member of a group-commit batch.
     pub(super) fn batch_cache(&mut self) -> Option<&mut super::batch::BatchCache> {
         match &mut self.tx {
@@ -155,15 +195,18 @@ impl SqlTx {
             let open = member.open_mut();
             let batch = &mut open.audit;
             if batch.inserted < batch.entries.len() {
-                insert_audit(&mut open.tx, &batch.entries[batch.inserted..]).await?;
+                queue_audit(
+                    &mut open.tx,
+                    &mut self.deferred,
+                    &batch.entries[batch.inserted..],
+                )
+                .await?;
                 batch.inserted = batch.entries.len();
             }
         }
-        if self.pending_audit.is_empty() {
-            return Ok(());
-        }
         let pending = std::mem::take(&mut self.pending_audit);
-        insert_audit(&mut self.tx, &pending).await
+        queue_audit(&mut self.tx, &mut self.deferred, &pending).await?;
+        self.deferred.send(&mut self.tx).await
     }
 
     /// Journals a change that can only add (an insert): the members of a batch after it may
@@ -202,11 +245,20 @@ pub(super) fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> Stor
 /// The requests `query` asks for, newest first; `prefix` is empty or the backend's EXPLAIN.
 fn requests_query(prefix: &str, query: &RequestQuery, page: Page) -> QueryBuilder<Db> {
     let mut q = QueryBuilder::<Db>::new(prefix);
-    q.push("SELECT data FROM schedule_requests WHERE 1 = 1");
+    q.push("SELECT data FROM schedule_requests");
+    push_requests_filter(&mut q, query);
+    q.push(" ORDER BY created_at DESC, id DESC");
+    push_page(&mut q, page);
+    q
+}
+
+/// `list_schedule_requests`' ` WHERE` clause.
+fn push_requests_filter(q: &mut QueryBuilder<Db>, query: &RequestQuery) {
+    q.push(" WHERE 1 = 1");
     if let Some(kind) = query.kind {
         q.push(" AND kind = ").push_bind(kind.as_str());
     }
-    push_targets(&mut q, query.targets);
+    push_targets(q, query.targets);
     if let Some(principal) = query.principal_id {
         q.push(" AND principal_id = ")
             .push_bind(principal.to_string());
@@ -226,9 +278,6 @@ fn requests_query(prefix: &str, query: &RequestQuery, page: Page) -> QueryBuilde
         q.push(" AND created_by = ")
             .push_bind(created_by.to_string());
     }
-    q.push(" ORDER BY created_at DESC, id DESC");
-    push_page(&mut q, page);
-    q
 }
 
 /// `display_name_lower` starts with `prefix`. substr avoids LIKE's wildcards in user input;
@@ -267,37 +316,45 @@ pub(super) struct PendingEntry {
 /// many wait (each statement's parameters stay far below both databases' limits).
 const AUDIT_FLUSH_AT: usize = 64;
 
-/// Inserts sealed entries: the log rows, their targets and their names, one statement each
-/// per `AUDIT_FLUSH_AT` entries.
-async fn insert_audit(
+/// Queues the inserts of sealed entries: the log rows, their targets and their names, one
+/// statement each per `AUDIT_FLUSH_AT` entries.
+async fn queue_audit(
     conn: &mut <Db as sqlx::Database>::Connection,
+    deferred: &mut super::deferred::Deferred,
     entries: &[PendingEntry],
 ) -> Result<()> {
     for pending in entries.chunks(AUDIT_FLUSH_AT) {
-        let mut q = QueryBuilder::<Db>::new(
-            "INSERT INTO audit_log (sequence, id, activity_at, category, activity, initiator_id, data) ",
-        );
-        q.push_values(pending, |mut row, p| {
-            let c = &p.columns;
-            row.push_bind(c.sequence)
-                .push_bind(&c.id)
-                .push_bind(c.activity_at_micros)
-                .push_bind(&c.category)
-                .push_bind(&c.activity)
-                .push_bind(&c.initiator_id)
-                .push_bind(&p.data);
-        });
-        q.build().execute(&mut *conn).await?;
+        deferred
+            .statement(conn, pending.len() * 7, None)
+            .await?
+            .push(
+                "INSERT INTO audit_log (sequence, id, activity_at, category, activity, initiator_id, data) ",
+            )
+            .push_values(pending, |mut row, p| {
+                let c = &p.columns;
+                row.push_bind(c.sequence)
+                    .push_bind(&c.id)
+                    .push_bind(c.activity_at_micros)
+                    .push_bind(&c.category)
+                    .push_bind(&c.activity)
+                    .push_bind(&c.initiator_id)
+                    .push_bind(&p.data);
+            });
         let targets: Vec<(i64, &String)> = pending
             .iter()
-            .flat_map(|p| p.columns.target_ids.iter().map(|t| (p.columns.sequence, t)))
+            .flat_map(|p| {
+                let c = &p.columns;
+                c.target_ids.iter().map(|t| (c.sequence, t))
+            })
             .collect();
         if !targets.is_empty() {
-            let mut q = QueryBuilder::<Db>::new("INSERT INTO audit_targets (sequence, target_id) ");
-            q.push_values(&targets, |mut row, (sequence, target)| {
-                row.push_bind(*sequence).push_bind(*target);
-            });
-            q.build().execute(&mut *conn).await?;
+            deferred
+                .statement(conn, targets.len() * 2, None)
+                .await?
+                .push("INSERT INTO audit_targets (sequence, target_id) ")
+                .push_values(targets, |mut row, (sequence, target)| {
+                    row.push_bind(sequence).push_bind(target);
+                });
         }
         let names: Vec<(i64, &str, &String)> = pending
             .iter()
@@ -310,42 +367,49 @@ async fn insert_audit(
             })
             .collect();
         if !names.is_empty() {
-            let mut q = QueryBuilder::<Db>::new("INSERT INTO audit_names (kind, name, sequence) ");
-            q.push_values(&names, |mut row, (sequence, kind, name)| {
-                row.push_bind(*kind).push_bind(*name).push_bind(*sequence);
-            });
-            q.build().execute(&mut *conn).await?;
+            deferred
+                .statement(conn, names.len() * 3, None)
+                .await?
+                .push("INSERT INTO audit_names (kind, name, sequence) ")
+                .push_values(names, |mut row, (sequence, kind, name)| {
+                    row.push_bind(kind).push_bind(name).push_bind(sequence);
+                });
         }
     }
     Ok(())
 }
 
-/// Writes the audit chain's new head.
-async fn write_audit_head(
+/// Queues the write of the audit chain's new head.
+async fn queue_audit_head(
     conn: &mut <Db as sqlx::Database>::Connection,
+    deferred: &mut super::deferred::Deferred,
     (sequence, hash): &(i64, String),
 ) -> Result<()> {
-    sqlx::query("UPDATE audit_head SET sequence = $1, hash = $2 WHERE id = 1")
-        .bind(sequence)
-        .bind(hash)
-        .execute(&mut *conn)
-        .await?;
+    deferred
+        .statement(conn, 2, None)
+        .await?
+        .push("UPDATE audit_head SET sequence = ")
+        .push_bind(*sequence)
+        .push(", hash = ")
+        .push_bind(hash)
+        .push(" WHERE id = 1");
     Ok(())
 }
 
 /// A group-commit batch's audit, just before its COMMIT: the entries not inserted yet, and
-/// the head after them.
+/// the head after them, in one round trip.
 pub(super) async fn finish_audit(
     tx: &mut sqlx::Transaction<'static, Db>,
     audit: &super::batch::BatchAudit,
 ) -> Result<()> {
-    insert_audit(&mut *tx, &audit.entries[audit.inserted..]).await?;
+    let mut deferred = super::deferred::Deferred::default();
+    queue_audit(&mut *tx, &mut deferred, &audit.entries[audit.inserted..]).await?;
     if audit.head_moved
         && let Some(head) = &audit.head
     {
-        write_audit_head(&mut *tx, head).await?;
+        queue_audit_head(&mut *tx, &mut deferred, head).await?;
     }
-    Ok(())
+    deferred.send(&mut *tx).await
 }
 
 const AUDIT_ACTOR: &str = "actor";
@@ -422,15 +486,26 @@ const RELATIONS_OF_GROUP: &str = "SELECT principal_id FROM group_relations \
 /// (directory_scope_id, role_definition_id, kind): one group's schedules, not every group's.
 fn schedules_query(prefix: &str, query: &ScheduleQuery) -> Option<QueryBuilder<Db>> {
     let mut q = QueryBuilder::<Db>::new(format!(
-        "{prefix}SELECT data, start_pending, end_pending FROM role_schedules WHERE 1 = 1"
+        "{prefix}SELECT data, start_pending, end_pending FROM role_schedules"
     ));
+    if !push_schedules_filter(&mut q, query) {
+        return None;
+    }
+    q.push(" ORDER BY start_at, id");
+    Some(q)
+}
+
+/// `list_role_schedules`' ` WHERE` clause; false when the query names an empty set of
+/// principals (it matches nothing).
+fn push_schedules_filter(q: &mut QueryBuilder<Db>, query: &ScheduleQuery) -> bool {
+    q.push(" WHERE 1 = 1");
     if let Some(kind) = query.kind {
         q.push(" AND kind = ").push_bind(kind.as_str());
     }
-    push_targets(&mut q, query.targets);
+    push_targets(q, query.targets);
     if let Some(ids) = &query.principal_ids {
         if ids.is_empty() {
-            return None;
+            return false;
         }
         q.push(" AND principal_id IN (");
         let mut list = q.separated(", ");
@@ -447,8 +522,7 @@ fn schedules_query(prefix: &str, query: &ScheduleQuery) -> Option<QueryBuilder<D
         q.push(" AND directory_scope_id = ")
             .push_bind(scope.clone());
     }
-    q.push(" ORDER BY start_at, id");
-    Some(q)
+    true
 }
 
 fn push_targets(q: &mut QueryBuilder<Db>, targets: Targets) {
@@ -461,6 +535,16 @@ fn push_targets(q: &mut QueryBuilder<Db>, targets: Targets) {
             q.push(" AND group_id IS NOT NULL");
         }
     }
+}
+
+/// A principal from its `kind` and `data` columns.
+fn principal_from(kind: &str, data: &str) -> Result<Principal> {
+    Ok(match PrincipalKind::parse(kind) {
+        Some(PrincipalKind::User) => Principal::User(from_json(data)?),
+        Some(PrincipalKind::Group) => Principal::Group(from_json(data)?),
+        Some(PrincipalKind::ServicePrincipal) => Principal::ServicePrincipal(from_json(data)?),
+        None => return Err(StoreError::Corrupt(format!("principal kind {kind}"))),
+    })
 }
 
 pub(super) fn schedules_from_rows(
@@ -498,7 +582,7 @@ impl SqlTx {
         .bind(names.upn)
         .bind(names.manager.map(|m| m.to_string()))
         .bind(names.enabled)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique(names.unique_what))?;
         self.record_addition(Change::Principal(PrincipalRow {
@@ -537,7 +621,7 @@ impl SqlTx {
         .bind(names.upn)
         .bind(names.manager.map(|m| m.to_string()))
         .bind(names.enabled)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique(names.unique_what))?;
         if done.rows_affected() > 0 {
@@ -610,7 +694,7 @@ impl Tx for SqlTx {
         }
         let row = sqlx::query("SELECT kind FROM principals WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         match row {
             None => Ok(None),
@@ -640,19 +724,12 @@ impl Tx for SqlTx {
             }
             q.push(")");
             let mut found = HashMap::with_capacity(chunk.len());
-            for r in q.build().fetch_all(&mut *self.tx).await? {
+            for r in q.build().fetch_all(self.conn().await?).await? {
                 let id = parse_uuid(&r.try_get::<String, _>(0)?)?;
-                let kind: String = r.try_get(1)?;
-                let data: String = r.try_get(2)?;
-                let principal = match PrincipalKind::parse(&kind) {
-                    Some(PrincipalKind::User) => Principal::User(from_json(&data)?),
-                    Some(PrincipalKind::Group) => Principal::Group(from_json(&data)?),
-                    Some(PrincipalKind::ServicePrincipal) => {
-                        Principal::ServicePrincipal(from_json(&data)?)
-                    }
-                    None => return Err(StoreError::Corrupt(format!("principal kind {kind}"))),
-                };
-                found.insert(id, principal);
+                found.insert(
+                    id,
+                    principal_from(&r.try_get::<String, _>(1)?, &r.try_get::<String, _>(2)?)?,
+                );
             }
             for id in chunk {
                 self.principals.insert(*id, found.remove(id));
@@ -669,7 +746,7 @@ impl Tx for SqlTx {
 
     async fn count_principals(&mut self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM principals")
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn().await?)
             .await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
@@ -678,13 +755,13 @@ impl Tx for SqlTx {
         self.principals.remove(&id);
         let done = sqlx::query("DELETE FROM principals WHERE id = $1")
             .bind(id.to_string())
-            .execute(&mut *self.tx)
+            .execute(self.conn().await?)
             .await?;
         let deleted = done.rows_affected() > 0;
         if deleted {
             sqlx::query("DELETE FROM principal_sources WHERE principal_id = $1")
                 .bind(id.to_string())
-                .execute(&mut *self.tx)
+                .execute(self.conn().await?)
                 .await?;
             self.record(Change::PrincipalDeleted(id));
         }
@@ -723,7 +800,7 @@ impl Tx for SqlTx {
     async fn find_user_by_upn(&mut self, upn: &str) -> Result<Option<User>> {
         let row = sqlx::query("SELECT data FROM principals WHERE upn_lower = $1 AND kind = 'user'")
             .bind(upn.to_lowercase())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         row.map(|r| from_json(&r.try_get::<String, _>(0)?))
             .transpose()
@@ -752,7 +829,7 @@ impl Tx for SqlTx {
         }
         q.push(" ORDER BY display_name_lower, id");
         push_page(&mut q, page);
-        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+        rows_to(q.build().fetch_all(self.conn().await?).await?)
     }
 
     async fn insert_group(&mut self, group: &Group) -> Result<()> {
@@ -798,7 +875,7 @@ impl Tx for SqlTx {
         }
         q.push(" ORDER BY display_name_lower, id");
         push_page(&mut q, page);
-        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+        rows_to(q.build().fetch_all(self.conn().await?).await?)
     }
 
     async fn insert_service_principal(&mut self, sp: &ServicePrincipal) -> Result<()> {
@@ -838,7 +915,7 @@ impl Tx for SqlTx {
             "SELECT data FROM principals WHERE app_id = $1 AND kind = 'servicePrincipal'",
         )
         .bind(app_id.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?;
         row.map(|r| from_json(&r.try_get::<String, _>(0)?))
             .transpose()
@@ -849,7 +926,7 @@ impl Tx for SqlTx {
             "SELECT data FROM principals WHERE kind = 'servicePrincipal' ORDER BY display_name_lower, id",
         );
         push_page(&mut q, page);
-        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+        rows_to(q.build().fetch_all(self.conn().await?).await?)
     }
 
     async fn add_relation(
@@ -867,7 +944,7 @@ impl Tx for SqlTx {
         .bind(principal.to_string())
         .bind(relation.as_str())
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         let added = done.rows_affected() > 0;
         if added {
@@ -893,7 +970,7 @@ impl Tx for SqlTx {
         .bind(group.to_string())
         .bind(principal.to_string())
         .bind(relation.as_str())
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         let removed = done.rows_affected() > 0;
         if removed {
@@ -911,7 +988,7 @@ impl Tx for SqlTx {
         let rows = sqlx::query(RELATIONS_OF_GROUP)
             .bind(group.to_string())
             .bind(relation.as_str())
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         rows.iter()
             .map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
@@ -920,7 +997,7 @@ impl Tx for SqlTx {
 
     async fn all_principals(&mut self) -> Result<Vec<PrincipalRow>> {
         let rows = sqlx::query(PRINCIPALS_BY_PREFIX)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         let mut all = Vec::new();
         for r in &rows {
@@ -931,7 +1008,7 @@ impl Tx for SqlTx {
 
     async fn all_relations(&mut self) -> Result<Vec<(Uuid, Uuid, Relation)>> {
         let rows = sqlx::query(RELATIONS_BY_GROUP)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         let mut all = Vec::new();
         for r in &rows {
@@ -959,7 +1036,7 @@ impl Tx for SqlTx {
             list.push_bind(g.to_string());
         }
         q.push(") ORDER BY group_id, principal_id");
-        let rows = q.build().fetch_all(&mut *self.tx).await?;
+        let rows = q.build().fetch_all(self.conn().await?).await?;
         rows.iter()
             .map(|r| {
                 Ok((
@@ -982,7 +1059,7 @@ impl Tx for SqlTx {
         )
         .bind(principal.to_string())
         .bind(relation.as_str())
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
@@ -997,7 +1074,7 @@ impl Tx for SqlTx {
         let row = sqlx::query("SELECT data FROM credentials WHERE principal_id = $1 AND kind = $2")
             .bind(principal.to_string())
             .bind(kind)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         row.map(|r| {
             self.open_json(
@@ -1023,7 +1100,7 @@ impl Tx for SqlTx {
         .bind(kind)
         .bind(at)
         .bind(self.seal_json(&place::credential(principal, kind), data))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(())
     }
@@ -1039,7 +1116,7 @@ impl Tx for SqlTx {
         .bind(token.expires_at.map(micros))
         .bind(token.revoked_at.map(micros))
         .bind(to_json(token))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("token"))?;
         self.record_addition(Change::Session(token.clone()));
@@ -1052,7 +1129,7 @@ impl Tx for SqlTx {
              AND (expires_at IS NULL OR expires_at > $1)",
         )
         .bind(micros(now))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| from_json(&r.try_get::<String, _>(0)?))
@@ -1062,7 +1139,7 @@ impl Tx for SqlTx {
     async fn get_token(&mut self, token_hash: &str) -> Result<Option<TokenRecord>> {
         let row = sqlx::query("SELECT data, revoked_at FROM tokens WHERE token_hash = $1")
             .bind(token_hash)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let mut token: TokenRecord = from_json(&row.try_get::<String, _>(0)?)?;
@@ -1087,7 +1164,7 @@ impl Tx for SqlTx {
         .bind(principal.to_string())
         .bind(micros(at))
         .bind(keep.unwrap_or(""))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         if done.rows_affected() > 0 {
             self.record(Change::SessionsRevoked {
@@ -1107,7 +1184,7 @@ impl Tx for SqlTx {
         .bind(token.expires_at.map(micros))
         .bind(token.revoked_at.map(micros))
         .bind(to_json(token))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         self.record(Change::Session(token.clone()));
         Ok(())
@@ -1121,7 +1198,7 @@ impl Tx for SqlTx {
         .bind(role.display_name.to_lowercase())
         .bind(role.is_built_in)
         .bind(to_json(role))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await
         .map_err(conflict_on_unique("roleDefinition"))?;
         self.record_addition(Change::RoleDefinition(role.clone()));
@@ -1134,7 +1211,7 @@ impl Tx for SqlTx {
         }
         let row = sqlx::query("SELECT data FROM role_definitions WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         let role: Option<RoleDefinition> = row
             .map(|r| from_json(&r.try_get::<String, _>(0)?))
@@ -1152,39 +1229,51 @@ impl Tx for SqlTx {
                 .push_bind(name.to_lowercase());
         }
         q.push(" ORDER BY display_name_lower");
-        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+        rows_to(q.build().fetch_all(self.conn().await?).await?)
     }
 
     async fn insert_role_schedule(&mut self, s: &RoleSchedule) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO role_schedules (id, kind, principal_id, role_definition_id, \
-             directory_scope_id, start_at, end_at, start_pending, end_pending, data, group_id, \
-             activated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(s.id.to_string())
-        .bind(s.kind.as_str())
-        .bind(s.principal_id.to_string())
-        .bind(s.role_definition_id.to_string())
-        .bind(&s.directory_scope_id)
-        .bind(micros(s.start_date_time))
-        .bind(s.end_date_time.map(micros))
-        .bind(s.start_pending)
-        .bind(s.end_pending)
-        .bind(to_json(s))
-        .bind(s.target().group().map(|(g, _)| g.to_string()))
-        .bind(s.assignment_type == AssignmentType::Activated)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(conflict_on_unique("roleSchedule"))?;
+        // Deferred: sent with the transaction's next statement (see `deferred_sql`).
+        let conflict = Some(("role_schedules", "roleSchedule"));
+        self.defer(12, conflict, |q| {
+            q.push(
+                "INSERT INTO role_schedules (id, kind, principal_id, role_definition_id, \
+                 directory_scope_id, start_at, end_at, start_pending, end_pending, data, group_id, \
+                 activated) VALUES (",
+            );
+            let mut values = q.separated(", ");
+            values
+                .push_bind(s.id.to_string())
+                .push_bind(s.kind.as_str())
+                .push_bind(s.principal_id.to_string())
+                .push_bind(s.role_definition_id.to_string())
+                .push_bind(&s.directory_scope_id)
+                .push_bind(micros(s.start_date_time))
+                .push_bind(s.end_date_time.map(micros))
+                .push_bind(s.start_pending)
+                .push_bind(s.end_pending)
+                .push_bind(to_json(s))
+                .push_bind(s.target().group().map(|(g, _)| g.to_string()))
+                .push_bind(s.assignment_type == AssignmentType::Activated);
+            values.push_unseparated(")");
+        })
+        .await?;
         self.record_addition(Change::Schedule(s.clone()));
         Ok(())
     }
 
+    async fn read_ahead(&mut self, ahead: &crate::ReadAhead) -> Result<()> {
+        self.read_ahead_now(ahead).await
+    }
+
     async fn list_role_schedules(&mut self, query: &ScheduleQuery) -> Result<Vec<RoleSchedule>> {
+        if let Some(read) = self.ahead.schedules(query) {
+            return Ok(read);
+        }
         let Some(mut q) = schedules_query("", query) else {
             return Ok(Vec::new());
         };
-        schedules_from_rows(q.build().fetch_all(&mut *self.tx).await?)
+        schedules_from_rows(q.build().fetch_all(self.conn().await?).await?)
     }
 
     async fn explain(&mut self, query: &HotQuery) -> Result<Vec<String>> {
@@ -1195,13 +1284,13 @@ impl Tx for SqlTx {
         };
         let rows = match query {
             HotQuery::Schedules(query) => match schedules_query(prefix, query) {
-                Some(mut q) => q.build().fetch_all(&mut *self.tx).await?,
+                Some(mut q) => q.build().fetch_all(self.conn().await?).await?,
                 None => Vec::new(),
             },
             HotQuery::Requests(query) => {
                 requests_query(prefix, query, Page { top: 1, skip: 0 })
                     .build()
-                    .fetch_all(&mut *self.tx)
+                    .fetch_all(self.conn().await?)
                     .await?
             }
             HotQuery::RelationsOfGroup(group, relation) => {
@@ -1209,7 +1298,7 @@ impl Tx for SqlTx {
                 sqlx::query(sqlx::AssertSqlSafe(format!("{prefix}{RELATIONS_OF_GROUP}")))
                     .bind(group.to_string())
                     .bind(relation.as_str())
-                    .fetch_all(&mut *self.tx)
+                    .fetch_all(self.conn().await?)
                     .await?
             }
         };
@@ -1224,7 +1313,7 @@ impl Tx for SqlTx {
             "SELECT data, start_pending, end_pending FROM role_schedules WHERE id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn().await?)
         .await?;
         row.as_ref().map(schedule_from_row).transpose()
     }
@@ -1232,7 +1321,7 @@ impl Tx for SqlTx {
     async fn count_index_schedules(&mut self, now: DateTime<Utc>) -> Result<usize> {
         let n: i64 = sqlx::query_scalar(COUNT_INDEX_SCHEDULES)
             .bind(micros(now))
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn().await?)
             .await?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
@@ -1243,7 +1332,7 @@ impl Tx for SqlTx {
         each: &mut (dyn for<'a> FnMut(IndexedSchedule<'a>) + Send),
     ) -> Result<()> {
         // Each backend reads them its fastest way (sqlite.rs: pages; postgres.rs: a stream).
-        super::index_schedules(&mut self.tx, micros(now), each).await
+        super::index_schedules(self.conn().await?, micros(now), each).await
     }
 
     async fn update_role_schedule(&mut self, s: &RoleSchedule) -> Result<bool> {
@@ -1258,7 +1347,7 @@ impl Tx for SqlTx {
         .bind(s.end_pending)
         .bind(to_json(s))
         .bind(s.assignment_type == AssignmentType::Activated)
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         let updated = done.rows_affected() > 0;
         if updated {
@@ -1284,33 +1373,37 @@ impl Tx for SqlTx {
         )
         .bind(micros(now))
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         schedules_from_rows(rows)
     }
 
     async fn insert_schedule_request(&mut self, r: &ScheduleRequest) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO schedule_requests (id, kind, action, principal_id, role_definition_id, \
-             directory_scope_id, status, created_by, created_at, deadline_at, data, group_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(r.id.to_string())
-        .bind(r.kind.as_str())
-        .bind(r.action.as_str())
-        .bind(r.principal_id.to_string())
-        .bind(r.role_definition_id.to_string())
-        .bind(&r.directory_scope_id)
-        .bind(r.status.as_str())
-        .bind(r.created_by.to_string())
-        .bind(micros(r.created_date_time))
-        .bind(r.deadline().map(micros))
-        .bind(to_json(r))
-        .bind(r.target().group().map(|(g, _)| g.to_string()))
-        .execute(&mut *self.tx)
+        // Deferred: sent with the transaction's next statement (see `deferred_sql`).
+        let conflict = Some(("schedule_requests", "scheduleRequest"));
+        self.defer(12, conflict, |q| {
+            q.push(
+                "INSERT INTO schedule_requests (id, kind, action, principal_id, \
+                 role_definition_id, directory_scope_id, status, created_by, created_at, \
+                 deadline_at, data, group_id) VALUES (",
+            );
+            let mut values = q.separated(", ");
+            values
+                .push_bind(r.id.to_string())
+                .push_bind(r.kind.as_str())
+                .push_bind(r.action.as_str())
+                .push_bind(r.principal_id.to_string())
+                .push_bind(r.role_definition_id.to_string())
+                .push_bind(&r.directory_scope_id)
+                .push_bind(r.status.as_str())
+                .push_bind(r.created_by.to_string())
+                .push_bind(micros(r.created_date_time))
+                .push_bind(r.deadline().map(micros))
+                .push_bind(to_json(r))
+                .push_bind(r.target().group().map(|(g, _)| g.to_string()));
+            values.push_unseparated(")");
+        })
         .await
-        .map_err(conflict_on_unique("scheduleRequest"))?;
-        Ok(())
     }
 
     async fn update_schedule_request(&mut self, r: &ScheduleRequest) -> Result<bool> {
@@ -1332,7 +1425,7 @@ impl Tx for SqlTx {
         .bind(micros(r.created_date_time))
         .bind(r.deadline().map(micros))
         .bind(to_json(r))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -1340,7 +1433,7 @@ impl Tx for SqlTx {
     async fn get_schedule_request(&mut self, id: Uuid) -> Result<Option<ScheduleRequest>> {
         let row = sqlx::query("SELECT data FROM schedule_requests WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         row.map(|r| from_json(&r.try_get::<String, _>(0)?))
             .transpose()
@@ -1351,8 +1444,11 @@ impl Tx for SqlTx {
         query: &RequestQuery,
         page: Page,
     ) -> Result<Vec<ScheduleRequest>> {
+        if let Some(read) = self.ahead.requests(query, page) {
+            return Ok(read);
+        }
         let mut q = requests_query("", query, page);
-        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+        rows_to(q.build().fetch_all(self.conn().await?).await?)
     }
 
     async fn due_schedule_requests(
@@ -1367,7 +1463,7 @@ impl Tx for SqlTx {
         )
         .bind(micros(now))
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows_to(rows)
     }
@@ -1393,7 +1489,7 @@ impl Tx for SqlTx {
              WHERE due_at IS NOT NULL \
              ) AS due",
         )
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn().await?)
         .await?;
         Ok(row.try_get::<Option<i64>, _>(0)?.map(from_micros))
     }
@@ -1404,7 +1500,7 @@ impl Tx for SqlTx {
         }
         let row = sqlx::query("SELECT data FROM role_policies WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn().await?)
             .await?;
         let policy: Option<RolePolicy> = row
             .map(|r| from_json(&r.try_get::<String, _>(0)?))
@@ -1417,7 +1513,7 @@ impl Tx for SqlTx {
 
     async fn list_policies(&mut self) -> Result<Vec<RolePolicy>> {
         let rows = sqlx::query("SELECT data FROM role_policies ORDER BY id")
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn().await?)
             .await?;
         rows_to(rows)
     }
@@ -1434,7 +1530,7 @@ impl Tx for SqlTx {
         .bind(&policy.role_definition_id)
         .bind(at)
         .bind(to_json(policy))
-        .execute(&mut *self.tx)
+        .execute(self.conn().await?)
         .await?;
         if let Some(cache) = self.batch_cache() {
             cache.policies.remove(&policy.id);
@@ -1474,7 +1570,7 @@ impl Tx for SqlTx {
             let part = query.activity_contains.as_deref().map(str::to_lowercase);
             let activities: Vec<String> =
                 sqlx::query_scalar("SELECT DISTINCT activity FROM audit_log")
-                    .fetch_all(&mut *self.tx)
+                    .fetch_all(self.conn().await?)
                     .await?
                     .into_iter()
                     .filter(|a: &String| {
@@ -1518,7 +1614,7 @@ impl Tx for SqlTx {
         }
         q.push(" ORDER BY sequence DESC");
         push_page(&mut q, page);
-        rows_to(q.build().fetch_all(&mut *self.tx).await?)
+        rows_to(q.build().fetch_all(self.conn().await?).await?)
     }
 
     async fn audit_after(&mut self, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
@@ -1528,7 +1624,7 @@ impl Tx for SqlTx {
         )
         .bind(after)
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -1553,7 +1649,7 @@ impl Tx for SqlTx {
         )
         .bind(after)
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         let Some(last) = rows.last() else {
             return Ok(Vec::new());
@@ -1566,7 +1662,7 @@ impl Tx for SqlTx {
         )
         .bind(after)
         .bind(last)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         for r in target_rows {
             targets
@@ -1580,7 +1676,7 @@ impl Tx for SqlTx {
         )
         .bind(after)
         .bind(last)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn().await?)
         .await?;
         for r in name_rows {
             let is_actor = r.try_get::<String, _>(1)? == AUDIT_ACTOR;
@@ -1623,7 +1719,7 @@ impl Tx for SqlTx {
 
     async fn change_head(&mut self) -> Result<u64> {
         let head: i64 = sqlx::query_scalar("SELECT change_seq FROM audit_head WHERE id = 1")
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn().await?)
             .await?;
         Ok(head as u64)
     }
@@ -1640,7 +1736,7 @@ impl Tx for SqlTx {
             return Ok(head.clone());
         }
         let row = sqlx::query("SELECT sequence, hash FROM audit_head WHERE id = 1")
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn().await?)
             .await?;
         let head: (i64, String) = (row.try_get(0)?, row.try_get(1)?);
         self.head = Some(head.clone());
@@ -1656,13 +1752,15 @@ impl Tx for SqlTx {
         }
         // A batch member's entries and head go to the batch, inserted once before its COMMIT.
         if let Conn::Own(_) = &self.tx {
-            self.flush_audit().await?;
+            let pending = std::mem::take(&mut self.pending_audit);
+            queue_audit(&mut self.tx, &mut self.deferred, &pending).await?;
             if self.head_moved
                 && let Some(head) = &self.head
             {
-                write_audit_head(&mut self.tx, head).await?;
+                queue_audit_head(&mut self.tx, &mut self.deferred, head).await?;
             }
         }
+        self.deferred.send(&mut self.tx).await?;
         let SqlTx {
             tx,
             journal,

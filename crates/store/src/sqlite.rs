@@ -26,6 +26,9 @@ pub type Db = sqlx::Sqlite;
 #[path = "batch.rs"]
 mod batch;
 #[allow(clippy::duplicate_mod)]
+#[path = "deferred_sql.rs"]
+mod deferred;
+#[allow(clippy::duplicate_mod)]
 #[path = "shared_sql.rs"]
 mod shared;
 #[allow(clippy::duplicate_mod)]

@@ -10,7 +10,7 @@ use eligo_core::invalid::Invalid;
 use eligo_core::request::{RequestAction, RequestKind, RequestStatus, ScheduleRequest};
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
 use eligo_core::{policy::ApprovalStage, scope};
-use eligo_store::{RequestQuery, ScheduleQuery, Targets, Tx};
+use eligo_store::{ReadAhead, RequestQuery, ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -18,7 +18,8 @@ use crate::auth::Caller;
 use crate::failure::UseCaseResult;
 use crate::service::pim::admin::{end_now, grant};
 use crate::service::pim::{
-    Target, does_not_exist, holders, live_schedules, role_event, rule_failure, schedule_changed,
+    Target, does_not_exist, holders, live_query, live_schedules, role_event, rule_failure,
+    schedule_changed,
 };
 
 /// A renewal re-activates what ended at most this long ago.
@@ -372,22 +373,45 @@ async fn decide(
     Ok((covering, grant))
 }
 
+/// What `pending_requests` asks the store.
+fn pending_query(principal: Uuid, role: Uuid, scope: &str) -> RequestQuery {
+    RequestQuery {
+        kind: Some(RequestKind::Assignment),
+        principal_id: Some(principal),
+        role_definition_id: Some(role),
+        directory_scope_id: Some(scope.to_string()),
+        status: Some(RequestStatus::PendingApproval),
+        created_by: None,
+        targets: Targets::All,
+    }
+}
+
+/// What `decide` reads for a self-activation (its and its groups' schedules of the role, its
+/// pending requests), to be asked of the store in one round trip with the principal
+/// (`load_target_reading_ahead`): inside the serialized write, each read is a round trip the
+/// next writer waits for. A read that no longer asks the same (the index moved in between)
+/// goes to the store.
+pub fn reads_ahead(app: &App, principal: Uuid, role: Uuid, scope: &str) -> ReadAhead {
+    ReadAhead {
+        principals: Vec::new(),
+        schedules: Some(live_query(None, holders(app, principal), role)),
+        requests: Some((
+            pending_query(principal, role, scope),
+            eligo_store::Page::ALL,
+        )),
+    }
+}
+
 /// The ids of this principal's activation requests for this role and scope still waiting for
 /// approval (not this one, not extensions): a second request while one waits is a duplicate.
 async fn pending_requests(tx: &mut dyn Tx, request: &ScheduleRequest) -> UseCaseResult<Vec<Uuid>> {
+    let query = pending_query(
+        request.principal_id,
+        request.role_definition_id,
+        &request.directory_scope_id,
+    );
     let pending = tx
-        .list_schedule_requests(
-            &RequestQuery {
-                kind: Some(RequestKind::Assignment),
-                principal_id: Some(request.principal_id),
-                role_definition_id: Some(request.role_definition_id),
-                directory_scope_id: Some(request.directory_scope_id.clone()),
-                status: Some(RequestStatus::PendingApproval),
-                created_by: None,
-                targets: Targets::All,
-            },
-            eligo_store::Page::ALL,
-        )
+        .list_schedule_requests(&query, eligo_store::Page::ALL)
         .await?;
     Ok(pending
         .iter()

@@ -25,7 +25,7 @@ use eligo_core::request::ScheduleRequest;
 use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::{RoleSchedule, ScheduleKind};
 use eligo_core::target::{GroupAccess, Target as AccessTarget};
-use eligo_store::{ScheduleQuery, Tx};
+use eligo_store::{ReadAhead, ScheduleQuery, Tx};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -92,6 +92,18 @@ pub async fn load_target(
     target: &AccessTarget,
     principal_id: Uuid,
 ) -> UseCaseResult<Target> {
+    load_target_reading_ahead(tx, target, principal_id, None).await
+}
+
+/// `load_target`, asking the store for `ahead` (`Tx::read_ahead`) together with the principal:
+/// after the role and its settings, which a group-commit batch mostly has already, so that
+/// nothing runs between the read-ahead and the reads it answers.
+pub async fn load_target_reading_ahead(
+    tx: &mut dyn Tx,
+    target: &AccessTarget,
+    principal_id: Uuid,
+    ahead: Option<ReadAhead>,
+) -> UseCaseResult<Target> {
     let (governed, policy) = match target {
         AccessTarget::Role { role, .. } => {
             let def = tx
@@ -119,6 +131,10 @@ pub async fn load_target(
             )
         }
     };
+    if let Some(mut ahead) = ahead {
+        ahead.principals.push(principal_id);
+        tx.read_ahead(&ahead).await?;
+    }
     let principal = access::principal_summary(tx, principal_id)
         .await?
         .ok_or_else(|| Failure::not_found("principal"))?;
@@ -191,6 +207,16 @@ pub fn holders(app: &App, principal: Uuid) -> Vec<Uuid> {
     out
 }
 
+/// What `live_schedules` asks the store (before it drops what has ended).
+pub fn live_query(kind: Option<ScheduleKind>, holders: Vec<Uuid>, role: Uuid) -> ScheduleQuery {
+    ScheduleQuery {
+        kind,
+        principal_ids: Some(holders),
+        role_definition_id: Some(role),
+        ..Default::default()
+    }
+}
+
 /// Schedules of `kind` (both kinds for None) for these holders and role that have not ended by
 /// `now` (current or starting later).
 pub async fn live_schedules(
@@ -200,13 +226,9 @@ pub async fn live_schedules(
     role: Uuid,
     now: DateTime<Utc>,
 ) -> UseCaseResult<Vec<RoleSchedule>> {
-    let query = ScheduleQuery {
-        kind: kind.into(),
-        principal_ids: Some(holders),
-        role_definition_id: Some(role),
-        ..Default::default()
-    };
-    let mut all = tx.list_role_schedules(&query).await?;
+    let mut all = tx
+        .list_role_schedules(&live_query(kind.into(), holders, role))
+        .await?;
     all.retain(|s| !s.has_ended(now) && s.end_date_time != Some(s.start_date_time));
     Ok(all)
 }

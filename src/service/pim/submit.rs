@@ -16,7 +16,9 @@ use crate::failure::{Failure, UseCaseResult};
 pub use crate::service::authority::authorize_admin;
 use crate::service::authorize;
 pub use crate::service::pim::new_request::NewRequest;
-use crate::service::pim::{Governed, activate, activity_for, admin, load_target, refused};
+use crate::service::pim::{
+    Governed, activate, activity_for, admin, load_target_reading_ahead, refused,
+};
 use eligo_core::target::{GroupAccess, Target as AccessTarget};
 
 /// Submits a request; a refusal (403) is audited as a failure of what was asked, and so is a
@@ -128,7 +130,16 @@ async fn submit_authorized(
 
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    let target = load_target(&mut *tx, &access_target, new.principal_id).await?;
+    let ahead = (new.action == RequestAction::SelfActivate).then(|| {
+        activate::reads_ahead(
+            app,
+            new.principal_id,
+            new.role_definition_id,
+            &new.directory_scope_id,
+        )
+    });
+    let target =
+        load_target_reading_ahead(&mut *tx, &access_target, new.principal_id, ahead).await?;
     if target.is_group() && !new.action.is_self() {
         let adding = !matches!(new.action, RequestAction::AdminRemove);
         authorize_admin(app, caller, &mut *tx, &target, new.principal_id, adding).await?;

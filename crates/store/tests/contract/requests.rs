@@ -180,13 +180,30 @@ async fn request_round_trip(store: Arc<dyn Store>) {
     assert_eq!(tx.get_schedule_request(id(404)).await.unwrap(), None);
     drop(tx);
 
-    // The same id twice is a conflict, and leaves the first.
+    // The same id twice is a conflict, and leaves the first. The insert is deferred: the
+    // transaction's next statement reports it, or else its commit.
     let mut tx = write(&store).await;
+    tx.insert_schedule_request(&request(1, id(11), t(5)))
+        .await
+        .expect("deferred");
     assert_conflict(
-        tx.insert_schedule_request(&request(1, id(11), t(5))).await,
-        "insert_schedule_request, same id",
+        tx.get_schedule_request(r.id).await,
+        "the read after insert_schedule_request, same id",
     );
     drop(tx);
+    let mut tx = write(&store).await;
+    tx.insert_schedule_request(&request(1, id(11), t(5)))
+        .await
+        .expect("deferred");
+    assert_conflict(
+        tx.commit().await,
+        "the commit after insert_schedule_request, same id",
+    );
+    assert_eq!(
+        read(&store).await.get_schedule_request(r.id).await.unwrap(),
+        Some(r.clone()),
+        "the first is left"
+    );
 
     // The first stage approves, the second starts; later the request is granted.
     let approved_at = created + TimeDelta::hours(3);

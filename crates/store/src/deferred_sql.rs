@@ -1,0 +1,123 @@
+//! Writes that answer nothing, held back and sent to the database together: one round trip
+//! for what would be one each.
+//!
+//! A statement costs a round trip whatever it does: on SQLite a hand-over to sqlx's worker
+//! thread and back, on PostgreSQL one over the socket. An activation's inserts (the schedule,
+//! the history row, the request) and a transaction's audit rows need no answer but "it
+//! worked", so `SqlTx` queues them here and sends the queue before anything else reaches the
+//! connection (`SqlTx::conn`, the only way to it) and at commit. Every other statement
+//! therefore sees the queued rows exactly as if they had been written at once, and the
+//! queue's statements run in the order they were queued.
+//!
+//! - SQLite runs several statements from one text, each binding its own `?`s in turn.
+//! - PostgreSQL takes one statement per round trip, so the queue becomes data-modifying
+//!   `WITH` clauses of one statement: each runs exactly once, to completion, whether or not
+//!   anything reads it; foreign keys are checked at the end of the statement, when all have run.
+//!
+//! A queued statement that fails fails the statement that sent it (a later read, or the
+//! commit): the transaction is then rolled back whole, as the failure of the insert itself
+//! would have done. A unique violation is reported as the `Conflict` of the statement's
+//! entity, as when it ran alone.
+
+use sqlx::QueryBuilder;
+
+use super::Db;
+use crate::{Result, StoreError};
+
+/// The queue is sent before it would carry more bind parameters than this (PostgreSQL takes
+/// at most 65,535 in one statement; SQLite counts per statement, 32,766).
+const MAX_BINDS: usize = 16_000;
+
+const SQLITE: bool = matches!(<Db as sqlx::Database>::NAME.as_bytes(), b"SQLite");
+
+/// Queued statements (see the module's comment).
+#[derive(Default)]
+pub struct Deferred {
+    query: Option<QueryBuilder<Db>>,
+    statements: usize,
+    binds: usize,
+    /// For a unique violation: which queued table is which entity (`"roleSchedule"`).
+    conflicts: Vec<(&'static str, &'static str)>,
+}
+
+impl Deferred {
+    /// Whether a statement of `binds` parameters fits in this round trip.
+    fn fits(&self, binds: usize) -> bool {
+        self.statements == 0 || self.binds + binds <= MAX_BINDS
+    }
+
+    /// The builder positioned at the start of the next statement, which the caller writes
+    /// with its `binds` parameters. `conflict`: its table and the entity a unique violation
+    /// there names.
+    fn next(
+        &mut self,
+        binds: usize,
+        conflict: Option<(&'static str, &'static str)>,
+    ) -> &mut QueryBuilder<Db> {
+        let n = self.statements;
+        self.statements += 1;
+        self.binds += binds;
+        self.conflicts.extend(conflict);
+        let query = self.query.get_or_insert_with(|| QueryBuilder::new(""));
+        match (SQLITE, n) {
+            (true, 0) => {}
+            (true, _) => {
+                query.push("; ");
+            }
+            (false, 0) => {
+                query.push("WITH w0 AS (");
+            }
+            (false, n) => {
+                query.push(format_args!("), w{n} AS ("));
+            }
+        }
+        query
+    }
+
+    /// `next`, after sending what is queued when the statement would not fit with it.
+    pub async fn statement(
+        &mut self,
+        conn: &mut <Db as sqlx::Database>::Connection,
+        binds: usize,
+        conflict: Option<(&'static str, &'static str)>,
+    ) -> Result<&mut QueryBuilder<Db>> {
+        if !self.fits(binds) {
+            self.send(conn).await?;
+        }
+        Ok(self.next(binds, conflict))
+    }
+
+    /// Sends the queue (nothing when empty); it is empty afterwards, sent or not.
+    pub async fn send(&mut self, conn: &mut <Db as sqlx::Database>::Connection) -> Result<()> {
+        let Some(mut query) = self.query.take() else {
+            return Ok(());
+        };
+        if !SQLITE {
+            query.push(") SELECT 1");
+        }
+        self.statements = 0;
+        self.binds = 0;
+        let conflicts = std::mem::take(&mut self.conflicts);
+        match query.build().execute(conn).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(conflict_of(e, &conflicts)),
+        }
+    }
+}
+
+/// A unique violation on a queued table as that table's `Conflict`; anything else as it is.
+fn conflict_of(e: sqlx::Error, conflicts: &[(&'static str, &'static str)]) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let message = db.message();
+        let table = db.table();
+        let named = conflicts
+            .iter()
+            .find(|(t, _)| table == Some(*t) || message.contains(&format!("{t}.")));
+        if let Some((_, entity)) = named {
+            return StoreError::Conflict(entity.to_string());
+        }
+    }
+    StoreError::Database(e)
+}

@@ -77,6 +77,9 @@ pub(crate) struct Open {
     /// A member's savepoint is open: the running member's (every member after the first sets
     /// one), or the last finished member's, released by the next one's or by the COMMIT.
     savepoint: bool,
+    /// The running member's savepoint was set by the member before it, with that member's
+    /// last writes (see `Member::next_savepoint`).
+    preopened: bool,
     /// The audit entries finished members appended, and the chain's head after them.
     pub(crate) audit: BatchAudit,
     pub(crate) cache: BatchCache,
@@ -214,17 +217,20 @@ impl Batcher {
                     tx,
                     done: Vec::new(),
                     savepoint: false,
+                    preopened: false,
                     audit: BatchAudit::default(),
                     cache: BatchCache::default(),
                 });
             }
             Some(open) => {
-                let statement = if open.savepoint {
-                    NEXT_SAVEPOINT
-                } else {
-                    SAVEPOINT
-                };
-                sqlx::raw_sql(statement).execute(&mut *open.tx).await?;
+                if !std::mem::take(&mut open.preopened) {
+                    let statement = if open.savepoint {
+                        NEXT_SAVEPOINT
+                    } else {
+                        SAVEPOINT
+                    };
+                    sqlx::raw_sql(statement).execute(&mut *open.tx).await?;
+                }
                 open.savepoint = true;
                 member.audit_inserted = open.audit.inserted;
             }
@@ -269,6 +275,32 @@ impl Member {
             .as_mut()
             .and_then(|g| g.as_mut())
             .expect("a member holds an open batch until it finishes")
+    }
+
+    /// The statement that would set the next member's savepoint, when this member (about to
+    /// commit; `narrows` as its `commit` will be told) is likely to hand the batch over: sent
+    /// with this member's last writes, it saves the next member a round trip of its own. The
+    /// statements run in order and stop at the first failure, so should this member's writes
+    /// fail, its own savepoint is still the one its rollback returns to. Whether it then hands
+    /// over or commits (a waiter may give up meanwhile), the savepoint is right: the next
+    /// member's, or released by the COMMIT. `preopened` once it was sent.
+    pub(crate) fn next_savepoint(&self, narrows: bool) -> Option<&'static str> {
+        let open = self.open();
+        let hands_over = !narrows
+            && open.done.len() + 1 < self.shared.max_members.load(Ordering::Relaxed)
+            && self.shared.waiting.load(Ordering::Acquire) > 0;
+        hands_over.then_some(if open.savepoint {
+            NEXT_SAVEPOINT
+        } else {
+            SAVEPOINT
+        })
+    }
+
+    /// The statement `next_savepoint` gave was executed.
+    pub(crate) fn preopened(&mut self) {
+        let open = self.open_mut();
+        open.preopened = true;
+        open.savepoint = true;
     }
 
     /// Ends this member's work as part of the batch: `changes` are logged with the batch's

@@ -28,7 +28,9 @@ use crate::{Result, StoreError};
 /// at most 65,535 in one statement; SQLite counts per statement, 32,766).
 const MAX_BINDS: usize = 16_000;
 
-const SQLITE: bool = matches!(<Db as sqlx::Database>::NAME.as_bytes(), b"SQLite");
+/// SQLite runs several statements from one text (PostgreSQL: one per round trip).
+pub const MANY_STATEMENTS: bool = matches!(<Db as sqlx::Database>::NAME.as_bytes(), b"SQLite");
+const SQLITE: bool = MANY_STATEMENTS;
 
 /// Queued statements (see the module's comment).
 #[derive(Default)]
@@ -85,6 +87,16 @@ impl Deferred {
             self.send(conn).await?;
         }
         Ok(self.next(binds, conflict))
+    }
+
+    /// Queues `sql`, statements without parameters, on a backend that runs several from one
+    /// text (`MANY_STATEMENTS`); false, and nothing queued, on the others.
+    pub fn plain(&mut self, sql: &'static str) -> bool {
+        if !MANY_STATEMENTS {
+            return false;
+        }
+        self.next(0, None).push(sql);
+        true
     }
 
     /// Sends the queue (nothing when empty); it is empty afterwards, sent or not.

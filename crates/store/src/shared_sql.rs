@@ -1760,7 +1760,18 @@ impl Tx for SqlTx {
                 queue_audit_head(&mut self.tx, &mut self.deferred, head).await?;
             }
         }
+        // A member likely to hand the batch over sets the next member's savepoint with its
+        // last writes, where the backend takes both in one round trip (see `batch`).
+        let preopens = match &self.tx {
+            Conn::Member(member) => member
+                .next_savepoint(self.narrows)
+                .is_some_and(|statement| self.deferred.plain(statement)),
+            Conn::Own(_) => false,
+        };
         self.deferred.send(&mut self.tx).await?;
+        if preopens && let Conn::Member(member) = &mut self.tx {
+            member.preopened();
+        }
         let SqlTx {
             tx,
             journal,

@@ -140,6 +140,12 @@ pub(crate) struct Interner {
     /// Every name, back to back, in id order; `ends[id]` is where name `id` ends.
     text: String,
     ends: Vec<usize>,
+    /// The last two names `intern` answered, newest first, with their ids. A bulk build names
+    /// the same few many times in a row (a start reads schedules grouped by holder, relations
+    /// grouped by group, and an edge names its group and its member in turn): comparing with
+    /// these reads only this struct, where a probe of the table misses the cache. The names
+    /// are copies (short ones only): comparing with `text` would miss the cache just as well.
+    recent: [Option<(Key, u32)>; 2],
 }
 
 impl Interner {
@@ -149,13 +155,31 @@ impl Interner {
     }
 
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.get(name) {
-            return id;
+        // Ids are never reused or forgotten, so a recent one still names what it named.
+        let bytes = name.as_bytes();
+        for (i, recent) in self.recent.iter().enumerate() {
+            if let Some((key, id)) = recent
+                && Borrow::<[u8]>::borrow(key) == bytes
+            {
+                let id = *id;
+                self.recent.swap(0, i);
+                return id;
+            }
         }
-        let id = u32::try_from(self.ends.len()).expect("fewer than 2^32 distinct ids");
-        self.text.push_str(name);
-        self.ends.push(self.text.len());
-        self.ids.insert(Key::new(name.as_bytes()), id);
+        let id = match self.get(name) {
+            Some(id) => id,
+            None => {
+                let id = u32::try_from(self.ends.len()).expect("fewer than 2^32 distinct ids");
+                self.text.push_str(name);
+                self.ends.push(self.text.len());
+                self.ids.insert(Key::new(name.as_bytes()), id);
+                id
+            }
+        };
+        if name.len() <= INLINE_KEY {
+            self.recent[1] = self.recent[0].take();
+            self.recent[0] = Some((Key::new(bytes), id));
+        }
         id
     }
 
@@ -206,7 +230,24 @@ mod tests {
             (i.name(0), i.name(2), i.name(3), i.name(4)),
             ("a", &*long, &*just, "")
         );
-        assert_eq!(i.get(&long[1..]), None);
+        // The last name is answered without the table, and only for that very name.
+        assert_eq!(i.intern(""), 4);
+        assert_eq!(i.intern("a"), 0);
+        assert_eq!(i.intern("a"), 0);
+        assert_eq!(i.intern("ab"), 5);
+        assert_eq!(i.intern("a"), 0);
+        assert_eq!(i.intern("ab"), 5);
+        assert_eq!(i.intern("b"), 1);
+        assert_eq!(i.intern("a"), 0);
+        assert_eq!(i.intern(&long), 2);
+        assert_eq!(i.intern(&long[1..]), 6);
+        assert_eq!(i.intern(&long[2..]), 7);
+        assert_eq!(i.intern(&long[1..]), 6);
+        assert_eq!(i.get(&long[1..]), Some(6));
+        assert_eq!(
+            (i.name(5), i.name(6), i.name(7)),
+            ("ab", &long[1..], &long[2..])
+        );
         assert_eq!(i.get(&just[1..]), None);
         let b = BuildHasherDefault::<FastHasher>::default();
         assert_eq!(b.hash_one("abc"), b.hash_one("abc"));

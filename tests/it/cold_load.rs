@@ -383,42 +383,75 @@ async fn the_start_answers_as_the_whole_record_load_did_on_postgresql() {
     }
 }
 
-/// Takes the store back to migration 0024 as a server of that version left it: the columns
-/// 0025 added are dropped and its migration forgotten, so the next open migrates again and
-/// backfills every row from its record alone.
-async fn back_to_0024(t: &TestApp) {
+/// An older store, as a server of that version left it, for the next open to migrate.
+#[derive(Clone, Copy)]
+enum Old {
+    /// Before 0025: its columns dropped and their migration forgotten, so the next open
+    /// backfills every row from its record alone (and makes 0027's index again).
+    V0024,
+    /// Before 0027: SQLite's start index keyed by `id`, as 0025 made it.
+    V0026,
+}
+
+async fn back_to(t: &TestApp, old: Old) {
     let url = t.app.config.database_url.expose().to_string();
-    let statements = [
-        // SQLite's covering index for the start (PostgreSQL has none).
-        "DROP INDEX IF EXISTS role_schedules_index_load",
-        "ALTER TABLE role_schedules DROP COLUMN activated",
-        "ALTER TABLE principals DROP COLUMN upn",
-        "ALTER TABLE principals DROP COLUMN manager_id",
-        "ALTER TABLE principals DROP COLUMN account_enabled",
-        "DELETE FROM _sqlx_migrations WHERE version = 25",
-    ];
+    let sqlite = url.starts_with("sqlite:");
+    let statements: &[&'static str] = match old {
+        Old::V0024 => &[
+            // SQLite's covering index for the start (PostgreSQL has none).
+            "DROP INDEX IF EXISTS role_schedules_index_load_by_holder",
+            "ALTER TABLE role_schedules DROP COLUMN activated",
+            "ALTER TABLE principals DROP COLUMN upn",
+            "ALTER TABLE principals DROP COLUMN manager_id",
+            "ALTER TABLE principals DROP COLUMN account_enabled",
+            "DELETE FROM _sqlx_migrations WHERE version IN (25, 27)",
+        ],
+        Old::V0026 if sqlite => &[
+            "DROP INDEX role_schedules_index_load_by_holder",
+            "CREATE INDEX role_schedules_index_load ON role_schedules (id, kind, principal_id, \
+             role_definition_id, start_at, end_at, end_pending, activated, directory_scope_id)",
+            "DELETE FROM _sqlx_migrations WHERE version = 27",
+        ],
+        Old::V0026 => &["DELETE FROM _sqlx_migrations WHERE version = 27"],
+    };
     macro_rules! run_on {
         ($pool:ty) => {{
             let pool = <$pool>::connect(&url).await.unwrap();
-            for q in statements {
+            for &q in statements {
                 sqlx::query(q).execute(&pool).await.unwrap();
             }
             pool.close().await;
         }};
     }
-    if url.starts_with("sqlite:") {
+    if sqlite {
         run_on!(sqlx::SqlitePool)
     } else {
         run_on!(sqlx::PgPool)
     }
 }
 
+/// SQLite's start indexes after a start: only 0027's, whatever the store was migrated from.
+async fn start_indexes(t: &TestApp) -> Vec<String> {
+    let url = t.app.config.database_url.expose().to_string();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let names = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' \
+         AND name LIKE 'role_schedules_index_load%' ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    names
+}
+
 /// What a start reads of principals and activations from their columns (migration 0025) is
 /// what their records say, after every kind of write: activations made assigned and assigned
 /// schedules made activations after insert, a manager set, changed and removed, an account
 /// disabled, a UPN renamed, service principals and groups; and the same once a store of
-/// migration 0024 is migrated (`old_store`), its rows backfilled from their records.
-async fn the_start_reads_every_write(t: TestApp, old_store: bool) {
+/// migration 0024 is migrated, its rows backfilled from their records, or one of 0026 whose
+/// start index SQLite makes again by holder.
+async fn the_start_reads_every_write(t: TestApp, old_store: Option<Old>) {
     let now = t.clock.now_utc();
     let h = |n: i64| now + TimeDelta::hours(n);
     let group = new_group(&t, "Ops", true).await;
@@ -494,11 +527,17 @@ async fn the_start_reads_every_write(t: TestApp, old_store: bool) {
         }
         tx.commit().await.unwrap();
     }
-    if old_store {
-        back_to_0024(&t).await;
+    if let Some(old) = old_store {
+        back_to(&t, old).await;
     }
 
     let started = t.restarted(now).await;
+    if t.app.config.database_url.expose().starts_with("sqlite:") {
+        assert_eq!(
+            start_indexes(&started).await,
+            ["role_schedules_index_load_by_holder"]
+        );
+    }
     let cold = &started.app.access;
     let live = &t.app.access;
     // As the index that followed every write, and as written.
@@ -547,24 +586,36 @@ async fn the_start_reads_every_write(t: TestApp, old_store: bool) {
 
 #[tokio::test]
 async fn the_start_reads_principals_and_activations_as_written() {
-    the_start_reads_every_write(TestApp::new().await, false).await;
+    the_start_reads_every_write(TestApp::new().await, None).await;
 }
 
 #[tokio::test]
 async fn the_start_reads_principals_and_activations_as_written_on_postgresql() {
     if let Some(t) = TestApp::postgres().await {
-        the_start_reads_every_write(t, false).await;
+        the_start_reads_every_write(t, None).await;
     }
 }
 
 #[tokio::test]
 async fn a_store_of_migration_0024_is_backfilled() {
-    the_start_reads_every_write(TestApp::new().await, true).await;
+    the_start_reads_every_write(TestApp::new().await, Some(Old::V0024)).await;
 }
 
 #[tokio::test]
 async fn a_store_of_migration_0024_is_backfilled_on_postgresql() {
     if let Some(t) = TestApp::postgres().await {
-        the_start_reads_every_write(t, true).await;
+        the_start_reads_every_write(t, Some(Old::V0024)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_store_of_migration_0026_starts_by_holder() {
+    the_start_reads_every_write(TestApp::new().await, Some(Old::V0026)).await;
+}
+
+#[tokio::test]
+async fn a_store_of_migration_0026_starts_by_holder_on_postgresql() {
+    if let Some(t) = TestApp::postgres().await {
+        the_start_reads_every_write(t, Some(Old::V0026)).await;
     }
 }

@@ -30,7 +30,7 @@ use crate::{Result, StoreError, from_micros};
 /// (about 150 bytes a schedule) is a few hundred KiB.
 pub(crate) const PAGE: i64 = 4096;
 
-const UUID_LEN: usize = 36;
+pub(crate) const UUID_LEN: usize = 36;
 
 /// Hands every schedule of `page` to `each`, in order.
 pub(crate) fn schedules(

@@ -294,6 +294,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0026_fewer_indexes_on_writes.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            27,
+            "index load by holder".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0027_index_load_by_holder.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

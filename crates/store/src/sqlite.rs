@@ -59,20 +59,23 @@ mod shared_throttle;
 mod wal;
 
 /// A page of the access index's schedules (`Tx::index_schedules`, format in `index_rows`),
-/// keyed by `id`, read from the covering index migration 0025 made for it alone: the table's
-/// rows carry their whole record, so scanning the table read every record's pages (1.2 GB at
-/// a million schedules) to use a tenth of them. `$1` the id to read after, `$2` now, `$3` the
-/// page size; `MAX(id)` is NULL past the last page.
-const INDEX_SCHEDULE_PAGE: &str = "SELECT MAX(id), group_concat(line, '') FROM \
-     (SELECT id, id \
+/// keyed by holder then `id`, read from the covering index made for it alone (migration 0027;
+/// 0025's was keyed by `id`): the table's rows carry their whole record, so scanning the table
+/// read every record's pages (1.2 GB at a million schedules) to use a tenth of them, and in
+/// `id` order (random UUIDs) each schedule placed touched a random holder's entries of the
+/// index, where a holder's schedules now arrive together. `$1`, `$2` the holder and id to read
+/// after, `$3` now, `$4` the page size; the first column is the last row's holder and id back
+/// to back (ids are 36 characters), NULL past the last page.
+const INDEX_SCHEDULE_PAGE: &str = "SELECT MAX(principal_id || id), group_concat(line, '') FROM \
+     (SELECT principal_id, id, id \
         || CASE kind WHEN 'active' THEN 'a' WHEN 'eligible' THEN 'e' ELSE '?' END \
         || principal_id || role_definition_id || start_at || ',' || COALESCE(end_at, '') || ',' \
         || CASE WHEN end_pending THEN '1' ELSE '0' END \
         || CASE WHEN activated THEN '1' ELSE '0' END \
         || length(CAST(directory_scope_id AS BLOB)) || ':' || directory_scope_id AS line \
-      FROM role_schedules INDEXED BY role_schedules_index_load \
-      WHERE id > $1 AND (end_at IS NULL OR (end_pending AND end_at > $2)) \
-      ORDER BY id LIMIT $3)";
+      FROM role_schedules INDEXED BY role_schedules_index_load_by_holder \
+      WHERE (principal_id, id) > ($1, $2) AND (end_at IS NULL OR (end_pending AND end_at > $3)) \
+      ORDER BY principal_id, id LIMIT $4)";
 
 /// `Tx::index_schedules` on SQLite: in pages (`INDEX_SCHEDULE_PAGE`), where a row per schedule
 /// cost a hand-over between sqlx's worker thread and the task each (BENCHMARKS.md, "A real
@@ -98,16 +101,24 @@ async fn index_schedules(
     Ok(())
 }
 
-/// The page after `after` (every id is after ""): its last id, and the row whose second
-/// column is its text; None past the end.
+/// The page after `after`, a holder's id and a schedule's back to back (every row is after
+/// ""): that of its last row, and the row whose second column is its text; None past the end.
 async fn index_schedule_page(
     conn: &mut sqlx::SqliteConnection,
     after: &str,
     now: i64,
 ) -> Result<Option<(String, sqlx::sqlite::SqliteRow)>> {
     use sqlx::Row;
+    // Anything but two ids is a corrupt store (the page itself would not read either).
+    let (holder, id) = match after {
+        "" => ("", ""),
+        after => after
+            .split_at_checked(crate::index_rows::UUID_LEN)
+            .ok_or_else(|| StoreError::Corrupt(format!("index schedule page key {after:?}")))?,
+    };
     let row = sqlx::query(INDEX_SCHEDULE_PAGE)
-        .bind(after)
+        .bind(holder)
+        .bind(id)
         .bind(now)
         .bind(crate::index_rows::PAGE)
         .fetch_one(conn)
@@ -313,6 +324,13 @@ fn migrator() -> Migrator {
             "fewer indexes on writes".into(),
             MigrationType::Simple,
             include_str!("../migrations/sqlite/0026_fewer_indexes_on_writes.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            27,
+            "index load by holder".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0027_index_load_by_holder.sql").into_sql_str(),
             false,
         ),
     ])

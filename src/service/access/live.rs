@@ -27,14 +27,15 @@ use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
 use eligo_core::access::{
-    Assignment, AssignmentRef, Decision, Index, Membership, TransitiveMember, Window,
+    Assignment, AssignmentRef, Decision, FastBuildHasher, Index, Membership, TransitiveMember,
+    Window,
 };
 use eligo_core::authz::{Grants, HeldRole};
 use eligo_core::directory::{PrincipalKind, Relation};
 use eligo_core::privilege;
 use eligo_core::roles::RoleDefinition;
 use eligo_core::schedule::ScheduleKind;
-use eligo_core::target::{GroupAccess, Target, group_scope};
+use eligo_core::target::{GROUP_SCOPE_LEN, GroupAccess, Target, group_scope, group_scope_in};
 use eligo_store::{Change, IndexedSchedule, PrincipalRow, Store};
 use uuid::Uuid;
 
@@ -47,6 +48,19 @@ const ELIGIBLE: &str = "eligible:";
 /// The index role standing for eligibility to `role` (a role id, `member` or `owner`).
 pub fn eligible(role: &str) -> String {
     format!("{ELIGIBLE}{role}")
+}
+
+/// Room for [`eligible`] of a role id (the longest it is given).
+type EligibleBuffer = [u8; ELIGIBLE.len() + 36];
+
+/// [`eligible`] spelled into `buf`, without allocating: half a start's schedules are
+/// eligibilities.
+fn eligible_in<'b>(role: &str, buf: &'b mut EligibleBuffer) -> &'b str {
+    let text = &mut buf[..ELIGIBLE.len() + role.len()];
+    let (prefix, rest) = text.split_at_mut(ELIGIBLE.len());
+    prefix.copy_from_slice(ELIGIBLE.as_bytes());
+    rest.copy_from_slice(role.as_bytes());
+    std::str::from_utf8(text).expect("two texts back to back")
 }
 
 fn owner_relation_id(group: Uuid, owner: Uuid) -> String {
@@ -71,16 +85,21 @@ pub struct HeldSchedule {
     pub end: Option<DateTime<Utc>>,
 }
 
+/// Keyed by the server's own ids (random UUIDs), with the index's hasher: std's default
+/// hashed a start's hundreds of thousands of keys several times slower.
+type IdMap<K, V> = HashMap<K, V, FastBuildHasher>;
+type IdSet<K> = HashSet<K, FastBuildHasher>;
+
 #[derive(Default)]
 struct State {
     index: Index,
-    principals: HashMap<Uuid, PrincipalRow>,
+    principals: IdMap<Uuid, PrincipalRow>,
     roles: HashMap<Uuid, RoleDefinition>,
-    relations: HashSet<(Uuid, Uuid, Relation)>,
+    relations: IdSet<(Uuid, Uuid, Relation)>,
     /// The schedules held as index assignments that are activations (the rest are assigned).
-    activated: HashSet<Uuid>,
+    activated: IdSet<Uuid>,
     /// The schedules held as index edges, by id.
-    edges: HashMap<Uuid, PlacedEdge>,
+    edges: IdMap<Uuid, PlacedEdge>,
 }
 
 /// The live index, shared by every request (reads in parallel, one writer at a time).
@@ -171,7 +190,8 @@ impl State {
         self.place_new(schedule);
     }
 
-    /// Places a schedule the index does not hold (at start, ids are the table's keys).
+    /// Places a schedule the index does not hold (at start, ids are the table's keys). Every
+    /// text is spelled on the stack: a start places a million.
     fn place_new(&mut self, s: &IndexedSchedule) {
         // An end the scheduler has processed (or a deactivation set) is over: nothing to keep.
         if s.end.is_some() && !s.end_pending {
@@ -184,12 +204,12 @@ impl State {
             Uuid::encode_buffer(),
         );
         let principal = &*s.principal_id.hyphenated().encode_lower(&mut principal);
-        let held_role;
-        let group_scope_text;
-        let mut eligible_role = [0u8; ELIGIBLE.len() + 36];
+        let mut scope_text = [0; GROUP_SCOPE_LEN];
+        let mut eligible_role: EligibleBuffer = [0; ELIGIBLE.len() + 36];
         let (role, scope): (&str, &str) = match (group_of(s), s.kind) {
             (Some((group, GroupAccess::Member)), ScheduleKind::Active) => {
-                self.index.add_member(&group.to_string(), principal, window);
+                let group_text = group.hyphenated().encode_lower(&mut role_id);
+                self.index.add_member(group_text, principal, window);
                 let edge = PlacedEdge {
                     group,
                     member: s.principal_id,
@@ -199,24 +219,19 @@ impl State {
                 return;
             }
             (Some((group, access)), kind) => {
-                held_role = match kind {
-                    ScheduleKind::Active => OWNER.to_string(),
-                    ScheduleKind::Eligible => eligible(access.as_str()),
+                let role = match kind {
+                    ScheduleKind::Active => OWNER,
+                    ScheduleKind::Eligible => eligible_in(access.as_str(), &mut eligible_role),
                 };
-                group_scope_text = group_scope(group);
-                (held_role.as_str(), group_scope_text.as_str())
+                (role, group_scope_in(group, &mut scope_text))
             }
             (None, ScheduleKind::Active) => (
                 &*s.role_definition_id.hyphenated().encode_lower(&mut role_id),
                 s.directory_scope_id,
             ),
             (None, ScheduleKind::Eligible) => {
-                // `eligible(role)` without allocating: half a start's schedules are these.
-                let (prefix, role) = eligible_role.split_at_mut(ELIGIBLE.len());
-                prefix.copy_from_slice(ELIGIBLE.as_bytes());
-                s.role_definition_id.hyphenated().encode_lower(role);
-                let text = std::str::from_utf8(&eligible_role).expect("ASCII");
-                (text, s.directory_scope_id)
+                let role = s.role_definition_id.hyphenated().encode_lower(&mut role_id);
+                (eligible_in(role, &mut eligible_role), s.directory_scope_id)
             }
         };
         self.index.add_assignment_ref(AssignmentRef {
@@ -303,18 +318,29 @@ impl LiveIndex {
         let head = tx.change_head().await?;
         let mut state = State::default();
         let principals = tx.all_principals().await?;
-        // Sized once: a table that regrows holds its old and new buckets at once.
-        let schedules = tx.count_index_schedules(now).await?;
-        state.index.reserve(principals.len(), schedules);
-        state.principals.reserve(principals.len());
         let counted = (principals.len(), watch.elapsed());
-        for row in principals {
-            state.principals.insert(row.id, row);
-        }
-        for role in tx.list_role_definitions(&Default::default()).await? {
+        // The database counts and reads on (SQLite's worker thread, PostgreSQL's server) while
+        // the principals are placed here: each read's statement leaves on its first poll, and
+        // the reads are polled first.
+        let reads = async {
+            let schedules = tx.count_index_schedules(now).await?;
+            let roles = tx.list_role_definitions(&Default::default()).await?;
+            Ok::<_, eligo_store::StoreError>((schedules, roles, tx.all_relations().await?))
+        };
+        let placed = async {
+            state.principals.reserve(principals.len());
+            for row in principals {
+                state.principals.insert(row.id, row);
+            }
+        };
+        let (read, ()) = tokio::join!(reads, placed);
+        let (schedules, roles, relations) = read?;
+        // Sized once: a table that regrows holds its old and new buckets at once.
+        state.index.reserve(counted.0, schedules);
+        for role in roles {
             state.roles.insert(role.id, role);
         }
-        for (group, principal, relation) in tx.all_relations().await? {
+        for (group, principal, relation) in relations {
             state.add_relation(group, principal, relation);
         }
         let related = watch.elapsed();
@@ -325,7 +351,8 @@ impl LiveIndex {
         tracing::debug!(
             principals = counted.0,
             schedules,
-            principals_and_count_ms = counted.1.as_millis(),
+            principals_ms = counted.1.as_millis(),
+            // The count, roles and relations read, principals and relations placed.
             relations_ms = (related - counted.1).as_millis(),
             schedules_ms = (watch.elapsed() - related).as_millis(),
             "access index loaded"

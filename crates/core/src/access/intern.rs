@@ -17,7 +17,7 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 /// FxHash-style hasher with a strong finaliser (hashbrown takes bucket bits from the low end
 /// and tag bits from the high end; the finaliser mixes every input bit into both).
 #[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher {
+pub struct FastHasher {
     hash: u64,
 }
 
@@ -79,7 +79,12 @@ impl Hasher for FastHasher {
     }
 }
 
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// [`FastHasher`] for maps and sets outside the core whose keys are the server's own ids
+/// (random UUIDs): std's default hashes them several times slower (a start keys hundreds of
+/// thousands by schedule id).
+pub type FastBuildHasher = BuildHasherDefault<FastHasher>;
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, FastBuildHasher>;
 
 const INLINE_KEY: usize = 38;
 
@@ -140,6 +145,41 @@ pub(crate) struct Interner {
     /// Every name, back to back, in id order; `ends[id]` is where name `id` ends.
     text: String,
     ends: Vec<usize>,
+    /// The last two names `intern` answered, newest first, with their ids. A bulk build names
+    /// the same few many times in a row (a start reads schedules grouped by holder, relations
+    /// grouped by group, and an edge names its group and its member in turn): comparing with
+    /// these reads only this struct, where a probe of the table misses the cache. The names
+    /// are copies: comparing with `text` would miss the cache just as well.
+    recent: [Option<Recent>; 2],
+}
+
+/// Long enough for the index's longest usual names: `eligible:{role id}` (45 bytes) and
+/// `/groups/{id}` (44), which the table keeps boxed.
+const RECENT_LEN: usize = 48;
+
+/// A recently interned name (of at most [`RECENT_LEN`] bytes) and its id.
+#[derive(Debug, Clone, Copy)]
+struct Recent {
+    len: u8,
+    bytes: [u8; RECENT_LEN],
+    id: u32,
+}
+
+impl Recent {
+    fn new(name: &[u8], id: u32) -> Option<Self> {
+        let mut bytes = [0; RECENT_LEN];
+        bytes.get_mut(..name.len())?.copy_from_slice(name);
+        Some(Recent {
+            len: name.len() as u8,
+            bytes,
+            id,
+        })
+    }
+
+    #[inline]
+    fn name(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
 }
 
 impl Interner {
@@ -149,13 +189,30 @@ impl Interner {
     }
 
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.get(name) {
-            return id;
+        // Ids are never reused or forgotten, so a recent one still names what it named.
+        let bytes = name.as_bytes();
+        for (i, recent) in self.recent.iter().enumerate() {
+            if let Some(recent) = recent
+                && recent.name() == bytes
+            {
+                let id = recent.id;
+                self.recent.swap(0, i);
+                return id;
+            }
         }
-        let id = u32::try_from(self.ends.len()).expect("fewer than 2^32 distinct ids");
-        self.text.push_str(name);
-        self.ends.push(self.text.len());
-        self.ids.insert(Key::new(name.as_bytes()), id);
+        let id = match self.get(name) {
+            Some(id) => id,
+            None => {
+                let id = u32::try_from(self.ends.len()).expect("fewer than 2^32 distinct ids");
+                self.text.push_str(name);
+                self.ends.push(self.text.len());
+                self.ids.insert(Key::new(name.as_bytes()), id);
+                id
+            }
+        };
+        if let Some(recent) = Recent::new(bytes, id) {
+            self.recent = [Some(recent), self.recent[0]];
+        }
         id
     }
 
@@ -206,7 +263,31 @@ mod tests {
             (i.name(0), i.name(2), i.name(3), i.name(4)),
             ("a", &*long, &*just, "")
         );
-        assert_eq!(i.get(&long[1..]), None);
+        // The last name is answered without the table, and only for that very name.
+        assert_eq!(i.intern(""), 4);
+        assert_eq!(i.intern("a"), 0);
+        assert_eq!(i.intern("a"), 0);
+        assert_eq!(i.intern("ab"), 5);
+        assert_eq!(i.intern("a"), 0);
+        assert_eq!(i.intern("ab"), 5);
+        assert_eq!(i.intern("b"), 1);
+        assert_eq!(i.intern("a"), 0);
+        assert_eq!(i.intern(&long), 2);
+        assert_eq!(i.intern(&long[1..]), 6);
+        assert_eq!(i.intern(&long[2..]), 7);
+        assert_eq!(i.intern(&long[1..]), 6);
+        assert_eq!(i.get(&long[1..]), Some(6));
+        assert_eq!(
+            (i.name(5), i.name(6), i.name(7)),
+            ("ab", &long[1..], &long[2..])
+        );
+        // Names longer than the recent ones' room are found in the table.
+        let longer = "z".repeat(RECENT_LEN + 1);
+        assert_eq!(i.intern(&longer), 8);
+        assert_eq!(i.intern(&longer[1..]), 9);
+        assert_eq!(i.intern(&longer), 8);
+        assert_eq!(i.intern(&longer[1..]), 9);
+        assert_eq!(i.intern(&longer[..1]), 10);
         assert_eq!(i.get(&just[1..]), None);
         let b = BuildHasherDefault::<FastHasher>::default();
         assert_eq!(b.hash_one("abc"), b.hash_one("abc"));

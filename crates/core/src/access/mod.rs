@@ -50,6 +50,7 @@ pub mod workload;
 mod tests;
 
 pub use index::{Index, IndexStats};
+pub use intern::{FastBuildHasher, FastHasher};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -33,16 +33,22 @@
 //! - Liveness: a member hands the open batch over only while another writer is counted as
 //!   waiting; a waiter that gives up before its turn leaves a closer in its place, which
 //!   commits the batch when nobody else is left to.
+//! - A writer may say what it will read first (`join`'s question, a `ReadAhead`). On SQLite a
+//!   member about to hand over asks the question of the writer first in line with its own
+//!   last writes (`Member::next_question`), in the same round trip, after those writes: the
+//!   answer is what that writer would read at its start. It is given to the writer whose
+//!   ticket it carries (`Member::take_handed`), and to nobody else; the waiters queue for the
+//!   slot in the order they ask, so that is nearly always the next one.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex};
 
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use super::Db;
 use crate::changes::{Change, Journal};
-use crate::{Result, StoreError};
+use crate::{ReadAhead, Result, StoreError};
 
 /// By default at most this many members commit together: an early member waits for the ones
 /// after it (`Store::limit_group_commit` changes it; 1 turns group commit off).
@@ -68,6 +74,27 @@ struct Shared {
     max_members: AtomicUsize,
     commits: AtomicU64,
     members: AtomicU64,
+    /// The waiting writers in the order they asked for the slot, each with its ticket and what
+    /// it will read first (see the module's comment).
+    queue: SyncMutex<VecDeque<(u64, Option<Arc<ReadAhead>>)>>,
+    tickets: AtomicU64,
+    answered_ahead: AtomicU64,
+}
+
+impl Shared {
+    fn leave_queue(&self, ticket: u64) {
+        let mut queue = self.queue.lock().expect("queue lock");
+        if let Some(at) = queue.iter().position(|(t, _)| *t == ticket) {
+            queue.remove(at);
+        }
+    }
+}
+
+/// The answer to a waiting writer's question, read by the member before it.
+pub(crate) struct Handed {
+    pub(crate) ticket: u64,
+    pub(crate) question: Arc<ReadAhead>,
+    pub(crate) answers: super::shared::Answers,
 }
 
 /// The open database transaction and the members in it that are done.
@@ -83,6 +110,22 @@ pub(crate) struct Open {
     /// The audit entries finished members appended, and the chain's head after them.
     pub(crate) audit: BatchAudit,
     pub(crate) cache: BatchCache,
+    /// What the last finished member read for the writer first in line.
+    handed: Option<Box<Handed>>,
+}
+
+impl Open {
+    fn new(tx: sqlx::Transaction<'static, Db>) -> Self {
+        Open {
+            tx,
+            done: Vec::new(),
+            savepoint: false,
+            preopened: false,
+            audit: BatchAudit::default(),
+            cache: BatchCache::default(),
+            handed: None,
+        }
+    }
 }
 
 /// What the batch's members read of rarely written tables (see the module's comment).
@@ -153,10 +196,12 @@ struct Waiting {
     slot: Arc<Mutex<Slot>>,
     shared: Arc<Shared>,
     acquired: bool,
+    ticket: u64,
 }
 
 impl Drop for Waiting {
     fn drop(&mut self) {
+        self.shared.leave_queue(self.ticket);
         self.shared.waiting.fetch_sub(1, Ordering::AcqRel);
         if !self.acquired
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
@@ -184,21 +229,32 @@ impl Batcher {
                 max_members: AtomicUsize::new(MAX_MEMBERS),
                 commits: AtomicU64::new(0),
                 members: AtomicU64::new(0),
+                queue: SyncMutex::new(VecDeque::new()),
+                tickets: AtomicU64::new(0),
+                answered_ahead: AtomicU64::new(0),
             }),
         }
     }
 
     /// Joins the open batch, or opens one with `begin` (which also takes whatever lock and
-    /// catch-up a write transaction needs first).
-    pub(crate) async fn join<F>(&self, begin: F) -> Result<Member>
+    /// catch-up a write transaction needs first). `question`: what the writer will read first,
+    /// for the member before it to read ahead (see the module's comment).
+    pub(crate) async fn join<F>(&self, begin: F, question: Option<ReadAhead>) -> Result<Member>
     where
         F: AsyncFnOnce() -> Result<sqlx::Transaction<'static, Db>>,
     {
         self.shared.waiting.fetch_add(1, Ordering::AcqRel);
+        let ticket = self.shared.tickets.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .queue
+            .lock()
+            .expect("queue lock")
+            .push_back((ticket, question.map(Arc::new)));
         let mut waiting = Waiting {
             slot: self.slot.clone(),
             shared: self.shared.clone(),
             acquired: false,
+            ticket,
         };
         let guard = self.slot.clone().lock_owned().await;
         waiting.acquired = true;
@@ -208,19 +264,13 @@ impl Batcher {
             guard: Some(guard),
             shared: self.shared.clone(),
             audit_inserted: 0,
+            handed: None,
         };
         let slot = member.guard.as_mut().expect("held until finished");
         match slot.as_mut() {
             None => {
                 let tx = begin().await?;
-                **slot = Some(Open {
-                    tx,
-                    done: Vec::new(),
-                    savepoint: false,
-                    preopened: false,
-                    audit: BatchAudit::default(),
-                    cache: BatchCache::default(),
-                });
+                **slot = Some(Open::new(tx));
             }
             Some(open) => {
                 if !std::mem::take(&mut open.preopened) {
@@ -233,6 +283,9 @@ impl Batcher {
                 }
                 open.savepoint = true;
                 member.audit_inserted = open.audit.inserted;
+                // Taken whoever joins: an answer is only good right after the member that
+                // read it, and only for the writer whose question it was.
+                member.handed = open.handed.take().filter(|h| h.ticket == ticket);
             }
         }
         Ok(member)
@@ -249,6 +302,7 @@ impl Batcher {
             commits: self.shared.commits.load(Ordering::Relaxed),
             members: self.shared.members.load(Ordering::Relaxed),
             waiting: self.shared.waiting.load(Ordering::Relaxed) as u64,
+            answered_ahead: self.shared.answered_ahead.load(Ordering::Relaxed),
         }
     }
 }
@@ -260,6 +314,8 @@ pub(crate) struct Member {
     /// How many of the batch's audit entries were inserted when this member began: a rollback
     /// of this member undoes the inserts made after it.
     audit_inserted: usize,
+    /// The answer to its question, read by the member before it.
+    handed: Option<Box<Handed>>,
 }
 
 impl Member {
@@ -294,6 +350,29 @@ impl Member {
         } else {
             SAVEPOINT
         })
+    }
+
+    /// The question of the writer first in line for the slot, if it asked one: to be read
+    /// with this member's last writes, after them, when it hands the batch over.
+    pub(crate) fn next_question(&self) -> Option<(u64, Arc<ReadAhead>)> {
+        let queue = self.shared.queue.lock().expect("queue lock");
+        let (ticket, question) = queue.front()?;
+        Some((*ticket, question.clone()?))
+    }
+
+    /// Keeps the answer to the next writer's question (`next_question`) for it.
+    pub(crate) fn hand(&mut self, handed: Handed) {
+        self.open_mut().handed = Some(Box::new(handed));
+    }
+
+    /// The answer read for this writer by the member before it, if any.
+    pub(crate) fn take_handed(&mut self) -> Option<Handed> {
+        self.handed.take().map(|handed| *handed)
+    }
+
+    /// This writer's `read_ahead` was answered by what the member before it read.
+    pub(crate) fn answered_ahead(&self) {
+        self.shared.answered_ahead.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The statement `next_savepoint` gave was executed.

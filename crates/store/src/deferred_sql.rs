@@ -115,6 +115,27 @@ impl Deferred {
             Err(e) => Err(conflict_of(e, &conflicts)),
         }
     }
+
+    /// `send`, returning the rows the queued statements returned, on a backend that runs
+    /// several statements from one text (`MANY_STATEMENTS`; the writes return none, so these
+    /// are a queued query's).
+    pub async fn send_fetching(
+        &mut self,
+        conn: &mut <Db as sqlx::Database>::Connection,
+    ) -> Result<Vec<<Db as sqlx::Database>::Row>> {
+        let Some(query) = self.query.take() else {
+            return Ok(Vec::new());
+        };
+        self.statements = 0;
+        self.binds = 0;
+        let conflicts = std::mem::take(&mut self.conflicts);
+        let mut query = query;
+        query
+            .build()
+            .fetch_all(conn)
+            .await
+            .map_err(|e| conflict_of(e, &conflicts))
+    }
 }
 
 /// A unique violation on a queued table as that table's `Conflict`; anything else as it is.

@@ -108,12 +108,14 @@ impl StoreError {
 }
 
 /// What group commit did since the store opened: database transactions committed, the write
-/// transactions (members) in them, and writers waiting for their turn now.
+/// transactions (members) in them, writers waiting for their turn now, and the writers whose
+/// first reads (`Store::write_reading_ahead`) the member before them answered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupCommits {
     pub commits: u64,
     pub members: u64,
     pub waiting: u64,
+    pub answered_ahead: u64,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -124,6 +126,14 @@ pub trait Store: Send + Sync + 'static {
     async fn read(&self) -> Result<Box<dyn Tx>>;
     /// A write transaction. Only one runs at a time (see the crate docs).
     async fn write(&self) -> Result<Box<dyn Tx>>;
+    /// `write`, for a use case that will begin with `Tx::read_ahead` of `first`: a store that
+    /// can may ask it while the writer waits for its turn, together with the writes before it,
+    /// so that the transaction's `read_ahead` of it then costs no round trip. The answers are
+    /// the same as if asked at that point (nothing runs in between).
+    async fn write_reading_ahead(&self, first: ReadAhead) -> Result<Box<dyn Tx>> {
+        let _ = first;
+        self.write().await
+    }
     /// Reports every committed write transaction's access changes to `listener`, in commit
     /// order, before that transaction's `commit` returns (see `Change`); on PostgreSQL also
     /// every other server's, read from the change log after number `from` (the `change_head`

@@ -374,7 +374,9 @@ impl Store for PostgresStore {
         };
         // A batch holds the head lock from its first member to its COMMIT: nobody else
         // commits meanwhile, so the index stays current but for the batch's own additions.
-        let member = self.batcher.join(begin).await?;
+        // The question of `write_reading_ahead` is not asked ahead here: the writes before it
+        // go as one statement, whose own reads would not see them.
+        let member = self.batcher.join(begin, None).await?;
         Ok(Box::new(shared::SqlTx::write(
             shared::Conn::Member(member),
             self.journal.clone(),

@@ -58,97 +58,181 @@ const PRINCIPAL: i32 = 0;
 const SCHEDULE: i32 = 1;
 const REQUEST: i32 = 2;
 
+/// What a read-ahead found, to be installed in the transaction that asked (`SqlTx::install`).
+pub(crate) struct Answers {
+    principals: Vec<(Uuid, Option<crate::Principal>)>,
+    ahead: Ahead,
+}
+
+/// Writes the statement asking `ahead` (but for principals not in `principals`, which the
+/// asking transaction knows already) into `q`: false when there is nothing to ask.
+fn push_question(q: &mut QueryBuilder<Db>, ahead: &ReadAhead, principals: &[Uuid]) -> bool {
+    // Rows of `part, id, kind, data, start_pending, end_pending`, whatever the branch.
+    let mut branches = 0;
+    let mut union = |q: &mut QueryBuilder<Db>| {
+        if branches > 0 {
+            q.push(" UNION ALL ");
+        }
+        branches += 1;
+    };
+    if !principals.is_empty() {
+        union(q);
+        q.push(format_args!(
+            "SELECT {PRINCIPAL}, id, kind, data, FALSE, FALSE FROM principals WHERE id IN ("
+        ));
+        let mut list = q.separated(", ");
+        for id in principals {
+            list.push_bind(id.to_string());
+        }
+        q.push(")");
+    }
+    let schedules = ahead.schedules.as_ref().filter(|query| {
+        // A query naming no principal matches nothing: nothing to ask.
+        query
+            .principal_ids
+            .as_ref()
+            .is_none_or(|ids| !ids.is_empty())
+    });
+    if let Some(query) = schedules {
+        union(q);
+        q.push(format_args!(
+            "SELECT {SCHEDULE}, id, '', data, start_pending, end_pending FROM role_schedules"
+        ));
+        push_schedules_filter(q, query);
+    }
+    if let Some((query, page)) = &ahead.requests {
+        union(q);
+        // The page is taken in the database's order; the rows are put back in it below.
+        q.push(format_args!(
+            "SELECT {REQUEST}, id, '', data, FALSE, FALSE FROM \
+             (SELECT id, data FROM schedule_requests"
+        ));
+        push_requests_filter(q, query);
+        q.push(" ORDER BY created_at DESC, id DESC");
+        push_page(q, *page);
+        q.push(") AS page");
+    }
+    branches > 0
+}
+
+/// Whether `push_question` has something to ask for `ahead` (all principals unknown).
+fn asks_anything(ahead: &ReadAhead) -> bool {
+    !ahead.principals.is_empty()
+        || ahead.requests.is_some()
+        || ahead
+            .schedules
+            .as_ref()
+            .is_some_and(|q| q.principal_ids.as_ref().is_none_or(|ids| !ids.is_empty()))
+}
+
+/// An upper bound of the parameters `push_question` binds (for `Deferred::statement`).
+pub(super) fn question_binds(ahead: &ReadAhead) -> usize {
+    let schedules = ahead
+        .schedules
+        .as_ref()
+        .and_then(|q| q.principal_ids.as_ref())
+        .map_or(0, Vec::len);
+    // Besides the id lists, the filters bind a few single values (the requests' only those).
+    ahead.principals.len() + schedules + 32
+}
+
+/// The rows of a statement `push_question` wrote, sorted into answers to `ahead`.
+fn answers_from(
+    rows: &[<Db as sqlx::Database>::Row],
+    ahead: &ReadAhead,
+    principals: &[Uuid],
+) -> Result<Answers> {
+    let mut found = HashMap::with_capacity(principals.len());
+    let mut read_schedules = Vec::new();
+    let mut read_requests = Vec::new();
+    for r in rows {
+        let data: String = r.try_get(3)?;
+        match r.try_get::<i32, _>(0)? {
+            PRINCIPAL => {
+                let id = parse_uuid(&r.try_get::<String, _>(1)?)?;
+                found.insert(id, principal_from(&r.try_get::<String, _>(2)?, &data)?);
+            }
+            SCHEDULE => {
+                let mut schedule: RoleSchedule = from_json(&data)?;
+                schedule.start_pending = r.try_get(4)?;
+                schedule.end_pending = r.try_get(5)?;
+                read_schedules.push(schedule);
+            }
+            _ => read_requests.push(from_json::<ScheduleRequest>(&data)?),
+        }
+    }
+    // As `list_role_schedules` and `list_schedule_requests` order them.
+    read_schedules.sort_by_key(|s| (s.start_date_time, s.id));
+    read_requests.sort_by_key(|r| std::cmp::Reverse((r.created_date_time, r.id)));
+    Ok(Answers {
+        principals: principals
+            .iter()
+            .map(|id| (*id, found.remove(id)))
+            .collect(),
+        ahead: Ahead {
+            // Asked, even if there was nothing to ask for: the answer is then empty.
+            schedules: ahead
+                .schedules
+                .as_ref()
+                .map(|query| (query.clone(), read_schedules)),
+            requests: ahead
+                .requests
+                .as_ref()
+                .map(|(query, page)| (query.clone(), *page, read_requests)),
+        },
+    })
+}
+
 impl SqlTx {
     pub(super) async fn read_ahead_now(&mut self, ahead: &ReadAhead) -> Result<()> {
+        // Read for this transaction by the batch member before it, with nothing run since.
+        if self.answered.take().is_some_and(|asked| *asked == *ahead) {
+            if let super::Conn::Member(member) = &self.tx {
+                member.answered_ahead();
+            }
+            return Ok(());
+        }
         let principals: Vec<Uuid> = ahead
             .principals
             .iter()
             .filter(|id| !self.principals.contains_key(id))
             .copied()
             .collect();
-        // Rows of `part, id, kind, data, start_pending, end_pending`, whatever the branch.
         let mut q = QueryBuilder::<Db>::new("");
-        let mut branches = 0;
-        let mut union = |q: &mut QueryBuilder<Db>| {
-            if branches > 0 {
-                q.push(" UNION ALL ");
-            }
-            branches += 1;
-        };
-        if !principals.is_empty() {
-            union(&mut q);
-            q.push(format_args!(
-                "SELECT {PRINCIPAL}, id, kind, data, FALSE, FALSE FROM principals WHERE id IN ("
-            ));
-            let mut list = q.separated(", ");
-            for id in &principals {
-                list.push_bind(id.to_string());
-            }
-            q.push(")");
-        }
-        let schedules = ahead.schedules.as_ref().filter(|query| {
-            // A query naming no principal matches nothing: nothing to ask.
-            query
-                .principal_ids
-                .as_ref()
-                .is_none_or(|ids| !ids.is_empty())
-        });
-        if let Some(query) = schedules {
-            union(&mut q);
-            q.push(format_args!(
-                "SELECT {SCHEDULE}, id, '', data, start_pending, end_pending FROM role_schedules"
-            ));
-            push_schedules_filter(&mut q, query);
-        }
-        if let Some((query, page)) = &ahead.requests {
-            union(&mut q);
-            // The page is taken in the database's order; the rows are put back in it below.
-            q.push(format_args!(
-                "SELECT {REQUEST}, id, '', data, FALSE, FALSE FROM \
-                 (SELECT id, data FROM schedule_requests"
-            ));
-            push_requests_filter(&mut q, query);
-            q.push(" ORDER BY created_at DESC, id DESC");
-            push_page(&mut q, *page);
-            q.push(") AS page");
-        }
-        if branches == 0 {
+        if !push_question(&mut q, ahead, &principals) {
             return Ok(());
         }
         let rows = q.build().fetch_all(self.conn().await?).await?;
-
-        let mut found = HashMap::with_capacity(principals.len());
-        let mut read_schedules = Vec::new();
-        let mut read_requests = Vec::new();
-        for r in &rows {
-            let data: String = r.try_get(3)?;
-            match r.try_get::<i32, _>(0)? {
-                PRINCIPAL => {
-                    let id = parse_uuid(&r.try_get::<String, _>(1)?)?;
-                    found.insert(id, principal_from(&r.try_get::<String, _>(2)?, &data)?);
-                }
-                SCHEDULE => {
-                    let mut schedule: RoleSchedule = from_json(&data)?;
-                    schedule.start_pending = r.try_get(4)?;
-                    schedule.end_pending = r.try_get(5)?;
-                    read_schedules.push(schedule);
-                }
-                _ => read_requests.push(from_json::<ScheduleRequest>(&data)?),
-            }
-        }
-        for id in principals {
-            self.principals.insert(id, found.remove(&id));
-        }
-        // As `list_role_schedules` and `list_schedule_requests` order them.
-        read_schedules.sort_by_key(|s| (s.start_date_time, s.id));
-        read_requests.sort_by_key(|r| std::cmp::Reverse((r.created_date_time, r.id)));
-        if let Some(query) = &ahead.schedules {
-            // Asked, even if there was nothing to ask for: the answer is then empty.
-            self.ahead.schedules = Some((query.clone(), read_schedules));
-        }
-        if let Some((query, page)) = &ahead.requests {
-            self.ahead.requests = Some((query.clone(), *page, read_requests));
-        }
+        let answers = answers_from(&rows, ahead, &principals)?;
+        self.install(answers);
         Ok(())
+    }
+
+    /// Makes `answers` this transaction's: the principals to its cache, the rest for the
+    /// next reads asking exactly the same.
+    pub(super) fn install(&mut self, answers: Answers) {
+        self.principals.extend(answers.principals);
+        self.ahead = answers.ahead;
+    }
+
+    /// Queues `question` (a waiting writer's) to be read after the writes queued so far, on a
+    /// backend that runs several statements from one text (see `batch`): false when there is
+    /// nothing to ask.
+    pub(super) async fn queue_question(&mut self, question: &ReadAhead) -> Result<bool> {
+        if !asks_anything(question) {
+            return Ok(false);
+        }
+        let binds = question_binds(question);
+        let q = self.deferred.statement(&mut self.tx, binds, None).await?;
+        Ok(push_question(q, question, &question.principals))
+    }
+
+    /// The rows of a question `queue_question` queued, sorted into its answers; None when
+    /// they are not well formed (the writer then reads for itself and meets the fault there).
+    pub(super) fn answers_to(
+        question: &ReadAhead,
+        rows: &[<Db as sqlx::Database>::Row],
+    ) -> Option<Answers> {
+        answers_from(rows, question, &question.principals).ok()
     }
 }

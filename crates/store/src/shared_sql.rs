@@ -29,6 +29,7 @@ use crate::{
     AuditQuery, GroupQuery, HotQuery, Page, Principal, RequestQuery, Result, RoleQuery,
     ScheduleQuery, StoreError, Targets, TokenRecord, Tx, UserQuery, from_micros, micros,
 };
+pub(crate) use read_ahead::Answers;
 
 pub struct SqlTx {
     /// Reached only through `conn`, which sends `deferred` first.
@@ -57,6 +58,9 @@ pub struct SqlTx {
     principals: HashMap<Uuid, Option<Principal>>,
     /// Answers read ahead (`Tx::read_ahead`), for the next reads asking exactly them.
     ahead: read_ahead::Ahead,
+    /// The question those answers are to, when the batch member before this transaction
+    /// asked it (see `batch`): the transaction's own `read_ahead` of it is then answered.
+    answered: Option<Arc<crate::ReadAhead>>,
     /// Seals and opens the secrets this transaction writes and reads (see `seal`).
     pub(super) keys: Arc<Keyring>,
 }
@@ -100,12 +104,17 @@ impl SqlTx {
             pending_audit: Vec::new(),
             principals: HashMap::new(),
             ahead: Default::default(),
+            answered: None,
             keys,
         }
     }
 
-    pub(super) fn write(tx: Conn, journal: Arc<Journal>, keys: Arc<Keyring>) -> Self {
-        Self {
+    pub(super) fn write(mut tx: Conn, journal: Arc<Journal>, keys: Arc<Keyring>) -> Self {
+        let handed = match &mut tx {
+            Conn::Member(member) => member.take_handed(),
+            Conn::Own(_) => None,
+        };
+        let mut this = Self {
             tx,
             deferred: Default::default(),
             journal: Some(journal),
@@ -116,8 +125,14 @@ impl SqlTx {
             pending_audit: Vec::new(),
             principals: HashMap::new(),
             ahead: Default::default(),
+            answered: None,
             keys,
+        };
+        if let Some(handed) = handed {
+            this.install(handed.answers);
+            this.answered = Some(handed.question);
         }
+        this
     }
 
     /// `value` as JSON, sealed for `place`.
@@ -149,6 +164,7 @@ impl SqlTx {
     pub(super) async fn conn(&mut self) -> Result<&mut <Db as sqlx::Database>::Connection> {
         // A statement may write: what was read ahead is no longer known to be the answer.
         self.ahead = Default::default();
+        self.answered = None;
         self.deferred.send(&mut self.tx).await?;
         Ok(&mut *self.tx)
     }
@@ -164,6 +180,7 @@ impl SqlTx {
     ) -> Result<()> {
         // A write: what was read ahead may no longer be the answer.
         self.ahead = Default::default();
+        self.answered = None;
         write(
             self.deferred
                 .statement(&mut self.tx, binds, conflict)
@@ -1760,15 +1777,41 @@ impl Tx for SqlTx {
                 queue_audit_head(&mut self.tx, &mut self.deferred, head).await?;
             }
         }
-        // A member likely to hand the batch over sets the next member's savepoint with its
-        // last writes, where the backend takes both in one round trip (see `batch`).
-        let preopens = match &self.tx {
-            Conn::Member(member) => member
-                .next_savepoint(self.narrows)
-                .is_some_and(|statement| self.deferred.plain(statement)),
-            Conn::Own(_) => false,
+        // A member likely to hand the batch over reads what the next writer will read first,
+        // and sets its savepoint, with its last writes, where the backend takes all in one
+        // round trip (see `batch`). The read comes before the savepoint statements: should it
+        // fail, this member's own savepoint is still the one its rollback returns to.
+        let next_savepoint = match &self.tx {
+            Conn::Member(member) if super::deferred::MANY_STATEMENTS => {
+                member.next_savepoint(self.narrows)
+            }
+            _ => None,
         };
-        self.deferred.send(&mut self.tx).await?;
+        let mut question = match (&self.tx, next_savepoint) {
+            (Conn::Member(member), Some(_)) => member.next_question(),
+            _ => None,
+        };
+        if let Some((_, asked)) = &question
+            && !self.queue_question(asked).await?
+        {
+            question = None;
+        }
+        let preopens = next_savepoint.is_some_and(|statement| self.deferred.plain(statement));
+        match question {
+            Some((ticket, asked)) => {
+                let rows = self.deferred.send_fetching(&mut self.tx).await?;
+                if let Conn::Member(member) = &mut self.tx
+                    && let Some(answers) = Self::answers_to(&asked, &rows)
+                {
+                    member.hand(super::batch::Handed {
+                        ticket,
+                        question: asked,
+                        answers,
+                    });
+                }
+            }
+            None => self.deferred.send(&mut self.tx).await?,
+        }
         if preopens && let Conn::Member(member) = &mut self.tx {
             member.preopened();
         }

@@ -396,6 +396,22 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A write transaction in the group-commit batch; `first` is read ahead by the member
+    /// before it, with that member's last writes (see `batch`).
+    async fn write_asking(&self, first: Option<crate::ReadAhead>) -> Result<Box<dyn Tx>> {
+        let member = self
+            .batcher
+            .join(async || Ok(self.writer.begin().await?), first)
+            .await?;
+        Ok(Box::new(shared::SqlTx::write(
+            shared::Conn::Member(member),
+            self.journal.clone(),
+            self.keys.clone(),
+        )))
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn read(&self) -> Result<Box<dyn Tx>> {
@@ -406,15 +422,11 @@ impl Store for SqliteStore {
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
-        let member = self
-            .batcher
-            .join(async || Ok(self.writer.begin().await?))
-            .await?;
-        Ok(Box::new(shared::SqlTx::write(
-            shared::Conn::Member(member),
-            self.journal.clone(),
-            self.keys.clone(),
-        )))
+        self.write_asking(None).await
+    }
+
+    async fn write_reading_ahead(&self, first: crate::ReadAhead) -> Result<Box<dyn Tx>> {
+        self.write_asking(Some(first)).await
     }
 
     /// One process writes a SQLite database: its journal sees every commit, so there is no

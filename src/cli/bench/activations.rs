@@ -54,7 +54,9 @@ pub async fn run(
     let group_commits = || {
         apps.iter()
             .map(|app| app.store.group_commits())
-            .fold((0, 0), |(c, m), g| (c + g.commits, m + g.members))
+            .fold((0, 0, 0), |(c, m, a), g| {
+                (c + g.commits, m + g.members, a + g.answered_ahead)
+            })
     };
     let batched = group_commits();
     let total = Stopwatch::start();
@@ -95,7 +97,11 @@ pub async fn run(
     let elapsed = total.elapsed();
     let batched = {
         let after = group_commits();
-        (after.0 - batched.0, after.1 - batched.1)
+        (
+            after.0 - batched.0,
+            after.1 - batched.1,
+            after.2 - batched.2,
+        )
     };
     for b in background {
         b.abort();
@@ -150,7 +156,7 @@ pub async fn run(
         ms(lat.last().copied().unwrap_or_default()),
     );
     let details = vec![format!(
-        "DETAIL bench=activations with_scheduler={with_scheduler} activations_found={} audit_entries={} chain_valid={} verify_ms={:.0} p90_ms={:.2} p999_ms={:.2} group_commit_max={group_commit_max} commits={} writes_per_commit={:.1}",
+        "DETAIL bench=activations with_scheduler={with_scheduler} activations_found={} audit_entries={} chain_valid={} verify_ms={:.0} p90_ms={:.2} p999_ms={:.2} group_commit_max={group_commit_max} commits={} writes_per_commit={:.1} read_ahead_by_previous={}",
         activated.len(),
         verdict.entries,
         verdict.valid,
@@ -159,6 +165,7 @@ pub async fn run(
         ms(percentile(&lat, 0.999)),
         batched.0,
         batched.1 as f64 / batched.0.max(1) as f64,
+        batched.2,
     )];
     for app in &apps {
         app.store.close().await;

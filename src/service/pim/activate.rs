@@ -386,14 +386,14 @@ fn pending_query(principal: Uuid, role: Uuid, scope: &str) -> RequestQuery {
     }
 }
 
-/// What `decide` reads for a self-activation (its and its groups' schedules of the role, its
-/// pending requests), to be asked of the store in one round trip with the principal
-/// (`load_target_reading_ahead`): inside the serialized write, each read is a round trip the
-/// next writer waits for. A read that no longer asks the same (the index moved in between)
+/// What `decide` reads for a self-activation (the principal, its and its groups' schedules of
+/// the role, its pending requests), to be asked of the store in one round trip
+/// (`Store::write_reading_ahead`, `load_target_reading_ahead`): inside the serialized write,
+/// each read is a round trip the next writer waits for. A read that no longer asks the same (the index moved in between)
 /// goes to the store.
 pub fn reads_ahead(app: &App, principal: Uuid, role: Uuid, scope: &str) -> ReadAhead {
     ReadAhead {
-        principals: Vec::new(),
+        principals: vec![principal],
         schedules: Some(live_query(None, holders(app, principal), role)),
         requests: Some((
             pending_query(principal, role, scope),

@@ -95,8 +95,8 @@ pub async fn load_target(
     load_target_reading_ahead(tx, target, principal_id, None).await
 }
 
-/// `load_target`, asking the store for `ahead` (`Tx::read_ahead`) together with the principal:
-/// after the role and its settings, which a group-commit batch mostly has already, so that
+/// `load_target`, asking the store for `ahead` (`Tx::read_ahead`, which reads the principal
+/// too): after the role and its settings, which a group-commit batch mostly has already, so that
 /// nothing runs between the read-ahead and the reads it answers.
 pub async fn load_target_reading_ahead(
     tx: &mut dyn Tx,
@@ -131,8 +131,7 @@ pub async fn load_target_reading_ahead(
             )
         }
     };
-    if let Some(mut ahead) = ahead {
-        ahead.principals.push(principal_id);
+    if let Some(ahead) = ahead {
         tx.read_ahead(&ahead).await?;
     }
     let principal = access::principal_summary(tx, principal_id)

@@ -129,7 +129,6 @@ async fn submit_authorized(
     }
 
     let now = app.clock.now();
-    let mut tx = app.store.write().await?;
     let ahead = (new.action == RequestAction::SelfActivate).then(|| {
         activate::reads_ahead(
             app,
@@ -138,6 +137,11 @@ async fn submit_authorized(
             &new.directory_scope_id,
         )
     });
+    // Asked while this writer waits, when the store can (see `Store::write_reading_ahead`).
+    let mut tx = match &ahead {
+        Some(first) => app.store.write_reading_ahead(first.clone()).await?,
+        None => app.store.write().await?,
+    };
     let target =
         load_target_reading_ahead(&mut *tx, &access_target, new.principal_id, ahead).await?;
     if target.is_group() && !new.action.is_self() {

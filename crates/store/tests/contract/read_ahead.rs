@@ -171,3 +171,186 @@ contract!(
     a_write_in_between_or_another_question_goes_to_the_store_sqlite,
     a_write_in_between_or_another_question_goes_to_the_store_postgres,
 );
+
+/// A writer that will begin with `read_ahead` of `question`, queued behind the open batch:
+/// it reads ahead, then lists what it asked. Returns its answers.
+fn queued_reader(
+    store: &Arc<dyn Store>,
+    question: ReadAhead,
+) -> tokio::task::JoinHandle<(
+    Vec<eligo_store::Principal>,
+    Vec<eligo_core::schedule::RoleSchedule>,
+    Vec<eligo_core::request::ScheduleRequest>,
+)> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut tx = store.write_reading_ahead(question.clone()).await.unwrap();
+        tx.read_ahead(&question).await.unwrap();
+        let (query, page) = question.requests.clone().unwrap();
+        let answers = (
+            tx.get_principals(&question.principals).await.unwrap(),
+            tx.list_role_schedules(question.schedules.as_ref().unwrap())
+                .await
+                .unwrap(),
+            tx.list_schedule_requests(&query, page).await.unwrap(),
+        );
+        tx.commit().await.unwrap();
+        answers
+    })
+}
+
+/// What the store answers `question` now.
+async fn answered_by_the_store(
+    store: &Arc<dyn Store>,
+    question: &ReadAhead,
+) -> (
+    Vec<eligo_store::Principal>,
+    Vec<eligo_core::schedule::RoleSchedule>,
+    Vec<eligo_core::request::ScheduleRequest>,
+) {
+    let mut tx = read(store).await;
+    let (query, page) = question.requests.clone().unwrap();
+    (
+        tx.get_principals(&question.principals).await.unwrap(),
+        tx.list_role_schedules(question.schedules.as_ref().unwrap())
+            .await
+            .unwrap(),
+        tx.list_schedule_requests(&query, page).await.unwrap(),
+    )
+}
+
+/// A queued writer's first reads, asked by the member before it with that member's last
+/// writes (SQLite; `Store::write_reading_ahead`), see those writes: a second activation of
+/// the same role by the same principal, queued behind the first in one batch, sees the first.
+/// A writer whose question differs from another's is never given the other's answers.
+async fn a_question_asked_by_the_member_before_sees_its_writes(store: Arc<dyn Store>) {
+    seed(&store).await;
+    let before = store.group_commits();
+    let mut first = write(&store).await;
+    let activated = schedule(18, ScheduleKind::Active, id(1), ga(), "/", 400, None);
+    first.insert_role_schedule(&activated).await.unwrap();
+    let mut waits = request(26, id(1), t(40));
+    waits.role_definition_id = ga();
+    waits.status = RequestStatus::PendingApproval;
+    first.insert_schedule_request(&waits).await.unwrap();
+    // (Not an update of a principal: that may take access away, and the batch commits.)
+    first
+        .insert_user(&user(3, "cat@x.com", "Cat"))
+        .await
+        .unwrap();
+    let with_cat = ReadAhead {
+        principals: vec![id(1), id(3), id(404)],
+        ..ahead(Page::ALL)
+    };
+
+    let same = queued_reader(&store, with_cat.clone());
+    until_waiting(&store, 1).await;
+    // Asks of Ann alone, and only the second page of requests.
+    let other_question = ReadAhead {
+        principals: vec![id(1)],
+        schedules: Some(ScheduleQuery {
+            principal_ids: Some(vec![id(1)]),
+            ..schedules()
+        }),
+        requests: Some((pending(), Page { top: 2, skip: 1 })),
+    };
+    let other = queued_reader(&store, other_question.clone());
+    until_waiting(&store, 2).await;
+    commit(first).await;
+    let same = within("same", same).await.unwrap();
+    let other = within("other", other).await.unwrap();
+
+    assert_eq!(same, answered_by_the_store(&store, &with_cat).await);
+    assert!(
+        same.1.contains(&activated),
+        "the first writer's activation is seen"
+    );
+    assert_eq!(
+        same.2.first().map(|r| r.id),
+        Some(id(26)),
+        "and its request"
+    );
+    assert_eq!(same.0.len(), 2, "and the user it added: {:?}", same.0);
+    assert_eq!(other, answered_by_the_store(&store, &other_question).await);
+    assert_eq!(other.2.len(), 2, "the second page: {:?}", other.2);
+
+    let answered = store.group_commits().answered_ahead - before.answered_ahead;
+    match store.backend() {
+        // Both were asked by the member before them, with its writes.
+        "sqlite" => assert_eq!(answered, 2),
+        // One statement per round trip: each writer asks for itself.
+        _ => assert_eq!(answered, 0),
+    }
+}
+contract!(
+    a_question_asked_by_the_member_before_sees_its_writes =>
+    a_question_asked_by_the_member_before_sees_its_writes_sqlite,
+    a_question_asked_by_the_member_before_sees_its_writes_postgres,
+);
+
+/// A member whose last writes fail is rolled back alone; the question queued with them was
+/// not asked (the statements stop at the failure), and the writer behind reads the store
+/// without what the failed member wrote.
+async fn a_question_behind_a_failing_member_reads_without_its_writes(store: Arc<dyn Store>) {
+    seed(&store).await;
+    let before = store.group_commits();
+    let first = write(&store).await;
+    let failing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await.unwrap();
+            tx.insert_role_schedule(&schedule(
+                19,
+                ScheduleKind::Active,
+                id(1),
+                ga(),
+                "/",
+                500,
+                None,
+            ))
+            .await
+            .unwrap();
+            // Schedule 11 exists: a conflict, reported when the queued inserts are sent.
+            tx.insert_role_schedule(&schedule(
+                11,
+                ScheduleKind::Active,
+                id(1),
+                ga(),
+                "/",
+                600,
+                None,
+            ))
+            .await
+            .unwrap();
+            tx.commit().await
+        })
+    };
+    until_waiting(&store, 1).await;
+    let behind = queued_reader(&store, ahead(Page::ALL));
+    until_waiting(&store, 2).await;
+    commit(first).await;
+    assert_conflict(
+        within("failing", failing).await.unwrap(),
+        "schedule 11 exists",
+    );
+    let behind = within("behind", behind).await.unwrap();
+    assert!(
+        !behind.1.iter().any(|s| s.id == id(19)),
+        "the failed member's first insert was undone: {:?}",
+        behind.1
+    );
+    assert_eq!(
+        behind,
+        answered_by_the_store(&store, &ahead(Page::ALL)).await
+    );
+    assert_eq!(
+        store.group_commits().answered_ahead,
+        before.answered_ahead,
+        "nothing was answered ahead: the question was not asked"
+    );
+}
+contract!(
+    a_question_behind_a_failing_member_reads_without_its_writes =>
+    a_question_behind_a_failing_member_reads_without_its_writes_sqlite,
+    a_question_behind_a_failing_member_reads_without_its_writes_postgres,
+);

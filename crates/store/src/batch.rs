@@ -21,7 +21,10 @@
 //! - Reads of what a use case reads on every request and an administrator rarely changes
 //!   (role definitions, role settings, notification subscriptions) are kept for the batch's
 //!   life (`BatchCache`): no other writer commits while the batch is open, a member's write of
-//!   them drops what was kept, and a member's rollback drops all of it.
+//!   them drops what was kept, and a member's rollback drops all of it. Role definitions are
+//!   never changed nor removed once stored, so those a batch read are kept after its COMMIT
+//!   too, for every batch after it (`Shared::roles`; not before the COMMIT, since a member
+//!   may have read one that the batch itself adds).
 //! - The batch commits when nobody else is waiting to write, when it holds `MAX_MEMBERS` (or the configured limit), or
 //!   after a member whose changes may take access away (see `SqlTx::narrows`). The index is
 //!   updated only after COMMIT, so the members after such a change would otherwise be
@@ -79,6 +82,8 @@ struct Shared {
     queue: SyncMutex<VecDeque<(u64, Option<Arc<ReadAhead>>)>>,
     tickets: AtomicU64,
     answered_ahead: AtomicU64,
+    /// Role definitions committed batches read (see the module's comment).
+    roles: SyncMutex<HashMap<uuid::Uuid, eligo_core::roles::RoleDefinition>>,
 }
 
 impl Shared {
@@ -232,16 +237,18 @@ impl Batcher {
                 queue: SyncMutex::new(VecDeque::new()),
                 tickets: AtomicU64::new(0),
                 answered_ahead: AtomicU64::new(0),
+                roles: SyncMutex::new(HashMap::new()),
             }),
         }
     }
 
     /// Joins the open batch, or opens one with `begin` (which also takes whatever lock and
-    /// catch-up a write transaction needs first). `question`: what the writer will read first,
+    /// catch-up a write transaction needs first, and may read the audit chain's head while
+    /// it holds it, for the batch's first append). `question`: what the writer will read first,
     /// for the member before it to read ahead (see the module's comment).
     pub(crate) async fn join<F>(&self, begin: F, question: Option<ReadAhead>) -> Result<Member>
     where
-        F: AsyncFnOnce() -> Result<sqlx::Transaction<'static, Db>>,
+        F: AsyncFnOnce() -> Result<(sqlx::Transaction<'static, Db>, Option<(i64, String)>)>,
     {
         self.shared.waiting.fetch_add(1, Ordering::AcqRel);
         let ticket = self.shared.tickets.fetch_add(1, Ordering::Relaxed);
@@ -269,8 +276,10 @@ impl Batcher {
         let slot = member.guard.as_mut().expect("held until finished");
         match slot.as_mut() {
             None => {
-                let tx = begin().await?;
-                **slot = Some(Open::new(tx));
+                let (tx, head) = begin().await?;
+                let mut open = Open::new(tx);
+                open.audit.head = head;
+                **slot = Some(open);
             }
             Some(open) => {
                 if !std::mem::take(&mut open.preopened) {
@@ -368,6 +377,16 @@ impl Member {
     /// The answer read for this writer by the member before it, if any.
     pub(crate) fn take_handed(&mut self) -> Option<Handed> {
         self.handed.take().map(|handed| *handed)
+    }
+
+    /// A role definition a committed batch read (stored roles never change).
+    pub(crate) fn known_role(&self, id: uuid::Uuid) -> Option<eligo_core::roles::RoleDefinition> {
+        self.shared
+            .roles
+            .lock()
+            .expect("roles lock")
+            .get(&id)
+            .cloned()
     }
 
     /// This writer's `read_ahead` was answered by what the member before it read.
@@ -495,6 +514,7 @@ async fn commit_batch(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) -> 
         mut tx,
         mut done,
         audit,
+        cache,
         ..
     }) = guard.take()
     else {
@@ -532,6 +552,9 @@ async fn commit_batch(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) -> 
     }
     if let Some(listener) = &listener {
         journal.report(&changes, seq, listener).await;
+    }
+    if !cache.roles.is_empty() {
+        shared.roles.lock().expect("roles lock").extend(cache.roles);
     }
     drop(order);
     drop(guard);

@@ -360,17 +360,20 @@ impl Store for PostgresStore {
     async fn write(&self) -> Result<Box<dyn Tx>> {
         let begin = async || {
             let mut tx = self.pool.begin().await?;
-            let head: i64 =
-                sqlx::query_scalar("SELECT change_seq FROM audit_head WHERE id = 1 FOR UPDATE")
-                    .fetch_one(&mut *tx)
-                    .await?;
+            // The audit chain's head comes with the lock: the batch's first append needs it,
+            // and nobody else moves it before this transaction ends.
+            let (head, sequence, hash): (i64, i64, String) = sqlx::query_as(
+                "SELECT change_seq, sequence, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
             if let Some(feed) = self.journal.feed()
                 && feed.is_following()
                 && !feed.caught_up(head as u64, WRITE_WAIT).await
             {
                 return Err(StoreError::Behind(head as u64));
             }
-            Ok(tx)
+            Ok((tx, Some((sequence, hash))))
         };
         // A batch holds the head lock from its first member to its COMMIT: nobody else
         // commits meanwhile, so the index stays current but for the batch's own additions.

@@ -1226,6 +1226,11 @@ impl Tx for SqlTx {
         if let Some(role) = self.batch_cache().and_then(|c| c.roles.get(&id)) {
             return Ok(Some(role.clone()));
         }
+        if let Conn::Member(member) = &self.tx
+            && let Some(role) = member.known_role(id)
+        {
+            return Ok(Some(role));
+        }
         let row = sqlx::query("SELECT data FROM role_definitions WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(self.conn().await?)

@@ -353,6 +353,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // A connection to a local file does not go away behind our back, and a ping is a
+            // round trip to its thread, on the way of every batch's first writer.
+            .test_before_acquire(false)
             .connect_with(
                 options
                     .clone()
@@ -402,7 +405,7 @@ impl SqliteStore {
     async fn write_asking(&self, first: Option<crate::ReadAhead>) -> Result<Box<dyn Tx>> {
         let member = self
             .batcher
-            .join(async || Ok(self.writer.begin().await?), first)
+            .join(async || Ok((self.writer.begin().await?, None)), first)
             .await?;
         Ok(Box::new(shared::SqlTx::write(
             shared::Conn::Member(member),

@@ -352,3 +352,55 @@ async fn role_policies(store: Arc<dyn Store>) {
     );
 }
 contract!(role_policies => role_policies_sqlite, role_policies_postgres);
+
+/// Role definitions a committed batch read are kept for the batches after it (stored roles
+/// never change); one read in a transaction that did not commit, where it was added, is not:
+/// neither alone nor as a member after others in a batch.
+async fn a_role_read_where_it_was_added_is_not_kept_unless_committed(store: Arc<dyn Store>) {
+    let kept = custom_role(1, "Kept");
+    let mut tx = write(&store).await;
+    tx.insert_role_definition(&kept).await.unwrap();
+    assert_eq!(
+        tx.get_role_definition(kept.id).await.unwrap(),
+        Some(kept.clone())
+    );
+    commit(tx).await;
+
+    // Alone: added, read, dropped.
+    let alone = custom_role(2, "Alone");
+    let mut tx = write(&store).await;
+    tx.insert_role_definition(&alone).await.unwrap();
+    assert!(tx.get_role_definition(alone.id).await.unwrap().is_some());
+    drop(tx);
+
+    // A member after another: added, read, dropped; the batch commits without it.
+    let member = custom_role(3, "Member");
+    let first = write(&store).await;
+    let dropped = {
+        let store = store.clone();
+        let member = member.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await.unwrap();
+            tx.insert_role_definition(&member).await.unwrap();
+            assert!(tx.get_role_definition(member.id).await.unwrap().is_some());
+        })
+    };
+    until_waiting(&store, 1).await;
+    commit(first).await;
+    within("dropped member", dropped).await.unwrap();
+
+    for tx in [write(&store).await, read(&store).await] {
+        let mut tx = tx;
+        assert_eq!(
+            tx.get_role_definition(kept.id).await.unwrap(),
+            Some(kept.clone())
+        );
+        assert_eq!(tx.get_role_definition(alone.id).await.unwrap(), None);
+        assert_eq!(tx.get_role_definition(member.id).await.unwrap(), None);
+    }
+}
+contract!(
+    a_role_read_where_it_was_added_is_not_kept_unless_committed =>
+    a_role_read_where_it_was_added_is_not_kept_unless_committed_sqlite,
+    a_role_read_where_it_was_added_is_not_kept_unless_committed_postgres,
+);

@@ -361,8 +361,17 @@ impl SqliteStore {
                     .clone()
                     .pragma("wal_autocheckpoint", wal::WRITER_AUTOCHECKPOINT.to_string())
                     // The pages a write reads again (index interiors, the audit head) stay in
-                    // memory rather than being read back from the WAL or the file each time.
-                    .pragma("cache_size", "-32768"),
+                    // memory: 4 MiB holds them. Not more: every COMMIT walks the page cache's
+                    // hash table, which grows with the cache, and at 32 MiB that walk cost more
+                    // than the reads it saved (BENCHMARKS.md).
+                    .pragma("cache_size", "-4096")
+                    // A group-commit batch gives each member a savepoint; a page that an earlier
+                    // member changed is copied to the savepoint's sub-journal before the next
+                    // one changes it. Past 64 KiB SQLite spills that journal to a temporary
+                    // file, created, written and unlinked in every batch: more page writes than
+                    // the WAL itself took (BENCHMARKS.md). It never needs to outlive the
+                    // transaction, so it stays in memory (at most the pages one batch changed).
+                    .pragma("temp_store", "memory"),
             )
             .await?;
         migrator().run(&writer).await?;

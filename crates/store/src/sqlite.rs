@@ -351,6 +351,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // The migrations on a connection of their own, with SQLite's default temporary
+        // storage: one that builds an index sorts the whole table, in files rather than in
+        // memory (the writer below keeps its temporary storage in memory).
+        let migrating = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        migrator().run(&migrating).await?;
+        migrating.close().await;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // A connection to a local file does not go away behind our back, and a ping is a
@@ -370,11 +379,11 @@ impl SqliteStore {
                     // one changes it. Past 64 KiB SQLite spills that journal to a temporary
                     // file, created, written and unlinked in every batch: more page writes than
                     // the WAL itself took (BENCHMARKS.md). It never needs to outlive the
-                    // transaction, so it stays in memory (at most the pages one batch changed).
+                    // transaction, so it stays in memory (at most the pages one batch changed;
+                    // the migrations' sorts ran before, on a connection of their own).
                     .pragma("temp_store", "memory"),
             )
             .await?;
-        migrator().run(&writer).await?;
         let sealed_with = shared_seal::sealed_with(&writer).await?;
         let keys = Arc::new(keys(sealed_with.as_deref()).map_err(StoreError::MasterKey)?);
         let journal = Arc::<Journal>::default();

@@ -387,10 +387,12 @@ async fn the_start_answers_as_the_whole_record_load_did_on_postgresql() {
 #[derive(Clone, Copy)]
 enum Old {
     /// Before 0025: its columns dropped and their migration forgotten, so the next open
-    /// backfills every row from its record alone (and makes 0027's index again).
+    /// backfills every row from its record alone (and makes 0028's index again).
     V0024,
     /// Before 0027: SQLite's start index keyed by `id`, as 0025 made it.
     V0026,
+    /// Before 0028: SQLite's two indexes led by the holder, 0004's and 0027's.
+    V0027,
 }
 
 async fn back_to(t: &TestApp, old: Old) {
@@ -399,20 +401,32 @@ async fn back_to(t: &TestApp, old: Old) {
     let statements: &[&'static str] = match old {
         Old::V0024 => &[
             // SQLite's covering index for the start (PostgreSQL has none).
-            "DROP INDEX IF EXISTS role_schedules_index_load_by_holder",
+            "DROP INDEX IF EXISTS role_schedules_by_holder",
             "ALTER TABLE role_schedules DROP COLUMN activated",
             "ALTER TABLE principals DROP COLUMN upn",
             "ALTER TABLE principals DROP COLUMN manager_id",
             "ALTER TABLE principals DROP COLUMN account_enabled",
-            "DELETE FROM _sqlx_migrations WHERE version IN (25, 27)",
+            "DELETE FROM _sqlx_migrations WHERE version IN (25, 27, 28)",
         ],
         Old::V0026 if sqlite => &[
-            "DROP INDEX role_schedules_index_load_by_holder",
+            "DROP INDEX role_schedules_by_holder",
+            "CREATE INDEX role_schedules_principal_role ON role_schedules \
+             (principal_id, role_definition_id, kind)",
             "CREATE INDEX role_schedules_index_load ON role_schedules (id, kind, principal_id, \
              role_definition_id, start_at, end_at, end_pending, activated, directory_scope_id)",
-            "DELETE FROM _sqlx_migrations WHERE version = 27",
+            "DELETE FROM _sqlx_migrations WHERE version IN (27, 28)",
         ],
-        Old::V0026 => &["DELETE FROM _sqlx_migrations WHERE version = 27"],
+        Old::V0026 => &["DELETE FROM _sqlx_migrations WHERE version IN (27, 28)"],
+        Old::V0027 if sqlite => &[
+            "DROP INDEX role_schedules_by_holder",
+            "CREATE INDEX role_schedules_principal_role ON role_schedules \
+             (principal_id, role_definition_id, kind)",
+            "CREATE INDEX role_schedules_index_load_by_holder ON role_schedules (principal_id, \
+             id, kind, role_definition_id, start_at, end_at, end_pending, activated, \
+             directory_scope_id)",
+            "DELETE FROM _sqlx_migrations WHERE version = 28",
+        ],
+        Old::V0027 => &["DELETE FROM _sqlx_migrations WHERE version = 28"],
     };
     macro_rules! run_on {
         ($pool:ty) => {{
@@ -430,13 +444,15 @@ async fn back_to(t: &TestApp, old: Old) {
     }
 }
 
-/// SQLite's start indexes after a start: only 0027's, whatever the store was migrated from.
+/// SQLite's indexes led by the holder, and those the start read before, after a start: only
+/// 0028's, whatever the store was migrated from.
 async fn start_indexes(t: &TestApp) -> Vec<String> {
     let url = t.app.config.database_url.expose().to_string();
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let names = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'index' \
-         AND name LIKE 'role_schedules_index_load%' ORDER BY name",
+         AND (name LIKE 'role_schedules_index_load%' OR name LIKE 'role_schedules_%holder%' \
+              OR name = 'role_schedules_principal_role') ORDER BY name",
     )
     .fetch_all(&pool)
     .await
@@ -533,10 +549,7 @@ async fn the_start_reads_every_write(t: TestApp, old_store: Option<Old>) {
 
     let started = t.restarted(now).await;
     if t.app.config.database_url.expose().starts_with("sqlite:") {
-        assert_eq!(
-            start_indexes(&started).await,
-            ["role_schedules_index_load_by_holder"]
-        );
+        assert_eq!(start_indexes(&started).await, ["role_schedules_by_holder"]);
     }
     let cold = &started.app.access;
     let live = &t.app.access;
@@ -617,5 +630,17 @@ async fn a_store_of_migration_0026_starts_by_holder() {
 async fn a_store_of_migration_0026_starts_by_holder_on_postgresql() {
     if let Some(t) = TestApp::postgres().await {
         the_start_reads_every_write(t, Some(Old::V0026)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_store_of_migration_0027_keeps_one_index_by_holder() {
+    the_start_reads_every_write(TestApp::new().await, Some(Old::V0027)).await;
+}
+
+#[tokio::test]
+async fn a_store_of_migration_0027_keeps_one_index_by_holder_on_postgresql() {
+    if let Some(t) = TestApp::postgres().await {
+        the_start_reads_every_write(t, Some(Old::V0027)).await;
     }
 }

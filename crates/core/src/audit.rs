@@ -245,14 +245,8 @@ impl AuditEvent {
     /// Give the event its place in the chain: the sequence number after `previous_hash`.
     /// The entry's id is derived from its place, so sealing needs no randomness.
     pub fn seal(self, sequence: i64, previous_hash: &str) -> AuditEntry {
-        let mut place = Sha256::new();
-        place.update(previous_hash.as_bytes());
-        place.update(sequence.to_be_bytes());
-        let digest = place.finalize();
-        let mut id_bytes = [0u8; 16];
-        id_bytes.copy_from_slice(&digest[..16]);
         let mut entry = AuditEntry {
-            id: uuid::Builder::from_custom_bytes(id_bytes).into_uuid(),
+            id: entry_id(sequence, previous_hash),
             sequence,
             // The store keeps microseconds; truncating here makes the hash survive a round trip.
             activity_date_time: truncate_to_micros(self.activity_date_time),
@@ -268,6 +262,25 @@ impl AuditEvent {
         entry.hash = entry.compute_hash();
         entry
     }
+}
+
+/// An entry's id: its sequence number in the first six bytes (big-endian), then ten bytes of
+/// SHA-256 of its place (the previous hash and the sequence), a UUID of version 8. Ids ascend
+/// with the chain, in bytes and in their text alike, so a new entry's id goes at the end of the
+/// id index, on the page the entry before it went to: random ids (as entries written before
+/// this had) put every entry on a page of its own, one more page to write per entry
+/// (BENCHMARKS.md, "Pages per activation"). Six bytes count 2^48 entries.
+fn entry_id(sequence: i64, previous_hash: &str) -> Uuid {
+    let mut place = Sha256::new();
+    place.update(previous_hash.as_bytes());
+    place.update(sequence.to_be_bytes());
+    let digest = place.finalize();
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&sequence.to_be_bytes()[2..]);
+    bytes[6..].copy_from_slice(&digest[..10]);
+    // Sets the version (the high half of byte 6) and the variant (the top of byte 8), both
+    // in the digest's part.
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 /// A sealed entry as stored and as served by `GET /v1/auditLogs/directoryAudits`.
@@ -502,6 +515,27 @@ mod tests {
         let mut v = ChainVerifier::new();
         entries.iter().for_each(|e| v.push(e));
         v.finish(head)
+    }
+
+    #[test]
+    fn entry_ids_ascend_with_the_chain_in_bytes_and_text() {
+        let c = chain(300);
+        for pair in c.windows(2) {
+            assert!(
+                pair[0].id < pair[1].id,
+                "{} then {}",
+                pair[0].id,
+                pair[1].id
+            );
+            assert!(pair[0].id.to_string() < pair[1].id.to_string());
+        }
+        assert!(c.iter().all(|e| e.id.get_version_num() == 8));
+        // The sequence leads; the rest is of the place, so the same sequence after another
+        // hash is another id.
+        assert!(c[0].id.to_string().starts_with("00000000-0001-8"));
+        assert_ne!(entry_id(7, GENESIS_HASH), entry_id(7, &c[0].hash));
+        let far = entry_id((1 << 40) + 5, GENESIS_HASH);
+        assert!(far > entry_id((1 << 40) + 4, GENESIS_HASH));
     }
 
     #[test]

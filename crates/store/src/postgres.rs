@@ -301,6 +301,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0027_index_load_by_holder.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            28,
+            "one index by holder".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0028_one_index_by_holder.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -59,23 +59,27 @@ mod shared_throttle;
 mod wal;
 
 /// A page of the access index's schedules (`Tx::index_schedules`, format in `index_rows`),
-/// keyed by holder then `id`, read from the covering index made for it alone (migration 0027;
-/// 0025's was keyed by `id`): the table's rows carry their whole record, so scanning the table
-/// read every record's pages (1.2 GB at a million schedules) to use a tenth of them, and in
-/// `id` order (random UUIDs) each schedule placed touched a random holder's entries of the
-/// index, where a holder's schedules now arrive together. `$1`, `$2` the holder and id to read
-/// after, `$3` now, `$4` the page size; the first column is the last row's holder and id back
-/// to back (ids are 36 characters), NULL past the last page.
-const INDEX_SCHEDULE_PAGE: &str = "SELECT MAX(principal_id || id), group_concat(line, '') FROM \
-     (SELECT principal_id, id, id \
+/// keyed by holder, role, kind and `id`, read from the covering index led by the holder
+/// (migration 0028; 0027's was keyed by holder then `id`, 0025's by `id`): the table's rows
+/// carry their whole record, so scanning the table read every record's pages (1.2 GB at a
+/// million schedules) to use a tenth of them, and in `id` order (random UUIDs) each schedule
+/// placed touched a random holder's entries of the index, where a holder's schedules now arrive
+/// together. `$1`..`$4` the key to read after, `$5` now, `$6` the page size; the first column
+/// is the last row's key back to back (holder, role, kind, id: ids are 36 characters, and the
+/// two kinds differ in their first letter, so the text orders as the key does), NULL past the
+/// last page.
+const INDEX_SCHEDULE_PAGE: &str = "SELECT MAX(principal_id || role_definition_id || kind || id), \
+     group_concat(line, '') FROM \
+     (SELECT principal_id, role_definition_id, kind, id, id \
         || CASE kind WHEN 'active' THEN 'a' WHEN 'eligible' THEN 'e' ELSE '?' END \
         || principal_id || role_definition_id || start_at || ',' || COALESCE(end_at, '') || ',' \
         || CASE WHEN end_pending THEN '1' ELSE '0' END \
         || CASE WHEN activated THEN '1' ELSE '0' END \
         || length(CAST(directory_scope_id AS BLOB)) || ':' || directory_scope_id AS line \
-      FROM role_schedules INDEXED BY role_schedules_index_load_by_holder \
-      WHERE (principal_id, id) > ($1, $2) AND (end_at IS NULL OR (end_pending AND end_at > $3)) \
-      ORDER BY principal_id, id LIMIT $4)";
+      FROM role_schedules INDEXED BY role_schedules_by_holder \
+      WHERE (principal_id, role_definition_id, kind, id) > ($1, $2, $3, $4) \
+        AND (end_at IS NULL OR (end_pending AND end_at > $5)) \
+      ORDER BY principal_id, role_definition_id, kind, id LIMIT $6)";
 
 /// `Tx::index_schedules` on SQLite: in pages (`INDEX_SCHEDULE_PAGE`), where a row per schedule
 /// cost a hand-over between sqlx's worker thread and the task each (BENCHMARKS.md, "A real
@@ -101,23 +105,26 @@ async fn index_schedules(
     Ok(())
 }
 
-/// The page after `after`, a holder's id and a schedule's back to back (every row is after
-/// ""): that of its last row, and the row whose second column is its text; None past the end.
+/// The page after `after`, a row's key back to back (see `INDEX_SCHEDULE_PAGE`; every row is
+/// after ""): that of its last row, and the row whose second column is its text; None past the
+/// end.
 async fn index_schedule_page(
     conn: &mut sqlx::SqliteConnection,
     after: &str,
     now: i64,
 ) -> Result<Option<(String, sqlx::sqlite::SqliteRow)>> {
     use sqlx::Row;
-    // Anything but two ids is a corrupt store (the page itself would not read either).
-    let (holder, id) = match after {
-        "" => ("", ""),
-        after => after
-            .split_at_checked(crate::index_rows::UUID_LEN)
+    // Anything but three ids and a kind is a corrupt store (the page itself would not read
+    // either).
+    let (holder, role, kind, id) = match after {
+        "" => ("", "", "", ""),
+        after => page_key(after)
             .ok_or_else(|| StoreError::Corrupt(format!("index schedule page key {after:?}")))?,
     };
     let row = sqlx::query(INDEX_SCHEDULE_PAGE)
         .bind(holder)
+        .bind(role)
+        .bind(kind)
         .bind(id)
         .bind(now)
         .bind(crate::index_rows::PAGE)
@@ -125,6 +132,15 @@ async fn index_schedule_page(
         .await?;
     let last: Option<String> = row.try_get(0)?;
     Ok(last.map(|last| (last, row)))
+}
+
+/// A page's last key (see `INDEX_SCHEDULE_PAGE`) as its holder, role, kind and id.
+fn page_key(key: &str) -> Option<(&str, &str, &str, &str)> {
+    use crate::index_rows::UUID_LEN;
+    let (holder, rest) = key.split_at_checked(UUID_LEN)?;
+    let (role, rest) = rest.split_at_checked(UUID_LEN)?;
+    let (kind, id) = rest.split_at_checked(rest.len().checked_sub(UUID_LEN)?)?;
+    (!kind.is_empty()).then_some((holder, role, kind, id))
 }
 
 pub struct SqliteStore {
@@ -333,6 +349,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0027_index_load_by_holder.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            28,
+            "one index by holder".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0028_one_index_by_holder.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 
@@ -535,4 +558,24 @@ pub(crate) async fn log_changes(
     _changes: &[crate::changes::Change],
 ) -> Result<Option<u64>> {
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_key;
+
+    #[test]
+    fn a_page_key_splits_into_holder_role_kind_and_id() {
+        let holder = "11111111-1111-1111-1111-111111111111";
+        let role = "22222222-2222-2222-2222-222222222222";
+        let id = "33333333-3333-3333-3333-333333333333";
+        for kind in ["active", "eligible"] {
+            let key = format!("{holder}{role}{kind}{id}");
+            assert_eq!(page_key(&key), Some((holder, role, kind, id)));
+        }
+        // No kind, or too short for three ids: not a key.
+        assert_eq!(page_key(&format!("{holder}{role}{id}")), None);
+        assert_eq!(page_key(&format!("{holder}{role}")), None);
+        assert_eq!(page_key("active"), None);
+    }
 }

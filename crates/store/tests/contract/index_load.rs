@@ -57,7 +57,13 @@ fn nth_schedule(n: u128, holder: Uuid, role: Uuid) -> RoleSchedule {
 }
 
 async fn the_start_reads_pages_of_schedules(store: Arc<dyn Store>) {
-    let role = Uuid::parse_str(ids::GLOBAL_READER).unwrap();
+    // Three roles, so that pages also end inside a holder's schedules of one role.
+    let roles = [
+        ids::GLOBAL_READER,
+        ids::SECURITY_READER,
+        ids::GLOBAL_ADMINISTRATOR,
+    ]
+    .map(|r| Uuid::parse_str(r).unwrap());
     let (ann, bob, cat) = (id(1), id(2), id(3));
     let mut written = Vec::new();
     let mut tx = write(&store).await;
@@ -77,7 +83,7 @@ async fn the_start_reads_pages_of_schedules(store: Arc<dyn Store>) {
             3 => cat,
             _ => ann,
         };
-        let s = nth_schedule(n, holder, role);
+        let s = nth_schedule(n, holder, roles[(n / 5) as usize % roles.len()]);
         tx.insert_role_schedule(&s).await.unwrap();
         written.push(s);
     }
@@ -117,12 +123,21 @@ async fn the_start_reads_pages_of_schedules(store: Arc<dyn Store>) {
     let mut order = Vec::new();
     tx.index_schedules(now, &mut |s| {
         got.push(format!("{s:?}"));
-        order.push((s.principal_id.to_string(), s.id.to_string()));
+        let kind = match s.kind {
+            eligo_core::schedule::ScheduleKind::Active => "active",
+            eligo_core::schedule::ScheduleKind::Eligible => "eligible",
+        };
+        order.push((
+            s.principal_id.to_string(),
+            s.role_definition_id.to_string(),
+            kind,
+            s.id.to_string(),
+        ));
     })
     .await
     .unwrap();
     if store.backend() == "sqlite" {
-        // By holder, then id, as the keys' texts sort: the pages' keyset order.
+        // By holder, role, kind and id, as the keys' texts sort: the pages' keyset order.
         assert!(order.is_sorted(), "handed over by holder");
     }
     got.sort();

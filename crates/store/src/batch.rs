@@ -36,12 +36,15 @@
 //! - Liveness: a member hands the open batch over only while another writer is counted as
 //!   waiting; a waiter that gives up before its turn leaves a closer in its place, which
 //!   commits the batch when nobody else is left to.
-//! - A writer may say what it will read first (`join`'s question, a `ReadAhead`). On SQLite a
-//!   member about to hand over asks the question of the writer first in line with its own
-//!   last writes (`Member::next_question`), in the same round trip, after those writes: the
-//!   answer is what that writer would read at its start. It is given to the writer whose
-//!   ticket it carries (`Member::take_handed`), and to nobody else; the waiters queue for the
-//!   slot in the order they ask, so that is nearly always the next one.
+//! - A writer may say what it will read first (`join`'s question, a `ReadAhead`). A member
+//!   about to hand over asks the question of the writer first in line with its own last
+//!   writes (`Member::next_question`), in the same round trip: the answer is what that writer
+//!   would read at its start. On SQLite it is read after those writes. On PostgreSQL it ends
+//!   the writes' statement and does not see them, so it is asked only when it reads no
+//!   principal they write (`Deferred::close_with_question`); otherwise the writer reads for
+//!   itself. It is given to the writer whose ticket it carries (`Member::take_handed`), and to
+//!   nobody else; the waiters queue for the slot in the order they ask, so that is nearly
+//!   always the next one.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -351,14 +354,20 @@ impl Member {
     /// member's, or released by the COMMIT. `preopened` once it was sent.
     pub(crate) fn next_savepoint(&self, narrows: bool) -> Option<&'static str> {
         let open = self.open();
-        let hands_over = !narrows
-            && open.done.len() + 1 < self.shared.max_members.load(Ordering::Relaxed)
-            && self.shared.waiting.load(Ordering::Acquire) > 0;
-        hands_over.then_some(if open.savepoint {
+        self.hands_over(narrows).then_some(if open.savepoint {
             NEXT_SAVEPOINT
         } else {
             SAVEPOINT
         })
+    }
+
+    /// Whether this member, about to commit (`narrows` as its `commit` will be told), is
+    /// likely to hand the batch over rather than commit it: another writer waits, and the
+    /// batch has room.
+    pub(crate) fn hands_over(&self, narrows: bool) -> bool {
+        !narrows
+            && self.open().done.len() + 1 < self.shared.max_members.load(Ordering::Relaxed)
+            && self.shared.waiting.load(Ordering::Acquire) > 0
     }
 
     /// The question of the writer first in line for the slot, if it asked one: to be read

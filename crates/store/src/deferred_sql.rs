@@ -14,6 +14,10 @@
 //!   `WITH` clauses of one statement: each runs exactly once, to completion, whether or not
 //!   anything reads it; foreign keys are checked at the end of the statement, when all have run.
 //!
+//! A member of a group-commit batch may end its last writes' statement with the next
+//! writer's first reads (`close_with_question`; on PostgreSQL only when they read no row the
+//! writes write, since the query does not see them).
+//!
 //! A queued statement that fails fails the statement that sent it (a later read, or the
 //! commit): the transaction is then rolled back whole, as the failure of the insert itself
 //! would have done. A unique violation is reported as the `Conflict` of the statement's
@@ -40,12 +44,62 @@ pub struct Deferred {
     binds: usize,
     /// For a unique violation: which queued table is which entity (`"roleSchedule"`).
     conflicts: Vec<(&'static str, &'static str)>,
+    /// The principals whose rows the queued statements write (every deferred write is one
+    /// principal's: its schedule, request or activation), for `close_with_question`.
+    touched: Vec<uuid::Uuid>,
+    /// PostgreSQL: the `WITH` was closed by a query reading after the writes (see
+    /// `close_with_question`), which the statement returns instead of `SELECT 1`.
+    closed: bool,
 }
 
 impl Deferred {
     /// Whether a statement of `binds` parameters fits in this round trip.
     fn fits(&self, binds: usize) -> bool {
-        self.statements == 0 || self.binds + binds <= MAX_BINDS
+        self.statements == 0 || (!self.closed && self.binds + binds <= MAX_BINDS)
+    }
+
+    /// The queued statements write rows of `principal` (see `touched`).
+    pub fn touch(&mut self, principal: uuid::Uuid) {
+        if !self.touched.contains(&principal) {
+            self.touched.push(principal);
+        }
+    }
+
+    /// PostgreSQL: closes the queue's `WITH` so that the statement ends in a query the caller
+    /// writes into the builder returned (of at most `binds` parameters), sent with the writes
+    /// in one round trip. That query does not see the queued writes (a statement's data-
+    /// modifying `WITH` clauses and its query all see the snapshot it began with), so it is
+    /// only allowed when it reads none of the rows they write: when none of the principals it
+    /// reads rows of (`reads`) is one the queued statements wrote (`touch`). None, and nothing
+    /// changed, when that is not so, on SQLite (which runs the statements in turn and has
+    /// `statement` for it), when nothing is queued or when the query would not fit.
+    pub fn close_with_question(
+        &mut self,
+        binds: usize,
+        reads: &[uuid::Uuid],
+    ) -> Option<&mut QueryBuilder<Db>> {
+        let allowed = !SQLITE
+            && self.statements > 0
+            && !self.closed
+            && self.binds + binds <= MAX_BINDS
+            && !self.touched.iter().any(|p| reads.contains(p));
+        if !allowed {
+            return None;
+        }
+        self.closed = true;
+        self.binds += binds;
+        let query = self.query.as_mut()?;
+        query.push(") ");
+        Some(query)
+    }
+
+    /// Empties the queue's bookkeeping once its statement is taken to be sent.
+    fn sent(&mut self) -> (Vec<(&'static str, &'static str)>, bool) {
+        self.statements = 0;
+        self.binds = 0;
+        self.touched.clear();
+        let closed = std::mem::take(&mut self.closed);
+        (std::mem::take(&mut self.conflicts), closed)
     }
 
     /// The builder positioned at the start of the next statement, which the caller writes
@@ -104,32 +158,30 @@ impl Deferred {
         let Some(mut query) = self.query.take() else {
             return Ok(());
         };
-        if !SQLITE {
+        let (conflicts, closed) = self.sent();
+        if !SQLITE && !closed {
             query.push(") SELECT 1");
         }
-        self.statements = 0;
-        self.binds = 0;
-        let conflicts = std::mem::take(&mut self.conflicts);
         match query.build().execute(conn).await {
             Ok(_) => Ok(()),
             Err(e) => Err(conflict_of(e, &conflicts)),
         }
     }
 
-    /// `send`, returning the rows the queued statements returned, on a backend that runs
-    /// several statements from one text (`MANY_STATEMENTS`; the writes return none, so these
-    /// are a queued query's).
+    /// `send`, returning the rows of the query sent with the writes: on SQLite a queued query
+    /// (the writes return none), on PostgreSQL the one `close_with_question` made the
+    /// statement end in.
     pub async fn send_fetching(
         &mut self,
         conn: &mut <Db as sqlx::Database>::Connection,
     ) -> Result<Vec<<Db as sqlx::Database>::Row>> {
-        let Some(query) = self.query.take() else {
+        let Some(mut query) = self.query.take() else {
             return Ok(Vec::new());
         };
-        self.statements = 0;
-        self.binds = 0;
-        let conflicts = std::mem::take(&mut self.conflicts);
-        let mut query = query;
+        let (conflicts, closed) = self.sent();
+        if !SQLITE && !closed {
+            query.push(") SELECT 1");
+        }
         query
             .build()
             .fetch_all(conn)

@@ -312,6 +312,39 @@ fn migrator() -> Migrator {
 }
 
 impl PostgresStore {
+    /// A write transaction, a member of the open batch (see `batch`); `first`: what it will
+    /// read first (`Store::write_reading_ahead`).
+    async fn write_asking(&self, first: Option<crate::ReadAhead>) -> Result<Box<dyn Tx>> {
+        let begin = async || {
+            let mut tx = self.pool.begin().await?;
+            // The audit chain's head comes with the lock: the batch's first append needs it,
+            // and nobody else moves it before this transaction ends.
+            let (head, sequence, hash): (i64, i64, String) = sqlx::query_as(
+                "SELECT change_seq, sequence, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(feed) = self.journal.feed()
+                && feed.is_following()
+                && !feed.caught_up(head as u64, WRITE_WAIT).await
+            {
+                return Err(StoreError::Behind(head as u64));
+            }
+            Ok((tx, Some((sequence, hash))))
+        };
+        // A batch holds the head lock from its first member to its COMMIT: nobody else
+        // commits meanwhile, so the index stays current but for the batch's own additions.
+        // The question of `write_reading_ahead` is asked ahead only where the writes before
+        // it do not touch what it reads (see `batch`): they go as one statement, whose own
+        // query would not see them.
+        let member = self.batcher.join(begin, first).await?;
+        Ok(Box::new(shared::SqlTx::write(
+            shared::Conn::Member(member),
+            self.journal.clone(),
+            self.keys.clone(),
+        )))
+    }
+
     pub async fn open(url: &str, keys: KeyProvider<'_>) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
@@ -365,33 +398,11 @@ impl Store for PostgresStore {
     /// final): whatever the transaction decides from the access index (authorization, the
     /// downstream plan) it decides on the database's state, not on a lagging copy.
     async fn write(&self) -> Result<Box<dyn Tx>> {
-        let begin = async || {
-            let mut tx = self.pool.begin().await?;
-            // The audit chain's head comes with the lock: the batch's first append needs it,
-            // and nobody else moves it before this transaction ends.
-            let (head, sequence, hash): (i64, i64, String) = sqlx::query_as(
-                "SELECT change_seq, sequence, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            if let Some(feed) = self.journal.feed()
-                && feed.is_following()
-                && !feed.caught_up(head as u64, WRITE_WAIT).await
-            {
-                return Err(StoreError::Behind(head as u64));
-            }
-            Ok((tx, Some((sequence, hash))))
-        };
-        // A batch holds the head lock from its first member to its COMMIT: nobody else
-        // commits meanwhile, so the index stays current but for the batch's own additions.
-        // The question of `write_reading_ahead` is not asked ahead here: the writes before it
-        // go as one statement, whose own reads would not see them.
-        let member = self.batcher.join(begin, None).await?;
-        Ok(Box::new(shared::SqlTx::write(
-            shared::Conn::Member(member),
-            self.journal.clone(),
-            self.keys.clone(),
-        )))
+        self.write_asking(None).await
+    }
+
+    async fn write_reading_ahead(&self, first: crate::ReadAhead) -> Result<Box<dyn Tx>> {
+        self.write_asking(Some(first)).await
     }
 
     fn listen(&self, listener: Listener, from: u64) {

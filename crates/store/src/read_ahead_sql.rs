@@ -125,6 +125,20 @@ fn asks_anything(ahead: &ReadAhead) -> bool {
             .is_some_and(|q| q.principal_ids.as_ref().is_none_or(|ids| !ids.is_empty()))
 }
 
+/// Every principal whose rows `ahead` reads (its principals, the holders its schedules are
+/// read of, the principal its requests are read of); None when a part of it is not bounded
+/// by principal (a query naming none reads everyone's).
+fn principals_read(ahead: &ReadAhead) -> Option<Vec<Uuid>> {
+    let mut read = ahead.principals.clone();
+    if let Some(query) = &ahead.schedules {
+        read.extend(query.principal_ids.as_ref()?);
+    }
+    if let Some((query, _)) = &ahead.requests {
+        read.push(query.principal_id?);
+    }
+    Some(read)
+}
+
 /// An upper bound of the parameters `push_question` binds (for `Deferred::statement`).
 pub(super) fn question_binds(ahead: &ReadAhead) -> usize {
     let schedules = ahead
@@ -225,6 +239,27 @@ impl SqlTx {
         let binds = question_binds(question);
         let q = self.deferred.statement(&mut self.tx, binds, None).await?;
         Ok(push_question(q, question, &question.principals))
+    }
+
+    /// PostgreSQL's `queue_question`: makes `question` the query that ends the statement of
+    /// the queued writes (`Deferred::close_with_question`), which is allowed only when it
+    /// reads none of the principals they write, since it does not see them: false, and
+    /// nothing queued, when not so or when there is nothing to ask.
+    pub(super) fn ask_after_writes(&mut self, question: &ReadAhead) -> bool {
+        if !asks_anything(question) {
+            return false;
+        }
+        let Some(reads) = principals_read(question) else {
+            return false;
+        };
+        match self
+            .deferred
+            .close_with_question(question_binds(question), &reads)
+        {
+            // Asks something: `asks_anything`, with every principal asked for.
+            Some(q) => push_question(q, question, &question.principals),
+            None => false,
+        }
     }
 
     /// The rows of a question `queue_question` queued, sorted into its answers; None when

@@ -144,7 +144,7 @@ impl HistoryTx for SqlTx {
     async fn record_activation(&mut self, activation: &Activation) -> Result<()> {
         let (kind, target_id, access, scope, group) = target_columns(&activation.target);
         // Deferred: sent with the transaction's next statement (see `deferred_sql`).
-        self.defer(8, None, |q| {
+        self.defer(8, activation.principal_id, None, |q| {
             q.push(
                 "INSERT INTO activation_history (principal_id, target_kind, target_id, \
                  access_id, directory_scope_id, group_id, schedule_id, activated_at) VALUES (",

@@ -170,11 +170,12 @@ impl SqlTx {
     }
 
     /// Queues a statement of `binds` parameters, written by `write`, to be sent with the
-    /// next statement (see `deferred_sql`); `conflict` names the entity a unique violation
-    /// on its table is.
+    /// next statement (see `deferred_sql`); it writes rows of `principal` only; `conflict`
+    /// names the entity a unique violation on its table is.
     pub(super) async fn defer(
         &mut self,
         binds: usize,
+        principal: Uuid,
         conflict: Option<(&'static str, &'static str)>,
         write: impl FnOnce(&mut QueryBuilder<Db>),
     ) -> Result<()> {
@@ -186,6 +187,7 @@ impl SqlTx {
                 .statement(&mut self.tx, binds, conflict)
                 .await?,
         );
+        self.deferred.touch(principal);
         Ok(())
     }
 
@@ -1257,7 +1259,7 @@ impl Tx for SqlTx {
     async fn insert_role_schedule(&mut self, s: &RoleSchedule) -> Result<()> {
         // Deferred: sent with the transaction's next statement (see `deferred_sql`).
         let conflict = Some(("role_schedules", "roleSchedule"));
-        self.defer(12, conflict, |q| {
+        self.defer(12, s.principal_id, conflict, |q| {
             q.push(
                 "INSERT INTO role_schedules (id, kind, principal_id, role_definition_id, \
                  directory_scope_id, start_at, end_at, start_pending, end_pending, data, group_id, \
@@ -1403,7 +1405,7 @@ impl Tx for SqlTx {
     async fn insert_schedule_request(&mut self, r: &ScheduleRequest) -> Result<()> {
         // Deferred: sent with the transaction's next statement (see `deferred_sql`).
         let conflict = Some(("schedule_requests", "scheduleRequest"));
-        self.defer(12, conflict, |q| {
+        self.defer(12, r.principal_id, conflict, |q| {
             q.push(
                 "INSERT INTO schedule_requests (id, kind, action, principal_id, \
                  role_definition_id, directory_scope_id, status, created_by, created_at, \
@@ -1782,24 +1784,33 @@ impl Tx for SqlTx {
                 queue_audit_head(&mut self.tx, &mut self.deferred, head).await?;
             }
         }
-        // A member likely to hand the batch over reads what the next writer will read first,
-        // and sets its savepoint, with its last writes, where the backend takes all in one
-        // round trip (see `batch`). The read comes before the savepoint statements: should it
-        // fail, this member's own savepoint is still the one its rollback returns to.
+        // A member likely to hand the batch over reads what the next writer will read first
+        // with its last writes, in one round trip (see `batch`). On SQLite it also sets the
+        // next savepoint there; the read comes before the savepoint statements: should it
+        // fail, this member's own savepoint is still the one its rollback returns to. On
+        // PostgreSQL the read ends the statement of the writes, which it does not see, so it
+        // is asked there only when it reads nothing they write (`ask_after_writes`).
+        let many = super::deferred::MANY_STATEMENTS;
         let next_savepoint = match &self.tx {
-            Conn::Member(member) if super::deferred::MANY_STATEMENTS => {
-                member.next_savepoint(self.narrows)
-            }
+            Conn::Member(member) if many => member.next_savepoint(self.narrows),
             _ => None,
         };
         let mut question = match (&self.tx, next_savepoint) {
             (Conn::Member(member), Some(_)) => member.next_question(),
+            (Conn::Member(member), None) if !many && member.hands_over(self.narrows) => {
+                member.next_question()
+            }
             _ => None,
         };
-        if let Some((_, asked)) = &question
-            && !self.queue_question(asked).await?
-        {
-            question = None;
+        if let Some((_, asked)) = &question {
+            let asked = match many {
+                true => self.queue_question(asked).await?,
+                false => self.ask_after_writes(asked),
+            };
+
+            if !asked {
+                question = None;
+            }
         }
         let preopens = next_savepoint.is_some_and(|statement| self.deferred.plain(statement));
         match question {

@@ -220,7 +220,7 @@ async fn answered_by_the_store(
 }
 
 /// A queued writer's first reads, asked by the member before it with that member's last
-/// writes (SQLite; `Store::write_reading_ahead`), see those writes: a second activation of
+/// writes (`Store::write_reading_ahead`), see those writes: a second activation of
 /// the same role by the same principal, queued behind the first in one batch, sees the first.
 /// A writer whose question differs from another's is never given the other's answers.
 async fn a_question_asked_by_the_member_before_sees_its_writes(store: Arc<dyn Store>) {
@@ -278,7 +278,9 @@ async fn a_question_asked_by_the_member_before_sees_its_writes(store: Arc<dyn St
     match store.backend() {
         // Both were asked by the member before them, with its writes.
         "sqlite" => assert_eq!(answered, 2),
-        // One statement per round trip: each writer asks for itself.
+        // A question ends the statement of the writes before it, whose rows it would not
+        // see: the first member's writes went before its commit (with its insert of a user,
+        // not deferred) and the second writes nothing, so each writer asks for itself.
         _ => assert_eq!(answered, 0),
     }
 }
@@ -353,4 +355,106 @@ contract!(
     a_question_behind_a_failing_member_reads_without_its_writes =>
     a_question_behind_a_failing_member_reads_without_its_writes_sqlite,
     a_question_behind_a_failing_member_reads_without_its_writes_postgres,
+);
+
+/// On PostgreSQL the next writer's question ends the statement of the member's last writes,
+/// whose data-modifying clauses it does not see: it is asked there only when it reads none of
+/// the principals those writes are of. A question about others is answered ahead; one about
+/// a principal the writes are of is read by its writer itself, and sees them. On SQLite the
+/// question runs after the writes, and every one is answered ahead.
+async fn a_question_is_answered_ahead_only_where_it_sees_the_writes(store: Arc<dyn Store>) {
+    seed(&store).await;
+    let mut tx = write(&store).await;
+    tx.insert_user(&user(5, "eve@x.com", "Eve")).await.unwrap();
+    commit(tx).await;
+    let question = ahead(Page::ALL);
+    // What the member writes last (deferred: sent with its commit), and whether the
+    // question reads a principal it writes.
+    let rounds = [
+        // Eve's activation: Eve is not asked about.
+        (
+            Some(schedule(
+                31,
+                ScheduleKind::Active,
+                id(5),
+                ga(),
+                "/",
+                500,
+                None,
+            )),
+            None,
+            false,
+        ),
+        // An activation of Ann's group, whose schedules are asked about.
+        (
+            Some(schedule(
+                32,
+                ScheduleKind::Active,
+                id(2),
+                ga(),
+                "/",
+                500,
+                None,
+            )),
+            None,
+            true,
+        ),
+        // Eve's activation and a request of Ann's, whose requests are asked about.
+        (
+            Some(schedule(
+                33,
+                ScheduleKind::Active,
+                id(5),
+                ga(),
+                "/",
+                500,
+                None,
+            )),
+            Some(36),
+            true,
+        ),
+    ];
+    for (activation, ann_request, overlaps) in rounds {
+        let before = store.group_commits().answered_ahead;
+        let mut first = write(&store).await;
+        if let Some(s) = &activation {
+            first.insert_role_schedule(s).await.unwrap();
+        }
+        let waits = ann_request.map(|n| {
+            let mut r = request(n, id(1), t(50));
+            r.role_definition_id = ga();
+            r.status = RequestStatus::PendingApproval;
+            r
+        });
+        if let Some(r) = &waits {
+            first.insert_schedule_request(r).await.unwrap();
+        }
+        let behind = queued_reader(&store, question.clone());
+        until_waiting(&store, 1).await;
+        commit(first).await;
+        let behind = within("behind", behind).await.unwrap();
+
+        assert_eq!(behind, answered_by_the_store(&store, &question).await);
+        if let Some(s) = activation.as_ref().filter(|s| s.principal_id == id(2)) {
+            assert!(behind.1.contains(s), "the group's activation is seen");
+        }
+        if let Some(r) = waits {
+            assert_eq!(
+                behind.2.first().map(|x| x.id),
+                Some(r.id),
+                "Ann's request is seen"
+            );
+        }
+        let answered = store.group_commits().answered_ahead - before;
+        let expected = match (store.backend(), overlaps) {
+            ("sqlite", _) | (_, false) => 1,
+            _ => 0,
+        };
+        assert_eq!(answered, expected, "{activation:?} {overlaps}");
+    }
+}
+contract!(
+    a_question_is_answered_ahead_only_where_it_sees_the_writes =>
+    a_question_is_answered_ahead_only_where_it_sees_the_writes_sqlite,
+    a_question_is_answered_ahead_only_where_it_sees_the_writes_postgres,
 );

@@ -370,49 +370,24 @@ async fn a_question_is_answered_ahead_only_where_it_sees_the_writes(store: Arc<d
     let question = ahead(Page::ALL);
     // What the member writes last (deferred: sent with its commit), and whether the
     // question reads a principal it writes.
+    let activation = |n, holder| {
+        Some(schedule(
+            n,
+            ScheduleKind::Active,
+            holder,
+            ga(),
+            "/",
+            500,
+            None,
+        ))
+    };
     let rounds = [
         // Eve's activation: Eve is not asked about.
-        (
-            Some(schedule(
-                31,
-                ScheduleKind::Active,
-                id(5),
-                ga(),
-                "/",
-                500,
-                None,
-            )),
-            None,
-            false,
-        ),
+        (activation(31, id(5)), None, false),
         // An activation of Ann's group, whose schedules are asked about.
-        (
-            Some(schedule(
-                32,
-                ScheduleKind::Active,
-                id(2),
-                ga(),
-                "/",
-                500,
-                None,
-            )),
-            None,
-            true,
-        ),
+        (activation(32, id(2)), None, true),
         // Eve's activation and a request of Ann's, whose requests are asked about.
-        (
-            Some(schedule(
-                33,
-                ScheduleKind::Active,
-                id(5),
-                ga(),
-                "/",
-                500,
-                None,
-            )),
-            Some(36),
-            true,
-        ),
+        (activation(33, id(5)), Some(36), true),
     ];
     for (activation, ann_request, overlaps) in rounds {
         let before = store.group_commits().answered_ahead;

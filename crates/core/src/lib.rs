@@ -31,3 +31,4 @@ pub mod scim_filter;
 pub mod scope;
 pub mod source;
 pub mod target;
+pub mod text;

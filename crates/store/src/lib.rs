@@ -239,7 +239,11 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
         &mut self,
         app_id: Uuid,
     ) -> Result<Option<ServicePrincipal>>;
-    async fn list_service_principals(&mut self, page: Page) -> Result<Vec<ServicePrincipal>>;
+    async fn list_service_principals(
+        &mut self,
+        query: &ServicePrincipalQuery,
+        page: Page,
+    ) -> Result<Vec<ServicePrincipal>>;
 
     // Group relations (direct only; transitive resolution lives above the store).
     /// Returns false when the relation already existed.

@@ -42,6 +42,14 @@ pub struct GroupQuery {
     pub is_assignable_to_role: Option<bool>,
 }
 
+/// Which service principals a listing covers (every one by default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServicePrincipalQuery {
+    pub display_name: Option<String>,
+    /// The display name starts with this (case-insensitive).
+    pub display_name_prefix: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RoleQuery {
     pub display_name: Option<String>,
@@ -94,6 +102,12 @@ pub enum HotQuery {
     RelationsOfGroup(Uuid, Relation),
     /// `list_schedule_requests` with this query (first page).
     Requests(RequestQuery),
+    /// `list_users` with this query (first page).
+    Users(UserQuery),
+    /// `list_groups` with this query (first page).
+    Groups(GroupQuery),
+    /// `list_service_principals` with this query (first page).
+    ServicePrincipals(ServicePrincipalQuery),
 }
 
 /// Which schedules or requests a listing covers: directory roles, group accesses (PIM for

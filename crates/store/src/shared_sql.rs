@@ -27,7 +27,8 @@ use crate::changes::{Change, IndexedSchedule, Journal, PrincipalRow};
 use crate::seal::{Keyring, place};
 use crate::{
     AuditQuery, GroupQuery, HotQuery, Page, Principal, RequestQuery, Result, RoleQuery,
-    ScheduleQuery, StoreError, Targets, TokenRecord, Tx, UserQuery, from_micros, micros,
+    ScheduleQuery, ServicePrincipalQuery, StoreError, Targets, TokenRecord, Tx, UserQuery,
+    from_micros, micros,
 };
 pub(crate) use read_ahead::Answers;
 
@@ -299,29 +300,123 @@ fn push_requests_filter(q: &mut QueryBuilder<Db>, query: &RequestQuery) {
     }
 }
 
-/// `display_name_lower` starts with `prefix`. substr avoids LIKE's wildcards in user input;
-/// the length is that of the lower-cased prefix (lower-casing can lengthen a string) and an
-/// INT4, because PostgreSQL has no substr(text, int, bigint).
-fn push_prefix(q: &mut QueryBuilder<Db>, prefix: &str) {
-    push_prefixes(q, &["display_name_lower"], prefix);
+/// `list_users`' statement, after `prefix` (`EXPLAIN …` or nothing).
+fn users_query(prefix: &str, query: &UserQuery, page: Page) -> QueryBuilder<Db> {
+    let mut q = QueryBuilder::<Db>::new(prefix);
+    q.push("SELECT data FROM principals WHERE kind = 'user'");
+    if let Some(upn) = &query.upn {
+        q.push(" AND upn_lower = ").push_bind(upn.to_lowercase());
+    }
+    if let Some(name) = &query.display_name {
+        q.push(" AND display_name_lower = ")
+            .push_bind(name.to_lowercase());
+    }
+    if let Some(prefix) = &query.display_name_prefix {
+        push_prefix(&mut q, prefix);
+    }
+    if let Some(prefix) = &query.upn_prefix {
+        push_prefixes(&mut q, "upn_lower", prefix);
+    }
+    if let Some(prefix) = &query.name_or_upn_prefix {
+        push_name_or_upn_prefix(&mut q, prefix);
+    }
+    if let Some(mail) = &query.mail {
+        q.push(" AND mail_lower = ").push_bind(mail.to_lowercase());
+    }
+    q.push(" ORDER BY display_name_lower, id");
+    push_page(&mut q, page);
+    q
 }
 
-/// ` AND (` one of `columns` starts with `prefix` `)`, case-insensitively; substr avoids LIKE's
-/// wildcards in user input.
-fn push_prefixes(q: &mut QueryBuilder<Db>, columns: &[&'static str], prefix: &str) {
-    let lower = prefix.to_lowercase();
-    let len = i32::try_from(lower.chars().count()).unwrap_or(i32::MAX);
-    q.push(" AND (");
-    for (i, column) in columns.iter().enumerate() {
-        if i > 0 {
-            q.push(" OR ");
-        }
-        q.push(format_args!("substr({column}, 1, "))
-            .push_bind(len)
-            .push(") = ")
-            .push_bind(lower.clone());
+/// `list_groups`' statement, after `prefix` (`EXPLAIN …` or nothing).
+fn groups_query(prefix: &str, query: &GroupQuery, page: Page) -> QueryBuilder<Db> {
+    let mut q = QueryBuilder::<Db>::new(prefix);
+    q.push("SELECT data FROM principals WHERE kind = 'group'");
+    if let Some(name) = &query.display_name {
+        q.push(" AND display_name_lower = ")
+            .push_bind(name.to_lowercase());
     }
+    if let Some(prefix) = &query.display_name_prefix {
+        push_prefix(&mut q, prefix);
+    }
+    if let Some(ra) = query.is_assignable_to_role {
+        q.push(" AND is_role_assignable = ").push_bind(ra);
+    }
+    q.push(" ORDER BY display_name_lower, id");
+    push_page(&mut q, page);
+    q
+}
+
+/// `list_service_principals`' statement, after `prefix` (`EXPLAIN …` or nothing).
+fn service_principals_query(
+    prefix: &str,
+    query: &ServicePrincipalQuery,
+    page: Page,
+) -> QueryBuilder<Db> {
+    let mut q = QueryBuilder::<Db>::new(prefix);
+    q.push("SELECT data FROM principals WHERE kind = 'servicePrincipal'");
+    if let Some(name) = &query.display_name {
+        q.push(" AND display_name_lower = ")
+            .push_bind(name.to_lowercase());
+    }
+    if let Some(prefix) = &query.display_name_prefix {
+        push_prefix(&mut q, prefix);
+    }
+    q.push(" ORDER BY display_name_lower, id");
+    push_page(&mut q, page);
+    q
+}
+
+/// ` AND` `display_name_lower` starts with `prefix` (see `push_prefixes`).
+fn push_prefix(q: &mut QueryBuilder<Db>, prefix: &str) {
+    push_prefixes(q, "display_name_lower", prefix);
+}
+
+/// ` AND` `column` (of `principals`) starts with `prefix`, case-insensitively: a range of the
+/// column in byte order, `[prefix, the next string after every one starting with it)`, so an
+/// index on the column (in byte order: SQLite's, and PostgreSQL's `COLLATE "C"` ones of
+/// migration 0029) reads the matches only, not every name before them; substr then holds the
+/// match exact whatever the order, and avoids LIKE's wildcards in user input.
+fn push_prefixes(q: &mut QueryBuilder<Db>, column: &'static str, prefix: &str) {
+    q.push(" AND ");
+    push_prefix_range(q, column, &prefix.to_lowercase());
+}
+
+/// ` AND` the user's display name or UPN starts with `prefix` (see `push_prefixes`): an `OR`
+/// of the two ranges. No index gives the matches of either in name order, and a page of them
+/// is in name order: SQLite walks the users in name order up to the page (cheap when matches
+/// come early, as for the first letters one types; a name far down the order costs the walk
+/// there), PostgreSQL chooses between that and both ranges of 0029's indexes. Reading both
+/// ranges first, then sorting, cost every match instead (BENCHMARKS.md, "Names typed into the
+/// picker").
+fn push_name_or_upn_prefix(q: &mut QueryBuilder<Db>, prefix: &str) {
+    let lower = prefix.to_lowercase();
+    q.push(" AND (");
+    push_prefix_range(q, "display_name_lower", &lower);
+    q.push(" OR ");
+    push_prefix_range(q, "upn_lower", &lower);
     q.push(")");
+}
+
+const SQLITE: bool = matches!(<Db as sqlx::Database>::NAME.as_bytes(), b"SQLite");
+
+/// `column` starts with `lower` (see `push_prefixes`). The length is that of the lower-cased
+/// prefix (lower-casing can lengthen a string) and an INT4, because PostgreSQL has no
+/// substr(text, int, bigint).
+fn push_prefix_range(q: &mut QueryBuilder<Db>, column: &'static str, lower: &str) {
+    let len = i32::try_from(lower.chars().count()).unwrap_or(i32::MAX);
+    let bytes = if SQLITE { "" } else { " COLLATE \"C\"" };
+    q.push(format_args!("({column}{bytes} >= "))
+        .push_bind(lower.to_string());
+    if let Some(after) = eligo_core::text::after_prefix(lower) {
+        q.push(format_args!(" AND {column}{bytes} < "))
+            .push_bind(after);
+    }
+    q.push(format_args!(" AND substr({column}, 1, "))
+        .push_bind(len)
+        .push(") = ")
+        .push_bind(lower.to_string())
+        .push(")");
 }
 
 /// The kinds of `audit_names` rows: the initiator's names, the targets' names.
@@ -826,28 +921,7 @@ impl Tx for SqlTx {
     }
 
     async fn list_users(&mut self, query: &UserQuery, page: Page) -> Result<Vec<User>> {
-        let mut q = QueryBuilder::<Db>::new("SELECT data FROM principals WHERE kind = 'user'");
-        if let Some(upn) = &query.upn {
-            q.push(" AND upn_lower = ").push_bind(upn.to_lowercase());
-        }
-        if let Some(name) = &query.display_name {
-            q.push(" AND display_name_lower = ")
-                .push_bind(name.to_lowercase());
-        }
-        if let Some(prefix) = &query.display_name_prefix {
-            push_prefix(&mut q, prefix);
-        }
-        if let Some(prefix) = &query.upn_prefix {
-            push_prefixes(&mut q, &["upn_lower"], prefix);
-        }
-        if let Some(prefix) = &query.name_or_upn_prefix {
-            push_prefixes(&mut q, &["display_name_lower", "upn_lower"], prefix);
-        }
-        if let Some(mail) = &query.mail {
-            q.push(" AND mail_lower = ").push_bind(mail.to_lowercase());
-        }
-        q.push(" ORDER BY display_name_lower, id");
-        push_page(&mut q, page);
+        let mut q = users_query("", query, page);
         rows_to(q.build().fetch_all(self.conn().await?).await?)
     }
 
@@ -881,19 +955,7 @@ impl Tx for SqlTx {
     }
 
     async fn list_groups(&mut self, query: &GroupQuery, page: Page) -> Result<Vec<Group>> {
-        let mut q = QueryBuilder::<Db>::new("SELECT data FROM principals WHERE kind = 'group'");
-        if let Some(name) = &query.display_name {
-            q.push(" AND display_name_lower = ")
-                .push_bind(name.to_lowercase());
-        }
-        if let Some(prefix) = &query.display_name_prefix {
-            push_prefix(&mut q, prefix);
-        }
-        if let Some(ra) = query.is_assignable_to_role {
-            q.push(" AND is_role_assignable = ").push_bind(ra);
-        }
-        q.push(" ORDER BY display_name_lower, id");
-        push_page(&mut q, page);
+        let mut q = groups_query("", query, page);
         rows_to(q.build().fetch_all(self.conn().await?).await?)
     }
 
@@ -940,11 +1002,12 @@ impl Tx for SqlTx {
             .transpose()
     }
 
-    async fn list_service_principals(&mut self, page: Page) -> Result<Vec<ServicePrincipal>> {
-        let mut q = QueryBuilder::<Db>::new(
-            "SELECT data FROM principals WHERE kind = 'servicePrincipal' ORDER BY display_name_lower, id",
-        );
-        push_page(&mut q, page);
+    async fn list_service_principals(
+        &mut self,
+        query: &ServicePrincipalQuery,
+        page: Page,
+    ) -> Result<Vec<ServicePrincipal>> {
+        let mut q = service_principals_query("", query, page);
         rows_to(q.build().fetch_all(self.conn().await?).await?)
     }
 
@@ -1313,6 +1376,24 @@ impl Tx for SqlTx {
             },
             HotQuery::Requests(query) => {
                 requests_query(prefix, query, Page { top: 1, skip: 0 })
+                    .build()
+                    .fetch_all(self.conn().await?)
+                    .await?
+            }
+            HotQuery::Users(query) => {
+                users_query(prefix, query, Page { top: 1, skip: 0 })
+                    .build()
+                    .fetch_all(self.conn().await?)
+                    .await?
+            }
+            HotQuery::Groups(query) => {
+                groups_query(prefix, query, Page { top: 1, skip: 0 })
+                    .build()
+                    .fetch_all(self.conn().await?)
+                    .await?
+            }
+            HotQuery::ServicePrincipals(query) => {
+                service_principals_query(prefix, query, Page { top: 1, skip: 0 })
                     .build()
                     .fetch_all(self.conn().await?)
                     .await?

@@ -356,6 +356,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0028_one_index_by_holder.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            29,
+            "names in byte order".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0029_names_in_byte_order.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -233,7 +233,7 @@ impl ServicePrincipalReader<'_> {
             .store
             .read()
             .await?
-            .list_service_principals(page)
+            .list_service_principals(&Default::default(), page)
             .await?)
     }
 }

@@ -5,7 +5,7 @@
 
 use eligo_core::authz::actions;
 use eligo_core::directory::{Group, PrincipalKind, ServicePrincipal, User};
-use eligo_store::{GroupQuery, Page, Tx, UserQuery};
+use eligo_store::{GroupQuery, Page, ServicePrincipalQuery, Tx, UserQuery};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -182,13 +182,23 @@ pub async fn search(
         }
     }
     if kinds.service_principals {
-        all.extend(
-            tx.list_service_principals(Page::ALL)
-                .await?
-                .into_iter()
-                .filter(|s| s.display_name.to_lowercase().starts_with(&lower))
-                .map(service_principal),
-        );
+        for query in [
+            ServicePrincipalQuery {
+                display_name_prefix: Some(typed.to_string()),
+                ..Default::default()
+            },
+            ServicePrincipalQuery {
+                display_name: Some(typed.to_string()),
+                ..Default::default()
+            },
+        ] {
+            all.extend(
+                tx.list_service_principals(&query, page)
+                    .await?
+                    .into_iter()
+                    .map(service_principal),
+            );
+        }
     }
     all.sort_by(|a, b| {
         (a.display_name.to_lowercase(), a.id).cmp(&(b.display_name.to_lowercase(), b.id))
@@ -248,11 +258,14 @@ pub async fn named_exactly(
         out.extend(tx.list_groups(&query, few).await?.into_iter().map(group));
     }
     if kinds.service_principals {
+        let query = ServicePrincipalQuery {
+            display_name: Some(typed.to_string()),
+            ..Default::default()
+        };
         out.extend(
-            tx.list_service_principals(Page::ALL)
+            tx.list_service_principals(&query, few)
                 .await?
                 .into_iter()
-                .filter(|s| s.display_name.eq_ignore_ascii_case(typed))
                 .map(service_principal),
         );
     }

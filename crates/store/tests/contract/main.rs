@@ -68,6 +68,7 @@ mod feed;
 mod group_commit;
 mod history;
 mod index_load;
+mod name_prefixes;
 mod outbox;
 mod outbox_sets;
 mod pim_alerts;

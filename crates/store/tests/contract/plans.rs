@@ -7,7 +7,9 @@ use std::sync::Arc;
 use eligo_core::directory::Relation::{Member, Owner};
 use eligo_core::schedule::ScheduleKind::{Active, Eligible};
 use eligo_core::target::{GroupAccess, Target};
-use eligo_store::{HotQuery, ScheduleQuery, Store, Targets};
+use eligo_store::{
+    GroupQuery, HotQuery, ScheduleQuery, ServicePrincipalQuery, Store, Targets, UserQuery,
+};
 
 use crate::common::*;
 
@@ -167,6 +169,54 @@ async fn hot_reads_use_their_index(store: Arc<dyn Store>) {
             "one group's relations must be read through the primary key:\n{plan}"
         );
         assert!(!full_scan(&plan, "group_relations"), "{plan}");
+    }
+
+    // A name typed into a filter or the people picker: the names starting with it, a range of
+    // an index in byte order (PostgreSQL: 0029's `COLLATE "C"` one), not every name of the
+    // kind before them. (A user's name or UPN has no index giving its matches in name order:
+    // see `push_name_or_upn_prefix`.)
+    let typed = || Some("g1".to_string());
+    for (what, query, ranges) in [
+        (
+            "groups",
+            HotQuery::Groups(GroupQuery {
+                display_name_prefix: typed(),
+                ..Default::default()
+            }),
+            &[
+                "principals_kind_name (kind=? AND display_name_lower>? AND display_name_lower<?)",
+                "principals_kind_name_bytes",
+            ][..],
+        ),
+        (
+            "service principals",
+            HotQuery::ServicePrincipals(ServicePrincipalQuery {
+                display_name_prefix: typed(),
+                ..Default::default()
+            }),
+            &[
+                "principals_kind_name (kind=? AND display_name_lower>? AND display_name_lower<?)",
+                "principals_kind_name_bytes",
+            ][..],
+        ),
+        (
+            "users",
+            HotQuery::Users(UserQuery {
+                display_name_prefix: typed(),
+                ..Default::default()
+            }),
+            &[
+                "principals_kind_name (kind=? AND display_name_lower>? AND display_name_lower<?)",
+                "principals_kind_name_bytes",
+            ][..],
+        ),
+    ] {
+        let plan = tx.explain(&query).await.unwrap().join("\n");
+        assert!(
+            ranges.iter().any(|r| plan.contains(r)),
+            "{what} starting with a prefix must be a range of their index:\n{plan}"
+        );
+        assert!(!full_scan(&plan, "principals"), "{what}: {plan}");
     }
     drop(tx);
 

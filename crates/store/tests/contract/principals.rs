@@ -105,11 +105,13 @@ async fn groups_and_service_principals(store: Arc<dyn Store>) {
         None
     );
     assert_eq!(
-        tx.list_service_principals(Page::ALL).await.unwrap(),
+        tx.list_service_principals(&Default::default(), Page::ALL)
+            .await
+            .unwrap(),
         vec![robot.clone(), pipeline.clone()]
     );
     assert_eq!(
-        tx.list_service_principals(Page { top: 1, skip: 1 })
+        tx.list_service_principals(&Default::default(), Page { top: 1, skip: 1 })
             .await
             .unwrap(),
         vec![pipeline.clone()]

@@ -63,12 +63,20 @@ impl Signer {
                 let rng = ring::rand::SystemRandom::new();
                 let doc = Ed25519KeyPair::generate_pkcs8(&rng)
                     .map_err(|_| anyhow::anyhow!("generating the checkpoint key failed"))?;
-                write_private(&path, doc.as_ref())?;
-                tracing::warn!(
-                    key = %path.display(),
-                    "generated the audit checkpoint signing key; keep it (and the checkpoints file) where the database's administrators cannot write"
-                );
-                doc.as_ref().to_vec()
+                match crate::keys::create_private_file(&path, doc.as_ref()) {
+                    Ok(()) => {
+                        tracing::warn!(
+                            key = %path.display(),
+                            "generated the audit checkpoint signing key; keep it (and the checkpoints file) where the database's administrators cannot write"
+                        );
+                        doc.as_ref().to_vec()
+                    }
+                    // Servers started together on one directory: the first one's key, whole.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        std::fs::read(&path)?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             Err(e) => return Err(e.into()),
         };
@@ -154,23 +162,6 @@ pub async fn run_forever(app: std::sync::Arc<crate::app::App>, signer: std::sync
         }
         tokio::time::sleep(every).await;
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 /// Is the checkpoint's signature good for its own public key, and is that key `trusted`?
@@ -294,6 +285,21 @@ mod tests {
         let d = std::env::temp_dir().join(format!("eligo-cp-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    #[test]
+    fn servers_started_together_on_one_directory_share_one_key() {
+        let d = dir();
+        let keys: Vec<String> = std::thread::scope(|s| {
+            let opened: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| Signer::open(&d).expect("every server opens").public_key()))
+                .collect();
+            opened.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+        let left: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "only the key, no partial file: {left:?}");
+        assert_eq!(Signer::open(&d).unwrap().public_key(), keys[0]);
     }
 
     #[tokio::test]

@@ -164,6 +164,11 @@ impl From<StoreError> for Failure {
                 format!("another object with the same value for property {what} already exists"),
             )
             .with_detail("ObjectConflict", what),
+            // What the inputs' own checks let through and the database cannot hold.
+            other if other.is_unstorable_text() => Failure::bad_request(
+                "Request_BadRequest",
+                "a text value holds a character that cannot be stored or searched for (NUL)",
+            ),
             other if other.is_unreachable() => {
                 tracing::warn!(error = %other, "the database is unreachable");
                 Failure::unavailable("the database is unreachable; try again in a moment")

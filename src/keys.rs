@@ -186,9 +186,17 @@ fn warn_if_readable_by_others(path: &Path) {
 fn warn_if_readable_by_others(_: &Path) {}
 
 /// Writes a new key to `path` (mode 0600, never over an existing file) and says so loudly.
+/// Servers started together on one key file: the first to create it wins, and the others use
+/// its key (the file appears whole or not at all, see `create_private_file`).
 fn generate_key_file(path: &Path) -> anyhow::Result<MasterKey> {
     let (key, text) = MasterKey::generate();
-    write_new_key_file(path, &text)?;
+    if let Err(e) = write_new_key_file(path, &text) {
+        if path.exists() {
+            tracing::info!(file = %path.display(), "another process created the master key first; using it");
+            return read_key_file(path);
+        }
+        return Err(e);
+    }
     let note = format!(
         "Generated a new master key in {}. It seals the secrets stored in the database (TOTP \
          seeds, connector passwords, webhook secrets, signing keys): back it up apart from the \
@@ -215,6 +223,16 @@ pub fn write_new_key_file(path: &Path, text: &str) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the directory of {}", path.display()))?;
     }
+    create_private_file(path, format!("{text}\n").as_bytes())
+        .with_context(|| format!("creating the master key file {}", path.display()))
+}
+
+/// Creates `path` holding `bytes`, mode 0600, durably, and never over an existing file
+/// (`AlreadyExists` then). The bytes go to a file of their own first, linked to `path` once
+/// whole: a process that finds `path` reads all of it, never a half-written key.
+pub fn create_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
+    let part = path.with_file_name(format!(".{name}.{}.part", uuid::Uuid::new_v4().simple()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -222,11 +240,13 @@ pub fn write_new_key_file(path: &Path, text: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating the master key file {}", path.display()))?;
-    file.write_all(format!("{text}\n").as_bytes())?;
-    file.sync_all()?;
+    let written = options.open(&part).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&part, path));
+    let _ = std::fs::remove_file(&part);
+    linked?;
     sync_dir(path);
     Ok(())
 }
@@ -383,4 +403,36 @@ pub async fn open_store(
         tracing::info!(key, resealed, "stored secrets sealed under the master key");
     }
     Ok(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_started_together_on_one_key_file_use_one_key() {
+        let dir = std::env::temp_dir().join(format!("eligo-mk-{}", uuid::Uuid::new_v4().simple()));
+        let path = dir.join("master.key");
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let made: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        generate_key_file(&path)
+                            .expect("every server starts")
+                            .id()
+                            .to_string()
+                    })
+                })
+                .collect();
+            made.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        assert_eq!(read_key_file(&path).unwrap().id(), ids[0]);
+        let left = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(left, 1, "only the key, no partial file");
+        // A file that exists is never replaced.
+        assert!(write_new_key_file(&path, "anything").is_err());
+        assert_eq!(read_key_file(&path).unwrap().id(), ids[0]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -1450,6 +1450,41 @@ async fn filter_literals_of_the_wrong_type_are_refused() {
     f.run(&cases).await;
 }
 
+/// A NUL in a `$filter` string: no stored text holds one (the inputs refuse it, and
+/// PostgreSQL cannot store it, where it reached the database and failed as a 500); the filter
+/// is refused as a 400 on both backends, and the lists still answer after it.
+async fn a_nul_in_a_filter_literal_is_refused(t: TestApp) {
+    let audits = "/v1/auditLogs/directoryAudits";
+    for path in [
+        filter("/v1/users", "startswith(displayName,'a\u{0}b')"),
+        filter("/v1/users", "displayName eq 'a\u{0}'"),
+        filter("/v1/users", "startswith(userPrincipalName,'\u{0}')"),
+        filter("/v1/groups", "startswith(displayName,'\u{0}')"),
+        filter(audits, "activityDisplayName eq '\u{0}'"),
+    ] {
+        let (status, body) = t.get(&path, BOOTSTRAP).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(
+            body["error"]["code"], "Request_UnsupportedQuery",
+            "{path}: {body}"
+        );
+    }
+    let (status, body) = t.get("/v1/users", BOOTSTRAP).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_nul_in_a_filter_literal_is_refused_on_sqlite() {
+    a_nul_in_a_filter_literal_is_refused(TestApp::new().await).await;
+}
+
+#[tokio::test]
+async fn a_nul_in_a_filter_literal_is_refused_on_postgresql() {
+    if let Some(t) = TestApp::postgres().await {
+        a_nul_in_a_filter_literal_is_refused(t).await;
+    }
+}
+
 /// Two conditions on the same field joined by `and`: every one must hold, so the answer is a
 /// 400 or the rows that satisfy all of them (none, here). Eligo keeps one and drops the others.
 ///

@@ -80,6 +80,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database refused a text value it cannot hold (PostgreSQL: a NUL, SQLSTATE 22021 or
+    /// 22P05): the caller's input, not a fault of the store, and the statement did nothing.
+    pub fn is_unstorable_text(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("22021" | "22P05"))
+            }
+            _ => false,
+        }
+    }
+
     /// The database could not be reached (down, restarting, the pool exhausted or closed), as
     /// opposed to refusing or failing a statement: a condition to wait out, not a bug.
     pub fn is_unreachable(&self) -> bool {

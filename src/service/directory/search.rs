@@ -141,7 +141,8 @@ pub async fn search(
 ) -> UseCaseResult<Found> {
     let typed = typed.trim();
     let mut found = Found::default();
-    if typed.is_empty() || kinds.is_empty() {
+    // No name holds a NUL (the inputs refuse it; PostgreSQL cannot even compare one).
+    if typed.is_empty() || typed.contains('\0') || kinds.is_empty() {
         return Ok(found);
     }
     if let Ok(id) = Uuid::parse_str(typed) {
@@ -229,7 +230,7 @@ pub async fn named_exactly(
     kinds: Kinds,
 ) -> UseCaseResult<Vec<Candidate>> {
     let typed = typed.trim();
-    if typed.is_empty() {
+    if typed.is_empty() || typed.contains('\0') {
         return Ok(Vec::new());
     }
     if let Ok(id) = Uuid::parse_str(typed) {

@@ -180,3 +180,24 @@ contract!(
     a_prefix_finds_exactly_the_names_starting_with_it_sqlite,
     a_prefix_finds_exactly_the_names_starting_with_it_postgres,
 );
+
+/// A NUL searched for: SQLite compares it and finds nothing; PostgreSQL refuses the text, and
+/// says so (`is_unstorable_text`, answered as a 400 rather than a fault).
+async fn a_nul_is_found_nowhere_or_refused_as_input(store: Arc<dyn Store>) {
+    let mut tx = read(&store).await;
+    let query = UserQuery {
+        name_or_upn_prefix: Some("a\0".into()),
+        ..Default::default()
+    };
+    match (store.backend(), tx.list_users(&query, Page::ALL).await) {
+        ("sqlite", Ok(found)) => assert!(found.is_empty()),
+        ("sqlite", Err(e)) => panic!("SQLite compares a NUL: {e}"),
+        (_, Ok(found)) => panic!("PostgreSQL refuses a NUL, but answered {found:?}"),
+        (_, Err(e)) => assert!(e.is_unstorable_text(), "{e}"),
+    }
+}
+contract!(
+    a_nul_is_found_nowhere_or_refused_as_input =>
+    a_nul_is_found_nowhere_or_refused_as_input_sqlite,
+    a_nul_is_found_nowhere_or_refused_as_input_postgres,
+);

@@ -17,7 +17,7 @@ pub mod postgres;
 pub mod scim;
 pub mod slapd;
 
-pub use postgres::postgres_database;
+pub use postgres::{drop_postgres_database, postgres_database};
 
 /// A TCP port on 127.0.0.1 that was free when asked. Another process may take it before it is
 /// bound, so bind it soon, and retry with a new port if binding fails.

@@ -79,6 +79,86 @@ pub async fn postgres_database() -> Option<String> {
     Some(with_database(&admin, &name))
 }
 
+/// Drops a database [`postgres_database`] made, closing whatever connections are still open to
+/// it, so a test binary's hundreds of databases do not fill the disk before it exits (each holds
+/// several MiB of catalogs). The drop is queued to a janitor thread and done in the background:
+/// PostgreSQL checkpoints for every `DROP DATABASE`, which the test need not wait for.
+/// Best-effort: a database left behind goes with the cluster.
+pub fn drop_postgres_database(url: &str) {
+    let Some(Ok(Some(admin))) = SERVER.get() else {
+        return;
+    };
+    let Some(name) = database_of(url) else {
+        return;
+    };
+    static JANITOR: OnceLock<Mutex<std::sync::mpsc::Sender<String>>> = OnceLock::new();
+    let janitor = JANITOR.get_or_init(|| {
+        let (send, receive) = std::sync::mpsc::channel::<String>();
+        let admin = admin.clone();
+        std::thread::spawn(move || drop_databases(&admin, &receive));
+        Mutex::new(send)
+    });
+    let _ = janitor
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(name.to_string());
+}
+
+/// How many finished databases the janitor lets gather before it drops them. PostgreSQL
+/// checkpoints for every `DROP DATABASE`; dropped one by one, they slow the tests still running
+/// (a third more time for the store's contracts), while in batches the checkpoints after the
+/// first find little to write. Disk held meanwhile: about this many times 10 MiB. A smaller batch
+/// is dropped once no test has finished for [`DROP_IDLE`].
+const DROP_BATCH: usize = 24;
+const DROP_IDLE: Duration = Duration::from_secs(1);
+
+/// The janitor: drops the named databases a batch at a time, until the test process exits.
+fn drop_databases(admin: &str, names: &std::sync::mpsc::Receiver<String>) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    let mut batch = Vec::with_capacity(DROP_BATCH);
+    loop {
+        let idle = match names.recv_timeout(DROP_IDLE) {
+            Ok(name) => {
+                batch.push(name);
+                false
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => true,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        if batch.is_empty() || (batch.len() < DROP_BATCH && !idle) {
+            continue;
+        }
+        runtime.block_on(async {
+            let Ok(mut conn) = PgConnection::connect(admin).await else {
+                return;
+            };
+            for name in batch.drain(..) {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
+            }
+            let _ = conn.close().await;
+        });
+        batch.clear();
+    }
+}
+
+/// The database a test URL names, when it is one of ours (`t_` and hex digits only, so it is
+/// safe to splice into SQL).
+fn database_of(url: &str) -> Option<&str> {
+    let base = url.split_once('?').map_or(url, |(base, _)| base);
+    let name = base.rsplit_once('/')?.1;
+    let ours = name.strip_prefix("t_")?;
+    (!ours.is_empty() && ours.bytes().all(|b| b.is_ascii_hexdigit())).then_some(name)
+}
+
 /// No PostgreSQL: say so loudly (once), or panic under CI.
 fn skip() -> Option<String> {
     static WARNED: OnceLock<()> = OnceLock::new();
@@ -214,7 +294,8 @@ impl Cluster {
             let port = crate::free_port();
             let options = format!(
                 "-p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-                 -c full_page_writes=off -c max_connections=300 -k {}",
+                 -c full_page_writes=off -c max_connections=300 -c max_wal_size=64MB \
+                 -c min_wal_size=32MB -k {}",
                 dir.display()
             );
             let started = run(
@@ -391,6 +472,17 @@ mod tests {
             with_database("postgres://h/?host=/run/postgresql", "t_4"),
             "postgres://h/t_4?host=/run/postgresql"
         );
+    }
+
+    #[test]
+    fn only_a_test_database_is_named_for_dropping() {
+        assert_eq!(
+            database_of("postgres://h:5432/t_0a1b?sslmode=disable"),
+            Some("t_0a1b")
+        );
+        assert_eq!(database_of("postgres://h:5432/postgres"), None);
+        assert_eq!(database_of("postgres://h:5432/t_"), None);
+        assert_eq!(database_of("postgres://h:5432/t_1;DROP"), None);
     }
 
     #[test]

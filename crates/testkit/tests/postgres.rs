@@ -108,3 +108,41 @@ fn free_port_can_be_bound() {
     assert_ne!(port, 0);
     std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the free port");
 }
+
+#[tokio::test]
+async fn a_dropped_database_is_gone_even_with_a_connection_open() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return; // skipped loudly by the testkit (never under CI)
+    };
+    let name = url.rsplit('/').next().expect("a database name").to_string();
+    let mut open = connect(&url).await;
+    sqlx::query("CREATE TABLE widgets (id BIGINT PRIMARY KEY)")
+        .execute(&mut open)
+        .await
+        .expect("create table");
+
+    eligo_testkit::drop_postgres_database(&url);
+
+    // The drop is done in the background: wait for it, for a while.
+    let other = eligo_testkit::postgres_database()
+        .await
+        .expect("another database");
+    let mut conn = connect(&other).await;
+    let mut left = 1;
+    for _ in 0..300 {
+        left = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_database WHERE datname = $1")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await
+            .expect("query pg_database");
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "{name} was not dropped within 30 s");
+    assert!(
+        sqlx::query("SELECT 1").execute(&mut open).await.is_err(),
+        "the connection to the dropped database still answers"
+    );
+}

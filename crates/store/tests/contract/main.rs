@@ -28,6 +28,7 @@ macro_rules! contract {
             let store = $crate::common::open(&url, "postgres").await;
             $body(store.clone()).await;
             store.close().await;
+            eligo_testkit::drop_postgres_database(&url);
         }
     };
 }
@@ -49,7 +50,8 @@ macro_rules! contract_url {
             let Some(url) = eligo_testkit::postgres_database().await else {
                 return;
             };
-            $body(url).await;
+            $body(url.clone()).await;
+            eligo_testkit::drop_postgres_database(&url);
         }
     };
 }

@@ -529,24 +529,17 @@ async fn commit_batch(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) -> 
     else {
         return Ok(());
     };
-    if let Err(e) = super::shared::finish_audit(&mut tx, &audit).await {
-        fail_members(done, &e);
-        return Err(e);
-    }
     // One number for the batch: the other servers apply it as one transaction, which it is.
     let changes: Vec<Change> = done
         .iter_mut()
         .flat_map(|d| std::mem::take(&mut d.changes))
         .collect();
-    let seq = match changes.is_empty() {
-        true => None,
-        false => match super::log_changes(&mut tx, &changes).await {
-            Ok(seq) => seq,
-            Err(e) => {
-                fail_members(done, &e);
-                return Err(e);
-            }
-        },
+    let seq = match super::shared::finish_batch(&mut tx, &audit, &changes).await {
+        Ok(seq) => seq,
+        Err(e) => {
+            fail_members(done, &e);
+            return Err(e);
+        }
     };
     let journal = &shared.journal;
     let listener = journal.listener().filter(|_| !changes.is_empty());

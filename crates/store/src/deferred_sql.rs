@@ -93,6 +93,14 @@ impl Deferred {
         Some(query)
     }
 
+    /// The name of the last statement queued, for a later one to read what it returns
+    /// (PostgreSQL's `WITH` clauses `w0`, `w1`...; the caller makes sure both go in the same
+    /// round trip). Used by PostgreSQL's change log only; this file is built for both.
+    #[allow(dead_code)]
+    pub fn last_clause(&self) -> String {
+        format!("w{}", self.statements.saturating_sub(1))
+    }
+
     /// Empties the queue's bookkeeping once its statement is taken to be sent.
     fn sent(&mut self) -> (Vec<(&'static str, &'static str)>, bool) {
         self.statements = 0;

@@ -506,26 +506,53 @@ impl Store for PostgresStore {
 }
 
 /// Numbers a write transaction's changes and writes them to the change log, with a
-/// notification delivered at COMMIT (see `feed`). Runs under the head lock, so the numbers
-/// follow commit order without gaps; a rollback takes the number back.
-pub(crate) async fn log_changes(
-    tx: &mut <Db as sqlx::Database>::Connection,
+/// notification delivered at COMMIT (see `feed`); runs under the head lock, so the numbers
+/// follow commit order without gaps, and a rollback takes the number back. Queued as the last
+/// clauses of the queue's statement with the head row's new value (`head`, when the chain
+/// moved): one `UPDATE` of that row does both (a statement may not change a row twice), and the
+/// statement returns the number. So the audit's rows, the head and the change log go in one
+/// round trip before the COMMIT. Ok(false), nothing queued, when there are no changes: the
+/// caller queues the head alone.
+pub(crate) async fn queue_changes(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    deferred: &mut deferred::Deferred,
+    head: Option<&(i64, String)>,
     changes: &[Change],
-) -> Result<Option<u64>> {
+) -> Result<bool> {
+    if changes.is_empty() {
+        return Ok(false);
+    }
     let body = serde_json::to_string(changes).expect("changes always serialize");
-    // Numbered, logged and announced in one round trip (the notification leaves at COMMIT;
-    // `pg_notify` returns void, cast to the empty text the filter keeps).
-    let seq: i64 = sqlx::query_scalar(
-        "WITH next AS (UPDATE audit_head SET change_seq = change_seq + 1 WHERE id = 1 \
-         RETURNING change_seq), \
-         logged AS (INSERT INTO change_log (seq, body, created_at) \
-         SELECT change_seq, $1, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT \
-         FROM next RETURNING seq) \
-         SELECT seq FROM logged WHERE pg_notify($2, seq::text)::text = ''",
-    )
-    .bind(body)
-    .bind(CHANNEL)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(Some(seq as u64))
+    // Room for all three clauses (2 + 1 + 1 parameters), so none is sent apart from the
+    // clause it reads.
+    let numbered = deferred.statement(conn, 4, None).await?;
+    numbered.push("UPDATE audit_head SET change_seq = change_seq + 1");
+    if let Some((sequence, hash)) = head {
+        numbered
+            .push(", sequence = ")
+            .push_bind(*sequence)
+            .push(", hash = ")
+            .push_bind(hash.clone());
+    }
+    numbered.push(" WHERE id = 1 RETURNING change_seq");
+    let next = deferred.last_clause();
+    deferred
+        .statement(conn, 0, None)
+        .await?
+        .push("INSERT INTO change_log (seq, body, created_at) SELECT change_seq, ")
+        .push_bind(body)
+        .push(format_args!(
+            ", (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT FROM {next} RETURNING seq"
+        ));
+    let logged = deferred.last_clause();
+    let Some(query) = deferred.close_with_question(0, &[]) else {
+        return Err(StoreError::Corrupt(
+            "the change log's clauses were not the last of their statement".into(),
+        ));
+    };
+    query
+        .push(format_args!("SELECT seq FROM {logged} WHERE pg_notify("))
+        .push_bind(CHANNEL)
+        .push(", seq::text)::text = ''");
+    Ok(true)
 }

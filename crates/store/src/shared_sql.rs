@@ -510,20 +510,41 @@ async fn queue_audit_head(
     Ok(())
 }
 
-/// A group-commit batch's audit, just before its COMMIT: the entries not inserted yet, and
-/// the head after them, in one round trip.
-pub(super) async fn finish_audit(
+/// A group-commit batch's last writes, just before its COMMIT: the audit entries not inserted
+/// yet, the head after them and the change log's entry for `changes`, in one round trip.
+/// Returns the changes' number (PostgreSQL; None on SQLite, or without changes).
+pub(super) async fn finish_batch(
     tx: &mut sqlx::Transaction<'static, Db>,
     audit: &super::batch::BatchAudit,
-) -> Result<()> {
+    changes: &[crate::changes::Change],
+) -> Result<Option<u64>> {
     let mut deferred = super::deferred::Deferred::default();
     queue_audit(&mut *tx, &mut deferred, &audit.entries[audit.inserted..]).await?;
-    if audit.head_moved
-        && let Some(head) = &audit.head
-    {
-        queue_audit_head(&mut *tx, &mut deferred, head).await?;
+    let head = audit.head.as_ref().filter(|_| audit.head_moved);
+    send_last_writes(&mut *tx, &mut deferred, head, changes).await
+}
+
+/// Queues the head's new value and the change log's entry (`queue_changes`), then sends the
+/// queue with them. Returns the changes' number where there is a change log.
+async fn send_last_writes(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    deferred: &mut super::deferred::Deferred,
+    head: Option<&(i64, String)>,
+    changes: &[crate::changes::Change],
+) -> Result<Option<u64>> {
+    if super::queue_changes(&mut *conn, deferred, head, changes).await? {
+        let rows = deferred.send_fetching(conn).await?;
+        let seq: i64 = rows
+            .first()
+            .ok_or_else(|| StoreError::Corrupt("the change log gave no number".into()))?
+            .try_get(0)?;
+        return Ok(Some(seq as u64));
     }
-    deferred.send(&mut *tx).await
+    if let Some(head) = head {
+        queue_audit_head(&mut *conn, deferred, head).await?;
+    }
+    deferred.send(conn).await?;
+    Ok(None)
 }
 
 const AUDIT_ACTOR: &str = "actor";
@@ -1856,14 +1877,17 @@ impl Tx for SqlTx {
             hook.before_commit(&mut *self, &changes).await?;
         }
         // A batch member's entries and head go to the batch, inserted once before its COMMIT.
+        // A transaction of its own sends them now, with its change log's entry.
+        let mut own_seq = None;
         if let Conn::Own(_) = &self.tx {
             let pending = std::mem::take(&mut self.pending_audit);
             queue_audit(&mut self.tx, &mut self.deferred, &pending).await?;
-            if self.head_moved
-                && let Some(head) = &self.head
-            {
-                queue_audit_head(&mut self.tx, &mut self.deferred, head).await?;
-            }
+            let head = self.head.as_ref().filter(|_| self.head_moved);
+            let changes: &[crate::changes::Change] = match &self.journal {
+                Some(_) => &self.changes,
+                None => &[],
+            };
+            own_seq = send_last_writes(&mut self.tx, &mut self.deferred, head, changes).await?;
         }
         // A member likely to hand the batch over reads what the next writer will read first
         // with its last writes, in one round trip (see `batch`). On SQLite it also sets the
@@ -1933,13 +1957,7 @@ impl Tx for SqlTx {
                 member.commit(changes, narrows, audit).await?
             }
             (Conn::Own(tx), None) => tx.commit().await?,
-            (Conn::Own(mut tx), Some(journal)) => {
-                let seq = match changes.is_empty() {
-                    true => None,
-                    false => super::log_changes(&mut tx, &changes).await?,
-                };
-                journal.commit(changes, seq, tx.commit()).await?
-            }
+            (Conn::Own(tx), Some(journal)) => journal.commit(changes, own_seq, tx.commit()).await?,
         }
         Ok(())
     }

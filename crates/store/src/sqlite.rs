@@ -559,12 +559,15 @@ impl Store for SqliteStore {
     }
 }
 
-/// No change log on SQLite: the one writing process reports its commits directly.
-pub(crate) async fn log_changes(
-    _tx: &mut <Db as sqlx::Database>::Connection,
+/// No change log on SQLite: the one writing process reports its commits directly. Nothing
+/// queued; the caller queues the head.
+pub(crate) async fn queue_changes(
+    _conn: &mut <Db as sqlx::Database>::Connection,
+    _deferred: &mut deferred::Deferred,
+    _head: Option<&(i64, String)>,
     _changes: &[crate::changes::Change],
-) -> Result<Option<u64>> {
-    Ok(None)
+) -> Result<bool> {
+    Ok(false)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use eligo_core::audit::Category;
 use eligo_core::directory::Relation;
 use eligo_store::{Change, Store};
 
@@ -54,7 +55,81 @@ fn member(group: u128, member: u128, added: bool) -> Change {
     }
 }
 
+/// A batch made on purpose: `first` (holding the writer) is committed once a writer adding user
+/// 10 to each of `groups` waits behind it, each with an audit entry when `audited`; the one for
+/// `refused` is dropped after its writes (undone alone). Asserts each writer's outcome.
+async fn batch_behind(
+    store: &Arc<dyn Store>,
+    first: Box<dyn eligo_store::Tx>,
+    groups: std::ops::RangeInclusive<u128>,
+    refused: u128,
+    audited: bool,
+) {
+    let mut queued = Vec::new();
+    for (n, g) in groups.clone().enumerate() {
+        let writer = store.clone();
+        queued.push(tokio::spawn(async move {
+            let mut tx = writer.write().await.unwrap();
+            tx.add_relation(id(g), id(10), Relation::Member, 1)
+                .await
+                .unwrap();
+            if audited {
+                let activity = "Add member to group";
+                tx.append_audit(event(1_000 + g as i64, Category::GroupManagement, activity))
+                    .await
+                    .unwrap();
+            }
+            if g == refused {
+                return false;
+            }
+            tx.commit().await.is_ok()
+        }));
+        until_waiting(store, n as u64 + 1).await;
+    }
+    commit(first).await;
+    for (g, handle) in groups.zip(queued) {
+        assert_eq!(
+            within("writer", handle).await.unwrap(),
+            g != refused,
+            "writer {g}"
+        );
+    }
+}
+
 const WAIT: Duration = Duration::from_secs(10);
+
+/// Two stores on the database at `url`, which holds user 10 and `groups`.
+async fn two_servers_with_user_10_and_groups(
+    url: &str,
+    groups: std::ops::RangeInclusive<u128>,
+) -> (Arc<dyn Store>, Arc<dyn Store>) {
+    let a = open(url, "postgres").await;
+    let b = open(url, "postgres").await;
+    let mut tx = write(&a).await;
+    tx.insert_user(&user(10, "a@x", "A")).await.unwrap();
+    for g in groups {
+        tx.insert_group(&group(g, &format!("G{g}"), false))
+            .await
+            .unwrap();
+    }
+    commit(tx).await;
+    (a, b)
+}
+
+/// `b` catches up to `head`, its listener having received user 10 added to `groups`, in order.
+async fn b_sees(b: &Arc<dyn Store>, head: u64, seen: &Seen, groups: [u128; 3]) {
+    assert!(b.caught_up(head, WAIT).await);
+    within("B's listener has the changes", async {
+        while seen.lock().unwrap().len() < groups.len() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        groups.map(|g| member(g, 10, true)).to_vec()
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_see_every_commit_in_one_order() {
@@ -138,16 +213,7 @@ async fn a_batch_reaches_the_other_server_as_one_entry_in_its_members_order() {
     let Some(url) = eligo_testkit::postgres_database().await else {
         return;
     };
-    let a = open(&url, "postgres").await;
-    let b = open(&url, "postgres").await;
-    let mut tx = write(&a).await;
-    tx.insert_user(&user(10, "a@x", "A")).await.unwrap();
-    for g in 20..=23 {
-        tx.insert_group(&group(g, &format!("G{g}"), false))
-            .await
-            .unwrap();
-    }
-    commit(tx).await;
+    let (a, b) = two_servers_with_user_10_and_groups(&url, 20..=23).await;
     let start = head(&a).await;
     let seen_b = follow(&b, start).await;
 
@@ -156,46 +222,74 @@ async fn a_batch_reaches_the_other_server_as_one_entry_in_its_members_order() {
         .add_relation(id(20), id(10), Relation::Member, 1)
         .await
         .unwrap();
-    let mut queued = Vec::new();
-    for g in 21..=23u128 {
-        let store = a.clone();
-        queued.push(tokio::spawn(async move {
-            let mut tx = store.write().await.unwrap();
-            tx.add_relation(id(g), id(10), Relation::Member, 1)
-                .await
-                .unwrap();
-            if g == 22 {
-                return false; // refused after its write: undone alone
-            }
-            tx.commit().await.is_ok()
-        }));
-        until_waiting(&a, (g - 20) as u64).await;
-    }
-    commit(first).await;
-    for (g, handle) in (21..=23u128).zip(queued) {
-        assert_eq!(
-            within("writer", handle).await.unwrap(),
-            g != 22,
-            "writer {g}"
-        );
-    }
+    batch_behind(&a, first, 21..=23, 22, false).await;
     let h = head(&a).await;
     assert_eq!(h, start + 1, "one number for the batch");
-    assert!(b.caught_up(h, WAIT).await);
-    within("B's listener has the batch", async {
-        while seen_b.lock().unwrap().len() < 3 {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
+    b_sees(&b, h, &seen_b, [20, 21, 23]).await;
+    for s in [a, b] {
+        s.close().await;
+    }
+}
+
+/// An audited write's change is numbered in the statement that writes its audit rows and the
+/// chain's head (one `UPDATE` of the head row does both): alone and in a batch, the chain and
+/// the log move together, and a member undone takes neither its entry nor its change along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn audited_changes_are_numbered_with_the_chain_alone_and_in_a_batch() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return;
+    };
+    let (a, b) = two_servers_with_user_10_and_groups(&url, 30..=33).await;
+    let start = head(&a).await;
+    let entries_before = chain_verdict(&mut *read(&a).await).await.entries;
+    let seen_b = follow(&b, start).await;
+
+    // Alone.
+    let mut alone = write(&a).await;
+    alone
+        .add_relation(id(30), id(10), Relation::Member, 1)
+        .await
+        .unwrap();
+    alone
+        .append_audit(event(
+            1_000,
+            Category::GroupManagement,
+            "Add member to group",
+        ))
+        .await
+        .unwrap();
+    commit(alone).await;
+    assert_eq!(head(&a).await, start + 1);
+
+    // A batch: the first member, then three queued, the second of which is undone.
+    let mut first = write(&a).await;
+    first
+        .add_relation(id(31), id(10), Relation::Member, 1)
+        .await
+        .unwrap();
+    first
+        .append_audit(event(
+            1_001,
+            Category::GroupManagement,
+            "Add member to group",
+        ))
+        .await
+        .unwrap();
+    batch_behind(&a, first, 32..=33, 32, true).await;
+    let h = head(&a).await;
     assert_eq!(
-        *seen_b.lock().unwrap(),
-        vec![
-            member(20, 10, true),
-            member(21, 10, true),
-            member(23, 10, true)
-        ]
+        h,
+        start + 2,
+        "one number for the write alone, one for the batch"
     );
+    let verdict = chain_verdict(&mut *read(&a).await).await;
+    assert!(verdict.valid, "{verdict:?}");
+    assert_eq!(
+        verdict.entries,
+        entries_before + 3,
+        "the undone member's entry is not in the chain"
+    );
+    b_sees(&b, h, &seen_b, [30, 31, 33]).await;
     for s in [a, b] {
         s.close().await;
     }

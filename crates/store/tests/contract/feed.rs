@@ -116,18 +116,29 @@ async fn two_servers_with_user_10_and_groups(
     (a, b)
 }
 
-/// `b` catches up to `head`, its listener having received user 10 added to `groups`, in order.
-async fn b_sees(b: &Arc<dyn Store>, head: u64, seen: &Seen, groups: [u128; 3]) {
+/// `b` catches up to `head`, its listener having received user 10 added to `groups` in the
+/// order `a`'s own listener did: the order of the batch's members, which is the order in which
+/// they took the writer (a queued writer is counted as waiting a moment before it queues, so
+/// two writers spawned one after the other may take it in either order).
+async fn b_sees(b: &Arc<dyn Store>, head: u64, seen: &Seen, seen_a: &Seen, groups: [u128; 3]) {
     assert!(b.caught_up(head, WAIT).await);
-    within("B's listener has the changes", async {
-        while seen.lock().unwrap().len() < groups.len() {
+    within("both listeners have the changes", async {
+        while seen.lock().unwrap().len() < groups.len()
+            || seen_a.lock().unwrap().len() < groups.len()
+        {
             tokio::task::yield_now().await;
         }
     })
     .await;
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(
-        *seen.lock().unwrap(),
-        groups.map(|g| member(g, 10, true)).to_vec()
+        sorted(seen.iter().map(|c| format!("{c:?}"))),
+        sorted(groups.map(|g| format!("{:?}", member(g, 10, true))))
+    );
+    assert_eq!(
+        seen,
+        *seen_a.lock().unwrap(),
+        "B applies A's commits in A's order"
     );
 }
 
@@ -216,6 +227,7 @@ async fn a_batch_reaches_the_other_server_as_one_entry_in_its_members_order() {
     let (a, b) = two_servers_with_user_10_and_groups(&url, 20..=23).await;
     let start = head(&a).await;
     let seen_b = follow(&b, start).await;
+    let seen_a = follow(&a, start).await;
 
     let mut first = write(&a).await;
     first
@@ -225,7 +237,7 @@ async fn a_batch_reaches_the_other_server_as_one_entry_in_its_members_order() {
     batch_behind(&a, first, 21..=23, 22, false).await;
     let h = head(&a).await;
     assert_eq!(h, start + 1, "one number for the batch");
-    b_sees(&b, h, &seen_b, [20, 21, 23]).await;
+    b_sees(&b, h, &seen_b, &seen_a, [20, 21, 23]).await;
     for s in [a, b] {
         s.close().await;
     }
@@ -243,6 +255,7 @@ async fn audited_changes_are_numbered_with_the_chain_alone_and_in_a_batch() {
     let start = head(&a).await;
     let entries_before = chain_verdict(&mut *read(&a).await).await.entries;
     let seen_b = follow(&b, start).await;
+    let seen_a = follow(&a, start).await;
 
     // Alone.
     let mut alone = write(&a).await;
@@ -289,7 +302,7 @@ async fn audited_changes_are_numbered_with_the_chain_alone_and_in_a_batch() {
         entries_before + 3,
         "the undone member's entry is not in the chain"
     );
-    b_sees(&b, h, &seen_b, [30, 31, 33]).await;
+    b_sees(&b, h, &seen_b, &seen_a, [30, 31, 33]).await;
     for s in [a, b] {
         s.close().await;
     }

@@ -75,8 +75,12 @@ pub(crate) struct Batcher {
 
 struct Shared {
     journal: Arc<Journal>,
-    /// Writers blocked on the slot (each counted by a `Waiting`).
+    /// Writers blocked on the slot (each counted by a `Waiting`), counted as soon as they ask
+    /// for it: a member deciding whether to hand the batch over must see them.
     waiting: AtomicUsize,
+    /// Of those, the ones already in the slot's queue (tokio's mutex serves its queue in order):
+    /// what `GroupCommits::waiting` reports, so a caller that sees n waiting knows their order.
+    queued: AtomicUsize,
     max_members: AtomicUsize,
     commits: AtomicU64,
     members: AtomicU64,
@@ -219,6 +223,28 @@ impl Drop for Waiting {
     }
 }
 
+/// The slot, counting the writer in `Shared::queued` from the moment it has its place in the
+/// slot's queue (the first poll that finds the slot taken) until it holds the slot or gives up.
+async fn queue_for(slot: Arc<Mutex<Slot>>, shared: &Arc<Shared>) -> OwnedMutexGuard<Slot> {
+    struct Queued<'a>(&'a AtomicUsize);
+    impl Drop for Queued<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+    let mut lock = std::pin::pin!(slot.lock_owned());
+    let mut queued = None;
+    std::future::poll_fn(|cx| {
+        let polled = lock.as_mut().poll(cx);
+        if polled.is_pending() && queued.is_none() {
+            shared.queued.fetch_add(1, Ordering::AcqRel);
+            queued = Some(Queued(&shared.queued));
+        }
+        polled
+    })
+    .await
+}
+
 /// Commits the open batch unless another writer is waiting to continue it.
 async fn close_if_idle(slot: Arc<Mutex<Slot>>, shared: Arc<Shared>) {
     let guard = slot.lock_owned().await;
@@ -234,6 +260,7 @@ impl Batcher {
             shared: Arc::new(Shared {
                 journal,
                 waiting: AtomicUsize::new(0),
+                queued: AtomicUsize::new(0),
                 max_members: AtomicUsize::new(MAX_MEMBERS),
                 commits: AtomicU64::new(0),
                 members: AtomicU64::new(0),
@@ -266,7 +293,7 @@ impl Batcher {
             acquired: false,
             ticket,
         };
-        let guard = self.slot.clone().lock_owned().await;
+        let guard = queue_for(self.slot.clone(), &self.shared).await;
         waiting.acquired = true;
         drop(waiting);
         // From here a dropped future leaves a member, whose drop rolls back what it began.
@@ -313,7 +340,7 @@ impl Batcher {
         crate::GroupCommits {
             commits: self.shared.commits.load(Ordering::Relaxed),
             members: self.shared.members.load(Ordering::Relaxed),
-            waiting: self.shared.waiting.load(Ordering::Relaxed) as u64,
+            waiting: self.shared.queued.load(Ordering::Relaxed) as u64,
             answered_ahead: self.shared.answered_ahead.load(Ordering::Relaxed),
         }
     }

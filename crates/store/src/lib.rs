@@ -119,7 +119,8 @@ impl StoreError {
 }
 
 /// What group commit did since the store opened: database transactions committed, the write
-/// transactions (members) in them, writers waiting for their turn now, and the writers whose
+/// transactions (members) in them, writers waiting in the writer's queue now (in the order
+/// they will be served), and the writers whose
 /// first reads (`Store::write_reading_ahead`) the member before them answered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupCommits {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connectors;
+pub mod edge;
 pub mod error;
 pub mod export;
 pub mod failure;

@@ -137,12 +137,9 @@ async fn check_one(
     State(app): State<AppState>,
     caller: Caller,
     Query(pairs): Query<odata::RawQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<check::Answer>> {
     let q = question(from_query(pairs)?)?;
-    let answer = check::check(&app, &caller, &q)?;
-    Ok(Json(
-        serde_json::to_value(answer).expect("answers serialize"),
-    ))
+    Ok(Json(check::check(&app, &caller, &q)?))
 }
 
 #[utoipa::path(get, path = "/v1/roleManagement/directory/roleDefinitions/{id}/exposure", tag = "access",

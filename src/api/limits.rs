@@ -9,13 +9,12 @@
 //! without a length (chunked) is cut at the limit while it is read, and the handler's extractor
 //! answers the same 413.
 
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::body::{Body, HttpBody};
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
+use crate::config::Config;
 use crate::error::ApiError;
 
 /// Which limit a path gets.
@@ -58,47 +57,76 @@ pub fn class_of(path: &str) -> BodyClass {
     }
 }
 
-/// The limit of `path` under `app`'s configuration.
-pub fn limit_for(app: &crate::app::App, path: &str) -> usize {
-    match class_of(path) {
-        BodyClass::Auth => app.config.max_auth_body_bytes,
-        BodyClass::Admin => app.config.max_admin_body_bytes,
-        BodyClass::Default => app.config.max_body_bytes,
+/// The three limits of a configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    pub auth: usize,
+    pub admin: usize,
+    pub default: usize,
+}
+
+impl BodyLimits {
+    pub fn of(config: &Config) -> Self {
+        Self {
+            auth: config.max_auth_body_bytes,
+            admin: config.max_admin_body_bytes,
+            default: config.max_body_bytes,
+        }
+    }
+
+    /// The limit of `path`.
+    pub fn for_path(&self, path: &str) -> usize {
+        match class_of(path) {
+            BodyClass::Auth => self.auth,
+            BodyClass::Admin => self.admin,
+            BodyClass::Default => self.default,
+        }
+    }
+
+    /// The largest limit of any route (the router's own backstop).
+    pub fn largest(&self) -> usize {
+        self.auth.max(self.admin).max(self.default)
+    }
+
+    /// Refuses a body announced larger than its route's limit (413, before anything else
+    /// runs), and caps one that may still come (chunked, or announced within the limit) so
+    /// it is cut at the limit while it is read. A request with nothing to read passes as is.
+    pub fn cap(&self, req: Request) -> Result<Request, TooLarge> {
+        let limit = self.for_path(req.uri().path());
+        let announced = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if announced.is_some_and(|n| n > limit as u64) {
+            metrics::counter!("eligo_request_bodies_refused_total").increment(1);
+            return Err(TooLarge(limit));
+        }
+        if req.body().is_end_stream() {
+            return Ok(req);
+        }
+        let (parts, body) = req.into_parts();
+        let capped = Body::new(http_body_util::Limited::new(body, limit));
+        Ok(Request::from_parts(parts, capped))
     }
 }
 
-/// The largest limit of any route (the router's own backstop).
-pub fn largest(app: &crate::app::App) -> usize {
-    app.config
-        .max_body_bytes
-        .max(app.config.max_auth_body_bytes)
-        .max(app.config.max_admin_body_bytes)
-}
+/// A body announced larger than the limit it holds: 413 `PayloadTooLarge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge(pub usize);
 
-fn too_large(limit: usize) -> Response {
-    ApiError::of_status(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "PayloadTooLarge",
-        format!("the request body is too large (this endpoint reads at most {limit} bytes)"),
-    )
-    .into_response()
-}
-
-/// The middleware: refuses an announced oversize body at once, and caps the rest.
-pub async fn limit_bodies(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = limit_for(&app, req.uri().path());
-    let announced = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > limit as u64) {
-        metrics::counter!("eligo_request_bodies_refused_total").increment(1);
-        return too_large(limit);
+impl IntoResponse for TooLarge {
+    fn into_response(self) -> Response {
+        ApiError::of_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PayloadTooLarge",
+            format!(
+                "the request body is too large (this endpoint reads at most {} bytes)",
+                self.0
+            ),
+        )
+        .into_response()
     }
-    let (parts, body) = req.into_parts();
-    let capped = Body::new(http_body_util::Limited::new(body, limit));
-    next.run(Request::from_parts(parts, capped)).await
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! `POST /v1/access/check` (up to 1,000 questions in the body, answered in order).
 
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use eligo_core::scope;
 use eligo_core::target::GroupAccess;
 use serde::Deserialize;
@@ -136,7 +136,7 @@ fn from_query(pairs: odata::RawQuery) -> ApiResult<QuestionBody> {
 async fn check_one(
     State(app): State<AppState>,
     caller: Caller,
-    Query(pairs): Query<odata::RawQuery>,
+    odata::Pairs(pairs): odata::Pairs,
 ) -> ApiResult<Json<check::Answer>> {
     let q = question(from_query(pairs)?)?;
     Ok(Json(check::check(&app, &caller, &q)?))

@@ -2,7 +2,7 @@
 //! downstream connector that keeps failing), newest first; resolve one with PATCH.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::Uri;
 use eligo_store::AlertRow;
 use serde::Deserialize;
@@ -49,7 +49,7 @@ async fn list(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let alerts = alerts::reader(&app, &caller)?;
     let opts = odata::parse_list_options(&q, &[("status", EQ)])?;

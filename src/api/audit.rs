@@ -2,7 +2,7 @@
 //! There is deliberately no endpoint that changes or deletes an entry.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::Uri;
 use eligo_core::audit::Category;
 use eligo_core::filter::Op;
@@ -90,7 +90,7 @@ async fn list(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let trail = audit::reader(&app, &caller)?;
     let opts = odata::parse_list_options(

@@ -2,7 +2,7 @@
 //! `/v1/groups/{id}/provisioning` (which downstream group mirrors an Eligo group).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -134,7 +134,7 @@ async fn import(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "connector")?;
     let mut full = false;

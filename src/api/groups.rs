@@ -2,7 +2,7 @@
 //! spelling), and transitive members.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use eligo_core::directory::Relation;
 use serde::Deserialize;
@@ -153,7 +153,7 @@ async fn list_groups(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let groups = directory::group_reader(&app, &caller)?;
     let opts = odata::parse_list_options(

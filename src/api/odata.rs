@@ -47,6 +47,27 @@ pub const RANGE: &[Op] = &[Op::Eq, Op::Ge, Op::Gt, Op::Le, Op::Lt];
 /// Query options as sent, in order; a repeated `$` option is refused rather than guessed at.
 pub type RawQuery = Vec<(String, String)>;
 
+/// The extractor of a `RawQuery`: the query string's pairs in order, percent-decoded (`+` a
+/// space), exactly as `Query<Vec<(String, String)>>` gives them, without going through serde
+/// on every request. It never refuses: every query string is some list of pairs.
+pub struct Pairs(pub RawQuery);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Pairs {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let pairs = parts.uri.query().map_or_else(Vec::new, |query| {
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect()
+        });
+        Ok(Pairs(pairs))
+    }
+}
+
 pub fn parse_list_options(query: &RawQuery, allowed: Allowed) -> ApiResult<ListOptions> {
     let mut opts = ListOptions::default();
     let mut seen = BTreeSet::new();
@@ -257,6 +278,25 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         parse_list_options(&q, &[("displayName", EQ_PREFIX), ("at", RANGE)])
+    }
+
+    #[tokio::test]
+    async fn pairs_are_what_the_serde_query_gives() {
+        use axum::extract::{FromRequestParts, Query};
+        for uri in [
+            "/x",
+            "/x?",
+            "/x?a=1&b=%C3%A9+x&a=2",
+            "/x?$filter=displayName%20eq%20%27a%26b%27&&=&k",
+            "/x?bad=%FF%zz&%=1",
+        ] {
+            let (mut parts, ()) = axum::http::Request::get(uri).body(()).unwrap().into_parts();
+            let Pairs(ours) = Pairs::from_request_parts(&mut parts, &()).await.unwrap();
+            let Query(theirs) = Query::<RawQuery>::from_request_parts(&mut parts, &())
+                .await
+                .unwrap();
+            assert_eq!(ours, theirs, "{uri}");
+        }
     }
 
     #[test]

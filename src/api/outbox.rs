@@ -2,7 +2,7 @@
 //! for the dead letters.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::Uri;
 use eligo_store::{Job, JobStatus};
 use serde_json::{Value, json};
@@ -51,7 +51,7 @@ async fn list(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let jobs = outbox::reader(&app, &caller)?;
     let opts = odata::parse_list_options(&q, &[])?;

@@ -3,7 +3,7 @@
 //! cases in `service::pim_alerts` decide, scan and write.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -139,7 +139,7 @@ pub struct PimAlertRefreshBody {
 async fn list_alerts(
     State(app): State<AppState>,
     caller: Caller,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let reader = pim_alerts::reader(&app, &caller).await?;
     let opts = odata::parse_list_options(&q, &[("scopeId", EQ), ("scopeType", EQ)])?;

@@ -2,7 +2,7 @@
 //! `...PolicyAssignment` and their rules.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use eligo_core::policy::{RolePolicy, ScopeType};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -59,7 +59,7 @@ fn assignment_json(p: &RolePolicy) -> Value {
 async fn list_assignments(
     State(app): State<AppState>,
     caller: Caller,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let settings = policies::reader(&app, &caller)?;
     let opts = odata::parse_list_options(
@@ -101,7 +101,7 @@ async fn get_policy(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let settings = policies::reader(&app, &caller)?;
     let mut expand = false;

@@ -3,7 +3,7 @@
 //! see what they could activate.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -65,7 +65,7 @@ fn shaped(role: &eligo_core::roles::RoleDefinition) -> Value {
 async fn list(
     State(app): State<AppState>,
     _caller: Caller,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let opts = odata::parse_list_options(&q, &[("displayName", EQ)])?;
     let query = eligo_store::RoleQuery {

@@ -1,7 +1,7 @@
 //! `/v1/servicePrincipals`: workload identities. The client secret is shown once, at creation.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -121,7 +121,7 @@ async fn list(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let principals = directory::service_principal_reader(&app, &caller)?;
     let opts = odata::parse_list_options(&q, &[])?;

@@ -1,7 +1,7 @@
 //! `/v1/users`: Graph's user resource, transitive memberships and `checkMemberGroups`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use serde::Deserialize;
 use serde_json::Value;
@@ -145,7 +145,7 @@ async fn list_users(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let users = directory::user_reader(&app, &caller)?;
     let history = sign_in_history(&app, &caller, &q)?;
@@ -193,7 +193,7 @@ async fn get_user(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "user")?;
     let user = directory::get_user(&app, &caller, id).await?;

@@ -99,7 +99,8 @@ pub fn provisioning_grants() -> Grants {
 /// One role the principal holds now: its action patterns and the scope it was granted at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeldRole {
-    pub actions: Vec<String>,
+    /// Shared with every other holder of the role: a caller is built on every request.
+    pub actions: std::sync::Arc<[String]>,
     pub scope: String,
 }
 

@@ -3,7 +3,7 @@
 //! assignments with `$filter` on `accessPackage/id`, `target/objectId` and `state`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use eligo_core::entitlement::assignment::AssignmentState;
 use eligo_store::AssignmentQuery;
@@ -109,7 +109,7 @@ async fn get_request(
     State(app): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let (requestor, package, assignment) = expand(&q)?;
     if let Some(on) = filter_by_current_user(&raw)? {
@@ -180,7 +180,7 @@ async fn list_assignments(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let opts = odata::parse_list_options(&q, ASSIGNMENT_FILTERS)?;
     let state = match odata::eq_text(&opts.filter, "state")? {

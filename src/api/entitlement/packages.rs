@@ -3,7 +3,7 @@
 //! `getApplicablePolicyRequirements`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use eligo_core::entitlement::resource::OriginSystem;
 use serde::Deserialize;
@@ -131,7 +131,7 @@ const EXPAND: &str = "resourceRoleScopes($expand=role,scope) and/or assignmentPo
 async fn list(
     State(app): State<AppState>,
     caller: Caller,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let reader = entitlement::reader(&app, &caller)?;
     let e = expand(&q)?;
@@ -164,7 +164,7 @@ async fn get_one(
     State(app): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     if let Some(on) = filter_by_current_user(&raw)? {
         if on != "allowedRequestor" {

@@ -3,7 +3,7 @@
 //! handlers are the roles' own (`requests`, `schedules`, `approvals`) with [`Family::Groups`].
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use eligo_core::request::RequestKind;
 use eligo_core::schedule::ScheduleKind;
@@ -50,7 +50,7 @@ async fn list_assignment(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     requests::list(app, caller, RequestKind::Assignment, Family::Groups, uri, q).await
 }
@@ -67,7 +67,7 @@ async fn get_assignment(
     caller: Caller,
     uri: Uri,
     Path(id): Path<String>,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     requests::get(
         app,
@@ -129,7 +129,7 @@ async fn list_eligibility(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     requests::list(
         app,
@@ -154,7 +154,7 @@ async fn get_eligibility(
     caller: Caller,
     uri: Uri,
     Path(id): Path<String>,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     requests::get(
         app,

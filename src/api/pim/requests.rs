@@ -2,7 +2,7 @@
 //! one request by id, and `cancel`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use chrono::{DateTime, Utc};
 use eligo_core::activation::Ticket;
@@ -428,7 +428,7 @@ async fn list_assignment(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     list(app, caller, RequestKind::Assignment, Family::Roles, uri, q).await
 }
@@ -444,7 +444,7 @@ async fn get_assignment(
     caller: Caller,
     uri: Uri,
     Path(id): Path<String>,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     get(
         app,
@@ -491,7 +491,7 @@ async fn list_eligibility(
     State(app): State<AppState>,
     caller: Caller,
     uri: Uri,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     list(app, caller, RequestKind::Eligibility, Family::Roles, uri, q).await
 }
@@ -507,7 +507,7 @@ async fn get_eligibility(
     caller: Caller,
     uri: Uri,
     Path(id): Path<String>,
-    Query(q): Query<odata::RawQuery>,
+    odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     get(
         app,

@@ -4,7 +4,7 @@
 //! (`memberType: Group`).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::Uri;
 use eligo_core::schedule::ScheduleKind;
 use serde_json::Value;
@@ -142,7 +142,7 @@ macro_rules! pim_collection {
             caller: Caller,
             uri: Uri,
             Path(segment): Path<String>,
-            Query(q): Query<odata::RawQuery>,
+            odata::Pairs(q): odata::Pairs,
         ) -> ApiResult<Json<Value>> {
             let c = Holdings { family: $family, kind: $kind, instances: $instances };
             one_or_mine(app, caller, uri, q, c, segment).await
@@ -156,7 +156,7 @@ macro_rules! pim_collection {
             State(app): State<AppState>,
             caller: Caller,
             uri: Uri,
-            Query(q): Query<odata::RawQuery>,
+            odata::Pairs(q): odata::Pairs,
         ) -> ApiResult<Json<Value>> {
             let c = Holdings { family: $family, kind: $kind, instances: $instances };
             list(app, caller, uri, q, c).await

@@ -23,7 +23,7 @@
 //! (`Tx::index_schedules`), and principals and relations from columns (migration 0025).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use eligo_core::access::{
@@ -95,6 +95,8 @@ struct State {
     index: Index,
     principals: IdMap<Uuid, PrincipalRow>,
     roles: HashMap<Uuid, RoleDefinition>,
+    /// Each role's actions, shared by every caller that holds it (`LiveIndex::grants`).
+    role_actions: HashMap<Uuid, Arc<[String]>>,
     relations: IdSet<(Uuid, Uuid, Relation)>,
     /// The schedules held as index assignments that are activations (the rest are assigned).
     activated: IdSet<Uuid>,
@@ -128,6 +130,12 @@ fn decode(role: &str) -> (bool, Result<GroupAccess, Option<Uuid>>) {
 }
 
 impl State {
+    fn put_role(&mut self, role: RoleDefinition) {
+        self.role_actions
+            .insert(role.id, role.actions().map(String::from).collect());
+        self.roles.insert(role.id, role);
+    }
+
     fn add_relation(&mut self, group: Uuid, principal: Uuid, relation: Relation) {
         if !self.relations.insert((group, principal, relation)) {
             return;
@@ -296,9 +304,7 @@ impl State {
                 self.principals.insert(row.id, row.clone());
             }
             Change::Schedule(s) => self.place(&IndexedSchedule::from(s)),
-            Change::RoleDefinition(role) => {
-                self.roles.insert(role.id, role.clone());
-            }
+            Change::RoleDefinition(role) => self.put_role(role.clone()),
             // Side effects and sessions (the session table's), not access.
             Change::JobEnqueued { .. }
             | Change::Provisioning { .. }
@@ -338,7 +344,7 @@ impl LiveIndex {
         // Sized once: a table that regrows holds its old and new buckets at once.
         state.index.reserve(counted.0, schedules);
         for role in roles {
-            state.roles.insert(role.id, role);
+            state.put_role(role);
         }
         for (group, principal, relation) in relations {
             state.add_relation(group, principal, relation);
@@ -447,9 +453,10 @@ impl LiveIndex {
             let Ok(role) = Uuid::parse_str(&path.role) else {
                 continue; // eligibility and ownership entries
             };
-            if let Some(def) = state.roles.get(&role).filter(|d| d.is_enabled) {
+            let enabled = state.roles.get(&role).is_some_and(|d| d.is_enabled);
+            if let Some(actions) = state.role_actions.get(&role).filter(|_| enabled) {
                 roles.push(HeldRole {
-                    actions: def.actions().map(String::from).collect(),
+                    actions: actions.clone(),
                     scope: path.scope,
                 });
             }

@@ -10,7 +10,8 @@
 //! 3. the body limit of the route (`api::limits`): an announced oversize body is refused before
 //!    anything else runs, a streamed one is cut while it is read;
 //! 4. `ELIGO_REQUEST_TIMEOUT`: a request not answered by then is answered 408;
-//! 5. served over Eligo's own TLS, browsers are told to come back only over HTTPS (HSTS).
+//! 5. served over Eligo's own TLS, every answer (refusals included) tells browsers to come back
+//!    only over HTTPS (HSTS).
 //!
 //! Every answer, refusals included, is counted and timed per method, route and status
 //! (`eligo_http_requests_total`, `eligo_http_request_duration_seconds`).
@@ -62,7 +63,13 @@ pub async fn edge(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Re
     let method = method_label(req.method());
     let route = req.extensions().get::<MatchedPath>().cloned();
     let watch = Stopwatch::start();
-    let resp = pass(&edge, req, next).await;
+    let mut resp = pass(&edge, req, next).await;
+    if edge.hsts {
+        resp.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     edge.meters
         .record(method, route, resp.status(), watch.elapsed().as_secs_f64());
@@ -136,17 +143,10 @@ async fn pass(edge: &Edge, req: Request, next: Next) -> Response {
         Ok(req) => req,
         Err(refused) => return refused.into_response(),
     };
-    let mut resp = match tokio::time::timeout(edge.request_timeout, next.run(req)).await {
+    match tokio::time::timeout(edge.request_timeout, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
-    };
-    if edge.hsts {
-        resp.headers_mut().insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
     }
-    resp
 }
 
 fn undecodable(path: &str) -> bool {
@@ -330,11 +330,14 @@ mod tests {
             ..Config::defaults()
         };
         let tls = router(&tls, Arc::new(tokio::sync::Notify::new()));
-        let resp = call(&tls, Method::GET, "/ok", Body::empty()).await;
-        assert_eq!(
-            resp.headers()[header::STRICT_TRANSPORT_SECURITY],
-            "max-age=31536000"
-        );
+        for path in ["/ok", "/ok%FF"] {
+            let resp = call(&tls, Method::GET, path, Body::empty()).await;
+            assert_eq!(
+                resp.headers()[header::STRICT_TRANSPORT_SECURITY],
+                "max-age=31536000",
+                "{path}"
+            );
+        }
     }
 
     #[test]

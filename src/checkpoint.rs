@@ -281,10 +281,8 @@ where
 mod tests {
     use super::*;
 
-    fn dir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("eligo-cp-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    fn dir() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
     }
 
     #[test]
@@ -292,24 +290,30 @@ mod tests {
         let d = dir();
         let keys: Vec<String> = std::thread::scope(|s| {
             let opened: Vec<_> = (0..8)
-                .map(|_| s.spawn(|| Signer::open(&d).expect("every server opens").public_key()))
+                .map(|_| {
+                    s.spawn(|| {
+                        Signer::open(d.path())
+                            .expect("every server opens")
+                            .public_key()
+                    })
+                })
                 .collect();
             opened.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
-        let left: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().collect();
+        let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().flatten().collect();
         assert_eq!(left.len(), 1, "only the key, no partial file: {left:?}");
-        assert_eq!(Signer::open(&d).unwrap().public_key(), keys[0]);
+        assert_eq!(Signer::open(d.path()).unwrap().public_key(), keys[0]);
     }
 
     #[tokio::test]
     async fn signed_heads_verify_and_a_changed_or_missing_entry_is_found() {
         let d = dir();
-        let signer = Signer::open(&d).unwrap();
+        let signer = Signer::open(d.path()).unwrap();
         let at = DateTime::from_timestamp(1_800_000_000, 123_000).unwrap();
         signer.write(3, "h3", at).unwrap();
         signer.write(5, "h5", at).unwrap();
-        let (key, cps) = read_dir(&d).unwrap();
+        let (key, cps) = read_dir(d.path()).unwrap();
         assert_eq!(cps.len(), 2);
         let chain = |n: i64| (1..=n).map(|i| format!("h{i}")).collect::<Vec<_>>();
         let lookup = |entries: Vec<String>| {
@@ -337,20 +341,21 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(v.first_bad_checkpoint, Some(5));
-        let other = Signer::open(&dir()).unwrap();
+        let other_dir = dir();
+        let other = Signer::open(other_dir.path()).unwrap();
         let foreign = other.write(1, "h1", at).unwrap();
         assert!(!verify_signature(&foreign, &key));
         // The key file is private and survives a reopen.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(d.join(KEY_FILE))
+            let mode = std::fs::metadata(d.path().join(KEY_FILE))
                 .unwrap()
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert_eq!(Signer::open(&d).unwrap().public_key(), key);
+        assert_eq!(Signer::open(d.path()).unwrap().public_key(), key);
         let _ = std::fs::remove_dir_all(&d);
     }
 }

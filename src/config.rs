@@ -757,8 +757,9 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let dir = tempfile::tempdir().unwrap();
         let path = file.map(|text| {
-            let p = std::env::temp_dir().join(format!("eligo-cfg-{}.toml", uuid::Uuid::new_v4()));
+            let p = dir.path().join("eligo.toml");
             std::fs::write(&p, text).unwrap();
             p
         });
@@ -767,7 +768,8 @@ mod tests {
 
     #[test]
     fn several_oidc_providers_from_the_file_and_one_from_the_environment() {
-        let secret = std::env::temp_dir().join(format!("eligo-oidc-{}", uuid::Uuid::new_v4()));
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("kc-secret");
         std::fs::write(&secret, "kc-secret\n").unwrap();
         let file = format!(
             "password_signin = false\n\n[[oidc]]\nname = \"entra\"\nissuer = \"https://login.example/t/v2.0\"\nclient_id = \"a\"\nprincipal_claim = \"upn\"\n\n[[oidc]]\nname = \"kc\"\ndisplay_name = \"Partners\"\nissuer = \"https://kc.example/realms/r\"\nclient_id = \"b\"\nclient_secret_file = \"{}\"\nauto_create = true\n",
@@ -835,7 +837,8 @@ mod tests {
 
     #[test]
     fn secrets_come_from_files_and_never_show_in_debug() {
-        let p = std::env::temp_dir().join(format!("eligo-secret-{}", uuid::Uuid::new_v4()));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bootstrap-token");
         std::fs::write(&p, "s3cr3t-bootstrap-token-value\n").unwrap();
         let c = load(&[("ELIGO_BOOTSTRAP_TOKEN_FILE", p.to_str().unwrap())], None).unwrap();
         assert_eq!(

@@ -328,20 +328,21 @@ impl FailureBursts {
 mod tests {
     use super::*;
 
-    async fn store() -> std::sync::Arc<dyn Store> {
+    /// A fresh store, and the directory it lives in (removed when dropped).
+    async fn store() -> (tempfile::TempDir, std::sync::Arc<dyn Store>) {
         use eligo_store::seal::{Keyring, MasterKey};
-        let dir = std::env::temp_dir().join(format!("eligo-throttle-{}", uuid::Uuid::new_v4()));
-        let url = format!("sqlite://{}", dir.join("t.db").display());
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let keys = |_: Option<&str>| {
             let key = MasterKey::from_bytes(&[7; 32]).map_err(|e| e.to_string())?;
             Ok(Keyring::new(key, Vec::new()))
         };
-        eligo_store::open(&url, &keys).await.unwrap()
+        (dir, eligo_store::open(&url, &keys).await.unwrap())
     }
 
     #[tokio::test]
     async fn blocks_after_limit_until_window_passes() {
-        let s = store().await;
+        let (_dir, s) = store().await;
         let t = Throttle::new(TimeDelta::minutes(15), 3, 100);
         let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
         let here = Scope::Address(Some("1.2.3.4"));
@@ -395,7 +396,7 @@ mod tests {
 
     #[tokio::test]
     async fn two_servers_count_against_one_budget() {
-        let s = store().await;
+        let (_dir, s) = store().await;
         let (one, two) = (Throttle::default(), Throttle::default());
         let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
         let here = Scope::Address(Some("1.2.3.4"));
@@ -437,7 +438,7 @@ mod tests {
 
     #[tokio::test]
     async fn step_up_failures_count_against_their_session_not_a_shared_bucket() {
-        let s = store().await;
+        let (_dir, s) = store().await;
         let t = Throttle::new(TimeDelta::minutes(15), 100, 3);
         let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
         for n in 0..3 {
@@ -565,7 +566,7 @@ mod tests {
 
     #[tokio::test]
     async fn address_limit_applies_across_accounts() {
-        let s = store().await;
+        let (_dir, s) = store().await;
         let t = Throttle::new(TimeDelta::minutes(15), 100, 2);
         let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
         let here = Scope::Address(Some("9.9.9.9"));

@@ -220,9 +220,8 @@ mod tests {
 
     #[test]
     fn env_provider_reads_the_secret_from_a_file_only() {
-        let dir = std::env::temp_dir().join(format!("eligo-oidc-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("secret");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
         std::fs::write(&file, "s3cret\n").unwrap();
         let path = file.to_string_lossy().to_string();
         let env = |k: &str| match k {

@@ -6,8 +6,9 @@
 //! "A real server starting on a store of a million schedules").
 //!
 //! A group's direct relations are read the same way, one row per group (`RELATIONS_BY_GROUP`
-//! in shared_sql.rs): `{m|o}{principal}` back to back, a member or an owner. So are principals,
-//! a row per first two characters of their ids (`PRINCIPALS_BY_PREFIX`):
+//! in shared_sql.rs): `{m|o}{principal}` back to back, a member or an owner. So are principals
+//! (`principal_line!`; in pages of the table's order on SQLite, a row per first two characters
+//! of their ids on PostgreSQL):
 //! `{id}{kind}{role_assignable}{enabled}{manager}{upn}{n}:{display_name}`, `kind` `u`, `g` or
 //! `s`, the flags `0` or `1`, `manager` an id or `-`, `upn` `-` or `{n}:{upn}`.
 //!
@@ -17,6 +18,21 @@
 //! (`end` empty when none), the flags `0` or `1`, and the scope preceded by its length in
 //! bytes, so that no scope text, whatever it holds, can be read as the next schedule. Anything
 //! else is a corrupt store, never a guess.
+
+/// A principal as the text `principals` reads, an SQL expression over a `principals` row that
+/// both backends evaluate alike (a macro, so that each backend's query is one literal).
+macro_rules! principal_line {
+    () => {
+        "id \
+         || CASE kind WHEN 'user' THEN 'u' WHEN 'group' THEN 'g' \
+            WHEN 'servicePrincipal' THEN 's' ELSE '?' END \
+         || CASE WHEN is_role_assignable THEN '1' ELSE '0' END \
+         || CASE WHEN account_enabled THEN '1' ELSE '0' END \
+         || COALESCE(manager_id, '-') \
+         || COALESCE(octet_length(upn) || ':' || upn, '-') \
+         || octet_length(display_name) || ':' || display_name"
+    };
+}
 
 use chrono::{DateTime, Utc};
 use eligo_core::directory::{PrincipalKind, Relation};

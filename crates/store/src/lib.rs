@@ -16,6 +16,7 @@ mod effects;
 mod entitlement;
 mod feed;
 mod history;
+#[macro_use]
 mod index_rows;
 mod model;
 mod pim_alerts;

@@ -95,6 +95,27 @@ async fn index_schedules(
     Ok(())
 }
 
+/// Every principal for the access index, a row per first two characters of the id (at most
+/// 256 rows; `index_rows::principals` for the text): a row per principal cost a round trip's
+/// share each.
+const PRINCIPALS_BY_PREFIX: &str = concat!(
+    "SELECT string_agg(",
+    principal_line!(),
+    ", '') FROM principals GROUP BY substr(id, 1, 2)"
+);
+
+/// `Tx::all_principals` on PostgreSQL (`PRINCIPALS_BY_PREFIX`).
+async fn all_principals(
+    conn: &mut sqlx::PgConnection,
+    each: &mut impl FnMut(crate::changes::PrincipalRow),
+) -> Result<()> {
+    use sqlx::Row;
+    for row in sqlx::query(PRINCIPALS_BY_PREFIX).fetch_all(conn).await? {
+        crate::index_rows::principals(row.try_get(0)?, each)?;
+    }
+    Ok(())
+}
+
 /// How long a write waits, under the head lock, for the feed to bring the index to the head.
 const WRITE_WAIT: Duration = Duration::from_secs(5);
 

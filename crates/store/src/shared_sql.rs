@@ -584,19 +584,6 @@ const COUNT_INDEX_SCHEDULES: &str = "SELECT \
      (SELECT COUNT(*) FROM role_schedules WHERE end_at IS NULL) + \
      (SELECT COUNT(*) FROM role_schedules WHERE end_pending AND end_at > $1)";
 
-/// Every principal for the access index, from the columns migration 0025 added (no record
-/// parsed), a row per first two characters of the id (at most 256 rows; `index_rows::principals`
-/// for the text): a row per principal cost a hand-over from SQLite's worker thread each.
-const PRINCIPALS_BY_PREFIX: &str = "SELECT string_agg(id \
-     || CASE kind WHEN 'user' THEN 'u' WHEN 'group' THEN 'g' WHEN 'servicePrincipal' THEN 's' \
-        ELSE '?' END \
-     || CASE WHEN is_role_assignable THEN '1' ELSE '0' END \
-     || CASE WHEN account_enabled THEN '1' ELSE '0' END \
-     || COALESCE(manager_id, '-') \
-     || COALESCE(octet_length(upn) || ':' || upn, '-') \
-     || octet_length(display_name) || ':' || display_name, '') \
-     FROM principals GROUP BY substr(id, 1, 2)";
-
 /// Every direct relation for the access index, one row per group with its relations as one
 /// text (`index_rows::relations`), in the primary key's order: a row per relation cost a
 /// hand-over from SQLite's worker thread each (216,000 at a million schedules).
@@ -1099,13 +1086,10 @@ impl Tx for SqlTx {
     }
 
     async fn all_principals(&mut self) -> Result<Vec<PrincipalRow>> {
-        let rows = sqlx::query(PRINCIPALS_BY_PREFIX)
-            .fetch_all(self.conn().await?)
-            .await?;
+        // Each backend reads them its fastest way (sqlite.rs: pages in the table's order;
+        // postgres.rs: a row per prefix of the ids).
         let mut all = Vec::new();
-        for r in &rows {
-            crate::index_rows::principals(r.try_get(0)?, &mut |row| all.push(row))?;
-        }
+        super::all_principals(self.conn().await?, &mut |row| all.push(row)).await?;
         Ok(all)
     }
 

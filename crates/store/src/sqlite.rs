@@ -143,6 +143,51 @@ fn page_key(key: &str) -> Option<(&str, &str, &str, &str)> {
     (!kind.is_empty()).then_some((holder, role, kind, id))
 }
 
+/// A page of principals for the access index (`Tx::all_principals`; `index_rows::principals`
+/// for the text), in the table's own order: `$1` the `rowid` to read after, `$2` the page size;
+/// the first column the page's last `rowid`, NULL past the last page. Grouped by the ids' first
+/// two characters instead (PostgreSQL's way), SQLite sorted every principal first: 0.37 s of a
+/// start at 110,000 principals, where reading them in pages takes a sixth of it.
+const PRINCIPAL_PAGE: &str = concat!(
+    "SELECT MAX(rowid), group_concat(line, '') FROM (SELECT rowid, ",
+    principal_line!(),
+    " AS line FROM principals WHERE rowid > $1 ORDER BY rowid LIMIT $2)"
+);
+
+/// `Tx::all_principals` on SQLite: in pages (`PRINCIPAL_PAGE`), the next asked for while one
+/// is taken apart, as `index_schedules` does.
+async fn all_principals(
+    conn: &mut sqlx::SqliteConnection,
+    each: &mut impl FnMut(crate::changes::PrincipalRow),
+) -> Result<()> {
+    use sqlx::Row;
+    let mut page = principal_page(conn, 0).await?;
+    while let Some((last, row)) = page {
+        let next = principal_page(conn, last);
+        let taken = async { crate::index_rows::principals(row.try_get(1)?, each) };
+        let (next, taken) = futures_util::future::join(next, taken).await;
+        taken?;
+        page = next?;
+    }
+    Ok(())
+}
+
+/// The page of principals after `rowid` `after`: its last `rowid` and the row whose second
+/// column is its text; None past the end.
+async fn principal_page(
+    conn: &mut sqlx::SqliteConnection,
+    after: i64,
+) -> Result<Option<(i64, sqlx::sqlite::SqliteRow)>> {
+    use sqlx::Row;
+    let row = sqlx::query(PRINCIPAL_PAGE)
+        .bind(after)
+        .bind(crate::index_rows::PAGE)
+        .fetch_one(conn)
+        .await?;
+    let last: Option<i64> = row.try_get(0)?;
+    Ok(last.map(|last| (last, row)))
+}
+
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,

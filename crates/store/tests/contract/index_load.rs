@@ -228,3 +228,40 @@ async fn the_start_reads_principals_from_their_columns(store: Arc<dyn Store>) {
 }
 
 contract!(the_start_reads_principals_from_their_columns => the_start_reads_principals_from_their_columns_sqlite, the_start_reads_principals_from_their_columns_postgres);
+
+/// Principals read in pages (SQLite: `index_rows::PAGE` rows of the table at a time): more
+/// than two pages, some deleted on the way so the pages have gaps, each one read once.
+async fn the_start_reads_every_principal_once_across_pages(store: Arc<dyn Store>) {
+    const USERS: u128 = 9_000;
+    let mut tx = write(&store).await;
+    for n in 1..=USERS {
+        let name = format!("User {n}");
+        tx.insert_user(&user(n, &format!("u{n}@contoso.example"), &name))
+            .await
+            .unwrap();
+    }
+    for n in (1..=USERS).filter(|n| n % 1_000 < 10) {
+        assert!(tx.delete_principal(id(n)).await.unwrap());
+    }
+    commit(tx).await;
+    let mut expected: Vec<Uuid> = (1..=USERS).filter(|n| n % 1_000 >= 10).map(id).collect();
+    let mut tx = read(&store).await;
+    let mut got: Vec<Uuid> = tx
+        .all_principals()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            let n = r.id.as_u128();
+            assert_eq!(r.display_name, format!("User {n}"));
+            assert_eq!(r.upn, Some(format!("u{n}@contoso.example")));
+            r.id
+        })
+        .collect();
+    assert!(got.len() > 2 * 4096, "{}", got.len());
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+}
+
+contract!(the_start_reads_every_principal_once_across_pages => the_start_reads_every_principal_once_across_pages_sqlite, the_start_reads_every_principal_once_across_pages_postgres);

@@ -545,6 +545,11 @@ impl Config {
         {
             bail!("ELIGO_AUDIT_FAILURE_WINDOW must be between PT1S and PT1H");
         }
+        // The bound is how long a broken feed may go unnoticed on the servers that follow it,
+        // answering from what they hold: seconds, never hours. Zero would refuse any lag at all.
+        if cfg.max_staleness <= TimeDelta::zero() || cfg.max_staleness > TimeDelta::minutes(1) {
+            bail!("ELIGO_MAX_STALENESS must be more than 0 and at most PT1M");
+        }
         if cfg.audit_verify_interval < TimeDelta::zero() {
             bail!("ELIGO_AUDIT_VERIFY_INTERVAL must not be negative");
         }
@@ -833,6 +838,22 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen.port(), 9100);
         assert_eq!(c.min_duration, TimeDelta::minutes(30));
+    }
+
+    #[test]
+    fn the_staleness_bound_is_seconds_not_hours() {
+        let c = load(&[("ELIGO_MAX_STALENESS", "PT0.5S")], None).unwrap();
+        assert_eq!(c.max_staleness, TimeDelta::milliseconds(500));
+        assert_eq!(
+            load(&[], None).unwrap().max_staleness,
+            TimeDelta::seconds(1)
+        );
+        for bad in ["PT0S", "PT61S", "P1000D"] {
+            let e = load(&[("ELIGO_MAX_STALENESS", bad)], None).unwrap_err();
+            assert!(e.to_string().contains("ELIGO_MAX_STALENESS"), "{bad}: {e}");
+        }
+        let e = load(&[], Some("max_staleness = \"PT2M\"\n")).unwrap_err();
+        assert!(e.to_string().contains("ELIGO_MAX_STALENESS"), "{e}");
     }
 
     #[test]

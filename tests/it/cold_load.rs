@@ -22,7 +22,13 @@ use crate::harness::*;
 async fn old_index(t: &TestApp, now: DateTime<Utc>) -> (Index, Vec<RoleSchedule>) {
     let mut tx = t.app.store.read().await.unwrap();
     let mut index = Index::new();
-    for (group, principal, relation) in tx.all_relations().await.unwrap() {
+    let mut relations = Vec::new();
+    tx.each_relation(&mut |group, principal, relation| {
+        relations.push((group, principal, relation))
+    })
+    .await
+    .unwrap();
+    for (group, principal, relation) in relations {
         match relation {
             Relation::Member => {
                 index.add_member(&group.to_string(), &principal.to_string(), Window::ALWAYS)

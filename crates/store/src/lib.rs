@@ -283,8 +283,12 @@ pub trait Tx: EffectsTx + EntitlementTx + HistoryTx + PimAlertTx + ReviewTx + Se
     /// Every principal, as the access index keeps it (to build the index at start), in no
     /// particular order.
     async fn all_principals(&mut self) -> Result<Vec<PrincipalRow>>;
-    /// Every direct relation `(group, principal, relation)` (to build the access index).
-    async fn all_relations(&mut self) -> Result<Vec<(Uuid, Uuid, Relation)>>;
+    /// Hands every direct relation to `each` as `(group, principal, relation)`, as the rows
+    /// arrive (to build the access index: the database reads on while they are placed).
+    async fn each_relation(
+        &mut self,
+        each: &mut (dyn FnMut(Uuid, Uuid, Relation) + Send),
+    ) -> Result<()>;
     /// Every direct membership of one of `groups`: `(group, member, when it was made)`.
     async fn memberships_since(
         &mut self,

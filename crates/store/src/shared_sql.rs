@@ -1093,18 +1093,21 @@ impl Tx for SqlTx {
         Ok(all)
     }
 
-    async fn all_relations(&mut self) -> Result<Vec<(Uuid, Uuid, Relation)>> {
-        let rows = sqlx::query(RELATIONS_BY_GROUP)
-            .fetch_all(self.conn().await?)
-            .await?;
-        let mut all = Vec::new();
-        for r in &rows {
+    async fn each_relation(
+        &mut self,
+        each: &mut (dyn FnMut(Uuid, Uuid, Relation) + Send),
+    ) -> Result<()> {
+        use futures_util::TryStreamExt;
+        // A stream, not every row first: SQLite's worker thread reads ahead (sqlx's row
+        // channel) while the task places what arrived.
+        let mut rows = sqlx::query(RELATIONS_BY_GROUP).fetch(self.conn().await?);
+        while let Some(r) = rows.try_next().await? {
             let group = parse_uuid(r.try_get(0)?)?;
             crate::index_rows::relations(r.try_get(1)?, &mut |principal, relation| {
-                all.push((group, principal, relation));
+                each(group, principal, relation)
             })?;
         }
-        Ok(all)
+        Ok(())
     }
 
     async fn memberships_since(

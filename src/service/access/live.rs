@@ -331,7 +331,7 @@ impl LiveIndex {
         let reads = async {
             let schedules = tx.count_index_schedules(now).await?;
             let roles = tx.list_role_definitions(&Default::default()).await?;
-            Ok::<_, eligo_store::StoreError>((schedules, roles, tx.all_relations().await?))
+            Ok::<_, eligo_store::StoreError>((schedules, roles))
         };
         let placed = async {
             state.principals.reserve(principals.len());
@@ -340,15 +340,17 @@ impl LiveIndex {
             }
         };
         let (read, ()) = tokio::join!(reads, placed);
-        let (schedules, roles, relations) = read?;
+        let (schedules, roles) = read?;
         // Sized once: a table that regrows holds its old and new buckets at once.
         state.index.reserve(counted.0, schedules);
         for role in roles {
             state.put_role(role);
         }
-        for (group, principal, relation) in relations {
-            state.add_relation(group, principal, relation);
-        }
+        // Placed as they arrive, while the database reads on.
+        tx.each_relation(&mut |group, principal, relation| {
+            state.add_relation(group, principal, relation)
+        })
+        .await?;
         let related = watch.elapsed();
         tx.index_schedules(now, &mut |s| state.place_new(&s))
             .await?;

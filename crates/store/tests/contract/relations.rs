@@ -87,6 +87,24 @@ async fn relations(store: Arc<dyn Store>) {
         "a nested group is a member too"
     );
     assert!(tx.memberships_since(&[]).await.unwrap().is_empty());
+    // Every relation at once, as the access index's start reads them, each exactly once.
+    let mut all = Vec::new();
+    tx.each_relation(&mut |group, principal, relation| {
+        all.push((group, principal, relation == Owner))
+    })
+    .await
+    .unwrap();
+    all.sort();
+    let mut want = vec![
+        (g1, u1, false),
+        (g1, u2, false),
+        (g1, s1, false),
+        (g1, u1, true),
+        (g2, u1, false),
+        (g2, g3, false),
+    ];
+    want.sort();
+    assert_eq!(all, want);
     drop(tx);
 
     let mut tx = write(&store).await;

@@ -90,64 +90,48 @@ async fn index_schedules(
     each: &mut (dyn for<'a> FnMut(crate::IndexedSchedule<'a>) + Send),
 ) -> Result<()> {
     use sqlx::Row;
-    // Read in place: a page's text is not copied out of its row.
-    let take = |row: &sqlx::sqlite::SqliteRow| crate::index_rows::schedules(row.try_get(1)?, each);
-    pages_ahead(conn, (now, String::new()), index_schedule_page, take).await
-}
-
-/// A page read: the key of its last row and the row, None past the end.
-type PageRead<'c, K> =
-    futures_util::future::BoxFuture<'c, Result<Option<(K, sqlx::sqlite::SqliteRow)>>>;
-
-/// Reads pages one ahead: `read` the page after a key (the first after `first`), `take` one
-/// page apart. The next page is asked for first (its statement reaches SQLite's worker thread
-/// on the first poll) and the one at hand taken apart after, so the worker reads on one core
-/// while the task works on the other.
-async fn pages_ahead<K>(
-    conn: &mut sqlx::SqliteConnection,
-    first: K,
-    read: for<'c> fn(&'c mut sqlx::SqliteConnection, K) -> PageRead<'c, K>,
-    mut take: impl FnMut(&sqlx::sqlite::SqliteRow) -> Result<()>,
-) -> Result<()> {
-    let mut page = read(&mut *conn, first).await?;
+    let mut page = index_schedule_page(conn, "", now).await?;
     while let Some((last, row)) = page {
-        let next = read(&mut *conn, last);
-        let taken = async { take(&row) };
-        let (next, taken) = futures_util::future::join(next, taken).await;
-        taken?;
+        // The next page is asked for first (its statement reaches SQLite's worker thread on
+        // the first poll) and this one placed after: the worker reads on one core while the
+        // index is built on the other.
+        let next = index_schedule_page(conn, &last, now);
+        // Read in place: a page's text is not copied out of its row.
+        let placed = async { crate::index_rows::schedules(row.try_get(1)?, each) };
+        let (next, placed) = futures_util::future::join(next, placed).await;
+        placed?;
         page = next?;
     }
     Ok(())
 }
 
-/// The page at `now` after `after`, a row's key back to back (see `INDEX_SCHEDULE_PAGE`; every
-/// row is after ""): the key of its last row, and the row whose second column is its text;
-/// None past the end.
-fn index_schedule_page(
+/// The page after `after`, a row's key back to back (see `INDEX_SCHEDULE_PAGE`; every row is
+/// after ""): that of its last row, and the row whose second column is its text; None past the
+/// end.
+async fn index_schedule_page(
     conn: &mut sqlx::SqliteConnection,
-    (now, after): (i64, String),
-) -> PageRead<'_, (i64, String)> {
+    after: &str,
+    now: i64,
+) -> Result<Option<(String, sqlx::sqlite::SqliteRow)>> {
     use sqlx::Row;
-    Box::pin(async move {
-        // Anything but three ids and a kind is a corrupt store (the page itself would not
-        // read either).
-        let (holder, role, kind, id) = match after.as_str() {
-            "" => ("", "", "", ""),
-            after => page_key(after)
-                .ok_or_else(|| StoreError::Corrupt(format!("index schedule page key {after:?}")))?,
-        };
-        let row = sqlx::query(INDEX_SCHEDULE_PAGE)
-            .bind(holder)
-            .bind(role)
-            .bind(kind)
-            .bind(id)
-            .bind(now)
-            .bind(crate::index_rows::PAGE)
-            .fetch_one(conn)
-            .await?;
-        let last: Option<String> = row.try_get(0)?;
-        Ok(last.map(|last| ((now, last), row)))
-    })
+    // Anything but three ids and a kind is a corrupt store (the page itself would not read
+    // either).
+    let (holder, role, kind, id) = match after {
+        "" => ("", "", "", ""),
+        after => page_key(after)
+            .ok_or_else(|| StoreError::Corrupt(format!("index schedule page key {after:?}")))?,
+    };
+    let row = sqlx::query(INDEX_SCHEDULE_PAGE)
+        .bind(holder)
+        .bind(role)
+        .bind(kind)
+        .bind(id)
+        .bind(now)
+        .bind(crate::index_rows::PAGE)
+        .fetch_one(conn)
+        .await?;
+    let last: Option<String> = row.try_get(0)?;
+    Ok(last.map(|last| (last, row)))
 }
 
 /// A page's last key (see `INDEX_SCHEDULE_PAGE`) as its holder, role, kind and id.
@@ -170,29 +154,38 @@ const PRINCIPAL_PAGE: &str = concat!(
     " AS line FROM principals WHERE rowid > $1 ORDER BY rowid LIMIT $2)"
 );
 
-/// `Tx::all_principals` on SQLite: in pages (`PRINCIPAL_PAGE`), read one ahead.
+/// `Tx::all_principals` on SQLite: in pages (`PRINCIPAL_PAGE`), the next asked for while one
+/// is taken apart, as `index_schedules` does.
 async fn all_principals(
     conn: &mut sqlx::SqliteConnection,
     each: &mut impl FnMut(crate::changes::PrincipalRow),
 ) -> Result<()> {
     use sqlx::Row;
-    let take = |row: &sqlx::sqlite::SqliteRow| crate::index_rows::principals(row.try_get(1)?, each);
-    pages_ahead(conn, 0, principal_page, take).await
+    let mut page = principal_page(conn, 0).await?;
+    while let Some((last, row)) = page {
+        let next = principal_page(conn, last);
+        let taken = async { crate::index_rows::principals(row.try_get(1)?, each) };
+        let (next, taken) = futures_util::future::join(next, taken).await;
+        taken?;
+        page = next?;
+    }
+    Ok(())
 }
 
 /// The page of principals after `rowid` `after`: its last `rowid` and the row whose second
 /// column is its text; None past the end.
-fn principal_page(conn: &mut sqlx::SqliteConnection, after: i64) -> PageRead<'_, i64> {
+async fn principal_page(
+    conn: &mut sqlx::SqliteConnection,
+    after: i64,
+) -> Result<Option<(i64, sqlx::sqlite::SqliteRow)>> {
     use sqlx::Row;
-    Box::pin(async move {
-        let row = sqlx::query(PRINCIPAL_PAGE)
-            .bind(after)
-            .bind(crate::index_rows::PAGE)
-            .fetch_one(conn)
-            .await?;
-        let last: Option<i64> = row.try_get(0)?;
-        Ok(last.map(|last| (last, row)))
-    })
+    let row = sqlx::query(PRINCIPAL_PAGE)
+        .bind(after)
+        .bind(crate::index_rows::PAGE)
+        .fetch_one(conn)
+        .await?;
+    let last: Option<i64> = row.try_get(0)?;
+    Ok(last.map(|last| (last, row)))
 }
 
 pub struct SqliteStore {

@@ -546,9 +546,10 @@ impl Config {
             bail!("ELIGO_AUDIT_FAILURE_WINDOW must be between PT1S and PT1H");
         }
         // The bound is how long a broken feed may go unnoticed on the servers that follow it,
-        // answering from what they hold: seconds, never hours. Zero would refuse any lag at all.
-        if cfg.max_staleness <= TimeDelta::zero() || cfg.max_staleness > TimeDelta::minutes(1) {
-            bail!("ELIGO_MAX_STALENESS must be more than 0 and at most PT1M");
+        // answering from what they hold: seconds, never hours. Zero is the strictest (no wait:
+        // an index behind the database answers 503 at once).
+        if cfg.max_staleness > TimeDelta::minutes(1) {
+            bail!("ELIGO_MAX_STALENESS must be at most PT1M");
         }
         if cfg.audit_verify_interval < TimeDelta::zero() {
             bail!("ELIGO_AUDIT_VERIFY_INTERVAL must not be negative");
@@ -848,7 +849,9 @@ mod tests {
             load(&[], None).unwrap().max_staleness,
             TimeDelta::seconds(1)
         );
-        for bad in ["PT0S", "PT61S", "P1000D"] {
+        let strictest = load(&[("ELIGO_MAX_STALENESS", "PT0S")], None).unwrap();
+        assert_eq!(strictest.max_staleness, TimeDelta::zero());
+        for bad in ["PT61S", "P1000D", "-PT1S"] {
             let e = load(&[("ELIGO_MAX_STALENESS", bad)], None).unwrap_err();
             assert!(e.to_string().contains("ELIGO_MAX_STALENESS"), "{bad}: {e}");
         }

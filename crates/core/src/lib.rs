@@ -23,6 +23,7 @@ pub mod pim_alerts;
 pub mod policy;
 pub mod policy_changes;
 pub mod privilege;
+pub mod record_id;
 pub mod request;
 pub mod review;
 pub mod roles;

@@ -59,6 +59,7 @@ pub async fn run(
             })
     };
     let batched = group_commits();
+    let cpu = super::thread_cpu::ThreadCpu::now();
     let total = Stopwatch::start();
     let mut tasks = Vec::new();
     for (t, share) in shares.into_iter().enumerate() {
@@ -95,6 +96,7 @@ pub async fn run(
         lat.extend(t.await??);
     }
     let elapsed = total.elapsed();
+    let cpu = super::thread_cpu::ThreadCpu::now().per_op_since(&cpu, lat.len());
     let batched = {
         let after = group_commits();
         (
@@ -155,7 +157,7 @@ pub async fn run(
         ms(percentile(&lat, 0.99)),
         ms(lat.last().copied().unwrap_or_default()),
     );
-    let details = vec![format!(
+    let mut details = vec![format!(
         "DETAIL bench=activations with_scheduler={with_scheduler} activations_found={} audit_entries={} chain_valid={} verify_ms={:.0} p90_ms={:.2} p999_ms={:.2} group_commit_max={group_commit_max} commits={} writes_per_commit={:.1} read_ahead_by_previous={}",
         activated.len(),
         verdict.entries,
@@ -167,6 +169,8 @@ pub async fn run(
         batched.1 as f64 / batched.0.max(1) as f64,
         batched.2,
     )];
+    // Of the timed part, the in-process clients' threads included.
+    details.extend(cpu.map(|cpu| format!("DETAIL bench=activations {cpu}")));
     for app in &apps {
         app.store.close().await;
     }

@@ -39,6 +39,7 @@ mod reviews;
 mod scim;
 mod signin;
 mod slapd;
+mod thread_cpu;
 mod writes;
 
 use std::path::PathBuf;

@@ -430,7 +430,7 @@ async fn create_activation(
 ) -> UseCaseResult<()> {
     let end = (decided.end != DateTime::<Utc>::MAX_UTC).then_some(decided.end);
     let mut schedule = RoleSchedule::new(
-        Uuid::new_v4(),
+        super::new_schedule_id(now),
         ScheduleKind::Active,
         request.principal_id,
         request.role_definition_id,

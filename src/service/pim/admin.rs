@@ -11,7 +11,6 @@ use eligo_core::request::{
 };
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
 use eligo_store::{ScheduleQuery, Targets, Tx};
-use uuid::Uuid;
 
 use crate::app::App;
 use crate::auth::Caller;
@@ -90,7 +89,7 @@ pub async fn run(
                 )]));
             }
             let mut schedule = RoleSchedule::new(
-                Uuid::new_v4(),
+                super::new_schedule_id(now),
                 kind,
                 request.principal_id,
                 request.role_definition_id,

@@ -361,3 +361,9 @@ pub fn schedule_type(s: &RoleSchedule) -> String {
     }
     .to_string()
 }
+
+/// A new schedule's id: it sorts by when it was made, so that the schedules a batch writes
+/// share their index pages (`eligo_core::record_id`; BENCHMARKS.md, "The writer's own time").
+pub(crate) fn new_schedule_id(now: chrono::DateTime<chrono::Utc>) -> uuid::Uuid {
+    eligo_core::record_id::record_id(now, *uuid::Uuid::new_v4().as_bytes())
+}

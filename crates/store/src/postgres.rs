@@ -336,6 +336,14 @@ fn migrator() -> Migrator {
             include_str!("../migrations/postgres/0029_names_in_byte_order.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            30,
+            "audit search rows without foreign keys".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0030_audit_search_rows_without_foreign_keys.sql")
+                .into_sql_str(),
+            false,
+        ),
     ])
 }
 

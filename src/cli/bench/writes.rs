@@ -19,6 +19,7 @@ pub async fn run(
     let app = apps[0].clone();
     let admin = bench_admin(&app).await?;
     let per_task = count.div_ceil(concurrency);
+    let cpu = super::thread_cpu::ThreadCpu::now();
     let total = Stopwatch::start();
     let mut tasks = Vec::new();
     for t in 0..concurrency {
@@ -52,6 +53,7 @@ pub async fn run(
         lat.extend(t.await??);
     }
     let elapsed = total.elapsed();
+    let cpu = super::thread_cpu::ThreadCpu::now().per_op_since(&cpu, lat.len());
     lat.sort();
     let mut tx = app.store.read().await?;
     let (entries, _) = tx.audit_head().await?;
@@ -85,7 +87,11 @@ pub async fn run(
     };
     Ok(Outcome {
         line,
-        details: vec![],
+        // Of the timed part, the in-process clients' threads included.
+        details: cpu
+            .map(|cpu| format!("DETAIL bench=writes {cpu}"))
+            .into_iter()
+            .collect(),
         problems,
     })
 }

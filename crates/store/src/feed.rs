@@ -147,6 +147,52 @@ impl Feed {
         )
     }
 
+    /// The statement a writer sends right after it took the head lock, in the same round trip
+    /// (a later statement of one text reads with a snapshot of its own, so it sees what the
+    /// transaction it waited for committed): the log entries this server has not applied, up
+    /// to the head it now holds. See `apply_missed`.
+    pub(crate) fn missed_query(&self) -> String {
+        format!(
+            "SELECT seq, body FROM change_log WHERE seq > {} AND seq <= \
+             (SELECT change_seq FROM audit_head WHERE id = 1) ORDER BY seq LIMIT {BATCH}",
+            self.applied()
+        )
+    }
+
+    /// Applies log entries a writer read under the head lock (`missed_query`), so that it need
+    /// not wait for the follower to read them again: in number order, skipping what the
+    /// follower applied meanwhile, stopping at the first hole or unreadable entry (the writer
+    /// then waits for the follower, which reports either, through `caught_up`).
+    pub(crate) async fn apply_missed(
+        &self,
+        journal: &Journal,
+        entries: &[(i64, String)],
+        head: u64,
+    ) {
+        self.head.fetch_max(head, Ordering::AcqRel);
+        if entries.is_empty() || self.gap.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(listener) = journal.listener() else {
+            return;
+        };
+        let _order = journal.order.lock().await;
+        for (seq, body) in entries {
+            let seq = *seq as u64;
+            if seq <= self.applied() {
+                continue;
+            }
+            if seq != self.applied() + 1 {
+                break;
+            }
+            let Ok(changes) = serde_json::from_str::<Vec<Change>>(body) else {
+                break;
+            };
+            listener(&changes);
+            self.set_applied(seq);
+        }
+    }
+
     /// This server committed change `seq`, and holds the commit-order lock: report it now if
     /// everything before it is applied, else read the log up to it first. A failure leaves the
     /// rest to the follower (the commit stands; the index is behind until the log is read).
@@ -296,5 +342,73 @@ async fn listen(feed: Arc<Feed>) {
             }
         }
         tokio::time::sleep(HEARTBEAT).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A feed that has applied up to `applied`, its pool never connected, and a journal whose
+    /// listener records the principals deleted (one per entry below), in the order applied.
+    fn feed_at(applied: u64) -> (Arc<Feed>, Arc<Journal>, Arc<Mutex<Vec<u128>>>) {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://127.0.0.1:1/never")
+            .expect("a lazy pool");
+        let feed = Arc::new(Feed::new(pool));
+        feed.set_applied(applied);
+        let journal = Arc::new(Journal::following(feed.clone()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        journal.set(Arc::new(move |changes: &[Change]| {
+            for change in changes {
+                if let Change::PrincipalDeleted(id) = change {
+                    sink.lock().unwrap().push(id.as_u128());
+                }
+            }
+        }));
+        (feed, journal, seen)
+    }
+
+    /// Log entry `seq`, deleting principal `seq` (any change would do).
+    fn entry(seq: i64) -> (i64, String) {
+        let changes = vec![Change::PrincipalDeleted(uuid::Uuid::from_u128(seq as u128))];
+        (seq, serde_json::to_string(&changes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_writer_applies_what_it_read_in_order_skipping_what_the_follower_did() {
+        let (feed, journal, seen) = feed_at(5);
+        // 4 and 5 were applied by the follower meanwhile; 6 and 7 are new.
+        let entries = [entry(4), entry(5), entry(6), entry(7)];
+        feed.apply_missed(&journal, &entries, 7).await;
+        assert_eq!(*seen.lock().unwrap(), vec![6, 7]);
+        assert_eq!(feed.applied(), 7);
+        assert!(feed.caught_up(7, Duration::from_millis(1)).await);
+    }
+
+    #[tokio::test]
+    async fn a_hole_or_an_unreadable_entry_is_left_to_the_follower() {
+        let (feed, journal, seen) = feed_at(5);
+        // 7 is missing: 6 is applied, 8 is not, and the writer is not caught up with 8.
+        feed.apply_missed(&journal, &[entry(6), entry(8)], 8).await;
+        assert_eq!(*seen.lock().unwrap(), vec![6]);
+        assert_eq!(feed.applied(), 6);
+        assert_eq!(feed.status().head, 8);
+        assert!(!feed.caught_up(8, Duration::from_millis(1)).await);
+
+        let unreadable = (7, "not json".to_string());
+        feed.apply_missed(&journal, &[unreadable, entry(8)], 8)
+            .await;
+        assert_eq!(feed.applied(), 6, "nothing after an entry it cannot read");
+    }
+
+    #[tokio::test]
+    async fn a_feed_with_a_gap_applies_nothing_more() {
+        let (feed, journal, seen) = feed_at(5);
+        feed.gap.store(true, Ordering::Release);
+        feed.apply_missed(&journal, &[entry(6)], 6).await;
+        assert!(seen.lock().unwrap().is_empty());
+        assert!(!feed.caught_up(6, Duration::from_millis(1)).await);
     }
 }

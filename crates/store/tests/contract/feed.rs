@@ -216,6 +216,48 @@ async fn two_servers_see_every_commit_in_one_order() {
     raw.close().await;
 }
 
+/// A writer holds the head lock and brings its index to that head before it decides: each
+/// commit of the other server has reached its listener when `write` returns (the writer applies
+/// what its lock statement read of the log, or the follower does), and a hole in the log is
+/// never skipped: the write is refused as behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_writer_decides_on_every_commit_made_before_its_lock() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return;
+    };
+    let (a, b) = two_servers_with_user_10_and_groups(&url, 20..=22).await;
+    let start = head(&a).await;
+    let seen_b = follow(&b, start).await;
+    let mut expected = Vec::new();
+    for g in 20..=22 {
+        relate(&a, g, 10, true).await;
+        expected.push(member(g, 10, true));
+        let tx = write(&b).await;
+        assert_eq!(*seen_b.lock().unwrap(), expected, "before B's write {g}");
+        drop(tx);
+    }
+
+    // Entry start + 1 pruned: a server following from `start` must not write past the hole.
+    let raw = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM change_log WHERE seq <= $1")
+        .bind((start + 1) as i64)
+        .execute(&raw)
+        .await
+        .unwrap();
+    let c = open(&url, "postgres").await;
+    let seen_c = follow(&c, start).await;
+    match c.write().await {
+        Err(eligo_store::StoreError::Behind(at)) => assert_eq!(at, start + 3),
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(_) => panic!("a write decided on an index with a hole"),
+    }
+    assert!(seen_c.lock().unwrap().is_empty(), "nothing after the hole");
+    for s in [a, b, c] {
+        s.close().await;
+    }
+    raw.close().await;
+}
+
 /// A group-commit batch is one transaction, so it is one entry of the log: the other server
 /// applies its members' changes together, in the members' order, and a member that failed
 /// inside it leaves nothing there.

@@ -160,9 +160,9 @@ impl Feed {
     }
 
     /// Applies log entries a writer read under the head lock (`missed_query`), so that it need
-    /// not wait for the follower to read them again: in number order, skipping what the
-    /// follower applied meanwhile, stopping at the first hole or unreadable entry (the writer
-    /// then waits for the follower, which reports either, through `caught_up`).
+    /// not wait for the follower to read them again, as the follower would (`apply_read`): in
+    /// number order, skipping what was applied meanwhile; a hole is a gap and an unreadable
+    /// entry an error, either of which the writer's `caught_up` then reports.
     pub(crate) async fn apply_missed(
         &self,
         journal: &Journal,
@@ -177,19 +177,8 @@ impl Feed {
             return;
         };
         let _order = journal.order.lock().await;
-        for (seq, body) in entries {
-            let seq = *seq as u64;
-            if seq <= self.applied() {
-                continue;
-            }
-            if seq != self.applied() + 1 {
-                break;
-            }
-            let Ok(changes) = serde_json::from_str::<Vec<Change>>(body) else {
-                break;
-            };
-            listener(&changes);
-            self.set_applied(seq);
+        if let Err(e) = self.apply_read(entries, head, &listener) {
+            self.set_error(Some(e.to_string()));
         }
     }
 
@@ -207,15 +196,23 @@ impl Feed {
             self.set_applied(seq);
             return;
         }
-        if self.read_log(listener).await.is_err() {
+        if self.read_log(listener, None).await.is_err() {
             self.wake.notify_one();
         }
     }
 
     /// Reads the head number, then every entry after the applied one up to it, and applies
-    /// them; the caller holds the commit-order lock. When it reached the head, the index is
-    /// confirmed current as of the moment before the head was read.
-    async fn read_log(&self, listener: &Listener) -> Result<()> {
+    /// them. `order`: the commit-order lock, taken for each read's entries only, so that a
+    /// writer is never kept waiting for it while the log is read (the follower); None when the
+    /// caller holds it already (a commit of this server's). Entries applied meanwhile by
+    /// someone else (this server's commit, a writer's `apply_missed`) are skipped. When it
+    /// reached the head, the index is confirmed current as of the moment before the head was
+    /// read.
+    async fn read_log(
+        &self,
+        listener: &Listener,
+        order: Option<&tokio::sync::Mutex<()>>,
+    ) -> Result<()> {
         let started = now();
         let head: i64 = sqlx::query_scalar("SELECT change_seq FROM audit_head WHERE id = 1")
             .fetch_one(&self.pool)
@@ -231,29 +228,43 @@ impl Feed {
             .bind(BATCH)
             .fetch_all(&self.pool)
             .await?;
-            for (seq, body) in rows.iter() {
-                let seq = *seq as u64;
-                if seq != self.applied() + 1 {
-                    self.gap.store(true, Ordering::Release);
-                    return Err(StoreError::Corrupt(format!(
-                        "change log: entry {} is gone (pruned while this server was behind)",
-                        self.applied() + 1
-                    )));
-                }
-                let changes: Vec<Change> = serde_json::from_str(body)
-                    .map_err(|e| StoreError::Corrupt(format!("change log entry {seq}: {e}")))?;
-                listener(&changes);
-                self.set_applied(seq);
-            }
-            if rows.is_empty() {
-                self.gap.store(true, Ordering::Release);
-                return Err(StoreError::Corrupt(format!(
-                    "change log: entries after {} are gone (pruned while this server was behind)",
-                    self.applied()
-                )));
-            }
+            let _order = match order {
+                Some(order) => Some(order.lock().await),
+                None => None,
+            };
+            self.apply_read(&rows, head, listener)?;
         }
         *self.confirmed.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
+        Ok(())
+    }
+
+    /// Applies one read of the log (entries after some earlier applied number, up to `head`);
+    /// the caller holds the commit-order lock. A hole is a gap: reported, never skipped.
+    fn apply_read(&self, rows: &[(i64, String)], head: u64, listener: &Listener) -> Result<()> {
+        for (seq, body) in rows {
+            let seq = *seq as u64;
+            if seq <= self.applied() {
+                continue;
+            }
+            if seq != self.applied() + 1 {
+                self.gap.store(true, Ordering::Release);
+                return Err(StoreError::Corrupt(format!(
+                    "change log: entry {} is gone (pruned while this server was behind)",
+                    self.applied() + 1
+                )));
+            }
+            let changes: Vec<Change> = serde_json::from_str(body)
+                .map_err(|e| StoreError::Corrupt(format!("change log entry {seq}: {e}")))?;
+            listener(&changes);
+            self.set_applied(seq);
+        }
+        if rows.is_empty() && self.applied() < head {
+            self.gap.store(true, Ordering::Release);
+            return Err(StoreError::Corrupt(format!(
+                "change log: entries after {} are gone (pruned while this server was behind)",
+                self.applied()
+            )));
+        }
         Ok(())
     }
 
@@ -293,10 +304,7 @@ async fn follow(feed: Arc<Feed>, journal: Weak<Journal>) {
         let Some(listener) = journal.listener() else {
             continue;
         };
-        let result = {
-            let _order = journal.order.lock().await;
-            feed.read_log(&listener).await
-        };
+        let result = feed.read_log(&listener, Some(&journal.order)).await;
         feed.set_error(result.err().map(|e| e.to_string()));
         rounds += 1;
         // About once a minute, whichever server does it first.
@@ -388,19 +396,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_hole_or_an_unreadable_entry_is_left_to_the_follower() {
+    async fn a_hole_is_a_gap_and_an_unreadable_entry_an_error() {
         let (feed, journal, seen) = feed_at(5);
-        // 7 is missing: 6 is applied, 8 is not, and the writer is not caught up with 8.
+        let unreadable = (6, "not json".to_string());
+        feed.apply_missed(&journal, &[unreadable, entry(7)], 7)
+            .await;
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "nothing after an entry it cannot read"
+        );
+        let status = feed.status();
+        assert_eq!((status.applied, status.head, status.gap), (5, 7, false));
+        assert!(status.error.unwrap().contains("change log entry 6"));
+
+        // 7 is missing: 6 is applied, 8 is not, and the feed has a gap.
         feed.apply_missed(&journal, &[entry(6), entry(8)], 8).await;
         assert_eq!(*seen.lock().unwrap(), vec![6]);
-        assert_eq!(feed.applied(), 6);
-        assert_eq!(feed.status().head, 8);
+        let status = feed.status();
+        assert_eq!((status.applied, status.head, status.gap), (6, 8, true));
         assert!(!feed.caught_up(8, Duration::from_millis(1)).await);
-
-        let unreadable = (7, "not json".to_string());
-        feed.apply_missed(&journal, &[unreadable, entry(8)], 8)
-            .await;
-        assert_eq!(feed.applied(), 6, "nothing after an entry it cannot read");
     }
 
     #[tokio::test]

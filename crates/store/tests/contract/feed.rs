@@ -98,6 +98,39 @@ async fn batch_behind(
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// Returns once a session of the database at `url` waits for a lock (a writer for the head).
+async fn until_waiting_on_a_lock(url: &str) {
+    let raw = sqlx::PgPool::connect(url).await.unwrap();
+    within("a writer waiting for the head lock", async {
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+            if waiting > 0 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    raw.close().await;
+}
+
+/// Removes the change log's entries up to `seq`, as pruning does to a server cut off too long.
+async fn prune_log_through(url: &str, seq: u64) {
+    let raw = sqlx::PgPool::connect(url).await.unwrap();
+    sqlx::query("DELETE FROM change_log WHERE seq <= $1")
+        .bind(seq as i64)
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+}
+
 /// Two stores on the database at `url`, which holds user 10 and `groups`.
 async fn two_servers_with_user_10_and_groups(
     url: &str,
@@ -193,12 +226,7 @@ async fn two_servers_see_every_commit_in_one_order() {
     assert_eq!(head(&a).await, h);
 
     // A server that follows from before a pruned entry reports a gap and is never caught up.
-    let raw = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query("DELETE FROM change_log WHERE seq <= $1")
-        .bind((start + 1) as i64)
-        .execute(&raw)
-        .await
-        .unwrap();
+    prune_log_through(&url, start + 1).await;
     let c = open(&url, "postgres").await;
     let seen_c = follow(&c, start).await;
     assert!(!c.caught_up(h, Duration::from_secs(2)).await);
@@ -213,7 +241,6 @@ async fn two_servers_see_every_commit_in_one_order() {
     for s in [a, b, c] {
         s.close().await;
     }
-    raw.close().await;
 }
 
 /// A writer holds the head lock and brings its index to that head before it decides: each
@@ -237,17 +264,32 @@ async fn a_writer_decides_on_every_commit_made_before_its_lock() {
         drop(tx);
     }
 
-    // Entry start + 1 pruned: a server following from `start` must not write past the hole.
-    let raw = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query("DELETE FROM change_log WHERE seq <= $1")
-        .bind((start + 1) as i64)
-        .execute(&raw)
+    // B asks for the lock while A holds it: what A commits meanwhile is applied before B's
+    // write begins (its log read comes after the lock, with a snapshot of its own).
+    let mut held = write(&a).await;
+    held.remove_relation(id(20), id(10), Relation::Member)
         .await
         .unwrap();
+    let waiter = {
+        let (b, seen_b) = (b.clone(), seen_b.clone());
+        tokio::spawn(async move {
+            let tx = b.write().await.unwrap();
+            let seen = seen_b.lock().unwrap().clone();
+            drop(tx);
+            seen
+        })
+    };
+    until_waiting_on_a_lock(&url).await;
+    commit(held).await;
+    expected.push(member(20, 10, false));
+    assert_eq!(within("B's write", waiter).await.unwrap(), expected);
+
+    // Entry start + 1 pruned: a server following from `start` must not write past the hole.
+    prune_log_through(&url, start + 1).await;
     let c = open(&url, "postgres").await;
     let seen_c = follow(&c, start).await;
     match c.write().await {
-        Err(eligo_store::StoreError::Behind(at)) => assert_eq!(at, start + 3),
+        Err(eligo_store::StoreError::Behind(at)) => assert_eq!(at, start + 4),
         Err(e) => panic!("refused for another reason: {e}"),
         Ok(_) => panic!("a write decided on an index with a hole"),
     }
@@ -255,7 +297,6 @@ async fn a_writer_decides_on_every_commit_made_before_its_lock() {
     for s in [a, b, c] {
         s.close().await;
     }
-    raw.close().await;
 }
 
 /// A group-commit batch is one transaction, so it is one entry of the log: the other server

@@ -50,6 +50,12 @@ pub struct FeedStatus {
     pub gap: bool,
     /// The last error reading the log or listening, if the latest attempt failed.
     pub error: Option<String>,
+    /// Log entries this server's writers applied themselves, read with the head lock
+    /// (`Feed::apply_missed`), since the store was opened.
+    pub applied_by_writers: u64,
+    /// Writes that, holding the head lock, still had to wait for the follower (what they read
+    /// with the lock did not bring the index to the head), since the store was opened.
+    pub writers_waited: u64,
 }
 
 pub(crate) struct Feed {
@@ -61,6 +67,8 @@ pub(crate) struct Feed {
     gap: AtomicBool,
     wake: tokio::sync::Notify,
     started: AtomicBool,
+    applied_by_writers: AtomicU64,
+    writers_waited: AtomicU64,
 }
 
 /// Real elapsed time: staleness is about this process's view of the database, not the domain
@@ -81,6 +89,8 @@ impl Feed {
             gap: AtomicBool::new(false),
             wake: tokio::sync::Notify::new(),
             started: AtomicBool::new(false),
+            applied_by_writers: AtomicU64::new(0),
+            writers_waited: AtomicU64::new(0),
         }
     }
 
@@ -105,6 +115,8 @@ impl Feed {
             confirmed_ago: confirmed.map(|at| now().saturating_duration_since(at)),
             gap: self.gap.load(Ordering::Acquire),
             error: self.error.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            applied_by_writers: self.applied_by_writers.load(Ordering::Relaxed),
+            writers_waited: self.writers_waited.load(Ordering::Relaxed),
         }
     }
 
@@ -177,9 +189,21 @@ impl Feed {
             return;
         };
         let _order = journal.order.lock().await;
+        let before = self.applied();
         if let Err(e) = self.apply_read(entries, head, &listener) {
             self.set_error(Some(e.to_string()));
         }
+        self.applied_by_writers
+            .fetch_add(self.applied() - before, Ordering::Relaxed);
+    }
+
+    /// A writer holding the head lock waits for the index to reach `head` (`caught_up`),
+    /// counted when the index was not there yet (`FeedStatus::writers_waited`).
+    pub(crate) async fn writer_caught_up(&self, head: u64, within: Duration) -> bool {
+        if self.applied() < head {
+            self.writers_waited.fetch_add(1, Ordering::Relaxed);
+        }
+        self.caught_up(head, within).await
     }
 
     /// This server committed change `seq`, and holds the commit-order lock: report it now if
@@ -392,7 +416,9 @@ mod tests {
         feed.apply_missed(&journal, &entries, 7).await;
         assert_eq!(*seen.lock().unwrap(), vec![6, 7]);
         assert_eq!(feed.applied(), 7);
-        assert!(feed.caught_up(7, Duration::from_millis(1)).await);
+        assert!(feed.writer_caught_up(7, Duration::from_millis(1)).await);
+        let status = feed.status();
+        assert_eq!((status.applied_by_writers, status.writers_waited), (2, 0));
     }
 
     #[tokio::test]
@@ -414,7 +440,9 @@ mod tests {
         assert_eq!(*seen.lock().unwrap(), vec![6]);
         let status = feed.status();
         assert_eq!((status.applied, status.head, status.gap), (6, 8, true));
-        assert!(!feed.caught_up(8, Duration::from_millis(1)).await);
+        assert!(!feed.writer_caught_up(8, Duration::from_millis(1)).await);
+        let status = feed.status();
+        assert_eq!((status.applied_by_writers, status.writers_waited), (1, 1));
     }
 
     #[tokio::test]

@@ -399,7 +399,7 @@ impl PostgresStore {
             // Whatever the writer could not apply itself (a hole, more than one read's worth),
             // the follower brings, or reports.
             if let Some(feed) = following
-                && !feed.caught_up(head as u64, WRITE_WAIT).await
+                && !feed.writer_caught_up(head as u64, WRITE_WAIT).await
             {
                 return Err(StoreError::Behind(head as u64));
             }

@@ -59,6 +59,15 @@ pub async fn run(
             })
     };
     let batched = group_commits();
+    // PostgreSQL: how the writers' indexes reached the head under the lock.
+    let caught_up = || {
+        apps.iter()
+            .filter_map(|app| app.store.feed_status())
+            .fold((0, 0), |(a, w), s| {
+                (a + s.applied_by_writers, w + s.writers_waited)
+            })
+    };
+    let followed = caught_up();
     let cpu = super::thread_cpu::ThreadCpu::now();
     let total = Stopwatch::start();
     let mut tasks = Vec::new();
@@ -104,6 +113,10 @@ pub async fn run(
             after.1 - batched.1,
             after.2 - batched.2,
         )
+    };
+    let followed = {
+        let after = caught_up();
+        (after.0 - followed.0, after.1 - followed.1)
     };
     for b in background {
         b.abort();
@@ -169,6 +182,12 @@ pub async fn run(
         batched.1 as f64 / batched.0.max(1) as f64,
         batched.2,
     )];
+    if app.store.feed_status().is_some() {
+        details.push(format!(
+            "DETAIL bench=activations log_entries_applied_by_writers={} writers_waited_for_follower={}",
+            followed.0, followed.1
+        ));
+    }
     // Of the timed part, the in-process clients' threads included.
     details.extend(cpu.map(|cpu| format!("DETAIL bench=activations {cpu}")));
     for app in &apps {

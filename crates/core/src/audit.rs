@@ -315,6 +315,20 @@ impl AuditEntry {
         hex::encode(h.finalize())
     }
 
+    /// The event without its place in the chain, to be sealed at another (a store whose
+    /// write before it failed after it was sealed seals it again).
+    pub fn unsealed(self) -> AuditEvent {
+        AuditEvent {
+            activity_date_time: self.activity_date_time,
+            activity_display_name: self.activity_display_name,
+            category: self.category,
+            result: self.result,
+            initiated_by: self.initiated_by,
+            target_resources: self.target_resources,
+            additional_details: self.additional_details,
+        }
+    }
+
     pub fn target_ids(&self) -> impl Iterator<Item = &str> {
         self.target_resources.iter().map(|t| t.id.as_str())
     }
@@ -509,6 +523,26 @@ mod tests {
                 e
             })
             .collect()
+    }
+
+    #[test]
+    fn an_entry_unsealed_and_sealed_again_at_another_place_verifies_there() {
+        let entries = chain(3);
+        let again = entries[2].clone().unsealed().seal(2, &entries[0].hash);
+        assert_eq!(
+            (again.sequence, again.previous_hash.as_str()),
+            (2, entries[0].hash.as_str())
+        );
+        assert_eq!(
+            again.target_resources, entries[2].target_resources,
+            "the event is the same"
+        );
+        assert!(verify(&[entries[0].clone(), again.clone()], Some(&again.hash)).valid);
+        assert_eq!(
+            entries[2].clone().unsealed().seal(3, &entries[1].hash),
+            entries[2],
+            "sealed again at its own place, it is what it was"
+        );
     }
 
     fn verify(entries: &[AuditEntry], head: Option<&str>) -> Verdict {

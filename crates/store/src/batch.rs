@@ -37,14 +37,25 @@
 //!   waiting; a waiter that gives up before its turn leaves a closer in its place, which
 //!   commits the batch when nobody else is left to.
 //! - A writer may say what it will read first (`join`'s question, a `ReadAhead`). A member
-//!   about to hand over asks the question of the writer first in line with its own last
-//!   writes (`Member::next_question`), in the same round trip: the answer is what that writer
-//!   would read at its start. On SQLite it is read after those writes. On PostgreSQL it ends
-//!   the writes' statement and does not see them, so it is asked only when it reads no
-//!   principal they write (`Deferred::close_with_question`); otherwise the writer reads for
-//!   itself. It is given to the writer whose ticket it carries (`Member::take_handed`), and to
-//!   nobody else; the waiters queue for the slot in the order they ask, so that is nearly
-//!   always the next one.
+//!   about to hand over asks the questions of the writers first in line with its own last
+//!   writes (`Member::next_questions`), in the same round trip: the answer is what that writer
+//!   would read at its start. On SQLite it is read after those writes, for the first two
+//!   writers in line. On PostgreSQL it ends the writes' statement and does not see them, so it
+//!   is asked, for the first writer only, when it reads no principal they write
+//!   (`Deferred::close_with_question`); otherwise the writer reads for itself. An answer is
+//!   given only to the writer whose ticket it carries (`Member::take_handed`); the waiters
+//!   queue for the slot in the order they ask, so that is nearly always the next one or the
+//!   one after. An answer read before the writes of a member between is dropped when those
+//!   writes are of a principal it reads, or when that member ran statements of its own
+//!   (`Member::written`).
+//! - On SQLite a member with a savepoint of its own that hands over sends its last writes
+//!   without waiting for them (`Member::commit_ahead`): the next member, whose answers the
+//!   member before read, decides while the database runs them, and waits for them only when
+//!   it needs the connection itself (`settle`). Should they fail, that member is undone to its
+//!   savepoint (which its statement releases only at its end) and answered alone; the batch's
+//!   audit goes back to the head before its entries, and the next member, whose entries were
+//!   sealed onto that member's and are not yet in the tables, seals them again
+//!   (`SqlTx::ready`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -64,6 +75,12 @@ const SAVEPOINT: &str = "SAVEPOINT eligo_member";
 const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT eligo_member; SAVEPOINT eligo_member";
 /// The running member undone, and its savepoint gone with it.
 const UNDO_MEMBER: &str = "ROLLBACK TO SAVEPOINT eligo_member; RELEASE SAVEPOINT eligo_member";
+/// A member whose writes failed after it handed the batch over undone, and a savepoint set
+/// for the member running now (see `settle`).
+const REDO_MEMBER: &str = "ROLLBACK TO SAVEPOINT eligo_member; RELEASE SAVEPOINT eligo_member; \
+     SAVEPOINT eligo_member";
+/// At most this many answers read ahead wait in a batch for their writers.
+const MAX_HANDED: usize = 4;
 
 type Slot = Option<Open>;
 
@@ -89,6 +106,7 @@ struct Shared {
     queue: SyncMutex<VecDeque<(u64, Option<Arc<ReadAhead>>)>>,
     tickets: AtomicU64,
     answered_ahead: AtomicU64,
+    sent_ahead: AtomicU64,
     /// Role definitions committed batches read (see the module's comment).
     roles: SyncMutex<HashMap<uuid::Uuid, eligo_core::roles::RoleDefinition>>,
 }
@@ -102,16 +120,53 @@ impl Shared {
     }
 }
 
-/// The answer to a waiting writer's question, read by the member before it.
+/// The answer to a waiting writer's question, read by a member before it.
 pub(crate) struct Handed {
     pub(crate) ticket: u64,
     pub(crate) question: Arc<ReadAhead>,
     pub(crate) answers: super::shared::Answers,
 }
 
+/// A waiting writer's question sent with a member's last writes; its rows carry `tag`.
+pub(crate) struct Asked {
+    pub(crate) ticket: u64,
+    pub(crate) question: Arc<ReadAhead>,
+    pub(crate) tag: i32,
+}
+
+type Rows = Vec<<Db as sqlx::Database>::Row>;
+
+/// A member's last writes, sent without waiting for them (SQLite; see `Member::commit_ahead`),
+/// and what to undo should they fail.
+struct InFlight {
+    task: tokio::task::JoinHandle<(sqlx::Transaction<'static, Db>, Result<Rows>)>,
+    /// The sender's place in `done` (the last), and the batch's audit before its entries.
+    member: usize,
+    audit_entries: usize,
+    audit_inserted: usize,
+    head: Option<(i64, String)>,
+    head_moved: bool,
+    questions: Vec<Asked>,
+}
+
+/// What `settle` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// Nothing was in flight, or it went through.
+    Clean,
+    /// The member that sent it failed: it was answered with its error and taken out of the
+    /// batch, and the batch's audit head is again the one before its entries.
+    MemberFailed,
+}
+
 /// The open database transaction and the members in it that are done.
 pub(crate) struct Open {
-    pub(crate) tx: sqlx::Transaction<'static, Db>,
+    /// None while a member's writes are in flight (or after they were lost with their task).
+    tx: Option<sqlx::Transaction<'static, Db>>,
+    in_flight: Option<InFlight>,
+    /// The batch cannot go on (its writes' task failed, or undoing a member did): every member
+    /// was told, and every later use of it fails the same way.
+    broken: Option<Failed>,
     done: Vec<Done>,
     /// A member's savepoint is open: the running member's (every member after the first sets
     /// one), or the last finished member's, released by the next one's or by the COMMIT.
@@ -122,22 +177,132 @@ pub(crate) struct Open {
     /// The audit entries finished members appended, and the chain's head after them.
     pub(crate) audit: BatchAudit,
     pub(crate) cache: BatchCache,
-    /// What the last finished member read for the writer first in line.
-    handed: Option<Box<Handed>>,
+    /// What finished members read for the writers in line (see the module's comment).
+    handed: Vec<Handed>,
 }
 
 impl Open {
     fn new(tx: sqlx::Transaction<'static, Db>) -> Self {
         Open {
-            tx,
+            tx: Some(tx),
+            in_flight: None,
+            broken: None,
             done: Vec::new(),
             savepoint: false,
             preopened: false,
             audit: BatchAudit::default(),
             cache: BatchCache::default(),
-            handed: None,
+            handed: Vec::new(),
         }
     }
+
+    /// The batch's transaction, once what was in flight is settled (`Member::settle`).
+    pub(crate) fn tx(&mut self) -> &mut sqlx::Transaction<'static, Db> {
+        self.tx
+            .as_mut()
+            .expect("the batch's writes in flight are settled before its connection is used")
+    }
+
+    pub(crate) fn tx_ref(&self) -> &sqlx::Transaction<'static, Db> {
+        self.tx
+            .as_ref()
+            .expect("the batch's writes in flight are settled before its connection is used")
+    }
+
+    /// `tx` and the batch's audit together.
+    pub(crate) fn tx_and_audit(
+        &mut self,
+    ) -> (&mut sqlx::Transaction<'static, Db>, &mut BatchAudit) {
+        let tx = self
+            .tx
+            .as_mut()
+            .expect("the batch's writes in flight are settled before its connection is used");
+        (tx, &mut self.audit)
+    }
+
+    /// Whether the running member has a savepoint of its own (every member but the first).
+    pub(crate) fn member_has_savepoint(&self) -> bool {
+        self.savepoint
+    }
+}
+
+/// Waits for the writes in flight, if any, and takes their outcome in: the answers read with
+/// them are kept for their writers; when they failed, their member is undone (to its
+/// savepoint, which its statement had not yet released), answered with the error and taken
+/// out of the batch, the batch's audit is set back to what it was before that member's
+/// entries, and a savepoint is set for whoever runs next. The members after it decided on
+/// answers its writes could not change (`Member::written`) and sealed nothing yet that is in
+/// the batch (see `SqlTx::ready`, which seals their entries again).
+async fn settle(slot: &mut Slot) -> Result<Settled> {
+    let Some(open) = slot.as_mut() else {
+        return Ok(Settled::Clean);
+    };
+    if let Some(broken) = &open.broken {
+        return Err(broken.clone().into());
+    }
+    let Some(flight) = open.in_flight.take() else {
+        return Ok(Settled::Clean);
+    };
+    let (tx, sent) = match flight.task.await {
+        Ok(done) => done,
+        Err(e) => {
+            return Err(break_batch(
+                open,
+                StoreError::Batch {
+                    message: format!("the batch's writes were lost with their task: {e}"),
+                    unreachable: false,
+                },
+            ));
+        }
+    };
+    open.tx = Some(tx);
+    let error = match sent {
+        Ok(rows) => {
+            for asked in flight.questions {
+                if let Some(answers) =
+                    super::shared::tagged_answers(&asked.question, &rows, asked.tag)
+                {
+                    open.handed.push(Handed {
+                        ticket: asked.ticket,
+                        question: asked.question,
+                        answers,
+                    });
+                }
+            }
+            return Ok(Settled::Clean);
+        }
+        Err(e) => e,
+    };
+    if let Err(undo) = sqlx::raw_sql(REDO_MEMBER).execute(&mut **open.tx()).await {
+        return Err(break_batch(open, StoreError::from(undo)));
+    }
+    open.savepoint = true;
+    debug_assert_eq!(
+        flight.member + 1,
+        open.done.len(),
+        "the sender is the last member done"
+    );
+    let failed = open.done.remove(flight.member);
+    open.audit.entries.truncate(flight.audit_entries);
+    open.audit.inserted = flight.audit_inserted;
+    open.audit.head = flight.head;
+    open.audit.head_moved = flight.head_moved;
+    // What it read may include what it wrote, now undone; nobody's answers were read after it.
+    open.cache = BatchCache::default();
+    open.handed.clear();
+    if let Some(answer) = failed.answer {
+        let _ = answer.send(Err(error));
+    }
+    Ok(Settled::MemberFailed)
+}
+
+/// Marks the batch as unable to go on, tells every member waiting for it, and gives the
+/// error back (see `Open::broken`).
+fn break_batch(open: &mut Open, why: StoreError) -> StoreError {
+    fail_members(std::mem::take(&mut open.done), &why);
+    open.tx = None;
+    open.broken = Some(Failed::from(&why));
+    why
 }
 
 /// What the batch's members read of rarely written tables (see the module's comment).
@@ -174,7 +339,7 @@ pub(crate) struct MemberAudit {
 struct Done {
     changes: Vec<Change>,
     /// None for the member that commits (it is answered by its own call).
-    answer: Option<oneshot::Sender<Result<(), Failed>>>,
+    answer: Option<oneshot::Sender<Result<()>>>,
 }
 
 /// Why a batch failed, for every member of it (the database error itself is not `Clone`).
@@ -267,6 +432,7 @@ impl Batcher {
                 queue: SyncMutex::new(VecDeque::new()),
                 tickets: AtomicU64::new(0),
                 answered_ahead: AtomicU64::new(0),
+                sent_ahead: AtomicU64::new(0),
                 roles: SyncMutex::new(HashMap::new()),
             }),
         }
@@ -313,18 +479,24 @@ impl Batcher {
             }
             Some(open) => {
                 if !std::mem::take(&mut open.preopened) {
+                    settle(slot).await?;
+                    let open = slot.as_mut().expect("settling keeps the batch open");
                     let statement = if open.savepoint {
                         NEXT_SAVEPOINT
                     } else {
                         SAVEPOINT
                     };
-                    sqlx::raw_sql(statement).execute(&mut *open.tx).await?;
+                    sqlx::raw_sql(statement).execute(&mut **open.tx()).await?;
                 }
+                let open = slot.as_mut().expect("settling keeps the batch open");
                 open.savepoint = true;
                 member.audit_inserted = open.audit.inserted;
-                // Taken whoever joins: an answer is only good right after the member that
-                // read it, and only for the writer whose question it was.
-                member.handed = open.handed.take().filter(|h| h.ticket == ticket);
+                // Only for the writer whose question it was.
+                member.handed = open
+                    .handed
+                    .iter()
+                    .position(|h| h.ticket == ticket)
+                    .map(|at| Box::new(open.handed.remove(at)));
             }
         }
         Ok(member)
@@ -342,6 +514,7 @@ impl Batcher {
             members: self.shared.members.load(Ordering::Relaxed),
             waiting: self.shared.queued.load(Ordering::Relaxed) as u64,
             answered_ahead: self.shared.answered_ahead.load(Ordering::Relaxed),
+            sent_ahead: self.shared.sent_ahead.load(Ordering::Relaxed),
         }
     }
 }
@@ -397,17 +570,48 @@ impl Member {
             && self.shared.waiting.load(Ordering::Acquire) > 0
     }
 
-    /// The question of the writer first in line for the slot, if it asked one: to be read
-    /// with this member's last writes, after them, when it hands the batch over.
-    pub(crate) fn next_question(&self) -> Option<(u64, Arc<ReadAhead>)> {
+    /// The questions of the first `depth` writers in line for the slot that asked one and
+    /// have no answer waiting yet: to be read with this member's last writes, after them,
+    /// when it hands the batch over.
+    pub(crate) fn next_questions(&self, depth: usize) -> Vec<(u64, Arc<ReadAhead>)> {
+        let handed = &self.open().handed;
         let queue = self.shared.queue.lock().expect("queue lock");
-        let (ticket, question) = queue.front()?;
-        Some((*ticket, question.clone()?))
+        queue
+            .iter()
+            .take(depth)
+            .filter(|(ticket, _)| !handed.iter().any(|h| h.ticket == *ticket))
+            .filter_map(|(ticket, question)| Some((*ticket, question.clone()?)))
+            .collect()
     }
 
-    /// Keeps the answer to the next writer's question (`next_question`) for it.
+    /// Keeps the answer to a waiting writer's question (`next_questions`) for it.
     pub(crate) fn hand(&mut self, handed: Handed) {
-        self.open_mut().handed = Some(Box::new(handed));
+        let open = self.open_mut();
+        if open.handed.len() >= MAX_HANDED {
+            // The oldest is the likeliest to be for a writer that gave up.
+            open.handed.remove(0);
+        }
+        open.handed.push(handed);
+    }
+
+    /// This member is about to send its last writes, which write rows of `touched` only
+    /// unless it `ran_statements` of its own before: the answers read ahead for the writers
+    /// in line that those writes may change are dropped (each writer then reads for itself).
+    pub(crate) fn written(&mut self, touched: &[uuid::Uuid], ran_statements: bool) {
+        let open = self.open_mut();
+        if ran_statements {
+            open.handed.clear();
+            return;
+        }
+        open.handed.retain(|h| {
+            super::shared::principals_read(&h.question)
+                .is_some_and(|reads| !reads.iter().any(|p| touched.contains(p)))
+        });
+    }
+
+    /// Waits for the writes the member before this one sent ahead (see `settle`).
+    pub(crate) async fn settle(&mut self) -> Result<Settled> {
+        settle(self.guard.as_mut().expect("held until finished")).await
     }
 
     /// The answer read for this writer by the member before it, if any.
@@ -435,6 +639,54 @@ impl Member {
         let open = self.open_mut();
         open.preopened = true;
         open.savepoint = true;
+    }
+
+    /// `commit`, sending `last` (this member's last writes, the questions `asked` of the
+    /// writers in line, the next member's savepoint) without waiting for it: the batch is
+    /// handed over at once, and the next member decides while the database runs the writes.
+    /// For a member with a savepoint of its own that hands over (`hands_over`), on a backend
+    /// that runs several statements from one text. Should they fail, whoever uses the batch
+    /// next undoes this member alone and answers it (`settle`).
+    pub(crate) async fn commit_ahead(
+        mut self,
+        last: super::deferred::Unsent,
+        asked: Vec<Asked>,
+        changes: Vec<Change>,
+        audit: MemberAudit,
+    ) -> Result<()> {
+        let audit_inserted = self.audit_inserted;
+        self.shared.sent_ahead.fetch_add(1, Ordering::Relaxed);
+        let open = self.open_mut();
+        let mut tx = open.tx.take().expect("settled before the last writes");
+        let flight = InFlight {
+            task: tokio::spawn(async move {
+                let sent = last.fetch(&mut tx).await;
+                (tx, sent)
+            }),
+            member: open.done.len(),
+            audit_entries: open.audit.entries.len(),
+            audit_inserted,
+            head: open.audit.head.clone(),
+            head_moved: open.audit.head_moved,
+            questions: asked,
+        };
+        open.in_flight = Some(flight);
+        open.preopened = true;
+        open.savepoint = true;
+        open.audit.entries.extend(audit.entries);
+        if audit.head.is_some() {
+            open.audit.head = audit.head;
+        }
+        open.audit.head_moved |= audit.head_moved;
+        let (answer, outcome) = oneshot::channel();
+        open.done.push(Done {
+            changes,
+            answer: Some(answer),
+        });
+        // The next writer continues the batch; should it have given up meanwhile, its closer
+        // commits it (`Waiting`).
+        self.guard = None;
+        outcome_of(outcome).await
     }
 
     /// Ends this member's work as part of the batch: `changes` are logged with the batch's
@@ -465,13 +717,7 @@ impl Member {
             });
             // The next writer continues the batch (or its closer commits it).
             self.guard = None;
-            return match outcome.await {
-                Ok(result) => result.map_err(StoreError::from),
-                Err(_) => Err(StoreError::Batch {
-                    message: "the batch ended without an outcome".into(),
-                    unreachable: false,
-                }),
-            };
+            return outcome_of(outcome).await;
         }
         open.done.push(Done {
             changes,
@@ -485,6 +731,17 @@ impl Member {
                 unreachable: false,
             }),
         }
+    }
+}
+
+/// A finished member's answer, once its batch has one.
+async fn outcome_of(outcome: oneshot::Receiver<Result<()>>) -> Result<()> {
+    match outcome.await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::Batch {
+            message: "the batch ended without an outcome".into(),
+            unreachable: false,
+        }),
     }
 }
 
@@ -503,6 +760,10 @@ impl Drop for Member {
 
 /// Undoes the running member's work; the batch continues with the next writer, or commits.
 async fn abandon(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>, audit_inserted: usize) {
+    if let Err(e) = settle(&mut guard).await {
+        fail_batch(guard, &e);
+        return;
+    }
     let Some(open) = guard.as_mut() else {
         return;
     };
@@ -511,7 +772,7 @@ async fn abandon(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>, audit_in
         *guard = None;
         return;
     }
-    if let Err(e) = sqlx::raw_sql(UNDO_MEMBER).execute(&mut *open.tx).await {
+    if let Err(e) = sqlx::raw_sql(UNDO_MEMBER).execute(&mut **open.tx()).await {
         fail_batch(guard, &StoreError::from(e));
         return;
     }
@@ -536,7 +797,7 @@ fn fail_members(done: Vec<Done>, why: &StoreError) {
     let failed = Failed::from(why);
     for d in done {
         if let Some(answer) = d.answer {
-            let _ = answer.send(Err(failed.clone()));
+            let _ = answer.send(Err(failed.clone().into()));
         }
     }
 }
@@ -546,8 +807,12 @@ fn fail_members(done: Vec<Done>, why: &StoreError) {
 /// answers; the slot is released only after the report, so the next writer decides on an
 /// index that has them.
 async fn commit_batch(mut guard: OwnedMutexGuard<Slot>, shared: Arc<Shared>) -> Result<()> {
+    if let Err(e) = settle(&mut guard).await {
+        fail_batch(guard, &e);
+        return Err(e);
+    }
     let Some(Open {
-        mut tx,
+        tx: Some(mut tx),
         mut done,
         audit,
         cache,

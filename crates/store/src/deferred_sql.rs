@@ -54,8 +54,13 @@ pub struct Deferred {
 
 impl Deferred {
     /// Whether a statement of `binds` parameters fits in this round trip.
-    fn fits(&self, binds: usize) -> bool {
+    pub fn fits(&self, binds: usize) -> bool {
         self.statements == 0 || (!self.closed && self.binds + binds <= MAX_BINDS)
+    }
+
+    /// The principals whose rows the queued statements write.
+    pub fn touched(&self) -> &[uuid::Uuid] {
+        &self.touched
     }
 
     /// The queued statements write rows of `principal` (see `touched`).
@@ -113,7 +118,7 @@ impl Deferred {
     /// The builder positioned at the start of the next statement, which the caller writes
     /// with its `binds` parameters. `conflict`: its table and the entity a unique violation
     /// there names.
-    fn next(
+    pub fn next(
         &mut self,
         binds: usize,
         conflict: Option<(&'static str, &'static str)>,
@@ -176,6 +181,17 @@ impl Deferred {
         }
     }
 
+    /// The queue as one statement to send later, elsewhere (see `batch`); it is empty
+    /// afterwards. None when nothing is queued.
+    pub fn take_unsent(&mut self) -> Option<Unsent> {
+        let mut query = self.query.take()?;
+        let (conflicts, closed) = self.sent();
+        if !SQLITE && !closed {
+            query.push(") SELECT 1");
+        }
+        Some(Unsent { query, conflicts })
+    }
+
     /// `send`, returning the rows of the query sent with the writes: on SQLite a queued query
     /// (the writes return none), on PostgreSQL the one `close_with_question` made the
     /// statement end in.
@@ -183,18 +199,30 @@ impl Deferred {
         &mut self,
         conn: &mut <Db as sqlx::Database>::Connection,
     ) -> Result<Vec<<Db as sqlx::Database>::Row>> {
-        let Some(mut query) = self.query.take() else {
-            return Ok(Vec::new());
-        };
-        let (conflicts, closed) = self.sent();
-        if !SQLITE && !closed {
-            query.push(") SELECT 1");
+        match self.take_unsent() {
+            Some(unsent) => unsent.fetch(conn).await,
+            None => Ok(Vec::new()),
         }
-        query
+    }
+}
+
+/// Queued statements taken to be sent (`Deferred::take_unsent`).
+pub struct Unsent {
+    query: QueryBuilder<Db>,
+    conflicts: Vec<(&'static str, &'static str)>,
+}
+
+impl Unsent {
+    /// Sends the statement, returning the rows of the queries in it (as `send_fetching`).
+    pub async fn fetch(
+        mut self,
+        conn: &mut <Db as sqlx::Database>::Connection,
+    ) -> Result<Vec<<Db as sqlx::Database>::Row>> {
+        self.query
             .build()
             .fetch_all(conn)
             .await
-            .map_err(|e| conflict_of(e, &conflicts))
+            .map_err(|e| conflict_of(e, &self.conflicts))
     }
 }
 

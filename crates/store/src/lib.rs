@@ -121,14 +121,17 @@ impl StoreError {
 
 /// What group commit did since the store opened: database transactions committed, the write
 /// transactions (members) in them, writers waiting in the writer's queue now (in the order
-/// they will be served), and the writers whose
-/// first reads (`Store::write_reading_ahead`) the member before them answered.
+/// they will be served), the writers whose
+/// first reads (`Store::write_reading_ahead`) a member before them answered, and the members
+/// that sent their last writes without waiting for them (SQLite: the next member decided
+/// meanwhile).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupCommits {
     pub commits: u64,
     pub members: u64,
     pub waiting: u64,
     pub answered_ahead: u64,
+    pub sent_ahead: u64,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -53,10 +53,12 @@ impl Ahead {
     }
 }
 
-/// Which branch of the statement a row comes from.
+/// Which branch of the statement a row comes from; a statement asking several writers'
+/// questions adds `PARTS` times the question's tag to it.
 const PRINCIPAL: i32 = 0;
 const SCHEDULE: i32 = 1;
 const REQUEST: i32 = 2;
+const PARTS: i32 = 4;
 
 /// What a read-ahead found, to be installed in the transaction that asked (`SqlTx::install`).
 pub(crate) struct Answers {
@@ -65,8 +67,19 @@ pub(crate) struct Answers {
 }
 
 /// Writes the statement asking `ahead` (but for principals not in `principals`, which the
-/// asking transaction knows already) into `q`: false when there is nothing to ask.
-fn push_question(q: &mut QueryBuilder<Db>, ahead: &ReadAhead, principals: &[Uuid]) -> bool {
+/// asking transaction knows already) into `q`, its rows tagged `tag`: false when there is
+/// nothing to ask.
+fn push_question(
+    q: &mut QueryBuilder<Db>,
+    ahead: &ReadAhead,
+    principals: &[Uuid],
+    tag: i32,
+) -> bool {
+    let (principal, schedule, request) = (
+        PRINCIPAL + PARTS * tag,
+        SCHEDULE + PARTS * tag,
+        REQUEST + PARTS * tag,
+    );
     // Rows of `part, id, kind, data, start_pending, end_pending`, whatever the branch.
     let mut branches = 0;
     let mut union = |q: &mut QueryBuilder<Db>| {
@@ -78,7 +91,7 @@ fn push_question(q: &mut QueryBuilder<Db>, ahead: &ReadAhead, principals: &[Uuid
     if !principals.is_empty() {
         union(q);
         q.push(format_args!(
-            "SELECT {PRINCIPAL}, id, kind, data, FALSE, FALSE FROM principals WHERE id IN ("
+            "SELECT {principal}, id, kind, data, FALSE, FALSE FROM principals WHERE id IN ("
         ));
         let mut list = q.separated(", ");
         for id in principals {
@@ -96,7 +109,7 @@ fn push_question(q: &mut QueryBuilder<Db>, ahead: &ReadAhead, principals: &[Uuid
     if let Some(query) = schedules {
         union(q);
         q.push(format_args!(
-            "SELECT {SCHEDULE}, id, '', data, start_pending, end_pending FROM role_schedules"
+            "SELECT {schedule}, id, '', data, start_pending, end_pending FROM role_schedules"
         ));
         push_schedules_filter(q, query);
     }
@@ -104,7 +117,7 @@ fn push_question(q: &mut QueryBuilder<Db>, ahead: &ReadAhead, principals: &[Uuid
         union(q);
         // The page is taken in the database's order; the rows are put back in it below.
         q.push(format_args!(
-            "SELECT {REQUEST}, id, '', data, FALSE, FALSE FROM \
+            "SELECT {request}, id, '', data, FALSE, FALSE FROM \
              (SELECT id, data FROM schedule_requests"
         ));
         push_requests_filter(q, query);
@@ -128,7 +141,7 @@ fn asks_anything(ahead: &ReadAhead) -> bool {
 /// Every principal whose rows `ahead` reads (its principals, the holders its schedules are
 /// read of, the principal its requests are read of); None when a part of it is not bounded
 /// by principal (a query naming none reads everyone's).
-fn principals_read(ahead: &ReadAhead) -> Option<Vec<Uuid>> {
+pub(crate) fn principals_read(ahead: &ReadAhead) -> Option<Vec<Uuid>> {
     let mut read = ahead.principals.clone();
     if let Some(query) = &ahead.schedules {
         read.extend(query.principal_ids.as_ref()?);
@@ -150,18 +163,24 @@ pub(super) fn question_binds(ahead: &ReadAhead) -> usize {
     ahead.principals.len() + schedules + 32
 }
 
-/// The rows of a statement `push_question` wrote, sorted into answers to `ahead`.
+/// The rows of a statement `push_question` wrote with `tag`, sorted into answers to `ahead`
+/// (rows of other tags are another question's).
 fn answers_from(
     rows: &[<Db as sqlx::Database>::Row],
     ahead: &ReadAhead,
     principals: &[Uuid],
+    tag: i32,
 ) -> Result<Answers> {
     let mut found = HashMap::with_capacity(principals.len());
     let mut read_schedules = Vec::new();
     let mut read_requests = Vec::new();
     for r in rows {
+        let part = r.try_get::<i32, _>(0)?;
+        if part / PARTS != tag {
+            continue;
+        }
         let data: String = r.try_get(3)?;
-        match r.try_get::<i32, _>(0)? {
+        match part % PARTS {
             PRINCIPAL => {
                 let id = parse_uuid(&r.try_get::<String, _>(1)?)?;
                 found.insert(id, principal_from(&r.try_get::<String, _>(2)?, &data)?);
@@ -213,11 +232,11 @@ impl SqlTx {
             .copied()
             .collect();
         let mut q = QueryBuilder::<Db>::new("");
-        if !push_question(&mut q, ahead, &principals) {
+        if !push_question(&mut q, ahead, &principals, 0) {
             return Ok(());
         }
         let rows = q.build().fetch_all(self.conn().await?).await?;
-        let answers = answers_from(&rows, ahead, &principals)?;
+        let answers = answers_from(&rows, ahead, &principals, 0)?;
         self.install(answers);
         Ok(())
     }
@@ -229,16 +248,16 @@ impl SqlTx {
         self.ahead = answers.ahead;
     }
 
-    /// Queues `question` (a waiting writer's) to be read after the writes queued so far, on a
-    /// backend that runs several statements from one text (see `batch`): false when there is
-    /// nothing to ask.
-    pub(super) async fn queue_question(&mut self, question: &ReadAhead) -> Result<bool> {
+    /// Queues `question` (a waiting writer's) to be read after the writes queued so far, its
+    /// rows tagged `tag`, on a backend that runs several statements from one text (see
+    /// `batch`): false when there is nothing to ask. Only once the batch is settled.
+    pub(super) async fn queue_question(&mut self, question: &ReadAhead, tag: i32) -> Result<bool> {
         if !asks_anything(question) {
             return Ok(false);
         }
         let binds = question_binds(question);
         let q = self.deferred.statement(&mut self.tx, binds, None).await?;
-        Ok(push_question(q, question, &question.principals))
+        Ok(push_question(q, question, &question.principals, tag))
     }
 
     /// PostgreSQL's `queue_question`: makes `question` the query that ends the statement of
@@ -257,17 +276,18 @@ impl SqlTx {
             .close_with_question(question_binds(question), &reads)
         {
             // Asks something: `asks_anything`, with every principal asked for.
-            Some(q) => push_question(q, question, &question.principals),
+            Some(q) => push_question(q, question, &question.principals, 0),
             None => false,
         }
     }
+}
 
-    /// The rows of a question `queue_question` queued, sorted into its answers; None when
-    /// they are not well formed (the writer then reads for itself and meets the fault there).
-    pub(super) fn answers_to(
-        question: &ReadAhead,
-        rows: &[<Db as sqlx::Database>::Row],
-    ) -> Option<Answers> {
-        answers_from(rows, question, &question.principals).ok()
-    }
+/// The rows of a question `queue_question` queued with `tag`, sorted into its answers; None
+/// when they are not well formed (the writer then reads for itself and meets the fault there).
+pub(crate) fn tagged_answers(
+    question: &ReadAhead,
+    rows: &[<Db as sqlx::Database>::Row],
+    tag: i32,
+) -> Option<Answers> {
+    answers_from(rows, question, &question.principals, tag).ok()
 }

@@ -30,7 +30,7 @@ use crate::{
     ScheduleQuery, ServicePrincipalQuery, StoreError, Targets, TokenRecord, Tx, UserQuery,
     from_micros, micros,
 };
-pub(crate) use read_ahead::Answers;
+pub(crate) use read_ahead::{Answers, principals_read, tagged_answers};
 
 pub struct SqlTx {
     /// Reached only through `conn`, which sends `deferred` first.
@@ -62,6 +62,9 @@ pub struct SqlTx {
     /// The question those answers are to, when the batch member before this transaction
     /// asked it (see `batch`): the transaction's own `read_ahead` of it is then answered.
     answered: Option<Arc<crate::ReadAhead>>,
+    /// A statement of its own ran (a read, or writes sent before the last): the answers read
+    /// ahead in the batch for the writers after it may no longer hold (`Member::written`).
+    ran_statements: bool,
     /// Seals and opens the secrets this transaction writes and reads (see `seal`).
     pub(super) keys: Arc<Keyring>,
 }
@@ -78,7 +81,7 @@ impl std::ops::Deref for Conn {
     fn deref(&self) -> &Self::Target {
         match self {
             Conn::Own(tx) => tx,
-            Conn::Member(m) => &m.open().tx,
+            Conn::Member(m) => m.open().tx_ref(),
         }
     }
 }
@@ -87,7 +90,7 @@ impl std::ops::DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut Self::Target {
         match self {
             Conn::Own(tx) => tx,
-            Conn::Member(m) => &mut m.open_mut().tx,
+            Conn::Member(m) => m.open_mut().tx(),
         }
     }
 }
@@ -106,6 +109,7 @@ impl SqlTx {
             principals: HashMap::new(),
             ahead: Default::default(),
             answered: None,
+            ran_statements: false,
             keys,
         }
     }
@@ -127,6 +131,7 @@ impl SqlTx {
             principals: HashMap::new(),
             ahead: Default::default(),
             answered: None,
+            ran_statements: false,
             keys,
         };
         if let Some(handed) = handed {
@@ -163,11 +168,54 @@ impl SqlTx {
     /// The connection, once the deferred writes are on it: every statement but those deferred
     /// goes through here, so each sees what the transaction wrote before it.
     pub(super) async fn conn(&mut self) -> Result<&mut <Db as sqlx::Database>::Connection> {
+        self.ready().await?;
         // A statement may write: what was read ahead is no longer known to be the answer.
         self.ahead = Default::default();
         self.answered = None;
+        self.ran_statements = true;
         self.deferred.send(&mut self.tx).await?;
         Ok(&mut *self.tx)
+    }
+
+    /// A batch member: waits for the last writes the member before it sent ahead (see
+    /// `batch`). When they failed, that member was taken out of the batch, and this
+    /// transaction's audit entries, sealed onto the head it left, are sealed again onto the
+    /// head before it (they are all still pending: nothing reaches the tables before this).
+    async fn ready(&mut self) -> Result<()> {
+        let Conn::Member(member) = &mut self.tx else {
+            return Ok(());
+        };
+        if member.settle().await? == super::batch::Settled::Clean {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending_audit);
+        self.head = None;
+        self.head_moved = false;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let open = member.open_mut();
+        let (mut sequence, mut hash) = match open.audit.head.clone() {
+            Some(head) => head,
+            None => {
+                let row = sqlx::query("SELECT sequence, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(&mut **open.tx())
+                    .await?;
+                (row.try_get(0)?, row.try_get(1)?)
+            }
+        };
+        for entry in pending {
+            let sealed: AuditEntry = from_json(&entry.data)?;
+            let sealed = sealed.unsealed().seal(sequence + 1, &hash);
+            (sequence, hash) = (sealed.sequence, sealed.hash.clone());
+            self.pending_audit.push(PendingEntry {
+                columns: sealed.index_columns(),
+                data: to_json(&sealed),
+            });
+        }
+        self.head = Some((sequence, hash));
+        self.head_moved = true;
+        Ok(())
     }
 
     /// Queues a statement of `binds` parameters, written by `write`, to be sent with the
@@ -183,11 +231,12 @@ impl SqlTx {
         // A write: what was read ahead may no longer be the answer.
         self.ahead = Default::default();
         self.answered = None;
-        write(
-            self.deferred
-                .statement(&mut self.tx, binds, conflict)
-                .await?,
-        );
+        if !self.deferred.fits(binds) {
+            self.ready().await?;
+            self.ran_statements = true;
+            self.deferred.send(&mut self.tx).await?;
+        }
+        write(self.deferred.next(binds, conflict));
         self.deferred.touch(principal);
         Ok(())
     }
@@ -211,16 +260,12 @@ impl SqlTx {
     /// Inserts the entries appended since the last flush, after those the batch's finished
     /// members left (their sequences come first).
     async fn flush_audit(&mut self) -> Result<()> {
+        self.ready().await?;
+        self.ran_statements = true;
         if let Conn::Member(member) = &mut self.tx {
-            let open = member.open_mut();
-            let batch = &mut open.audit;
+            let (tx, batch) = member.open_mut().tx_and_audit();
             if batch.inserted < batch.entries.len() {
-                queue_audit(
-                    &mut open.tx,
-                    &mut self.deferred,
-                    &batch.entries[batch.inserted..],
-                )
-                .await?;
+                queue_audit(tx, &mut self.deferred, &batch.entries[batch.inserted..]).await?;
                 batch.inserted = batch.entries.len();
             }
         }
@@ -1876,49 +1921,83 @@ impl Tx for SqlTx {
             };
             own_seq = send_last_writes(&mut self.tx, &mut self.deferred, head, changes).await?;
         }
-        // A member likely to hand the batch over reads what the next writer will read first
-        // with its last writes, in one round trip (see `batch`). On SQLite it also sets the
-        // next savepoint there; the read comes before the savepoint statements: should it
-        // fail, this member's own savepoint is still the one its rollback returns to. On
-        // PostgreSQL the read ends the statement of the writes, which it does not see, so it
-        // is asked there only when it reads nothing they write (`ask_after_writes`).
+        // A member likely to hand the batch over reads what the writers in line will read
+        // first with its last writes, in one round trip (see `batch`). On SQLite it also sets
+        // the next savepoint there; the reads come before the savepoint statements: should
+        // they fail, this member's own savepoint is still the one its rollback returns to.
+        // There, it asks the first two writers in line (the next one decides while this
+        // member's writes run, on what the one before read for it) and sends its writes
+        // without waiting (`Member::commit_ahead`) when it has a savepoint of its own to
+        // undo them to. On PostgreSQL the read ends the statement of the writes, which it
+        // does not see, so it is asked there only when it reads nothing they write
+        // (`ask_after_writes`).
+        self.ready().await?;
         let many = super::deferred::MANY_STATEMENTS;
         let next_savepoint = match &self.tx {
             Conn::Member(member) if many => member.next_savepoint(self.narrows),
             _ => None,
         };
-        let mut question = match (&self.tx, next_savepoint) {
-            (Conn::Member(member), Some(_)) => member.next_question(),
+        let questions = match (&self.tx, next_savepoint) {
+            (Conn::Member(member), Some(_)) => member.next_questions(2),
             (Conn::Member(member), None) if !many && member.hands_over(self.narrows) => {
-                member.next_question()
+                member.next_questions(1)
             }
-            _ => None,
+            _ => Vec::new(),
         };
-        if let Some((_, asked)) = &question {
-            let asked = match many {
-                true => self.queue_question(asked).await?,
-                false => self.ask_after_writes(asked),
+        if let Conn::Member(member) = &mut self.tx {
+            member.written(self.deferred.touched(), self.ran_statements);
+        }
+        let mut asked = Vec::with_capacity(questions.len());
+        for (tag, (ticket, question)) in (0..).zip(questions) {
+            let queued = match many {
+                true => self.queue_question(&question, tag).await?,
+                false => self.ask_after_writes(&question),
             };
-
-            if !asked {
-                question = None;
+            if queued {
+                asked.push(super::batch::Asked {
+                    ticket,
+                    question,
+                    tag,
+                });
             }
         }
         let preopens = next_savepoint.is_some_and(|statement| self.deferred.plain(statement));
-        match question {
-            Some((ticket, asked)) => {
-                let rows = self.deferred.send_fetching(&mut self.tx).await?;
-                if let Conn::Member(member) = &mut self.tx
-                    && let Some(answers) = Self::answers_to(&asked, &rows)
-                {
-                    member.hand(super::batch::Handed {
-                        ticket,
-                        question: asked,
-                        answers,
-                    });
+        let ahead = preopens
+            && matches!(&self.tx, Conn::Member(member) if member.open().member_has_savepoint());
+        if ahead && let Some(last) = self.deferred.take_unsent() {
+            let SqlTx {
+                tx: Conn::Member(member),
+                changes,
+                head,
+                head_moved,
+                pending_audit,
+                ..
+            } = *self
+            else {
+                unreachable!("only a batch member sends ahead");
+            };
+            let audit = super::batch::MemberAudit {
+                head,
+                head_moved,
+                entries: pending_audit,
+            };
+            return member.commit_ahead(last, asked, changes, audit).await;
+        }
+        if asked.is_empty() {
+            self.deferred.send(&mut self.tx).await?;
+        } else {
+            let rows = self.deferred.send_fetching(&mut self.tx).await?;
+            if let Conn::Member(member) = &mut self.tx {
+                for question in asked {
+                    if let Some(answers) = tagged_answers(&question.question, &rows, question.tag) {
+                        member.hand(super::batch::Handed {
+                            ticket: question.ticket,
+                            question: question.question,
+                            answers,
+                        });
+                    }
                 }
             }
-            None => self.deferred.send(&mut self.tx).await?,
         }
         if preopens && let Conn::Member(member) = &mut self.tx {
             member.preopened();

@@ -54,8 +54,13 @@ pub async fn run(
     let group_commits = || {
         apps.iter()
             .map(|app| app.store.group_commits())
-            .fold((0, 0, 0), |(c, m, a), g| {
-                (c + g.commits, m + g.members, a + g.answered_ahead)
+            .fold((0, 0, 0, 0), |(c, m, a, s), g| {
+                (
+                    c + g.commits,
+                    m + g.members,
+                    a + g.answered_ahead,
+                    s + g.sent_ahead,
+                )
             })
     };
     let batched = group_commits();
@@ -112,6 +117,7 @@ pub async fn run(
             after.0 - batched.0,
             after.1 - batched.1,
             after.2 - batched.2,
+            after.3 - batched.3,
         )
     };
     let followed = {
@@ -171,7 +177,7 @@ pub async fn run(
         ms(lat.last().copied().unwrap_or_default()),
     );
     let mut details = vec![format!(
-        "DETAIL bench=activations with_scheduler={with_scheduler} activations_found={} audit_entries={} chain_valid={} verify_ms={:.0} p90_ms={:.2} p999_ms={:.2} group_commit_max={group_commit_max} commits={} writes_per_commit={:.1} read_ahead_by_previous={}",
+        "DETAIL bench=activations with_scheduler={with_scheduler} activations_found={} audit_entries={} chain_valid={} verify_ms={:.0} p90_ms={:.2} p999_ms={:.2} group_commit_max={group_commit_max} commits={} writes_per_commit={:.1} read_ahead_by_previous={} sent_ahead={}",
         activated.len(),
         verdict.entries,
         verdict.valid,
@@ -181,6 +187,7 @@ pub async fn run(
         batched.0,
         batched.1 as f64 / batched.0.max(1) as f64,
         batched.2,
+        batched.3,
     )];
     if app.store.feed_status().is_some() {
         details.push(format!(

@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use eligo_core::audit::Category;
 use eligo_core::directory::Relation;
+use eligo_core::roles::ids;
+use eligo_core::schedule::ScheduleKind;
 use eligo_store::{Change, Store, StoreError};
 use tokio::task::JoinHandle;
 
@@ -476,4 +478,105 @@ contract!(
     what_a_batch_keeps_of_its_reads_follows_its_members_writes_and_failures =>
     what_a_batch_keeps_of_its_reads_follows_its_members_writes_and_failures_sqlite,
     what_a_batch_keeps_of_its_reads_follows_its_members_writes_and_failures_postgres,
+);
+
+/// On SQLite a member that hands the batch over sends its last writes without waiting for
+/// them, and the next member decides meanwhile, sealing its audit entries onto the head the
+/// first left. When those writes fail, their member alone is undone and answered with its
+/// conflict; the next member's entries are sealed again where the failed member's were, so
+/// the chain holds every committed entry once, in order, and verifies, after the next write too.
+async fn a_member_whose_writes_fail_after_it_handed_over_is_undone_alone(store: Arc<dyn Store>) {
+    let reader: uuid::Uuid = ids::GLOBAL_READER.parse().unwrap();
+    let taken = schedule(10, ScheduleKind::Eligible, id(1), reader, "/", 100, None);
+    let mut tx = write(&store).await;
+    tx.insert_user(&user(1, "u1@x.com", "U1")).await.unwrap();
+    tx.insert_role_schedule(&taken).await.unwrap();
+    commit(tx).await;
+    let before = store.group_commits();
+
+    let mut first = write(&store).await;
+    first
+        .append_audit(event(1, Category::RoleManagement, "First"))
+        .await
+        .unwrap();
+    let clash = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await?;
+            tx.append_audit(event(2, Category::RoleManagement, "Clash"))
+                .await?;
+            let mut same = schedule(11, ScheduleKind::Active, id(1), reader, "/", 200, None);
+            same.id = id(10);
+            tx.insert_role_schedule(&same).await?;
+            tx.commit().await
+        })
+    };
+    until_waiting(&store, 1).await;
+    let after = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await?;
+            tx.append_audit(event(3, Category::RoleManagement, "After"))
+                .await?;
+            let s = schedule(12, ScheduleKind::Active, id(1), reader, "/", 300, None);
+            tx.insert_role_schedule(&s).await?;
+            tx.commit().await
+        })
+    };
+    until_waiting(&store, 2).await;
+    commit(first).await;
+    match within("clash", clash).await.unwrap() {
+        Err(StoreError::Conflict(what)) => assert_eq!(what, "roleSchedule"),
+        other => panic!("the clashing member: expected Conflict(roleSchedule), got {other:?}"),
+    }
+    within("after", after).await.unwrap().unwrap();
+    let batch = store.group_commits();
+    if store.backend() == "sqlite" {
+        assert_eq!(
+            batch.sent_ahead - before.sent_ahead,
+            1,
+            "the clashing member sent its writes ahead (the last commits): {batch:?}"
+        );
+    }
+    assert_eq!(batch.commits - before.commits, 1, "{batch:?}");
+    assert_eq!(batch.members - before.members, 2, "{batch:?}");
+
+    let mut tx = write(&store).await;
+    tx.append_audit(event(4, Category::RoleManagement, "Later"))
+        .await
+        .unwrap();
+    commit(tx).await;
+
+    let mut tx = read(&store).await;
+    let entries = tx.audit_after(0, 100).await.unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| (e.sequence, e.activity_display_name.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(1, "First"), (2, "After"), (3, "Later")],
+        "the failed member's entry is gone and the next one's took its place"
+    );
+    let verdict = chain_verdict(&mut *tx).await;
+    assert!(verdict.valid, "the chain verifies: {verdict:?}");
+    let held = tx
+        .list_role_schedules(&eligo_store::ScheduleQuery {
+            principal_ids: Some(vec![id(1)]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        held.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [id(10), id(12)]
+    );
+    assert_eq!(
+        held[0], taken,
+        "the schedule the clash named is left as it was"
+    );
+}
+contract!(
+    a_member_whose_writes_fail_after_it_handed_over_is_undone_alone =>
+    a_member_whose_writes_fail_after_it_handed_over_is_undone_alone_sqlite,
+    a_member_whose_writes_fail_after_it_handed_over_is_undone_alone_postgres,
 );

@@ -433,3 +433,80 @@ contract!(
     a_question_is_answered_ahead_only_where_it_sees_the_writes_sqlite,
     a_question_is_answered_ahead_only_where_it_sees_the_writes_postgres,
 );
+
+/// A writer that adds an active schedule `n` of `holder` (a deferred write of that principal
+/// alone) and commits, queued behind the open batch.
+fn queued_activation(
+    store: &Arc<dyn Store>,
+    n: u128,
+    holder: Uuid,
+) -> tokio::task::JoinHandle<Result<(), eligo_store::StoreError>> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut tx = store.write().await?;
+        tx.insert_role_schedule(&schedule(
+            n,
+            ScheduleKind::Active,
+            holder,
+            ga(),
+            "/",
+            700,
+            None,
+        ))
+        .await?;
+        tx.commit().await
+    })
+}
+
+/// On SQLite a member asks the questions of the first two writers in line, so the second
+/// decides on answers read before the writes of the one between them. Those answers are kept
+/// only when the writes between are of principals the question does not read: a writer
+/// between that activates Ann leaves the one behind it to read for itself (and see it); one
+/// that activates somebody else leaves it its answers, which are still the store's.
+async fn an_answer_read_two_writers_ahead_holds_only_past_writes_it_does_not_read(
+    store: Arc<dyn Store>,
+) {
+    seed(&store).await;
+    for (between_holder, n) in [(id(1), 31u128), (id(5), 32)] {
+        let before = store.group_commits();
+        let mut first = write(&store).await;
+        if n == 31 {
+            first
+                .insert_user(&user(5, "eve@x.com", "Eve"))
+                .await
+                .unwrap();
+        }
+        let between = queued_activation(&store, n, between_holder);
+        until_waiting(&store, 1).await;
+        let behind = queued_reader(&store, ahead(Page::ALL));
+        until_waiting(&store, 2).await;
+        commit(first).await;
+        within("between", between).await.unwrap().unwrap();
+        let behind = within("behind", behind).await.unwrap();
+
+        assert_eq!(
+            behind,
+            answered_by_the_store(&store, &ahead(Page::ALL)).await,
+            "the writer behind, after a writer between of {between_holder}"
+        );
+        assert_eq!(
+            behind.1.iter().any(|s| s.id == id(n)),
+            between_holder == id(1),
+            "the activation between is seen where it is Ann's: {:?}",
+            behind.1
+        );
+        let answered = store.group_commits().answered_ahead - before.answered_ahead;
+        if store.backend() == "sqlite" {
+            let expected = u64::from(between_holder != id(1));
+            assert_eq!(
+                answered, expected,
+                "answered ahead after a writer between of {between_holder}"
+            );
+        }
+    }
+}
+contract!(
+    an_answer_read_two_writers_ahead_holds_only_past_writes_it_does_not_read =>
+    an_answer_read_two_writers_ahead_holds_only_past_writes_it_does_not_read_sqlite,
+    an_answer_read_two_writers_ahead_holds_only_past_writes_it_does_not_read_postgres,
+);

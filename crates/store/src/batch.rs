@@ -468,6 +468,7 @@ impl Batcher {
             shared: self.shared.clone(),
             audit_inserted: 0,
             handed: None,
+            ticket,
         };
         let slot = member.guard.as_mut().expect("held until finished");
         match slot.as_mut() {
@@ -528,6 +529,7 @@ pub(crate) struct Member {
     audit_inserted: usize,
     /// The answer to its question, read by the member before it.
     handed: Option<Box<Handed>>,
+    ticket: u64,
 }
 
 impl Member {
@@ -617,6 +619,23 @@ impl Member {
     /// The answer read for this writer by the member before it, if any.
     pub(crate) fn take_handed(&mut self) -> Option<Handed> {
         self.handed.take().map(|handed| *handed)
+    }
+
+    /// Whether the writes in flight carry this writer's question: its answer comes when they
+    /// are settled (`take_settled_answer`).
+    pub(crate) fn answer_in_flight(&self) -> bool {
+        self.open()
+            .in_flight
+            .as_ref()
+            .is_some_and(|f| f.questions.iter().any(|a| a.ticket == self.ticket))
+    }
+
+    /// This writer's answer, once the writes that carried its question are settled.
+    pub(crate) fn take_settled_answer(&mut self) -> Option<Handed> {
+        let ticket = self.ticket;
+        let open = self.open_mut();
+        let at = open.handed.iter().position(|h| h.ticket == ticket)?;
+        Some(open.handed.remove(at))
     }
 
     /// A role definition a committed batch read (stored roles never change).

@@ -218,6 +218,22 @@ fn answers_from(
 
 impl SqlTx {
     pub(super) async fn read_ahead_now(&mut self, ahead: &ReadAhead) -> Result<()> {
+        // Asked with the writes the member before sent ahead: waiting for them costs no more
+        // than reading, which would wait for them too. Only while this transaction has run
+        // and written nothing, as for an answer taken when it joined.
+        if self.answered.is_none()
+            && !self.ran_statements
+            && self.deferred.touched().is_empty()
+            && matches!(&self.tx, super::Conn::Member(m) if m.answer_in_flight())
+        {
+            self.ready().await?;
+            if let super::Conn::Member(member) = &mut self.tx
+                && let Some(handed) = member.take_settled_answer()
+            {
+                self.install(handed.answers);
+                self.answered = Some(handed.question);
+            }
+        }
         // Read for this transaction by the batch member before it, with nothing run since.
         if self.answered.take().is_some_and(|asked| *asked == *ahead) {
             if let super::Conn::Member(member) = &self.tx {

@@ -510,3 +510,70 @@ contract!(
     an_answer_read_two_writers_ahead_holds_only_past_writes_it_does_not_read_sqlite,
     an_answer_read_two_writers_ahead_holds_only_past_writes_it_does_not_read_postgres,
 );
+
+/// A writer that queues after the member before it began is asked by that member: on SQLite
+/// with the writes it sends ahead, whose answer the writer waits for rather than reading for
+/// itself; on PostgreSQL at the end of those writes' statement. Either way it is answered
+/// ahead, with what the store answers.
+async fn a_writer_that_queues_late_is_answered_by_the_member_before(store: Arc<dyn Store>) {
+    seed(&store).await;
+    let mut tx = write(&store).await;
+    tx.insert_user(&user(5, "eve@x.com", "Eve")).await.unwrap();
+    commit(tx).await;
+    let before = store.group_commits();
+
+    let first = write(&store).await;
+    let (go, ready) = tokio::sync::oneshot::channel::<()>();
+    let second = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.write().await?;
+            tx.insert_role_schedule(&schedule(
+                33,
+                ScheduleKind::Active,
+                id(5),
+                ga(),
+                "/",
+                700,
+                None,
+            ))
+            .await?;
+            let _ = ready.await;
+            tx.commit().await
+        })
+    };
+    until_waiting(&store, 1).await;
+    let first = tokio::spawn(first.commit());
+    // The second writer holds the batch now; the third queues behind it.
+    within("the second writer's turn", async {
+        while store.group_commits().waiting > 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    let third = queued_reader(&store, ahead(Page::ALL));
+    until_waiting(&store, 1).await;
+    go.send(()).unwrap();
+    within("first", first).await.unwrap().unwrap();
+    within("second", second).await.unwrap().unwrap();
+    let third = within("third", third).await.unwrap();
+
+    assert_eq!(
+        third,
+        answered_by_the_store(&store, &ahead(Page::ALL)).await
+    );
+    let after = store.group_commits();
+    assert_eq!(
+        after.answered_ahead - before.answered_ahead,
+        1,
+        "the third writer was answered by the second: {after:?}"
+    );
+    if store.backend() == "sqlite" {
+        assert_eq!(after.sent_ahead - before.sent_ahead, 1, "{after:?}");
+    }
+}
+contract!(
+    a_writer_that_queues_late_is_answered_by_the_member_before =>
+    a_writer_that_queues_late_is_answered_by_the_member_before_sqlite,
+    a_writer_that_queues_late_is_answered_by_the_member_before_postgres,
+);

@@ -54,66 +54,109 @@ mod shared_seal;
 #[path = "shared_throttle_sql.rs"]
 mod shared_throttle;
 
-/// `Tx::index_schedules` on PostgreSQL: one statement, its narrow rows decoded as they arrive.
-/// Unlike SQLite's, this driver has no thread between the database and the task, and the
-/// server scans the table in order while the index is built: measured against pages keyed by
-/// `id` (as SQLite's), the server alone spent 5.8 s on the pages (the primary key's order
-/// visits the table at random) and 1.8 s on this (BENCHMARKS.md).
+/// `Tx::index_schedules` on PostgreSQL: one `COPY` of the table in its physical order, its
+/// binary rows taken apart as they arrive (`copy_binary`). The server scans the table in order
+/// while the index is built: measured against pages keyed by `id` (as SQLite's), the server
+/// alone spent 5.8 s on the pages (the primary key's order visits the table at random) and
+/// 1.8 s on a scan (BENCHMARKS.md). The scan as rows of a `SELECT` then cost this task more
+/// than the index it built: a row description, a lookup and a UTF-8 check per column and row
+/// (BENCHMARKS.md, "PostgreSQL's start as a `COPY`").
 async fn index_schedules(
     conn: &mut sqlx::PgConnection,
     now: i64,
     each: &mut (dyn for<'a> FnMut(crate::IndexedSchedule<'a>) + Send),
 ) -> Result<()> {
+    use crate::copy_binary::{BinaryCopy, boolean, int8, text};
     use eligo_core::schedule::ScheduleKind;
     use futures_util::TryStreamExt;
-    use sqlx::Row;
-    let mut rows = sqlx::query(
-        "SELECT id, kind, principal_id, role_definition_id, directory_scope_id, start_at, \
-         end_at, end_pending, activated FROM role_schedules \
-         WHERE end_at IS NULL OR (end_pending AND end_at > $1)",
-    )
-    .bind(now)
-    .fetch(conn);
-    while let Some(row) = rows.try_next().await? {
-        let kind = match row.try_get::<&str, _>(1)? {
-            "eligible" => ScheduleKind::Eligible,
-            "active" => ScheduleKind::Active,
-            other => return Err(StoreError::Corrupt(format!("schedule kind {other}"))),
-        };
-        each(crate::IndexedSchedule {
-            id: shared::parse_uuid(row.try_get(0)?)?,
+    // `COPY` takes no parameters; `now` is an integer, written out.
+    let statement = format!(
+        "COPY (SELECT id, kind, principal_id, role_definition_id, directory_scope_id, \
+         start_at, end_at, end_pending, activated FROM role_schedules \
+         WHERE end_at IS NULL OR (end_pending AND end_at > {now})) TO STDOUT (FORMAT binary)"
+    );
+    let mut chunks = conn.copy_out_raw(&statement).await?;
+    let mut copy = BinaryCopy::<9>::default();
+    while let Some(chunk) = chunks.try_next().await? {
+        copy.feed(&chunk, &mut |[
+            id,
             kind,
-            principal_id: shared::parse_uuid(row.try_get(2)?)?,
-            role_definition_id: shared::parse_uuid(row.try_get(3)?)?,
-            directory_scope_id: row.try_get(4)?,
-            start: crate::from_micros(row.try_get(5)?),
-            end: row.try_get::<Option<i64>, _>(6)?.map(crate::from_micros),
-            end_pending: row.try_get(7)?,
-            activated: row.try_get(8)?,
-        });
+            principal,
+            role,
+            scope,
+            start,
+            end,
+            pending,
+            activated,
+        ]| {
+            let kind = match text(kind)? {
+                "eligible" => ScheduleKind::Eligible,
+                "active" => ScheduleKind::Active,
+                other => return Err(StoreError::Corrupt(format!("schedule kind {other}"))),
+            };
+            let start = int8(start)?
+                .ok_or_else(|| StoreError::Corrupt("a schedule without a start".into()))?;
+            each(crate::IndexedSchedule {
+                id: shared::parse_uuid(text(id)?)?,
+                kind,
+                principal_id: shared::parse_uuid(text(principal)?)?,
+                role_definition_id: shared::parse_uuid(text(role)?)?,
+                directory_scope_id: text(scope)?,
+                start: crate::from_micros(start),
+                end: int8(end)?.map(crate::from_micros),
+                end_pending: boolean(pending)?,
+                activated: boolean(activated)?,
+            });
+            Ok(())
+        })?;
     }
-    Ok(())
+    copy.finish()
 }
 
-/// Every principal for the access index, a row per first two characters of the id (at most
-/// 256 rows; `index_rows::principals` for the text): a row per principal cost a round trip's
-/// share each.
-const PRINCIPALS_BY_PREFIX: &str = concat!(
-    "SELECT string_agg(",
-    principal_line!(),
-    ", '') FROM principals GROUP BY substr(id, 1, 2)"
-);
-
-/// `Tx::all_principals` on PostgreSQL (`PRINCIPALS_BY_PREFIX`).
+/// `Tx::all_principals` on PostgreSQL: one binary `COPY` of the table (`copy_binary`). A
+/// `string_agg` per first two characters of the ids (as before) cost the server twice the
+/// scan's time in building the texts (BENCHMARKS.md, "PostgreSQL's start as a `COPY`").
 async fn all_principals(
     conn: &mut sqlx::PgConnection,
     each: &mut impl FnMut(crate::changes::PrincipalRow),
 ) -> Result<()> {
-    use sqlx::Row;
-    for row in sqlx::query(PRINCIPALS_BY_PREFIX).fetch_all(conn).await? {
-        crate::index_rows::principals(row.try_get(0)?, each)?;
+    use crate::copy_binary::{BinaryCopy, boolean, text};
+    use eligo_core::directory::PrincipalKind;
+    use futures_util::TryStreamExt;
+    let mut chunks = conn
+        .copy_out_raw(
+            "COPY (SELECT id, kind, is_role_assignable, account_enabled, manager_id, upn, \
+             display_name FROM principals) TO STDOUT (FORMAT binary)",
+        )
+        .await?;
+    let mut copy = BinaryCopy::<7>::default();
+    while let Some(chunk) = chunks.try_next().await? {
+        copy.feed(&chunk, &mut |[
+            id,
+            kind,
+            assignable,
+            enabled,
+            manager,
+            upn,
+            name,
+        ]| {
+            let kind = text(kind)?;
+            each(crate::changes::PrincipalRow {
+                id: shared::parse_uuid(text(id)?)?,
+                kind: PrincipalKind::parse(kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind}")))?,
+                display_name: text(name)?.to_string(),
+                role_assignable: boolean(assignable)?,
+                manager: manager
+                    .map(|m| shared::parse_uuid(text(Some(m))?))
+                    .transpose()?,
+                enabled: boolean(enabled)?,
+                upn: upn.map(|u| text(Some(u)).map(str::to_string)).transpose()?,
+            });
+            Ok(())
+        })?;
     }
-    Ok(())
+    copy.finish()
 }
 
 /// How long a write waits, under the head lock, for the feed to bring the index to the head.

@@ -17,13 +17,15 @@ use crate::common::*;
 /// More than two pages of the schedules held (about five in eight are).
 const SCHEDULES: u128 = 14_000;
 
-/// Scopes whose text could pass for the paging format's separators or the next schedule.
-const SCOPES: [&str; 5] = [
+/// Scopes whose text could pass for the paging format's separators or the next schedule, or
+/// for a `COPY` text stream's field and row ends and its NULL.
+const SCOPES: [&str; 6] = [
     "/",
     "/administrativeUnits/ü-1",
     "/x,1,11:00000000-0000-0000-0000-000000000000a",
     "",
     "a:b:c\n,",
+    "\t\\N\\.\r",
 ];
 
 fn nth_schedule(n: u128, holder: Uuid, role: Uuid) -> RoleSchedule {
@@ -172,7 +174,8 @@ async fn the_start_reads_principals_from_their_columns(store: Arc<dyn Store>) {
     let mut off = service_principal(4, "Off", id(40));
     off.account_enabled = false;
     let on = service_principal(5, "On", id(50));
-    let ops = group(6, "Ops", true);
+    // A name with a `COPY` text stream's field and row ends and its NULL.
+    let ops = group(6, "Ops\t\\N\n", true);
     tx.insert_user(&boss).await.unwrap();
     tx.insert_user(&ann).await.unwrap();
     tx.insert_user(&bob).await.unwrap();
@@ -218,7 +221,7 @@ async fn the_start_reads_principals_from_their_columns(store: Arc<dyn Store>) {
         row(bob.id, User, "Bob", None, true, Some("bob@contoso.example")),
         row(off.id, ServicePrincipal, "Off", None, false, None),
         row(on.id, ServicePrincipal, "On", None, true, None),
-        row(ops.id, Group, "Ops", None, false, None),
+        row(ops.id, Group, "Ops\t\\N\n", None, false, None),
     ];
     expected.sort_by_key(|r| r.id);
     let mut tx = read(&store).await;

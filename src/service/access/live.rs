@@ -39,7 +39,8 @@ use eligo_core::target::{GROUP_SCOPE_LEN, GroupAccess, Target, group_scope, grou
 use eligo_store::{Change, IndexedSchedule, PrincipalRow, Store};
 use uuid::Uuid;
 
-use crate::failure::UseCaseResult;
+use super::schedule_batch::{BATCH, ScheduleBatch};
+use crate::failure::{Failure, UseCaseResult};
 
 const OWNER: &str = "owner";
 
@@ -314,6 +315,52 @@ impl State {
     }
 }
 
+/// Batches read ahead of the thread placing them: the reading task waits beyond that, so a
+/// slow placer never has the whole store waiting in memory.
+const BATCHES_AHEAD: usize = 4;
+
+/// Every schedule the index holds at `now`, read by this task and placed into `state` by a
+/// thread of its own meanwhile (`schedule_batch`); `state` back once all are placed.
+async fn place_on_a_thread(
+    tx: &mut dyn eligo_store::Tx,
+    now: DateTime<Utc>,
+    mut state: State,
+) -> UseCaseResult<State> {
+    let (batches, arriving) = std::sync::mpsc::sync_channel::<ScheduleBatch>(BATCHES_AHEAD);
+    let placer = tokio::task::spawn_blocking(move || {
+        for batch in arriving {
+            for s in batch.iter() {
+                state.place_new(&s);
+            }
+        }
+        state
+    });
+    let mut batch = ScheduleBatch::with_capacity(BATCH);
+    let read = tx
+        .index_schedules(now, &mut |s| {
+            batch.push(&s);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, ScheduleBatch::with_capacity(BATCH));
+                // Blocks this thread while the placer is `BATCHES_AHEAD` behind, for at most
+                // the time it takes to place a batch (a few milliseconds). Fails only if the
+                // placer is gone, which its join below reports.
+                let _ = batches.send(full);
+            }
+        })
+        .await;
+    if read.is_ok() {
+        let _ = batches.send(batch);
+    }
+    drop(batches);
+    let state = match placer.await {
+        Ok(state) => state,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => return Err(Failure::internal("placing the schedules", e)),
+    };
+    read?;
+    Ok(state)
+}
+
 impl LiveIndex {
     /// Builds the index from everything in the store (schedules already over are left out),
     /// with the change log's head in the same snapshot: the number to follow the log from.
@@ -352,8 +399,7 @@ impl LiveIndex {
         })
         .await?;
         let related = watch.elapsed();
-        tx.index_schedules(now, &mut |s| state.place_new(&s))
-            .await?;
+        let state = place_on_a_thread(&mut *tx, now, state).await?;
         // Where a start's time goes (BENCHMARKS.md, "A real server starting on a store of a
         // million schedules").
         tracing::debug!(

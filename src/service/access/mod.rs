@@ -15,6 +15,7 @@ pub mod exposure;
 pub mod feed;
 pub mod live;
 pub mod privilege;
+mod schedule_batch;
 
 pub struct PrincipalSummary {
     pub kind: PrincipalKind,

@@ -389,6 +389,77 @@ async fn the_start_answers_as_the_whole_record_load_did_on_postgresql() {
     }
 }
 
+/// More schedules than the start hands its placing thread in a batch (4,096, `schedule_batch`):
+/// every one held is placed and every one ended is not, whichever batch it fell in.
+async fn the_start_places_every_batch(t: TestApp) {
+    const UNITS: usize = 1_100;
+    let now = t.clock.now_utc();
+    let people = [
+        t.user("ann").await,
+        t.user("bob").await,
+        t.user("cat").await,
+    ];
+    let roles = [
+        ids::USER_ADMINISTRATOR,
+        ids::SECURITY_READER,
+        ids::GLOBAL_READER,
+    ]
+    .map(|r| Uuid::parse_str(r).unwrap());
+    let held = |i: usize, j: usize, k: usize| !(i + j + k).is_multiple_of(7);
+    let unit = |k: usize| format!("/administrativeUnits/{k}");
+    let mut tx = t.app.store.write().await.unwrap();
+    for (i, p) in people.iter().enumerate() {
+        for (j, r) in roles.iter().enumerate() {
+            for k in 0..UNITS {
+                // Every seventh ended an hour ago, its end processed: not in the index.
+                let end = (!held(i, j, k)).then(|| now - TimeDelta::hours(1));
+                let s = RoleSchedule::new(
+                    Uuid::new_v4(),
+                    ScheduleKind::Active,
+                    *p,
+                    *r,
+                    unit(k),
+                    (now - TimeDelta::hours(2), end),
+                    AssignmentType::Assigned,
+                    None,
+                    now,
+                );
+                tx.insert_role_schedule(&s).await.unwrap();
+            }
+        }
+    }
+    tx.commit().await.unwrap();
+
+    let started = t.restarted(now).await;
+    let cold = &started.app.access;
+    let mut granted = 0;
+    for (i, p) in people.iter().enumerate() {
+        for (j, r) in roles.iter().enumerate() {
+            for k in 0..UNITS {
+                let d = cold.check_role(*p, *r, &unit(k), now);
+                assert_eq!(d.allowed, held(i, j, k), "{p} {r} {k}");
+                granted += usize::from(d.allowed);
+            }
+        }
+    }
+    assert!(
+        granted > 2 * 4096,
+        "{granted} placed: more than two batches"
+    );
+}
+
+#[tokio::test]
+async fn the_start_places_every_batch_of_schedules() {
+    the_start_places_every_batch(TestApp::new().await).await;
+}
+
+#[tokio::test]
+async fn the_start_places_every_batch_of_schedules_on_postgresql() {
+    if let Some(t) = TestApp::postgres().await {
+        the_start_places_every_batch(t).await;
+    }
+}
+
 /// An older store, as a server of that version left it, for the next open to migrate.
 #[derive(Clone, Copy)]
 enum Old {

@@ -448,6 +448,7 @@ impl SqliteStore {
                 options
                     .clone()
                     .pragma("wal_autocheckpoint", wal::WRITER_AUTOCHECKPOINT.to_string())
+                    .pragma("journal_size_limit", wal::WAL_SIZE_LIMIT.to_string())
                     // The pages a write reads again (index interiors, the audit head) stay in
                     // memory: 4 MiB holds them. Not more: every COMMIT walks the page cache's
                     // hash table, which grows with the cache, and at 32 MiB that walk cost more

@@ -137,7 +137,7 @@ struct Grant {
 }
 
 /// An assignment as the index keeps it: its id, and its role, holder and scope (as given) by
-/// interned id, in 64 bytes and one heap string (the id, shared with `Index::by_id`), where the
+/// interned id, in 56 bytes and one heap string (the id, shared with `Index::by_id`), where the
 /// `Assignment` itself would take 128 bytes and four strings.
 #[derive(Debug, Clone)]
 struct Slot {
@@ -147,8 +147,15 @@ struct Slot {
     holder: u32,
     /// In `Index::given_scopes`: the scope as it was given, for reports.
     scope: u32,
+    /// The holder's next slot ([`NO_SLOT`] after its last; see `Index::first_of_holder`).
+    next_of_holder: u32,
     window: Window,
 }
+
+const _: () = assert!(std::mem::size_of::<Option<Slot>>() == 56);
+
+/// The end of a holder's list of slots.
+const NO_SLOT: u32 = u32::MAX;
 
 /// Sizes, for reports and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -190,8 +197,11 @@ pub struct Index {
     by_id: FastMap<Arc<str>, u32>,
     /// `(role << 32) | holder` to what it holds.
     by_role_holder: FastMap<u64, SmallList<Grant, 1>>,
-    /// By holder: its slots, every role.
-    by_holder: FastMap<u32, Vec<u32>>,
+    /// By holder (a principal id): its first slot, every role; each slot names the next
+    /// (`Slot::next_of_holder`). A list through the slots rather than a table of vectors: a
+    /// start places a million assignments, and this costs each one an array write instead of
+    /// a probe and a push.
+    first_of_holder: Vec<u32>,
     edges: usize,
 }
 
@@ -247,6 +257,7 @@ impl Index {
         let n = id as usize + 1;
         if self.nodes.len() < n {
             self.nodes.resize(n, Vertex::default());
+            self.first_of_holder.resize(n, NO_SLOT);
         }
         id
     }
@@ -386,7 +397,7 @@ impl Index {
     pub fn reserve(&mut self, principals: usize, assignments: usize) {
         self.principals.reserve(principals);
         self.nodes.reserve(principals);
-        self.by_holder.reserve(principals);
+        self.first_of_holder.reserve(principals);
         self.slots.reserve(assignments);
         self.by_id.reserve(assignments);
         self.by_role_holder.reserve(assignments);
@@ -417,6 +428,7 @@ impl Index {
             role,
             holder,
             scope: given,
+            next_of_holder: self.first_of_holder[holder as usize],
             window,
         };
         let s = match self.free.pop() {
@@ -439,7 +451,7 @@ impl Index {
                 scope,
                 window,
             });
-        self.by_holder.entry(holder).or_default().push(s);
+        self.first_of_holder[holder as usize] = s;
         self.nodes[holder as usize].role_bits |= role_bit(role);
         old
     }
@@ -465,21 +477,27 @@ impl Index {
                 self.by_role_holder.remove(&k);
             }
         }
-        if let Some(list) = self.by_holder.get_mut(&slot.holder) {
-            if let Some(i) = list.iter().position(|&x| x == s) {
-                list.swap_remove(i);
-            }
-            if list.is_empty() {
-                self.by_holder.remove(&slot.holder);
+        // Out of its holder's list: the link that named it names its next.
+        let holder = slot.holder as usize;
+        if self.first_of_holder[holder] == s {
+            self.first_of_holder[holder] = slot.next_of_holder;
+        } else {
+            let mut at = self.first_of_holder[holder];
+            while at != NO_SLOT {
+                let before = self.slots[at as usize]
+                    .as_mut()
+                    .expect("listed slot is filled");
+                if before.next_of_holder == s {
+                    before.next_of_holder = slot.next_of_holder;
+                    break;
+                }
+                at = before.next_of_holder;
             }
         }
         let bits = self
-            .by_holder
-            .get(&slot.holder)
-            .map_or(&[][..], |v| v)
-            .iter()
-            .fold(0, |bits, &x| bits | role_bit(self.slot(x).role));
-        self.nodes[slot.holder as usize].role_bits = bits;
+            .slots_of_holder(slot.holder)
+            .fold(0, |bits, x| bits | role_bit(self.slot(x).role));
+        self.nodes[holder].role_bits = bits;
         self.free.push(s);
         slot
     }
@@ -667,7 +685,7 @@ impl Index {
         let mut paths = Vec::new();
         let mut walk = Walk::new(p);
         while let Some(i) = self.next_up(&mut walk, at) {
-            for &s in self.by_holder.get(&walk.nodes[i].id).into_iter().flatten() {
+            for s in self.slots_of_holder(walk.nodes[i].id) {
                 let slot = self.slot(s);
                 if slot.window.contains(at) {
                     paths.push(self.path_up(&walk, i, slot));
@@ -717,6 +735,18 @@ impl Index {
     // ---- internals -----------------------------------------------------------------------
 
     #[inline]
+    /// The slots `holder` holds, every role, newest first.
+    fn slots_of_holder(&self, holder: u32) -> impl Iterator<Item = u32> + '_ {
+        let first = self
+            .first_of_holder
+            .get(holder as usize)
+            .copied()
+            .unwrap_or(NO_SLOT);
+        std::iter::successors(Some(first).filter(|&s| s != NO_SLOT), |&s| {
+            Some(self.slot(s).next_of_holder).filter(|&next| next != NO_SLOT)
+        })
+    }
+
     fn slot(&self, s: u32) -> &Slot {
         self.slots[s as usize]
             .as_ref()

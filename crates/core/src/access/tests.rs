@@ -894,6 +894,7 @@ proptest! {
         drop_assignments in prop::collection::vec(any::<prop::sample::Index>(), 0..3),
         drop_pair in prop::option::of((0..6usize, 0..6usize)),
         more_edges in prop::collection::vec((0..6usize, 0..6usize, window()), 0..4),
+        more_held in prop::collection::vec((0..6usize, 0..2usize, 0..6usize, window()), 0..4),
         queries in prop::collection::vec((0..6usize, 0..2usize, 0..8usize, 0..18i64), 1..12),
     ) {
         let mut members: Vec<Member> = edges
@@ -930,6 +931,12 @@ proptest! {
             members.push(Member { group: NAMES[g].into(), member: NAMES[m].into(), window: w });
         }
         prop_assert_eq!(ix.stats().edges, members.len());
+        // Assignments added after removals (into the slots they freed).
+        for (i, &(p, r, s, w)) in more_held.iter().enumerate() {
+            let a = assignment(&format!("b{i}"), NAMES[p], ROLES[r], SCOPES[s], w);
+            ix.add_assignment(a.clone());
+            assignments.push(a);
+        }
         let naive = Naive::new(&members, &assignments);
 
         for &(p, r, s, half_hours) in &queries {

@@ -42,6 +42,12 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     }
     let _only_server = lock_sqlite(config.database_url.expose())?;
     let (app, first) = prepare(config, Arc::new(SystemClock), with_demo).await?;
+    // Before the outbox worker releases the jobs this id left running: they must be a dead
+    // run's, never a live server's with the same id.
+    app.store
+        .hold_server_id(&app.config.server_id)
+        .await
+        .context("holding this server's id")?;
     if let Some(note) = crate::keys::take_generated_note() {
         println!("\n{note}\n");
     }

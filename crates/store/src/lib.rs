@@ -24,6 +24,7 @@ mod pim_alerts;
 mod postgres;
 mod reviews;
 pub mod seal;
+mod server_claim;
 mod sqlite;
 
 use std::sync::Arc;
@@ -73,6 +74,15 @@ pub enum StoreError {
     /// old ones.
     #[error("master key: {0}")]
     MasterKey(String),
+    /// Another live server on this PostgreSQL database holds this server id (see
+    /// `Store::hold_server_id`); `holder` names its session where PostgreSQL shows it.
+    #[error(
+        "another eligo serve on this database runs with the server id {server_id:?} ({holder}); \
+         give each server its own ELIGO_SERVER_ID (or none: a fresh one per start), or stop that \
+         one first. PostgreSQL ends the session of a server that is gone within about half a \
+         minute, or at once with pg_terminate_backend"
+    )]
+    ServerIdInUse { server_id: String, holder: String },
     /// A sealed value did not open (another key, or altered in the database).
     #[error("sealed {place}: {error}")]
     Sealed {
@@ -225,6 +235,13 @@ pub trait Store: Send + Sync + 'static {
     /// sealed again (plaintext from before sealing, or under an earlier key).
     fn sealing(&self) -> (&str, u64);
     async fn ping(&self) -> Result<()>;
+    /// Holds `server_id` for this process until `close`: `StoreError::ServerIdInUse` when
+    /// another live server on this database holds it (PostgreSQL, see `server_claim`). Nothing
+    /// to hold on SQLite, which serves one `eligo serve` per file.
+    async fn hold_server_id(&self, server_id: &str) -> Result<()> {
+        let _ = server_id;
+        Ok(())
+    }
     async fn close(&self);
 }
 

@@ -201,6 +201,8 @@ pub struct PostgresStore {
     keys: Arc<Keyring>,
     /// How many stored values `open` sealed again.
     resealed: u64,
+    /// The task that holds this server's id (`hold_server_id`), ended at `close`.
+    server_id: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 fn migrator() -> Migrator {
@@ -494,6 +496,7 @@ impl PostgresStore {
             journal,
             keys,
             resealed,
+            server_id: std::sync::Mutex::default(),
         })
     }
 }
@@ -606,7 +609,22 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn hold_server_id(&self, server_id: &str) -> Result<()> {
+        let held = crate::server_claim::hold(&self.pool.connect_options(), server_id).await?;
+        let earlier = self.server_id.lock().expect("not poisoned").replace(held);
+        if let Some(earlier) = earlier {
+            earlier.abort();
+        }
+        Ok(())
+    }
+
     async fn close(&self) {
+        // Dropping the holding session lets the id go at once, for a restart with the same id.
+        let held = self.server_id.lock().expect("not poisoned").take();
+        if let Some(held) = held {
+            held.abort();
+            let _ = held.await;
+        }
         self.pool.close().await;
         if let Some(feed) = self.journal.feed() {
             feed.close().await;

@@ -472,3 +472,44 @@ async fn a_sign_out_or_a_disabled_account_holds_on_every_server() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Two live servers with one `ELIGO_SERVER_ID` would release and deliver each other's claimed
+/// outbox jobs: the second refuses to start, naming the id, and changes nothing. A server
+/// killed with SIGKILL lets its id go with its database session, so a restart with the same id
+/// (which takes back the jobs it left running) starts at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_id_serves_one_live_server_at_a_time() {
+    let Some(url) = eligo_testkit::postgres_database().await else {
+        return;
+    };
+    let dir = temp_dir("server-id");
+    let spec = Spec::postgres(&dir, url).setting("ELIGO_SERVER_ID", "node-a");
+    let first = Server::start(&spec).await;
+    let api = first.client();
+    let before = api.all_upns(BOOTSTRAP).await;
+
+    let port = eligo_testkit::free_port().to_string();
+    let second = run_on(
+        &spec,
+        &["serve", "--listen", &format!("127.0.0.1:{port}")],
+        &[],
+    )
+    .await;
+    assert!(!second.ok(), "{}", second.show());
+    assert!(
+        second.stderr.contains("server id \"node-a\"") && second.stderr.contains("ELIGO_SERVER_ID"),
+        "{}",
+        second.show()
+    );
+    assert_eq!(api.all_upns(BOOTSTRAP).await, before);
+    // Another id on the same database is another server.
+    let other = Server::start(&spec.clone().setting("ELIGO_SERVER_ID", "node-b")).await;
+
+    first.kill9().await;
+    let again = Server::start(&spec).await;
+    again
+        .wait_for_stdout("its server id", |o| o.contains("eligo server id: node-a"))
+        .await;
+    assert_eq!(again.client().all_upns(BOOTSTRAP).await, before);
+    drop(other);
+}

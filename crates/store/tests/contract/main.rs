@@ -84,6 +84,7 @@ mod reviews;
 mod roles;
 mod scim;
 mod sealing;
+mod server_ids;
 mod transactions;
 mod users;
 mod wal;

@@ -39,6 +39,7 @@ mod policies;
 mod portal;
 mod process;
 mod provisioning;
+mod read_only_database;
 mod reviews;
 mod scim;
 mod secrets;

@@ -120,11 +120,24 @@ impl StoreError {
             | sqlx::Error::WorkerCrashed
             // A connection cut mid-conversation (mid-handshake: "unexpected response").
             | sqlx::Error::Protocol(_) => true,
-            // Connection exceptions (08xxx), and the server shutting down or starting (57P01
-            // admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
-            sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            // Connection exceptions (08xxx); the server shutting down or starting (57P01
+            // admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now); out of
+            // resources (53xxx: too many connections, disk full, out of memory); and a
+            // database that takes no writes for now (25006 read_only_sql_transaction: a
+            // failover left the connections on a standby, or `default_transaction_read_only`).
+            // The statement did nothing, and the same request may succeed in a moment.
+            sqlx::Error::Database(db)
+                if db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some() =>
+            {
+                db.code().is_some_and(|c| {
+                    c.starts_with("08")
+                        || c.starts_with("57P")
+                        || c.starts_with("53")
+                        || c == "25006"
+                })
+            }
             _ => false,
         }
     }

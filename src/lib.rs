@@ -8,6 +8,7 @@ pub mod auth;
 pub mod checkpoint;
 pub mod cli;
 pub mod clock;
+pub mod clock_watch;
 pub mod config;
 pub mod connectors;
 pub mod edge;

@@ -117,6 +117,8 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     let alert_scans = tokio::spawn(crate::service::pim_alerts::run_forever(app.clone()));
     // Mails the weekly digest once per ELIGO_DIGEST_INTERVAL (the period recorded in the store).
     let digests = tokio::spawn(crate::service::digest::run_forever(app.clone()));
+    // Says when this server's clock is off the database's (several servers disagree on ends).
+    let clock_watch = tokio::spawn(crate::clock_watch::run_forever(app.clone()));
     // Signs the audit head outside the database now and then, and once more at shutdown.
     let signer = Arc::new(
         crate::checkpoint::Signer::open(&app.config.checkpoint_dir())
@@ -172,6 +174,7 @@ pub async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
     // and signed for the last time.
     failures.abort();
     feeds.abort();
+    clock_watch.abort();
     match crate::service::audit::flush_failures(&app, true).await {
         Ok(n) if n > 0 => tracing::info!(entries = n, "counted failures written at shutdown"),
         Ok(_) => {}

@@ -2,7 +2,9 @@
 //! index stands in the change log (PostgreSQL). `GET /readyz`: 200 only when this server may
 //! take traffic: the store answers and the index is within `ELIGO_MAX_STALENESS` of it (a load
 //! balancer sends requests elsewhere meanwhile, e.g. while a restarted server catches up, and
-//! during the drain after SIGTERM, `ELIGO_SHUTDOWN_DRAIN`).
+//! during the drain after SIGTERM, `ELIGO_SHUTDOWN_DRAIN`). Both report this server's clock
+//! against the database's (PostgreSQL), without acting on it: if the database's own clock is
+//! off, every server would look skewed and none could serve.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,8 +12,9 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::schemas::{FeedHealth, Health, HealthStatus};
+use crate::api::schemas::{ClockHealth, FeedHealth, Health, HealthStatus};
 use crate::app::{App, AppState};
+use crate::clock::Skew;
 use crate::service::access::feed;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -22,11 +25,22 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The store's answer and the feed's position; `ready` also demands a fresh index.
 async fn health(app: &App, ready: bool) -> (StatusCode, Json<Health>) {
-    let reachable = match app.store.ping().await {
-        Ok(()) => true,
+    let before = app.clock.now();
+    let (reachable, clock) = match app.store.database_time().await {
+        Ok(theirs) => (
+            true,
+            theirs.map(|t| {
+                let skew = Skew::measure(before, t, app.clock.now());
+                ClockHealth {
+                    skew_ms: skew.ms,
+                    within_ms: skew.within_ms,
+                    too_large: skew.is_too_large(),
+                }
+            }),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "health check: store unreachable");
-            false
+            (false, None)
         }
     };
     let fresh = feed::is_fresh(app);
@@ -50,6 +64,7 @@ async fn health(app: &App, ready: bool) -> (StatusCode, Json<Health>) {
             status: status.1,
             store: app.store.backend().into(),
             feed,
+            clock,
         }),
     )
 }

@@ -259,6 +259,24 @@ pub struct Health {
     /// Where this server's access index stands in the change log (PostgreSQL only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feed: Option<FeedHealth>,
+    /// This server's clock against the database's (PostgreSQL only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockHealth>,
+}
+
+/// How far this server's clock is from the database's, which every server reaches: servers
+/// whose clocks differ disagree about when an activation or a session ends (issue 18).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockHealth {
+    /// The database's clock minus this server's, in milliseconds (positive: this one is
+    /// behind), read in this request.
+    pub skew_ms: i64,
+    /// Give or take this many milliseconds (half the reading's round trip).
+    pub within_ms: i64,
+    /// Off by more than a second: time-bound access ends at a different instant on this
+    /// server than on one whose clock is right. Fix its time synchronisation (NTP).
+    pub too_large: bool,
 }
 
 /// How far this server's access index is behind the database (several servers, issue 18).

@@ -13,6 +13,7 @@ mod audit_feed;
 mod auth;
 mod bad_input;
 mod breakglass;
+mod clock_skew;
 mod cold_load;
 mod digest;
 mod directory;

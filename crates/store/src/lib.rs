@@ -248,6 +248,14 @@ pub trait Store: Send + Sync + 'static {
     /// sealed again (plaintext from before sealing, or under an earlier key).
     fn sealing(&self) -> (&str, u64);
     async fn ping(&self) -> Result<()>;
+    /// The database server's clock now, read in one round trip that also serves as `ping`:
+    /// several servers' decisions about time (an activation's end, a session's expiry) agree
+    /// only as far as their clocks do, and the database is the one clock they all reach. None
+    /// on SQLite, which runs on the server's own machine.
+    async fn database_time(&self) -> Result<Option<DateTime<Utc>>> {
+        self.ping().await?;
+        Ok(None)
+    }
     /// Holds `server_id` for this process until `close`: `StoreError::ServerIdInUse` when
     /// another live server on this database holds it (PostgreSQL, see `server_claim`). Nothing
     /// to hold on SQLite, which serves one `eligo serve` per file.

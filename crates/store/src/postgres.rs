@@ -609,6 +609,14 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn database_time(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let micros: i64 =
+            sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(chrono::DateTime::from_timestamp_micros(micros))
+    }
+
     async fn hold_server_id(&self, server_id: &str) -> Result<()> {
         let held = crate::server_claim::hold(&self.pool.connect_options(), server_id).await?;
         let earlier = self.server_id.lock().expect("not poisoned").replace(held);

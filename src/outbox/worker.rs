@@ -55,6 +55,14 @@ pub async fn run_due(app: &AppState) -> ApiResult<Delivered> {
     // feeds look at the head rather than hook into every write).
     crate::notify::audit_feed::plan(app).await?;
     loop {
+        if app.store.server_id_taken() {
+            tracing::warn!(
+                server_id = %app.config.server_id,
+                "another server runs with this server's id (it started while this one was cut \
+                 off from the database): this one delivers no outbox job until it has the id back"
+            );
+            return Ok(total);
+        }
         let now = app.clock.now();
         let mut tx = app.store.write().await?;
         let jobs = tx

@@ -1,6 +1,7 @@
 //! What several servers on one database share through the store (issue 18, item 2): sign-in
-//! throttling, used TOTP codes, and the scheduler's periodic looks. Two in-process apps on one
-//! database stand for two servers.
+//! throttling, used TOTP codes, the scheduler's periodic looks, and a server id held by one
+//! server at a time. Two in-process apps (or an app and a second store) on one database stand
+//! for two servers.
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;
@@ -251,4 +252,69 @@ async fn concurrent_decisions_on_two_servers_have_one_outcome() {
             .collect();
         assert_eq!(statuses, vec![expected], "{list}");
     }
+}
+
+/// A server cut off from the database lost the session that held its id, and another server
+/// started with the same id meanwhile: the first delivers no outbox job (the two would deliver
+/// each other's) until the other stops and it has its id back; then it delivers what waited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_id_another_took_delivers_nothing_until_it_is_back() {
+    use crate::breakglass::{deliver, receiver, subscribe};
+    use eligo_core::roles::ids;
+    use sqlx::Connection;
+    let Some(t) = TestApp::postgres().await else {
+        return;
+    };
+    let url = t.app.config.database_url.expose().to_string();
+    t.app.store.hold_server_id("node-1").await.unwrap();
+    let (hook, inbox) = receiver(&t).await;
+    let (status, body) = subscribe(&t, BOOTSTRAP, &hook, &["eligibility.granted"]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // The session holding the id ends (a network cut); another server starts with the id.
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = 'eligo server id'",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let keys = |_: Option<&str>| {
+        let key =
+            eligo_store::seal::MasterKey::parse(TEST_MASTER_KEY).map_err(|e| e.to_string())?;
+        Ok(eligo_store::seal::Keyring::new(key, Vec::new()))
+    };
+    let other = eligo_store::open(&url, &keys).await.unwrap();
+    other.hold_server_id("node-1").await.unwrap();
+    let taken = async {
+        for _ in 0..200 {
+            if t.app.store.server_id_taken() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    };
+    assert!(taken.await, "the server learns its id was taken");
+
+    let dave = t.user("dave").await;
+    t.make_eligible(dave, ids::GLOBAL_READER).await;
+    assert_eq!(deliver(&t).await.delivered, 0);
+    assert!(inbox.take().is_empty());
+
+    other.close().await;
+    let mut delivered = 0;
+    for _ in 0..200 {
+        delivered = deliver(&t).await.delivered;
+        if delivered > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        delivered, 1,
+        "the job that waited is delivered once the id is back"
+    );
+    assert_eq!(inbox.take().len(), 1);
 }

@@ -263,6 +263,12 @@ pub trait Store: Send + Sync + 'static {
         let _ = server_id;
         Ok(())
     }
+    /// True while another server holds the id this one held and lost (its session ended, and
+    /// the other started with the same id meanwhile): two servers would then deliver each
+    /// other's outbox jobs, so this one claims none until it has its id back.
+    fn server_id_taken(&self) -> bool {
+        false
+    }
     async fn close(&self);
 }
 

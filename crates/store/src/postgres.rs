@@ -203,6 +203,8 @@ pub struct PostgresStore {
     resealed: u64,
     /// The task that holds this server's id (`hold_server_id`), ended at `close`.
     server_id: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Another server holds the id this one lost (`server_claim::keep`).
+    server_id_taken: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn migrator() -> Migrator {
@@ -497,6 +499,7 @@ impl PostgresStore {
             keys,
             resealed,
             server_id: std::sync::Mutex::default(),
+            server_id_taken: Arc::default(),
         })
     }
 }
@@ -618,12 +621,22 @@ impl Store for PostgresStore {
     }
 
     async fn hold_server_id(&self, server_id: &str) -> Result<()> {
-        let held = crate::server_claim::hold(&self.pool.connect_options(), server_id).await?;
+        let held = crate::server_claim::hold(
+            &self.pool.connect_options(),
+            server_id,
+            self.server_id_taken.clone(),
+        )
+        .await?;
         let earlier = self.server_id.lock().expect("not poisoned").replace(held);
         if let Some(earlier) = earlier {
             earlier.abort();
         }
         Ok(())
+    }
+
+    fn server_id_taken(&self) -> bool {
+        self.server_id_taken
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     async fn close(&self) {

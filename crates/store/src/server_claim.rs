@@ -9,6 +9,8 @@
 //! `kill -9` included. The session's TCP keepalives are short, so PostgreSQL also notices
 //! within about half a minute a server whose machine vanished without closing its socket.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::Connection;
@@ -36,9 +38,14 @@ pub(crate) fn lock_key(server_id: &str) -> i64 {
     i64::from_be_bytes(first)
 }
 
-/// Takes `server_id` for this process: the task that keeps holding it (abort it, or drop the
-/// store, to let it go), or `StoreError::ServerIdInUse` when another live session holds it.
-pub(crate) async fn hold(options: &PgConnectOptions, server_id: &str) -> Result<JoinHandle<()>> {
+/// Takes `server_id` for this process: the task that keeps holding it (abort it to let it
+/// go), or `StoreError::ServerIdInUse` when another live session holds it. `taken` is set
+/// while another session holds the id this one had lost (see `keep`).
+pub(crate) async fn hold(
+    options: &PgConnectOptions,
+    server_id: &str,
+    taken: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>> {
     let options = options.clone().options([
         // Seconds: PostgreSQL probes an idle session's client after 10 s, every 5 s, and ends
         // the session after 3 unanswered probes.
@@ -66,7 +73,8 @@ pub(crate) async fn hold(options: &PgConnectOptions, server_id: &str) -> Result<
         drop(conn);
         tokio::time::sleep(RETRY).await;
     };
-    Ok(tokio::spawn(keep(options, key, session)))
+    taken.store(false, Ordering::Release);
+    Ok(tokio::spawn(keep(options, key, session, taken)))
 }
 
 async fn locked(conn: &mut PgConnection, key: i64) -> Result<bool> {
@@ -107,21 +115,29 @@ async fn holder(conn: &mut PgConnection, key: i64) -> Result<String> {
 }
 
 /// Keeps the session that holds the id alive, and takes the id again on a new session when
-/// that one ended (the database restarted, the network was cut). A server that finds it taken
-/// meanwhile (another started with its id while this one was cut off) keeps trying: it cannot
-/// tell which of the two should stop, and its operator sees both holding one id in
-/// `pg_locks`.
-async fn keep(options: PgConnectOptions, key: i64, mut session: PgConnection) {
+/// that one ended (the database restarted, the network was cut). If another server started
+/// with this id meanwhile, it holds the lock now: `taken` says so (this server then claims no
+/// outbox job; `Store::server_id_taken`) until the other one stops and this one has it back.
+async fn keep(
+    options: PgConnectOptions,
+    key: i64,
+    mut session: PgConnection,
+    taken: Arc<AtomicBool>,
+) {
     loop {
         tokio::time::sleep(CHECK_EVERY).await;
         if sqlx::query("SELECT 1").execute(&mut session).await.is_ok() {
             continue;
         }
         session = loop {
+            // Unreachable, the database says nothing about the lock: `taken` stays as it was.
             if let Ok(mut conn) = PgConnection::connect_with(&options).await
-                && matches!(locked(&mut conn, key).await, Ok(true))
+                && let Ok(got) = locked(&mut conn, key).await
             {
-                break conn;
+                taken.store(!got, Ordering::Release);
+                if got {
+                    break conn;
+                }
             }
             tokio::time::sleep(CHECK_EVERY).await;
         };

@@ -1,12 +1,12 @@
 //! A thin layer over SQLite's own file layer (its default VFS, "unix") that hands a commit's
-//! WAL frames to the kernel in one `pwrite` instead of two per frame.
+//! WAL frames to the kernel a few large writes at a time instead of two writes per frame.
 //!
 //! SQLite appends each page of a commit to the WAL as two writes, the frame's 24-byte header and
 //! then the page. A batch of activations is about 270 frames, so about 540 `pwrite`s, each
 //! through the file system's per-page write path, all on the one writer thread every write
 //! waits for. And the file system makes a growing file pay again at the sync: on this project's
-//! VMs syncing 268 frames appended as 536 writes took 3.4–4.0 ms, appended as one write 1.5–1.7
-//! ms (BENCHMARKS.md, "A commit's frames in one write").
+//! VM, syncing 268 frames appended as 536 writes took 2.8–4.0 ms, appended in 124 KiB pieces
+//! 1.9–2.2 ms (BENCHMARKS.md, "A commit's frames in a few writes").
 //!
 //! So a WAL opened through this layer holds the frames SQLite writes in a row and writes them
 //! at once. What makes that exactly as durable, and as visible to other connections, as SQLite

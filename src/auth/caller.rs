@@ -44,6 +44,13 @@ impl Caller {
             .last_mfa_at
             .is_some_and(|at| now - at <= freshness && at <= now)
     }
+
+    /// The authentication context the provider vouched for, if it did so within `freshness`
+    /// (as a second factor must be): a context proved hours ago proves nothing now.
+    pub fn fresh_acr(&self, now: DateTime<Utc>, freshness: chrono::TimeDelta) -> Option<&str> {
+        let at = self.session.acr_at?;
+        (now - at <= freshness && at <= now).then_some(self.session.acr.as_deref())?
+    }
 }
 
 impl Caller {

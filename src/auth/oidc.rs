@@ -118,11 +118,15 @@ pub async fn begin(
         )
         .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
         .set_pkce_challenge(challenge);
-    // An authentication context a policy asks for (step-up at the provider).
+    // An authentication context a policy asks for (step-up at the provider), proved anew: with
+    // `max_age` the provider re-authenticates a sign-in older than the freshness window and must
+    // send `auth_time`, without which the context would not count.
     if let Some(acr) = acr.filter(|a| valid_acr(a)) {
-        request = request.add_auth_context_value(openidconnect::AuthenticationContextClass::new(
-            acr.to_string(),
-        ));
+        request = request
+            .add_auth_context_value(openidconnect::AuthenticationContextClass::new(
+                acr.to_string(),
+            ))
+            .set_max_age(app.config.mfa_freshness.to_std().unwrap_or_default());
     }
     let (url, state, nonce) = request.url();
     let binding = token::generate("");
@@ -321,10 +325,11 @@ pub fn session_amr(amr: &[String]) -> Vec<String> {
     out
 }
 
-/// When the session's second factor was proven: the provider's `auth_time` (else the token's
-/// issue time), never later than now.
-pub fn mfa_time(v: &Verified, now: DateTime<Utc>) -> DateTime<Utc> {
-    v.auth_time.unwrap_or(v.issued_at).min(now)
+/// When the user authenticated at the provider: its `auth_time`, never later than now. None
+/// without one: a token's issue time says when it was minted, and a provider re-issues tokens
+/// from a sign-in hours old without asking anything, so it proves no recent factor.
+pub fn auth_time(v: &Verified, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    v.auth_time.map(|at| at.min(now))
 }
 
 #[cfg(test)]

@@ -167,6 +167,7 @@ mod tests {
             amr: vec!["pwd".into()],
             channel: Default::default(),
             acr: None,
+            acr_at: None,
         }
     }
 

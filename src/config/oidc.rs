@@ -201,9 +201,10 @@ pub fn check(list: &[OidcProvider]) -> anyhow::Result<()> {
         if list[..i].iter().any(|q| q.name == p.name) {
             bail!("two OIDC providers are named {:?}", p.name);
         }
-        if !(p.issuer.starts_with("https://") || p.issuer.starts_with("http://")) {
+        if !issuer_is_safe(&p.issuer) {
             bail!(
-                "OIDC provider {:?}: the issuer must be an http(s) URL",
+                "OIDC provider {:?}: the issuer must be an https URL (plain http only on a \
+                 loopback address, for a provider on this machine): its keys decide who signs in",
                 p.name
             );
         }
@@ -214,9 +215,51 @@ pub fn check(list: &[OidcProvider]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An issuer whose documents and keys cannot be changed on the way: https, or plain http to
+/// this machine's loopback only.
+fn issuer_is_safe(issuer: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(issuer) else {
+        return false;
+    };
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => url.host_str().is_some_and(|host| {
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_issuer_is_https_or_on_loopback() {
+        for ok in [
+            "https://login.microsoftonline.com/t/v2.0",
+            "http://127.0.0.1:8080",
+            "http://localhost:9000/realms/x",
+            "http://[::1]:80",
+        ] {
+            assert!(issuer_is_safe(ok), "{ok}");
+        }
+        for bad in [
+            "http://idp.example",
+            "http://10.0.0.5",
+            "http://127.0.0.1.evil.example",
+            "ftp://idp.example",
+            "idp.example",
+            "https://",
+        ] {
+            assert!(!issuer_is_safe(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn env_provider_reads_the_secret_from_a_file_only() {

@@ -150,7 +150,9 @@ pub(super) async fn push_member(
         group_name,
     } = known;
     let now = app.clock.now();
-    let wanted = user.is_some()
+    // A disabled account is taken out downstream as well (rule 6: disabling ends access),
+    // and put back when it is enabled again, if still a member.
+    let wanted = user.as_ref().is_some_and(|u| u.account_enabled)
         && app
             .access
             .member_of(principal, loaded.mapping.group_id, now)
@@ -231,7 +233,8 @@ pub(super) async fn push_member(
     ])
 }
 
-/// The users Eligo wants in `group` now (transitively; groups themselves are not pushed).
+/// The users Eligo wants in `group` now (transitively; groups themselves are not pushed, nor
+/// disabled accounts).
 pub fn wanted_users(app: &App, group: Uuid, now: DateTime<Utc>) -> BTreeSet<Uuid> {
     app.access
         .members_of(group, now)
@@ -241,6 +244,7 @@ pub fn wanted_users(app: &App, group: Uuid, now: DateTime<Utc>) -> BTreeSet<Uuid
             app.access
                 .principal(*id)
                 .is_some_and(|(kind, _)| kind == PrincipalKind::User)
+                && app.access.is_enabled(*id)
         })
         .collect()
 }

@@ -94,6 +94,17 @@ impl Planner {
                         }
                     }
                 },
+                // A user disabled or enabled again: what is pushed of them changes in every
+                // group they are in (a disabled account is not pushed).
+                Change::Principal(row)
+                    if row.kind == PrincipalKind::User
+                        && self.kind(row.id).is_some()
+                        && row.enabled != self.access.is_enabled(row.id) =>
+                {
+                    for group in self.access.groups_of(row.id, now) {
+                        out.members.insert((group, row.id, now));
+                    }
+                }
                 Change::Provisioning { group } => {
                     out.groups.insert(*group);
                 }

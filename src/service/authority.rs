@@ -31,11 +31,15 @@ pub async fn authorize_relation_change(
     let protection = access::privilege::of_group(app, tx, group.id, now).await?;
     // Ownership counts directly or through an activated ownership (PIM for Groups).
     let subject_is_owner = app.access.owner_of(caller.id, group.id, now).allowed;
+    // Adding a group the caller is in adds the caller (nested), whoever they are.
+    let principal_contains_subject =
+        adding && app.access.member_of(caller.id, principal, now).member;
     let change = GroupChange::Relation {
         relation,
         adding,
         principal,
         subject_is_owner,
+        principal_contains_subject,
     };
     authorize::check(app, caller, Operation::Group(change), &protection)?;
     Ok(())

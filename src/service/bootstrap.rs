@@ -116,6 +116,7 @@ pub async fn first_start(app: &App) -> anyhow::Result<FirstStart> {
         amr: vec!["bootstrap".into()],
         channel: eligo_store::SessionChannel::Api,
         acr: None,
+        acr_at: None,
     })
     .await?;
     tx.append_audit(
@@ -179,6 +180,7 @@ pub async fn ensure_configured_token(app: &App) -> anyhow::Result<()> {
         amr: vec!["bootstrap".into()],
         channel: eligo_store::SessionChannel::Api,
         acr: None,
+        acr_at: None,
     };
     match tx.get_token(&hash).await? {
         None => {
@@ -251,6 +253,7 @@ pub async fn rotate(app: &App) -> anyhow::Result<String> {
         amr: vec!["bootstrap".into()],
         channel: eligo_store::SessionChannel::Api,
         acr: None,
+        acr_at: None,
     })
     .await?;
     tx.revoke_tokens_of(user.id, Some(&hash), now).await?;

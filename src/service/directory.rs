@@ -315,7 +315,8 @@ async fn update_user_authorized(
     {
         source::require(&mut *tx, caller, manager, SourceChange::Owned).await?;
     }
-    source::record(&mut *tx, caller, id, "user", patch.provisioned, now).await?;
+    let source_changed =
+        source::record(&mut *tx, caller, id, "user", patch.provisioned, now).await?;
     let before = user.clone();
     let disabling = patch.account_enabled == Some(false) && user.account_enabled;
     let patch_password = hash.is_some();
@@ -364,7 +365,9 @@ async fn update_user_authorized(
         )
         .await?;
     }
-    if !changes::user(Some(&before), Some(&user)).is_empty() {
+    let mut modified = changes::user(Some(&before), Some(&user));
+    modified.extend(source_changed);
+    if !modified.is_empty() {
         tx.append_audit(
             AuditEvent::new(
                 now,
@@ -373,7 +376,7 @@ async fn update_user_authorized(
                 caller.initiator(),
             )
             .target_user(id, &before.display_name, &before.user_principal_name)
-            .modified_all(changes::user(Some(&before), Some(&user))),
+            .modified_all(modified),
         )
         .await?;
     }
@@ -623,7 +626,7 @@ async fn change_group(
         .ok_or_else(|| Failure::not_found("group"))?;
     authorize_group_change(app, tx, caller, &group, GroupChange::Update).await?;
     source::require(tx, caller, id, SourceChange::Owned).await?;
-    source::record(tx, caller, id, "group", patch.provisioned, now).await?;
+    let source_changed = source::record(tx, caller, id, "group", patch.provisioned, now).await?;
     let before = group.clone();
     if let Some(v) = patch.display_name {
         group.display_name = v;
@@ -631,11 +634,15 @@ async fn change_group(
     if let Some(v) = patch.description {
         group.description = v;
     }
-    if group == before {
-        // Nothing of Eligo's record changes, so nothing of it is written or audited.
+    if group != before {
+        tx.update_group(&group).await?;
+    }
+    let mut modified = changes::group(Some(&before), Some(&group));
+    modified.extend(source_changed);
+    if modified.is_empty() {
+        // Nothing changed, so nothing is audited.
         return Ok(group);
     }
-    tx.update_group(&group).await?;
     tx.append_audit(
         AuditEvent::new(
             now,
@@ -644,7 +651,7 @@ async fn change_group(
             caller.initiator(),
         )
         .target(id, "Group", Some(&before.display_name))
-        .modified_all(changes::group(Some(&before), Some(&group))),
+        .modified_all(modified),
     )
     .await?;
     Ok(group)

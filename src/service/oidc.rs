@@ -236,6 +236,23 @@ pub async fn sign_in(app: &App, v: &Verified, address: Option<&str>) -> UseCaseR
         )
         .await);
     }
+    let mfa = oidc::proves_mfa(&v.amr);
+    // Rule 4: a password alone never opens a session of an account with a second factor, on
+    // any channel. A provider that reports none (only `pwd`, say) is a password alone here;
+    // the account's own factor is asked for by signing in with it instead.
+    if !mfa && !created && sessions::second_factors_in(&mut *tx, user.id).await?.any() {
+        drop(tx);
+        return Err(sessions::fail(
+            app,
+            refuse(Some(&user), "secondFactorMissing"),
+            &account,
+            Scope::Address(address),
+            refused(
+                "Your identity provider did not report a second factor, and this account has one. Sign in with your password and your authenticator, or ask your provider to require multi-factor authentication.",
+            ),
+        )
+        .await);
+    }
     if created {
         tx.insert_user(&user).await?;
         tx.append_audit(
@@ -252,11 +269,12 @@ pub async fn sign_in(app: &App, v: &Verified, address: Option<&str>) -> UseCaseR
         )
         .await?;
     }
-    let mfa = oidc::proves_mfa(&v.amr);
     let amr = oidc::session_amr(&v.amr);
     let (raw, mut record) = sessions::new_session(app, user.id, now, amr, false, v.channel);
-    record.last_mfa_at = mfa.then(|| oidc::mfa_time(v, now));
+    let authenticated_at = oidc::auth_time(v, now);
+    record.last_mfa_at = authenticated_at.filter(|_| mfa);
     record.acr = v.acr.clone();
+    record.acr_at = authenticated_at.filter(|_| v.acr.is_some());
     let mut signed_in = AuditEvent::new(
         now,
         Category::Authentication,

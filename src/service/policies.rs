@@ -336,6 +336,13 @@ impl Reader<'_> {
         scope_id: &str,
         role: Option<String>,
     ) -> UseCaseResult<Vec<RolePolicy>> {
+        if scope_type == ScopeType::DirectoryRole && scope_id != "/" {
+            return Err(Failure::bad_request(
+                "Request_UnsupportedQuery",
+                "a directory role's settings apply at scopeId '/' only, whatever the scope of an assignment",
+            )
+            .with_detail("InvalidFilter", "$filter"));
+        }
         let mut tx = self.app.store.read().await?;
         let roles: Vec<String> = match (role, scope_type) {
             (Some(r), _) => vec![r],

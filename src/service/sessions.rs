@@ -110,6 +110,7 @@ pub(crate) fn new_session(
         amr,
         channel,
         acr: None,
+        acr_at: None,
     };
     (raw, record)
 }
@@ -650,6 +651,14 @@ impl SecondFactors {
 
 pub async fn second_factors(app: &App, who: Uuid) -> UseCaseResult<SecondFactors> {
     let mut tx = app.store.read().await?;
+    second_factors_in(&mut *tx, who).await
+}
+
+/// [`second_factors`] in the caller's transaction.
+pub async fn second_factors_in(
+    tx: &mut dyn eligo_store::Tx,
+    who: Uuid,
+) -> UseCaseResult<SecondFactors> {
     let totp = tx
         .get_credential(who, TOTP)
         .await?
@@ -657,7 +666,7 @@ pub async fn second_factors(app: &App, who: Uuid) -> UseCaseResult<SecondFactors
         .is_some_and(|c| c.verified);
     Ok(SecondFactors {
         totp,
-        passkeys: crate::service::passkeys::has_passkeys(&mut *tx, who).await?,
+        passkeys: crate::service::passkeys::has_passkeys(tx, who).await?,
     })
 }
 

@@ -353,6 +353,62 @@ async fn leaving_the_group_ends_what_was_activated_through_it() {
     );
 }
 
+/// Rule 6 after an extension: an activation begun on the member's own eligibility and extended
+/// past it on a group's is drawn from the group's from then on, so leaving the group ends it,
+/// and it does not outlive both.
+#[tokio::test]
+async fn an_extension_drawn_from_a_group_ends_with_the_membership() {
+    let t = TestApp::new().await;
+    let role = ids::SECURITY_READER;
+    let ops = group(&t, "Readers", true).await;
+    t.make_eligible(ops, role).await;
+    let p = t.person("mallory").await;
+    // Her own eligibility ends in two hours.
+    let (status, body) = t
+        .post(
+            ELIGIBILITY_URL,
+            BOOTSTRAP,
+            json!({
+                "action": "adminAssign", "principalId": p.id, "roleDefinitionId": role,
+                "directoryScopeId": "/", "justification": "short project",
+                "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "PT2H" } },
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    t.step_up(&p).await;
+    let (status, body) = t.activate(&p, role, "PT1H", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Then she joins the group and extends to eight hours, which only its eligibility covers.
+    add(&t, ops, "members", p.id).await;
+    let (status, body) = t
+        .post(
+            ASSIGNMENT_URL,
+            &p.token,
+            json!({
+                "action": "selfExtend", "principalId": p.id, "roleDefinitionId": role,
+                "directoryScopeId": "/", "justification": "still on it",
+                "scheduleInfo": { "expiration": { "type": "afterDuration", "duration": "PT8H" } },
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = t
+        .delete(
+            &format!("/v1/groups/{ops}/members/{}/$ref", p.id),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(
+        t.active_roles(&p.token).await.is_empty(),
+        "the extension ended with the membership it was drawn from"
+    );
+    t.tick(TimeDelta::hours(3)).await;
+    t.step_up(&p).await;
+    assert!(t.active_roles(&p.token).await.is_empty());
+}
+
 /// Path 6: a self-extension of a role whose activation needs approval waits for approval.
 #[tokio::test]
 async fn extending_is_an_activation() {

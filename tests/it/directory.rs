@@ -389,6 +389,48 @@ async fn owners_manage_membership_but_never_add_themselves() {
     );
 }
 
+/// Threat-model rule 3: an owner who may not add themselves may not add a group they are in
+/// either, since nesting it makes them a member all the same.
+#[tokio::test]
+async fn owners_never_add_a_group_they_are_in() {
+    let t = TestApp::new().await;
+    let owner = t.person("olga").await.id;
+    let g = group(&t, BOOTSTRAP, "Finance Approvers", false).await;
+    let staff = group(&t, BOOTSTRAP, "All staff", false).await;
+    let inner = group(&t, BOOTSTRAP, "Finance team", false).await;
+    let other = group(&t, BOOTSTRAP, "Contractors", false).await;
+    let add = |g: Uuid, id: Uuid| (format!("/v1/groups/{g}/members"), json!({ "id": id }));
+    for (parent, child) in [(staff, inner), (inner, owner)] {
+        let (path, body) = add(parent, child);
+        assert_eq!(
+            t.post(&path, BOOTSTRAP, body).await.0,
+            StatusCode::NO_CONTENT
+        );
+    }
+    assert_eq!(t.post(&format!("/v1/groups/{g}/owners/$ref"), BOOTSTRAP, json!({ "@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{owner}") })).await.0, StatusCode::NO_CONTENT);
+    let token = t.sign_in("olga").await;
+    // Olga is in "All staff" through "Finance team": neither may be nested into her group.
+    for nested in [staff, inner] {
+        let (path, body) = add(g, nested);
+        let (status, body) = t.post(&path, &token, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["error"]["details"][0]["code"], "SelfEscalationDenied");
+    }
+    let (_, of) = t
+        .get(&format!("/v1/users/{owner}/transitiveMemberOf"), &token)
+        .await;
+    let ids: Vec<&str> = of["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["id"].as_str())
+        .collect();
+    assert!(!ids.contains(&g.to_string().as_str()), "{of}");
+    // A group she is not in is hers to add.
+    let (path, body) = add(g, other);
+    assert_eq!(t.post(&path, &token, body).await.0, StatusCode::NO_CONTENT);
+}
+
 #[tokio::test]
 async fn nesting_is_transitive_and_cycles_are_refused() {
     let t = TestApp::new().await;

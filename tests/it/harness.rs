@@ -289,6 +289,7 @@ impl TestApp {
             amr: vec!["pwd".into(), "otp".into()],
             channel,
             acr: None,
+            acr_at: None,
         })
         .await
         .unwrap();

@@ -3118,6 +3118,7 @@ async fn fixture_session(
         },
         channel,
         acr: None,
+        acr_at: None,
     })
     .await
     .unwrap();

@@ -314,26 +314,71 @@ async fn without_a_second_factor_at_the_provider_the_session_must_step_up() {
     );
 }
 
+/// Rule 4 on the SSO channel: for an account with its own second factor, a provider that
+/// reports a password alone opens no session; one that reports a second factor does.
+#[tokio::test]
+async fn a_password_alone_at_the_provider_opens_no_session_of_an_account_with_a_factor() {
+    let Some(s) = Sso::start(|_, _| {}).await else {
+        return;
+    };
+    let t = &s.t;
+    // Dora has an authenticator app.
+    t.person("dora").await;
+    s.login_as("dora@contoso.example", &["pwd"], None, None)
+        .await;
+    let before = sessions_count(t).await;
+    let (answer, _, _) = portal_sso(t).await;
+    assert!(
+        cookie_value(&answer.cookies, "eligo_session").is_none(),
+        "{}",
+        answer.body
+    );
+    assert!(answer.status.is_client_error(), "{}", answer.status);
+    assert_eq!(sessions_count(t).await, before);
+    let (_, audits) = t
+        .get("/v1/auditLogs/directoryAudits?$top=5", BOOTSTRAP)
+        .await;
+    assert_eq!(
+        failures(audits["value"].as_array().unwrap(), "secondFactorMissing"),
+        1,
+        "{audits}"
+    );
+    s.login_as("dora@contoso.example", &["pwd", "otp"], None, None)
+        .await;
+    let (answer, _, _) = portal_sso(t).await;
+    assert!(
+        cookie_value(&answer.cookies, "eligo_session").is_some(),
+        "{}",
+        answer.body
+    );
+}
+
+/// Carol, eligible for Security Administrator, whose policy asks for the authentication
+/// context `c1` and (the MFA rule off) nothing else but a justification, so the context
+/// decides alone. With a provider configured the rule can be enabled (it is refused without).
+async fn carol_and_a_context_rule(t: &TestApp) -> uuid::Uuid {
+    let carol = t.user("carol").await;
+    t.make_eligible(carol, ids::SECURITY_ADMINISTRATOR).await;
+    t.set_rule(
+        ids::SECURITY_ADMINISTRATOR,
+        "AuthenticationContext_EndUser_Assignment",
+        json!({ "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule", "id": "AuthenticationContext_EndUser_Assignment", "isEnabled": true, "claimValue": "c1" }),
+    ).await;
+    t.set_rule(
+        ids::SECURITY_ADMINISTRATOR,
+        "Enablement_EndUser_Assignment",
+        json!({ "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule", "id": "Enablement_EndUser_Assignment", "enabledRules": ["Justification"] }),
+    ).await;
+    carol
+}
+
 #[tokio::test]
 async fn the_authentication_context_rule_is_met_by_the_providers_acr_only() {
     let Some(s) = Sso::start(|_, _| {}).await else {
         return;
     };
     let t = &s.t;
-    let carol = t.user("carol").await;
-    t.make_eligible(carol, ids::SECURITY_ADMINISTRATOR).await;
-    // With a provider configured, the rule can be enabled (it was refused without one).
-    t.set_rule(
-        ids::SECURITY_ADMINISTRATOR,
-        "AuthenticationContext_EndUser_Assignment",
-        json!({ "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule", "id": "AuthenticationContext_EndUser_Assignment", "isEnabled": true, "claimValue": "c1" }),
-    ).await;
-    // The MFA rule off, so the context decides alone.
-    t.set_rule(
-        ids::SECURITY_ADMINISTRATOR,
-        "Enablement_EndUser_Assignment",
-        json!({ "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule", "id": "Enablement_EndUser_Assignment", "enabledRules": ["Justification"] }),
-    ).await;
+    let carol = carol_and_a_context_rule(t).await;
     for (acr, ok) in [(Some("c2"), false), (None, false), (Some("c1"), true)] {
         s.login_as("carol@contoso.example", &["pwd", "mfa"], acr, None)
             .await;
@@ -354,6 +399,97 @@ async fn the_authentication_context_rule_is_met_by_the_providers_acr_only() {
             assert_eq!(detail_codes(&body), ["AuthenticationContextRule"], "{body}");
         }
     }
+}
+
+/// The context rule asks for a recent proof, as the MFA rule does: an `acr` vouched for at a
+/// sign-in longer ago than the freshness window no longer meets it.
+#[tokio::test]
+async fn an_authentication_context_proved_long_ago_meets_no_rule() {
+    let Some(s) = Sso::start(|_, _| {}).await else {
+        return;
+    };
+    let t = &s.t;
+    let carol = carol_and_a_context_rule(t).await;
+    let session = |raw: String| Person {
+        id: carol,
+        token: raw,
+        secret: String::new(),
+    };
+    // Signed in through the provider with c1, then 11 minutes pass (the window is 10).
+    s.login_as("carol@contoso.example", &["pwd", "mfa"], Some("c1"), None)
+        .await;
+    let (answer, _, _) = portal_sso(t).await;
+    let p = session(cookie_value(&answer.cookies, "eligo_session").expect("signed in"));
+    t.clock.advance(chrono::TimeDelta::minutes(11));
+    let (status, body) = t
+        .activate(&p, ids::SECURITY_ADMINISTRATOR, "PT1H", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(detail_codes(&body), ["AuthenticationContextRule"], "{body}");
+    // A token without `auth_time` says nothing of when the context was proved: it never counts.
+    s.login_as("carol@contoso.example", &["pwd", "mfa"], Some("c1"), None)
+        .await;
+    t.clock.set(eligo::clock::SystemClock.now());
+    s.idp.tamper("no-auth-time").await;
+    let (answer, _, _) = portal_sso(t).await;
+    let p = session(cookie_value(&answer.cookies, "eligo_session").expect("signed in"));
+    let (status, body) = t
+        .activate(&p, ids::SECURITY_ADMINISTRATOR, "PT1H", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(detail_codes(&body), ["AuthenticationContextRule"], "{body}");
+    // Asking the provider for the context asks for a sign-in within the window too.
+    let start = eligo(t, "/auth/oidc/start?next=/portal/roles&acr=c1", None).await;
+    let location = start.location.expect("to the provider");
+    assert!(location.contains("acr_values=c1"), "{location}");
+    assert!(location.contains("max_age=600"), "{location}");
+    // Within the window, it does.
+    s.login_as("carol@contoso.example", &["pwd", "mfa"], Some("c1"), None)
+        .await;
+    let (answer, _, _) = portal_sso(t).await;
+    let p = session(cookie_value(&answer.cookies, "eligo_session").expect("signed in"));
+    let (status, body) = t
+        .activate(&p, ids::SECURITY_ADMINISTRATOR, "PT1H", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// A provider's token without `auth_time` may come from a sign-in hours old (no `max_age` was
+/// asked): its `amr` is kept, but it proves no recent second factor, so the MFA rule still asks
+/// for a step-up.
+#[tokio::test]
+async fn a_second_factor_without_auth_time_is_not_a_recent_one() {
+    let Some(s) = Sso::start(|_, _| {}).await else {
+        return;
+    };
+    let t = &s.t;
+    let carol = t.user("carol").await;
+    t.make_eligible(carol, ids::SECURITY_ADMINISTRATOR).await;
+    s.login_as("carol@contoso.example", &["pwd", "mfa"], None, None)
+        .await;
+    s.idp.tamper("no-auth-time").await;
+    let (answer, _, _) = portal_sso(t).await;
+    let raw = cookie_value(&answer.cookies, "eligo_session").expect("signed in");
+    let p = Person {
+        id: carol,
+        token: raw,
+        secret: String::new(),
+    };
+    let (status, body) = t
+        .activate(&p, ids::SECURITY_ADMINISTRATOR, "PT1H", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(detail_codes(&body), ["MfaRule"], "{body}");
+    // The same sign-in with its `auth_time` is a recent second factor.
+    let (answer, _, _) = portal_sso(t).await;
+    let p = Person {
+        token: cookie_value(&answer.cookies, "eligo_session").expect("signed in"),
+        ..p
+    };
+    let (status, body) = t
+        .activate(&p, ids::SECURITY_ADMINISTRATOR, "PT1H", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 #[tokio::test]

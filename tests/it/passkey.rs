@@ -23,7 +23,10 @@ const ORIGIN: &str = "http://localhost:8400";
 pub struct SoftKey {
     pair: EcdsaKeyPair,
     pub id: Vec<u8>,
-    counter: u32,
+    /// The signature counter's last value (an assertion sends it plus one).
+    pub counter: u32,
+    /// Whether the authenticator says it verified the user (PIN, biometrics): the UV flag.
+    pub verifies_user: bool,
     /// The origin the "browser" reports.
     pub origin: String,
     pub rp_id: String,
@@ -57,6 +60,7 @@ impl SoftKey {
             pair,
             id: uuid::Uuid::new_v4().as_bytes().to_vec(),
             counter: 0,
+            verifies_user: true,
             origin: ORIGIN.into(),
             rp_id: "localhost".into(),
         }
@@ -74,7 +78,8 @@ impl SoftKey {
     fn auth_data(&mut self, attested: bool) -> Vec<u8> {
         self.counter += 1;
         let mut d = Sha256::digest(self.rp_id.as_bytes()).to_vec();
-        d.push(if attested { 0x45 } else { 0x05 }); // UP, UV (and AT)
+        let uv = if self.verifies_user { 0x04 } else { 0 };
+        d.push(if attested { 0x41 } else { 0x01 } | uv); // UP, UV (and AT)
         d.extend(self.counter.to_be_bytes());
         if attested {
             d.extend([0xAA; 16]); // AAGUID
@@ -575,6 +580,34 @@ async fn foreign_removed_mis_signed_or_mis_addressed_answers_are_refused(t: Test
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(!failures(&t, "Step-up authentication").await.is_empty());
+}
+
+/// An assertion without user verification (a key merely touched, no PIN or biometrics) is not
+/// a second factor, and a signature counter that goes back (a cloned key) is refused.
+#[tokio::test]
+async fn passkey_answers_without_user_verification_or_with_a_counter_gone_back_are_refused() {
+    let t = app().await;
+    t.user("gil").await;
+    let gil = t.password_sign_in("gil").await;
+    let (mut key, _) = register(&t, &gil, "gil's").await;
+    let (_, options) = sign_in_options(&t, "gil").await;
+    let (status, body) = sign_in_with(&t, "gil", &options, key.get(&options)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    key.verifies_user = false;
+    let (_, options) = sign_in_options(&t, "gil").await;
+    let (status, body) = sign_in_with(&t, "gil", &options, key.get(&options)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.get("access_token").is_none());
+    key.verifies_user = true;
+    // A copy of the key that never saw the last sign-ins answers with a lower counter.
+    key.counter = 0;
+    let (_, options) = sign_in_options(&t, "gil").await;
+    let (status, body) = sign_in_with(&t, "gil", &options, key.get(&options)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    key.counter = 100;
+    let (_, options) = sign_in_options(&t, "gil").await;
+    let (status, body) = sign_in_with(&t, "gil", &options, key.get(&options)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]

@@ -149,6 +149,48 @@ async fn global_administrator_settings_from_the_scenarios() {
     assert_eq!(audit["value"][0]["category"], "Policy");
 }
 
+/// A directory role's settings are the directory's: an activation at any scope is decided by
+/// them, so settings named at another scope are not accepted (they would be shown as in force
+/// while nothing enforced them).
+#[tokio::test]
+async fn directory_role_settings_exist_at_the_root_only() {
+    let t = TestApp::new().await;
+    let role = ids::HELPDESK_ADMINISTRATOR;
+    let scoped = format!("DirectoryRole_{role}_~administrativeUnits~hr");
+    let (status, body) = t
+        .patch(
+            &format!(
+                "/v1/policies/roleManagementPolicies/{scoped}/rules/Approval_EndUser_Assignment"
+            ),
+            BOOTSTRAP,
+            json!({ "setting": { "isApprovalRequired": true } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = t
+        .get(
+            &format!("/v1/policies/roleManagementPolicies/{scoped}"),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = t
+        .get(
+            &format!("/v1/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/administrativeUnits/hr' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '{role}'"),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(code(&body), "Request_UnsupportedQuery");
+    // The root's settings are untouched and decide an activation at the unit as well.
+    let p = t.person("hana").await;
+    t.make_eligible(p.id, role).await;
+    t.step_up(&p).await;
+    let (status, body) = t.activate(&p, role, "PT1H", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "Provisioned", "{body}");
+}
+
 #[tokio::test]
 async fn bad_rules_and_wrong_callers_change_nothing() {
     let t = TestApp::new().await;

@@ -5,9 +5,11 @@
 // The test steers it over HTTP (never reachable from outside loopback):
 //   POST /test/login  {"account", "claims": {...}, "acr", "amr": [...], "authTime"}
 //        who the next interactions sign in (no login form: the interaction finishes at once)
-//   POST /test/tamper {"mode": "audience"|"issuer"|"nonce"|"expired"|"signature"|"none"|"hs256"}
+//   POST /test/tamper {"mode": "audience"|"issuer"|"nonce"|"expired"|"signature"|"none"|"hs256"
+//                      |"no-auth-time"}
 //        the next token response carries an ID token spoiled that way, re-signed with the
-//        provider's own key (except "signature", "none" and "hs256")
+//        provider's own key (except "signature", "none" and "hs256"); "no-auth-time" is a valid
+//        token without `auth_time`, as a provider may send when no `max_age` was asked
 import http from 'node:http';
 import { generateKeyPair, exportJWK, SignJWT, decodeJwt, decodeProtectedHeader, UnsecuredJWT } from 'jose';
 import Provider from 'oidc-provider';
@@ -92,6 +94,7 @@ async function spoil(idToken, mode) {
     case 'expired': return sign({ ...claims, iat: now - 7200, exp: now - 3600 });
     case 'signature': return sign(claims, otherKey);
     case 'none': return new UnsecuredJWT(claims).encode();
+    case 'no-auth-time': { const { auth_time: _, ...rest } = claims; return sign(rest); }
     case 'hs256': return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(clientSecret));
     default: throw new Error(`unknown tamper mode ${mode}`);
   }

@@ -115,6 +115,7 @@ pub fn decide_extension_request(
             start: None,
             expiration: ask.expiration,
             mfa_is_fresh: true,
+            kept_start: None,
         },
         now,
     );
@@ -152,11 +153,16 @@ pub struct AdminRequest {
     pub start: Option<DateTime<Utc>>,
     pub expiration: Expiration,
     pub mfa_is_fresh: bool,
+    /// The existing schedule's start, when the change keeps it (an extension, or an update of
+    /// a schedule that has begun): the window is measured from it, not from the start the
+    /// request names, which would otherwise push the maximum's base into the future.
+    pub kept_start: Option<DateTime<Utc>>,
 }
 
 /// The window `[start, end)` an admin request grants (end None: permanent), or every broken
 /// rule. The maximum counts from the later of the start and `now`, so an extension is measured
-/// from today, not from when the assignment began.
+/// from today, not from when the assignment began; a change that keeps the schedule's start
+/// counts from that start (or now), whatever start it names.
 pub fn decide_admin(
     expiration: &ExpirationRule,
     enablement: &[Enablement],
@@ -170,8 +176,8 @@ pub fn decide_admin(
         request.ticket.as_ref(),
         request.mfa_is_fresh,
     );
-    let start = request.start.unwrap_or(now);
-    if start < now - TimeDelta::minutes(5) {
+    let start = request.kept_start.or(request.start).unwrap_or(now);
+    if request.kept_start.is_none() && start < now - TimeDelta::minutes(5) {
         broken.push(Invalid::new(
             "ExpirationRule",
             "scheduleInfo.startDateTime",
@@ -223,7 +229,32 @@ mod tests {
             start: None,
             expiration,
             mfa_is_fresh: false,
+            kept_start: None,
         }
+    }
+
+    #[test]
+    fn a_kept_start_is_where_the_maximum_counts_from() {
+        // An extension naming a start 3,000 days ahead is still measured from today.
+        let mut r = req(Expiration::AfterDuration(TimeDelta::days(365)));
+        r.start = Some(t(3000 * 24 * 60));
+        r.kept_start = Some(t(-10 * 24 * 60));
+        assert_eq!(
+            decide_admin(&rule(365, true), &[], &r, t(0)),
+            Ok((t(-10 * 24 * 60), Some(t(365 * 24 * 60))))
+        );
+        let mut end = req(Expiration::AfterDateTime(t(3000 * 24 * 60)));
+        end.start = Some(t(2900 * 24 * 60));
+        end.kept_start = Some(t(-10 * 24 * 60));
+        let err = decide_admin(&rule(365, true), &[], &end, t(0)).unwrap_err();
+        assert_eq!(err[0].code, "ExpirationRule");
+        // A kept start that has not come yet is where it counts from.
+        let mut later = req(Expiration::AfterDuration(TimeDelta::days(30)));
+        later.kept_start = Some(t(60));
+        assert_eq!(
+            decide_admin(&rule(365, true), &[], &later, t(0)),
+            Ok((t(60), Some(t(60 + 30 * 24 * 60))))
+        );
     }
 
     #[test]

@@ -181,6 +181,9 @@ pub enum GroupChange {
         principal: uuid::Uuid,
         /// The subject owns the group now (directly or through an activated ownership).
         subject_is_owner: bool,
+        /// The principal is a group the subject is in (directly or nested): adding it adds
+        /// the subject, as adding the subject itself would.
+        principal_contains_subject: bool,
     },
 }
 
@@ -257,7 +260,10 @@ impl std::fmt::Display for Denied {
                 "this operation needs a second factor proved within the last minutes: step up (POST /v1/auth/stepup) and try again"
             ),
             Denied::SelfEscalation => {
-                write!(f, "an owner cannot add themselves to a group they own")
+                write!(
+                    f,
+                    "an owner cannot add themselves to a group they own, nor a group they are in"
+                )
             }
         }
     }
@@ -378,10 +384,11 @@ pub fn decide(subject: &Subject, op: Operation, protection: &Protection) -> Resu
                 adding,
                 principal,
                 subject_is_owner: true,
+                principal_contains_subject,
                 ..
             } = change
             {
-                if adding && principal == subject.id {
+                if adding && (principal == subject.id || principal_contains_subject) {
                     return Err(Denied::SelfEscalation);
                 }
                 return strong();
@@ -561,6 +568,7 @@ mod tests {
                 adding,
                 principal,
                 subject_is_owner: owner,
+                principal_contains_subject: false,
             })
         };
         let cases: Vec<Case> = vec![
@@ -709,6 +717,20 @@ mod tests {
                 Err("SelfEscalationDenied"),
             ),
             (
+                "owner adds a group they are in",
+                None,
+                true,
+                Operation::Group(GroupChange::Relation {
+                    relation: Relation::Member,
+                    adding: true,
+                    principal: other,
+                    subject_is_owner: true,
+                    principal_contains_subject: true,
+                }),
+                &ordinary,
+                Err("SelfEscalationDenied"),
+            ),
+            (
                 "owner adds someone, stale",
                 None,
                 false,
@@ -837,6 +859,7 @@ mod tests {
             adding: true,
             principal: uuid::Uuid::from_u128(2),
             subject_is_owner: false,
+            principal_contains_subject: false,
         });
         assert_eq!(code(member, &Protection::Ordinary), Ok(()));
         assert_eq!(code(member, &protected), Err("ProtectedGroup"));
@@ -845,6 +868,7 @@ mod tests {
             adding: true,
             principal: uuid::Uuid::from_u128(2),
             subject_is_owner: false,
+            principal_contains_subject: false,
         });
         assert_eq!(
             code(owner, &Protection::Ordinary),

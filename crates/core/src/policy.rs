@@ -86,6 +86,12 @@ impl RolePolicy {
                 None => (rest, "/".to_string()),
             };
             uuid::Uuid::parse_str(role).ok()?;
+            // A directory role's settings are the directory's (as in Entra): an activation at
+            // any scope is decided by them, so a policy named at another scope would be stored
+            // and shown as in force while nothing enforced it.
+            if scope != "/" {
+                return None;
+            }
             return Some((ScopeType::DirectoryRole, scope, role.to_string()));
         }
         let rest = id.strip_prefix("Group_")?;
@@ -793,7 +799,6 @@ mod tests {
         let role = "62e90394-69f5-4237-9190-012177145e10";
         for (t, scope, r) in [
             (ScopeType::DirectoryRole, "/", role),
-            (ScopeType::DirectoryRole, "/administrativeUnits/x", role),
             (
                 ScopeType::Group,
                 "0b3c5a4e-9a8b-4b7c-8a3e-1f2d3c4b5a69",
@@ -808,6 +813,9 @@ mod tests {
             );
         }
         assert_eq!(RolePolicy::parse_id("DirectoryRole_nope"), None);
+        // A directory role's settings exist at the root only: nothing decides by another's.
+        let scoped = RolePolicy::id_for(ScopeType::DirectoryRole, "/administrativeUnits/x", role);
+        assert_eq!(RolePolicy::parse_id(&scoped), None);
         assert_eq!(
             RolePolicy::parse_id("Group_0b3c5a4e-9a8b-4b7c-8a3e-1f2d3c4b5a69_admin"),
             None

@@ -176,6 +176,11 @@ pub struct TokenRecord {
     /// (its `acr` claim); None for Eligo's own sign-ins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// When the provider says that sign-in took place (its `auth_time`): the `acr` counts only
+    /// within the same freshness window as a second factor. None (no `auth_time`, or a record
+    /// written before this field existed): the `acr` never counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr_at: Option<DateTime<Utc>>,
 }
 
 /// Where a session was issued and may be used.
@@ -199,6 +204,7 @@ impl std::fmt::Debug for TokenRecord {
             .field("amr", &self.amr)
             .field("channel", &self.channel)
             .field("acr", &self.acr)
+            .field("acr_at", &self.acr_at)
             .finish()
     }
 }

@@ -273,7 +273,10 @@ impl Doc {
     }
 
     fn provisioned(&self) -> Provisioned {
-        let mut attributes = json!({ "userName": self.user_name, "emails": self.emails });
+        // `active` as the client said it, so that the next document changes the account's
+        // state only when the client's word changes (see `apply`).
+        let mut attributes =
+            json!({ "userName": self.user_name, "emails": self.emails, "active": self.active });
         if let Some(n) = &self.name {
             attributes["name"] = Value::Object(n.clone());
         }
@@ -478,6 +481,17 @@ async fn apply(
     doc: Doc,
 ) -> ScimResult<ScimUser> {
     let u = &current.user;
+    // The account's state follows the client's word when that word changes, as the LDAP import
+    // does: an administrator's emergency stop is not undone by the client's next routine PUT,
+    // which sends `active: true` again (or leaves it out, which means true).
+    let said_before = current
+        .source
+        .attributes
+        .get("active")
+        .and_then(Value::as_bool)
+        .unwrap_or(u.account_enabled);
+    let enabled =
+        (doc.active != said_before && doc.active != u.account_enabled).then_some(doc.active);
     let upn = upn_of(&doc.user_name);
     let display_name = doc.display_name();
     let mail = doc.mail();
@@ -486,7 +500,7 @@ async fn apply(
         display_name: (display_name != u.display_name).then_some(display_name),
         mail: (mail != u.mail).then_some(mail),
         manager_id: (doc.manager != u.manager_id).then_some(doc.manager),
-        account_enabled: (doc.active != u.account_enabled).then_some(doc.active),
+        account_enabled: enabled,
         password: doc.password.clone(),
         provisioned: Some(doc.provisioned()),
     };

@@ -289,6 +289,7 @@ pub(super) async fn fill(url: Option<String>, p: Params) -> anyhow::Result<Fille
             amr: vec!["pwd".into(), "mfa".into()],
             channel: SessionChannel::Api,
             acr: None,
+            acr_at: None,
         })
         .collect();
     fill!(app, sessions, |tx, t| tx.insert_token(t).await?);

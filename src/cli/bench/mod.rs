@@ -807,6 +807,7 @@ async fn bench_admin(app: &App) -> anyhow::Result<Caller> {
             amr: vec![crate::service::authorize::BOOTSTRAP_METHOD.into()],
             channel: eligo_store::SessionChannel::Api,
             acr: None,
+            acr_at: None,
         },
         grants,
     })
@@ -843,6 +844,7 @@ async fn user_caller(app: &App, id: Uuid) -> anyhow::Result<Caller> {
             amr: vec!["pwd".into(), "mfa".into()],
             channel: eligo_store::SessionChannel::Api,
             acr: None,
+            acr_at: None,
         },
         grants,
     })

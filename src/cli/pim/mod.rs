@@ -296,13 +296,11 @@ pub struct UnassignArgs {
 
 #[derive(Subcommand)]
 pub enum PolicyCommand {
-    /// Summarise a role's settings: durations, what activation needs, approval and approvers.
+    /// Summarise a role's settings (the directory's, which decide at every scope): durations,
+    /// what activation needs, approval and approvers.
     Show {
         /// The role: display name or id.
         role: String,
-        /// The directory scope.
-        #[arg(long, default_value = "/")]
-        scope: String,
         /// Print the policy's JSON (with its rules) instead of a summary.
         #[arg(long)]
         json: bool,
@@ -315,9 +313,6 @@ pub enum PolicyCommand {
 pub struct PolicySetArgs {
     /// The role: display name or id.
     role: String,
-    /// The directory scope.
-    #[arg(long, default_value = "/")]
-    scope: String,
     /// The longest activation: 2h, 8h, or ISO 8601 like PT8H.
     #[arg(long, value_name = "DURATION")]
     max_activation: Option<String>,
@@ -361,9 +356,7 @@ pub async fn run(command: PimCommand) -> anyhow::Result<()> {
         PimCommand::Assign(a) => admin::assign(&pim, a).await,
         PimCommand::Unassign(a) => admin::unassign(&pim, a).await,
         PimCommand::Policy { command } => match command {
-            PolicyCommand::Show { role, scope, json } => {
-                policy::show(&pim, &role, &scope, json).await
-            }
+            PolicyCommand::Show { role, json } => policy::show(&pim, &role, json).await,
             PolicyCommand::Set(a) => policy::set(&pim, a).await,
         },
         PimCommand::Exposure { role, json } => access::exposure(&pim, &role, json).await,

@@ -9,8 +9,9 @@ use super::PolicySetArgs;
 use super::http::{Pim, Role, encode};
 use super::text::{self, human_duration, print_json, when};
 
-fn policy_path(role: &Role, scope: &str) -> String {
-    let id = RolePolicy::id_for(ScopeType::DirectoryRole, scope, &role.id);
+/// A directory role's settings are the directory's (at `/`): they decide at every scope.
+fn policy_path(role: &Role) -> String {
+    let id = RolePolicy::id_for(ScopeType::DirectoryRole, "/", &role.id);
     format!("/v1/policies/roleManagementPolicies/{}", encode(&id))
 }
 
@@ -71,9 +72,9 @@ async fn approver(pim: &Pim, a: &Value) -> String {
     }
 }
 
-async fn summary(pim: &Pim, role: &Role, scope: &str, policy: &Value) -> String {
+async fn summary(pim: &Pim, role: &Role, policy: &Value) -> String {
     let mut out = vec![format!(
-        "{} at {scope} (policy {})",
+        "{} (policy {})",
         role.name,
         policy["id"].as_str().unwrap_or("?")
     )];
@@ -149,16 +150,16 @@ async fn summary(pim: &Pim, role: &Role, scope: &str, policy: &Value) -> String 
     out.join("\n")
 }
 
-pub async fn show(pim: &Pim, role: &str, scope: &str, json: bool) -> anyhow::Result<()> {
+pub async fn show(pim: &Pim, role: &str, json: bool) -> anyhow::Result<()> {
     let role = pim.role(role).await?;
     let policy = pim
-        .get(&format!("{}?$expand=rules", policy_path(&role, scope)))
+        .get(&format!("{}?$expand=rules", policy_path(&role)))
         .await
         .with_context(|| format!("reading the settings of {}", role.name))?;
     if json {
         print_json(&policy);
     } else {
-        say!("{}", summary(pim, &role, scope, &policy).await);
+        say!("{}", summary(pim, &role, &policy).await);
     }
     Ok(())
 }
@@ -206,7 +207,7 @@ pub async fn set(pim: &Pim, a: PolicySetArgs) -> anyhow::Result<()> {
         );
     }
     let role = pim.role(&a.role).await?;
-    let path = policy_path(&role, &a.scope);
+    let path = policy_path(&role);
     let policy = pim
         .get(&format!("{path}?$expand=rules"))
         .await
@@ -283,7 +284,7 @@ pub async fn set(pim: &Pim, a: PolicySetArgs) -> anyhow::Result<()> {
     if a.json {
         print_json(&after);
     } else {
-        say!("{}", summary(pim, &role, &a.scope, &after).await);
+        say!("{}", summary(pim, &role, &after).await);
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! assignments, downstream provisioning) never asks, so it keeps working on imported objects.
 
 use chrono::{DateTime, Utc};
+use eligo_core::audit::ModifiedProperty;
 use eligo_core::directory::User;
 use eligo_core::source::{self, Change, Conflict, Editor, Source, SourceKind};
 use eligo_store::{Principal, SourceRow, Tx};
@@ -27,16 +28,19 @@ pub struct Provisioned {
 }
 
 /// The source of `principal`, with its name as it is now; None for Eligo's own. A source row
-/// names a SCIM client or a connector (ids are UUIDs, so never both).
+/// names a SCIM client or a connector (ids are UUIDs, so never both). What a revoked client or
+/// a removed connector provisioned is Eligo's own again: nobody can speak for that source any
+/// more, and after a compromised client is revoked its objects must be cleaned up by hand.
 pub async fn of(tx: &mut dyn Tx, principal: Uuid) -> UseCaseResult<Option<Source>> {
     let Some(row) = tx.get_source(principal).await? else {
         return Ok(None);
     };
     let (kind, client_name) = match tx.get_scim_client(row.client_id).await? {
+        Some(client) if client.revoked_at.is_some() => return Ok(None),
         Some(client) => (SourceKind::ScimClient, client.display_name),
         None => match tx.get_connector(row.client_id).await? {
             Some(connector) => (SourceKind::LdapImport, connector.display_name),
-            None => (SourceKind::ScimClient, "a removed source".into()),
+            None => return Ok(None),
         },
     };
     Ok(Some(Source {
@@ -110,7 +114,9 @@ pub async fn require(
 }
 
 /// Records (or replaces) what the calling source (a SCIM client, an import) says about
-/// `principal`; nothing for any other caller.
+/// `principal`; nothing for any other caller. Answers what changed of an earlier record (its
+/// externalId, and each attribute Eligo's own record has no field for), for the audit entry of
+/// the change: a source's word is on the record even when nothing else of the object changes.
 pub async fn record(
     tx: &mut dyn Tx,
     caller: &Caller,
@@ -118,13 +124,18 @@ pub async fn record(
     kind: &str,
     provisioned: Option<Provisioned>,
     now: DateTime<Utc>,
-) -> UseCaseResult<()> {
+) -> UseCaseResult<Vec<ModifiedProperty>> {
     let Some(p) = provisioned else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     if !authorize::is_provisioning(caller) {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let before = tx.get_source(principal).await?;
+    let changed = before
+        .as_ref()
+        .map(|b| differences(b, &p))
+        .unwrap_or_default();
     tx.put_source(&SourceRow {
         principal_id: principal,
         kind: kind.into(),
@@ -134,7 +145,40 @@ pub async fn record(
         created_at: now,
     })
     .await?;
-    Ok(())
+    Ok(changed)
+}
+
+/// What `new` changes of the record `old`: `externalId` and each top-level attribute.
+fn differences(old: &SourceRow, new: &Provisioned) -> Vec<ModifiedProperty> {
+    let text = |v: Option<&Value>| v.map(Value::to_string).unwrap_or_default();
+    let mut out = Vec::new();
+    if old.external_id != new.external_id {
+        out.push(ModifiedProperty {
+            display_name: "externalId".into(),
+            old_value: old.external_id.clone().unwrap_or_default(),
+            new_value: new.external_id.clone().unwrap_or_default(),
+        });
+    }
+    let mut keys: Vec<&String> = old
+        .attributes
+        .as_object()
+        .into_iter()
+        .chain(new.attributes.as_object())
+        .flat_map(|m| m.keys())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let (was, now) = (old.attributes.get(key), new.attributes.get(key));
+        if was != now {
+            out.push(ModifiedProperty {
+                display_name: format!("source.{key}"),
+                old_value: text(was),
+                new_value: text(now),
+            });
+        }
+    }
+    out
 }
 
 /// The caller an inbound source acts as: an application (as the audit trail's initiator
@@ -161,6 +205,7 @@ pub fn acting_as(
             amr: vec![authorize::PROVISIONING_METHOD.into()],
             channel: SessionChannel::Api,
             acr: None,
+            acr_at: None,
         },
         grants: eligo_core::authz::provisioning_grants(),
     }

@@ -148,9 +148,26 @@ pub async fn apply(
         }
     }
 
-    for (dn, deactivating, result) in each(plan.update_users, &mut done.incomplete, |u| {
+    for (dn, turned_off, result) in each(plan.update_users, &mut done.incomplete, |u| {
         let (app, caller) = task(app, caller);
         async move {
+            // A leaver is turned off first, on its own: the one change an import may make to a
+            // privileged account. Together with a rename or a new mail (usual when someone
+            // leaves) the whole update would be refused, pass after pass, and the account would
+            // stay on with its sessions and activations.
+            let leaving = u.enabled == Some(false);
+            let turned_off = if leaving {
+                let off = UserPatch {
+                    account_enabled: Some(false),
+                    ..Default::default()
+                };
+                match directory::update_user(&app, &caller, u.id, off).await {
+                    Ok(_) => true,
+                    Err(f) => return (u.source.dn, false, Err(f)),
+                }
+            } else {
+                false
+            };
             let patch = UserPatch {
                 user_principal_name: u.user_name,
                 display_name: u.display_name,
@@ -163,13 +180,16 @@ pub async fn apply(
                 ..Default::default()
             };
             let result = directory::update_user(&app, &caller, u.id, patch).await;
-            (u.source.dn, u.enabled == Some(false), result.map(|_| ()))
+            (u.source.dn, turned_off, result.map(|_| ()))
         }
     })
     .await
     {
+        if turned_off {
+            done.deactivated += 1;
+        }
         match result {
-            Ok(()) if deactivating => done.deactivated += 1,
+            Ok(()) if turned_off => {}
             Ok(()) => done.updated += 1,
             Err(f) => done.failed(&dn, &f),
         }

@@ -36,7 +36,9 @@ pub async fn run(
     let mfa_is_fresh = caller.mfa_is_fresh(now, app.config.mfa_freshness);
     let proof = Proof {
         mfa_is_fresh,
-        acr: caller.session.acr.clone(),
+        acr: caller
+            .fresh_acr(now, app.config.mfa_freshness)
+            .map(str::to_string),
     };
     let approval = &target.policy.rules.approval_end_user_assignment;
     match request.action {
@@ -117,7 +119,7 @@ pub async fn run(
                     target,
                     request,
                     &mut current,
-                    decided.1.end,
+                    decided,
                     caller.initiator(),
                     now,
                 )
@@ -246,16 +248,7 @@ pub async fn apply_approved(
     }
     match extending {
         Some(mut current) => {
-            extend_with(
-                tx,
-                target,
-                request,
-                &mut current,
-                decided.1.end,
-                initiator,
-                now,
-            )
-            .await
+            extend_with(tx, target, request, &mut current, decided, initiator, now).await
         }
         None => create_activation(tx, target, request, decided, initiator, now).await,
     }
@@ -472,12 +465,18 @@ async fn extend_with(
     target: &Target,
     request: &mut ScheduleRequest,
     current: &mut RoleSchedule,
-    end: DateTime<Utc>,
+    (eligibility, grant_decided): (Option<Uuid>, Grant),
     initiator: eligo_core::audit::Initiator,
     now: DateTime<Utc>,
 ) -> UseCaseResult<()> {
     let before = current.clone();
+    let end = grant_decided.end;
     current.end_date_time = (end != DateTime::<Utc>::MAX_UTC).then_some(end);
+    // The longer window is drawn from the eligibility that covers it, which may not be the one
+    // the activation began with: ending that one (a membership removed) must end this too.
+    if eligibility.is_some() {
+        current.linked_eligibility_id = eligibility;
+    }
     current.end_pending = current.end_date_time.is_some();
     tx.update_role_schedule(current).await?;
     grant(request, current, now);

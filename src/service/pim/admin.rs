@@ -48,7 +48,7 @@ pub async fn run(
         ScheduleKind::Eligible => "eligible",
         ScheduleKind::Active => "active",
     };
-    let decide = |request: &ScheduleRequest| {
+    let decide = |request: &ScheduleRequest, kept_start: Option<DateTime<Utc>>| {
         decide_admin(
             rules.0,
             rules.1,
@@ -58,6 +58,7 @@ pub async fn run(
                 start: request.schedule_info.start_date_time,
                 expiration: request.schedule_info.expiration(),
                 mfa_is_fresh: caller.mfa_is_fresh(now, app.config.mfa_freshness),
+                kept_start,
             },
             now,
         )
@@ -73,7 +74,7 @@ pub async fn run(
 
     match request.action {
         RequestAction::AdminAssign | RequestAction::AdminRenew => {
-            let (start, end) = decide(request)?;
+            let (start, end) = decide(request, None)?;
             if request.action == RequestAction::AdminRenew
                 && !has_renewable(tx, kind, request, now).await?
             {
@@ -137,7 +138,11 @@ pub async fn run(
                 .first()
                 .cloned()
                 .ok_or_else(|| does_not_exist(&format!("{word} assignment")))?;
-            let (start, end) = decide(request)?;
+            // An extension keeps the start, and so does an update of a schedule that has begun:
+            // the maximum then counts from that start, not from one the request names.
+            let keeps_start =
+                request.action == RequestAction::AdminExtend || schedule.start_date_time <= now;
+            let (start, end) = decide(request, keeps_start.then_some(schedule.start_date_time))?;
             let before = schedule.clone();
             if request.action == RequestAction::AdminExtend {
                 let Some(current_end) = schedule.end_date_time else {

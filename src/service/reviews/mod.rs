@@ -72,6 +72,7 @@ async fn operations(
                 adding: false,
                 principal: Uuid::nil(),
                 subject_is_owner: app.access.owner_of(caller.id, group_id, now).allowed,
+                principal_contains_subject: false,
             });
             let mut ops = vec![(remove, protection.clone())];
             if protection == Protection::Ordinary {

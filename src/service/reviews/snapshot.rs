@@ -361,8 +361,20 @@ impl Reviewers {
         let fallback = self
             .resolve(app, tx, &stage.fallback_reviewers, principal, now)
             .await?;
+        // A group's members hold what the group is reviewed for: they do not decide it.
+        let holders_through: Vec<Uuid> =
+            if app.access.principal(principal).map(|(k, _)| k) == Some(PrincipalKind::Group) {
+                app.access
+                    .members_of(principal, now)
+                    .into_iter()
+                    .filter_map(|m| Uuid::parse_str(&m.principal).ok())
+                    .collect()
+            } else {
+                Vec::new()
+            };
         Ok(query::pick_reviewers(
             principal,
+            &holders_through,
             self_review,
             primary,
             fallback,

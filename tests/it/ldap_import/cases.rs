@@ -124,12 +124,18 @@ async fn later_passes_follow_changes_and_a_full_pass_finds_removals() {
         .unwrap();
         tx.commit().await.unwrap();
     }
+    // She is eligible for Global Administrator too: a privileged account, whose profile the
+    // import may not change, but which it must still turn off when she leaves.
+    t.make_eligible(carol.id, eligo_core::roles::ids::GLOBAL_ADMINISTRATOR)
+        .await;
 
     let people = ldap.people_dn();
     let groups = ldap.groups_dn();
+    // Leaving, she is renamed in the same change, as offboarding often does.
     ldap.modify_ldif(&format!(
         "dn: uid=bob,{people}\nchangetype: modify\nreplace: cn\ncn: Bob Builder\n\n\
-         dn: uid=carol,{people}\nchangetype: modify\nadd: employeeType\nemployeeType: disabled\n\n\
+         dn: uid=carol,{people}\nchangetype: modify\nadd: employeeType\nemployeeType: disabled\n\
+         -\nreplace: cn\ncn: Carol (left)\n\n\
          dn: uid=dave,{people}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: dave\ncn: Dave\n\
          sn: dave\nmanager: uid=bob,{people}\n\n\
          dn: cn=staff,{groups}\nchangetype: modify\nadd: member\nmember: uid=dave,{people}\n\n"
@@ -142,6 +148,17 @@ async fn later_passes_follow_changes_and_a_full_pass_finds_removals() {
     assert_eq!(summary["deactivated"], 1, "{summary}");
     assert_eq!(summary["membersAdded"], 1, "{summary}");
     assert_eq!(summary["managersSet"], 1, "{summary}");
+    // Her rename is refused (a privileged account's profile is changed only from above) and
+    // reported; her account is off all the same.
+    let skipped = summary["skipped"].to_string();
+    assert!(
+        skipped.contains("uid=carol") && skipped.contains("PrivilegedTarget"),
+        "{summary}"
+    );
+    assert_eq!(
+        user(&t, "carol@example.org").await.unwrap().display_name,
+        "carol Example"
+    );
     let bob = user(&t, "bob@example.org").await.unwrap();
     assert_eq!(bob.display_name, "Bob Builder");
     let dave = user(&t, "dave@example.org").await.unwrap();

@@ -509,6 +509,73 @@ async fn extend_update_and_renew() {
     );
 }
 
+/// An extension or an update of a schedule that has begun keeps its start, so the maximum
+/// counts from there: a start named far in the future does not move it.
+#[tokio::test]
+async fn a_far_start_does_not_stretch_the_maximum_of_an_extension_or_update() {
+    let t = TestApp::new().await;
+    let role = ids::HELPDESK_ADMINISTRATOR;
+    t.set_rule(
+        role,
+        "Expiration_Admin_Eligibility",
+        json!({ "isExpirationRequired": true, "maximumDuration": "P30D" }),
+    )
+    .await;
+    let p = t.user("paul").await;
+    let (status, body) = t
+        .post(
+            ELIGIBILITY_URL,
+            BOOTSTRAP,
+            admin_body("adminAssign", p, role, Some("P10D")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let far = t.clock.now_utc() + TimeDelta::days(3000);
+    let with_start = |action: &str, expiration: Value| {
+        let mut body = admin_body(action, p, role, None);
+        body["scheduleInfo"] = json!({ "startDateTime": far, "expiration": expiration });
+        body
+    };
+    // The duration counts from today: 30 days from now, not from 3,000 days ahead.
+    let (status, body) = t
+        .post(
+            ELIGIBILITY_URL,
+            BOOTSTRAP,
+            with_start(
+                "adminExtend",
+                json!({ "type": "afterDuration", "duration": "P30D" }),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let max_end = t.clock.now_utc() + TimeDelta::days(30);
+    let schedules = instances(&t, "roleEligibilityScheduleInstances", p).await;
+    assert_eq!(schedules.len(), 1);
+    assert_eq!(schedules[0]["endDateTime"], json!(max_end), "{schedules:?}");
+    // An end past the maximum from the kept start is refused, whatever start is named.
+    for action in ["adminExtend", "adminUpdate"] {
+        let end = far + TimeDelta::days(10);
+        let (status, body) = t
+            .post(
+                ELIGIBILITY_URL,
+                BOOTSTRAP,
+                with_start(
+                    action,
+                    json!({ "type": "afterDateTime", "endDateTime": end }),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{action}: {body}");
+        assert_eq!(detail_codes(&body), ["ExpirationRule"], "{action}");
+    }
+    let schedules = instances(&t, "roleEligibilityScheduleInstances", p).await;
+    assert_eq!(
+        schedules[0]["endDateTime"],
+        json!(max_end),
+        "nothing changed"
+    );
+}
+
 #[tokio::test]
 async fn eligo_own_admin_roles_unlock_the_admin_api_only_while_active() {
     let t = TestApp::new().await;

@@ -116,6 +116,45 @@ async fn a_group_of_names_follows_activation_and_expiry() {
     );
 }
 
+/// Rule 6 downstream: disabling an account takes it out of every mapped group it is in, and
+/// reconciliation does not put it back; enabling it again (still a member) puts it back.
+#[tokio::test]
+async fn a_disabled_member_is_taken_out_downstream() {
+    let Some((t, ldap, group, connector, group_dn, dns)) = setup(&["lena", "omar"]).await else {
+        return;
+    };
+    let lena = t.user("lena").await;
+    let omar = t.user("omar").await;
+    add_member(&t, group, lena).await;
+    add_member(&t, group, omar).await;
+    deliver(&t).await;
+    assert!(same(&ldap.group_members(&group_dn).await, &dns));
+    let enable = |on: bool| json!({ "accountEnabled": on });
+    let (status, body) = t
+        .patch(&format!("/v1/users/{lena}"), BOOTSTRAP, enable(false))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    deliver(&t).await;
+    let members = ldap.group_members(&group_dn).await;
+    assert!(same(&members, &[dns[1].clone()]), "{members:?}");
+    let (status, body) = t
+        .post(
+            &format!("/v1/connectors/{connector}/reconcile"),
+            BOOTSTRAP,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let members = ldap.group_members(&group_dn).await;
+    assert!(same(&members, &[dns[1].clone()]), "{members:?}");
+    let (status, body) = t
+        .patch(&format!("/v1/users/{lena}"), BOOTSTRAP, enable(true))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    deliver(&t).await;
+    assert!(same(&ldap.group_members(&group_dn).await, &dns));
+}
+
 #[tokio::test]
 async fn reconciliation_removes_a_member_added_by_hand() {
     let Some((t, ldap, group, connector, group_dn, dns)) = setup(&["kim", "eve"]).await else {

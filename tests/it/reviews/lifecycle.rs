@@ -160,6 +160,59 @@ async fn a_role_eligibility_review_by_managers_removes_what_they_deny_and_what_n
     assert_eq!(def["status"], "Completed");
 }
 
+/// A role-assignable group reviewed for its role is reviewed by nobody who holds the role
+/// through it: its members do not decide their own access.
+#[tokio::test]
+async fn members_of_a_reviewed_group_do_not_review_it() {
+    let t = TestApp::new().await;
+    let alice = t.person("alice").await;
+    let carl = t.person("carl").await;
+    let admins = crate::access::new_group(&t, "Tier 0 Admins", true).await;
+    let reviewers = crate::access::new_group(&t, "Reviewers", false).await;
+    crate::access::add_member(&t, admins, alice.id).await;
+    for who in [alice.id, carl.id] {
+        crate::access::add_member(&t, reviewers, who).await;
+    }
+    t.eligible_for_a_year(admins, USER_ADMINISTRATOR).await;
+    let def = t
+        .review(
+            BOOTSTRAP,
+            json!({
+                "displayName": "Tier 0",
+                "scope": {
+                    "@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                    "queryType": "MicrosoftGraph",
+                    "query": format!("/roleManagement/directory/roleEligibilityScheduleInstances?$filter=roleDefinitionId eq '{USER_ADMINISTRATOR}'"),
+                },
+                "reviewers": [{ "query": format!("/groups/{reviewers}/transitiveMembers"), "queryType": "MicrosoftGraph" }],
+                "settings": { "instanceDurationInDays": 3 },
+            }),
+        )
+        .await;
+    let def_id = id_of(&def);
+    let instance = id_of(&t.instance(def_id).await);
+    let items = t.decisions(BOOTSTRAP, def_id, instance).await;
+    let item = id_of(&about(&items, admins));
+    // Alice holds the role through the group: she has nothing to decide, and may not.
+    assert!(
+        t.my_decisions(&alice.token, def_id, instance)
+            .await
+            .is_empty()
+    );
+    t.step_up(&alice).await;
+    let (status, body) = t
+        .review_decide(&alice.token, def_id, instance, item, "Approve")
+        .await;
+    assert!(status.is_client_error(), "{status}: {body}");
+    // Carl, in the reviewers' group but not in the reviewed one, decides.
+    assert_eq!(t.my_decisions(&carl.token, def_id, instance).await.len(), 1);
+    t.step_up(&carl).await;
+    let (status, body) = t
+        .review_decide(&carl.token, def_id, instance, item, "Approve")
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}
+
 #[tokio::test]
 async fn a_group_review_with_owners_as_reviewers_removes_denied_direct_members_only() {
     let t = TestApp::new().await;

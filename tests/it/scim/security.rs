@@ -92,6 +92,28 @@ async fn a_client_token_is_its_own_kind_of_credential() {
     );
     let (status, _) = t.delete(&format!("/v1/scim/clients/{id}"), BOOTSTRAP).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "revoked once");
+    // What it provisioned is Eligo's own again: an administrator can clean it up.
+    let before = t
+        .get(
+            "/v1/users?$filter=userPrincipalName eq 'before@idp.example'",
+            BOOTSTRAP,
+        )
+        .await
+        .1;
+    let user = before["value"][0]["id"]
+        .as_str()
+        .expect("provisioned")
+        .to_string();
+    let (status, body) = t
+        .patch(
+            &format!("/v1/users/{user}"),
+            BOOTSTRAP,
+            json!({ "displayName": "Cleaned up" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = t.delete(&format!("/v1/users/{user}"), BOOTSTRAP).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
 
 #[tokio::test]
@@ -451,6 +473,120 @@ async fn the_source_is_authoritative_and_eligo_keeps_its_layer() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}
+
+async fn account_enabled(t: &TestApp, id: Uuid) -> Value {
+    t.get(&format!("/v1/users/{id}"), BOOTSTRAP).await.1["accountEnabled"].clone()
+}
+
+/// An administrator's emergency stop holds against the client's routine resends: the account
+/// follows the client's `active` only when the client's word changes.
+#[tokio::test]
+async fn a_routine_put_does_not_undo_an_administrators_stop() {
+    let t = TestApp::new().await;
+    let (_, token) = client(&t, "Okta").await;
+    let id = scim_user(&t, &token, "rita").await;
+    let path = format!("/Users/{id}");
+    let (status, body) = t
+        .patch(
+            &format!("/v1/users/{id}"),
+            BOOTSTRAP,
+            json!({ "accountEnabled": false }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // The client's next PUT says active: true again, as it did; another leaves it out.
+    let mut without = user_body("rita");
+    without.as_object_mut().unwrap().remove("active");
+    for body in [user_body("rita"), without] {
+        let (status, answer) = scim(&t, Method::PUT, &path, &token, Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["active"], json!(false), "{answer}");
+        assert_eq!(account_enabled(&t, id).await, json!(false));
+    }
+    // The client's word changing is applied: off, then on again.
+    let off = patch_op(json!([{ "op": "replace", "path": "active", "value": false }]));
+    let (status, answer) = scim(&t, Method::PATCH, &path, &token, Some(off)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(account_enabled(&t, id).await, json!(false));
+    let (status, answer) = scim(&t, Method::PUT, &path, &token, Some(user_body("rita"))).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        account_enabled(&t, id).await,
+        json!(true),
+        "the client turned it back on"
+    );
+}
+
+/// A client's word is on the record even when it changes nothing of Eligo's own fields: an
+/// externalId, a name part, another mail address, of a user or a group.
+#[tokio::test]
+async fn what_a_client_says_beyond_eligos_fields_is_audited() {
+    let t = TestApp::new().await;
+    let (_, token) = client(&t, "Okta").await;
+    let id = scim_user(&t, &token, "sami").await;
+    let ops = patch_op(json!([
+        { "op": "replace", "path": "externalId", "value": "ext-sami-2" },
+        { "op": "replace", "path": "name.givenName", "value": "Samuel" },
+    ]));
+    let (status, body) = scim(
+        &t,
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        &token,
+        Some(ops),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let updates = t.audited_as("Update user").await;
+    let modified = updates
+        .iter()
+        .find(|e| e["result"] == "success")
+        .map(|e| e["targetResources"][0]["modifiedProperties"].to_string())
+        .unwrap_or_default();
+    assert!(
+        modified.contains("externalId") && modified.contains("ext-sami-2"),
+        "{updates:?}"
+    );
+    assert!(
+        modified.contains("source.name") && modified.contains("Samuel"),
+        "{updates:?}"
+    );
+    // The same document again changes nothing, and adds no entry.
+    let (status, body) = scim(&t, Method::GET, &format!("/Users/{id}"), &token, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut again = body.clone();
+    again.as_object_mut().unwrap().remove("meta");
+    let (status, body) = scim(
+        &t,
+        Method::PUT,
+        &format!("/Users/{id}"),
+        &token,
+        Some(again),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(t.audited_as("Update user").await.len(), updates.len());
+    // A group's externalId alone.
+    let group = scim_group(&t, &token, "Finance", &[]).await;
+    let ops = patch_op(json!([{ "op": "replace", "path": "externalId", "value": "g-fin-2" }]));
+    let (status, body) = scim(
+        &t,
+        Method::PATCH,
+        &format!("/Groups/{group}"),
+        &token,
+        Some(ops),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let groups = t.audited_as("Update group").await;
+    assert!(
+        groups.iter().any(|e| e["result"] == "success"
+            && e["targetResources"][0]["modifiedProperties"]
+                .to_string()
+                .contains("g-fin-2")),
+        "{groups:?}"
+    );
 }
 
 #[tokio::test]

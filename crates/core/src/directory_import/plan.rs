@@ -135,13 +135,24 @@ impl<'a> Users<'a> {
                 continue;
             }
             // The same entry, or (after a rename in the directory) the user this source gave
-            // that name, as long as its old entry is not also there.
-            let found = known_by_key.get(u.key.as_str()).copied().or_else(|| {
-                known_by_name
-                    .get(&name)
-                    .copied()
-                    .filter(|k| !read.contains(k.key.as_str()))
-            });
+            // that name, as long as its old entry is not also there. Only a full pass knows
+            // that: an incremental one reads the changed entries alone, so a new entry that
+            // merely repeats someone's userName would take their account over.
+            let by_key = known_by_key.get(u.key.as_str()).copied();
+            let by_name = known_by_name.get(&name).copied().filter(|k| k.key != u.key);
+            if by_key.is_none() && by_name.is_some() && !snapshot.complete {
+                skip(
+                    out,
+                    &u.dn,
+                    format!(
+                        "another entry was imported as userName {:?}; only a full pass, which \
+                         sees whether that entry is gone, may give the account to this one",
+                        u.user_name
+                    ),
+                );
+                continue;
+            }
+            let found = by_key.or_else(|| by_name.filter(|k| !read.contains(k.key.as_str())));
             let renamed = found.is_none_or(|k| k.user_name.to_lowercase() != name);
             if renamed && known.taken.contains(&name) {
                 skip(

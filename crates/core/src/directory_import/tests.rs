@@ -353,6 +353,37 @@ fn a_renamed_entry_keeps_its_user() {
     assert!(p.add_members.is_empty() && p.remove_members.is_empty());
 }
 
+/// An incremental pass reads only changed entries, so it cannot tell a moved entry from a new
+/// one that repeats a known userName: it leaves the account alone, and a full pass decides.
+#[test]
+fn only_a_full_pass_gives_an_account_to_another_entry() {
+    let (known, ids) = imported(&full(vec![user("alice")], vec![]));
+    let mut other = user("alice");
+    other.key = "uid=alice,ou=elsewhere".into();
+    other.dn = other.key.clone();
+    other.mail = Some("mallory@example.org".into());
+    let incremental = Snapshot {
+        users: vec![other.clone()],
+        groups: vec![],
+        complete: false,
+        members_by_uid: false,
+    };
+    let p = plan(&incremental, &known);
+    assert!(p.update_users.is_empty(), "{:?}", p.update_users);
+    assert!(p.create_users.is_empty());
+    assert_eq!(p.skipped.len(), 1);
+    assert!(p.skipped[0].reason.contains("full pass"), "{:?}", p.skipped);
+    // A full pass that still reads the old entry keeps the account with it.
+    let both = plan(&full(vec![user("alice"), other.clone()], vec![]), &known);
+    assert!(both.update_users.iter().all(|u| u.source.key == "alice"));
+    assert!(both.create_users.is_empty());
+    assert_eq!(both.skipped.len(), 1);
+    // A full pass without it moves the account to the new entry.
+    let moved = plan(&full(vec![other], vec![]), &known);
+    assert_eq!(moved.update_users.len(), 1);
+    assert_eq!(moved.update_users[0].id, ids["alice"]);
+}
+
 #[test]
 fn posix_groups_name_members_by_uid() {
     let snapshot = Snapshot {

@@ -209,9 +209,12 @@ pub fn parse_reviewer(query: &str, query_root: Option<&str>) -> Option<ReviewerQ
 
 /// The reviewers a decision ends up with: the primary ones, or the fallback ones when the
 /// primary resolve to nobody; never the reviewed principal themselves unless the review is a
-/// self-review (then only they review).
+/// self-review (then only they review), and never anyone in `holders_through`: those who hold
+/// the reviewed access through the principal (the members of a reviewed group), whose own
+/// access the decision is as well.
 pub fn pick_reviewers(
     principal: Uuid,
+    holders_through: &[Uuid],
     self_review: bool,
     primary: Vec<Uuid>,
     fallback: Vec<Uuid>,
@@ -220,7 +223,7 @@ pub fn pick_reviewers(
         return vec![principal];
     }
     let clean = |mut ids: Vec<Uuid>| {
-        ids.retain(|id| *id != principal);
+        ids.retain(|id| *id != principal && !holders_through.contains(id));
         ids.sort();
         ids.dedup();
         ids

@@ -101,11 +101,31 @@ fn scopes_graph_clients_send_are_read_into_their_meaning() {
 #[test]
 fn the_reviewed_principal_never_reviews_themselves_except_in_a_self_review() {
     let (p, a, b) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
-    assert_eq!(pick_reviewers(p, false, vec![p, a, a], vec![b]), [a]);
+    assert_eq!(pick_reviewers(p, &[], false, vec![p, a, a], vec![b]), [a]);
     // The manager query resolved to nobody but the principal: the fallback reviews.
-    assert_eq!(pick_reviewers(p, false, vec![p], vec![b, p]), [b]);
-    assert_eq!(pick_reviewers(p, false, vec![], vec![]), Vec::<Uuid>::new());
-    assert_eq!(pick_reviewers(p, true, vec![a], vec![b]), [p]);
+    assert_eq!(pick_reviewers(p, &[], false, vec![p], vec![b, p]), [b]);
+    assert_eq!(
+        pick_reviewers(p, &[], false, vec![], vec![]),
+        Vec::<Uuid>::new()
+    );
+    assert_eq!(pick_reviewers(p, &[], true, vec![a], vec![b]), [p]);
+}
+
+#[test]
+fn those_who_hold_the_access_through_a_reviewed_group_never_review_it() {
+    let (g, a, b, c) = (
+        Uuid::from_u128(1),
+        Uuid::from_u128(2),
+        Uuid::from_u128(3),
+        Uuid::from_u128(4),
+    );
+    // a is in the reviewed group g: of the group's members as reviewers, only c remains.
+    assert_eq!(pick_reviewers(g, &[a, b], false, vec![a, c], vec![]), [c]);
+    // When every primary reviewer is in it, the fallback reviews.
+    assert_eq!(
+        pick_reviewers(g, &[a, b], false, vec![a, b], vec![c, a]),
+        [c]
+    );
 }
 
 #[test]

@@ -154,6 +154,7 @@ pub fn token(hash: &str, principal: Uuid) -> TokenRecord {
         amr: vec!["pwd".into()],
         channel: eligo_store::SessionChannel::Api,
         acr: None,
+        acr_at: None,
     }
 }
 

@@ -15,6 +15,29 @@ pub fn user(u: &User) -> Value {
     v
 }
 
+/// Graph's `identities` of a user: its user principal name and the single sign-on identity
+/// it is bound to, if any.
+pub fn identities(u: &User, federated: Option<&eligo_store::SignInIdentityRow>) -> Value {
+    use crate::service::directory::identities::{FEDERATED, USER_PRINCIPAL_NAME};
+    let domain = u
+        .user_principal_name
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d);
+    let mut list = vec![json!({
+        "signInType": USER_PRINCIPAL_NAME,
+        "issuer": domain,
+        "issuerAssignedId": u.user_principal_name,
+    })];
+    if let Some(f) = federated {
+        list.push(json!({
+            "signInType": FEDERATED,
+            "issuer": f.issuer,
+            "issuerAssignedId": f.subject,
+        }));
+    }
+    Value::Array(list)
+}
+
 pub fn group(g: &Group) -> Value {
     let mut v = json!(g);
     v["@odata.type"] = json!("#microsoft.graph.group");

@@ -17,6 +17,7 @@ use crate::api::schemas::{self, Collection, DirectoryObject, GroupIds, field};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::service::directory::identities::IdentityInput;
 use crate::service::directory::{self, NewUser, UserPatch};
 use crate::service::history;
 
@@ -91,6 +92,26 @@ pub struct UpdateUser {
     #[serde(default, deserialize_with = "non_null")]
     #[schema(nullable = false)]
     password_profile: Option<PasswordProfile>,
+    /// Replaced whole: at most one `federated` identity (a configured provider's issuer and
+    /// the subject it gives the person), which single sign-on then signs in to this account;
+    /// `[]` unbinds it. A `userPrincipalName` entry must name the account's own.
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(nullable = false, max_items = 10)]
+    identities: Option<Vec<ObjectIdentity>>,
+}
+
+/// Graph's `objectIdentity`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectIdentity {
+    #[serde(rename = "@odata.type", default)]
+    _odata_type: Option<String>,
+    #[schema(max_length = 50)]
+    sign_in_type: String,
+    #[schema(max_length = 512)]
+    issuer: Option<String>,
+    #[schema(max_length = 255)]
+    issuer_assigned_id: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -187,7 +208,7 @@ async fn list_users(
 }
 
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path),
-    ("$select" = Option<String>, Query, description = "`signInActivity` adds the user's last sign-ins (callers who may read the audit log; 403 for others); other fields are always answered")),
+    ("$select" = Option<String>, Query, description = "`signInActivity` adds the user's last sign-ins (callers who may read the audit log; 403 for others); `identities` adds the user principal name and the single sign-on identity the account is bound to; other fields are always answered")),
     responses((status = 200, description = "The user", body = schemas::User), (status = 404, description = "No such user")))]
 async fn get_user(
     State(app): State<AppState>,
@@ -196,8 +217,16 @@ async fn get_user(
     odata::Pairs(q): odata::Pairs,
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&id, "user")?;
-    let user = directory::get_user(&app, &caller, id).await?;
-    let mut body = directory_object::user(&user);
+    let (user, mut body) = if selects(&q, "identities") {
+        let (user, identity) = directory::get_user_with_identity(&app, &caller, id).await?;
+        let mut body = directory_object::user(&user);
+        body["identities"] = directory_object::identities(&user, identity.as_ref());
+        (user, body)
+    } else {
+        let user = directory::get_user(&app, &caller, id).await?;
+        let body = directory_object::user(&user);
+        (user, body)
+    };
     if let Some(history) = sign_in_history(&app, &caller, &q)? {
         let activity = history.last_sign_in(user.id).await?;
         body["signInActivity"] = history::sign_in_activity_json(Some(&activity));
@@ -205,12 +234,12 @@ async fn get_user(
     Ok(Json(body))
 }
 
-/// Whether `$select` names `signInActivity` (Graph's property names, in any case).
-fn selects_sign_in_activity(q: &odata::RawQuery) -> bool {
+/// Whether `$select` names `property` (Graph's property names, in any case).
+fn selects(q: &odata::RawQuery, property: &str) -> bool {
     q.iter()
         .filter(|(k, _)| k == "$select")
         .flat_map(|(_, v)| v.split(','))
-        .any(|field| field.trim().eq_ignore_ascii_case("signInActivity"))
+        .any(|field| field.trim().eq_ignore_ascii_case(property))
 }
 
 /// The history reader when `$select` asks for `signInActivity`, which the service allows only
@@ -220,7 +249,7 @@ fn sign_in_history<'a>(
     caller: &Caller,
     q: &odata::RawQuery,
 ) -> ApiResult<Option<history::History<'a>>> {
-    if !selects_sign_in_activity(q) {
+    if !selects(q, "signInActivity") {
         return Ok(None);
     }
     Ok(Some(history::reader(app, caller)?))
@@ -243,9 +272,26 @@ async fn update_user(
         manager_id: req.manager_id,
         account_enabled: req.account_enabled,
         provisioned: None,
+        identities: match req.identities {
+            Some(list) if list.len() > 10 => {
+                return Err(ApiError::bad_request(
+                    "Request_BadRequest",
+                    "identities holds at most 10 entries",
+                ));
+            }
+            list => list.map(|list| list.into_iter().map(identity_input).collect()),
+        },
     };
     directory::update_user(&app, &caller, id, patch).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn identity_input(i: ObjectIdentity) -> IdentityInput {
+    IdentityInput {
+        sign_in_type: i.sign_in_type,
+        issuer: i.issuer,
+        issuer_assigned_id: i.issuer_assigned_id,
+    }
 }
 
 #[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", params(("id" = String, Path)),

@@ -21,17 +21,19 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::auth::{Caller, password, token};
 use crate::failure::{Failure, UseCaseResult};
+use crate::service::bootstrap::BREAKGLASS_UPN;
 use crate::service::pim::cascade;
 use crate::service::{access, authority, authorize, sessions};
 
+pub mod identities;
 mod reads;
 mod search;
 pub mod source;
 pub use reads::{
     DirectoryObject, GroupReader, ServicePrincipalReader, UserReader, check_member_groups,
-    get_group, get_service_principal, get_user, group_reader, group_relation,
-    group_transitive_members, may_read_role_definitions, member_of, service_principal_reader,
-    transitive_member_of, user_reader,
+    get_group, get_service_principal, get_user, get_user_with_identity, group_reader,
+    group_relation, group_transitive_members, may_read_role_definitions, member_of,
+    service_principal_reader, transitive_member_of, user_reader,
 };
 pub use search::{Candidate, Found, Kinds, find_principals, listable, named_exactly, search};
 pub use source::Provisioned;
@@ -56,6 +58,9 @@ pub struct UserPatch {
     pub password: Option<String>,
     /// From an inbound SCIM client: its externalId and attributes, replaced whole.
     pub provisioned: Option<Provisioned>,
+    /// Graph's `identities`, replaced whole: the single sign-on identity the account is bound
+    /// to (`identities::requested`).
+    pub identities: Option<Vec<identities::IdentityInput>>,
 }
 
 fn collect(results: impl IntoIterator<Item = Result<(), Invalid>>) -> UseCaseResult<()> {
@@ -212,7 +217,8 @@ impl UserPatch {
         if self.account_enabled == Some(false) {
             out.push(AccountChange::Disable);
         }
-        if self.password.is_some() {
+        // The identity a provider signs the account in with is a credential like its password.
+        if self.password.is_some() || self.identities.is_some() {
             out.push(AccountChange::Credentials);
         }
         out
@@ -315,6 +321,26 @@ async fn update_user_authorized(
     {
         source::require(&mut *tx, caller, manager, SourceChange::Owned).await?;
     }
+    let identity = match &patch.identities {
+        Some(list) => {
+            let upn = patch
+                .user_principal_name
+                .as_deref()
+                .unwrap_or(&user.user_principal_name);
+            let wanted = identities::requested(app, upn, list)?;
+            let break_glass = [upn, user.user_principal_name.as_str()]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(BREAKGLASS_UPN));
+            if wanted.is_some() && break_glass {
+                return Err(Failure::bad_request(
+                    "Request_BadRequest",
+                    "the emergency-access account signs in with its local credential only",
+                ));
+            }
+            Some(wanted)
+        }
+        None => None,
+    };
     let source_changed =
         source::record(&mut *tx, caller, id, "user", patch.provisioned, now).await?;
     let before = user.clone();
@@ -365,8 +391,13 @@ async fn update_user_authorized(
         )
         .await?;
     }
+    let identity_changed = match &identity {
+        Some(wanted) => identities::replace(&mut *tx, id, wanted.as_ref(), now).await?,
+        None => None,
+    };
     let mut modified = changes::user(Some(&before), Some(&user));
     modified.extend(source_changed);
+    modified.extend(identity_changed.clone());
     if !modified.is_empty() {
         tx.append_audit(
             AuditEvent::new(
@@ -384,7 +415,7 @@ async fn update_user_authorized(
     // when people change their own); disabling ends every session and activation.
     if disabling {
         cascade::after_principal_disabled(&mut *tx, id, &caller.initiator(), now).await?;
-    } else if patch_password {
+    } else if patch_password || identity_changed.is_some() {
         let keep = (caller.id == id).then_some(caller.session.token_hash.as_str());
         tx.revoke_tokens_of(id, keep, now).await?;
     }

@@ -21,6 +21,7 @@ use crate::auth::throttle::Scope;
 use crate::config::oidc::PrincipalClaim;
 use crate::failure::{Failure, UseCaseResult};
 use crate::service::bootstrap::BREAKGLASS_UPN;
+use crate::service::directory::identities;
 use crate::service::sessions::{self, Issued};
 
 fn refused(message: &str) -> Failure {
@@ -147,6 +148,17 @@ async fn find_user(
     Ok(None)
 }
 
+/// Who a verified ID token names.
+enum Named {
+    /// The account bound to the provider's subject.
+    Bound(User),
+    /// The account the principal claim names, not bound to any identity yet: this sign-in
+    /// binds it.
+    Claimed(User),
+    /// A new account (the provider's `auto_create`), bound at its creation.
+    New(User),
+}
+
 /// Opens a session for the person a verified ID token names.
 pub async fn sign_in(app: &App, v: &Verified, address: Option<&str>) -> UseCaseResult<Issued> {
     let now = app.clock.now();
@@ -154,62 +166,95 @@ pub async fn sign_in(app: &App, v: &Verified, address: Option<&str>) -> UseCaseR
         oidc::provider(app, Some(&v.provider)).map_err(|_| refused("unknown provider"))?;
     let account = format!("oidc:{}", v.provider);
     let claim = provider.principal_claim;
-    let name = match claimed_name(v, claim) {
-        Ok(n) => n,
-        Err(reason) => {
-            let msg = match reason {
-                "emailNotVerified" => {
-                    "The identity provider has not verified your e-mail address, so it cannot name your Eligo account."
-                }
-                _ => "The identity provider did not say which Eligo account is yours.",
-            };
-            let event = failed_event(now, &v.provider, None, &v.subject, address, reason);
-            return Err(sessions::fail(
-                app,
-                event,
-                &account,
-                Scope::Address(address),
-                refused(msg),
-            )
-            .await);
-        }
+    let fail = async |who: Option<&User>, claimed: &str, reason: &str, message: &str| {
+        let event = failed_event(now, &v.provider, who, claimed, address, reason);
+        sessions::fail(
+            app,
+            event,
+            &account,
+            Scope::Address(address),
+            refused(message),
+        )
+        .await
     };
     let mut tx = app.store.write().await?;
-    let user = find_user(&mut *tx, claim, &name).await?;
-    let refuse = |user: Option<&User>, reason: &str| {
-        failed_event(now, &v.provider, user, &name, address, reason)
+    let bound = match tx
+        .find_sign_in_identity(&provider.issuer, &v.subject)
+        .await?
+    {
+        Some(id) => tx.get_user(id).await?,
+        None => None,
     };
-    let (user, created) = match user {
-        Some(u) => (u, false),
-        None if provider.auto_create && claim != PrincipalClaim::Sub => {
-            match new_user(v, &name, now) {
-                Some(u) => (u, true),
+    let (named, name) = match bound {
+        Some(u) => {
+            let name = u.user_principal_name.clone();
+            (Named::Bound(u), name)
+        }
+        None => {
+            let name = match claimed_name(v, claim) {
+                Ok(n) => n,
+                Err(reason) => {
+                    drop(tx);
+                    let msg = match reason {
+                        "emailNotVerified" => {
+                            "The identity provider has not verified your e-mail address, so it cannot name your Eligo account."
+                        }
+                        _ => "The identity provider did not say which Eligo account is yours.",
+                    };
+                    return Err(fail(None, &v.subject, reason, msg).await);
+                }
+            };
+            match find_user(&mut *tx, claim, &name).await? {
+                Some(u) => {
+                    // An account bound to another identity (another provider, or another
+                    // person the provider gave the same address) is not this one's to open.
+                    if tx.get_sign_in_identity(u.id).await?.is_some() {
+                        drop(tx);
+                        return Err(fail(
+                            Some(&u),
+                            &name,
+                            "identityMismatch",
+                            "This Eligo account signs in through another single sign-on identity. Ask an administrator if that has changed.",
+                        )
+                        .await);
+                    }
+                    (Named::Claimed(u), name)
+                }
+                None if provider.auto_create && claim != PrincipalClaim::Sub => {
+                    match new_user(v, &name, now) {
+                        Some(u) => (Named::New(u), name),
+                        None => {
+                            drop(tx);
+                            return Err(fail(
+                                None,
+                                &name,
+                                "invalidClaims",
+                                "The identity provider's name for you is not a valid user name here.",
+                            )
+                            .await);
+                        }
+                    }
+                }
                 None => {
                     drop(tx);
-                    return Err(sessions::fail(
-                        app,
-                        refuse(None, "invalidClaims"),
-                        &account,
-                        Scope::Address(address),
-                        refused(
-                            "The identity provider's name for you is not a valid user name here.",
-                        ),
+                    return Err(fail(
+                        None,
+                        &name,
+                        "unknownUser",
+                        "There is no Eligo account for you. Ask an administrator to create one.",
                     )
                     .await);
                 }
             }
         }
-        None => {
-            drop(tx);
-            return Err(sessions::fail(
-                app,
-                refuse(None, "unknownUser"),
-                &account,
-                Scope::Address(address),
-                refused("There is no Eligo account for you. Ask an administrator to create one."),
-            )
-            .await);
-        }
+    };
+    let refuse = |user: Option<&User>, reason: &str| {
+        failed_event(now, &v.provider, user, &name, address, reason)
+    };
+    let (user, created, binds) = match named {
+        Named::Bound(u) => (u, false, false),
+        Named::Claimed(u) => (u, false, true),
+        Named::New(u) => (u, true, true),
     };
     if user
         .user_principal_name
@@ -268,6 +313,27 @@ pub async fn sign_in(app: &App, v: &Verified, address: Option<&str>) -> UseCaseR
             .modified_all(changes::user(None, Some(&user))),
         )
         .await?;
+    }
+    if binds {
+        let identity = identities::Federated {
+            issuer: provider.issuer.clone(),
+            subject: v.subject.clone(),
+        };
+        if let Some(bound) = identities::replace(&mut *tx, user.id, Some(&identity), now).await? {
+            tx.append_audit(
+                AuditEvent::new(
+                    now,
+                    Category::UserManagement,
+                    "Update user",
+                    Initiator::system(),
+                )
+                .target_user(user.id, &user.display_name, &user.user_principal_name)
+                .detail("reason", "first single sign-on")
+                .detail("provider", &v.provider)
+                .modified_all([bound]),
+            )
+            .await?;
+        }
     }
     let amr = oidc::session_amr(&v.amr);
     let (raw, mut record) = sessions::new_session(app, user.id, now, amr, false, v.channel);

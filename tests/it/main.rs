@@ -45,4 +45,5 @@ mod reviews;
 mod scim;
 mod secrets;
 mod shared_state;
+mod sso_identities;
 mod syslog;

@@ -150,6 +150,17 @@ pub struct SourceRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// The single sign-on identity an account is bound to (Graph's federated `identities`): the
+/// provider's issuer and the subject it gave the person. One per account, and one account per
+/// (issuer, subject).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignInIdentityRow {
+    pub principal_id: Uuid,
+    pub issuer: String,
+    pub subject: String,
+    pub linked_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRow {
     pub id: Uuid,
@@ -294,6 +305,16 @@ pub trait EffectsTx: Send {
     ) -> Result<Option<Uuid>>;
     /// Every principal of `kind` the client provisioned, oldest first.
     async fn list_sourced(&mut self, client: Uuid, kind: &str) -> Result<Vec<SourceRow>>;
+
+    // Single sign-on identities.
+    /// Binds the account to the identity, replacing its earlier one; Conflict when another
+    /// account holds this identity.
+    async fn put_sign_in_identity(&mut self, row: &SignInIdentityRow) -> Result<()>;
+    async fn get_sign_in_identity(&mut self, principal: Uuid) -> Result<Option<SignInIdentityRow>>;
+    /// The account bound to the provider's subject.
+    async fn find_sign_in_identity(&mut self, issuer: &str, subject: &str) -> Result<Option<Uuid>>;
+    /// False when the account had none.
+    async fn delete_sign_in_identity(&mut self, principal: Uuid) -> Result<bool>;
 
     // Alerts.
     /// False when an alert with the same dedupe key exists.

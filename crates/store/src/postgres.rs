@@ -422,6 +422,13 @@ fn migrator() -> Migrator {
                 .into_sql_str(),
             false,
         ),
+        Migration::new(
+            31,
+            "sign-in identities".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/postgres/0031_sign_in_identities.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -15,7 +15,7 @@ use super::shared::{
 use crate::changes::Change;
 use crate::effects::{
     AlertRow, ConnectorRow, EffectsTx, Job, JobOutcome, JobStatus, MappingRow, NewJob,
-    ScimClientRow, SourceRow, SubscriptionRow,
+    ScimClientRow, SignInIdentityRow, SourceRow, SubscriptionRow,
 };
 use crate::seal::place;
 use crate::{Page, Result, StoreError, from_micros, micros};
@@ -110,6 +110,17 @@ fn source_from_row(r: &DbRow) -> Result<SourceRow> {
         external_id: r.try_get(3)?,
         attributes: from_json(&r.try_get::<String, _>(4)?)?,
         created_at: from_micros(r.try_get(5)?),
+    })
+}
+
+const SIGN_IN_IDENTITY_COLUMNS: &str = "principal_id, issuer, subject, linked_at";
+
+fn sign_in_identity_from_row(r: &DbRow) -> Result<SignInIdentityRow> {
+    Ok(SignInIdentityRow {
+        principal_id: parse_uuid(&r.try_get::<String, _>(0)?)?,
+        issuer: r.try_get(1)?,
+        subject: r.try_get(2)?,
+        linked_at: from_micros(r.try_get(3)?),
     })
 }
 
@@ -805,6 +816,55 @@ impl EffectsTx for SqlTx {
         .iter()
         .map(source_from_row)
         .collect()
+    }
+
+    async fn put_sign_in_identity(&mut self, row: &SignInIdentityRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_identities (principal_id, issuer, subject, linked_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (principal_id) DO UPDATE \
+             SET issuer = excluded.issuer, subject = excluded.subject, \
+             linked_at = excluded.linked_at",
+        )
+        .bind(row.principal_id.to_string())
+        .bind(&row.issuer)
+        .bind(&row.subject)
+        .bind(micros(row.linked_at))
+        .execute(self.conn().await?)
+        .await
+        .map_err(conflict_on_unique("sign-in identity"))?;
+        Ok(())
+    }
+
+    async fn get_sign_in_identity(&mut self, principal: Uuid) -> Result<Option<SignInIdentityRow>> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SIGN_IN_IDENTITY_COLUMNS} FROM sign_in_identities WHERE principal_id = $1"
+        )))
+        .bind(principal.to_string())
+        .fetch_optional(self.conn().await?)
+        .await?
+        .as_ref()
+        .map(sign_in_identity_from_row)
+        .transpose()
+    }
+
+    async fn find_sign_in_identity(&mut self, issuer: &str, subject: &str) -> Result<Option<Uuid>> {
+        let row = sqlx::query(
+            "SELECT principal_id FROM sign_in_identities WHERE issuer = $1 AND subject = $2",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(self.conn().await?)
+        .await?;
+        row.map(|r| parse_uuid(&r.try_get::<String, _>(0)?))
+            .transpose()
+    }
+
+    async fn delete_sign_in_identity(&mut self, principal: Uuid) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM sign_in_identities WHERE principal_id = $1")
+            .bind(principal.to_string())
+            .execute(self.conn().await?)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn insert_alert(&mut self, row: &AlertRow) -> Result<bool> {

@@ -930,6 +930,10 @@ impl Tx for SqlTx {
                 .bind(id.to_string())
                 .execute(self.conn().await?)
                 .await?;
+            sqlx::query("DELETE FROM sign_in_identities WHERE principal_id = $1")
+                .bind(id.to_string())
+                .execute(self.conn().await?)
+                .await?;
             self.record(Change::PrincipalDeleted(id));
         }
         Ok(deleted)

@@ -410,6 +410,13 @@ fn migrator() -> Migrator {
             include_str!("../migrations/sqlite/0029_names_in_byte_order.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            30,
+            "sign-in identities".into(),
+            MigrationType::Simple,
+            include_str!("../migrations/sqlite/0030_sign_in_identities.sql").into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -503,6 +503,7 @@ async fn apply(
         account_enabled: enabled,
         password: doc.password.clone(),
         provisioned: Some(doc.provisioned()),
+        identities: None,
     };
     directory::update_user(app, caller, u.id, patch).await?;
     Ok(scim_service::user(app, caller, u.id).await?)

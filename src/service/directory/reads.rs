@@ -4,7 +4,7 @@
 
 use eligo_core::authz::actions;
 use eligo_core::directory::{Group, Relation, ServicePrincipal, User};
-use eligo_store::{GroupQuery, Page, Principal, Tx, UserQuery};
+use eligo_store::{GroupQuery, Page, Principal, SignInIdentityRow, Tx, UserQuery};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -74,6 +74,18 @@ async fn existing_user(tx: &mut dyn Tx, id: Uuid) -> UseCaseResult<User> {
 pub async fn get_user(app: &App, caller: &Caller, id: Uuid) -> UseCaseResult<User> {
     may_read_user(app, caller, id)?;
     existing_user(&mut *app.store.read().await?, id).await
+}
+
+/// The user and the single sign-on identity it is bound to (Graph's `identities`).
+pub async fn get_user_with_identity(
+    app: &App,
+    caller: &Caller,
+    id: Uuid,
+) -> UseCaseResult<(User, Option<SignInIdentityRow>)> {
+    may_read_user(app, caller, id)?;
+    let mut tx = app.store.read().await?;
+    let user = existing_user(&mut *tx, id).await?;
+    Ok((user, tx.get_sign_in_identity(id).await?))
 }
 
 /// The groups `id` is a direct member of.

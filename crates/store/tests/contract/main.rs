@@ -85,6 +85,7 @@ mod roles;
 mod scim;
 mod sealing;
 mod server_ids;
+mod sign_in_identities;
 mod transactions;
 mod users;
 mod wal;

@@ -6,6 +6,7 @@ pub mod client_address;
 pub mod credential;
 pub mod oidc;
 pub mod oidc_provider;
+pub mod oidc_starts;
 pub mod passkey;
 pub mod password;
 pub mod sessions;

@@ -98,8 +98,13 @@ pub async fn begin(
     redirect_uri: String,
     next: String,
     acr: Option<&str>,
+    address: Option<&str>,
 ) -> Result<Started, OidcError> {
     let now = app.clock.now();
+    // Before anything is read from the provider or written to the store.
+    if !app.oidc.starts.allow(address, now) {
+        return Err(OidcError::TooManyStarts);
+    }
     let meta = app.oidc.metadata(provider, now, false).await?;
     let redirect = RedirectUrl::new(redirect_uri.clone())
         .map_err(|e| OidcError::Unavailable(format!("redirect URI: {e}")))?;

@@ -30,6 +30,9 @@ pub enum OidcError {
     CodeRejected(String),
     /// The ID token failed verification (signature, issuer, audience, expiry, nonce, ...).
     IdToken(String),
+    /// Too many sign-ins started from this address, or from all, this minute
+    /// (`auth::oidc_starts`).
+    TooManyStarts,
 }
 
 impl OidcError {
@@ -41,6 +44,7 @@ impl OidcError {
             Self::Denied(_) => "providerDenied",
             Self::CodeRejected(_) => "codeRejected",
             Self::IdToken(_) => "idTokenInvalid",
+            Self::TooManyStarts => "tooManyStarts",
         }
     }
 
@@ -54,6 +58,7 @@ impl OidcError {
             Self::Denied(e) => format!("The identity provider did not sign you in ({e})."),
             Self::CodeRejected(_) => "The identity provider refused to complete this sign-in (the code was used already or has expired). Start again.".into(),
             Self::IdToken(_) => "The identity provider's answer could not be verified, so you were not signed in.".into(),
+            Self::TooManyStarts => "Too many sign-ins were started from your network just now. Wait a minute and try again.".into(),
         }
     }
 
@@ -74,6 +79,8 @@ type Discovered = (DateTime<Utc>, Arc<CoreProviderMetadata>);
 /// Discovered metadata per provider, and the HTTP client that reads it.
 pub struct Providers {
     pub(crate) http: reqwest::Client,
+    /// How many sign-ins may start, per address and in all (threat-model rule 9).
+    pub starts: crate::auth::oidc_starts::StartLimit,
     cache: Mutex<HashMap<String, Discovered>>,
 }
 
@@ -89,6 +96,7 @@ impl Default for Providers {
             .expect("the OIDC HTTP client builds with the ring TLS provider");
         Self {
             http,
+            starts: Default::default(),
             cache: Mutex::default(),
         }
     }

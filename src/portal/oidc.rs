@@ -59,10 +59,18 @@ fn problem(status: StatusCode, message: &str) -> Response {
     resp
 }
 
+/// A refused start may be tried again when the limit's minute has passed.
+fn retry_in_a_minute(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    resp
+}
+
 fn status_of(e: &OidcError) -> StatusCode {
     match e {
         OidcError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         OidcError::UnknownProvider => StatusCode::NOT_FOUND,
+        OidcError::TooManyStarts => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -98,6 +106,7 @@ async fn start(
         redirect,
         next,
         q.acr.as_deref(),
+        address.as_deref(),
     )
     .await
     {
@@ -113,6 +122,10 @@ async fn start(
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }
             resp
+        }
+        // Refused before it cost anything: not audited, or the refusals would cost a write each.
+        Err(e @ OidcError::TooManyStarts) => {
+            retry_in_a_minute(problem(status_of(&e), &e.message()))
         }
         Err(e) => {
             sso::protocol_failed(&app, &provider.name, &e, address.as_deref()).await;
@@ -275,6 +288,7 @@ async fn cli_start(
         req.redirect_uri,
         String::new(),
         None,
+        address.as_deref(),
     )
     .await
     {
@@ -284,6 +298,9 @@ async fn cli_start(
             "provider": provider.display_name,
         }))
         .into_response(),
+        Err(e @ OidcError::TooManyStarts) => {
+            retry_in_a_minute(cli_error(status_of(&e), "TooManyRequests", &e.message()))
+        }
         Err(e) => {
             sso::protocol_failed(&app, &provider.name, &e, address.as_deref()).await;
             cli_error(status_of(&e), "IdentityProviderUnavailable", &e.message())

@@ -823,3 +823,81 @@ async fn a_response_naming_another_issuer_is_refused() {
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
     assert!(cookie_value(&answer.cookies, "eligo_session").is_none());
 }
+
+/// Rule 9: anyone can start a single sign-on, and each start writes a pending sign-in. Past the
+/// per-address allowance a start is refused (429, `Retry-After`) before anything is written or
+/// audited; other addresses go on, and the next minute the address may start again.
+#[tokio::test]
+async fn single_sign_on_starts_are_limited_per_address() {
+    let Some(s) = Sso::start(|_, _| {}).await else {
+        return;
+    };
+    let t = &s.t;
+    let start_from = |address: &'static str| {
+        let t = &s.t;
+        async move {
+            let mut req = Request::builder()
+                .uri("/auth/oidc/start?next=/portal/roles")
+                .body(Body::empty())
+                .unwrap();
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+                    address.parse().unwrap(),
+                    40000,
+                )));
+            t.router.clone().oneshot(req).await.unwrap()
+        }
+    };
+    let allowance = eligo::auth::oidc_starts::PER_ADDRESS;
+    for _ in 0..allowance {
+        let resp = start_from("192.0.2.10").await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    }
+    let head = async || {
+        let mut tx = t.app.store.read().await.unwrap();
+        tx.audit_head().await.unwrap().0
+    };
+    let audited = head().await;
+    for _ in 0..20 {
+        let resp = start_from("192.0.2.10").await;
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "60");
+    }
+    assert_eq!(head().await, audited, "refusals write nothing");
+    // The CLI's start counts against the same allowance.
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("/auth/oidc/cli/start")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            r#"{"redirectUri":"http://127.0.0.1:5555/callback"}"#,
+        ))
+        .unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+            "192.0.2.10".parse().unwrap(),
+            40001,
+        )));
+    let resp = t.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another address is not slowed.
+    assert_eq!(
+        start_from("192.0.2.11").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // A minute later the address starts again, and its sign-in finishes.
+    t.clock.advance(TimeDelta::seconds(61));
+    assert_eq!(
+        start_from("192.0.2.10").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    t.user("alice").await;
+    s.login_as("alice@contoso.example", &["pwd"], None, None)
+        .await;
+    let (answer, _, _) = portal_sso(t).await;
+    assert!(
+        cookie_value(&answer.cookies, "eligo_session").is_some(),
+        "{}",
+        answer.body
+    );
+}

@@ -115,37 +115,56 @@ fn claimed_name(v: &Verified, claim: PrincipalClaim) -> Result<String, &'static 
     Ok(name)
 }
 
+/// What a principal claim names.
+enum Lookup {
+    One(User),
+    Nobody,
+    /// An address that is one account's user principal name and another's mail, or the mail
+    /// of two: nobody is signed in rather than perhaps the wrong one (a provisioning client
+    /// could otherwise name a new account after someone else's address and catch their first
+    /// single sign-on).
+    Ambiguous,
+}
+
 async fn find_user(
     tx: &mut dyn eligo_store::Tx,
     claim: PrincipalClaim,
     name: &str,
-) -> eligo_store::Result<Option<User>> {
-    if let Some(u) = tx.find_user_by_upn(name).await? {
+) -> eligo_store::Result<Lookup> {
+    let by_upn = tx.find_user_by_upn(name).await?;
+    if claim != PrincipalClaim::Email {
         // `sub` names the user exactly; the others case-insensitively (the store's lookup).
-        if claim != PrincipalClaim::Sub || u.user_principal_name == name {
-            return Ok(Some(u));
-        }
-        return Ok(None);
+        return Ok(match by_upn {
+            Some(u) if claim != PrincipalClaim::Sub || u.user_principal_name == name => {
+                Lookup::One(u)
+            }
+            _ => Lookup::Nobody,
+        });
     }
-    if claim == PrincipalClaim::Email {
-        let query = eligo_store::UserQuery {
-            mail: Some(name.to_string()),
-            ..Default::default()
-        };
-        let found = tx
-            .list_users(&query, eligo_store::Page { skip: 0, top: 2 })
-            .await?;
-        let mut matching = found.into_iter().filter(|u| {
+    let query = eligo_store::UserQuery {
+        mail: Some(name.to_string()),
+        ..Default::default()
+    };
+    let by_mail = tx
+        .list_users(&query, eligo_store::Page { skip: 0, top: 3 })
+        .await?
+        .into_iter()
+        .filter(|u| {
             u.mail
                 .as_deref()
                 .is_some_and(|m| m.eq_ignore_ascii_case(name))
         });
-        // Two users with one address: nobody is signed in rather than the wrong one.
-        if let (Some(u), None) = (matching.next(), matching.next()) {
-            return Ok(Some(u));
+    let mut found: Vec<User> = by_upn.into_iter().collect();
+    for u in by_mail {
+        if found.iter().all(|f| f.id != u.id) {
+            found.push(u);
         }
     }
-    Ok(None)
+    Ok(match found.len() {
+        0 => Lookup::Nobody,
+        1 => Lookup::One(found.remove(0)),
+        _ => Lookup::Ambiguous,
+    })
 }
 
 /// Who a verified ID token names.
@@ -205,7 +224,17 @@ pub async fn sign_in(app: &App, v: &Verified, address: Option<&str>) -> UseCaseR
                 }
             };
             match find_user(&mut *tx, claim, &name).await? {
-                Some(u) => {
+                Lookup::Ambiguous => {
+                    drop(tx);
+                    return Err(fail(
+                        None,
+                        &name,
+                        "ambiguousUser",
+                        "Your address names more than one Eligo account. Ask an administrator to tell them apart.",
+                    )
+                    .await);
+                }
+                Lookup::One(u) => {
                     // An account bound to another identity (another provider, or another
                     // person the provider gave the same address) is not this one's to open.
                     if tx.get_sign_in_identity(u.id).await?.is_some() {
@@ -220,7 +249,7 @@ pub async fn sign_in(app: &App, v: &Verified, address: Option<&str>) -> UseCaseR
                     }
                     (Named::Claimed(u), name)
                 }
-                None if provider.auto_create && claim != PrincipalClaim::Sub => {
+                Lookup::Nobody if provider.auto_create && claim != PrincipalClaim::Sub => {
                     match new_user(v, &name, now) {
                         Some(u) => (Named::New(u), name),
                         None => {
@@ -235,7 +264,7 @@ pub async fn sign_in(app: &App, v: &Verified, address: Option<&str>) -> UseCaseR
                         }
                     }
                 }
-                None => {
+                Lookup::Nobody => {
                     drop(tx);
                     return Err(fail(
                         None,

@@ -389,3 +389,59 @@ async fn only_from_above_for_privileged_accounts() {
         [federated(ISSUER, "plain-sub")]
     );
 }
+
+/// An address that names two accounts (one's user principal name and another's mail, as a
+/// provisioning client could arrange by naming a new account after someone's address, or the
+/// mail of two) signs nobody in and binds nothing.
+#[tokio::test]
+async fn an_address_naming_two_accounts_signs_nobody_in() {
+    let Some(s) = Sso::start(|_, p| p.auto_create = true).await else {
+        return;
+    };
+    let t = &s.t;
+    let create = |upn: &'static str, mail: Option<&'static str>| async move {
+        let (status, body) = t
+            .post(
+                "/v1/users",
+                BOOTSTRAP,
+                json!({ "userPrincipalName": upn, "displayName": upn, "mail": mail }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        id_of(&body)
+    };
+    let alice = create("alice.smith@contoso.example", Some("alice@contoso.example")).await;
+    // Alone, her mail names her.
+    login(&s.idp, "sub-alice", "alice@contoso.example").await;
+    let raw = sso(t, "test").await.expect("alice by her mail");
+    assert_eq!(session_of(t, &raw).await.principal_id, alice);
+
+    // Someone else's account named after a new address, and that address's owner by mail.
+    let puppet = create("carol@contoso.example", None).await;
+    let carol = create("carol.jones@contoso.example", Some("carol@contoso.example")).await;
+    login(&s.idp, "sub-carol", "carol@contoso.example").await;
+    let body = sso(t, "test").await.expect_err("ambiguous");
+    assert!(body.contains("more than one Eligo account"), "{body}");
+    // Two accounts with one mail.
+    let dave = create("dave@contoso.example", Some("d@contoso.example")).await;
+    let dave2 = create("dave2@contoso.example", Some("d@contoso.example")).await;
+    login(&s.idp, "sub-d", "d@contoso.example").await;
+    sso(t, "test").await.expect_err("ambiguous");
+    for who in [puppet, carol, dave, dave2] {
+        assert!(identities(t, who).await.is_empty(), "nothing bound");
+    }
+    let failed = t.audited_as("User sign-in failed").await;
+    assert!(
+        failed
+            .iter()
+            .filter(|e| e.to_string().contains("ambiguousUser"))
+            .count()
+            >= 1,
+        "{failed:?}"
+    );
+    // auto_create made no third account either.
+    let (_, users) = t
+        .get("/v1/users?$filter=startswith(displayName, 'd')", BOOTSTRAP)
+        .await;
+    assert_eq!(users["value"].as_array().unwrap().len(), 2, "{users}");
+}

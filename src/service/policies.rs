@@ -26,6 +26,9 @@ pub async fn load(
     scope_id: &str,
     role_definition_id: &str,
 ) -> UseCaseResult<RolePolicy> {
+    // A GUID is read in whatever case it was written but named in its one canonical form
+    // (lower case, hyphenated), the form enforcement reads: a policy stored under
+    // `DirectoryRole_62E9...` would show as changed while no activation was decided by it.
     match scope_type {
         ScopeType::DirectoryRole => {
             scope::validate(scope_id)?;
@@ -35,6 +38,7 @@ pub async fn load(
             tx.get_role_definition(role)
                 .await?
                 .ok_or_else(|| Failure::not_found("role definition"))?;
+            of_known(tx, scope_type, scope_id, &role.to_string()).await
         }
         ScopeType::Group => {
             let group = Uuid::parse_str(scope_id).map_err(|_| {
@@ -49,9 +53,9 @@ pub async fn load(
                     "a group policy's roleDefinitionId is member or owner",
                 ));
             }
+            of_known(tx, scope_type, &group.to_string(), role_definition_id).await
         }
     }
-    of_known(tx, scope_type, scope_id, role_definition_id).await
 }
 
 /// The policy of a role or group access the caller has just read (so known to exist): the

@@ -332,3 +332,55 @@ async fn groups_have_member_and_owner_policies() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_upper_case_policy_id_names_the_policy_enforcement_reads() {
+    let t = TestApp::new().await;
+    let role = ids::SECURITY_ADMINISTRATOR;
+    let upper = format!("DirectoryRole_{}", role.to_uppercase());
+    let approver = t.person("appr").await;
+    let (status, body) = t
+        .patch(
+            &format!("/v1/policies/roleManagementPolicies/{upper}/rules/Approval_EndUser_Assignment"),
+            BOOTSTRAP,
+            json!({ "setting": { "isApprovalRequired": true, "approvalStages": [{
+                "primaryApprovers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": approver.id }]
+            }] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Read back through the upper-case id: the one canonical (lower-case) policy answers.
+    let (status, policy) = t
+        .get(
+            &format!("/v1/policies/roleManagementPolicies/{upper}"),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+    assert_eq!(policy["id"], format!("DirectoryRole_{role}"), "{policy}");
+    // The filter by an upper-case role definition id answers the lower-case ids too.
+    let (status, body) = t
+        .get(
+            &format!(
+                "/v1/policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '{}'",
+                role.to_uppercase()
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["value"][0]["roleDefinitionId"], role, "{body}");
+    assert_eq!(
+        body["value"][0]["policyId"],
+        format!("DirectoryRole_{role}"),
+        "{body}"
+    );
+    // And the change is the one activation is decided by.
+    let p = t.person("req").await;
+    t.make_eligible(p.id, role).await;
+    t.step_up(&p).await;
+    let (status, body) = t.activate(&p, role, "PT1H", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "PendingApproval", "{body}");
+    assert!(t.active_roles(&p.token).await.is_empty());
+}

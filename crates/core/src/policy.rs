@@ -78,27 +78,28 @@ impl RolePolicy {
         }
     }
 
-    /// What governs a policy id, for ids of policies that were never stored.
+    /// What governs a policy id, for ids of policies that were never stored. A GUID in the id
+    /// is answered in its one canonical form (lower case, hyphenated) whatever case it was
+    /// written in, so `DirectoryRole_62E9...` names the very policy enforcement reads.
     pub fn parse_id(id: &str) -> Option<(ScopeType, String, String)> {
         if let Some(rest) = id.strip_prefix("DirectoryRole_") {
             let (role, scope) = match rest.split_once('_') {
                 Some((role, scope)) => (role, scope.replace('~', "/")),
                 None => (rest, "/".to_string()),
             };
-            uuid::Uuid::parse_str(role).ok()?;
+            let role = uuid::Uuid::parse_str(role).ok()?.to_string();
             // A directory role's settings are the directory's (as in Entra): an activation at
             // any scope is decided by them, so a policy named at another scope would be stored
             // and shown as in force while nothing enforced it.
             if scope != "/" {
                 return None;
             }
-            return Some((ScopeType::DirectoryRole, scope, role.to_string()));
+            return Some((ScopeType::DirectoryRole, scope, role));
         }
         let rest = id.strip_prefix("Group_")?;
         let (group, access) = rest.split_once('_')?;
-        uuid::Uuid::parse_str(group).ok()?;
-        matches!(access, "member" | "owner")
-            .then(|| (ScopeType::Group, group.to_string(), access.to_string()))
+        let group = uuid::Uuid::parse_str(group).ok()?.to_string();
+        matches!(access, "member" | "owner").then(|| (ScopeType::Group, group, access.to_string()))
     }
 }
 
@@ -821,6 +822,31 @@ mod tests {
             None
         );
         assert_eq!(RolePolicy::parse_id("Other"), None);
+    }
+
+    #[test]
+    fn policy_ids_answer_their_guid_in_lower_case() {
+        let lower = "62e90394-69f5-4237-9190-012177145e10";
+        for written in [
+            "DirectoryRole_62E90394-69F5-4237-9190-012177145E10",
+            "DirectoryRole_62E90394-69F5-4237-9190-012177145E10_~",
+            "DirectoryRole_{62E90394-69F5-4237-9190-012177145E10}",
+            "DirectoryRole_62E9039469F542379190012177145E10",
+        ] {
+            assert_eq!(
+                RolePolicy::parse_id(written),
+                Some((ScopeType::DirectoryRole, "/".to_string(), lower.to_string())),
+                "{written}"
+            );
+        }
+        assert_eq!(
+            RolePolicy::parse_id("Group_0B3C5A4E-9A8B-4B7C-8A3E-1F2D3C4B5A69_member"),
+            Some((
+                ScopeType::Group,
+                "0b3c5a4e-9a8b-4b7c-8a3e-1f2d3c4b5a69".to_string(),
+                "member".to_string()
+            ))
+        );
     }
 
     #[test]

@@ -148,6 +148,44 @@ impl Throttle {
         Ok(())
     }
 
+    /// Wrong second-factor codes sent with the account's right password (by whoever has the
+    /// password): counted apart from password failures, which let the whole proof through, so
+    /// that the code cannot be guessed at the pace of the hashing threads. Seconds until a code
+    /// may be tried again, if none may now. Only someone who knows the password can fill it,
+    /// and a passkey still signs the owner in meanwhile.
+    pub async fn codes_blocked(
+        &self,
+        store: &dyn Store,
+        user: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let key = Self::code_key(user);
+        let counts = store
+            .throttle_counts(std::slice::from_ref(&key), now - self.window)
+            .await?;
+        Ok(counts.into_iter().find_map(|(_, failures, since)| {
+            let until = since + self.window;
+            (failures >= i64::from(self.per_account) && now < until)
+                .then(|| (until - now).num_seconds().max(1) as u64)
+        }))
+    }
+
+    /// Counts a wrong code sent with the right password (see [`Self::codes_blocked`]).
+    pub async fn record_wrong_code(
+        &self,
+        store: &dyn Store,
+        user: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        store
+            .throttle_failure(&[Self::code_key(user)], now, self.window)
+            .await
+    }
+
+    fn code_key(user: uuid::Uuid) -> String {
+        format!("code:{user}")
+    }
+
     /// The account signed in: its failures are forgotten (its address's are not).
     pub async fn record_success(&self, store: &dyn Store, account: &str) -> Result<(), StoreError> {
         let key = format!("acct:{}", account.to_lowercase());

@@ -288,6 +288,50 @@ pub async fn sign_in_user(
         .filter(|c: &TotpCredential| c.verified);
     let has_passkeys = crate::service::passkeys::has_passkeys(&mut *tx, user.id).await?;
     drop(tx);
+    let attempt = |reason: &str| {
+        AuditEvent::new(
+            now,
+            Category::Authentication,
+            "User sign-in failed",
+            user_actor(&user),
+        )
+        .target(user.id, "User", Some(&user.user_principal_name))
+        .detail("ipAddress", address.unwrap_or("-"))
+        .failed(reason)
+    };
+    if let Some(code) = otp {
+        // Too many wrong codes with the right password: no code is tried (nor the password
+        // hashed) until the window passes.
+        if let Some(secs) = app
+            .throttle
+            .codes_blocked(&*app.store, user.id, now)
+            .await?
+        {
+            return Err(fail(
+                app,
+                attempt("tooManyWrongCodes"),
+                upn,
+                Scope::Address(address),
+                throttled(secs),
+            )
+            .await);
+        }
+        // While throttled only the whole proof gets through: the code is checked first (it
+        // costs nothing), so a throttled guesser's requests cost no password hashing.
+        let code_ok = totp_cred
+            .as_ref()
+            .is_some_and(|c| totp::check(c, code, now).is_some());
+        if let (Some(secs), false) = (blocked, code_ok) {
+            return Err(fail(
+                app,
+                attempt("throttled"),
+                upn,
+                Scope::Address(address),
+                throttled(secs),
+            )
+            .await);
+        }
+    }
     let password_ok = match password::verify_off_thread_unless(pwd, hash, gate).await {
         Ok(ok) => ok,
         Err(secs) => {
@@ -300,17 +344,6 @@ pub async fn sign_in_user(
             )
             .await);
         }
-    };
-    let attempt = |reason: &str| {
-        AuditEvent::new(
-            now,
-            Category::Authentication,
-            "User sign-in failed",
-            user_actor(&user),
-        )
-        .target(user.id, "User", Some(&user.user_principal_name))
-        .detail("ipAddress", address.unwrap_or("-"))
-        .failed(reason)
     };
     if !password_ok || !user.account_enabled {
         let reason = if password_ok {
@@ -348,6 +381,10 @@ pub async fn sign_in_user(
                 amr.push("otp".into());
             }
             None => {
+                // The right password with a wrong code: counted apart (`codes_blocked`).
+                app.throttle
+                    .record_wrong_code(&*app.store, user.id, now)
+                    .await?;
                 return Err(fail(
                     app,
                     attempt("invalidOtp"),
@@ -814,11 +851,11 @@ pub async fn begin_totp(app: &App, caller: &Caller) -> UseCaseResult<Enrolment> 
         ));
     };
     let mut tx = app.store.write().await?;
-    let existing = tx.get_credential(caller.id, TOTP).await?;
-    let verified = existing
-        .as_ref()
-        .is_some_and(|c| c["verified"].as_bool() == Some(true));
-    may_enrol(app, &mut *tx, caller, verified, now).await?;
+    // A second factor the account has already (an authenticator, or a passkey) is proved
+    // before another is added: otherwise a stolen session whose proof has gone stale would
+    // enrol the thief's own authenticator and, with it, a fresh MFA.
+    let has_factor = second_factors_in(&mut *tx, caller.id).await?.any();
+    may_enrol(app, &mut *tx, caller, has_factor, now).await?;
     let secret = totp::new_secret();
     let uri = totp::otpauth_uri(&secret, &upn)
         .ok_or_else(|| Failure::internal("totp uri", "could not build"))?;
@@ -864,11 +901,9 @@ pub async fn verify_totp(app: &App, caller: &Caller, code: &str) -> UseCaseResul
             "no enrolment of this session is waiting (it expires after 10 minutes): start with POST /v1/me/authenticationMethods/totp",
         ));
     };
-    // Replacing a registered authenticator needs the old one, now as when it started.
-    let replacing = tx
-        .get_credential(caller.id, TOTP)
-        .await?
-        .is_some_and(|c| c["verified"].as_bool() == Some(true));
+    // Replacing a registered authenticator, or adding one beside a passkey, needs the factor
+    // the account has, now as when it started.
+    let replacing = second_factors_in(&mut *tx, caller.id).await?.any();
     if replacing
         && !caller.mfa_is_fresh(now, app.config.mfa_freshness)
         && !signed_in_with_pass(caller)
@@ -908,7 +943,7 @@ pub async fn verify_totp(app: &App, caller: &Caller, code: &str) -> UseCaseResul
     }
     tx.update_token(&session).await?;
     // Rule 6: an authenticator change ends every other session of the account (a first
-    // enrolment changes nothing another session relied on).
+    // second factor changes nothing another session relied on).
     if replacing {
         tx.revoke_tokens_of(caller.id, Some(&session.token_hash), now)
             .await?;

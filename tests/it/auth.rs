@@ -561,3 +561,54 @@ async fn service_principal_secrets_rotate_with_add_and_remove_password() {
     t.clock.advance(TimeDelta::days(2));
     assert_eq!(sign_in(second).await, StatusCode::UNAUTHORIZED);
 }
+
+/// Rules 4 and 9: whoever has the password alone must not guess the code at the pace of the
+/// hashing threads. Wrong codes with the right password are counted apart: past the limit no
+/// code is tried, the right one included, until the window passes. Someone without the
+/// password cannot fill that count, so the owner is never locked out by strangers.
+#[tokio::test]
+async fn wrong_codes_with_the_right_password_are_limited() {
+    let t = TestApp::new().await;
+    let ann = t.person("ann").await;
+    let wrong = || totp::code_at(&ann.secret, t.clock.now_utc() + TimeDelta::minutes(30)).unwrap();
+    let with = |password: &str, otp: String| {
+        let mut body = login("ann", password);
+        body["otp"] = json!(otp);
+        body
+    };
+    // Strangers (wrong password, any code) fill the account's throttle, not the code count.
+    for _ in 0..8 {
+        let (status, _) = token_request(&t, with("not-the-password", wrong())).await;
+        assert!(status.is_client_error());
+    }
+    t.clock.advance(TimeDelta::seconds(30));
+    let right = totp::code_at(&ann.secret, t.clock.now_utc()).unwrap();
+    let (status, body) = token_request(&t, with(PASSWORD, right)).await;
+    assert_eq!(status, StatusCode::OK, "the owner's whole proof: {body}");
+
+    // The password holder guessing codes.
+    for _ in 0..5 {
+        let (status, body) = token_request(&t, with(PASSWORD, wrong())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    t.clock.advance(TimeDelta::seconds(30));
+    let right = totp::code_at(&ann.secret, t.clock.now_utc()).unwrap();
+    let (status, body) = token_request(&t, with(PASSWORD, right)).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "no code is tried now: {body}"
+    );
+    let refused = t.audited_as("User sign-in failed").await;
+    assert!(
+        refused
+            .iter()
+            .any(|e| e.to_string().contains("tooManyWrongCodes")),
+        "{refused:?}"
+    );
+    // When the window has passed, the right code works again.
+    t.clock.advance(TimeDelta::minutes(16));
+    let right = totp::code_at(&ann.secret, t.clock.now_utc()).unwrap();
+    let (status, body) = token_request(&t, with(PASSWORD, right)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -802,3 +802,39 @@ async fn passkey_sign_in_is_off_where_password_sign_in_is() {
         "the refusal is audited"
     );
 }
+
+/// A passkey is a second factor like an authenticator app: adding an authenticator beside it
+/// needs the passkey proved recently (a stolen session whose proof has gone stale must not
+/// enrol the thief's authenticator and with it a fresh MFA), and it ends the other sessions.
+#[tokio::test]
+async fn an_authenticator_beside_a_passkey_needs_the_passkey_proved() {
+    let t = app().await;
+    t.user("pia").await;
+    let first = fresh_session(&t, "pia").await;
+    register(&t, &first, "laptop").await;
+    t.clock.advance(TimeDelta::minutes(30));
+    let (status, body) = t
+        .post("/v1/me/authenticationMethods/totp", &first, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.to_string().contains("MfaRequired"), "{body}");
+    // Fresh: it works, and the account's other sessions end.
+    let other = fresh_session(&t, "pia").await;
+    let token = fresh_session(&t, "pia").await;
+    let (status, started) = t
+        .post("/v1/me/authenticationMethods/totp", &token, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let secret = started["secret"].as_str().unwrap().to_string();
+    let code = eligo::auth::totp::code_at(&secret, t.clock.now_utc()).unwrap();
+    let (status, body) = t
+        .post(
+            "/v1/me/authenticationMethods/totp/verify",
+            &token,
+            json!({ "otp": code }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, _) = t.get("/v1/me", &other).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

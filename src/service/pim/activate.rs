@@ -188,6 +188,19 @@ pub async fn apply_approved(
     initiator: eligo_core::audit::Initiator,
     now: DateTime<Utc>,
 ) -> UseCaseResult<()> {
+    // Rule 6: a principal disabled while its request waited is granted nothing, whoever
+    // approves (the disable cancels waiting requests; this holds whatever disabled it).
+    if !target.principal.enabled {
+        return fail(
+            tx,
+            target,
+            request,
+            "the account is disabled",
+            initiator,
+            now,
+        )
+        .await;
+    }
     let extending = match request.action {
         RequestAction::SelfExtend => match current_activation(tx, request, now).await? {
             Some(current) => Some(current),

@@ -16,16 +16,17 @@ use std::collections::{HashSet, VecDeque};
 use chrono::{DateTime, Utc};
 use eligo_core::audit::Initiator;
 use eligo_core::directory::Relation;
+use eligo_core::request::RequestStatus;
 use eligo_core::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
 use eligo_core::target::{GroupAccess, Target};
-use eligo_store::{ScheduleQuery, Targets, Tx};
+use eligo_store::{Page, RequestQuery, ScheduleQuery, Targets, Tx};
 use uuid::Uuid;
 
 use crate::app::App;
 use crate::failure::UseCaseResult;
 use crate::service::audit_values::end_text;
 use crate::service::pim::admin::end_now;
-use crate::service::pim::schedule_event;
+use crate::service::pim::{bare_request_event, load_target, role_event, schedule_event};
 
 /// Ends, or trims to the eligibility's new end, every running or scheduled activation drawn from
 /// `eligibility` (whoever activated it). `eligibility` is its new state: an end at or before
@@ -196,8 +197,10 @@ async fn membership_ended(
     Ok(changed)
 }
 
-/// A principal has been disabled: its sessions are revoked and its running or scheduled
-/// activations end now.
+/// A principal has been disabled: its sessions are revoked, its running or scheduled
+/// activations end now, and its requests still waiting for a decision (approval, or an
+/// administrator's decision on an extension) are canceled, so no later approval grants a
+/// disabled account anything (re-enabling it does not bring them back).
 pub async fn after_principal_disabled(
     tx: &mut dyn Tx,
     principal: Uuid,
@@ -235,6 +238,61 @@ pub async fn after_principal_disabled(
         )
         .await?;
         changed += 1;
+    }
+    changed += pending_requests_of_disabled(tx, principal, initiator, now).await?;
+    Ok(changed)
+}
+
+/// Cancels, audited, the requests of a principal just disabled that still wait for a decision.
+async fn pending_requests_of_disabled(
+    tx: &mut dyn Tx,
+    principal: Uuid,
+    initiator: &Initiator,
+    now: DateTime<Utc>,
+) -> UseCaseResult<usize> {
+    let mut changed = 0;
+    for status in [
+        RequestStatus::PendingApproval,
+        RequestStatus::PendingAdminDecision,
+    ] {
+        let waiting = tx
+            .list_schedule_requests(
+                &RequestQuery {
+                    principal_id: Some(principal),
+                    status: Some(status),
+                    ..Default::default()
+                },
+                Page::ALL,
+            )
+            .await?;
+        for mut request in waiting {
+            if request.principal_id != principal || request.status != status {
+                continue;
+            }
+            request.status = RequestStatus::Canceled;
+            request.status_detail = Some("canceled: the account was disabled".into());
+            request.completed_date_time = Some(now);
+            tx.update_schedule_request(&request).await?;
+            const ACTIVITY: &str = "Add member to role canceled (PIM activation)";
+            // The role or group may have been deleted meanwhile: the cancel is recorded all
+            // the same.
+            let event = match load_target(tx, &request.target(), request.principal_id).await {
+                Ok(target) => role_event(now, ACTIVITY, initiator.clone(), &target, &request),
+                Err(e) if e.kind == crate::failure::Kind::NotFound => {
+                    let mut event = bare_request_event(now, ACTIVITY, &request);
+                    event.initiated_by = initiator.clone();
+                    event
+                }
+                Err(e) => return Err(e),
+            };
+            tx.append_audit(
+                event
+                    .modified("status", status.as_str(), request.status.as_str())
+                    .detail("cause", "account disabled"),
+            )
+            .await?;
+            changed += 1;
+        }
     }
     Ok(changed)
 }

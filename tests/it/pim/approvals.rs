@@ -412,3 +412,63 @@ async fn extension_can_require_approval_too() {
         json!(t.clock.now_utc() + TimeDelta::hours(3))
     );
 }
+
+#[tokio::test]
+async fn an_approval_grants_nothing_once_the_requester_was_disabled() {
+    let t = TestApp::new().await;
+    let approver = t.person("appr").await;
+    require_approval(&t, json!([{ "primaryApprovers": [single(&approver)] }])).await;
+    let p = t.person("req").await;
+    t.make_eligible(p.id, ROLE).await;
+    let (id, url) = request(&t, &p).await;
+    let (status, body) = t
+        .patch(
+            &format!("/v1/users/{}", p.id),
+            BOOTSTRAP,
+            json!({ "accountEnabled": false }),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    // The waiting request ended with the account, audited as such.
+    assert_eq!(status_of(&t, &id).await["status"], "Canceled");
+    assert!(
+        t.audited_as("Add member to role canceled (PIM activation)")
+            .await
+            .iter()
+            .any(|e| e.to_string().contains("account disabled")),
+        "the cancel is audited"
+    );
+    // The approver's decision now finds nothing to approve.
+    let (status, body) = decide(&t, &url, &approver, "Approve").await;
+    assert_ne!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_ne!(status_of(&t, &id).await["status"], "Provisioned");
+    let (status, body) = t
+        .patch(
+            &format!("/v1/users/{}", p.id),
+            BOOTSTRAP,
+            json!({ "accountEnabled": true }),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let (_, schedules) = t
+        .get(
+            &format!(
+                "/v1/roleManagement/directory/roleAssignmentSchedules?$filter=principalId eq '{}'",
+                p.id
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(schedules["value"], json!([]), "{schedules}");
+    let (status, check) = t
+        .get(
+            &format!(
+                "/v1/access/check?principalId={}&roleDefinitionId={ROLE}&directoryScopeId=/",
+                p.id
+            ),
+            BOOTSTRAP,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{check}");
+    assert_eq!(check["allowed"], false, "{check}");
+}

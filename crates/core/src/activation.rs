@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::invalid::Invalid;
 use crate::policy::{Enablement, ExpirationRule, PolicyRules};
-use crate::schedule::{RoleSchedule, ScheduleKind};
+use crate::schedule::{AssignmentType, RoleSchedule, ScheduleKind};
 use crate::scope;
 
 /// How the requester asked the access to end.
@@ -97,6 +97,26 @@ fn authentication_context_broken(
 /// The code of a request refused because another one for the same access waits for approval.
 pub const PENDING_REQUEST_EXISTS: &str = "PendingRequestExists";
 
+/// The code of a self-activation refused because the caller already holds an activation of the
+/// same access, at a scope covering (or covered by) the one asked, that has not started yet:
+/// one scheduled activation at a time, so access never runs on without a fresh request.
+pub const SCHEDULED_ACTIVATION_EXISTS: &str = "ScheduledActivationExists";
+
+/// The code of a self-activation that would start later, queued behind an activation of the
+/// same access the caller holds now: chained windows would keep access running for days on
+/// one second factor (and one approval each, decided long before it is used).
+pub const ACTIVATION_WOULD_CHAIN: &str = "ActivationWouldChain";
+
+/// The code of a self-activation asked to start further ahead than `MAX_START_AHEAD`.
+pub const START_TOO_FAR_AHEAD: &str = "ActivationStartTooFarAhead";
+
+/// How far ahead a self-activation may be scheduled to start.
+pub const MAX_START_AHEAD: TimeDelta = TimeDelta::hours(24);
+
+/// How close to `now` a requested start still counts as "now" (clock skew between client and
+/// server), both ways.
+const START_TOLERANCE: TimeDelta = TimeDelta::minutes(5);
+
 /// Decides a self-activation. `eligible` are the principal's eligibility schedules for this
 /// role (direct or through groups); `active` its active schedules for this role; `pending` the
 /// ids of its activation requests for this role and scope still waiting for approval (a second
@@ -123,14 +143,49 @@ pub fn decide_activation(
     let mut broken = Vec::new();
     let enabled = &rules.enablement_end_user_assignment;
     let start = request.start.unwrap_or(now).max(now);
-    if request
-        .start
-        .is_some_and(|s| s < now - TimeDelta::minutes(5))
-    {
+    if request.start.is_some_and(|s| s < now - START_TOLERANCE) {
         broken.push(Invalid::new(
             "ExpirationRule",
             "scheduleInfo.startDateTime",
             "The start is in the past. Start now or at a later time.",
+        ));
+    }
+    if request.start.is_some_and(|s| s > now + MAX_START_AHEAD) {
+        broken.push(Invalid::new(
+            START_TOO_FAR_AHEAD,
+            "scheduleInfo.startDateTime",
+            format!(
+                "An activation starts at most {} ahead. Ask again nearer the time.",
+                crate::duration_words::in_words(MAX_START_AHEAD)
+            ),
+        ));
+    }
+    // One activation at a time per access and scope family: a self-activation is refused
+    // while one the caller holds has not started yet, and a later-starting one is refused
+    // while one runs, so back-to-back windows cannot all be asked for in one MFA window.
+    let related = |a: &&RoleSchedule| {
+        a.kind == ScheduleKind::Active
+            && a.assignment_type == AssignmentType::Activated
+            && !a.has_ended(now)
+            && (scope::covers(&a.directory_scope_id, &request.directory_scope_id)
+                || scope::covers(&request.directory_scope_id, &a.directory_scope_id))
+    };
+    let scheduled = request.start.is_some_and(|s| s > now + START_TOLERANCE);
+    if active
+        .iter()
+        .filter(related)
+        .any(|a| a.start_date_time > now)
+    {
+        broken.push(Invalid::new(
+            SCHEDULED_ACTIVATION_EXISTS,
+            "scheduleInfo.startDateTime",
+            "You already have an activation of this that has not started yet. Cancel it, or wait until it has started and ended.",
+        ));
+    } else if scheduled && active.iter().filter(related).any(|a| a.is_current(now)) {
+        broken.push(Invalid::new(
+            ACTIVATION_WOULD_CHAIN,
+            "scheduleInfo.startDateTime",
+            "This is active for you now. Ask for a later activation once this one has ended (or extend it).",
         ));
     }
 
@@ -432,6 +487,62 @@ mod tests {
             deactivatable_from(t(10), t(0), min),
             None,
             "scheduled: withdrawn"
+        );
+    }
+
+    #[test]
+    fn back_to_back_self_activations_are_refused() {
+        let rules = PolicyRules::default();
+        let elig = [sched(ScheduleKind::Eligible, "/", -100, None)];
+        let activated = |scope: &str, start: i64, end: i64| {
+            let mut s = sched(ScheduleKind::Active, scope, start, Some(end));
+            s.assignment_type = AssignmentType::Activated;
+            s
+        };
+        let at = |start: i64, minutes: i64| ActivationRequest {
+            start: Some(t(start)),
+            ..request(minutes)
+        };
+        // [now, +8h] runs: [+8h, +16h] would chain onto it.
+        let running = [activated("/", 0, 480)];
+        assert_eq!(
+            codes(&rules, &at(480, 480), &elig, &running),
+            [ACTIVATION_WOULD_CHAIN]
+        );
+        // Also when the running one is at a scope covering the one asked.
+        let mut narrow = at(480, 480);
+        narrow.directory_scope_id = "/administrativeUnits/x".into();
+        assert_eq!(
+            codes(&rules, &narrow, &elig, &running),
+            [ACTIVATION_WOULD_CHAIN]
+        );
+        // A scheduled one not started yet: nothing more, now or later, at any related scope.
+        let scheduled = [activated("/", 120, 600)];
+        assert_eq!(
+            codes(&rules, &request(60), &elig, &scheduled),
+            [SCHEDULED_ACTIVATION_EXISTS]
+        );
+        assert_eq!(
+            codes(&rules, &at(600, 480), &elig, &scheduled),
+            [SCHEDULED_ACTIVATION_EXISTS]
+        );
+        assert_eq!(
+            codes(&rules, &narrow, &elig, &scheduled),
+            [SCHEDULED_ACTIVATION_EXISTS]
+        );
+        // An ended activation, or an administrator's assignment, does not count.
+        let ended = [activated("/", -600, -120)];
+        assert!(codes(&rules, &at(480, 480), &elig, &ended).is_empty());
+        let assigned = [sched(ScheduleKind::Active, "/", 0, Some(480))];
+        assert!(codes(&rules, &at(480, 480), &elig, &assigned).is_empty());
+        // Nor one at a scope neither covering nor covered by the one asked.
+        let other_scope = [activated("/administrativeUnits/y", 0, 480)];
+        assert!(codes(&rules, &narrow, &elig, &other_scope).is_empty());
+        // At most 24 hours ahead.
+        assert!(codes(&rules, &at(24 * 60, 60), &elig, &[]).is_empty());
+        assert_eq!(
+            codes(&rules, &at(2 * 24 * 60, 60), &elig, &[]),
+            [START_TOO_FAR_AHEAD]
         );
     }
 

@@ -353,7 +353,10 @@ async fn a_scheduled_activation_starts_on_time_and_can_be_canceled_before() {
         "never twice"
     );
 
-    // A second scheduled one, canceled before it starts, never grants.
+    // A second scheduled one (asked once the first has ended: none is queued behind a running
+    // one), canceled before it starts, never grants.
+    t.tick(TimeDelta::hours(1)).await;
+    assert!(t.active_roles(&p.token).await.is_empty());
     let later = t.clock.now_utc() + TimeDelta::hours(3);
     t.step_up(&p).await;
     let (status, body) = t
@@ -757,4 +760,86 @@ async fn refused_requests_are_audited_as_what_they_asked() {
         pra_id,
     )
     .await;
+}
+
+#[tokio::test]
+async fn back_to_back_self_activations_cannot_be_queued_in_one_mfa_window() {
+    let t = TestApp::new().await;
+    let role = ids::HELPDESK_ADMINISTRATOR;
+    let p = t.person("chain").await;
+    t.make_eligible(p.id, role).await;
+    t.step_up(&p).await;
+    let now = t.clock.now_utc();
+    let window = |from: TimeDelta| {
+        json!({ "scheduleInfo": {
+            "startDateTime": now + from,
+            "expiration": { "type": "afterDuration", "duration": "PT8H" },
+        } })
+    };
+    let (status, body) = t
+        .activate(&p, role, "PT8H", window(TimeDelta::zero()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(t.active_roles(&p.token).await, [role]);
+    // [+8h, +16h] and [+16h, +24h] behind it: refused, each with its stable code.
+    let (status, body) = t
+        .activate(&p, role, "PT8H", window(TimeDelta::hours(8)))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        detail_codes(&body).contains(&"ActivationWouldChain".to_string()),
+        "{body}"
+    );
+    let (status, body) = t
+        .activate(&p, role, "PT8H", window(TimeDelta::hours(16)))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        detail_codes(&body).contains(&"ActivationWouldChain".to_string()),
+        "{body}"
+    );
+    assert_eq!(
+        instances(&t, "roleAssignmentSchedules", p.id).await.len(),
+        1,
+        "only the first was granted"
+    );
+    // Nor may a start be put days ahead, whatever else holds.
+    let q = t.person("ahead").await;
+    t.make_eligible(q.id, role).await;
+    t.step_up(&q).await;
+    let (status, body) = t
+        .activate(
+            &q,
+            role,
+            "PT1H",
+            json!({ "scheduleInfo": {
+                "startDateTime": t.clock.now_utc() + TimeDelta::days(2),
+                "expiration": { "type": "afterDuration", "duration": "PT1H" },
+            } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        detail_codes(&body).contains(&"ActivationStartTooFarAhead".to_string()),
+        "{body}"
+    );
+    // A scheduled one not started yet: nothing more until it has run.
+    let (status, body) = t
+        .activate(
+            &q,
+            role,
+            "PT1H",
+            json!({ "scheduleInfo": {
+                "startDateTime": t.clock.now_utc() + TimeDelta::hours(2),
+                "expiration": { "type": "afterDuration", "duration": "PT1H" },
+            } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = t.activate(&q, role, "PT1H", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        detail_codes(&body).contains(&"ScheduledActivationExists".to_string()),
+        "{body}"
+    );
 }

@@ -455,19 +455,34 @@ pub async fn sign_in_with_pass(
         .detail("method", PASS_METHOD)
         .failed(reason)
     };
+    // A pass is about 93 random bits, and the account's count is shared with its password:
+    // someone failing passwords must not lock out a person onboarding with a pass. While
+    // throttled, a pass that would be redeemed still gets through (checked in a read, so a
+    // throttled guesser's attempts write nothing); anything else answers as throttled.
     if let Some(secs) = app
         .throttle
         .blocked(&*app.store, upn, Scope::Address(address), now)
         .await?
     {
-        return Err(fail(
-            app,
-            anonymous("throttled"),
-            upn,
-            Scope::Address(address),
-            throttled(secs),
-        )
-        .await);
+        let mut tx = app.store.read().await?;
+        let would_redeem = match tx.find_user_by_upn(upn).await? {
+            Some(u) if u.account_enabled => {
+                let current = crate::service::access_pass::current(&mut *tx, u.id).await?;
+                crate::service::access_pass::redeem(current.as_ref(), presented, now).is_some()
+            }
+            _ => false,
+        };
+        drop(tx);
+        if !would_redeem {
+            return Err(fail(
+                app,
+                anonymous("throttled"),
+                upn,
+                Scope::Address(address),
+                throttled(secs),
+            )
+            .await);
+        }
     }
     let mut tx = app.store.write().await?;
     let Some(user) = tx.find_user_by_upn(upn).await? else {
@@ -591,20 +606,17 @@ pub async fn sign_in_service_principal(
         .detail("ipAddress", address.unwrap_or("-"))
         .failed(reason)
     };
-    if let Some(secs) = app
+    // A client secret is 256 random bits: throttling cannot protect it from guessing, only
+    // lock its owner out. So the secret is checked first (a cheap comparison), a right one
+    // always signs in, and failures are throttled (answered as such, and counted) as before.
+    let blocked = app
         .throttle
         .blocked(&*app.store, client_id, Scope::Address(address), now)
-        .await?
-    {
-        return Err(fail(
-            app,
-            attempt(None, "throttled"),
-            client_id,
-            Scope::Address(address),
-            throttled(secs),
-        )
-        .await);
-    }
+        .await?;
+    let refusal = || match blocked {
+        Some(secs) => throttled(secs),
+        None => invalid_credentials(),
+    };
     let sp = match Uuid::parse_str(client_id) {
         Ok(app_id) => {
             app.store
@@ -621,7 +633,7 @@ pub async fn sign_in_service_principal(
             attempt(None, "invalidCredentials"),
             client_id,
             Scope::Address(address),
-            invalid_credentials(),
+            refusal(),
         )
         .await);
     };
@@ -638,7 +650,7 @@ pub async fn sign_in_service_principal(
             attempt(Some(sp.id), "invalidCredentials"),
             client_id,
             Scope::Address(address),
-            invalid_credentials(),
+            refusal(),
         )
         .await);
     }

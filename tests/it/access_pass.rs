@@ -345,3 +345,24 @@ async fn first_factor_enrolment_pass_for_privileged_leaves_ordinary_people_alone
     let (status, body) = begin_totp(&t, session["access_token"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// Rule 9: someone failing passwords for an account fills its count, which its pass shares;
+/// the person onboarding with the pass still signs in, and wrong passes still answer as
+/// throttled.
+#[tokio::test]
+async fn failed_passwords_by_others_do_not_lock_out_a_pass() {
+    let t = TestApp::new().await;
+    let (_, ga) = t.admin("gina", ids::GLOBAL_ADMINISTRATOR).await;
+    let newcomer = t.user("nico").await;
+    let (status, body) = issue(&t, &ga, newcomer, json!({ "lifetimeInMinutes": 60 })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let pass = body["temporaryAccessPass"].as_str().unwrap().to_string();
+    for _ in 0..8 {
+        let (status, _) = crate::auth::token_request(&t, crate::auth::login("nico", "guess")).await;
+        assert!(status.is_client_error());
+    }
+    let (status, body) = pass_sign_in(&t, "nico", "AAAAAAAAAAAAAAAA").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (status, body) = pass_sign_in(&t, "nico", &pass).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

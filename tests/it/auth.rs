@@ -612,3 +612,39 @@ async fn wrong_codes_with_the_right_password_are_limited() {
     let (status, body) = token_request(&t, with(PASSWORD, right)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// Rule 9: a client id is not a secret, and a client secret cannot be guessed; so failures
+/// sent by anyone never lock the service principal out: its right secret always signs in,
+/// while the failures are still answered as throttled.
+#[tokio::test]
+async fn failures_by_others_never_lock_a_service_principal_out() {
+    let t = TestApp::new().await;
+    let (status, sp) = t
+        .post(
+            "/v1/servicePrincipals",
+            BOOTSTRAP,
+            json!({ "displayName": "Nightly sync" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sp}");
+    for _ in 0..8 {
+        let (status, _) = token_request(
+            &t,
+            json!({ "clientId": sp["appId"], "clientSecret": "elgs_guess" }),
+        )
+        .await;
+        assert!(status.is_client_error());
+    }
+    let (status, body) = token_request(
+        &t,
+        json!({ "clientId": sp["appId"], "clientSecret": "elgs_guess" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (status, issued) = token_request(
+        &t,
+        json!({ "clientId": sp["appId"], "clientSecret": sp["secret"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+}

@@ -533,3 +533,95 @@ async fn two_requests_at_once_make_one_assignment() {
     assert_eq!(s, StatusCode::OK, "{mine}");
     assert_eq!(mine["value"].as_array().unwrap().len(), 1, "{mine}");
 }
+
+/// An update stays under the assignment's own policy: naming another policy of the same
+/// package (a longer duration, approval to add but none to extend) is refused with
+/// `PolicyMismatch` and changes nothing; the assignment keeps its policy and its end.
+#[tokio::test]
+async fn an_update_naming_another_policy_is_refused_and_moves_nothing() {
+    let t = TestApp::new().await;
+    let alice = t.user("alice").await;
+    let boss = t.user("boss").await;
+    let token = t.sign_in("alice").await;
+    let group = t.group("IRM Admins").await;
+    let catalog = t.catalog(BOOTSTRAP, "Compliance").await;
+    // P1: self-service for a week, no approval.
+    let p1 = t
+        .group_package(
+            catalog,
+            "Insider Risk Management",
+            group,
+            json!({ "displayName": "A week", "expiration": { "type": "afterDuration", "duration": "P7D" } }),
+        )
+        .await;
+    // P2: a year, approval to add, extended by the holder without approval.
+    let p2 = id_of(
+        &t.policy(
+            BOOTSTRAP,
+            p1.package,
+            json!({ "displayName": "A year, approved",
+                "allowedTargetScope": "allMemberUsers",
+                "expiration": { "type": "afterDuration", "duration": "P365D" },
+                "requestorSettings": { "enableTargetsToSelfAddAccess": true,
+                    "enableTargetsToSelfUpdateAccess": true, "allowCustomAssignmentSchedule": true },
+                "requestApprovalSettings": { "isApprovalRequiredForAdd": true,
+                    "isApprovalRequiredForUpdate": false, "stages": [
+                    { "durationBeforeAutomaticDenial": "P2D", "primaryApprovers": [
+                        { "@odata.type": "#microsoft.graph.singleUser", "userId": boss }] }] } }),
+        )
+        .await,
+    );
+    let (s, r) = t.ask(&token, "userAdd", &p1, None, json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "delivered", "{r}");
+    let assignment = assignment_of(&r);
+    let before = t.assignment(assignment).await;
+    assert_eq!(before["assignmentPolicy"]["id"], json!(p1.policy));
+    let week_end = before["schedule"]["expiration"]["endDateTime"].clone();
+    assert!(week_end.is_string(), "{before}");
+
+    // Alice names P2 in her extension; an administrator's update naming it is refused too.
+    let naming_p2 = |kind: &str| {
+        json!({ "requestType": kind, "justification": "longer",
+                "assignment": { "id": assignment, "assignmentPolicyId": p2 } })
+    };
+    let (s, refused) = t.post(&em(REQUESTS), &token, naming_p2("userUpdate")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(detail_codes(&refused), ["PolicyMismatch"], "{refused}");
+    let (s, refused) = t
+        .post(&em(REQUESTS), BOOTSTRAP, naming_p2("adminUpdate"))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(detail_codes(&refused), ["PolicyMismatch"], "{refused}");
+    let after = t.assignment(assignment).await;
+    assert_eq!(after["assignmentPolicy"]["id"], json!(p1.policy), "{after}");
+    assert_eq!(after["schedule"]["expiration"]["endDateTime"], week_end);
+    let (_, mine) = t
+        .get(
+            &em("/assignmentRequests/filterByCurrentUser(on='createdBy')"),
+            &token,
+        )
+        .await;
+    assert_eq!(
+        mine["value"].as_array().unwrap().len(),
+        1,
+        "no request kept: {mine}"
+    );
+
+    // Her own policy, named, extends by its week from now.
+    t.clock.advance(TimeDelta::hours(1));
+    let (s, ok) = t
+        .post(
+            &em(REQUESTS),
+            &token,
+            json!({ "requestType": "userUpdate",
+                    "assignment": { "id": assignment, "assignmentPolicyId": p1.policy } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{ok}");
+    assert_eq!(ok["state"], "delivered", "{ok}");
+    let extended = t.assignment(assignment).await;
+    assert_eq!(extended["assignmentPolicy"]["id"], json!(p1.policy));
+    assert_ne!(extended["schedule"]["expiration"]["endDateTime"], week_end);
+    assert_eq!(t.members(group).await, [alice]);
+}

@@ -228,7 +228,9 @@ pub(super) async fn prepare(
     now: chrono::DateTime<chrono::Utc>,
 ) -> UseCaseResult<Result<Prepared, Vec<Invalid>>> {
     let mut problems = Vec::new();
-    // An update names the assignment; its package, target and (unless named) policy follow.
+    // An update names the assignment; its package, target and policy follow. It stays under
+    // its own policy: naming another (even of the same package, with a longer duration or no
+    // approval to extend) is refused, never a move to that policy.
     let existing_named = match sub.assignment_id {
         Some(id) if sub.request_type.is_update() => {
             let a = tx.get_assignment(id).await?.filter(Assignment::is_live);
@@ -253,10 +255,23 @@ pub(super) async fn prepare(
         .map(|a| a.access_package_id)
         .or(sub.access_package_id)
         .unwrap_or_default();
-    let policy_id = sub
-        .assignment_policy_id
-        .or(existing_named.as_ref().map(|a| a.assignment_policy_id))
-        .unwrap_or_default();
+    let policy_id = match &existing_named {
+        Some(a) => {
+            if sub
+                .assignment_policy_id
+                .is_some_and(|named| named != a.assignment_policy_id)
+            {
+                problems.push(Invalid::new(
+                    "PolicyMismatch",
+                    "assignment.assignmentPolicyId",
+                    "an update stays under the assignment's own policy; leave \
+                     assignmentPolicyId out or name that policy",
+                ));
+            }
+            a.assignment_policy_id
+        }
+        None => sub.assignment_policy_id.unwrap_or_default(),
+    };
     let package = tx.get_package(package_id).await?;
     let is_update = sub.request_type.is_update();
     if package.is_none() && !is_update {
@@ -312,7 +327,11 @@ pub(super) async fn prepare(
         .into_iter()
         .filter(Assignment::is_live)
         .collect();
-    let existing = live.iter().find(|a| a.access_package_id == package.id);
+    // An update changes the assignment it names; an add is refused when one is live.
+    let existing = match &existing_named {
+        Some(a) => Some(a),
+        None => live.iter().find(|a| a.access_package_id == package.id),
+    };
     let held: BTreeSet<Uuid> = live.iter().map(|a| a.access_package_id).collect();
     let rules = tx.incompatibility_rules().await?;
     let grants = delivery::grants_of(tx, package.id).await?;
@@ -426,11 +445,11 @@ pub(super) async fn fulfil_as(
         decision,
     } = prepared;
     let mut assignment = match &existing {
-        // An update: the new end, from the request.
+        // An update: the new end, from the request, under the assignment's own policy (never
+        // moved to another; `prepare` refused a request naming one).
         Some(a) => {
             let mut a = a.clone();
             a.end_date_time = decision.end;
-            a.assignment_policy_id = policy.id;
             a.last_request = request.id;
             a
         }

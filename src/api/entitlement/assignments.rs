@@ -80,7 +80,9 @@ fn expand(q: &odata::RawQuery) -> ApiResult<(bool, bool, bool)> {
 async fn list_requests(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let rows = assignments::list_requests(&app, &caller).await?;
     Ok(Json(odata::values(
-        rows.iter().map(shape::request).collect(),
+        rows.iter()
+            .map(|r| shape::request_seen_by(r, caller.id))
+            .collect(),
     )))
 }
 
@@ -96,7 +98,10 @@ async fn create_request(
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let r = assignments::submit(&app, &caller, body).await?;
-    Ok((StatusCode::CREATED, Json(shape::request(&r))))
+    Ok((
+        StatusCode::CREATED,
+        Json(shape::request_seen_by(&r, caller.id)),
+    ))
 }
 
 /// A request by id (with `$expand=requestor,accessPackage,assignment`), or
@@ -126,12 +131,14 @@ async fn get_request(
         };
         let rows = assignments::my_requests(&app, &caller, on).await?;
         return Ok(Json(odata::values(
-            rows.iter().map(shape::request).collect(),
+            rows.iter()
+                .map(|r| shape::request_seen_by(r, caller.id))
+                .collect(),
         )));
     }
     let v = assignments::get_request(&app, &caller, request_id(&raw)?).await?;
     Ok(Json(shape::request_expanded(
-        &v, requestor, package, assignment,
+        &v, caller.id, requestor, package, assignment,
     )))
 }
 

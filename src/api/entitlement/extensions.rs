@@ -219,7 +219,7 @@ async fn delete_one(
     params(("id" = Uuid, Path)), request_body = EmResumeBody,
     responses((status = 200, description = "The request, gone on or ended as the callback said", body = crate::api::schemas::EmAssignmentRequest),
               (status = 400, description = "InvalidResume"),
-              (status = 403, description = "StageInstanceMismatch, or the caller may not administer entitlement management"),
+              (status = 403, description = "StageInstanceMismatch; SelfApprovalNotAllowed (the caller is the request's requestor or target); or the caller may not administer entitlement management"),
               (status = 409, description = "RequestNotWaitingForCallback")))]
 async fn resume(
     State(app): State<AppState>,
@@ -229,5 +229,5 @@ async fn resume(
 ) -> ApiResult<Json<Value>> {
     let id = odata::parse_id(&raw, "assignment request")?;
     let r = callouts::resume(&app, &caller, id, body).await?;
-    Ok(Json(shape::request(&r)))
+    Ok(Json(shape::request_seen_by(&r, caller.id)))
 }

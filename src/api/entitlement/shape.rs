@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 
 use eligo_core::entitlement::request::AssignmentRequest;
 
-use crate::service::entitlement::assignments::{AssignmentView, RequestView};
+use uuid::Uuid;
+
+use crate::service::entitlement::assignments::{AssignmentView, RequestView, callouts};
 use crate::service::entitlement::packages::RoleScopeView;
 
 pub fn resource(r: &Resource) -> Value {
@@ -85,7 +87,19 @@ pub fn assignment(v: &AssignmentView) -> Value {
     })
 }
 
+/// A request as everyone entitled to read it sees it, the callout's stage instance id
+/// included (approvers' lists; the entitlement reads use [`request_seen_by`]).
 pub fn request(r: &AssignmentRequest) -> Value {
+    shaped_request(r, true)
+}
+
+/// A request as `viewer` sees it: its requestor and target are not shown the stage instance
+/// id of the callout it waits on (the endpoint's, for `resume`).
+pub fn request_seen_by(r: &AssignmentRequest, viewer: Uuid) -> Value {
+    shaped_request(r, callouts::shows_instance_to(viewer, r))
+}
+
+fn shaped_request(r: &AssignmentRequest, show_instance: bool) -> Value {
     let answers: Vec<Value> = r
         .answers
         .iter()
@@ -108,19 +122,19 @@ pub fn request(r: &AssignmentRequest) -> Value {
         "assignment": r.assignment_id.map(|a| json!({ "id": a })),
         "answers": answers,
         "schedule": { "startDateTime": r.schedule.start_date_time, "expiration": r.schedule.expiration },
-        "customExtensionCalloutInstances": r.callout.iter().map(callout).collect::<Vec<_>>(),
+        "customExtensionCalloutInstances": r.callout.iter().map(|c| callout(c, show_instance)).collect::<Vec<_>>(),
     })
 }
 
 /// A custom extension call a request waited on, as Graph's `customExtensionCalloutInstance`.
-fn callout(c: &eligo_core::entitlement::extension::Callout) -> Value {
+fn callout(c: &eligo_core::entitlement::extension::Callout, show_instance: bool) -> Value {
     let status = match c.outcome.as_deref() {
         None => "waitingForCallback",
         Some("timedOut") => "callbackTimedOut",
         Some(_) => "callbackReceived",
     };
     json!({
-        "id": c.instance_id, "customExtensionId": c.extension_id, "status": status,
+        "id": show_instance.then_some(c.instance_id), "customExtensionId": c.extension_id, "status": status,
         "detail": c.detail,
     })
 }
@@ -128,11 +142,12 @@ fn callout(c: &eligo_core::entitlement::extension::Callout) -> Value {
 /// A request with what `$expand` asked for.
 pub fn request_expanded(
     v: &RequestView,
+    viewer: Uuid,
     requestor: bool,
     package_: bool,
     assignment_: bool,
 ) -> Value {
-    let mut out = request(&v.request);
+    let mut out = request_seen_by(&v.request, viewer);
     if requestor && let Some(p) = &v.requestor {
         out["requestor"] = json!({
             "id": v.request.requestor_id, "displayName": p.display_name, "email": p.upn,

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use chrono::TimeDelta;
 use eligo::notify::signing;
+use eligo_core::roles::ids;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -571,4 +572,57 @@ async fn after_the_callback_the_approval_stages_start() {
             "microsoft.graph.accessPackageCustomExtensionStage.assignmentRequestApproved",
         ]
     );
+}
+
+/// An Identity Governance Administrator may resume requests, but not their own: the request
+/// they made for themselves is not shown to them with its stage instance id, and presenting the
+/// endpoint's id is refused as self-approval (403, audited), the request still waiting.
+#[tokio::test]
+async fn nobody_resumes_their_own_request_even_as_an_administrator() {
+    let t = TestApp::new().await;
+    let s = setup(&t, Some("PT1H"), &["assignmentRequestCreated"]).await;
+    let iga = t
+        .admin_person("iga", ids::IDENTITY_GOVERNANCE_ADMINISTRATOR)
+        .await;
+    let (st, r) = t.ask(&iga.token, "UserAdd", &s.p, None, json!({})).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    assert_eq!(r["status"], "WaitingForCallback", "{r}");
+    let callout = &r["customExtensionCalloutInstances"][0];
+    assert_eq!(callout["status"], "waitingForCallback", "{r}");
+    assert!(callout["id"].is_null(), "not shown to its requester: {r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    let one = em(&format!("{REQUESTS}/{id}"));
+    let (_, mine) = t.get(&one, &iga.token).await;
+    assert!(
+        mine["customExtensionCalloutInstances"][0]["id"].is_null(),
+        "{mine}"
+    );
+    crate::provisioning::deliver(&t).await;
+    let instance = s.endpoint.verified()[0]["data"]["customExtensionStageInstanceId"].clone();
+    let (_, seen) = t.get(&one, BOOTSTRAP).await;
+    assert_eq!(
+        seen["customExtensionCalloutInstances"][0]["id"], instance,
+        "administrators see it"
+    );
+
+    let ok = resume_body("assignmentRequestCreated", &instance, None);
+    let (st, b) = t.post(&resume_url(&id), &iga.token, ok.clone()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(code(&b), "SelfApprovalNotAllowed", "{b}");
+    let (_, still) = t.get(&one, BOOTSTRAP).await;
+    assert_eq!(still["state"], "pendingApproval", "{still}");
+    assert_eq!(still["status"], "WaitingForCallback", "{still}");
+    assert!(t.members(s.group).await.is_empty(), "nothing delivered");
+    t.assert_one_refusal(
+        "Resume access package assignment request",
+        "SelfApprovalNotAllowed",
+        iga.id,
+    )
+    .await;
+
+    // The endpoint's identity (here break-glass) still lets it go on.
+    let (st, b) = t.post(&resume_url(&id), BOOTSTRAP, ok).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "delivered", "{b}");
+    assert_eq!(t.members(s.group).await, [iga.id]);
 }

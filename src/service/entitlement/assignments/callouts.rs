@@ -13,9 +13,11 @@
 //!
 //! Who may resume: a caller who may administer entitlement management (the identity the
 //! extension's endpoint calls back with, e.g. a service principal holding Identity Governance
-//! Administrator), presenting the `customExtensionStageInstanceId` that was sent only to the
-//! endpoint, for the stage the request waits on, before the timeout, once. Anything else
-//! changes nothing and is audited as a failure.
+//! Administrator), who is neither the request's requestor nor its target (as with approval),
+//! presenting the `customExtensionStageInstanceId` that was sent only to the endpoint (the
+//! requestor and target are not shown it while the request waits), for the stage the request
+//! waits on, before the timeout, once. Anything else changes nothing and is audited as a
+//! failure.
 
 use chrono::{DateTime, Utc};
 use eligo_core::audit::{AuditEvent, Initiator};
@@ -173,6 +175,16 @@ pub(super) async fn created(
 
 const RESUME: &str = "Resume access package assignment request";
 
+/// The refusal of a resume by the request's requestor or target: the code approvals use.
+const SELF_RESUME: &str = "SelfApprovalNotAllowed";
+
+/// Whether `viewer` is shown the stage instance id of `request`'s callout: not while it waits
+/// on the callback when they filed the request or it is for them (the id is the endpoint's,
+/// for `resume`); administrators and readers see it.
+pub fn shows_instance_to(viewer: Uuid, request: &AssignmentRequest) -> bool {
+    !(request.waits_for_callback() && super::approvers::excluded(request).contains(&viewer))
+}
+
 /// `POST assignmentRequests/{id}/resume`. Every refusal is audited (403s by
 /// `authorize::audited`, the others here), nothing changed.
 pub async fn resume(
@@ -219,6 +231,15 @@ async fn resume_in(
         .get_assignment_request(id)
         .await?
         .ok_or_else(|| Failure::not_found("assignment request"))?;
+    // As with approval: nobody lets their own request through, nor one filed for them, even
+    // holding the administrator's rights the endpoint's identity has.
+    if super::approvers::excluded(&request).contains(&caller.id) {
+        return Err(Failure::new(
+            Kind::Denied,
+            SELF_RESUME,
+            "nobody resumes their own request or one filed for them",
+        ));
+    }
     let waiting =
         request.waits_for_callback() && request.callout.as_ref().is_some_and(|c| now < c.deadline);
     let Some(mut callout) = request.callout.clone().filter(|_| waiting) else {

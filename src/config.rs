@@ -70,6 +70,29 @@ impl FirstFactorEnrolment {
     }
 }
 
+/// Which forwarding header the trusted proxies write. Only that one is read: a proxy that
+/// appends to one usually passes the other through as the client sent it, so reading both
+/// would let the client name any address (and dodge or aim the sign-in throttle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (nginx, HAProxy, Envoy, cloud load balancers).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=...`.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    pub fn parse(v: &str) -> anyhow::Result<Self> {
+        Ok(match v.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Self::XForwardedFor,
+            "forwarded" => Self::Forwarded,
+            _ => bail!("ELIGO_FORWARDED_HEADER must be x-forwarded-for or forwarded"),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -120,6 +143,8 @@ pub struct Config {
     pub first_factor_enrolment: FirstFactorEnrolment,
     /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed (reverse proxies).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header those proxies write (the other is ignored).
+    pub forwarded_header: ForwardedHeader,
     /// Internal addresses connectors and webhooks may call all the same (`crate::outbound`).
     pub outbound_allow: Vec<ipnet::IpNet>,
     /// How long a connection may take to send a request's headers (and may stay idle between
@@ -213,6 +238,7 @@ struct FileConfig {
     shutdown_drain: Option<String>,
     first_factor_enrolment: Option<FirstFactorEnrolment>,
     trusted_proxies: Option<String>,
+    forwarded_header: Option<ForwardedHeader>,
     outbound_allow: Option<String>,
     header_read_timeout: Option<String>,
     request_timeout: Option<String>,
@@ -273,6 +299,7 @@ impl Config {
             shutdown_drain: TimeDelta::zero(),
             first_factor_enrolment: FirstFactorEnrolment::Open,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
             outbound_allow: Vec::new(),
             header_read_timeout: TimeDelta::seconds(10),
             request_timeout: TimeDelta::seconds(30),
@@ -360,6 +387,9 @@ impl Config {
         if let Some(v) = var("ELIGO_TRUSTED_PROXIES") {
             cfg.trusted_proxies = crate::config::networks::parse(&v)
                 .map_err(|e| anyhow::anyhow!("ELIGO_TRUSTED_PROXIES: {e}"))?;
+        }
+        if let Some(v) = var("ELIGO_FORWARDED_HEADER") {
+            cfg.forwarded_header = ForwardedHeader::parse(&v)?;
         }
         if let Some(v) = var("ELIGO_AUDIT_CHECKPOINT_DIR") {
             cfg.audit_checkpoint_dir = Some(PathBuf::from(v));
@@ -702,6 +732,9 @@ impl Config {
             self.trusted_proxies = crate::config::networks::parse(&v)
                 .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         }
+        if let Some(v) = f.forwarded_header {
+            self.forwarded_header = v;
+        }
         Ok(())
     }
 }
@@ -896,6 +929,20 @@ mod tests {
         .unwrap();
         assert_eq!(c.first_factor_enrolment, FirstFactorEnrolment::PassAlways);
         assert!(load(&[("ELIGO_FIRST_FACTOR_ENROLMENT", "closed")], None).is_err());
+    }
+
+    #[test]
+    fn forwarded_header_from_file_and_env() {
+        assert_eq!(
+            load(&[], None).unwrap().forwarded_header,
+            ForwardedHeader::XForwardedFor
+        );
+        let file = "forwarded_header = \"forwarded\"\n";
+        let c = load(&[], Some(file)).unwrap();
+        assert_eq!(c.forwarded_header, ForwardedHeader::Forwarded);
+        let c = load(&[("ELIGO_FORWARDED_HEADER", "X-Forwarded-For")], Some(file)).unwrap();
+        assert_eq!(c.forwarded_header, ForwardedHeader::XForwardedFor);
+        assert!(load(&[("ELIGO_FORWARDED_HEADER", "both")], None).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use ipnet::IpNet;
 
 use crate::app::AppState;
+use crate::config::ForwardedHeader;
 
 /// The client's address: the socket peer, or (from a trusted proxy) the forwarded client.
 /// Requests driven in-process (tests) have no peer and so none.
@@ -28,7 +29,12 @@ impl FromRequestParts<AppState> for ClientAddress {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(a)| a.ip());
-        let address = client_address(peer, &parts.headers, &app.config.trusted_proxies);
+        let address = client_address(
+            peer,
+            &parts.headers,
+            &app.config.trusted_proxies,
+            app.config.forwarded_header,
+        );
         Ok(ClientAddress(address.map(|a| a.to_string())))
     }
 }
@@ -38,22 +44,22 @@ fn trusted(ip: IpAddr, proxies: &[IpNet]) -> bool {
 }
 
 /// The client behind `peer`: `peer` itself unless it is a trusted proxy; then the nearest
-/// forwarded address that is not a trusted proxy (`Forwarded: for=` first, else
-/// `X-Forwarded-For`), or the peer when the headers name none that parses.
+/// address in the header the proxies write (`which`; the other header is ignored, since a
+/// proxy passes it through as the client sent it) that is not a trusted proxy, or the peer
+/// when the header names none that parses.
 pub fn client_address(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
     proxies: &[IpNet],
+    which: ForwardedHeader,
 ) -> Option<IpAddr> {
     let peer = peer.map(canonical)?;
     if !trusted(peer, proxies) {
         return Some(peer);
     }
-    let chain = forwarded_for(headers);
-    let chain = if chain.is_empty() {
-        x_forwarded_for(headers)
-    } else {
-        chain
+    let chain = match which {
+        ForwardedHeader::Forwarded => forwarded_for(headers),
+        ForwardedHeader::XForwardedFor => x_forwarded_for(headers),
     };
     // Walk from the nearest hop outwards; an unparsable hop ends the walk (everything beyond
     // it was written by someone we cannot vouch for).
@@ -70,6 +76,20 @@ pub fn client_address(
         }
     }
     Some(client)
+}
+
+/// What a limit per client address counts `address` under: an IPv4 address itself, an IPv6
+/// address by its /64 (one subscriber's network: whoever has one address of it has them all,
+/// and would otherwise get a fresh allowance per address). Text that is no address counts as
+/// itself.
+pub fn limit_key(address: &str) -> String {
+    match address.parse::<IpAddr>().map(canonical) {
+        Ok(IpAddr::V6(v6)) => ipnet::Ipv6Net::new(v6, 64)
+            .map(|net| net.trunc().to_string())
+            .unwrap_or_else(|_| address.to_string()),
+        Ok(v4) => v4.to_string(),
+        Err(_) => address.to_string(),
+    }
 }
 
 /// IPv4-mapped IPv6 addresses count as the IPv4 address they carry.
@@ -137,6 +157,22 @@ mod tests {
         h
     }
 
+    #[test]
+    fn limits_count_an_ipv6_network_as_one_client() {
+        assert_eq!(limit_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            limit_key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            limit_key("2001:db8:1:2::7")
+        );
+        assert_ne!(limit_key("2001:db8:1:3::1"), limit_key("2001:db8:1:2::1"));
+        assert_eq!(limit_key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(limit_key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(limit_key("-"), "-");
+    }
+
+    const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
+    const FORWARDED: ForwardedHeader = ForwardedHeader::Forwarded;
+
     fn ip(s: &str) -> Option<IpAddr> {
         Some(s.parse().unwrap())
     }
@@ -147,13 +183,18 @@ mod tests {
             ("x-forwarded-for", "203.0.113.9"),
             ("forwarded", "for=198.51.100.1"),
         ]);
-        assert_eq!(client_address(ip("192.0.2.7"), &h, &[]), ip("192.0.2.7"));
-        let proxies = crate::config::networks::parse("10.0.0.0/8").unwrap();
         assert_eq!(
-            client_address(ip("192.0.2.7"), &h, &proxies),
+            client_address(ip("192.0.2.7"), &h, &[], XFF),
             ip("192.0.2.7")
         );
-        assert_eq!(client_address(None, &h, &proxies), None);
+        let proxies = crate::config::networks::parse("10.0.0.0/8").unwrap();
+        for which in [XFF, FORWARDED] {
+            assert_eq!(
+                client_address(ip("192.0.2.7"), &h, &proxies, which),
+                ip("192.0.2.7")
+            );
+            assert_eq!(client_address(None, &h, &proxies, which), None);
+        }
     }
 
     #[test]
@@ -162,10 +203,10 @@ mod tests {
         // The client prepended a lie; the proxies appended what they saw.
         let h = headers(&[("x-forwarded-for", "1.1.1.1, 203.0.113.9, 172.16.0.1")]);
         assert_eq!(
-            client_address(ip("10.1.2.3"), &h, &proxies),
+            client_address(ip("10.1.2.3"), &h, &proxies, XFF),
             ip("203.0.113.9")
         );
-        // Forwarded wins over X-Forwarded-For; ports and brackets are understood.
+        // Only the header the proxies write counts: the other is whatever the client sent.
         let h = headers(&[
             (
                 "forwarded",
@@ -174,22 +215,37 @@ mod tests {
             ("x-forwarded-for", "198.51.100.1"),
         ]);
         assert_eq!(
-            client_address(ip("10.0.0.1"), &h, &proxies),
+            client_address(ip("10.0.0.1"), &h, &proxies, XFF),
+            ip("198.51.100.1")
+        );
+        // With Forwarded, ports and brackets are understood.
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &h, &proxies, FORWARDED),
             ip("2001:db8::1")
+        );
+        let lie = headers(&[("forwarded", "for=9.9.9.9")]);
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &lie, &proxies, XFF),
+            ip("10.0.0.1"),
+            "a client's Forwarded is not read behind an X-Forwarded-For proxy"
         );
         // No header: the proxy itself; garbage ends the walk at the last trusted hop.
         assert_eq!(
-            client_address(ip("10.0.0.1"), &HeaderMap::new(), &proxies),
+            client_address(ip("10.0.0.1"), &HeaderMap::new(), &proxies, XFF),
             ip("10.0.0.1")
         );
         let h = headers(&[("x-forwarded-for", "203.0.113.9, garbage, 10.2.2.2")]);
-        assert_eq!(client_address(ip("10.0.0.1"), &h, &proxies), ip("10.2.2.2"));
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &h, &proxies, XFF),
+            ip("10.2.2.2")
+        );
         // A mapped IPv4 peer counts as IPv4.
         assert_eq!(
             client_address(
                 ip("::ffff:10.0.0.1"),
                 &headers(&[("x-forwarded-for", "203.0.113.5")]),
-                &proxies
+                &proxies,
+                XFF
             ),
             ip("203.0.113.5")
         );

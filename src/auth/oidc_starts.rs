@@ -66,12 +66,12 @@ impl StartLimit {
         if w.total >= self.total {
             return false;
         }
-        let key = address.unwrap_or("-");
-        let count = w.by_address.get(key).copied().unwrap_or(0);
+        let key = address.map_or_else(|| "-".to_string(), crate::auth::client_address::limit_key);
+        let count = w.by_address.get(&key).copied().unwrap_or(0);
         if count >= self.per_address {
             return false;
         }
-        w.by_address.insert(key.to_string(), count + 1);
+        w.by_address.insert(key, count + 1);
         w.total += 1;
         true
     }

@@ -61,7 +61,10 @@ impl Throttle {
     fn keys(account: &str, scope: Scope) -> Vec<(String, bool)> {
         let mut keys = vec![(format!("acct:{}", account.to_lowercase()), true)];
         match scope {
-            Scope::Address(Some(a)) => keys.push((format!("addr:{a}"), false)),
+            Scope::Address(Some(a)) => keys.push((
+                format!("addr:{}", crate::auth::client_address::limit_key(a)),
+                false,
+            )),
             // No address (in-process calls): never one bucket shared by everyone.
             Scope::Address(None) => {}
             Scope::Session(hash) => keys.push((format!("session:{hash}"), false)),

@@ -78,20 +78,6 @@ pub fn client_address(
     Some(client)
 }
 
-/// What a limit per client address counts `address` under: an IPv4 address itself, an IPv6
-/// address by its /64 (one subscriber's network: whoever has one address of it has them all,
-/// and would otherwise get a fresh allowance per address). Text that is no address counts as
-/// itself.
-pub fn limit_key(address: &str) -> String {
-    match address.parse::<IpAddr>().map(canonical) {
-        Ok(IpAddr::V6(v6)) => ipnet::Ipv6Net::new(v6, 64)
-            .map(|net| net.trunc().to_string())
-            .unwrap_or_else(|_| address.to_string()),
-        Ok(v4) => v4.to_string(),
-        Err(_) => address.to_string(),
-    }
-}
-
 /// IPv4-mapped IPv6 addresses count as the IPv4 address they carry.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -155,19 +141,6 @@ mod tests {
             h.append(*k, HeaderValue::from_static(v));
         }
         h
-    }
-
-    #[test]
-    fn limits_count_an_ipv6_network_as_one_client() {
-        assert_eq!(limit_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
-        assert_eq!(
-            limit_key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
-            limit_key("2001:db8:1:2::7")
-        );
-        assert_ne!(limit_key("2001:db8:1:3::1"), limit_key("2001:db8:1:2::1"));
-        assert_eq!(limit_key("203.0.113.9"), "203.0.113.9");
-        assert_eq!(limit_key("::ffff:203.0.113.9"), "203.0.113.9");
-        assert_eq!(limit_key("-"), "-");
     }
 
     const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;

@@ -66,7 +66,7 @@ impl StartLimit {
         if w.total >= self.total {
             return false;
         }
-        let key = address.map_or_else(|| "-".to_string(), crate::auth::client_address::limit_key);
+        let key = address.map_or_else(|| "-".to_string(), crate::auth::throttle::limit_key);
         let count = w.by_address.get(&key).copied().unwrap_or(0);
         if count >= self.per_address {
             return false;

@@ -16,6 +16,7 @@
 //! they decide only how failures are grouped in the trail, never whether one is refused.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -29,6 +30,25 @@ use eligo_store::{Store, StoreError};
 pub enum Scope<'a> {
     Address(Option<&'a str>),
     Session(&'a str),
+}
+
+/// What a limit per client address counts `address` under: an IPv4 address itself, an IPv6
+/// address by its /64 (one subscriber's network: whoever has one address of it has them all,
+/// and would otherwise get a fresh allowance per address). Text that is no address counts as
+/// itself.
+pub fn limit_key(address: &str) -> String {
+    match address.parse::<IpAddr>() {
+        // An IPv4-mapped IPv6 address counts as the IPv4 address it carries.
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        Ok(IpAddr::V6(v6)) => ipnet::Ipv6Net::new(v6, 64)
+            .map(|net| net.trunc().to_string())
+            .unwrap_or_else(|_| address.to_string()),
+        Ok(v4) => v4.to_string(),
+        Err(_) => address.to_string(),
+    }
 }
 
 pub struct Throttle {
@@ -61,10 +81,7 @@ impl Throttle {
     fn keys(account: &str, scope: Scope) -> Vec<(String, bool)> {
         let mut keys = vec![(format!("acct:{}", account.to_lowercase()), true)];
         match scope {
-            Scope::Address(Some(a)) => keys.push((
-                format!("addr:{}", crate::auth::client_address::limit_key(a)),
-                false,
-            )),
+            Scope::Address(Some(a)) => keys.push((format!("addr:{}", limit_key(a)), false)),
             // No address (in-process calls): never one bucket shared by everyone.
             Scope::Address(None) => {}
             Scope::Session(hash) => keys.push((format!("session:{hash}"), false)),
@@ -368,6 +385,19 @@ impl FailureBursts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_count_an_ipv6_network_as_one_client() {
+        assert_eq!(limit_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            limit_key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            limit_key("2001:db8:1:2::7")
+        );
+        assert_ne!(limit_key("2001:db8:1:3::1"), limit_key("2001:db8:1:2::1"));
+        assert_eq!(limit_key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(limit_key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(limit_key("-"), "-");
+    }
 
     /// A fresh store, and the directory it lives in (removed when dropped).
     async fn store() -> (tempfile::TempDir, std::sync::Arc<dyn Store>) {

@@ -110,8 +110,9 @@ pub const ACTIVATION_WOULD_CHAIN: &str = "ActivationWouldChain";
 /// The code of a self-activation asked to start further ahead than `MAX_START_AHEAD`.
 pub const START_TOO_FAR_AHEAD: &str = "ActivationStartTooFarAhead";
 
-/// How far ahead a self-activation may be scheduled to start.
-pub const MAX_START_AHEAD: TimeDelta = TimeDelta::hours(24);
+/// How far ahead a self-activation may be scheduled to start: far enough for next week's
+/// change window, not so far that a second factor proved today stands for a use months away.
+pub const MAX_START_AHEAD: TimeDelta = TimeDelta::days(7);
 
 /// How close to `now` a requested start still counts as "now" (clock skew between client and
 /// server), both ways.
@@ -538,10 +539,10 @@ mod tests {
         // Nor one at a scope neither covering nor covered by the one asked.
         let other_scope = [activated("/administrativeUnits/y", 0, 480)];
         assert!(codes(&rules, &narrow, &elig, &other_scope).is_empty());
-        // At most 24 hours ahead.
-        assert!(codes(&rules, &at(24 * 60, 60), &elig, &[]).is_empty());
+        // At most a week ahead.
+        assert!(codes(&rules, &at(7 * 24 * 60, 60), &elig, &[]).is_empty());
         assert_eq!(
-            codes(&rules, &at(2 * 24 * 60, 60), &elig, &[]),
+            codes(&rules, &at(8 * 24 * 60, 60), &elig, &[]),
             [START_TOO_FAR_AHEAD]
         );
     }

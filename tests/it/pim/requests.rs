@@ -803,7 +803,7 @@ async fn back_to_back_self_activations_cannot_be_queued_in_one_mfa_window() {
         1,
         "only the first was granted"
     );
-    // Nor may a start be put days ahead, whatever else holds.
+    // Nor may a start be put more than a week ahead, whatever else holds.
     let q = t.person("ahead").await;
     t.make_eligible(q.id, role).await;
     t.step_up(&q).await;
@@ -813,7 +813,7 @@ async fn back_to_back_self_activations_cannot_be_queued_in_one_mfa_window() {
             role,
             "PT1H",
             json!({ "scheduleInfo": {
-                "startDateTime": t.clock.now_utc() + TimeDelta::days(2),
+                "startDateTime": t.clock.now_utc() + TimeDelta::days(8),
                 "expiration": { "type": "afterDuration", "duration": "PT1H" },
             } }),
         )
